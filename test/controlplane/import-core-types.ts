@@ -1,0 +1,148 @@
+/**
+ * Generates `imports/k8s.ts` (the typed core Kubernetes classes keelson's constructs build on) from
+ * the OpenAPI document of the API server our tests run against, with cdk8s-cli's own generator.
+ *
+ * `cdk8s import k8s` downloads a prepared schema from GitHub, which our machines cannot reach; the
+ * API server we build serves the same definitions at /openapi/v2. Like cdk8s' prepared schemas,
+ * IntOrString and Quantity become "string or number" so their classes offer fromString/fromNumber.
+ *
+ * Usage: `npm run build && npm run import:k8s` (uses $KUBECONFIG when set, else starts a control plane).
+ */
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { loadKubeConfig, repoRoot, startControlPlane, type ControlPlane } from './cluster';
+
+/** Definitions whose wire form is either a string or a number. */
+const STRING_OR_NUMBER = [
+  'io.k8s.apimachinery.pkg.util.intstr.IntOrString',
+  'io.k8s.apimachinery.pkg.api.resource.Quantity',
+];
+
+type Schema = { definitions: Record<string, Record<string, unknown>> };
+
+// cdk8s-cli exports only its plugin API, so its generator modules (and json2jsii, its dependency)
+// are loaded by file path.
+const cliRoot = path.dirname(require.resolve('cdk8s-cli/package.json'));
+const cliRequire = createRequire(path.join(cliRoot, 'package.json'));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped internals of cdk8s-cli
+function cdk8sCli(module: string): Record<string, any> {
+  return cliRequire(path.join(cliRoot, 'lib', module));
+}
+
+async function fetchOpenApi(kc: k8s.KubeConfig): Promise<Schema> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig has no current cluster');
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = https.get(
+      new URL('/openapi/v2', server),
+      { ...options, headers: { Accept: 'application/json', ...options.headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 200) resolve(text);
+          else reject(new Error(`GET ${server}/openapi/v2: HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+        });
+      },
+    );
+    req.on('error', reject);
+  });
+  return JSON.parse(body) as Schema;
+}
+
+/** Keeps the definitions and gives IntOrString and Quantity their string-or-number shape. */
+function prepareSchema(openapi: Schema): Schema {
+  const definitions = { ...openapi.definitions };
+  for (const name of STRING_OR_NUMBER) {
+    const def = definitions[name];
+    if (!def) throw new Error(`the OpenAPI document has no ${name}`);
+    definitions[name] = {
+      description: def.description,
+      oneOf: [{ type: 'string' }, { type: 'number' }],
+    };
+  }
+  return { definitions };
+}
+
+export async function generateCoreTypes(kc: k8s.KubeConfig, outdir: string, kubernetesVersion: string) {
+  const schemaFile = path.join(
+    fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-openapi-')),
+    'definitions.json',
+  );
+  fs.writeFileSync(schemaFile, JSON.stringify(prepareSchema(await fetchOpenApi(kc))));
+
+  const { ImportBase, Language } = cdk8sCli('import/base.js');
+  const { findApiObjectDefinitions } = cdk8sCli('import/k8s.js');
+  const { emitHeader, generateConstruct, getPropsTypeName, getTypeName } = cdk8sCli('import/codegen.js');
+  const { parseApiTypeName, safeParseJsonSchema } = cdk8sCli('import/k8s-util.js');
+  const { download } = cdk8sCli('util.js');
+  const { TypeGenerator } = cliRequire('json2jsii');
+
+  // util.download reads a local path as a file: the same loader cdk8s uses for its own schemas.
+  const schema = safeParseJsonSchema(await download(schemaFile));
+
+  class ImportFromApiServer extends ImportBase {
+    get moduleNames() {
+      return ['k8s'];
+    }
+    async generateTypeScript(code: { line(text: string): void }) {
+      const objects = findApiObjectDefinitions(schema, 'Kube');
+      const types = new TypeGenerator({
+        definitions: schema.definitions,
+        renderTypeName: (def: string) => {
+          const parsed = parseApiTypeName(def);
+          return parsed.version ? getTypeName(false, parsed.basename, parsed.version.raw) : parsed.basename;
+        },
+      });
+      // An API object's own definition (e.g. Deployment) stands for its props type (KubeDeploymentProps).
+      for (const o of objects) types.addDefinition(o.fqn, { $ref: `#/definitions/${getPropsTypeName(o)}` });
+      for (const o of objects) generateConstruct(types, o);
+      emitHeader(code, false);
+      code.line(types.render());
+    }
+  }
+  await new ImportFromApiServer().import({ outdir, targetLanguage: Language.TYPESCRIPT });
+  fs.rmSync(path.dirname(schemaFile), { recursive: true, force: true });
+
+  const file = path.join(outdir, 'k8s.ts');
+  const header = [
+    `// Core Kubernetes ${kubernetesVersion} types, generated by cdk8s-cli's k8s importer from the OpenAPI`,
+    '// document (/openapi/v2) of the API server keelson tests against. Do not edit by hand.',
+    '// Regenerate: npm run build && npm run import:k8s',
+    '',
+  ].join('\n');
+  fs.writeFileSync(file, header + fs.readFileSync(file, 'utf8'));
+  return file;
+}
+
+async function main() {
+  let controlPlane: ControlPlane | undefined;
+  let kc: k8s.KubeConfig;
+  if (process.env.KUBECONFIG) {
+    kc = loadKubeConfig(process.env.KUBECONFIG);
+  } else {
+    controlPlane = await startControlPlane({ nodes: 0 });
+    kc = controlPlane.adminKubeConfig();
+  }
+  try {
+    const version = await kc.makeApiClient(k8s.VersionApi).getCode();
+    const file = await generateCoreTypes(kc, path.join(repoRoot(), 'imports'), version.gitVersion);
+    console.log(`wrote ${file} from Kubernetes ${version.gitVersion}`);
+  } finally {
+    await controlPlane?.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
