@@ -1,3 +1,4 @@
 export * from './naming';
 export * from './hash';
 export * from './quantity';
+export * from './merge';
