@@ -2,3 +2,4 @@ export * from './naming';
 export * from './hash';
 export * from './quantity';
 export * from './merge';
+export * from './jvm';
