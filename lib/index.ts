@@ -3,3 +3,4 @@ export * from './hash';
 export * from './quantity';
 export * from './merge';
 export * from './jvm';
+export * from './resources';
