@@ -1,6 +1,28 @@
 export * from './naming';
 export * from './hash';
 export * from './quantity';
+export * from './duration';
 export * from './merge';
 export * from './jvm';
-export * from './resources';
+export * from './config-files';
+export {
+  resourceRequirements,
+  resourcesProblems,
+  jvmHeapFromMemory,
+  jvmHeapMiB,
+  jvmHeapProblems,
+  volumeClaimTemplates,
+  type JvmHeapOptions,
+} from './resources';
+export * from './spec/rules';
+export * from './spec/common';
+export * from './spec/stacklet-spec';
+export * from './spec/validate';
+export * from './spec/crd';
+export * from './stacklet/product';
+export * from './stacklet/labels';
+export * from './stacklet/security';
+export * from './stacklet/resolve';
+export * from './stacklet/pod';
+export * from './stacklet/manifests';
+export * from './stacklet/stacklet';

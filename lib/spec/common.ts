@@ -1,0 +1,272 @@
+/**
+ * The parts of the stacklet spec every product shares (`image`, `clusterOperation`, resources,
+ * logging, role config, overrides). Each is one TypeBox schema: its static type is what users
+ * write, the CRD's OpenAPI schema is generated from it (`crd.ts`), and synth-time validation runs
+ * against it (`validate.ts`).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { defineRule, withRules } from './rules';
+import { parseQuantity } from '../quantity';
+
+/** Objects are closed: an unknown key is an error, not silently ignored. */
+export const CLOSED = { additionalProperties: false } as const;
+
+/** Marks a field whose content Kubernetes defines (pod templates, whole objects): kept as given. */
+export const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
+
+/** Kubernetes' own quantity syntax (apimachinery's resource.Quantity). */
+export const QUANTITY_PATTERN = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+
+/** A Kubernetes quantity such as `500m`, `2`, `1Gi`. */
+export const Quantity = (description: string) =>
+  Type.String({ pattern: QUANTITY_PATTERN, maxLength: 64, description, 'x-keelson-expected': 'a Kubernetes quantity such as 500m, 2 or 4Gi' });
+
+/** A duration as Kubernetes and Go write it: `30s`, `5m`, `1h30m`. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+export const Duration = (description: string) =>
+  Type.String({ pattern: DURATION_PATTERN, maxLength: 32, description, 'x-keelson-expected': 'a duration such as 30s, 5m or 1h30m' });
+
+/** A DNS-1123 label: role group names, volume names. */
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** A closed set of strings. */
+export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}) {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  );
+}
+
+/** A map keyed by DNS labels; the key rule is enforced at admission by the CRD generator too. */
+export function LabelKeyedRecord<T extends TSchema>(value: T, description: string) {
+  return Type.Record(Type.String({ pattern: DNS_LABEL_PATTERN }), value, {
+    ...CLOSED,
+    description,
+    maxProperties: 64,
+    'x-keelson-expected': 'keys that are DNS labels (lower case letters, digits and -, at most 63 characters)',
+  });
+}
+
+/** `key: value` string pairs, such as one config file's overrides or environment variables. */
+export const StringMap = (description: string) =>
+  Type.Record(Type.String(), Type.String(), { description });
+
+export const ImageSchema = Type.Object(
+  {
+    productVersion: Type.Optional(
+      Type.String({ description: "The product's version; picks the image from the product's versions table." }),
+    ),
+    custom: Type.Optional(
+      Type.String({ description: 'A full image reference used as is, bypassing the versions table.' }),
+    ),
+    repository: Type.Optional(
+      Type.String({ description: "Registry and repository to take the product's image from instead of its default." }),
+    ),
+    pullPolicy: Type.Optional(StringEnum(['Always', 'IfNotPresent', 'Never'] as const)),
+    pullSecrets: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String() }, CLOSED), {
+        description: 'Secrets holding registry credentials.',
+      }),
+    ),
+  },
+  { ...CLOSED, description: 'Which image the product runs.' },
+);
+export type ImageSpec = Static<typeof ImageSchema>;
+
+export const ClusterOperationSchema = Type.Object(
+  {
+    stopped: Type.Optional(
+      Type.Boolean({ description: 'Scale every role group to zero replicas and keep everything else. @default false' }),
+    ),
+    reconciliationPaused: Type.Optional(
+      Type.Boolean({ description: 'The operator writes nothing for this stacklet while true. @default false' }),
+    ),
+  },
+  { ...CLOSED, description: 'Operations on the whole stacklet.' },
+);
+export type ClusterOperationSpec = Static<typeof ClusterOperationSchema>;
+
+const cpuMinNotAboveMax = defineRule<{ min?: string; max?: string }>({
+  cel: '!has(self.min) || !has(self.max) || quantity(self.min).compareTo(quantity(self.max)) <= 0',
+  message: 'cpu.min must not exceed cpu.max',
+  check: (self) => self.min === undefined || self.max === undefined || parseQuantity(self.min) <= parseQuantity(self.max),
+});
+
+const storageNotEmpty = defineRule<{ capacity: string }>({
+  cel: 'quantity(self.capacity).isGreaterThan(quantity("0"))',
+  message: 'capacity must be greater than 0',
+  check: (self) => parseQuantity(self.capacity) > 0,
+});
+
+export const ResourcesSchema = Type.Object(
+  {
+    cpu: Type.Optional(
+      Type.Object(
+        {
+          min: Type.Optional(Quantity('Guaranteed CPU (the container request).')),
+          max: Type.Optional(Quantity('CPU ceiling (the container limit).')),
+        },
+        { ...CLOSED, ...withRules(cpuMinNotAboveMax) },
+      ),
+    ),
+    memory: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Optional(
+            Quantity('Memory for the container (request = limit); JVM products derive their heap from it.'),
+          ),
+        },
+        CLOSED,
+      ),
+    ),
+    storage: Type.Optional(
+      LabelKeyedRecord(
+        Type.Object(
+          {
+            capacity: Quantity('Size of the persistent volume claim.'),
+            storageClass: Type.Optional(
+              Type.String({ description: "StorageClass of the claim. @default the cluster's default class" }),
+            ),
+          },
+          { ...CLOSED, ...withRules(storageNotEmpty) },
+        ),
+        'Persistent volumes by name; each becomes a volumeClaimTemplate of the role group.',
+      ),
+    ),
+  },
+  { ...CLOSED, description: 'CPU, memory and persistent storage of each pod.' },
+);
+export type ResourcesSpec = Static<typeof ResourcesSchema>;
+
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'NONE'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const LogLevelSchema = StringEnum(LOG_LEVELS);
+
+export const LoggingSchema = Type.Object(
+  {
+    enableVectorAgent: Type.Optional(
+      Type.Boolean({
+        description:
+          'Ship logs with a Vector agent to the aggregator named in clusterConfig.vectorAggregatorConfigMapName. @default false',
+      }),
+    ),
+    containers: Type.Optional(
+      LabelKeyedRecord(
+        Type.Object(
+          {
+            console: Type.Optional(Type.Object({ level: Type.Optional(LogLevelSchema) }, CLOSED)),
+            file: Type.Optional(Type.Object({ level: Type.Optional(LogLevelSchema) }, CLOSED)),
+            loggers: Type.Optional(
+              Type.Record(Type.String(), Type.Object({ level: LogLevelSchema }, CLOSED), {
+                description: 'Log levels by logger name; ROOT is the root logger.',
+              }),
+            ),
+          },
+          CLOSED,
+        ),
+        'Log levels per container.',
+      ),
+    ),
+  },
+  { ...CLOSED, description: 'Log levels, rendered into the product\'s own logging framework.' },
+);
+export type LoggingSpec = Static<typeof LoggingSchema>;
+
+/** Config fields every role has, beside the product's own. */
+export const CommonConfigProperties = {
+  resources: Type.Optional(ResourcesSchema),
+  logging: Type.Optional(LoggingSchema),
+  affinity: Type.Optional(
+    Type.Object({}, { ...OPEN, description: 'A Kubernetes Affinity; replaces the default pod anti-affinity.' }),
+  ),
+  gracefulShutdownTimeout: Type.Optional(
+    Duration('Time a pod has to shut down before it is killed (terminationGracePeriodSeconds).'),
+  ),
+};
+
+export const LISTENER_CLASSES = ['cluster-internal', 'external-unstable', 'external-stable'] as const;
+export type ListenerClass = (typeof LISTENER_CLASSES)[number];
+
+export const ListenerClassSchema = StringEnum(LISTENER_CLASSES, {
+  description:
+    'How clients reach the role: cluster-internal (ClusterIP), external-unstable (NodePort), external-stable (LoadBalancer).',
+});
+
+export const RoleConfigSchema = Type.Object(
+  {
+    podDisruptionBudget: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean({ description: '@default true' })),
+          maxUnavailable: Type.Optional(
+            Type.Integer({ minimum: 1, description: "Pods of the role that may be down at once. @default the product's choice, else 1" }),
+          ),
+        },
+        CLOSED,
+      ),
+    ),
+    listenerClass: Type.Optional(ListenerClassSchema),
+  },
+  { ...CLOSED, description: 'Settings of the role as a whole.' },
+);
+export type RoleConfigSpec = Static<typeof RoleConfigSchema>;
+
+export const JvmArgumentOverridesSchema = Type.Object(
+  {
+    add: Type.Optional(Type.Array(Type.String(), { description: 'Arguments appended to the JVM command line.' })),
+    remove: Type.Optional(Type.Array(Type.String(), { description: 'Arguments removed, matched exactly.' })),
+    removeRegex: Type.Optional(
+      Type.Array(Type.String(), { description: 'Arguments removed when a regular expression matches them whole.' }),
+    ),
+  },
+  { ...CLOSED, description: 'Changes to the JVM arguments keelson generates.' },
+);
+export type JvmArgumentOverridesSpec = Static<typeof JvmArgumentOverridesSchema>;
+
+export const ObjectOverrideSchema = Type.Object(
+  {
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    metadata: Type.Object(
+      { name: Type.String(), namespace: Type.Optional(Type.String()) },
+      { additionalProperties: true, ...OPEN },
+    ),
+  },
+  {
+    additionalProperties: true,
+    ...OPEN,
+    description: 'A partial object merged onto the generated object with the same apiVersion, kind and name.',
+  },
+);
+export type ObjectOverride = Static<typeof ObjectOverrideSchema>;
+
+const NetworkPeerSchema = Type.Object(
+  {
+    podSelector: Type.Optional(Type.Object({}, { ...OPEN, description: 'A LabelSelector of client pods.' })),
+    namespaceSelector: Type.Optional(
+      Type.Object({}, { ...OPEN, description: 'A LabelSelector of client namespaces.' }),
+    ),
+  },
+  CLOSED,
+);
+
+/** clusterConfig fields every product has, beside its own. */
+export const CommonClusterConfigProperties = {
+  vectorAggregatorConfigMapName: Type.Optional(
+    Type.String({ description: 'Discovery ConfigMap of the Vector aggregator that receives logs.' }),
+  ),
+  networkPolicy: Type.Optional(
+    Type.Object(
+      {
+        enabled: Type.Optional(
+          Type.Boolean({ description: 'Generate a NetworkPolicy that admits only known clients. @default true' }),
+        ),
+        allowedClients: Type.Optional(
+          Type.Array(NetworkPeerSchema, { description: 'Pods (and namespaces) allowed to reach the client ports.' }),
+        ),
+      },
+      CLOSED,
+    ),
+  ),
+};

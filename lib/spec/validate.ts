@@ -1,0 +1,171 @@
+/**
+ * Synth-time validation of a spec against its schema: every problem at once, each naming the
+ * path and the rule (`spec.brokers.roleGroups.default.replicas: must be >= 0`). It checks what the
+ * API server checks at admission with the same CRD schema, including the CEL rules, so both modes
+ * reject the same specs for the same reasons.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { checkFor, VALIDATIONS_KEY, type SchemaValidation } from './rules';
+
+/** A spec that breaks its schema; `problems` lists every one, a line each. */
+export class SpecValidationError extends Error {
+  public readonly problems: readonly string[];
+
+  constructor(subject: string, problems: readonly string[]) {
+    super(`${subject} is invalid:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SpecValidationError';
+    this.problems = problems;
+  }
+
+  /** True for a SpecValidationError from any copy of this package. */
+  public static isSpecValidationError(x: unknown): x is SpecValidationError {
+    return x instanceof Error && x.name === 'SpecValidationError' && Array.isArray((x as SpecValidationError).problems);
+  }
+}
+
+// Compiling a schema costs far more than checking a value; products compile theirs once.
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function compile(schema: TSchema): TypeCheck<TSchema> {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/** JSON pointer `/a/b/0` → `root.a.b[0]`. */
+export function pointerToPath(root: string, pointer: string): string {
+  if (pointer === '') return root;
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : `${path}.${part}`), root);
+}
+
+function lastSegment(pointer: string): string {
+  return pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function parentPointer(pointer: string): string {
+  return pointer.slice(0, pointer.lastIndexOf('/'));
+}
+
+function expected(schema: TSchema): string | undefined {
+  return (schema as Record<string, unknown>)['x-keelson-expected'] as string | undefined;
+}
+
+function describe(error: ValueError, root: string): string | undefined {
+  const path = pointerToPath(root, error.path);
+  const s = error.schema as Record<string, unknown>;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties: {
+      // Reported at the unexpected key; error.schema is the enclosing object's schema.
+      const key = lastSegment(error.path);
+      const where = pointerToPath(root, parentPointer(error.path));
+      if (s.patternProperties) {
+        return `${where}: "${key}" is not a valid name; expected ${expected(error.schema) ?? `keys matching ${Object.keys(s.patternProperties as object)[0]}`}`;
+      }
+      const known = Object.keys((s.properties as object | undefined) ?? {});
+      return `${where}: unknown field "${key}"; expected ${expected(error.schema) ?? (known.length ? `one of: ${known.join(', ')}` : 'no fields')}`;
+    }
+    case ValueErrorType.ObjectRequiredProperty:
+      return `${path}: is required`;
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.NumberMinimum:
+      return `${path}: must be >= ${s.minimum}`;
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMaximum:
+      return `${path}: must be <= ${s.maximum}`;
+    case ValueErrorType.StringPattern:
+      return `${path}: ${JSON.stringify(error.value)} is not ${expected(error.schema) ?? `a string matching ${s.pattern}`}`;
+    case ValueErrorType.StringMaxLength:
+      return `${path}: must be at most ${s.maxLength} characters`;
+    case ValueErrorType.ObjectMaxProperties:
+      return `${path}: must have at most ${s.maxProperties} entries`;
+    case ValueErrorType.Union: {
+      const options = (s.anyOf as { const?: unknown }[] | undefined)?.map((o) => o.const);
+      if (options && options.every((o) => o !== undefined)) {
+        return `${path}: ${JSON.stringify(error.value)} is not one of: ${options.join(', ')}`;
+      }
+      return `${path}: ${error.message}`;
+    }
+    case ValueErrorType.Integer:
+      return `${path}: must be an integer`;
+    case ValueErrorType.String:
+      return `${path}: must be a string`;
+    case ValueErrorType.Boolean:
+      return `${path}: must be true or false`;
+    case ValueErrorType.Array:
+      return `${path}: must be a list`;
+    case ValueErrorType.Object:
+      return `${path}: must be an object`;
+    case ValueErrorType.Number:
+      return `${path}: must be a number`;
+    default:
+      return `${path}: ${error.message}`;
+  }
+}
+
+/**
+ * Runs the CEL rules' TypeScript halves wherever the value has an object under a schema that
+ * carries rules.
+ */
+function ruleProblems(schema: TSchema, value: unknown, path: string, problems: string[]): void {
+  if (value === null || typeof value !== 'object') return;
+  const s = schema as Record<string, unknown>;
+  for (const v of (s[VALIDATIONS_KEY] as SchemaValidation[] | undefined) ?? []) {
+    const check = checkFor(v.rule);
+    if (!check) {
+      throw new Error(`the CEL rule ${v.rule} at ${path} has no synth-time check; declare it with defineRule`);
+    }
+    let ok: boolean;
+    try {
+      ok = check(value);
+    } catch {
+      ok = true; // the value's shape is wrong; the schema error already says so
+    }
+    if (!ok) problems.push(`${path}: ${v.message}`);
+  }
+  if (Array.isArray(value)) {
+    const items = s.items as TSchema | undefined;
+    if (items) value.forEach((item, i) => ruleProblems(items, item, `${path}[${i}]`, problems));
+    return;
+  }
+  const properties = (s.properties as Record<string, TSchema> | undefined) ?? {};
+  const patternValue = s.patternProperties
+    ? (Object.values(s.patternProperties as object)[0] as TSchema)
+    : typeof s.additionalProperties === 'object'
+      ? (s.additionalProperties as TSchema)
+      : undefined;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const childSchema = properties[key] ?? patternValue;
+    if (childSchema) ruleProblems(childSchema, child, `${path}.${key}`, problems);
+  }
+}
+
+/** Every problem of `value` under `schema`, each a line starting with its path below `root`. */
+export function specProblems(schema: TSchema, value: unknown, root = 'spec'): string[] {
+  const check = compile(schema);
+  const problems = new Set<string>();
+  if (!check.Check(value)) {
+    for (const error of check.Errors(value)) {
+      const line = describe(error, root);
+      if (line) problems.add(line);
+    }
+  }
+  const ruleLines: string[] = [];
+  ruleProblems(schema, value, root, ruleLines);
+  ruleLines.forEach((l) => problems.add(l));
+  return [...problems];
+}
+
+/** Throws a SpecValidationError naming `subject` when `value` breaks `schema`. */
+export function validateSpec(schema: TSchema, value: unknown, subject: string, root = 'spec'): void {
+  const problems = specProblems(schema, value, root);
+  if (problems.length > 0) throw new SpecValidationError(subject, problems);
+}

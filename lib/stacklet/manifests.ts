@@ -1,0 +1,262 @@
+/**
+ * The objects of a stacklet, as plain Kubernetes JSON. They are built as data (not as cdk8s
+ * objects) so that overrides merge onto the wire shape the user knows, and so that the operator
+ * and synth mode serialize exactly the same thing.
+ */
+import type {
+  V1ConfigMap,
+  V1Deployment,
+  V1NetworkPolicy,
+  V1NetworkPolicyPeer,
+  V1PodDisruptionBudget,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import { renderConfigFile } from '../config-files';
+import { configHash } from '../hash';
+import { volumeClaimTemplates } from '../resources';
+import { objectLabels, selectorLabels, type LabelInput } from './labels';
+import { buildPodTemplate, dropUndefined } from './pod';
+import {
+  METRICS_PORT_NAME,
+  type ProductDefinition,
+  type ResolvedRoleGroup,
+  type RoleDefinition,
+  type StackletContext,
+} from './product';
+
+/** Any Kubernetes object. */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly [field: string]: unknown;
+}
+
+/** Service types behind each listener class. */
+const SERVICE_TYPES = {
+  'cluster-internal': 'ClusterIP',
+  'external-unstable': 'NodePort',
+  'external-stable': 'LoadBalancer',
+} as const;
+
+/** Inputs shared by every builder below. */
+export interface BuildInput {
+  readonly product: ProductDefinition;
+  readonly stacklet: StackletContext;
+  /** The platform the stacklet is part of (`app.kubernetes.io/part-of`). */
+  readonly platform: string;
+}
+
+function labelInput(input: BuildInput, role?: string, roleGroup?: string): LabelInput {
+  return {
+    product: input.product.name,
+    instance: input.stacklet.name,
+    productVersion: input.stacklet.image.productVersion,
+    platform: input.platform,
+    role,
+    roleGroup,
+  };
+}
+
+function as<T>(manifest: T): Manifest {
+  return manifest as unknown as Manifest;
+}
+
+/** The ServiceAccount every pod of the stacklet runs as. */
+export function serviceAccountName(stacklet: StackletContext): string {
+  return stacklet.name;
+}
+
+function roleOf(input: BuildInput, name: string): RoleDefinition {
+  const role = input.product.roles.find((r) => r.name === name);
+  if (!role) throw new Error(`${input.product.kind} has no role ${name}`);
+  return role;
+}
+
+/** The ConfigMap, headless Service and workload of one role group. */
+export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGroup): Manifest[] {
+  const { product, stacklet } = input;
+  const role = roleOf(input, roleGroup.role);
+  const labels = objectLabels(labelInput(input, role.name, roleGroup.roleGroup));
+  const selector = selectorLabels({ product: product.name, instance: stacklet.name, role: role.name, roleGroup: roleGroup.roleGroup });
+  const pod = role.pod(stacklet, roleGroup);
+
+  const files: Record<string, string> = {};
+  for (const [file, format] of Object.entries(role.configFiles)) {
+    files[file] = renderConfigFile(format, pod.configFiles[file] ?? {}, roleGroup.configOverrides[file]);
+  }
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: roleGroup.names.configMap, labels },
+    data: files,
+  };
+
+  const headless: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: roleGroup.names.headlessService, labels },
+    spec: {
+      clusterIP: 'None',
+      // Peers must find each other before they are ready (quorums form that way).
+      publishNotReadyAddresses: true,
+      selector,
+      ports: role.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as never, protocol: p.protocol ?? 'TCP' })),
+    },
+  };
+
+  const template = buildPodTemplate({
+    product,
+    stacklet,
+    role,
+    roleGroup,
+    pod,
+    labels,
+    // The rendered files are all a pod reads from its ConfigMap; the rest of its config is in the
+    // template itself, which rolls the pods when it changes anyway.
+    configHash: configHash(files),
+    serviceAccountName: serviceAccountName(stacklet),
+  });
+  const replicas = stacklet.spec.clusterOperation?.stopped ? 0 : roleGroup.replicas;
+
+  const workload =
+    (role.workload ?? 'StatefulSet') === 'StatefulSet'
+      ? as<V1StatefulSet>({
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: roleGroup.names.workload, labels },
+          spec: {
+            replicas,
+            serviceName: roleGroup.names.headlessService,
+            podManagementPolicy: 'Parallel',
+            selector: { matchLabels: selector },
+            template,
+            volumeClaimTemplates: volumeClaimTemplates(roleGroup.config.resources.storage, labels) as never,
+            // Claims outlive their pods and the stacklet: keelson never deletes data.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+          },
+        })
+      : as<V1Deployment>({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: roleGroup.names.workload, labels },
+          spec: { replicas, selector: { matchLabels: selector }, template },
+        });
+  return [as(configMap), as(headless), dropUndefined(workload)];
+}
+
+/** The client Service, metrics Service and PodDisruptionBudget of one role. */
+export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest[] {
+  const { product, stacklet } = input;
+  const roleSpec = (stacklet.spec as Record<string, { roleConfig?: { podDisruptionBudget?: { enabled?: boolean; maxUnavailable?: number }; listenerClass?: keyof typeof SERVICE_TYPES } } | undefined>)[role.name];
+  const labels = objectLabels(labelInput(input, role.name));
+  const selector = selectorLabels({ product: product.name, instance: stacklet.name, role: role.name });
+  const manifests: Manifest[] = [];
+
+  const clientPorts = role.ports.filter((p) => p.client);
+  if (clientPorts.length > 0) {
+    manifests.push(
+      as<V1Service>({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `${stacklet.name}-${role.name}`, labels },
+        spec: {
+          type: SERVICE_TYPES[roleSpec?.roleConfig?.listenerClass ?? 'cluster-internal'],
+          selector,
+          ports: clientPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as never, protocol: p.protocol ?? 'TCP' })),
+        },
+      }),
+    );
+  }
+
+  const metrics = role.ports.find((p) => p.name === METRICS_PORT_NAME);
+  if (metrics) {
+    manifests.push(
+      as<V1Service>({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: {
+          name: `${stacklet.name}-${role.name}-metrics`,
+          labels: { ...labels, 'prometheus.io/scrape': 'true' },
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metrics.port), 'prometheus.io/path': '/metrics' },
+        },
+        spec: {
+          clusterIP: 'None',
+          publishNotReadyAddresses: true,
+          selector,
+          ports: [{ name: METRICS_PORT_NAME, port: metrics.port, targetPort: metrics.port as never, protocol: 'TCP' }],
+        },
+      }),
+    );
+  }
+
+  const pdb = roleSpec?.roleConfig?.podDisruptionBudget;
+  if (pdb?.enabled !== false) {
+    manifests.push(
+      as<V1PodDisruptionBudget>({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: `${stacklet.name}-${role.name}`, labels },
+        spec: {
+          maxUnavailable: (pdb?.maxUnavailable ?? role.maxUnavailable ?? 1) as never,
+          selector: { matchLabels: selector },
+          // Pods that are not ready serve nobody; evicting them must never be blocked.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
+      }),
+    );
+  }
+  return manifests;
+}
+
+/** The discovery ConfigMap, ServiceAccount and NetworkPolicy of the whole stacklet. */
+export function stackletManifests(input: BuildInput, extraClients: readonly V1NetworkPolicyPeer[]): Manifest[] {
+  const { product, stacklet } = input;
+  const labels = objectLabels(labelInput(input));
+  const manifests: Manifest[] = [
+    as<V1ServiceAccount>({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: serviceAccountName(stacklet), labels },
+      automountServiceAccountToken: false,
+    }),
+    as<V1ConfigMap>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: stacklet.name, labels },
+      data: { ...(product.discovery?.(stacklet) ?? {}) },
+    }),
+  ];
+
+  const policy = stacklet.spec.clusterConfig?.networkPolicy;
+  if (policy?.enabled !== false) {
+    const own = selectorLabels({ product: product.name, instance: stacklet.name });
+    const ports = (filter: (p: { name: string; client?: boolean }) => boolean) =>
+      product.roles.flatMap((r) => r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })));
+    const clientPorts = ports((p) => p.client === true);
+    const metricsPorts = ports((p) => p.name === METRICS_PORT_NAME);
+    const clients = [...((policy?.allowedClients ?? []) as V1NetworkPolicyPeer[]), ...extraClients];
+    manifests.push(
+      as<V1NetworkPolicy>({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: stacklet.name, labels },
+        spec: {
+          podSelector: { matchLabels: own },
+          policyTypes: ['Ingress'],
+          // Untyped: the client library's model names the wire field `from` as `_from`.
+          ingress: [
+            // The stacklet's own pods talk to each other on every port.
+            { from: [{ podSelector: { matchLabels: own } }] },
+            ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
+            // Metrics are scraped from wherever Prometheus runs.
+            ...(metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : []),
+          ] as never,
+        },
+      }),
+    );
+  }
+  return manifests.map(dropUndefined);
+}

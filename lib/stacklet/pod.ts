@@ -1,0 +1,154 @@
+/**
+ * The pod template of a role group: the product's container, made secure, sized, mounted and
+ * overridden the same way for every product.
+ *
+ * The main container is named after the product (`zookeeper`, `kafka`), so `podOverrides` can
+ * address it by name.
+ */
+import type {
+  V1Affinity,
+  V1Container,
+  V1EnvVar,
+  V1PodTemplateSpec,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import { parseDurationSeconds } from '../duration';
+import { mergePodTemplate } from '../merge';
+import { resourceRequirements } from '../resources';
+import { CONFIG_HASH_ANNOTATION, selectorLabels } from './labels';
+import type { ProductDefinition, ResolvedRoleGroup, RoleDefinition, RoleGroupPod, StackletContext } from './product';
+import { containerSecurityContext, podSecurityContext } from './security';
+
+/** The volume holding the role group's rendered config files. */
+export const CONFIG_VOLUME = 'config';
+
+/** Everything `buildPodTemplate` needs beside the product's pod. */
+export interface PodTemplateInput {
+  readonly product: ProductDefinition;
+  readonly stacklet: StackletContext;
+  readonly role: RoleDefinition;
+  readonly roleGroup: ResolvedRoleGroup;
+  readonly pod: RoleGroupPod;
+  readonly labels: Record<string, string>;
+  readonly configHash: string;
+  readonly serviceAccountName: string;
+}
+
+/** Overrides win: variables from `overrides` replace same-named ones and the rest are appended. */
+function withEnvOverrides(env: readonly V1EnvVar[], overrides: Readonly<Record<string, string>>): V1EnvVar[] {
+  const result = env.filter((e) => !(e.name in overrides));
+  for (const [name, value] of Object.entries(overrides)) result.push({ name, value });
+  return result;
+}
+
+/** emptyDir volume names for writable directories: `/tmp` → `tmp`, `/opt/app/logs` → `opt-app-logs`. */
+export function writableVolumeName(dir: string): string {
+  return (
+    'rw-' +
+    dir
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/[^a-z0-9]+/gi, '-')
+      .toLowerCase()
+  ).slice(0, 63);
+}
+
+/** Default pod anti-affinity: spread a role's pods over nodes where the scheduler can. */
+function defaultAffinity(labels: Record<string, string>): V1Affinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        {
+          weight: 70,
+          podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } },
+        },
+      ],
+    },
+  };
+}
+
+function secured(container: V1Container, image: string, pullPolicy: string): V1Container {
+  return {
+    ...container,
+    image: container.image ?? image,
+    imagePullPolicy: container.imagePullPolicy ?? pullPolicy,
+    securityContext: { ...containerSecurityContext(), ...(container.securityContext ?? {}) },
+  };
+}
+
+/** Builds the pod template of one role group. */
+export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
+  const { product, stacklet, role, roleGroup, pod } = input;
+  const { config } = roleGroup;
+  const writableDirs = role.writableDirs ?? ['/tmp'];
+
+  const volumes: V1Volume[] = [
+    { name: CONFIG_VOLUME, configMap: { name: roleGroup.names.configMap } },
+    ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), emptyDir: {} })),
+    ...(pod.volumes ?? []),
+  ];
+  const volumeMounts: V1VolumeMount[] = [
+    { name: CONFIG_VOLUME, mountPath: role.configMountPath, readOnly: true },
+    ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), mountPath: dir })),
+    ...Object.keys(config.resources.storage).map((volume) => {
+      const mountPath = role.storageMounts?.[volume];
+      if (!mountPath) {
+        throw new Error(
+          `${product.kind} role ${role.name} declares no mount path for the storage volume "${volume}"; ` +
+            `known volumes: ${Object.keys(role.storageMounts ?? {}).join(', ') || 'none'}`,
+        );
+      }
+      return { name: volume, mountPath };
+    }),
+    ...(pod.container.volumeMounts ?? []),
+  ];
+
+  const { image, pullPolicy, pullSecrets } = stacklet.image;
+  const main: V1Container = secured(
+    {
+      name: product.name,
+      command: pod.container.command ? [...pod.container.command] : undefined,
+      args: [...(pod.container.args ?? []), ...roleGroup.cliOverrides],
+      env: withEnvOverrides(pod.container.env ?? [], roleGroup.envOverrides),
+      ports: role.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })),
+      resources: resourceRequirements(config.resources),
+      volumeMounts,
+      readinessProbe: pod.container.readinessProbe,
+      livenessProbe: pod.container.livenessProbe,
+      startupProbe: pod.container.startupProbe,
+      workingDir: pod.container.workingDir,
+    },
+    image,
+    pullPolicy,
+  );
+
+  const template: V1PodTemplateSpec = {
+    metadata: {
+      labels: input.labels,
+      annotations: { [CONFIG_HASH_ANNOTATION]: input.configHash },
+    },
+    spec: {
+      serviceAccountName: input.serviceAccountName,
+      automountServiceAccountToken: false,
+      // Service links inject variables such as KAFKA_PORT that some products read as their own settings.
+      enableServiceLinks: false,
+      securityContext: podSecurityContext(product.runAsUser),
+      affinity:
+        (config.affinity as V1Affinity | undefined) ??
+        defaultAffinity(selectorLabels({ product: product.name, instance: stacklet.name, role: role.name })),
+      terminationGracePeriodSeconds: Math.ceil(parseDurationSeconds(config.gracefulShutdownTimeout) ?? 30),
+      imagePullSecrets: pullSecrets.length > 0 ? pullSecrets.map((s) => ({ name: s.name })) : undefined,
+      initContainers: pod.initContainers?.length
+        ? pod.initContainers.map((c) => secured(c, image, pullPolicy))
+        : undefined,
+      containers: [main, ...(pod.sidecars ?? []).map((c) => secured(c, image, pullPolicy))],
+      volumes,
+    },
+  };
+  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>((t, o) => mergePodTemplate(t, o), dropUndefined(template));
+}
+
+/** Removes undefined fields, so the generated JSON (and its hash) has no empty keys. */
+export function dropUndefined<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

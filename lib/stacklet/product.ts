@@ -1,0 +1,186 @@
+/**
+ * What a product declares to the framework: its kind, its roles (with their ports, files,
+ * defaults and the pod each role group runs), its images and what it publishes for discovery.
+ * Everything else — services, disruption budgets, security, storage, overrides, naming,
+ * discovery, network policy, stop — the framework does the same way for every product.
+ */
+import type { TObject, TProperties } from '@sinclair/typebox';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Probe,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import type { ConfigFileFormat } from '../config-files';
+import type { LoggingSpec } from '../spec/common';
+import type { AnyStackletSpec } from '../spec/stacklet-spec';
+
+/** The API group of every keelson custom resource. */
+export const API_GROUP = 'keelson.dev';
+/** The version of every keelson custom resource. */
+export const API_VERSION = 'v1alpha1';
+
+/** A port a role's pods listen on. */
+export interface PortDefinition {
+  /** The port's name (an IANA_SVC_NAME: at most 15 characters). `metrics` marks the scrape port. */
+  readonly name: string;
+  readonly port: number;
+  /** @default 'TCP' */
+  readonly protocol?: 'TCP' | 'UDP';
+  /** Served on the role's client Service (and admitted from declared clients). @default false */
+  readonly client?: boolean;
+}
+
+/** The name of the port Prometheus scrapes. */
+export const METRICS_PORT_NAME = 'metrics';
+
+/** Config fields every role has after defaults are merged in. */
+export interface ResolvedCommonConfig {
+  readonly resources: {
+    readonly cpu: { readonly min: string; readonly max: string };
+    readonly memory: { readonly limit: string };
+    readonly storage: Readonly<Record<string, { readonly capacity: string; readonly storageClass?: string }>>;
+  };
+  readonly logging: LoggingSpec;
+  readonly affinity?: object;
+  readonly gracefulShutdownTimeout: string;
+}
+
+/** The image a role group runs, after the versions table was consulted. */
+export interface ResolvedImage {
+  readonly image: string;
+  readonly productVersion: string;
+  readonly pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  readonly pullSecrets: readonly { readonly name: string }[];
+}
+
+/** The stacklet as a product's hooks see it. */
+export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec> {
+  /** The stacklet's name (`metadata.name` of the custom resource). */
+  readonly name: string;
+  /** The namespace its objects live in; undefined in synth mode without a namespaced chart. */
+  readonly namespace?: string;
+  /** The spec as the user wrote it. */
+  readonly spec: Spec;
+  readonly image: ResolvedImage;
+  /** The cluster-internal DNS domain used in generated addresses. @default 'cluster.local' */
+  readonly clusterDomain: string;
+  /** Contents of the discovery ConfigMaps the spec depends on, by ConfigMap name. */
+  readonly dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Role groups by role, resolved (config merged, replicas known). */
+  readonly roleGroups: readonly ResolvedRoleGroup[];
+}
+
+/** A role group after the merge of product defaults ← role ← role group. */
+export interface ResolvedRoleGroup<Config extends ResolvedCommonConfig = ResolvedCommonConfig> {
+  readonly role: string;
+  readonly roleGroup: string;
+  /** Replicas wanted by the spec (what the workload runs unless the stacklet is stopped). */
+  readonly replicas: number;
+  readonly config: Config;
+  readonly configOverrides: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly envOverrides: Readonly<Record<string, string>>;
+  readonly cliOverrides: readonly string[];
+  readonly podOverrides: readonly object[];
+  /** Final JVM arguments (heap from memory, product defaults, overrides); empty for non-JVM roles. */
+  readonly jvmArguments: readonly string[];
+  /** Names of the role group's objects. */
+  readonly names: {
+    readonly workload: string;
+    readonly headlessService: string;
+    readonly configMap: string;
+  };
+  /** Pods' stable DNS names, in ordinal order (`<pod>.<headless>.<ns>.svc.<domain>`). */
+  readonly podAddresses: readonly string[];
+}
+
+/** What a product says about one role group's pods. */
+export interface RoleGroupPod {
+  /** The main container (security context, resources, mounts and overrides are the framework's). */
+  readonly container: {
+    readonly command?: readonly string[];
+    readonly args?: readonly string[];
+    readonly env?: readonly V1EnvVar[];
+    readonly readinessProbe?: V1Probe;
+    readonly livenessProbe?: V1Probe;
+    readonly startupProbe?: V1Probe;
+    readonly workingDir?: string;
+    readonly volumeMounts?: readonly V1VolumeMount[];
+  };
+  /** Default content of each config file, before `configOverrides`. */
+  readonly configFiles: Readonly<Record<string, object>>;
+  /** Extra containers, init containers and volumes (security contexts are added by the framework). */
+  readonly initContainers?: readonly V1Container[];
+  readonly sidecars?: readonly V1Container[];
+  readonly volumes?: readonly V1Volume[];
+}
+
+/** One role of a product. */
+export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCommonConfig> {
+  /** The role's name as it appears in the spec (`servers`, `brokers`). */
+  readonly name: string;
+  /** The product's own config fields of the role (TypeBox properties, all optional). */
+  readonly config: TProperties;
+  /** Complete defaults of the role's config; role and role-group config are merged onto them. */
+  readonly defaults: (stacklet: StackletContext) => Config;
+  /** @default 1 */
+  readonly defaultReplicas?: number;
+  readonly ports: readonly PortDefinition[];
+  /** The role's config files and their formats; the framework renders them into a ConfigMap. */
+  readonly configFiles: Readonly<Record<string, ConfigFileFormat>>;
+  /** Where the config files are mounted in the main container. */
+  readonly configMountPath: string;
+  /** Mount paths of the persistent volumes named in `config.resources.storage`. */
+  readonly storageMounts?: Readonly<Record<string, string>>;
+  /**
+   * Directories the product writes to; each gets an emptyDir, because the root filesystem is
+   * read-only.
+   * @default ['/tmp']
+   */
+  readonly writableDirs?: readonly string[];
+  /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
+  readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
+  /** @default 1 */
+  readonly maxUnavailable?: number;
+  /** @default 'StatefulSet' */
+  readonly workload?: 'StatefulSet' | 'Deployment';
+  /** The pod of a role group. */
+  readonly pod: (stacklet: StackletContext, roleGroup: ResolvedRoleGroup<Config>) => RoleGroupPod;
+}
+
+/** A product's image table: versions it supports and where their images come from. */
+export interface ProductImages {
+  readonly repository: string;
+  /** Supported product versions → image tag. */
+  readonly versions: Readonly<Record<string, string>>;
+  readonly defaultVersion: string;
+}
+
+/** Everything the framework needs to build, validate and reconcile one product. */
+export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpec> {
+  /** The product's name (`app.kubernetes.io/name`): `zookeeper`, `kafka`. */
+  readonly name: string;
+  /** The custom resource kind: `ZookeeperCluster`. */
+  readonly kind: string;
+  readonly plural: string;
+  readonly shortNames?: readonly string[];
+  readonly description: string;
+  /** The whole spec schema, from `stackletSpecSchema`. */
+  readonly specSchema: TObject;
+  readonly roles: readonly RoleDefinition[];
+  readonly images: ProductImages;
+  /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */
+  readonly runAsUser?: number;
+  /** Connection details published in the stacklet's discovery ConfigMap. */
+  readonly discovery?: (stacklet: StackletContext<Spec>) => Readonly<Record<string, string>>;
+}
+
+/**
+ * Declares a role with its own config type. A product's roles differ in config type, and a role
+ * both produces its config (defaults) and consumes it (pod), so the list of roles is typed with
+ * the shared config only; this is the one place that widens it.
+ */
+export function defineRole<Config extends ResolvedCommonConfig>(role: RoleDefinition<Config>): RoleDefinition {
+  return role as unknown as RoleDefinition;
+}

@@ -1,0 +1,196 @@
+/**
+ * The pure steps before building: resolve the image, merge each role group's config
+ * (product defaults ← role ← role group; the more specific wins), validate the merged result, and
+ * check every generated name against Kubernetes' rules. The result is a `StackletContext`, which
+ * the build step turns into objects.
+ *
+ * Merge rules:
+ * - `config`: deep merge; objects merge key by key, lists and scalars are replaced.
+ * - `configOverrides`: per file, key by key (group keys win over role keys).
+ * - `envOverrides`: by variable name (group wins).
+ * - `cliOverrides`: role arguments, then group arguments.
+ * - `podOverrides`: role then group, each merged onto the generated pod template with Kubernetes'
+ *   list-merge keys (see lib/merge.ts).
+ * - `jvmArgumentOverrides`: the role's applied first, then the group's.
+ */
+import { deepMerge } from '../merge';
+import { parseDurationSeconds } from '../duration';
+import { applyJvmArgumentOverrides } from '../jvm';
+import { jvmHeapFromMemory, jvmHeapProblems } from '../resources';
+import { headlessServiceName, nameProblems, roleGroupName } from '../naming';
+import type { AnyRoleGroupSpec, AnyRoleSpec, AnyStackletSpec } from '../spec/stacklet-spec';
+import { specProblems, SpecValidationError } from '../spec/validate';
+import { Type } from '@sinclair/typebox';
+import { CLOSED, CommonConfigProperties } from '../spec/common';
+import type {
+  ProductDefinition,
+  ProductImages,
+  ResolvedCommonConfig,
+  ResolvedImage,
+  ResolvedRoleGroup,
+  RoleDefinition,
+  StackletContext,
+} from './product';
+
+/** The name of the role group a role gets when the spec names none. */
+export const DEFAULT_ROLE_GROUP = 'default';
+
+/** Picks the image from the product's versions table, or the user's custom image. */
+export function resolveImage(images: ProductImages, spec: AnyStackletSpec['image'] = {}): ResolvedImage | string {
+  const productVersion = spec.productVersion ?? images.defaultVersion;
+  const tag = images.versions[productVersion];
+  if (!spec.custom && tag === undefined) {
+    return (
+      `spec.image.productVersion: version "${productVersion}" is not supported; supported versions: ` +
+      `${Object.keys(images.versions).join(', ')} (or set spec.image.custom to run an image of your own)`
+    );
+  }
+  return {
+    image: spec.custom ?? `${spec.repository ?? images.repository}:${tag}`,
+    productVersion,
+    pullPolicy: spec.pullPolicy ?? 'IfNotPresent',
+    pullSecrets: spec.pullSecrets ?? [],
+  };
+}
+
+// Merged configs are checked against the role's config schema once more: a role may set cpu.min and
+// a group cpu.max, and only the merge shows whether they agree.
+const mergedConfigSchemas = new WeakMap<RoleDefinition, ReturnType<typeof Type.Object>>();
+function mergedConfigSchema(role: RoleDefinition) {
+  let schema = mergedConfigSchemas.get(role);
+  if (!schema) {
+    schema = Type.Object({ ...CommonConfigProperties, ...role.config }, CLOSED);
+    mergedConfigSchemas.set(role, schema);
+  }
+  return schema;
+}
+
+interface NamingInput {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly clusterDomain: string;
+}
+
+function resolveRoleGroup(
+  stacklet: NamingInput,
+  role: RoleDefinition,
+  defaults: ResolvedCommonConfig,
+  roleSpec: AnyRoleSpec,
+  group: string,
+  groupSpec: AnyRoleGroupSpec,
+  problems: string[],
+): ResolvedRoleGroup {
+  const path = `spec.${role.name}.roleGroups.${group}`;
+  const config = deepMerge(defaults as object, roleSpec.config ?? {}, groupSpec.config ?? {}) as ResolvedCommonConfig;
+  for (const p of specProblems(mergedConfigSchema(role), config, `${path}.config (merged with role and defaults)`)) {
+    problems.push(p);
+  }
+  if (parseDurationSeconds(config.gracefulShutdownTimeout) === undefined) {
+    problems.push(`${path}.config.gracefulShutdownTimeout: not a duration`);
+  }
+
+  const files = new Set([...Object.keys(roleSpec.configOverrides ?? {}), ...Object.keys(groupSpec.configOverrides ?? {})]);
+  const configOverrides = Object.fromEntries(
+    [...files].map((f) => [f, { ...(roleSpec.configOverrides?.[f] ?? {}), ...(groupSpec.configOverrides?.[f] ?? {}) }]),
+  );
+
+  const workload = roleGroupName(stacklet.name, role.name, group);
+  const headless = headlessServiceName(stacklet.name, role.name, group);
+  problems.push(
+    ...nameProblems(workload, 'statefulset', `${path}: the workload name`),
+    ...nameProblems(headless, 'dns-label', `${path}: the headless Service name`),
+  );
+
+  const replicas = groupSpec.replicas ?? role.defaultReplicas ?? 1;
+  const namespace = stacklet.namespace ?? 'default';
+  const podAddresses = Array.from(
+    { length: replicas },
+    (_, i) => `${workload}-${i}.${headless}.${namespace}.svc.${stacklet.clusterDomain}`,
+  );
+
+  let jvmArguments: string[] = [];
+  const heapProblems = role.jvm
+    ? jvmHeapProblems(config.resources.memory.limit, `${path}.config.resources.memory.limit`, {
+        fraction: role.jvm.heapFraction,
+      })
+    : [];
+  problems.push(...heapProblems);
+  if (role.jvm && heapProblems.length === 0) {
+    const heap = jvmHeapFromMemory(config.resources.memory.limit, { fraction: role.jvm.heapFraction });
+    const base = [...heap, ...role.jvm.arguments];
+    jvmArguments = applyJvmArgumentOverrides(
+      applyJvmArgumentOverrides(base, roleSpec.jvmArgumentOverrides),
+      groupSpec.jvmArgumentOverrides,
+    );
+  }
+
+  return {
+    role: role.name,
+    roleGroup: group,
+    replicas,
+    config,
+    configOverrides,
+    envOverrides: { ...(roleSpec.envOverrides ?? {}), ...(groupSpec.envOverrides ?? {}) },
+    cliOverrides: [...(roleSpec.cliOverrides ?? []), ...(groupSpec.cliOverrides ?? [])],
+    podOverrides: [roleSpec.podOverrides, groupSpec.podOverrides].filter((o): o is object => o !== undefined),
+    jvmArguments,
+    names: { workload, headlessService: headless, configMap: workload },
+    podAddresses,
+  };
+}
+
+/** Inputs of the resolve step beside the spec. */
+export interface ResolveInput {
+  readonly name: string;
+  readonly namespace?: string;
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+  /** Contents of the discovery ConfigMaps the spec depends on, by name. @default - none */
+  readonly dependencies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/**
+ * Validates `spec` and resolves it into a StackletContext, or throws a SpecValidationError
+ * listing every problem.
+ */
+export function resolveStacklet<Spec extends AnyStackletSpec>(
+  product: ProductDefinition<Spec>,
+  spec: Spec,
+  input: ResolveInput,
+): StackletContext<Spec> {
+  const subject = `${product.kind} "${input.name}"`;
+  const problems = [
+    ...nameProblems(input.name, 'dns-label', 'metadata.name: the stacklet name'),
+    ...specProblems(product.specSchema, spec),
+  ];
+  const image = resolveImage(product.images, spec.image);
+  if (typeof image === 'string') problems.push(image);
+  if (problems.length > 0) throw new SpecValidationError(subject, problems);
+
+  const naming = { name: input.name, namespace: input.namespace, clusterDomain: input.clusterDomain ?? 'cluster.local' };
+  const partial = {
+    ...naming,
+    spec,
+    image: image as ResolvedImage,
+    dependencies: input.dependencies ?? {},
+    roleGroups: [] as ResolvedRoleGroup[],
+  };
+  for (const role of product.roles) {
+    const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
+    const groups = roleSpec.roleGroups ?? { [DEFAULT_ROLE_GROUP]: {} };
+    const defaults = role.defaults(partial);
+    for (const [group, groupSpec] of Object.entries(groups)) {
+      partial.roleGroups.push(resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, problems));
+    }
+  }
+  if (problems.length > 0) throw new SpecValidationError(subject, problems);
+  return partial;
+}
+
+/** The role schema inputs of a product's roles, for `stackletSpecSchema`. */
+export function roleSchemaInputs(roles: readonly RoleDefinition[]) {
+  return Object.fromEntries(
+    roles.map((r) => [r.name, { config: r.config, configFiles: Object.keys(r.configFiles), jvm: r.jvm !== undefined }]),
+  );
+}
+

@@ -1,0 +1,148 @@
+/**
+ * The stacklet construct: one product instance. It runs the pipeline
+ * resolve → validate → build as pure steps and adds the resulting objects to its chart, so the
+ * operator (which builds the same construct in an in-memory App) and synth mode produce the same
+ * objects.
+ */
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { Construct } from 'constructs';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import { mergeObjectOverride } from '../merge';
+import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import { SpecValidationError } from '../spec/validate';
+import { LABEL_PART_OF, selectorLabels } from './labels';
+import { roleGroupManifests, roleManifests, stackletManifests, type Manifest } from './manifests';
+import type { ProductDefinition, StackletContext } from './product';
+import { resolveStacklet } from './resolve';
+
+const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
+
+/** What other constructs may know of a stacklet. */
+export interface IStacklet {
+  /** The stacklet's name (`metadata.name` of its custom resource). */
+  readonly name: string;
+  /** The product it runs (`app.kubernetes.io/name`). */
+  readonly productName: string;
+  /** The ConfigMap its connection details are published in. */
+  readonly discoveryConfigMapName: string;
+  /** Labels selecting all of its pods. */
+  readonly podSelectorLabels: Readonly<Record<string, string>>;
+}
+
+/** Options of the build that a custom resource does not hold. */
+export interface StackletOptions {
+  /**
+   * Contents of the discovery ConfigMaps the spec names, by ConfigMap name. Synth mode fills this
+   * from typed references; the operator reads the ConfigMaps from the cluster.
+   * @default - none
+   */
+  readonly dependencies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+}
+
+/** The key of an object in the stacklet: `apiVersion/kind/name`. */
+function objectKey(m: { apiVersion: string; kind: string; metadata: { name: string } }): string {
+  return `${m.apiVersion}/${m.kind}/${m.metadata.name}`;
+}
+
+/**
+ * One product instance. Products subclass it with their definition; the operator instantiates it
+ * directly for any registered product.
+ */
+export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Construct implements IStacklet {
+  /** True for a Stacklet from any copy of this package. */
+  public static isStacklet(x: unknown): x is Stacklet {
+    return x !== null && typeof x === 'object' && STACKLET_SYMBOL in x;
+  }
+
+  public readonly name: string;
+  public readonly productName: string;
+  public readonly discoveryConfigMapName: string;
+  public readonly podSelectorLabels: Readonly<Record<string, string>>;
+  /** The resolved stacklet: merged role groups, image, names. */
+  public readonly context: StackletContext<Spec>;
+  /** Every object, keyed by `apiVersion/kind/name`. */
+  private readonly objects = new Map<string, ApiObject>();
+  private readonly networkPolicyKey?: string;
+  private readonly clientPorts: readonly { port: number; protocol: string }[];
+
+  constructor(scope: Construct, id: string, product: ProductDefinition<Spec>, spec: Spec, options: StackletOptions = {}) {
+    super(scope, id);
+    Object.defineProperty(this, STACKLET_SYMBOL, { value: true });
+    const chart = Chart.of(this);
+    this.name = id;
+    this.productName = product.name;
+    this.discoveryConfigMapName = id;
+    this.podSelectorLabels = selectorLabels({ product: product.name, instance: id });
+    this.clientPorts = product.roles.flatMap((r) =>
+      r.ports.filter((p) => p.client).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+    );
+    this.context = resolveStacklet(product, spec, {
+      name: id,
+      namespace: chart.namespace,
+      clusterDomain: options.clusterDomain,
+      dependencies: options.dependencies,
+    });
+
+    const input = {
+      product: product as unknown as ProductDefinition,
+      stacklet: this.context as StackletContext,
+      platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
+    };
+    const manifests: Manifest[] = [
+      ...stackletManifests(input, []),
+      ...product.roles.flatMap((role) => roleManifests(input, role)),
+      ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
+    ];
+    const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
+    for (const manifest of overridden) {
+      const key = objectKey(manifest);
+      this.objects.set(key, new ApiObject(this, key, manifest));
+      if (manifest.kind === 'NetworkPolicy') this.networkPolicyKey = key;
+    }
+  }
+
+  /**
+   * Admits `peer` to the client ports of every role (through the stacklet's NetworkPolicy).
+   * Another stacklet can be passed to admit all of its pods.
+   */
+  public addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
+    if (!this.networkPolicyKey) return; // the user switched the NetworkPolicy off
+    const from: V1NetworkPolicyPeer =
+      'podSelectorLabels' in peer ? { podSelector: { matchLabels: { ...peer.podSelectorLabels } } } : peer;
+    if (this.clientPorts.length === 0) return;
+    this.objects.get(this.networkPolicyKey)!.addJsonPatch(
+      JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }),
+    );
+  }
+
+  /** The objects this stacklet generated, by `apiVersion/kind/name`. */
+  public get apiObjects(): ReadonlyMap<string, ApiObject> {
+    return this.objects;
+  }
+}
+
+/** Merges each objectOverride onto the generated object it names; an override naming none is an error. */
+export function applyObjectOverrides(
+  kind: string,
+  name: string,
+  manifests: readonly Manifest[],
+  overrides: readonly { apiVersion: string; kind: string; metadata: { name: string } }[],
+): Manifest[] {
+  const byKey = new Map(manifests.map((m) => [objectKey(m), m]));
+  const problems: string[] = [];
+  overrides.forEach((override, i) => {
+    const key = objectKey(override);
+    const target = byKey.get(key);
+    if (!target) {
+      problems.push(
+        `spec.objectOverrides[${i}]: no generated object is ${key}; generated objects: ${[...byKey.keys()].join(', ')}`,
+      );
+      return;
+    }
+    byKey.set(key, mergeObjectOverride(target, override) as Manifest);
+  });
+  if (problems.length > 0) throw new SpecValidationError(`${kind} "${name}"`, problems);
+  return [...byKey.values()];
+}
