@@ -1,0 +1,5 @@
+export * from './env-file';
+export * from './hadoop-xml';
+export * from './overrides';
+export * from './properties';
+export * from './yaml-json';
