@@ -26,3 +26,4 @@ export * from './stacklet/resolve';
 export * from './stacklet/pod';
 export * from './stacklet/manifests';
 export * from './stacklet/stacklet';
+export * from './stacklet/crd';

@@ -212,7 +212,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
 }
 
 /** The discovery ConfigMap, ServiceAccount and NetworkPolicy of the whole stacklet. */
-export function stackletManifests(input: BuildInput, extraClients: readonly V1NetworkPolicyPeer[]): Manifest[] {
+export function stackletManifests(input: BuildInput, discoveryData: Readonly<Record<string, string>>): Manifest[] {
   const { product, stacklet } = input;
   const labels = objectLabels(labelInput(input));
   const manifests: Manifest[] = [
@@ -226,7 +226,7 @@ export function stackletManifests(input: BuildInput, extraClients: readonly V1Ne
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: stacklet.name, labels },
-      data: { ...(product.discovery?.(stacklet) ?? {}) },
+      data: { ...discoveryData },
     }),
   ];
 
@@ -237,7 +237,7 @@ export function stackletManifests(input: BuildInput, extraClients: readonly V1Ne
       product.roles.flatMap((r) => r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })));
     const clientPorts = ports((p) => p.client === true);
     const metricsPorts = ports((p) => p.name === METRICS_PORT_NAME);
-    const clients = [...((policy?.allowedClients ?? []) as V1NetworkPolicyPeer[]), ...extraClients];
+    const clients = (policy?.allowedClients ?? []) as V1NetworkPolicyPeer[];
     manifests.push(
       as<V1NetworkPolicy>({
         apiVersion: 'networking.k8s.io/v1',

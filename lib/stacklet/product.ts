@@ -157,7 +157,10 @@ export interface ProductImages {
   readonly defaultVersion: string;
 }
 
-/** Everything the framework needs to build, validate and reconcile one product. */
+/**
+ * Everything the framework needs to build, validate and reconcile one product.
+ * (Hooks are methods so that a product typed with its own spec is usable wherever any product is.)
+ */
 export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpec> {
   /** The product's name (`app.kubernetes.io/name`): `zookeeper`, `kafka`. */
   readonly name: string;
@@ -172,8 +175,15 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   readonly images: ProductImages;
   /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */
   readonly runAsUser?: number;
+  /**
+   * The discovery ConfigMaps (in the stacklet's namespace) the spec depends on, by the spec path
+   * that names each: `{ 'spec.clusterConfig.zookeeperConfigMapName': 'zk' }`. The build gets their
+   * contents in `StackletContext.dependencies`; the operator waits until they exist.
+   * @default - none
+   */
+  dependencies?(spec: Spec): Readonly<Record<string, string>>;
   /** Connection details published in the stacklet's discovery ConfigMap. */
-  readonly discovery?: (stacklet: StackletContext<Spec>) => Readonly<Record<string, string>>;
+  discovery?(stacklet: StackletContext<Spec>): Readonly<Record<string, string>>;
 }
 
 /**

@@ -165,6 +165,16 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   ];
   const image = resolveImage(product.images, spec.image);
   if (typeof image === 'string') problems.push(image);
+  if (problems.length === 0) {
+    for (const [path, configMap] of Object.entries(product.dependencies?.(spec) ?? {})) {
+      if (!input.dependencies?.[configMap]) {
+        problems.push(
+          `${path}: the discovery ConfigMap "${configMap}" is not known; pass the stacklet it belongs to as a ` +
+            'reference (synth mode) or create it (operator mode)',
+        );
+      }
+    }
+  }
   if (problems.length > 0) throw new SpecValidationError(subject, problems);
 
   const naming = { name: input.name, namespace: input.namespace, clusterDomain: input.clusterDomain ?? 'cluster.local' };

@@ -27,6 +27,10 @@ export interface IStacklet {
   readonly discoveryConfigMapName: string;
   /** Labels selecting all of its pods. */
   readonly podSelectorLabels: Readonly<Record<string, string>>;
+  /** The content of its discovery ConfigMap. */
+  readonly discoveryData: Readonly<Record<string, string>>;
+  /** Admits `peer`'s pods to its client ports. */
+  addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void;
 }
 
 /** Options of the build that a custom resource does not hold. */
@@ -60,6 +64,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
   public readonly productName: string;
   public readonly discoveryConfigMapName: string;
   public readonly podSelectorLabels: Readonly<Record<string, string>>;
+  public readonly discoveryData: Readonly<Record<string, string>>;
   /** The resolved stacklet: merged role groups, image, names. */
   public readonly context: StackletContext<Spec>;
   /** Every object, keyed by `apiVersion/kind/name`. */
@@ -90,8 +95,9 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
       stacklet: this.context as StackletContext,
       platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
     };
+    this.discoveryData = product.discovery?.(this.context) ?? {};
     const manifests: Manifest[] = [
-      ...stackletManifests(input, []),
+      ...stackletManifests(input, this.discoveryData),
       ...product.roles.flatMap((role) => roleManifests(input, role)),
       ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
     ];

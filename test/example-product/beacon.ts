@@ -12,6 +12,7 @@ import {
   stackletSpecSchema,
   type ProductDefinition,
   type ResolvedCommonConfig,
+  type StackletContext,
   type StackletOptions,
 } from '../../lib';
 
@@ -26,6 +27,9 @@ export const BeaconSpecSchema = stackletSpecSchema({
   description: 'A Beacon stacklet (framework example).',
   clusterConfig: {
     realm: Type.Optional(Type.String({ maxLength: 32, description: 'Realm of the beacon. @default "default"' })),
+    upstreamConfigMapName: Type.Optional(
+      Type.String({ description: 'Discovery ConfigMap of another Beacon this one relays to. @default - none' }),
+    ),
   },
   roles: {
     servers: { config: serverConfig, configFiles: ['beacon.properties', 'log4j.properties'], jvm: true },
@@ -39,6 +43,11 @@ interface ServerConfig extends ResolvedCommonConfig {
 }
 interface GatewayConfig extends ResolvedCommonConfig {
   readonly greeting: string;
+}
+
+function upstream(stacklet: StackletContext): Record<string, string> {
+  const name = stacklet.spec.clusterConfig?.upstreamConfigMapName as string | undefined;
+  return name ? { upstream: stacklet.dependencies[name].BEACON } : {};
 }
 
 const commonDefaults = (memory: string) => ({
@@ -92,6 +101,7 @@ export const BEACON: ProductDefinition<BeaconSpec> = {
             'data.dir': '/var/lib/beacon',
             realm: String(stacklet.spec.clusterConfig?.realm ?? 'default'),
             peers: rg.podAddresses.join(','),
+            ...upstream(stacklet),
           },
           'log4j.properties': { 'log4j.rootLogger': 'INFO, CONSOLE' },
         },
@@ -112,6 +122,10 @@ export const BEACON: ProductDefinition<BeaconSpec> = {
       }),
     }),
   ],
+  dependencies: (spec): Record<string, string> =>
+    spec.clusterConfig?.upstreamConfigMapName
+      ? { 'spec.clusterConfig.upstreamConfigMapName': spec.clusterConfig.upstreamConfigMapName }
+      : {},
   discovery: (stacklet) => ({
     BEACON: stacklet.roleGroups
       .filter((rg) => rg.role === 'servers')
@@ -120,9 +134,23 @@ export const BEACON: ProductDefinition<BeaconSpec> = {
   }),
 };
 
+/** Synth-mode extras of a Beacon: a typed reference to its upstream. */
+export interface BeaconClusterProps extends BeaconSpec {
+  /** Another Beacon to relay to. @default - none */
+  readonly upstream?: BeaconCluster;
+}
+
 /** The Beacon construct, as a real product would export it. */
 export class BeaconCluster extends Stacklet<BeaconSpec> {
-  constructor(scope: Construct, id: string, props: BeaconSpec = {}, options?: StackletOptions) {
-    super(scope, id, BEACON, props, options);
+  constructor(scope: Construct, id: string, props: BeaconClusterProps = {}, options: StackletOptions = {}) {
+    const { upstream: ref, ...spec } = props;
+    const withRef: BeaconSpec = ref
+      ? { ...spec, clusterConfig: { ...spec.clusterConfig, upstreamConfigMapName: ref.discoveryConfigMapName } }
+      : spec;
+    super(scope, id, BEACON, withRef, {
+      ...options,
+      dependencies: { ...options.dependencies, ...(ref ? { [ref.discoveryConfigMapName]: ref.discoveryData } : {}) },
+    });
+    ref?.addAllowedClient(this);
   }
 }

@@ -1,0 +1,81 @@
+import { productCrd, toStructuralSchema } from '../lib';
+import { BEACON } from './example-product/beacon';
+
+type Schema = Record<string, any>;
+
+/** Every node of a structural schema has a type, or preserves unknown fields. */
+function untypedNodes(schema: Schema, path = ''): string[] {
+  const problems: string[] = [];
+  if (!schema.type && !schema['x-kubernetes-preserve-unknown-fields'] && !schema['x-kubernetes-int-or-string']) {
+    problems.push(path || '<root>');
+  }
+  for (const [k, v] of Object.entries(schema.properties ?? {})) problems.push(...untypedNodes(v as Schema, `${path}.${k}`));
+  if (typeof schema.additionalProperties === 'object') problems.push(...untypedNodes(schema.additionalProperties, `${path}.*`));
+  if (schema.items) problems.push(...untypedNodes(schema.items, `${path}[]`));
+  return problems;
+}
+
+function forbiddenKeywords(schema: unknown, path = ''): string[] {
+  if (schema === null || typeof schema !== 'object') return [];
+  const s = schema as Schema;
+  const found = ['patternProperties', 'anyOf', 'const', '$id', 'x-keelson-expected']
+    .filter((k) => k in s)
+    .map((k) => `${path}: ${k}`);
+  if (s.additionalProperties === false) found.push(`${path}: additionalProperties false`);
+  for (const [k, v] of Object.entries(s)) if (typeof v === 'object') found.push(...forbiddenKeywords(v, `${path}/${k}`));
+  return found;
+}
+
+describe('the generated CRD', () => {
+  const crd = productCrd(BEACON) as Schema;
+  const version = crd.spec.versions[0];
+  const spec = version.schema.openAPIV3Schema.properties.spec;
+
+  test('is named and versioned as keelson resources are', () => {
+    expect(crd.metadata.name).toBe('beaconclusters.keelson.dev');
+    expect(crd.spec.group).toBe('keelson.dev');
+    expect(version.name).toBe('v1alpha1');
+    expect(version.subresources).toEqual({ status: {} });
+    expect(crd.spec.names).toMatchObject({ kind: 'BeaconCluster', plural: 'beaconclusters', shortNames: ['beacon'] });
+    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['Available', 'Age']),
+    );
+  });
+
+  test('is structural: every node is typed, and no JSON Schema keyword the API server refuses is left', () => {
+    expect(untypedNodes(version.schema.openAPIV3Schema)).toEqual([]);
+    expect(forbiddenKeywords(version.schema.openAPIV3Schema)).toEqual([]);
+  });
+
+  test('keeps unknown fields only where a field is open (pod overrides, object overrides, affinity)', () => {
+    const servers = spec.properties.servers;
+    expect(servers.properties.podOverrides['x-kubernetes-preserve-unknown-fields']).toBe(true);
+    expect(spec.properties.objectOverrides.items['x-kubernetes-preserve-unknown-fields']).toBe(true);
+    expect(servers.properties.config['x-kubernetes-preserve-unknown-fields']).toBeUndefined();
+    expect(spec['x-kubernetes-preserve-unknown-fields']).toBeUndefined();
+  });
+
+  test('lists the config files a role accepts overrides for', () => {
+    expect(Object.keys(spec.properties.servers.properties.configOverrides.properties)).toEqual([
+      'beacon.properties',
+      'log4j.properties',
+    ]);
+    expect(Object.keys(spec.properties.gateways.properties.configOverrides.properties)).toEqual(['gateway.yaml']);
+  });
+
+  test('carries the cross-field rules as CEL: cpu range, role group names, name lengths', () => {
+    const config = spec.properties.servers.properties.config;
+    expect(config.properties.resources.properties.cpu['x-kubernetes-validations'][0].rule).toContain('quantity(self.min)');
+    const groups = spec.properties.servers.properties.roleGroups;
+    expect(groups['x-kubernetes-validations'][0].rule).toContain('key.matches');
+    expect(version.schema.openAPIV3Schema['x-kubernetes-validations']).toHaveLength(2);
+  });
+
+  test('turns unions of literals into enums', () => {
+    expect(spec.properties.image.properties.pullPolicy).toEqual({ type: 'string', enum: ['Always', 'IfNotPresent', 'Never'] });
+  });
+
+  test('rejects a schema that cannot be expressed structurally', () => {
+    expect(() => toStructuralSchema({ anyOf: [{ type: 'string' }, { type: 'integer' }] } as never)).toThrow(/unions of literals/);
+  });
+});
