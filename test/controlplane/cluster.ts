@@ -196,6 +196,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--tls-private-key-file=${path.join(pki, 'apiserver.key')}`,
       `--client-ca-file=${path.join(pki, 'ca.crt')}`,
       '--authorization-mode=Node,RBAC',
+      // As on real clusters: Pod Security admission, not this flag, decides who may run privileged.
+      '--allow-privileged=true',
       `--service-account-key-file=${path.join(pki, 'sa.pub')}`,
       `--service-account-signing-key-file=${path.join(pki, 'sa.key')}`,
       `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
