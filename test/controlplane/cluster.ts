@@ -35,6 +35,8 @@ export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** Name of the default StorageClass (the controller-manager's hostpath provisioner). */
 export const DEFAULT_STORAGE_CLASS = 'standard';
 
+/** Where the controller-manager's hostpath provisioner makes volumes (fixed in Kubernetes). */
+const HOSTPATH_PROVISIONER_ROOT = '/tmp/hostpath_pv';
 const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -138,6 +140,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     string
   >;
   const stopAll = async (keepRunDir: boolean) => {
+    if (pids['kube-apiserver'] !== undefined) await removeProvisionedVolumes(runDir);
     await killProcessGroups(inStartOrder(pids));
     if (!keepRunDir) fs.rmSync(runDir, { recursive: true, force: true });
   };
@@ -305,8 +308,29 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
 /** Stops a control plane from its recorded state: kills the recorded process groups only. */
 export async function stopControlPlane(state: ControlPlaneState, options: { keepRunDir?: boolean } = {}) {
+  if (state.pids['kube-apiserver'] !== undefined) await removeProvisionedVolumes(state.runDir);
   await killProcessGroups(inStartOrder(state.pids));
   if (!options.keepRunDir) fs.rmSync(state.runDir, { recursive: true, force: true });
+}
+
+/**
+ * The hostpath provisioner makes each volume a folder under /tmp/hostpath_pv, outside the run
+ * folder, and other runs may share that parent: remove exactly the folders of this cluster's
+ * PersistentVolumes. Best effort: a cluster that no longer answers leaves them behind.
+ */
+async function removeProvisionedVolumes(runDir: string) {
+  const kubeconfig = path.join(runDir, 'admin.kubeconfig');
+  if (!fs.existsSync(kubeconfig)) return;
+  try {
+    const volumes = await loadKubeConfig(kubeconfig).makeApiClient(k8s.CoreV1Api).listPersistentVolume();
+    for (const pv of volumes.items) {
+      const folder = pv.spec?.hostPath?.path;
+      if (folder && path.dirname(folder) === HOSTPATH_PROVISIONER_ROOT)
+        fs.rmSync(folder, { recursive: true, force: true });
+    }
+  } catch {
+    // the API server is gone already: nothing to ask
+  }
 }
 
 /** Resident memory of the recorded processes, from /proc. */
