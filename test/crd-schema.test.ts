@@ -6,11 +6,17 @@ type Schema = Record<string, any>;
 /** Every node of a structural schema has a type, or preserves unknown fields. */
 function untypedNodes(schema: Schema, path = ''): string[] {
   const problems: string[] = [];
-  if (!schema.type && !schema['x-kubernetes-preserve-unknown-fields'] && !schema['x-kubernetes-int-or-string']) {
+  if (
+    !schema.type &&
+    !schema['x-kubernetes-preserve-unknown-fields'] &&
+    !schema['x-kubernetes-int-or-string']
+  ) {
     problems.push(path || '<root>');
   }
-  for (const [k, v] of Object.entries(schema.properties ?? {})) problems.push(...untypedNodes(v as Schema, `${path}.${k}`));
-  if (typeof schema.additionalProperties === 'object') problems.push(...untypedNodes(schema.additionalProperties, `${path}.*`));
+  for (const [k, v] of Object.entries(schema.properties ?? {}))
+    problems.push(...untypedNodes(v as Schema, `${path}.${k}`));
+  if (typeof schema.additionalProperties === 'object')
+    problems.push(...untypedNodes(schema.additionalProperties, `${path}.*`));
   if (schema.items) problems.push(...untypedNodes(schema.items, `${path}[]`));
   return problems;
 }
@@ -22,7 +28,8 @@ function forbiddenKeywords(schema: unknown, path = ''): string[] {
     .filter((k) => k in s)
     .map((k) => `${path}: ${k}`);
   if (s.additionalProperties === false) found.push(`${path}: additionalProperties false`);
-  for (const [k, v] of Object.entries(s)) if (typeof v === 'object') found.push(...forbiddenKeywords(v, `${path}/${k}`));
+  for (const [k, v] of Object.entries(s))
+    if (typeof v === 'object') found.push(...forbiddenKeywords(v, `${path}/${k}`));
   return found;
 }
 
@@ -36,7 +43,11 @@ describe('the generated CRD', () => {
     expect(crd.spec.group).toBe('keelson.dev');
     expect(version.name).toBe('v1alpha1');
     expect(version.subresources).toEqual({ status: {} });
-    expect(crd.spec.names).toMatchObject({ kind: 'BeaconCluster', plural: 'beaconclusters', shortNames: ['beacon'] });
+    expect(crd.spec.names).toMatchObject({
+      kind: 'BeaconCluster',
+      plural: 'beaconclusters',
+      shortNames: ['beacon'],
+    });
     expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(
       expect.arrayContaining(['Available', 'Age']),
     );
@@ -60,22 +71,31 @@ describe('the generated CRD', () => {
       'beacon.properties',
       'log4j.properties',
     ]);
-    expect(Object.keys(spec.properties.gateways.properties.configOverrides.properties)).toEqual(['gateway.yaml']);
+    expect(Object.keys(spec.properties.gateways.properties.configOverrides.properties)).toEqual([
+      'gateway.yaml',
+    ]);
   });
 
   test('carries the cross-field rules as CEL: cpu range, role group names, name lengths', () => {
     const config = spec.properties.servers.properties.config;
-    expect(config.properties.resources.properties.cpu['x-kubernetes-validations'][0].rule).toContain('quantity(self.min)');
+    expect(config.properties.resources.properties.cpu['x-kubernetes-validations'][0].rule).toContain(
+      'quantity(self.min)',
+    );
     const groups = spec.properties.servers.properties.roleGroups;
     expect(groups['x-kubernetes-validations'][0].rule).toContain('key.matches');
     expect(version.schema.openAPIV3Schema['x-kubernetes-validations']).toHaveLength(2);
   });
 
   test('turns unions of literals into enums', () => {
-    expect(spec.properties.image.properties.pullPolicy).toEqual({ type: 'string', enum: ['Always', 'IfNotPresent', 'Never'] });
+    expect(spec.properties.image.properties.pullPolicy).toEqual({
+      type: 'string',
+      enum: ['Always', 'IfNotPresent', 'Never'],
+    });
   });
 
   test('rejects a schema that cannot be expressed structurally', () => {
-    expect(() => toStructuralSchema({ anyOf: [{ type: 'string' }, { type: 'integer' }] } as never)).toThrow(/unions of literals/);
+    expect(() => toStructuralSchema({ anyOf: [{ type: 'string' }, { type: 'integer' }] } as never)).toThrow(
+      /unions of literals/,
+    );
   });
 });

@@ -1,21 +1,5 @@
-import { Chart, Testing } from 'cdk8s';
-import { BeaconCluster } from './example-product/beacon';
+import { find, synthBeacon as synth } from './support/synth';
 import { CONFIG_HASH_ANNOTATION } from '../lib';
-
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; spec?: any; data?: any };
-
-function synth(spec: ConstructorParameters<typeof BeaconCluster>[2] = {}, namespace = 'data'): Obj[] {
-  const app = Testing.app();
-  const chart = new Chart(app, 'platform', { namespace });
-  new BeaconCluster(chart, 'demo', spec);
-  return Testing.synth(chart) as Obj[];
-}
-
-const find = (objs: Obj[], kind: string, name: string) => {
-  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
-  if (!o) throw new Error(`no ${kind} ${name}; have ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
-  return o;
-};
 
 describe('a stacklet with defaults', () => {
   const objs = synth();
@@ -68,7 +52,10 @@ describe('a stacklet with defaults', () => {
         spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
       }),
     ]);
-    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+    expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
   });
 
   test('pods pass the restricted profile: non-root user above 10000, seccomp, no escalation, no capabilities, read-only root', () => {
@@ -85,13 +72,18 @@ describe('a stacklet with defaults', () => {
       });
     }
     const mounts = pod.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
-    expect(mounts).toEqual(expect.arrayContaining(['/tmp', '/var/log/beacon', '/var/lib/beacon', '/etc/beacon']));
+    expect(mounts).toEqual(
+      expect.arrayContaining(['/tmp', '/var/log/beacon', '/var/lib/beacon', '/etc/beacon']),
+    );
   });
 
   test('resources become requests and limits, and the JVM heap follows memory', () => {
     const main = find(objs, 'StatefulSet', 'demo-servers-default').spec.template.spec.containers[0];
     expect(main.name).toBe('beacon');
-    expect(main.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } });
+    expect(main.resources).toEqual({
+      requests: { cpu: '250m', memory: '1Gi' },
+      limits: { cpu: '1', memory: '1Gi' },
+    });
     const javaOpts = main.env.find((e: { name: string }) => e.name === 'JAVA_OPTS').value;
     expect(javaOpts).toMatch(/-Xmx\d+m/);
     expect(javaOpts).toContain('-XX:+UseG1GC');
@@ -100,13 +92,18 @@ describe('a stacklet with defaults', () => {
   test('config files are rendered into the role group ConfigMap, and their hash is on the pod template', () => {
     const cm = find(objs, 'ConfigMap', 'demo-servers-default');
     expect(cm.data['beacon.properties']).toContain('tick.time=2000');
-    expect(cm.data['beacon.properties']).toContain('demo-servers-default-0.demo-servers-default-headless.data.svc.cluster.local');
+    expect(cm.data['beacon.properties']).toContain(
+      'demo-servers-default-0.demo-servers-default-headless.data.svc.cluster.local',
+    );
     const sts = find(objs, 'StatefulSet', 'demo-servers-default');
     expect(sts.spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{16,}$/);
   });
 
   test('per role: a client Service, a metrics Service with scrape labels, and a PDB', () => {
-    expect(find(objs, 'Service', 'demo-servers').spec).toMatchObject({ type: 'ClusterIP', ports: [expect.objectContaining({ name: 'client', port: 7070 })] });
+    expect(find(objs, 'Service', 'demo-servers').spec).toMatchObject({
+      type: 'ClusterIP',
+      ports: [expect.objectContaining({ name: 'client', port: 7070 })],
+    });
     const metrics = find(objs, 'Service', 'demo-servers-metrics');
     expect(metrics.metadata.labels!['prometheus.io/scrape']).toBe('true');
     expect(metrics.spec.ports).toEqual([expect.objectContaining({ name: 'metrics', port: 9090 })]);
@@ -122,8 +119,14 @@ describe('a stacklet with defaults', () => {
 
   test('the NetworkPolicy admits the stacklet itself and metrics scraping', () => {
     const np = find(objs, 'NetworkPolicy', 'demo');
-    expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'beacon', 'app.kubernetes.io/instance': 'demo' });
+    expect(np.spec.podSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'beacon',
+      'app.kubernetes.io/instance': 'demo',
+    });
     expect(np.spec.ingress[0].from[0].podSelector.matchLabels).toEqual(np.spec.podSelector.matchLabels);
-    expect(np.spec.ingress).toContainEqual({ from: [{ namespaceSelector: {} }], ports: [{ port: 9090, protocol: 'TCP' }] });
+    expect(np.spec.ingress).toContainEqual({
+      from: [{ namespaceSelector: {} }],
+      ports: [{ port: 9090, protocol: 'TCP' }],
+    });
   });
 });

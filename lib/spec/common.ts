@@ -19,12 +19,22 @@ export const QUANTITY_PATTERN = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
 
 /** A Kubernetes quantity such as `500m`, `2`, `1Gi`. */
 export const Quantity = (description: string) =>
-  Type.String({ pattern: QUANTITY_PATTERN, maxLength: 64, description, 'x-keelson-expected': 'a Kubernetes quantity such as 500m, 2 or 4Gi' });
+  Type.String({
+    pattern: QUANTITY_PATTERN,
+    maxLength: 64,
+    description,
+    'x-keelson-expected': 'a Kubernetes quantity such as 500m, 2 or 4Gi',
+  });
 
 /** A duration as Kubernetes and Go write it: `30s`, `5m`, `1h30m`. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 export const Duration = (description: string) =>
-  Type.String({ pattern: DURATION_PATTERN, maxLength: 32, description, 'x-keelson-expected': 'a duration such as 30s, 5m or 1h30m' });
+  Type.String({
+    pattern: DURATION_PATTERN,
+    maxLength: 32,
+    description,
+    'x-keelson-expected': 'a duration such as 30s, 5m or 1h30m',
+  });
 
 /** A DNS-1123 label: role group names, volume names. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -43,24 +53,28 @@ export function LabelKeyedRecord<T extends TSchema>(value: T, description: strin
     ...CLOSED,
     description,
     maxProperties: 64,
-    'x-keelson-expected': 'keys that are DNS labels (lower case letters, digits and -, at most 63 characters)',
+    'x-keelson-expected':
+      'keys that are DNS labels (lower case letters, digits and -, at most 63 characters)',
   });
 }
 
 /** `key: value` string pairs, such as one config file's overrides or environment variables. */
-export const StringMap = (description: string) =>
-  Type.Record(Type.String(), Type.String(), { description });
+export const StringMap = (description: string) => Type.Record(Type.String(), Type.String(), { description });
 
 export const ImageSchema = Type.Object(
   {
     productVersion: Type.Optional(
-      Type.String({ description: "The product's version; picks the image from the product's versions table." }),
+      Type.String({
+        description: "The product's version; picks the image from the product's versions table.",
+      }),
     ),
     custom: Type.Optional(
       Type.String({ description: 'A full image reference used as is, bypassing the versions table.' }),
     ),
     repository: Type.Optional(
-      Type.String({ description: "Registry and repository to take the product's image from instead of its default." }),
+      Type.String({
+        description: "Registry and repository to take the product's image from instead of its default.",
+      }),
     ),
     pullPolicy: Type.Optional(StringEnum(['Always', 'IfNotPresent', 'Never'] as const)),
     pullSecrets: Type.Optional(
@@ -76,10 +90,14 @@ export type ImageSpec = Static<typeof ImageSchema>;
 export const ClusterOperationSchema = Type.Object(
   {
     stopped: Type.Optional(
-      Type.Boolean({ description: 'Scale every role group to zero replicas and keep everything else. @default false' }),
+      Type.Boolean({
+        description: 'Scale every role group to zero replicas and keep everything else. @default false',
+      }),
     ),
     reconciliationPaused: Type.Optional(
-      Type.Boolean({ description: 'The operator writes nothing for this stacklet while true. @default false' }),
+      Type.Boolean({
+        description: 'The operator writes nothing for this stacklet while true. @default false',
+      }),
     ),
   },
   { ...CLOSED, description: 'Operations on the whole stacklet.' },
@@ -89,7 +107,8 @@ export type ClusterOperationSpec = Static<typeof ClusterOperationSchema>;
 const cpuMinNotAboveMax = defineRule<{ min?: string; max?: string }>({
   cel: '!has(self.min) || !has(self.max) || quantity(self.min).compareTo(quantity(self.max)) <= 0',
   message: 'cpu.min must not exceed cpu.max',
-  check: (self) => self.min === undefined || self.max === undefined || parseQuantity(self.min) <= parseQuantity(self.max),
+  check: (self) =>
+    self.min === undefined || self.max === undefined || parseQuantity(self.min) <= parseQuantity(self.max),
 });
 
 const storageNotEmpty = defineRule<{ capacity: string }>({
@@ -169,7 +188,7 @@ export const LoggingSchema = Type.Object(
       ),
     ),
   },
-  { ...CLOSED, description: 'Log levels, rendered into the product\'s own logging framework.' },
+  { ...CLOSED, description: "Log levels, rendered into the product's own logging framework." },
 );
 export type LoggingSpec = Static<typeof LoggingSchema>;
 
@@ -178,7 +197,10 @@ export const CommonConfigProperties = {
   resources: Type.Optional(ResourcesSchema),
   logging: Type.Optional(LoggingSchema),
   affinity: Type.Optional(
-    Type.Object({}, { ...OPEN, description: 'A Kubernetes Affinity; replaces the default pod anti-affinity.' }),
+    Type.Object(
+      {},
+      { ...OPEN, description: 'A Kubernetes Affinity; replaces the default pod anti-affinity.' },
+    ),
   ),
   gracefulShutdownTimeout: Type.Optional(
     Duration('Time a pod has to shut down before it is killed (terminationGracePeriodSeconds).'),
@@ -200,7 +222,10 @@ export const RoleConfigSchema = Type.Object(
         {
           enabled: Type.Optional(Type.Boolean({ description: '@default true' })),
           maxUnavailable: Type.Optional(
-            Type.Integer({ minimum: 1, description: "Pods of the role that may be down at once. @default the product's choice, else 1" }),
+            Type.Integer({
+              minimum: 1,
+              description: "Pods of the role that may be down at once. @default the product's choice, else 1",
+            }),
           ),
         },
         CLOSED,
@@ -214,32 +239,47 @@ export type RoleConfigSpec = Static<typeof RoleConfigSchema>;
 
 export const JvmArgumentOverridesSchema = Type.Object(
   {
-    add: Type.Optional(Type.Array(Type.String(), { description: 'Arguments appended to the JVM command line.' })),
+    add: Type.Optional(
+      Type.Array(Type.String(), { description: 'Arguments appended to the JVM command line.' }),
+    ),
     remove: Type.Optional(Type.Array(Type.String(), { description: 'Arguments removed, matched exactly.' })),
     removeRegex: Type.Optional(
-      Type.Array(Type.String(), { description: 'Arguments removed when a regular expression matches them whole.' }),
+      Type.Array(Type.String(), {
+        description: 'Arguments removed when a regular expression matches them whole.',
+      }),
     ),
   },
   { ...CLOSED, description: 'Changes to the JVM arguments keelson generates.' },
 );
 export type JvmArgumentOverridesSpec = Static<typeof JvmArgumentOverridesSchema>;
 
-export const ObjectOverrideSchema = Type.Object(
+const objectOverrideSchema = Type.Object(
   {
     apiVersion: Type.String(),
     kind: Type.String(),
     metadata: Type.Object(
       { name: Type.String(), namespace: Type.Optional(Type.String()) },
-      { additionalProperties: true, ...OPEN },
+      { additionalProperties: Type.Unknown(), ...OPEN },
     ),
   },
   {
-    additionalProperties: true,
+    additionalProperties: Type.Unknown(),
     ...OPEN,
     description: 'A partial object merged onto the generated object with the same apiVersion, kind and name.',
   },
 );
-export type ObjectOverride = Static<typeof ObjectOverrideSchema>;
+
+/** A partial Kubernetes object: apiVersion, kind and name pick the target, the rest is merged. */
+export interface ObjectOverride {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [field: string]: unknown };
+  readonly [field: string]: unknown;
+}
+// Typed by hand: TypeBox's inferred type for open objects loses the index signatures in some
+// contexts, and users write arbitrary object fields here.
+// (Unsafe keeps the schema, and its Object kind, as it is and only replaces the static type.)
+export const ObjectOverrideSchema = Type.Unsafe<ObjectOverride>(objectOverrideSchema);
 
 const NetworkPeerSchema = Type.Object(
   {
@@ -260,10 +300,14 @@ export const CommonClusterConfigProperties = {
     Type.Object(
       {
         enabled: Type.Optional(
-          Type.Boolean({ description: 'Generate a NetworkPolicy that admits only known clients. @default true' }),
+          Type.Boolean({
+            description: 'Generate a NetworkPolicy that admits only known clients. @default true',
+          }),
         ),
         allowedClients: Type.Optional(
-          Type.Array(NetworkPeerSchema, { description: 'Pods (and namespaces) allowed to reach the client ports.' }),
+          Type.Array(NetworkPeerSchema, {
+            description: 'Pods (and namespaces) allowed to reach the client ports.',
+          }),
         ),
       },
       CLOSED,

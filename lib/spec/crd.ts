@@ -34,7 +34,12 @@ export function toStructuralSchema(schema: TSchema): JsonSchemaProps {
   }
 
   for (const [key, value] of Object.entries(s)) {
-    if (DROPPED_KEYWORDS.has(key) || key.startsWith('x-keelson-') || key === VALIDATIONS_KEY || key === 'anyOf') {
+    if (
+      DROPPED_KEYWORDS.has(key) ||
+      key.startsWith('x-keelson-') ||
+      key === VALIDATIONS_KEY ||
+      key === 'anyOf'
+    ) {
       continue;
     }
     switch (key) {
@@ -59,8 +64,11 @@ export function toStructuralSchema(schema: TSchema): JsonSchemaProps {
         break;
       }
       case 'additionalProperties':
-        if (value === true) out['x-kubernetes-preserve-unknown-fields'] = true;
-        else if (value !== false && !s.patternProperties) out.additionalProperties = toStructuralSchema(value as TSchema);
+        // `true` and an empty schema (TypeBox's Unknown) both mean "anything goes here".
+        if (value === true || (typeof value === 'object' && Object.keys(value as object).length === 0)) {
+          out['x-kubernetes-preserve-unknown-fields'] = true;
+        } else if (value !== false && !s.patternProperties)
+          out.additionalProperties = toStructuralSchema(value as TSchema);
         break;
       case 'items':
         out.items = toStructuralSchema(value as TSchema);
@@ -70,7 +78,8 @@ export function toStructuralSchema(schema: TSchema): JsonSchemaProps {
     }
   }
   // An open object with declared properties keeps them typed and preserves the rest.
-  if (out['x-kubernetes-preserve-unknown-fields'] && out.additionalProperties) delete out.additionalProperties;
+  if (out['x-kubernetes-preserve-unknown-fields'] && out.additionalProperties)
+    delete out.additionalProperties;
   if (validations.length > 0) out[VALIDATIONS_KEY] = validations;
   return out;
 }

@@ -44,11 +44,17 @@ export interface RoleSchemaInput<P extends TProperties = TProperties> {
 /** The overrides a role and a role group share. */
 function overrideProperties<P extends TProperties>(role: RoleSchemaInput<P>) {
   const files = Object.fromEntries(
-    role.configFiles.map((f) => [f, Type.Optional(StringMap(`Settings of ${f}; a key given here replaces the generated value.`))]),
+    role.configFiles.map((f) => [
+      f,
+      Type.Optional(StringMap(`Settings of ${f}; a key given here replaces the generated value.`)),
+    ]),
   );
   return {
     config: Type.Optional(
-      Type.Object({ ...CommonConfigProperties, ...role.config }, { ...CLOSED, description: 'Settings of the pods.' }),
+      Type.Object(
+        { ...CommonConfigProperties, ...role.config },
+        { ...CLOSED, description: 'Settings of the pods.' },
+      ),
     ),
     configOverrides: Type.Optional(
       Type.Object(files, {
@@ -57,16 +63,21 @@ function overrideProperties<P extends TProperties>(role: RoleSchemaInput<P>) {
         'x-keelson-expected': `one of this role's config files: ${role.configFiles.join(', ')}`,
       }),
     ),
-    envOverrides: Type.Optional(StringMap('Environment variables set on the main container (they win over generated ones).')),
+    envOverrides: Type.Optional(
+      StringMap('Environment variables set on the main container (they win over generated ones).'),
+    ),
     cliOverrides: Type.Optional(
       Type.Array(Type.String(), { description: "Arguments appended to the main container's command line." }),
     ),
     podOverrides: Type.Optional(
-      Type.Object({}, {
-        ...OPEN,
-        description:
-          'A PodTemplateSpec merged onto the generated one (containers, volumes, env and ports merge by name).',
-      }),
+      Type.Object(
+        {},
+        {
+          ...OPEN,
+          description:
+            'A PodTemplateSpec merged onto the generated one (containers, volumes, env and ports merge by name).',
+        },
+      ),
     ),
     // Only JVM roles accept JVM argument overrides; the static type keeps the field on every role so
     // products share one type, and the schema rejects it where it means nothing.
@@ -79,7 +90,9 @@ function overrideProperties<P extends TProperties>(role: RoleSchemaInput<P>) {
 function roleGroupSchema<P extends TProperties>(role: RoleSchemaInput<P>) {
   return Type.Object(
     {
-      replicas: Type.Optional(Type.Integer({ minimum: 0, description: "Pods of this role group. @default the product's default" })),
+      replicas: Type.Optional(
+        Type.Integer({ minimum: 0, description: "Pods of this role group. @default the product's default" }),
+      ),
       ...overrideProperties(role),
     },
     CLOSED,
@@ -93,7 +106,10 @@ export function roleSchema<P extends TProperties>(role: RoleSchemaInput<P>) {
       ...overrideProperties(role),
       roleConfig: Type.Optional(RoleConfigSchema),
       roleGroups: Type.Optional(
-        LabelKeyedRecord(roleGroupSchema(role), 'Groups of identically configured pods, by name. @default one group "default"'),
+        LabelKeyedRecord(
+          roleGroupSchema(role),
+          'Groups of identically configured pods, by name. @default one group "default"',
+        ),
       ),
     },
     { ...CLOSED, description: 'A role: its defaults for every role group, and the role groups.' },
@@ -105,11 +121,10 @@ type RoleProps<R extends Record<string, RoleSchemaInput>> = {
 };
 
 /** Builds the spec schema of a product. */
-export function stackletSpecSchema<C extends TProperties, R extends Record<string, RoleSchemaInput>>(definition: {
-  readonly clusterConfig: C;
-  readonly roles: R;
-  readonly description: string;
-}) {
+export function stackletSpecSchema<
+  C extends TProperties,
+  R extends Record<string, RoleSchemaInput>,
+>(definition: { readonly clusterConfig: C; readonly roles: R; readonly description: string }) {
   // Built untyped and cast once: TypeScript cannot follow TypeBox's inference through generics.
   const roles: TProperties = Object.fromEntries(
     Object.entries(definition.roles).map(([name, role]) => [name, Type.Optional(roleSchema(role))]),
@@ -128,7 +143,6 @@ export function stackletSpecSchema<C extends TProperties, R extends Record<strin
     ...roles,
   };
   return Type.Object(properties, { ...CLOSED, description: definition.description }) as unknown as TObject<
-
     {
       image: TOptional<typeof ImageSchema>;
       clusterConfig: TOptional<TObject<typeof CommonClusterConfigProperties & C>>;
@@ -174,7 +188,10 @@ export interface AnyStackletSpec {
     readonly vectorAggregatorConfigMapName?: string;
     readonly networkPolicy?: {
       readonly enabled?: boolean;
-      readonly allowedClients?: readonly { readonly podSelector?: object; readonly namespaceSelector?: object }[];
+      readonly allowedClients?: readonly {
+        readonly podSelector?: object;
+        readonly namespaceSelector?: object;
+      }[];
     };
     readonly [productField: string]: unknown;
   };

@@ -21,7 +21,11 @@ export class SpecValidationError extends Error {
 
   /** True for a SpecValidationError from any copy of this package. */
   public static isSpecValidationError(x: unknown): x is SpecValidationError {
-    return x instanceof Error && x.name === 'SpecValidationError' && Array.isArray((x as SpecValidationError).problems);
+    return (
+      x instanceof Error &&
+      x.name === 'SpecValidationError' &&
+      Array.isArray((x as SpecValidationError).problems)
+    );
   }
 }
 
@@ -48,7 +52,10 @@ export function pointerToPath(root: string, pointer: string): string {
 }
 
 function lastSegment(pointer: string): string {
-  return pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  return pointer
+    .slice(pointer.lastIndexOf('/') + 1)
+    .replace(/~1/g, '/')
+    .replace(/~0/g, '~');
 }
 
 function parentPointer(pointer: string): string {
@@ -121,7 +128,9 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
   for (const v of (s[VALIDATIONS_KEY] as SchemaValidation[] | undefined) ?? []) {
     const check = checkFor(v.rule);
     if (!check) {
-      throw new Error(`the CEL rule ${v.rule} at ${path} has no synth-time check; declare it with defineRule`);
+      throw new Error(
+        `the CEL rule ${v.rule} at ${path} has no synth-time check; declare it with defineRule`,
+      );
     }
     let ok: boolean;
     try {

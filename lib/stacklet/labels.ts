@@ -25,7 +25,9 @@ export interface LabelInput {
 }
 
 /** Labels that select a stacklet's pods (stable: never includes the version). */
-export function selectorLabels(input: Omit<LabelInput, 'productVersion' | 'platform'>): Record<string, string> {
+export function selectorLabels(
+  input: Omit<LabelInput, 'productVersion' | 'platform'>,
+): Record<string, string> {
   return {
     [LABEL_NAME]: input.product,
     [LABEL_INSTANCE]: input.instance,

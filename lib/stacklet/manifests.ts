@@ -30,7 +30,12 @@ import {
 export interface Manifest {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
   readonly [field: string]: unknown;
 }
 
@@ -80,7 +85,12 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
   const { product, stacklet } = input;
   const role = roleOf(input, roleGroup.role);
   const labels = objectLabels(labelInput(input, role.name, roleGroup.roleGroup));
-  const selector = selectorLabels({ product: product.name, instance: stacklet.name, role: role.name, roleGroup: roleGroup.roleGroup });
+  const selector = selectorLabels({
+    product: product.name,
+    instance: stacklet.name,
+    role: role.name,
+    roleGroup: roleGroup.roleGroup,
+  });
   const pod = role.pod(stacklet, roleGroup);
 
   const files: Record<string, string> = {};
@@ -103,7 +113,12 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
       // Peers must find each other before they are ready (quorums form that way).
       publishNotReadyAddresses: true,
       selector,
-      ports: role.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as never, protocol: p.protocol ?? 'TCP' })),
+      ports: role.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        targetPort: p.port as never,
+        protocol: p.protocol ?? 'TCP',
+      })),
     },
   };
 
@@ -150,7 +165,18 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
 /** The client Service, metrics Service and PodDisruptionBudget of one role. */
 export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest[] {
   const { product, stacklet } = input;
-  const roleSpec = (stacklet.spec as Record<string, { roleConfig?: { podDisruptionBudget?: { enabled?: boolean; maxUnavailable?: number }; listenerClass?: keyof typeof SERVICE_TYPES } } | undefined>)[role.name];
+  const roleSpec = (
+    stacklet.spec as Record<
+      string,
+      | {
+          roleConfig?: {
+            podDisruptionBudget?: { enabled?: boolean; maxUnavailable?: number };
+            listenerClass?: keyof typeof SERVICE_TYPES;
+          };
+        }
+      | undefined
+    >
+  )[role.name];
   const labels = objectLabels(labelInput(input, role.name));
   const selector = selectorLabels({ product: product.name, instance: stacklet.name, role: role.name });
   const manifests: Manifest[] = [];
@@ -165,7 +191,12 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
         spec: {
           type: SERVICE_TYPES[roleSpec?.roleConfig?.listenerClass ?? 'cluster-internal'],
           selector,
-          ports: clientPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.port as never, protocol: p.protocol ?? 'TCP' })),
+          ports: clientPorts.map((p) => ({
+            name: p.name,
+            port: p.port,
+            targetPort: p.port as never,
+            protocol: p.protocol ?? 'TCP',
+          })),
         },
       }),
     );
@@ -180,13 +211,24 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
         metadata: {
           name: `${stacklet.name}-${role.name}-metrics`,
           labels: { ...labels, 'prometheus.io/scrape': 'true' },
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(metrics.port), 'prometheus.io/path': '/metrics' },
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(metrics.port),
+            'prometheus.io/path': '/metrics',
+          },
         },
         spec: {
           clusterIP: 'None',
           publishNotReadyAddresses: true,
           selector,
-          ports: [{ name: METRICS_PORT_NAME, port: metrics.port, targetPort: metrics.port as never, protocol: 'TCP' }],
+          ports: [
+            {
+              name: METRICS_PORT_NAME,
+              port: metrics.port,
+              targetPort: metrics.port as never,
+              protocol: 'TCP',
+            },
+          ],
         },
       }),
     );
@@ -212,7 +254,10 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
 }
 
 /** The discovery ConfigMap, ServiceAccount and NetworkPolicy of the whole stacklet. */
-export function stackletManifests(input: BuildInput, discoveryData: Readonly<Record<string, string>>): Manifest[] {
+export function stackletManifests(
+  input: BuildInput,
+  discoveryData: Readonly<Record<string, string>>,
+): Manifest[] {
   const { product, stacklet } = input;
   const labels = objectLabels(labelInput(input));
   const manifests: Manifest[] = [
@@ -234,7 +279,9 @@ export function stackletManifests(input: BuildInput, discoveryData: Readonly<Rec
   if (policy?.enabled !== false) {
     const own = selectorLabels({ product: product.name, instance: stacklet.name });
     const ports = (filter: (p: { name: string; client?: boolean }) => boolean) =>
-      product.roles.flatMap((r) => r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })));
+      product.roles.flatMap((r) =>
+        r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
+      );
     const clientPorts = ports((p) => p.client === true);
     const metricsPorts = ports((p) => p.name === METRICS_PORT_NAME);
     const clients = (policy?.allowedClients ?? []) as V1NetworkPolicyPeer[];

@@ -17,7 +17,13 @@ import { parseDurationSeconds } from '../duration';
 import { mergePodTemplate } from '../merge';
 import { resourceRequirements } from '../resources';
 import { CONFIG_HASH_ANNOTATION, selectorLabels } from './labels';
-import type { ProductDefinition, ResolvedRoleGroup, RoleDefinition, RoleGroupPod, StackletContext } from './product';
+import type {
+  ProductDefinition,
+  ResolvedRoleGroup,
+  RoleDefinition,
+  RoleGroupPod,
+  StackletContext,
+} from './product';
 import { containerSecurityContext, podSecurityContext } from './security';
 
 /** The volume holding the role group's rendered config files. */
@@ -145,7 +151,10 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       volumes,
     },
   };
-  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>((t, o) => mergePodTemplate(t, o), dropUndefined(template));
+  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>(
+    (t, o) => mergePodTemplate(t, o),
+    dropUndefined(template),
+  );
 }
 
 /** Removes undefined fields, so the generated JSON (and its hash) has no empty keys. */

@@ -5,13 +5,7 @@
  * discovery, network policy, stop — the framework does the same way for every product.
  */
 import type { TObject, TProperties } from '@sinclair/typebox';
-import type {
-  V1Container,
-  V1EnvVar,
-  V1Probe,
-  V1Volume,
-  V1VolumeMount,
-} from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ConfigFileFormat } from '../config-files';
 import type { LoggingSpec } from '../spec/common';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
@@ -191,6 +185,8 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
  * both produces its config (defaults) and consumes it (pod), so the list of roles is typed with
  * the shared config only; this is the one place that widens it.
  */
-export function defineRole<Config extends ResolvedCommonConfig>(role: RoleDefinition<Config>): RoleDefinition {
+export function defineRole<Config extends ResolvedCommonConfig>(
+  role: RoleDefinition<Config>,
+): RoleDefinition {
   return role as unknown as RoleDefinition;
 }

@@ -36,7 +36,10 @@ import type {
 export const DEFAULT_ROLE_GROUP = 'default';
 
 /** Picks the image from the product's versions table, or the user's custom image. */
-export function resolveImage(images: ProductImages, spec: AnyStackletSpec['image'] = {}): ResolvedImage | string {
+export function resolveImage(
+  images: ProductImages,
+  spec: AnyStackletSpec['image'] = {},
+): ResolvedImage | string {
   const productVersion = spec.productVersion ?? images.defaultVersion;
   const tag = images.versions[productVersion];
   if (!spec.custom && tag === undefined) {
@@ -81,17 +84,31 @@ function resolveRoleGroup(
   problems: string[],
 ): ResolvedRoleGroup {
   const path = `spec.${role.name}.roleGroups.${group}`;
-  const config = deepMerge(defaults as object, roleSpec.config ?? {}, groupSpec.config ?? {}) as ResolvedCommonConfig;
-  for (const p of specProblems(mergedConfigSchema(role), config, `${path}.config (merged with role and defaults)`)) {
+  const config = deepMerge(
+    defaults as object,
+    roleSpec.config ?? {},
+    groupSpec.config ?? {},
+  ) as ResolvedCommonConfig;
+  for (const p of specProblems(
+    mergedConfigSchema(role),
+    config,
+    `${path}.config (merged with role and defaults)`,
+  )) {
     problems.push(p);
   }
   if (parseDurationSeconds(config.gracefulShutdownTimeout) === undefined) {
     problems.push(`${path}.config.gracefulShutdownTimeout: not a duration`);
   }
 
-  const files = new Set([...Object.keys(roleSpec.configOverrides ?? {}), ...Object.keys(groupSpec.configOverrides ?? {})]);
+  const files = new Set([
+    ...Object.keys(roleSpec.configOverrides ?? {}),
+    ...Object.keys(groupSpec.configOverrides ?? {}),
+  ]);
   const configOverrides = Object.fromEntries(
-    [...files].map((f) => [f, { ...(roleSpec.configOverrides?.[f] ?? {}), ...(groupSpec.configOverrides?.[f] ?? {}) }]),
+    [...files].map((f) => [
+      f,
+      { ...(roleSpec.configOverrides?.[f] ?? {}), ...(groupSpec.configOverrides?.[f] ?? {}) },
+    ]),
   );
 
   const workload = roleGroupName(stacklet.name, role.name, group);
@@ -177,7 +194,11 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   }
   if (problems.length > 0) throw new SpecValidationError(subject, problems);
 
-  const naming = { name: input.name, namespace: input.namespace, clusterDomain: input.clusterDomain ?? 'cluster.local' };
+  const naming = {
+    name: input.name,
+    namespace: input.namespace,
+    clusterDomain: input.clusterDomain ?? 'cluster.local',
+  };
   const partial = {
     ...naming,
     spec,
@@ -200,7 +221,9 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
 /** The role schema inputs of a product's roles, for `stackletSpecSchema`. */
 export function roleSchemaInputs(roles: readonly RoleDefinition[]) {
   return Object.fromEntries(
-    roles.map((r) => [r.name, { config: r.config, configFiles: Object.keys(r.configFiles), jvm: r.jvm !== undefined }]),
+    roles.map((r) => [
+      r.name,
+      { config: r.config, configFiles: Object.keys(r.configFiles), jvm: r.jvm !== undefined },
+    ]),
   );
 }
-

@@ -72,7 +72,13 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
   private readonly networkPolicyKey?: string;
   private readonly clientPorts: readonly { port: number; protocol: string }[];
 
-  constructor(scope: Construct, id: string, product: ProductDefinition<Spec>, spec: Spec, options: StackletOptions = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    product: ProductDefinition<Spec>,
+    spec: Spec,
+    options: StackletOptions = {},
+  ) {
     super(scope, id);
     Object.defineProperty(this, STACKLET_SYMBOL, { value: true });
     const chart = Chart.of(this);
@@ -118,9 +124,9 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     const from: V1NetworkPolicyPeer =
       'podSelectorLabels' in peer ? { podSelector: { matchLabels: { ...peer.podSelectorLabels } } } : peer;
     if (this.clientPorts.length === 0) return;
-    this.objects.get(this.networkPolicyKey)!.addJsonPatch(
-      JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }),
-    );
+    this.objects
+      .get(this.networkPolicyKey)!
+      .addJsonPatch(JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }));
   }
 
   /** The objects this stacklet generated, by `apiVersion/kind/name`. */

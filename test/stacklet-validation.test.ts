@@ -1,0 +1,121 @@
+import { App, Chart } from 'cdk8s';
+import { SpecValidationError } from '../lib';
+import { BeaconCluster, type BeaconClusterProps } from './example-product/beacon';
+
+/** The problems the construct reports for `spec`, or [] when it builds. */
+function problems(spec: unknown, name = 'demo'): string[] {
+  const chart = new Chart(new App(), 'platform', { namespace: 'data' });
+  try {
+    new BeaconCluster(chart, name, spec as BeaconClusterProps);
+    return [];
+  } catch (e) {
+    if (SpecValidationError.isSpecValidationError(e)) return [...e.problems];
+    throw e;
+  }
+}
+
+describe('synth-time validation', () => {
+  test('accepts an empty spec (every field has a default)', () => {
+    expect(problems({})).toEqual([]);
+  });
+
+  test('rejects negative replicas, naming the path and the rule', () => {
+    expect(problems({ servers: { roleGroups: { default: { replicas: -1 } } } })).toEqual([
+      'spec.servers.roleGroups.default.replicas: must be >= 0',
+    ]);
+  });
+
+  test('rejects unknown keys and lists the known ones', () => {
+    const [p] = problems({ servers: { confg: {} } });
+    expect(p).toMatch(/^spec\.servers: unknown field "confg"; expected one of: config, configOverrides/);
+  });
+
+  test("rejects an unknown config file and lists the role's files", () => {
+    expect(problems({ servers: { configOverrides: { 'zoo.cfg': { a: 'b' } } } })).toEqual([
+      'spec.servers.configOverrides: unknown field "zoo.cfg"; expected one of this role\'s config files: beacon.properties, log4j.properties',
+    ]);
+  });
+
+  test('rejects an impossible cpu range, also when role and group each set one end', () => {
+    expect(problems({ servers: { config: { resources: { cpu: { min: '2', max: '500m' } } } } })).toEqual([
+      'spec.servers.config.resources.cpu: cpu.min must not exceed cpu.max',
+    ]);
+    const merged = problems({
+      servers: {
+        config: { resources: { cpu: { min: '3' } } },
+        roleGroups: { default: { config: { resources: { cpu: { max: '2' } } } } },
+      },
+    });
+    expect(merged).toEqual([
+      'spec.servers.roleGroups.default.config (merged with role and defaults).resources.cpu: cpu.min must not exceed cpu.max',
+    ]);
+  });
+
+  test('rejects malformed quantities and durations with what was expected', () => {
+    const found = problems({
+      servers: { config: { resources: { memory: { limit: 'lots' } }, gracefulShutdownTimeout: 'soon' } },
+    });
+    expect(found).toContain(
+      'spec.servers.config.resources.memory.limit: "lots" is not a Kubernetes quantity such as 500m, 2 or 4Gi',
+    );
+    expect(found).toContain(
+      'spec.servers.config.gracefulShutdownTimeout: "soon" is not a duration such as 30s, 5m or 1h30m',
+    );
+  });
+
+  test('rejects a role group name that is not a DNS label', () => {
+    expect(problems({ servers: { roleGroups: { Big_Group: {} } } })[0]).toMatch(
+      /^spec\.servers\.roleGroups: "Big_Group" is not a valid name; expected keys that are DNS labels/,
+    );
+  });
+
+  test("rejects names that would exceed Kubernetes' limits, naming the object", () => {
+    const [p] = problems(
+      { servers: { roleGroups: { 'a-very-long-role-group-name-indeed': {} } } },
+      'a-long-stacklet-name',
+    );
+    expect(p).toMatch(
+      /workload name "a-long-stacklet-name-servers-a-very-long-role-group-name-indeed" is 63 characters long; the limit is 52/,
+    );
+  });
+
+  test('rejects an unsupported product version and lists the supported ones', () => {
+    expect(problems({ image: { productVersion: '0.1' } })).toEqual([
+      'spec.image.productVersion: version "0.1" is not supported; supported versions: 1.0.0, 1.1.0 (or set spec.image.custom to run an image of your own)',
+    ]);
+  });
+
+  test('rejects a heap that does not fit the memory limit', () => {
+    expect(
+      problems({ servers: { config: { resources: { memory: { limit: '100Mi' } } } } }).join('\n'),
+    ).toMatch(/spec\.servers\.roleGroups\.default\.config\.resources\.memory\.limit/);
+  });
+
+  test('rejects a dependency that is neither referenced nor known', () => {
+    expect(problems({ clusterConfig: { upstreamConfigMapName: 'elsewhere' } })[0]).toMatch(
+      /^spec\.clusterConfig\.upstreamConfigMapName: the discovery ConfigMap "elsewhere" is not known/,
+    );
+  });
+
+  test('reports every problem at once', () => {
+    const found = problems({
+      image: { pullPolicy: 'Sometimes' },
+      servers: { roleGroups: { default: { replicas: -2 } } },
+      gateways: { envOverrides: { A: 1 } },
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'spec.image.pullPolicy: "Sometimes" is not one of: Always, IfNotPresent, Never',
+        'spec.servers.roleGroups.default.replicas: must be >= 0',
+        'spec.gateways.envOverrides.A: must be a string',
+      ]),
+    );
+  });
+
+  test('the error message lists the problems under the stacklet it belongs to', () => {
+    const chart = new Chart(new App(), 'platform');
+    expect(
+      () => new BeaconCluster(chart, 'demo', { servers: { roleGroups: { default: { replicas: -1 } } } }),
+    ).toThrow('BeaconCluster "demo" is invalid:\n  - spec.servers.roleGroups.default.replicas: must be >= 0');
+  });
+});

@@ -1,0 +1,26 @@
+import { Chart, Testing } from 'cdk8s';
+import { BeaconCluster, type BeaconClusterProps } from '../example-product/beacon';
+
+/** A synthesized object, as tests read it. */
+export type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any;
+  data?: any;
+};
+
+/** The objects of one Beacon named `demo` in namespace `data` of the platform chart. */
+export function synthBeacon(spec: BeaconClusterProps = {}): Obj[] {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  new BeaconCluster(chart, 'demo', spec);
+  return Testing.synth(chart) as Obj[];
+}
+
+/** The object of `kind` named `name`; fails listing what there is. */
+export function find(objs: Obj[], kind: string, name: string): Obj {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o)
+    throw new Error(`no ${kind} ${name}; have ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+}
