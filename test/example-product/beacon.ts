@@ -17,7 +17,9 @@ import {
 } from '../../lib';
 
 const serverConfig = {
-  tickTime: Type.Optional(Type.Integer({ minimum: 1, description: 'Milliseconds between heartbeats. @default 2000' })),
+  tickTime: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Milliseconds between heartbeats. @default 2000' }),
+  ),
 };
 const gatewayConfig = {
   greeting: Type.Optional(Type.String({ description: 'What the gateway says. @default "hello"' })),
@@ -26,9 +28,13 @@ const gatewayConfig = {
 export const BeaconSpecSchema = stackletSpecSchema({
   description: 'A Beacon stacklet (framework example).',
   clusterConfig: {
-    realm: Type.Optional(Type.String({ maxLength: 32, description: 'Realm of the beacon. @default "default"' })),
+    realm: Type.Optional(
+      Type.String({ maxLength: 32, description: 'Realm of the beacon. @default "default"' }),
+    ),
     upstreamConfigMapName: Type.Optional(
-      Type.String({ description: 'Discovery ConfigMap of another Beacon this one relays to. @default - none' }),
+      Type.String({
+        description: 'Discovery ConfigMap of another Beacon this one relays to. @default - none',
+      }),
     ),
   },
   roles: {
@@ -145,11 +151,17 @@ export class BeaconCluster extends Stacklet<BeaconSpec> {
   constructor(scope: Construct, id: string, props: BeaconClusterProps = {}, options: StackletOptions = {}) {
     const { upstream: ref, ...spec } = props;
     const withRef: BeaconSpec = ref
-      ? { ...spec, clusterConfig: { ...spec.clusterConfig, upstreamConfigMapName: ref.discoveryConfigMapName } }
+      ? {
+          ...spec,
+          clusterConfig: { ...spec.clusterConfig, upstreamConfigMapName: ref.discoveryConfigMapName },
+        }
       : spec;
     super(scope, id, BEACON, withRef, {
       ...options,
-      dependencies: { ...options.dependencies, ...(ref ? { [ref.discoveryConfigMapName]: ref.discoveryData } : {}) },
+      dependencies: {
+        ...options.dependencies,
+        ...(ref ? { [ref.discoveryConfigMapName]: ref.discoveryData } : {}),
+      },
     });
     ref?.addAllowedClient(this);
   }
