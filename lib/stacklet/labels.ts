@@ -40,7 +40,8 @@ export function selectorLabels(
 export function objectLabels(input: LabelInput): Record<string, string> {
   return {
     ...selectorLabels(input),
-    [LABEL_VERSION]: labelValue(input.productVersion),
+    // A stacklet without pods runs no product version.
+    ...(input.productVersion ? { [LABEL_VERSION]: labelValue(input.productVersion) } : {}),
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_PART_OF]: input.platform,
   };

@@ -18,6 +18,7 @@ import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
 import { objectLabels, selectorLabels, type LabelInput } from './labels';
 import { buildPodTemplate, dropUndefined } from './pod';
+import { activeRoles } from './resolve';
 import {
   METRICS_PORT_NAME,
   type ProductDefinition,
@@ -253,13 +254,24 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
   return manifests;
 }
 
-/** The discovery ConfigMap, ServiceAccount and NetworkPolicy of the whole stacklet. */
+/**
+ * The discovery ConfigMap, ServiceAccount and NetworkPolicy of the whole stacklet. A stacklet that
+ * runs no role has no pods, so it gets only its discovery ConfigMap.
+ */
 export function stackletManifests(
   input: BuildInput,
   discoveryData: Readonly<Record<string, string>>,
 ): Manifest[] {
   const { product, stacklet } = input;
   const labels = objectLabels(labelInput(input));
+  const roles = activeRoles(product, stacklet.spec);
+  const discovery = as<V1ConfigMap>({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: stacklet.name, labels },
+    data: { ...discoveryData },
+  });
+  if (roles.length === 0) return [dropUndefined(discovery)];
   const manifests: Manifest[] = [
     as<V1ServiceAccount>({
       apiVersion: 'v1',
@@ -267,19 +279,14 @@ export function stackletManifests(
       metadata: { name: serviceAccountName(stacklet), labels },
       automountServiceAccountToken: false,
     }),
-    as<V1ConfigMap>({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: stacklet.name, labels },
-      data: { ...discoveryData },
-    }),
+    discovery,
   ];
 
   const policy = stacklet.spec.clusterConfig?.networkPolicy;
   if (policy?.enabled !== false) {
     const own = selectorLabels({ product: product.name, instance: stacklet.name });
     const ports = (filter: (p: { name: string; client?: boolean }) => boolean) =>
-      product.roles.flatMap((r) =>
+      roles.flatMap((r) =>
         r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
       );
     const clientPorts = ports((p) => p.client === true);

@@ -139,6 +139,12 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
   readonly maxUnavailable?: number;
   /** @default 'StatefulSet' */
   readonly workload?: 'StatefulSet' | 'Deployment';
+  /**
+   * Whether a spec runs this role at all (a product mode may do without it). A role that is not
+   * run gets no role groups and no objects, and its section in the spec is the product's to reject.
+   * @default - the role always runs
+   */
+  readonly enabled?: (spec: AnyStackletSpec) => boolean;
   /** The pod of a role group. */
   readonly pod: (stacklet: StackletContext, roleGroup: ResolvedRoleGroup<Config>) => RoleGroupPod;
 }
@@ -165,8 +171,10 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   readonly description: string;
   /** The whole spec schema, from `stackletSpecSchema`. */
   readonly specSchema: TObject;
+  /** The roles; a product without roles runs no pods and publishes only its discovery ConfigMap. */
   readonly roles: readonly RoleDefinition[];
-  readonly images: ProductImages;
+  /** @default - none: only a product without roles may have no images */
+  readonly images?: ProductImages;
   /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */
   readonly runAsUser?: number;
   /**
@@ -176,6 +184,12 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
    * @default - none
    */
   dependencies?(spec: Spec): Readonly<Record<string, string>>;
+  /**
+   * Problems that need the resolved stacklet (across role groups, between settings and the
+   * version), one line each starting with the spec path; they are reported with the schema's.
+   * @default - none
+   */
+  validate?(stacklet: StackletContext<Spec>): readonly string[];
   /** Connection details published in the stacklet's discovery ConfigMap. */
   discovery?(stacklet: StackletContext<Spec>): Readonly<Record<string, string>>;
 }

@@ -180,7 +180,13 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     ...nameProblems(input.name, 'dns-label', 'metadata.name: the stacklet name'),
     ...specProblems(product.specSchema, spec),
   ];
-  const image = resolveImage(product.images, spec.image);
+  const roles = activeRoles(product, spec);
+  if (!product.images && roles.length > 0) {
+    throw new Error(
+      `${product.kind} runs roles (${roles.map((r) => r.name).join(', ')}) but declares no images`,
+    );
+  }
+  const image = product.images ? resolveImage(product.images, spec.image) : NO_IMAGE;
   if (typeof image === 'string') problems.push(image);
   if (problems.length === 0) {
     for (const [path, configMap] of Object.entries(product.dependencies?.(spec) ?? {})) {
@@ -206,7 +212,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     dependencies: input.dependencies ?? {},
     roleGroups: [] as ResolvedRoleGroup[],
   };
-  for (const role of product.roles) {
+  for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
     const groups = roleSpec.roleGroups ?? { [DEFAULT_ROLE_GROUP]: {} };
     const defaults = role.defaults(partial);
@@ -214,8 +220,22 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
       partial.roleGroups.push(resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, problems));
     }
   }
+  if (problems.length === 0) problems.push(...(product.validate?.(partial) ?? []));
   if (problems.length > 0) throw new SpecValidationError(subject, problems);
   return partial;
+}
+
+/** The image of a product without roles: it runs nothing. */
+const NO_IMAGE: ResolvedImage = {
+  image: '',
+  productVersion: '',
+  pullPolicy: 'IfNotPresent',
+  pullSecrets: [],
+};
+
+/** The roles `spec` runs (see `RoleDefinition.enabled`). */
+export function activeRoles(product: ProductDefinition, spec: AnyStackletSpec): readonly RoleDefinition[] {
+  return product.roles.filter((r) => r.enabled?.(spec) ?? true);
 }
 
 /** The role schema inputs of a product's roles, for `stackletSpecSchema`. */

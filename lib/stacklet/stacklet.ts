@@ -13,7 +13,7 @@ import { SpecValidationError } from '../spec/validate';
 import { LABEL_PART_OF, selectorLabels } from './labels';
 import { roleGroupManifests, roleManifests, stackletManifests, type Manifest } from './manifests';
 import type { ProductDefinition, StackletContext } from './product';
-import { resolveStacklet } from './resolve';
+import { activeRoles, resolveStacklet } from './resolve';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
@@ -86,7 +86,8 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     this.productName = product.name;
     this.discoveryConfigMapName = id;
     this.podSelectorLabels = selectorLabels({ product: product.name, instance: id });
-    this.clientPorts = product.roles.flatMap((r) =>
+    const roles = activeRoles(product as unknown as ProductDefinition, spec);
+    this.clientPorts = roles.flatMap((r) =>
       r.ports.filter((p) => p.client).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
     );
     this.context = resolveStacklet(product, spec, {
@@ -104,7 +105,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     this.discoveryData = product.discovery?.(this.context) ?? {};
     const manifests: Manifest[] = [
       ...stackletManifests(input, this.discoveryData),
-      ...product.roles.flatMap((role) => roleManifests(input, role)),
+      ...roles.flatMap((role) => roleManifests(input, role)),
       ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
     ];
     const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
