@@ -3,7 +3,7 @@
  *
  * A product names its files and their formats; the user overrides them per file name:
  * `configOverrides: { "broker.properties": { "log.retention.hours": "72" } }`.
- * - Key/value formats (properties, Hadoop XML, env): the override's entries are set on top of the
+ * - Key/value formats (properties, Hadoop XML, logback XML, env): the override's entries are set on top of the
  *   product's; an entry whose value is `null` removes the key from the file.
  * - YAML and JSON: the override is deep-merged onto the document (objects merge, arrays and other
  *   values are replaced, `null` removes a key; see `lib/merge.ts`).
@@ -11,11 +11,12 @@
 import { deepMerge } from '../merge';
 import { renderEnvFile } from './env-file';
 import { renderHadoopXml } from './hadoop-xml';
+import { renderLogbackXml } from './logback-xml';
 import { renderProperties } from './properties';
 import { renderJson, renderYaml } from './yaml-json';
 
 /** The formats keelson writes config files in. */
-export type ConfigFileFormat = 'properties' | 'hadoop-xml' | 'yaml' | 'json' | 'env';
+export type ConfigFileFormat = 'properties' | 'hadoop-xml' | 'logback-xml' | 'yaml' | 'json' | 'env';
 
 /** One config file of a product: its format and the content keelson would write without overrides. */
 export interface ConfigFileSpec {
@@ -24,7 +25,12 @@ export interface ConfigFileSpec {
   readonly defaults: Readonly<Record<string, string>> | object;
 }
 
-const KEY_VALUE_FORMATS: ReadonlySet<ConfigFileFormat> = new Set(['properties', 'hadoop-xml', 'env']);
+const KEY_VALUE_FORMATS: ReadonlySet<ConfigFileFormat> = new Set([
+  'properties',
+  'hadoop-xml',
+  'logback-xml',
+  'env',
+]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -82,6 +88,8 @@ export function renderConfigFile(format: ConfigFileFormat, base: object, overrid
       return renderProperties(content as Record<string, string>);
     case 'hadoop-xml':
       return renderHadoopXml(content as Record<string, string>);
+    case 'logback-xml':
+      return renderLogbackXml(content as Record<string, string>);
     case 'env':
       return renderEnvFile(content as Record<string, string>);
     case 'yaml':
