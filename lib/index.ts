@@ -27,3 +27,4 @@ export * from './stacklet/pod';
 export * from './stacklet/manifests';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
+export * from './stacklet/ordinal-ids';
