@@ -116,8 +116,11 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
   readonly name: string;
   /** The product's own config fields of the role (TypeBox properties, all optional). */
   readonly config: TProperties;
-  /** Complete defaults of the role's config; role and role-group config are merged onto them. */
-  readonly defaults: (stacklet: StackletContext) => Config;
+  /**
+   * Complete defaults of the config of the role group `roleGroup` (most are the same for every group;
+   * some, such as ids, depend on the group); role and role-group config are merged onto them.
+   */
+  readonly defaults: (stacklet: StackletContext, roleGroup: string) => Config;
   /** @default 1 */
   readonly defaultReplicas?: number;
   readonly ports: readonly PortDefinition[];

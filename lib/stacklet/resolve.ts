@@ -215,8 +215,8 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
     const groups = roleSpec.roleGroups ?? { [DEFAULT_ROLE_GROUP]: {} };
-    const defaults = role.defaults(partial);
     for (const [group, groupSpec] of Object.entries(groups)) {
+      const defaults = role.defaults(partial, group);
       partial.roleGroups.push(resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, problems));
     }
   }
