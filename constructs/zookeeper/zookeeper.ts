@@ -1,0 +1,269 @@
+/**
+ * ZooKeeper: one role, `servers`, whose role groups together form one ensemble.
+ *
+ * The image is the Docker Official Image `zookeeper` (docker.io/library/zookeeper, built from
+ * github.com/31z4/zookeeper-docker; checked for 3.8.4, 3.9.3 and 3.9.4): the distribution lives in
+ * `/apache-zookeeper-<version>-bin` with its `bin` on the PATH, the image reads its config from
+ * `ZOOCFGDIR=/conf`, keeps data in `/data` and logs in `/logs`, and ships `bash` and `nc`. keelson
+ * replaces the image's entrypoint (which only writes a `zoo.cfg` and `myid` from variables, and
+ * switches users when started as root): it mounts its own `/conf`, writes `myid` itself and runs
+ * `zkServer.sh start-foreground` as a non-root user above 10000 (the image's own user is 1000).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { Construct } from 'constructs';
+import {
+  defaultIdOffset,
+  defineRole,
+  ordinalIdProblems,
+  ROOT_LOGGER,
+  Stacklet,
+  stackletSpecSchema,
+  type OrdinalIdScheme,
+  type StackletOptions,
+  type ProductDefinition,
+  type ResolvedCommonConfig,
+  type ResolvedRoleGroup,
+  type StackletContext,
+} from '../../lib';
+
+/** The ports of a ZooKeeper server. */
+export const ZOOKEEPER_PORTS = {
+  /** Clients connect here. */
+  client: 2181,
+  /** Followers connect to the leader here. */
+  peer: 2888,
+  /** Servers elect the leader here. */
+  leaderElection: 3888,
+  /** The Prometheus metrics provider serves `/metrics` here. */
+  metrics: 7000,
+} as const;
+
+/** The keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's). */
+export const ZOOKEEPER_DISCOVERY_KEYS = {
+  /** The connection string with the chroot: `host:2181,host:2181/znode-…`. */
+  connectString: 'ZOOKEEPER',
+  /** The servers without a chroot: `host:2181,host:2181`. */
+  hosts: 'ZOOKEEPER_HOSTS',
+  clientPort: 'ZOOKEEPER_CLIENT_PORT',
+  /** The chroot: `/` for a cluster, `/znode-…` for a ZNode. */
+  chroot: 'ZOOKEEPER_CHROOT',
+} as const;
+
+/** Where each piece lives inside the pod. */
+const CONFIG_DIR = '/conf';
+const DATA_DIR = '/data';
+const LOG_DIR = '/logs';
+
+/**
+ * Server ids (`myid`): ZooKeeper wants them unique in the ensemble and, where TTL nodes are used,
+ * within 1-254. By default each role group gets a block of 10 ids chosen by its name.
+ */
+export const MYID_SCHEME: OrdinalIdScheme = { first: 1, stride: 10, slots: 25, max: 254 };
+
+const serverConfig = {
+  myidOffset: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 254,
+      description:
+        "The myid of the role group's first pod; pod N gets myidOffset + N. Role groups' ids must not overlap. " +
+        '@default - a block of 10 ids derived from the role group name',
+    }),
+  ),
+};
+
+export const ZookeeperSpecSchema = stackletSpecSchema({
+  description: 'A ZooKeeper ensemble.',
+  clusterConfig: {},
+  roles: {
+    servers: { config: serverConfig, configFiles: ['zoo.cfg', 'logback.xml'], jvm: true },
+  },
+});
+/** The spec of a ZookeeperCluster. */
+export type ZookeeperSpec = Static<typeof ZookeeperSpecSchema>;
+
+/** A server role group's config after defaults were merged in. */
+export interface ZookeeperServerConfig extends ResolvedCommonConfig {
+  readonly myidOffset: number;
+}
+
+function servers(stacklet: StackletContext): ResolvedRoleGroup<ZookeeperServerConfig>[] {
+  return stacklet.roleGroups.filter(
+    (rg) => rg.role === 'servers',
+  ) as ResolvedRoleGroup<ZookeeperServerConfig>[];
+}
+
+/** `server.<myid>=<address>:2888:3888;2181` for every server of every role group. */
+export function serverList(stacklet: StackletContext): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const rg of servers(stacklet)) {
+    rg.podAddresses.forEach((address, ordinal) => {
+      entries[`server.${rg.config.myidOffset + ordinal}`] =
+        `${address}:${ZOOKEEPER_PORTS.peer}:${ZOOKEEPER_PORTS.leaderElection};${ZOOKEEPER_PORTS.client}`;
+    });
+  }
+  return entries;
+}
+
+/** logback levels from `config.logging` of the `zookeeper` container. */
+function logLevels(config: ZookeeperServerConfig): Record<string, string> {
+  const container = config.logging.containers?.zookeeper;
+  const levels: Record<string, string> = { [ROOT_LOGGER]: container?.console?.level ?? 'INFO' };
+  for (const [logger, { level }] of Object.entries(container?.loggers ?? {})) levels[logger] = level;
+  return levels;
+}
+
+/**
+ * The server's start: the pod's ordinal (the suffix of its StatefulSet hostname) plus the role
+ * group's offset is its `myid`, written on the data volume before ZooKeeper reads it.
+ */
+function startScript(myidOffset: number): string {
+  return [
+    'set -eu',
+    'ordinal="${HOSTNAME##*-}"',
+    `echo "$((ordinal + ${myidOffset}))" > ${DATA_DIR}/myid`,
+    'exec zkServer.sh start-foreground',
+  ].join('\n');
+}
+
+/** The ZooKeeper product, as the framework and the operator see it. */
+export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
+  name: 'zookeeper',
+  kind: 'ZookeeperCluster',
+  plural: 'zookeeperclusters',
+  shortNames: ['zk'],
+  description: 'A ZooKeeper ensemble: one role, servers, whose role groups form one ensemble.',
+  specSchema: ZookeeperSpecSchema,
+  images: {
+    repository: 'docker.io/library/zookeeper',
+    versions: { '3.8.4': '3.8.4', '3.9.3': '3.9.3', '3.9.4': '3.9.4' },
+    defaultVersion: '3.9.4',
+  },
+  roles: [
+    defineRole<ZookeeperServerConfig>({
+      name: 'servers',
+      config: serverConfig,
+      defaultReplicas: 3,
+      defaults: (_stacklet, roleGroup) => ({
+        resources: {
+          cpu: { min: '250m', max: '1' },
+          memory: { limit: '1Gi' },
+          storage: { data: { capacity: '2Gi' } },
+        },
+        logging: {},
+        gracefulShutdownTimeout: '2m',
+        myidOffset: defaultIdOffset(MYID_SCHEME, 'servers', roleGroup),
+      }),
+      ports: [
+        { name: 'client', port: ZOOKEEPER_PORTS.client, client: true },
+        { name: 'peer', port: ZOOKEEPER_PORTS.peer },
+        { name: 'election', port: ZOOKEEPER_PORTS.leaderElection },
+        { name: 'metrics', port: ZOOKEEPER_PORTS.metrics },
+      ],
+      configFiles: { 'zoo.cfg': 'properties', 'logback.xml': 'logback-xml' },
+      configMountPath: CONFIG_DIR,
+      storageMounts: { data: DATA_DIR },
+      writableDirs: ['/tmp', LOG_DIR],
+      jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError'] },
+      // Losing one server of three keeps the quorum; losing two does not.
+      maxUnavailable: 1,
+      pod: (stacklet, rg) => ({
+        container: {
+          command: ['/bin/bash', '-c', startScript(rg.config.myidOffset)],
+          env: [
+            // zkEnv.sh puts its own -Xmx first; the JVM takes the last one, keelson's.
+            { name: 'SERVER_JVMFLAGS', value: rg.jvmArguments.join(' ') },
+            { name: 'ZOOCFGDIR', value: CONFIG_DIR },
+            { name: 'ZOO_LOG_DIR', value: LOG_DIR },
+          ],
+          // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
+          readinessProbe: {
+            exec: {
+              command: [
+                '/bin/bash',
+                '-c',
+                `echo srvr | nc 127.0.0.1 ${ZOOKEEPER_PORTS.client} | grep -q '^Mode:'`,
+              ],
+            },
+            initialDelaySeconds: 5,
+            periodSeconds: 10,
+            timeoutSeconds: 5,
+          },
+          livenessProbe: {
+            tcpSocket: { port: ZOOKEEPER_PORTS.client as never },
+            initialDelaySeconds: 30,
+            periodSeconds: 10,
+          },
+        },
+        configFiles: {
+          'zoo.cfg': {
+            tickTime: '2000',
+            initLimit: '10',
+            syncLimit: '5',
+            dataDir: DATA_DIR,
+            clientPort: String(ZOOKEEPER_PORTS.client),
+            // Bind the quorum ports on every interface: a pod's own DNS name may not resolve to it yet.
+            quorumListenOnAllIPs: 'true',
+            'autopurge.snapRetainCount': '3',
+            'autopurge.purgeInterval': '1',
+            '4lw.commands.whitelist': 'srvr,ruok,mntr,conf',
+            'admin.enableServer': 'false',
+            'metricsProvider.className': 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+            'metricsProvider.httpPort': String(ZOOKEEPER_PORTS.metrics),
+            ...serverList(stacklet),
+          },
+          'logback.xml': logLevels(rg.config),
+        },
+      }),
+    }),
+  ],
+  validate: (stacklet) =>
+    ordinalIdProblems(
+      MYID_SCHEME,
+      servers(stacklet).map((rg) => ({
+        path: `spec.servers.roleGroups.${rg.roleGroup}.config.myidOffset`,
+        offset: rg.config.myidOffset,
+        replicas: rg.replicas,
+      })),
+    ),
+  discovery: (stacklet) => {
+    const hosts = servers(stacklet)
+      .flatMap((rg) => rg.podAddresses.map((a) => `${a}:${ZOOKEEPER_PORTS.client}`))
+      .join(',');
+    return zookeeperDiscovery(hosts, '/');
+  },
+};
+
+/** The discovery data of a ZooKeeper connection: a cluster's (chroot `/`) or a ZNode's. */
+export function zookeeperDiscovery(hosts: string, chroot: string): Record<string, string> {
+  return {
+    [ZOOKEEPER_DISCOVERY_KEYS.connectString]: chroot === '/' ? hosts : `${hosts}${chroot}`,
+    [ZOOKEEPER_DISCOVERY_KEYS.hosts]: hosts,
+    [ZOOKEEPER_DISCOVERY_KEYS.clientPort]: String(ZOOKEEPER_PORTS.client),
+    [ZOOKEEPER_DISCOVERY_KEYS.chroot]: chroot,
+  };
+}
+
+/** A ZookeeperCluster: the props are the custom resource's spec. */
+export type ZookeeperClusterProps = ZookeeperSpec;
+
+/**
+ * A ZooKeeper ensemble. An even number of servers is accepted (scaling 3 → 5 passes through 4),
+ * though it tolerates no more failures than one server fewer. Its discovery ConfigMap (named like it) holds the connection string under
+ * `ZOOKEEPER`, `ZOOKEEPER_HOSTS`, `ZOOKEEPER_CLIENT_PORT` and `ZOOKEEPER_CHROOT` (`/`); give each
+ * consumer a `ZookeeperZnode` of its own rather than the whole ensemble.
+ */
+export class ZookeeperCluster extends Stacklet<ZookeeperSpec> {
+  /** The servers' `host:port` list. */
+  public readonly hosts: string;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    props: ZookeeperClusterProps = {},
+    options: StackletOptions = {},
+  ) {
+    super(scope, id, ZOOKEEPER, props, options);
+    this.hosts = this.discoveryData[ZOOKEEPER_DISCOVERY_KEYS.hosts];
+  }
+}
