@@ -114,13 +114,13 @@ function logLevels(config: ZookeeperServerConfig): Record<string, string> {
 }
 
 /**
- * The server's start: the pod's ordinal (the suffix of its StatefulSet hostname) plus the role
+ * The server's start: the pod's ordinal (the suffix of its StatefulSet pod name) plus the role
  * group's offset is its `myid`, written on the data volume before ZooKeeper reads it.
  */
 function startScript(myidOffset: number): string {
   return [
     'set -eu',
-    'ordinal="${HOSTNAME##*-}"',
+    'ordinal="${POD_NAME##*-}"',
     `echo "$((ordinal + ${myidOffset}))" > ${DATA_DIR}/myid`,
     'exec zkServer.sh start-foreground',
   ].join('\n');
@@ -171,6 +171,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
         container: {
           command: ['/bin/bash', '-c', startScript(rg.config.myidOffset)],
           env: [
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             // zkEnv.sh puts its own -Xmx first; the JVM takes the last one, keelson's.
             { name: 'SERVER_JVMFLAGS', value: rg.jvmArguments.join(' ') },
             { name: 'ZOOCFGDIR', value: CONFIG_DIR },

@@ -1,0 +1,2 @@
+export * from './zookeeper';
+export * from './kafka';
