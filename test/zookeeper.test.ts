@@ -1,0 +1,307 @@
+import { Chart, Testing } from 'cdk8s';
+import {
+  ZOOKEEPER,
+  ZookeeperCluster,
+  ZookeeperZnode,
+  znodePath,
+  type ZookeeperClusterProps,
+} from '../constructs/zookeeper';
+import { defaultIdOffset, productCrd } from '../lib';
+import { find, type Obj } from './support/synth';
+
+function synth(props: ZookeeperClusterProps = {}, znode = false): Obj[] {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  const zk = new ZookeeperCluster(chart, 'zk', props);
+  if (znode) new ZookeeperZnode(chart, 'kafka-znode', { zookeeper: zk });
+  return Testing.synth(chart) as Obj[];
+}
+
+function zooCfg(objs: Obj[], group = 'default'): Record<string, string> {
+  const text: string = find(objs, 'ConfigMap', `zk-servers-${group}`).data['zoo.cfg'];
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+const offset = (group: string) => defaultIdOffset({ first: 1, stride: 10, slots: 25 }, 'servers', group);
+
+describe('a ZookeeperCluster with defaults', () => {
+  const objs = synth();
+
+  test('runs three servers from the official image, with a client Service, a metrics Service and a PDB', () => {
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'ConfigMap/zk',
+        'ConfigMap/zk-servers-default',
+        'NetworkPolicy/zk',
+        'PodDisruptionBudget/zk-servers',
+        'Service/zk-servers',
+        'Service/zk-servers-default-headless',
+        'Service/zk-servers-metrics',
+        'ServiceAccount/zk',
+        'StatefulSet/zk-servers-default',
+      ].sort(),
+    );
+    const sts = find(objs, 'StatefulSet', 'zk-servers-default');
+    expect(sts.spec.replicas).toBe(3);
+    expect(sts.spec.template.spec.containers[0].image).toBe('docker.io/library/zookeeper:3.9.4');
+    expect(find(objs, 'PodDisruptionBudget', 'zk-servers').spec.maxUnavailable).toBe(1);
+    expect(find(objs, 'Service', 'zk-servers').spec.ports).toEqual([
+      { name: 'client', port: 2181, targetPort: 2181, protocol: 'TCP' },
+    ]);
+    expect(find(objs, 'Service', 'zk-servers-metrics').spec.ports[0].port).toBe(7000);
+  });
+
+  test('labels every object with product, instance, version and platform', () => {
+    for (const o of objs) {
+      expect(o.metadata.labels).toMatchObject({
+        'app.kubernetes.io/name': 'zookeeper',
+        'app.kubernetes.io/instance': 'zk',
+        'app.kubernetes.io/version': '3.9.4',
+        'app.kubernetes.io/managed-by': 'keelson',
+        'app.kubernetes.io/part-of': 'platform',
+      });
+    }
+  });
+
+  test('zoo.cfg lists every server with peer, election and client ports, and the Prometheus provider', () => {
+    const cfg = zooCfg(objs);
+    const first = offset('default');
+    for (let i = 0; i < 3; i++) {
+      expect(cfg[`server.${first + i}`]).toBe(
+        `zk-servers-default-${i}.zk-servers-default-headless.data.svc.cluster.local:2888:3888;2181`,
+      );
+    }
+    expect(Object.keys(cfg).filter((k) => k.startsWith('server.'))).toHaveLength(3);
+    expect(cfg).toMatchObject({
+      dataDir: '/data',
+      clientPort: '2181',
+      'metricsProvider.className': 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+      'metricsProvider.httpPort': '7000',
+    });
+  });
+
+  test('each pod writes myid = its ordinal + the group offset before starting', () => {
+    const container = find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0];
+    const script: string = container.command[2];
+    expect(script).toContain('ordinal="${POD_NAME##*-}"');
+    expect(script).toContain(`echo "$((ordinal + ${offset('default')}))" > /data/myid`);
+    expect(script).toContain('exec zkServer.sh start-foreground');
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'ZOOCFGDIR', value: '/conf' },
+        { name: 'SERVER_JVMFLAGS', value: expect.stringMatching(/^-Xmx\d+m -Xms\d+m/) },
+      ]),
+    );
+    expect(container.readinessProbe.exec.command[2]).toContain('echo srvr | nc 127.0.0.1 2181');
+  });
+
+  test('mounts config at /conf, the data volume at /data and writable /logs and /tmp, under the restricted profile', () => {
+    const sts = find(objs, 'StatefulSet', 'zk-servers-default');
+    const pod = sts.spec.template.spec;
+    const mounts = Object.fromEntries(
+      pod.containers[0].volumeMounts.map((m: { name: string; mountPath: string }) => [m.mountPath, m.name]),
+    );
+    expect(mounts).toMatchObject({
+      '/conf': 'config',
+      '/data': 'data',
+      '/logs': 'rw-logs',
+      '/tmp': 'rw-tmp',
+    });
+    expect(sts.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.securityContext.runAsUser).toBeGreaterThan(10000);
+    expect(pod.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+  });
+
+  test('publishes hosts, client port and chroot under the fixed discovery keys', () => {
+    const data = find(objs, 'ConfigMap', 'zk').data;
+    const hosts = [0, 1, 2]
+      .map((i) => `zk-servers-default-${i}.zk-servers-default-headless.data.svc.cluster.local:2181`)
+      .join(',');
+    expect(data).toEqual({
+      ZOOKEEPER: hosts,
+      ZOOKEEPER_HOSTS: hosts,
+      ZOOKEEPER_CLIENT_PORT: '2181',
+      ZOOKEEPER_CHROOT: '/',
+    });
+  });
+
+  test('writes a logback config with the INFO root logger', () => {
+    expect(find(objs, 'ConfigMap', 'zk-servers-default').data['logback.xml']).toContain(
+      '<root level="INFO">',
+    );
+  });
+});
+
+describe('a ZookeeperCluster with several role groups', () => {
+  const objs = synth({
+    servers: {
+      roleGroups: {
+        east: { replicas: 2, config: { myidOffset: 1 } },
+        west: { replicas: 3, config: { myidOffset: 10 } },
+      },
+    },
+  });
+
+  test('forms one ensemble: every group lists all five servers with their own offsets', () => {
+    for (const group of ['east', 'west']) {
+      const servers = Object.entries(zooCfg(objs, group)).filter(([k]) => k.startsWith('server.'));
+      expect(servers.map(([k]) => k)).toEqual([
+        'server.1',
+        'server.10',
+        'server.11',
+        'server.12',
+        'server.2',
+      ]);
+    }
+    expect(zooCfg(objs, 'east')['server.11']).toContain('zk-servers-west-1.zk-servers-west-headless');
+  });
+
+  test('each group numbers its pods from its own offset', () => {
+    expect(
+      find(objs, 'StatefulSet', 'zk-servers-west').spec.template.spec.containers[0].command[2],
+    ).toContain('$((ordinal + 10))');
+  });
+
+  test('scaling one group keeps the ids of the other', () => {
+    const scaled = synth({
+      servers: {
+        roleGroups: {
+          east: { replicas: 4, config: { myidOffset: 1 } },
+          west: { replicas: 3, config: { myidOffset: 10 } },
+        },
+      },
+    });
+    expect(zooCfg(scaled, 'west')['server.10']).toBe(zooCfg(objs, 'west')['server.10']);
+  });
+});
+
+describe('configOverrides and logging', () => {
+  test('configOverrides of zoo.cfg and logback.xml win over generated values', () => {
+    const objs = synth({
+      servers: {
+        configOverrides: {
+          'zoo.cfg': { tickTime: '3000' },
+          'logback.xml': { 'org.apache.zookeeper': 'DEBUG' },
+        },
+      },
+    });
+    expect(zooCfg(objs).tickTime).toBe('3000');
+    expect(find(objs, 'ConfigMap', 'zk-servers-default').data['logback.xml']).toContain(
+      '<logger name="org.apache.zookeeper" level="DEBUG"/>',
+    );
+  });
+
+  test('log levels of the zookeeper container go into logback.xml', () => {
+    const objs = synth({
+      servers: {
+        config: {
+          logging: {
+            containers: { zookeeper: { console: { level: 'WARN' }, loggers: { x: { level: 'TRACE' } } } },
+          },
+        },
+      },
+    });
+    const xml: string = find(objs, 'ConfigMap', 'zk-servers-default').data['logback.xml'];
+    expect(xml).toContain('<root level="WARN">');
+    expect(xml).toContain('<logger name="x" level="TRACE"/>');
+  });
+});
+
+describe('ZookeeperZnode', () => {
+  const objs = synth({}, true);
+
+  test('publishes only its discovery ConfigMap: the ensemble with its own chroot', () => {
+    const own = objs.filter((o) => o.metadata.labels?.['app.kubernetes.io/instance'] === 'kafka-znode');
+    expect(own.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ConfigMap/kafka-znode']);
+    const cluster = find(objs, 'ConfigMap', 'zk').data;
+    const chroot = znodePath('data', 'kafka-znode');
+    expect(chroot).toMatch(/^\/znode-[0-9a-f]{16}$/);
+    expect(own[0].data).toEqual({
+      ZOOKEEPER: `${cluster.ZOOKEEPER_HOSTS}${chroot}`,
+      ZOOKEEPER_HOSTS: cluster.ZOOKEEPER_HOSTS,
+      ZOOKEEPER_CLIENT_PORT: '2181',
+      ZOOKEEPER_CHROOT: chroot,
+    });
+    expect(own[0].metadata.labels?.['app.kubernetes.io/version']).toBeUndefined();
+  });
+
+  test('the chroot is unique per namespace and name, and the same in every build', () => {
+    expect(znodePath('data', 'a')).toBe(znodePath('data', 'a'));
+    expect(znodePath('data', 'a')).not.toBe(znodePath('data', 'b'));
+    expect(znodePath('data', 'a')).not.toBe(znodePath('other', 'a'));
+  });
+});
+
+describe('bad input', () => {
+  test('rejects an unsupported version, listing the supported ones', () => {
+    expect(() => synth({ image: { productVersion: '3.4.14' } })).toThrow(
+      /version "3\.4\.14" is not supported; supported versions: 3\.8\.4, 3\.9\.3, 3\.9\.4/,
+    );
+  });
+
+  test('a custom image bypasses the versions table', () => {
+    const objs = synth({ image: { productVersion: '3.10.0', custom: 'registry.example/zk:3.10.0' } });
+    expect(find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0].image).toBe(
+      'registry.example/zk:3.10.0',
+    );
+  });
+
+  test('rejects role groups whose myid ranges overlap, naming both and the field to set', () => {
+    expect(() =>
+      synth({
+        servers: {
+          roleGroups: {
+            a: { replicas: 3, config: { myidOffset: 1 } },
+            b: { replicas: 2, config: { myidOffset: 3 } },
+          },
+        },
+      }),
+    ).toThrow(
+      /spec\.servers\.roleGroups\.b\.config\.myidOffset: the ids 3-4 overlap the ids 1-3 of spec\.servers\.roleGroups\.a; set myidOffset/,
+    );
+  });
+
+  test('rejects myids beyond 254', () => {
+    expect(() =>
+      synth({ servers: { roleGroups: { a: { replicas: 3, config: { myidOffset: 253 } } } } }),
+    ).toThrow(/the ids 253-255 must lie within 1-254/);
+  });
+
+  test('rejects an unknown config file, listing the known ones', () => {
+    expect(() => synth({ servers: { configOverrides: { 'log4j.properties': {} } } as never })).toThrow(
+      /unknown field "log4j\.properties"; expected one of this role's config files: zoo\.cfg, logback\.xml/,
+    );
+  });
+
+  test('rejects a ZNode without a ZooKeeper, and one naming an unknown ConfigMap', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    expect(() => new ZookeeperZnode(chart, 'a', {})).toThrow(
+      /spec\.clusterConfig\.zookeeperConfigMapName: is required/,
+    );
+    expect(
+      () => new ZookeeperZnode(chart, 'b', { clusterConfig: { zookeeperConfigMapName: 'nowhere' } }),
+    ).toThrow(
+      /the discovery ConfigMap "nowhere" is not known; pass the stacklet it belongs to as a reference/,
+    );
+  });
+});
+
+test('the CRD carries the servers role and the myidOffset bounds', () => {
+  const crd = productCrd(ZOOKEEPER as never) as any;
+  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+  const config = spec.properties.servers.properties.roleGroups.additionalProperties.properties.config;
+  expect(config.properties.myidOffset).toMatchObject({ type: 'integer', minimum: 1, maximum: 254 });
+});
