@@ -5,9 +5,15 @@
 import { Chart, type App } from 'cdk8s';
 import { KafkaCluster, ZookeeperCluster, ZookeeperZnode } from '../constructs';
 
-/** Adds the streaming platform to `app`, in the namespace `streaming`, and returns its chart. */
-export function streamingPlatform(app: App): Chart {
-  const chart = new Chart(app, 'streaming', { namespace: 'streaming' });
+/** Where the streaming platform goes. */
+export interface StreamingPlatformOptions {
+  /** @default 'streaming' */
+  readonly namespace?: string;
+}
+
+/** Adds the streaming platform to `app` and returns its chart. */
+export function streamingPlatform(app: App, options: StreamingPlatformOptions = {}): Chart {
+  const chart = new Chart(app, 'streaming', { namespace: options.namespace ?? 'streaming' });
 
   const zookeeper = new ZookeeperCluster(chart, 'zookeeper', {
     servers: { roleGroups: { default: { replicas: 3 } } },

@@ -1,0 +1,133 @@
+/**
+ * The ZooKeeper and Kafka stacklets on a real API server: the example streaming platform's objects
+ * are all admitted into a namespace enforcing the restricted Pod Security profile and their pods
+ * become Ready (kwok plays the kubelet), and the products' CRDs accept their specs and reject a
+ * ZooKeeper-mode Kafka with controllers.
+ */
+import { App } from 'cdk8s';
+import { streamingPlatform } from '../../apps/streaming';
+import { KAFKA, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../../constructs';
+import { productCrd, type ProductDefinition } from '../../lib';
+import { ApiError, KubeClient } from '../../lib/operator/client';
+import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import { adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+};
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+
+async function apply(client: KubeClient, m: Manifest, namespace: string): Promise<void> {
+  const resource = CHILD_RESOURCES.find((c) => c.apiVersion === m.apiVersion && c.kind === m.kind);
+  if (!resource) throw new Error(`no REST path known for ${m.apiVersion} ${m.kind}`);
+  await client.request('apply', 'PATCH', objectPath(resource, namespace, m.metadata.name), 'test', {
+    query: { fieldManager: 'keelson-test', force: true, fieldValidation: 'Strict' },
+    body: m,
+    contentType: 'application/apply-patch+yaml',
+  });
+}
+
+describe('the streaming platform on the API server', () => {
+  const ns = useTestNamespace('streaming', RESTRICTED);
+  const client = new KubeClient(adminKubeConfig());
+
+  it('is admitted into a restricted namespace, and every pod becomes Ready', async () => {
+    const manifests = streamingPlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
+    const rejected: string[] = [];
+    for (const m of manifests) {
+      await apply(client, m, ns.name).catch((e: unknown) =>
+        rejected.push(`${m.kind}/${m.metadata.name}: ${String(e)}`),
+      );
+    }
+    expect(rejected).toEqual([]);
+
+    type PodList = {
+      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+    };
+    const ready = async () => {
+      const pods = await client.request<PodList>('list', 'GET', `/api/v1/namespaces/${ns.name}/pods`, 'pods');
+      return pods.items
+        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => p.metadata.name)
+        .sort();
+    };
+    // ZooKeeper 3, ZooKeeper-mode Kafka 3 brokers, KRaft Kafka 3 controllers + 3 brokers.
+    await waitFor('all twelve pods to be Ready', async () => (await ready()).length === 12, 150_000);
+    expect(await ready()).toEqual(
+      expect.arrayContaining([
+        'zookeeper-servers-default-0',
+        'kafka-legacy-brokers-default-2',
+        'kafka-controllers-default-0',
+        'kafka-brokers-default-2',
+      ]),
+    );
+  });
+});
+
+describe('the ZooKeeper and Kafka CRDs', () => {
+  const ns = useTestNamespace('streaming-crd');
+  const client = new KubeClient(adminKubeConfig());
+  const products = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA] as unknown as ProductDefinition[];
+
+  beforeAll(async () => {
+    for (const product of products) {
+      const crd = productCrd(product) as { metadata: { name: string } };
+      const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
+      await client.request('apply', 'PATCH', path, 'crd', {
+        query: { fieldManager: 'keelson-test', force: true },
+        body: crd,
+        contentType: 'application/apply-patch+yaml',
+      });
+      await waitFor(`${crd.metadata.name} to be Established`, async () => {
+        const got = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          'get',
+          'GET',
+          path,
+          'crd',
+        );
+        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+      });
+    }
+  });
+
+  const create = (product: ProductDefinition, name: string, spec: unknown) => {
+    const resource = stackletResource(product);
+    return client
+      .request('create', 'POST', collectionPath(resource, ns.name), resource.plural, {
+        query: { fieldValidation: 'Strict', dryRun: 'All' },
+        body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name }, spec },
+      })
+      .then(
+        () => 'accepted',
+        (e: unknown) => (e instanceof ApiError ? `${e.status}: ${e.message}` : String(e)),
+      );
+  };
+
+  it('accept a ZooKeeper, a ZNode and a Kafka in either mode', async () => {
+    const [zk, znode, kafka] = products;
+    expect(
+      await create(zk, 'zk', { servers: { roleGroups: { a: { replicas: 3, config: { myidOffset: 1 } } } } }),
+    ).toBe('accepted');
+    expect(await create(znode, 'kafka-znode', { clusterConfig: { zookeeperConfigMapName: 'zk' } })).toBe(
+      'accepted',
+    );
+    expect(await create(kafka, 'kafka', { brokers: { roleGroups: { default: { replicas: 5 } } } })).toBe(
+      'accepted',
+    );
+    expect(
+      await create(kafka, 'kafka-zk', { clusterConfig: { zookeeperConfigMapName: 'kafka-znode' } }),
+    ).toBe('accepted');
+  });
+
+  it('reject a ZooKeeper-mode Kafka with controllers, and a myidOffset above 254', async () => {
+    const [zk, , kafka] = products;
+    expect(
+      await create(kafka, 'kafka-zk', { clusterConfig: { zookeeperConfigMapName: 'zk' }, controllers: {} }),
+    ).toMatch(/^422: .*has no controllers: remove spec.controllers/);
+    expect(await create(zk, 'zk', { servers: { config: { myidOffset: 300 } } })).toMatch(
+      /^422: .*myidOffset/,
+    );
+  });
+});
