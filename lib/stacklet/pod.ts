@@ -151,13 +151,20 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       volumes,
     },
   };
-  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>(
-    (t, o) => mergePodTemplate(t, o),
-    dropUndefined(template),
-  );
+  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>((t, o) => mergePodTemplate(t, o), template);
 }
 
-/** Removes undefined fields, so the generated JSON (and its hash) has no empty keys. */
+/**
+ * A copy without undefined fields, so the generated JSON (and its hash) has no empty keys. (A
+ * JSON round trip does the same, several times slower: this runs for every object of every
+ * stacklet.)
+ */
 export function dropUndefined<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  if (Array.isArray(value)) return value.map(dropUndefined) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (field !== undefined) result[key] = dropUndefined(field);
+  }
+  return result as T;
 }

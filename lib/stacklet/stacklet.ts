@@ -111,7 +111,8 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
     for (const manifest of overridden) {
       const key = objectKey(manifest);
-      this.objects.set(key, new ApiObject(this, key, manifest));
+      // Construct ids avoid '/', which constructs would have to escape in every path.
+      this.objects.set(key, new ApiObject(this, `${manifest.kind}-${manifest.metadata.name}`, manifest));
       if (manifest.kind === 'NetworkPolicy') this.networkPolicyKey = key;
     }
   }
