@@ -1,0 +1,74 @@
+/**
+ * The `keelson` command line, for any set of products: the package's bin builds it with the
+ * products it ships, tests build it with the example product.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Chart } from 'cdk8s';
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import { productCrd } from '../stacklet/crd';
+import type { ProductDefinition } from '../stacklet/product';
+import { OperatorDeployment } from '../operator/deployment';
+import { operatorCommand } from './operator-command';
+
+export { loadKubeConfig } from './operator-command';
+
+/** Writes `objects` as a multi-document YAML file. */
+function writeYaml(file: string, objects: readonly unknown[]): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+}
+
+export function keelsonCli(products: ProductDefinition[]): Command {
+  const program = new Command('keelson')
+    .description('keelson: a data platform on Kubernetes')
+    .showHelpAfterError();
+  program.addCommand(operatorCommand(products));
+
+  program
+    .command('crds')
+    .description('write the CustomResourceDefinition of every product, one YAML file each')
+    .requiredOption('--out <dir>', 'output folder')
+    .action((flags: { out: string }) => {
+      for (const product of products) {
+        const file = path.join(flags.out, `${product.plural}.keelson.dev.yaml`);
+        writeYaml(file, [productCrd(product)]);
+        process.stdout.write(`${file}\n`);
+      }
+    });
+
+  program
+    .command('deploy')
+    .description(
+      "write the operator's own manifests: CRDs, ServiceAccount, ClusterRole and binding, Deployment",
+    )
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--image <image>', 'operator image', 'ghcr.io/keelson/keelson:latest')
+    .option('--namespace <ns>', 'namespace the operator runs in', 'keelson-system')
+    .option('--replicas <n>', 'operator replicas', '2')
+    .option('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)')
+    .action(
+      (flags: {
+        out: string;
+        image: string;
+        namespace: string;
+        replicas: string;
+        watchNamespaces?: string;
+      }) => {
+        const app = new App();
+        const chart = new Chart(app, 'keelson-operator');
+        new OperatorDeployment(chart, 'operator', {
+          products,
+          image: flags.image,
+          namespace: flags.namespace,
+          replicas: Number(flags.replicas),
+          watchNamespaces: flags.watchNamespaces?.split(',').filter(Boolean),
+        });
+        const file = path.join(flags.out, 'keelson-operator.yaml');
+        writeYaml(file, chart.toJson());
+        process.stdout.write(`${file}\n`);
+      },
+    );
+  return program;
+}

@@ -1,0 +1,139 @@
+/**
+ * `keelson operator`: runs the operator for the registered products until SIGTERM/SIGINT, then
+ * finishes the reconciles in progress, gives up the leader lease and exits.
+ */
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, Option } from 'commander';
+import type { ProductDefinition } from '../stacklet/product';
+import { createLogger, type LogLevel } from '../operator/logger';
+import { Operator } from '../operator/operator';
+import { startHealthServer } from '../operator/server';
+
+interface OperatorFlags {
+  namespaces: string;
+  workers: string;
+  metricsAddress: string;
+  leaderElection: boolean;
+  leaderElectionNamespace?: string;
+  leaseDuration: string;
+  resync: string;
+  watchTimeout: string;
+  logLevel: LogLevel;
+}
+
+/** A KubeConfig from KUBECONFIG, or the in-cluster ServiceAccount. */
+export function loadKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+export function operatorCommand(products: readonly ProductDefinition[]): Command {
+  return new Command('operator')
+    .description(`reconcile ${products.map((p) => p.kind).join(', ')} resources in the cluster`)
+    .addOption(
+      new Option('--namespaces <list>', 'comma-separated namespaces to watch, or "all"')
+        .env('KEELSON_NAMESPACES')
+        .default('all'),
+    )
+    .addOption(new Option('--workers <n>', 'reconciles running at once').env('KEELSON_WORKERS').default('2'))
+    .addOption(
+      new Option('--metrics-address <host:port>', 'where /metrics, /healthz and /readyz are served')
+        .env('KEELSON_METRICS_ADDRESS')
+        .default('0.0.0.0:8080'),
+    )
+    .addOption(
+      new Option('--leader-election', 'elect one active replica with a Lease')
+        .env('KEELSON_LEADER_ELECTION')
+        .default(true),
+    )
+    .addOption(new Option('--no-leader-election', 'run as the only replica'))
+    .addOption(
+      new Option(
+        '--leader-election-namespace <ns>',
+        'namespace of the Lease (default: $POD_NAMESPACE, else the first watched namespace, else default)',
+      ).env('KEELSON_LEADER_ELECTION_NAMESPACE'),
+    )
+    .addOption(
+      new Option('--lease-duration <seconds>', 'leader lease duration')
+        .env('KEELSON_LEASE_DURATION')
+        .default('15'),
+    )
+    .addOption(
+      new Option('--resync <seconds>', 'reconcile every stacklet this often (0: never)')
+        .env('KEELSON_RESYNC')
+        .default('600'),
+    )
+    .addOption(
+      new Option('--watch-timeout <seconds>', 'server-side lifetime of one watch request').default('300'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .env('KEELSON_LOG_LEVEL')
+        .default('info'),
+    )
+    .action(async (flags: OperatorFlags) => {
+      const log = createLogger(flags.logLevel);
+      const namespaces =
+        flags.namespaces === 'all' || flags.namespaces === ''
+          ? undefined
+          : flags.namespaces
+              .split(',')
+              .map((n) => n.trim())
+              .filter(Boolean);
+      const identity = `${process.env.POD_NAME ?? os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+      const leaseNamespace =
+        flags.leaderElectionNamespace ?? process.env.POD_NAMESPACE ?? namespaces?.[0] ?? 'default';
+      const exit = (code: number) => {
+        log.flush?.();
+        process.exit(code);
+      };
+      const operator: Operator = new Operator({
+        products,
+        kubeConfig: loadKubeConfig(),
+        log,
+        namespaces,
+        workers: Number(flags.workers),
+        resyncMs: Number(flags.resync) * 1000,
+        watchTimeoutSeconds: Number(flags.watchTimeout),
+        leaderElection: flags.leaderElection
+          ? { namespace: leaseNamespace, identity, leaseDurationSeconds: Number(flags.leaseDuration) }
+          : undefined,
+        onLeadershipLost: () => {
+          log.error('leadership lost; exiting so that only the new leader writes');
+          exit(1);
+        },
+      });
+      const { server, port } = await startHealthServer({
+        address: flags.metricsAddress,
+        registry: operator.metrics.registry,
+        ready: () => operator.ready,
+      });
+      log.info(
+        { port, namespaces: namespaces ?? 'all', identity, leaderElection: flags.leaderElection },
+        'keelson operator starting',
+      );
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        const force = setTimeout(() => exit(1), 20_000);
+        force.unref();
+        void operator
+          .stop()
+          .then(() => server.close())
+          .then(
+            () => exit(0),
+            () => exit(1),
+          );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      await operator.start();
+    });
+}

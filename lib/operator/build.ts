@@ -1,0 +1,63 @@
+/**
+ * The build step of a reconcile: the same Stacklet construct synth mode uses, in a fresh
+ * in-memory App (one per reconcile: a chart re-walks its whole App, so a shared App would grow
+ * slower with every stacklet), then the operator's own stamps — the owner reference that lets the
+ * garbage collector and the prune find the objects, and the applied-hash annotation.
+ */
+import { App, Chart } from 'cdk8s';
+import { LABEL_PART_OF } from '../stacklet/labels';
+import type { ProductDefinition } from '../stacklet/product';
+import { Stacklet } from '../stacklet/stacklet';
+import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import { withAppliedHash } from './compare';
+import type { KubeObject, OwnerReference } from './informer';
+
+/** A child object as built: JSON ready to apply. */
+export type Manifest = KubeObject & { apiVersion: string; kind: string };
+
+/**
+ * The platform a stacklet belongs to (`app.kubernetes.io/part-of`): the custom resource's own
+ * part-of label, else its namespace — in synth mode it is the chart, which a resource lacks.
+ */
+export function platformOf(resource: KubeObject): string {
+  return resource.metadata.labels?.[LABEL_PART_OF] ?? resource.metadata.namespace ?? 'default';
+}
+
+/** The controller owner reference children of `resource` carry. */
+export function ownerReferenceTo(resource: KubeObject): OwnerReference {
+  return {
+    apiVersion: resource.apiVersion!,
+    kind: resource.kind!,
+    name: resource.metadata.name,
+    uid: resource.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * The children `resource` wants. Throws SpecValidationError for a spec the build rejects.
+ * `dependencies` holds the data of the discovery ConfigMaps the spec names.
+ */
+export function buildChildren(
+  product: ProductDefinition,
+  resource: KubeObject,
+  dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): Manifest[] {
+  const app = new App();
+  const chart = new Chart(app, platformOf(resource), { namespace: resource.metadata.namespace });
+  new Stacklet(chart, resource.metadata.name, product, (resource.spec ?? {}) as AnyStackletSpec, {
+    dependencies,
+  });
+  const owner = ownerReferenceTo(resource);
+  return (chart.toJson() as Manifest[]).map((manifest) =>
+    withAppliedHash({
+      ...manifest,
+      metadata: {
+        ...manifest.metadata,
+        namespace: resource.metadata.namespace,
+        ownerReferences: [...(manifest.metadata.ownerReferences ?? []), owner],
+      },
+    }),
+  );
+}

@@ -1,0 +1,193 @@
+/**
+ * A thin Kubernetes REST client over node:https.
+ *
+ * The operator sends the construct's JSON exactly as built (typed client models rename or drop
+ * fields, e.g. NetworkPolicy `from`), streams watches line by line with its own timeouts, and
+ * counts every request by verb for its metrics; a generated client gets in the way of all three.
+ * Credentials come from a client-node KubeConfig (kubeconfig file or in-cluster), refreshed
+ * periodically so a rotated ServiceAccount token is picked up.
+ */
+import * as https from 'node:https';
+import * as http from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { OperatorMetrics } from './metrics';
+
+/** A failed API request: the HTTP status and the API server's Status reason and message. */
+export class ApiError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** True when `error` is an API error with one of `statuses`. */
+export function isStatus(error: unknown, ...statuses: number[]): boolean {
+  return error instanceof ApiError && statuses.includes(error.status);
+}
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
+
+export interface RequestOptions {
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+}
+
+/** The field manager of every keelson write. */
+export const FIELD_MANAGER = 'keelson';
+
+const AUTH_REFRESH_MS = 60_000;
+
+export class KubeClient {
+  private readonly server: URL;
+  private readonly agent: https.Agent | http.Agent;
+  private headers: Record<string, string> = {};
+  private headersAt = 0;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly metrics?: OperatorMetrics,
+  ) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.agent =
+      this.server.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 32 })
+        : new http.Agent({ keepAlive: true, maxSockets: 32 });
+  }
+
+  /** A request that returns a JSON body. `resource` labels the metric (e.g. `statefulsets`). */
+  public async request<T = Record<string, unknown>>(
+    verb: Verb,
+    method: string,
+    path: string,
+    resource: string,
+    options: RequestOptions = {},
+  ): Promise<T> {
+    const response = await this.send(method, path, options, undefined);
+    const body = await readBody(response);
+    this.metrics?.apiRequests.inc({ verb, resource, code: String(response.statusCode) });
+    const status = response.statusCode ?? 0;
+    if (status >= 400) throw apiError(status, body, `${method} ${path}`);
+    return (body ? JSON.parse(body) : {}) as T;
+  }
+
+  /**
+   * Opens a watch and calls `onEvent` for each event line. Resolves when the server ends the
+   * stream; rejects on a connection error or when `signal` aborts. `onData` is called on every
+   * chunk (bookmarks included), so the caller's watchdog can tell a silent stream from a quiet one.
+   */
+  public async watch(
+    path: string,
+    resource: string,
+    query: RequestOptions['query'],
+    onEvent: (event: { type: string; object: Record<string, unknown> }) => void,
+    signal: AbortSignal,
+    onData: () => void = () => undefined,
+  ): Promise<void> {
+    const response = await this.send('GET', path, { query: { ...query, watch: true } }, signal);
+    this.metrics?.apiRequests.inc({ verb: 'watch', resource, code: String(response.statusCode) });
+    if ((response.statusCode ?? 0) >= 400) {
+      throw apiError(response.statusCode ?? 0, await readBody(response), `watch ${path}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        onData();
+        buffered += chunk;
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (!line) continue;
+          try {
+            onEvent(JSON.parse(line) as { type: string; object: Record<string, unknown> });
+          } catch (error) {
+            response.destroy(error as Error);
+            return;
+          }
+        }
+      });
+      response.on('end', resolve);
+      response.on('error', reject);
+      response.on('close', () =>
+        response.complete ? resolve() : reject(new Error('watch connection closed')),
+      );
+    });
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<http.IncomingMessage> {
+    const tls = await this.credentials();
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(options.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    const request = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method, headers, agent: this.agent, signal, ...tls }, resolve);
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** TLS material and auth headers from the kubeconfig, re-read every minute. */
+  private tls: https.RequestOptions = {};
+  private async credentials(): Promise<https.RequestOptions> {
+    if (Date.now() - this.headersAt < AUTH_REFRESH_MS) return this.tls;
+    const opts: https.RequestOptions = {};
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    this.headers = headers;
+    this.tls = {
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: opts.servername,
+    };
+    this.headersAt = Date.now();
+    return this.tls;
+  }
+}
+
+function readBody(response: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => (body += chunk));
+    response.on('end', () => resolve(body));
+    response.on('error', reject);
+  });
+}
+
+function apiError(status: number, body: string, what: string): ApiError {
+  let reason = '';
+  let message = body.slice(0, 1000);
+  try {
+    const parsed = JSON.parse(body) as { reason?: string; message?: string };
+    reason = parsed.reason ?? '';
+    message = parsed.message ?? message;
+  } catch {
+    // not a Status object: keep the text
+  }
+  return new ApiError(status, reason, `${what}: HTTP ${status}: ${message}`);
+}

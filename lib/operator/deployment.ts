@@ -1,0 +1,141 @@
+/**
+ * The operator's own deployment, synthesized by keelson: the CRDs of the registered products, a
+ * ServiceAccount, a ClusterRole with only the kinds and verbs the operator uses, its binding, and
+ * a Deployment whose pod passes the restricted Pod Security profile.
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { productCrd } from '../stacklet/crd';
+import { API_GROUP, type ProductDefinition } from '../stacklet/product';
+import { CHILD_RESOURCES } from './resources';
+
+export interface OperatorDeploymentProps {
+  /** The products the operator reconciles (their CRDs are included). */
+  readonly products: readonly ProductDefinition[];
+  /** The operator's image. */
+  readonly image: string;
+  /** Where the operator runs. */
+  readonly namespace: string;
+  /** Name of the ServiceAccount, ClusterRole, binding and Deployment. @default 'keelson-operator' */
+  readonly name?: string;
+  /** @default 2 (one leads, one stands by) */
+  readonly replicas?: number;
+  /** Namespaces to watch. @default - all */
+  readonly watchNamespaces?: readonly string[];
+  /** Include the CRDs. @default true */
+  readonly includeCrds?: boolean;
+  /** @default 'IfNotPresent' */
+  readonly imagePullPolicy?: string;
+}
+
+/** The RBAC rules the operator needs for `products`: nothing more. */
+export function operatorRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
+  const byGroup = new Map<string, string[]>();
+  for (const r of CHILD_RESOURCES) {
+    const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '';
+    byGroup.set(group, [...(byGroup.get(group) ?? []), r.plural]);
+  }
+  const plurals = products.map((p) => p.plural).sort();
+  return [
+    { apiGroups: [API_GROUP], resources: plurals, verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [API_GROUP], resources: plurals.map((p) => `${p}/status`), verbs: ['patch'] },
+    ...[...byGroup].map(([group, resources]) => ({
+      apiGroups: [group],
+      resources: resources.sort(),
+      // Server-side apply updates through `patch`; creating through it needs `create` too.
+      verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+    })),
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ];
+}
+
+export class OperatorDeployment extends Construct {
+  /** The ServiceAccount the operator runs as. */
+  public readonly serviceAccountName: string;
+  /** The ClusterRole holding the operator's rules. */
+  public readonly clusterRoleName: string;
+
+  constructor(scope: Construct, id: string, props: OperatorDeploymentProps) {
+    super(scope, id);
+    const name = props.name ?? 'keelson-operator';
+    const namespace = props.namespace;
+    const labels = { 'app.kubernetes.io/name': 'keelson-operator', 'app.kubernetes.io/instance': name };
+    this.serviceAccountName = name;
+    this.clusterRoleName = name;
+
+    if (props.includeCrds ?? true) {
+      for (const product of props.products) {
+        const crd = productCrd(product) as { apiVersion: string; kind: string; metadata: { name: string } };
+        new ApiObject(this, `crd-${product.plural}`, crd);
+      }
+    }
+    new ApiObject(this, 'service-account', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name, namespace, labels },
+    });
+    new ApiObject(this, 'cluster-role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: operatorRules(props.products),
+    });
+    new ApiObject(this, 'cluster-role-binding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    });
+    const args = ['operator', '--metrics-address', '0.0.0.0:8080', '--leader-election'];
+    if (props.watchNamespaces?.length) args.push('--namespaces', props.watchNamespaces.join(','));
+    new ApiObject(this, 'deployment', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels },
+      spec: {
+        replicas: props.replicas ?? 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 10001,
+              runAsGroup: 10001,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'operator',
+                image: props.image,
+                imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+                args,
+                env: [
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                ],
+                ports: [{ name: 'metrics', containerPort: 8080 }],
+                livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
+                readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5 },
+                resources: {
+                  requests: { cpu: '100m', memory: '128Mi' },
+                  limits: { cpu: '1', memory: '256Mi' },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ['ALL'] },
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+              },
+            ],
+          },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * The operator: caches for every registered stacklet kind and the kinds they create, event
+ * handlers that turn changes into queued stacklet keys, the work queue and its reconcilers, and
+ * leader election in front of the workers. Caches run on every replica (a standby that takes
+ * over starts with a warm cache); only the leader reconciles.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
+import { API_GROUP, type ProductDefinition } from '../stacklet/product';
+import { KindCache } from './cache';
+import { KubeClient } from './client';
+import { EventRecorder } from './events';
+import type { KubeObject } from './informer';
+import { LeaderElector } from './leader';
+import { OperatorMetrics } from './metrics';
+import { WorkQueue } from './queue';
+import { Reconciler } from './reconciler';
+import { CHILD_RESOURCES, kindKey, stackletResource, type ResourceType } from './resources';
+
+export interface OperatorOptions {
+  readonly products: readonly ProductDefinition[];
+  readonly kubeConfig: KubeConfig;
+  readonly log: Logger;
+  /** Namespaces to watch. @default - all */
+  readonly namespaces?: readonly string[];
+  /** Reconciles running at once. @default 2 */
+  readonly workers?: number;
+  /** Lease-based leader election; `undefined` runs as the only replica. */
+  readonly leaderElection?: { namespace: string; identity: string; leaseDurationSeconds?: number };
+  /** Re-reconcile every stacklet this often, to pick up what no event announced. @default 600000 */
+  readonly resyncMs?: number;
+  /** Server-side lifetime of each watch request. @default 300 */
+  readonly watchTimeoutSeconds?: number;
+  /** @default - a new registry */
+  readonly metrics?: OperatorMetrics;
+  /** Called when the lease is lost: the process must stop writing (the CLI exits). */
+  readonly onLeadershipLost?: () => void;
+}
+
+export class Operator {
+  public readonly metrics: OperatorMetrics;
+  private readonly client: KubeClient;
+  private readonly stacklets = new Map<
+    string,
+    { cache: KindCache; reconciler: Reconciler; product: ProductDefinition }
+  >();
+  private readonly children = new Map<string, { cache: KindCache; resource: ResourceType }>();
+  private readonly queue: WorkQueue<string>;
+  private readonly elector?: LeaderElector;
+  /** `namespace/configMap` → stacklet keys that depend on it, and the reverse. */
+  private readonly dependents = new Map<string, Set<string>>();
+  private readonly dependenciesOf = new Map<string, string[]>();
+  private resyncTimer?: NodeJS.Timeout;
+  private leading = false;
+  private stopped = false;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.metrics = options.metrics ?? new OperatorMetrics();
+    this.client = new KubeClient(options.kubeConfig, this.metrics);
+    const log = options.log;
+    const cacheOptions = { namespaces: options.namespaces, watchTimeoutSeconds: options.watchTimeoutSeconds };
+    const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+    for (const resource of CHILD_RESOURCES) {
+      const cache = new KindCache(
+        this.client,
+        resource,
+        { ...cacheOptions, labelSelector: managed },
+        log,
+        this.metrics,
+      );
+      cache.on((type, object) => this.onChildEvent(resource, object, type));
+      this.children.set(kindKey(resource.apiVersion, resource.kind), { cache, resource });
+    }
+    const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
+    for (const product of options.products) {
+      const resource = stackletResource(product);
+      const cache = new KindCache(this.client, resource, cacheOptions, log, this.metrics);
+      cache.on((type, object, old) => {
+        if (type === 'MODIFIED' && old && !specOrMetaChanged(old, object)) return;
+        this.enqueue(product.kind, object);
+      });
+      const reconciler = new Reconciler({
+        product,
+        resource,
+        client: this.client,
+        stacklets: cache,
+        children: this.children,
+        recorder,
+        metrics: this.metrics,
+        log,
+        onDependencies: (namespace, name, configMaps) =>
+          this.trackDependencies(`${product.kind}/${namespace}/${name}`, namespace, configMaps),
+      });
+      this.stacklets.set(product.kind, { cache, reconciler, product });
+    }
+    this.queue = new WorkQueue<string>({
+      workers: options.workers ?? 2,
+      process: (key) => this.process(key),
+      onDepth: (depth) => this.metrics.queueDepth.set(depth),
+      onError: (key, error, failures, retryInMs) =>
+        log.warn(
+          { key, err: error instanceof Error ? error.message : String(error), failures, retryInMs },
+          'reconcile failed',
+        ),
+    });
+    if (options.leaderElection) {
+      this.elector = new LeaderElector(this.client, options.leaderElection, log);
+    }
+  }
+
+  /** True once every cache has listed its objects. */
+  public get ready(): boolean {
+    return [...this.caches()].every((c) => c.synced);
+  }
+
+  public get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts the caches, waits for them, then (once leading) the workers. */
+  public async start(): Promise<void> {
+    for (const cache of this.caches()) cache.start();
+    await Promise.all([...this.caches()].map((c) => c.waitForSync()));
+    this.options.log.info(
+      {
+        stacklets: [...this.stacklets.values()].reduce((n, s) => n + s.cache.size, 0),
+        namespaces: this.options.namespaces ?? 'all',
+      },
+      'caches synced',
+    );
+    if (this.elector) {
+      this.metrics.leader.set(0);
+      try {
+        await this.elector.acquire(() => {
+          this.leading = false;
+          this.metrics.leader.set(0);
+          this.options.onLeadershipLost?.();
+        });
+      } catch {
+        return; // stopped while campaigning
+      }
+    }
+    if (this.stopped) return;
+    this.leading = true;
+    this.metrics.leader.set(1);
+    this.enqueueAll();
+    this.queue.start();
+    const resync = this.options.resyncMs ?? 600_000;
+    if (resync > 0) {
+      this.resyncTimer = setInterval(() => this.enqueueAll(), resync);
+      this.resyncTimer.unref();
+    }
+  }
+
+  /** Finishes the reconciles in progress, gives up the lease and stops watching. */
+  public async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await this.queue.shutdown();
+    await this.elector?.stop();
+    this.leading = false;
+    await Promise.all([...this.caches()].map((c) => c.stop()));
+  }
+
+  private *caches(): IterableIterator<KindCache> {
+    for (const { cache } of this.children.values()) yield cache;
+    for (const { cache } of this.stacklets.values()) yield cache;
+  }
+
+  private enqueue(kind: string, object: KubeObject): void {
+    this.queue.add(`${kind}/${object.metadata.namespace}/${object.metadata.name}`);
+  }
+
+  private enqueueAll(): void {
+    for (const [kind, { cache }] of this.stacklets)
+      for (const object of cache.list()) this.enqueue(kind, object);
+  }
+
+  private onChildEvent(resource: ResourceType, object: KubeObject, _type: string): void {
+    for (const ref of object.metadata.ownerReferences ?? []) {
+      if (!ref.controller || !ref.apiVersion.startsWith(`${API_GROUP}/`) || !this.stacklets.has(ref.kind))
+        continue;
+      this.queue.add(`${ref.kind}/${object.metadata.namespace}/${ref.name}`);
+    }
+    if (resource.kind === 'ConfigMap') {
+      for (const key of this.dependents.get(`${object.metadata.namespace}/${object.metadata.name}`) ?? [])
+        this.queue.add(key);
+    }
+  }
+
+  private trackDependencies(key: string, namespace: string, configMaps: readonly string[]): void {
+    const next = configMaps.map((c) => `${namespace}/${c}`);
+    for (const previous of this.dependenciesOf.get(key) ?? []) this.dependents.get(previous)?.delete(key);
+    for (const dep of next) {
+      let set = this.dependents.get(dep);
+      if (!set) this.dependents.set(dep, (set = new Set()));
+      set.add(key);
+    }
+    if (next.length > 0) this.dependenciesOf.set(key, next);
+    else this.dependenciesOf.delete(key);
+  }
+
+  private async process(key: string): Promise<{ requeueAfterMs?: number } | void> {
+    const [kind, namespace, name] = key.split('/');
+    const entry = this.stacklets.get(kind);
+    if (!entry) return;
+    const end = this.metrics.reconcileDuration.startTimer({ kind });
+    try {
+      const outcome = await entry.reconciler.reconcile(namespace, name);
+      this.metrics.reconciles.inc({ kind, result: outcome.result });
+      if (outcome.result === 'gone') this.trackDependencies(key, namespace, []);
+      return { requeueAfterMs: outcome.requeueAfterMs };
+    } catch (error) {
+      this.metrics.reconciles.inc({ kind, result: 'error' });
+      throw error;
+    } finally {
+      end();
+    }
+  }
+}
+
+/** A change a reconcile cares about: not one to status alone (which keelson itself writes). */
+function specOrMetaChanged(old: KubeObject, object: KubeObject): boolean {
+  return (
+    old.metadata.generation !== object.metadata.generation ||
+    old.metadata.deletionTimestamp !== object.metadata.deletionTimestamp ||
+    JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(object.metadata.labels ?? {})
+  );
+}

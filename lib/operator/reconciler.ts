@@ -1,0 +1,318 @@
+/**
+ * The reconcile of one stacklet, generic over products:
+ * cache → paused? → dependencies → build → apply what differs → prune → status.
+ *
+ * It is level-triggered and idempotent: it reads the desired state from the custom resource and
+ * the live state from the caches, never from the event that queued it, and a second run after a
+ * successful one sends nothing. Problems a user can fix (a missing dependency, a spec the build
+ * rejects) end up in status conditions and Events, not in retries.
+ */
+import type { Logger } from 'pino';
+import { LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
+import type { ProductDefinition } from '../stacklet/product';
+import { SpecValidationError } from '../spec/validate';
+import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import { buildChildren, type Manifest } from './build';
+import type { KindCache } from './cache';
+import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
+import { isUpToDate } from './compare';
+import {
+  findCondition,
+  mergeConditions,
+  statusChanged,
+  type ConditionType,
+  type StackletStatus,
+  type WantedCondition,
+} from './conditions';
+import type { EventRecorder } from './events';
+import type { KubeObject } from './informer';
+import type { OperatorMetrics } from './metrics';
+import { kindKey, objectPath, type ResourceType } from './resources';
+
+/** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
+export const DEPENDENCY_RETRY_MS = 5_000;
+
+export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
+
+export interface ReconcilerOptions {
+  readonly product: ProductDefinition;
+  readonly resource: ResourceType;
+  readonly client: KubeClient;
+  readonly stacklets: KindCache;
+  /** Caches of the child kinds, by `apiVersion/kind`. */
+  readonly children: ReadonlyMap<string, { cache: KindCache; resource: ResourceType }>;
+  readonly recorder: EventRecorder;
+  readonly metrics: OperatorMetrics;
+  readonly log: Logger;
+  /** Told which ConfigMaps a stacklet depends on, so their changes requeue it. */
+  readonly onDependencies: (namespace: string, name: string, configMaps: readonly string[]) => void;
+}
+
+export class Reconciler {
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  public async reconcile(
+    namespace: string,
+    name: string,
+  ): Promise<{ result: ReconcileResult; requeueAfterMs?: number }> {
+    const resource = this.o.stacklets.get(namespace, name);
+    if (!resource || resource.metadata.deletionTimestamp) return { result: 'gone' };
+    const log = this.o.log.child({ kind: this.o.product.kind, namespace, name });
+    const spec = (resource.spec ?? {}) as AnyStackletSpec;
+    const generation = resource.metadata.generation;
+
+    if (spec.clusterOperation?.reconciliationPaused) {
+      await this.writeStatus(resource, {
+        ReconciliationPaused: {
+          status: 'True',
+          reason: 'ReconciliationPaused',
+          message:
+            'spec.clusterOperation.reconciliationPaused is true: keelson changes nothing of this stacklet',
+        },
+      });
+      return { result: 'paused' };
+    }
+    const active: Partial<Record<ConditionType, WantedCondition>> = {
+      ReconciliationPaused: {
+        status: 'False',
+        reason: 'ReconciliationActive',
+        message: 'keelson reconciles this stacklet',
+      },
+    };
+
+    // Dependencies: discovery ConfigMaps of other stacklets (or made by hand).
+    const wanted = this.o.product.dependencies?.(spec as never) ?? {};
+    this.o.onDependencies(namespace, name, Object.values(wanted));
+    const dependencies: Record<string, Record<string, string>> = {};
+    const missing: string[] = [];
+    for (const [path, configMap] of Object.entries(wanted)) {
+      const data = await this.dependencyData(namespace, configMap);
+      if (data) dependencies[configMap] = data;
+      else missing.push(`ConfigMap "${configMap}" (named by ${path})`);
+    }
+    if (missing.length > 0) {
+      const message = `waiting for ${missing.join(', ')} in namespace ${namespace}`;
+      await this.writeStatus(resource, {
+        ...active,
+        Available: { status: 'False', reason: 'DependencyMissing', message },
+        Progressing: { status: 'True', reason: 'DependencyMissing', message },
+        Degraded: { status: 'False', reason: 'DependencyMissing', message },
+      });
+      log.info({ missing }, 'waiting for dependencies');
+      return { result: 'waiting', requeueAfterMs: DEPENDENCY_RETRY_MS };
+    }
+
+    let desired: Manifest[];
+    try {
+      desired = buildChildren(this.o.product, resource, dependencies);
+    } catch (error) {
+      if (!SpecValidationError.isSpecValidationError(error)) throw error;
+      const message = error.problems.join('; ');
+      const before = findCondition(resource.status as StackletStatus | undefined, 'Degraded');
+      await this.writeStatus(resource, {
+        ...active,
+        Degraded: { status: 'True', reason: 'InvalidSpec', message },
+        Available: {
+          status: 'False',
+          reason: 'InvalidSpec',
+          message: 'the spec is invalid; see the Degraded condition',
+        },
+        Progressing: {
+          status: 'False',
+          reason: 'InvalidSpec',
+          message: 'the spec is invalid; see the Degraded condition',
+        },
+      });
+      if (before?.reason !== 'InvalidSpec' || before.message !== message) {
+        await this.o.recorder.record(resource, 'Warning', 'InvalidSpec', message).catch((e: unknown) => {
+          log.warn({ err: String(e) }, 'could not record an event');
+        });
+      }
+      log.warn({ problems: error.problems }, 'invalid spec; nothing applied');
+      return { result: 'invalid' };
+    }
+
+    const applied = new Set<string>();
+    for (const manifest of desired) {
+      applied.add(childKey(manifest));
+      await this.apply(manifest, log);
+    }
+    await this.prune(resource, applied, log);
+
+    const stopped = spec.clusterOperation?.stopped === true;
+    const workloads = this.workloadReadiness(desired);
+    const notReady = workloads.filter((w) => !w.ready).map((w) => w.text);
+    const generationNote = `generation ${generation}`;
+    await this.writeStatus(resource, {
+      ...active,
+      Degraded: { status: 'False', reason: 'Reconciled', message: `all objects applied (${generationNote})` },
+      Stopped: stopped
+        ? {
+            status: 'True',
+            reason: 'Stopped',
+            message: 'spec.clusterOperation.stopped is true: every workload has 0 replicas',
+          }
+        : { status: 'False', reason: 'Running', message: 'the stacklet is not stopped' },
+      Available: stopped
+        ? { status: 'False', reason: 'Stopped', message: 'the stacklet is stopped' }
+        : notReady.length === 0
+          ? {
+              status: 'True',
+              reason: 'AllReplicasReady',
+              message: `all ${workloads.length} workloads are ready`,
+            }
+          : { status: 'False', reason: 'ReplicasNotReady', message: `not ready: ${notReady.join(', ')}` },
+      Progressing:
+        notReady.length === 0
+          ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
+          : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
+    });
+    return { result: 'success' };
+  }
+
+  /** The data of a dependency ConfigMap: from the cache when keelson made it, else one GET. */
+  private async dependencyData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const cached = this.o.children.get(kindKey('v1', 'ConfigMap'))?.cache.get(namespace, name);
+    if (cached) return (cached.data as Record<string, string> | undefined) ?? {};
+    try {
+      const live = await this.o.client.request<KubeObject>(
+        'get',
+        'GET',
+        `/api/v1/namespaces/${namespace}/configmaps/${encodeURIComponent(name)}`,
+        'configmaps',
+      );
+      return (live.data as Record<string, string> | undefined) ?? {};
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Server-side applies `manifest` unless the cache shows it is already in place. */
+  private async apply(manifest: Manifest, log: Logger): Promise<void> {
+    const child = this.o.children.get(kindKey(manifest.apiVersion, manifest.kind));
+    if (!child)
+      throw new Error(`${this.o.product.kind} built a ${manifest.kind}, which the operator does not manage`);
+    const namespace = manifest.metadata.namespace!;
+    if (isUpToDate(manifest, child.cache.get(namespace, manifest.metadata.name))) {
+      this.o.metrics.objectsApplied.inc({ kind: manifest.kind, action: 'skipped' });
+      return;
+    }
+    const live = await this.o.client.request<KubeObject>(
+      'apply',
+      'PATCH',
+      objectPath(child.resource, namespace, manifest.metadata.name),
+      child.resource.plural,
+      {
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        body: manifest,
+        contentType: 'application/apply-patch+yaml',
+      },
+    );
+    child.cache.remember(live);
+    this.o.metrics.objectsApplied.inc({ kind: manifest.kind, action: 'applied' });
+    log.debug({ object: `${manifest.kind}/${manifest.metadata.name}` }, 'applied');
+  }
+
+  /**
+   * Deletes children this stacklet made earlier and no longer wants: carrying its instance and
+   * product labels AND an owner reference to its UID. PersistentVolumeClaims are never cached, so
+   * never pruned: data outlives a removed role group.
+   */
+  private async prune(resource: KubeObject, applied: ReadonlySet<string>, log: Logger): Promise<void> {
+    const { namespace, name, uid } = resource.metadata;
+    for (const { cache, resource: type } of this.o.children.values()) {
+      for (const object of [...cache.list(namespace)]) {
+        const labels = object.metadata.labels ?? {};
+        if (labels[LABEL_INSTANCE] !== name || labels[LABEL_NAME] !== this.o.product.name) continue;
+        if (!object.metadata.ownerReferences?.some((ref) => ref.uid === uid)) continue;
+        if (
+          applied.has(childKey({ apiVersion: type.apiVersion, kind: type.kind, metadata: object.metadata }))
+        )
+          continue;
+        if (object.metadata.deletionTimestamp) continue;
+        try {
+          await this.o.client.request(
+            'delete',
+            'DELETE',
+            objectPath(type, namespace!, object.metadata.name),
+            type.plural,
+            {
+              body: {
+                kind: 'DeleteOptions',
+                apiVersion: 'v1',
+                propagationPolicy: 'Background',
+                preconditions: { uid: object.metadata.uid },
+              },
+            },
+          );
+          log.info({ object: `${type.kind}/${object.metadata.name}` }, 'pruned');
+        } catch (error) {
+          if (!isStatus(error, 404, 409)) throw error;
+        }
+      }
+    }
+  }
+
+  /** Readiness of each workload the stacklet wants, from the cache. */
+  private workloadReadiness(desired: readonly Manifest[]): { ready: boolean; text: string }[] {
+    return desired
+      .filter((m) => m.kind === 'StatefulSet' || m.kind === 'Deployment')
+      .map((m) => {
+        const wantReplicas = ((m.spec as { replicas?: number }).replicas ?? 1) as number;
+        const live = this.o.children
+          .get(kindKey(m.apiVersion, m.kind))
+          ?.cache.get(m.metadata.namespace!, m.metadata.name);
+        const status = (live?.status ?? {}) as {
+          observedGeneration?: number;
+          readyReplicas?: number;
+          updatedReplicas?: number;
+          replicas?: number;
+        };
+        const ready =
+          live !== undefined &&
+          (status.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) &&
+          (status.readyReplicas ?? 0) === wantReplicas &&
+          (status.updatedReplicas ?? 0) === wantReplicas &&
+          (status.replicas ?? 0) === wantReplicas;
+        return {
+          ready,
+          text: `${m.kind} ${m.metadata.name} ${status.readyReplicas ?? 0}/${wantReplicas} ready`,
+        };
+      });
+  }
+
+  /** Merges `wanted` into the status and writes it through the status subresource if it changed. */
+  private async writeStatus(
+    resource: KubeObject,
+    wanted: Partial<Record<ConditionType, WantedCondition>>,
+  ): Promise<void> {
+    const before = resource.status as StackletStatus | undefined;
+    const after: StackletStatus = {
+      observedGeneration: resource.metadata.generation,
+      conditions: mergeConditions(
+        before?.conditions,
+        wanted,
+        resource.metadata.generation,
+        new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      ),
+    };
+    if (!statusChanged(before, after)) return;
+    this.o.log.debug(
+      { namespace: resource.metadata.namespace, name: resource.metadata.name, before, after },
+      'writing status',
+    );
+    const updated = await this.o.client.request<KubeObject>(
+      'patch',
+      'PATCH',
+      `${objectPath(this.o.resource, resource.metadata.namespace!, resource.metadata.name)}/status`,
+      this.o.resource.plural,
+      { body: { status: after }, contentType: 'application/merge-patch+json' },
+    );
+    this.o.stacklets.remember(updated);
+  }
+}
+
+function childKey(m: { apiVersion?: string; kind?: string; metadata: { name: string } }): string {
+  return `${m.apiVersion}/${m.kind}/${m.metadata.name}`;
+}

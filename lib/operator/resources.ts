@@ -1,0 +1,52 @@
+/**
+ * Where each kind the operator touches lives in the REST API. The child kinds are fixed (they are
+ * what the framework's builder emits); the stacklet kinds come from the registered products.
+ */
+import { API_GROUP, API_VERSION, type ProductDefinition } from '../stacklet/product';
+
+export interface ResourceType {
+  /** `apps/v1`, `v1`, `keelson.dev/v1alpha1`. */
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** The lower-case plural in the URL (`statefulsets`). */
+  readonly plural: string;
+}
+
+/** The kinds a stacklet's build emits, which the operator caches, applies and prunes. */
+export const CHILD_RESOURCES: readonly ResourceType[] = [
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services' },
+  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+];
+
+/** The resource of a product's custom resource. */
+export function stackletResource(product: ProductDefinition): ResourceType {
+  return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: product.kind, plural: product.plural };
+}
+
+/** `apiVersion/kind`, the key kinds are looked up by. */
+export function kindKey(apiVersion: string, kind: string): string {
+  return `${apiVersion}/${kind}`;
+}
+
+/**
+ * The collection URL of a resource: in one namespace, or across all namespaces when `namespace`
+ * is undefined.
+ */
+export function collectionPath(resource: ResourceType, namespace?: string): string {
+  const base = resource.apiVersion.includes('/')
+    ? `/apis/${resource.apiVersion}`
+    : `/api/${resource.apiVersion}`;
+  return namespace === undefined
+    ? `${base}/${resource.plural}`
+    : `${base}/namespaces/${namespace}/${resource.plural}`;
+}
+
+/** The URL of one namespaced object. */
+export function objectPath(resource: ResourceType, namespace: string, name: string): string {
+  return `${collectionPath(resource, namespace)}/${encodeURIComponent(name)}`;
+}

@@ -1,0 +1,370 @@
+/**
+ * What the operator's integration tests share: the compiled operator run as a child process with
+ * the token of a ServiceAccount bound to the ClusterRole keelson generates (never as admin), the
+ * BeaconCluster CRD, its metrics, and small readers for the objects it makes.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { App, Chart } from 'cdk8s';
+import { OperatorDeployment } from '../../lib/operator/deployment';
+import { productCrd } from '../../lib/stacklet/crd';
+import { repoRoot } from '../controlplane/cluster';
+import { BEACON } from '../example-product/beacon';
+import { adminKubeConfig, serviceAccountKubeConfig, waitFor } from './support';
+
+export const GROUP = 'keelson.dev';
+export const VERSION = 'v1alpha1';
+export const PLURAL = 'beaconclusters';
+
+const BUILT_MAIN = path.join(repoRoot(), 'build', 'test', 'example-product', 'operator-main.js');
+
+/** Newest modification time of the .ts files under `dirs`. */
+function newestSource(dirs: string[]): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+    }
+  };
+  for (const dir of dirs) walk(path.join(repoRoot(), dir));
+  return newest;
+}
+
+/**
+ * Compiles the project (`npm run build`) when the operator's compiled entry point is older than
+ * its sources. Jest workers may race here, so one builds under a lock directory and the rest wait.
+ */
+export async function ensureOperatorBuilt(): Promise<string> {
+  const fresh = () =>
+    fs.existsSync(BUILT_MAIN) &&
+    fs.statSync(BUILT_MAIN).mtimeMs >= newestSource(['lib', 'test/example-product']);
+  if (fresh()) return BUILT_MAIN;
+  const lock = path.join(os.tmpdir(), 'keelson-operator-build.lock');
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - fs.statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000)
+        fs.rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 500));
+      if (fresh()) return BUILT_MAIN;
+    }
+  }
+  try {
+    if (!fresh()) {
+      try {
+        execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot(), stdio: 'pipe' });
+      } catch {
+        // Type errors elsewhere in the tree do not stop tsc from emitting; the check below decides.
+      }
+      const now = new Date();
+      if (fs.existsSync(BUILT_MAIN)) fs.utimesSync(BUILT_MAIN, now, now);
+    }
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+  if (!fs.existsSync(BUILT_MAIN)) throw new Error(`npm run build did not produce ${BUILT_MAIN}`);
+  return BUILT_MAIN;
+}
+
+/** Applies the BeaconCluster CRD (as admin) and waits until it is served. */
+export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): Promise<void> {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const crd = productCrd(BEACON) as k8s.KubernetesObject;
+  await objects.patch(crd, undefined, undefined, 'keelson-tests', true, k8s.PatchStrategy.ServerSideApply);
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  await waitFor('the BeaconCluster CRD to be Established', async () => {
+    const live = await ext.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
+    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  });
+}
+
+/**
+ * A ServiceAccount in `namespace` bound to the ClusterRole OperatorDeployment generates, and a
+ * kubeconfig file carrying its token: the operator's identity in tests.
+ */
+export async function operatorIdentity(namespace: string): Promise<string> {
+  const kc = adminKubeConfig();
+  const app = new App();
+  const chart = new Chart(app, 'operator');
+  new OperatorDeployment(chart, 'operator', {
+    products: [BEACON],
+    image: 'registry.invalid/keelson/keelson:test',
+    namespace,
+    name: `keelson-operator-${namespace}`,
+    includeCrds: false,
+  });
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  for (const object of chart.toJson() as k8s.KubernetesObject[]) {
+    if (object.kind === 'Deployment') continue;
+    await objects.patch(
+      object,
+      undefined,
+      undefined,
+      'keelson-tests',
+      true,
+      k8s.PatchStrategy.ServerSideApply,
+    );
+  }
+  const sa = await serviceAccountKubeConfig(kc, namespace, `keelson-operator-${namespace}`, 7200);
+  const file = path.join(os.tmpdir(), `keelson-operator-${namespace}.kubeconfig`);
+  fs.writeFileSync(file, sa.exportConfig(), { mode: 0o600 });
+  return file;
+}
+
+/** Deletes the cluster-scoped RBAC objects operatorIdentity made. */
+export async function removeOperatorIdentity(namespace: string): Promise<void> {
+  const rbac = adminKubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
+  const name = `keelson-operator-${namespace}`;
+  await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
+  await rbac.deleteClusterRole({ name }).catch(() => undefined);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OperatorProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly logFile: string;
+  /** The Prometheus text of /metrics. */
+  metrics(): Promise<string>;
+  /** Sum of keelson_api_requests_total for write verbs, leases excluded. */
+  writes(): Promise<number>;
+  get(path: string): Promise<{ status: number; body: string }>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+export interface StartOperatorOptions {
+  readonly namespaces: string[];
+  readonly kubeconfig: string;
+  readonly args?: string[];
+  readonly leaderElection?: boolean;
+  readonly env?: Record<string, string>;
+}
+
+const running = new Set<OperatorProcess>();
+afterAll(async () => {
+  await Promise.all([...running].map((p) => p.kill()));
+});
+
+/** Starts the compiled operator; resolves once /readyz answers 200. */
+export async function startOperator(options: StartOperatorOptions): Promise<OperatorProcess> {
+  const main = await ensureOperatorBuilt();
+  const port = await freePort();
+  const logFile = path.join(os.tmpdir(), `keelson-operator-${options.namespaces[0]}-${port}.log`);
+  const out = fs.openSync(logFile, 'a');
+  const args = [
+    main,
+    'operator',
+    '--namespaces',
+    options.namespaces.join(','),
+    '--metrics-address',
+    `127.0.0.1:${port}`,
+    '--log-level',
+    'debug',
+    options.leaderElection ? '--leader-election' : '--no-leader-election',
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, KUBECONFIG: options.kubeconfig, ...options.env },
+  });
+  fs.closeSync(out);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const get = (p: string) => httpGet(`http://127.0.0.1:${port}${p}`);
+  const metrics = async () => (await get('/metrics')).body;
+  const handle: OperatorProcess = {
+    child,
+    port,
+    logFile,
+    exited,
+    get,
+    metrics,
+    writes: async () => writeCount(await metrics()),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      running.delete(handle);
+    },
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+      running.delete(handle);
+    },
+  };
+  running.add(handle);
+  let dead = false;
+  void exited.then(() => (dead = true));
+  await waitFor(
+    `the operator to be ready (log: ${logFile})`,
+    async () => {
+      if (dead) throw new Error(`the operator exited: ${tail(logFile)}`);
+      return (await get('/readyz')).status === 200;
+    },
+    60_000,
+  );
+  return handle;
+}
+
+/** Write requests in a Prometheus text, leader-election leases excluded. */
+export function writeCount(metrics: string): number {
+  return Object.values(writesByResource(metrics)).reduce((a, b) => a + b, 0);
+}
+
+/** Write requests by `verb resource` (leases excluded), to show what was written. */
+export function writesByResource(metrics: string): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const line of metrics.split('\n')) {
+    const m = /^keelson_api_requests_total\{([^}]*)\} (\S+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (
+      ['create', 'apply', 'patch', 'update', 'delete'].includes(labels.verb) &&
+      labels.resource !== 'leases'
+    ) {
+      const key = `${labels.verb} ${labels.resource}`;
+      result[key] = (result[key] ?? 0) + Number(m[2]);
+    }
+  }
+  return result;
+}
+
+/** What was written between two snapshots of writesByResource. */
+export function writesSince(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const diff: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after))
+    if (value !== (before[key] ?? 0)) diff[key] = value - (before[key] ?? 0);
+  return diff;
+}
+
+/** The value of one sample (`name{labels}`) in a Prometheus text, 0 when absent. */
+export function metricValue(metrics: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^(\w+)(?:\{([^}]*)\})? (\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}
+
+export function tail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer`)));
+    req.on('error', reject);
+  });
+}
+
+/** BeaconCluster helpers as the admin (the user in these tests). */
+export function beacons(kc: k8s.KubeConfig = adminKubeConfig()) {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  type Beacon = {
+    metadata: k8s.V1ObjectMeta;
+    spec?: Record<string, unknown>;
+    status?: { conditions?: k8s.V1Condition[]; observedGeneration?: number };
+  };
+  return {
+    create: (namespace: string, name: string, spec: Record<string, unknown>) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BeaconCluster', metadata: { name }, spec },
+      }) as Promise<Beacon>,
+    get: (namespace: string, name: string) =>
+      custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      }) as Promise<Beacon>,
+    /** Replaces the spec (merge patch on `spec`). */
+    patchSpec: (namespace: string, name: string, spec: Record<string, unknown>) =>
+      custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ) as Promise<Beacon>,
+    delete: (namespace: string, name: string) =>
+      custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      }),
+    condition: async (namespace: string, name: string, type: string) =>
+      (
+        (await custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+          name,
+        })) as Beacon
+      ).status?.conditions?.find((c) => c.type === type),
+  };
+}
+
+/** Waits until condition `type` of a BeaconCluster has `status` (and `reason`, when given). */
+export async function waitForCondition(
+  namespace: string,
+  name: string,
+  type: string,
+  status: 'True' | 'False',
+  reason?: string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const api = beacons();
+  await waitFor(
+    `BeaconCluster ${namespace}/${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    async () => {
+      const c = await api.condition(namespace, name, type);
+      return c?.status === status && (reason === undefined || c.reason === reason);
+    },
+    timeoutMs,
+    undefined,
+    undefined,
+    async () => JSON.stringify((await api.get(namespace, name)).status ?? 'no status'),
+  );
+}
