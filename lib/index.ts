@@ -28,3 +28,4 @@ export * from './stacklet/manifests';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';
+export * from './synth-report';
