@@ -119,3 +119,15 @@ describe('synth-time validation', () => {
     ).toThrow('BeaconCluster "demo" is invalid:\n  - spec.servers.roleGroups.default.replicas: must be >= 0');
   });
 });
+
+describe('synth-time validation of JVM arguments', () => {
+  test('rejects a removeRegex that is not a regular expression, once for the role', () => {
+    const chart = new Chart(new App(), 'platform');
+    const spec = {
+      servers: { jvmArgumentOverrides: { removeRegex: ['-X(('] }, roleGroups: { a: {}, b: {} } },
+    };
+    expect(() => new BeaconCluster(chart, 'demo', spec)).toThrow(
+      /BeaconCluster "demo" is invalid:\n {2}- spec\.servers\.jvmArgumentOverrides\.removeRegex\[0\]: "-X\(\(" is not a valid regular expression[^\n]*$/,
+    );
+  });
+});

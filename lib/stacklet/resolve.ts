@@ -15,7 +15,7 @@
  */
 import { deepMerge } from '../merge';
 import { parseDurationSeconds } from '../duration';
-import { applyJvmArgumentOverrides } from '../jvm';
+import { applyJvmArgumentOverrides, jvmArgumentOverridesProblems } from '../jvm';
 import { jvmHeapFromMemory, jvmHeapProblems } from '../resources';
 import { headlessServiceName, nameProblems, roleGroupName } from '../naming';
 import type { AnyRoleGroupSpec, AnyRoleSpec, AnyStackletSpec } from '../spec/stacklet-spec';
@@ -126,13 +126,20 @@ function resolveRoleGroup(
   );
 
   let jvmArguments: string[] = [];
-  const heapProblems = role.jvm
-    ? jvmHeapProblems(config.resources.memory.limit, `${path}.config.resources.memory.limit`, {
-        fraction: role.jvm.heapFraction,
-      })
+  const jvmProblems = role.jvm
+    ? [
+        ...jvmHeapProblems(config.resources.memory.limit, `${path}.config.resources.memory.limit`, {
+          fraction: role.jvm.heapFraction,
+        }),
+        ...jvmArgumentOverridesProblems(
+          roleSpec.jvmArgumentOverrides,
+          `spec.${role.name}.jvmArgumentOverrides`,
+        ),
+        ...jvmArgumentOverridesProblems(groupSpec.jvmArgumentOverrides, `${path}.jvmArgumentOverrides`),
+      ]
     : [];
-  problems.push(...heapProblems);
-  if (role.jvm && heapProblems.length === 0) {
+  problems.push(...jvmProblems);
+  if (role.jvm && jvmProblems.length === 0) {
     const heap = jvmHeapFromMemory(config.resources.memory.limit, { fraction: role.jvm.heapFraction });
     const base = [...heap, ...role.jvm.arguments];
     jvmArguments = applyJvmArgumentOverrides(
@@ -221,7 +228,8 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     }
   }
   if (problems.length === 0) problems.push(...(product.validate?.(partial) ?? []));
-  if (problems.length > 0) throw new SpecValidationError(subject, problems);
+  // A role's problem shows once, not once per role group.
+  if (problems.length > 0) throw new SpecValidationError(subject, [...new Set(problems)]);
   return partial;
 }
 
