@@ -20,6 +20,7 @@ export * from './spec/stacklet-spec';
 export * from './spec/validate';
 export * from './spec/crd';
 export * from './stacklet/product';
+export * from './stacklet/references';
 export * from './stacklet/labels';
 export * from './stacklet/security';
 export * from './stacklet/resolve';

@@ -7,6 +7,7 @@
 import { App, Chart } from 'cdk8s';
 import { LABEL_PART_OF } from '../stacklet/labels';
 import type { ProductDefinition } from '../stacklet/product';
+import type { ReferencedObject } from '../stacklet/references';
 import { Stacklet } from '../stacklet/stacklet';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { withAppliedHash } from './compare';
@@ -37,17 +38,21 @@ export function ownerReferenceTo(resource: KubeObject): OwnerReference {
 
 /**
  * The children `resource` wants. Throws SpecValidationError for a spec the build rejects.
- * `dependencies` holds the data of the discovery ConfigMaps the spec names.
+ * `dependencies` holds the data of the discovery ConfigMaps the spec names, `objects` the keelson
+ * objects its references may resolve to.
  */
 export function buildChildren(
   product: ProductDefinition,
   resource: KubeObject,
   dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  objects: readonly ReferencedObject[] = [],
 ): Manifest[] {
   const app = new App();
   const chart = new Chart(app, platformOf(resource), { namespace: resource.metadata.namespace });
   new Stacklet(chart, resource.metadata.name, product, (resource.spec ?? {}) as AnyStackletSpec, {
     dependencies,
+    objects,
+    labels: resource.metadata.labels,
   });
   const owner = ownerReferenceTo(resource);
   return (chart.toJson() as Manifest[]).map((manifest) =>

@@ -14,6 +14,7 @@ import { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import { LeaderElector } from './leader';
 import { OperatorMetrics } from './metrics';
+import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
 import { Reconciler } from './reconciler';
 import { CHILD_RESOURCES, kindKey, stackletResource, type ResourceType } from './resources';
@@ -51,6 +52,9 @@ export class Operator {
   /** `namespace/configMap` → stacklet keys that depend on it, and the reverse. */
   private readonly dependents = new Map<string, Set<string>>();
   private readonly dependenciesOf = new Map<string, string[]>();
+  /** `namespace/kind` → stacklet keys that refer to objects of that kind there, and the reverse. */
+  private readonly referrers = new Map<string, Set<string>>();
+  private readonly referencesOf = new Map<string, string[]>();
   private resyncTimer?: NodeJS.Timeout;
   private leading = false;
   private stopped = false;
@@ -79,6 +83,8 @@ export class Operator {
       cache.on((type, object, old) => {
         if (type === 'MODIFIED' && old && !specOrMetaChanged(old, object)) return;
         this.enqueue(product.kind, object);
+        for (const key of this.referrers.get(`${object.metadata.namespace}/${product.kind}`) ?? [])
+          this.queue.add(key);
       });
       const reconciler = new Reconciler({
         product,
@@ -91,6 +97,15 @@ export class Operator {
         log,
         onDependencies: (namespace, name, configMaps) =>
           this.trackDependencies(`${product.kind}/${namespace}/${name}`, namespace, configMaps),
+        objects: (namespace, kind) => this.objectsOf(namespace, kind),
+        onReferences: (namespace, name, kinds) =>
+          this.track(
+            this.referrers,
+            this.referencesOf,
+            `${product.kind}/${namespace}/${name}`,
+            namespace,
+            kinds,
+          ),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
@@ -190,15 +205,35 @@ export class Operator {
   }
 
   private trackDependencies(key: string, namespace: string, configMaps: readonly string[]): void {
-    const next = configMaps.map((c) => `${namespace}/${c}`);
-    for (const previous of this.dependenciesOf.get(key) ?? []) this.dependents.get(previous)?.delete(key);
+    this.track(this.dependents, this.dependenciesOf, key, namespace, configMaps);
+  }
+
+  /** Records that stacklet `key` watches `names` in `namespace` (ConfigMaps, or kinds it refers to). */
+  private track(
+    watchers: Map<string, Set<string>>,
+    watched: Map<string, string[]>,
+    key: string,
+    namespace: string,
+    names: readonly string[],
+  ): void {
+    const next = names.map((c) => `${namespace}/${c}`);
+    for (const previous of watched.get(key) ?? []) watchers.get(previous)?.delete(key);
     for (const dep of next) {
-      let set = this.dependents.get(dep);
-      if (!set) this.dependents.set(dep, (set = new Set()));
+      let set = watchers.get(dep);
+      if (!set) watchers.set(dep, (set = new Set()));
       set.add(key);
     }
-    if (next.length > 0) this.dependenciesOf.set(key, next);
-    else this.dependenciesOf.delete(key);
+    if (next.length > 0) watched.set(key, next);
+    else watched.delete(key);
+  }
+
+  /** The keelson objects of `kind` in `namespace` that are not being deleted, as references see them. */
+  private objectsOf(namespace: string, kind: string): ReferencedObject[] {
+    const entry = this.stacklets.get(kind);
+    if (!entry) return [];
+    return [...entry.cache.list(namespace)]
+      .filter((o) => !o.metadata.deletionTimestamp)
+      .map((o) => ({ kind, name: o.metadata.name, labels: o.metadata.labels ?? {}, spec: o.spec ?? {} }));
   }
 
   private async process(key: string): Promise<{ requeueAfterMs?: number } | void> {
@@ -209,7 +244,10 @@ export class Operator {
     try {
       const outcome = await entry.reconciler.reconcile(namespace, name);
       this.metrics.reconciles.inc({ kind, result: outcome.result });
-      if (outcome.result === 'gone') this.trackDependencies(key, namespace, []);
+      if (outcome.result === 'gone') {
+        this.trackDependencies(key, namespace, []);
+        this.track(this.referrers, this.referencesOf, key, namespace, []);
+      }
       return { requeueAfterMs: outcome.requeueAfterMs };
     } catch (error) {
       this.metrics.reconciles.inc({ kind, result: 'error' });

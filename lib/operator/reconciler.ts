@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
 import type { ProductDefinition } from '../stacklet/product';
+import { resolveReferences, type ReferencedObject, type ReferencesHook } from '../stacklet/references';
 import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { buildChildren, type Manifest } from './build';
@@ -46,6 +47,10 @@ export interface ReconcilerOptions {
   readonly log: Logger;
   /** Told which ConfigMaps a stacklet depends on, so their changes requeue it. */
   readonly onDependencies: (namespace: string, name: string, configMaps: readonly string[]) => void;
+  /** The keelson objects of `kind` in `namespace` (from the operator's caches), for references. */
+  readonly objects: (namespace: string, kind: string) => readonly ReferencedObject[];
+  /** Told which kinds a stacklet refers to, so that changes to objects of them requeue it. */
+  readonly onReferences: (namespace: string, name: string, kinds: readonly string[]) => void;
 }
 
 export class Reconciler {
@@ -80,11 +85,26 @@ export class Reconciler {
       },
     };
 
+    // References: other keelson objects named or selected by label (looked up in the caches).
+    const kinds = new Set<string>();
+    const objects: ReferencedObject[] = [];
+    const resolution = resolveReferences(
+      this.o.product.references?.bind(this.o.product) as ReferencesHook | undefined,
+      spec,
+      (kind) => {
+        const found = this.o.objects(namespace, kind);
+        if (!kinds.has(kind)) objects.push(...found);
+        kinds.add(kind);
+        return found;
+      },
+    );
+    this.o.onReferences(namespace, name, [...kinds]);
+
     // Dependencies: discovery ConfigMaps of other stacklets (or made by hand).
-    const wanted = this.o.product.dependencies?.(spec as never) ?? {};
+    const wanted = this.o.product.dependencies?.(spec as never, resolution.references) ?? {};
     this.o.onDependencies(namespace, name, Object.values(wanted));
     const dependencies: Record<string, Record<string, string>> = {};
-    const missing: string[] = [];
+    const missing: string[] = [...resolution.missing];
     for (const [path, configMap] of Object.entries(wanted)) {
       const data = await this.dependencyData(namespace, configMap);
       if (data) dependencies[configMap] = data;
@@ -104,7 +124,7 @@ export class Reconciler {
 
     let desired: Manifest[];
     try {
-      desired = buildChildren(this.o.product, resource, dependencies);
+      desired = buildChildren(this.o.product, resource, dependencies, objects);
     } catch (error) {
       if (!SpecValidationError.isSpecValidationError(error)) throw error;
       const message = error.problems.join('; ');

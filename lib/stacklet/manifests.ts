@@ -98,6 +98,14 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
   for (const [file, format] of Object.entries(role.configFiles)) {
     files[file] = renderConfigFile(format, pod.configFiles[file] ?? {}, roleGroup.configOverrides[file]);
   }
+  for (const [key, content] of Object.entries(pod.extraFiles ?? {})) {
+    if (key in files) {
+      throw new Error(
+        `${product.kind} role ${role.name} renders ${key} both as a config file and an extra file`,
+      );
+    }
+    files[key] = content;
+  }
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -271,7 +279,8 @@ export function stackletManifests(
     metadata: { name: stacklet.name, labels },
     data: { ...discoveryData },
   });
-  if (roles.length === 0) return [dropUndefined(discovery)];
+  // Without roles and without discovery data (an object other stacklets only refer to), nothing.
+  if (roles.length === 0) return product.discovery ? [dropUndefined(discovery)] : [];
   const manifests: Manifest[] = [
     as<V1ServiceAccount>({
       apiVersion: 'v1',

@@ -9,6 +9,7 @@ import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@k
 import type { ConfigFileFormat } from '../config-files';
 import type { LoggingSpec } from '../spec/common';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import type { ObjectReference, ResolvedReferences } from './references';
 
 /** The API group of every keelson custom resource. */
 export const API_GROUP = 'keelson.dev';
@@ -62,6 +63,8 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
   readonly clusterDomain: string;
   /** Contents of the discovery ConfigMaps the spec depends on, by ConfigMap name. */
   readonly dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Other keelson objects the spec refers to (see `ProductDefinition.references`), by spec path. */
+  readonly references: ResolvedReferences;
   /** Role groups by role, resolved (config merged, replicas known). */
   readonly roleGroups: readonly ResolvedRoleGroup[];
 }
@@ -104,6 +107,13 @@ export interface RoleGroupPod {
   };
   /** Default content of each config file, before `configOverrides`. */
   readonly configFiles: Readonly<Record<string, object>>;
+  /**
+   * Files whose names depend on the spec (one per catalog, say), already rendered, by ConfigMap key.
+   * They go into the role group's ConfigMap beside the config files and count towards its config
+   * hash, so a change rolls the pods; the product mounts them where it wants them.
+   * @default - none
+   */
+  readonly extraFiles?: Readonly<Record<string, string>>;
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly V1Container[];
   readonly sidecars?: readonly V1Container[];
@@ -186,7 +196,17 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
    * contents in `StackletContext.dependencies`; the operator waits until they exist.
    * @default - none
    */
-  dependencies?(spec: Spec): Readonly<Record<string, string>>;
+  dependencies?(spec: Spec, references: ResolvedReferences): Readonly<Record<string, string>>;
+  /**
+   * Other keelson objects the spec refers to, by the spec path that names or selects them:
+   * `{ 'spec.clusterConfig.s3.reference': { kind: 'S3Connection', name: 'minio' } }` or
+   * `{ 'spec.clusterConfig.catalogLabelSelector': { kind: 'TrinoCatalog', labelSelector: {...} } }`.
+   * The hook is called again with what was resolved so far, so referenced objects can refer further.
+   * The build gets the objects in `StackletContext.references`; the operator waits for named ones and
+   * reconciles the stacklet again when a referenced or selectable object of those kinds changes.
+   * @default - none
+   */
+  references?(spec: Spec, resolved: ResolvedReferences): Readonly<Record<string, ObjectReference>>;
   /**
    * Problems that need the resolved stacklet (across role groups, between settings and the
    * version), one line each starting with the spec path; they are reported with the schema's.

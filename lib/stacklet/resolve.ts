@@ -21,6 +21,12 @@ import { headlessServiceName, nameProblems, roleGroupName } from '../naming';
 import type { AnyRoleGroupSpec, AnyRoleSpec, AnyStackletSpec } from '../spec/stacklet-spec';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { Type } from '@sinclair/typebox';
+import {
+  resolveReferences,
+  type ReferencedObject,
+  type ReferencesHook,
+  type ResolvedReferences,
+} from './references';
 import { CLOSED, CommonConfigProperties } from '../spec/common';
 import type {
   ProductDefinition,
@@ -171,6 +177,8 @@ export interface ResolveInput {
   readonly clusterDomain?: string;
   /** Contents of the discovery ConfigMaps the spec depends on, by name. @default - none */
   readonly dependencies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The keelson objects the spec may refer to (see `ProductDefinition.references`). @default - none */
+  readonly objects?: readonly ReferencedObject[];
 }
 
 /**
@@ -195,8 +203,22 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   }
   const image = product.images ? resolveImage(product.images, spec.image) : NO_IMAGE;
   if (typeof image === 'string') problems.push(image);
+  let references: ResolvedReferences = {};
   if (problems.length === 0) {
-    for (const [path, configMap] of Object.entries(product.dependencies?.(spec) ?? {})) {
+    const resolution = resolveReferences(
+      product.references?.bind(product) as ReferencesHook | undefined,
+      spec,
+      (kind) => (input.objects ?? []).filter((o) => o.kind === kind),
+    );
+    references = resolution.references;
+    problems.push(
+      ...resolution.missing.map(
+        (m) => `${m}; pass it as a reference (synth mode) or create it (operator mode)`,
+      ),
+    );
+  }
+  if (problems.length === 0) {
+    for (const [path, configMap] of Object.entries(product.dependencies?.(spec, references) ?? {})) {
       if (!input.dependencies?.[configMap]) {
         problems.push(
           `${path}: the discovery ConfigMap "${configMap}" is not known; pass the stacklet it belongs to as a ` +
@@ -217,6 +239,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     spec,
     image: image as ResolvedImage,
     dependencies: input.dependencies ?? {},
+    references,
     roleGroups: [] as ResolvedRoleGroup[],
   };
   for (const role of roles) {

@@ -13,6 +13,7 @@ import { SpecValidationError } from '../spec/validate';
 import { LABEL_PART_OF, selectorLabels } from './labels';
 import { roleGroupManifests, roleManifests, stackletManifests, type Manifest } from './manifests';
 import type { ProductDefinition, StackletContext } from './product';
+import type { ReferencedObject } from './references';
 import { activeRoles, resolveStacklet } from './resolve';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
@@ -43,6 +44,19 @@ export interface StackletOptions {
   readonly dependencies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /**
+   * The keelson objects the spec may refer to by name or label (see
+   * `ProductDefinition.references`). Synth mode fills this from typed references; the operator
+   * from its caches.
+   * @default - none
+   */
+  readonly objects?: readonly ReferencedObject[];
+  /**
+   * Labels of the stacklet itself (`metadata.labels` of its custom resource), which other
+   * stacklets' label selectors match.
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -65,6 +79,14 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
   public readonly discoveryConfigMapName: string;
   public readonly podSelectorLabels: Readonly<Record<string, string>>;
   public readonly discoveryData: Readonly<Record<string, string>>;
+  /** The stacklet as other stacklets refer to it: its kind, name, labels and spec. */
+  public readonly reference: ReferencedObject;
+  /**
+   * What a stacklet referring to this one must know to resolve it in synth mode: this stacklet and
+   * the objects and discovery data it was built with itself (a catalog's S3Connection, its Hive).
+   */
+  public readonly knownObjects: readonly ReferencedObject[];
+  public readonly knownDependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The resolved stacklet: merged role groups, image, names. */
   public readonly context: StackletContext<Spec>;
   /** Every object, keyed by `apiVersion/kind/name`. */
@@ -95,7 +117,11 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
       namespace: chart.namespace,
       clusterDomain: options.clusterDomain,
       dependencies: options.dependencies,
+      objects: options.objects,
     });
+    this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
+    this.knownObjects = [this.reference, ...(options.objects ?? [])];
+    this.knownDependencies = { ...(options.dependencies ?? {}) };
 
     const input = {
       product: product as unknown as ProductDefinition,
