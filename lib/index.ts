@@ -30,3 +30,4 @@ export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';
 export * from './synth-report';
+export * from './external';

@@ -7,6 +7,7 @@ import {
   resolveReferences,
   Stacklet,
   SpecValidationError,
+  type ObjectReference,
   type ProductDefinition,
   type ReferencedObject,
 } from '../lib';
@@ -110,13 +111,15 @@ describe('a product with references and extra files', () => {
         }),
       }),
     ],
-    references: (spec: { store?: string }) =>
-      spec.store ? { 'spec.store': { kind: 'Store', name: spec.store } } : {},
+    references: (spec): Record<string, ObjectReference> => {
+      const store = (spec as { store?: string }).store;
+      return store ? { 'spec.store': { kind: 'Store', name: store } } : {};
+    },
   };
 
   test('a product without roles and discovery emits nothing; its reference carries its spec and labels', () => {
     const chart = new Chart(Testing.app(), 'p');
-    const store = new Stacklet(chart, 'minio', STORE, { bucket: 'lake' }, { labels: { a: 'b' } });
+    const store = new Stacklet(chart, 'minio', STORE, { bucket: 'lake' } as never, { labels: { a: 'b' } });
     expect(Testing.synth(chart)).toEqual([]);
     expect(store.reference).toEqual({
       kind: 'Store',
@@ -129,8 +132,8 @@ describe('a product with references and extra files', () => {
   test('extra files land in the role group ConfigMap and count in the config hash', () => {
     const build = (bucket: string) => {
       const chart = new Chart(Testing.app(), 'p');
-      const store = new Stacklet(chart, 'minio', STORE, { bucket });
-      new Stacklet(chart, 'u', USER, { store: 'minio' }, { objects: store.knownObjects });
+      const store = new Stacklet(chart, 'minio', STORE, { bucket } as never);
+      new Stacklet(chart, 'u', USER, { store: 'minio' } as never, { objects: store.knownObjects });
       const objs = Testing.synth(chart) as {
         kind: string;
         metadata: { name: string };
@@ -148,9 +151,9 @@ describe('a product with references and extra files', () => {
 
   test('rejects a reference to an object that was not passed', () => {
     const chart = new Chart(Testing.app(), 'p');
-    expect(() => new Stacklet(chart, 'u', USER, { store: 'nowhere' })).toThrow(SpecValidationError);
-    expect(() => new Stacklet(new Chart(Testing.app(), 'q'), 'u', USER, { store: 'nowhere' })).toThrow(
-      /spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/,
-    );
+    expect(() => new Stacklet(chart, 'u', USER, { store: 'nowhere' } as never)).toThrow(SpecValidationError);
+    expect(
+      () => new Stacklet(new Chart(Testing.app(), 'q'), 'u', USER, { store: 'nowhere' } as never),
+    ).toThrow(/spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/);
   });
 });
