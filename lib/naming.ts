@@ -27,13 +27,18 @@ export type NameRule = 'dns-label' | 'dns-subdomain' | 'statefulset';
  * the name is valid.
  */
 export function nameProblems(name: string, rule: NameRule, what: string): string[] {
-  const max = rule === 'dns-subdomain' ? DNS_SUBDOMAIN_MAX : rule === 'statefulset' ? STATEFULSET_NAME_MAX : DNS_LABEL_MAX;
+  const max =
+    rule === 'dns-subdomain'
+      ? DNS_SUBDOMAIN_MAX
+      : rule === 'statefulset'
+        ? STATEFULSET_NAME_MAX
+        : DNS_LABEL_MAX;
   const pattern = rule === 'dns-subdomain' ? DNS_SUBDOMAIN : DNS_LABEL;
   const problems: string[] = [];
   if (name.length > max) {
     problems.push(
       `${what} "${name}" is ${name.length} characters long; the limit is ${max}` +
-        (rule === 'statefulset' ? ' (63 less room for the pods\' controller-revision-hash label)' : '') +
+        (rule === 'statefulset' ? " (63 less room for the pods' controller-revision-hash label)" : '') +
         '. Use a shorter stacklet, role group or object name.',
     );
   }

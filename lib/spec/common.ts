@@ -273,7 +273,11 @@ const objectOverrideSchema = Type.Object(
 export interface ObjectOverride {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [field: string]: unknown };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly [field: string]: unknown;
+  };
   readonly [field: string]: unknown;
 }
 // Typed by hand: TypeBox's inferred type for open objects loses the index signatures in some
