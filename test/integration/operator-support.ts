@@ -91,8 +91,10 @@ export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): 
  * A ServiceAccount in `namespace` bound to the ClusterRole OperatorDeployment generates, and a
  * kubeconfig file carrying its token: the operator's identity in tests.
  */
-export async function operatorIdentity(namespace: string): Promise<string> {
-  const kc = adminKubeConfig();
+export async function operatorIdentity(
+  namespace: string,
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<string> {
   const app = new App();
   const chart = new Chart(app, 'operator');
   new OperatorDeployment(chart, 'operator', {
@@ -121,8 +123,11 @@ export async function operatorIdentity(namespace: string): Promise<string> {
 }
 
 /** Deletes the cluster-scoped RBAC objects operatorIdentity made. */
-export async function removeOperatorIdentity(namespace: string): Promise<void> {
-  const rbac = adminKubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
+export async function removeOperatorIdentity(
+  namespace: string,
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<void> {
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const name = `keelson-operator-${namespace}`;
   await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
   await rbac.deleteClusterRole({ name }).catch(() => undefined);
@@ -311,6 +316,8 @@ export function beacons(kc: k8s.KubeConfig = adminKubeConfig()) {
         namespace,
         body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'BeaconCluster', metadata: { name }, spec },
       }) as Promise<Beacon>,
+    list: (namespace: string) =>
+      custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace }),
     get: (namespace: string, name: string) =>
       custom.getNamespacedCustomObject({
         group: GROUP,
@@ -354,8 +361,9 @@ export async function waitForCondition(
   status: 'True' | 'False',
   reason?: string,
   timeoutMs = 90_000,
+  kc: k8s.KubeConfig = adminKubeConfig(),
 ): Promise<void> {
-  const api = beacons();
+  const api = beacons(kc);
   await waitFor(
     `BeaconCluster ${namespace}/${name} condition ${type}=${status}${reason ? ` (${reason})` : ''}`,
     async () => {
