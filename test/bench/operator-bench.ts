@@ -1,0 +1,305 @@
+/**
+ * Operator benchmark (a script that prints figures, not a test). On a control plane of its own it
+ * measures, for each N: the time until N BeaconClusters are all Available, the operator's API
+ * writes per stacklet, its writes during a quiet window (goal 0), its peak memory, and — in the
+ * same run, for scale — how fast the API server itself accepts writes (N×k ConfigMaps created as
+ * fast as possible), with the ratio between the two.
+ *
+ *   npm run bench:operator -- [--sizes 50,200] [--quiet-seconds 60] [--workers 4]
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { App, Chart } from 'cdk8s';
+import { Command } from 'commander';
+import { OperatorDeployment } from '../../lib/operator/deployment';
+import { productCrd } from '../../lib/stacklet/crd';
+import {
+  createTestNamespace,
+  serviceAccountKubeConfig,
+  startControlPlane,
+  waitFor,
+  type ControlPlane,
+} from '../controlplane/cluster';
+import { BEACON } from '../example-product/beacon';
+
+const GROUP = 'keelson.dev';
+const VERSION = 'v1alpha1';
+const PLURAL = 'beaconclusters';
+const WRITE_VERBS = ['create', 'apply', 'patch', 'update', 'delete'];
+
+interface Figures {
+  n: number;
+  convergeSeconds: number;
+  writes: number;
+  writesPerStacklet: number;
+  quietSeconds: number;
+  quietWrites: number;
+  peakRssMiB: number;
+  apiWritesPerSecond: number;
+  operatorWritesPerSecond: number;
+}
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+function operatorWrites(metrics: string): number {
+  let total = 0;
+  for (const line of metrics.split('\n')) {
+    const m = /^keelson_api_requests_total\{([^}]*)\} (\S+)/.exec(line);
+    if (!m) continue;
+    const verb = /verb="([^"]*)"/.exec(m[1])?.[1] ?? '';
+    const resource = /resource="([^"]*)"/.exec(m[1])?.[1] ?? '';
+    if (WRITE_VERBS.includes(verb) && resource !== 'leases') total += Number(m[2]);
+  }
+  return total;
+}
+
+function peakRssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/** Runs `count` calls with at most `concurrency` in flight. */
+async function pool(
+  count: number,
+  concurrency: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
+}
+
+/** The API server's own write rate: ConfigMaps created as fast as the client can, per second. */
+async function apiServerWriteRate(kc: k8s.KubeConfig, namespace: string, count: number): Promise<number> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const start = Date.now();
+  await pool(count, 16, (i) =>
+    core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: `rate-${i}` }, data: { i: String(i) } },
+    }),
+  );
+  return count / ((Date.now() - start) / 1000);
+}
+
+async function operatorIdentity(kc: k8s.KubeConfig, namespace: string): Promise<string> {
+  const app = new App();
+  const chart = new Chart(app, 'operator');
+  new OperatorDeployment(chart, 'operator', {
+    products: [BEACON],
+    image: 'registry.invalid/keelson/keelson:bench',
+    namespace,
+    name: `keelson-operator-${namespace}`,
+    includeCrds: false,
+  });
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  for (const object of chart.toJson() as k8s.KubernetesObject[]) {
+    if (object.kind === 'Deployment') continue;
+    await objects.patch(
+      object,
+      undefined,
+      undefined,
+      'keelson-bench',
+      true,
+      k8s.PatchStrategy.ServerSideApply,
+    );
+  }
+  const sa = await serviceAccountKubeConfig(kc, namespace, `keelson-operator-${namespace}`, 7200);
+  const file = path.join(os.tmpdir(), `keelson-bench-${namespace}.kubeconfig`);
+  fs.writeFileSync(file, sa.exportConfig(), { mode: 0o600 });
+  return file;
+}
+
+async function countAvailable(custom: k8s.CustomObjectsApi, namespace: string): Promise<number> {
+  const list = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+  })) as {
+    items: { status?: { conditions?: { type: string; status: string }[] } }[];
+  };
+  return list.items.filter((i) =>
+    i.status?.conditions?.some((c) => c.type === 'Available' && c.status === 'True'),
+  ).length;
+}
+
+async function benchOne(
+  cp: ControlPlane,
+  n: number,
+  quietSeconds: number,
+  workers: number,
+): Promise<Figures> {
+  const kc = cp.adminKubeConfig();
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const namespace = await createTestNamespace(kc, `bench-${n}-${Date.now().toString(36)}`);
+  const apiWritesPerSecond = await apiServerWriteRate(kc, namespace, Math.max(400, n * 4));
+  log(`N=${n}: API server accepts ${apiWritesPerSecond.toFixed(0)} ConfigMap creates/s`);
+
+  const kubeconfig = await operatorIdentity(kc, namespace);
+  const port = await freePort();
+  const logFile = path.join(os.tmpdir(), `keelson-bench-operator-${n}.log`);
+  const out = fs.openSync(logFile, 'w');
+  const main = path.join(__dirname, '..', 'example-product', 'operator-main.js');
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      'operator',
+      '--namespaces',
+      namespace,
+      '--metrics-address',
+      `127.0.0.1:${port}`,
+      '--no-leader-election',
+      '--workers',
+      String(workers),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', out, out], env: { ...process.env, KUBECONFIG: kubeconfig } },
+  );
+  fs.closeSync(out);
+  try {
+    await waitFor(
+      'the operator to be ready',
+      async () => (await httpGet(`http://127.0.0.1:${port}/readyz`)) === 'ok',
+      60_000,
+    );
+    const spec = {
+      servers: { roleGroups: { default: { replicas: 1 } } },
+      gateways: { roleGroups: { default: { replicas: 1 } } },
+    };
+    const start = Date.now();
+    await pool(n, 8, (i) =>
+      custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'BeaconCluster',
+          metadata: { name: `b-${i}` },
+          spec,
+        },
+      }),
+    );
+    let available = 0;
+    await waitFor(
+      `all ${n} BeaconClusters to be Available`,
+      async () => (available = await countAvailable(custom, namespace)) === n,
+      900_000,
+      logFile,
+      undefined,
+      async () => `${available}/${n} Available`,
+    );
+    const convergeSeconds = (Date.now() - start) / 1000;
+    const writes = operatorWrites(await httpGet(`http://127.0.0.1:${port}/metrics`));
+    log(
+      `N=${n}: all Available after ${convergeSeconds.toFixed(1)} s with ${writes} writes; quiet window ${quietSeconds} s`,
+    );
+
+    await new Promise((r) => setTimeout(r, quietSeconds * 1000));
+    const quietWrites = operatorWrites(await httpGet(`http://127.0.0.1:${port}/metrics`)) - writes;
+    return {
+      n,
+      convergeSeconds,
+      writes,
+      writesPerStacklet: writes / n,
+      quietSeconds,
+      quietWrites,
+      peakRssMiB: peakRssMiB(child.pid!),
+      apiWritesPerSecond,
+      operatorWritesPerSecond: writes / convergeSeconds,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .deleteNamespace({ name: namespace })
+      .catch(() => undefined);
+  }
+}
+
+async function main() {
+  const flags = new Command('operator-bench')
+    .option('--sizes <list>', 'numbers of stacklets', '50,200')
+    .option('--quiet-seconds <s>', 'length of the quiet window', '60')
+    .option('--workers <n>', 'operator workers', '4')
+    .option('--nodes <n>', 'fake nodes', '8')
+    .parse(process.argv)
+    .opts<{ sizes: string; quietSeconds: string; workers: string; nodes: string }>();
+  const cp = await startControlPlane({ nodes: Number(flags.nodes), log });
+  try {
+    const crd = productCrd(BEACON) as k8s.KubernetesObject;
+    await k8s.KubernetesObjectApi.makeApiClient(cp.adminKubeConfig()).patch(
+      crd,
+      undefined,
+      undefined,
+      'keelson-bench',
+      true,
+      k8s.PatchStrategy.ServerSideApply,
+    );
+    await waitFor('the CRD to be served', async () => {
+      await cp
+        .adminKubeConfig()
+        .makeApiClient(k8s.CustomObjectsApi)
+        .listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
+      return true;
+    });
+    const results: Figures[] = [];
+    for (const n of flags.sizes.split(',').map(Number)) {
+      results.push(await benchOne(cp, n, Number(flags.quietSeconds), Number(flags.workers)));
+    }
+    const rows = results.map((r) => ({
+      N: r.n,
+      'all Available (s)': r.convergeSeconds.toFixed(1),
+      'writes/stacklet': r.writesPerStacklet.toFixed(1),
+      [`writes in quiet ${r.quietSeconds}s`]: r.quietWrites,
+      'operator peak RSS (MiB)': r.peakRssMiB,
+      'operator writes/s': r.operatorWritesPerSecond.toFixed(0),
+      'API server writes/s': r.apiWritesPerSecond.toFixed(0),
+      'ratio (operator/API)': (r.operatorWritesPerSecond / r.apiWritesPerSecond).toFixed(2),
+      'floor: writes ÷ API rate (s)': (r.writes / r.apiWritesPerSecond).toFixed(1),
+    }));
+    console.table(rows);
+  } finally {
+    await cp.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
