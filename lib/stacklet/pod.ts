@@ -123,6 +123,7 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       livenessProbe: pod.container.livenessProbe,
       startupProbe: pod.container.startupProbe,
       workingDir: pod.container.workingDir,
+      lifecycle: pod.container.lifecycle,
     },
     image,
     pullPolicy,

@@ -5,7 +5,14 @@
  * discovery, network policy, stop — the framework does the same way for every product.
  */
 import type { TObject, TProperties } from '@sinclair/typebox';
-import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Lifecycle,
+  V1Probe,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import type { ConfigFileFormat } from '../config-files';
 import type { LoggingSpec } from '../spec/common';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
@@ -104,6 +111,8 @@ export interface RoleGroupPod {
     readonly startupProbe?: V1Probe;
     readonly workingDir?: string;
     readonly volumeMounts?: readonly V1VolumeMount[];
+    /** Hooks such as a preStop that drains the process before it is stopped. */
+    readonly lifecycle?: V1Lifecycle;
   };
   /** Default content of each config file, before `configOverrides`. */
   readonly configFiles: Readonly<Record<string, object>>;
