@@ -1,2 +1,4 @@
 export * from './zookeeper';
 export * from './kafka';
+export * from './hive';
+export * from './trino';

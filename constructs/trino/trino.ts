@@ -1,0 +1,399 @@
+/**
+ * Trino: a coordinator that plans queries and workers that run them, with the catalogs the
+ * cluster selects (`clusterConfig.catalogLabelSelector`, see `TrinoCatalog`).
+ *
+ * The image is `trinodb/trino` (docker.io/trinodb/trino, built from core/docker in the Trino
+ * repository; checked for 455–476): the server in `/usr/lib/trino` (`bin/launcher`), its default
+ * config in `/etc/trino`, data in `/data/trino`, running as `trino` (uid 1000), with `curl`.
+ * keelson replaces the image's `run-trino` (which only adds a node id): it runs
+ * `launcher run --etc-dir=/keelson/config` with the node id set to the pod's name, reading catalogs
+ * from `/keelson/catalog`, as a non-root user above 10000.
+ *
+ * The internal shared secret (`internal-communication.shared-secret`), which every node must
+ * share, is read from the Secret `clusterConfig.internalSecretName` (key `internalSharedSecret`)
+ * as an environment variable. keelson never puts it in a synthesized object: a random value would
+ * change at every synth and roll the cluster. In synth mode create the Secret once yourself
+ * (`kubectl create secret generic <name>-internal-secret --from-literal=internalSharedSecret=$(openssl rand -hex 32)`);
+ * the operator creates it when it is missing and never changes it afterwards.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { V1EnvVar } from '@kubernetes/client-node';
+import type { Construct } from 'constructs';
+import {
+  CLOSED,
+  defineRole,
+  jvmHeapMiB,
+  parseDurationSeconds,
+  renderProperties,
+  ROOT_LOGGER,
+  Stacklet,
+  stackletSpecSchema,
+  type LabelSelector,
+  type ObjectReference,
+  type ProductDefinition,
+  type ReferencedObject,
+  type ResolvedCommonConfig,
+  type ResolvedReferences,
+  type ResolvedRoleGroup,
+  type StackletContext,
+  type StackletOptions,
+} from '../../lib';
+import {
+  catalogDependencies,
+  catalogProblems,
+  catalogReferences,
+  renderCatalog,
+  TRINO_CATALOG_KIND,
+  type TrinoCatalog,
+  type TrinoCatalogSpec,
+} from './catalog';
+
+/** Trino's HTTP port (clients, the coordinator and workers). */
+export const TRINO_HTTP_PORT = 8080;
+
+/** The key of the coordinator's URL in a Trino discovery ConfigMap. */
+export const TRINO_DISCOVERY_KEY = 'TRINO';
+
+/** The key of the shared secret in the internal Secret. */
+export const INTERNAL_SECRET_KEY = 'internalSharedSecret';
+
+const CONFIG_DIR = '/keelson/config';
+const CATALOG_DIR = '/keelson/catalog';
+const DATA_DIR = '/data/trino';
+const INTERNAL_SECRET_ENV = 'TRINO_INTERNAL_SHARED_SECRET';
+/** Where a cluster's references to catalogs start. */
+const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
+/** The heap share query memory may use on a node; the headroom is for everything else. */
+const QUERY_MEMORY_SHARE = 0.6;
+const HEADROOM_SHARE = 0.3;
+/** Workers stop taking tasks this long before and after draining. */
+const SHUTDOWN_GRACE_SECONDS = 30;
+
+const LabelSelectorSchema = Type.Object(
+  {
+    matchLabels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    matchExpressions: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            key: Type.String(),
+            operator: Type.Union([
+              Type.Literal('In'),
+              Type.Literal('NotIn'),
+              Type.Literal('Exists'),
+              Type.Literal('DoesNotExist'),
+            ]),
+            values: Type.Optional(Type.Array(Type.String())),
+          },
+          CLOSED,
+        ),
+      ),
+    ),
+  },
+  {
+    ...CLOSED,
+    description:
+      'The TrinoCatalogs (in the namespace) the cluster serves. @default - every TrinoCatalog in the namespace',
+  },
+);
+
+export const TrinoSpecSchema = stackletSpecSchema({
+  description: 'A Trino cluster: coordinators and workers.',
+  clusterConfig: {
+    catalogLabelSelector: Type.Optional(LabelSelectorSchema),
+    internalSecretName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'The Secret holding the shared secret of internal communication (key internalSharedSecret). ' +
+          '@default "<name>-internal-secret"',
+      }),
+    ),
+  },
+  roles: {
+    coordinators: {
+      config: {},
+      configFiles: ['config.properties', 'node.properties', 'log.properties'],
+      jvm: true,
+    },
+    workers: {
+      config: {},
+      configFiles: ['config.properties', 'node.properties', 'log.properties'],
+      jvm: true,
+    },
+  },
+});
+/** The spec of a TrinoCluster. */
+export type TrinoSpec = Static<typeof TrinoSpecSchema>;
+
+/** The name of the Secret with the internal shared secret. */
+export function internalSecretName(name: string, spec: TrinoSpec): string {
+  return spec.clusterConfig?.internalSecretName ?? `${name}-internal-secret`;
+}
+
+/** The catalogs a cluster serves, from its resolved references. */
+function catalogsOf(references: ResolvedReferences): readonly ReferencedObject[] {
+  return references[CATALOGS_PATH] ?? [];
+}
+
+const catalogPrefix = (name: string) => `TrinoCatalog ${name} spec`;
+
+/** The coordinator's URL: its client Service. */
+export function coordinatorUrl(stacklet: StackletContext): string {
+  return `http://${stacklet.name}-coordinators.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${TRINO_HTTP_PORT}`;
+}
+
+/** Query memory settings from the heap the container memory allows. */
+export function memoryProperties(stacklet: StackletContext, rg: ResolvedRoleGroup): Record<string, string> {
+  const heap = jvmHeapMiB(rg.config.resources.memory.limit, { fraction: 0.8 });
+  const perNode = Math.floor(heap * QUERY_MEMORY_SHARE);
+  const workers = stacklet.roleGroups.filter((g) => g.role === 'workers').reduce((n, g) => n + g.replicas, 0);
+  return {
+    'query.max-memory-per-node': `${perNode}MB`,
+    'memory.heap-headroom-per-node': `${Math.floor(heap * HEADROOM_SHARE)}MB`,
+    'query.max-memory': `${perNode * Math.max(1, workers)}MB`,
+  };
+}
+
+/** log.properties: Trino's loggers at the levels of `config.logging`. */
+function logProperties(config: ResolvedCommonConfig): Record<string, string> {
+  const container = config.logging.containers?.trino;
+  const level = (l: string) => (l === 'TRACE' ? 'DEBUG' : l === 'FATAL' ? 'ERROR' : l === 'NONE' ? 'OFF' : l);
+  const levels: Record<string, string> = { 'io.trino': level(container?.console?.level ?? 'INFO') };
+  // Trino has no root logger of its own: ROOT sets io.trino.
+  for (const [logger, { level: l }] of Object.entries(container?.loggers ?? {})) {
+    levels[logger === ROOT_LOGGER ? 'io.trino' : logger] = level(l);
+  }
+  return levels;
+}
+
+/** A node.environment: lower case letters, digits and underscores. */
+function environmentName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: V1EnvVar[] } {
+  const files: Record<string, string> = {};
+  const env: V1EnvVar[] = [];
+  for (const catalog of catalogsOf(stacklet.references)) {
+    const rendered = renderCatalog(
+      catalog.name,
+      catalogPrefix(catalog.name),
+      catalog.spec as TrinoCatalogSpec,
+      stacklet.dependencies,
+      stacklet.references,
+    );
+    files[`catalog.${catalog.name}.properties`] = renderProperties(rendered.properties);
+    env.push(...rendered.env);
+  }
+  return { files, env };
+}
+
+function role(name: 'coordinators' | 'workers') {
+  const coordinator = name === 'coordinators';
+  return defineRole<ResolvedCommonConfig>({
+    name,
+    config: {},
+    defaultReplicas: 1,
+    defaults: () => ({
+      resources: { cpu: { min: '500m', max: '2' }, memory: { limit: '4Gi' }, storage: {} },
+      logging: {},
+      // Workers finish their running tasks before they stop; a coordinator cannot hand its queries over.
+      gracefulShutdownTimeout: coordinator ? '30s' : '5m',
+    }),
+    ports: [{ name: 'http', port: TRINO_HTTP_PORT, client: coordinator }],
+    configFiles: {
+      'config.properties': 'properties',
+      'node.properties': 'properties',
+      'log.properties': 'properties',
+    },
+    configMountPath: CONFIG_DIR,
+    writableDirs: ['/tmp', DATA_DIR],
+    jvm: {
+      heapFraction: 0.8,
+      arguments: [
+        '-XX:+UseG1GC',
+        '-XX:G1HeapRegionSize=32M',
+        '-XX:+ExplicitGCInvokesConcurrent',
+        '-XX:+ExitOnOutOfMemoryError',
+        '-XX:-OmitStackTraceInFastThrow',
+        '-XX:ReservedCodeCacheSize=512M',
+        '-XX:PerMethodRecompilationCutoff=10000',
+        '-XX:PerBytecodeRecompilationCutoff=10000',
+        '-Djdk.attach.allowAttachSelf=true',
+        '-Djdk.nio.maxCachedBufferSize=2000000',
+        '-Dfile.encoding=UTF-8',
+        '-Djava.io.tmpdir=/tmp',
+      ],
+    },
+    workload: 'StatefulSet',
+    pod: (stacklet, rg) => {
+      const trino = stacklet as StackletContext<TrinoSpec>;
+      const catalogs = catalogFiles(stacklet);
+      const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
+      return {
+        container: {
+          command: [
+            '/bin/bash',
+            '-c',
+            `exec /usr/lib/trino/bin/launcher run --etc-dir=${CONFIG_DIR} "-Dnode.id=\${POD_NAME}"`,
+          ],
+          env: [
+            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'HOME', value: '/tmp' },
+            {
+              name: INTERNAL_SECRET_ENV,
+              valueFrom: {
+                secretKeyRef: {
+                  name: internalSecretName(stacklet.name, trino.spec),
+                  key: INTERNAL_SECRET_KEY,
+                },
+              },
+            },
+            ...catalogs.env,
+          ],
+          readinessProbe: {
+            httpGet: { path: '/v1/info', port: TRINO_HTTP_PORT as never },
+            initialDelaySeconds: 10,
+            periodSeconds: 10,
+          },
+          livenessProbe: {
+            tcpSocket: { port: TRINO_HTTP_PORT as never },
+            initialDelaySeconds: 60,
+            periodSeconds: 15,
+          },
+          volumeMounts: [{ name: 'catalog', mountPath: CATALOG_DIR, readOnly: true }],
+          // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
+          // hook waits for that, and the grace period ends it if it takes too long.
+          lifecycle: coordinator
+            ? undefined
+            : {
+                preStop: {
+                  exec: {
+                    command: [
+                      '/bin/bash',
+                      '-c',
+                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: keelson' ` +
+                        `-d '"SHUTTING_DOWN"' http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info/state; sleep ${grace}`,
+                    ],
+                  },
+                },
+              },
+        },
+        configFiles: {
+          'config.properties': {
+            coordinator: String(coordinator),
+            ...(coordinator ? { 'node-scheduler.include-coordinator': 'false' } : {}),
+            'http-server.http.port': String(TRINO_HTTP_PORT),
+            'discovery.uri': coordinatorUrl(stacklet),
+            'internal-communication.shared-secret': `\${ENV:${INTERNAL_SECRET_ENV}}`,
+            'catalog.config-dir': CATALOG_DIR,
+            ...(coordinator
+              ? {}
+              : { 'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s` }),
+            ...memoryProperties(stacklet, rg),
+          },
+          'node.properties': {
+            'node.environment': environmentName(stacklet.name),
+            'node.data-dir': DATA_DIR,
+          },
+          'log.properties': logProperties(rg.config),
+        },
+        extraFiles: {
+          ...catalogs.files,
+          'jvm.config': rg.jvmArguments.map((a) => `${a}\n`).join(''),
+        },
+        volumes: [
+          {
+            name: 'catalog',
+            configMap: {
+              name: rg.names.configMap,
+              items: Object.keys(catalogs.files).map((key) => ({ key, path: key.slice('catalog.'.length) })),
+            },
+          },
+        ],
+      };
+    },
+  });
+}
+
+/** The Trino product, as the framework and the operator see it. */
+export const TRINO: ProductDefinition<TrinoSpec> = {
+  name: 'trino',
+  kind: 'TrinoCluster',
+  plural: 'trinoclusters',
+  shortNames: ['trino'],
+  description: 'A Trino cluster: a coordinator and workers, serving the TrinoCatalogs it selects.',
+  specSchema: TrinoSpecSchema,
+  images: {
+    repository: 'docker.io/trinodb/trino',
+    versions: { '455': '455', '470': '470', '476': '476' },
+    defaultVersion: '476',
+  },
+  roles: [role('coordinators'), role('workers')],
+  references: (spec, resolved): Record<string, ObjectReference> => ({
+    [CATALOGS_PATH]: {
+      kind: TRINO_CATALOG_KIND,
+      labelSelector: (spec.clusterConfig?.catalogLabelSelector ?? {}) as LabelSelector,
+    },
+    ...Object.assign(
+      {},
+      ...catalogsOf(resolved).map((c) =>
+        catalogReferences(catalogPrefix(c.name), c.spec as TrinoCatalogSpec),
+      ),
+    ),
+  }),
+  dependencies: (_spec, references) =>
+    Object.assign(
+      {},
+      ...catalogsOf(references).map((c) =>
+        catalogDependencies(catalogPrefix(c.name), c.spec as TrinoCatalogSpec),
+      ),
+    ),
+  validate: (stacklet) => {
+    const problems = catalogsOf(stacklet.references).flatMap((c) =>
+      catalogProblems(catalogPrefix(c.name), c.spec as TrinoCatalogSpec, stacklet.dependencies),
+    );
+    const coordinators = stacklet.roleGroups
+      .filter((g) => g.role === 'coordinators')
+      .reduce((n, g) => n + g.replicas, 0);
+    if (coordinators !== 1) {
+      problems.push(`spec.coordinators: a Trino cluster runs exactly one coordinator, not ${coordinators}`);
+    }
+    return problems;
+  },
+  discovery: (stacklet) => ({ [TRINO_DISCOVERY_KEY]: coordinatorUrl(stacklet) }),
+};
+
+/** Props of a TrinoCluster in synth mode: the custom resource's spec plus typed references. */
+export interface TrinoClusterProps extends TrinoSpec {
+  /**
+   * The catalogs the cluster may serve; `clusterConfig.catalogLabelSelector` picks among them as it
+   * picks among the TrinoCatalogs of the namespace in operator mode.
+   * @default - no catalogs
+   */
+  readonly catalogs?: readonly TrinoCatalog[];
+}
+
+/**
+ * A Trino cluster: one coordinator (its Service `<name>-coordinators` is published as `TRINO` in
+ * the discovery ConfigMap `<name>`) and workers. See the file comment for the internal secret.
+ */
+export class TrinoCluster extends Stacklet<TrinoSpec> {
+  /** The coordinator's URL. */
+  public readonly coordinatorUrl: string;
+  /** The Secret the pods read the internal shared secret from. */
+  public readonly internalSecretName: string;
+
+  constructor(scope: Construct, id: string, props: TrinoClusterProps = {}, options: StackletOptions = {}) {
+    const { catalogs = [], ...spec } = props;
+    super(scope, id, TRINO, spec, {
+      ...options,
+      objects: [...(options.objects ?? []), ...catalogs.flatMap((c) => c.knownObjects)],
+      dependencies: Object.assign({}, ...catalogs.map((c) => c.knownDependencies), options.dependencies),
+    });
+    this.coordinatorUrl = this.discoveryData[TRINO_DISCOVERY_KEY];
+    this.internalSecretName = internalSecretName(id, spec);
+    for (const catalog of catalogs) catalog.metastore?.addAllowedClient(this);
+  }
+}
