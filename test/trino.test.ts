@@ -1,0 +1,268 @@
+import { Chart, Testing } from 'cdk8s';
+import { HiveCluster } from '../constructs/hive';
+import {
+  TRINO,
+  TRINO_CATALOG,
+  TrinoCatalog,
+  TrinoCluster,
+  type TrinoCatalogProps,
+  type TrinoClusterProps,
+} from '../constructs/trino';
+import { productCrd, S3Connection, specProblems, Stacklet } from '../lib';
+import { find, type Obj } from './support/synth';
+
+function properties(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/\\:/g, ':')]),
+  );
+}
+
+function synth(
+  props: TrinoClusterProps = {},
+  catalogs: Record<string, TrinoCatalogProps> = {},
+): { objs: Obj[]; chart: Chart } {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  const hive = new HiveCluster(chart, 'hive', { clusterConfig: { database: { type: 'derby' } } });
+  const s3 = new S3Connection(chart, 'minio', {
+    host: 'minio',
+    port: 9000,
+    tls: { enabled: false },
+    credentials: { secretName: 's3-creds' },
+  });
+  const made = Object.entries(catalogs).map(
+    ([name, c]) =>
+      new TrinoCatalog(chart, name, {
+        ...c,
+        ...(c.connector.hive || c.connector.iceberg ? { metastore: hive, s3 } : {}),
+      }),
+  );
+  new TrinoCluster(chart, 'trino', { ...props, catalogs: made });
+  return { objs: Testing.synth(chart) as Obj[], chart };
+}
+
+describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalogs', () => {
+  const { objs } = synth(
+    { workers: { roleGroups: { default: { replicas: 3 } } } },
+    {
+      lake: { connector: { hive: {} } },
+      ice: { connector: { iceberg: {} } },
+      tpch: { connector: { tpch: {} } },
+      tpcds: { connector: { tpcds: {} }, configOverrides: { 'tpcds.splits-per-node': '4' } },
+      pg: { connector: { postgresql: { host: 'pg', database: 'sales', credentialsSecretName: 'pg-creds' } } },
+      mem: {
+        connector: {
+          generic: {
+            connectorName: 'memory',
+            properties: { 'memory.max-data-per-node': '128MB' },
+            secretProperties: { 'memory.token': { secretName: 'mem', key: 'token' } },
+          },
+        },
+      },
+    },
+  );
+  const coordinator = find(objs, 'ConfigMap', 'trino-coordinators-default').data;
+  const worker = find(objs, 'ConfigMap', 'trino-workers-default').data;
+
+  test('runs one coordinator and the workers from trinodb/trino, publishing the coordinator URL', () => {
+    expect(find(objs, 'StatefulSet', 'trino-workers-default').spec.replicas).toBe(3);
+    expect(
+      find(objs, 'StatefulSet', 'trino-coordinators-default').spec.template.spec.containers[0].image,
+    ).toBe('docker.io/trinodb/trino:476');
+    expect(find(objs, 'ConfigMap', 'trino').data).toEqual({
+      TRINO: 'http://trino-coordinators.data.svc.cluster.local:8080',
+    });
+  });
+
+  test('writes config.properties key by key, memory derived from the container memory', () => {
+    // 4Gi × 0.8 = 3276 MiB heap: 60 % for queries, 30 % headroom; cluster-wide for 3 workers.
+    expect(properties(coordinator['config.properties'])).toEqual({
+      'catalog.config-dir': '/keelson/catalog',
+      coordinator: 'true',
+      'discovery.uri': 'http://trino-coordinators.data.svc.cluster.local:8080',
+      'http-server.http.port': '8080',
+      'internal-communication.shared-secret': '${ENV:TRINO_INTERNAL_SHARED_SECRET}',
+      'memory.heap-headroom-per-node': '982MB',
+      'node-scheduler.include-coordinator': 'false',
+      'query.max-memory': '5895MB',
+      'query.max-memory-per-node': '1965MB',
+    });
+    expect(properties(worker['config.properties'])).toMatchObject({
+      coordinator: 'false',
+      'shutdown.grace-period': '30s',
+    });
+    expect(properties(worker['node.properties'])).toEqual({
+      'node.data-dir': '/data/trino',
+      'node.environment': 'trino',
+    });
+    expect(properties(worker['log.properties'])).toEqual({ 'io.trino': 'INFO' });
+    expect(worker['jvm.config'].split('\n')).toEqual(
+      expect.arrayContaining(['-Xmx3276m', '-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError']),
+    );
+  });
+
+  test('renders each catalog into its own properties file', () => {
+    expect(properties(worker['catalog.lake.properties'])).toEqual({
+      'connector.name': 'hive',
+      'fs.native-s3.enabled': 'true',
+      'hive.metastore.uri': 'thrift://hive-metastores.data.svc.cluster.local:9083',
+      's3.aws-access-key': '${ENV:CATALOG_LAKE_S3_ACCESS_KEY}',
+      's3.aws-secret-key': '${ENV:CATALOG_LAKE_S3_SECRET_KEY}',
+      's3.endpoint': 'http://minio:9000',
+      's3.path-style-access': 'true',
+      's3.region': 'us-east-1',
+    });
+    expect(properties(worker['catalog.ice.properties'])).toMatchObject({
+      'connector.name': 'iceberg',
+      'iceberg.catalog.type': 'hive_metastore',
+    });
+    expect(properties(worker['catalog.tpch.properties'])).toEqual({ 'connector.name': 'tpch' });
+    expect(properties(worker['catalog.tpcds.properties'])).toEqual({
+      'connector.name': 'tpcds',
+      'tpcds.splits-per-node': '4',
+    });
+    expect(properties(worker['catalog.pg.properties'])).toEqual({
+      'connector.name': 'postgresql',
+      'connection-url': 'jdbc:postgresql://pg:5432/sales',
+      'connection-user': '${ENV:CATALOG_PG_USERNAME}',
+      'connection-password': '${ENV:CATALOG_PG_PASSWORD}',
+    });
+    expect(properties(worker['catalog.mem.properties'])).toEqual({
+      'connector.name': 'memory',
+      'memory.max-data-per-node': '128MB',
+      'memory.token': '${ENV:CATALOG_MEM_MEMORY_TOKEN}',
+    });
+  });
+
+  test('mounts the catalogs as a directory and takes every secret from a Secret', () => {
+    const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
+    const catalogVolume = pod.volumes.find((v: any) => v.name === 'catalog');
+    expect(catalogVolume.configMap.items).toContainEqual({
+      key: 'catalog.lake.properties',
+      path: 'lake.properties',
+    });
+    const env = Object.fromEntries(
+      pod.containers[0].env.map((e: any) => [e.name, e.valueFrom?.secretKeyRef]),
+    );
+    expect(env).toMatchObject({
+      TRINO_INTERNAL_SHARED_SECRET: { name: 'trino-internal-secret', key: 'internalSharedSecret' },
+      CATALOG_LAKE_S3_SECRET_KEY: { name: 's3-creds', key: 'secretKey' },
+      CATALOG_PG_PASSWORD: { name: 'pg-creds', key: 'password' },
+      CATALOG_MEM_MEMORY_TOKEN: { name: 'mem', key: 'token' },
+    });
+  });
+
+  test('drains workers before they stop', () => {
+    const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
+    expect(pod.terminationGracePeriodSeconds).toBe(300);
+    expect(pod.containers[0].lifecycle.preStop.exec.command[2]).toMatch(
+      /curl .*-X PUT .*"SHUTTING_DOWN".*\/v1\/info\/state; sleep 300$/,
+    );
+    const coordinatorPod = find(objs, 'StatefulSet', 'trino-coordinators-default').spec.template.spec;
+    expect(coordinatorPod.containers[0].lifecycle).toBeUndefined();
+  });
+
+  test('admits Trino to the Hive metastore', () => {
+    const ingress = find(objs, 'NetworkPolicy', 'hive').spec.ingress;
+    expect(ingress).toContainEqual(
+      expect.objectContaining({
+        from: [
+          {
+            podSelector: {
+              matchLabels: { 'app.kubernetes.io/name': 'trino', 'app.kubernetes.io/instance': 'trino' },
+            },
+          },
+        ],
+      }),
+    );
+  });
+
+  test('catalogs produce no objects of their own', () => {
+    expect(objs.filter((o) => ['lake', 'ice', 'tpch', 'pg', 'mem'].includes(o.metadata.name))).toEqual([]);
+  });
+});
+
+describe('catalog selection', () => {
+  const hash = (objs: Obj[]) =>
+    find(objs, 'StatefulSet', 'trino-workers-default').spec.template.metadata.annotations[
+      'keelson.dev/config-hash'
+    ];
+  const catalogs = {
+    a: { connector: { tpch: {} }, labels: { env: 'prod' } },
+    b: { connector: { tpcds: {} }, labels: { env: 'test' } },
+  };
+
+  test('takes only catalogs whose labels match catalogLabelSelector', () => {
+    const { objs } = synth(
+      { clusterConfig: { catalogLabelSelector: { matchLabels: { env: 'prod' } } } },
+      catalogs,
+    );
+    const data = find(objs, 'ConfigMap', 'trino-workers-default').data;
+    expect(Object.keys(data).filter((k) => k.startsWith('catalog.'))).toEqual(['catalog.a.properties']);
+  });
+
+  test('a catalog change or removal changes the config hash, rolling the pods', () => {
+    const base = hash(synth({}, catalogs).objs);
+    expect(hash(synth({}, { ...catalogs, b: { ...catalogs.b, configOverrides: { x: 'y' } } }).objs)).not.toBe(
+      base,
+    );
+    expect(hash(synth({}, { a: catalogs.a }).objs)).not.toBe(base);
+    expect(hash(synth({}, catalogs).objs)).toBe(base);
+  });
+});
+
+describe('bad Trino specs', () => {
+  test('rejects a catalog pointing at a missing Hive', () => {
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
+    expect(
+      () =>
+        new TrinoCatalog(chart, 'lake', { connector: { hive: { metastore: { configMapName: 'no-hive' } } } }),
+    ).toThrow(/spec.connector.hive.metastore.configMapName: the discovery ConfigMap "no-hive" is not known/);
+  });
+
+  test('rejects a catalog whose metastore is not a Hive', () => {
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
+    const other = new TrinoCluster(chart, 'other');
+    expect(() => new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: other })).toThrow(
+      /the ConfigMap "other" has no HIVE; name the discovery ConfigMap of a HiveCluster/,
+    );
+  });
+
+  test('rejects a catalog with no or two connectors, and S3 without credentials', () => {
+    expect(specProblems(TRINO_CATALOG.specSchema, { connector: {} }).join('\n')).toMatch(
+      /exactly one connector/,
+    );
+    expect(specProblems(TRINO_CATALOG.specSchema, { connector: { tpch: {}, tpcds: {} } }).join('\n')).toMatch(
+      /exactly one connector/,
+    );
+    expect(
+      specProblems(TRINO_CATALOG.specSchema, {
+        connector: { hive: { metastore: { configMapName: 'hive' }, s3: { inline: { host: 'minio' } } } },
+      }).join('\n'),
+    ).toMatch(/spec.connector.hive.s3.inline.credentials/);
+  });
+
+  test('rejects configOverrides of a file Trino does not have (catalog files belong to their TrinoCatalog)', () => {
+    expect(() => synth({ workers: { configOverrides: { 'lake.properties': { a: 'b' } } as never } })).toThrow(
+      /spec.workers.configOverrides.*lake.properties.*config.properties, node.properties, log.properties/s,
+    );
+  });
+
+  test('rejects two coordinators', () => {
+    expect(() => synth({ coordinators: { roleGroups: { default: { replicas: 2 } } } })).toThrow(
+      /exactly one coordinator, not 2/,
+    );
+  });
+
+  test('the CRDs carry the connector rule for the API server', () => {
+    expect(JSON.stringify(productCrd(TRINO_CATALOG))).toContain('exactly one connector');
+    expect(productCrd(TRINO)).toBeDefined();
+  });
+
+  test('a catalog is a Stacklet other constructs can refer to', () => {
+    const chart = new Chart(Testing.app(), 'p');
+    expect(Stacklet.isStacklet(new TrinoCatalog(chart, 't', { connector: { tpch: {} } }))).toBe(true);
+  });
+});
