@@ -4,10 +4,11 @@
  * for every product keelson ships.
  */
 import { keelsonCli } from '../lib/cli';
-import { KAFKA, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../constructs';
+import { HIVE, KAFKA, TRINO, TRINO_CATALOG, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../constructs';
+import { S3_CONNECTION } from '../lib';
 
 /** Every product the package ships, in the order their CRDs are written. */
-export const PRODUCTS = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA];
+export const PRODUCTS = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA, S3_CONNECTION, HIVE, TRINO_CATALOG, TRINO];
 
 if (require.main === module) {
   keelsonCli(PRODUCTS)
