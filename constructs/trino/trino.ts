@@ -12,9 +12,10 @@
  * The internal shared secret (`internal-communication.shared-secret`), which every node must
  * share, is read from the Secret `clusterConfig.internalSecretName` (key `internalSharedSecret`)
  * as an environment variable. keelson never puts it in a synthesized object: a random value would
- * change at every synth and roll the cluster. In synth mode create the Secret once yourself
+ * change at every synth (and every reconcile) and roll the cluster. Create the Secret once
+ * yourself, in either mode
  * (`kubectl create secret generic <name>-internal-secret --from-literal=internalSharedSecret=$(openssl rand -hex 32)`);
- * the operator creates it when it is missing and never changes it afterwards.
+ * the pods do not start before it exists, and keelson never changes it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { V1EnvVar } from '@kubernetes/client-node';

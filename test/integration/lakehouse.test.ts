@@ -1,0 +1,168 @@
+/**
+ * The Hive and Trino stacklets on a real API server: the example lakehouse's objects are all
+ * admitted into a namespace enforcing the restricted Pod Security profile and their pods become
+ * Ready (kwok plays the kubelet) once the Secrets they read exist; nothing readable without access
+ * to Secrets holds a credential; and the lakehouse CRDs accept specs and reject bad ones.
+ */
+import { App } from 'cdk8s';
+import { lakehousePlatform } from '../../apps/lakehouse';
+import { HIVE, TRINO, TRINO_CATALOG } from '../../constructs';
+import { productCrd, S3_CONNECTION, type ProductDefinition } from '../../lib';
+import { ApiError, KubeClient } from '../../lib/operator/client';
+import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import { adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+const RESTRICTED = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/enforce-version': 'latest',
+};
+
+/** Values no generated object may contain. */
+const SECRETS: Record<string, Record<string, string>> = {
+  'hive-db-credentials': { username: 'hive-user-7f3a', password: 'db-pass-91c2e8' },
+  's3-credentials': { accessKey: 'AKIA-TEST-4d1b', secretKey: 's3-secret-b7e05a' },
+  'trino-internal-secret': { internalSharedSecret: 'shared-secret-0c9f44d2' },
+};
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+
+async function apply(client: KubeClient, m: Manifest, namespace: string): Promise<void> {
+  const resource = CHILD_RESOURCES.find((c) => c.apiVersion === m.apiVersion && c.kind === m.kind);
+  if (!resource) throw new Error(`no REST path known for ${m.apiVersion} ${m.kind}`);
+  await client.request('apply', 'PATCH', objectPath(resource, namespace, m.metadata.name), 'test', {
+    query: { fieldManager: 'keelson-test', force: true, fieldValidation: 'Strict' },
+    body: m,
+    contentType: 'application/apply-patch+yaml',
+  });
+}
+
+describe('the lakehouse on the API server', () => {
+  const ns = useTestNamespace('lakehouse', RESTRICTED);
+  const client = new KubeClient(adminKubeConfig());
+
+  it('is admitted into a restricted namespace, every pod becomes Ready, and no credential leaks', async () => {
+    for (const [name, data] of Object.entries(SECRETS)) {
+      await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/secrets`, 'secrets', {
+        body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data },
+      });
+    }
+    const manifests = lakehousePlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
+    const rejected: string[] = [];
+    for (const m of manifests) {
+      await apply(client, m, ns.name).catch((e: unknown) =>
+        rejected.push(`${m.kind}/${m.metadata.name}: ${String(e)}`),
+      );
+    }
+    expect(rejected).toEqual([]);
+
+    type PodList = {
+      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+    };
+    const ready = async () => {
+      const pods = await client.request<PodList>('list', 'GET', `/api/v1/namespaces/${ns.name}/pods`, 'pods');
+      return pods.items
+        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => p.metadata.name)
+        .sort();
+    };
+    // One metastore, one coordinator, two workers.
+    await waitFor('all four pods to be Ready', async () => (await ready()).length === 4, 150_000);
+    expect(await ready()).toEqual([
+      'hive-metastores-default-0',
+      'trino-coordinators-default-0',
+      'trino-workers-default-0',
+      'trino-workers-default-1',
+    ]);
+
+    // Everything a reader of ConfigMaps, workloads or pods sees, without the Secrets themselves.
+    const lists = await Promise.all(
+      ['configmaps', 'pods', 'services'].map((plural) =>
+        client.request('list', 'GET', `/api/v1/namespaces/${ns.name}/${plural}`, plural),
+      ),
+    );
+    lists.push(
+      await client.request('list', 'GET', `/apis/apps/v1/namespaces/${ns.name}/statefulsets`, 'statefulsets'),
+    );
+    const visible = JSON.stringify([lists, manifests]);
+    for (const value of Object.values(SECRETS).flatMap((d) => Object.values(d))) {
+      expect(visible).not.toContain(value);
+    }
+  });
+});
+
+describe('the lakehouse CRDs', () => {
+  const ns = useTestNamespace('lakehouse-crd');
+  const client = new KubeClient(adminKubeConfig());
+  const products = [S3_CONNECTION, HIVE, TRINO_CATALOG, TRINO] as unknown as ProductDefinition[];
+
+  beforeAll(async () => {
+    for (const product of products) {
+      const crd = productCrd(product) as { metadata: { name: string } };
+      const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
+      await client.request('apply', 'PATCH', path, 'crd', {
+        query: { fieldManager: 'keelson-test', force: true },
+        body: crd,
+        contentType: 'application/apply-patch+yaml',
+      });
+      await waitFor(`${crd.metadata.name} to be Established`, async () => {
+        const got = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          'get',
+          'GET',
+          path,
+          'crd',
+        );
+        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+      });
+    }
+  });
+
+  const create = (product: ProductDefinition, name: string, spec: unknown) => {
+    const resource = stackletResource(product);
+    return client
+      .request('create', 'POST', collectionPath(resource, ns.name), resource.plural, {
+        query: { fieldValidation: 'Strict', dryRun: 'All' },
+        body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name }, spec },
+      })
+      .then(
+        () => 'accepted',
+        (e: unknown) => (e instanceof ApiError ? `${e.status}: ${e.message}` : String(e)),
+      );
+  };
+
+  it('accept an S3Connection, a HiveCluster, catalogs and a TrinoCluster', async () => {
+    const [s3, hive, catalog, trino] = products;
+    expect(await create(s3, 'minio', { host: 'minio', credentials: { secretName: 's3' } })).toBe('accepted');
+    expect(
+      await create(hive, 'hive', {
+        clusterConfig: {
+          database: { type: 'postgresql', host: 'pg', database: 'hms', credentialsSecretName: 'db' },
+          s3: { reference: 'minio' },
+        },
+      }),
+    ).toBe('accepted');
+    expect(
+      await create(catalog, 'lake', {
+        connector: { hive: { metastore: { configMapName: 'hive' }, s3: { reference: 'minio' } } },
+      }),
+    ).toBe('accepted');
+    expect(
+      await create(trino, 'trino', { clusterConfig: { catalogLabelSelector: { matchLabels: { a: 'b' } } } }),
+    ).toBe('accepted');
+  });
+
+  it('reject S3 without credentials, an incomplete database, and catalogs without exactly one connector', async () => {
+    const [s3, hive, catalog] = products;
+    expect(await create(s3, 'minio', { host: 'minio' })).toMatch(/^422: .*credentials/);
+    expect(
+      await create(hive, 'hive', { clusterConfig: { database: { type: 'postgresql', host: 'pg' } } }),
+    ).toMatch(/^422: .*needs host, database and credentialsSecretName/);
+    expect(await create(catalog, 'c', { connector: { tpch: {}, tpcds: {} } })).toMatch(
+      /^422: .*exactly one connector/,
+    );
+    expect(
+      await create(hive, 'hive', {
+        clusterConfig: { database: { type: 'derby' }, s3: { reference: 'a', inline: { host: 'x' } } },
+      }),
+    ).toMatch(/^422: /);
+  });
+});
