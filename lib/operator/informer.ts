@@ -133,8 +133,11 @@ export class Informer {
           await this.relist();
           needList = false;
         }
+        const started = Date.now();
         const ended = await this.watchOnce();
         failures = 0;
+        // A server that ends watches at once must not turn this loop into a busy one.
+        if (Date.now() - started < 1000) await sleep(1000, this.abort.signal);
         if (ended === 'expired') {
           this.metrics?.watchRestarts.inc({ resource: this.resource.plural, reason: 'expired' });
           needList = true;

@@ -261,6 +261,8 @@ async function main() {
     .parse(process.argv)
     .opts<{ sizes: string; quietSeconds: string; workers: string; nodes: string }>();
   const cp = await startControlPlane({ nodes: Number(flags.nodes), log });
+  // Ctrl-C stops the control plane this script started, not just the script.
+  process.once('SIGINT', () => void cp.stop().finally(() => process.exit(130)));
   try {
     const crd = productCrd(BEACON) as k8s.KubernetesObject;
     await k8s.KubernetesObjectApi.makeApiClient(cp.adminKubeConfig()).patch(
