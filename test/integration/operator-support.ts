@@ -1,7 +1,9 @@
 /**
  * What the operator's integration tests share: the compiled operator run as a child process with
  * the token of a ServiceAccount bound to the ClusterRole keelson generates (never as admin), the
- * BeaconCluster CRD, its metrics, and small readers for the objects it makes.
+ * products' CRDs, its metrics, and small readers for the objects it makes. By default the operator
+ * is the example product's (BeaconCluster); pass the shipped products and KEELSON_BIN to run the
+ * package's `keelson` command instead.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,6 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { productCrd } from '../../lib/stacklet/crd';
+import type { ProductDefinition } from '../../lib/stacklet/product';
 import { repoRoot } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
 import { adminKubeConfig, serviceAccountKubeConfig, waitFor } from './support';
@@ -21,7 +24,23 @@ export const GROUP = 'keelson.dev';
 export const VERSION = 'v1alpha1';
 export const PLURAL = 'beaconclusters';
 
-const BUILT_MAIN = path.join(repoRoot(), 'build', 'test', 'example-product', 'operator-main.js');
+/** A compiled operator entry point and the source folders it is built from. */
+export interface OperatorEntry {
+  readonly main: string;
+  readonly sources: string[];
+}
+
+/** The example product's operator (BeaconCluster only). */
+export const BEACON_MAIN: OperatorEntry = {
+  main: path.join(repoRoot(), 'build', 'test', 'example-product', 'operator-main.js'),
+  sources: ['lib', 'test/example-product'],
+};
+
+/** The package's `keelson` command, with every shipped product. */
+export const KEELSON_BIN: OperatorEntry = {
+  main: path.join(repoRoot(), 'build', 'apps', 'keelson.js'),
+  sources: ['lib', 'constructs', 'apps'],
+};
 
 /** Newest modification time of the .ts files under `dirs`. */
 function newestSource(dirs: string[]): number {
@@ -41,11 +60,10 @@ function newestSource(dirs: string[]): number {
  * Compiles the project (`npm run build`) when the operator's compiled entry point is older than
  * its sources. Jest workers may race here, so one builds under a lock directory and the rest wait.
  */
-export async function ensureOperatorBuilt(): Promise<string> {
-  const fresh = () =>
-    fs.existsSync(BUILT_MAIN) &&
-    fs.statSync(BUILT_MAIN).mtimeMs >= newestSource(['lib', 'test/example-product']);
-  if (fresh()) return BUILT_MAIN;
+export async function ensureOperatorBuilt(entry: OperatorEntry = BEACON_MAIN): Promise<string> {
+  const main = entry.main;
+  const fresh = () => fs.existsSync(main) && fs.statSync(main).mtimeMs >= newestSource(entry.sources);
+  if (fresh()) return main;
   const lock = path.join(os.tmpdir(), 'keelson-operator-build.lock');
   for (;;) {
     try {
@@ -55,7 +73,7 @@ export async function ensureOperatorBuilt(): Promise<string> {
       if (Date.now() - fs.statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000)
         fs.rmSync(lock, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 500));
-      if (fresh()) return BUILT_MAIN;
+      if (fresh()) return main;
     }
   }
   try {
@@ -66,25 +84,35 @@ export async function ensureOperatorBuilt(): Promise<string> {
         // Type errors elsewhere in the tree do not stop tsc from emitting; the check below decides.
       }
       const now = new Date();
-      if (fs.existsSync(BUILT_MAIN)) fs.utimesSync(BUILT_MAIN, now, now);
+      if (fs.existsSync(main)) fs.utimesSync(main, now, now);
     }
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
   }
-  if (!fs.existsSync(BUILT_MAIN)) throw new Error(`npm run build did not produce ${BUILT_MAIN}`);
-  return BUILT_MAIN;
+  if (!fs.existsSync(main)) throw new Error(`npm run build did not produce ${main}`);
+  return main;
 }
 
 /** Applies the BeaconCluster CRD (as admin) and waits until it is served. */
 export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): Promise<void> {
+  await installCrds([BEACON], kc);
+}
+
+/** Applies the CRDs of `products` (as admin) and waits until each is served. */
+export async function installCrds(
+  products: readonly ProductDefinition[],
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<void> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const crd = productCrd(BEACON) as k8s.KubernetesObject;
-  await objects.patch(crd, undefined, undefined, 'keelson-tests', true, k8s.PatchStrategy.ServerSideApply);
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  await waitFor('the BeaconCluster CRD to be Established', async () => {
-    const live = await ext.readCustomResourceDefinition({ name: `${PLURAL}.${GROUP}` });
-    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  });
+  for (const product of products) {
+    const crd = productCrd(product) as k8s.KubernetesObject;
+    await objects.patch(crd, undefined, undefined, 'keelson-tests', true, k8s.PatchStrategy.ServerSideApply);
+    await waitFor(`the ${product.kind} CRD to be Established`, async () => {
+      const live = await ext.readCustomResourceDefinition({ name: `${product.plural}.${GROUP}` });
+      return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+    });
+  }
 }
 
 /**
@@ -94,11 +122,12 @@ export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): 
 export async function operatorIdentity(
   namespace: string,
   kc: k8s.KubeConfig = adminKubeConfig(),
+  products: readonly ProductDefinition[] = [BEACON],
 ): Promise<string> {
   const app = new App();
   const chart = new Chart(app, 'operator');
   new OperatorDeployment(chart, 'operator', {
-    products: [BEACON],
+    products,
     image: 'registry.invalid/keelson/keelson:test',
     namespace,
     name: `keelson-operator-${namespace}`,
@@ -166,6 +195,8 @@ export interface StartOperatorOptions {
   readonly args?: string[];
   readonly leaderElection?: boolean;
   readonly env?: Record<string, string>;
+  /** The compiled entry point to run. @default BEACON_MAIN */
+  readonly entry?: OperatorEntry;
 }
 
 const running = new Set<OperatorProcess>();
@@ -175,7 +206,7 @@ afterAll(async () => {
 
 /** Starts the compiled operator; resolves once /readyz answers 200. */
 export async function startOperator(options: StartOperatorOptions): Promise<OperatorProcess> {
-  const main = await ensureOperatorBuilt();
+  const main = await ensureOperatorBuilt(options.entry);
   const port = await freePort();
   const logFile = path.join(os.tmpdir(), `keelson-operator-${options.namespaces[0]}-${port}.log`);
   const out = fs.openSync(logFile, 'a');
