@@ -72,10 +72,15 @@ export function containsDesired(desired: Json, live: Json, key = '', parent = ''
   return false;
 }
 
+/** The part of an object's metadata the comparison reads (the rest passes through). */
+interface StampedMetadata {
+  readonly name?: string;
+  readonly annotations?: Record<string, string>;
+  readonly [field: string]: unknown;
+}
+
 /** Stamps the desired object with the hash of its own content (before the stamp). */
-export function withAppliedHash<T extends { metadata: { annotations?: Record<string, string> } }>(
-  desired: T,
-): T {
+export function withAppliedHash<T extends { metadata: StampedMetadata }>(desired: T): T {
   const hash = configHash(desired).slice(0, 16);
   return {
     ...desired,
@@ -88,8 +93,8 @@ export function withAppliedHash<T extends { metadata: { annotations?: Record<str
 
 /** True when applying `desired` (already stamped) to `live` would change nothing keelson manages. */
 export function isUpToDate(
-  desired: { metadata: { annotations?: Record<string, string> } },
-  live: { metadata?: { annotations?: Record<string, string> } } | undefined,
+  desired: { metadata: StampedMetadata },
+  live: { metadata?: StampedMetadata; readonly [field: string]: unknown } | undefined,
 ): boolean {
   if (!live) return false;
   if (
