@@ -5,7 +5,12 @@
  * same run, for scale — how fast the API server itself accepts writes (N×k ConfigMaps created as
  * fast as possible), with the ratio between the two.
  *
- *   npm run bench:operator -- [--sizes 50,200] [--quiet-seconds 60] [--workers 4]
+ *   npm run bench:operator -- [--sizes 50,200] [--quiet-seconds 60] [--workers 4] [--replicas 1]
+ *
+ * `--replicas 0` leaves pods out: on the 2-core test machine, 400 kwok pods at once lose their Ready
+ * condition (their fake nodes miss heartbeats and the node controller marks the pods not ready;
+ * kwok never marks them ready again), so Available is then never reached for reasons that are
+ * not the operator's.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -43,6 +48,9 @@ interface Figures {
   apiWritesPerSecond: number;
   operatorWritesPerSecond: number;
 }
+
+/** Operator processes this script started, ended on Ctrl-C too. */
+const operators = new Set<ReturnType<typeof spawn>>();
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -159,6 +167,7 @@ async function benchOne(
   n: number,
   quietSeconds: number,
   workers: number,
+  replicas: number,
 ): Promise<Figures> {
   const kc = cp.adminKubeConfig();
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -196,8 +205,8 @@ async function benchOne(
       60_000,
     );
     const spec = {
-      servers: { roleGroups: { default: { replicas: 1 } } },
-      gateways: { roleGroups: { default: { replicas: 1 } } },
+      servers: { roleGroups: { default: { replicas } } },
+      gateways: { roleGroups: { default: { replicas } } },
     };
     const start = Date.now();
     await pool(n, 8, (i) =>
@@ -245,6 +254,7 @@ async function benchOne(
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    operators.delete(child);
     await kc
       .makeApiClient(k8s.CoreV1Api)
       .deleteNamespace({ name: namespace })
@@ -258,11 +268,15 @@ async function main() {
     .option('--quiet-seconds <s>', 'length of the quiet window', '60')
     .option('--workers <n>', 'operator workers', '4')
     .option('--nodes <n>', 'fake nodes', '8')
+    .option('--replicas <n>', 'replicas per role group (0: measure the operator without pods)', '1')
     .parse(process.argv)
-    .opts<{ sizes: string; quietSeconds: string; workers: string; nodes: string }>();
+    .opts<{ sizes: string; quietSeconds: string; workers: string; nodes: string; replicas: string }>();
   const cp = await startControlPlane({ nodes: Number(flags.nodes), log });
   // Ctrl-C stops the control plane this script started, not just the script.
-  process.once('SIGINT', () => void cp.stop().finally(() => process.exit(130)));
+  process.once('SIGINT', () => {
+    for (const child of operators) child.kill('SIGKILL');
+    void cp.stop().finally(() => process.exit(130));
+  });
   try {
     const crd = productCrd(BEACON) as k8s.KubernetesObject;
     await k8s.KubernetesObjectApi.makeApiClient(cp.adminKubeConfig()).patch(
@@ -282,7 +296,9 @@ async function main() {
     });
     const results: Figures[] = [];
     for (const n of flags.sizes.split(',').map(Number)) {
-      results.push(await benchOne(cp, n, Number(flags.quietSeconds), Number(flags.workers)));
+      results.push(
+        await benchOne(cp, n, Number(flags.quietSeconds), Number(flags.workers), Number(flags.replicas)),
+      );
     }
     const rows = results.map((r) => ({
       N: r.n,
