@@ -251,6 +251,7 @@ export class Operator {
       return { requeueAfterMs: outcome.requeueAfterMs };
     } catch (error) {
       this.metrics.reconciles.inc({ kind, result: 'error' });
+      await entry.reconciler.reportFailure(namespace, name, error);
       throw error;
     } finally {
       end();

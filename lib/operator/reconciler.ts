@@ -190,6 +190,26 @@ export class Reconciler {
     return { result: 'success' };
   }
 
+  /**
+   * Tells the user a reconcile failed (an API server refused a write, say), as `Degraded=True`
+   * with reason `ReconcileError` and a Warning Event when the message is new. Best effort: the
+   * queue retries the reconcile with backoff whatever happens here.
+   */
+  public async reportFailure(namespace: string, name: string, error: unknown): Promise<void> {
+    const resource = this.o.stacklets.get(namespace, name);
+    if (!resource || resource.metadata.deletionTimestamp) return;
+    const message = `reconcile failed, retrying: ${(error instanceof Error ? error.message : String(error)).slice(0, 1024)}`;
+    const before = findCondition(resource.status as StackletStatus | undefined, 'Degraded');
+    try {
+      await this.writeStatus(resource, { Degraded: { status: 'True', reason: 'ReconcileError', message } });
+      if (before?.reason !== 'ReconcileError' || before.message !== message) {
+        await this.o.recorder.record(resource, 'Warning', 'ReconcileError', message);
+      }
+    } catch (e) {
+      this.o.log.warn({ namespace, name, err: String(e) }, 'could not report a failed reconcile');
+    }
+  }
+
   /** The data of a dependency ConfigMap: from the cache when keelson made it, else one GET. */
   private async dependencyData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     const cached = this.o.children.get(kindKey('v1', 'ConfigMap'))?.cache.get(namespace, name);

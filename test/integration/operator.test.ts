@@ -291,6 +291,25 @@ describe('the keelson operator', () => {
     await waitForCondition(namespace, 'foxtrot', 'Degraded', 'False');
   });
 
+  it('reports a write the API server refuses as Degraded with an Event, and recovers when fixed', async () => {
+    // Synth accepts any partial object as an override; the API server refuses this Service type.
+    const bogus = {
+      objectOverrides: [
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kilo-servers' }, spec: { type: 'Bogus' } },
+      ],
+    };
+    await beacon.create(namespace, 'kilo', small(bogus));
+    await waitForCondition(namespace, 'kilo', 'Degraded', 'True', 'ReconcileError');
+    expect((await beacon.condition(namespace, 'kilo', 'Degraded'))?.message).toMatch(/Bogus/);
+    await waitFor('a Warning Event with reason ReconcileError on kilo', async () => {
+      const events = await core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=kilo' });
+      return events.items.some((e) => e.reason === 'ReconcileError' && e.type === 'Warning');
+    });
+    await beacon.patchSpec(namespace, 'kilo', { objectOverrides: [] });
+    await waitForCondition(namespace, 'kilo', 'Available', 'True');
+    await waitForCondition(namespace, 'kilo', 'Degraded', 'False');
+  });
+
   it('waits for a missing dependency, naming it, and proceeds when it appears', async () => {
     await beacon.create(namespace, 'golf', small({ clusterConfig: { upstreamConfigMapName: 'hotel' } }));
     await waitForCondition(namespace, 'golf', 'Available', 'False', 'DependencyMissing');
