@@ -28,6 +28,7 @@ import {
 import type { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
+import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { kindKey, objectPath, type ResourceType } from './resources';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
@@ -295,31 +296,17 @@ export class Reconciler {
   }
 
   /** Readiness of each workload the stacklet wants, from the cache. */
-  private workloadReadiness(desired: readonly Manifest[]): { ready: boolean; text: string }[] {
+  private workloadReadiness(desired: readonly Manifest[]): WorkloadReadiness[] {
     return desired
-      .filter((m) => m.kind === 'StatefulSet' || m.kind === 'Deployment')
-      .map((m) => {
-        const wantReplicas = ((m.spec as { replicas?: number }).replicas ?? 1) as number;
-        const live = this.o.children
-          .get(kindKey(m.apiVersion, m.kind))
-          ?.cache.get(m.metadata.namespace!, m.metadata.name);
-        const status = (live?.status ?? {}) as {
-          observedGeneration?: number;
-          readyReplicas?: number;
-          updatedReplicas?: number;
-          replicas?: number;
-        };
-        const ready =
-          live !== undefined &&
-          (status.observedGeneration ?? 0) >= (live.metadata.generation ?? 0) &&
-          (status.readyReplicas ?? 0) === wantReplicas &&
-          (status.updatedReplicas ?? 0) === wantReplicas &&
-          (status.replicas ?? 0) === wantReplicas;
-        return {
-          ready,
-          text: `${m.kind} ${m.metadata.name} ${status.readyReplicas ?? 0}/${wantReplicas} ready`,
-        };
-      });
+      .filter((m) => WORKLOAD_KINDS.has(m.kind))
+      .map((m) =>
+        workloadReadiness(
+          m,
+          this.o.children
+            .get(kindKey(m.apiVersion, m.kind))
+            ?.cache.get(m.metadata.namespace!, m.metadata.name),
+        ),
+      );
   }
 
   /** Merges `wanted` into the status and writes it through the status subresource if it changed. */

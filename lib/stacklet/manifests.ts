@@ -5,7 +5,9 @@
  */
 import type {
   V1ConfigMap,
+  V1DaemonSet,
   V1Deployment,
+  V1PodTemplateSpec,
   V1NetworkPolicy,
   V1NetworkPolicyPeer,
   V1PodDisruptionBudget,
@@ -145,30 +147,78 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
   });
   const replicas = stacklet.spec.clusterOperation?.stopped ? 0 : roleGroup.replicas;
 
-  const workload =
-    (role.workload ?? 'StatefulSet') === 'StatefulSet'
-      ? as<V1StatefulSet>({
-          apiVersion: 'apps/v1',
-          kind: 'StatefulSet',
-          metadata: { name: roleGroup.names.workload, labels },
-          spec: {
-            replicas,
-            serviceName: roleGroup.names.headlessService,
-            podManagementPolicy: 'Parallel',
-            selector: { matchLabels: selector },
-            template,
-            volumeClaimTemplates: volumeClaimTemplates(roleGroup.config.resources.storage, labels) as never,
-            // Claims outlive their pods and the stacklet: keelson never deletes data.
-            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
-          },
-        })
-      : as<V1Deployment>({
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          metadata: { name: roleGroup.names.workload, labels },
-          spec: { replicas, selector: { matchLabels: selector }, template },
-        });
+  const workload = workloadManifest(role.workload ?? 'StatefulSet', {
+    name: roleGroup.names.workload,
+    labels,
+    selector,
+    template,
+    replicas,
+    stopped: stacklet.spec.clusterOperation?.stopped === true,
+    headlessService: roleGroup.names.headlessService,
+    claims: volumeClaimTemplates(roleGroup.config.resources.storage, labels),
+  });
   return [as(configMap), as(headless), dropUndefined(workload)];
+}
+
+/**
+ * Label of the node selector a stopped DaemonSet gets: no node carries it, so no pod runs, and
+ * everything else about the DaemonSet stays as it was.
+ */
+export const STOPPED_NODE_LABEL = 'keelson.dev/stopped';
+
+interface WorkloadInput {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly selector: Record<string, string>;
+  readonly template: V1PodTemplateSpec;
+  readonly replicas: number;
+  readonly stopped: boolean;
+  readonly headlessService: string;
+  readonly claims: readonly object[];
+}
+
+/** The workload of a role group, of the kind its role declares. */
+function workloadManifest(kind: 'StatefulSet' | 'Deployment' | 'DaemonSet', w: WorkloadInput): Manifest {
+  const metadata = { name: w.name, labels: w.labels };
+  const selector = { matchLabels: w.selector };
+  switch (kind) {
+    case 'StatefulSet':
+      return as<V1StatefulSet>({
+        apiVersion: 'apps/v1',
+        kind,
+        metadata,
+        spec: {
+          replicas: w.replicas,
+          serviceName: w.headlessService,
+          podManagementPolicy: 'Parallel',
+          selector,
+          template: w.template,
+          volumeClaimTemplates: w.claims as never,
+          // Claims outlive their pods and the stacklet: keelson never deletes data.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        },
+      });
+    case 'Deployment':
+      return as<V1Deployment>({
+        apiVersion: 'apps/v1',
+        kind,
+        metadata,
+        spec: { replicas: w.replicas, selector, template: w.template },
+      });
+    case 'DaemonSet': {
+      // One pod per node, so there are no replicas to scale to zero: stopping selects no node.
+      const template = w.stopped
+        ? {
+            ...w.template,
+            spec: {
+              ...w.template.spec!,
+              nodeSelector: { ...w.template.spec?.nodeSelector, [STOPPED_NODE_LABEL]: 'true' },
+            },
+          }
+        : w.template;
+      return as<V1DaemonSet>({ apiVersion: 'apps/v1', kind, metadata, spec: { selector, template } });
+    }
+  }
 }
 
 /** The client Service, metrics Service and PodDisruptionBudget of one role. */

@@ -159,8 +159,12 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */
   readonly maxUnavailable?: number;
-  /** @default 'StatefulSet' */
-  readonly workload?: 'StatefulSet' | 'Deployment';
+  /**
+   * StatefulSet for pods with identity or storage, Deployment for interchangeable ones, DaemonSet
+   * for one pod per node (replicas do not apply; storage must be empty).
+   * @default 'StatefulSet'
+   */
+  readonly workload?: 'StatefulSet' | 'Deployment' | 'DaemonSet';
   /**
    * Whether a spec runs this role at all (a product mode may do without it). A role that is not
    * run gets no role groups and no objects, and its section in the spec is the product's to reject.

@@ -102,6 +102,13 @@ function resolveRoleGroup(
   )) {
     problems.push(p);
   }
+  const workloadKind = role.workload ?? 'StatefulSet';
+  if (workloadKind !== 'StatefulSet' && Object.keys(config.resources.storage ?? {}).length > 0) {
+    problems.push(
+      `${path}.config.resources.storage: the ${role.name} role runs a ${workloadKind}, whose pods have no ` +
+        'persistent volumes; remove the storage (only StatefulSet roles take it)',
+    );
+  }
   if (parseDurationSeconds(config.gracefulShutdownTimeout) === undefined) {
     problems.push(`${path}.config.gracefulShutdownTimeout: not a duration`);
   }
