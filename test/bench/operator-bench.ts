@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
 import { Command } from 'commander';
+import { KubeClient } from '../../lib/operator/client';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { productCrd } from '../../lib/stacklet/crd';
 import {
@@ -278,14 +279,18 @@ async function main() {
     void cp.stop().finally(() => process.exit(130));
   });
   try {
-    const crd = productCrd(BEACON) as k8s.KubernetesObject;
-    await k8s.KubernetesObjectApi.makeApiClient(cp.adminKubeConfig()).patch(
-      crd,
-      undefined,
-      undefined,
-      'keelson-bench',
-      true,
-      k8s.PatchStrategy.ServerSideApply,
+    // Raw JSON: the client library's typed models would drop the CRD's x-kubernetes-* keys.
+    const crd = productCrd(BEACON) as { metadata: { name: string } };
+    await new KubeClient(cp.adminKubeConfig()).request(
+      'apply',
+      'PATCH',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+      'customresourcedefinitions',
+      {
+        query: { fieldManager: 'keelson-bench', force: true },
+        body: crd,
+        contentType: 'application/apply-patch+yaml',
+      },
     );
     await waitFor('the CRD to be served', async () => {
       await cp

@@ -7,15 +7,10 @@
 import { App } from 'cdk8s';
 import { lakehousePlatform } from '../../apps/lakehouse';
 import { HIVE, TRINO, TRINO_CATALOG } from '../../constructs';
-import { productCrd, S3_CONNECTION, type ProductDefinition } from '../../lib';
-import { ApiError, KubeClient } from '../../lib/operator/client';
-import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import { S3_CONNECTION, type ProductDefinition } from '../../lib';
+import { KubeClient } from '../../lib/operator/client';
+import { admissionVerdict, applyAll, installCrds, RESTRICTED, type Manifest } from './admission';
 import { adminKubeConfig, useTestNamespace, waitFor } from './support';
-
-const RESTRICTED = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-};
 
 /** Values no generated object may contain. */
 const SECRETS: Record<string, Record<string, string>> = {
@@ -23,18 +18,6 @@ const SECRETS: Record<string, Record<string, string>> = {
   's3-credentials': { accessKey: 'AKIA-TEST-4d1b', secretKey: 's3-secret-b7e05a' },
   'trino-internal-secret': { internalSharedSecret: 'shared-secret-0c9f44d2' },
 };
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
-
-async function apply(client: KubeClient, m: Manifest, namespace: string): Promise<void> {
-  const resource = CHILD_RESOURCES.find((c) => c.apiVersion === m.apiVersion && c.kind === m.kind);
-  if (!resource) throw new Error(`no REST path known for ${m.apiVersion} ${m.kind}`);
-  await client.request('apply', 'PATCH', objectPath(resource, namespace, m.metadata.name), 'test', {
-    query: { fieldManager: 'keelson-test', force: true, fieldValidation: 'Strict' },
-    body: m,
-    contentType: 'application/apply-patch+yaml',
-  });
-}
 
 describe('the lakehouse on the API server', () => {
   const ns = useTestNamespace('lakehouse', RESTRICTED);
@@ -47,13 +30,7 @@ describe('the lakehouse on the API server', () => {
       });
     }
     const manifests = lakehousePlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
-    const rejected: string[] = [];
-    for (const m of manifests) {
-      await apply(client, m, ns.name).catch((e: unknown) =>
-        rejected.push(`${m.kind}/${m.metadata.name}: ${String(e)}`),
-      );
-    }
-    expect(rejected).toEqual([]);
+    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
     type PodList = {
       items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
@@ -95,39 +72,10 @@ describe('the lakehouse CRDs', () => {
   const client = new KubeClient(adminKubeConfig());
   const products = [S3_CONNECTION, HIVE, TRINO_CATALOG, TRINO] as unknown as ProductDefinition[];
 
-  beforeAll(async () => {
-    for (const product of products) {
-      const crd = productCrd(product) as { metadata: { name: string } };
-      const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
-      await client.request('apply', 'PATCH', path, 'crd', {
-        query: { fieldManager: 'keelson-test', force: true },
-        body: crd,
-        contentType: 'application/apply-patch+yaml',
-      });
-      await waitFor(`${crd.metadata.name} to be Established`, async () => {
-        const got = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
-          'get',
-          'GET',
-          path,
-          'crd',
-        );
-        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-      });
-    }
-  });
+  beforeAll(() => installCrds(products));
 
-  const create = (product: ProductDefinition, name: string, spec: unknown) => {
-    const resource = stackletResource(product);
-    return client
-      .request('create', 'POST', collectionPath(resource, ns.name), resource.plural, {
-        query: { fieldValidation: 'Strict', dryRun: 'All' },
-        body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name }, spec },
-      })
-      .then(
-        () => 'accepted',
-        (e: unknown) => (e instanceof ApiError ? `${e.status}: ${e.message}` : String(e)),
-      );
-  };
+  const create = (product: ProductDefinition, name: string, spec: unknown) =>
+    admissionVerdict(client, product, ns.name, name, spec);
 
   it('accept an S3Connection, a HiveCluster, catalogs and a TrinoCluster', async () => {
     const [s3, hive, catalog, trino] = products;

@@ -14,11 +14,13 @@ import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
 import { OperatorDeployment } from '../../lib/operator/deployment';
-import { productCrd } from '../../lib/stacklet/crd';
 import type { ProductDefinition } from '../../lib/stacklet/product';
 import { repoRoot } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
+import { installCrds } from './admission';
 import { adminKubeConfig, serviceAccountKubeConfig, waitFor } from './support';
+
+export { installCrds };
 
 export const GROUP = 'keelson.dev';
 export const VERSION = 'v1alpha1';
@@ -96,23 +98,6 @@ export async function ensureOperatorBuilt(entry: OperatorEntry = BEACON_MAIN): P
 /** Applies the BeaconCluster CRD (as admin) and waits until it is served. */
 export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): Promise<void> {
   await installCrds([BEACON], kc);
-}
-
-/** Applies the CRDs of `products` (as admin) and waits until each is served. */
-export async function installCrds(
-  products: readonly ProductDefinition[],
-  kc: k8s.KubeConfig = adminKubeConfig(),
-): Promise<void> {
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  for (const product of products) {
-    const crd = productCrd(product) as k8s.KubernetesObject;
-    await objects.patch(crd, undefined, undefined, 'keelson-tests', true, k8s.PatchStrategy.ServerSideApply);
-    await waitFor(`the ${product.kind} CRD to be Established`, async () => {
-      const live = await ext.readCustomResourceDefinition({ name: `${product.plural}.${GROUP}` });
-      return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-    });
-  }
 }
 
 /**

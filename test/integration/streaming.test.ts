@@ -7,27 +7,10 @@
 import { App } from 'cdk8s';
 import { streamingPlatform } from '../../apps/streaming';
 import { KAFKA, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../../constructs';
-import { productCrd, type ProductDefinition } from '../../lib';
-import { ApiError, KubeClient } from '../../lib/operator/client';
-import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import { type ProductDefinition } from '../../lib';
+import { KubeClient } from '../../lib/operator/client';
+import { admissionVerdict, applyAll, installCrds, RESTRICTED, type Manifest } from './admission';
 import { adminKubeConfig, useTestNamespace, waitFor } from './support';
-
-const RESTRICTED = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/enforce-version': 'latest',
-};
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
-
-async function apply(client: KubeClient, m: Manifest, namespace: string): Promise<void> {
-  const resource = CHILD_RESOURCES.find((c) => c.apiVersion === m.apiVersion && c.kind === m.kind);
-  if (!resource) throw new Error(`no REST path known for ${m.apiVersion} ${m.kind}`);
-  await client.request('apply', 'PATCH', objectPath(resource, namespace, m.metadata.name), 'test', {
-    query: { fieldManager: 'keelson-test', force: true, fieldValidation: 'Strict' },
-    body: m,
-    contentType: 'application/apply-patch+yaml',
-  });
-}
 
 describe('the streaming platform on the API server', () => {
   const ns = useTestNamespace('streaming', RESTRICTED);
@@ -35,13 +18,7 @@ describe('the streaming platform on the API server', () => {
 
   it('is admitted into a restricted namespace, and every pod becomes Ready', async () => {
     const manifests = streamingPlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
-    const rejected: string[] = [];
-    for (const m of manifests) {
-      await apply(client, m, ns.name).catch((e: unknown) =>
-        rejected.push(`${m.kind}/${m.metadata.name}: ${String(e)}`),
-      );
-    }
-    expect(rejected).toEqual([]);
+    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
     type PodList = {
       items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
@@ -71,39 +48,10 @@ describe('the ZooKeeper and Kafka CRDs', () => {
   const client = new KubeClient(adminKubeConfig());
   const products = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA] as unknown as ProductDefinition[];
 
-  beforeAll(async () => {
-    for (const product of products) {
-      const crd = productCrd(product) as { metadata: { name: string } };
-      const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
-      await client.request('apply', 'PATCH', path, 'crd', {
-        query: { fieldManager: 'keelson-test', force: true },
-        body: crd,
-        contentType: 'application/apply-patch+yaml',
-      });
-      await waitFor(`${crd.metadata.name} to be Established`, async () => {
-        const got = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
-          'get',
-          'GET',
-          path,
-          'crd',
-        );
-        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-      });
-    }
-  });
+  beforeAll(() => installCrds(products));
 
-  const create = (product: ProductDefinition, name: string, spec: unknown) => {
-    const resource = stackletResource(product);
-    return client
-      .request('create', 'POST', collectionPath(resource, ns.name), resource.plural, {
-        query: { fieldValidation: 'Strict', dryRun: 'All' },
-        body: { apiVersion: resource.apiVersion, kind: resource.kind, metadata: { name }, spec },
-      })
-      .then(
-        () => 'accepted',
-        (e: unknown) => (e instanceof ApiError ? `${e.status}: ${e.message}` : String(e)),
-      );
-  };
+  const create = (product: ProductDefinition, name: string, spec: unknown) =>
+    admissionVerdict(client, product, ns.name, name, spec);
 
   it('accept a ZooKeeper, a ZNode and a Kafka in either mode', async () => {
     const [zk, znode, kafka] = products;
