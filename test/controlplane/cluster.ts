@@ -228,6 +228,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--cluster-signing-cert-file=${path.join(pki, 'ca.crt')}`,
       `--cluster-signing-key-file=${path.join(pki, 'ca.key')}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+      // The default 20 requests/s is sized for a shared production API server; tests create
+      // hundreds of pods and delete namespaces while others run, and would wait on the limiter.
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--profiling=false',
     ]);
     launch('kube-scheduler', [
@@ -235,6 +239,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--bind-address=127.0.0.1',
       '--secure-port=0',
       '--leader-elect=false',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--profiling=false',
     ]);
     launch('kwok', [
