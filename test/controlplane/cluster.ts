@@ -232,6 +232,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // hundreds of pods and delete namespaces while others run, and would wait on the limiter.
       '--kube-api-qps=200',
       '--kube-api-burst=400',
+      // kwok renews the fake nodes' leases; on a busy 2-core machine it can fall behind for a
+      // while, and a node marked NotReady turns all its pods NotReady for good (kwok does not
+      // make them Ready again). Real kubelets are not simulated here, so a node is never lost.
+      '--node-monitor-grace-period=10m',
       '--profiling=false',
     ]);
     launch('kube-scheduler', [
