@@ -19,19 +19,17 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { App, Chart } from 'cdk8s';
 import { Command } from 'commander';
 import { KubeClient } from '../../lib/operator/client';
-import { OperatorDeployment } from '../../lib/operator/deployment';
 import { productCrd } from '../../lib/stacklet/crd';
 import {
   createTestNamespace,
-  serviceAccountKubeConfig,
   startControlPlane,
   waitFor,
   type ControlPlane,
 } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
+import { writeOperatorIdentity } from '../controlplane/operator-identity';
 
 const GROUP = 'keelson.dev';
 const VERSION = 'v1alpha1';
@@ -121,32 +119,8 @@ async function apiServerWriteRate(kc: k8s.KubeConfig, namespace: string, count: 
   return count / ((Date.now() - start) / 1000);
 }
 
-async function operatorIdentity(kc: k8s.KubeConfig, namespace: string): Promise<string> {
-  const app = new App();
-  const chart = new Chart(app, 'operator');
-  new OperatorDeployment(chart, 'operator', {
-    products: [BEACON],
-    image: 'registry.invalid/keelson/keelson:bench',
-    namespace,
-    name: `keelson-operator-${namespace}`,
-    includeCrds: false,
-  });
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  for (const object of chart.toJson() as k8s.KubernetesObject[]) {
-    if (object.kind === 'Deployment') continue;
-    await objects.patch(
-      object,
-      undefined,
-      undefined,
-      'keelson-bench',
-      true,
-      k8s.PatchStrategy.ServerSideApply,
-    );
-  }
-  const sa = await serviceAccountKubeConfig(kc, namespace, `keelson-operator-${namespace}`, 7200);
-  const file = path.join(os.tmpdir(), `keelson-bench-${namespace}.kubeconfig`);
-  fs.writeFileSync(file, sa.exportConfig(), { mode: 0o600 });
-  return file;
+function operatorIdentity(kc: k8s.KubeConfig, namespace: string): Promise<string> {
+  return writeOperatorIdentity(kc, namespace, [BEACON], 'keelson-bench');
 }
 
 async function countAvailable(custom: k8s.CustomObjectsApi, namespace: string): Promise<number> {

@@ -105,3 +105,15 @@ export async function admissionVerdict(
       (e: unknown) => (e instanceof ApiError ? `${e.status}: ${e.message}` : String(e)),
     );
 }
+
+/** The names of the pods in `namespace` whose Ready condition is True, sorted. */
+export async function readyPodNames(client: KubeClient, namespace: string): Promise<string[]> {
+  type PodList = {
+    items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  };
+  const pods = await client.request<PodList>('list', 'GET', `/api/v1/namespaces/${namespace}/pods`, 'pods');
+  return pods.items
+    .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => p.metadata.name)
+    .sort();
+}

@@ -9,7 +9,14 @@ import { lakehousePlatform } from '../../apps/lakehouse';
 import { HIVE, TRINO, TRINO_CATALOG } from '../../constructs';
 import { S3_CONNECTION, type ProductDefinition } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
-import { admissionVerdict, applyAll, installCrds, RESTRICTED, type Manifest } from './admission';
+import {
+  admissionVerdict,
+  applyAll,
+  installCrds,
+  readyPodNames,
+  RESTRICTED,
+  type Manifest,
+} from './admission';
 import { adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 /** Values no generated object may contain. */
@@ -32,16 +39,7 @@ describe('the lakehouse on the API server', () => {
     const manifests = lakehousePlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
     expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
-    type PodList = {
-      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-    };
-    const ready = async () => {
-      const pods = await client.request<PodList>('list', 'GET', `/api/v1/namespaces/${ns.name}/pods`, 'pods');
-      return pods.items
-        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-        .map((p) => p.metadata.name)
-        .sort();
-    };
+    const ready = () => readyPodNames(client, ns.name);
     // One metastore, one coordinator, two workers.
     await waitFor('all four pods to be Ready', async () => (await ready()).length === 4, 150_000);
     expect(await ready()).toEqual([

@@ -12,13 +12,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { App, Chart } from 'cdk8s';
-import { OperatorDeployment } from '../../lib/operator/deployment';
 import type { ProductDefinition } from '../../lib/stacklet/product';
 import { repoRoot } from '../controlplane/cluster';
+import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { BEACON } from '../example-product/beacon';
 import { installCrds } from './admission';
-import { adminKubeConfig, serviceAccountKubeConfig, waitFor } from './support';
+import { adminKubeConfig, waitFor } from './support';
 
 export { installCrds };
 
@@ -109,31 +108,7 @@ export async function operatorIdentity(
   kc: k8s.KubeConfig = adminKubeConfig(),
   products: readonly ProductDefinition[] = [BEACON],
 ): Promise<string> {
-  const app = new App();
-  const chart = new Chart(app, 'operator');
-  new OperatorDeployment(chart, 'operator', {
-    products,
-    image: 'registry.invalid/keelson/keelson:test',
-    namespace,
-    name: `keelson-operator-${namespace}`,
-    includeCrds: false,
-  });
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-  for (const object of chart.toJson() as k8s.KubernetesObject[]) {
-    if (object.kind === 'Deployment') continue;
-    await objects.patch(
-      object,
-      undefined,
-      undefined,
-      'keelson-tests',
-      true,
-      k8s.PatchStrategy.ServerSideApply,
-    );
-  }
-  const sa = await serviceAccountKubeConfig(kc, namespace, `keelson-operator-${namespace}`, 7200);
-  const file = path.join(os.tmpdir(), `keelson-operator-${namespace}.kubeconfig`);
-  fs.writeFileSync(file, sa.exportConfig(), { mode: 0o600 });
-  return file;
+  return writeOperatorIdentity(kc, namespace, products, 'keelson-tests');
 }
 
 /** Deletes the cluster-scoped RBAC objects operatorIdentity made. */

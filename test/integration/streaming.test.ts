@@ -9,7 +9,14 @@ import { streamingPlatform } from '../../apps/streaming';
 import { KAFKA, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../../constructs';
 import { type ProductDefinition } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
-import { admissionVerdict, applyAll, installCrds, RESTRICTED, type Manifest } from './admission';
+import {
+  admissionVerdict,
+  applyAll,
+  installCrds,
+  readyPodNames,
+  RESTRICTED,
+  type Manifest,
+} from './admission';
 import { adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 describe('the streaming platform on the API server', () => {
@@ -20,16 +27,7 @@ describe('the streaming platform on the API server', () => {
     const manifests = streamingPlatform(new App(), { namespace: ns.name }).toJson() as Manifest[];
     expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
-    type PodList = {
-      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-    };
-    const ready = async () => {
-      const pods = await client.request<PodList>('list', 'GET', `/api/v1/namespaces/${ns.name}/pods`, 'pods');
-      return pods.items
-        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-        .map((p) => p.metadata.name)
-        .sort();
-    };
+    const ready = () => readyPodNames(client, ns.name);
     // ZooKeeper 3, ZooKeeper-mode Kafka 3 brokers, KRaft Kafka 3 controllers + 3 brokers.
     await waitFor('all twelve pods to be Ready', async () => (await ready()).length === 12, 150_000);
     expect(await ready()).toEqual(
