@@ -22,12 +22,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { KubeClient } from '../../lib/operator/client';
 import { productCrd } from '../../lib/stacklet/crd';
-import {
-  createTestNamespace,
-  startControlPlane,
-  waitFor,
-  type ControlPlane,
-} from '../controlplane/cluster';
+import { createTestNamespace, startControlPlane, waitFor, type ControlPlane } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 
