@@ -33,6 +33,11 @@ import { kindKey, objectPath, type ResourceType } from './resources';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
+/**
+ * How often a stacklet that depends on a ConfigMap keelson did not make (and so does not watch)
+ * reads it again, so that a change to it reaches the stacklet without a watch on every ConfigMap.
+ */
+export const UNWATCHED_DEPENDENCY_POLL_MS = 15_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -106,10 +111,13 @@ export class Reconciler {
     this.o.onDependencies(namespace, name, Object.values(wanted));
     const dependencies: Record<string, Record<string, string>> = {};
     const missing: string[] = [...resolution.missing];
+    let unwatched = false;
     for (const [path, configMap] of Object.entries(wanted)) {
-      const data = await this.dependencyData(namespace, configMap);
-      if (data) dependencies[configMap] = data;
-      else missing.push(`ConfigMap "${configMap}" (named by ${path})`);
+      const found = await this.dependencyData(namespace, configMap);
+      if (found) {
+        dependencies[configMap] = found.data;
+        unwatched ||= !found.watched;
+      } else missing.push(`ConfigMap "${configMap}" (named by ${path})`);
     }
     if (missing.length > 0) {
       const message = `waiting for ${missing.join(', ')} in namespace ${namespace}`;
@@ -188,7 +196,7 @@ export class Reconciler {
           ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
           : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
     });
-    return { result: 'success' };
+    return { result: 'success', requeueAfterMs: unwatched ? UNWATCHED_DEPENDENCY_POLL_MS : undefined };
   }
 
   /**
@@ -211,10 +219,16 @@ export class Reconciler {
     }
   }
 
-  /** The data of a dependency ConfigMap: from the cache when keelson made it, else one GET. */
-  private async dependencyData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  /**
+   * The data of a dependency ConfigMap: from the cache (watched) when keelson made it, else one
+   * GET (not watched: the caller polls it).
+   */
+  private async dependencyData(
+    namespace: string,
+    name: string,
+  ): Promise<{ data: Record<string, string>; watched: boolean } | undefined> {
     const cached = this.o.children.get(kindKey('v1', 'ConfigMap'))?.cache.get(namespace, name);
-    if (cached) return (cached.data as Record<string, string> | undefined) ?? {};
+    if (cached) return { data: (cached.data as Record<string, string> | undefined) ?? {}, watched: true };
     try {
       const live = await this.o.client.request<KubeObject>(
         'get',
@@ -222,7 +236,7 @@ export class Reconciler {
         `/api/v1/namespaces/${namespace}/configmaps/${encodeURIComponent(name)}`,
         'configmaps',
       );
-      return (live.data as Record<string, string> | undefined) ?? {};
+      return { data: (live.data as Record<string, string> | undefined) ?? {}, watched: false };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;

@@ -310,6 +310,29 @@ describe('the keelson operator', () => {
     await waitForCondition(namespace, 'kilo', 'Degraded', 'False');
   });
 
+  it('follows a dependency ConfigMap made by hand, which it does not watch, by reading it again', async () => {
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: 'handmade' }, data: { BEACON: 'first.example:7070' } },
+    });
+    await beacon.create(namespace, 'lima', small({ clusterConfig: { upstreamConfigMapName: 'handmade' } }));
+    await waitForCondition(namespace, 'lima', 'Available', 'True');
+    const file = async () =>
+      (await core.readNamespacedConfigMap({ name: 'lima-servers-default', namespace })).data?.[
+        'beacon.properties'
+      ];
+    expect(await file()).toContain('upstream=first.example');
+    await core.patchNamespacedConfigMap(
+      { name: 'handmade', namespace, body: { data: { BEACON: 'second.example:7070' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await waitFor(
+      "lima's config to follow the hand-made ConfigMap",
+      async () => (await file())?.includes('upstream=second.example') === true,
+      90_000,
+    );
+  });
+
   it('waits for a missing dependency, naming it, and proceeds when it appears', async () => {
     await beacon.create(namespace, 'golf', small({ clusterConfig: { upstreamConfigMapName: 'hotel' } }));
     await waitForCondition(namespace, 'golf', 'Available', 'False', 'DependencyMissing');
