@@ -9,18 +9,15 @@ import * as fs from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { PRODUCTS } from '../../apps/keelson';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/stacklet/labels';
-import { createTestNamespace } from '../controlplane/cluster';
 import {
   GROUP,
-  installCrds,
   KEELSON_BIN,
-  operatorIdentity,
-  removeOperatorIdentity,
-  startOperator,
   VERSION,
   type OperatorProcess,
+  startOperatorInNamespace,
+  stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, uniqueName, waitFor } from './support';
+import { adminKubeConfig, waitFor } from './support';
 
 /** Values nothing but their Secrets may contain. */
 const SECRETS: Record<string, Record<string, string>> = {
@@ -110,17 +107,10 @@ async function podsWithHash(workload: string, hash: string): Promise<{ done: boo
 }
 
 beforeAll(async () => {
-  await installCrds(PRODUCTS, kc);
-  namespace = await createTestNamespace(kc, uniqueName('lakehouse-op'));
-  const kubeconfig = await operatorIdentity(namespace, kc, PRODUCTS);
-  operator = await startOperator({ namespaces: [namespace], kubeconfig, entry: KEELSON_BIN });
+  ({ namespace, operator } = await startOperatorInNamespace('lakehouse-op', PRODUCTS, KEELSON_BIN));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await removeOperatorIdentity(namespace);
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
 describe('the lakehouse with the operator', () => {
   it('makes every stacklet Available, serves the three catalogs, rolls on a deleted catalog, and leaks no Secret', async () => {

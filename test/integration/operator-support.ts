@@ -13,11 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ProductDefinition } from '../../lib/stacklet/product';
-import { repoRoot } from '../controlplane/cluster';
+import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { BEACON } from '../example-product/beacon';
 import { installCrds } from './admission';
-import { adminKubeConfig, waitFor } from './support';
+import { adminKubeConfig, uniqueName, waitFor } from './support';
 
 export { installCrds };
 
@@ -366,4 +366,41 @@ export async function waitForCondition(
     undefined,
     async () => JSON.stringify((await api.get(namespace, name)).status ?? 'no status'),
   );
+}
+
+/** An operator watching a namespace of its own, as a suite's beforeAll makes it. */
+export interface OperatorInNamespace {
+  readonly namespace: string;
+  readonly operator: OperatorProcess;
+}
+
+/**
+ * Installs the CRDs of `products`, makes a fresh namespace and starts `entry` in it with the
+ * generated ClusterRole's identity. Undo with `stopOperatorInNamespace`.
+ */
+export async function startOperatorInNamespace(
+  prefix: string,
+  products: readonly ProductDefinition[] = [BEACON],
+  entry: OperatorEntry = BEACON_MAIN,
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<OperatorInNamespace> {
+  await installCrds(products, kc);
+  const namespace = await createTestNamespace(kc, uniqueName(prefix));
+  const kubeconfig = await operatorIdentity(namespace, kc, products);
+  const operator = await startOperator({ namespaces: [namespace], kubeconfig, entry });
+  return { namespace, operator };
+}
+
+/** Stops the operator and removes its identity and namespace. */
+export async function stopOperatorInNamespace(
+  started: Partial<OperatorInNamespace>,
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<void> {
+  await started.operator?.stop();
+  if (!started.namespace) return;
+  await removeOperatorIdentity(started.namespace, kc);
+  await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .deleteNamespace({ name: started.namespace })
+    .catch(() => undefined);
 }

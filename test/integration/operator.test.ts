@@ -6,19 +6,16 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/stacklet/labels';
-import { createTestNamespace } from '../controlplane/cluster';
 import {
   beacons,
-  installBeaconCrd,
-  operatorIdentity,
-  removeOperatorIdentity,
-  startOperator,
   waitForCondition,
   type OperatorProcess,
   writesByResource,
   writesSince,
+  startOperatorInNamespace,
+  stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, isGone, uniqueName, waitFor } from './support';
+import { adminKubeConfig, isGone, waitFor } from './support';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -29,17 +26,10 @@ let namespace = '';
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  await installBeaconCrd(kc);
-  namespace = await createTestNamespace(kc, uniqueName('operator'));
-  const kubeconfig = await operatorIdentity(namespace);
-  operator = await startOperator({ namespaces: [namespace], kubeconfig });
+  ({ namespace, operator } = await startOperatorInNamespace('operator'));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await removeOperatorIdentity(namespace);
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
 const small = (extra: Record<string, unknown> = {}) => ({
   servers: { roleGroups: { default: { replicas: 1 } } },

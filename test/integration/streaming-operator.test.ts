@@ -7,19 +7,16 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { PRODUCTS } from '../../apps/keelson';
-import { createTestNamespace } from '../controlplane/cluster';
 import {
   GROUP,
   KEELSON_BIN,
   VERSION,
-  installCrds,
-  operatorIdentity,
-  removeOperatorIdentity,
-  startOperator,
   tail,
   type OperatorProcess,
+  startOperatorInNamespace,
+  stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, uniqueName, waitFor } from './support';
+import { adminKubeConfig, waitFor } from './support';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -30,17 +27,10 @@ let namespace = '';
 let operator: OperatorProcess;
 
 beforeAll(async () => {
-  await installCrds(PRODUCTS, kc);
-  namespace = await createTestNamespace(kc, uniqueName('streaming-operator'));
-  const kubeconfig = await operatorIdentity(namespace, kc, PRODUCTS);
-  operator = await startOperator({ namespaces: [namespace], kubeconfig, entry: KEELSON_BIN });
+  ({ namespace, operator } = await startOperatorInNamespace('streaming-operator', PRODUCTS, KEELSON_BIN));
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await removeOperatorIdentity(namespace);
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
-});
+afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
 type Kind = 'ZookeeperCluster' | 'ZookeeperZnode' | 'KafkaCluster';
 const PLURALS: Record<Kind, string> = {
