@@ -275,13 +275,3 @@ const NO_IMAGE: ResolvedImage = {
 export function activeRoles(product: ProductDefinition, spec: AnyStackletSpec): readonly RoleDefinition[] {
   return product.roles.filter((r) => r.enabled?.(spec) ?? true);
 }
-
-/** The role schema inputs of a product's roles, for `stackletSpecSchema`. */
-export function roleSchemaInputs(roles: readonly RoleDefinition[]) {
-  return Object.fromEntries(
-    roles.map((r) => [
-      r.name,
-      { config: r.config, configFiles: Object.keys(r.configFiles), jvm: r.jvm !== undefined },
-    ]),
-  );
-}
