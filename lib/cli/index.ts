@@ -12,7 +12,7 @@ import type { ProductDefinition } from '../stacklet/product';
 import { OperatorDeployment } from '../operator/deployment';
 import { operatorCommand } from './operator-command';
 
-export { loadKubeConfig } from './operator-command';
+export { loadApiAccess } from '../operator/api-access';
 
 /** Writes `objects` as a multi-document YAML file. */
 function writeYaml(file: string, objects: readonly unknown[]): void {

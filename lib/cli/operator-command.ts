@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Command, Option } from 'commander';
 import type { ProductDefinition } from '../stacklet/product';
+import { loadApiAccess } from '../operator/api-access';
 import { createLogger, type LogLevel } from '../operator/logger';
 import { Operator } from '../operator/operator';
 import { startHealthServer } from '../operator/server';
@@ -21,14 +21,6 @@ interface OperatorFlags {
   resync: string;
   watchTimeout: string;
   logLevel: LogLevel;
-}
-
-/** A KubeConfig from KUBECONFIG, or the in-cluster ServiceAccount. */
-export function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
-  else kc.loadFromCluster();
-  return kc;
 }
 
 export function operatorCommand(products: readonly ProductDefinition[]): Command {
@@ -94,7 +86,7 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
       };
       const operator: Operator = new Operator({
         products,
-        kubeConfig: loadKubeConfig(),
+        access: loadApiAccess(),
         log,
         namespaces,
         workers: Number(flags.workers),

@@ -4,12 +4,13 @@
  * The operator sends the construct's JSON exactly as built (typed client models rename or drop
  * fields, e.g. NetworkPolicy `from`), streams watches line by line with its own timeouts, and
  * counts every request by verb for its metrics; a generated client gets in the way of all three.
- * Credentials come from a client-node KubeConfig (kubeconfig file or in-cluster), refreshed
+ * Credentials come from an {@link ApiAccess} (kubeconfig file or in-cluster), refreshed
  * periodically so a rotated ServiceAccount token is picked up.
  */
 import * as https from 'node:https';
 import * as http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigAccess, type ApiAccess } from './api-access';
 import type { OperatorMetrics } from './metrics';
 
 /** A failed API request: the HTTP status and the API server's Status reason and message. */
@@ -35,6 +36,8 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** The response's media type, e.g. a metadata-only transformation. @default 'application/json' */
+  readonly accept?: string;
 }
 
 /** The field manager of every keelson write. */
@@ -45,16 +48,17 @@ const AUTH_REFRESH_MS = 60_000;
 export class KubeClient {
   private readonly server: URL;
   private readonly agent: https.Agent | http.Agent;
-  private headers: Record<string, string> = {};
+  private readonly access: ApiAccess;
+  private headers: Readonly<Record<string, string>> = {};
   private headersAt = 0;
 
+  /** `access` may also be a client-node KubeConfig the caller already holds. */
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    access: ApiAccess | KubeConfig,
     private readonly metrics?: OperatorMetrics,
   ) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+    this.access = 'credentials' in access ? access : kubeConfigAccess(access);
+    this.server = new URL(this.access.server);
     this.agent =
       this.server.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, maxSockets: 32 })
@@ -81,6 +85,7 @@ export class KubeClient {
    * Opens a watch and calls `onEvent` for each event line. Resolves when the server ends the
    * stream; rejects on a connection error or when `signal` aborts. `onData` is called on every
    * chunk (bookmarks included), so the caller's watchdog can tell a silent stream from a quiet one.
+   * `accept` asks for another media type of the event objects (see RequestOptions).
    */
   public async watch(
     path: string,
@@ -89,8 +94,9 @@ export class KubeClient {
     onEvent: (event: { type: string; object: Record<string, unknown> }) => void,
     signal: AbortSignal,
     onData: () => void = () => undefined,
+    accept?: string,
   ): Promise<void> {
-    const response = await this.send('GET', path, { query: { ...query, watch: true } }, signal);
+    const response = await this.send('GET', path, { query: { ...query, watch: true }, accept }, signal);
     this.metrics?.apiRequests.inc({ verb: 'watch', resource, code: String(response.statusCode) });
     if ((response.statusCode ?? 0) >= 400) {
       throw apiError(response.statusCode ?? 0, await readBody(response), `watch ${path}`);
@@ -134,7 +140,10 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...this.headers,
+      accept: options.accept ?? 'application/json',
+    };
     if (payload !== undefined) {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(payload));
@@ -147,23 +156,13 @@ export class KubeClient {
     });
   }
 
-  /** TLS material and auth headers from the kubeconfig, re-read every minute. */
+  /** TLS material and auth headers, re-read every minute. */
   private tls: https.RequestOptions = {};
   private async credentials(): Promise<https.RequestOptions> {
     if (Date.now() - this.headersAt < AUTH_REFRESH_MS) return this.tls;
-    const opts: https.RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
-    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const { tls, headers } = await this.access.credentials();
     this.headers = headers;
-    this.tls = {
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      rejectUnauthorized: opts.rejectUnauthorized,
-      servername: opts.servername,
-    };
+    this.tls = tls;
     this.headersAt = Date.now();
     return this.tls;
   }

@@ -1,6 +1,7 @@
 export * from './backoff';
 export * from './queue';
 export * from './metrics';
+export * from './api-access';
 export * from './client';
 export * from './resources';
 export * from './informer';

@@ -57,7 +57,19 @@ export interface InformerOptions {
   readonly watchTimeoutSeconds?: number;
   /** How long past the watch's own timeout the watchdog waits before aborting. @default 30000 */
   readonly silenceGraceMs?: number;
+  /**
+   * Keep only each object's identity (name, namespace, uid, resourceVersion, deletionTimestamp),
+   * listed and watched as the API server's PartialObjectMetadata, for a kind whose content the
+   * operator must not hold (Secrets). The rest of the metadata is dropped as well: an annotation
+   * can carry the whole object (kubectl's last-applied-configuration holds a Secret's data).
+   * @default false
+   */
+  readonly metadataOnly?: boolean;
 }
+
+/** The API server's metadata-only renderings of a list and of watch event objects. */
+const PARTIAL_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /** `namespace/name`, the store's key. */
 export function objectKeyOf(namespace: string | undefined, name: string): string {
@@ -112,7 +124,7 @@ export class Informer {
     const before = this.store.get(key);
     const rv = (o?: KubeObject) => Number(o?.metadata.resourceVersion ?? 0);
     if (before && rv(before) >= rv(object)) return;
-    this.store.set(key, object);
+    this.store.set(key, forStore(object));
   }
 
   public start(): void {
@@ -181,14 +193,15 @@ export class Informer {
           limit: this.options.pageSize ?? 500,
           continue: continueToken,
         },
+        accept: this.options.metadataOnly ? PARTIAL_METADATA_LIST : undefined,
       });
       for (const item of page.items) {
         // Lists omit each item's apiVersion/kind; the cache keeps objects as a GET returns them.
-        const object = {
+        const object = forStore({
           apiVersion: this.resource.apiVersion,
           kind: this.resource.kind,
-          ...item,
-        } as KubeObject;
+          ...this.received(item),
+        } as KubeObject);
         fresh.set(objectKeyOf(object.metadata.namespace, object.metadata.name), object);
       }
       continueToken = page.metadata.continue || undefined;
@@ -255,10 +268,11 @@ export class Informer {
             }
             throw new ApiError(status.code ?? 500, status.reason ?? '', `watch error: ${status.message}`);
           }
-          this.apply(event.type, event.object as KubeObject);
+          this.apply(event.type, this.received(event.object as KubeObject));
         },
         connection.signal,
         heard,
+        this.options.metadataOnly ? PARTIAL_METADATA : undefined,
       );
     } catch (error) {
       if (expired) return 'expired';
@@ -275,6 +289,17 @@ export class Informer {
     return expired ? 'expired' : 'ended';
   }
 
+  /** An object as it arrived, reduced to its identity when this informer keeps metadata only. */
+  private received(object: KubeObject): KubeObject {
+    if (!this.options.metadataOnly) return object;
+    const { name, namespace, uid, resourceVersion, deletionTimestamp } = object.metadata;
+    return {
+      apiVersion: this.resource.apiVersion,
+      kind: this.resource.kind,
+      metadata: { name, namespace, uid, resourceVersion, deletionTimestamp },
+    };
+  }
+
   private apply(type: string, object: KubeObject): void {
     const rv = object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
@@ -285,7 +310,7 @@ export class Informer {
       this.store.delete(key);
       this.emit('DELETED', object);
     } else if (type === 'ADDED' || type === 'MODIFIED') {
-      this.store.set(key, object);
+      this.store.set(key, forStore(object));
       this.emit(before ? 'MODIFIED' : 'ADDED', object, before);
     }
   }
@@ -299,6 +324,16 @@ export class Informer {
       }
     }
   }
+}
+
+/**
+ * The object as the store keeps it: without `metadata.managedFields`, which nothing in keelson
+ * reads and which is often the largest part of an object (a third or more of a StatefulSet), so
+ * dropping it keeps the operator's memory proportional to what it compares.
+ */
+function forStore(object: KubeObject): KubeObject {
+  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+  return object;
 }
 
 export function errorMessage(error: unknown): string {

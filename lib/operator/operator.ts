@@ -5,6 +5,7 @@
  * over starts with a warm cache); only the leader reconciles.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { ApiAccess } from './api-access';
 import type { Logger } from 'pino';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
@@ -21,7 +22,8 @@ import { CHILD_RESOURCES, kindKey, stackletResource, type ResourceType } from '.
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
-  readonly kubeConfig: KubeConfig;
+  /** The API server and credentials (a client-node KubeConfig also serves). */
+  readonly access: ApiAccess | KubeConfig;
   readonly log: Logger;
   /** Namespaces to watch. @default - all */
   readonly namespaces?: readonly string[];
@@ -61,7 +63,7 @@ export class Operator {
 
   constructor(private readonly options: OperatorOptions) {
     this.metrics = options.metrics ?? new OperatorMetrics();
-    this.client = new KubeClient(options.kubeConfig, this.metrics);
+    this.client = new KubeClient(options.access, this.metrics);
     const log = options.log;
     const cacheOptions = { namespaces: options.namespaces, watchTimeoutSeconds: options.watchTimeoutSeconds };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
