@@ -7,7 +7,6 @@ export * from './jvm';
 export * from './config-files';
 export {
   resourceRequirements,
-  resourcesProblems,
   jvmHeapFromMemory,
   jvmHeapMiB,
   jvmHeapProblems,

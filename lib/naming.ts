@@ -17,7 +17,9 @@ export const DNS_SUBDOMAIN_MAX = 253;
 export const STATEFULSET_NAME_MAX = DNS_LABEL_MAX - 11;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** The character rule of an RFC 1123 subdomain, as a regular expression's source (for schemas). */
+export const DNS_SUBDOMAIN_SYNTAX = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const DNS_SUBDOMAIN = new RegExp(DNS_SUBDOMAIN_SYNTAX);
 
 /** The rule a generated name must follow. */
 export type NameRule = 'dns-label' | 'dns-subdomain' | 'statefulset';

@@ -8,7 +8,13 @@
  * (Ki Mi Gi Ti Pi Ei), a decimal suffix (m, none, k M G T P E) or a decimal exponent (e3, E-2).
  */
 
-const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
+/**
+ * The grammar above as a regular expression's source, in the syntax both JavaScript and the API
+ * server's (Go) regular expressions read, so a schema pattern can admit exactly what keelson parses.
+ */
+export const QUANTITY_SYNTAX =
+  '^([+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE]([+-]?[0-9]+))?$';
+const QUANTITY = new RegExp(QUANTITY_SYNTAX);
 
 const BINARY_POWERS: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
 const DECIMAL_EXPONENTS: Readonly<Record<string, number>> = { m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };

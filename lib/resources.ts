@@ -7,24 +7,11 @@
  * that uses more than it requested is the first to be killed under memory pressure; data products
  * should not be.
  */
-import { nameProblems } from './naming';
-import { parseQuantity, quantityProblems, tryParseQuantity } from './quantity';
+import { parseQuantity, quantityProblems } from './quantity';
+import type { ResourcesSpec } from './spec/common';
 
-/** One named persistent volume of a role group. */
-export interface StorageSpec {
-  /** The size of the claim, a Kubernetes quantity such as `10Gi`. */
-  readonly capacity: string;
-  /** @default - the cluster's default StorageClass */
-  readonly storageClass?: string;
-}
-
-/** The `resources` of a role's config, as the user writes it (every field optional). */
-export interface ResourcesSpec {
-  readonly cpu?: { readonly min?: string; readonly max?: string };
-  readonly memory?: { readonly limit?: string };
-  /** Persistent volumes by name; each becomes a volume claim template of the workload. */
-  readonly storage?: Readonly<Record<string, StorageSpec>>;
-}
+/** The persistent volumes of `resources`, by name. */
+type StorageVolumes = NonNullable<ResourcesSpec['storage']>;
 
 /** A container's `resources`, in the Kubernetes shape. */
 export interface ResourceRequirements {
@@ -107,38 +94,6 @@ function amountProblems(
 }
 
 /**
- * Every problem with `resources` at `path` (e.g. `spec.servers.roleGroups.default.config.resources`):
- * quantities that do not parse or are out of range, `cpu.min` above `cpu.max`, and storage volumes
- * whose name or StorageClass Kubernetes would not accept. Empty when valid.
- */
-export function resourcesProblems(resources: ResourcesSpec | undefined, path: string): string[] {
-  if (resources === undefined) {
-    return [];
-  }
-  const problems = [
-    ...amountProblems(resources.cpu?.min, `${path}.cpu.min`, { allowZero: true }),
-    ...amountProblems(resources.cpu?.max, `${path}.cpu.max`, {}),
-    ...amountProblems(resources.memory?.limit, `${path}.memory.limit`, { wholeBytes: true }),
-  ];
-  const min = resources.cpu?.min === undefined ? undefined : tryParseQuantity(resources.cpu.min);
-  const max = resources.cpu?.max === undefined ? undefined : tryParseQuantity(resources.cpu.max);
-  if (min !== undefined && max !== undefined && min > max) {
-    problems.push(`${path}.cpu: min (${resources.cpu?.min}) must not exceed max (${resources.cpu?.max})`);
-  }
-  for (const [name, volume] of Object.entries(resources.storage ?? {})) {
-    const volumePath = `${path}.storage.${name}`;
-    problems.push(
-      ...nameProblems(name, 'dns-label', `${path}.storage: the volume name`),
-      ...amountProblems(volume.capacity, `${volumePath}.capacity`, { wholeBytes: true }),
-    );
-    if (volume.storageClass !== undefined) {
-      problems.push(...nameProblems(volume.storageClass, 'dns-subdomain', `${volumePath}.storageClass:`));
-    }
-  }
-  return problems;
-}
-
-/**
  * Problems with deriving a JVM heap from `memoryLimit` at `path` (the memory limit's path): options
  * out of range, or a limit too small to leave any heap after the non-heap reserve. Empty when
  * {@link jvmHeapFromMemory} will succeed.
@@ -207,7 +162,7 @@ export function jvmHeapFromMemory(memoryLimit: string, options: JvmHeapOptions =
  * user named one, so the cluster default applies otherwise.
  */
 export function volumeClaimTemplates(
-  storage: Readonly<Record<string, StorageSpec>> | undefined,
+  storage: Readonly<StorageVolumes> | undefined,
   labels: Readonly<Record<string, string>>,
 ): VolumeClaimTemplate[] {
   return Object.keys(storage ?? {})

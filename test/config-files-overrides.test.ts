@@ -1,5 +1,7 @@
 import { parse } from 'yaml';
-import { applyConfigOverrides, renderConfigFile, validateConfigOverrides } from '../lib/config-files';
+import { applyConfigOverrides, renderConfigFile } from '../lib/config-files';
+import { roleSchema } from '../lib/spec/stacklet-spec';
+import { specProblems } from '../lib/spec/validate';
 
 describe('renderConfigFile', () => {
   it('sets override entries on top of a properties file', () => {
@@ -76,45 +78,55 @@ describe('applyConfigOverrides', () => {
   });
 });
 
-describe('validateConfigOverrides', () => {
-  const files = ['log4j.properties', 'broker.properties'];
+// Which files a role's configOverrides may name is part of the role's spec schema
+// (lib/spec/stacklet-spec.ts), enforced at admission and at synth alike.
+describe('configOverrides validation (the role schema)', () => {
+  const brokers = roleSchema({
+    config: {},
+    configFiles: ['broker.properties', 'log4j.properties'],
+    jvm: true,
+  });
+  const problems = (role: unknown, schema = brokers) => specProblems(schema, role, 'spec.brokers');
 
   it('accepts overrides of known files', () => {
-    expect(
-      validateConfigOverrides({ 'broker.properties': { a: '1' } }, files, 'spec.brokers.configOverrides'),
-    ).toEqual([]);
-    expect(validateConfigOverrides(undefined, files, 'spec.brokers.configOverrides')).toEqual([]);
+    expect(problems({ configOverrides: { 'broker.properties': { a: '1' } } })).toEqual([]);
+    expect(problems({})).toEqual([]);
   });
 
-  it('rejects an unknown file, listing the product files', () => {
-    expect(
-      validateConfigOverrides(
-        { 'foo.properties': { a: '1' }, 'broker.properties': {}, 'bar.xml': {} },
-        files,
-        'spec.brokers.configOverrides',
-      ),
-    ).toEqual([
-      'spec.brokers.configOverrides: unknown config file "foo.properties"; this product\'s files are: broker.properties, log4j.properties',
-      'spec.brokers.configOverrides: unknown config file "bar.xml"; this product\'s files are: broker.properties, log4j.properties',
+  it("rejects an unknown file, listing the role's files", () => {
+    const known = "expected one of this role's config files: broker.properties, log4j.properties";
+    expect(problems({ configOverrides: { 'foo.properties': { a: '1' }, 'broker.properties': {} } })).toEqual([
+      `spec.brokers.configOverrides: unknown field "foo.properties"; ${known}`,
+    ]);
+    expect(problems({ roleGroups: { default: { configOverrides: { 'bar.xml': {} } } } })).toEqual([
+      `spec.brokers.roleGroups.default.configOverrides: unknown field "bar.xml"; ${known}`,
     ]);
   });
 
-  it('rejects any file when the product has none', () => {
-    expect(validateConfigOverrides({ 'x.yaml': {} }, [], 'spec.workers.configOverrides')).toEqual([
-      'spec.workers.configOverrides: unknown config file "x.yaml"; this product has no config files',
+  it('rejects any file when the role has none', () => {
+    const workers = roleSchema({ config: {}, configFiles: [], jvm: false });
+    expect(problems({ configOverrides: { 'x.yaml': {} } }, workers)).toEqual([
+      'spec.brokers.configOverrides: unknown field "x.yaml"; expected none; this role has no config files to override',
     ]);
   });
 
-  it('rejects an override that is not a map', () => {
+  it('rejects an override that is not a map, and values that are not strings', () => {
     expect(
-      validateConfigOverrides(
-        { 'broker.properties': 'a=1', 'log4j.properties': ['x'] },
-        files,
-        'spec.brokers.configOverrides',
-      ),
+      problems({
+        configOverrides: { 'broker.properties': 'a=1', 'log4j.properties': ['x'] },
+        roleGroups: { default: { configOverrides: { 'broker.properties': { a: 1 } } } },
+      }),
     ).toEqual([
-      'spec.brokers.configOverrides["broker.properties"]: must be a map of settings, not "a=1"',
-      'spec.brokers.configOverrides["log4j.properties"]: must be a map of settings, not ["x"]',
+      'spec.brokers.configOverrides.broker.properties: must be a map, not "a=1"',
+      'spec.brokers.configOverrides.log4j.properties: must be a map, not a list',
+      'spec.brokers.roleGroups.default.configOverrides.broker.properties.a: must be a string',
+    ]);
+  });
+
+  it('rejects an unknown kind of override, listing the ones there are', () => {
+    expect(problems({ configOverride: {}, roleGroups: { default: { envOverride: {} } } })).toEqual([
+      'spec.brokers: unknown field "configOverride"; expected one of: config, configOverrides, envOverrides, cliOverrides, podOverrides, jvmArgumentOverrides, roleConfig, roleGroups',
+      'spec.brokers.roleGroups.default: unknown field "envOverride"; expected one of: replicas, config, configOverrides, envOverrides, cliOverrides, podOverrides, jvmArgumentOverrides',
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { productCrd, toStructuralSchema } from '../lib';
+import { productCrd, QUANTITY_SYNTAX, toStructuralSchema } from '../lib';
 import { BEACON } from './example-product/beacon';
 
 type Schema = Record<string, any>;
@@ -84,6 +84,28 @@ describe('the generated CRD', () => {
     const groups = spec.properties.servers.properties.roleGroups;
     expect(groups['x-kubernetes-validations'][0].rule).toContain('key.matches');
     expect(version.schema.openAPIV3Schema['x-kubernetes-validations']).toHaveLength(2);
+  });
+
+  test('carries the resource rules: positive amounts, whole bytes, StorageClass names', () => {
+    const resources = spec.properties.servers.properties.config.properties.resources.properties;
+    const messages = (node: Schema) =>
+      node['x-kubernetes-validations'].map((v: { message: string }) => v.message);
+    expect(messages(resources.cpu)).toEqual([
+      'cpu.min must not exceed cpu.max',
+      'cpu.min must not be negative',
+      'cpu.max must be greater than 0',
+    ]);
+    expect(messages(resources.memory)).toEqual([
+      'memory.limit must be greater than 0',
+      expect.stringMatching(/^memory\.limit must be a whole number of bytes/),
+    ]);
+    const volume = resources.storage.additionalProperties;
+    expect(messages(volume)).toEqual([
+      'capacity must be greater than 0',
+      expect.stringMatching(/^capacity must be a whole number of bytes/),
+    ]);
+    expect(volume.properties.storageClass).toMatchObject({ maxLength: 253, pattern: expect.any(String) });
+    expect(volume.properties.capacity.pattern).toBe(QUANTITY_SYNTAX);
   });
 
   test('turns unions of literals into enums', () => {

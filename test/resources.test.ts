@@ -3,9 +3,10 @@ import {
   jvmHeapMiB,
   jvmHeapProblems,
   resourceRequirements,
-  resourcesProblems,
   volumeClaimTemplates,
 } from '../lib/resources';
+import { ResourcesSchema } from '../lib/spec/common';
+import { specProblems } from '../lib/spec/validate';
 
 const PATH = 'spec.servers.roleGroups.default.config.resources';
 
@@ -23,83 +24,97 @@ describe('resourceRequirements', () => {
   });
 });
 
-describe('resourcesProblems', () => {
+// The checks of `resources` live in the spec schema (lib/spec/common.ts), which the API server runs
+// at admission as CEL and synth runs as TypeScript; these are the synth half.
+describe('resources validation (ResourcesSchema)', () => {
+  const problems = (resources: unknown) => specProblems(ResourcesSchema, resources, PATH);
+
   it('accepts valid resources', () => {
     expect(
-      resourcesProblems(
-        {
-          cpu: { min: '250m', max: '1' },
-          memory: { limit: '1Gi' },
-          storage: { data: { capacity: '10Gi', storageClass: 'fast.ssd' } },
-        },
-        PATH,
-      ),
+      problems({
+        cpu: { min: '250m', max: '1' },
+        memory: { limit: '1Gi' },
+        storage: { data: { capacity: '10Gi', storageClass: 'fast.ssd' } },
+      }),
     ).toEqual([]);
-    expect(resourcesProblems(undefined, PATH)).toEqual([]);
+    expect(problems({})).toEqual([]);
   });
 
-  it('accepts min equal to max in other units', () => {
-    expect(resourcesProblems({ cpu: { min: '1000m', max: '1' } }, PATH)).toEqual([]);
+  it('accepts min equal to max in other units, and whole byte counts written with fractions', () => {
+    expect(problems({ cpu: { min: '1000m', max: '1' } })).toEqual([]);
+    expect(problems({ memory: { limit: '1.5Gi' }, storage: { data: { capacity: '0.5Ki' } } })).toEqual([]);
   });
 
-  it('rejects cpu min above max, naming both', () => {
-    expect(resourcesProblems({ cpu: { min: '2', max: '500m' } }, PATH)).toEqual([
-      `${PATH}.cpu: min (2) must not exceed max (500m)`,
+  it('rejects cpu min above max', () => {
+    expect(problems({ cpu: { min: '2', max: '500m' } })).toEqual([
+      `${PATH}.cpu: cpu.min must not exceed cpu.max`,
     ]);
   });
 
   it('rejects invalid quantity strings, one problem per field', () => {
-    const problems = resourcesProblems(
-      {
-        cpu: { min: 'lots', max: '1 core' },
-        memory: { limit: '2GB' },
-        storage: { data: { capacity: 'big' } },
-      },
-      PATH,
-    );
-    expect(problems).toHaveLength(4);
-    expect(problems[0]).toMatch(
-      new RegExp(`^${PATH.replace(/\./g, '\\.')}\\.cpu\\.min: "lots" is not a Kubernetes quantity`),
-    );
-    expect(problems[1]).toMatch(/\.cpu\.max: "1 core" is not a Kubernetes quantity/);
-    expect(problems[2]).toMatch(/\.memory\.limit: "2GB" is not a Kubernetes quantity/);
-    expect(problems[3]).toMatch(/\.storage\.data\.capacity: "big" is not a Kubernetes quantity/);
+    const found = problems({
+      cpu: { min: 'lots', max: '1 core' },
+      memory: { limit: '2GB' },
+      storage: { data: { capacity: 'big' } },
+    });
+    const expected = 'is not a Kubernetes quantity such as 500m, 2 or 4Gi';
+    expect(found).toEqual([
+      `${PATH}.cpu.min: "lots" ${expected}`,
+      `${PATH}.cpu.max: "1 core" ${expected}`,
+      `${PATH}.memory.limit: "2GB" ${expected}`,
+      `${PATH}.storage.data.capacity: "big" ${expected}`,
+    ]);
   });
 
+  it.each(['1.2.3', '1e', '1ee3', '1Mi2', '1KI', '.', '5n'])(
+    'rejects %j, which the API server or keelson could not read as a quantity',
+    (text) => {
+      expect(problems({ cpu: { max: text } })).toEqual([
+        `${PATH}.cpu.max: "${text}" is not a Kubernetes quantity such as 500m, 2 or 4Gi`,
+      ]);
+    },
+  );
+
   it('rejects storage capacity of zero or less', () => {
-    expect(
-      resourcesProblems({ storage: { data: { capacity: '0' }, log: { capacity: '-1Gi' } } }, PATH),
-    ).toEqual([
-      `${PATH}.storage.data.capacity: must be greater than 0, not "0"`,
-      `${PATH}.storage.log.capacity: must be greater than 0, not "-1Gi"`,
+    expect(problems({ storage: { data: { capacity: '0' }, log: { capacity: '-1Gi' } } })).toEqual([
+      `${PATH}.storage.data: capacity must be greater than 0`,
+      `${PATH}.storage.log: capacity must be greater than 0`,
     ]);
   });
 
   it('rejects a zero cpu max or memory limit and a negative cpu min, but accepts a zero cpu min', () => {
-    expect(resourcesProblems({ cpu: { min: '0' } }, PATH)).toEqual([]);
-    expect(resourcesProblems({ cpu: { min: '-1', max: '0' }, memory: { limit: '0' } }, PATH)).toEqual([
-      `${PATH}.cpu.min: must be at least 0, not "-1"`,
-      `${PATH}.cpu.max: must be greater than 0, not "0"`,
-      `${PATH}.memory.limit: must be greater than 0, not "0"`,
+    expect(problems({ cpu: { min: '0' } })).toEqual([]);
+    expect(problems({ cpu: { min: '-1', max: '0' }, memory: { limit: '0' } })).toEqual([
+      `${PATH}.cpu: cpu.min must not be negative`,
+      `${PATH}.cpu: cpu.max must be greater than 0`,
+      `${PATH}.memory: memory.limit must be greater than 0`,
     ]);
   });
 
-  it('rejects fractions of a byte', () => {
-    expect(resourcesProblems({ memory: { limit: '500m' } }, PATH)).toEqual([
-      `${PATH}.memory.limit: "500m" is not a whole number of bytes; use a suffix like Mi or Gi, not m`,
+  it('rejects fractions of a byte in memory and storage, once per mistake', () => {
+    const advice = 'must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction';
+    expect(problems({ memory: { limit: '500m' }, storage: { data: { capacity: '1.5' } } })).toEqual([
+      `${PATH}.memory: memory.limit ${advice}`,
+      `${PATH}.storage.data: capacity ${advice}`,
+    ]);
+    expect(problems({ memory: { limit: '-500m' } })).toEqual([
+      `${PATH}.memory: memory.limit must be greater than 0`,
     ]);
   });
 
   it('rejects volume names and storage classes Kubernetes would not accept', () => {
-    const problems = resourcesProblems(
-      { storage: { Data_1: { capacity: '1Gi', storageClass: 'Fast SSD' } } },
-      PATH,
+    expect(problems({ storage: { Data_1: { capacity: '1Gi' } } })).toEqual([
+      `${PATH}.storage: "Data_1" is not a valid name; expected keys that are DNS labels (lower case letters, digits and -, at most 63 characters)`,
+    ]);
+    expect(problems({ storage: { ['v'.repeat(64)]: { capacity: '1Gi' } } })[0]).toMatch(
+      /\.storage: "v{64}" is not a valid name/,
     );
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(
-      new RegExp(`^${PATH.replace(/\./g, '\\.')}\\.storage: the volume name "Data_1" must consist`),
-    );
-    expect(problems[1]).toMatch(/\.storage\.Data_1\.storageClass: "Fast SSD" must consist/);
+    expect(problems({ storage: { data: { capacity: '1Gi', storageClass: 'Fast SSD' } } })).toEqual([
+      `${PATH}.storage.data.storageClass: "Fast SSD" is not a StorageClass name (lower case letters, digits, '-' and '.', starting and ending with a letter or digit)`,
+    ]);
+    expect(
+      problems({ storage: { data: { capacity: '1Gi', storageClass: `${'a'.repeat(250)}.com` } } }),
+    ).toEqual([`${PATH}.storage.data.storageClass: must be at most 253 characters`]);
   });
 });
 

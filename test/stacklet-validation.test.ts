@@ -63,6 +63,38 @@ describe('synth-time validation', () => {
     );
   });
 
+  test('rejects a zero cpu max or memory limit, fractions of a byte and a bad StorageClass', () => {
+    const found = problems({
+      servers: {
+        config: {
+          resources: {
+            cpu: { max: '0' },
+            memory: { limit: '0' },
+            storage: { data: { capacity: '1.5', storageClass: 'Fast_SSD' } },
+          },
+        },
+        roleGroups: { default: { config: { resources: { memory: { limit: '1500m' } } } } },
+      },
+    });
+    expect(found).toEqual([
+      'spec.servers.config.resources.storage.data.storageClass: "Fast_SSD" is not a StorageClass name ' +
+        "(lower case letters, digits, '-' and '.', starting and ending with a letter or digit)",
+      'spec.servers.config.resources.cpu: cpu.max must be greater than 0',
+      'spec.servers.config.resources.memory: memory.limit must be greater than 0',
+      'spec.servers.config.resources.storage.data: capacity must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
+      'spec.servers.roleGroups.default.config.resources.memory: memory.limit must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
+    ]);
+  });
+
+  test('rejects an override that is not a map and an unknown kind of override', () => {
+    expect(
+      problems({ servers: { configOverrides: { 'beacon.properties': 'a=1' }, envOverride: { A: 'b' } } }),
+    ).toEqual([
+      'spec.servers: unknown field "envOverride"; expected one of: config, configOverrides, envOverrides, cliOverrides, podOverrides, jvmArgumentOverrides, roleConfig, roleGroups',
+      'spec.servers.configOverrides.beacon.properties: must be a map, not "a=1"',
+    ]);
+  });
+
   test('rejects a role group name that is not a DNS label', () => {
     expect(problems({ servers: { roleGroups: { Big_Group: {} } } })[0]).toMatch(
       /^spec\.servers\.roleGroups: "Big_Group" is not a valid name; expected keys that are DNS labels/,

@@ -32,10 +32,6 @@ const KEY_VALUE_FORMATS: ReadonlySet<ConfigFileFormat> = new Set([
   'env',
 ]);
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function applyKeyValueOverrides(base: object, overrides: object | null | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   const problems: string[] = [];
@@ -97,33 +93,4 @@ export function renderConfigFile(format: ConfigFileFormat, base: object, overrid
     case 'json':
       return renderJson(content);
   }
-}
-
-/**
- * Problems with a role's or role group's `configOverrides` at `path` (e.g.
- * `spec.brokers.configOverrides`): files the product does not have, listing the ones it has, and
- * overrides that are not a map. Empty when valid.
- */
-export function validateConfigOverrides(
-  overrides: Readonly<Record<string, unknown>> | undefined,
-  knownFiles: readonly string[],
-  path: string,
-): string[] {
-  const known = [...knownFiles].sort();
-  const problems: string[] = [];
-  for (const [file, override] of Object.entries(overrides ?? {})) {
-    if (!known.includes(file)) {
-      problems.push(
-        `${path}: unknown config file ${JSON.stringify(file)}; ` +
-          (known.length > 0
-            ? `this product's files are: ${known.join(', ')}`
-            : 'this product has no config files'),
-      );
-    } else if (!isPlainObject(override)) {
-      problems.push(
-        `${path}[${JSON.stringify(file)}]: must be a map of settings, not ${JSON.stringify(override)}`,
-      );
-    }
-  }
-  return problems;
 }

@@ -6,7 +6,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { defineRule, withRules } from './rules';
-import { parseQuantity } from '../quantity';
+import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
+import { parseQuantity, QUANTITY_SYNTAX } from '../quantity';
 
 /** Objects are closed: an unknown key is an error, not silently ignored. */
 export const CLOSED = { additionalProperties: false } as const;
@@ -14,8 +15,12 @@ export const CLOSED = { additionalProperties: false } as const;
 /** Marks a field whose content Kubernetes defines (pod templates, whole objects): kept as given. */
 export const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
-/** Kubernetes' own quantity syntax (apimachinery's resource.Quantity). */
-export const QUANTITY_PATTERN = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+/**
+ * A Kubernetes quantity as keelson reads it (`quantity.ts`): what passes admission can be parsed at
+ * synth time, so the TypeScript halves of the quantity rules below never meet a value they cannot
+ * read.
+ */
+export const QUANTITY_PATTERN = QUANTITY_SYNTAX;
 
 /** A Kubernetes quantity such as `500m`, `2`, `1Gi`. */
 export const Quantity = (description: string) =>
@@ -36,8 +41,11 @@ export const Duration = (description: string) =>
     'x-keelson-expected': 'a duration such as 30s, 5m or 1h30m',
   });
 
-/** A DNS-1123 label: role group names, volume names. */
-export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+/**
+ * A DNS-1123 label of at most 63 characters: role group names, volume names. The length is part of
+ * the pattern because it applies to map keys, which take no maxLength.
+ */
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 /** A closed set of strings. */
 export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}) {
@@ -111,11 +119,50 @@ const cpuMinNotAboveMax = defineRule<{ min?: string; max?: string }>({
     self.min === undefined || self.max === undefined || parseQuantity(self.min) <= parseQuantity(self.max),
 });
 
-const storageNotEmpty = defineRule<{ capacity: string }>({
-  cel: 'quantity(self.capacity).isGreaterThan(quantity("0"))',
-  message: 'capacity must be greater than 0',
-  check: (self) => parseQuantity(self.capacity) > 0,
-});
+/** What the field holding a quantity is called in rule messages (`memory.limit`), and its key. */
+interface QuantityField {
+  readonly key: string;
+  readonly label: string;
+}
+
+/** `field`, when set, is greater than 0 (or, with `orZero`, not negative). */
+function positiveQuantity(field: QuantityField, orZero = false) {
+  return defineRule<Readonly<Record<string, string | undefined>>>({
+    cel: `!has(self.${field.key}) || quantity(self.${field.key}).sign() ${orZero ? '>=' : '>'} 0`,
+    message: `${field.label} must ${orZero ? 'not be negative' : 'be greater than 0'}`,
+    check: (self) => {
+      const value = self[field.key];
+      return value === undefined || (orZero ? parseQuantity(value) >= 0 : parseQuantity(value) > 0);
+    },
+  });
+}
+
+// Doubles from 2^53 on are all whole; below it, a double that survives the round trip through an
+// int is whole. (CEL in the API server has no floor function, and the quantity library's
+// isInteger() is false for whole amounts such as 1.5Gi that it stores as decimals.) Amounts of 0 or
+// less are left to positiveQuantity, so one mistake gives one message.
+const WHOLE_FROM = 2 ** 53;
+
+/** `field`, when set and positive, is a whole number (of bytes): not `500m`, not `1.5`. */
+function wholeQuantity(field: QuantityField) {
+  const amount = `quantity(self.${field.key})`;
+  const float = `${amount}.asApproximateFloat()`;
+  return defineRule<Readonly<Record<string, string | undefined>>>({
+    cel:
+      `!has(self.${field.key}) || ${amount}.sign() <= 0 || ${float} >= ${WHOLE_FROM}.0 || ` +
+      `double(int(${float})) == ${float}`,
+    message: `${field.label} must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction`,
+    check: (self) => {
+      const value = self[field.key];
+      return value === undefined || parseQuantity(value) <= 0 || Number.isInteger(parseQuantity(value));
+    },
+  });
+}
+
+const CPU_MIN = { key: 'min', label: 'cpu.min' };
+const CPU_MAX = { key: 'max', label: 'cpu.max' };
+const MEMORY_LIMIT = { key: 'limit', label: 'memory.limit' };
+const CAPACITY = { key: 'capacity', label: 'capacity' };
 
 export const ResourcesSchema = Type.Object(
   {
@@ -125,7 +172,10 @@ export const ResourcesSchema = Type.Object(
           min: Type.Optional(Quantity('Guaranteed CPU (the container request).')),
           max: Type.Optional(Quantity('CPU ceiling (the container limit).')),
         },
-        { ...CLOSED, ...withRules(cpuMinNotAboveMax) },
+        {
+          ...CLOSED,
+          ...withRules(cpuMinNotAboveMax, positiveQuantity(CPU_MIN, true), positiveQuantity(CPU_MAX)),
+        },
       ),
     ),
     memory: Type.Optional(
@@ -135,7 +185,7 @@ export const ResourcesSchema = Type.Object(
             Quantity('Memory for the container (request = limit); JVM products derive their heap from it.'),
           ),
         },
-        CLOSED,
+        { ...CLOSED, ...withRules(positiveQuantity(MEMORY_LIMIT), wholeQuantity(MEMORY_LIMIT)) },
       ),
     ),
     storage: Type.Optional(
@@ -144,10 +194,16 @@ export const ResourcesSchema = Type.Object(
           {
             capacity: Quantity('Size of the persistent volume claim.'),
             storageClass: Type.Optional(
-              Type.String({ description: "StorageClass of the claim. @default the cluster's default class" }),
+              Type.String({
+                pattern: DNS_SUBDOMAIN_SYNTAX,
+                maxLength: DNS_SUBDOMAIN_MAX,
+                description: "StorageClass of the claim. @default the cluster's default class",
+                'x-keelson-expected':
+                  "a StorageClass name (lower case letters, digits, '-' and '.', starting and ending with a letter or digit)",
+              }),
             ),
           },
-          { ...CLOSED, ...withRules(storageNotEmpty) },
+          { ...CLOSED, ...withRules(positiveQuantity(CAPACITY), wholeQuantity(CAPACITY)) },
         ),
         'Persistent volumes by name; each becomes a volumeClaimTemplate of the role group.',
       ),

@@ -60,7 +60,10 @@ function overrideProperties<P extends TProperties>(role: RoleSchemaInput<P>) {
       Type.Object(files, {
         ...CLOSED,
         description: 'Settings merged into the generated config files, by file name.',
-        'x-keelson-expected': `one of this role's config files: ${role.configFiles.join(', ')}`,
+        'x-keelson-expected':
+          role.configFiles.length > 0
+            ? `one of this role's config files: ${role.configFiles.join(', ')}`
+            : 'none; this role has no config files to override',
       }),
     ),
     envOverrides: Type.Optional(

@@ -109,8 +109,11 @@ function describe(error: ValueError, root: string): string | undefined {
       return `${path}: must be true or false`;
     case ValueErrorType.Array:
       return `${path}: must be a list`;
-    case ValueErrorType.Object:
-      return `${path}: must be an object`;
+    case ValueErrorType.Object: {
+      // A map (a config file's overrides, env) given as a string is a common slip; show what came.
+      const got = Array.isArray(error.value) ? 'a list' : JSON.stringify(error.value);
+      return `${path}: must be ${s.patternProperties ? 'a map' : 'an object'}, not ${got}`;
+    }
     case ValueErrorType.Number:
       return `${path}: must be a number`;
     default:

@@ -119,7 +119,10 @@ describe('the generated CRD on the API server', () => {
         servers: {
           config: {
             tickTime: 10,
-            resources: { cpu: { min: '500m', max: '2' }, storage: { data: { capacity: '1Gi' } } },
+            resources: {
+              cpu: { min: '0', max: '2' },
+              storage: { data: { capacity: '0.5Gi', storageClass: 'fast.ssd-1' } },
+            },
           },
           configOverrides: { 'beacon.properties': { a: 'b' } },
           podOverrides: { spec: { containers: [{ name: 'beacon', env: [{ name: 'X', value: 'y' }] }] } },
@@ -127,7 +130,7 @@ describe('the generated CRD on the API server', () => {
           roleConfig: { podDisruptionBudget: { maxUnavailable: 2 }, listenerClass: 'external-stable' },
           roleGroups: {
             default: { replicas: 3 },
-            big: { replicas: 1, config: { resources: { memory: { limit: '4Gi' } } } },
+            big: { replicas: 1, config: { resources: { memory: { limit: '1.5Gi' } } } },
           },
         },
         objectOverrides: [
@@ -168,6 +171,45 @@ describe('the generated CRD on the API server', () => {
       'an empty volume',
       { servers: { config: { resources: { storage: { data: { capacity: '0' } } } } } },
       /capacity must be greater than 0/,
+    ],
+    [
+      'a memory limit of 0',
+      { servers: { config: { resources: { memory: { limit: '0' } } } } },
+      /spec\.servers\.config\.resources\.memory: Invalid value.*memory\.limit must be greater than 0/,
+    ],
+    [
+      'a cpu max of 0',
+      { servers: { config: { resources: { cpu: { max: '0' } } } } },
+      /spec\.servers\.config\.resources\.cpu: Invalid value.*cpu\.max must be greater than 0/,
+    ],
+    [
+      'a negative cpu min',
+      { servers: { config: { resources: { cpu: { min: '-1' } } } } },
+      /cpu\.min must not be negative/,
+    ],
+    [
+      'a fraction of a byte of storage',
+      { servers: { config: { resources: { storage: { data: { capacity: '1.5' } } } } } },
+      /spec\.servers\.config\.resources\.storage\.data: Invalid value.*capacity must be a whole number of bytes/,
+    ],
+    [
+      'a memory limit in millibytes',
+      { servers: { roleGroups: { default: { config: { resources: { memory: { limit: '500m' } } } } } } },
+      /memory\.limit must be a whole number of bytes/,
+    ],
+    [
+      'a StorageClass name that is not a DNS subdomain',
+      {
+        servers: {
+          config: { resources: { storage: { data: { capacity: '1Gi', storageClass: 'Fast_SSD' } } } },
+        },
+      },
+      /spec\.servers\.config\.resources\.storage\.data\.storageClass.*should match/,
+    ],
+    [
+      'a quantity keelson cannot read',
+      { servers: { config: { resources: { cpu: { max: '1.2.3' } } } } },
+      /spec\.servers\.config\.resources\.cpu\.max.*should match/,
     ],
     [
       'a role group name that is not a DNS label',
