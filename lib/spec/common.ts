@@ -125,10 +125,15 @@ interface QuantityField {
   readonly label: string;
 }
 
+/** CEL: -1, 0 or 1 as `field` is below, at or above zero. */
+function compareToZero(field: QuantityField): string {
+  return `quantity(self.${field.key}).compareTo(quantity("0"))`;
+}
+
 /** `field`, when set, is greater than 0 (or, with `orZero`, not negative). */
 function positiveQuantity(field: QuantityField, orZero = false) {
   return defineRule<Readonly<Record<string, string | undefined>>>({
-    cel: `!has(self.${field.key}) || quantity(self.${field.key}).sign() ${orZero ? '>=' : '>'} 0`,
+    cel: `!has(self.${field.key}) || ${compareToZero(field)} ${orZero ? '>=' : '>'} 0`,
     message: `${field.label} must ${orZero ? 'not be negative' : 'be greater than 0'}`,
     check: (self) => {
       const value = self[field.key];
@@ -145,11 +150,10 @@ const WHOLE_FROM = 2 ** 53;
 
 /** `field`, when set and positive, is a whole number (of bytes): not `500m`, not `1.5`. */
 function wholeQuantity(field: QuantityField) {
-  const amount = `quantity(self.${field.key})`;
-  const float = `${amount}.asApproximateFloat()`;
+  const float = `quantity(self.${field.key}).asApproximateFloat()`;
   return defineRule<Readonly<Record<string, string | undefined>>>({
     cel:
-      `!has(self.${field.key}) || ${amount}.sign() <= 0 || ${float} >= ${WHOLE_FROM}.0 || ` +
+      `!has(self.${field.key}) || ${compareToZero(field)} <= 0 || ${float} >= ${WHOLE_FROM}.0 || ` +
       `double(int(${float})) == ${float}`,
     message: `${field.label} must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction`,
     check: (self) => {
