@@ -190,7 +190,7 @@ describe('the generated CRD on the API server', () => {
     [
       'a fraction of a byte of storage',
       { servers: { config: { resources: { storage: { data: { capacity: '1.5' } } } } } },
-      /spec\.servers\.config\.resources\.storage\.data: Invalid value.*capacity must be a whole number of bytes/,
+      /spec\.servers\.config\.resources\.storage\[data\]: Invalid value.*capacity must be a whole number of bytes/,
     ],
     [
       'a memory limit in millibytes',
