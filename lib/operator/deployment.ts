@@ -28,6 +28,15 @@ export interface OperatorDeploymentProps {
   readonly imagePullPolicy?: string;
 }
 
+/**
+ * Node options the operator runs with. V8's young generation defaults to semi-spaces of up to
+ * 16 MiB, sized for throughput; the operator's garbage is many small short-lived objects (a
+ * construct tree per reconcile), so 1 MiB semi-spaces cost no measurable convergence time and keep
+ * ~20 MiB off its resident memory (`npm run bench:operator`). V8 reads this only at start-up,
+ * hence an environment variable rather than code.
+ */
+export const OPERATOR_NODE_OPTIONS = '--max-semi-space-size=1';
+
 /** The RBAC rules the operator needs for `products`: nothing more. */
 export function operatorRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
   const byGroup = new Map<string, string[]>();
@@ -116,6 +125,7 @@ export class OperatorDeployment extends Construct {
                 env: [
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'NODE_OPTIONS', value: OPERATOR_NODE_OPTIONS },
                 ],
                 ports: [{ name: 'metrics', containerPort: 8080 }],
                 livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ProductDefinition } from '../../lib/stacklet/product';
+import { OPERATOR_NODE_OPTIONS } from '../../lib/operator/deployment';
 import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { BEACON } from '../example-product/beacon';
@@ -184,7 +185,12 @@ export async function startOperator(options: StartOperatorOptions): Promise<Oper
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', out, out],
-    env: { ...process.env, KUBECONFIG: options.kubeconfig, ...options.env },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
+      KUBECONFIG: options.kubeconfig,
+      ...options.env,
+    },
   });
   fs.closeSync(out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
