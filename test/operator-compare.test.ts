@@ -117,13 +117,15 @@ describe('conditions', () => {
 });
 
 describe('operatorRules', () => {
-  it('grants only the kinds and verbs the operator uses, and nothing on Secrets or PersistentVolumeClaims', () => {
+  it('grants only the kinds and verbs the operator uses: list and watch on Secrets, nothing on PersistentVolumeClaims', () => {
     const rules = operatorRules([BEACON]) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const resources = rules.flatMap((r) => r.resources);
     expect(resources).toEqual(
       expect.arrayContaining(['beaconclusters', 'beaconclusters/status', 'statefulsets', 'leases', 'events']),
     );
-    expect(resources).not.toContain('secrets');
+    expect(rules.filter((r) => r.resources.includes('secrets'))).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
+    ]);
     expect(resources).not.toContain('persistentvolumeclaims');
     expect(rules.flatMap((r) => r.verbs)).not.toContain('*');
     expect(rules.find((r) => r.resources.includes('beaconclusters'))!.verbs).toEqual([

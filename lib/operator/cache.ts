@@ -15,6 +15,8 @@ export interface KindCacheOptions {
   readonly labelSelector?: string;
   readonly watchTimeoutSeconds?: number;
   readonly pageSize?: number;
+  /** Hold only each object's identity (see InformerOptions.metadataOnly). @default false */
+  readonly metadataOnly?: boolean;
 }
 
 export class KindCache {
@@ -41,6 +43,7 @@ export class KindCache {
             labelSelector: options.labelSelector,
             watchTimeoutSeconds: options.watchTimeoutSeconds,
             pageSize: options.pageSize,
+            metadataOnly: options.metadataOnly,
           },
           log,
           metrics,

@@ -54,6 +54,9 @@ export function operatorRules(products: readonly ProductDefinition[]): Record<st
       // Server-side apply updates through `patch`; creating through it needs `create` too.
       verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
     })),
+    // Secrets: list and watch only, for the metadata-only cache that rolls pods when a Secret they
+    // read changes. No get and no writes: the operator asks for metadata and never reads a value.
+    { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   ];

@@ -185,7 +185,8 @@ export class Informer {
     let resourceVersion = '';
     do {
       const page = await this.client.request<{
-        items: KubeObject[];
+        // null in an empty PartialObjectMetadataList (the API server does not make it [] there).
+        items: KubeObject[] | null;
         metadata: { continue?: string; resourceVersion: string };
       }>('list', 'GET', collectionPath(this.resource, this.options.namespace), this.resource.plural, {
         query: {
@@ -195,7 +196,7 @@ export class Informer {
         },
         accept: this.options.metadataOnly ? PARTIAL_METADATA_LIST : undefined,
       });
-      for (const item of page.items) {
+      for (const item of page.items ?? []) {
         // Lists omit each item's apiVersion/kind; the cache keeps objects as a GET returns them.
         const object = forStore({
           apiVersion: this.resource.apiVersion,

@@ -1,8 +1,8 @@
 /**
- * The operator: caches for every registered stacklet kind and the kinds they create, event
- * handlers that turn changes into queued stacklet keys, the work queue and its reconcilers, and
- * leader election in front of the workers. Caches run on every replica (a standby that takes
- * over starts with a warm cache); only the leader reconciles.
+ * The operator: caches for every registered stacklet kind, the kinds they create and the
+ * metadata of Secrets, event handlers that turn changes into queued stacklet keys, the work queue
+ * and its reconcilers, and leader election in front of the workers. Caches run on every replica
+ * (a standby that takes over starts with a warm cache); only the leader reconciles.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ApiAccess } from './api-access';
@@ -18,7 +18,7 @@ import { OperatorMetrics } from './metrics';
 import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
 import { Reconciler } from './reconciler';
-import { CHILD_RESOURCES, kindKey, stackletResource, type ResourceType } from './resources';
+import { CHILD_RESOURCES, kindKey, SECRET_RESOURCE, stackletResource, type ResourceType } from './resources';
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -57,6 +57,11 @@ export class Operator {
   /** `namespace/kind` → stacklet keys that refer to objects of that kind there, and the reverse. */
   private readonly referrers = new Map<string, Set<string>>();
   private readonly referencesOf = new Map<string, string[]>();
+  /** Every Secret in the watched namespaces, identity and version only (never data). */
+  private readonly secrets: KindCache;
+  /** `namespace/secret` → stacklet keys whose pods read it, and the reverse. */
+  private readonly secretReaders = new Map<string, Set<string>>();
+  private readonly secretsReadBy = new Map<string, string[]>();
   private resyncTimer?: NodeJS.Timeout;
   private leading = false;
   private stopped = false;
@@ -78,6 +83,18 @@ export class Operator {
       cache.on((type, object) => this.onChildEvent(resource, object, type));
       this.children.set(kindKey(resource.apiVersion, resource.kind), { cache, resource });
     }
+    // Not label-filtered: the Secrets stacklets read are the user's, which carry no keelson labels.
+    this.secrets = new KindCache(
+      this.client,
+      SECRET_RESOURCE,
+      { ...cacheOptions, metadataOnly: true },
+      log,
+      this.metrics,
+    );
+    this.secrets.on((_type, secret) => {
+      for (const key of this.secretReaders.get(`${secret.metadata.namespace}/${secret.metadata.name}`) ?? [])
+        this.queue.add(key);
+    });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     for (const product of options.products) {
       const resource = stackletResource(product);
@@ -94,6 +111,7 @@ export class Operator {
         client: this.client,
         stacklets: cache,
         children: this.children,
+        secrets: this.secrets,
         recorder,
         metrics: this.metrics,
         log,
@@ -107,6 +125,14 @@ export class Operator {
             `${product.kind}/${namespace}/${name}`,
             namespace,
             kinds,
+          ),
+        onSecrets: (namespace, name, secrets) =>
+          this.track(
+            this.secretReaders,
+            this.secretsReadBy,
+            `${product.kind}/${namespace}/${name}`,
+            namespace,
+            secrets,
           ),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
@@ -183,6 +209,7 @@ export class Operator {
   private *caches(): IterableIterator<KindCache> {
     for (const { cache } of this.children.values()) yield cache;
     for (const { cache } of this.stacklets.values()) yield cache;
+    yield this.secrets;
   }
 
   private enqueue(kind: string, object: KubeObject): void {
@@ -249,6 +276,7 @@ export class Operator {
       if (outcome.result === 'gone') {
         this.trackDependencies(key, namespace, []);
         this.track(this.referrers, this.referencesOf, key, namespace, []);
+        this.track(this.secretReaders, this.secretsReadBy, key, namespace, []);
       }
       return { requeueAfterMs: outcome.requeueAfterMs };
     } catch (error) {

@@ -1,6 +1,7 @@
 /**
  * The reconcile of one stacklet, generic over products:
- * cache → paused? → dependencies → build → apply what differs → prune → status.
+ * cache → paused? → dependencies → build → stamp Secret versions → apply what differs → prune →
+ * status.
  *
  * It is level-triggered and idempotent: it reads the desired state from the custom resource and
  * the live state from the caches, never from the event that queued it, and a second run after a
@@ -30,6 +31,7 @@ import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { kindKey, objectPath, type ResourceType } from './resources';
+import { withSecretsHashes } from './secret-references';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
@@ -48,6 +50,8 @@ export interface ReconcilerOptions {
   readonly stacklets: KindCache;
   /** Caches of the child kinds, by `apiVersion/kind`. */
   readonly children: ReadonlyMap<string, { cache: KindCache; resource: ResourceType }>;
+  /** The metadata-only cache of Secrets: the versions of the Secrets pods read. */
+  readonly secrets: KindCache;
   readonly recorder: EventRecorder;
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
@@ -57,6 +61,8 @@ export interface ReconcilerOptions {
   readonly objects: (namespace: string, kind: string) => readonly ReferencedObject[];
   /** Told which kinds a stacklet refers to, so that changes to objects of them requeue it. */
   readonly onReferences: (namespace: string, name: string, kinds: readonly string[]) => void;
+  /** Told which Secrets a stacklet's pods read, so that changes to them requeue it. */
+  readonly onSecrets: (namespace: string, name: string, secrets: readonly string[]) => void;
 }
 
 export class Reconciler {
@@ -161,6 +167,15 @@ export class Reconciler {
       return { result: 'invalid' };
     }
 
+    // The Secrets the pods read: a change to one requeues this stacklet, and the new version in
+    // the pod template rolls the pods (env from a Secret is read only at container start).
+    const secrets = withSecretsHashes(desired, (secret) => this.o.secrets.get(namespace, secret)?.metadata);
+    desired = secrets.manifests;
+    this.o.onSecrets(namespace, name, secrets.referenced);
+    const missingSecrets = secrets.missing.map((s) => `Secret "${s}"`).join(', ');
+    const waitingForSecrets = `waiting for ${missingSecrets} in namespace ${namespace}, which the pods read`;
+    const secretsNote = secrets.missing.length > 0 ? `; ${waitingForSecrets}` : '';
+
     const applied = new Set<string>();
     for (const manifest of desired) {
       applied.add(childKey(manifest));
@@ -188,13 +203,19 @@ export class Reconciler {
           ? {
               status: 'True',
               reason: 'AllReplicasReady',
-              message: `all ${workloads.length} workloads are ready`,
+              message: `all ${workloads.length} workloads are ready${secretsNote}`,
             }
-          : { status: 'False', reason: 'ReplicasNotReady', message: `not ready: ${notReady.join(', ')}` },
+          : {
+              status: 'False',
+              reason: 'ReplicasNotReady',
+              message: `not ready: ${notReady.join(', ')}${secretsNote}`,
+            },
       Progressing:
-        notReady.length === 0
-          ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
-          : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
+        secrets.missing.length > 0
+          ? { status: 'True', reason: 'SecretMissing', message: waitingForSecrets }
+          : notReady.length === 0
+            ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
+            : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
     });
     return { result: 'success', requeueAfterMs: unwatched ? UNWATCHED_DEPENDENCY_POLL_MS : undefined };
   }

@@ -24,6 +24,12 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
 ];
 
+/**
+ * Secrets, which the operator watches (metadata only, never data) to roll the pods that read one
+ * when it changes; it never writes them.
+ */
+export const SECRET_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
+
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: product.kind, plural: product.plural };
