@@ -18,7 +18,14 @@ import { OperatorMetrics } from './metrics';
 import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
 import { Reconciler } from './reconciler';
-import { CHILD_RESOURCES, kindKey, SECRET_RESOURCE, stackletResource, type ResourceType } from './resources';
+import {
+  CHILD_RESOURCES,
+  CONFIG_MAP_RESOURCE,
+  kindKey,
+  SECRET_RESOURCE,
+  stackletResource,
+  type ResourceType,
+} from './resources';
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -51,6 +58,11 @@ export class Operator {
   private readonly children = new Map<string, { cache: KindCache; resource: ResourceType }>();
   private readonly queue: WorkQueue<string>;
   private readonly elector?: LeaderElector;
+  /**
+   * Every ConfigMap in the watched namespaces, identity and version only: dependencies may be
+   * ConfigMaps keelson did not make (and so does not cache in full).
+   */
+  private readonly configMaps: KindCache;
   /** `namespace/configMap` → stacklet keys that depend on it, and the reverse. */
   private readonly dependents = new Map<string, Set<string>>();
   private readonly dependenciesOf = new Map<string, string[]>();
@@ -80,7 +92,7 @@ export class Operator {
         log,
         this.metrics,
       );
-      cache.on((type, object) => this.onChildEvent(resource, object, type));
+      cache.on((_type, object) => this.onChildEvent(object));
       this.children.set(kindKey(resource.apiVersion, resource.kind), { cache, resource });
     }
     // Not label-filtered: the Secrets stacklets read are the user's, which carry no keelson labels.
@@ -93,6 +105,18 @@ export class Operator {
     );
     this.secrets.on((_type, secret) => {
       for (const key of this.secretReaders.get(`${secret.metadata.namespace}/${secret.metadata.name}`) ?? [])
+        this.queue.add(key);
+    });
+    this.configMaps = new KindCache(
+      this.client,
+      CONFIG_MAP_RESOURCE,
+      { ...cacheOptions, metadataOnly: true },
+      log,
+      this.metrics,
+    );
+    this.configMaps.on((_type, configMap) => {
+      for (const key of this.dependents.get(`${configMap.metadata.namespace}/${configMap.metadata.name}`) ??
+        [])
         this.queue.add(key);
     });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
@@ -112,6 +136,7 @@ export class Operator {
         stacklets: cache,
         children: this.children,
         secrets: this.secrets,
+        configMaps: this.configMaps,
         recorder,
         metrics: this.metrics,
         log,
@@ -210,6 +235,7 @@ export class Operator {
     for (const { cache } of this.children.values()) yield cache;
     for (const { cache } of this.stacklets.values()) yield cache;
     yield this.secrets;
+    yield this.configMaps;
   }
 
   private enqueue(kind: string, object: KubeObject): void {
@@ -221,15 +247,12 @@ export class Operator {
       for (const object of cache.list()) this.enqueue(kind, object);
   }
 
-  private onChildEvent(resource: ResourceType, object: KubeObject, _type: string): void {
+  /** A child changed: its owner reconciles. (Dependents of a ConfigMap hear of it from `configMaps`.) */
+  private onChildEvent(object: KubeObject): void {
     for (const ref of object.metadata.ownerReferences ?? []) {
       if (!ref.controller || !ref.apiVersion.startsWith(`${API_GROUP}/`) || !this.stacklets.has(ref.kind))
         continue;
       this.queue.add(`${ref.kind}/${object.metadata.namespace}/${ref.name}`);
-    }
-    if (resource.kind === 'ConfigMap') {
-      for (const key of this.dependents.get(`${object.metadata.namespace}/${object.metadata.name}`) ?? [])
-        this.queue.add(key);
     }
   }
 

@@ -35,11 +35,6 @@ import { withSecretsHashes } from './secret-references';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
-/**
- * How often a stacklet that depends on a ConfigMap keelson did not make (and so does not watch)
- * reads it again, so that a change to it reaches the stacklet without a watch on every ConfigMap.
- */
-export const UNWATCHED_DEPENDENCY_POLL_MS = 15_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -52,6 +47,11 @@ export interface ReconcilerOptions {
   readonly children: ReadonlyMap<string, { cache: KindCache; resource: ResourceType }>;
   /** The metadata-only cache of Secrets: the versions of the Secrets pods read. */
   readonly secrets: KindCache;
+  /**
+   * The metadata-only cache of every ConfigMap: which dependencies exist, including those keelson
+   * did not make (whose data the children's ConfigMap cache does not hold).
+   */
+  readonly configMaps: KindCache;
   readonly recorder: EventRecorder;
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
@@ -117,13 +117,10 @@ export class Reconciler {
     this.o.onDependencies(namespace, name, Object.values(wanted));
     const dependencies: Record<string, Record<string, string>> = {};
     const missing: string[] = [...resolution.missing];
-    let unwatched = false;
     for (const [path, configMap] of Object.entries(wanted)) {
-      const found = await this.dependencyData(namespace, configMap);
-      if (found) {
-        dependencies[configMap] = found.data;
-        unwatched ||= !found.watched;
-      } else missing.push(`ConfigMap "${configMap}" (named by ${path})`);
+      const data = await this.dependencyData(namespace, configMap);
+      if (data) dependencies[configMap] = data;
+      else missing.push(`ConfigMap "${configMap}" (named by ${path})`);
     }
     if (missing.length > 0) {
       const message = `waiting for ${missing.join(', ')} in namespace ${namespace}`;
@@ -217,7 +214,7 @@ export class Reconciler {
             ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
             : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
     });
-    return { result: 'success', requeueAfterMs: unwatched ? UNWATCHED_DEPENDENCY_POLL_MS : undefined };
+    return { result: 'success' };
   }
 
   /**
@@ -241,15 +238,15 @@ export class Reconciler {
   }
 
   /**
-   * The data of a dependency ConfigMap: from the cache (watched) when keelson made it, else one
-   * GET (not watched: the caller polls it).
+   * The data of a dependency ConfigMap, or undefined while it does not exist: from the children's
+   * cache when keelson made it; else, when the metadata cache knows it, from one GET (the data of
+   * ConfigMaps keelson did not make is not cached, but their changes requeue dependents all the
+   * same through the metadata cache).
    */
-  private async dependencyData(
-    namespace: string,
-    name: string,
-  ): Promise<{ data: Record<string, string>; watched: boolean } | undefined> {
+  private async dependencyData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
     const cached = this.o.children.get(kindKey('v1', 'ConfigMap'))?.cache.get(namespace, name);
-    if (cached) return { data: (cached.data as Record<string, string> | undefined) ?? {}, watched: true };
+    if (cached) return (cached.data as Record<string, string> | undefined) ?? {};
+    if (!this.o.configMaps.get(namespace, name)) return undefined;
     try {
       const live = await this.o.client.request<KubeObject>(
         'get',
@@ -257,7 +254,7 @@ export class Reconciler {
         `/api/v1/namespaces/${namespace}/configmaps/${encodeURIComponent(name)}`,
         'configmaps',
       );
-      return { data: (live.data as Record<string, string> | undefined) ?? {}, watched: false };
+      return (live.data as Record<string, string> | undefined) ?? {};
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;

@@ -30,6 +30,16 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
  */
 export const SECRET_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
 
+/**
+ * ConfigMaps in general, which the operator also watches as metadata only (beside its own in full)
+ * so that a dependency ConfigMap made by hand requeues its dependents when it changes.
+ */
+export const CONFIG_MAP_RESOURCE: ResourceType = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+};
+
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: product.kind, plural: product.plural };
