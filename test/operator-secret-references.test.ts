@@ -143,4 +143,25 @@ describe('withSecretsHashes', () => {
     expect(missing).toEqual(['required']);
     expect(annotationOf(manifests[0])).toBeDefined();
   });
+
+  it('keeps the stamp of a running workload while a Secret it reads is missing', () => {
+    const stamp = (v: { uid?: string; resourceVersion?: string } | undefined, live?: string) =>
+      annotationOf(
+        withSecretsHashes(
+          [statefulSet(readsCredentials)],
+          () => v,
+          () => live,
+        ).manifests[0],
+      );
+    const running = stamp(version);
+    // Deleted: the running pods keep their stamp, so they are not rolled into pods that cannot start.
+    expect(stamp(undefined, running)).toBe(running);
+    // Never stamped before (a new workload): stamped as missing.
+    expect(stamp(undefined, undefined)).toBe(stamp(undefined));
+    // Back with a new uid: a new stamp, so the pods roll once to read it.
+    const back = stamp({ uid: 'u2', resourceVersion: '12' }, running);
+    expect(back).not.toBe(running);
+    // A present Secret is never masked by the live stamp.
+    expect(stamp({ ...version, resourceVersion: '11' }, running)).not.toBe(running);
+  });
 });

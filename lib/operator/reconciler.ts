@@ -31,7 +31,7 @@ import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { kindKey, objectPath, type ResourceType } from './resources';
-import { withSecretsHashes } from './secret-references';
+import { secretsHashOf, withSecretsHashes } from './secret-references';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
@@ -166,7 +166,11 @@ export class Reconciler {
 
     // The Secrets the pods read: a change to one requeues this stacklet, and the new version in
     // the pod template rolls the pods (env from a Secret is read only at container start).
-    const secrets = withSecretsHashes(desired, (secret) => this.o.secrets.get(namespace, secret)?.metadata);
+    const secrets = withSecretsHashes(
+      desired,
+      (secret) => this.o.secrets.get(namespace, secret)?.metadata,
+      (workload) => secretsHashOf(this.live(workload)),
+    );
     desired = secrets.manifests;
     this.o.onSecrets(namespace, name, secrets.referenced);
     const missingSecrets = secrets.missing.map((s) => `Secret "${s}"`).join(', ');
@@ -329,16 +333,14 @@ export class Reconciler {
 
   /** Readiness of each workload the stacklet wants, from the cache. */
   private workloadReadiness(desired: readonly Manifest[]): WorkloadReadiness[] {
-    return desired
-      .filter((m) => WORKLOAD_KINDS.has(m.kind))
-      .map((m) =>
-        workloadReadiness(
-          m,
-          this.o.children
-            .get(kindKey(m.apiVersion, m.kind))
-            ?.cache.get(m.metadata.namespace!, m.metadata.name),
-        ),
-      );
+    return desired.filter((m) => WORKLOAD_KINDS.has(m.kind)).map((m) => workloadReadiness(m, this.live(m)));
+  }
+
+  /** The cached live object `manifest` describes, if it exists. */
+  private live(manifest: Manifest): KubeObject | undefined {
+    return this.o.children
+      .get(kindKey(manifest.apiVersion, manifest.kind))
+      ?.cache.get(manifest.metadata.namespace!, manifest.metadata.name);
   }
 
   /** Merges `wanted` into the status and writes it through the status subresource if it changed. */

@@ -98,25 +98,42 @@ export interface StampedSecrets {
  * Stamps the pod template of every workload that references a Secret with the hash of those
  * Secrets' versions (`versionOf` answers undefined for a Secret that does not exist). Workloads
  * that reference none, and every other kind, are returned as they are.
+ *
+ * While a required Secret is missing, a workload that is already stamped (`currentStamp`, from
+ * the live object) keeps its stamp: its running pods read the Secret when they started, and new
+ * pods could not start without it, so deleting a Secret must not roll them. When the Secret is
+ * back (a new uid), the stamp changes and the pods roll once.
  */
 export function withSecretsHashes(
   manifests: readonly Manifest[],
   versionOf: (name: string) => SecretVersion | undefined,
+  currentStamp: (manifest: Manifest) => string | undefined = () => undefined,
 ): StampedSecrets {
   const referenced = new Set<string>();
   const missing = new Set<string>();
   const stamped = manifests.map((manifest) => {
     const references = workloadSecretReferences(manifest);
     if (references.length === 0) return manifest;
+    let complete = true;
     const versions = references.map(({ name, optional }) => {
       referenced.add(name);
       const version = versionOf(name);
-      if (!version && !optional) missing.add(name);
+      if (!version && !optional) {
+        missing.add(name);
+        complete = false;
+      }
       return [name, version ? `${version.uid}/${version.resourceVersion}` : 'missing'];
     });
-    return stampPodTemplate(manifest, configHash(versions).slice(0, 16));
+    const kept = complete ? undefined : currentStamp(manifest);
+    return stampPodTemplate(manifest, kept ?? configHash(versions).slice(0, 16));
   });
   return { manifests: stamped, referenced: [...referenced].sort(), missing: [...missing].sort() };
+}
+
+/** The {@link SECRETS_HASH_ANNOTATION} of a (live) workload's pod template, if any. */
+export function secretsHashOf(workload: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const spec = workload?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } };
+  return spec?.template?.metadata?.annotations?.[SECRETS_HASH_ANNOTATION];
 }
 
 function stampPodTemplate(manifest: Manifest, hash: string): Manifest {

@@ -140,6 +140,24 @@ describe('the operator and the Secrets pods read', () => {
     expect(plainAfter.spec?.template).toEqual(plainBefore.spec?.template);
   });
 
+  it('does not roll running pods when a Secret they read is deleted, and rolls them once it is back', async () => {
+    await waitForCondition(namespace, 'reader', 'Available', 'True');
+    const running = await secretsHash('reader-servers-default');
+    expect(running).toBeDefined();
+
+    await core.deleteNamespacedSecret({ name: 'reader-credentials', namespace });
+    await waitForCondition(namespace, 'reader', 'Progressing', 'True', 'SecretMissing');
+    // The reconcile that saw the Secret gone has applied: the running pods keep their stamp.
+    expect(await secretsHash('reader-servers-default')).toBe(running);
+
+    await writeSecret('reader-credentials', VALUES[1]);
+    await waitFor('the pods to roll once the Secret is back', async () => {
+      const hash = await secretsHash('reader-servers-default');
+      return hash !== undefined && hash !== running;
+    });
+    await waitForCondition(namespace, 'reader', 'Available', 'True');
+  });
+
   it('never writes a Secret value to its debug log', async () => {
     const log = fs.readFileSync(operator.logFile, 'utf8');
     // The log is at debug level and saw the Secrets' events and the rollouts they caused.
