@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { productCrd } from '../stacklet/crd';
 import type { ProductDefinition } from '../stacklet/product';
 import { OperatorDeployment } from '../operator/deployment';
+import { integerAtLeast } from './flags';
 import { operatorCommand } from './operator-command';
 
 export { loadApiAccess } from '../operator/api-access';
@@ -46,14 +47,14 @@ export function keelsonCli(products: ProductDefinition[]): Command {
     .requiredOption('--out <dir>', 'output folder')
     .option('--image <image>', 'operator image', 'ghcr.io/keelson/keelson:latest')
     .option('--namespace <ns>', 'namespace the operator runs in', 'keelson-system')
-    .option('--replicas <n>', 'operator replicas', '2')
+    .option('--replicas <n>', 'operator replicas', integerAtLeast(0), 2)
     .option('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)')
     .action(
       (flags: {
         out: string;
         image: string;
         namespace: string;
-        replicas: string;
+        replicas: number;
         watchNamespaces?: string;
       }) => {
         const app = new App();
@@ -62,7 +63,7 @@ export function keelsonCli(products: ProductDefinition[]): Command {
           products,
           image: flags.image,
           namespace: flags.namespace,
-          replicas: Number(flags.replicas),
+          replicas: flags.replicas,
           watchNamespaces: flags.watchNamespaces?.split(',').filter(Boolean),
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');

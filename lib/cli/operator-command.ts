@@ -7,19 +7,20 @@ import * as os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ProductDefinition } from '../stacklet/product';
 import { loadApiAccess } from '../operator/api-access';
+import { integerAtLeast } from './flags';
 import { createLogger, type LogLevel } from '../operator/logger';
 import { Operator } from '../operator/operator';
 import { startHealthServer } from '../operator/server';
 
 interface OperatorFlags {
   namespaces: string;
-  workers: string;
+  workers: number;
   metricsAddress: string;
   leaderElection: boolean;
   leaderElectionNamespace?: string;
-  leaseDuration: string;
-  resync: string;
-  watchTimeout: string;
+  leaseDuration: number;
+  resync: number;
+  watchTimeout: number;
   logLevel: LogLevel;
 }
 
@@ -31,7 +32,12 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
         .env('KEELSON_NAMESPACES')
         .default('all'),
     )
-    .addOption(new Option('--workers <n>', 'reconciles running at once').env('KEELSON_WORKERS').default('2'))
+    .addOption(
+      new Option('--workers <n>', 'reconciles running at once')
+        .env('KEELSON_WORKERS')
+        .argParser(integerAtLeast(1))
+        .default(4),
+    )
     .addOption(
       new Option('--metrics-address <host:port>', 'where /metrics, /healthz and /readyz are served')
         .env('KEELSON_METRICS_ADDRESS')
@@ -52,15 +58,19 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
     .addOption(
       new Option('--lease-duration <seconds>', 'leader lease duration')
         .env('KEELSON_LEASE_DURATION')
-        .default('15'),
+        .argParser(integerAtLeast(2))
+        .default(15),
     )
     .addOption(
       new Option('--resync <seconds>', 'reconcile every stacklet this often (0: never)')
         .env('KEELSON_RESYNC')
-        .default('600'),
+        .argParser(integerAtLeast(0))
+        .default(600),
     )
     .addOption(
-      new Option('--watch-timeout <seconds>', 'server-side lifetime of one watch request').default('300'),
+      new Option('--watch-timeout <seconds>', 'server-side lifetime of one watch request')
+        .argParser(integerAtLeast(1))
+        .default(300),
     )
     .addOption(
       new Option('--log-level <level>', 'log level')
@@ -89,11 +99,11 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
         access: loadApiAccess(),
         log,
         namespaces,
-        workers: Number(flags.workers),
-        resyncMs: Number(flags.resync) * 1000,
-        watchTimeoutSeconds: Number(flags.watchTimeout),
+        workers: flags.workers,
+        resyncMs: flags.resync * 1000,
+        watchTimeoutSeconds: flags.watchTimeout,
         leaderElection: flags.leaderElection
-          ? { namespace: leaseNamespace, identity, leaseDurationSeconds: Number(flags.leaseDuration) }
+          ? { namespace: leaseNamespace, identity, leaseDurationSeconds: flags.leaseDuration }
           : undefined,
         onLeadershipLost: () => {
           log.error('leadership lost; exiting so that only the new leader writes');

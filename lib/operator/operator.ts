@@ -34,7 +34,7 @@ export interface OperatorOptions {
   readonly log: Logger;
   /** Namespaces to watch. @default - all */
   readonly namespaces?: readonly string[];
-  /** Reconciles running at once. @default 2 */
+  /** Reconciles running at once. @default 4 */
   readonly workers?: number;
   /** Lease-based leader election; `undefined` runs as the only replica. */
   readonly leaderElection?: { namespace: string; identity: string; leaseDurationSeconds?: number };
@@ -163,7 +163,7 @@ export class Operator {
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
     this.queue = new WorkQueue<string>({
-      workers: options.workers ?? 2,
+      workers: options.workers ?? 4,
       process: (key) => this.process(key),
       onDepth: (depth) => this.metrics.queueDepth.set(depth),
       onError: (key, error, failures, retryInMs) =>
