@@ -9,7 +9,7 @@ import type { ApiAccess } from './api-access';
 import type { Logger } from 'pino';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
-import { KindCache } from './cache';
+import { KindCache, type KindCacheOptions } from './cache';
 import { KubeClient } from './client';
 import { EventRecorder } from './events';
 import type { KubeObject } from './informer';
@@ -17,6 +17,7 @@ import { LeaderElector } from './leader';
 import { OperatorMetrics } from './metrics';
 import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
+import { WatchIndex } from './watch-index';
 import { Reconciler } from './reconciler';
 import {
   CHILD_RESOURCES,
@@ -63,17 +64,14 @@ export class Operator {
    * ConfigMaps keelson did not make (and so does not cache in full).
    */
   private readonly configMaps: KindCache;
-  /** `namespace/configMap` → stacklet keys that depend on it, and the reverse. */
-  private readonly dependents = new Map<string, Set<string>>();
-  private readonly dependenciesOf = new Map<string, string[]>();
-  /** `namespace/kind` → stacklet keys that refer to objects of that kind there, and the reverse. */
-  private readonly referrers = new Map<string, Set<string>>();
-  private readonly referencesOf = new Map<string, string[]>();
+  /** Stacklets and the ConfigMaps they depend on. */
+  private readonly dependencies = new WatchIndex();
+  /** Stacklets and the keelson kinds they refer to (by name or label selector). */
+  private readonly references = new WatchIndex();
   /** Every Secret in the watched namespaces, identity and version only (never data). */
   private readonly secrets: KindCache;
-  /** `namespace/secret` → stacklet keys whose pods read it, and the reverse. */
-  private readonly secretReaders = new Map<string, Set<string>>();
-  private readonly secretsReadBy = new Map<string, string[]>();
+  /** Stacklets and the Secrets their pods read. */
+  private readonly secretReaders = new WatchIndex();
   private resyncTimer?: NodeJS.Timeout;
   private leading = false;
   private stopped = false;
@@ -95,30 +93,10 @@ export class Operator {
       cache.on((_type, object) => this.onChildEvent(object));
       this.children.set(kindKey(resource.apiVersion, resource.kind), { cache, resource });
     }
-    // Not label-filtered: the Secrets stacklets read are the user's, which carry no keelson labels.
-    this.secrets = new KindCache(
-      this.client,
-      SECRET_RESOURCE,
-      { ...cacheOptions, metadataOnly: true },
-      log,
-      this.metrics,
-    );
-    this.secrets.on((_type, secret) => {
-      for (const key of this.secretReaders.get(`${secret.metadata.namespace}/${secret.metadata.name}`) ?? [])
-        this.queue.add(key);
-    });
-    this.configMaps = new KindCache(
-      this.client,
-      CONFIG_MAP_RESOURCE,
-      { ...cacheOptions, metadataOnly: true },
-      log,
-      this.metrics,
-    );
-    this.configMaps.on((_type, configMap) => {
-      for (const key of this.dependents.get(`${configMap.metadata.namespace}/${configMap.metadata.name}`) ??
-        [])
-        this.queue.add(key);
-    });
+    // Not label-filtered: the Secrets and ConfigMaps stacklets read may be the user's, which carry
+    // no keelson labels; metadata only, because all they need to tell is that one changed.
+    this.secrets = this.metadataCache(SECRET_RESOURCE, this.secretReaders, cacheOptions);
+    this.configMaps = this.metadataCache(CONFIG_MAP_RESOURCE, this.dependencies, cacheOptions);
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     for (const product of options.products) {
       const resource = stackletResource(product);
@@ -126,7 +104,7 @@ export class Operator {
       cache.on((type, object, old) => {
         if (type === 'MODIFIED' && old && !specOrMetaChanged(old, object)) return;
         this.enqueue(product.kind, object);
-        for (const key of this.referrers.get(`${object.metadata.namespace}/${product.kind}`) ?? [])
+        for (const key of this.references.watchersOf(object.metadata.namespace, product.kind))
           this.queue.add(key);
       });
       const reconciler = new Reconciler({
@@ -141,24 +119,12 @@ export class Operator {
         metrics: this.metrics,
         log,
         onDependencies: (namespace, name, configMaps) =>
-          this.trackDependencies(`${product.kind}/${namespace}/${name}`, namespace, configMaps),
+          this.dependencies.set(`${product.kind}/${namespace}/${name}`, namespace, configMaps),
         objects: (namespace, kind) => this.objectsOf(namespace, kind),
         onReferences: (namespace, name, kinds) =>
-          this.track(
-            this.referrers,
-            this.referencesOf,
-            `${product.kind}/${namespace}/${name}`,
-            namespace,
-            kinds,
-          ),
+          this.references.set(`${product.kind}/${namespace}/${name}`, namespace, kinds),
         onSecrets: (namespace, name, secrets) =>
-          this.track(
-            this.secretReaders,
-            this.secretsReadBy,
-            `${product.kind}/${namespace}/${name}`,
-            namespace,
-            secrets,
-          ),
+          this.secretReaders.set(`${product.kind}/${namespace}/${name}`, namespace, secrets),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
@@ -238,6 +204,22 @@ export class Operator {
     yield this.configMaps;
   }
 
+  /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */
+  private metadataCache(resource: ResourceType, watchers: WatchIndex, options: KindCacheOptions): KindCache {
+    const cache = new KindCache(
+      this.client,
+      resource,
+      { ...options, metadataOnly: true },
+      this.options.log,
+      this.metrics,
+    );
+    cache.on((_type, object) => {
+      for (const key of watchers.watchersOf(object.metadata.namespace, object.metadata.name))
+        this.queue.add(key);
+    });
+    return cache;
+  }
+
   private enqueue(kind: string, object: KubeObject): void {
     this.queue.add(`${kind}/${object.metadata.namespace}/${object.metadata.name}`);
   }
@@ -254,29 +236,6 @@ export class Operator {
         continue;
       this.queue.add(`${ref.kind}/${object.metadata.namespace}/${ref.name}`);
     }
-  }
-
-  private trackDependencies(key: string, namespace: string, configMaps: readonly string[]): void {
-    this.track(this.dependents, this.dependenciesOf, key, namespace, configMaps);
-  }
-
-  /** Records that stacklet `key` watches `names` in `namespace` (ConfigMaps, or kinds it refers to). */
-  private track(
-    watchers: Map<string, Set<string>>,
-    watched: Map<string, string[]>,
-    key: string,
-    namespace: string,
-    names: readonly string[],
-  ): void {
-    const next = names.map((c) => `${namespace}/${c}`);
-    for (const previous of watched.get(key) ?? []) watchers.get(previous)?.delete(key);
-    for (const dep of next) {
-      let set = watchers.get(dep);
-      if (!set) watchers.set(dep, (set = new Set()));
-      set.add(key);
-    }
-    if (next.length > 0) watched.set(key, next);
-    else watched.delete(key);
   }
 
   /** The keelson objects of `kind` in `namespace` that are not being deleted, as references see them. */
@@ -297,9 +256,7 @@ export class Operator {
       const outcome = await entry.reconciler.reconcile(namespace, name);
       this.metrics.reconciles.inc({ kind, result: outcome.result });
       if (outcome.result === 'gone') {
-        this.trackDependencies(key, namespace, []);
-        this.track(this.referrers, this.referencesOf, key, namespace, []);
-        this.track(this.secretReaders, this.secretsReadBy, key, namespace, []);
+        for (const index of [this.dependencies, this.references, this.secretReaders]) index.forget(key);
       }
       return { requeueAfterMs: outcome.requeueAfterMs };
     } catch (error) {

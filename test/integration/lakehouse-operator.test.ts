@@ -17,7 +17,7 @@ import {
   startOperatorInNamespace,
   stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, waitFor } from './support';
+import { adminClients, waitFor } from './support';
 
 /** Values nothing but their Secrets may contain. */
 const SECRETS: Record<string, Record<string, string>> = {
@@ -26,10 +26,7 @@ const SECRETS: Record<string, Record<string, string>> = {
   'trino-internal-secret': { internalSharedSecret: 'shared-secret-d15b7a03' },
 };
 
-const kc = adminKubeConfig();
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const apps = kc.makeApiClient(k8s.AppsV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const { core, apps, custom } = adminClients();
 
 const PLURALS: Record<string, string> = Object.fromEntries(PRODUCTS.map((p) => [p.kind, p.plural]));
 

@@ -3,7 +3,6 @@
  * converges, nothing is lost or duplicated) and running as two replicas (one leads, the other
  * takes over when the leader dies).
  */
-import * as k8s from '@kubernetes/client-node';
 import { createTestNamespace } from '../controlplane/cluster';
 import {
   beacons,
@@ -15,11 +14,9 @@ import {
   waitForCondition,
   writeCount,
 } from './operator-support';
-import { adminKubeConfig, uniqueName, waitFor } from './support';
+import { adminClients, uniqueName, waitFor } from './support';
 
-const kc = adminKubeConfig();
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const apps = kc.makeApiClient(k8s.AppsV1Api);
+const { kc, core, apps } = adminClients();
 const beacon = beacons(kc);
 
 const small = {

@@ -15,11 +15,9 @@ import {
   startOperatorInNamespace,
   stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, isGone, waitFor } from './support';
+import { adminClients, isGone, waitFor } from './support';
 
-const kc = adminKubeConfig();
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const apps = kc.makeApiClient(k8s.AppsV1Api);
+const { kc, core, apps } = adminClients();
 const beacon = beacons(kc);
 
 let namespace = '';

@@ -16,12 +16,9 @@ import {
   startOperatorInNamespace,
   stopOperatorInNamespace,
 } from './operator-support';
-import { adminKubeConfig, waitFor } from './support';
+import { adminClients, waitFor } from './support';
 
-const kc = adminKubeConfig();
-const core = kc.makeApiClient(k8s.CoreV1Api);
-const apps = kc.makeApiClient(k8s.AppsV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const { kc, core, apps, custom } = adminClients();
 
 let namespace = '';
 let operator: OperatorProcess;

@@ -22,6 +22,17 @@ export function adminKubeConfig(): k8s.KubeConfig {
   return loadKubeConfig(file);
 }
 
+/** The cluster admin's API clients most tests use. */
+export function adminClients() {
+  const kc = adminKubeConfig();
+  return {
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+  };
+}
+
 /** A unique, DNS-safe namespace name. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
