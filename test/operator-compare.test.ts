@@ -1,5 +1,5 @@
 import { containsDesired, isUpToDate, withAppliedHash } from '../lib/operator/compare';
-import { mergeConditions, statusChanged } from '../lib/operator/conditions';
+import { mergeConditions, reconciledConditions, statusChanged } from '../lib/operator/conditions';
 import { operatorRules } from '../lib/operator/deployment';
 import { BEACON } from './example-product/beacon';
 
@@ -113,6 +113,51 @@ describe('conditions', () => {
         { observedGeneration: 2, conditions: again },
       ),
     ).toBe(false);
+  });
+});
+
+describe('reconciledConditions', () => {
+  const base = {
+    generation: 3,
+    namespace: 'data',
+    stopped: false,
+    workloads: [
+      { ready: true, text: 'StatefulSet a 1/1 ready' },
+      { ready: false, text: 'Deployment b 0/1 ready' },
+    ],
+    missingSecrets: [] as string[],
+  };
+
+  it('reports rolling workloads as Progressing and not Available, naming them', () => {
+    const c = reconciledConditions(base);
+    expect(c.Available).toMatchObject({ status: 'False', reason: 'ReplicasNotReady' });
+    expect(c.Available?.message).toContain('Deployment b 0/1 ready');
+    expect(c.Progressing).toMatchObject({ status: 'True', reason: 'RollingOut' });
+    expect(c.Degraded).toMatchObject({ status: 'False', message: 'all objects applied (generation 3)' });
+  });
+
+  it('is Available and done when every workload is ready', () => {
+    const c = reconciledConditions({ ...base, workloads: [base.workloads[0]] });
+    expect(c.Available).toMatchObject({ status: 'True', reason: 'AllReplicasReady' });
+    expect(c.Progressing).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(c.Stopped).toMatchObject({ status: 'False' });
+  });
+
+  it('names a missing Secret in Progressing and Available', () => {
+    const c = reconciledConditions({ ...base, missingSecrets: ['db', 'tls'] });
+    expect(c.Progressing).toMatchObject({ status: 'True', reason: 'SecretMissing' });
+    expect(c.Progressing?.message).toBe(
+      'waiting for Secret "db", Secret "tls" in namespace data, which the pods read',
+    );
+    expect(c.Available?.message).toContain('Secret "db"');
+  });
+
+  it('does not hold a stopped stacklet up on a missing Secret', () => {
+    const c = reconciledConditions({ ...base, stopped: true, workloads: [], missingSecrets: ['db'] });
+    expect(c.Stopped).toMatchObject({ status: 'True', reason: 'Stopped' });
+    expect(c.Available).toMatchObject({ status: 'False', reason: 'Stopped' });
+    expect(c.Progressing?.reason).not.toBe('SecretMissing');
+    expect(JSON.stringify(c)).not.toContain('Secret');
   });
 });
 

@@ -85,3 +85,58 @@ export function findCondition(
 ): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
 }
+
+/** What a completed reconcile found, for {@link reconciledConditions}. */
+export interface ReconciledState {
+  readonly generation: number | undefined;
+  readonly namespace: string;
+  /** `spec.clusterOperation.stopped`. */
+  readonly stopped: boolean;
+  /** The readiness of every workload the stacklet wants. */
+  readonly workloads: readonly { readonly ready: boolean; readonly text: string }[];
+  /** Secrets the pods need that do not exist. */
+  readonly missingSecrets: readonly string[];
+}
+
+/**
+ * The conditions after all children were applied. A stopped stacklet runs no pods, so a missing
+ * Secret holds nothing up and is not reported; otherwise it keeps `Progressing` until it exists.
+ */
+export function reconciledConditions(
+  state: ReconciledState,
+): Partial<Record<ConditionType, WantedCondition>> {
+  const generationNote = `generation ${state.generation}`;
+  const notReady = state.workloads.filter((w) => !w.ready).map((w) => w.text);
+  const missing = state.stopped ? [] : state.missingSecrets;
+  const waitingForSecrets = `waiting for ${missing.map((s) => `Secret "${s}"`).join(', ')} in namespace ${state.namespace}, which the pods read`;
+  const secretsNote = missing.length > 0 ? `; ${waitingForSecrets}` : '';
+  return {
+    Degraded: { status: 'False', reason: 'Reconciled', message: `all objects applied (${generationNote})` },
+    Stopped: state.stopped
+      ? {
+          status: 'True',
+          reason: 'Stopped',
+          message: 'spec.clusterOperation.stopped is true: every workload has 0 replicas',
+        }
+      : { status: 'False', reason: 'Running', message: 'the stacklet is not stopped' },
+    Available: state.stopped
+      ? { status: 'False', reason: 'Stopped', message: 'the stacklet is stopped' }
+      : notReady.length === 0
+        ? {
+            status: 'True',
+            reason: 'AllReplicasReady',
+            message: `all ${state.workloads.length} workloads are ready${secretsNote}`,
+          }
+        : {
+            status: 'False',
+            reason: 'ReplicasNotReady',
+            message: `not ready: ${notReady.join(', ')}${secretsNote}`,
+          },
+    Progressing:
+      missing.length > 0
+        ? { status: 'True', reason: 'SecretMissing', message: waitingForSecrets }
+        : notReady.length === 0
+          ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
+          : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
+  };
+}

@@ -21,6 +21,7 @@ import { isUpToDate } from './compare';
 import {
   findCondition,
   mergeConditions,
+  reconciledConditions,
   statusChanged,
   type ConditionType,
   type StackletStatus,
@@ -140,26 +141,17 @@ export class Reconciler {
     } catch (error) {
       if (!SpecValidationError.isSpecValidationError(error)) throw error;
       const message = error.problems.join('; ');
-      const before = findCondition(resource.status as StackletStatus | undefined, 'Degraded');
-      await this.writeStatus(resource, {
-        ...active,
-        Degraded: { status: 'True', reason: 'InvalidSpec', message },
-        Available: {
-          status: 'False',
-          reason: 'InvalidSpec',
-          message: 'the spec is invalid; see the Degraded condition',
+      const invalid = 'the spec is invalid; see the Degraded condition';
+      await this.writeStatusWithWarning(
+        resource,
+        {
+          ...active,
+          Degraded: { status: 'True', reason: 'InvalidSpec', message },
+          Available: { status: 'False', reason: 'InvalidSpec', message: invalid },
+          Progressing: { status: 'False', reason: 'InvalidSpec', message: invalid },
         },
-        Progressing: {
-          status: 'False',
-          reason: 'InvalidSpec',
-          message: 'the spec is invalid; see the Degraded condition',
-        },
-      });
-      if (before?.reason !== 'InvalidSpec' || before.message !== message) {
-        await this.o.recorder.record(resource, 'Warning', 'InvalidSpec', message).catch((e: unknown) => {
-          log.warn({ err: String(e) }, 'could not record an event');
-        });
-      }
+        'Degraded',
+      );
       log.warn({ problems: error.problems }, 'invalid spec; nothing applied');
       return { result: 'invalid' };
     }
@@ -173,9 +165,6 @@ export class Reconciler {
     );
     desired = secrets.manifests;
     this.o.onSecrets(namespace, name, secrets.referenced);
-    const missingSecrets = secrets.missing.map((s) => `Secret "${s}"`).join(', ');
-    const waitingForSecrets = `waiting for ${missingSecrets} in namespace ${namespace}, which the pods read`;
-    const secretsNote = secrets.missing.length > 0 ? `; ${waitingForSecrets}` : '';
 
     const applied = new Set<string>();
     for (const manifest of desired) {
@@ -184,40 +173,16 @@ export class Reconciler {
     }
     await this.prune(resource, applied, log);
 
-    const stopped = spec.clusterOperation?.stopped === true;
-    const workloads = this.workloadReadiness(desired);
-    const notReady = workloads.filter((w) => !w.ready).map((w) => w.text);
-    const generationNote = `generation ${generation}`;
-    await this.writeStatus(resource, {
-      ...active,
-      Degraded: { status: 'False', reason: 'Reconciled', message: `all objects applied (${generationNote})` },
-      Stopped: stopped
-        ? {
-            status: 'True',
-            reason: 'Stopped',
-            message: 'spec.clusterOperation.stopped is true: every workload has 0 replicas',
-          }
-        : { status: 'False', reason: 'Running', message: 'the stacklet is not stopped' },
-      Available: stopped
-        ? { status: 'False', reason: 'Stopped', message: 'the stacklet is stopped' }
-        : notReady.length === 0
-          ? {
-              status: 'True',
-              reason: 'AllReplicasReady',
-              message: `all ${workloads.length} workloads are ready${secretsNote}`,
-            }
-          : {
-              status: 'False',
-              reason: 'ReplicasNotReady',
-              message: `not ready: ${notReady.join(', ')}${secretsNote}`,
-            },
-      Progressing:
-        secrets.missing.length > 0
-          ? { status: 'True', reason: 'SecretMissing', message: waitingForSecrets }
-          : notReady.length === 0
-            ? { status: 'False', reason: 'Reconciled', message: `all workloads match ${generationNote}` }
-            : { status: 'True', reason: 'RollingOut', message: `rolling out: ${notReady.join(', ')}` },
+    const conditions = reconciledConditions({
+      generation,
+      namespace,
+      stopped: spec.clusterOperation?.stopped === true,
+      workloads: this.workloadReadiness(desired),
+      missingSecrets: secrets.missing,
     });
+    if (conditions.Progressing?.reason === 'SecretMissing') {
+      await this.writeStatusWithWarning(resource, { ...active, ...conditions }, 'Progressing');
+    } else await this.writeStatus(resource, { ...active, ...conditions });
     return { result: 'success' };
   }
 
@@ -230,12 +195,12 @@ export class Reconciler {
     const resource = this.o.stacklets.get(namespace, name);
     if (!resource || resource.metadata.deletionTimestamp) return;
     const message = `reconcile failed, retrying: ${(error instanceof Error ? error.message : String(error)).slice(0, 1024)}`;
-    const before = findCondition(resource.status as StackletStatus | undefined, 'Degraded');
     try {
-      await this.writeStatus(resource, { Degraded: { status: 'True', reason: 'ReconcileError', message } });
-      if (before?.reason !== 'ReconcileError' || before.message !== message) {
-        await this.o.recorder.record(resource, 'Warning', 'ReconcileError', message);
-      }
+      await this.writeStatusWithWarning(
+        resource,
+        { Degraded: { status: 'True', reason: 'ReconcileError', message } },
+        'Degraded',
+      );
     } catch (e) {
       this.o.log.warn({ namespace, name, err: String(e) }, 'could not report a failed reconcile');
     }
@@ -341,6 +306,28 @@ export class Reconciler {
     return this.o.children
       .get(kindKey(manifest.apiVersion, manifest.kind))
       ?.cache.get(manifest.metadata.namespace!, manifest.metadata.name);
+  }
+
+  /**
+   * Writes `wanted` (see writeStatus) where condition `problem` reports a problem, and records a
+   * Warning Event with its reason and message when they are new, so that a problem shows up once
+   * in `kubectl get events`, not once per reconcile.
+   */
+  private async writeStatusWithWarning(
+    resource: KubeObject,
+    wanted: Partial<Record<ConditionType, WantedCondition>>,
+    problem: ConditionType,
+  ): Promise<void> {
+    const before = findCondition(resource.status as StackletStatus | undefined, problem);
+    await this.writeStatus(resource, wanted);
+    const now = wanted[problem]!;
+    if (before?.reason === now.reason && before.message === now.message) return;
+    await this.o.recorder.record(resource, 'Warning', now.reason, now.message).catch((e: unknown) => {
+      this.o.log.warn(
+        { namespace: resource.metadata.namespace, name: resource.metadata.name, err: String(e) },
+        'could not record an event',
+      );
+    });
   }
 
   /** Merges `wanted` into the status and writes it through the status subresource if it changed. */

@@ -86,6 +86,16 @@ describe('the operator and the Secrets pods read', () => {
     expect((await beacon.condition(namespace, 'reader', 'Available'))?.message).toContain(
       'Secret "reader-credentials"',
     );
+    await waitFor('a Warning Event naming the missing Secret', async () => {
+      const events = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=reader',
+      });
+      return events.items.some(
+        (e) =>
+          e.type === 'Warning' && e.reason === 'SecretMissing' && e.message?.includes('reader-credentials'),
+      );
+    });
     // The workloads are written anyway (Kubernetes holds the pods until the Secret exists).
     const whileMissing = await secretsHash('reader-servers-default');
     expect(whileMissing).toMatch(/^[0-9a-f]{16}$/);
