@@ -124,7 +124,7 @@ export class Informer {
     const before = this.store.get(key);
     const rv = (o?: KubeObject) => Number(o?.metadata.resourceVersion ?? 0);
     if (before && rv(before) >= rv(object)) return;
-    this.store.set(key, forStore(object));
+    this.store.set(key, this.received(object));
   }
 
   public start(): void {
@@ -198,10 +198,10 @@ export class Informer {
       });
       for (const item of page.items ?? []) {
         // Lists omit each item's apiVersion/kind; the cache keeps objects as a GET returns them.
-        const object = forStore({
+        const object = this.received({
           apiVersion: this.resource.apiVersion,
           kind: this.resource.kind,
-          ...this.received(item),
+          ...item,
         } as KubeObject);
         fresh.set(objectKeyOf(object.metadata.namespace, object.metadata.name), object);
       }
@@ -290,9 +290,17 @@ export class Informer {
     return expired ? 'expired' : 'ended';
   }
 
-  /** An object as it arrived, reduced to its identity when this informer keeps metadata only. */
+  /**
+   * An object as the store keeps it: its identity alone when this informer keeps metadata only;
+   * otherwise without `metadata.managedFields`, which nothing in keelson reads and which is often
+   * the largest part of an object (a third or more of a StatefulSet), so that the operator's
+   * memory follows what it compares.
+   */
   private received(object: KubeObject): KubeObject {
-    if (!this.options.metadataOnly) return object;
+    if (!this.options.metadataOnly) {
+      if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+      return object;
+    }
     const { name, namespace, uid, resourceVersion, deletionTimestamp } = object.metadata;
     return {
       apiVersion: this.resource.apiVersion,
@@ -311,7 +319,7 @@ export class Informer {
       this.store.delete(key);
       this.emit('DELETED', object);
     } else if (type === 'ADDED' || type === 'MODIFIED') {
-      this.store.set(key, forStore(object));
+      this.store.set(key, object);
       this.emit(before ? 'MODIFIED' : 'ADDED', object, before);
     }
   }
@@ -325,16 +333,6 @@ export class Informer {
       }
     }
   }
-}
-
-/**
- * The object as the store keeps it: without `metadata.managedFields`, which nothing in keelson
- * reads and which is often the largest part of an object (a third or more of a StatefulSet), so
- * dropping it keeps the operator's memory proportional to what it compares.
- */
-function forStore(object: KubeObject): KubeObject {
-  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
-  return object;
 }
 
 export function errorMessage(error: unknown): string {
