@@ -1,4 +1,5 @@
-import { productCrd, QUANTITY_SYNTAX, toStructuralSchema } from '../lib';
+import { Type } from '@sinclair/typebox';
+import { defineRule, productCrd, QUANTITY_SYNTAX, toStructuralSchema, withRules } from '../lib';
 import { BEACON } from './example-product/beacon';
 
 type Schema = Record<string, any>;
@@ -107,6 +108,43 @@ describe('the generated CRD', () => {
     expect(volume.properties.storageClass).toMatchObject({ maxLength: 253, pattern: expect.any(String) });
     expect(volume.properties.capacity.pattern).toBe(QUANTITY_SYNTAX);
   });
+
+  test('names the field a rule is about, so the API server reports it there (fieldPath)', () => {
+    const resources = spec.properties.servers.properties.config.properties.resources.properties;
+    const fieldPaths = (node: Schema) =>
+      node['x-kubernetes-validations'].map((v: { fieldPath?: string }) => v.fieldPath);
+    expect(fieldPaths(resources.cpu)).toEqual(['.min', '.min', '.max']);
+    expect(fieldPaths(resources.memory)).toEqual(['.limit', '.limit']);
+    expect(fieldPaths(resources.storage.additionalProperties)).toEqual(['.capacity', '.capacity']);
+    // A rule about the map as a whole stays on the map.
+    expect(fieldPaths(resources.storage)).toEqual([undefined]);
+  });
+
+  test('rejects a fieldPath that names no declared field, which the API server would refuse', () => {
+    const rule = defineRule<{ size?: string }>({
+      cel: 'has(self.size)',
+      message: 'size is required',
+      fieldPath: '.sise',
+      check: (self) => self.size !== undefined,
+    });
+    const schema = Type.Object({ size: Type.Optional(Type.String()) }, withRules(rule));
+    expect(() => toStructuralSchema(schema)).toThrow(
+      'the fieldPath .sise of the CEL rule has(self.size) names no declared field',
+    );
+    const declared = Type.Object({ sise: Type.Optional(Type.String()) }, withRules(rule));
+    expect(toStructuralSchema(declared)['x-kubernetes-validations']).toEqual([
+      { rule: 'has(self.size)', message: 'size is required', fieldPath: '.sise' },
+    ]);
+  });
+
+  test.each(['limit', "['limit']", '.limit[0]', '.'])(
+    'rejects the fieldPath %j, which synth could not append as the API server prints it',
+    (fieldPath) => {
+      expect(() =>
+        defineRule({ cel: `has(self.x) /* ${fieldPath} */`, message: 'm', fieldPath, check: () => true }),
+      ).toThrow(/is not of the form \.field or \.field\.child/);
+    },
+  );
 
   test('turns unions of literals into enums', () => {
     expect(spec.properties.image.properties.pullPolicy).toEqual({

@@ -157,7 +157,9 @@ describe('bad Hive specs', () => {
       }),
     ).toThrow(/embedded Derby/);
   });
-  test('the CRD carries the database rule for the API server', () => {
-    expect(JSON.stringify(productCrd(HIVE))).toContain('needs host, database and credentialsSecretName');
+  test('the CRD carries the database rule for the API server, as a missing value', () => {
+    expect(JSON.stringify(productCrd(HIVE))).toContain(
+      '"message":"a postgresql or mysql database needs host, database and credentialsSecretName","reason":"FieldValueRequired"',
+    );
   });
 });

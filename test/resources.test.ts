@@ -47,7 +47,7 @@ describe('resources validation (ResourcesSchema)', () => {
 
   it('rejects cpu min above max', () => {
     expect(problems({ cpu: { min: '2', max: '500m' } })).toEqual([
-      `${PATH}.cpu: cpu.min must not exceed cpu.max`,
+      `${PATH}.cpu.min: cpu.min must not exceed cpu.max`,
     ]);
   });
 
@@ -77,28 +77,28 @@ describe('resources validation (ResourcesSchema)', () => {
 
   it('rejects storage capacity of zero or less', () => {
     expect(problems({ storage: { data: { capacity: '0' }, log: { capacity: '-1Gi' } } })).toEqual([
-      `${PATH}.storage.data: capacity must be greater than 0`,
-      `${PATH}.storage.log: capacity must be greater than 0`,
+      `${PATH}.storage[data].capacity: capacity must be greater than 0`,
+      `${PATH}.storage[log].capacity: capacity must be greater than 0`,
     ]);
   });
 
   it('rejects a zero cpu max or memory limit and a negative cpu min, but accepts a zero cpu min', () => {
     expect(problems({ cpu: { min: '0' } })).toEqual([]);
     expect(problems({ cpu: { min: '-1', max: '0' }, memory: { limit: '0' } })).toEqual([
-      `${PATH}.cpu: cpu.min must not be negative`,
-      `${PATH}.cpu: cpu.max must be greater than 0`,
-      `${PATH}.memory: memory.limit must be greater than 0`,
+      `${PATH}.cpu.min: cpu.min must not be negative`,
+      `${PATH}.cpu.max: cpu.max must be greater than 0`,
+      `${PATH}.memory.limit: memory.limit must be greater than 0`,
     ]);
   });
 
   it('rejects fractions of a byte in memory and storage, once per mistake', () => {
     const advice = 'must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction';
     expect(problems({ memory: { limit: '500m' }, storage: { data: { capacity: '1.5' } } })).toEqual([
-      `${PATH}.memory: memory.limit ${advice}`,
-      `${PATH}.storage.data: capacity ${advice}`,
+      `${PATH}.memory.limit: memory.limit ${advice}`,
+      `${PATH}.storage[data].capacity: capacity ${advice}`,
     ]);
     expect(problems({ memory: { limit: '-500m' } })).toEqual([
-      `${PATH}.memory: memory.limit must be greater than 0`,
+      `${PATH}.memory.limit: memory.limit must be greater than 0`,
     ]);
   });
 

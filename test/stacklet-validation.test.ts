@@ -38,7 +38,7 @@ describe('synth-time validation', () => {
 
   test('rejects an impossible cpu range, also when role and group each set one end', () => {
     expect(problems({ servers: { config: { resources: { cpu: { min: '2', max: '500m' } } } } })).toEqual([
-      'spec.servers.config.resources.cpu: cpu.min must not exceed cpu.max',
+      'spec.servers.config.resources.cpu.min: cpu.min must not exceed cpu.max',
     ]);
     const merged = problems({
       servers: {
@@ -47,7 +47,7 @@ describe('synth-time validation', () => {
       },
     });
     expect(merged).toEqual([
-      'spec.servers.roleGroups.default.config (merged with role and defaults).resources.cpu: cpu.min must not exceed cpu.max',
+      'spec.servers.roleGroups.default.config (merged with role and defaults).resources.cpu.min: cpu.min must not exceed cpu.max',
     ]);
   });
 
@@ -79,10 +79,10 @@ describe('synth-time validation', () => {
     expect(found).toEqual([
       'spec.servers.config.resources.storage.data.storageClass: "Fast_SSD" is not a StorageClass name ' +
         "(lower case letters, digits, '-' and '.', starting and ending with a letter or digit)",
-      'spec.servers.config.resources.cpu: cpu.max must be greater than 0',
-      'spec.servers.config.resources.memory: memory.limit must be greater than 0',
-      'spec.servers.config.resources.storage.data: capacity must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
-      'spec.servers.roleGroups.default.config.resources.memory: memory.limit must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
+      'spec.servers.config.resources.cpu.max: cpu.max must be greater than 0',
+      'spec.servers.config.resources.memory.limit: memory.limit must be greater than 0',
+      'spec.servers.config.resources.storage[data].capacity: capacity must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
+      'spec.servers.roleGroups[default].config.resources.memory.limit: memory.limit must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction',
     ]);
   });
 

@@ -83,6 +83,8 @@ const noControllersInZookeeperMode = defineRule<{
   message:
     'a Kafka in ZooKeeper mode (clusterConfig.zookeeperConfigMapName) has no controllers: remove spec.controllers, ' +
     'or remove zookeeperConfigMapName for KRaft',
+  fieldPath: '.controllers',
+  reason: 'FieldValueForbidden',
   check: (self) => self.clusterConfig?.zookeeperConfigMapName === undefined || self.controllers === undefined,
 });
 

@@ -22,6 +22,7 @@ const networkDatabaseComplete = defineRule<{
 }>({
   cel: "self.type == 'derby' || (has(self.host) && has(self.database) && has(self.credentialsSecretName))",
   message: 'a postgresql or mysql database needs host, database and credentialsSecretName',
+  reason: 'FieldValueRequired',
   check: (self) =>
     self.type === 'derby' ||
     (self.host !== undefined && self.database !== undefined && self.credentialsSecretName !== undefined),

@@ -112,9 +112,11 @@ export const ClusterOperationSchema = Type.Object(
 );
 export type ClusterOperationSpec = Static<typeof ClusterOperationSchema>;
 
+// Reported at min, as Kubernetes reports a range (minReplicas above maxReplicas) at its lower end.
 const cpuMinNotAboveMax = defineRule<{ min?: string; max?: string }>({
   cel: '!has(self.min) || !has(self.max) || quantity(self.min).compareTo(quantity(self.max)) <= 0',
   message: 'cpu.min must not exceed cpu.max',
+  fieldPath: '.min',
   check: (self) =>
     self.min === undefined || self.max === undefined || parseQuantity(self.min) <= parseQuantity(self.max),
 });
@@ -135,6 +137,7 @@ function positiveQuantity(field: QuantityField, orZero = false) {
   return defineRule<Readonly<Record<string, string | undefined>>>({
     cel: `!has(self.${field.key}) || ${compareToZero(field)} ${orZero ? '>=' : '>'} 0`,
     message: `${field.label} must ${orZero ? 'not be negative' : 'be greater than 0'}`,
+    fieldPath: `.${field.key}`,
     check: (self) => {
       const value = self[field.key];
       return value === undefined || (orZero ? parseQuantity(value) >= 0 : parseQuantity(value) > 0);
@@ -156,6 +159,7 @@ function wholeQuantity(field: QuantityField) {
       `!has(self.${field.key}) || ${compareToZero(field)} <= 0 || ${float} >= ${WHOLE_FROM}.0 || ` +
       `double(int(${float})) == ${float}`,
     message: `${field.label} must be a whole number of bytes; use a suffix such as Mi or Gi, not m or a fraction`,
+    fieldPath: `.${field.key}`,
     check: (self) => {
       const value = self[field.key];
       return value === undefined || parseQuantity(value) <= 0 || Number.isInteger(parseQuantity(value));

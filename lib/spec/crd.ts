@@ -80,8 +80,24 @@ export function toStructuralSchema(schema: TSchema): JsonSchemaProps {
   // An open object with declared properties keeps them typed and preserves the rest.
   if (out['x-kubernetes-preserve-unknown-fields'] && out.additionalProperties)
     delete out.additionalProperties;
+  for (const v of validations) {
+    if (v.fieldPath !== undefined && !declaresField(out, v.fieldPath)) {
+      // The API server refuses the whole CRD for such a rule; say which rule while it is cheap to.
+      throw new Error(`the fieldPath ${v.fieldPath} of the CEL rule ${v.rule} names no declared field`);
+    }
+  }
   if (validations.length > 0) out[VALIDATIONS_KEY] = validations;
   return out;
+}
+
+/** Whether `fieldPath` (`.a.b`) leads through declared properties of `schema`. */
+function declaresField(schema: JsonSchemaProps, fieldPath: string): boolean {
+  let node: JsonSchemaProps | undefined = schema;
+  for (const name of fieldPath.split('.').slice(1)) {
+    const properties = node?.properties as Record<string, JsonSchemaProps> | undefined;
+    node = properties && Object.hasOwn(properties, name) ? properties[name] : undefined;
+  }
+  return node !== undefined;
 }
 
 /** metav1.Condition, as the status of every stacklet carries it. */

@@ -123,7 +123,9 @@ function describe(error: ValueError, root: string): string | undefined {
 
 /**
  * Runs the CEL rules' TypeScript halves wherever the value has an object under a schema that
- * carries rules.
+ * carries rules. Each problem is reported where the API server reports it: at the rule's fieldPath
+ * below the object, with map entries written `[key]` (the API server's CEL path, where its schema
+ * errors write `.key`), so both modes name the same path for the same input.
  */
 function ruleProblems(schema: TSchema, value: unknown, path: string, problems: string[]): void {
   if (value === null || typeof value !== 'object') return;
@@ -141,7 +143,7 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
     } catch {
       ok = true; // the value's shape is wrong; the schema error already says so
     }
-    if (!ok) problems.push(`${path}: ${v.message}`);
+    if (!ok) problems.push(`${path}${v.fieldPath ?? ''}: ${v.message}`);
   }
   if (Array.isArray(value)) {
     const items = s.items as TSchema | undefined;
@@ -155,8 +157,8 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
       ? (s.additionalProperties as TSchema)
       : undefined;
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-    const childSchema = properties[key] ?? patternValue;
-    if (childSchema) ruleProblems(childSchema, child, `${path}.${key}`, problems);
+    if (properties[key]) ruleProblems(properties[key], child, `${path}.${key}`, problems);
+    else if (patternValue) ruleProblems(patternValue, child, `${path}[${key}]`, problems);
   }
 }
 
