@@ -101,7 +101,9 @@ describe('the lakehouse CRDs', () => {
     expect(await create(s3, 'minio', { host: 'minio' })).toMatch(/^422: .*credentials/);
     expect(
       await create(hive, 'hive', { clusterConfig: { database: { type: 'postgresql', host: 'pg' } } }),
-    ).toMatch(/^422: .*needs host, database and credentialsSecretName/);
+    ).toMatch(
+      /^422: .*spec\.clusterConfig\.database: Required value: .*needs host, database and credentialsSecretName/,
+    );
     expect(await create(catalog, 'c', { connector: { tpch: {}, tpcds: {} } })).toMatch(
       /^422: .*exactly one connector/,
     );

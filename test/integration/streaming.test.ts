@@ -71,7 +71,9 @@ describe('the ZooKeeper and Kafka CRDs', () => {
     const [zk, , kafka] = products;
     expect(
       await create(kafka, 'kafka-zk', { clusterConfig: { zookeeperConfigMapName: 'zk' }, controllers: {} }),
-    ).toMatch(/^422: .*has no controllers: remove spec.controllers/);
+    ).toMatch(
+      /^422: .*spec\.controllers: Forbidden: a Kafka in ZooKeeper mode .*has no controllers: remove spec.controllers/,
+    );
     expect(await create(zk, 'zk', { servers: { config: { myidOffset: 300 } } })).toMatch(
       /^422: .*myidOffset/,
     );
