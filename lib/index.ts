@@ -28,5 +28,6 @@ export * from './stacklet/manifests';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';
+export * from './synth';
 export * from './synth-report';
 export * from './external';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApiObject, Chart, type App } from 'cdk8s';
 
-/** Lines describing the synthesized output of `app` (call after `app.synth()`). */
+/** Lines describing the synthesized output of `app` (call after `synth(app)` or `app.synth()`). */
 export function synthReport(app: App): string[] {
   const lines: string[] = [];
   const files = fs.existsSync(app.outdir) ? fs.readdirSync(app.outdir).sort() : [];
