@@ -1,7 +1,7 @@
 /**
  * Synthesizing an app to YAML faster than `app.synth()`. cdk8s stringifies every object with the
- * `yaml` package, which is most of a large synth (1000 stacklets: ~2.6 s of ~4.7 s); js-yaml's
- * dump writes the same documents about three times faster.
+ * `yaml` package, which is most of a large synth (1000 stacklets: ~2.5 s of ~4 s); js-yaml's dump
+ * writes the same documents two to three times faster.
  *
  * `synth(app)` runs cdk8s' own `App.synth` and swaps only the serializer it saves files with, so
  * validation, dependency order, chart file names (`0000-` prefixes once charts depend on each
