@@ -16,6 +16,7 @@ import { dump, type DumpOptions } from 'js-yaml';
 // YAML 1.1) or a YAML 1.2 reader would take for another type: '0', 'yes', 'on', '010', '1_000',
 // '1e3', '2001-12-14'. Shared subtrees are written out again rather than as anchors (noRefs), and
 // long strings are never folded (lineWidth -1). Multi-line strings become literal block scalars.
+// Double quotes, as cdk8s writes them: the example platform's files come out byte for byte the same.
 const options: DumpOptions = { noRefs: true, lineWidth: -1, quoteStyle: 'double' };
 
 /**
