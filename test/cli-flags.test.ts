@@ -48,5 +48,8 @@ describe('numeric flags', () => {
     expect(await refusal('deploy', '--out', '/tmp/unused', '--replicas', '-1')).toMatch(
       /--replicas .* must be a whole number >= 0/,
     );
+    expect(await refusal('deploy', '--out', '/tmp/unused', '--memory-limit', '64')).toMatch(
+      /--memory-limit .* must be a whole number >= 128/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { OPERATOR_NODE_OPTIONS, OperatorDeployment } from '../lib/operator/deployment';
+import { operatorNodeOptions, OperatorDeployment } from '../lib/operator/deployment';
 import { BEACON } from './example-product/beacon';
 
 interface Rule {
@@ -47,9 +47,22 @@ describe('OperatorDeployment', () => {
     expect(container.args).toEqual(
       expect.arrayContaining(['operator', '--leader-election', '--namespaces', 'data,streaming']),
     );
-    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: OPERATOR_NODE_OPTIONS });
-    expect(OPERATOR_NODE_OPTIONS).toMatch(/--max-semi-space-size=\d+/);
+    expect(container.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-semi-space-size=1 --max-old-space-size=192',
+    });
     expect(container.resources.limits.memory).toBe('256Mi');
+  });
+
+  it('keeps the V8 heap limit under the container memory limit', () => {
+    const [deployment] = synth({ memoryLimitMiB: 1024 }).byKind('Deployment');
+    const [container] = deployment.spec!.template.spec.containers;
+    expect(container.resources.limits.memory).toBe('1024Mi');
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: operatorNodeOptions(1024) });
+    expect(operatorNodeOptions(1024)).toContain('--max-old-space-size=768');
+    expect(() => synth({ memoryLimitMiB: 64 })).toThrow(
+      'memoryLimitMiB: must be a whole number of MiB >= 128, got 64',
+    );
   });
 
   it('includes the CRDs unless told not to', () => {

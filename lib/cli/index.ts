@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { productCrd } from '../stacklet/crd';
 import type { ProductDefinition } from '../stacklet/product';
-import { OperatorDeployment } from '../operator/deployment';
+import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast } from './flags';
 import { operatorCommand } from './operator-command';
 
@@ -48,6 +48,12 @@ export function keelsonCli(products: ProductDefinition[]): Command {
     .option('--image <image>', 'operator image', 'ghcr.io/keelson/keelson:latest')
     .option('--namespace <ns>', 'namespace the operator runs in', 'keelson-system')
     .option('--replicas <n>', 'operator replicas', integerAtLeast(0), 2)
+    .option(
+      '--memory-limit <MiB>',
+      "the operator container's memory limit (its heap limit follows)",
+      integerAtLeast(128),
+      DEFAULT_OPERATOR_MEMORY_MIB,
+    )
     .option('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)')
     .action(
       (flags: {
@@ -55,6 +61,7 @@ export function keelsonCli(products: ProductDefinition[]): Command {
         image: string;
         namespace: string;
         replicas: number;
+        memoryLimit: number;
         watchNamespaces?: string;
       }) => {
         const app = new App();
@@ -64,6 +71,7 @@ export function keelsonCli(products: ProductDefinition[]): Command {
           image: flags.image,
           namespace: flags.namespace,
           replicas: flags.replicas,
+          memoryLimitMiB: flags.memoryLimit,
           watchNamespaces: flags.watchNamespaces?.split(',').filter(Boolean),
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');

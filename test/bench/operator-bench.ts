@@ -24,7 +24,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { buildChildren } from '../../lib/operator/build';
 import { KubeClient } from '../../lib/operator/client';
-import { OPERATOR_NODE_OPTIONS } from '../../lib/operator/deployment';
+import { operatorNodeOptions } from '../../lib/operator/deployment';
 import { CHILD_RESOURCES, objectPath } from '../../lib/operator/resources';
 import { productCrd } from '../../lib/stacklet/crd';
 import { createTestNamespace, startControlPlane, waitFor, type ControlPlane } from '../controlplane/cluster';
@@ -247,7 +247,7 @@ async function benchOne(
     {
       stdio: ['ignore', out, out],
       // As the operator's Deployment runs it.
-      env: { ...process.env, NODE_OPTIONS: OPERATOR_NODE_OPTIONS, KUBECONFIG: kubeconfig },
+      env: { ...process.env, NODE_OPTIONS: operatorNodeOptions(), KUBECONFIG: kubeconfig },
     },
   );
   fs.closeSync(out);

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ProductDefinition } from '../../lib/stacklet/product';
-import { OPERATOR_NODE_OPTIONS } from '../../lib/operator/deployment';
+import { operatorNodeOptions } from '../../lib/operator/deployment';
 import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { BEACON } from '../example-product/beacon';
@@ -187,7 +187,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Oper
     stdio: ['ignore', out, out],
     env: {
       ...process.env,
-      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
+      NODE_OPTIONS: operatorNodeOptions(),
       KUBECONFIG: options.kubeconfig,
       ...options.env,
     },
