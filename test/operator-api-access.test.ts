@@ -98,6 +98,44 @@ describe('kubeconfigAccess', () => {
     expect(() => kubeconfigAccess([path.join(dir, 'missing')])).toThrow(/cannot read kubeconfig .*missing/);
   });
 
+  it('hands a plugin user to client-node with the merged context and absolute file paths', async () => {
+    fs.mkdirSync(path.join(dir, 'pki'));
+    fs.writeFileSync(path.join(dir, 'pki', 'ca.crt'), 'CA-FILE');
+    const clusters = writeKubeconfig('clusters', {
+      clusters: [
+        { name: 'c', cluster: { server: 'https://10.1.2.3:6443', 'certificate-authority': 'pki/ca.crt' } },
+      ],
+    });
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token: 'second-file' },
+    });
+    const withPlugin = writeKubeconfig('plugin', {
+      'current-context': 'main',
+      contexts: [{ name: 'main', context: { cluster: 'c', user: 'u' } }],
+      clusters: [{ name: 'c', cluster: { server: 'https://shadowed:1' } }],
+      users: [
+        {
+          name: 'u',
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: process.execPath,
+              args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`],
+              interactiveMode: 'Never',
+            },
+          },
+        },
+      ],
+    });
+    const access = loadApiAccess({ KUBECONFIG: [clusters, withPlugin].join(path.delimiter) });
+    expect(access.server).toBe('https://10.1.2.3:6443');
+    const { tls, headers } = await access.credentials();
+    expect(headers.authorization).toBe('Bearer second-file');
+    expect(String(tls.ca)).toBe('CA-FILE');
+  });
+
   it('runs an exec credential plugin through client-node', async () => {
     const credential = JSON.stringify({
       apiVersion: 'client.authentication.k8s.io/v1',

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 /** TLS options and headers for one request, as the API server expects them. */
 export interface ApiCredentials {
@@ -132,7 +132,16 @@ export function kubeconfigAccess(files: readonly string[]): ApiAccess {
     throw new Error(`kubeconfig ${where}: context "${currentContext}" names no cluster with a server`);
   const user = (context.user === undefined ? undefined : users.get(context.user)) ?? { entry: {}, dir: '' };
   if (user.entry.exec !== undefined || user.entry['auth-provider'] !== undefined) {
-    return clientNodeAccess(files);
+    // Only the current context, from whichever file defined each part, with file paths made
+    // absolute: what client-node needs, merged as above (client-node refuses duplicate names).
+    return clientNodeAccess({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': currentContext,
+      contexts: [{ name: currentContext, context }],
+      clusters: [{ name: context.cluster, cluster: withAbsolutePaths(cluster.entry, cluster.dir) }],
+      users: [{ name: context.user, user: withAbsolutePaths(user.entry, user.dir) }],
+    });
   }
 
   const server = cluster.entry.server;
@@ -192,11 +201,11 @@ export function kubeConfigAccess(kubeConfig: KubeConfig): ApiAccess {
 }
 
 /** client-node's loader, for credential plugins; loaded only when a kubeconfig needs one. */
-function clientNodeAccess(files: readonly string[]): ApiAccess {
+function clientNodeAccess(config: Readonly<Record<string, unknown>>): ApiAccess {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfig };
   const kubeConfig = new clientNode.KubeConfig();
-  kubeConfig.loadFromFile(files[0]);
+  kubeConfig.loadFromString(stringify(config));
   return kubeConfigAccess(kubeConfig);
 }
 
@@ -210,6 +219,15 @@ function dataOrFile(
   const file = (entry as Readonly<Record<string, unknown>>)[field];
   if (typeof file === 'string' && file) return readFile(resolveIn(dir, file), `kubeconfig ${field}`);
   return undefined;
+}
+
+/** `entry` with the files it names made absolute, so that it can move out of its file. */
+function withAbsolutePaths<T extends KubeconfigCluster | KubeconfigUser>(entry: T, dir: string): T {
+  const copy: Record<string, unknown> = { ...entry };
+  for (const field of ['certificate-authority', 'client-certificate', 'client-key', 'tokenFile']) {
+    if (typeof copy[field] === 'string' && copy[field]) copy[field] = resolveIn(dir, copy[field]);
+  }
+  return copy as T;
 }
 
 function resolveIn(dir: string, file: string): string {
