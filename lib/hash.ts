@@ -16,12 +16,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function sortKeys(_key: string, value: unknown): unknown {
   if (!isPlainObject(value)) {
     return value;
   }
+  const keys = Object.keys(value);
+  // Objects are mostly built in key order already; JSON.stringify walks those as they are.
+  if (isSorted(keys)) {
+    return value;
+  }
   const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
+  for (const key of keys.sort()) {
     // defineProperty keeps a literal "__proto__" key as data instead of re-parenting the copy.
     Object.defineProperty(sorted, key, {
       value: value[key],

@@ -121,6 +121,38 @@ function describe(error: ValueError, root: string): string | undefined {
   }
 }
 
+// Most of a spec's schema carries no rule, and specs are checked for every role group of every
+// stacklet: the walk below skips the parts where it could find none.
+const rulesBelow = new WeakMap<TSchema, boolean>();
+
+/** The schemas `ruleProblems` descends into from `schema`. */
+function childSchemas(schema: TSchema): TSchema[] {
+  const s = schema as Record<string, unknown>;
+  return [
+    ...(s.items ? [s.items as TSchema] : []),
+    ...Object.values((s.properties as Record<string, TSchema> | undefined) ?? {}),
+    ...(s.patternProperties
+      ? [Object.values(s.patternProperties as object)[0] as TSchema]
+      : typeof s.additionalProperties === 'object'
+        ? [s.additionalProperties as TSchema]
+        : []),
+  ];
+}
+
+/** True when `schema` or a schema `ruleProblems` reaches from it carries a rule. */
+function hasRules(schema: TSchema): boolean {
+  let found = rulesBelow.get(schema);
+  if (found === undefined) {
+    // A schema that reaches itself counts as having rules until its walk says otherwise.
+    rulesBelow.set(schema, true);
+    found =
+      (schema as Record<string, unknown>)[VALIDATIONS_KEY] !== undefined ||
+      childSchemas(schema).some((child) => typeof child === 'object' && child !== null && hasRules(child));
+    rulesBelow.set(schema, found);
+  }
+  return found;
+}
+
 /**
  * Runs the CEL rules' TypeScript halves wherever the value has an object under a schema that
  * carries rules. Each problem is reported where the API server reports it: at the rule's fieldPath
@@ -128,7 +160,7 @@ function describe(error: ValueError, root: string): string | undefined {
  * errors write `.key`), so both modes name the same path for the same input.
  */
 function ruleProblems(schema: TSchema, value: unknown, path: string, problems: string[]): void {
-  if (value === null || typeof value !== 'object') return;
+  if (value === null || typeof value !== 'object' || !hasRules(schema)) return;
   const s = schema as Record<string, unknown>;
   for (const v of (s[VALIDATIONS_KEY] as SchemaValidation[] | undefined) ?? []) {
     const check = checkFor(v.rule);

@@ -164,7 +164,9 @@ export function dropUndefined<T>(value: T): T {
   if (Array.isArray(value)) return value.map(dropUndefined) as T;
   if (value === null || typeof value !== 'object') return value;
   const result: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
+  // Object.keys, not Object.entries: no pair array per field of every object.
+  for (const key of Object.keys(value)) {
+    const field = (value as Record<string, unknown>)[key];
     if (field !== undefined) result[key] = dropUndefined(field);
   }
   return result as T;
