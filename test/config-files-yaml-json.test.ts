@@ -55,6 +55,21 @@ describe('renderYaml', () => {
     );
   });
 
+  it('renders a document anew after it changes', () => {
+    const doc: Record<string, unknown> = { greeting: 'hello', listen: { port: 8080 } };
+    expect(renderYaml(doc)).toBe('greeting: hello\nlisten:\n  port: 8080\n');
+    (doc.listen as Record<string, unknown>).port = 8081;
+    expect(renderYaml(doc)).toBe('greeting: hello\nlisten:\n  port: 8081\n');
+  });
+
+  it('tells values apart that JSON writes alike', () => {
+    expect(renderYaml({ a: 0 })).toBe('a: 0\n');
+    expect(renderYaml({ a: -0 })).toBe('a: -0\n');
+    expect(renderYaml({ a: null })).toBe('a: null\n');
+    expect(renderYaml({ a: NaN })).toBe('a: .nan\n');
+    expect(renderYaml({ a: '1' })).toBe('a: "1"\n');
+  });
+
   it('writes numbers, booleans and null as themselves', () => {
     const doc = { n: 3, f: 1.5, t: true, z: null, list: [1, 'two'] };
     expect(parse(renderYaml(doc), { version: '1.1' })).toEqual(doc);
