@@ -49,7 +49,7 @@ function isJsonData(value: unknown, depth = 0): boolean {
  * characters so the operator's memory stays flat.
  */
 const yamlCache = new Map<string, string>();
-const YAML_CACHE_MAX_CHARS = 1 << 20;
+const YAML_CACHE_MAX_CHARS = 1 << 19;
 let yamlCacheChars = 0;
 
 /**
