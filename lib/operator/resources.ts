@@ -12,9 +12,20 @@ export interface ResourceType {
   readonly plural: string;
 }
 
+/**
+ * ConfigMaps in general, which the operator also watches as metadata only (beside its own in full)
+ * so that a dependency ConfigMap made by hand requeues its dependents when it changes; keelson's
+ * own are also among its children.
+ */
+export const CONFIG_MAP_RESOURCE: ResourceType = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+};
+
 /** The kinds a stacklet's build emits, which the operator caches, applies and prunes. */
 export const CHILD_RESOURCES: readonly ResourceType[] = [
-  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
+  CONFIG_MAP_RESOURCE,
   { apiVersion: 'v1', kind: 'Service', plural: 'services' },
   { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
@@ -29,16 +40,6 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
  * when it changes; it never writes them.
  */
 export const SECRET_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
-
-/**
- * ConfigMaps in general, which the operator also watches as metadata only (beside its own in full)
- * so that a dependency ConfigMap made by hand requeues its dependents when it changes.
- */
-export const CONFIG_MAP_RESOURCE: ResourceType = {
-  apiVersion: 'v1',
-  kind: 'ConfigMap',
-  plural: 'configmaps',
-};
 
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {

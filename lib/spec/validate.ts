@@ -125,17 +125,20 @@ function describe(error: ValueError, root: string): string | undefined {
 // stacklet: the walk below skips the parts where it could find none.
 const rulesBelow = new WeakMap<TSchema, boolean>();
 
+/** The schema of a map's entries (`patternProperties`, else an `additionalProperties` schema). */
+function entrySchema(s: Record<string, unknown>): TSchema | undefined {
+  if (s.patternProperties) return Object.values(s.patternProperties as object)[0] as TSchema;
+  return typeof s.additionalProperties === 'object' ? (s.additionalProperties as TSchema) : undefined;
+}
+
 /** The schemas `ruleProblems` descends into from `schema`. */
 function childSchemas(schema: TSchema): TSchema[] {
   const s = schema as Record<string, unknown>;
+  const entries = entrySchema(s);
   return [
     ...(s.items ? [s.items as TSchema] : []),
     ...Object.values((s.properties as Record<string, TSchema> | undefined) ?? {}),
-    ...(s.patternProperties
-      ? [Object.values(s.patternProperties as object)[0] as TSchema]
-      : typeof s.additionalProperties === 'object'
-        ? [s.additionalProperties as TSchema]
-        : []),
+    ...(entries ? [entries] : []),
   ];
 }
 
@@ -183,11 +186,7 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
     return;
   }
   const properties = (s.properties as Record<string, TSchema> | undefined) ?? {};
-  const patternValue = s.patternProperties
-    ? (Object.values(s.patternProperties as object)[0] as TSchema)
-    : typeof s.additionalProperties === 'object'
-      ? (s.additionalProperties as TSchema)
-      : undefined;
+  const patternValue = entrySchema(s);
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
     if (properties[key]) ruleProblems(properties[key], child, `${path}.${key}`, problems);
     else if (patternValue) ruleProblems(patternValue, child, `${path}[${key}]`, problems);
