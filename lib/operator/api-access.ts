@@ -174,7 +174,7 @@ export function kubeconfigAccess(files: readonly string[]): ApiAccess {
 }
 
 /** Access through a client-node KubeConfig the caller already holds (tests, embedding programs). */
-export function kubeConfigAccess(kubeConfig: KubeConfig): ApiAccess {
+export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiAccess {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return {
@@ -206,7 +206,7 @@ function clientNodeAccess(config: Readonly<Record<string, unknown>>): ApiAccess 
   const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfig };
   const kubeConfig = new clientNode.KubeConfig();
   kubeConfig.loadFromString(stringify(config));
-  return kubeConfigAccess(kubeConfig);
+  return accessFromKubeConfig(kubeConfig);
 }
 
 function dataOrFile(

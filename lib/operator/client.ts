@@ -10,7 +10,7 @@
 import * as https from 'node:https';
 import * as http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigAccess, type ApiAccess } from './api-access';
+import { accessFromKubeConfig, type ApiAccess } from './api-access';
 import type { OperatorMetrics } from './metrics';
 
 /** A failed API request: the HTTP status and the API server's Status reason and message. */
@@ -57,7 +57,7 @@ export class KubeClient {
     access: ApiAccess | KubeConfig,
     private readonly metrics?: OperatorMetrics,
   ) {
-    this.access = 'credentials' in access ? access : kubeConfigAccess(access);
+    this.access = 'credentials' in access ? access : accessFromKubeConfig(access);
     this.server = new URL(this.access.server);
     this.agent =
       this.server.protocol === 'https:'
