@@ -252,40 +252,9 @@ function copy(value: unknown): unknown {
 export function deepMerge<T>(base: T, ...overrides: ReadonlyArray<DeepPartial<T> | undefined>): T {
   let result = copy(base);
   for (const override of overrides) {
-    result = mergeInto(result, override);
+    result = mergeValue(result, override, undefined);
   }
   return result as T;
-}
-
-/**
- * The plain deep merge of `override` onto `owned`, which the caller made and nothing else holds, so
- * its objects are updated in place rather than copied once more for every override. Keys keep the
- * order a fresh merge gives them: changed keys stay where they were, new ones come last.
- */
-function mergeInto(owned: unknown, override: unknown): unknown {
-  if (override === undefined) {
-    return owned;
-  }
-  if (!isPlainObject(override)) {
-    return Array.isArray(override) ? copy(override) : override;
-  }
-  if (!isPlainObject(owned)) {
-    return mergeObject({}, override, undefined, false);
-  }
-  for (const key of Object.keys(override)) {
-    const value = override[key];
-    if (value === undefined) {
-      continue;
-    }
-    if (value === null) {
-      delete owned[key];
-      continue;
-    }
-    // Own fields only: an inherited one (a "__proto__" key read through the prototype) is not ours.
-    const current = Object.prototype.hasOwnProperty.call(owned, key) ? owned[key] : undefined;
-    setKey(owned, key, mergeInto(current, value));
-  }
-  return owned;
 }
 
 /**
