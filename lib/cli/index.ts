@@ -6,19 +6,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { Command } from 'commander';
-import { stringify } from 'yaml';
 import { productCrd } from '../stacklet/crd';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast } from './flags';
 import { operatorCommand } from './operator-command';
+import { manifestsToYaml } from '../synth';
 
 export { loadApiAccess } from '../operator/api-access';
 
-/** Writes `objects` as a multi-document YAML file. */
+/** Writes `objects` as a multi-document YAML file, as synth writes manifests. */
 function writeYaml(file: string, objects: readonly unknown[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+  fs.writeFileSync(file, manifestsToYaml(objects));
 }
 
 export function keelsonCli(products: ProductDefinition[]): Command {

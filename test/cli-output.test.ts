@@ -1,0 +1,49 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { keelsonCli } from '../lib/cli';
+import { productCrd } from '../lib/stacklet/crd';
+import { BEACON } from './example-product/beacon';
+
+let out: string;
+beforeEach(() => {
+  out = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-cli-'));
+  jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+const documents = (file: string) => parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS());
+
+describe('keelson crds and deploy', () => {
+  it('write each CRD as the JSON the API server is given, CEL rules included', async () => {
+    await keelsonCli([BEACON]).parseAsync(['node', 'keelson', 'crds', '--out', out]);
+    const [crd] = documents(path.join(out, `${BEACON.plural}.keelson.dev.yaml`));
+    expect(crd).toEqual(productCrd(BEACON));
+    expect(JSON.stringify(crd)).toContain('x-kubernetes-validations');
+  });
+
+  it("write the operator's manifests in one multi-document file", async () => {
+    await keelsonCli([BEACON]).parseAsync([
+      'node',
+      'keelson',
+      'deploy',
+      '--out',
+      out,
+      '--memory-limit',
+      '512',
+    ]);
+    const objects = documents(path.join(out, 'keelson-operator.yaml')) as { kind: string }[];
+    expect(objects.map((o) => o.kind)).toEqual([
+      'CustomResourceDefinition',
+      'ServiceAccount',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Deployment',
+    ]);
+    expect(JSON.stringify(objects.at(-1))).toContain('--max-old-space-size=384');
+  });
+});
