@@ -24,6 +24,7 @@ import {
   CLOSED,
   defineRole,
   jvmHeapMiB,
+  matchesLabelSelector,
   parseDurationSeconds,
   renderProperties,
   ROOT_LOGGER,
@@ -144,15 +145,27 @@ export function coordinatorUrl(stacklet: StackletContext): string {
   return `http://${stacklet.name}-coordinators.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${TRINO_HTTP_PORT}`;
 }
 
-/** Query memory settings from the heap the container memory allows. */
-export function memoryProperties(stacklet: StackletContext, rg: ResolvedRoleGroup): Record<string, string> {
+/**
+ * The cluster-wide user memory limit of one query (`query.max-memory`), the same on every node.
+ * Trino already bounds a query on each worker by that worker's `query.max-memory-per-node`, so a
+ * query can never hold more than the sum of the per-node limits of the workers it runs on: the
+ * whole cluster, whatever its size at the moment. keelson sets no second, smaller cap (Trino's own
+ * default is a fixed 20GB): a value computed from the worker replicas would change the coordinator's
+ * config at every scale-out or scale-in and restart it, failing the running queries the workers'
+ * draining is there to keep. Override it in the coordinators' `config.properties` to cap queries.
+ */
+export const QUERY_MAX_MEMORY = '1PB';
+
+/**
+ * Query memory settings of a node from its own heap (the container memory of its role group):
+ * 60 % for queries on the node, 30 % headroom; `query.max-memory` is {@link QUERY_MAX_MEMORY}.
+ */
+export function memoryProperties(rg: ResolvedRoleGroup): Record<string, string> {
   const heap = jvmHeapMiB(rg.config.resources.memory.limit, { fraction: 0.8 });
-  const perNode = Math.floor(heap * QUERY_MEMORY_SHARE);
-  const workers = stacklet.roleGroups.filter((g) => g.role === 'workers').reduce((n, g) => n + g.replicas, 0);
   return {
-    'query.max-memory-per-node': `${perNode}MB`,
+    'query.max-memory-per-node': `${Math.floor(heap * QUERY_MEMORY_SHARE)}MB`,
     'memory.heap-headroom-per-node': `${Math.floor(heap * HEADROOM_SHARE)}MB`,
-    'query.max-memory': `${perNode * Math.max(1, workers)}MB`,
+    'query.max-memory': QUERY_MAX_MEMORY,
   };
 }
 
@@ -292,7 +305,7 @@ function role(name: 'coordinators' | 'workers') {
             ...(coordinator
               ? {}
               : { 'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s` }),
-            ...memoryProperties(stacklet, rg),
+            ...memoryProperties(rg),
           },
           'node.properties': {
             'node.environment': environmentName(stacklet.name),
@@ -369,11 +382,29 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
 /** Props of a TrinoCluster in synth mode: the custom resource's spec plus typed references. */
 export interface TrinoClusterProps extends TrinoSpec {
   /**
-   * The catalogs the cluster may serve; `clusterConfig.catalogLabelSelector` picks among them as it
-   * picks among the TrinoCatalogs of the namespace in operator mode.
+   * The catalogs the cluster serves. Each must carry labels `clusterConfig.catalogLabelSelector`
+   * matches (the selector the operator uses among the TrinoCatalogs of the namespace), so the
+   * synthesized cluster and the operator's serve the same catalogs; one that does not is an error.
    * @default - no catalogs
    */
   readonly catalogs?: readonly TrinoCatalog[];
+}
+
+/**
+ * One problem per catalog passed in `catalogs` that the cluster's selector does not select: the
+ * operator would not serve it either, so taking it silently would leave a catalog the user
+ * believes is there missing from every pod.
+ */
+function unselectedCatalogs(spec: TrinoSpec, catalogs: readonly TrinoCatalog[]): string[] {
+  const selector = (spec.clusterConfig?.catalogLabelSelector ?? {}) as LabelSelector;
+  return catalogs
+    .filter((c) => !matchesLabelSelector(selector, c.reference.labels))
+    .map(
+      (c) =>
+        `catalogs: the TrinoCatalog "${c.name}" (labels ${JSON.stringify(c.reference.labels)}) does not match ` +
+        `${CATALOGS_PATH} ${JSON.stringify(selector)}, so the cluster would not serve it; ` +
+        'give the catalog labels the selector matches, change the selector, or leave the catalog out of catalogs',
+    );
 }
 
 /**
@@ -390,6 +421,7 @@ export class TrinoCluster extends Stacklet<TrinoSpec> {
     const { catalogs = [], ...spec } = props;
     super(scope, id, TRINO, spec, {
       ...options,
+      problems: [...(options.problems ?? []), ...unselectedCatalogs(spec, catalogs)],
       objects: [...(options.objects ?? []), ...catalogs.flatMap((c) => c.knownObjects)],
       dependencies: Object.assign({}, ...catalogs.map((c) => c.knownDependencies), options.dependencies),
     });
