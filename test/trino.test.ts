@@ -164,6 +164,24 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     expect(coordinatorPod.containers[0].lifecycle).toBeUndefined();
   });
 
+  test("lets the drain user, and only it, shut a worker down (Trino's default access control refuses everyone)", () => {
+    const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
+    expect(pod.containers[0].lifecycle.preStop.exec.command[2]).toContain("-H 'X-Trino-User: keelson-drain'");
+    expect(properties(worker['config.properties'])['access-control.config-files']).toBe(
+      '/keelson/config/access-control.properties',
+    );
+    expect(properties(worker['access-control.properties'])).toEqual({
+      'access-control.name': 'file',
+      'security.config-file': '/keelson/config/access-control-rules.json',
+    });
+    expect(JSON.parse(worker['access-control-rules.json'])).toEqual({
+      system_information: [{ user: 'keelson-drain', allow: ['read', 'write'] }, { allow: ['read'] }],
+    });
+    // The coordinator authorizes queries; it keeps Trino's default access control.
+    expect(coordinator['access-control.properties']).toBeUndefined();
+    expect(properties(coordinator['config.properties'])['access-control.config-files']).toBeUndefined();
+  });
+
   test('admits Trino to the Hive metastore', () => {
     const ingress = find(objs, 'NetworkPolicy', 'hive').spec.ingress;
     expect(ingress).toContainEqual(

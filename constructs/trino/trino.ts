@@ -68,6 +68,15 @@ const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
 /** The heap share query memory may use on a node; the headroom is for everything else. */
 const QUERY_MEMORY_SHARE = 0.6;
 const HEADROOM_SHARE = 0.3;
+/**
+ * The user the workers' preStop hook drains them as. Trino's default access control refuses
+ * graceful shutdown to every user ("Management only resource"), so workers run file-based access
+ * control that lets this user write system information (the shutdown) and everyone read it; the
+ * coordinator authorizes queries and keeps Trino's default.
+ */
+export const DRAIN_USER = 'keelson-drain';
+const ACCESS_CONTROL_FILE = 'access-control.properties';
+const ACCESS_CONTROL_RULES_FILE = 'access-control-rules.json';
 /** Workers stop taking tasks this long before and after draining. */
 const SHUTDOWN_GRACE_SECONDS = 30;
 
@@ -203,6 +212,20 @@ function catalogFiles(stacklet: StackletContext): { files: Record<string, string
   return { files, env };
 }
 
+/** A worker's access control: see {@link DRAIN_USER}. */
+function drainAccessControl(): Record<string, string> {
+  const rules = {
+    system_information: [{ user: DRAIN_USER, allow: ['read', 'write'] }, { allow: ['read'] }],
+  };
+  return {
+    [ACCESS_CONTROL_FILE]: renderProperties({
+      'access-control.name': 'file',
+      'security.config-file': `${CONFIG_DIR}/${ACCESS_CONTROL_RULES_FILE}`,
+    }),
+    [ACCESS_CONTROL_RULES_FILE]: `${JSON.stringify(rules, null, 2)}\n`,
+  };
+}
+
 function role(name: 'coordinators' | 'workers') {
   const coordinator = name === 'coordinators';
   return defineRole<ResolvedCommonConfig>({
@@ -287,7 +310,7 @@ function role(name: 'coordinators' | 'workers') {
                     command: [
                       '/bin/bash',
                       '-c',
-                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: keelson' ` +
+                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: ${DRAIN_USER}' ` +
                         `-d '"SHUTTING_DOWN"' http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info/state; sleep ${grace}`,
                     ],
                   },
@@ -304,7 +327,10 @@ function role(name: 'coordinators' | 'workers') {
             'catalog.config-dir': CATALOG_DIR,
             ...(coordinator
               ? {}
-              : { 'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s` }),
+              : {
+                  'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s`,
+                  'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}`,
+                }),
             ...memoryProperties(rg),
           },
           'node.properties': {
@@ -316,6 +342,7 @@ function role(name: 'coordinators' | 'workers') {
         extraFiles: {
           ...catalogs.files,
           'jvm.config': rg.jvmArguments.map((a) => `${a}\n`).join(''),
+          ...(coordinator ? {} : drainAccessControl()),
         },
         volumes: [
           {
