@@ -154,6 +154,16 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     });
   });
 
+  test('is ready once Trino says it has started, not when /v1/info first answers', () => {
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const probe = find(objs, 'StatefulSet', name).spec.template.spec.containers[0].readinessProbe;
+      expect(probe.httpGet).toBeUndefined();
+      expect(probe.exec.command[2]).toBe(
+        `curl -sf http://127.0.0.1:8080/v1/info | grep -q '"starting":false'`,
+      );
+    }
+  });
+
   test('drains workers before they stop', () => {
     const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(300);

@@ -289,10 +289,19 @@ function role(name: 'coordinators' | 'workers') {
             },
             ...catalogs.env,
           ],
+          // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
+          // (the coordinator refuses queries until then).
           readinessProbe: {
-            httpGet: { path: '/v1/info', port: TRINO_HTTP_PORT as never },
+            exec: {
+              command: [
+                '/bin/bash',
+                '-c',
+                `curl -sf http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info | grep -q '"starting":false'`,
+              ],
+            },
             initialDelaySeconds: 10,
             periodSeconds: 10,
+            timeoutSeconds: 5,
           },
           livenessProbe: {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
