@@ -262,7 +262,7 @@ describe('bad Trino specs', () => {
   });
 
   test('a catalog is a Stacklet other constructs can refer to', () => {
-    const chart = new Chart(Testing.app(), 'p');
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     expect(Stacklet.isStacklet(new TrinoCatalog(chart, 't', { connector: { tpch: {} } }))).toBe(true);
   });
 });
