@@ -65,6 +65,13 @@ export interface StackletOptions {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Problems a product's construct found in what it was given besides the spec (the typed
+   * references of synth mode), each starting with the spec path it concerns; they are reported
+   * with the spec's own problems.
+   * @default - none
+   */
+  readonly problems?: readonly string[];
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -138,6 +145,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
       clusterDomain: options.clusterDomain,
       dependencies: options.dependencies,
       objects: options.objects,
+      problems: options.problems,
     });
     this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
     this.knownObjects = [this.reference, ...(options.objects ?? [])];
