@@ -18,6 +18,7 @@ import {
   ImageSchema,
   JvmArgumentOverridesSchema,
   LabelKeyedRecord,
+  noVectorAggregator,
   ObjectOverrideSchema,
   OPEN,
   RoleConfigSchema,
@@ -30,6 +31,7 @@ import {
   type ResourcesSpec,
   type RoleConfigSpec,
 } from './common';
+import { withRules } from './rules';
 
 /** What the spec builder needs to know of one role. */
 export interface RoleSchemaInput<P extends TProperties = TProperties> {
@@ -134,7 +136,11 @@ export function stackletSpecSchema<
   );
   const clusterConfig = Type.Object(
     { ...CommonClusterConfigProperties, ...(definition.clusterConfig as TProperties) },
-    { ...CLOSED, description: 'Settings of the whole product: dependencies, security, networking.' },
+    {
+      ...CLOSED,
+      ...withRules(noVectorAggregator),
+      description: 'Settings of the whole product: dependencies, security, networking.',
+    },
   );
   const properties: TProperties = {
     image: Type.Optional(ImageSchema),

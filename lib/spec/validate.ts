@@ -196,13 +196,23 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
 /** Every problem of `value` under `schema`, each a line starting with its path below `root`. */
 export function specProblems(schema: TSchema, value: unknown, root = 'spec'): string[] {
   const check = compile(schema);
-  const problems = new Set<string>();
+  // One message per field: a missing string is "required", not also "must be a string"; a value
+  // breaking two of a field's keywords shows the first.
+  const byField = new Map<string, string>();
   if (!check.Check(value)) {
     for (const error of check.Errors(value)) {
       const line = describe(error, root);
-      if (line) problems.add(line);
+      if (!line) continue;
+      const known = byField.get(error.path);
+      if (
+        known === undefined ||
+        (error.type === ValueErrorType.ObjectRequiredProperty && !known.endsWith(': is required'))
+      ) {
+        byField.set(error.path, line);
+      }
     }
   }
+  const problems = new Set(byField.values());
   const ruleLines: string[] = [];
   ruleProblems(schema, value, root, ruleLines);
   ruleLines.forEach((l) => problems.add(l));

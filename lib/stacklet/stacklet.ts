@@ -87,8 +87,15 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    */
   public readonly knownObjects: readonly ReferencedObject[];
   public readonly knownDependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** The resolved stacklet: merged role groups, image, names. */
-  public readonly context: StackletContext<Spec>;
+  /**
+   * Why the spec was rejected, when it was: every problem, one line each. An invalid stacklet
+   * builds no objects; its problems are reported at synth with every other construct's (cdk8s
+   * validations), so one run shows what is wrong with every stacklet.
+   */
+  public readonly problems: readonly string[] = [];
+  /** The same problems as an error, for a caller that builds one stacklet (the operator). */
+  public readonly validationError?: SpecValidationError;
+  private readonly resolved?: StackletContext<Spec>;
   /** Every object, keyed by `apiVersion/kind/name`. */
   private readonly objects = new Map<string, ApiObject>();
   private readonly networkPolicyKey?: string;
@@ -112,35 +119,57 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     this.clientPorts = roles.flatMap((r) =>
       r.ports.filter((p) => p.client).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
     );
-    this.context = resolveStacklet(product, spec, {
-      name: id,
-      namespace: chart.namespace,
-      clusterDomain: options.clusterDomain,
-      dependencies: options.dependencies,
-      objects: options.objects,
-    });
     this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
     this.knownObjects = [this.reference, ...(options.objects ?? [])];
     this.knownDependencies = { ...(options.dependencies ?? {}) };
+    this.discoveryData = {};
 
-    const input = {
-      product: product as unknown as ProductDefinition,
-      stacklet: this.context as StackletContext,
-      platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
-    };
-    this.discoveryData = product.discovery?.(this.context) ?? {};
-    const manifests: Manifest[] = [
-      ...stackletManifests(input, this.discoveryData),
-      ...roles.flatMap((role) => roleManifests(input, role)),
-      ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
-    ];
-    const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
-    for (const manifest of overridden) {
+    let manifests: Manifest[];
+    try {
+      this.resolved = resolveStacklet(product, spec, {
+        name: id,
+        namespace: chart.namespace,
+        clusterDomain: options.clusterDomain,
+        dependencies: options.dependencies,
+        objects: options.objects,
+      });
+      const input = {
+        product: product as unknown as ProductDefinition,
+        stacklet: this.resolved as StackletContext,
+        platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
+      };
+      this.discoveryData = product.discovery?.(this.resolved) ?? {};
+      manifests = applyObjectOverrides(
+        product.kind,
+        id,
+        [
+          ...stackletManifests(input, this.discoveryData),
+          ...roles.flatMap((role) => roleManifests(input, role)),
+          ...this.resolved.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
+        ],
+        spec.objectOverrides ?? [],
+      );
+    } catch (error) {
+      if (!SpecValidationError.isSpecValidationError(error)) throw error;
+      // Reported by cdk8s' validation at synth (app.synth(), keelson's synth(app), chart.toJson())
+      // beside every other construct's problems, so one run shows them all.
+      this.validationError = error;
+      this.problems = error.problems;
+      this.node.addValidation({ validate: () => error.problems.map((p) => `${product.kind} "${id}": ${p}`) });
+      return;
+    }
+    for (const manifest of manifests) {
       const key = objectKey(manifest);
       // Construct ids avoid '/', which constructs would have to escape in every path.
       this.objects.set(key, new ApiObject(this, `${manifest.kind}-${manifest.metadata.name}`, manifest));
       if (manifest.kind === 'NetworkPolicy') this.networkPolicyKey = key;
     }
+  }
+
+  /** The resolved stacklet: merged role groups, image, names. Throws for an invalid spec. */
+  public get context(): StackletContext<Spec> {
+    if (!this.resolved) throw this.validationError!;
+    return this.resolved;
   }
 
   /**
