@@ -5,6 +5,7 @@
  * against it (`validate.ts`).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { AffinitySchema, LabelSelectorSchema } from './kubernetes';
 import { defineRule, withRules } from './rules';
 import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
 import { parseQuantity, QUANTITY_SYNTAX } from '../quantity';
@@ -283,12 +284,7 @@ export type LoggingSpec = Static<typeof LoggingSchema>;
 export const CommonConfigProperties = {
   resources: Type.Optional(ResourcesSchema),
   logging: Type.Optional(LoggingSchema),
-  affinity: Type.Optional(
-    Type.Object(
-      {},
-      { ...OPEN, description: 'A Kubernetes Affinity; replaces the default pod anti-affinity.' },
-    ),
-  ),
+  affinity: Type.Optional(AffinitySchema()),
   gracefulShutdownTimeout: Type.Optional(
     Duration('Time a pod has to shut down before it is killed (terminationGracePeriodSeconds).'),
   ),
@@ -374,10 +370,8 @@ export const ObjectOverrideSchema = Type.Unsafe<ObjectOverride>(objectOverrideSc
 
 const NetworkPeerSchema = Type.Object(
   {
-    podSelector: Type.Optional(Type.Object({}, { ...OPEN, description: 'A LabelSelector of client pods.' })),
-    namespaceSelector: Type.Optional(
-      Type.Object({}, { ...OPEN, description: 'A LabelSelector of client namespaces.' }),
-    ),
+    podSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client pods.')),
+    namespaceSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client namespaces.')),
   },
   CLOSED,
 );

@@ -6,7 +6,7 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { NetworkPolicyPeer } from '../../imports/k8s-wire';
 import { mergeObjectOverride } from '../merge';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { SpecValidationError } from '../spec/validate';
@@ -31,7 +31,7 @@ export interface IStacklet {
   /** The content of its discovery ConfigMap. */
   readonly discoveryData: Readonly<Record<string, string>>;
   /** Admits `peer`'s pods to its client ports. */
-  addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void;
+  addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void;
 }
 
 /** Options of the build that a custom resource does not hold. */
@@ -176,9 +176,9 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    * Admits `peer` to the client ports of every role (through the stacklet's NetworkPolicy).
    * Another stacklet can be passed to admit all of its pods.
    */
-  public addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
+  public addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void {
     if (!this.networkPolicyKey) return; // the user switched the NetworkPolicy off
-    const from: V1NetworkPolicyPeer =
+    const from: NetworkPolicyPeer =
       'podSelectorLabels' in peer ? { podSelector: { matchLabels: { ...peer.podSelectorLabels } } } : peer;
     if (this.clientPorts.length === 0) return;
     this.objects
