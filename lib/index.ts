@@ -18,7 +18,6 @@ export * from './spec/common';
 export {
   kubernetesFieldProblems,
   type Affinity,
-  type LabelSelector,
   type Patch,
   type PodTemplatePatch,
   type PodTemplateSpec,

@@ -64,7 +64,7 @@ describe('a DaemonSet role', () => {
   });
 
   test('rejects persistent storage, which a DaemonSet cannot claim', () => {
-    const chart = new Chart(new App(), 'platform');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
     const { problems } = new Stacklet(chart, 'node-agent', AGENT, {
       agents: { config: { resources: { storage: { data: { capacity: '1Gi' } } } } },
     } as AnyStackletSpec);

@@ -188,6 +188,7 @@ export interface AnyStackletSpec {
     readonly vectorAggregatorConfigMapName?: string;
     readonly networkPolicy?: {
       readonly enabled?: boolean;
+      readonly allowSameNamespace?: boolean;
       readonly allowedClients?: readonly {
         readonly podSelector?: LabelSelector;
         readonly namespaceSelector?: LabelSelector;
