@@ -89,7 +89,12 @@ describe('a ZookeeperCluster with defaults', () => {
     const script: string = container.command[2];
     expect(script).toContain('ordinal="${POD_NAME##*-}"');
     expect(script).toContain(`echo "$((ordinal + ${offset('default')}))" > /data/myid`);
-    expect(script).toContain('exec zkServer.sh start-foreground');
+    // No script of the release tarball: the JVM starts the server with the distribution's jars and /conf.
+    expect(script).toContain(
+      'exec java $SERVER_JVMFLAGS -cp "/apache-zookeeper-3.9.4-bin/lib/*:/conf" ' +
+        'org.apache.zookeeper.server.quorum.QuorumPeerMain /conf/zoo.cfg',
+    );
+    expect(script).not.toContain('zkServer.sh');
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -98,6 +103,13 @@ describe('a ZookeeperCluster with defaults', () => {
       ]),
     );
     expect(container.readinessProbe.exec.command[2]).toContain('echo srvr | nc 127.0.0.1 2181');
+  });
+
+  test('the classpath names the distribution folder of the chosen version', () => {
+    const older = synth({ image: { productVersion: '3.8.4' } });
+    const script: string = find(older, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0]
+      .command[2];
+    expect(script).toContain('-cp "/apache-zookeeper-3.8.4-bin/lib/*:/conf"');
   });
 
   test('mounts config at /conf, the data volume at /data and writable /logs and /tmp, under the restricted profile', () => {
