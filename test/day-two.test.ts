@@ -55,8 +55,13 @@ describe('claim templates', () => {
 describe('a chart without a namespace', () => {
   test('rejects a stacklet in it, naming the chart and how to give it one', () => {
     const chart = new Chart(new App(), 'platform');
-    expect(() => new BeaconCluster(chart, 'demo', {})).toThrow(
-      /BeaconCluster "demo" is invalid:\n {2}- metadata\.namespace: chart "platform" has no namespace.*new Chart\(app, 'platform', \{ namespace: 'data' \}\)/s,
+    const demo = new BeaconCluster(chart, 'demo', {});
+    expect(demo.problems).toEqual([
+      expect.stringMatching(/^metadata\.namespace: chart "platform" has no namespace/),
+    ]);
+    // Reported at synth with every other construct's problems.
+    expect(() => chart.toJson()).toThrow(
+      /BeaconCluster "demo": metadata\.namespace: chart "platform" has no namespace.*new Chart\(app, 'platform', \{ namespace: 'data' \}\)/s,
     );
   });
 });
