@@ -8,6 +8,7 @@ import { HIVE, KAFKA, TRINO, TRINO_CATALOG, ZOOKEEPER, ZOOKEEPER_ZNODE } from '.
 import { S3_CONNECTION } from '../lib';
 import type { ProductImages } from '../lib/image';
 import { HIVE_IMAGES } from '../constructs/hive/image';
+import { KAFKA_IMAGES } from '../constructs/kafka/image';
 import { ZOOKEEPER_IMAGES } from '../constructs/zookeeper/image';
 import { TRINO_IMAGES } from '../constructs/trino/image';
 
@@ -15,7 +16,7 @@ import { TRINO_IMAGES } from '../constructs/trino/image';
 export const PRODUCTS = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA, S3_CONNECTION, HIVE, TRINO_CATALOG, TRINO];
 
 /** The images `keelson image build` builds: one entry per product with an image recipe. */
-export const IMAGES: ProductImages[] = [ZOOKEEPER_IMAGES, HIVE_IMAGES, TRINO_IMAGES];
+export const IMAGES: ProductImages[] = [ZOOKEEPER_IMAGES, KAFKA_IMAGES, HIVE_IMAGES, TRINO_IMAGES];
 
 if (require.main === module) {
   keelsonCli(PRODUCTS, IMAGES)
