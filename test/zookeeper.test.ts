@@ -7,7 +7,7 @@ import {
   type ZookeeperClusterProps,
 } from '../constructs/zookeeper';
 import { defaultIdOffset, productCrd } from '../lib';
-import { find, type Obj } from './support/synth';
+import { find, problemsOf, type Obj } from './support/synth';
 
 function synth(props: ZookeeperClusterProps = {}, znode = false): Obj[] {
   const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
@@ -300,12 +300,12 @@ describe('bad input', () => {
 
   test('rejects a ZNode without a ZooKeeper, and one naming an unknown ConfigMap', () => {
     const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
-    expect(() => new ZookeeperZnode(chart, 'a', {})).toThrow(
+    expect(problemsOf(new ZookeeperZnode(chart, 'a', {}))).toMatch(
       /spec\.clusterConfig\.zookeeperConfigMapName: is required/,
     );
     expect(
-      () => new ZookeeperZnode(chart, 'b', { clusterConfig: { zookeeperConfigMapName: 'nowhere' } }),
-    ).toThrow(
+      problemsOf(new ZookeeperZnode(chart, 'b', { clusterConfig: { zookeeperConfigMapName: 'nowhere' } })),
+    ).toMatch(
       /the discovery ConfigMap "nowhere" is not known; pass the stacklet it belongs to as a reference/,
     );
   });
