@@ -125,7 +125,7 @@ describe('merging product defaults ← role ← role group', () => {
   });
 
   test('rejects an objectOverride that names no generated object', () => {
-    const chart = new Chart(Testing.app(), 'platform');
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
     expect(
       () =>
         new BeaconCluster(chart, 'demo', {

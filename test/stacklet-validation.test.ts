@@ -145,7 +145,7 @@ describe('synth-time validation', () => {
   });
 
   test('the error message lists the problems under the stacklet it belongs to', () => {
-    const chart = new Chart(new App(), 'platform');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
     expect(
       () => new BeaconCluster(chart, 'demo', { servers: { roleGroups: { default: { replicas: -1 } } } }),
     ).toThrow('BeaconCluster "demo" is invalid:\n  - spec.servers.roleGroups.default.replicas: must be >= 0');
@@ -154,7 +154,7 @@ describe('synth-time validation', () => {
 
 describe('synth-time validation of JVM arguments', () => {
   test('rejects a removeRegex that is not a regular expression, once for the role', () => {
-    const chart = new Chart(new App(), 'platform');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
     const spec = {
       servers: { jvmArgumentOverrides: { removeRegex: ['-X(('] }, roleGroups: { a: {}, b: {} } },
     };

@@ -65,7 +65,7 @@ describe('a DaemonSet role', () => {
   });
 
   test('rejects persistent storage, which a DaemonSet cannot claim', () => {
-    const chart = new Chart(new App(), 'platform');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
     let problems: readonly string[] = [];
     try {
       new Stacklet(chart, 'node-agent', AGENT, {

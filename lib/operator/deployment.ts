@@ -72,6 +72,11 @@ export function operatorRules(products: readonly ProductDefinition[]): Record<st
     // read changes. No get and no writes: the operator asks for metadata and never reads a value.
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Claims: listed and grown (spec.resources.requests.storage) when a volume's capacity grows;
+    // never created (StatefulSets make them) and never deleted. StorageClasses: read, to tell
+    // whether a claim can grow before asking.
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },
+    { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   ];
 }

@@ -369,12 +369,24 @@ export const CommonClusterConfigProperties = {
       {
         enabled: Type.Optional(
           Type.Boolean({
-            description: 'Generate a NetworkPolicy that admits only known clients. @default true',
+            description:
+              "Generate a NetworkPolicy admitting the stacklet's own pods to every port, clients to the " +
+              'client ports and Prometheus to the metrics ports; nothing else. @default true',
+          }),
+        ),
+        allowSameNamespace: Type.Optional(
+          Type.Boolean({
+            description:
+              "Admit every pod of the stacklet's namespace to the client ports; false admits only the " +
+              'stacklet itself, allowedClients and stacklets that refer to it. @default true',
           }),
         ),
         allowedClients: Type.Optional(
           Type.Array(NetworkPeerSchema, {
-            description: 'Pods (and namespaces) allowed to reach the client ports.',
+            description:
+              'Pods (and namespaces) allowed to reach the client ports. A peer without namespaceSelector ' +
+              "means pods of the stacklet's namespace; select another namespace by its " +
+              'kubernetes.io/metadata.name label.',
           }),
         ),
       },

@@ -191,6 +191,7 @@ export interface AnyStackletSpec {
     readonly vectorAggregatorConfigMapName?: string;
     readonly networkPolicy?: {
       readonly enabled?: boolean;
+      readonly allowSameNamespace?: boolean;
       readonly allowedClients?: readonly {
         readonly podSelector?: object;
         readonly namespaceSelector?: object;

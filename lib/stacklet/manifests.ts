@@ -18,7 +18,7 @@ import type {
 import { renderConfigFile } from '../config-files';
 import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
-import { objectLabels, selectorLabels, type LabelInput } from './labels';
+import { claimTemplateLabels, objectLabels, selectorLabels, type LabelInput } from './labels';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { activeRoles } from './resolve';
 import {
@@ -155,7 +155,15 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     replicas,
     stopped: stacklet.spec.clusterOperation?.stopped === true,
     headlessService: roleGroup.names.headlessService,
-    claims: volumeClaimTemplates(roleGroup.config.resources.storage, labels),
+    claims: volumeClaimTemplates(
+      roleGroup.config.resources.storage,
+      claimTemplateLabels({
+        product: product.name,
+        instance: stacklet.name,
+        role: role.name,
+        roleGroup: roleGroup.roleGroup,
+      }),
+    ),
   });
   return [as(configMap), as(headless), dropUndefined(workload)];
 }
@@ -361,8 +369,13 @@ export function stackletManifests(
           policyTypes: ['Ingress'],
           // Untyped: the client library's model names the wire field `from` as `_from`.
           ingress: [
-            // The stacklet's own pods talk to each other on every port.
+            // The stacklet's own pods talk to each other on every port (peer, controller, internal).
             { from: [{ podSelector: { matchLabels: own } }] },
+            // Client ports: applications in the same namespace (a namespace is the usual trust
+            // boundary, and a data service nobody can reach is no use), plus declared clients.
+            ...(clientPorts.length > 0 && policy?.allowSameNamespace !== false
+              ? [{ from: [{ podSelector: {} }], ports: clientPorts }]
+              : []),
             ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
             // Metrics are scraped from wherever Prometheus runs.
             ...(metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : []),

@@ -18,19 +18,27 @@ import { activeRoles, resolveStacklet } from './resolve';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
+/** The label the API server puts on every namespace, holding its name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
 /** What other constructs may know of a stacklet. */
 export interface IStacklet {
   /** The stacklet's name (`metadata.name` of its custom resource). */
   readonly name: string;
   /** The product it runs (`app.kubernetes.io/name`). */
   readonly productName: string;
+  /** The namespace its objects live in. */
+  readonly namespace: string;
   /** The ConfigMap its connection details are published in. */
   readonly discoveryConfigMapName: string;
   /** Labels selecting all of its pods. */
   readonly podSelectorLabels: Readonly<Record<string, string>>;
   /** The content of its discovery ConfigMap. */
   readonly discoveryData: Readonly<Record<string, string>>;
-  /** Admits `peer`'s pods to its client ports. */
+  /**
+   * Admits `peer`'s pods to its client ports. A stacklet in another namespace is admitted by its
+   * pods' labels and its namespace's name (`kubernetes.io/metadata.name`).
+   */
   addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void;
 }
 
@@ -57,6 +65,13 @@ export interface StackletOptions {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Problems a product's construct found in what it was given besides the spec (the typed
+   * references of synth mode), each starting with the spec path it concerns; they are reported
+   * with the spec's own problems.
+   * @default - none
+   */
+  readonly problems?: readonly string[];
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -76,6 +91,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
 
   public readonly name: string;
   public readonly productName: string;
+  public readonly namespace: string;
   public readonly discoveryConfigMapName: string;
   public readonly podSelectorLabels: Readonly<Record<string, string>>;
   public readonly discoveryData: Readonly<Record<string, string>>;
@@ -104,6 +120,17 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     super(scope, id);
     Object.defineProperty(this, STACKLET_SYMBOL, { value: true });
     const chart = Chart.of(this);
+    if (!chart.namespace) {
+      // Names of Services and pods in discovery data, quorum lists and advertised addresses are
+      // read by clients in other namespaces too, so they must be fully qualified; a chart without
+      // a namespace would write "default" into them whatever namespace the files are applied to.
+      throw new SpecValidationError(`${product.kind} "${id}"`, [
+        `metadata.namespace: chart "${chart.node.id}" has no namespace, and keelson writes the ` +
+          `namespace into DNS names (<service>.<namespace>.svc...), the NetworkPolicy and ids derived ` +
+          `from it; give the chart one: new Chart(app, '${chart.node.id}', { namespace: 'data' })`,
+      ]);
+    }
+    this.namespace = chart.namespace;
     this.name = id;
     this.productName = product.name;
     this.discoveryConfigMapName = id;
@@ -118,6 +145,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
       clusterDomain: options.clusterDomain,
       dependencies: options.dependencies,
       objects: options.objects,
+      problems: options.problems,
     });
     this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
     this.knownObjects = [this.reference, ...(options.objects ?? [])];
@@ -149,12 +177,25 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    */
   public addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
     if (!this.networkPolicyKey) return; // the user switched the NetworkPolicy off
-    const from: V1NetworkPolicyPeer =
-      'podSelectorLabels' in peer ? { podSelector: { matchLabels: { ...peer.podSelectorLabels } } } : peer;
     if (this.clientPorts.length === 0) return;
+    const from: V1NetworkPolicyPeer = 'podSelectorLabels' in peer ? this.peerOf(peer) : peer;
     this.objects
       .get(this.networkPolicyKey)!
       .addJsonPatch(JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }));
+  }
+
+  /**
+   * The NetworkPolicy peer selecting every pod of `stacklet`: by labels alone in this namespace (a
+   * peer without a namespace selector means the policy's own namespace), with its namespace's
+   * name in another.
+   */
+  private peerOf(stacklet: IStacklet): V1NetworkPolicyPeer {
+    const podSelector = { matchLabels: { ...stacklet.podSelectorLabels } };
+    if (stacklet.namespace === this.namespace) return { podSelector };
+    return {
+      podSelector,
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: stacklet.namespace } },
+    };
   }
 
   /** The objects this stacklet generated, by `apiVersion/kind/name`. */
