@@ -13,10 +13,12 @@
 # replace lines as version pins (Kubernetes' `./staging/src/k8s.io/X` becomes `k8s.io/X v0.N.P`),
 # derived from the release's own go.mod, never from a hand-kept list.
 #
-# Everything is built with CGO_ENABLED=0 (static binaries, no C toolchain needed); containerd is
-# built with the tags of its own static release (no btrfs, devmapper or zfs snapshotters: btrfs
-# needs cgo, and the node uses overlayfs). runc is not built here: it needs cgo and libseccomp, so
-# the node uses Debian's `runc` package (see real-node.ts).
+# Everything but runc is built with CGO_ENABLED=0 (static binaries, no C toolchain needed);
+# containerd is built with the tags of its own static release (no btrfs, devmapper or zfs
+# snapshotters: btrfs needs cgo, and the node uses overlayfs). runc needs cgo (its nsexec C code)
+# and libseccomp: it is built with Debian's gcc and libseccomp-dev, linked static. It is built
+# rather than taken from Debian because Debian 12's runc is 1.1.5, while containerd 2.4 is tested
+# with runc 1.5; the node installs the Debian packages it needs when missing (ensure_node_packages).
 #
 # Binaries land in $KEELSON_CACHE/controlplane/<versions>/bin and $KEELSON_CACHE/node/<versions>/
 # (default ~/.cache/keelson), never in the repository. A binary that already exists is not
@@ -33,10 +35,11 @@ KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
 CNI_PLUGINS_VERSION="${CNI_PLUGINS_VERSION:-v1.10.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+RUNC_VERSION="${RUNC_VERSION:-v1.5.3}"
 
 cache_root="${KEELSON_CACHE:-$HOME/.cache/keelson}"
 controlplane_bin_dir="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
-node_dir="$cache_root/node/k8s-$KUBERNETES_VERSION-containerd-$CONTAINERD_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION"
+node_dir="$cache_root/node/k8s-$KUBERNETES_VERSION-containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION"
 work_dir="$cache_root/controlplane/wrappers"
 mkdir -p "$work_dir"
 bin_dir="$controlplane_bin_dir"
@@ -170,10 +173,11 @@ build_pause() {
   ln -sfn "$name" "$bin_dir/pause"
 }
 
-# Debian packages the real node runs with (runc: see the header; iptables for kube-proxy and the
-# CNI bridge's masquerading; conntrack for kube-proxy's cleanup of UDP flows; socat forwards the
-# API server into the node's network namespace; busybox-static is the busybox image's binary).
-NODE_DEBIAN_PACKAGES="runc iptables conntrack socat busybox-static iproute2 util-linux"
+# Debian packages the real node needs: gcc, libc6-dev, libseccomp-dev and pkg-config to build
+# runc; iptables for kube-proxy and the CNI bridge's masquerading; conntrack for kube-proxy's
+# cleanup of UDP flows; socat forwards the API server to the node's network namespace;
+# busybox-static is the busybox image's binary; iproute2 and util-linux (ip, nsenter).
+NODE_DEBIAN_PACKAGES="gcc libc6-dev libseccomp-dev pkg-config iptables conntrack socat busybox-static iproute2 util-linux"
 
 ensure_node_packages() {
   local missing=() package
@@ -202,6 +206,10 @@ build_node() {
     "$CONTAINERD_VERSION" github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 "$containerd_ldflags"
   BUILD_TAGS="$containerd_tags" build ctr github.com/containerd/containerd/v2 "$CONTAINERD_VERSION" \
     github.com/containerd/containerd/v2/cmd/ctr "$containerd_ldflags"
+  # runc needs cgo (its nsexec C code) and libseccomp (for the seccomp tag; Debian's
+  # libseccomp-dev, linked static, so the binary runs anywhere).
+  CGO_ENABLED=1 BUILD_TAGS="seccomp urfave_cli_no_docs netgo osusergo" build runc github.com/opencontainers/runc \
+    "$RUNC_VERSION" github.com/opencontainers/runc "-X main.version=${RUNC_VERSION#v} -extldflags=-static"
   MAIN_SOURCE="$COREDNS_MAIN" build coredns github.com/coredns/coredns "$COREDNS_VERSION" . \
     "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
   build_pause

@@ -1,5 +1,5 @@
 /**
- * A real node for the test control plane: containerd (with Debian's runc), a kubelet, kube-proxy
+ * A real node for the test control plane: containerd with runc, a kubelet, kube-proxy
  * and CoreDNS, all inside a network namespace this module creates (`keelson-node-<id>`), so that
  * the pod bridge, the iptables rules and all pod traffic live only there and several runs on one
  * machine never share them.
@@ -364,7 +364,6 @@ export function podLogs(state: Pick<RealNodeState, 'podLogsDir'>, namespace: str
 
 /** Debian packages the node needs, by the command that shows each is there. */
 const HOST_COMMANDS: Record<string, string> = {
-  runc: 'runc',
   iptables: 'iptables',
   'iptables-restore': 'iptables',
   conntrack: 'conntrack',
@@ -667,7 +666,7 @@ async function pointKubernetesServiceAtNode(admin: k8s.KubeConfig, hostIp: strin
           name: 'kubernetes-real-node',
           labels: {
             'kubernetes.io/service-name': 'kubernetes',
-            'endpointslice.kubernetes.io/managed-by': 'keelson.dev/real-node',
+            'endpointslice.kubernetes.io/managed-by': 'keelson-real-node',
           },
         },
         addressType: 'IPv4',
@@ -683,7 +682,7 @@ function writeContainerdConfig(state: RealNodeState, binDir: string, cniDir: str
   const confDir = path.join(dir, 'cni', 'net.d');
   fs.mkdirSync(confDir, { recursive: true });
   fs.mkdirSync(path.dirname(state.containerdSocket), { recursive: true });
-  const runc = findCommand('runc')!;
+  const runc = path.join(binDir, 'runc');
   const q = JSON.stringify;
   fs.writeFileSync(
     path.join(dir, 'containerd.toml'),
@@ -724,6 +723,9 @@ disabled_plugins = [
 
   [plugins.'io.containerd.cri.v1.runtime']
     netns_mounts_under_state_dir = true
+    # The machines' bounding set lacks CAP_SYS_RESOURCE, so no process may lower its OOM score
+    # below containerd's own (the kubelet asks -998 for sandboxes): clamp instead of failing.
+    restrict_oom_score_adj = true
     enable_unprivileged_ports = true
     enable_unprivileged_icmp = true
     cdi_spec_dirs = []
@@ -867,6 +869,8 @@ function writeKubeProxyConfig(state: RealNodeState) {
     // conntrack limits are machine-wide (read-only outside the root namespace): leave them.
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
     iptables: { syncPeriod: '10s', minSyncPeriod: '1s' },
+    // Lowering it needs CAP_SYS_RESOURCE, which these machines do not grant.
+    oomScoreAdj: 0,
   };
   fs.writeFileSync(path.join(state.dir, 'kube-proxy.yaml'), JSON.stringify(config, null, 2));
 }

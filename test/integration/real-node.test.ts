@@ -155,7 +155,7 @@ describe('the real node', () => {
     const client = shellPod(
       'client',
       node.busyboxImage,
-      `for i in $(seq 1 60); do if wget -q -T 2 -O - ${url}; then exit 0; fi; sleep 1; done; echo "no answer from ${url}"; exit 1`,
+      `for i in $(seq 1 60); do if wget -q -O - ${url}; then exit 0; fi; sleep 1; done; echo "no answer from ${url}"; exit 1`,
     );
     await core.createNamespacedPod({ namespace: ns.name, body: client });
     await waitForPhase('client', 'Succeeded');
