@@ -6,7 +6,6 @@ import {
   matchesLabelSelector,
   resolveReferences,
   Stacklet,
-  SpecValidationError,
   type ObjectReference,
   type ProductDefinition,
   type ReferencedObject,
@@ -151,9 +150,10 @@ describe('a product with references and extra files', () => {
 
   test('rejects a reference to an object that was not passed', () => {
     const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
-    expect(() => new Stacklet(chart, 'u', USER, { store: 'nowhere' } as never)).toThrow(SpecValidationError);
-    expect(
-      () => new Stacklet(new Chart(Testing.app(), 'q', { namespace: 'data' }), 'u', USER, { store: 'nowhere' } as never),
-    ).toThrow(/spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/);
+    const user = new Stacklet(chart, 'u', USER, { store: 'nowhere' } as never);
+    expect(() => Testing.synth(chart)).toThrow(/Validation failed/);
+    expect(user.problems.join('\n')).toMatch(
+      /spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/,
+    );
   });
 });

@@ -9,7 +9,7 @@ import {
   type TrinoClusterProps,
 } from '../constructs/trino';
 import { productCrd, S3Connection, specProblems, Stacklet } from '../lib';
-import { find, type Obj } from './support/synth';
+import { find, problemsOf, type Obj } from './support/synth';
 
 function properties(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -311,17 +311,18 @@ describe('bad Trino specs', () => {
   test('rejects a catalog pointing at a missing Hive', () => {
     const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     expect(
-      () =>
+      problemsOf(
         new TrinoCatalog(chart, 'lake', { connector: { hive: { metastore: { configMapName: 'no-hive' } } } }),
-    ).toThrow(/spec.connector.hive.metastore.configMapName: the discovery ConfigMap "no-hive" is not known/);
+      ),
+    ).toMatch(/spec.connector.hive.metastore.configMapName: the discovery ConfigMap "no-hive" is not known/);
   });
 
   test('rejects a catalog whose metastore is not a Hive', () => {
     const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     const other = new TrinoCluster(chart, 'other');
-    expect(() => new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: other })).toThrow(
-      /the ConfigMap "other" has no HIVE; name the discovery ConfigMap of a HiveCluster/,
-    );
+    expect(
+      problemsOf(new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: other })),
+    ).toMatch(/the ConfigMap "other" has no HIVE; name the discovery ConfigMap of a HiveCluster/);
   });
 
   test('rejects a catalog with no or two connectors, and S3 without credentials', () => {

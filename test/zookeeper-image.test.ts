@@ -1,5 +1,5 @@
-import { ZOOKEEPER } from '../constructs/zookeeper';
-import { ZOOKEEPER_IMAGES, zookeeperDistDir, zookeeperImageRecipe } from '../constructs/zookeeper/image';
+import { ZOOKEEPER, zookeeperDistDir } from '../constructs/zookeeper';
+import { ZOOKEEPER_IMAGES, zookeeperImageRecipe } from '../constructs/zookeeper/image';
 
 describe('ZooKeeper image recipes', () => {
   test.each(Object.entries(ZOOKEEPER.images!.versions))(

@@ -18,7 +18,7 @@
  * the pods do not start before it exists, and keelson never changes it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
   CLOSED,
@@ -195,9 +195,9 @@ function environmentName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: V1EnvVar[] } {
+function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: EnvVar[] } {
   const files: Record<string, string> = {};
-  const env: V1EnvVar[] = [];
+  const env: EnvVar[] = [];
   for (const catalog of catalogsOf(stacklet.references)) {
     const rendered = renderCatalog(
       catalog.name,

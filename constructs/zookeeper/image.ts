@@ -20,7 +20,7 @@ import {
   type ProductImages,
 } from '../../lib/image';
 import { renderLogbackXml } from '../../lib';
-import { ZOOKEEPER } from './zookeeper';
+import { ZOOKEEPER, ZOOKEEPER_SERVER_MAIN, zookeeperDistDir } from './zookeeper';
 
 /** The image's own account (upstream's `zookeeper` user and group). */
 export const ZOOKEEPER_IMAGE_ACCOUNT = { name: 'zookeeper', uid: 1000, gid: 1000 } as const;
@@ -36,11 +36,6 @@ export const ZOOKEEPER_IMAGE_VERSIONS: Readonly<Record<string, { readonly parent
   '3.9.3': { parentPom: 'org.apache.zookeeper:parent:3.9.3' },
   '3.9.4': { parentPom: 'org.apache.zookeeper:parent:3.9.4' },
 };
-
-/** The distribution folder of a version, as upstream's image names it. */
-export function zookeeperDistDir(version: string): string {
-  return `/apache-zookeeper-${version}-bin`;
-}
 
 /** Libraries the release tarball ships that ZooKeeper's POM declares `provided` or optional. */
 const TARBALL_EXTRAS = [
@@ -72,7 +67,7 @@ home="$(cd "$(dirname "$0")/.." && pwd)"
 conf="\${ZOOCFGDIR:-/conf}"
 # shellcheck disable=SC2086
 exec java \${SERVER_JVMFLAGS:-} \${JVMFLAGS:-} -cp "$home/lib/*:$conf" \\
-  org.apache.zookeeper.server.quorum.QuorumPeerMain "\${2:-$conf/zoo.cfg}"
+  ${ZOOKEEPER_SERVER_MAIN} "\${2:-$conf/zoo.cfg}"
 `;
 
 const CLI_SCRIPT = `#!/bin/bash

@@ -6,7 +6,7 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { NetworkPolicyPeer } from '../../imports/k8s-wire';
 import { mergeObjectOverride } from '../merge';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { SpecValidationError } from '../spec/validate';
@@ -39,7 +39,7 @@ export interface IStacklet {
    * Admits `peer`'s pods to its client ports. A stacklet in another namespace is admitted by its
    * pods' labels and its namespace's name (`kubernetes.io/metadata.name`).
    */
-  addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void;
+  addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void;
 }
 
 /** Options of the build that a custom resource does not hold. */
@@ -103,8 +103,15 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    */
   public readonly knownObjects: readonly ReferencedObject[];
   public readonly knownDependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** The resolved stacklet: merged role groups, image, names. */
-  public readonly context: StackletContext<Spec>;
+  /**
+   * Why the spec was rejected, when it was: every problem, one line each. An invalid stacklet
+   * builds no objects; its problems are reported at synth with every other construct's (cdk8s
+   * validations), so one run shows what is wrong with every stacklet.
+   */
+  public readonly problems: readonly string[] = [];
+  /** The same problems as an error, for a caller that builds one stacklet (the operator). */
+  public readonly validationError?: SpecValidationError;
+  private readonly resolved?: StackletContext<Spec>;
   /** Every object, keyed by `apiVersion/kind/name`. */
   private readonly objects = new Map<string, ApiObject>();
   private readonly networkPolicyKey?: string;
@@ -139,31 +146,47 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     this.clientPorts = roles.flatMap((r) =>
       r.ports.filter((p) => p.client).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
     );
-    this.context = resolveStacklet(product, spec, {
-      name: id,
-      namespace: chart.namespace,
-      clusterDomain: options.clusterDomain,
-      dependencies: options.dependencies,
-      objects: options.objects,
-      problems: options.problems,
-    });
     this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
     this.knownObjects = [this.reference, ...(options.objects ?? [])];
     this.knownDependencies = { ...(options.dependencies ?? {}) };
+    this.discoveryData = {};
 
-    const input = {
-      product: product as unknown as ProductDefinition,
-      stacklet: this.context as StackletContext,
-      platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
-    };
-    this.discoveryData = product.discovery?.(this.context) ?? {};
-    const manifests: Manifest[] = [
-      ...stackletManifests(input, this.discoveryData),
-      ...roles.flatMap((role) => roleManifests(input, role)),
-      ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
-    ];
-    const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
-    for (const manifest of overridden) {
+    let manifests: Manifest[];
+    try {
+      this.resolved = resolveStacklet(product, spec, {
+        name: id,
+        namespace: chart.namespace,
+        clusterDomain: options.clusterDomain,
+        dependencies: options.dependencies,
+        objects: options.objects,
+        problems: options.problems,
+      });
+      const input = {
+        product: product as unknown as ProductDefinition,
+        stacklet: this.resolved as StackletContext,
+        platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
+      };
+      this.discoveryData = product.discovery?.(this.resolved) ?? {};
+      manifests = applyObjectOverrides(
+        product.kind,
+        id,
+        [
+          ...stackletManifests(input, this.discoveryData),
+          ...roles.flatMap((role) => roleManifests(input, role)),
+          ...this.resolved.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
+        ],
+        spec.objectOverrides ?? [],
+      );
+    } catch (error) {
+      if (!SpecValidationError.isSpecValidationError(error)) throw error;
+      // Reported by cdk8s' validation at synth (app.synth(), keelson's synth(app), chart.toJson())
+      // beside every other construct's problems, so one run shows them all.
+      this.validationError = error;
+      this.problems = error.problems;
+      this.node.addValidation({ validate: () => error.problems.map((p) => `${product.kind} "${id}": ${p}`) });
+      return;
+    }
+    for (const manifest of manifests) {
       const key = objectKey(manifest);
       // Construct ids avoid '/', which constructs would have to escape in every path.
       this.objects.set(key, new ApiObject(this, `${manifest.kind}-${manifest.metadata.name}`, manifest));
@@ -171,14 +194,20 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     }
   }
 
+  /** The resolved stacklet: merged role groups, image, names. Throws for an invalid spec. */
+  public get context(): StackletContext<Spec> {
+    if (!this.resolved) throw this.validationError!;
+    return this.resolved;
+  }
+
   /**
    * Admits `peer` to the client ports of every role (through the stacklet's NetworkPolicy).
    * Another stacklet can be passed to admit all of its pods.
    */
-  public addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
+  public addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void {
     if (!this.networkPolicyKey) return; // the user switched the NetworkPolicy off
     if (this.clientPorts.length === 0) return;
-    const from: V1NetworkPolicyPeer = 'podSelectorLabels' in peer ? this.peerOf(peer) : peer;
+    const from: NetworkPolicyPeer = 'podSelectorLabels' in peer ? this.peerOf(peer) : peer;
     this.objects
       .get(this.networkPolicyKey)!
       .addJsonPatch(JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }));
@@ -189,7 +218,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    * peer without a namespace selector means the policy's own namespace), with its namespace's
    * name in another.
    */
-  private peerOf(stacklet: IStacklet): V1NetworkPolicyPeer {
+  private peerOf(stacklet: IStacklet): NetworkPolicyPeer {
     const podSelector = { matchLabels: { ...stacklet.podSelectorLabels } };
     if (stacklet.namespace === this.namespace) return { podSelector };
     return {
