@@ -1,0 +1,255 @@
+/**
+ * Trino on the real node, from keelson's manifests and the image keelson builds
+ * (`docker.io/trinodb/trino:476`, constructs/trino/image.ts): a coordinator and two workers run
+ * under the restricted Pod Security profile as uid 10001 with a read-only root; a client pod
+ * reaches the coordinator through the client Service and `SELECT count(*) FROM tpch.tiny.nation`
+ * returns 25; a worker removed by scale-down drains through its preStop hook while a query runs,
+ * and the query succeeds. A failure prints the pods' logs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Chart } from 'cdk8s';
+import { TrinoCatalog, TrinoCluster, type TrinoClusterProps } from '../../constructs/trino';
+import { trinoImageRecipe } from '../../constructs/trino/image';
+import { buildImage } from '../../lib/image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+// A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '476';
+const SECRET = 'trino-internal-secret';
+
+type Pod = {
+  metadata: { name: string };
+  spec?: { nodeName?: string; containers: { securityContext?: Record<string, unknown> }[] };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+};
+
+/** keelson's Trino, small enough for the shared machine, placed on the real node. */
+function trinoManifests(namespace: string, workers: number): Manifest[] {
+  const chart = new Chart(new App(), 'trino-real', { namespace });
+  const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
+  const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
+  const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
+  const props: TrinoClusterProps = {
+    clusterConfig: { catalogLabelSelector: { matchLabels: { trino: 'trino' } } },
+    catalogs: [tpch],
+    coordinators: { config: small, ...placement },
+    workers: {
+      config: { ...small, gracefulShutdownTimeout: '3m' },
+      roleGroups: { default: { replicas: workers } },
+      ...placement,
+    },
+  };
+  const trino = new TrinoCluster(chart, 'trino', props);
+  trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
+  return chart.toJson() as Manifest[];
+}
+
+/** A pod running `script` in the Trino image (which has the CLI and curl), as keelson's pods run. */
+function clientPod(name: string, script: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'trino-client' } },
+    spec: {
+      ...REAL_NODE_PLACEMENT,
+      restartPolicy: 'Never',
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: 'client',
+          image: `docker.io/trinodb/trino:${VERSION}`,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['/bin/bash', '-c', script],
+          env: [
+            { name: 'HOME', value: '/tmp' },
+            { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' },
+          ],
+          resources: { requests: { cpu: '50m', memory: '384Mi' }, limits: { memory: '384Mi' } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: {} }],
+    },
+  };
+}
+
+describe('Trino on the real node', () => {
+  const ns = useTestNamespace('trino-real', RESTRICTED);
+  const client = new KubeClient(adminKubeConfig());
+  const pods = (namespace: string) =>
+    client.request<{ items: Pod[] }>('list', 'GET', `/api/v1/namespaces/${namespace}/pods`, 'pods');
+  const { core } = adminClients();
+  const podLog = (namespace: string, name: string) => core.readNamespacedPodLog({ name, namespace });
+
+  /** Every pod's status and log, and the namespace's events, for a failure's message. */
+  async function allLogs(namespace: string): Promise<string> {
+    const items = (await pods(namespace)).items;
+    const logs = await Promise.all(
+      items.map(
+        async (p) =>
+          `=== ${p.metadata.name}: ${JSON.stringify(p.status)}\n${await realNodePodLogs(namespace, p.metadata.name)}`,
+      ),
+    );
+    type Events = { items: { reason?: string; message?: string; involvedObject: { name?: string } }[] };
+    const events = await client.request<Events>(
+      'list',
+      'GET',
+      `/api/v1/namespaces/${namespace}/events`,
+      'events',
+    );
+    const lines = events.items.slice(-30).map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`);
+    return `${logs.join('\n')}\n=== events\n${lines.join('\n')}`;
+  }
+
+  async function withLogs<T>(namespace: string, step: Promise<T>): Promise<T> {
+    try {
+      return await step;
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await allLogs(namespace)}`, { cause: error });
+    }
+  }
+
+  async function waitForClient(namespace: string, name: string, timeoutMs: number): Promise<string> {
+    await withLogs(
+      namespace,
+      waitFor(
+        `client pod ${name} to finish`,
+        async () => {
+          const pod = await client.request<Pod>(
+            'get',
+            'GET',
+            `/api/v1/namespaces/${namespace}/pods/${name}`,
+            'pods',
+          );
+          if (pod.status?.phase === 'Failed')
+            throw new Error(`client pod ${name} failed: ${await podLog(namespace, name)}`);
+          return pod.status?.phase === 'Succeeded';
+        },
+        timeoutMs,
+      ),
+    );
+    return podLog(namespace, name);
+  }
+
+  it('serves tpch through the client Service, and a worker drains on scale-down without failing a query', async () => {
+    const node = await realNode();
+    const built = await buildImage(
+      trinoImageRecipe(VERSION),
+      fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-trino-image-')),
+      {
+        log: (m) => process.stderr.write(`${m}\n`),
+      },
+    );
+    await importImageToRealNode(built.archive);
+
+    await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/secrets`, 'secrets', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: SECRET },
+        stringData: { internalSharedSecret: 'real-node-secret' },
+      },
+    });
+    expect(await applyAll(client, trinoManifests(ns.name, 2), ns.name)).toEqual([]);
+
+    const expected = ['trino-coordinators-default-0', 'trino-workers-default-0', 'trino-workers-default-1'];
+    const ready = async () =>
+      (await pods(ns.name)).items
+        .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((p) => p.metadata.name)
+        .sort();
+    await withLogs(
+      ns.name,
+      waitFor(
+        'the coordinator and both workers to be Ready',
+        async () => (await ready()).join() === expected.join(),
+        15 * 60_000,
+      ),
+    );
+    for (const pod of (await pods(ns.name)).items) {
+      expect(pod.spec?.nodeName).toBe(node.nodeName);
+      expect(pod.spec?.containers[0].securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+      });
+    }
+
+    const server = `http://trino-coordinators.${ns.name}.svc.cluster.local:8080`;
+    const cli = `trino --server ${server} --user keelson`;
+    await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
+      body: clientPod(
+        'nation',
+        // The coordinator is ready before the workers have announced themselves: wait for them.
+        `id -u; until [ "$(${cli} --execute "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" 2>/dev/null)" = '"3"' ]; ` +
+          'do sleep 2; done; echo nodes=3; ' +
+          `${cli} --execute "SELECT count(*) FROM tpch.tiny.nation"`,
+      ),
+    });
+    const nation = (await waitForClient(ns.name, 'nation', 5 * 60_000))
+      .split('\n')
+      .filter((l) => !l.startsWith('WARNING') && l.trim());
+    expect(nation).toEqual(expect.arrayContaining(['10001', 'nodes=3', '"25"']));
+
+    // A query long enough to outlast the scale-down: 5 × TPC-H sf1 lineitem (30,006,075 rows).
+    const query = 'SELECT count(*) FROM tpch.sf1.lineitem CROSS JOIN tpch.tiny.region';
+    await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
+      body: clientPod(
+        'long-query',
+        `${cli} --execute "${query}" > /tmp/out 2>/tmp/err & q=$!; ` +
+          `until curl -sf -H 'X-Trino-User: keelson' ${server}/v1/query | grep -q '"state":"RUNNING"'; do sleep 1; done; ` +
+          'echo query-running; wait $q; echo "exit=$?"; cat /tmp/out; grep -v WARNING /tmp/err || true',
+      ),
+    });
+    await withLogs(
+      ns.name,
+      waitFor(
+        'the long query to run',
+        async () => (await podLog(ns.name, 'long-query').catch(() => '')).includes('query-running'),
+        5 * 60_000,
+      ),
+    );
+
+    // Scale-down as a user applies it: the same program with one worker (no config changes, so
+    // nothing else restarts).
+    expect(await applyAll(client, trinoManifests(ns.name, 1), ns.name)).toEqual([]);
+    let workerLog = '';
+    await withLogs(
+      ns.name,
+      waitFor(
+        'worker 1 to drain and go',
+        async () => {
+          const log = await podLog(ns.name, 'trino-workers-default-1').catch(() => undefined);
+          if (log === undefined) return true; // gone
+          workerLog = log;
+          return false;
+        },
+        5 * 60_000,
+      ),
+    );
+    expect(workerLog).toContain('Shutdown requested');
+
+    const out = await waitForClient(ns.name, 'long-query', 10 * 60_000);
+    expect(out).toContain('exit=0');
+    expect(out).toContain('"30006075"');
+    expect(
+      (await pods(ns.name)).items.map((p) => p.metadata.name).filter((n) => n.startsWith('trino-')),
+    ).toEqual(['trino-coordinators-default-0', 'trino-workers-default-0']);
+  });
+});
