@@ -18,8 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
-import { hiveImageJars, hiveMetastoreTarball, isReplacedTarballJar } from '../../constructs/hive/image';
-import { fetchMavenArtifact, keelsonCacheDir, mavenFileName, parseMavenCoordinates } from '../../lib/image';
+import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 
 const VERSION = '4.0.1';
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
@@ -62,26 +61,6 @@ function unprivileged(command: string, args: string[]): [string, string[]] {
     : [command, args];
 }
 
-/** METASTORE_HOME as the image lays it out: the tarball's lib/ and scripts/ and the added jars. */
-async function metastoreHome(): Promise<string> {
-  const cache = keelsonCacheDir();
-  const home = path.join(cache, 'hive-test-home', VERSION);
-  if (fs.existsSync(path.join(home, '.complete'))) return home;
-  fs.rmSync(home, { recursive: true, force: true });
-  fs.mkdirSync(home, { recursive: true });
-  const tarball = await fetchMavenArtifact(parseMavenCoordinates(hiveMetastoreTarball(VERSION)), cache);
-  must('tar', ['-xzf', tarball, '-C', home, '--strip-components=1', '--wildcards', '*/lib/*', '*/scripts/*']);
-  for (const jar of fs.readdirSync(path.join(home, 'lib'))) {
-    if (isReplacedTarballJar(jar)) fs.rmSync(path.join(home, 'lib', jar));
-  }
-  for (const coordinates of hiveImageJars(VERSION)) {
-    const c = parseMavenCoordinates(coordinates);
-    fs.copyFileSync(await fetchMavenArtifact(c, cache), path.join(home, 'lib', mavenFileName(c)));
-  }
-  fs.writeFileSync(path.join(home, '.complete'), '');
-  return home;
-}
-
 interface Container {
   command: string[];
   env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: string }; fieldRef?: object } }[];
@@ -117,7 +96,7 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(POSTGRES_BIN, 'postgres')))
       throw new Error(`PostgreSQL 15 is not installed at ${POSTGRES_BIN}: apt-get install postgresql-15`);
-    home = await metastoreHome();
+    home = await hiveTestHome(VERSION);
     pgPort = await freePort();
     thriftPort = await freePort();
 
@@ -289,13 +268,7 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
 
     const classes = path.join(work, 'probe');
     const classPath = `${path.join(home, 'lib')}/*`;
-    must('javac', [
-      '-d',
-      classes,
-      '-cp',
-      classPath,
-      path.join(__dirname, '..', 'support', 'MetastoreProbe.java'),
-    ]);
+    compileMetastoreProbe(home, classes);
     const probe = run('java', [
       '-cp',
       `${classes}:${classPath}`,
