@@ -461,13 +461,21 @@ async function makeNetwork(state: RealNodeState) {
   await inNamespace(state, 'sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=1']);
 }
 
-/** The v1 hierarchies mounted under /sys/fs/cgroup (cpu, memory, ..., the named systemd one). */
+/**
+ * The hierarchies mounted under /sys/fs/cgroup: the v1 ones (cpu, memory, ..., the named systemd
+ * one) and, on a hybrid machine, the v2 one (`unified`), where runc makes a folder as well.
+ */
 function cgroupHierarchies(): string[] {
   return fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
-    .filter((f) => f.length > 4 && f[4].startsWith('/sys/fs/cgroup/') && fsType(f) === 'cgroup')
+    .filter(
+      (f) =>
+        f.length > 4 &&
+        f[4].startsWith('/sys/fs/cgroup/') &&
+        (fsType(f) === 'cgroup' || fsType(f) === 'cgroup2'),
+    )
     .map((f) => f[4]);
 }
 
