@@ -165,6 +165,16 @@ describe('the generated CRD on the API server', () => {
     ],
     ['an unknown key', { servers: { confg: {} } }, /unknown field "spec\.servers\.confg"/],
     [
+      'a Vector agent, which keelson does not run yet',
+      { servers: { config: { logging: { enableVectorAgent: true } } } },
+      /spec\.servers\.config\.logging\.enableVectorAgent: Invalid value.*keelson does not run a Vector agent yet/,
+    ],
+    [
+      'a Vector aggregator, which nothing would send to',
+      { clusterConfig: { vectorAggregatorConfigMapName: 'vector' } },
+      /spec\.clusterConfig\.vectorAggregatorConfigMapName: Invalid value.*keelson does not run a Vector agent yet/,
+    ],
+    [
       'an unknown config file',
       { servers: { configOverrides: { 'zoo.cfg': { a: 'b' } } } },
       /unknown field "spec\.servers\.configOverrides\.zoo\.cfg"/,
