@@ -178,7 +178,7 @@ export async function startRealNode(
     await grantCoreDns(admin);
 
     const launch = (component: NodeComponent, binary: string, args: string[], inNamespace = true) => {
-      pids[component] = launch_(state, component, binary, args, inNamespace, options.detached);
+      pids[component] = launchProcess(state, component, binary, args, inNamespace, options.detached);
     };
     const apiPort = new URL(controlPlane.server).port;
     launch(
@@ -369,11 +369,9 @@ export async function importImage(
   state: Pick<RealNodeState, 'ctr' | 'containerdSocket'>,
   archive: string,
 ): Promise<void> {
-  await ctr(state, '-n', CONTAINERD_NAMESPACE, 'images', 'import', '--no-unpack=false', archive).catch(
-    (error: Error) => {
-      throw new Error(`importing ${archive} into the real node's containerd failed: ${error.message}`);
-    },
-  );
+  await ctr(state, '-n', CONTAINERD_NAMESPACE, 'images', 'import', archive).catch((error: Error) => {
+    throw new Error(`importing ${archive} into the real node's containerd failed: ${error.message}`);
+  });
 }
 
 /** The real node of the run, when one was started (KEELSON_TEST_REAL_NODE holds its state file). */
@@ -928,7 +926,7 @@ function writeKubeProxyConfig(state: RealNodeState) {
 }
 
 /** Starts a process (in the node's namespace unless told) in its own process group. */
-function launch_(
+function launchProcess(
   state: RealNodeState,
   component: NodeComponent,
   binary: string,

@@ -23,7 +23,7 @@ function beaconManifests(
   return chart.toJson() as Workload[];
 }
 
-/** The problems synth reports for `spec`, or [] when the BeaconCluster builds. */
+/** The problems synth reports for `spec` (the stacklet's own, as cdk8s validation lists them), or []. */
 function synthProblems(spec: unknown): string[] {
   const chart = new Chart(new App(), 'platform', { namespace: 'default' });
   return [
