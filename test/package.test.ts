@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
 
 const root = path.resolve(__dirname, '..');
 const run = (command: string, args: string[], cwd: string) =>
@@ -199,9 +200,12 @@ synth(app);
       project,
     );
     run(process.execPath, ['main.js'], project);
-    const yaml = fs.readFileSync(path.join(project, 'dist/platform.k8s.yaml'), 'utf8');
-    expect(yaml).toMatch(/kind: StatefulSet\n {2}metadata:\n(?: {4}.*\n)*? {4}name: zk-servers-default/);
-    expect(yaml).toContain('replicas: 3');
+    const objects = parseAllDocuments(
+      fs.readFileSync(path.join(project, 'dist/platform.k8s.yaml'), 'utf8'),
+    ).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec?: { replicas?: number } });
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
+    expect(sts?.metadata.name).toBe('zk-servers-default');
+    expect(sts?.spec?.replicas).toBe(3);
   });
 
   test('exposes the products at the root and keeps framework internals in keelson/framework', () => {
