@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { productCrd } from '../stacklet/crd';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
-import { integerAtLeast } from './flags';
+import { integerAtLeast, namespaceList, namespaceName } from './flags';
 import { operatorCommand } from './operator-command';
 import { manifestsToYaml } from '../synth';
 
@@ -42,11 +42,11 @@ export function keelsonCli(products: ProductDefinition[]): Command {
   program
     .command('deploy')
     .description(
-      "write the operator's own manifests: CRDs, ServiceAccount, ClusterRole and binding, Deployment",
+      "write the operator's own manifests: CRDs, Namespace, ServiceAccount, RBAC (a ClusterRole, or Roles in the watched namespaces), Deployment",
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--image <image>', 'operator image', 'ghcr.io/keelson/keelson:latest')
-    .option('--namespace <ns>', 'namespace the operator runs in', 'keelson-system')
+    .option('--namespace <ns>', 'namespace the operator runs in', namespaceName, 'keelson-system')
     .option('--replicas <n>', 'operator replicas', integerAtLeast(0), 2)
     .option(
       '--memory-limit <MiB>',
@@ -54,7 +54,11 @@ export function keelsonCli(products: ProductDefinition[]): Command {
       integerAtLeast(128),
       DEFAULT_OPERATOR_MEMORY_MIB,
     )
-    .option('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)')
+    .option(
+      '--watch-namespaces <list>',
+      'comma-separated namespaces to watch, each given a Role (default: all, with a ClusterRole)',
+      namespaceList,
+    )
     .action(
       (flags: {
         out: string;
@@ -62,7 +66,7 @@ export function keelsonCli(products: ProductDefinition[]): Command {
         namespace: string;
         replicas: number;
         memoryLimit: number;
-        watchNamespaces?: string;
+        watchNamespaces?: readonly string[];
       }) => {
         const app = new App();
         const chart = new Chart(app, 'keelson-operator');
@@ -72,7 +76,7 @@ export function keelsonCli(products: ProductDefinition[]): Command {
           namespace: flags.namespace,
           replicas: flags.replicas,
           memoryLimitMiB: flags.memoryLimit,
-          watchNamespaces: flags.watchNamespaces?.split(',').filter(Boolean),
+          watchNamespaces: flags.watchNamespaces,
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');
         writeYaml(file, chart.toJson());

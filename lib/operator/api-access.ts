@@ -1,6 +1,6 @@
 /**
- * Where the API server is and how to authenticate to it: from the in-cluster ServiceAccount or a
- * kubeconfig file.
+ * Where the API server is and how to authenticate to it: from a kubeconfig file or the in-cluster
+ * ServiceAccount.
  *
  * The operator reads the common cases itself — a ServiceAccount token, client certificates, a
  * bearer token or token file, basic auth — because loading `@kubernetes/client-node` costs about
@@ -30,9 +30,23 @@ export interface ApiAccess {
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** Access from `$KUBECONFIG` when set, else from the pod's ServiceAccount. */
+/**
+ * Access in kubectl's order: the files `$KUBECONFIG` lists when it is set, else
+ * `$HOME/.kube/config` when it exists, else the pod's ServiceAccount. (client-go's loader, which
+ * kubectl uses, falls back to the in-cluster config only when no kubeconfig gives a cluster; an
+ * operator pod has no `~/.kube/config`, so in a cluster it runs as its ServiceAccount.)
+ */
 export function loadApiAccess(env: NodeJS.ProcessEnv = process.env): ApiAccess {
   if (env.KUBECONFIG) return kubeconfigAccess(env.KUBECONFIG.split(path.delimiter).filter(Boolean));
+  const home = env.HOME ? path.join(env.HOME, '.kube', 'config') : undefined;
+  if (home && fs.existsSync(home)) return kubeconfigAccess([home]);
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
+    throw new Error(
+      'no cluster to connect to: KUBECONFIG is not set, ' +
+        (home ? `${home} does not exist` : 'HOME is not set (so no ~/.kube/config)') +
+        ', and this is not running in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset)',
+    );
+  }
   return inClusterAccess(env);
 }
 
