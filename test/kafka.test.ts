@@ -1,7 +1,14 @@
 import { Chart, Testing } from 'cdk8s';
-import { KAFKA, KafkaCluster, kraftClusterId, type KafkaClusterProps } from '../constructs/kafka';
+import {
+  exporterConfig,
+  KAFKA,
+  KafkaCluster,
+  kraftClusterId,
+  type KafkaClusterProps,
+} from '../constructs/kafka';
 import { ZookeeperCluster, ZookeeperZnode } from '../constructs/zookeeper';
 import { defaultIdOffset, productCrd, specProblems } from '../lib';
+import { parse as parseYaml } from 'yaml';
 import { find, type Obj } from './support/synth';
 
 function synth(props: KafkaClusterProps = {}, zookeeper?: 'cluster' | 'znode'): Obj[] {
@@ -50,7 +57,9 @@ describe('a KRaft KafkaCluster with defaults', () => {
         'PodDisruptionBudget/kafka-controllers',
         'Service/kafka-brokers',
         'Service/kafka-brokers-default-headless',
+        'Service/kafka-brokers-metrics',
         'Service/kafka-controllers-default-headless',
+        'Service/kafka-controllers-metrics',
         'ServiceAccount/kafka',
         'StatefulSet/kafka-brokers-default',
         'StatefulSet/kafka-controllers-default',
@@ -105,10 +114,133 @@ describe('a KRaft KafkaCluster with defaults', () => {
       'address="${POD_NAME}.kafka-brokers-default-headless.${POD_NAMESPACE}.svc.cluster.local"',
     );
     expect(start).toContain('> /kafka/run/broker.properties');
-    expect(start).toContain(
-      `kafka-storage.sh format --ignore-formatted -t ${kraftClusterId({ name: 'kafka', namespace: 'data' } as never)}`,
+  });
+
+  test('runs java itself with the image libs as classpath: the storage format, then kafka.Kafka (no Kafka scripts)', () => {
+    const start = script(objs, 'kafka-brokers-default');
+    const id = kraftClusterId({ name: 'kafka', namespace: 'data' } as never);
+    expect(start).not.toMatch(/\.sh\b/);
+    expect(start).toMatch(
+      new RegExp(
+        `^java -Xmx\\d+m -Xms\\d+m -Dlog4j\\.configuration=file:/kafka/config/log4j\\.properties -cp '/opt/kafka/libs/\\*' ` +
+          `kafka\\.tools\\.StorageTool format --ignore-formatted -t ${id} -c /kafka/run/broker\\.properties$`,
+        'm',
+      ),
     );
-    expect(start).toContain('exec /opt/kafka/bin/kafka-server-start.sh /kafka/run/broker.properties');
+    const exec = start.split('\n').pop()!;
+    expect(exec).toMatch(/^exec java -Xmx\d+m -Xms\d+m -XX:\+UseG1GC .*-XX:\+ExitOnOutOfMemoryError /);
+    expect(exec).toContain(
+      ' -javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9404:/kafka/config/jmx-exporter.yaml ',
+    );
+    expect(exec).toMatch(/ -cp '\/opt\/kafka\/libs\/\*' kafka\.Kafka \/kafka\/run\/broker\.properties$/);
+  });
+
+  test('puts nothing in the environment that the JVM of a tool run in the pod would pick up (no JMX_PORT)', () => {
+    for (const sts of ['kafka-brokers-default', 'kafka-controllers-default']) {
+      const container = find(objs, 'StatefulSet', sts).spec.template.spec.containers[0];
+      expect(container.env.map((e: { name: string }) => e.name).sort()).toEqual([
+        'POD_NAME',
+        'POD_NAMESPACE',
+      ]);
+      expect(container.command[2]).not.toMatch(/jmxremote|JMX_PORT/);
+      expect(container.ports.map((p: { name: string }) => p.name)).not.toContain('jmx');
+    }
+  });
+
+  test('serves Prometheus metrics from the exporter agent on 9404, with a metrics Service per role', () => {
+    for (const role of ['brokers', 'controllers']) {
+      const service = find(objs, 'Service', `kafka-${role}-metrics`);
+      expect(service.spec.ports).toEqual([expect.objectContaining({ name: 'metrics', port: 9404 })]);
+      const config = parseYaml(find(objs, 'ConfigMap', `kafka-${role}-default`).data['jmx-exporter.yaml']);
+      expect(config).toMatchObject({ lowercaseOutputName: true, rules: expect.any(Array) });
+    }
+  });
+
+  test("the exporter's rules name Kafka's metrics by domain, type and name, with labels and quantiles", () => {
+    const rules = (exporterConfig() as { rules: { pattern: string; name: string; labels?: object }[] }).rules;
+    // The first rule a bean matches wins, as in the exporter.
+    const match = (bean: string) => {
+      for (const rule of rules) {
+        const m = new RegExp(`^${rule.pattern}$`).exec(bean);
+        if (m) {
+          const fill = (t: string) => t.replace(/\$(\d+)/g, (_, i: string) => m[Number(i)]);
+          return {
+            name: fill(rule.name),
+            labels: Object.fromEntries(Object.entries(rule.labels ?? {}).map(([k, v]) => [fill(k), fill(v)])),
+          };
+        }
+      }
+      return undefined;
+    };
+    expect(
+      match('kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec, topic=orders><>Count'),
+    ).toEqual({
+      name: 'kafka_server_BrokerTopicMetrics_MessagesIn_total',
+      labels: { topic: 'orders' },
+    });
+    expect(
+      match('kafka.network<type=RequestMetrics, name=TotalTimeMs, request=Produce><>99thPercentile'),
+    ).toEqual({
+      name: 'kafka_network_RequestMetrics_TotalTimeMs',
+      labels: { request: 'Produce', quantile: '0.99' },
+    });
+    expect(match('kafka.controller<type=KafkaController, name=ActiveControllerCount><>Value')).toEqual({
+      name: 'kafka_controller_KafkaController_ActiveControllerCount',
+      labels: {},
+    });
+    expect(match('kafka.server<type=raft-metrics><>current-leader')).toEqual({
+      name: 'kafka_server_raft-metrics_current-leader',
+      labels: {},
+    });
+    expect(
+      match('kafka.server<type=BrokerTopicMetrics, name=MessagesInPerSec><>OneMinuteRate'),
+    ).toBeUndefined();
+  });
+
+  test('logs to the console through the log4j of the version: log4j 1 for 3.x, log4j 2 for 4.x', () => {
+    const levels = {
+      containers: {
+        kafka: {
+          console: { level: 'WARN' as const },
+          loggers: { 'kafka.controller': { level: 'DEBUG' as const } },
+        },
+      },
+    };
+    const three = synth({ brokers: { config: { logging: levels } } });
+    const log4j = properties(three, 'kafka-brokers-default', 'log4j.properties');
+    expect(log4j).toMatchObject({
+      'log4j.rootLogger': 'WARN, console',
+      'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
+      'log4j.logger.kafka.controller': 'DEBUG',
+    });
+    const four = synth({ image: { productVersion: '4.1.0' }, brokers: { config: { logging: levels } } });
+    const log4j2 = properties(four, 'kafka-brokers-default', 'log4j2.properties');
+    expect(log4j2).toMatchObject({
+      'appender.console.type': 'Console',
+      'rootLogger.level': 'WARN',
+      'logger.l0.name': 'kafka.controller',
+      'logger.l0.level': 'DEBUG',
+    });
+    expect(script(four, 'kafka-brokers-default')).toContain(
+      '-Dlog4j2.configurationFile=/kafka/config/log4j2.properties',
+    );
+    expect(script(four, 'kafka-brokers-default')).not.toContain('-Dlog4j.configuration=');
+  });
+
+  test('lets a broker finish log recovery: a startup probe of an hour before the liveness probe counts', () => {
+    for (const [sts, port] of [
+      ['kafka-brokers-default', 9092],
+      ['kafka-controllers-default', 9093],
+    ] as const) {
+      const container = find(objs, 'StatefulSet', sts).spec.template.spec.containers[0];
+      expect(container.startupProbe).toEqual({
+        tcpSocket: { port },
+        periodSeconds: 10,
+        failureThreshold: 360,
+      });
+      expect(container.livenessProbe.initialDelaySeconds).toBeUndefined();
+      expect(container.livenessProbe.tcpSocket.port).toBe(port);
+    }
   });
 
   test('the KRaft cluster id is a 16-byte id as Kafka writes it', () => {
@@ -117,14 +249,9 @@ describe('a KRaft KafkaCluster with defaults', () => {
     ).toHaveLength(16);
   });
 
-  test('derives the heap from memory into KAFKA_HEAP_OPTS', () => {
-    const env = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec.containers[0].env;
-    expect(env).toEqual(
-      expect.arrayContaining([
-        { name: 'KAFKA_HEAP_OPTS', value: expect.stringMatching(/^-Xmx\d+m -Xms\d+m$/) },
-        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      ]),
-    );
+  test('derives the heap from memory and passes it on the java command line', () => {
+    expect(script(objs, 'kafka-brokers-default')).toMatch(/^exec java -Xmx1638m -Xms1638m /m);
+    expect(script(objs, 'kafka-controllers-default')).toMatch(/^exec java -Xmx768m -Xms768m /m);
   });
 
   test('mounts the log-dirs volume at /var/lib/kafka/data and keeps the root filesystem read-only', () => {
@@ -134,13 +261,7 @@ describe('a KRaft KafkaCluster with defaults', () => {
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi');
     const mounts = container.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
     expect(mounts).toEqual(
-      expect.arrayContaining([
-        '/var/lib/kafka/data',
-        '/kafka/config',
-        '/kafka/run',
-        '/opt/kafka/logs',
-        '/tmp',
-      ]),
+      expect.arrayContaining(['/var/lib/kafka/data', '/kafka/config', '/kafka/run', '/tmp']),
     );
     expect(container.securityContext).toMatchObject({
       readOnlyRootFilesystem: true,
@@ -202,7 +323,7 @@ describe('a KafkaCluster in ZooKeeper mode', () => {
     expect(broker['broker.id.generation.enable']).toBe('false');
     expect(broker['process.roles']).toBeUndefined();
     expect(broker['controller.quorum.voters']).toBeUndefined();
-    expect(script(objs, 'kafka-brokers-default')).not.toContain('kafka-storage.sh');
+    expect(script(objs, 'kafka-brokers-default')).not.toContain('StorageTool');
   });
 
   test("admits the brokers to ZooKeeper's client port through the ZNode", () => {
@@ -254,7 +375,7 @@ describe('bad input', () => {
 
   test('rejects an unknown config file', () => {
     expect(() => synth({ brokers: { configOverrides: { 'server.properties': {} } } as never })).toThrow(
-      /unknown field "server\.properties"; expected one of this role's config files: broker\.properties/,
+      /unknown field "server\.properties"; expected one of this role's config files: broker\.properties, log4j\.properties, log4j2\.properties, jmx-exporter\.yaml/,
     );
   });
 
@@ -290,6 +411,36 @@ describe('bad input', () => {
   test('rejects ZooKeeper mode on Kafka 4, which has none', () => {
     expect(() => synth({ image: { productVersion: '4.1.0' } }, 'znode')).toThrow(
       /Kafka 4\.1\.0 has no ZooKeeper mode; run one of 3\.8\.1, 3\.9\.1/,
+    );
+  });
+
+  test('rejects an external listener class for brokers, which would advertise unreachable addresses (the same rule the API server runs)', () => {
+    for (const listenerClass of ['external-unstable', 'external-stable'] as const) {
+      expect(() => synth({ brokers: { roleConfig: { listenerClass } } })).toThrow(
+        /spec\.brokers\.roleConfig\.listenerClass: Kafka brokers advertise their cluster-internal pod addresses, .*only cluster-internal is supported/,
+      );
+    }
+    expect(() => synth({ brokers: { roleConfig: { listenerClass: 'cluster-internal' } } })).not.toThrow();
+    expect(
+      specProblems(KAFKA.specSchema, { controllers: { roleConfig: { listenerClass: 'cluster-internal' } } }),
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.controllers\.roleConfig\.listenerClass: Kafka controllers have no client Service/,
+      ),
+    ]);
+  });
+
+  test('rejects an override of the log4j file the version does not read', () => {
+    expect(() =>
+      synth({
+        image: { productVersion: '4.1.0' },
+        brokers: { configOverrides: { 'log4j.properties': { a: 'b' } } },
+      }),
+    ).toThrow(
+      /spec\.brokers\.configOverrides\.log4j\.properties: Kafka 4\.1\.0 does not read log4j\.properties; override log4j2\.properties instead/,
+    );
+    expect(() => synth({ brokers: { configOverrides: { 'log4j2.properties': { a: 'b' } } } })).toThrow(
+      /Kafka 3\.9\.1 does not read log4j2\.properties; override log4j\.properties instead/,
     );
   });
 

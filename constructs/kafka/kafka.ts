@@ -4,19 +4,23 @@
  * metadata lives in ZooKeeper (best under a ZookeeperZnode of its own), there are no controllers,
  * and a `controllers` section in the spec is rejected. ZooKeeper mode exists in Kafka 3.x only.
  *
- * The image is `apache/kafka` (docker.io/apache/kafka, built from docker/jvm/Dockerfile in the
- * Kafka repository; checked for 3.8–4.1): Kafka in `/opt/kafka` (scripts in `/opt/kafka/bin`,
- * which log to `LOG_DIR`, by default `/opt/kafka/logs`), data in `/var/lib/kafka/data`, running as
- * `appuser` (uid 1000) with bash. keelson replaces the image's `/etc/kafka/docker/run` (which builds
- * a config from `KAFKA_*` variables into the image's own directories): it renders each pod's config
- * from the role group's file, formats the storage in KRaft mode, and runs `kafka-server-start.sh`
- * as a non-root user above 10000.
+ * The image is `apache/kafka` as keelson builds it: the layout of the
+ * upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
+ * Kafka's jars in `/opt/kafka/libs`, config in `/opt/kafka/config`, data in `/var/lib/kafka/data`,
+ * bash and `java` on the PATH — plus the Prometheus JMX exporter agent. keelson depends on none of
+ * Kafka's scripts: each pod renders its config from the role group's file, formats the storage in
+ * KRaft mode with `kafka.tools.StorageTool`, and runs `java … kafka.Kafka` with the classpath
+ * `/opt/kafka/libs/*`, keelson's JVM arguments, its log4j config and the exporter agent, as a
+ * non-root user above 10000. Nothing in the container's environment reaches the JVMs of tools a
+ * user runs in the pod (no `JMX_PORT`, `KAFKA_OPTS` or `KAFKA_HEAP_OPTS`).
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
+  ROOT_LOGGER,
+  shellQuote,
   defineRole,
   defineRule,
   ordinalIdProblems,
@@ -39,8 +43,8 @@ export const KAFKA_PORTS = {
   kafka: 9092,
   /** Brokers and controllers reach the controllers' quorum here. */
   controller: 9093,
-  /** JMX, where Kafka's metrics are (the public image has no Prometheus endpoint). */
-  jmx: 9999,
+  /** The Prometheus JMX exporter agent serves Kafka's metrics at `/metrics` here (no remote JMX). */
+  metrics: 9404,
 } as const;
 
 /** The key of the bootstrap servers in a Kafka discovery ConfigMap. */
@@ -53,7 +57,21 @@ const CONFIG_DIR = '/kafka/config';
 /** Each pod's own config, rendered at start from the role group's file. */
 const RUN_DIR = '/kafka/run';
 const DATA_DIR = '/var/lib/kafka/data';
-const LOG_DIR = '/opt/kafka/logs';
+
+/** Where keelson's Kafka image keeps Kafka's jars, and the classpath of every JVM keelson starts. */
+export const KAFKA_LIBS = '/opt/kafka/libs';
+/** The Prometheus JMX exporter agent in keelson's Kafka image. */
+export const JMX_EXPORTER_AGENT = '/opt/jmx-exporter/jmx_prometheus_javaagent.jar';
+/** The main classes keelson runs (the same in 3.8–4.1). */
+export const KAFKA_MAIN_CLASSES = { server: 'kafka.Kafka', storageTool: 'kafka.tools.StorageTool' } as const;
+/** The exporter's rules, a config file of both roles. */
+const EXPORTER_FILE = 'jmx-exporter.yaml';
+/** Log4j 1 (reload4j) config, which Kafka 3.x reads. */
+const LOG4J_FILE = 'log4j.properties';
+/** Log4j 2 config, which Kafka 4.x reads. */
+const LOG4J2_FILE = 'log4j2.properties';
+/** The name of the main container, under which `config.logging.containers` sets its levels. */
+const CONTAINER = 'kafka';
 
 /** Placeholders in the config files that each pod replaces with its own value at start. */
 export const POD_PLACEHOLDERS = { nodeId: '__NODE_ID__', podAddress: '__POD_ADDRESS__' } as const;
@@ -75,10 +93,14 @@ const nodeConfig = {
   ),
 };
 
-const noControllersInZookeeperMode = defineRule<{
+/** What the spec-wide rules look at. */
+interface RuleView {
   clusterConfig?: { zookeeperConfigMapName?: string };
-  controllers?: unknown;
-}>({
+  controllers?: { roleConfig?: { listenerClass?: string } };
+  brokers?: { roleConfig?: { listenerClass?: string } };
+}
+
+const noControllersInZookeeperMode = defineRule<RuleView>({
   cel: '!has(self.clusterConfig) || !has(self.clusterConfig.zookeeperConfigMapName) || !has(self.controllers)',
   message:
     'a Kafka in ZooKeeper mode (clusterConfig.zookeeperConfigMapName) has no controllers: remove spec.controllers, ' +
@@ -86,6 +108,33 @@ const noControllersInZookeeperMode = defineRule<{
   fieldPath: '.controllers',
   reason: 'FieldValueForbidden',
   check: (self) => self.clusterConfig?.zookeeperConfigMapName === undefined || self.controllers === undefined,
+});
+
+/**
+ * Brokers advertise their cluster-internal pod addresses; a NodePort or LoadBalancer Service would let
+ * an outside client bootstrap and then hand it addresses it cannot reach. Until keelson advertises a
+ * reachable address per broker, the brokers' Service stays cluster-internal.
+ */
+const brokersClusterInternal = defineRule<RuleView>({
+  cel: "!has(self.brokers) || !has(self.brokers.roleConfig) || !has(self.brokers.roleConfig.listenerClass) || self.brokers.roleConfig.listenerClass == 'cluster-internal'",
+  message:
+    'Kafka brokers advertise their cluster-internal pod addresses, so a client outside the cluster could bootstrap ' +
+    'through an external Service but not reach any broker; only cluster-internal is supported until keelson ' +
+    'advertises a reachable address per broker: remove listenerClass or set it to cluster-internal',
+  fieldPath: '.brokers.roleConfig.listenerClass',
+  reason: 'FieldValueForbidden',
+  check: (self) => (self.brokers?.roleConfig?.listenerClass ?? 'cluster-internal') === 'cluster-internal',
+});
+
+/** Controllers have no client Service, so a listener class would do nothing. */
+const controllersHaveNoListener = defineRule<RuleView>({
+  cel: '!has(self.controllers) || !has(self.controllers.roleConfig) || !has(self.controllers.roleConfig.listenerClass)',
+  message:
+    'Kafka controllers have no client Service (only brokers and controllers reach them, inside the cluster): ' +
+    'remove listenerClass',
+  fieldPath: '.controllers.roleConfig.listenerClass',
+  reason: 'FieldValueForbidden',
+  check: (self) => self.controllers?.roleConfig?.listenerClass === undefined,
 });
 
 const baseSchema = stackletSpecSchema({
@@ -101,13 +150,21 @@ const baseSchema = stackletSpecSchema({
     ),
   },
   roles: {
-    controllers: { config: nodeConfig, configFiles: ['controller.properties'], jvm: true },
-    brokers: { config: nodeConfig, configFiles: ['broker.properties'], jvm: true },
+    controllers: {
+      config: nodeConfig,
+      configFiles: ['controller.properties', LOG4J_FILE, LOG4J2_FILE, EXPORTER_FILE],
+      jvm: true,
+    },
+    brokers: {
+      config: nodeConfig,
+      configFiles: ['broker.properties', LOG4J_FILE, LOG4J2_FILE, EXPORTER_FILE],
+      jvm: true,
+    },
   },
 });
 export const KafkaSpecSchema: typeof baseSchema = {
   ...baseSchema,
-  ...withRules(noControllersInZookeeperMode),
+  ...withRules(noControllersInZookeeperMode, brokersClusterInternal, controllersHaveNoListener),
 };
 /** The spec of a KafkaCluster. */
 export type KafkaSpec = Static<typeof KafkaSpecSchema>;
@@ -152,48 +209,184 @@ export function bootstrapServers(stacklet: StackletContext): string {
   return `${service}:${KAFKA_PORTS.kafka}`;
 }
 
+/** Kafka 4 logs through Log4j 2; Kafka 3 through Log4j 1 (reload4j). */
+function usesLog4j2(stacklet: StackletContext): boolean {
+  return Number(stacklet.image.productVersion.split('.')[0]) >= 4;
+}
+
+/** The system property that points the JVM at keelson's log4j config for this version. */
+function log4jProperty(stacklet: StackletContext): string {
+  return usesLog4j2(stacklet)
+    ? `-Dlog4j2.configurationFile=${CONFIG_DIR}/${LOG4J2_FILE}`
+    : `-Dlog4j.configuration=file:${CONFIG_DIR}/${LOG4J_FILE}`;
+}
+
+/** `java` with the classpath of Kafka's jars, as one shell command line (arguments quoted). */
+function java(args: readonly string[], mainClass: string, mainArgs: readonly string[]): string {
+  return ['java', ...args, '-cp', `${KAFKA_LIBS}/*`, mainClass, ...mainArgs].map(shellQuote).join(' ');
+}
+
 /**
  * A pod's start: its node id is its ordinal (the suffix of its StatefulSet pod name) plus the role
  * group's offset, its address its stable DNS name under the role group's headless Service. Both go
- * into the pod's copy of the config; KRaft storage is formatted once (later starts skip it).
+ * into the pod's copy of the config; KRaft storage is formatted once (later starts skip it). Then
+ * the server runs as `java` itself (no Kafka script), with the role group's JVM arguments, the log4j
+ * config of the version and the exporter agent serving metrics.
  */
 function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string): string {
   const kraft = zookeeperConfigMapName(stacklet.spec as KafkaSpec) === undefined;
+  const config = `${RUN_DIR}/${file}`;
+  const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
+  const log4j = log4jProperty(stacklet);
+  const agent = `-javaagent:${JMX_EXPORTER_AGENT}=${KAFKA_PORTS.metrics}:${CONFIG_DIR}/${EXPORTER_FILE}`;
   return [
     'set -eu',
     `node_id=$(( \${POD_NAME##*-} + ${rg.config.nodeIdOffset} ))`,
     `address="\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}"`,
     `sed -e "s/${POD_PLACEHOLDERS.nodeId}/\${node_id}/g" -e "s/${POD_PLACEHOLDERS.podAddress}/\${address}/g" ` +
-      `${CONFIG_DIR}/${file} > ${RUN_DIR}/${file}`,
+      `${CONFIG_DIR}/${file} > ${config}`,
     ...(kraft
       ? [
-          `/opt/kafka/bin/kafka-storage.sh format --ignore-formatted -t ${kraftClusterId(stacklet)} -c ${RUN_DIR}/${file}`,
+          java([...heap, log4j], KAFKA_MAIN_CLASSES.storageTool, [
+            'format',
+            '--ignore-formatted',
+            '-t',
+            kraftClusterId(stacklet),
+            '-c',
+            config,
+          ]),
         ]
       : []),
-    `exec /opt/kafka/bin/kafka-server-start.sh ${RUN_DIR}/${file}`,
+    `exec ${java([...rg.jvmArguments, log4j, agent], KAFKA_MAIN_CLASSES.server, [config])}`,
   ].join('\n');
 }
 
+/**
+ * Probes. Kafka may spend a long time before it listens (log recovery after an unclean shutdown runs
+ * before the listener opens in ZooKeeper mode; a broker also loads its partitions), so the startup
+ * probe gives it an hour, and only then does the liveness probe take over.
+ */
 function pod(
   stacklet: StackletContext,
   rg: KafkaRoleGroup,
   file: string,
   port: number,
 ): RoleGroupPod['container'] {
-  const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
-  const other = rg.jvmArguments.filter((a) => !/^-Xm[sx]/.test(a));
+  const tcp = { tcpSocket: { port: port as never } };
   return {
     command: ['/bin/bash', '-c', startScript(stacklet, rg, file)],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-      { name: 'KAFKA_HEAP_OPTS', value: heap.join(' ') },
-      { name: 'KAFKA_OPTS', value: other.join(' ') },
-      { name: 'LOG_DIR', value: LOG_DIR },
-      { name: 'JMX_PORT', value: String(KAFKA_PORTS.jmx) },
     ],
-    readinessProbe: { tcpSocket: { port: port as never }, initialDelaySeconds: 5, periodSeconds: 10 },
-    livenessProbe: { tcpSocket: { port: port as never }, initialDelaySeconds: 60, periodSeconds: 15 },
+    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: STARTUP_PROBE_FAILURES },
+    readinessProbe: { ...tcp, periodSeconds: 10 },
+    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+  };
+}
+
+/** How many failed startup probes, 10 s apart, before a pod that never listened is restarted: an hour. */
+export const STARTUP_PROBE_FAILURES = 360;
+
+/** Log4j 1 properties (Kafka 3): everything to the console, at the levels of `config.logging`. */
+function log4jProperties(config: ResolvedCommonConfig): Record<string, string> {
+  const { root, loggers } = logLevels(config);
+  return {
+    'log4j.rootLogger': `${root}, console`,
+    'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
+    'log4j.appender.console.layout': 'org.apache.log4j.PatternLayout',
+    'log4j.appender.console.layout.ConversionPattern': '[%d] %p %m (%c)%n',
+    ...Object.fromEntries(loggers.map(([name, level]) => [`log4j.logger.${name}`, level])),
+  };
+}
+
+/** Log4j 2 properties (Kafka 4): everything to the console, at the levels of `config.logging`. */
+function log4j2Properties(config: ResolvedCommonConfig): Record<string, string> {
+  const { root, loggers } = logLevels(config);
+  const file: Record<string, string> = {
+    status: 'WARN',
+    'appender.console.type': 'Console',
+    'appender.console.name': 'console',
+    'appender.console.layout.type': 'PatternLayout',
+    'appender.console.layout.pattern': '[%d] %p %m (%c)%n',
+    'rootLogger.level': root,
+    'rootLogger.appenderRef.console.ref': 'console',
+  };
+  loggers.forEach(([name, level], i) => {
+    file[`logger.l${i}.name`] = name;
+    file[`logger.l${i}.level`] = level;
+  });
+  if (loggers.length > 0) file.loggers = loggers.map((_, i) => `l${i}`).join(',');
+  return file;
+}
+
+/** The root level and the levels by logger of the `kafka` container, in log4j's words (NONE is OFF). */
+function logLevels(config: ResolvedCommonConfig): { root: string; loggers: [string, string][] } {
+  const container = config.logging.containers?.[CONTAINER];
+  const level = (l: string): string => (l === 'NONE' ? 'OFF' : l);
+  const loggers = Object.entries(container?.loggers ?? {})
+    .filter(([name]) => name !== ROOT_LOGGER)
+    .map(([name, { level: l }]): [string, string] => [name, level(l)]);
+  return {
+    root: level(container?.loggers?.[ROOT_LOGGER]?.level ?? container?.console?.level ?? 'INFO'),
+    loggers,
+  };
+}
+
+/**
+ * The exporter's rules. Kafka has two kinds of MBeans: Yammer metrics (`name=…`, CamelCase
+ * attributes `Count`, `Value`, `99thPercentile`) become `kafka_<domain>_<type>_<name>`, rates as their
+ * counters (`…_total`; Prometheus computes rates) and percentiles with a `quantile` label; Kafka's
+ * own metrics (lower-case, hyphenated attributes such as `current-leader` of `raft-metrics`) become
+ * `kafka_<domain>_<type>_<attribute>`. Up to two further MBean keys (topic, partition, request, …)
+ * become labels; MBeans with more keys are not exported. JVM metrics come with the agent.
+ */
+export function exporterConfig(): object {
+  const key = ', ([\\w-]+)=([^,>]+)';
+  const rules: object[] = [];
+  for (const count of [2, 1, 0]) {
+    const keys = key.repeat(count);
+    const labels = (first: number): Record<string, string> =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [`$${first + 2 * i}`, `$${first + 1 + 2 * i}`]),
+      );
+    const yammer = `kafka.(\\w+)<type=([^,>]+), name=([^,>]+)`;
+    rules.push(
+      {
+        pattern: `kafka.(\\w+)<type=([^,>]+), name=([^,>]+)PerSec\\w*${keys}><>Count`,
+        name: 'kafka_$1_$2_$3_total',
+        type: 'COUNTER',
+        labels: labels(4),
+      },
+      {
+        pattern: `${yammer}${keys}><>(\\d+)thPercentile`,
+        name: 'kafka_$1_$2_$3',
+        type: 'GAUGE',
+        labels: { ...labels(4), quantile: `0.$${4 + 2 * count}` },
+      },
+      {
+        pattern: `${yammer}${keys}><>(Count|Value)`,
+        name: 'kafka_$1_$2_$3',
+        type: 'GAUGE',
+        labels: labels(4),
+      },
+      {
+        pattern: `kafka.(\\w+)<type=([^,>]+)${keys}><>([a-z][\\w-]*)`,
+        name: `kafka_$1_$2_$${3 + 2 * count}`,
+        type: 'GAUGE',
+        labels: labels(3),
+      },
+    );
+  }
+  return { lowercaseOutputName: true, lowercaseOutputLabelNames: true, rules };
+}
+
+/** The files both roles have beside their own properties file. */
+function commonFiles(rg: KafkaRoleGroup): Record<string, object> {
+  return {
+    [LOG4J_FILE]: log4jProperties(rg.config),
+    [LOG4J2_FILE]: log4j2Properties(rg.config),
+    [EXPORTER_FILE]: exporterConfig(),
   };
 }
 
@@ -210,11 +403,27 @@ function defaults(memory: string, storage: string) {
   });
 }
 
+/** The GC settings Kafka's own scripts start a server with, and an exit on running out of memory. */
+const JVM_ARGUMENTS = [
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-Djava.awt.headless=true',
+  '-XX:+ExitOnOutOfMemoryError',
+];
+
+const COMMON_FILE_FORMATS = {
+  [LOG4J_FILE]: 'properties',
+  [LOG4J2_FILE]: 'properties',
+  [EXPORTER_FILE]: 'yaml',
+} as const;
+
 const common = {
   configMountPath: CONFIG_DIR,
   storageMounts: { 'log-dirs': DATA_DIR },
-  writableDirs: ['/tmp', LOG_DIR, RUN_DIR],
-  jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError'] },
+  writableDirs: ['/tmp', RUN_DIR],
+  jvm: { arguments: JVM_ARGUMENTS },
   maxUnavailable: 1,
   defaultReplicas: 3,
 };
@@ -242,12 +451,13 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       defaults: (stacklet, group) => defaults('1Gi', '1Gi')(stacklet, group, 'controllers'),
       ports: [
         { name: 'controller', port: KAFKA_PORTS.controller },
-        { name: 'jmx', port: KAFKA_PORTS.jmx },
+        { name: 'metrics', port: KAFKA_PORTS.metrics },
       ],
-      configFiles: { 'controller.properties': 'properties' },
+      configFiles: { 'controller.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'controller.properties', KAFKA_PORTS.controller),
         configFiles: {
+          ...commonFiles(rg),
           'controller.properties': {
             'process.roles': 'controller',
             'node.id': POD_PLACEHOLDERS.nodeId,
@@ -267,12 +477,12 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       defaults: (stacklet, group) => defaults('2Gi', '10Gi')(stacklet, group, 'brokers'),
       ports: [
         { name: 'kafka', port: KAFKA_PORTS.kafka, client: true },
-        { name: 'jmx', port: KAFKA_PORTS.jmx },
+        { name: 'metrics', port: KAFKA_PORTS.metrics },
       ],
-      configFiles: { 'broker.properties': 'properties' },
+      configFiles: { 'broker.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka),
-        configFiles: { 'broker.properties': brokerProperties(stacklet) },
+        configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet) },
       }),
     }),
   ],
@@ -299,6 +509,16 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       }
     } else if (groupsOf(stacklet, 'controllers').every((rg) => rg.replicas === 0)) {
       problems.push('spec.controllers: a KRaft Kafka needs at least one controller');
+    }
+    const unread = usesLog4j2(stacklet) ? LOG4J_FILE : LOG4J2_FILE;
+    for (const rg of stacklet.roleGroups) {
+      if (rg.configOverrides[unread] !== undefined) {
+        const read = unread === LOG4J_FILE ? LOG4J2_FILE : LOG4J_FILE;
+        problems.push(
+          `spec.${rg.role}.configOverrides.${unread}: Kafka ${stacklet.image.productVersion} does not read ${unread}; ` +
+            `override ${read} instead`,
+        );
+      }
     }
     const ranges = ['controllers', 'brokers'].flatMap((role) =>
       groupsOf(stacklet, role).map((rg) => ({

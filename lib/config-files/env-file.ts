@@ -9,7 +9,8 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Values made only of these are written bare; `~` is not among them (the shell would expand it). */
 const BARE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-function quote(value: string): string {
+/** `value` as one shell word: bare when nothing in it is special to a shell, else single-quoted. */
+export function shellQuote(value: string): string {
   if (BARE.test(value)) {
     return value;
   }
@@ -40,5 +41,5 @@ export function renderEnvFile(entries: Readonly<Record<string, string>>): string
   if (problems.length > 0) {
     throw new Error(`cannot write an env file: ${problems.join('; ')}`);
   }
-  return names.map((name) => `${name}=${quote(entries[name])}\n`).join('');
+  return names.map((name) => `${name}=${shellQuote(entries[name])}\n`).join('');
 }

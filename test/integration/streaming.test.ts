@@ -78,4 +78,23 @@ describe('the ZooKeeper and Kafka CRDs', () => {
       /^422: .*myidOffset/,
     );
   });
+
+  it('reject an external listener class for Kafka brokers, and any for controllers', async () => {
+    const [, , kafka] = products;
+    expect(
+      await create(kafka, 'kafka-ext', { brokers: { roleConfig: { listenerClass: 'external-unstable' } } }),
+    ).toMatch(
+      /^422: .*spec\.brokers\.roleConfig\.listenerClass: Forbidden: Kafka brokers advertise their cluster-internal pod addresses/,
+    );
+    expect(
+      await create(kafka, 'kafka-ctl', {
+        controllers: { roleConfig: { listenerClass: 'cluster-internal' } },
+      }),
+    ).toMatch(
+      /^422: .*spec\.controllers\.roleConfig\.listenerClass: Forbidden: Kafka controllers have no client Service/,
+    );
+    expect(
+      await create(kafka, 'kafka-int', { brokers: { roleConfig: { listenerClass: 'cluster-internal' } } }),
+    ).toBe('accepted');
+  });
 });
