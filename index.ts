@@ -28,8 +28,9 @@ export {
 export type * from './lib/external';
 export { S3Connection } from './lib';
 
-// The spec shape every product shares.
+// The spec shape every product shares, and the Kubernetes types its overrides are written in.
 export type * from './lib/spec/common';
+export type { Affinity, Patch, PodTemplatePatch, PodTemplateSpec } from './lib/spec/kubernetes';
 
 // What every stacklet is, and what a program may check or catch.
 export { Stacklet, SpecValidationError, API_GROUP, API_VERSION } from './lib';

@@ -6,12 +6,19 @@
 import { keelsonCli } from '../lib/cli';
 import { HIVE, KAFKA, TRINO, TRINO_CATALOG, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../constructs';
 import { S3_CONNECTION } from '../lib';
+import type { ProductImages } from '../lib/image';
+import { HIVE_IMAGES } from '../constructs/hive/image';
+import { ZOOKEEPER_IMAGES } from '../constructs/zookeeper/image';
+import { TRINO_IMAGES } from '../constructs/trino/image';
 
 /** Every product the package ships, in the order their CRDs are written. */
 export const PRODUCTS = [ZOOKEEPER, ZOOKEEPER_ZNODE, KAFKA, S3_CONNECTION, HIVE, TRINO_CATALOG, TRINO];
 
+/** The images `keelson image build` builds: one entry per product with an image recipe. */
+export const IMAGES: ProductImages[] = [ZOOKEEPER_IMAGES, HIVE_IMAGES, TRINO_IMAGES];
+
 if (require.main === module) {
-  keelsonCli(PRODUCTS)
+  keelsonCli(PRODUCTS, IMAGES)
     .parseAsync(process.argv)
     .catch((error: unknown) => {
       console.error(error instanceof Error ? error.message : error);

@@ -15,6 +15,13 @@ export {
 } from './resources';
 export * from './spec/rules';
 export * from './spec/common';
+export {
+  kubernetesFieldProblems,
+  type Affinity,
+  type Patch,
+  type PodTemplatePatch,
+  type PodTemplateSpec,
+} from './spec/kubernetes';
 export * from './spec/stacklet-spec';
 export * from './spec/validate';
 export * from './spec/crd';

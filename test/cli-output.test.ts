@@ -48,7 +48,7 @@ describe('keelson crds and deploy', () => {
     expect(JSON.stringify(objects.at(-1))).toContain('--max-old-space-size=384');
   });
 
-  it('write Roles in the watched namespaces instead of a ClusterRole with --watch-namespaces', async () => {
+  it('write Roles in the watched namespaces with --watch-namespaces, and a ClusterRole only for what is cluster-scoped', async () => {
     await keelsonCli([BEACON]).parseAsync([
       'node',
       'keelson',
@@ -70,6 +70,8 @@ describe('keelson crds and deploy', () => {
       `CustomResourceDefinition ${BEACON.plural}.keelson.dev`,
       'Namespace platform-operators',
       'ServiceAccount platform-operators keelson-operator',
+      'ClusterRole keelson-operator',
+      'ClusterRoleBinding keelson-operator',
       'Role data keelson-operator',
       'RoleBinding data keelson-operator',
       'Role streaming keelson-operator',

@@ -1,6 +1,13 @@
 import { Chart, Testing } from 'cdk8s';
-import { HIVE, HiveCluster, schemaInitScript, type HiveClusterProps } from '../constructs/hive';
-import { productCrd, S3Connection, specProblems } from '../lib';
+import { spawnSync } from 'child_process';
+import {
+  HIVE,
+  HiveCluster,
+  requireVariablesScript,
+  SCHEMA_INIT_MEMORY,
+  type HiveClusterProps,
+} from '../constructs/hive';
+import { parseQuantity, productCrd, S3Connection, specProblems } from '../lib';
 import { find, type Obj } from './support/synth';
 
 const POSTGRES = {
@@ -36,7 +43,7 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
   const cm = find(objs, 'ConfigMap', 'hive-metastores-default');
   const pod = find(objs, 'StatefulSet', 'hive-metastores-default').spec.template.spec;
 
-  test('runs one metastore from apache/hive with a thrift Service and publishes its URI', () => {
+  test("runs one metastore from keelson's image with a thrift Service and publishes its URI", () => {
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
         'ConfigMap/hive',
@@ -49,7 +56,7 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
         'StatefulSet/hive-metastores-default',
       ].sort(),
     );
-    expect(pod.containers[0].image).toBe('docker.io/apache/hive:4.0.1');
+    expect(pod.containers[0].image).toBe('ghcr.io/keelson/hive-metastore:4.0.1');
     expect(find(objs, 'Service', 'hive-metastores').spec.ports).toEqual([
       { name: 'thrift', port: 9083, targetPort: 9083, protocol: 'TCP' },
     ]);
@@ -68,7 +75,15 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
       'metastore.schema.verification': 'true',
       'metastore.thrift.port': '9083',
       'metastore.warehouse.dir': 's3a://lake/warehouse',
+      'metastore.async.log.enabled': 'false',
+      'metastore.task.threads.always': expect.stringContaining('events.EventCleanerTask'),
     });
+  });
+
+  test('names no housekeeping task the standalone metastore lacks (one missing class stops them all)', () => {
+    const tasks = xml(cm.data['metastore-site.xml'])['metastore.task.threads.always'].split(',');
+    expect(tasks).toHaveLength(6);
+    expect(tasks).not.toContain('org.apache.hadoop.hive.metastore.HiveProtoEventsCleanerTask');
   });
 
   test('writes core-site.xml for S3A from the S3Connection', () => {
@@ -95,15 +110,104 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
     }
   });
 
-  test('initialises the schema in an init container only when schematool finds none', () => {
+  test("runs java with keelson's config directory first on the class path, not a distribution script", () => {
+    const main = pod.containers[0];
+    expect(main.command.slice(0, 2)).toEqual(['/bin/bash', '-c']);
+    expect(main.command[3]).toBe('hive-metastore'); // $0, so cliOverrides arrive as "$@"
+    const exec = main.command[2].split('\n').pop();
+    expect(exec).toBe(
+      'exec java -Xmx768m -Xms768m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp ' +
+        '-Dlog4j2.configurationFile=/keelson/config/metastore-log4j2.properties ' +
+        '-cp \'/keelson/config:/opt/hive/lib/*\' org.apache.hadoop.hive.metastore.HiveMetaStore "$@"',
+    );
+    expect(main.command[2]).not.toMatch(/bin\/hive|schematool|HADOOP_CLIENT_OPTS/);
+    expect(main.env.find((e: any) => e.name === 'METASTORE_HOME')).toEqual({
+      name: 'METASTORE_HOME',
+      value: '/opt/hive',
+    });
+  });
+
+  test('logs to stdout through the log4j2 file keelson writes', () => {
+    const log4j2 = cm.data['metastore-log4j2.properties'];
+    expect(log4j2).toMatch(/^appender\.console\.target=SYSTEM_OUT$/m);
+    expect(log4j2).toMatch(/^rootLogger\.appenderRef\.console\.ref=console$/m);
+  });
+
+  test("runs the metastore's own schema tool, which reads metastore-site.xml, in the init container", () => {
     const init = pod.initContainers[0];
     expect(init.name).toBe('schema-init');
-    expect(init.command[2]).toBe(schemaInitScript(POSTGRES));
-    expect(init.command[2]).toMatch(/schematool -dbType postgres -info .*\n.*\nelse\n.*\n.*-initSchema\nfi$/);
-    expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
-    expect(pod.containers[0].command[2]).toBe(
-      'exec /opt/hive/bin/hive --skiphadoopversion --skiphbasecp --service metastore',
+    expect(init.command[2]).toContain(
+      "-cp '/keelson/config:/opt/hive/lib/*' org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool -dbType postgres -initOrUpgradeSchema",
     );
+    expect(init.command[2]).not.toMatch(/bin\/schematool|HiveSchemaTool/);
+    expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
+  });
+
+  test("gives the schema tool a heap below the init container's memory limit", () => {
+    const init = pod.initContainers[0];
+    expect(init.resources.limits.memory).toBe(SCHEMA_INIT_MEMORY);
+    const heap = /-Xmx(\d+)m/.exec(init.command[2]);
+    expect(heap).not.toBeNull();
+    expect(Number(heap![1]) * 1024 * 1024).toBeLessThan(parseQuantity(init.resources.limits.memory));
+    expect(init.command[2]).not.toContain('-Xmx768m'); // the metastore's heap, for 1Gi
+  });
+
+  test('only ordinal 0 of the first role group initialises the schema; the others wait for it', () => {
+    const script = pod.initContainers[0].command[2];
+    expect(script).toMatch(/^if \[ "\$POD_NAME" = hive-metastores-default-0 \]; then$/m);
+    expect(script).toMatch(/^ {2}exec java .* -initOrUpgradeSchema$/m);
+    expect(script).toMatch(/^until java .* -info > \/tmp\/schema-info.log 2>&1; do$/m);
+    expect(pod.initContainers[0].env).toContainEqual({
+      name: 'POD_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+    const groups = synth({
+      clusterConfig: { database: POSTGRES },
+      metastores: { roleGroups: { zeta: { replicas: 2 }, alpha: { replicas: 0 }, beta: { replicas: 1 } } },
+    });
+    for (const name of ['hive-metastores-zeta', 'hive-metastores-beta']) {
+      const init = find(groups, 'StatefulSet', name).spec.template.spec.initContainers[0];
+      expect(init.command[2]).toMatch(/^if \[ "\$POD_NAME" = hive-metastores-beta-0 \]; then$/m);
+    }
+  });
+
+  test('checks at start that every ${env.X} the config files refer to is set', () => {
+    const over = synth(
+      {
+        clusterConfig: { database: POSTGRES },
+        metastores: {
+          configOverrides: {
+            'metastore-site.xml': { 'my.token': '${env.MY_TOKEN}', 'with.default': '${env.OPTIONAL:-x}' },
+          },
+          envOverrides: { MY_TOKEN: 't' },
+        },
+      },
+      true,
+    );
+    const spec = find(over, 'StatefulSet', 'hive-metastores-default').spec.template.spec;
+    const check = 'for name in DB_PASSWORD DB_USERNAME MY_TOKEN S3_ACCESS_KEY S3_SECRET_KEY; do';
+    expect(spec.containers[0].command[2].split('\n')[1]).toBe(check);
+    expect(spec.initContainers[0].command[2].split('\n')[1]).toBe(check);
+    // envOverrides reach the schema tool too: it reads the same files.
+    expect(spec.initContainers[0].env).toContainEqual({ name: 'MY_TOKEN', value: 't' });
+  });
+
+  test('stops with the name of an unset variable instead of passing "${env.X}" on', () => {
+    const script = [
+      'set -eu',
+      ...requireVariablesScript(['DB_USERNAME', 'DB_PASSWORD']),
+      'echo started',
+    ].join('\n');
+    const run = (env: Record<string, string>) =>
+      spawnSync('/bin/bash', ['-c', script], { env: { PATH: process.env.PATH!, ...env }, encoding: 'utf8' });
+    const missing = run({ DB_USERNAME: 'hive' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('the environment variable DB_PASSWORD is not set');
+    expect(missing.stderr).toContain('${env.DB_PASSWORD}');
+    expect(missing.stdout).toBe('');
+    const complete = run({ DB_USERNAME: 'hive', DB_PASSWORD: '' });
+    expect(complete.status).toBe(0);
+    expect(complete.stdout).toBe('started\n');
   });
 
   test('configOverrides replace generated keys', () => {

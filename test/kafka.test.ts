@@ -9,7 +9,7 @@ import {
 import { ZookeeperCluster, ZookeeperZnode } from '../constructs/zookeeper';
 import { defaultIdOffset, productCrd, specProblems } from '../lib';
 import { parse as parseYaml } from 'yaml';
-import { find, type Obj } from './support/synth';
+import { find, problemsOf, type Obj } from './support/synth';
 
 function synth(props: KafkaClusterProps = {}, zookeeper?: 'cluster' | 'znode'): Obj[] {
   const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
@@ -394,7 +394,7 @@ describe('bad input', () => {
   test('rejects ZooKeeper mode that names a ConfigMap without a ZooKeeper connection', () => {
     const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
     const other = new KafkaCluster(chart, 'other');
-    expect(() => new KafkaCluster(chart, 'kafka', { zookeeper: other })).toThrow(
+    expect(problemsOf(new KafkaCluster(chart, 'kafka', { zookeeper: other }))).toMatch(
       /the ConfigMap "other" has no ZOOKEEPER; name the discovery ConfigMap of a ZookeeperCluster or ZookeeperZnode/,
     );
   });

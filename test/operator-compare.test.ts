@@ -162,7 +162,7 @@ describe('reconciledConditions', () => {
 });
 
 describe('operatorRules', () => {
-  it('grants only the kinds and verbs the operator uses: list and watch on Secrets, nothing on PersistentVolumeClaims', () => {
+  it('grants only the kinds and verbs the operator uses: list and watch on Secrets, list and patch on PersistentVolumeClaims', () => {
     const rules = operatorRules([BEACON]) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const resources = rules.flatMap((r) => r.resources);
     expect(resources).toEqual(
@@ -171,7 +171,13 @@ describe('operatorRules', () => {
     expect(rules.filter((r) => r.resources.includes('secrets'))).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     ]);
-    expect(resources).not.toContain('persistentvolumeclaims');
+    // Claims are grown, never created or deleted; StorageClasses only read.
+    expect(rules.filter((r) => r.resources.includes('persistentvolumeclaims'))).toEqual([
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },
+    ]);
+    expect(rules.filter((r) => r.resources.includes('storageclasses'))).toEqual([
+      { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+    ]);
     expect(rules.flatMap((r) => r.verbs)).not.toContain('*');
     expect(rules.find((r) => r.resources.includes('beaconclusters'))!.verbs).toEqual([
       'get',

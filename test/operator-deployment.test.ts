@@ -76,12 +76,13 @@ describe('OperatorDeployment', () => {
     expect(synth({ includeCrds: false }).byKind('CustomResourceDefinition')).toEqual([]);
   });
 
-  it('never lets the operator write Secrets or PersistentVolumeClaims, or touch other API groups', () => {
+  it('never lets the operator write Secrets, create or delete PersistentVolumeClaims, or touch other API groups', () => {
     const [role] = synth().byKind('ClusterRole');
     const rules = role.rules!;
     for (const rule of rules) {
       if (rule.resources.includes('secrets')) expect(rule.verbs.sort()).toEqual(['list', 'watch']);
-      expect(rule.resources).not.toContain('persistentvolumeclaims');
+      if (rule.resources.includes('persistentvolumeclaims'))
+        expect(rule.verbs.sort()).toEqual(['list', 'patch']);
       expect(rule.verbs).not.toContain('*');
       expect(rule.resources).not.toContain('*');
     }
@@ -108,10 +109,14 @@ describe('OperatorDeployment', () => {
     expect(container.args).not.toContain('--watch-namespaces');
   });
 
-  it('watching some namespaces, grants a Role in each of them and none across the cluster', () => {
+  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses', () => {
     const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
-    expect(byKind('ClusterRole')).toEqual([]);
-    expect(byKind('ClusterRoleBinding')).toEqual([]);
+    expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
+      [{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }],
+    ]);
+    expect(byKind('ClusterRoleBinding').map((b) => b.roleRef)).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'keelson-operator' },
+    ]);
     const where = (kind: string) => byKind(kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
     expect(where('Role')).toEqual([
       'data/keelson-operator',

@@ -1,4 +1,4 @@
-import { find, synthBeacon as synth, type Obj } from './support/synth';
+import { find, problemsOf, synthBeacon as synth, type Obj } from './support/synth';
 import { Chart, Testing } from 'cdk8s';
 import { CONFIG_HASH_ANNOTATION } from '../lib';
 import { BeaconCluster } from './example-product/beacon';
@@ -125,13 +125,14 @@ describe('merging product defaults ← role ← role group', () => {
   });
 
   test('rejects an objectOverride that names no generated object', () => {
-    const chart = new Chart(Testing.app(), 'platform');
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
     expect(
-      () =>
+      problemsOf(
         new BeaconCluster(chart, 'demo', {
           objectOverrides: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'nope' } }],
         }),
-    ).toThrow(
+      ),
+    ).toMatch(
       /spec\.objectOverrides\[0\]: no generated object is v1\/Service\/nope; generated objects: .*v1\/Service\/demo-servers/,
     );
   });

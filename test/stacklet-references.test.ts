@@ -6,7 +6,6 @@ import {
   matchesLabelSelector,
   resolveReferences,
   Stacklet,
-  SpecValidationError,
   type ObjectReference,
   type ProductDefinition,
   type ReferencedObject,
@@ -118,7 +117,7 @@ describe('a product with references and extra files', () => {
   };
 
   test('a product without roles and discovery emits nothing; its reference carries its spec and labels', () => {
-    const chart = new Chart(Testing.app(), 'p');
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     const store = new Stacklet(chart, 'minio', STORE, { bucket: 'lake' } as never, { labels: { a: 'b' } });
     expect(Testing.synth(chart)).toEqual([]);
     expect(store.reference).toEqual({
@@ -131,7 +130,7 @@ describe('a product with references and extra files', () => {
 
   test('extra files land in the role group ConfigMap and count in the config hash', () => {
     const build = (bucket: string) => {
-      const chart = new Chart(Testing.app(), 'p');
+      const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
       const store = new Stacklet(chart, 'minio', STORE, { bucket } as never);
       new Stacklet(chart, 'u', USER, { store: 'minio' } as never, { objects: store.knownObjects });
       const objs = Testing.synth(chart) as {
@@ -150,10 +149,11 @@ describe('a product with references and extra files', () => {
   });
 
   test('rejects a reference to an object that was not passed', () => {
-    const chart = new Chart(Testing.app(), 'p');
-    expect(() => new Stacklet(chart, 'u', USER, { store: 'nowhere' } as never)).toThrow(SpecValidationError);
-    expect(
-      () => new Stacklet(new Chart(Testing.app(), 'q'), 'u', USER, { store: 'nowhere' } as never),
-    ).toThrow(/spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/);
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
+    const user = new Stacklet(chart, 'u', USER, { store: 'nowhere' } as never);
+    expect(() => Testing.synth(chart)).toThrow(/Validation failed/);
+    expect(user.problems.join('\n')).toMatch(
+      /spec.store: the Store "nowhere" does not exist in this namespace; pass it as a reference/,
+    );
   });
 });

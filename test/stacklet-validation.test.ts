@@ -1,17 +1,14 @@
-import { App, Chart } from 'cdk8s';
-import { SpecValidationError } from '../lib';
+import { App, Chart, Testing } from 'cdk8s';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { synth } from '../lib';
 import { BeaconCluster, type BeaconClusterProps } from './example-product/beacon';
 
 /** The problems the construct reports for `spec`, or [] when it builds. */
 function problems(spec: unknown, name = 'demo'): string[] {
   const chart = new Chart(new App(), 'platform', { namespace: 'data' });
-  try {
-    new BeaconCluster(chart, name, spec as BeaconClusterProps);
-    return [];
-  } catch (e) {
-    if (SpecValidationError.isSpecValidationError(e)) return [...e.problems];
-    throw e;
-  }
+  return [...new BeaconCluster(chart, name, spec as BeaconClusterProps).problems];
 }
 
 describe('synth-time validation', () => {
@@ -145,21 +142,92 @@ describe('synth-time validation', () => {
   });
 
   test('the error message lists the problems under the stacklet it belongs to', () => {
-    const chart = new Chart(new App(), 'platform');
-    expect(
-      () => new BeaconCluster(chart, 'demo', { servers: { roleGroups: { default: { replicas: -1 } } } }),
-    ).toThrow('BeaconCluster "demo" is invalid:\n  - spec.servers.roleGroups.default.replicas: must be >= 0');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
+    new BeaconCluster(chart, 'demo', { servers: { roleGroups: { default: { replicas: -1 } } } });
+    expect(() => Testing.synth(chart)).toThrow(
+      'Validation failed with the following errors:\n  [platform/demo] BeaconCluster "demo": spec.servers.roleGroups.default.replicas: must be >= 0',
+    );
   });
 });
 
 describe('synth-time validation of JVM arguments', () => {
   test('rejects a removeRegex that is not a regular expression, once for the role', () => {
-    const chart = new Chart(new App(), 'platform');
+    const chart = new Chart(new App(), 'platform', { namespace: 'data' });
     const spec = {
       servers: { jvmArgumentOverrides: { removeRegex: ['-X(('] }, roleGroups: { a: {}, b: {} } },
     };
-    expect(() => new BeaconCluster(chart, 'demo', spec)).toThrow(
-      /BeaconCluster "demo" is invalid:\n {2}- spec\.servers\.jvmArgumentOverrides\.removeRegex\[0\]: "-X\(\(" is not a valid regular expression[^\n]*$/,
+    new BeaconCluster(chart, 'demo', spec);
+    expect(() => Testing.synth(chart)).toThrow(
+      /\[platform\/demo\] BeaconCluster "demo": spec\.servers\.jvmArgumentOverrides\.removeRegex\[0\]: "-X\(\(" is not a valid regular expression[^\n]*$/,
     );
+  });
+});
+
+describe('every stacklet of a program is reported at once', () => {
+  /** An app with two invalid stacklets in two charts and a valid one between them. */
+  function twoInvalid(): App {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-validation-')) });
+    const a = new Chart(app, 'a', { namespace: 'data' });
+    new BeaconCluster(a, 'first', { servers: { roleGroups: { default: { replicas: -1 } } } });
+    new BeaconCluster(a, 'fine');
+    new BeaconCluster(new Chart(app, 'b', { namespace: 'data' }), 'second', {
+      image: { pullPolicy: 'Sometimes' as never },
+      servers: { config: { logging: { enableVectorAgent: true } } },
+    });
+    return app;
+  }
+  const expected = [
+    '[a/first] BeaconCluster "first": spec.servers.roleGroups.default.replicas: must be >= 0',
+    '[b/second] BeaconCluster "second": spec.image.pullPolicy: "Sometimes" is not one of: Always, IfNotPresent, Never',
+    '[b/second] BeaconCluster "second": spec.servers.config.logging.enableVectorAgent: keelson does not run a Vector agent yet',
+  ];
+
+  test("by cdk8s' app.synth()", () => {
+    expect(() => twoInvalid().synth()).toThrow(
+      new RegExp(expected.map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^]*')),
+    );
+  });
+
+  test("by keelson's synth(app), which writes nothing", () => {
+    const app = twoInvalid();
+    let message = '';
+    try {
+      synth(app);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const line of expected) expect(message).toContain(line);
+    expect(fs.readdirSync(app.outdir)).toEqual([]);
+  });
+});
+
+describe('settings that would do nothing', () => {
+  test('rejects logging.enableVectorAgent: true, in the role and in a role group', () => {
+    expect(
+      problems({
+        servers: {
+          config: { logging: { enableVectorAgent: true } },
+          roleGroups: { a: { config: { logging: { enableVectorAgent: true } } } },
+        },
+      }),
+    ).toEqual([
+      'spec.servers.config.logging.enableVectorAgent: keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
+      'spec.servers.roleGroups[a].config.logging.enableVectorAgent: keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
+    ]);
+    expect(problems({ servers: { config: { logging: { enableVectorAgent: false } } } })).toEqual([]);
+  });
+
+  test('rejects clusterConfig.vectorAggregatorConfigMapName, which nothing reads', () => {
+    expect(problems({ clusterConfig: { vectorAggregatorConfigMapName: 'vector' } })).toEqual([
+      'spec.clusterConfig.vectorAggregatorConfigMapName: keelson does not run a Vector agent yet, so no logs would reach the aggregator; remove vectorAggregatorConfigMapName',
+    ]);
+  });
+});
+
+describe('one message per field', () => {
+  test('a missing required string is "required", not also "must be a string"', () => {
+    expect(problems({ objectOverrides: [{ apiVersion: 'v1', kind: 'Service', metadata: {} }] })).toEqual([
+      'spec.objectOverrides[0].metadata.name: is required',
+    ]);
   });
 });

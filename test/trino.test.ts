@@ -9,7 +9,7 @@ import {
   type TrinoClusterProps,
 } from '../constructs/trino';
 import { productCrd, S3Connection, specProblems, Stacklet } from '../lib';
-import { find, type Obj } from './support/synth';
+import { find, problemsOf, type Obj } from './support/synth';
 
 function properties(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -77,7 +77,7 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
   });
 
   test('writes config.properties key by key, memory derived from the container memory', () => {
-    // 4Gi × 0.8 = 3276 MiB heap: 60 % for queries, 30 % headroom; cluster-wide for 3 workers.
+    // 4Gi × 0.8 = 3276 MiB heap: 60 % for queries, 30 % headroom; no cluster-wide cap below the workers'.
     expect(properties(coordinator['config.properties'])).toEqual({
       'catalog.config-dir': '/keelson/catalog',
       coordinator: 'true',
@@ -86,7 +86,7 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
       'internal-communication.shared-secret': '${ENV:TRINO_INTERNAL_SHARED_SECRET}',
       'memory.heap-headroom-per-node': '982MB',
       'node-scheduler.include-coordinator': 'false',
-      'query.max-memory': '5895MB',
+      'query.max-memory': '1PB',
       'query.max-memory-per-node': '1965MB',
     });
     expect(properties(worker['config.properties'])).toMatchObject({
@@ -154,6 +154,16 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     });
   });
 
+  test('is ready once Trino says it has started, not when /v1/info first answers', () => {
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const probe = find(objs, 'StatefulSet', name).spec.template.spec.containers[0].readinessProbe;
+      expect(probe.httpGet).toBeUndefined();
+      expect(probe.exec.command[2]).toBe(
+        `curl -sf http://127.0.0.1:8080/v1/info | grep -q '"starting":false'`,
+      );
+    }
+  });
+
   test('drains workers before they stop', () => {
     const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(300);
@@ -162,6 +172,24 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     );
     const coordinatorPod = find(objs, 'StatefulSet', 'trino-coordinators-default').spec.template.spec;
     expect(coordinatorPod.containers[0].lifecycle).toBeUndefined();
+  });
+
+  test("lets the drain user, and only it, shut a worker down (Trino's default access control refuses everyone)", () => {
+    const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
+    expect(pod.containers[0].lifecycle.preStop.exec.command[2]).toContain("-H 'X-Trino-User: keelson-drain'");
+    expect(properties(worker['config.properties'])['access-control.config-files']).toBe(
+      '/keelson/config/access-control.properties',
+    );
+    expect(properties(worker['access-control.properties'])).toEqual({
+      'access-control.name': 'file',
+      'security.config-file': '/keelson/config/access-control-rules.json',
+    });
+    expect(JSON.parse(worker['access-control-rules.json'])).toEqual({
+      system_information: [{ user: 'keelson-drain', allow: ['read', 'write'] }, { allow: ['read'] }],
+    });
+    // The coordinator authorizes queries; it keeps Trino's default access control.
+    expect(coordinator['access-control.properties']).toBeUndefined();
+    expect(properties(coordinator['config.properties'])['access-control.config-files']).toBeUndefined();
   });
 
   test('admits Trino to the Hive metastore', () => {
@@ -184,6 +212,48 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
   });
 });
 
+describe('query memory', () => {
+  const cfg = (objs: Obj[], name: string) =>
+    properties(find(objs, 'ConfigMap', name).data['config.properties']);
+  const hashOf = (objs: Obj[], name: string) =>
+    find(objs, 'StatefulSet', name).spec.template.metadata.annotations['keelson.dev/config-hash'];
+  const spec = (replicas: number): TrinoClusterProps => ({
+    coordinators: { config: { resources: { memory: { limit: '2Gi' } } } },
+    workers: {
+      roleGroups: {
+        small: { replicas, config: { resources: { memory: { limit: '2Gi' } } } },
+        large: { replicas: 1, config: { resources: { memory: { limit: '8Gi' } } } },
+      },
+    },
+  });
+
+  test("each node's per-node limit comes from its own heap; every node has the same cluster-wide limit", () => {
+    const { objs } = synth(spec(2));
+    const [coordinator, small, large] = ['coordinators-default', 'workers-small', 'workers-large'].map((g) =>
+      cfg(objs, `trino-${g}`),
+    );
+    // 2Gi × 0.8 = 1638 MiB heap → 982 MB; 8Gi × 0.8 = 6553 MiB heap → 3931 MB.
+    expect(small['query.max-memory-per-node']).toBe('982MB');
+    expect(large['query.max-memory-per-node']).toBe('3931MB');
+    for (const c of [coordinator, small, large]) expect(c['query.max-memory']).toBe('1PB');
+  });
+
+  test('scaling the workers changes no config, so it restarts neither the coordinator nor the other workers', () => {
+    const [two, three] = [synth(spec(2)).objs, synth(spec(3)).objs];
+    for (const name of ['trino-coordinators-default', 'trino-workers-small', 'trino-workers-large']) {
+      expect(hashOf(three, name)).toBe(hashOf(two, name));
+    }
+    expect(find(three, 'StatefulSet', 'trino-workers-small').spec.replicas).toBe(3);
+  });
+
+  test("a coordinators' override caps queries cluster-wide", () => {
+    const { objs } = synth({
+      coordinators: { configOverrides: { 'config.properties': { 'query.max-memory': '8GB' } } },
+    });
+    expect(cfg(objs, 'trino-coordinators-default')['query.max-memory']).toBe('8GB');
+  });
+});
+
 describe('catalog selection', () => {
   const hash = (objs: Obj[]) =>
     find(objs, 'StatefulSet', 'trino-workers-default').spec.template.metadata.annotations[
@@ -194,13 +264,37 @@ describe('catalog selection', () => {
     b: { connector: { tpcds: {} }, labels: { env: 'test' } },
   };
 
-  test('takes only catalogs whose labels match catalogLabelSelector', () => {
+  test('takes the catalogs whose labels match catalogLabelSelector', () => {
     const { objs } = synth(
-      { clusterConfig: { catalogLabelSelector: { matchLabels: { env: 'prod' } } } },
+      { clusterConfig: { catalogLabelSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }] } } },
       catalogs,
     );
     const data = find(objs, 'ConfigMap', 'trino-workers-default').data;
-    expect(Object.keys(data).filter((k) => k.startsWith('catalog.'))).toEqual(['catalog.a.properties']);
+    expect(Object.keys(data).filter((k) => k.startsWith('catalog.'))).toEqual([
+      'catalog.a.properties',
+      'catalog.b.properties',
+    ]);
+  });
+
+  test('rejects a catalog passed in catalogs that the selector does not match, naming it, its labels and the selector', () => {
+    expect(() =>
+      synth({ clusterConfig: { catalogLabelSelector: { matchLabels: { env: 'prod' } } } }, catalogs),
+    ).toThrow(
+      'catalogs: the TrinoCatalog "b" (labels {"env":"test"}) does not match ' +
+        'spec.clusterConfig.catalogLabelSelector {"matchLabels":{"env":"prod"}}, so the cluster would not serve it',
+    );
+  });
+
+  test("reports an unselected catalog together with the spec's own problems", () => {
+    expect(() =>
+      synth(
+        {
+          clusterConfig: { catalogLabelSelector: { matchLabels: { env: 'prod' } } },
+          workers: { replicas: -1 } as never,
+        },
+        catalogs,
+      ),
+    ).toThrow(/TrinoCatalog "b".*\n.*spec.workers|spec.workers.*\n.*TrinoCatalog "b"/s);
   });
 
   test('a catalog change or removal changes the config hash, rolling the pods', () => {
@@ -217,17 +311,18 @@ describe('bad Trino specs', () => {
   test('rejects a catalog pointing at a missing Hive', () => {
     const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     expect(
-      () =>
+      problemsOf(
         new TrinoCatalog(chart, 'lake', { connector: { hive: { metastore: { configMapName: 'no-hive' } } } }),
-    ).toThrow(/spec.connector.hive.metastore.configMapName: the discovery ConfigMap "no-hive" is not known/);
+      ),
+    ).toMatch(/spec.connector.hive.metastore.configMapName: the discovery ConfigMap "no-hive" is not known/);
   });
 
   test('rejects a catalog whose metastore is not a Hive', () => {
     const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     const other = new TrinoCluster(chart, 'other');
-    expect(() => new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: other })).toThrow(
-      /the ConfigMap "other" has no HIVE; name the discovery ConfigMap of a HiveCluster/,
-    );
+    expect(
+      problemsOf(new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: other })),
+    ).toMatch(/the ConfigMap "other" has no HIVE; name the discovery ConfigMap of a HiveCluster/);
   });
 
   test('rejects a catalog with no or two connectors, and S3 without credentials', () => {
@@ -262,7 +357,7 @@ describe('bad Trino specs', () => {
   });
 
   test('a catalog is a Stacklet other constructs can refer to', () => {
-    const chart = new Chart(Testing.app(), 'p');
+    const chart = new Chart(Testing.app(), 'p', { namespace: 'data' });
     expect(Stacklet.isStacklet(new TrinoCatalog(chart, 't', { connector: { tpch: {} } }))).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import {
   type ZookeeperClusterProps,
 } from '../constructs/zookeeper';
 import { defaultIdOffset, productCrd } from '../lib';
-import { find, type Obj } from './support/synth';
+import { find, problemsOf, type Obj } from './support/synth';
 
 function synth(props: ZookeeperClusterProps = {}, znode = false): Obj[] {
   const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
@@ -89,7 +89,12 @@ describe('a ZookeeperCluster with defaults', () => {
     const script: string = container.command[2];
     expect(script).toContain('ordinal="${POD_NAME##*-}"');
     expect(script).toContain(`echo "$((ordinal + ${offset('default')}))" > /data/myid`);
-    expect(script).toContain('exec zkServer.sh start-foreground');
+    // No script of the release tarball: the JVM starts the server with the distribution's jars and /conf.
+    expect(script).toContain(
+      'exec java $SERVER_JVMFLAGS -cp "/apache-zookeeper-3.9.4-bin/lib/*:/conf" ' +
+        'org.apache.zookeeper.server.quorum.QuorumPeerMain /conf/zoo.cfg',
+    );
+    expect(script).not.toContain('zkServer.sh');
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -98,6 +103,13 @@ describe('a ZookeeperCluster with defaults', () => {
       ]),
     );
     expect(container.readinessProbe.exec.command[2]).toContain('echo srvr | nc 127.0.0.1 2181');
+  });
+
+  test('the classpath names the distribution folder of the chosen version', () => {
+    const older = synth({ image: { productVersion: '3.8.4' } });
+    const script: string = find(older, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0]
+      .command[2];
+    expect(script).toContain('-cp "/apache-zookeeper-3.8.4-bin/lib/*:/conf"');
   });
 
   test('mounts config at /conf, the data volume at /data and writable /logs and /tmp, under the restricted profile', () => {
@@ -288,12 +300,12 @@ describe('bad input', () => {
 
   test('rejects a ZNode without a ZooKeeper, and one naming an unknown ConfigMap', () => {
     const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
-    expect(() => new ZookeeperZnode(chart, 'a', {})).toThrow(
+    expect(problemsOf(new ZookeeperZnode(chart, 'a', {}))).toMatch(
       /spec\.clusterConfig\.zookeeperConfigMapName: is required/,
     );
     expect(
-      () => new ZookeeperZnode(chart, 'b', { clusterConfig: { zookeeperConfigMapName: 'nowhere' } }),
-    ).toThrow(
+      problemsOf(new ZookeeperZnode(chart, 'b', { clusterConfig: { zookeeperConfigMapName: 'nowhere' } })),
+    ).toMatch(
       /the discovery ConfigMap "nowhere" is not known; pass the stacklet it belongs to as a reference/,
     );
   });

@@ -2,19 +2,29 @@
  * The Hive metastore: one role, `metastores`, serving table metadata over Thrift (port 9083) from
  * a relational database, for tables whose data lives in S3-compatible storage.
  *
- * The image is `apache/hive` (docker.io/apache/hive, built from packaging/src/docker in the Hive
- * repository; checked for 4.0.x and 4.1.0): Hive in `/opt/hive` (`bin/hive`, `bin/schematool`),
- * Hadoop in `/opt/hadoop` (the S3A file system and the AWS SDK in `share/hadoop/tools/lib`, not on
- * Hive's class path by default), running as `hive` (uid 1000). Its `/entrypoint.sh` initialises the
- * schema on every start unless told not to and copies config into the image; keelson replaces it:
- * an init container runs `schematool -info` and, only when that finds no schema, `-initSchema`,
- * and the metastore runs with its config read from keelson's ConfigMap, as a non-root user above
- * 10000. The image ships only Derby's JDBC driver: for PostgreSQL or MySQL put the driver's jar on
- * the class path through `/keelson/lib` (a volume added with `podOverrides`) or run an image of your own.
+ * The image is keelson's own `ghcr.io/keelson/hive-metastore:<version>` (built by
+ * `keelson image build hive <version>` from Maven Central, see image.ts and README.md): Hive's
+ * standalone metastore with every jar it runs on in `/opt/hive/lib` — Hadoop's client, S3A and the
+ * AWS SDK, and the PostgreSQL and MySQL JDBC drivers — and the schema scripts in `/opt/hive/scripts`
+ * (`METASTORE_HOME=/opt/hive`). Upstream's `apache/hive` image ships Derby's driver only.
+ *
+ * keelson runs `java` itself with an explicit class path that starts with the config directory, so
+ * no distribution script picks a config or a log4j2 file of its own: the metastore
+ * (`org.apache.hadoop.hive.metastore.HiveMetaStore`) and the schema tool
+ * (`org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool`) both read keelson's
+ * `metastore-site.xml` through MetastoreConf, and log to stdout through keelson's
+ * `metastore-log4j2.properties`.
+ *
+ * The schema: an init container runs the schema tool's `-initOrUpgradeSchema` (create the schema
+ * when there is none, upgrade it when it is older, nothing otherwise) in exactly one pod — ordinal 0
+ * of the first role group (by name) with replicas — so two pods never create it at once; every other
+ * pod's init container waits until `-info` finds the schema of its Hive version.
  *
  * Credentials never reach the ConfigMap: the database user and password and the S3 keys come from
  * their Secrets as environment variables, and the XML files refer to them as `${env.NAME}`, which
- * Hadoop's configuration expands when the value is read.
+ * Hadoop's configuration expands when the value is read. Hadoop leaves a reference to an unset
+ * variable as literal text, so both containers check first that every variable the config files
+ * refer to is set, and stop with its name otherwise.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
@@ -26,6 +36,7 @@ import {
   defineRole,
   jdbcDriverClass,
   jdbcUrl,
+  jvmHeapFromMemory,
   resolveS3,
   ROOT_LOGGER,
   s3CredentialEnv,
@@ -50,12 +61,36 @@ export const HIVE_METASTORE_PORT = 9083;
 /** The key of the Thrift URI in a Hive discovery ConfigMap. */
 export const HIVE_DISCOVERY_KEY = 'HIVE';
 
+/** keelson's image for each supported Hive version (see image.ts for how it is built). */
+export const HIVE_IMAGE_REPOSITORY = 'ghcr.io/keelson/hive-metastore';
+
 const CONFIG_DIR = '/keelson/config';
 /** Derby's files and the default warehouse, when no S3 is configured. */
 const DATA_DIR = '/keelson/data';
-/** Extra jars (JDBC drivers) put on the class path. */
-const LIB_DIR = '/keelson/lib';
-const S3A_JARS = '/opt/hadoop/share/hadoop/tools/lib/*';
+/** Where the image keeps the metastore: `lib/` (every jar) and `scripts/` (the schema scripts). */
+export const METASTORE_HOME = '/opt/hive';
+/** The config directory first, so MetastoreConf and log4j2 find keelson's files before any other. */
+const CLASS_PATH = `${CONFIG_DIR}:${METASTORE_HOME}/lib/*`;
+const LOG4J2_FILE = 'metastore-log4j2.properties';
+const METASTORE_CLASS = 'org.apache.hadoop.hive.metastore.HiveMetaStore';
+const SCHEMA_TOOL_CLASS = 'org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool';
+
+/** The schema-init container's memory; its heap is derived from it like a role group's. */
+export const SCHEMA_INIT_MEMORY = '512Mi';
+
+/**
+ * The metastore's housekeeping tasks: Hive's default list less `HiveProtoEventsCleanerTask`, which
+ * lives in the full Hive distribution (hive-exec), not in the standalone metastore. With it in the
+ * list the metastore fails to load the list and runs none of these tasks.
+ */
+const HOUSEKEEPING_TASKS = [
+  'org.apache.hadoop.hive.metastore.events.EventCleanerTask',
+  'org.apache.hadoop.hive.metastore.RuntimeStatsCleanerTask',
+  'org.apache.hadoop.hive.metastore.metrics.AcidMetricService',
+  'org.apache.hadoop.hive.metastore.metrics.AcidMetricLogger',
+  'org.apache.hadoop.hive.metastore.ScheduledQueryExecutionsMaintTask',
+  'org.apache.hadoop.hive.metastore.ReplicationMetricsMaintTask',
+];
 
 /** The schematool names of the database types. */
 const SCHEMATOOL_TYPES = { postgresql: 'postgres', mysql: 'mysql', derby: 'derby' } as const;
@@ -116,6 +151,10 @@ export function metastoreSite(stacklet: StackletContext<HiveSpec>): Record<strin
     // The schema is keelson's init container's job; the metastore only checks it.
     'datanucleus.schema.autoCreateAll': 'false',
     'metastore.schema.verification': 'true',
+    // Asynchronous logging needs the LMAX disruptor, which the standalone metastore does not ship;
+    // synchronous logging to stdout also loses no lines when the JVM dies.
+    'metastore.async.log.enabled': 'false',
+    'metastore.task.threads.always': HOUSEKEEPING_TASKS.join(','),
   };
 }
 
@@ -136,7 +175,7 @@ export function coreSite(stacklet: StackletContext<HiveSpec>): Record<string, st
   };
 }
 
-/** Log4j 2 properties: everything to the console, at the levels of `config.logging`. */
+/** Log4j 2 properties: everything to stdout, at the levels of `config.logging`. */
 function log4j2(config: ResolvedCommonConfig): Record<string, string> {
   const container = config.logging.containers?.hive;
   const loggers = Object.entries(container?.loggers ?? {}).filter(([name]) => name !== ROOT_LOGGER);
@@ -145,7 +184,7 @@ function log4j2(config: ResolvedCommonConfig): Record<string, string> {
     status: 'WARN',
     'appender.console.type': 'Console',
     'appender.console.name': 'console',
-    'appender.console.target': 'SYSTEM_ERR',
+    'appender.console.target': 'SYSTEM_OUT',
     'appender.console.layout.type': 'PatternLayout',
     'appender.console.layout.pattern': '%d{ISO8601} %5p [%t] %c{2}: %m%n',
     'rootLogger.level': root === 'NONE' ? 'OFF' : root,
@@ -160,37 +199,131 @@ function log4j2(config: ResolvedCommonConfig): Record<string, string> {
 }
 
 /** Everything the init container and the metastore share: config, scratch space and credentials. */
-function environment(stacklet: StackletContext<HiveSpec>, rg: ResolvedRoleGroup) {
+function environment(stacklet: StackletContext<HiveSpec>) {
   const ref = stacklet.spec.clusterConfig?.s3;
   const s3 = ref ? resolveS3('spec.clusterConfig.s3', ref, stacklet.references) : undefined;
   return [
-    { name: 'HIVE_CONF_DIR', value: CONFIG_DIR },
-    { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR },
+    // The schema tool finds its SQL scripts under $METASTORE_HOME/scripts.
+    { name: 'METASTORE_HOME', value: METASTORE_HOME },
     // The pod's user has no passwd entry; Hadoop takes its user name from here instead.
     { name: 'HADOOP_USER_NAME', value: 'hive' },
     { name: 'HOME', value: '/tmp' },
-    { name: 'HADOOP_CLASSPATH', value: [`${LIB_DIR}/*`, ...(s3 ? [S3A_JARS] : [])].join(':') },
-    { name: 'HADOOP_CLIENT_OPTS', value: rg.jvmArguments.join(' ') },
     ...databaseCredentialEnv(database(stacklet.spec), DB_ENV),
     ...(s3 ? s3CredentialEnv(s3, S3_ENV) : []),
   ];
 }
 
-/** Initialises the schema only when `schematool -info` finds none, so restarts change nothing. */
-export function schemaInitScript(db: DatabaseConnection): string {
-  const type = SCHEMATOOL_TYPES[db.type];
+/** A word for bash: single-quoted unless it needs no quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The environment variables Hadoop must expand in the config files: every `${env.NAME}` in the
+ * generated files and the role group's `configOverrides`, sorted. References with a default
+ * (`${env.NAME:-x}`, `${env.NAME-x}`) are left out: Hadoop expands those when the variable is unset.
+ */
+export function requiredVariables(
+  files: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  overrides: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): string[] {
+  const names = new Set<string>();
+  for (const file of [...Object.values(files), ...Object.values(overrides)]) {
+    for (const value of Object.values(file)) {
+      for (const m of String(value).matchAll(/\$\{env\.([A-Za-z_][A-Za-z0-9_]*)\}/g)) names.add(m[1]);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Script lines that stop the container, naming the variable, when one of `names` is unset: Hadoop
+ * would otherwise pass the literal `${env.NAME}` on as the value (a user name, a password, a key).
+ */
+export function requireVariablesScript(names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  return [
+    `for name in ${names.join(' ')}; do`,
+    '  if [ -z "${!name+set}" ]; then',
+    '    echo "keelson: the environment variable $name is not set, but the config files refer to it as \\${env.$name}; set it (envOverrides, or the Secret it comes from)" >&2',
+    '    exit 1',
+    '  fi',
+    'done',
+  ];
+}
+
+/** `java` with keelson's config directory first on the class path and its log4j2 file. */
+function javaCommand(jvmArguments: readonly string[], mainClass: string): string {
+  return [
+    'java',
+    ...jvmArguments,
+    `-Dlog4j2.configurationFile=${CONFIG_DIR}/${LOG4J2_FILE}`,
+    '-cp',
+    CLASS_PATH,
+    mainClass,
+  ]
+    .map(shellWord)
+    .join(' ');
+}
+
+/** The JVM arguments of the schema tool: a heap below the init container's memory limit. */
+export const SCHEMA_INIT_JVM_ARGUMENTS: readonly string[] = [
+  ...jvmHeapFromMemory(SCHEMA_INIT_MEMORY),
+  '-XX:+ExitOnOutOfMemoryError',
+  '-Djava.io.tmpdir=/tmp',
+];
+
+/**
+ * The pod that initialises or upgrades the schema: ordinal 0 of the first role group (by name)
+ * that has replicas. Every other pod waits for it, so the schema tool never runs twice at once.
+ */
+export function schemaInitPod(roleGroups: readonly ResolvedRoleGroup[]): string | undefined {
+  const first = roleGroups
+    .filter((rg) => rg.role === 'metastores' && rg.replicas > 0)
+    .sort((a, b) => a.roleGroup.localeCompare(b.roleGroup))[0];
+  return first ? `${first.names.workload}-0` : undefined;
+}
+
+/**
+ * The schema-init container's script. In the pod named `initPod` it runs `-initOrUpgradeSchema`
+ * (creates the schema when there is none, upgrades an older one, changes nothing otherwise); in
+ * every other pod it waits until `-info` finds the schema of this Hive version.
+ */
+export function schemaInitScript(
+  db: DatabaseConnection,
+  initPod: string | undefined,
+  required: readonly string[] = [],
+): string {
+  const tool = `${javaCommand(SCHEMA_INIT_JVM_ARGUMENTS, SCHEMA_TOOL_CLASS)} -dbType ${SCHEMATOOL_TYPES[db.type]}`;
   return [
     'set -eu',
-    `if /opt/hive/bin/schematool -dbType ${type} -info > /tmp/schema-info.log 2>&1; then`,
-    '  echo "the metastore schema exists; nothing to do"',
-    'else',
-    '  echo "no metastore schema found; initialising it"',
-    `  /opt/hive/bin/schematool -dbType ${type} -initSchema`,
+    ...requireVariablesScript(required),
+    `if [ "$POD_NAME" = ${shellWord(initPod ?? '')} ]; then`,
+    '  echo "keelson: this pod initialises or upgrades the metastore schema"',
+    `  exec ${tool} -initOrUpgradeSchema`,
     'fi',
+    `echo "keelson: waiting for ${initPod ?? 'the first pod'} to initialise the metastore schema"`,
+    `until ${tool} -info > /tmp/schema-info.log 2>&1; do`,
+    '  tail -n 3 /tmp/schema-info.log',
+    '  sleep 5',
+    'done',
+    'echo "keelson: the metastore schema is there"',
   ].join('\n');
 }
 
-const WRITABLE_DIRS = ['/tmp', DATA_DIR, LIB_DIR];
+/** The metastore's start script; `cliOverrides` reach HiveMetaStore as its arguments. */
+export function metastoreStartScript(
+  jvmArguments: readonly string[],
+  required: readonly string[] = [],
+): string {
+  return [
+    'set -eu',
+    ...requireVariablesScript(required),
+    `exec ${javaCommand(jvmArguments, METASTORE_CLASS)} "$@"`,
+  ].join('\n');
+}
+
+const WRITABLE_DIRS = ['/tmp', DATA_DIR];
 
 /** The Hive product, as the framework and the operator see it. */
 export const HIVE: ProductDefinition<HiveSpec> = {
@@ -201,8 +334,8 @@ export const HIVE: ProductDefinition<HiveSpec> = {
   description: 'A Hive metastore: table metadata over Thrift, kept in a relational database.',
   specSchema: HiveSpecSchema,
   images: {
-    repository: 'docker.io/apache/hive',
-    versions: { '4.0.0': '4.0.0', '4.0.1': '4.0.1', '4.1.0': '4.1.0' },
+    repository: HIVE_IMAGE_REPOSITORY,
+    versions: { '4.0.1': '4.0.1' },
     defaultVersion: '4.0.1',
   },
   roles: [
@@ -227,15 +360,20 @@ export const HIVE: ProductDefinition<HiveSpec> = {
       workload: 'StatefulSet',
       pod: (stacklet, rg) => {
         const hive = stacklet as StackletContext<HiveSpec>;
-        const env = environment(hive, rg);
+        const env = environment(hive);
+        const configFiles = {
+          'metastore-site.xml': metastoreSite(hive),
+          'core-site.xml': coreSite(hive),
+          [LOG4J2_FILE]: log4j2(rg.config),
+        };
+        const required = requiredVariables(configFiles, rg.configOverrides);
+        const podName = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
         return {
           container: {
-            command: [
-              '/bin/bash',
-              '-c',
-              'exec /opt/hive/bin/hive --skiphadoopversion --skiphbasecp --service metastore',
-            ],
-            env: [...env, { name: 'METASTORE_PORT', value: String(HIVE_METASTORE_PORT) }],
+            // The last word is bash's $0; cliOverrides follow as $@.
+            command: ['/bin/bash', '-c', metastoreStartScript(rg.jvmArguments, required), 'hive-metastore'],
+            env,
+            workingDir: '/tmp',
             readinessProbe: {
               tcpSocket: { port: HIVE_METASTORE_PORT as never },
               initialDelaySeconds: 10,
@@ -250,11 +388,21 @@ export const HIVE: ProductDefinition<HiveSpec> = {
           initContainers: [
             {
               name: 'schema-init',
-              command: ['/bin/bash', '-c', schemaInitScript(database(hive.spec))],
-              env,
+              command: [
+                '/bin/bash',
+                '-c',
+                schemaInitScript(database(hive.spec), schemaInitPod(hive.roleGroups), required),
+              ],
+              // The schema tool reads the same files, so it needs the same variables as the metastore.
+              env: [
+                ...env.filter((e) => !(e.name in rg.envOverrides)),
+                ...Object.entries(rg.envOverrides).map(([name, value]) => ({ name, value })),
+                podName,
+              ],
+              workingDir: '/tmp',
               resources: {
-                requests: { cpu: '100m', memory: '512Mi' },
-                limits: { cpu: '1', memory: '512Mi' },
+                requests: { cpu: '100m', memory: SCHEMA_INIT_MEMORY },
+                limits: { cpu: '1', memory: SCHEMA_INIT_MEMORY },
               },
               volumeMounts: [
                 { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
@@ -262,11 +410,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               ],
             },
           ],
-          configFiles: {
-            'metastore-site.xml': metastoreSite(hive),
-            'core-site.xml': coreSite(hive),
-            'metastore-log4j2.properties': log4j2(rg.config),
-          },
+          configFiles,
         };
       },
     }),

@@ -11,7 +11,7 @@
  * (`${ENV:NAME}`, which Trino expands) that the pods take from the Secrets.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
   CLOSED,
@@ -172,7 +172,7 @@ function envPart(name: string): string {
 /** A rendered catalog: its properties and the variables its Secret references need. */
 export interface RenderedCatalog {
   readonly properties: Record<string, string>;
-  readonly env: V1EnvVar[];
+  readonly env: EnvVar[];
 }
 
 /** Renders the catalog `name` (found at `prefix`) into its properties file and variables. */
@@ -183,7 +183,7 @@ export function renderCatalog(
   dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
   references: ResolvedReferences,
 ): RenderedCatalog {
-  const env: V1EnvVar[] = [];
+  const env: EnvVar[] = [];
   const envPrefix = `CATALOG_${envPart(name)}`;
   let properties: Record<string, string>;
   const l = lake(spec);

@@ -18,12 +18,13 @@
  * the pods do not start before it exists, and keelson never changes it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
   CLOSED,
   defineRole,
   jvmHeapMiB,
+  matchesLabelSelector,
   parseDurationSeconds,
   renderProperties,
   ROOT_LOGGER,
@@ -67,6 +68,15 @@ const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
 /** The heap share query memory may use on a node; the headroom is for everything else. */
 const QUERY_MEMORY_SHARE = 0.6;
 const HEADROOM_SHARE = 0.3;
+/**
+ * The user the workers' preStop hook drains them as. Trino's default access control refuses
+ * graceful shutdown to every user ("Management only resource"), so workers run file-based access
+ * control that lets this user write system information (the shutdown) and everyone read it; the
+ * coordinator authorizes queries and keeps Trino's default.
+ */
+export const DRAIN_USER = 'keelson-drain';
+const ACCESS_CONTROL_FILE = 'access-control.properties';
+const ACCESS_CONTROL_RULES_FILE = 'access-control-rules.json';
 /** Workers stop taking tasks this long before and after draining. */
 const SHUTDOWN_GRACE_SECONDS = 30;
 
@@ -144,15 +154,27 @@ export function coordinatorUrl(stacklet: StackletContext): string {
   return `http://${stacklet.name}-coordinators.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${TRINO_HTTP_PORT}`;
 }
 
-/** Query memory settings from the heap the container memory allows. */
-export function memoryProperties(stacklet: StackletContext, rg: ResolvedRoleGroup): Record<string, string> {
+/**
+ * The cluster-wide user memory limit of one query (`query.max-memory`), the same on every node.
+ * Trino already bounds a query on each worker by that worker's `query.max-memory-per-node`, so a
+ * query can never hold more than the sum of the per-node limits of the workers it runs on: the
+ * whole cluster, whatever its size at the moment. keelson sets no second, smaller cap (Trino's own
+ * default is a fixed 20GB): a value computed from the worker replicas would change the coordinator's
+ * config at every scale-out or scale-in and restart it, failing the running queries the workers'
+ * draining is there to keep. Override it in the coordinators' `config.properties` to cap queries.
+ */
+export const QUERY_MAX_MEMORY = '1PB';
+
+/**
+ * Query memory settings of a node from its own heap (the container memory of its role group):
+ * 60 % for queries on the node, 30 % headroom; `query.max-memory` is {@link QUERY_MAX_MEMORY}.
+ */
+export function memoryProperties(rg: ResolvedRoleGroup): Record<string, string> {
   const heap = jvmHeapMiB(rg.config.resources.memory.limit, { fraction: 0.8 });
-  const perNode = Math.floor(heap * QUERY_MEMORY_SHARE);
-  const workers = stacklet.roleGroups.filter((g) => g.role === 'workers').reduce((n, g) => n + g.replicas, 0);
   return {
-    'query.max-memory-per-node': `${perNode}MB`,
+    'query.max-memory-per-node': `${Math.floor(heap * QUERY_MEMORY_SHARE)}MB`,
     'memory.heap-headroom-per-node': `${Math.floor(heap * HEADROOM_SHARE)}MB`,
-    'query.max-memory': `${perNode * Math.max(1, workers)}MB`,
+    'query.max-memory': QUERY_MAX_MEMORY,
   };
 }
 
@@ -173,9 +195,9 @@ function environmentName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: V1EnvVar[] } {
+function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: EnvVar[] } {
   const files: Record<string, string> = {};
-  const env: V1EnvVar[] = [];
+  const env: EnvVar[] = [];
   for (const catalog of catalogsOf(stacklet.references)) {
     const rendered = renderCatalog(
       catalog.name,
@@ -188,6 +210,20 @@ function catalogFiles(stacklet: StackletContext): { files: Record<string, string
     env.push(...rendered.env);
   }
   return { files, env };
+}
+
+/** A worker's access control: see {@link DRAIN_USER}. */
+function drainAccessControl(): Record<string, string> {
+  const rules = {
+    system_information: [{ user: DRAIN_USER, allow: ['read', 'write'] }, { allow: ['read'] }],
+  };
+  return {
+    [ACCESS_CONTROL_FILE]: renderProperties({
+      'access-control.name': 'file',
+      'security.config-file': `${CONFIG_DIR}/${ACCESS_CONTROL_RULES_FILE}`,
+    }),
+    [ACCESS_CONTROL_RULES_FILE]: `${JSON.stringify(rules, null, 2)}\n`,
+  };
 }
 
 function role(name: 'coordinators' | 'workers') {
@@ -253,10 +289,19 @@ function role(name: 'coordinators' | 'workers') {
             },
             ...catalogs.env,
           ],
+          // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
+          // (the coordinator refuses queries until then).
           readinessProbe: {
-            httpGet: { path: '/v1/info', port: TRINO_HTTP_PORT as never },
+            exec: {
+              command: [
+                '/bin/bash',
+                '-c',
+                `curl -sf http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info | grep -q '"starting":false'`,
+              ],
+            },
             initialDelaySeconds: 10,
             periodSeconds: 10,
+            timeoutSeconds: 5,
           },
           livenessProbe: {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
@@ -274,7 +319,7 @@ function role(name: 'coordinators' | 'workers') {
                     command: [
                       '/bin/bash',
                       '-c',
-                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: keelson' ` +
+                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: ${DRAIN_USER}' ` +
                         `-d '"SHUTTING_DOWN"' http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info/state; sleep ${grace}`,
                     ],
                   },
@@ -291,8 +336,11 @@ function role(name: 'coordinators' | 'workers') {
             'catalog.config-dir': CATALOG_DIR,
             ...(coordinator
               ? {}
-              : { 'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s` }),
-            ...memoryProperties(stacklet, rg),
+              : {
+                  'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s`,
+                  'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}`,
+                }),
+            ...memoryProperties(rg),
           },
           'node.properties': {
             'node.environment': environmentName(stacklet.name),
@@ -303,6 +351,7 @@ function role(name: 'coordinators' | 'workers') {
         extraFiles: {
           ...catalogs.files,
           'jvm.config': rg.jvmArguments.map((a) => `${a}\n`).join(''),
+          ...(coordinator ? {} : drainAccessControl()),
         },
         volumes: [
           {
@@ -369,11 +418,29 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
 /** Props of a TrinoCluster in synth mode: the custom resource's spec plus typed references. */
 export interface TrinoClusterProps extends TrinoSpec {
   /**
-   * The catalogs the cluster may serve; `clusterConfig.catalogLabelSelector` picks among them as it
-   * picks among the TrinoCatalogs of the namespace in operator mode.
+   * The catalogs the cluster serves. Each must carry labels `clusterConfig.catalogLabelSelector`
+   * matches (the selector the operator uses among the TrinoCatalogs of the namespace), so the
+   * synthesized cluster and the operator's serve the same catalogs; one that does not is an error.
    * @default - no catalogs
    */
   readonly catalogs?: readonly TrinoCatalog[];
+}
+
+/**
+ * One problem per catalog passed in `catalogs` that the cluster's selector does not select: the
+ * operator would not serve it either, so taking it silently would leave a catalog the user
+ * believes is there missing from every pod.
+ */
+function unselectedCatalogs(spec: TrinoSpec, catalogs: readonly TrinoCatalog[]): string[] {
+  const selector = (spec.clusterConfig?.catalogLabelSelector ?? {}) as LabelSelector;
+  return catalogs
+    .filter((c) => !matchesLabelSelector(selector, c.reference.labels))
+    .map(
+      (c) =>
+        `catalogs: the TrinoCatalog "${c.name}" (labels ${JSON.stringify(c.reference.labels)}) does not match ` +
+        `${CATALOGS_PATH} ${JSON.stringify(selector)}, so the cluster would not serve it; ` +
+        'give the catalog labels the selector matches, change the selector, or leave the catalog out of catalogs',
+    );
 }
 
 /**
@@ -390,6 +457,7 @@ export class TrinoCluster extends Stacklet<TrinoSpec> {
     const { catalogs = [], ...spec } = props;
     super(scope, id, TRINO, spec, {
       ...options,
+      problems: [...(options.problems ?? []), ...unselectedCatalogs(spec, catalogs)],
       objects: [...(options.objects ?? []), ...catalogs.flatMap((c) => c.knownObjects)],
       dependencies: Object.assign({}, ...catalogs.map((c) => c.knownDependencies), options.dependencies),
     });

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { NetworkPolicyPeer } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import { CLOSED, Stacklet, type IStacklet, type ProductDefinition, type StackletOptions } from '../../lib';
 import { ZOOKEEPER_DISCOVERY_KEYS, zookeeperDiscovery } from './zookeeper';
@@ -113,7 +113,7 @@ export class ZookeeperZnode extends Stacklet<ZookeeperZnodeSpec> {
   }
 
   /** Admits `peer` to the ensemble the znode lives in (a znode has no pods of its own). */
-  public override addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
+  public override addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void {
     this.cluster?.addAllowedClient(peer);
   }
 }

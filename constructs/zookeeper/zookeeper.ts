@@ -2,12 +2,14 @@
  * ZooKeeper: one role, `servers`, whose role groups together form one ensemble.
  *
  * The image is the Docker Official Image `zookeeper` (docker.io/library/zookeeper, built from
- * github.com/31z4/zookeeper-docker; checked for 3.8.4, 3.9.3 and 3.9.4): the distribution lives in
- * `/apache-zookeeper-<version>-bin` with its `bin` on the PATH, the image reads its config from
- * `ZOOCFGDIR=/conf`, keeps data in `/data` and logs in `/logs`, and ships `bash` and `nc`. keelson
- * replaces the image's entrypoint (which only writes a `zoo.cfg` and `myid` from variables, and
- * switches users when started as root): it mounts its own `/conf`, writes `myid` itself and runs
- * `zkServer.sh start-foreground` as a non-root user above 10000 (the image's own user is 1000).
+ * github.com/31z4/zookeeper-docker; checked for 3.8.4, 3.9.3 and 3.9.4) or keelson's own build of
+ * it (`image.ts`, same layout): the distribution lives in `/apache-zookeeper-<version>-bin` with its
+ * jars in `lib/`, the config is read from `/conf`, data is kept in `/data` and logs in `/logs`, and
+ * the image ships `bash` and `nc`. keelson replaces the image's entrypoint (which only writes a
+ * `zoo.cfg` and `myid` from variables, and switches users when started as root): it mounts its own
+ * `/conf`, writes `myid` itself and starts the server with `java` and an explicit classpath
+ * (`lib/*` and `/conf`, where logback finds keelson's `logback.xml`) as a non-root user above 10000
+ * (the image's own user is 1000), so it depends on no script of the release tarball.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
@@ -113,16 +115,27 @@ function logLevels(config: ZookeeperServerConfig): Record<string, string> {
   return levels;
 }
 
+/** The main class of a ZooKeeper server (a quorum peer; it also runs a single server). */
+export const ZOOKEEPER_SERVER_MAIN = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+
+/** The distribution folder of a version in the image (upstream's layout). */
+export function zookeeperDistDir(version: string): string {
+  return `/apache-zookeeper-${version}-bin`;
+}
+
 /**
  * The server's start: the pod's ordinal (the suffix of its StatefulSet pod name) plus the role
- * group's offset is its `myid`, written on the data volume before ZooKeeper reads it.
+ * group's offset is its `myid`, written on the data volume before ZooKeeper reads it; then the
+ * JVM runs the server with the distribution's jars and `/conf` (for `logback.xml`) on the
+ * classpath. `SERVER_JVMFLAGS` (keelson's heap and JVM arguments) is split into words as
+ * zkServer.sh does.
  */
-function startScript(myidOffset: number): string {
+function startScript(myidOffset: number, productVersion: string): string {
   return [
     'set -eu',
     'ordinal="${POD_NAME##*-}"',
     `echo "$((ordinal + ${myidOffset}))" > ${DATA_DIR}/myid`,
-    'exec zkServer.sh start-foreground',
+    `exec java $SERVER_JVMFLAGS -cp "${zookeeperDistDir(productVersion)}/lib/*:${CONFIG_DIR}" ${ZOOKEEPER_SERVER_MAIN} ${CONFIG_DIR}/zoo.cfg`,
   ].join('\n');
 }
 
@@ -169,10 +182,10 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       maxUnavailable: 1,
       pod: (stacklet, rg) => ({
         container: {
-          command: ['/bin/bash', '-c', startScript(rg.config.myidOffset)],
+          command: ['/bin/bash', '-c', startScript(rg.config.myidOffset, stacklet.image.productVersion)],
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            // zkEnv.sh puts its own -Xmx first; the JVM takes the last one, keelson's.
+            // ZooKeeper's name for the server's JVM flags (zkServer.sh's too); the start script expands it.
             { name: 'SERVER_JVMFLAGS', value: rg.jvmArguments.join(' ') },
             { name: 'ZOOCFGDIR', value: CONFIG_DIR },
             { name: 'ZOO_LOG_DIR', value: LOG_DIR },

@@ -11,6 +11,8 @@ import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast, namespaceList, namespaceName } from './flags';
 import { operatorCommand } from './operator-command';
+import { imageCommand } from './image-command';
+import type { ProductImages } from '../image';
 import { manifestsToYaml } from '../synth';
 
 export { loadApiAccess } from '../operator/api-access';
@@ -21,11 +23,16 @@ function writeYaml(file: string, objects: readonly unknown[]): void {
   fs.writeFileSync(file, manifestsToYaml(objects));
 }
 
-export function keelsonCli(products: ProductDefinition[]): Command {
+/**
+ * @param products the products the operator reconciles and whose CRDs `crds` writes
+ * @param images the image recipes `keelson image build` knows
+ */
+export function keelsonCli(products: ProductDefinition[], images: readonly ProductImages[] = []): Command {
   const program = new Command('keelson')
     .description('keelson: a data platform on Kubernetes')
     .showHelpAfterError();
   program.addCommand(operatorCommand(products));
+  program.addCommand(imageCommand(images));
 
   program
     .command('crds')

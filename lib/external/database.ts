@@ -7,7 +7,7 @@
  * environment variables from `secretKeyRef`s and refer to those from their config files.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EnvVar } from '../../imports/k8s-wire';
 import { CLOSED, StringMap } from '../spec/common';
 import { defineRule, withRules } from '../spec/rules';
 
@@ -84,7 +84,7 @@ export function databaseCredentialVariables(prefix: string): { username: string;
 }
 
 /** The credentials as environment variables from their Secret; none for Derby. */
-export function databaseCredentialEnv(db: DatabaseConnection, prefix: string): V1EnvVar[] {
+export function databaseCredentialEnv(db: DatabaseConnection, prefix: string): EnvVar[] {
   if (!db.credentialsSecretName) return [];
   const names = databaseCredentialVariables(prefix);
   const ref = (key: string) => ({ secretKeyRef: { name: db.credentialsSecretName!, key } });

@@ -7,7 +7,7 @@
  * `secretKeyRef`s and refer to those variables from their config files.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1EnvVar } from '@kubernetes/client-node';
+import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import { CLOSED } from '../spec/common';
 import { defineRule, withRules } from '../spec/rules';
@@ -144,7 +144,7 @@ export function s3CredentialVariables(prefix: string): { accessKey: string; secr
 }
 
 /** The credentials as environment variables taken from their Secret (`<prefix>_ACCESS_KEY`, `<prefix>_SECRET_KEY`). */
-export function s3CredentialEnv(connection: ResolvedS3Connection, prefix: string): V1EnvVar[] {
+export function s3CredentialEnv(connection: ResolvedS3Connection, prefix: string): EnvVar[] {
   const names = s3CredentialVariables(prefix);
   const { secretName, accessKeyKey, secretKeyKey } = connection.credentials;
   return [

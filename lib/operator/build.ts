@@ -49,11 +49,18 @@ export function buildChildren(
 ): Manifest[] {
   const app = new App();
   const chart = new Chart(app, platformOf(resource), { namespace: resource.metadata.namespace });
-  new Stacklet(chart, resource.metadata.name, product, (resource.spec ?? {}) as AnyStackletSpec, {
-    dependencies,
-    objects,
-    labels: resource.metadata.labels,
-  });
+  const stacklet = new Stacklet(
+    chart,
+    resource.metadata.name,
+    product,
+    (resource.spec ?? {}) as AnyStackletSpec,
+    {
+      dependencies,
+      objects,
+      labels: resource.metadata.labels,
+    },
+  );
+  if (stacklet.validationError) throw stacklet.validationError;
   const owner = ownerReferenceTo(resource);
   return (chart.toJson() as Manifest[]).map((manifest) =>
     withAppliedHash({

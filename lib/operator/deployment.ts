@@ -1,7 +1,8 @@
 /**
  * The operator's own deployment, synthesized by keelson: the CRDs of the registered products, its
  * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
- * when it watches every namespace, Roles in the watched namespaces otherwise), and a Deployment
+ * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
+ * cluster-scoped reads otherwise), and a Deployment
  * whose pod passes the restricted Pod Security profile.
  */
 import { ApiObject } from 'cdk8s';
@@ -23,8 +24,8 @@ export interface OperatorDeploymentProps {
   /** @default 2 (one leads, one stands by) */
   readonly replicas?: number;
   /**
-   * Namespaces to watch (DNS labels). The operator then gets a Role in each of them and none
-   * across the cluster.
+   * Namespaces to watch (DNS labels). The operator then gets a Role in each of them, and its
+   * ClusterRole keeps only what is cluster-scoped (reading StorageClasses).
    * @default - all, with a ClusterRole
    */
   readonly watchNamespaces?: readonly string[];
@@ -59,6 +60,15 @@ export function operatorNodeOptions(memoryLimitMiB: number = DEFAULT_OPERATOR_ME
   return `--max-semi-space-size=1 --max-old-space-size=${Math.floor(memoryLimitMiB * 0.75)}`;
 }
 
+/**
+ * What the operator must read across the cluster, whichever namespaces it watches: StorageClasses
+ * (cluster-scoped), to tell whether a claim can grow before asking. Nothing else it reads or
+ * writes is cluster-scoped: it knows its kinds from its products and reads no CRD or Node.
+ */
+const CLUSTER_SCOPED_RULES = [
+  { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+];
+
 /** What the operator needs for leader election, in the namespace of its Lease. */
 const LEASE_RULE = {
   apiGroups: ['coordination.k8s.io'],
@@ -68,7 +78,8 @@ const LEASE_RULE = {
 
 /**
  * The RBAC rules the operator needs in a namespace it watches, for `products`: its kinds (read,
- * and status written), the children it applies and prunes, Secrets' metadata, and Events.
+ * and status written), the children it applies and prunes, Secrets' metadata, Events, and the
+ * claims it grows.
  */
 export function watchedNamespaceRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
   const byGroup = new Map<string, string[]>();
@@ -90,15 +101,18 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
     // read changes. No get and no writes: the operator asks for metadata and never reads a value.
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Claims: listed and grown (spec.resources.requests.storage) when a volume's capacity grows;
+    // never created (StatefulSets make them) and never deleted.
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },
   ];
 }
 
 /**
  * The RBAC rules of the operator's ClusterRole when it watches every namespace, for `products`:
- * what it needs in each namespace, and its Lease. Nothing more.
+ * what it needs in each namespace, StorageClasses, and its Lease. Nothing more.
  */
 export function operatorRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
-  return [...watchedNamespaceRules(products), LEASE_RULE];
+  return [...watchedNamespaceRules(products), ...CLUSTER_SCOPED_RULES, LEASE_RULE];
 }
 
 /**
@@ -124,8 +138,11 @@ export function operatorNamespaceProblems(
 export class OperatorDeployment extends Construct {
   /** The ServiceAccount the operator runs as. */
   public readonly serviceAccountName: string;
-  /** The ClusterRole holding the operator's rules; undefined when it watches only some namespaces. */
-  public readonly clusterRoleName?: string;
+  /**
+   * The ClusterRole holding the operator's rules: all of them when it watches every namespace, only
+   * the cluster-scoped reads (StorageClasses) when it watches some.
+   */
+  public readonly clusterRoleName: string;
 
   constructor(scope: Construct, id: string, props: OperatorDeploymentProps) {
     super(scope, id);
@@ -158,25 +175,25 @@ export class OperatorDeployment extends Construct {
     });
     const subjects = [{ kind: 'ServiceAccount', name, namespace }];
     const rbac = 'rbac.authorization.k8s.io';
-    if (watchNamespaces.length === 0) {
-      this.clusterRoleName = name;
-      new ApiObject(this, 'cluster-role', {
-        apiVersion: `${rbac}/v1`,
-        kind: 'ClusterRole',
-        metadata: { name, labels },
-        rules: operatorRules(props.products),
-      });
-      new ApiObject(this, 'cluster-role-binding', {
-        apiVersion: `${rbac}/v1`,
-        kind: 'ClusterRoleBinding',
-        metadata: { name, labels },
-        roleRef: { apiGroup: rbac, kind: 'ClusterRole', name },
-        subjects,
-      });
-    } else {
-      // Everything the operator reads and writes lives in the namespaces it watches: it knows its
-      // kinds from its products (it reads no CRD) and lists no Node or other cluster-scoped
-      // object, so it needs no ClusterRole at all. Its Lease lives in its own namespace.
+    // Watching every namespace, one ClusterRole holds every rule. Watching some, the ClusterRole
+    // keeps only what is cluster-scoped (StorageClasses, read); everything else the operator reads
+    // and writes lives in the namespaces it watches, granted there by a Role, and its Lease in its
+    // own namespace.
+    this.clusterRoleName = name;
+    new ApiObject(this, 'cluster-role', {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: watchNamespaces.length === 0 ? operatorRules(props.products) : CLUSTER_SCOPED_RULES,
+    });
+    new ApiObject(this, 'cluster-role-binding', {
+      apiVersion: `${rbac}/v1`,
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name },
+      subjects,
+    });
+    if (watchNamespaces.length > 0) {
       const namespaced = (id: string, ns: string, roleName: string, rules: Record<string, unknown>[]) => {
         new ApiObject(this, `role-${id}`, {
           apiVersion: `${rbac}/v1`,

@@ -1,7 +1,7 @@
 /**
  * The reconcile of one stacklet, generic over products:
- * cache → paused? → dependencies → build → stamp Secret versions → apply what differs → prune →
- * status.
+ * cache → paused? → dependencies → build → stamp Secret versions → keep live claim templates and
+ * expand claims → apply what differs → prune → status.
  *
  * It is level-triggered and idempotent: it reads the desired state from the custom resource and
  * the live state from the caches, never from the event that queued it, and a second run after a
@@ -16,7 +16,7 @@ import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { buildChildren, type Manifest } from './build';
 import type { KindCache } from './cache';
-import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
+import { ApiError, FIELD_MANAGER, isStatus, type KubeClient } from './client';
 import { isUpToDate } from './compare';
 import {
   findCondition,
@@ -33,9 +33,13 @@ import type { OperatorMetrics } from './metrics';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
+import { claimAction, claimsOf, claimTemplateChanges, type Claim } from './storage';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
+
+/** Reason of `Degraded` when the spec asks a storage change that cannot be made in place. */
+export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -166,6 +170,10 @@ export class Reconciler {
     desired = secrets.manifests;
     this.o.onSecrets(namespace, name, secrets.referenced);
 
+    // Claim templates are immutable: keep the live ones, and grow the claims themselves.
+    const storage = await this.reconcileStorage(resource, desired, log);
+    desired = storage.manifests;
+
     const applied = new Set<string>();
     for (const manifest of desired) {
       applied.add(childKey(manifest));
@@ -180,10 +188,134 @@ export class Reconciler {
       workloads: this.workloadReadiness(desired),
       missingSecrets: secrets.missing,
     });
-    if (conditions.Progressing?.reason === 'SecretMissing') {
+    if (storage.problems.length > 0) {
+      const message = `storage changes not applied: ${storage.problems.join('; ')}`;
+      await this.writeStatusWithWarning(
+        resource,
+        {
+          ...active,
+          ...conditions,
+          Degraded: { status: 'True', reason: STORAGE_CHANGE_NOT_APPLIED, message },
+        },
+        'Degraded',
+      );
+    } else if (conditions.Progressing?.reason === 'SecretMissing') {
       await this.writeStatusWithWarning(resource, { ...active, ...conditions }, 'Progressing');
     } else await this.writeStatus(resource, { ...active, ...conditions });
     return { result: 'success' };
+  }
+
+  /**
+   * Gives each StatefulSet that already exists the claim templates it has (the API server refuses
+   * any change to them), and carries out on its claims what the spec asks of storage: expands
+   * claims whose StorageClass allows it, and returns as problems what cannot be done in place
+   * (see storage.ts). Claims are listed only when a volume's capacity differs from its template's.
+   */
+  private async reconcileStorage(
+    resource: KubeObject,
+    desired: readonly Manifest[],
+    log: Logger,
+  ): Promise<{ manifests: Manifest[]; problems: string[] }> {
+    const namespace = resource.metadata.namespace!;
+    const problems: string[] = [];
+    const manifests: Manifest[] = [];
+    let claims: Claim[] | undefined;
+    const expandable = new Map<string, boolean | undefined>();
+    for (const manifest of desired) {
+      const live = manifest.kind === 'StatefulSet' ? this.live(manifest) : undefined;
+      if (!live) {
+        manifests.push(manifest);
+        continue;
+      }
+      const workload = manifest.metadata.name;
+      const spec = (manifest.spec ?? {}) as { volumeClaimTemplates?: Claim[] };
+      const want = spec.volumeClaimTemplates ?? [];
+      const have = ((live.spec as { volumeClaimTemplates?: Claim[] } | undefined)?.volumeClaimTemplates ??
+        []) as Claim[];
+      manifests.push(
+        want.length === 0 && have.length === 0
+          ? manifest
+          : {
+              ...manifest,
+              spec: { ...spec, volumeClaimTemplates: have.map(({ status: _, ...template }) => template) },
+            },
+      );
+      const changes = claimTemplateChanges(workload, want, have);
+      problems.push(...changes.problems);
+      for (const { volume, capacity } of changes.resized) {
+        claims ??= await this.listClaims(resource);
+        for (const claim of claimsOf(volume, workload, claims)) {
+          const storageClass = claim.spec?.storageClassName;
+          if (storageClass && !expandable.has(storageClass)) {
+            expandable.set(storageClass, await this.allowsExpansion(storageClass));
+          }
+          const action = claimAction(
+            claim,
+            capacity,
+            storageClass ? expandable.get(storageClass) : undefined,
+          );
+          if (action.kind === 'problem') problems.push(action.message);
+          if (action.kind !== 'expand') continue;
+          const claimName = claim.metadata!.name!;
+          try {
+            await this.o.client.request(
+              'patch',
+              'PATCH',
+              `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${encodeURIComponent(claimName)}`,
+              'persistentvolumeclaims',
+              {
+                body: { spec: { resources: { requests: { storage: action.to } } } },
+                contentType: 'application/merge-patch+json',
+              },
+            );
+          } catch (error) {
+            // A refusal (admission, validation) is the user's to fix; anything else is retried.
+            if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429) throw error;
+            problems.push(`claim ${claimName} could not grow to ${action.to}: ${error.message}`);
+            continue;
+          }
+          log.info({ claim: claimName, from: action.from, to: action.to }, 'expanding claim');
+          await this.o.recorder
+            .record(
+              resource,
+              'Normal',
+              'ExpandingVolume',
+              `expanding claim ${claimName} from ${action.from} to ${action.to}`,
+            )
+            .catch((e: unknown) => log.warn({ err: String(e) }, 'could not record an event'));
+        }
+      }
+    }
+    return { manifests, problems };
+  }
+
+  /** The claims of this stacklet's product and instance in its namespace. */
+  private async listClaims(resource: KubeObject): Promise<Claim[]> {
+    const selector = `${LABEL_NAME}=${this.o.product.name},${LABEL_INSTANCE}=${resource.metadata.name}`;
+    const list = await this.o.client.request<{ items?: Claim[] }>(
+      'list',
+      'GET',
+      `/api/v1/namespaces/${resource.metadata.namespace}/persistentvolumeclaims`,
+      'persistentvolumeclaims',
+      { query: { labelSelector: selector } },
+    );
+    return list.items ?? [];
+  }
+
+  /** `allowVolumeExpansion` of a StorageClass; undefined when it does not exist. */
+  private async allowsExpansion(storageClass: string): Promise<boolean | undefined> {
+    try {
+      const sc = await this.o.client.request<{ allowVolumeExpansion?: boolean }>(
+        'get',
+        'GET',
+        `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(storageClass)}`,
+        'storageclasses',
+      );
+      return sc.allowVolumeExpansion === true;
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
   }
 
   /**

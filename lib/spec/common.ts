@@ -5,6 +5,7 @@
  * against it (`validate.ts`).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { AffinitySchema, LabelSelectorSchema } from './kubernetes';
 import { defineRule, withRules } from './rules';
 import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
 import { parseQuantity, QUANTITY_SYNTAX } from '../quantity';
@@ -226,12 +227,31 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LogLevelSchema = StringEnum(LOG_LEVELS);
 
+// keelson runs no Vector agent yet: a setting that asks for one would be accepted and do nothing,
+// so it is refused (false is accepted, as it asks for what happens anyway).
+const noVectorAgent = defineRule<{ enableVectorAgent?: boolean }>({
+  cel: '!has(self.enableVectorAgent) || !self.enableVectorAgent',
+  message:
+    'keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
+  fieldPath: '.enableVectorAgent',
+  check: (self) => self.enableVectorAgent !== true,
+});
+
+/** Refuses clusterConfig.vectorAggregatorConfigMapName, which nothing reads yet. */
+export const noVectorAggregator = defineRule<{ vectorAggregatorConfigMapName?: string }>({
+  cel: '!has(self.vectorAggregatorConfigMapName)',
+  message:
+    'keelson does not run a Vector agent yet, so no logs would reach the aggregator; remove vectorAggregatorConfigMapName',
+  fieldPath: '.vectorAggregatorConfigMapName',
+  check: (self) => self.vectorAggregatorConfigMapName === undefined,
+});
+
 export const LoggingSchema = Type.Object(
   {
     enableVectorAgent: Type.Optional(
       Type.Boolean({
         description:
-          'Ship logs with a Vector agent to the aggregator named in clusterConfig.vectorAggregatorConfigMapName. @default false',
+          'Reserved: keelson does not run a Vector agent yet, so true is refused (synth and admission). @default false',
       }),
     ),
     containers: Type.Optional(
@@ -252,7 +272,11 @@ export const LoggingSchema = Type.Object(
       ),
     ),
   },
-  { ...CLOSED, description: "Log levels, rendered into the product's own logging framework." },
+  {
+    ...CLOSED,
+    ...withRules(noVectorAgent),
+    description: "Log levels, rendered into the product's own logging framework.",
+  },
 );
 export type LoggingSpec = Static<typeof LoggingSchema>;
 
@@ -260,12 +284,7 @@ export type LoggingSpec = Static<typeof LoggingSchema>;
 export const CommonConfigProperties = {
   resources: Type.Optional(ResourcesSchema),
   logging: Type.Optional(LoggingSchema),
-  affinity: Type.Optional(
-    Type.Object(
-      {},
-      { ...OPEN, description: 'A Kubernetes Affinity; replaces the default pod anti-affinity.' },
-    ),
-  ),
+  affinity: Type.Optional(AffinitySchema()),
   gracefulShutdownTimeout: Type.Optional(
     Duration('Time a pod has to shut down before it is killed (terminationGracePeriodSeconds).'),
   ),
@@ -351,10 +370,8 @@ export const ObjectOverrideSchema = Type.Unsafe<ObjectOverride>(objectOverrideSc
 
 const NetworkPeerSchema = Type.Object(
   {
-    podSelector: Type.Optional(Type.Object({}, { ...OPEN, description: 'A LabelSelector of client pods.' })),
-    namespaceSelector: Type.Optional(
-      Type.Object({}, { ...OPEN, description: 'A LabelSelector of client namespaces.' }),
-    ),
+    podSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client pods.')),
+    namespaceSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client namespaces.')),
   },
   CLOSED,
 );
@@ -362,19 +379,34 @@ const NetworkPeerSchema = Type.Object(
 /** clusterConfig fields every product has, beside its own. */
 export const CommonClusterConfigProperties = {
   vectorAggregatorConfigMapName: Type.Optional(
-    Type.String({ description: 'Discovery ConfigMap of the Vector aggregator that receives logs.' }),
+    Type.String({
+      description:
+        'Reserved: keelson does not run a Vector agent yet, so this is refused (synth and admission).',
+    }),
   ),
   networkPolicy: Type.Optional(
     Type.Object(
       {
         enabled: Type.Optional(
           Type.Boolean({
-            description: 'Generate a NetworkPolicy that admits only known clients. @default true',
+            description:
+              "Generate a NetworkPolicy admitting the stacklet's own pods to every port, clients to the " +
+              'client ports and Prometheus to the metrics ports; nothing else. @default true',
+          }),
+        ),
+        allowSameNamespace: Type.Optional(
+          Type.Boolean({
+            description:
+              "Admit every pod of the stacklet's namespace to the client ports; false admits only the " +
+              'stacklet itself, allowedClients and stacklets that refer to it. @default true',
           }),
         ),
         allowedClients: Type.Optional(
           Type.Array(NetworkPeerSchema, {
-            description: 'Pods (and namespaces) allowed to reach the client ports.',
+            description:
+              'Pods (and namespaces) allowed to reach the client ports. A peer without namespaceSelector ' +
+              "means pods of the stacklet's namespace; select another namespace by its " +
+              'kubernetes.io/metadata.name label.',
           }),
         ),
       },

@@ -18,8 +18,8 @@ import {
   ImageSchema,
   JvmArgumentOverridesSchema,
   LabelKeyedRecord,
+  noVectorAggregator,
   ObjectOverrideSchema,
-  OPEN,
   RoleConfigSchema,
   StringMap,
   type ClusterOperationSpec,
@@ -30,6 +30,8 @@ import {
   type ResourcesSpec,
   type RoleConfigSpec,
 } from './common';
+import { withRules } from './rules';
+import { PodOverridesSchema, type Affinity, type LabelSelector, type PodTemplatePatch } from './kubernetes';
 
 /** What the spec builder needs to know of one role. */
 export interface RoleSchemaInput<P extends TProperties = TProperties> {
@@ -72,16 +74,7 @@ function overrideProperties<P extends TProperties>(role: RoleSchemaInput<P>) {
     cliOverrides: Type.Optional(
       Type.Array(Type.String(), { description: "Arguments appended to the main container's command line." }),
     ),
-    podOverrides: Type.Optional(
-      Type.Object(
-        {},
-        {
-          ...OPEN,
-          description:
-            'A PodTemplateSpec merged onto the generated one (containers, volumes, env and ports merge by name).',
-        },
-      ),
-    ),
+    podOverrides: Type.Optional(PodOverridesSchema()),
     // Only JVM roles accept JVM argument overrides; the static type keeps the field on every role so
     // products share one type, and the schema rejects it where it means nothing.
     ...((role.jvm ? { jvmArgumentOverrides: Type.Optional(JvmArgumentOverridesSchema) } : {}) as {
@@ -134,7 +127,11 @@ export function stackletSpecSchema<
   );
   const clusterConfig = Type.Object(
     { ...CommonClusterConfigProperties, ...(definition.clusterConfig as TProperties) },
-    { ...CLOSED, description: 'Settings of the whole product: dependencies, security, networking.' },
+    {
+      ...CLOSED,
+      ...withRules(noVectorAggregator),
+      description: 'Settings of the whole product: dependencies, security, networking.',
+    },
   );
   const properties: TProperties = {
     image: Type.Optional(ImageSchema),
@@ -165,7 +162,7 @@ export interface AnyRoleGroupSpec {
   readonly configOverrides?: Readonly<Record<string, Readonly<Record<string, string>> | undefined>>;
   readonly envOverrides?: Readonly<Record<string, string>>;
   readonly cliOverrides?: readonly string[];
-  readonly podOverrides?: object;
+  readonly podOverrides?: PodTemplatePatch;
   readonly jvmArgumentOverrides?: JvmArgumentOverridesSpec;
 }
 
@@ -179,7 +176,7 @@ export interface AnyRoleSpec extends Omit<AnyRoleGroupSpec, 'replicas'> {
 export interface AnyConfigSpec {
   readonly resources?: ResourcesSpec;
   readonly logging?: LoggingSpec;
-  readonly affinity?: object;
+  readonly affinity?: Affinity;
   readonly gracefulShutdownTimeout?: string;
   readonly [productField: string]: unknown;
 }
@@ -191,9 +188,10 @@ export interface AnyStackletSpec {
     readonly vectorAggregatorConfigMapName?: string;
     readonly networkPolicy?: {
       readonly enabled?: boolean;
+      readonly allowSameNamespace?: boolean;
       readonly allowedClients?: readonly {
-        readonly podSelector?: object;
-        readonly namespaceSelector?: object;
+        readonly podSelector?: LabelSelector;
+        readonly namespaceSelector?: LabelSelector;
       }[];
     };
     readonly [productField: string]: unknown;

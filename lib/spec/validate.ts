@@ -7,6 +7,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { KUBERNETES_TYPE_KEY, kubernetesFieldProblems } from './kubernetes';
 import { checkFor, VALIDATIONS_KEY, type SchemaValidation } from './rules';
 
 /** A spec that breaks its schema; `problems` lists every one, a line each. */
@@ -193,18 +194,71 @@ function ruleProblems(schema: TSchema, value: unknown, path: string, problems: s
   }
 }
 
+const kubernetesBelow = new WeakMap<TSchema, boolean>();
+
+/** True when `schema` or a schema below it holds a Kubernetes object (see `kubernetes.ts`). */
+function hasKubernetesFields(schema: TSchema): boolean {
+  let found = kubernetesBelow.get(schema);
+  if (found === undefined) {
+    kubernetesBelow.set(schema, false);
+    found =
+      (schema as Record<string, unknown>)[KUBERNETES_TYPE_KEY] !== undefined ||
+      childSchemas(schema).some(
+        (child) => typeof child === 'object' && child !== null && hasKubernetesFields(child),
+      );
+    kubernetesBelow.set(schema, found);
+  }
+  return found;
+}
+
+/**
+ * Checks the Kubernetes objects in `value` (podOverrides, affinity, label selectors) against the
+ * core Kubernetes schema, with paths written as the schema errors write them (`.key` for map entries).
+ */
+function kubernetesProblems(schema: TSchema, value: unknown, path: string, problems: string[]): void {
+  if (value === null || typeof value !== 'object' || !hasKubernetesFields(schema)) return;
+  const s = schema as Record<string, unknown>;
+  const definition = s[KUBERNETES_TYPE_KEY] as string | undefined;
+  if (definition !== undefined) {
+    problems.push(...kubernetesFieldProblems(definition, value, path));
+    return;
+  }
+  if (Array.isArray(value)) {
+    const items = s.items as TSchema | undefined;
+    if (items) value.forEach((item, i) => kubernetesProblems(items, item, `${path}[${i}]`, problems));
+    return;
+  }
+  const properties = (s.properties as Record<string, TSchema> | undefined) ?? {};
+  const entries = entrySchema(s);
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    if (properties[key]) kubernetesProblems(properties[key], child, `${path}.${key}`, problems);
+    else if (entries) kubernetesProblems(entries, child, `${path}.${key}`, problems);
+  }
+}
+
 /** Every problem of `value` under `schema`, each a line starting with its path below `root`. */
 export function specProblems(schema: TSchema, value: unknown, root = 'spec'): string[] {
   const check = compile(schema);
-  const problems = new Set<string>();
+  // One message per field: a missing string is "required", not also "must be a string"; a value
+  // breaking two of a field's keywords shows the first.
+  const byField = new Map<string, string>();
   if (!check.Check(value)) {
     for (const error of check.Errors(value)) {
       const line = describe(error, root);
-      if (line) problems.add(line);
+      if (!line) continue;
+      const known = byField.get(error.path);
+      if (
+        known === undefined ||
+        (error.type === ValueErrorType.ObjectRequiredProperty && !known.endsWith(': is required'))
+      ) {
+        byField.set(error.path, line);
+      }
     }
   }
+  const problems = new Set(byField.values());
   const ruleLines: string[] = [];
   ruleProblems(schema, value, root, ruleLines);
+  kubernetesProblems(schema, value, root, ruleLines);
   ruleLines.forEach((l) => problems.add(l));
   return [...problems];
 }

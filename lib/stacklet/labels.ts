@@ -36,6 +36,18 @@ export function selectorLabels(
   };
 }
 
+/**
+ * Labels of a StatefulSet's volume claim templates: only those that never change for the life of
+ * the role group (product, instance, role, role group, manager). Claim templates are immutable, so
+ * a label that follows the spec (`app.kubernetes.io/version`, `part-of`) would make every upgrade
+ * a change the API server refuses.
+ */
+export function claimTemplateLabels(
+  input: Omit<LabelInput, 'productVersion' | 'platform'>,
+): Record<string, string> {
+  return { ...selectorLabels(input), [LABEL_MANAGED_BY]: MANAGED_BY };
+}
+
 /** Every label of a generated object. */
 export function objectLabels(input: LabelInput): Record<string, string> {
   return {

@@ -4,21 +4,21 @@
  * and synth mode serialize exactly the same thing.
  */
 import type {
-  V1ConfigMap,
-  V1DaemonSet,
-  V1Deployment,
-  V1PodTemplateSpec,
-  V1NetworkPolicy,
-  V1NetworkPolicyPeer,
-  V1PodDisruptionBudget,
-  V1Service,
-  V1ServiceAccount,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
+  ConfigMap,
+  DaemonSet,
+  Deployment,
+  PodTemplateSpec,
+  NetworkPolicy,
+  NetworkPolicyPeer,
+  PodDisruptionBudget,
+  Service,
+  ServiceAccount,
+  StatefulSet,
+} from '../../imports/k8s-wire';
 import { renderConfigFile } from '../config-files';
 import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
-import { objectLabels, selectorLabels, type LabelInput } from './labels';
+import { claimTemplateLabels, objectLabels, selectorLabels, type LabelInput } from './labels';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { activeRoles } from './resolve';
 import {
@@ -108,14 +108,14 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     }
     files[key] = content;
   }
-  const configMap: V1ConfigMap = {
+  const configMap: ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: roleGroup.names.configMap, labels },
     data: files,
   };
 
-  const headless: V1Service = {
+  const headless: Service = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: roleGroup.names.headlessService, labels },
@@ -155,7 +155,15 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     replicas,
     stopped: stacklet.spec.clusterOperation?.stopped === true,
     headlessService: roleGroup.names.headlessService,
-    claims: volumeClaimTemplates(roleGroup.config.resources.storage, labels),
+    claims: volumeClaimTemplates(
+      roleGroup.config.resources.storage,
+      claimTemplateLabels({
+        product: product.name,
+        instance: stacklet.name,
+        role: role.name,
+        roleGroup: roleGroup.roleGroup,
+      }),
+    ),
   });
   return [as(configMap), as(headless), dropUndefined(workload)];
 }
@@ -170,7 +178,7 @@ interface WorkloadInput {
   readonly name: string;
   readonly labels: Record<string, string>;
   readonly selector: Record<string, string>;
-  readonly template: V1PodTemplateSpec;
+  readonly template: PodTemplateSpec;
   readonly replicas: number;
   readonly stopped: boolean;
   readonly headlessService: string;
@@ -183,7 +191,7 @@ function workloadManifest(kind: 'StatefulSet' | 'Deployment' | 'DaemonSet', w: W
   const selector = { matchLabels: w.selector };
   switch (kind) {
     case 'StatefulSet':
-      return as<V1StatefulSet>({
+      return as<StatefulSet>({
         apiVersion: 'apps/v1',
         kind,
         metadata,
@@ -199,7 +207,7 @@ function workloadManifest(kind: 'StatefulSet' | 'Deployment' | 'DaemonSet', w: W
         },
       });
     case 'Deployment':
-      return as<V1Deployment>({
+      return as<Deployment>({
         apiVersion: 'apps/v1',
         kind,
         metadata,
@@ -216,7 +224,7 @@ function workloadManifest(kind: 'StatefulSet' | 'Deployment' | 'DaemonSet', w: W
             },
           }
         : w.template;
-      return as<V1DaemonSet>({ apiVersion: 'apps/v1', kind, metadata, spec: { selector, template } });
+      return as<DaemonSet>({ apiVersion: 'apps/v1', kind, metadata, spec: { selector, template } });
     }
   }
 }
@@ -243,7 +251,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
   const clientPorts = role.ports.filter((p) => p.client);
   if (clientPorts.length > 0) {
     manifests.push(
-      as<V1Service>({
+      as<Service>({
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: `${stacklet.name}-${role.name}`, labels },
@@ -264,7 +272,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
   const metrics = role.ports.find((p) => p.name === METRICS_PORT_NAME);
   if (metrics) {
     manifests.push(
-      as<V1Service>({
+      as<Service>({
         apiVersion: 'v1',
         kind: 'Service',
         metadata: {
@@ -296,7 +304,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
   const pdb = roleSpec?.roleConfig?.podDisruptionBudget;
   if (pdb?.enabled !== false) {
     manifests.push(
-      as<V1PodDisruptionBudget>({
+      as<PodDisruptionBudget>({
         apiVersion: 'policy/v1',
         kind: 'PodDisruptionBudget',
         metadata: { name: `${stacklet.name}-${role.name}`, labels },
@@ -323,7 +331,7 @@ export function stackletManifests(
   const { product, stacklet } = input;
   const labels = objectLabels(labelInput(input));
   const roles = activeRoles(product, stacklet.spec);
-  const discovery = as<V1ConfigMap>({
+  const discovery = as<ConfigMap>({
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: stacklet.name, labels },
@@ -332,7 +340,7 @@ export function stackletManifests(
   // Without roles and without discovery data (an object other stacklets only refer to), nothing.
   if (roles.length === 0) return product.discovery ? [dropUndefined(discovery)] : [];
   const manifests: Manifest[] = [
-    as<V1ServiceAccount>({
+    as<ServiceAccount>({
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: serviceAccountName(stacklet), labels },
@@ -350,9 +358,9 @@ export function stackletManifests(
       );
     const clientPorts = ports((p) => p.client === true);
     const metricsPorts = ports((p) => p.name === METRICS_PORT_NAME);
-    const clients = (policy?.allowedClients ?? []) as V1NetworkPolicyPeer[];
+    const clients = (policy?.allowedClients ?? []) as NetworkPolicyPeer[];
     manifests.push(
-      as<V1NetworkPolicy>({
+      as<NetworkPolicy>({
         apiVersion: 'networking.k8s.io/v1',
         kind: 'NetworkPolicy',
         metadata: { name: stacklet.name, labels },
@@ -361,8 +369,13 @@ export function stackletManifests(
           policyTypes: ['Ingress'],
           // Untyped: the client library's model names the wire field `from` as `_from`.
           ingress: [
-            // The stacklet's own pods talk to each other on every port.
+            // The stacklet's own pods talk to each other on every port (peer, controller, internal).
             { from: [{ podSelector: { matchLabels: own } }] },
+            // Client ports: applications in the same namespace (a namespace is the usual trust
+            // boundary, and a data service nobody can reach is no use), plus declared clients.
+            ...(clientPorts.length > 0 && policy?.allowSameNamespace !== false
+              ? [{ from: [{ podSelector: {} }], ports: clientPorts }]
+              : []),
             ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
             // Metrics are scraped from wherever Prometheus runs.
             ...(metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : []),

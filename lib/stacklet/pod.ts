@@ -6,13 +6,13 @@
  * address it by name.
  */
 import type {
-  V1Affinity,
-  V1Container,
-  V1EnvVar,
-  V1PodTemplateSpec,
-  V1Volume,
-  V1VolumeMount,
-} from '@kubernetes/client-node';
+  Affinity,
+  Container,
+  EnvVar,
+  PodTemplateSpec,
+  Volume,
+  VolumeMount,
+} from '../../imports/k8s-wire';
 import { parseDurationSeconds } from '../duration';
 import { mergePodTemplate } from '../merge';
 import { resourceRequirements } from '../resources';
@@ -42,7 +42,7 @@ export interface PodTemplateInput {
 }
 
 /** Overrides win: variables from `overrides` replace same-named ones and the rest are appended. */
-function withEnvOverrides(env: readonly V1EnvVar[], overrides: Readonly<Record<string, string>>): V1EnvVar[] {
+function withEnvOverrides(env: readonly EnvVar[], overrides: Readonly<Record<string, string>>): EnvVar[] {
   const result = env.filter((e) => !(e.name in overrides));
   for (const [name, value] of Object.entries(overrides)) result.push({ name, value });
   return result;
@@ -60,7 +60,7 @@ export function writableVolumeName(dir: string): string {
 }
 
 /** Default pod anti-affinity: spread a role's pods over nodes where the scheduler can. */
-function defaultAffinity(labels: Record<string, string>): V1Affinity {
+function defaultAffinity(labels: Record<string, string>): Affinity {
   return {
     podAntiAffinity: {
       preferredDuringSchedulingIgnoredDuringExecution: [
@@ -73,7 +73,7 @@ function defaultAffinity(labels: Record<string, string>): V1Affinity {
   };
 }
 
-function secured(container: V1Container, image: string, pullPolicy: string): V1Container {
+function secured(container: Container, image: string, pullPolicy: string): Container {
   return {
     ...container,
     image: container.image ?? image,
@@ -83,17 +83,17 @@ function secured(container: V1Container, image: string, pullPolicy: string): V1C
 }
 
 /** Builds the pod template of one role group. */
-export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
+export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
   const { product, stacklet, role, roleGroup, pod } = input;
   const { config } = roleGroup;
   const writableDirs = role.writableDirs ?? ['/tmp'];
 
-  const volumes: V1Volume[] = [
+  const volumes: Volume[] = [
     { name: CONFIG_VOLUME, configMap: { name: roleGroup.names.configMap } },
     ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), emptyDir: {} })),
     ...(pod.volumes ?? []),
   ];
-  const volumeMounts: V1VolumeMount[] = [
+  const volumeMounts: VolumeMount[] = [
     { name: CONFIG_VOLUME, mountPath: role.configMountPath, readOnly: true },
     ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), mountPath: dir })),
     ...Object.keys(config.resources.storage).map((volume) => {
@@ -110,7 +110,7 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
   ];
 
   const { image, pullPolicy, pullSecrets } = stacklet.image;
-  const main: V1Container = secured(
+  const main: Container = secured(
     {
       name: product.name,
       command: pod.container.command ? [...pod.container.command] : undefined,
@@ -129,7 +129,7 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
     pullPolicy,
   );
 
-  const template: V1PodTemplateSpec = {
+  const template: PodTemplateSpec = {
     metadata: {
       labels: input.labels,
       annotations: { [CONFIG_HASH_ANNOTATION]: input.configHash },
@@ -141,7 +141,7 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       enableServiceLinks: false,
       securityContext: podSecurityContext(product.runAsUser),
       affinity:
-        (config.affinity as V1Affinity | undefined) ??
+        (config.affinity as Affinity | undefined) ??
         defaultAffinity(selectorLabels({ product: product.name, instance: stacklet.name, role: role.name })),
       terminationGracePeriodSeconds: Math.ceil(parseDurationSeconds(config.gracefulShutdownTimeout) ?? 30),
       imagePullSecrets: pullSecrets.length > 0 ? pullSecrets.map((s) => ({ name: s.name })) : undefined,
@@ -152,7 +152,7 @@ export function buildPodTemplate(input: PodTemplateInput): V1PodTemplateSpec {
       volumes,
     },
   };
-  return roleGroup.podOverrides.reduce<V1PodTemplateSpec>((t, o) => mergePodTemplate(t, o), template);
+  return roleGroup.podOverrides.reduce<PodTemplateSpec>((t, o) => mergePodTemplate(t, o), template);
 }
 
 /**

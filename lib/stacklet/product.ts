@@ -5,16 +5,10 @@
  * discovery, network policy, stop — the framework does the same way for every product.
  */
 import type { TObject, TProperties } from '@sinclair/typebox';
-import type {
-  V1Container,
-  V1EnvVar,
-  V1Lifecycle,
-  V1Probe,
-  V1Volume,
-  V1VolumeMount,
-} from '@kubernetes/client-node';
+import type { Container, EnvVar, Lifecycle, Probe, Volume, VolumeMount } from '../../imports/k8s-wire';
 import type { ConfigFileFormat } from '../config-files';
 import type { LoggingSpec } from '../spec/common';
+import type { Affinity, PodTemplatePatch } from '../spec/kubernetes';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import type { ObjectReference, ResolvedReferences } from './references';
 
@@ -45,7 +39,7 @@ export interface ResolvedCommonConfig {
     readonly storage: Readonly<Record<string, { readonly capacity: string; readonly storageClass?: string }>>;
   };
   readonly logging: LoggingSpec;
-  readonly affinity?: object;
+  readonly affinity?: Affinity;
   readonly gracefulShutdownTimeout: string;
 }
 
@@ -86,7 +80,7 @@ export interface ResolvedRoleGroup<Config extends ResolvedCommonConfig = Resolve
   readonly configOverrides: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly envOverrides: Readonly<Record<string, string>>;
   readonly cliOverrides: readonly string[];
-  readonly podOverrides: readonly object[];
+  readonly podOverrides: readonly PodTemplatePatch[];
   /** Final JVM arguments (heap from memory, product defaults, overrides); empty for non-JVM roles. */
   readonly jvmArguments: readonly string[];
   /** Names of the role group's objects. */
@@ -105,14 +99,14 @@ export interface RoleGroupPod {
   readonly container: {
     readonly command?: readonly string[];
     readonly args?: readonly string[];
-    readonly env?: readonly V1EnvVar[];
-    readonly readinessProbe?: V1Probe;
-    readonly livenessProbe?: V1Probe;
-    readonly startupProbe?: V1Probe;
+    readonly env?: readonly EnvVar[];
+    readonly readinessProbe?: Probe;
+    readonly livenessProbe?: Probe;
+    readonly startupProbe?: Probe;
     readonly workingDir?: string;
-    readonly volumeMounts?: readonly V1VolumeMount[];
+    readonly volumeMounts?: readonly VolumeMount[];
     /** Hooks such as a preStop that drains the process before it is stopped. */
-    readonly lifecycle?: V1Lifecycle;
+    readonly lifecycle?: Lifecycle;
   };
   /** Default content of each config file, before `configOverrides`. */
   readonly configFiles: Readonly<Record<string, object>>;
@@ -124,9 +118,9 @@ export interface RoleGroupPod {
    */
   readonly extraFiles?: Readonly<Record<string, string>>;
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
-  readonly initContainers?: readonly V1Container[];
-  readonly sidecars?: readonly V1Container[];
-  readonly volumes?: readonly V1Volume[];
+  readonly initContainers?: readonly Container[];
+  readonly sidecars?: readonly Container[];
+  readonly volumes?: readonly Volume[];
 }
 
 /** One role of a product. */

@@ -186,6 +186,8 @@ export interface ResolveInput {
   readonly dependencies?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The keelson objects the spec may refer to (see `ProductDefinition.references`). @default - none */
   readonly objects?: readonly ReferencedObject[];
+  /** Problems found outside the spec (see `StackletOptions.problems`). @default - none */
+  readonly problems?: readonly string[];
 }
 
 /**
@@ -201,6 +203,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   const problems = [
     ...nameProblems(input.name, 'dns-label', 'metadata.name: the stacklet name'),
     ...specProblems(product.specSchema, spec),
+    ...(input.problems ?? []),
   ];
   const roles = activeRoles(product, spec);
   if (!product.images && roles.length > 0) {

@@ -3,7 +3,7 @@
  * user above 10000, the runtime's default seccomp profile, no privilege escalation, no
  * capabilities and a read-only root filesystem (products get emptyDirs where they write).
  */
-import type { V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
+import type { PodSecurityContext, SecurityContext } from '../../imports/k8s-wire';
 
 /** The default pod user and group. */
 export const DEFAULT_RUN_AS_USER = 10001;
@@ -11,7 +11,7 @@ export const DEFAULT_RUN_AS_USER = 10001;
 export const MIN_RUN_AS_USER = 10000;
 
 /** The pod-level security context. */
-export function podSecurityContext(runAsUser = DEFAULT_RUN_AS_USER): V1PodSecurityContext {
+export function podSecurityContext(runAsUser = DEFAULT_RUN_AS_USER): PodSecurityContext {
   if (!Number.isInteger(runAsUser) || runAsUser <= MIN_RUN_AS_USER) {
     throw new Error(`runAsUser must be an integer above ${MIN_RUN_AS_USER}; got ${runAsUser}`);
   }
@@ -26,7 +26,7 @@ export function podSecurityContext(runAsUser = DEFAULT_RUN_AS_USER): V1PodSecuri
 }
 
 /** The container-level security context, for every container keelson writes. */
-export function containerSecurityContext(): V1SecurityContext {
+export function containerSecurityContext(): SecurityContext {
   return {
     allowPrivilegeEscalation: false,
     privileged: false,

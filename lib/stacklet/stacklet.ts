@@ -6,7 +6,7 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { NetworkPolicyPeer } from '../../imports/k8s-wire';
 import { mergeObjectOverride } from '../merge';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { SpecValidationError } from '../spec/validate';
@@ -18,20 +18,28 @@ import { activeRoles, resolveStacklet } from './resolve';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
+/** The label the API server puts on every namespace, holding its name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
 /** What other constructs may know of a stacklet. */
 export interface IStacklet {
   /** The stacklet's name (`metadata.name` of its custom resource). */
   readonly name: string;
   /** The product it runs (`app.kubernetes.io/name`). */
   readonly productName: string;
+  /** The namespace its objects live in. */
+  readonly namespace: string;
   /** The ConfigMap its connection details are published in. */
   readonly discoveryConfigMapName: string;
   /** Labels selecting all of its pods. */
   readonly podSelectorLabels: Readonly<Record<string, string>>;
   /** The content of its discovery ConfigMap. */
   readonly discoveryData: Readonly<Record<string, string>>;
-  /** Admits `peer`'s pods to its client ports. */
-  addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void;
+  /**
+   * Admits `peer`'s pods to its client ports. A stacklet in another namespace is admitted by its
+   * pods' labels and its namespace's name (`kubernetes.io/metadata.name`).
+   */
+  addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void;
 }
 
 /** Options of the build that a custom resource does not hold. */
@@ -57,6 +65,13 @@ export interface StackletOptions {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Problems a product's construct found in what it was given besides the spec (the typed
+   * references of synth mode), each starting with the spec path it concerns; they are reported
+   * with the spec's own problems.
+   * @default - none
+   */
+  readonly problems?: readonly string[];
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -76,6 +91,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
 
   public readonly name: string;
   public readonly productName: string;
+  public readonly namespace: string;
   public readonly discoveryConfigMapName: string;
   public readonly podSelectorLabels: Readonly<Record<string, string>>;
   public readonly discoveryData: Readonly<Record<string, string>>;
@@ -87,8 +103,15 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
    */
   public readonly knownObjects: readonly ReferencedObject[];
   public readonly knownDependencies: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** The resolved stacklet: merged role groups, image, names. */
-  public readonly context: StackletContext<Spec>;
+  /**
+   * Why the spec was rejected, when it was: every problem, one line each. An invalid stacklet
+   * builds no objects; its problems are reported at synth with every other construct's (cdk8s
+   * validations), so one run shows what is wrong with every stacklet.
+   */
+  public readonly problems: readonly string[] = [];
+  /** The same problems as an error, for a caller that builds one stacklet (the operator). */
+  public readonly validationError?: SpecValidationError;
+  private readonly resolved?: StackletContext<Spec>;
   /** Every object, keyed by `apiVersion/kind/name`. */
   private readonly objects = new Map<string, ApiObject>();
   private readonly networkPolicyKey?: string;
@@ -104,6 +127,17 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     super(scope, id);
     Object.defineProperty(this, STACKLET_SYMBOL, { value: true });
     const chart = Chart.of(this);
+    if (!chart.namespace) {
+      // Names of Services and pods in discovery data, quorum lists and advertised addresses are
+      // read by clients in other namespaces too, so they must be fully qualified; a chart without
+      // a namespace would write "default" into them whatever namespace the files are applied to.
+      throw new SpecValidationError(`${product.kind} "${id}"`, [
+        `metadata.namespace: chart "${chart.node.id}" has no namespace, and keelson writes the ` +
+          `namespace into DNS names (<service>.<namespace>.svc...), the NetworkPolicy and ids derived ` +
+          `from it; give the chart one: new Chart(app, '${chart.node.id}', { namespace: 'data' })`,
+      ]);
+    }
+    this.namespace = chart.namespace;
     this.name = id;
     this.productName = product.name;
     this.discoveryConfigMapName = id;
@@ -112,30 +146,47 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     this.clientPorts = roles.flatMap((r) =>
       r.ports.filter((p) => p.client).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
     );
-    this.context = resolveStacklet(product, spec, {
-      name: id,
-      namespace: chart.namespace,
-      clusterDomain: options.clusterDomain,
-      dependencies: options.dependencies,
-      objects: options.objects,
-    });
     this.reference = { kind: product.kind, name: id, labels: { ...(options.labels ?? {}) }, spec };
     this.knownObjects = [this.reference, ...(options.objects ?? [])];
     this.knownDependencies = { ...(options.dependencies ?? {}) };
+    this.discoveryData = {};
 
-    const input = {
-      product: product as unknown as ProductDefinition,
-      stacklet: this.context as StackletContext,
-      platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
-    };
-    this.discoveryData = product.discovery?.(this.context) ?? {};
-    const manifests: Manifest[] = [
-      ...stackletManifests(input, this.discoveryData),
-      ...roles.flatMap((role) => roleManifests(input, role)),
-      ...this.context.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
-    ];
-    const overridden = applyObjectOverrides(product.kind, id, manifests, spec.objectOverrides ?? []);
-    for (const manifest of overridden) {
+    let manifests: Manifest[];
+    try {
+      this.resolved = resolveStacklet(product, spec, {
+        name: id,
+        namespace: chart.namespace,
+        clusterDomain: options.clusterDomain,
+        dependencies: options.dependencies,
+        objects: options.objects,
+        problems: options.problems,
+      });
+      const input = {
+        product: product as unknown as ProductDefinition,
+        stacklet: this.resolved as StackletContext,
+        platform: chart.labels[LABEL_PART_OF] ?? chart.node.id,
+      };
+      this.discoveryData = product.discovery?.(this.resolved) ?? {};
+      manifests = applyObjectOverrides(
+        product.kind,
+        id,
+        [
+          ...stackletManifests(input, this.discoveryData),
+          ...roles.flatMap((role) => roleManifests(input, role)),
+          ...this.resolved.roleGroups.flatMap((rg) => roleGroupManifests(input, rg)),
+        ],
+        spec.objectOverrides ?? [],
+      );
+    } catch (error) {
+      if (!SpecValidationError.isSpecValidationError(error)) throw error;
+      // Reported by cdk8s' validation at synth (app.synth(), keelson's synth(app), chart.toJson())
+      // beside every other construct's problems, so one run shows them all.
+      this.validationError = error;
+      this.problems = error.problems;
+      this.node.addValidation({ validate: () => error.problems.map((p) => `${product.kind} "${id}": ${p}`) });
+      return;
+    }
+    for (const manifest of manifests) {
       const key = objectKey(manifest);
       // Construct ids avoid '/', which constructs would have to escape in every path.
       this.objects.set(key, new ApiObject(this, `${manifest.kind}-${manifest.metadata.name}`, manifest));
@@ -143,18 +194,37 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     }
   }
 
+  /** The resolved stacklet: merged role groups, image, names. Throws for an invalid spec. */
+  public get context(): StackletContext<Spec> {
+    if (!this.resolved) throw this.validationError!;
+    return this.resolved;
+  }
+
   /**
    * Admits `peer` to the client ports of every role (through the stacklet's NetworkPolicy).
    * Another stacklet can be passed to admit all of its pods.
    */
-  public addAllowedClient(peer: V1NetworkPolicyPeer | IStacklet): void {
+  public addAllowedClient(peer: NetworkPolicyPeer | IStacklet): void {
     if (!this.networkPolicyKey) return; // the user switched the NetworkPolicy off
-    const from: V1NetworkPolicyPeer =
-      'podSelectorLabels' in peer ? { podSelector: { matchLabels: { ...peer.podSelectorLabels } } } : peer;
     if (this.clientPorts.length === 0) return;
+    const from: NetworkPolicyPeer = 'podSelectorLabels' in peer ? this.peerOf(peer) : peer;
     this.objects
       .get(this.networkPolicyKey)!
       .addJsonPatch(JsonPatch.add('/spec/ingress/-', { from: [from], ports: this.clientPorts }));
+  }
+
+  /**
+   * The NetworkPolicy peer selecting every pod of `stacklet`: by labels alone in this namespace (a
+   * peer without a namespace selector means the policy's own namespace), with its namespace's
+   * name in another.
+   */
+  private peerOf(stacklet: IStacklet): NetworkPolicyPeer {
+    const podSelector = { matchLabels: { ...stacklet.podSelectorLabels } };
+    if (stacklet.namespace === this.namespace) return { podSelector };
+    return {
+      podSelector,
+      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: stacklet.namespace } },
+    };
   }
 
   /** The objects this stacklet generated, by `apiVersion/kind/name`. */

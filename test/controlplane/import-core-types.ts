@@ -72,6 +72,60 @@ function prepareSchema(openapi: Schema): Schema {
   return { definitions };
 }
 
+/**
+ * The definitions keelson's own wire types and its pod-override check are made of: the objects a
+ * stacklet builds and everything they refer to, as the API server serves them. Written to
+ * `imports/k8s-wire.schema.json`; `npm run gen:types` turns them into `imports/k8s-wire.ts`.
+ */
+export const WIRE_ROOTS = [
+  'io.k8s.api.core.v1.PodTemplateSpec',
+  'io.k8s.api.core.v1.Affinity',
+  'io.k8s.api.core.v1.ConfigMap',
+  'io.k8s.api.core.v1.Service',
+  'io.k8s.api.core.v1.ServiceAccount',
+  'io.k8s.api.apps.v1.StatefulSet',
+  'io.k8s.api.apps.v1.Deployment',
+  'io.k8s.api.apps.v1.DaemonSet',
+  'io.k8s.api.networking.v1.NetworkPolicy',
+  'io.k8s.api.policy.v1.PodDisruptionBudget',
+];
+
+/** `WIRE_ROOTS` and every definition they reach, keyed and sorted by definition name. */
+export function wireDefinitions(openapi: Schema): Record<string, Record<string, unknown>> {
+  const reached = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const ref = (node as { $ref?: string }).$ref;
+    if (ref !== undefined) {
+      const name = ref.replace('#/definitions/', '');
+      if (!openapi.definitions[name]) throw new Error(`the OpenAPI document has no ${name}`);
+      if (!reached.has(name)) {
+        reached.add(name);
+        visit(openapi.definitions[name]);
+      }
+    }
+    Object.values(node).forEach(visit);
+  };
+  WIRE_ROOTS.forEach((name) => visit({ $ref: `#/definitions/${name}` }));
+  return Object.fromEntries(
+    [...reached].sort().map((name) => {
+      const { 'x-kubernetes-group-version-kind': _gvk, ...definition } = openapi.definitions[name];
+      return [name, definition];
+    }),
+  );
+}
+
+/** Writes `imports/k8s-wire.schema.json` from `openapi`. */
+export function writeWireSchema(openapi: Schema, outdir: string, kubernetesVersion: string): string {
+  const file = path.join(outdir, 'k8s-wire.schema.json');
+  const document = {
+    description: `Kubernetes ${kubernetesVersion} definitions (from /openapi/v2) of the objects keelson builds. Regenerate: npm run build && npm run import:k8s`,
+    definitions: wireDefinitions(openapi),
+  };
+  fs.writeFileSync(file, JSON.stringify(document, null, 1) + '\n');
+  return file;
+}
+
 export async function generateCoreTypes(kc: k8s.KubeConfig, outdir: string, kubernetesVersion: string) {
   const schemaFile = path.join(
     fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-openapi-')),
@@ -124,6 +178,15 @@ export async function generateCoreTypes(kc: k8s.KubeConfig, outdir: string, kube
 }
 
 async function main() {
+  // `--openapi FILE VERSION`: the wire schema from a local OpenAPI document (such as
+  // api/openapi-spec/swagger.json of the Kubernetes release the tests build), without a control plane.
+  const at = process.argv.indexOf('--openapi');
+  if (at > 0) {
+    const [file, version] = process.argv.slice(at + 1, at + 3);
+    const openapi = JSON.parse(fs.readFileSync(file, 'utf8')) as Schema;
+    console.log(`wrote ${writeWireSchema(openapi, path.join(repoRoot(), 'imports'), version)}`);
+    return;
+  }
   let controlPlane: ControlPlane | undefined;
   let kc: k8s.KubeConfig;
   if (process.env.KUBECONFIG) {
@@ -136,6 +199,12 @@ async function main() {
     const version = await kc.makeApiClient(k8s.VersionApi).getCode();
     const file = await generateCoreTypes(kc, path.join(repoRoot(), 'imports'), version.gitVersion);
     console.log(`wrote ${file} from Kubernetes ${version.gitVersion}`);
+    const wire = writeWireSchema(
+      await fetchOpenApi(kc),
+      path.join(repoRoot(), 'imports'),
+      version.gitVersion,
+    );
+    console.log(`wrote ${wire}; run npm run gen:types to regenerate imports/k8s-wire.ts`);
   } finally {
     await controlPlane?.stop();
   }

@@ -1,14 +1,16 @@
 /**
- * An operator deployed with `--watch-namespaces` runs with the Roles `keelson deploy` writes for
- * it — no ClusterRole — as its own ServiceAccount: it reconciles a stacklet in a namespace it
- * watches, holds its Lease in its own namespace, and is refused everywhere else.
+ * An operator deployed with `--watch-namespaces` runs with the RBAC `keelson deploy` writes for
+ * it — Roles in the watched namespaces and its own, a ClusterRole that only reads StorageClasses —
+ * as its own ServiceAccount: it reconciles a stacklet in a namespace it watches, holds its Lease
+ * in its own namespace, and is refused everywhere else.
  */
 import * as k8s from '@kubernetes/client-node';
-import { createTestNamespace } from '../controlplane/cluster';
+import { createTestNamespace, DEFAULT_STORAGE_CLASS } from '../controlplane/cluster';
 import {
   beacons,
   installBeaconCrd,
   operatorIdentity,
+  removeOperatorIdentity,
   startOperator,
   waitForCondition,
   GROUP,
@@ -44,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
+  if (home) await removeOperatorIdentity(home, kc);
   for (const name of [home, watched, elsewhere].filter(Boolean))
     await core.deleteNamespace({ name }).catch(() => undefined);
 });
@@ -63,7 +66,7 @@ describe('an operator watching some namespaces', () => {
     expect(lease.spec?.holderIdentity).toBeTruthy();
   });
 
-  it('has no ClusterRole: its ServiceAccount is refused in other namespaces and across the cluster', async () => {
+  it('is refused in other namespaces and across the cluster, where it may only read StorageClasses', async () => {
     const custom = identity.makeApiClient(k8s.CustomObjectsApi);
     const asOperator = {
       core: identity.makeApiClient(k8s.CoreV1Api),
@@ -95,5 +98,10 @@ describe('an operator watching some namespaces', () => {
     // In the watched namespace the same ServiceAccount may do what reconciling needs.
     const mine = await asOperator.apps.listNamespacedStatefulSet({ namespace: watched });
     expect(mine.items.map((s) => s.metadata?.name)).toContain('alpha-servers-default');
+    const storage = identity.makeApiClient(k8s.StorageV1Api);
+    expect((await storage.readStorageClass({ name: DEFAULT_STORAGE_CLASS })).metadata?.name).toBe(
+      DEFAULT_STORAGE_CLASS,
+    );
+    expect((await expectApiError(storage.listStorageClass())).status).toBe(403);
   });
 });

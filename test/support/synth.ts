@@ -1,4 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import { BeaconCluster, type BeaconClusterProps } from '../example-product/beacon';
 
 /** A synthesized object, as tests read it. */
@@ -23,4 +24,15 @@ export function find(objs: Obj[], kind: string, name: string): Obj {
   if (!o)
     throw new Error(`no ${kind} ${name}; have ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
   return o;
+}
+
+/**
+ * What cdk8s' validation at synth reports for `construct` and everything below it, one problem a
+ * line (a stacklet reports its spec's problems there rather than throwing from its constructor).
+ */
+export function problemsOf(construct: IConstruct): string {
+  return construct.node
+    .findAll()
+    .flatMap((c) => c.node.validate())
+    .join('\n');
 }
