@@ -134,7 +134,7 @@ describe('kubeconfigAccess', () => {
     const { tls, headers } = await access.credentials();
     expect(headers.authorization).toBe('Bearer second-file');
     expect(String(tls.ca)).toBe('CA-FILE');
-  });
+  }, 60_000); // the first require of client-node (every generated model) takes seconds on a busy machine
 
   it('runs an exec credential plugin through client-node', async () => {
     const credential = JSON.stringify({
