@@ -11,7 +11,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 
 /** TLS options and headers for one request, as the API server expects them. */
@@ -187,8 +186,19 @@ export function kubeconfigAccess(files: readonly string[]): ApiAccess {
   };
 }
 
+/**
+ * What keelson uses of client-node's `KubeConfig`. Declared here rather than imported, so that
+ * keelson's declarations do not pull in client-node's, which do not compile under the tsconfig
+ * `cdk8s init` writes (no `esModuleInterop`, no `skipLibCheck`).
+ */
+export interface KubeConfigLike {
+  getCurrentCluster(): { readonly server: string } | null;
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+  loadFromString(config: string): void;
+}
+
 /** Access through a client-node KubeConfig the caller already holds (tests, embedding programs). */
-export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiAccess {
+export function accessFromKubeConfig(kubeConfig: KubeConfigLike): ApiAccess {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return {
@@ -217,7 +227,7 @@ export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiAccess {
 /** client-node's loader, for credential plugins; loaded only when a kubeconfig needs one. */
 function clientNodeAccess(config: Readonly<Record<string, unknown>>): ApiAccess {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfig };
+  const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfigLike };
   const kubeConfig = new clientNode.KubeConfig();
   kubeConfig.loadFromString(stringify(config));
   return accessFromKubeConfig(kubeConfig);
