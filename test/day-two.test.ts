@@ -3,6 +3,10 @@
  * alters, a namespace every DNS name can rely on, and a NetworkPolicy clients can pass.
  */
 import { App, Chart, Testing } from 'cdk8s';
+import { HiveCluster } from '../constructs/hive';
+import { KafkaCluster } from '../constructs/kafka';
+import { TrinoCatalog, TrinoCluster } from '../constructs/trino';
+import { ZookeeperCluster, ZookeeperZnode } from '../constructs/zookeeper';
 import { BeaconCluster } from './example-product/beacon';
 import { find, synthBeacon, type Obj } from './support/synth';
 
@@ -51,8 +55,13 @@ describe('claim templates', () => {
 describe('a chart without a namespace', () => {
   test('rejects a stacklet in it, naming the chart and how to give it one', () => {
     const chart = new Chart(new App(), 'platform');
-    expect(() => new BeaconCluster(chart, 'demo', {})).toThrow(
-      /BeaconCluster "demo" is invalid:\n {2}- metadata\.namespace: chart "platform" has no namespace.*new Chart\(app, 'platform', \{ namespace: 'data' \}\)/s,
+    const demo = new BeaconCluster(chart, 'demo', {});
+    expect(demo.problems).toEqual([
+      expect.stringMatching(/^metadata\.namespace: chart "platform" has no namespace/),
+    ]);
+    // Reported at synth with every other construct's problems.
+    expect(() => chart.toJson()).toThrow(
+      /BeaconCluster "demo": metadata\.namespace: chart "platform" has no namespace.*new Chart\(app, 'platform', \{ namespace: 'data' \}\)/s,
     );
   });
 });
@@ -100,6 +109,43 @@ describe('the default NetworkPolicy', () => {
         },
       ],
       ports: clientPorts,
+    });
+  });
+});
+
+describe('references across namespaces', () => {
+  const peerIn = (namespace: string, product: string, instance: string) => ({
+    podSelector: {
+      matchLabels: { 'app.kubernetes.io/name': product, 'app.kubernetes.io/instance': instance },
+    },
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+  });
+
+  test('a Trino catalog in analytics admits Trino to a Hive in metastore', () => {
+    const app = Testing.app();
+    const metastore = new Chart(app, 'metastore', { namespace: 'metastore' });
+    const analytics = new Chart(app, 'analytics', { namespace: 'analytics' });
+    const hive = new HiveCluster(metastore, 'hive', { clusterConfig: { database: { type: 'derby' } } });
+    const lake = new TrinoCatalog(analytics, 'lake', { connector: { tpch: {} }, metastore: hive });
+    new TrinoCluster(analytics, 'trino', { catalogs: [lake] });
+    const rules = find(Testing.synth(metastore) as Obj[], 'NetworkPolicy', 'hive').spec.ingress;
+    expect(rules).toContainEqual({
+      from: [peerIn('analytics', 'trino', 'trino')],
+      ports: [{ port: 9083, protocol: 'TCP' }],
+    });
+  });
+
+  test('a Kafka in one namespace admits its brokers to a ZooKeeper in another, also through a ZNode', () => {
+    const app = Testing.app();
+    const coordination = new Chart(app, 'coordination', { namespace: 'coordination' });
+    const streaming = new Chart(app, 'streaming', { namespace: 'streaming' });
+    const zk = new ZookeeperCluster(coordination, 'zk', {});
+    const znode = new ZookeeperZnode(streaming, 'kafka-znode', { zookeeper: zk });
+    new KafkaCluster(streaming, 'kafka', { image: { productVersion: '3.9.1' }, zookeeper: znode });
+    const rules = find(Testing.synth(coordination) as Obj[], 'NetworkPolicy', 'zk').spec.ingress;
+    expect(rules).toContainEqual({
+      from: [peerIn('streaming', 'kafka', 'kafka')],
+      ports: [{ port: 2181, protocol: 'TCP' }],
     });
   });
 });

@@ -36,6 +36,19 @@ describe('Hive metastore image recipes', () => {
     expect(isReplacedTarballJar('hive-standalone-metastore-server-4.0.1.jar')).toBe(false);
   });
 
+  test('has a passwd entry for uid 10001, without which Hadoop’s login fails as keelson’s pod user', async () => {
+    const accounts = hiveImageRecipe('4.0.1').layers[1];
+    const inputs = (await accounts.inputs({
+      workDir: '/nonexistent',
+      cacheDir: '/nonexistent',
+      log: () => undefined,
+    })) as {
+      accounts: { name: string; uid: number }[];
+    };
+    expect(inputs.accounts).toContainEqual(expect.objectContaining({ uid: 10001 }));
+    expect(inputs.accounts).toContainEqual(expect.objectContaining({ name: 'hive', uid: 1000 }));
+  });
+
   test('sets METASTORE_HOME, where the schema tool finds its scripts', () => {
     const { config } = hiveImageRecipe('4.0.1');
     expect(config.env?.METASTORE_HOME).toBe(METASTORE_HOME);

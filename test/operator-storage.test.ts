@@ -10,18 +10,19 @@ const claim = (name: string, storage: string, storageClassName?: string, phase =
 });
 
 describe('claimTemplateChanges', () => {
-  test('sees nothing when only labels differ or quantities are written differently', () => {
+  test('sees no problem when only labels or the capacity differ', () => {
     const live = [{ ...template('data', '2048Mi'), metadata: { name: 'data', labels: { old: 'x' } } }];
-    expect(claimTemplateChanges('demo-servers-default', [template('data', '2Gi')], live)).toEqual({
-      resized: [],
+    expect(claimTemplateChanges('demo-servers-default', [template('data', '4Gi')], live)).toEqual({
+      volumes: [{ volume: 'data', capacity: '4Gi' }],
       problems: [],
     });
   });
 
-  test('reports a changed capacity as a resize for the claims', () => {
-    expect(claimTemplateChanges('s', [template('data', '4Gi')], [template('data', '2Gi')]).resized).toEqual([
-      { volume: 'data', capacity: '4Gi' },
-    ]);
+  test("hands every volume the StatefulSet has, with the spec's capacity, to the claim check", () => {
+    expect(
+      claimTemplateChanges('s', [template('data', '2Gi'), template('new', '1Gi')], [template('data', '2Gi')])
+        .volumes,
+    ).toEqual([{ volume: 'data', capacity: '2Gi' }]);
   });
 
   test('rejects a changed storageClass, an added and a removed volume, saying what to do', () => {

@@ -34,10 +34,23 @@ import {
   type LayerRecipe,
   type ProductImages,
 } from '../../lib/image';
+import { DEFAULT_RUN_AS_USER } from '../../lib';
 import { HIVE, METASTORE_HOME } from './hive';
 
 /** The image's own account (upstream's `hive` user); keelson's pods run as 10001. */
 export const HIVE_IMAGE_ACCOUNT = { name: 'hive', uid: 1000, gid: 1000 } as const;
+
+/**
+ * The account of the uid keelson's pods run as. Hadoop's login (UserGroupInformation) asks the
+ * operating system for the user's name, and a uid without a passwd entry fails it
+ * ("LoginException: invalid null input: name") before HADOOP_USER_NAME is read, so the metastore
+ * could not start as 10001 without this entry.
+ */
+export const KEELSON_POD_ACCOUNT = {
+  name: 'keelson',
+  uid: DEFAULT_RUN_AS_USER,
+  gid: DEFAULT_RUN_AS_USER,
+} as const;
 
 /** What one Hive version's image is made of besides the metastore tarball. */
 export interface HiveImageVersion {
@@ -133,7 +146,11 @@ export function hiveImageRecipe(version: string, repository = HIVE.images!.repos
   recipeForVersion('Hive', HIVE_IMAGE_VERSIONS, version);
   return {
     reference: `${repository}:${HIVE.images!.versions[version] ?? version}`,
-    layers: [jre17BaseLayer(), accountsLayer([HIVE_IMAGE_ACCOUNT]), metastoreLayer(version)],
+    layers: [
+      jre17BaseLayer(),
+      accountsLayer([HIVE_IMAGE_ACCOUNT, KEELSON_POD_ACCOUNT]),
+      metastoreLayer(version),
+    ],
     config: {
       user: `${HIVE_IMAGE_ACCOUNT.uid}:${HIVE_IMAGE_ACCOUNT.gid}`,
       env: {

@@ -4,7 +4,7 @@
  * metadata lives in ZooKeeper (best under a ZookeeperZnode of its own), there are no controllers,
  * and a `controllers` section in the spec is rejected. ZooKeeper mode exists in Kafka 3.x only.
  *
- * The image is `apache/kafka` as keelson builds it: the layout of the
+ * The image is `apache/kafka` as keelson builds it (image.ts): the layout of the
  * upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
  * Kafka's jars in `/opt/kafka/libs`, config in `/opt/kafka/config`, data in `/var/lib/kafka/data`,
  * bash and `java` on the PATH — plus the Prometheus JMX exporter agent. keelson depends on none of

@@ -11,6 +11,7 @@ import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast, namespaceList, namespaceName } from './flags';
 import { operatorCommand } from './operator-command';
+import { operatorImageReference } from '../operator/image';
 import { imageCommand } from './image-command';
 import type { ProductImages } from '../image';
 import { manifestsToYaml } from '../synth';
@@ -52,7 +53,11 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
       "write the operator's own manifests: CRDs, Namespace, ServiceAccount, RBAC (a ClusterRole, or Roles in the watched namespaces), Deployment",
     )
     .requiredOption('--out <dir>', 'output folder')
-    .option('--image <image>', 'operator image', 'ghcr.io/keelson/keelson:latest')
+    .option(
+      '--image <image>',
+      'operator image (keelson image build operator builds it)',
+      operatorImageReference(),
+    )
     .option('--namespace <ns>', 'namespace the operator runs in', namespaceName, 'keelson-system')
     .option('--replicas <n>', 'operator replicas', integerAtLeast(0), 2)
     .option(

@@ -32,6 +32,11 @@ export interface AddTarOptions {
   readonly ownership?: Ownership;
   /** Skips an entry (its path after strip and prefix). */
   readonly exclude?: (path: string) => boolean;
+  /**
+   * Where an entry goes, from its path after strip and prefix; undefined skips it. Only entries
+   * it places are added (their parents are created as root-owned 0755 directories).
+   */
+  readonly rename?: (path: string) => string | undefined;
 }
 
 function clean(p: string): string {
@@ -180,7 +185,10 @@ export class FileTree {
       const parts = archivePath.split('/').filter(Boolean);
       if (parts.length <= strip) return undefined;
       const rest = parts.slice(strip).join('/');
-      return options.prefix ? clean(`${options.prefix}/${rest}`) : rest;
+      const placed = options.prefix ? clean(`${options.prefix}/${rest}`) : rest;
+      if (!options.rename) return placed;
+      const renamed = options.rename(placed);
+      return renamed === undefined ? undefined : clean(renamed);
     };
     const links: { path: string; target: string; uid: number; gid: number; mode: number }[] = [];
     await readTar(stream, (entry) => {

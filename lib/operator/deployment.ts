@@ -11,12 +11,13 @@ import { nameProblems } from '../naming';
 import { productCrd } from '../stacklet/crd';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { CHILD_RESOURCES } from './resources';
+import { operatorImageReference } from './image';
 
 export interface OperatorDeploymentProps {
   /** The products the operator reconciles (their CRDs are included). */
   readonly products: readonly ProductDefinition[];
-  /** The operator's image. */
-  readonly image: string;
+  /** The operator's image. @default `ghcr.io/keelson/keelson:<this keelson's version>` */
+  readonly image?: string;
   /** Where the operator runs (a DNS label). */
   readonly namespace: string;
   /** Name of the ServiceAccount, ClusterRole, binding and Deployment. @default 'keelson-operator' */
@@ -239,7 +240,7 @@ export class OperatorDeployment extends Construct {
             containers: [
               {
                 name: 'operator',
-                image: props.image,
+                image: props.image ?? operatorImageReference(),
                 imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
                 args,
                 env: [

@@ -209,7 +209,9 @@ export class Reconciler {
    * Gives each StatefulSet that already exists the claim templates it has (the API server refuses
    * any change to them), and carries out on its claims what the spec asks of storage: expands
    * claims whose StorageClass allows it, and returns as problems what cannot be done in place
-   * (see storage.ts). Claims are listed only when a volume's capacity differs from its template's.
+   * (see storage.ts). The stacklet's claims are listed once per reconcile that has a live
+   * StatefulSet with claim templates: a claim grown past its template, or a scale-up's claim still
+   * at the template's size, shows only there.
    */
   private async reconcileStorage(
     resource: KubeObject,
@@ -242,7 +244,7 @@ export class Reconciler {
       );
       const changes = claimTemplateChanges(workload, want, have);
       problems.push(...changes.problems);
-      for (const { volume, capacity } of changes.resized) {
+      for (const { volume, capacity } of changes.volumes) {
         claims ??= await this.listClaims(resource);
         for (const claim of claimsOf(volume, workload, claims)) {
           const storageClass = claim.spec?.storageClassName;

@@ -3,7 +3,7 @@
  * refuses any change to them), so the operator applies every StatefulSet with the claim templates
  * it already has, and carries out what the spec asks of storage on the claims themselves:
  *
- * - a larger `capacity` expands each existing claim (`spec.resources.requests.storage`), when its
+ * - a larger `capacity` than a claim holds expands it (`spec.resources.requests.storage`), when its
  *   StorageClass allows expansion (`allowVolumeExpansion: true`); new claims of a later scale-up
  *   come from the old template and are expanded by the next reconcile;
  * - what cannot be done in place — a smaller capacity (Kubernetes cannot shrink a volume), a claim
@@ -13,7 +13,7 @@
  * Claims are never deleted. The pure part (what differs, what to patch, what to report) is here;
  * the reconciler does the reads and writes.
  */
-import { parseQuantity, tryParseQuantity } from '../quantity';
+import { parseQuantity } from '../quantity';
 
 /** The part of a claim template or claim this module reads. */
 export interface Claim {
@@ -28,21 +28,18 @@ export interface Claim {
 
 /** What a StatefulSet's desired claim templates ask beyond its live ones. */
 export interface ClaimTemplateChanges {
-  /** Volumes whose desired capacity differs from the live template's: their claims need a look. */
-  readonly resized: readonly { readonly volume: string; readonly capacity: string }[];
+  /**
+   * Volumes the StatefulSet already has, with the capacity the spec asks: their claims are
+   * compared with it (a claim may have been grown past its template, so an equal template says
+   * nothing about the claims).
+   */
+  readonly volumes: readonly { readonly volume: string; readonly capacity: string }[];
   /** Changes no write can make, as sentences for the user. */
   readonly problems: readonly string[];
 }
 
 function storageOf(claim: Claim): string | undefined {
   return claim.spec?.resources?.requests?.storage;
-}
-
-function sameQuantity(a: string | undefined, b: string | undefined): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return false;
-  const x = tryParseQuantity(a);
-  return x !== undefined && x === tryParseQuantity(b);
 }
 
 /**
@@ -55,7 +52,7 @@ export function claimTemplateChanges(
 ): ClaimTemplateChanges {
   const liveByName = new Map(live.map((c) => [c.metadata?.name ?? '', c]));
   const desiredNames = new Set(desired.map((c) => c.metadata?.name ?? ''));
-  const resized: { volume: string; capacity: string }[] = [];
+  const volumes: { volume: string; capacity: string }[] = [];
   const problems: string[] = [];
   for (const want of desired) {
     const volume = want.metadata?.name ?? '';
@@ -80,9 +77,7 @@ export function claimTemplateChanges(
       );
     }
     const capacity = storageOf(want);
-    if (capacity !== undefined && !sameQuantity(capacity, storageOf(have))) {
-      resized.push({ volume, capacity });
-    }
+    if (capacity !== undefined) volumes.push({ volume, capacity });
   }
   for (const volume of liveByName.keys()) {
     if (!desiredNames.has(volume)) {
@@ -93,7 +88,7 @@ export function claimTemplateChanges(
       );
     }
   }
-  return { resized, problems };
+  return { volumes, problems };
 }
 
 /** The claims of `volume` in StatefulSet `workload`: `<volume>-<workload>-<ordinal>`. */
@@ -105,7 +100,7 @@ export function claimsOf<T extends Claim>(volume: string, workload: string, clai
   });
 }
 
-/** What to do with one claim of a resized volume. */
+/** What to do with one claim of a volume. */
 export type ClaimAction =
   | { readonly kind: 'none' }
   | { readonly kind: 'expand'; readonly from: string; readonly to: string }

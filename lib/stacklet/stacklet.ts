@@ -127,17 +127,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
     super(scope, id);
     Object.defineProperty(this, STACKLET_SYMBOL, { value: true });
     const chart = Chart.of(this);
-    if (!chart.namespace) {
-      // Names of Services and pods in discovery data, quorum lists and advertised addresses are
-      // read by clients in other namespaces too, so they must be fully qualified; a chart without
-      // a namespace would write "default" into them whatever namespace the files are applied to.
-      throw new SpecValidationError(`${product.kind} "${id}"`, [
-        `metadata.namespace: chart "${chart.node.id}" has no namespace, and keelson writes the ` +
-          `namespace into DNS names (<service>.<namespace>.svc...), the NetworkPolicy and ids derived ` +
-          `from it; give the chart one: new Chart(app, '${chart.node.id}', { namespace: 'data' })`,
-      ]);
-    }
-    this.namespace = chart.namespace;
+    this.namespace = chart.namespace ?? '';
     this.name = id;
     this.productName = product.name;
     this.discoveryConfigMapName = id;
@@ -153,6 +143,16 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
 
     let manifests: Manifest[];
     try {
+      if (!chart.namespace) {
+        // Names of Services and pods in discovery data, quorum lists and advertised addresses are
+        // read by clients in other namespaces too, so they must be fully qualified; a chart without
+        // a namespace would write "default" into them whatever namespace the files are applied to.
+        throw new SpecValidationError(`${product.kind} "${id}"`, [
+          `metadata.namespace: chart "${chart.node.id}" has no namespace, and keelson writes the ` +
+            `namespace into DNS names (<service>.<namespace>.svc...), the NetworkPolicy and ids derived ` +
+            `from it; give the chart one: new Chart(app, '${chart.node.id}', { namespace: 'data' })`,
+        ]);
+      }
       this.resolved = resolveStacklet(product, spec, {
         name: id,
         namespace: chart.namespace,

@@ -37,7 +37,7 @@ export const DEFAULT_STORAGE_CLASS = 'standard';
 
 /** Where the controller-manager's hostpath provisioner makes volumes (fixed in Kubernetes). */
 const HOSTPATH_PROVISIONER_ROOT = '/tmp/hostpath_pv';
-const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
+export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 export interface ControlPlaneOptions {
@@ -91,9 +91,26 @@ export interface ControlPlane extends ControlPlaneState {
 
 /** Builds the binaries (a no-op when they exist) and returns the folder they are in. */
 export async function buildBinaries(log: (message: string) => void = defaultLog): Promise<string> {
+  const binDir = await runBuildScript('controlplane', log);
+  for (const name of COMPONENTS) {
+    if (!fs.existsSync(path.join(binDir, name))) {
+      throw new Error(`build-binaries.sh finished but ${path.join(binDir, name)} is missing`);
+    }
+  }
+  return binDir;
+}
+
+/**
+ * Runs `build-binaries.sh <what>` (a no-op for binaries that exist) and returns the folder it
+ * printed last.
+ */
+export async function runBuildScript(
+  what: 'controlplane' | 'node',
+  log: (message: string) => void = defaultLog,
+): Promise<string> {
   const script = path.join(repoRoot(), 'test', 'controlplane', 'build-binaries.sh');
   const start = Date.now();
-  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [script, what], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -105,15 +122,10 @@ export async function buildBinaries(log: (message: string) => void = defaultLog)
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) {
-    throw new Error(`${script} failed (exit ${code}):\n${stderr.split('\n').slice(-30).join('\n')}`);
+    throw new Error(`${script} ${what} failed (exit ${code}):\n${stderr.split('\n').slice(-30).join('\n')}`);
   }
   const binDir = stdout.trim().split('\n').pop() ?? '';
-  for (const name of COMPONENTS) {
-    if (!fs.existsSync(path.join(binDir, name))) {
-      throw new Error(`${script} finished but ${path.join(binDir, name)} is missing`);
-    }
-  }
-  log(`binaries ready in ${binDir} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+  log(`${what} binaries ready in ${binDir} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
   return binDir;
 }
 
@@ -205,6 +217,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-signing-key-file=${path.join(pki, 'sa.key')}`,
       `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
       `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+      // For a real kubelet (real-node.ts): logs, exec and port-forward go through it.
+      `--kubelet-client-certificate=${path.join(pki, 'apiserver-kubelet-client.crt')}`,
+      `--kubelet-client-key=${path.join(pki, 'apiserver-kubelet-client.key')}`,
+      '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
     ]);
     await waitFor(
@@ -431,7 +447,7 @@ export async function waitFor(
   check: () => Promise<boolean>,
   timeoutMs = 60_000,
   logFile?: string,
-  watched?: Partial<Record<Component, number>>,
+  watched?: Partial<Record<string, number>>,
   describe?: () => Promise<string>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -575,26 +591,8 @@ async function makeCertificates(pki: string) {
     '-addext', 'basicConstraints=critical,CA:TRUE',
     '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ); // prettier-ignore
-  const sign = async (name: string, subject: string, extensions: string) => {
-    fs.writeFileSync(path.join(pki, `${name}.ext`), extensions);
-    await openssl(
-      pki,
-      'req',
-      '-new',
-      ...ec,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      subject,
-    );
-    await openssl(
-      pki,
-      'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', '7', '-out', `${name}.crt`, '-extfile', `${name}.ext`,
-    ); // prettier-ignore
-  };
+  const sign = (name: string, subject: string, extensions: string) =>
+    signCertificate(pki, name, subject, extensions);
   const serviceIp = '10.96.0.1';
   const sans = [
     'IP:127.0.0.1',
@@ -615,17 +613,50 @@ async function makeCertificates(pki: string) {
     sign('admin', '/O=system:masters/CN=keelson-admin', client),
     sign('controller-manager', '/CN=system:kube-controller-manager', client),
     sign('scheduler', '/CN=system:kube-scheduler', client),
+    sign('apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', client),
     openssl(pki, 'genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key'),
   ]);
   await openssl(pki, 'pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
 }
 
-function writeKubeconfig(file: string, server: string, pki: string, user: string) {
+/** Extensions of a client certificate (for {@link signCertificate}). */
+export const CLIENT_CERTIFICATE_EXTENSIONS =
+  'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
+
+/**
+ * Writes `<name>.key` and `<name>.crt` into `pki`, signed by the CA there (`ca.crt`, `ca.key`),
+ * for `subject` (`/O=group/CN=user`) with the given openssl extensions.
+ */
+export async function signCertificate(pki: string, name: string, subject: string, extensions: string) {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  fs.writeFileSync(path.join(pki, `${name}.ext`), extensions);
+  await openssl(pki, 'req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  await openssl(
+    pki,
+    'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    '-days', '7', '-out', `${name}.crt`, '-extfile', `${name}.ext`,
+  ); // prettier-ignore
+}
+
+/**
+ * Writes a kubeconfig for the client certificate `<user>.crt`/`<user>.key` in `pki`.
+ * `tlsServerName` is the name the serving certificate is checked against when `server` is an
+ * address it does not name (a forwarder's).
+ */
+export function writeKubeconfig(
+  file: string,
+  server: string,
+  pki: string,
+  user: string,
+  tlsServerName?: string,
+) {
   const b64 = (name: string) => fs.readFileSync(path.join(pki, name)).toString('base64');
+  const cluster: Record<string, string> = { server, 'certificate-authority-data': b64('ca.crt') };
+  if (tlsServerName) cluster['tls-server-name'] = tlsServerName;
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'keelson-test', cluster: { server, 'certificate-authority-data': b64('ca.crt') } }],
+    clusters: [{ name: 'keelson-test', cluster }],
     users: [
       {
         name: user,
