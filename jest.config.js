@@ -28,6 +28,9 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/'],
+      // Tests assert behaviour, not speed: jest's 5 s default fails a test that loads
+      // client-node's ES modules while the machine is busy.
+      testTimeout: 120_000,
     },
     {
       ...shared,

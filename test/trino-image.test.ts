@@ -33,7 +33,7 @@ describe('Trino image recipes', () => {
     expect(layers.map((l) => l.description)).toEqual([
       'Debian 12 with bash, curl and less',
       'JDK from /usr/lib/jvm/temurin-25-jdk-amd64 at /usr/lib/jvm/temurin-25-jdk-amd64',
-      'accounts trino(1000)',
+      'accounts trino(1000) keelson(10001)',
       'Trino CLI 476 from Maven Central',
       'Trino 476 server from Maven Central',
     ]);

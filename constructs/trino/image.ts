@@ -26,7 +26,7 @@ import {
   type LayerRecipe,
   type ProductImages,
 } from '../../lib/image';
-import { renderProperties } from '../../lib';
+import { DEFAULT_RUN_AS_USER, renderProperties } from '../../lib';
 import { TRINO, TRINO_HTTP_PORT } from './trino';
 
 /** The image's own account (upstream's `trino` user and group). */
@@ -37,6 +37,13 @@ export const TRINO_IMAGE_ACCOUNT = {
   home: '/home/trino',
   shell: '/bin/bash',
 };
+
+/**
+ * The account of the uid keelson's pods run as (10001), which upstream's image lacks: Java and
+ * Hadoop's login (used by the hive and iceberg connectors' libraries) ask the system for the
+ * user's name, and a uid without a passwd entry has none.
+ */
+export const TRINO_POD_ACCOUNT = { name: 'keelson', uid: DEFAULT_RUN_AS_USER, gid: DEFAULT_RUN_AS_USER };
 
 /** Where the JDK is on the building machine, and where the image has it. */
 export const TRINO_HOST_JDK = '/usr/lib/jvm/temurin-25-jdk-amd64';
@@ -227,7 +234,7 @@ export function trinoImageRecipe(version: string, repository = TRINO.images!.rep
     layers: [
       baseLayer(),
       hostJdkLayer(TRINO_HOST_JDK, TRINO_JAVA_HOME),
-      accountsLayer([TRINO_IMAGE_ACCOUNT]),
+      accountsLayer([TRINO_IMAGE_ACCOUNT, TRINO_POD_ACCOUNT]),
       cliLayer(cli),
       serverLayer(version),
     ],

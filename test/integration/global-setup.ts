@@ -3,6 +3,10 @@
  * kubeconfig path in KEELSON_TEST_KUBECONFIG (jest workers inherit this process's environment).
  * Set KEELSON_TEST_KUBECONFIG yourself to run the tests against a cluster you started
  * (`npm run cluster:up`).
+ *
+ * The real node (real kubelet and containers) is not started here: the first test that calls
+ * `realNode()` (real-node-support.ts) starts it beside this control plane, so runs without such
+ * tests pay nothing; global-teardown.ts stops it.
  */
 import { startControlPlane, type ControlPlane } from '../controlplane/cluster';
 
