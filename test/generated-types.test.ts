@@ -21,7 +21,7 @@ describe('generated types', () => {
       output = String((e as { stdout?: string }).stdout ?? e);
     }
     expect(output).toBe('');
-  }, 60_000);
+  }, 300_000);
 
   test("a spec's parts are named, documented interfaces with @default tags", () => {
     const zookeeper = read('constructs/zookeeper/spec.generated.ts');

@@ -73,7 +73,7 @@ synth(app);
     });
     expect(result.output).toBe('');
     expect(result.ok).toBe(true);
-  });
+  }, 300_000);
 
   test('a type error names the interfaces (ZookeeperServersRoleGroup), not a long anonymous type', () => {
     const result = compileConsumer({
@@ -88,5 +88,5 @@ new ZookeeperCluster(new Chart(new App(), 'p', { namespace: 'data' }), 'zk', {
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/'replica' does not exist in type 'ZookeeperServersRoleGroup'/);
     expect(result.output.length).toBeLessThan(600);
-  });
+  }, 300_000);
 });
