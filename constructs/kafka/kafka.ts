@@ -15,7 +15,7 @@
  * user runs in the pod (no `JMX_PORT`, `KAFKA_OPTS` or `KAFKA_HEAP_OPTS`).
  */
 import { createHash } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
@@ -167,7 +167,8 @@ export const KafkaSpecSchema: typeof baseSchema = {
   ...withRules(noControllersInZookeeperMode, brokersClusterInternal, controllersHaveNoListener),
 };
 /** The spec of a KafkaCluster. */
-export type KafkaSpec = Static<typeof KafkaSpecSchema>;
+import type { KafkaSpec } from './spec.generated';
+export type { KafkaSpec };
 
 /** A Kafka role group's config after defaults were merged in. */
 export interface KafkaNodeConfig extends ResolvedCommonConfig {
