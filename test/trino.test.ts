@@ -164,6 +164,18 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     }
   });
 
+  test('checks liveness only once the port is open, giving a slow start ten minutes', () => {
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const container = find(objs, 'StatefulSet', name).spec.template.spec.containers[0];
+      expect(container.startupProbe).toEqual({
+        tcpSocket: { port: 8080 },
+        periodSeconds: 10,
+        failureThreshold: 60,
+      });
+      expect(container.livenessProbe).toEqual({ tcpSocket: { port: 8080 }, periodSeconds: 15 });
+    }
+  });
+
   test('drains workers before they stop', () => {
     const pod = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(300);

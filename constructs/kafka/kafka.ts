@@ -4,8 +4,9 @@
  * metadata lives in ZooKeeper (best under a ZookeeperZnode of its own), there are no controllers,
  * and a `controllers` section in the spec is rejected. ZooKeeper mode exists in Kafka 3.x only.
  *
- * The image is `apache/kafka` as keelson builds it (image.ts): the layout of the
- * upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
+ * The image is keelson's own `ghcr.io/keelson/kafka` (image.ts), not upstream's `apache/kafka`: it
+ * carries the Prometheus JMX exporter agent keelson's pods load, which upstream's lacks. It keeps the
+ * layout of the upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
  * Kafka's jars in `/opt/kafka/libs`, config in `/opt/kafka/config`, data in `/var/lib/kafka/data`,
  * bash and `java` on the PATH — plus the Prometheus JMX exporter agent. keelson depends on none of
  * Kafka's scripts: each pod renders its config from the role group's file, formats the storage in
@@ -438,7 +439,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
   description: 'A Kafka cluster: brokers, and controllers in KRaft mode.',
   specSchema: KafkaSpecSchema,
   images: {
-    repository: 'docker.io/apache/kafka',
+    repository: 'ghcr.io/keelson/kafka',
     versions: { '3.8.1': '3.8.1', '3.9.1': '3.9.1', '4.0.0': '4.0.0', '4.1.0': '4.1.0' },
     // The newest line that has both KRaft and ZooKeeper mode.
     defaultVersion: '3.9.1',

@@ -304,9 +304,16 @@ function role(name: 'coordinators' | 'workers') {
             periodSeconds: 10,
             timeoutSeconds: 5,
           },
+          // Trino opens its port only after loading every plugin, which took over 100 s on a busy
+          // 2-core node; liveness starts once the port is open (for up to 10 minutes), so a slow start
+          // is not killed and restarted over and over.
+          startupProbe: {
+            tcpSocket: { port: TRINO_HTTP_PORT as never },
+            periodSeconds: 10,
+            failureThreshold: 60,
+          },
           livenessProbe: {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
-            initialDelaySeconds: 60,
             periodSeconds: 15,
           },
           volumeMounts: [{ name: 'catalog', mountPath: CATALOG_DIR, readOnly: true }],
