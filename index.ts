@@ -1,2 +1,40 @@
-export * from './lib';
-export * from './constructs';
+/**
+ * `keelson`: what a platform program uses — the products' constructs and their spec types, the
+ * shared spec types, `synth`, and what a program may check or catch. Everything needed to write a
+ * product of your own (schemas, the build pipeline, config file writers, merging, the operator's
+ * command line) is in `keelson/framework`.
+ */
+
+// The products: every type (props, specs, config types), and the values a program uses.
+export type * from './constructs';
+export {
+  HiveCluster,
+  KafkaCluster,
+  TrinoCatalog,
+  TrinoCluster,
+  ZookeeperCluster,
+  ZookeeperZnode,
+  HIVE_DISCOVERY_KEY,
+  HIVE_METASTORE_PORT,
+  KAFKA_DISCOVERY_KEY,
+  KAFKA_PORTS,
+  TRINO_DISCOVERY_KEY,
+  TRINO_HTTP_PORT,
+  ZOOKEEPER_DISCOVERY_KEYS,
+  ZOOKEEPER_PORTS,
+} from './constructs';
+
+// External services the products connect to.
+export type * from './lib/external';
+export { S3Connection } from './lib';
+
+// The spec shape every product shares, and the Kubernetes types its overrides are written in.
+export type * from './lib/spec/common';
+export type { Affinity, Patch, PodTemplatePatch, PodTemplateSpec } from './lib/spec/kubernetes';
+
+// What every stacklet is, and what a program may check or catch.
+export { Stacklet, SpecValidationError, API_GROUP, API_VERSION } from './lib';
+export type { IStacklet, StackletOptions } from './lib';
+
+// Writing the manifests.
+export { synth, synthReport } from './lib';

@@ -14,6 +14,9 @@ const shared = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   modulePathIgnorePatterns: ['<rootDir>/build/', '<rootDir>/dist/'],
+  // The example apps import the package by its name, as a user's program does (Node resolves the
+  // name to the package itself); tests load the sources instead of build/.
+  moduleNameMapper: { '^keelson$': '<rootDir>/index.ts', '^keelson/framework$': '<rootDir>/framework.ts' },
 };
 
 /** @type {import('jest').Config} */
@@ -25,6 +28,9 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/'],
+      // Tests assert behaviour, not speed: jest's 5 s default fails a test that loads
+      // client-node's ES modules while the machine is busy.
+      testTimeout: 120_000,
     },
     {
       ...shared,

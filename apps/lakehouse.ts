@@ -10,8 +10,7 @@
  *   value created once (`openssl rand -hex 32`).
  */
 import { Chart, type App } from 'cdk8s';
-import { HiveCluster, TrinoCatalog, TrinoCluster } from '../constructs';
-import { S3Connection } from '../lib';
+import { HiveCluster, S3Connection, TrinoCatalog, TrinoCluster } from 'keelson';
 
 /** Where the lakehouse goes. */
 export interface LakehousePlatformOptions {

@@ -4,7 +4,7 @@
  * one manifest file per chart into dist/ (keelson's `synth`: the files `app.synth()` writes, faster).
  */
 import { App } from 'cdk8s';
-import { synth, synthReport } from '../lib';
+import { synth, synthReport } from 'keelson';
 import { lakehousePlatform } from './lakehouse';
 import { streamingPlatform } from './streaming';
 

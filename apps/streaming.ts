@@ -3,7 +3,7 @@
  * metadata under a ZNode of its own, and a Kafka in KRaft mode that needs no ZooKeeper at all.
  */
 import { Chart, type App } from 'cdk8s';
-import { KafkaCluster, ZookeeperCluster, ZookeeperZnode } from '../constructs';
+import { KafkaCluster, ZookeeperCluster, ZookeeperZnode } from 'keelson';
 
 /** Where the streaming platform goes. */
 export interface StreamingPlatformOptions {

@@ -15,6 +15,7 @@ export {
 } from './resources';
 export * from './spec/rules';
 export * from './spec/common';
+export * from './spec/spec.generated';
 export {
   kubernetesFieldProblems,
   type Affinity,

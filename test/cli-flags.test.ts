@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { keelsonCli } from '../lib/cli';
-import { integerAtLeast } from '../lib/cli/flags';
+import { integerAtLeast, namespaceList } from '../lib/cli/flags';
+import { watchedNamespaces } from '../lib/cli/operator-command';
 import { BEACON } from './example-product/beacon';
 
 /** Runs the keelson command line on `args` and returns what it wrote to stderr when it refused them. */
@@ -51,5 +52,64 @@ describe('numeric flags', () => {
     expect(await refusal('deploy', '--out', '/tmp/unused', '--memory-limit', '64')).toMatch(
       /--memory-limit .* must be a whole number >= 128/,
     );
+  });
+});
+
+describe('namespace flags', () => {
+  it('read a comma-separated list, blanks and repeats ignored; "all" or nothing is every namespace', () => {
+    expect(namespaceList('data, streaming,,data')).toEqual(['data', 'streaming']);
+    expect(namespaceList('all')).toBeUndefined();
+    expect(namespaceList('')).toBeUndefined();
+  });
+
+  it('stop `keelson deploy` on a namespace Kubernetes would refuse, naming the flag and the rule', async () => {
+    expect(await refusal('deploy', '--out', '/tmp/unused', '--namespace', 'Keelson')).toMatch(
+      /option '--namespace <ns>' argument 'Keelson' is invalid\. namespace "Keelson" must consist of lower case letters, digits and '-'/,
+    );
+    expect(await refusal('deploy', '--out', '/tmp/unused', '--watch-namespaces', 'data,team_a')).toMatch(
+      /option '--watch-namespaces <list>' argument 'data,team_a' is invalid\. namespace "team_a" must consist/,
+    );
+  });
+
+  it('stop `keelson operator` on a namespace Kubernetes would refuse, from the flag or the environment', async () => {
+    expect(await refusal('operator', '--watch-namespaces', 'Data')).toMatch(
+      /--watch-namespaces <list>' argument 'Data' is invalid\. namespace "Data" must consist/,
+    );
+    process.env.KEELSON_WATCH_NAMESPACES = 'ok,-bad';
+    try {
+      expect(await refusal('operator')).toMatch(
+        /from env 'KEELSON_WATCH_NAMESPACES' is invalid\. namespace "-bad"/,
+      );
+    } finally {
+      delete process.env.KEELSON_WATCH_NAMESPACES;
+    }
+  });
+
+  it('take the deprecated --namespaces and KEELSON_NAMESPACES with a warning naming the new name', () => {
+    const from =
+      (sources: Record<string, string>) =>
+      (option: string): string | undefined =>
+        sources[option] ?? 'default';
+    expect(watchedNamespaces({ namespaces: ['a'] }, from({ namespaces: 'cli' }))).toEqual({
+      namespaces: ['a'],
+      warning: '--namespaces is deprecated; use --watch-namespaces',
+    });
+    expect(watchedNamespaces({ namespaces: ['a'] }, from({ namespaces: 'env' }))).toEqual({
+      namespaces: ['a'],
+      warning: 'KEELSON_NAMESPACES is deprecated; use KEELSON_WATCH_NAMESPACES',
+    });
+    expect(
+      watchedNamespaces(
+        { namespaces: ['a'], watchNamespaces: ['b'] },
+        from({ namespaces: 'env', watchNamespaces: 'cli' }),
+      ),
+    ).toEqual({
+      namespaces: ['b'],
+      warning:
+        'KEELSON_NAMESPACES is deprecated and ignored here: --watch-namespaces (KEELSON_WATCH_NAMESPACES) is set',
+    });
+    expect(watchedNamespaces({ watchNamespaces: ['b'] }, from({ watchNamespaces: 'cli' }))).toEqual({
+      namespaces: ['b'],
+    });
   });
 });

@@ -39,11 +39,47 @@ describe('keelson crds and deploy', () => {
     const objects = documents(path.join(out, 'keelson-operator.yaml')) as { kind: string }[];
     expect(objects.map((o) => o.kind)).toEqual([
       'CustomResourceDefinition',
+      'Namespace',
       'ServiceAccount',
       'ClusterRole',
       'ClusterRoleBinding',
       'Deployment',
     ]);
     expect(JSON.stringify(objects.at(-1))).toContain('--max-old-space-size=384');
+  });
+
+  it('write Roles in the watched namespaces with --watch-namespaces, and a ClusterRole only for what is cluster-scoped', async () => {
+    await keelsonCli([BEACON]).parseAsync([
+      'node',
+      'keelson',
+      'deploy',
+      '--out',
+      out,
+      '--namespace',
+      'platform-operators',
+      '--watch-namespaces',
+      'data, streaming',
+    ]);
+    const objects = documents(path.join(out, 'keelson-operator.yaml')) as {
+      kind: string;
+      metadata: { name: string; namespace?: string };
+    }[];
+    expect(
+      objects.map((o) => [o.kind, o.metadata.namespace, o.metadata.name].filter(Boolean).join(' ')),
+    ).toEqual([
+      `CustomResourceDefinition ${BEACON.plural}.keelson.dev`,
+      'Namespace platform-operators',
+      'ServiceAccount platform-operators keelson-operator',
+      'ClusterRole keelson-operator',
+      'ClusterRoleBinding keelson-operator',
+      'Role data keelson-operator',
+      'RoleBinding data keelson-operator',
+      'Role streaming keelson-operator',
+      'RoleBinding streaming keelson-operator',
+      'Role platform-operators keelson-operator-leader-election',
+      'RoleBinding platform-operators keelson-operator-leader-election',
+      'Deployment platform-operators keelson-operator',
+    ]);
+    expect(JSON.stringify(objects.at(-1))).toContain('"--watch-namespaces","data,streaming"');
   });
 });

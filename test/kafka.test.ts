@@ -46,7 +46,7 @@ describe('a KRaft KafkaCluster with defaults', () => {
     .map((i) => `${controllerOffset + i}@${address('controllers', 'default', i)}:9093`)
     .join(',');
 
-  test('runs three controllers and three brokers from apache/kafka, with a bootstrap Service and PDBs', () => {
+  test("runs three controllers and three brokers from keelson's Kafka image, with a bootstrap Service and PDBs", () => {
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
         'ConfigMap/kafka',
@@ -68,7 +68,7 @@ describe('a KRaft KafkaCluster with defaults', () => {
     for (const sts of ['kafka-brokers-default', 'kafka-controllers-default']) {
       expect(find(objs, 'StatefulSet', sts).spec.replicas).toBe(3);
       expect(find(objs, 'StatefulSet', sts).spec.template.spec.containers[0].image).toBe(
-        'docker.io/apache/kafka:3.9.1',
+        'ghcr.io/keelson/kafka:3.9.1',
       );
     }
     expect(find(objs, 'Service', 'kafka-brokers').spec.ports).toEqual([

@@ -18,9 +18,11 @@ function synth(props: Partial<ConstructorParameters<typeof OperatorDeployment>[2
   });
   const objects = Testing.synth(chart) as {
     kind: string;
-    metadata: { name: string };
+    metadata: { name: string; namespace?: string };
     spec?: Record<string, any>;
     rules?: Rule[];
+    roleRef?: { kind: string; name: string };
+    subjects?: { kind: string; name: string; namespace: string }[];
   }[];
   const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
   return { objects, byKind };
@@ -45,7 +47,7 @@ describe('OperatorDeployment', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(container.args).toEqual(
-      expect.arrayContaining(['operator', '--leader-election', '--namespaces', 'data,streaming']),
+      expect.arrayContaining(['operator', '--leader-election', '--watch-namespaces', 'data,streaming']),
     );
     expect(container.env).toContainEqual({
       name: 'NODE_OPTIONS',
@@ -86,6 +88,70 @@ describe('OperatorDeployment', () => {
     }
     expect(rules.flatMap((r) => r.apiGroups).sort()).toEqual(
       expect.not.arrayContaining(['*', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io']),
+    );
+  });
+
+  it('writes its own Namespace, unless told not to', () => {
+    const { byKind } = synth();
+    expect(byKind('Namespace').map((n) => n.metadata.name)).toEqual(['keelson-system']);
+    expect(synth({ includeNamespace: false }).byKind('Namespace')).toEqual([]);
+  });
+
+  it('watching every namespace, binds a ClusterRole to its ServiceAccount', () => {
+    const { byKind } = synth();
+    expect(byKind('ClusterRole').map((r) => r.metadata.name)).toEqual(['keelson-operator']);
+    const [binding] = byKind('ClusterRoleBinding');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'keelson-operator', namespace: 'keelson-system' },
+    ]);
+    expect(byKind('Role')).toEqual([]);
+    const [container] = byKind('Deployment')[0].spec!.template.spec.containers;
+    expect(container.args).not.toContain('--watch-namespaces');
+  });
+
+  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses', () => {
+    const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
+    expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
+      [{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }],
+    ]);
+    expect(byKind('ClusterRoleBinding').map((b) => b.roleRef)).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'keelson-operator' },
+    ]);
+    const where = (kind: string) => byKind(kind).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(where('Role')).toEqual([
+      'data/keelson-operator',
+      'streaming/keelson-operator',
+      'keelson-system/keelson-operator-leader-election',
+    ]);
+    expect(where('RoleBinding')).toEqual(where('Role'));
+    for (const binding of byKind('RoleBinding')) {
+      expect(binding.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: binding.metadata.name,
+      });
+      expect(binding.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'keelson-operator', namespace: 'keelson-system' },
+      ]);
+    }
+    const [data, , leader] = byKind('Role');
+    // The Lease only in its own namespace; the stacklets, children, Secrets and Events only where it watches.
+    expect(leader.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ]);
+    expect(data.rules!.flatMap((r) => r.resources)).not.toContain('leases');
+    expect(data.rules!.flatMap((r) => r.resources)).toEqual(
+      expect.arrayContaining([BEACON.plural, `${BEACON.plural}/status`, 'statefulsets', 'secrets', 'events']),
+    );
+  });
+
+  it('rejects namespace names Kubernetes would refuse, naming the setting and the rule', () => {
+    expect(() => synth({ namespace: 'Keelson_System', watchNamespaces: ['data', 'x'.repeat(64)] })).toThrow(
+      [
+        'OperatorDeployment "keelson" is invalid:',
+        `  - namespace: namespace "Keelson_System" must consist of lower case letters, digits and '-', and start and end with a letter or digit.`,
+        `  - watchNamespaces: namespace "${'x'.repeat(64)}" is 64 characters long; the limit is 63. Use a shorter stacklet, role group or object name.`,
+      ].join('\n'),
     );
   });
 });

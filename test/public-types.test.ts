@@ -73,5 +73,20 @@ synth(app);
     });
     expect(result.output).toBe('');
     expect(result.ok).toBe(true);
-  });
+  }, 300_000);
+
+  test('a type error names the interfaces (ZookeeperServersRoleGroup), not a long anonymous type', () => {
+    const result = compileConsumer({
+      'main.ts': `
+import { App, Chart } from 'cdk8s';
+import { ZookeeperCluster } from 'keelson';
+new ZookeeperCluster(new Chart(new App(), 'p', { namespace: 'data' }), 'zk', {
+  servers: { roleGroups: { default: { replicas: 3, replica: 1 } } },
+});
+`,
+    });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(/'replica' does not exist in type 'ZookeeperServersRoleGroup'/);
+    expect(result.output.length).toBeLessThan(600);
+  }, 300_000);
 });

@@ -26,7 +26,7 @@
  * variable as literal text, so both containers check first that every variable the config files
  * refer to is set, and stop with its name otherwise.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   CONFIG_VOLUME,
@@ -120,7 +120,8 @@ export const HiveSpecSchema = stackletSpecSchema({
   },
 });
 /** The spec of a HiveCluster. */
-export type HiveSpec = Static<typeof HiveSpecSchema>;
+import type { HiveSpec } from './spec.generated';
+export type { HiveSpec };
 
 function database(spec: HiveSpec): DatabaseConnection {
   // validate() rejects a spec without one before any builder runs.

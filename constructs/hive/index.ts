@@ -1,1 +1,2 @@
 export * from './hive';
+export * from './spec.generated';

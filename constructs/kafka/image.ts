@@ -1,5 +1,5 @@
 /**
- * The Kafka image keelson references (`docker.io/apache/kafka:<version>`), built from Kafka's jars
+ * The Kafka image keelson references (`ghcr.io/keelson/kafka:<version>`), built from Kafka's jars
  * on Maven Central on keelson's Debian 12 + OpenJDK 17 base, in the layout of the upstream image
  * (docker/jvm/Dockerfile in the Kafka repository, checked for 3.8–4.1): Kafka in `/opt/kafka` with
  * its jars in `libs/` and config in `config/`, data in `/var/lib/kafka/data`, user `appuser`

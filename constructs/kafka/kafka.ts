@@ -4,8 +4,9 @@
  * metadata lives in ZooKeeper (best under a ZookeeperZnode of its own), there are no controllers,
  * and a `controllers` section in the spec is rejected. ZooKeeper mode exists in Kafka 3.x only.
  *
- * The image is `apache/kafka` as keelson builds it (image.ts): the layout of the
- * upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
+ * The image is keelson's own `ghcr.io/keelson/kafka` (image.ts), not upstream's `apache/kafka`: it
+ * carries the Prometheus JMX exporter agent keelson's pods load, which upstream's lacks. It keeps the
+ * layout of the upstream image (built from docker/jvm/Dockerfile in the Kafka repository; checked for 3.8–4.1) —
  * Kafka's jars in `/opt/kafka/libs`, config in `/opt/kafka/config`, data in `/var/lib/kafka/data`,
  * bash and `java` on the PATH — plus the Prometheus JMX exporter agent. keelson depends on none of
  * Kafka's scripts: each pod renders its config from the role group's file, formats the storage in
@@ -15,7 +16,7 @@
  * user runs in the pod (no `JMX_PORT`, `KAFKA_OPTS` or `KAFKA_HEAP_OPTS`).
  */
 import { createHash } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
@@ -167,7 +168,8 @@ export const KafkaSpecSchema: typeof baseSchema = {
   ...withRules(noControllersInZookeeperMode, brokersClusterInternal, controllersHaveNoListener),
 };
 /** The spec of a KafkaCluster. */
-export type KafkaSpec = Static<typeof KafkaSpecSchema>;
+import type { KafkaSpec } from './spec.generated';
+export type { KafkaSpec };
 
 /** A Kafka role group's config after defaults were merged in. */
 export interface KafkaNodeConfig extends ResolvedCommonConfig {
@@ -437,7 +439,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
   description: 'A Kafka cluster: brokers, and controllers in KRaft mode.',
   specSchema: KafkaSpecSchema,
   images: {
-    repository: 'docker.io/apache/kafka',
+    repository: 'ghcr.io/keelson/kafka',
     versions: { '3.8.1': '3.8.1', '3.9.1': '3.9.1', '4.0.0': '4.0.0', '4.1.0': '4.1.0' },
     // The newest line that has both KRaft and ZooKeeper mode.
     defaultVersion: '3.9.1',

@@ -10,7 +10,7 @@
  * Credentials stay in their Secrets: the properties file refers to environment variables
  * (`${ENV:NAME}`, which Trino expands) that the pods take from the Secrets.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
@@ -121,7 +121,8 @@ export const TrinoCatalogSpecSchema = Type.Object(
   { ...CLOSED, description: 'A Trino catalog.' },
 );
 /** The spec of a TrinoCatalog. */
-export type TrinoCatalogSpec = Static<typeof TrinoCatalogSpecSchema>;
+import type { TrinoCatalogSpec } from './spec.generated';
+export type { TrinoCatalogSpec };
 
 /** The lake connector (hive or iceberg) of a catalog, if it has one. */
 function lake(

@@ -1,2 +1,3 @@
 export * from './catalog';
 export * from './trino';
+export * from './spec.generated';

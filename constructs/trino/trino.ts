@@ -17,7 +17,7 @@
  * (`kubectl create secret generic <name>-internal-secret --from-literal=internalSharedSecret=$(openssl rand -hex 32)`);
  * the pods do not start before it exists, and keelson never changes it.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
@@ -135,7 +135,8 @@ export const TrinoSpecSchema = stackletSpecSchema({
   },
 });
 /** The spec of a TrinoCluster. */
-export type TrinoSpec = Static<typeof TrinoSpecSchema>;
+import type { TrinoSpec } from './spec.generated';
+export type { TrinoSpec };
 
 /** The name of the Secret with the internal shared secret. */
 export function internalSecretName(name: string, spec: TrinoSpec): string {

@@ -1,2 +1,3 @@
 export * from './zookeeper';
 export * from './znode';
+export * from './spec.generated';

@@ -15,7 +15,7 @@
  * (`zkCli.sh deleteall /znode-<id>`) or choose another name.
  */
 import { createHash } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { NetworkPolicyPeer } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import { CLOSED, Stacklet, type IStacklet, type ProductDefinition, type StackletOptions } from '../../lib';
@@ -36,7 +36,8 @@ export const ZookeeperZnodeSpecSchema = Type.Object(
   { ...CLOSED, description: 'A chroot of its own in a ZooKeeper ensemble.' },
 );
 /** The spec of a ZookeeperZnode. */
-export type ZookeeperZnodeSpec = Static<typeof ZookeeperZnodeSpecSchema>;
+import type { ZookeeperZnodeSpec } from './spec.generated';
+export type { ZookeeperZnodeSpec };
 
 /** The chroot of the ZNode `name` in `namespace`: `/znode-<16 hex digits>`. */
 export function znodePath(namespace: string, name: string): string {

@@ -11,7 +11,7 @@
  * (`lib/*` and `/conf`, where logback finds keelson's `logback.xml`) as a non-root user above 10000
  * (the image's own user is 1000), so it depends on no script of the release tarball.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
@@ -82,7 +82,8 @@ export const ZookeeperSpecSchema = stackletSpecSchema({
   },
 });
 /** The spec of a ZookeeperCluster. */
-export type ZookeeperSpec = Static<typeof ZookeeperSpecSchema>;
+import type { ZookeeperSpec } from './spec.generated';
+export type { ZookeeperSpec };
 
 /** A server role group's config after defaults were merged in. */
 export interface ZookeeperServerConfig extends ResolvedCommonConfig {

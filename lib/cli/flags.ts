@@ -1,8 +1,10 @@
 /**
- * Parsers for numeric command-line flags, so that `--workers abc` stops the command with a message
- * naming the flag and the rule instead of starting an operator that does nothing.
+ * Parsers for command-line flags, so that `--workers abc` or `--watch-namespaces Data` stops the
+ * command with a message naming the flag and the rule instead of starting an operator that does
+ * nothing.
  */
 import { InvalidArgumentError } from 'commander';
+import { nameProblems } from '../naming';
 
 /** A parser of whole numbers no smaller than `min`. */
 export function integerAtLeast(min: number): (value: string) => number {
@@ -13,4 +15,30 @@ export function integerAtLeast(min: number): (value: string) => number {
     }
     return parsed;
   };
+}
+
+/**
+ * A parser of a comma-separated list of namespaces: each a DNS label, blanks around commas
+ * ignored, repeats dropped. `all` (or nothing) means every namespace and parses to undefined.
+ */
+export function namespaceList(value: string): readonly string[] | undefined {
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (names.length === 0 || (names.length === 1 && names[0] === 'all')) return undefined;
+  const problems = names.flatMap((n) => nameProblems(n, 'dns-label', 'namespace'));
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join(' '));
+  return names;
+}
+
+/** A parser of one namespace name (a DNS label). */
+export function namespaceName(value: string): string {
+  const problems = nameProblems(value, 'dns-label', 'namespace');
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join(' '));
+  return value;
 }

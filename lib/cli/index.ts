@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { productCrd } from '../stacklet/crd';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
-import { integerAtLeast } from './flags';
+import { integerAtLeast, namespaceList, namespaceName } from './flags';
 import { operatorCommand } from './operator-command';
 import { operatorImageReference } from '../operator/image';
 import { imageCommand } from './image-command';
@@ -50,7 +50,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
   program
     .command('deploy')
     .description(
-      "write the operator's own manifests: CRDs, ServiceAccount, ClusterRole and binding, Deployment",
+      "write the operator's own manifests: CRDs, Namespace, ServiceAccount, RBAC (a ClusterRole, or Roles in the watched namespaces), Deployment",
     )
     .requiredOption('--out <dir>', 'output folder')
     .option(
@@ -58,7 +58,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
       'operator image (keelson image build operator builds it)',
       operatorImageReference(),
     )
-    .option('--namespace <ns>', 'namespace the operator runs in', 'keelson-system')
+    .option('--namespace <ns>', 'namespace the operator runs in', namespaceName, 'keelson-system')
     .option('--replicas <n>', 'operator replicas', integerAtLeast(0), 2)
     .option(
       '--memory-limit <MiB>',
@@ -66,7 +66,11 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
       integerAtLeast(128),
       DEFAULT_OPERATOR_MEMORY_MIB,
     )
-    .option('--watch-namespaces <list>', 'comma-separated namespaces to watch (default: all)')
+    .option(
+      '--watch-namespaces <list>',
+      'comma-separated namespaces to watch, each given a Role (default: all, with a ClusterRole)',
+      namespaceList,
+    )
     .action(
       (flags: {
         out: string;
@@ -74,7 +78,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
         namespace: string;
         replicas: number;
         memoryLimit: number;
-        watchNamespaces?: string;
+        watchNamespaces?: readonly string[];
       }) => {
         const app = new App();
         const chart = new Chart(app, 'keelson-operator');
@@ -84,7 +88,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
           namespace: flags.namespace,
           replicas: flags.replicas,
           memoryLimitMiB: flags.memoryLimit,
-          watchNamespaces: flags.watchNamespaces?.split(',').filter(Boolean),
+          watchNamespaces: flags.watchNamespaces,
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');
         writeYaml(file, chart.toJson());

@@ -7,13 +7,15 @@ import * as os from 'node:os';
 import { Command, Option } from 'commander';
 import type { ProductDefinition } from '../stacklet/product';
 import { loadApiAccess } from '../operator/api-access';
-import { integerAtLeast } from './flags';
+import { integerAtLeast, namespaceList } from './flags';
 import { createLogger, type LogLevel } from '../operator/logger';
 import { Operator } from '../operator/operator';
 import { startHealthServer } from '../operator/server';
 
 interface OperatorFlags {
-  namespaces: string;
+  watchNamespaces?: readonly string[];
+  /** Deprecated: `watchNamespaces`' old name. */
+  namespaces?: readonly string[];
   workers: number;
   metricsAddress: string;
   leaderElection: boolean;
@@ -24,13 +26,45 @@ interface OperatorFlags {
   logLevel: LogLevel;
 }
 
+/**
+ * The namespaces to watch (undefined: all) from `--watch-namespaces` or its deprecated name
+ * `--namespaces`, and a warning when the old name was used. `source(option)` tells where commander
+ * took an option's value from (`cli`, `env`, `default`).
+ */
+export function watchedNamespaces(
+  flags: Pick<OperatorFlags, 'watchNamespaces' | 'namespaces'>,
+  source: (option: 'watchNamespaces' | 'namespaces') => string | undefined,
+): { namespaces?: readonly string[]; warning?: string } {
+  const oldSource = source('namespaces');
+  if (oldSource !== 'cli' && oldSource !== 'env') return { namespaces: flags.watchNamespaces };
+  const [oldName, newName] =
+    oldSource === 'env'
+      ? ['KEELSON_NAMESPACES', 'KEELSON_WATCH_NAMESPACES']
+      : ['--namespaces', '--watch-namespaces'];
+  const newSource = source('watchNamespaces');
+  if (newSource === 'cli' || newSource === 'env') {
+    return {
+      namespaces: flags.watchNamespaces,
+      warning: `${oldName} is deprecated and ignored here: --watch-namespaces (KEELSON_WATCH_NAMESPACES) is set`,
+    };
+  }
+  return { namespaces: flags.namespaces, warning: `${oldName} is deprecated; use ${newName}` };
+}
+
 export function operatorCommand(products: readonly ProductDefinition[]): Command {
   return new Command('operator')
     .description(`reconcile ${products.map((p) => p.kind).join(', ')} resources in the cluster`)
     .addOption(
-      new Option('--namespaces <list>', 'comma-separated namespaces to watch, or "all"')
+      new Option('--watch-namespaces <list>', 'comma-separated namespaces to watch, or "all"')
+        .env('KEELSON_WATCH_NAMESPACES')
+        .argParser(namespaceList)
+        .default(undefined, 'all'),
+    )
+    .addOption(
+      new Option('--namespaces <list>', 'deprecated: --watch-namespaces')
         .env('KEELSON_NAMESPACES')
-        .default('all'),
+        .argParser(namespaceList)
+        .hideHelp(),
     )
     .addOption(
       new Option('--workers <n>', 'reconciles running at once')
@@ -78,15 +112,12 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
         .env('KEELSON_LOG_LEVEL')
         .default('info'),
     )
-    .action(async (flags: OperatorFlags) => {
+    .action(async (flags: OperatorFlags, command: Command) => {
       const log = createLogger(flags.logLevel);
-      const namespaces =
-        flags.namespaces === 'all' || flags.namespaces === ''
-          ? undefined
-          : flags.namespaces
-              .split(',')
-              .map((n) => n.trim())
-              .filter(Boolean);
+      const { namespaces, warning } = watchedNamespaces(flags, (option) =>
+        command.getOptionValueSource(option),
+      );
+      if (warning) log.warn(warning);
       const identity = `${process.env.POD_NAME ?? os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
       const leaseNamespace =
         flags.leaderElectionNamespace ?? process.env.POD_NAMESPACE ?? namespaces?.[0] ?? 'default';

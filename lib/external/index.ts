@@ -1,2 +1,3 @@
 export * from './database';
 export * from './s3';
+export * from './spec.generated';

@@ -58,7 +58,8 @@ export const S3ConnectionSpecSchema = Type.Object(
   { ...CLOSED, description: 'An S3-compatible object store and its credentials.' },
 );
 /** The spec of an S3 connection. */
-export type S3ConnectionSpec = Static<typeof S3ConnectionSpecSchema>;
+import type { S3ConnectionSpec } from './spec.generated';
+export type { S3ConnectionSpec };
 
 const inlineOrReference = defineRule<{ inline?: unknown; reference?: unknown }>({
   cel: 'has(self.inline) != has(self.reference)',

@@ -1,6 +1,6 @@
 /**
- * Where the API server is and how to authenticate to it: from the in-cluster ServiceAccount or a
- * kubeconfig file.
+ * Where the API server is and how to authenticate to it: from a kubeconfig file or the in-cluster
+ * ServiceAccount.
  *
  * The operator reads the common cases itself — a ServiceAccount token, client certificates, a
  * bearer token or token file, basic auth — because loading `@kubernetes/client-node` costs about
@@ -11,7 +11,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 
 /** TLS options and headers for one request, as the API server expects them. */
@@ -30,9 +29,23 @@ export interface ApiAccess {
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** Access from `$KUBECONFIG` when set, else from the pod's ServiceAccount. */
+/**
+ * Access in kubectl's order: the files `$KUBECONFIG` lists when it is set, else
+ * `$HOME/.kube/config` when it exists, else the pod's ServiceAccount. (client-go's loader, which
+ * kubectl uses, falls back to the in-cluster config only when no kubeconfig gives a cluster; an
+ * operator pod has no `~/.kube/config`, so in a cluster it runs as its ServiceAccount.)
+ */
 export function loadApiAccess(env: NodeJS.ProcessEnv = process.env): ApiAccess {
   if (env.KUBECONFIG) return kubeconfigAccess(env.KUBECONFIG.split(path.delimiter).filter(Boolean));
+  const home = env.HOME ? path.join(env.HOME, '.kube', 'config') : undefined;
+  if (home && fs.existsSync(home)) return kubeconfigAccess([home]);
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
+    throw new Error(
+      'no cluster to connect to: KUBECONFIG is not set, ' +
+        (home ? `${home} does not exist` : 'HOME is not set (so no ~/.kube/config)') +
+        ', and this is not running in a cluster (KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT unset)',
+    );
+  }
   return inClusterAccess(env);
 }
 
@@ -173,8 +186,19 @@ export function kubeconfigAccess(files: readonly string[]): ApiAccess {
   };
 }
 
+/**
+ * What keelson uses of client-node's `KubeConfig`. Declared here rather than imported, so that
+ * keelson's declarations do not pull in client-node's, which do not compile under the tsconfig
+ * `cdk8s init` writes (no `esModuleInterop`, no `skipLibCheck`).
+ */
+export interface KubeConfigLike {
+  getCurrentCluster(): { readonly server: string } | null;
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+  loadFromString(config: string): void;
+}
+
 /** Access through a client-node KubeConfig the caller already holds (tests, embedding programs). */
-export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiAccess {
+export function accessFromKubeConfig(kubeConfig: KubeConfigLike): ApiAccess {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return {
@@ -203,7 +227,7 @@ export function accessFromKubeConfig(kubeConfig: KubeConfig): ApiAccess {
 /** client-node's loader, for credential plugins; loaded only when a kubeconfig needs one. */
 function clientNodeAccess(config: Readonly<Record<string, unknown>>): ApiAccess {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfig };
+  const clientNode = require('@kubernetes/client-node') as { KubeConfig: new () => KubeConfigLike };
   const kubeConfig = new clientNode.KubeConfig();
   kubeConfig.loadFromString(stringify(config));
   return accessFromKubeConfig(kubeConfig);

@@ -1,10 +1,13 @@
 /**
- * The operator's own deployment, synthesized by keelson: the CRDs of the registered products, a
- * ServiceAccount, a ClusterRole with only the kinds and verbs the operator uses, its binding, and
- * a Deployment whose pod passes the restricted Pod Security profile.
+ * The operator's own deployment, synthesized by keelson: the CRDs of the registered products, its
+ * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
+ * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
+ * cluster-scoped reads otherwise), and a Deployment
+ * whose pod passes the restricted Pod Security profile.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { nameProblems } from '../naming';
 import { productCrd } from '../stacklet/crd';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { CHILD_RESOURCES } from './resources';
@@ -15,16 +18,22 @@ export interface OperatorDeploymentProps {
   readonly products: readonly ProductDefinition[];
   /** The operator's image. @default `ghcr.io/keelson/keelson:<this keelson's version>` */
   readonly image?: string;
-  /** Where the operator runs. */
+  /** Where the operator runs (a DNS label). */
   readonly namespace: string;
   /** Name of the ServiceAccount, ClusterRole, binding and Deployment. @default 'keelson-operator' */
   readonly name?: string;
   /** @default 2 (one leads, one stands by) */
   readonly replicas?: number;
-  /** Namespaces to watch. @default - all */
+  /**
+   * Namespaces to watch (DNS labels). The operator then gets a Role in each of them, and its
+   * ClusterRole keeps only what is cluster-scoped (reading StorageClasses).
+   * @default - all, with a ClusterRole
+   */
   readonly watchNamespaces?: readonly string[];
   /** Include the CRDs. @default true */
   readonly includeCrds?: boolean;
+  /** Include the operator's Namespace. @default true */
+  readonly includeNamespace?: boolean;
   /** @default 'IfNotPresent' */
   readonly imagePullPolicy?: string;
   /**
@@ -52,8 +61,28 @@ export function operatorNodeOptions(memoryLimitMiB: number = DEFAULT_OPERATOR_ME
   return `--max-semi-space-size=1 --max-old-space-size=${Math.floor(memoryLimitMiB * 0.75)}`;
 }
 
-/** The RBAC rules the operator needs for `products`: nothing more. */
-export function operatorRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
+/**
+ * What the operator must read across the cluster, whichever namespaces it watches: StorageClasses
+ * (cluster-scoped), to tell whether a claim can grow before asking. Nothing else it reads or
+ * writes is cluster-scoped: it knows its kinds from its products and reads no CRD or Node.
+ */
+const CLUSTER_SCOPED_RULES = [
+  { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+];
+
+/** What the operator needs for leader election, in the namespace of its Lease. */
+const LEASE_RULE = {
+  apiGroups: ['coordination.k8s.io'],
+  resources: ['leases'],
+  verbs: ['get', 'create', 'update'],
+};
+
+/**
+ * The RBAC rules the operator needs in a namespace it watches, for `products`: its kinds (read,
+ * and status written), the children it applies and prunes, Secrets' metadata, Events, and the
+ * claims it grows.
+ */
+export function watchedNamespaceRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
   const byGroup = new Map<string, string[]>();
   for (const r of CHILD_RESOURCES) {
     const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '';
@@ -74,18 +103,46 @@ export function operatorRules(products: readonly ProductDefinition[]): Record<st
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     // Claims: listed and grown (spec.resources.requests.storage) when a volume's capacity grows;
-    // never created (StatefulSets make them) and never deleted. StorageClasses: read, to tell
-    // whether a claim can grow before asking.
+    // never created (StatefulSets make them) and never deleted.
     { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },
-    { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ];
+}
+
+/**
+ * The RBAC rules of the operator's ClusterRole when it watches every namespace, for `products`:
+ * what it needs in each namespace, StorageClasses, and its Lease. Nothing more.
+ */
+export function operatorRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
+  return [...watchedNamespaceRules(products), ...CLUSTER_SCOPED_RULES, LEASE_RULE];
+}
+
+/**
+ * Problems with the names of the operator's namespace and the namespaces it watches, each naming
+ * the setting and the rule; empty when they are valid.
+ */
+export function operatorNamespaceProblems(
+  namespace: string,
+  watchNamespaces: readonly string[] = [],
+  settings: { namespace: string; watchNamespaces: string } = {
+    namespace: 'namespace',
+    watchNamespaces: 'watchNamespaces',
+  },
+): string[] {
+  return [
+    ...nameProblems(namespace, 'dns-label', `${settings.namespace}: namespace`),
+    ...watchNamespaces.flatMap((ns) =>
+      nameProblems(ns, 'dns-label', `${settings.watchNamespaces}: namespace`),
+    ),
   ];
 }
 
 export class OperatorDeployment extends Construct {
   /** The ServiceAccount the operator runs as. */
   public readonly serviceAccountName: string;
-  /** The ClusterRole holding the operator's rules. */
+  /**
+   * The ClusterRole holding the operator's rules: all of them when it watches every namespace, only
+   * the cluster-scoped reads (StorageClasses) when it watches some.
+   */
   public readonly clusterRoleName: string;
 
   constructor(scope: Construct, id: string, props: OperatorDeploymentProps) {
@@ -93,8 +150,11 @@ export class OperatorDeployment extends Construct {
     const name = props.name ?? 'keelson-operator';
     const namespace = props.namespace;
     const labels = { 'app.kubernetes.io/name': 'keelson-operator', 'app.kubernetes.io/instance': name };
+    const watchNamespaces = [...new Set(props.watchNamespaces ?? [])];
+    const problems = operatorNamespaceProblems(namespace, watchNamespaces);
+    if (problems.length > 0)
+      throw new Error(`OperatorDeployment "${id}" is invalid:\n  - ${problems.join('\n  - ')}`);
     this.serviceAccountName = name;
-    this.clusterRoleName = name;
 
     if (props.includeCrds ?? true) {
       for (const product of props.products) {
@@ -102,30 +162,64 @@ export class OperatorDeployment extends Construct {
         new ApiObject(this, `crd-${product.plural}`, crd);
       }
     }
+    if (props.includeNamespace ?? true) {
+      new ApiObject(this, 'namespace', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace, labels },
+      });
+    }
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name, namespace, labels },
     });
+    const subjects = [{ kind: 'ServiceAccount', name, namespace }];
+    const rbac = 'rbac.authorization.k8s.io';
+    // Watching every namespace, one ClusterRole holds every rule. Watching some, the ClusterRole
+    // keeps only what is cluster-scoped (StorageClasses, read); everything else the operator reads
+    // and writes lives in the namespaces it watches, granted there by a Role, and its Lease in its
+    // own namespace.
+    this.clusterRoleName = name;
     new ApiObject(this, 'cluster-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
+      apiVersion: `${rbac}/v1`,
       kind: 'ClusterRole',
       metadata: { name, labels },
-      rules: operatorRules(props.products),
+      rules: watchNamespaces.length === 0 ? operatorRules(props.products) : CLUSTER_SCOPED_RULES,
     });
     new ApiObject(this, 'cluster-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
+      apiVersion: `${rbac}/v1`,
       kind: 'ClusterRoleBinding',
       metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      roleRef: { apiGroup: rbac, kind: 'ClusterRole', name },
+      subjects,
     });
+    if (watchNamespaces.length > 0) {
+      const namespaced = (id: string, ns: string, roleName: string, rules: Record<string, unknown>[]) => {
+        new ApiObject(this, `role-${id}`, {
+          apiVersion: `${rbac}/v1`,
+          kind: 'Role',
+          metadata: { name: roleName, namespace: ns, labels },
+          rules,
+        });
+        new ApiObject(this, `role-binding-${id}`, {
+          apiVersion: `${rbac}/v1`,
+          kind: 'RoleBinding',
+          metadata: { name: roleName, namespace: ns, labels },
+          roleRef: { apiGroup: rbac, kind: 'Role', name: roleName },
+          subjects,
+        });
+      };
+      for (const ns of watchNamespaces)
+        namespaced(`watch-${ns}`, ns, name, watchedNamespaceRules(props.products));
+      namespaced('leader-election', namespace, `${name}-leader-election`, [LEASE_RULE]);
+    }
     const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_OPERATOR_MEMORY_MIB;
     if (!Number.isInteger(memoryLimitMiB) || memoryLimitMiB < 128) {
       throw new Error(`memoryLimitMiB: must be a whole number of MiB >= 128, got ${memoryLimitMiB}`);
     }
     const args = ['operator', '--metrics-address', '0.0.0.0:8080', '--leader-election'];
-    if (props.watchNamespaces?.length) args.push('--namespaces', props.watchNamespaces.join(','));
+    if (watchNamespaces.length > 0) args.push('--watch-namespaces', watchNamespaces.join(','));
     new ApiObject(this, 'deployment', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',

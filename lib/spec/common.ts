@@ -4,7 +4,7 @@
  * write, the CRD's OpenAPI schema is generated from it (`crd.ts`), and synth-time validation runs
  * against it (`validate.ts`).
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { AffinitySchema, LabelSelectorSchema } from './kubernetes';
 import { defineRule, withRules } from './rules';
 import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
@@ -12,6 +12,12 @@ import { parseQuantity, QUANTITY_SYNTAX } from '../quantity';
 
 /** Objects are closed: an unknown key is an error, not silently ignored. */
 export const CLOSED = { additionalProperties: false } as const;
+
+/**
+ * Names the TypeScript interface generated for a schema (`npm run gen:types` writes
+ * `spec.generated.ts`); schemas carrying it are shared by every product's spec.
+ */
+export const TYPE_NAME_KEY = 'x-keelson-type';
 
 /** Marks a field whose content Kubernetes defines (pod templates, whole objects): kept as given. */
 export const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
@@ -92,9 +98,10 @@ export const ImageSchema = Type.Object(
       }),
     ),
   },
-  { ...CLOSED, description: 'Which image the product runs.' },
+  { ...CLOSED, description: 'Which image the product runs.', [TYPE_NAME_KEY]: 'ImageSpec' },
 );
-export type ImageSpec = Static<typeof ImageSchema>;
+import type { ImageSpec } from './spec.generated';
+export type { ImageSpec };
 
 export const ClusterOperationSchema = Type.Object(
   {
@@ -109,9 +116,10 @@ export const ClusterOperationSchema = Type.Object(
       }),
     ),
   },
-  { ...CLOSED, description: 'Operations on the whole stacklet.' },
+  { ...CLOSED, description: 'Operations on the whole stacklet.', [TYPE_NAME_KEY]: 'ClusterOperationSpec' },
 );
-export type ClusterOperationSpec = Static<typeof ClusterOperationSchema>;
+import type { ClusterOperationSpec } from './spec.generated';
+export type { ClusterOperationSpec };
 
 // Reported at min, as Kubernetes reports a range (minReplicas above maxReplicas) at its lower end.
 const cpuMinNotAboveMax = defineRule<{ min?: string; max?: string }>({
@@ -218,9 +226,14 @@ export const ResourcesSchema = Type.Object(
       ),
     ),
   },
-  { ...CLOSED, description: 'CPU, memory and persistent storage of each pod.' },
+  {
+    ...CLOSED,
+    description: 'CPU, memory and persistent storage of each pod.',
+    [TYPE_NAME_KEY]: 'ResourcesSpec',
+  },
 );
-export type ResourcesSpec = Static<typeof ResourcesSchema>;
+import type { ResourcesSpec } from './spec.generated';
+export type { ResourcesSpec };
 
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'NONE'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -276,9 +289,11 @@ export const LoggingSchema = Type.Object(
     ...CLOSED,
     ...withRules(noVectorAgent),
     description: "Log levels, rendered into the product's own logging framework.",
+    [TYPE_NAME_KEY]: 'LoggingSpec',
   },
 );
-export type LoggingSpec = Static<typeof LoggingSchema>;
+import type { LoggingSpec } from './spec.generated';
+export type { LoggingSpec };
 
 /** Config fields every role has, beside the product's own. */
 export const CommonConfigProperties = {
@@ -316,9 +331,10 @@ export const RoleConfigSchema = Type.Object(
     ),
     listenerClass: Type.Optional(ListenerClassSchema),
   },
-  { ...CLOSED, description: 'Settings of the role as a whole.' },
+  { ...CLOSED, description: 'Settings of the role as a whole.', [TYPE_NAME_KEY]: 'RoleConfigSpec' },
 );
-export type RoleConfigSpec = Static<typeof RoleConfigSchema>;
+import type { RoleConfigSpec } from './spec.generated';
+export type { RoleConfigSpec };
 
 export const JvmArgumentOverridesSchema = Type.Object(
   {
@@ -332,9 +348,14 @@ export const JvmArgumentOverridesSchema = Type.Object(
       }),
     ),
   },
-  { ...CLOSED, description: 'Changes to the JVM arguments keelson generates.' },
+  {
+    ...CLOSED,
+    description: 'Changes to the JVM arguments keelson generates.',
+    [TYPE_NAME_KEY]: 'JvmArgumentOverridesSpec',
+  },
 );
-export type JvmArgumentOverridesSpec = Static<typeof JvmArgumentOverridesSchema>;
+import type { JvmArgumentOverridesSpec } from './spec.generated';
+export type { JvmArgumentOverridesSpec };
 
 const objectOverrideSchema = Type.Object(
   {
@@ -349,6 +370,7 @@ const objectOverrideSchema = Type.Object(
     additionalProperties: Type.Unknown(),
     ...OPEN,
     description: 'A partial object merged onto the generated object with the same apiVersion, kind and name.',
+    [TYPE_NAME_KEY]: 'ObjectOverride',
   },
 );
 
@@ -373,7 +395,7 @@ const NetworkPeerSchema = Type.Object(
     podSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client pods.')),
     namespaceSelector: Type.Optional(LabelSelectorSchema('A LabelSelector of client namespaces.')),
   },
-  CLOSED,
+  { ...CLOSED, description: 'Clients admitted to the client ports.', [TYPE_NAME_KEY]: 'NetworkPeerSpec' },
 );
 
 /** clusterConfig fields every product has, beside its own. */
@@ -410,7 +432,11 @@ export const CommonClusterConfigProperties = {
           }),
         ),
       },
-      CLOSED,
+      {
+        ...CLOSED,
+        description: 'The NetworkPolicy keelson generates for the client ports.',
+        [TYPE_NAME_KEY]: 'NetworkPolicySpec',
+      },
     ),
   ),
 };

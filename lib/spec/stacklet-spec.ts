@@ -31,7 +31,8 @@ import {
   type RoleConfigSpec,
 } from './common';
 import { withRules } from './rules';
-import { PodOverridesSchema, type Affinity, type LabelSelector, type PodTemplatePatch } from './kubernetes';
+import type { NetworkPolicySpec } from './spec.generated';
+import { PodOverridesSchema, type Affinity, type PodTemplatePatch } from './kubernetes';
 
 /** What the spec builder needs to know of one role. */
 export interface RoleSchemaInput<P extends TProperties = TProperties> {
@@ -178,24 +179,22 @@ export interface AnyConfigSpec {
   readonly logging?: LoggingSpec;
   readonly affinity?: Affinity;
   readonly gracefulShutdownTimeout?: string;
-  readonly [productField: string]: unknown;
 }
 
 /** How the framework sees any product's spec. */
 export interface AnyStackletSpec {
   readonly image?: ImageSpec;
-  readonly clusterConfig?: {
-    readonly vectorAggregatorConfigMapName?: string;
-    readonly networkPolicy?: {
-      readonly enabled?: boolean;
-      readonly allowSameNamespace?: boolean;
-      readonly allowedClients?: readonly {
-        readonly podSelector?: LabelSelector;
-        readonly namespaceSelector?: LabelSelector;
-      }[];
-    };
-    readonly [productField: string]: unknown;
-  };
+  /**
+   * The product's clusterConfig; a stacklet built by `stackletSpecSchema` holds the common fields
+   * (`CommonClusterConfigSpec`) beside its own.
+   */
+  readonly clusterConfig?: object;
   readonly clusterOperation?: ClusterOperationSpec;
   readonly objectOverrides?: readonly ObjectOverride[];
+}
+
+/** The clusterConfig fields every product built by `stackletSpecSchema` has. */
+export interface CommonClusterConfigSpec {
+  readonly vectorAggregatorConfigMapName?: string;
+  readonly networkPolicy?: NetworkPolicySpec;
 }

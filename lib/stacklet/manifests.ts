@@ -18,6 +18,7 @@ import type {
 import { renderConfigFile } from '../config-files';
 import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
+import type { CommonClusterConfigSpec } from '../spec/stacklet-spec';
 import { claimTemplateLabels, objectLabels, selectorLabels, type LabelInput } from './labels';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { activeRoles } from './resolve';
@@ -349,7 +350,7 @@ export function stackletManifests(
     discovery,
   ];
 
-  const policy = stacklet.spec.clusterConfig?.networkPolicy;
+  const policy = (stacklet.spec.clusterConfig as CommonClusterConfigSpec | undefined)?.networkPolicy;
   if (policy?.enabled !== false) {
     const own = selectorLabels({ product: product.name, instance: stacklet.name });
     const ports = (filter: (p: { name: string; client?: boolean }) => boolean) =>

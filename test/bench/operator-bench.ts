@@ -233,7 +233,7 @@ async function benchOne(
     [
       main,
       'operator',
-      '--namespaces',
+      '--watch-namespaces',
       namespace,
       '--metrics-address',
       `127.0.0.1:${port}`,

@@ -36,7 +36,7 @@ export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 export const DEFAULT_STORAGE_CLASS = 'standard';
 
 /** Where the controller-manager's hostpath provisioner makes volumes (fixed in Kubernetes). */
-const HOSTPATH_PROVISIONER_ROOT = '/tmp/hostpath_pv';
+export const HOSTPATH_PROVISIONER_ROOT = '/tmp/hostpath_pv';
 export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 

@@ -1,7 +1,8 @@
 /**
- * The operator's identity in tests and benchmarks: a ServiceAccount bound to the ClusterRole that
- * OperatorDeployment generates, and a kubeconfig file with its token, so the operator runs with
- * exactly the rights keelson grants it in a cluster — never as an administrator.
+ * The operator's identity in tests and benchmarks: a ServiceAccount bound to the RBAC that
+ * OperatorDeployment generates (its ClusterRole, or with `watchNamespaces` its Roles), and a
+ * kubeconfig file with its token, so the operator runs with exactly the rights keelson grants it
+ * in a cluster — never as an administrator.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,6 +19,7 @@ export async function writeOperatorIdentity(
   namespace: string,
   products: readonly ProductDefinition[],
   fieldManager: string,
+  watchNamespaces?: readonly string[],
 ): Promise<string> {
   const chart = new Chart(new App(), 'operator');
   const name = `keelson-operator-${namespace}`;
@@ -26,7 +28,9 @@ export async function writeOperatorIdentity(
     image: 'registry.invalid/keelson/keelson:test',
     namespace,
     name,
+    watchNamespaces,
     includeCrds: false,
+    includeNamespace: false,
   });
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   for (const object of chart.toJson() as k8s.KubernetesObject[]) {

@@ -29,6 +29,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import {
   CLIENT_CERTIFICATE_EXTENSIONS,
+  HOSTPATH_PROVISIONER_ROOT,
   loadKubeConfig,
   runBuildScript,
   signCertificate,
@@ -57,7 +58,14 @@ export const CLUSTER_DOMAIN = 'cluster.local';
 export const CONTAINERD_NAMESPACE = 'k8s.io';
 
 /** Processes, in start order. */
-export const NODE_COMPONENTS = ['api-forwarder', 'containerd', 'coredns', 'kubelet', 'kube-proxy'] as const;
+export const NODE_COMPONENTS = [
+  'api-forwarder',
+  'volume-permissions',
+  'containerd',
+  'coredns',
+  'kubelet',
+  'kube-proxy',
+] as const;
 export type NodeComponent = (typeof NODE_COMPONENTS)[number];
 
 /** What stopping the node (also from another process: `npm run cluster:down`) needs. */
@@ -170,7 +178,7 @@ export async function startRealNode(
     await grantCoreDns(admin);
 
     const launch = (component: NodeComponent, binary: string, args: string[], inNamespace = true) => {
-      pids[component] = launch_(state, component, binary, args, inNamespace, options.detached);
+      pids[component] = launchProcess(state, component, binary, args, inNamespace, options.detached);
     };
     const apiPort = new URL(controlPlane.server).port;
     launch(
@@ -179,6 +187,8 @@ export async function startRealNode(
       [`TCP-LISTEN:6443,bind=${hostIp},fork,reuseaddr`, `TCP:127.0.0.1:${apiPort}`],
       false,
     );
+
+    launch('volume-permissions', process.execPath, ['-e', VOLUME_PERMISSIONS_SCRIPT], false);
 
     writeContainerdConfig(state, binDir, cniDir);
     launch('containerd', path.join(binDir, 'containerd'), ['--config', path.join(dir, 'containerd.toml')]);
@@ -263,7 +273,14 @@ export async function startRealNode(
  * `keepDir`, its folder. Safe to call on a half-started node.
  */
 export async function stopRealNode(state: RealNodeState, options: { keepDir?: boolean } = {}) {
-  const order: NodeComponent[] = ['kube-proxy', 'kubelet', 'coredns', 'containerd', 'api-forwarder'];
+  const order: NodeComponent[] = [
+    'kube-proxy',
+    'kubelet',
+    'coredns',
+    'containerd',
+    'volume-permissions',
+    'api-forwarder',
+  ];
   for (const component of order) await stopGroup(state.pids[component]);
   killCgroupTree(state);
   unmountUnder(state.dir);
@@ -274,6 +291,32 @@ export async function stopRealNode(state: RealNodeState, options: { keepDir?: bo
 }
 
 const STATE_FILE = 'state.json';
+
+/**
+ * The controller-manager's hostpath provisioner makes each volume a folder under
+ * /tmp/hostpath_pv with mode 0750, owned by root, and fsGroup does not apply to hostPath volumes:
+ * a pod running as uid 10001 (as every keelson pod does) could not write to its claim. On a real
+ * cluster the storage driver takes care of that; here a small watcher (a Node.js process beside
+ * the node) opens each new volume folder to everyone (0777) as soon as it appears, before a pod
+ * can mount it. Volumes are test data on a test machine; the folders are removed with the cluster.
+ */
+const VOLUME_PERMISSIONS_SCRIPT = `
+const fs = require('node:fs');
+const path = require('node:path');
+const root = ${JSON.stringify(HOSTPATH_PROVISIONER_ROOT)};
+fs.mkdirSync(root, { recursive: true });
+const open = (name) => {
+  try {
+    const folder = path.join(root, name);
+    const stat = fs.statSync(folder);
+    if (stat.isDirectory() && (stat.mode & 0o777) !== 0o777) fs.chmodSync(folder, 0o777);
+  } catch {}
+};
+const scan = () => { for (const name of fs.readdirSync(root)) open(name); };
+scan();
+fs.watch(root, (event, name) => { if (name) open(name); });
+setInterval(scan, 2000);
+`;
 
 /**
  * Stops the nodes under `root` that a killed test run left behind: those whose control plane's
@@ -301,6 +344,7 @@ async function sweepLeftovers(root: string, log: (message: string) => void) {
 /** The program each component's PID runs (argv[0]'s base name). */
 export const BINARY_OF: Record<NodeComponent, string> = {
   'api-forwarder': 'socat',
+  'volume-permissions': path.basename(process.execPath),
   containerd: 'containerd',
   coredns: 'coredns',
   kubelet: 'kubelet',
@@ -325,11 +369,9 @@ export async function importImage(
   state: Pick<RealNodeState, 'ctr' | 'containerdSocket'>,
   archive: string,
 ): Promise<void> {
-  await ctr(state, '-n', CONTAINERD_NAMESPACE, 'images', 'import', '--no-unpack=false', archive).catch(
-    (error: Error) => {
-      throw new Error(`importing ${archive} into the real node's containerd failed: ${error.message}`);
-    },
-  );
+  await ctr(state, '-n', CONTAINERD_NAMESPACE, 'images', 'import', archive).catch((error: Error) => {
+    throw new Error(`importing ${archive} into the real node's containerd failed: ${error.message}`);
+  });
 }
 
 /** The real node of the run, when one was started (KEELSON_TEST_REAL_NODE holds its state file). */
@@ -884,7 +926,7 @@ function writeKubeProxyConfig(state: RealNodeState) {
 }
 
 /** Starts a process (in the node's namespace unless told) in its own process group. */
-function launch_(
+function launchProcess(
   state: RealNodeState,
   component: NodeComponent,
   binary: string,

@@ -52,7 +52,8 @@ interface GatewayConfig extends ResolvedCommonConfig {
 }
 
 function upstream(stacklet: StackletContext): Record<string, string> {
-  const name = stacklet.spec.clusterConfig?.upstreamConfigMapName as string | undefined;
+  const name = (stacklet.spec.clusterConfig as Record<string, unknown> | undefined)?.upstreamConfigMapName as
+    string | undefined;
   return name ? { upstream: stacklet.dependencies[name].BEACON } : {};
 }
 
@@ -105,7 +106,9 @@ export const BEACON: ProductDefinition<BeaconSpec> = {
           'beacon.properties': {
             'tick.time': String(rg.config.tickTime),
             'data.dir': '/var/lib/beacon',
-            realm: String(stacklet.spec.clusterConfig?.realm ?? 'default'),
+            realm: String(
+              (stacklet.spec.clusterConfig as Record<string, unknown> | undefined)?.realm ?? 'default',
+            ),
             peers: rg.podAddresses.join(','),
             ...upstream(stacklet),
           },

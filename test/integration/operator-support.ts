@@ -101,15 +101,17 @@ export async function installBeaconCrd(kc: k8s.KubeConfig = adminKubeConfig()): 
 }
 
 /**
- * A ServiceAccount in `namespace` bound to the ClusterRole OperatorDeployment generates, and a
- * kubeconfig file carrying its token: the operator's identity in tests.
+ * A ServiceAccount in `namespace` bound to the ClusterRole OperatorDeployment generates (or, with
+ * `watchNamespaces`, to its Roles in those namespaces), and a kubeconfig file carrying its token:
+ * the operator's identity in tests.
  */
 export async function operatorIdentity(
   namespace: string,
   kc: k8s.KubeConfig = adminKubeConfig(),
   products: readonly ProductDefinition[] = [BEACON],
+  watchNamespaces?: readonly string[],
 ): Promise<string> {
-  return writeOperatorIdentity(kc, namespace, products, 'keelson-tests');
+  return writeOperatorIdentity(kc, namespace, products, 'keelson-tests', watchNamespaces);
 }
 
 /** Deletes the cluster-scoped RBAC objects operatorIdentity made. */
@@ -174,7 +176,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Oper
   const args = [
     main,
     'operator',
-    '--namespaces',
+    '--watch-namespaces',
     options.namespaces.join(','),
     '--metrics-address',
     `127.0.0.1:${port}`,

@@ -3,8 +3,9 @@
  * its taint and label; a pod with keelson's restricted security context (uid 10001, read-only
  * root, no capabilities, RuntimeDefault seccomp) runs in a namespace enforcing the restricted
  * Pod Security profile and its output is read back through the API server (which reaches the
- * kubelet); and one pod reaches another through a ClusterIP Service by its DNS name (CoreDNS,
- * kube-proxy, the pod bridge). A failure prints the containers' logs.
+ * kubelet); such a pod writes to a claim of the default StorageClass; and one pod reaches another
+ * through a ClusterIP Service by its DNS name (CoreDNS, kube-proxy, the pod bridge). A failure
+ * prints the containers' logs.
  */
 import * as k8s from '@kubernetes/client-node';
 import { RESTRICTED } from './admission';
@@ -118,6 +119,25 @@ describe('the real node', () => {
         'caps=none',
         'Seccomp:2', // filter mode: the runtime's default profile is in force
       ]),
+    );
+  });
+
+  it('gives a pod running as uid 10001 a claim of the default StorageClass it can write to', async () => {
+    const node = await realNode();
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    const pod = shellPod('writer', node.busyboxImage, 'echo persisted > /data/file && cat /data/file');
+    pod.spec!.containers[0].volumeMounts!.push({ name: 'data', mountPath: '/data' });
+    pod.spec!.volumes!.push({ name: 'data', persistentVolumeClaim: { claimName: 'data' } });
+    await core.createNamespacedPod({ namespace: ns.name, body: pod });
+    await waitForPhase('writer', 'Succeeded');
+    expect((await core.readNamespacedPodLog({ name: 'writer', namespace: ns.name })).trim()).toBe(
+      'persisted',
     );
   });
 

@@ -1,0 +1,219 @@
+/**
+ * ZooKeeper from keelson's manifests on the real node, with keelson's own build of
+ * `docker.io/library/zookeeper:3.9.4` imported into the node's containerd, in a namespace enforcing
+ * the restricted Pod Security profile:
+ * - three servers reach quorum (`srvr`: one leader, two followers) and become Ready by keelson's probe;
+ * - a znode written through one server is read through another, and a ZookeeperZnode's chroot
+ *   works for a client (a pod running the image's jars: `java -cp … ZooKeeperMain`);
+ * - the metrics port serves Prometheus text;
+ * - the servers run as uid 10001 with a read-only root filesystem.
+ * Each failure prints the servers' logs.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Chart, Testing } from 'cdk8s';
+import { ZookeeperCluster, ZookeeperZnode, zookeeperDistDir } from '../../constructs/zookeeper';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { buildImage, keelsonCacheDir } from '../../lib/image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+jest.setTimeout(30 * 60_000);
+
+const VERSION = '3.9.4';
+const SERVERS = ['zk-servers-default-0', 'zk-servers-default-1', 'zk-servers-default-2'];
+
+const RESTRICTED_CONTAINER: k8s.V1SecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 10001,
+  runAsGroup: 10001,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+describe('ZooKeeper on the real node', () => {
+  const ns = useTestNamespace('zk-real', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+
+  async function serverLogs(): Promise<string> {
+    const logs = await Promise.all(
+      SERVERS.map(
+        async (pod) =>
+          `--- ${pod}:\n${await realNodePodLogs(ns.name, pod).catch((e: Error) => `(no logs: ${e.message})`)}`,
+      ),
+    );
+    return logs.join('\n');
+  }
+
+  /**
+   * Creates the servers' data claims before the StatefulSet does (it adopts claims by name) and
+   * gives their volumes to uid/gid 10001. The test cluster's host-path provisioner makes root-owned
+   * 0750 folders and, like every hostPath volume, ignores the pod's `fsGroup`, which a real storage
+   * driver applies; without this the servers cannot write `/data/myid`.
+   */
+  async function claimsWritableByFsGroup(claims: string[]): Promise<void> {
+    for (const name of claims) {
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ns.name,
+        body: {
+          metadata: { name },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
+        },
+      });
+    }
+    for (const name of claims) {
+      let volume = '';
+      await waitFor(
+        `claim ${name} to be bound`,
+        async () => {
+          const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name });
+          volume = claim.spec?.volumeName ?? '';
+          return claim.status?.phase === 'Bound';
+        },
+        60_000,
+      );
+      const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
+      if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
+      fs.chownSync(hostPath, 10001, 10001);
+    }
+  }
+
+  /** Runs `script` with bash in a pod of the ZooKeeper image (restricted, uid 10001); returns its output. */
+  async function runClient(name: string, script: string): Promise<string> {
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name },
+        spec: {
+          ...REAL_NODE_PLACEMENT,
+          restartPolicy: 'Never',
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'client',
+              image: zookeeperImageRecipe(VERSION).reference,
+              imagePullPolicy: 'Never',
+              command: ['/bin/bash', '-c', script],
+              securityContext: RESTRICTED_CONTAINER,
+              resources: { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    });
+    await waitFor(
+      `client ${name} to finish`,
+      async () => {
+        const phase = (await core.readNamespacedPod({ name, namespace: ns.name })).status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed';
+      },
+      5 * 60_000,
+    );
+    const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+    const log = await core.readNamespacedPodLog({ name, namespace: ns.name });
+    if (pod.status?.phase !== 'Succeeded') {
+      throw new Error(`the client ${name} failed:\n${log}\n${await serverLogs()}`);
+    }
+    return log;
+  }
+
+  it('forms a quorum from keelson manifests, serves reads of writes across servers, a chroot and metrics', async () => {
+    await realNode();
+    const started = Date.now();
+    const built = await buildImage(
+      zookeeperImageRecipe(VERSION),
+      path.join(keelsonCacheDir(), 'images', 'out'),
+    );
+    await importImageToRealNode(built.archive);
+    const imported = Date.now();
+
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const zk = new ZookeeperCluster(chart, 'zk', {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      servers: {
+        // Small heaps: three servers and a client share the 2-core test machine.
+        config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
+        podOverrides: { spec: REAL_NODE_PLACEMENT },
+      },
+    });
+    const znode = new ZookeeperZnode(chart, 'znode', { zookeeper: zk });
+    await claimsWritableByFsGroup(SERVERS.map((pod) => `data-${pod}`));
+    expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
+
+    await waitFor(
+      'three ZooKeeper servers to be Ready',
+      async () => {
+        const pods = await Promise.all(
+          SERVERS.map((name) => core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined)),
+        );
+        return pods.every((p) =>
+          p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+      },
+      10 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await serverLogs()}`);
+    });
+    const ready = Date.now();
+    process.stdout.write(
+      `zookeeper on the real node: image ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
+        `three servers Ready ${((ready - imported) / 1000).toFixed(1)} s after apply\n`,
+    );
+
+    for (const name of SERVERS) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      expect(pod.spec?.securityContext).toMatchObject({
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        runAsNonRoot: true,
+      });
+      for (const c of pod.spec?.containers ?? []) {
+        expect(c.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+      }
+    }
+
+    const hosts = zk.hosts.split(',');
+    const chroot = znode.path;
+    const cli = `java -Xmx128m -cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
+    const [metricsHost] = hosts[0].split(':');
+    const output = await runClient(
+      'client',
+      [
+        'set -eu',
+        ...hosts.map((h) => {
+          const [host, port] = h.split(':');
+          return `echo "srvr $(echo srvr | nc -w 5 ${host} ${port} | grep '^Mode:')"`;
+        }),
+        `${cli} -server ${hosts[0]} create /keelson-real-node written-through-0 2>&1 | grep -v ' INFO ' || true`,
+        `echo "read: $(${cli} -server ${hosts[1]} get /keelson-real-node 2>/dev/null | grep written-through || true)"`,
+        `${cli} -server ${hosts[0]} create ${chroot} '' 2>&1 | grep -v ' INFO ' || true`,
+        `${cli} -server ${hosts[2]}${chroot} create /inside chrooted 2>&1 | grep -v ' INFO ' || true`,
+        `echo "chroot: $(${cli} -server ${hosts[1]} get ${chroot}/inside 2>/dev/null | grep chrooted || true)"`,
+        `exec 3<>/dev/tcp/${metricsHost}/7000`,
+        `printf 'GET /metrics HTTP/1.0\\r\\nHost: ${metricsHost}\\r\\n\\r\\n' >&3`,
+        "cat <&3 | grep -E '^# TYPE|^HTTP/' | head -5 | sed 's/^/metrics: /'",
+      ].join('\n'),
+    );
+    const modes = output
+      .split('\n')
+      .filter((l) => l.startsWith('srvr '))
+      .map((l) => l.replace('srvr Mode: ', ''))
+      .sort();
+    expect({ modes, output }).toMatchObject({ modes: ['follower', 'follower', 'leader'] });
+    expect(output).toContain('read: written-through-0');
+    expect(output).toContain('chroot: chrooted');
+    expect(output).toMatch(/metrics: HTTP\/1\.[01] 200/);
+    expect(output).toMatch(/metrics: # TYPE \w+ (gauge|counter|summary)/);
+  });
+});
