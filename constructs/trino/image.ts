@@ -59,7 +59,6 @@ export const TRINO_DATA = '/data/trino';
  * serves the CLI of 476 only; a newer CLI talks to older servers).
  */
 export const TRINO_IMAGE_VERSIONS: Readonly<Record<string, { readonly cli: string }>> = {
-  '455': { cli: '476' },
   '470': { cli: '476' },
   '476': { cli: '476' },
 };

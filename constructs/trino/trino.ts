@@ -385,7 +385,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
   specSchema: TrinoSpecSchema,
   images: {
     repository: 'docker.io/trinodb/trino',
-    versions: { '455': '455', '470': '470', '476': '476' },
+    versions: { '470': '470', '476': '476' },
     defaultVersion: '476',
   },
   roles: [role('coordinators'), role('workers')],
