@@ -359,7 +359,7 @@ export async function waitForCondition(
   type: string,
   status: 'True' | 'False',
   reason?: string,
-  timeoutMs = 90_000,
+  timeoutMs = 300_000,
   kc: k8s.KubeConfig = adminKubeConfig(),
 ): Promise<void> {
   const api = beacons(kc);
