@@ -317,7 +317,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...state,
       startSeconds,
       adminKubeConfig: () => loadKubeConfig(kubeconfigPath),
-      memoryUsage: () => memoryUsage(state.pids),
+      memoryUsage: () => memoryUsage(COMPONENTS, state.pids),
       stop: async (stopOptions = {}) => {
         process.removeListener('exit', exitGuard);
         await stopAll(stopOptions.keepRunDir ?? false);
@@ -359,12 +359,13 @@ async function removeProvisionedVolumes(runDir: string) {
   }
 }
 
-/** Resident memory of the recorded processes, from /proc. */
-export function memoryUsage(
-  pids: Record<Component, number>,
-): Record<Component, { rssMiB: number; peakMiB: number } | undefined> {
-  const result = {} as Record<Component, { rssMiB: number; peakMiB: number } | undefined>;
-  for (const component of COMPONENTS) {
+/** Resident memory of the recorded processes, from /proc (undefined for one that is gone). */
+export function memoryUsage<C extends string>(
+  components: readonly C[],
+  pids: Partial<Record<C, number>>,
+): Record<C, { rssMiB: number; peakMiB: number } | undefined> {
+  const result = {} as Record<C, { rssMiB: number; peakMiB: number } | undefined>;
+  for (const component of components) {
     try {
       const status = fs.readFileSync(`/proc/${pids[component]}/status`, 'utf8');
       const kib = (field: string) =>

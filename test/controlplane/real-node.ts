@@ -31,6 +31,7 @@ import {
   CLIENT_CERTIFICATE_EXTENSIONS,
   HOSTPATH_PROVISIONER_ROOT,
   loadKubeConfig,
+  memoryUsage,
   runBuildScript,
   signCertificate,
   waitFor,
@@ -989,19 +990,5 @@ async function stopGroup(pid: number | undefined) {
 export function nodeMemoryUsage(
   pids: Partial<Record<NodeComponent, number>>,
 ): Record<NodeComponent, { rssMiB: number; peakMiB: number } | undefined> {
-  const result = {} as Record<NodeComponent, { rssMiB: number; peakMiB: number } | undefined>;
-  for (const component of NODE_COMPONENTS) {
-    try {
-      const status = fs.readFileSync(`/proc/${pids[component]}/status`, 'utf8');
-      const kib = (field: string) =>
-        Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-      result[component] = {
-        rssMiB: Math.round(kib('VmRSS') / 1024),
-        peakMiB: Math.round(kib('VmHWM') / 1024),
-      };
-    } catch {
-      result[component] = undefined;
-    }
-  }
-  return result;
+  return memoryUsage(NODE_COMPONENTS, pids);
 }
