@@ -13,28 +13,23 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
 import { accountsLayer, buildImage, debianLayer, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  importImageToRealNode,
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+} from './real-node-support';
 import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
-
-const RESTRICTED_CONTAINER: k8s.V1SecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: 10001,
-  runAsGroup: 10001,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
 
 /** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
 function postgresImageRecipe(): ImageRecipe {

@@ -15,30 +15,25 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  importImageToRealNode,
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+} from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
 
 const VERSION = '4.1.0';
 const STORAGE_CLASS = 'keelson-test-hostpath';
-
-const RESTRICTED_CONTAINER: k8s.V1SecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: 10001,
-  runAsGroup: 10001,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
 
 describe(`Kafka ${VERSION} KRaft on the real node`, () => {
   const ns = useTestNamespace('kafka-real', RESTRICTED);

@@ -8,9 +8,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import { importImage, podLogs, startRealNode, type RealNodeState } from '../controlplane/real-node';
 
 export { REAL_NODE_PLACEMENT, REAL_NODE_LABEL, REAL_NODE_TAINT } from '../controlplane/real-node';
+
+/**
+ * keelson's container security context with the user its pod context sets, for the test's own
+ * client pods: they run under the same restrictions as the products' pods.
+ */
+export const RESTRICTED_CONTAINER = {
+  ...containerSecurityContext(),
+  runAsUser: DEFAULT_RUN_AS_USER,
+  runAsGroup: DEFAULT_RUN_AS_USER,
+};
 
 /** Files in the control plane's run folder that coordinate the workers. */
 export function realNodeFiles(runDir: string) {

@@ -9,22 +9,17 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { RESTRICTED } from './admission';
-import { realNode, realNodePodLogs, REAL_NODE_LABEL, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_LABEL,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+} from './real-node-support';
 import { adminClients, useTestNamespace, waitFor } from './support';
 
 // The first test may start the node (and, on a cold machine, build its binaries).
 jest.setTimeout(25 * 60_000);
-
-/** keelson's container security context (what every product's pods carry). */
-const RESTRICTED_CONTAINER: k8s.V1SecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: 10001,
-  runAsGroup: 10001,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
 
 function shellPod(
   name: string,

@@ -9,7 +9,6 @@
  * - the servers run as uid 10001 with a read-only root filesystem.
  * Each failure prints the servers' logs.
  */
-import type * as k8s from '@kubernetes/client-node';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
@@ -18,23 +17,19 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  importImageToRealNode,
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+} from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
 
 const VERSION = '3.9.4';
 const SERVERS = ['zk-servers-default-0', 'zk-servers-default-1', 'zk-servers-default-2'];
-
-const RESTRICTED_CONTAINER: k8s.V1SecurityContext = {
-  runAsNonRoot: true,
-  runAsUser: 10001,
-  runAsGroup: 10001,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
 
 describe('ZooKeeper on the real node', () => {
   const ns = useTestNamespace('zk-real', RESTRICTED);
