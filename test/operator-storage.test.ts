@@ -1,4 +1,10 @@
-import { claimAction, claimsOf, claimTemplateChanges, type Claim } from '../lib/operator/storage';
+import {
+  claimAction,
+  claimsOf,
+  claimTemplateChanges,
+  volumeChangeProblems,
+  type Claim,
+} from '../lib/operator/storage';
 
 const template = (name: string, storage: string, storageClassName?: string): Claim => ({
   metadata: { name },
@@ -14,6 +20,9 @@ describe('claimTemplateChanges', () => {
     const live = [{ ...template('data', '2048Mi'), metadata: { name: 'data', labels: { old: 'x' } } }];
     expect(claimTemplateChanges('demo-servers-default', [template('data', '4Gi')], live)).toEqual({
       volumes: [{ volume: 'data', capacity: '4Gi' }],
+      added: [],
+      removed: [],
+      templatesChanged: true,
       problems: [],
     });
   });
@@ -25,19 +34,38 @@ describe('claimTemplateChanges', () => {
     ).toEqual([{ volume: 'data', capacity: '2Gi' }]);
   });
 
-  test('rejects a changed storageClass, an added and a removed volume, saying what to do', () => {
-    const { problems } = claimTemplateChanges(
+  test('rejects a changed storageClass, and the operator an added and a removed volume, saying what to do', () => {
+    const changes = claimTemplateChanges(
       'demo-servers-default',
       [template('data', '2Gi', 'fast'), template('logs', '1Gi')],
       [template('data', '2Gi', 'standard'), template('cache', '1Gi')],
     );
-    expect(problems).toEqual([
+    expect(changes).toMatchObject({ added: ['logs'], removed: ['cache'], templatesChanged: true });
+    expect(changes.problems).toEqual([
       expect.stringMatching(
-        /volume "data" asks for storageClass "fast", but its claims were made with "standard".*keelson never deletes claims/,
+        /volume "data" asks for storageClass "fast", but its claims were made with "standard".*no data can move.*keelson never deletes claims/,
       ),
+    ]);
+    expect(volumeChangeProblems('demo-servers-default', changes)).toEqual([
       expect.stringMatching(/volume "logs" is new.*--cascade=orphan/),
       expect.stringMatching(/volume "cache" is no longer in the spec.*its claims are kept/),
     ]);
+  });
+
+  test('sees templates the live StatefulSet holds as unchanged, whatever the API server added', () => {
+    const desired = { ...template('data', '1Gi', 'x'), metadata: { name: 'data', labels: { a: 'b' } } };
+    const live = {
+      metadata: { name: 'data', labels: { a: 'b' } },
+      spec: {
+        resources: { requests: { storage: '1024Mi' } },
+        storageClassName: 'x',
+        volumeMode: 'Filesystem',
+      },
+      status: { phase: 'Pending' },
+    };
+    expect(claimTemplateChanges('s', [desired], [live]).templatesChanged).toBe(false);
+    // A label the live template has and the desired one drops is a change the API server refuses.
+    expect(claimTemplateChanges('s', [template('data', '1Gi', 'x')], [live]).templatesChanged).toBe(true);
   });
 
   test('an unnamed class in the spec keeps whatever class the claims have', () => {

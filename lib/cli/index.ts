@@ -13,6 +13,7 @@ import { integerAtLeast, namespaceList, namespaceName } from './flags';
 import { operatorCommand } from './operator-command';
 import { operatorImageReference } from '../operator/image';
 import { imageCommand } from './image-command';
+import { storageCommand } from './storage-command';
 import type { ProductImages } from '../image';
 import { manifestsToYaml } from '../synth';
 
@@ -34,6 +35,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
     .showHelpAfterError();
   program.addCommand(operatorCommand(products));
   program.addCommand(imageCommand(images));
+  program.addCommand(storageCommand());
 
   program
     .command('crds')

@@ -33,7 +33,7 @@ import type { OperatorMetrics } from './metrics';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
-import { claimAction, claimsOf, claimTemplateChanges, type Claim } from './storage';
+import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
@@ -221,8 +221,11 @@ export class Reconciler {
     const namespace = resource.metadata.namespace!;
     const problems: string[] = [];
     const manifests: Manifest[] = [];
-    let claims: Claim[] | undefined;
-    const expandable = new Map<string, boolean | undefined>();
+    const planner = new StoragePlanner(
+      this.o.client,
+      namespace,
+      `${LABEL_NAME}=${this.o.product.name},${LABEL_INSTANCE}=${resource.metadata.name}`,
+    );
     for (const manifest of desired) {
       const live = manifest.kind === 'StatefulSet' ? this.live(manifest) : undefined;
       if (!live) {
@@ -242,82 +245,25 @@ export class Reconciler {
               spec: { ...spec, volumeClaimTemplates: have.map(({ status: _, ...template }) => template) },
             },
       );
-      const changes = claimTemplateChanges(workload, want, have);
-      problems.push(...changes.problems);
-      for (const { volume, capacity } of changes.volumes) {
-        claims ??= await this.listClaims(resource);
-        for (const claim of claimsOf(volume, workload, claims)) {
-          const storageClass = claim.spec?.storageClassName;
-          if (storageClass && !expandable.has(storageClass)) {
-            expandable.set(storageClass, await this.allowsExpansion(storageClass));
-          }
-          const action = claimAction(
-            claim,
-            capacity,
-            storageClass ? expandable.get(storageClass) : undefined,
-          );
-          if (action.kind === 'problem') problems.push(action.message);
-          if (action.kind !== 'expand') continue;
-          const claimName = claim.metadata!.name!;
-          try {
-            await this.o.client.request(
-              'patch',
-              'PATCH',
-              `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${encodeURIComponent(claimName)}`,
-              'persistentvolumeclaims',
-              {
-                body: { spec: { resources: { requests: { storage: action.to } } } },
-                contentType: 'application/merge-patch+json',
-              },
-            );
-          } catch (error) {
-            // A refusal (admission, validation) is the user's to fix; anything else is retried.
-            if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429) throw error;
-            problems.push(`claim ${claimName} could not grow to ${action.to}: ${error.message}`);
-            continue;
-          }
-          log.info({ claim: claimName, from: action.from, to: action.to }, 'expanding claim');
-          await this.o.recorder
-            .record(
-              resource,
-              'Normal',
-              'ExpandingVolume',
-              `expanding claim ${claimName} from ${action.from} to ${action.to}`,
-            )
-            .catch((e: unknown) => log.warn({ err: String(e) }, 'could not record an event'));
+      if (want.length === 0 && have.length === 0) continue;
+      const plan = await planner.plan(workload, want, have);
+      problems.push(...plan.problems, ...volumeChangeProblems(workload, plan.changes));
+      for (const { claim, from, to } of plan.expansions) {
+        try {
+          await expandClaim(this.o.client, namespace, claim, to);
+        } catch (error) {
+          // A refusal (admission, validation) is the user's to fix; anything else is retried.
+          if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429) throw error;
+          problems.push(`claim ${claim} could not grow to ${to}: ${error.message}`);
+          continue;
         }
+        log.info({ claim, from, to }, 'expanding claim');
+        await this.o.recorder
+          .record(resource, 'Normal', 'ExpandingVolume', `expanding claim ${claim} from ${from} to ${to}`)
+          .catch((e: unknown) => log.warn({ err: String(e) }, 'could not record an event'));
       }
     }
     return { manifests, problems };
-  }
-
-  /** The claims of this stacklet's product and instance in its namespace. */
-  private async listClaims(resource: KubeObject): Promise<Claim[]> {
-    const selector = `${LABEL_NAME}=${this.o.product.name},${LABEL_INSTANCE}=${resource.metadata.name}`;
-    const list = await this.o.client.request<{ items?: Claim[] }>(
-      'list',
-      'GET',
-      `/api/v1/namespaces/${resource.metadata.namespace}/persistentvolumeclaims`,
-      'persistentvolumeclaims',
-      { query: { labelSelector: selector } },
-    );
-    return list.items ?? [];
-  }
-
-  /** `allowVolumeExpansion` of a StorageClass; undefined when it does not exist. */
-  private async allowsExpansion(storageClass: string): Promise<boolean | undefined> {
-    try {
-      const sc = await this.o.client.request<{ allowVolumeExpansion?: boolean }>(
-        'get',
-        'GET',
-        `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(storageClass)}`,
-        'storageclasses',
-      );
-      return sc.allowVolumeExpansion === true;
-    } catch (error) {
-      if (isStatus(error, 404)) return undefined;
-      throw error;
-    }
   }
 
   /**

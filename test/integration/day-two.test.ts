@@ -3,7 +3,7 @@
  * (running with its own least-privilege identity) and once by `kubectl apply --server-side` of
  * synth output, is accepted and shows in the live objects. Storage changes are where the two
  * modes differ: claim templates are immutable, so the operator keeps them and grows the claims,
- * while synth output needs the documented steps.
+ * while synth output takes `keelson storage apply` (or the documented steps it automates).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,8 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
+import { keelsonCli } from '../../lib/cli';
 import { manifestsToYaml } from '../../lib/synth';
-import { BeaconCluster, type BeaconClusterProps } from '../example-product/beacon';
+import { BEACON, BeaconCluster, type BeaconClusterProps } from '../example-product/beacon';
 import {
   beacons,
   GROUP,
@@ -332,12 +333,18 @@ describe('day-two changes through kubectl apply --server-side of synth output', 
     );
   }
 
-  /** Synthesizes the Beacon `demo` with shape `s` into the test namespace and applies it. */
-  async function apply(s: Shape): Promise<{ code: number; out: string }> {
+  /** Synthesizes the Beacon `demo` with shape `s` into the test namespace; returns the file. */
+  function synth(s: Shape): string {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     new BeaconCluster(chart, 'demo', spec(s) as BeaconClusterProps);
     const file = path.join(dir, `${ns.name}.yaml`);
     fs.writeFileSync(file, manifestsToYaml(Testing.synth(chart)));
+    return file;
+  }
+
+  /** Synthesizes the Beacon `demo` with shape `s` into the test namespace and applies it. */
+  async function apply(s: Shape): Promise<{ code: number; out: string }> {
+    const file = synth(s);
     // An ApplySet prunes what synth no longer writes (a removed role group), as GitOps tools do;
     // claims are never part of it, so they stay.
     return kubectl(['apply', '--server-side', '--prune', `--applyset=demo`, '-n', ns.name, '-f', file]);
@@ -388,5 +395,152 @@ describe('day-two changes through kubectl apply --server-side of synth output', 
     const after = await claims(ns.name);
     expect(after.map((c) => c.metadata!.uid)).toEqual(before.map((c) => c.metadata!.uid));
     expect(after.map((c) => c.spec!.resources!.requests!.storage)).toEqual(['2Gi', '2Gi']);
+  });
+
+  /** Runs `keelson storage apply` (the command line, in this process) on the synth output of `s`. */
+  async function storageApply(s: Shape, ...flags: string[]): Promise<{ code: number; out: string }> {
+    const file = synth(s);
+    let out = '';
+    const capture = (chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const before = process.exitCode;
+    try {
+      await keelsonCli([BEACON]).parseAsync([
+        'node',
+        'keelson',
+        'storage',
+        'apply',
+        '-f',
+        file,
+        '--kubeconfig',
+        process.env.KEELSON_TEST_KUBECONFIG!,
+        ...flags,
+      ]);
+      return { code: Number(process.exitCode ?? 0), out };
+    } finally {
+      process.exitCode = before;
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+  }
+
+  /** The uids of the Beacon servers' pods once `count` of them run. */
+  async function runningPods(count: number): Promise<string[]> {
+    const pods = async () =>
+      (
+        await core.listNamespacedPod({
+          namespace: ns.name,
+          labelSelector: 'app.kubernetes.io/instance=demo,app.kubernetes.io/component=servers',
+        })
+      ).items;
+    await waitFor(`${count} running servers pods in ${ns.name}`, async () => {
+      const all = await pods();
+      return all.length === count && all.every((p) => p.status?.phase === 'Running');
+    });
+    return (await pods()).map((p) => p.metadata!.uid!).sort();
+  }
+
+  it('grows storage with keelson storage apply, keeping the claims and the pods, and the next apply goes through', async () => {
+    await applied(base, 'the first apply');
+    await claimsBound(ns.name, 2);
+    const pods = await runningPods(2);
+    const before = await claims(ns.name);
+    const grown: Shape = { capacity: '2Gi' };
+    expect((await apply(grown)).out).toContain('updates to statefulset spec for fields other than');
+
+    // --dry-run says what it would do and changes nothing.
+    const plan = await storageApply(grown, '--dry-run');
+    expect(plan).toMatchObject({ code: 0 });
+    expect(plan.out).toContain(
+      `statefulset ${ns.name}/demo-servers-default: grow claim data-demo-servers-default-0 from 1Gi to 2Gi`,
+    );
+    expect(plan.out).toContain('delete with propagationPolicy=Orphan');
+    expect(await sizes(ns.name)).toEqual({
+      'data-demo-servers-default-0': '1Gi',
+      'data-demo-servers-default-1': '1Gi',
+    });
+    const uid = (await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid;
+    expect(uid).toBeDefined();
+
+    const done = await storageApply(grown);
+    expect(done).toMatchObject({ code: 0 });
+    expect(done.out).toContain('recreated by server-side apply as field manager "kubectl"');
+    const sts = await statefulSet(ns.name, 'demo-servers-default');
+    expect(sts.metadata!.uid).not.toBe(uid);
+    expect(sts.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage).toBe('2Gi');
+    const after = await claims(ns.name);
+    expect(after.map((c) => c.metadata!.uid)).toEqual(before.map((c) => c.metadata!.uid));
+    expect(after.map((c) => c.spec!.resources!.requests!.storage)).toEqual(['2Gi', '2Gi']);
+    // The new StatefulSet adopts the pods it did not make, and does not replace them.
+    await waitFor('the new StatefulSet to own the running pods', async () => {
+      const owned = (
+        await core.listNamespacedPod({
+          namespace: ns.name,
+          labelSelector: 'app.kubernetes.io/instance=demo,app.kubernetes.io/component=servers',
+        })
+      ).items.filter((p) => p.metadata!.ownerReferences?.some((o) => o.uid === sts.metadata!.uid));
+      return owned.length === 2;
+    });
+    expect(await runningPods(2)).toEqual(pods);
+
+    // Idempotent: a second run finds nothing to do; the user's own apply is accepted again.
+    const again = await storageApply(grown);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.out).toContain('nothing to do');
+    expect((await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid).toBe(sts.metadata!.uid);
+    await applied(grown, 'the apply after keelson storage apply');
+    expect(await runningPods(2)).toEqual(pods);
+
+    // A smaller capacity is refused, naming the field; nothing changes.
+    const shrink = await storageApply({ capacity: '1Gi' });
+    expect(shrink.code).toBe(2);
+    expect(shrink.out).toContain(
+      'StatefulSet demo-servers-default spec.volumeClaimTemplates[name=data].spec.resources.requests.storage is 1Gi: ' +
+        'claim data-demo-servers-default-0 holds 2Gi',
+    );
+    expect(shrink.out).toContain('cannot shrink');
+    expect(shrink.out).toContain('nothing was changed');
+    expect((await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid).toBe(sts.metadata!.uid);
+    expect(new Set(Object.values(await sizes(ns.name)))).toEqual(new Set(['2Gi']));
+
+    // Another StorageClass cannot move the data: said, with what to do; nothing changes.
+    const moved = await storageApply({ capacity: '2Gi', storageClass: fixed });
+    expect(moved.code).toBe(2);
+    expect(moved.out).toContain(
+      `asks for storageClass "${fixed}", but its claims were made with "${expandable}"`,
+    );
+    expect(moved.out).toContain('copy it to claims of the new class yourself');
+    expect((await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid).toBe(sts.metadata!.uid);
+  });
+
+  it('says so, naming the claim and the StorageClass, when the StorageClass does not allow expansion, and changes nothing', async () => {
+    const small: Shape = { storageClass: fixed };
+    await applied(small, 'the first apply');
+    await claimsBound(ns.name, 2);
+    const uid = (await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid;
+    const result = await storageApply({ ...small, capacity: '3Gi' }, '--output', 'json');
+    expect(result.code).toBe(2);
+    const report = JSON.parse(result.out) as {
+      ok: boolean;
+      changed: boolean;
+      statefulSets: { name: string; problems: string[] }[];
+    };
+    expect(report).toMatchObject({ ok: false, changed: false });
+    const servers = report.statefulSets.find((s) => s.name === 'demo-servers-default')!;
+    expect(servers.problems).toEqual([
+      expect.stringContaining(
+        `claim data-demo-servers-default-0 cannot grow from 1Gi to 3Gi: its StorageClass "${fixed}" does not allow volume expansion`,
+      ),
+      expect.stringContaining(`claim data-demo-servers-default-1 cannot grow from 1Gi to 3Gi`),
+    ]);
+    expect((await statefulSet(ns.name, 'demo-servers-default')).metadata!.uid).toBe(uid);
+    expect(await sizes(ns.name)).toEqual({
+      'data-demo-servers-default-0': '1Gi',
+      'data-demo-servers-default-1': '1Gi',
+    });
   });
 });
