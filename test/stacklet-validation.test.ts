@@ -231,3 +231,84 @@ describe('one message per field', () => {
     ]);
   });
 });
+
+describe('objectOverrides are checked against the Kubernetes schema of their kind', () => {
+  test('rejects a misspelled field, naming its path, the rule and the kind', () => {
+    expect(
+      problems({
+        objectOverrides: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            metadata: { name: 'demo-servers-default' },
+            spec: { replicsa: 3 },
+          },
+        ],
+      }),
+    ).toEqual([
+      'spec.objectOverrides[0].spec.replicsa: unknown field; did you mean replicas? (in a StatefulSet of apps/v1)',
+    ]);
+  });
+
+  test('rejects a value of the wrong type, deep in the object', () => {
+    expect(
+      problems({
+        objectOverrides: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'demo-servers' },
+            spec: { ports: { web: 80 } },
+          },
+          {
+            apiVersion: 'policy/v1',
+            kind: 'PodDisruptionBudget',
+            metadata: { name: 'demo-servers', labels: { team: 7 } },
+          },
+          {
+            apiVersion: 'networking.k8s.io/v1',
+            kind: 'NetworkPolicy',
+            metadata: { name: 'demo' },
+            spec: { ingress: [{ form: [] }] },
+          },
+        ],
+      }),
+    ).toEqual([
+      'spec.objectOverrides[0].spec.ports: must be a list, not an object (in a Service of v1)',
+      'spec.objectOverrides[1].metadata.labels.team: must be a string, not 7 (in a PodDisruptionBudget of policy/v1)',
+      'spec.objectOverrides[2].spec.ingress[0].form: unknown field; did you mean from? (in a NetworkPolicy of networking.k8s.io/v1)',
+    ]);
+  });
+
+  test('accepts a correct override, null (remove) and $patch, and leaves kinds the core schema lacks to the target check', () => {
+    expect(
+      problems({
+        objectOverrides: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 'demo-servers', annotations: { team: 'data' } },
+            spec: { type: 'LoadBalancer', sessionAffinity: null },
+          },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            metadata: { name: 'demo-servers-default' },
+            spec: { template: { spec: { containers: [{ name: 'beacon', $patch: 'delete' }] } } },
+          },
+        ],
+      }),
+    ).toEqual([]);
+    expect(
+      problems({
+        objectOverrides: [
+          { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { x: 1 } },
+        ],
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.objectOverrides\[0\]: no generated object is example\.com\/v1\/Widget\/w/,
+      ),
+    ]);
+  });
+});

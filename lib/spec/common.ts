@@ -5,7 +5,7 @@
  * against it (`validate.ts`).
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { AffinitySchema, LabelSelectorSchema } from './kubernetes';
+import { AffinitySchema, KUBERNETES_OBJECT_KEY, LabelSelectorSchema } from './kubernetes';
 import { defineRule, withRules } from './rules';
 import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
 import { parseQuantity, QUANTITY_SYNTAX } from '../quantity';
@@ -371,6 +371,7 @@ const objectOverrideSchema = Type.Object(
     ...OPEN,
     description: 'A partial object merged onto the generated object with the same apiVersion, kind and name.',
     [TYPE_NAME_KEY]: 'ObjectOverride',
+    [KUBERNETES_OBJECT_KEY]: true,
   },
 );
 

@@ -32,6 +32,12 @@ export type PodTemplatePatch = Patch<PodTemplateSpec>;
 /** The schema keyword naming the Kubernetes definition a spec field holds. */
 export const KUBERNETES_TYPE_KEY = 'x-keelson-kubernetes-type';
 
+/**
+ * The schema keyword of a spec field holding (a patch of) any Kubernetes object (`objectOverrides`
+ * items): its `apiVersion` and `kind` pick the definition it is checked against.
+ */
+export const KUBERNETES_OBJECT_KEY = 'x-keelson-kubernetes-object';
+
 const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
 /** A spec field holding a Kubernetes object of `definition`, typed `T`. */
@@ -107,6 +113,37 @@ export function kubernetesFieldProblems(definition: string, value: unknown, path
   const problems: string[] = [];
   check(WIRE_DEFINITIONS[definition] ?? {}, value, path, problems);
   return problems;
+}
+
+/**
+ * The name of the core Kubernetes definition of objects of `apiVersion` and `kind`
+ * (`apps/v1` `StatefulSet` → `io.k8s.api.apps.v1.StatefulSet`), or undefined when the core schema
+ * has none (a custom resource such as a ServiceMonitor).
+ */
+export function objectDefinition(apiVersion: unknown, kind: unknown): string | undefined {
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return undefined;
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
+  const candidates = group === '' ? ['core'] : [group.replace(/\.k8s\.io$/, '').split('.')[0], group];
+  for (const g of candidates) {
+    const name = `io.k8s.api.${g}.${version}.${kind}`;
+    if (WIRE_DEFINITIONS[name]) return name;
+  }
+  return undefined;
+}
+
+/**
+ * Every problem of `value`, a patch of a whole Kubernetes object (an `objectOverrides` item),
+ * against the core definition its `apiVersion` and `kind` name, one line each starting with its
+ * path below `path`. Objects of kinds the core schema lacks are not checked here.
+ */
+export function kubernetesObjectProblems(value: unknown, path: string): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const { apiVersion, kind } = value as { apiVersion?: unknown; kind?: unknown };
+  const definition = objectDefinition(apiVersion, kind);
+  if (!definition) return [];
+  return kubernetesFieldProblems(definition, value, path).map(
+    (problem) => `${problem} (in a ${String(kind)} of ${String(apiVersion)})`,
+  );
 }
 
 function check(schema: WireDefinition, value: unknown, path: string, problems: string[]): void {

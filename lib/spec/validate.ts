@@ -7,7 +7,12 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { KUBERNETES_TYPE_KEY, kubernetesFieldProblems } from './kubernetes';
+import {
+  KUBERNETES_OBJECT_KEY,
+  KUBERNETES_TYPE_KEY,
+  kubernetesFieldProblems,
+  kubernetesObjectProblems,
+} from './kubernetes';
 import { checkFor, VALIDATIONS_KEY, type SchemaValidation } from './rules';
 
 /** A spec that breaks its schema; `problems` lists every one, a line each. */
@@ -203,6 +208,7 @@ function hasKubernetesFields(schema: TSchema): boolean {
     kubernetesBelow.set(schema, false);
     found =
       (schema as Record<string, unknown>)[KUBERNETES_TYPE_KEY] !== undefined ||
+      (schema as Record<string, unknown>)[KUBERNETES_OBJECT_KEY] !== undefined ||
       childSchemas(schema).some(
         (child) => typeof child === 'object' && child !== null && hasKubernetesFields(child),
       );
@@ -221,6 +227,10 @@ function kubernetesProblems(schema: TSchema, value: unknown, path: string, probl
   const definition = s[KUBERNETES_TYPE_KEY] as string | undefined;
   if (definition !== undefined) {
     problems.push(...kubernetesFieldProblems(definition, value, path));
+    return;
+  }
+  if (s[KUBERNETES_OBJECT_KEY] !== undefined) {
+    problems.push(...kubernetesObjectProblems(value, path));
     return;
   }
   if (Array.isArray(value)) {
