@@ -1,0 +1,154 @@
+/**
+ * The Hive metastore from keelson's manifests on the real node, on a MySQL-protocol server: MariaDB
+ * 10.11 (Debian 12 has no MySQL server) in a pod of its own, with the database set the way a user
+ * sets it (`type: mysql`, host, database, credentials Secret) and every other setting at its
+ * default — keelson's image (the MySQL driver is Oracle's Connector/J 8.4) and its JDBC URL, driver
+ * class and schema tool type. In a namespace enforcing the restricted Pod Security profile:
+ * - the schema-init container creates the schema from Hive's MySQL scripts; after the pod is
+ *   deleted, the new pod's schema-init finds it and changes nothing, and the database created
+ *   before is still listed;
+ * - a Thrift client (a pod running keelson's image) creates and lists a database through the
+ *   metastores' client Service;
+ * - every pod, MariaDB's included, runs as uid 10001 with a read-only root filesystem.
+ * Each failure prints the pods' logs.
+ */
+import { Chart, Testing } from 'cdk8s';
+import { HiveCluster } from '../../constructs/hive';
+import { hiveImageRecipe } from '../../constructs/hive/image';
+import { buildImage, keelsonCacheDir } from '../../lib/image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { startDatabaseServer } from './database-servers';
+import { publishMetastoreProbe, runMetastoreProbe } from './metastore-probe';
+import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+jest.setTimeout(30 * 60_000);
+
+const VERSION = '4.0.1';
+const METASTORE_POD = 'hive-metastores-default-0';
+
+describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => {
+  const ns = useTestNamespace('hive-mysql', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+  const metastoreUri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
+
+  /** Every pod's logs in the namespace, for a failure to print. */
+  async function allLogs(): Promise<string> {
+    const pods = await core.listNamespacedPod({ namespace: ns.name }).catch(() => ({ items: [] }));
+    const parts: string[] = [];
+    for (const pod of pods.items) {
+      const name = pod.metadata?.name ?? '';
+      parts.push(
+        `=== pod ${name}: ${JSON.stringify(pod.status?.containerStatuses?.map((c) => [c.name, c.state]))}\n` +
+          (await realNodePodLogs(ns.name, name).catch((e: Error) => `(no logs: ${e.message})`)),
+      );
+    }
+    return parts.join('\n');
+  }
+
+  async function waitReady(pod: string, notUid?: string) {
+    await waitFor(
+      `pod ${pod} to be Ready`,
+      async () => {
+        const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
+        if (notUid && p.metadata?.uid === notUid) return false;
+        return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify((await core.readNamespacedPod({ name: pod, namespace: ns.name })).status),
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await allLogs()}`);
+    });
+  }
+
+  const log = (container: string) =>
+    core.readNamespacedPodLog({ name: METASTORE_POD, namespace: ns.name, container });
+
+  const probe = (name: string, args: string[]) =>
+    runMetastoreProbe(core, ns.name, {
+      name,
+      version: VERSION,
+      uri: metastoreUri(),
+      args,
+      serverLogs: allLogs,
+    });
+
+  it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
+    await realNode();
+    const hiveImage = await buildImage(hiveImageRecipe(VERSION), `${keelsonCacheDir()}/images/archives`);
+    await importImageToRealNode(hiveImage.archive);
+    await publishMetastoreProbe(core, ns.name, VERSION);
+    const mysql = await startDatabaseServer(core, ns.name, 'mariadb', {
+      database: 'metastore',
+      username: 'hive',
+      password: 'hive-pw-9b4f',
+    });
+
+    // The database as a user writes it; everything else at keelson's defaults.
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    new HiveCluster(chart, 'hive', {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      clusterConfig: {
+        database: {
+          type: 'mysql',
+          host: mysql.host,
+          database: 'metastore',
+          credentialsSecretName: mysql.credentialsSecretName,
+        },
+      },
+      metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
+    });
+    expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
+    await waitReady(METASTORE_POD);
+
+    // What the kubelet ran every container as, and with which root filesystem.
+    for (const name of [METASTORE_POD, 'mariadb']) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      const statuses = [
+        ...(pod.status?.containerStatuses ?? []),
+        ...(pod.status?.initContainerStatuses ?? []),
+      ];
+      for (const c of statuses) {
+        expect([name, c.name, (c as { user?: { linux?: { uid?: number } } }).user?.linux?.uid]).toEqual([
+          name,
+          c.name,
+          10001,
+        ]);
+      }
+      for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
+        expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+      }
+    }
+    const first = await core.readNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
+
+    const firstInit = await log('schema-init');
+    expect(firstInit).toContain(`Metastore connection URL:\t jdbc:mysql://${mysql.host}:3306/metastore`);
+    expect(firstInit).toContain('Metastore connection Driver :\t com.mysql.cj.jdbc.Driver');
+    expect(firstInit).toContain('Initialization script hive-schema-4.0.0.mysql.sql');
+    expect(firstInit).toContain('Initialization script completed');
+    const metastoreLog = await log('hive');
+    expect(metastoreLog).toContain('Started the new metaserver on port [9083]');
+
+    const created = await probe('probe-create', ['sales']);
+    expect(created).toContain('database: default');
+    expect(created).toContain('database: sales');
+
+    // A second start: the schema is found, not created again, and the metadata is still there.
+    await core.deleteNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
+    await waitReady(METASTORE_POD, first.metadata?.uid);
+    const secondInit = await log('schema-init');
+    expect(secondInit).toContain('No schema upgrade required from version 4.0.0');
+    expect(secondInit).not.toContain('Initialization script');
+    const listed = await probe('probe-list', []);
+    expect(listed).toContain('database: sales');
+
+    // Neither metastore fell back from MySQL-dialect SQL to the slower ORM path.
+    expect(`${metastoreLog}\n${await log('hive')}`).not.toMatch(
+      /direct SQL is disabled|falling back to ORM/i,
+    );
+  });
+});
