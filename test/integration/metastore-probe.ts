@@ -41,7 +41,9 @@ export async function publishMetastoreProbe(
 
 /**
  * Runs the probe against `uri` as the pod `name` (`args`: a database to create, if any) and
- * returns its output: a `database: <name>` line per database the metastore lists. A failing probe
+ * returns its output: a `database: <name>` line per database the metastore lists; with `table`, a
+ * partitioned table created in that database and a `partition: <value>` line per partition a
+ * filter finds (see MetastoreProbe.java). A failing probe
  * fails the test with its output and `serverLogs()` (the metastore's).
  */
 export async function runMetastoreProbe(
@@ -52,6 +54,7 @@ export async function runMetastoreProbe(
     version: string;
     uri: string;
     args: readonly string[];
+    table?: string;
     serverLogs: () => Promise<string>;
   },
 ): Promise<string> {
@@ -72,6 +75,7 @@ export async function runMetastoreProbe(
             command: [
               'java',
               '-Xmx192m',
+              ...(options.table ? [`-Dprobe.table=${options.table}`] : []),
               '-cp',
               '/probe:/opt/hive/lib/*',
               'MetastoreProbe',
