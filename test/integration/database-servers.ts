@@ -9,15 +9,14 @@
  * what "MySQL" means in these tests. Both servers are configured from the command line only
  * (`--no-defaults`), so nothing under /etc is read or written.
  */
-import type * as k8s from '@kubernetes/client-node';
 import { accountsLayer, buildImage, debianLayer, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
 import {
   importImageToRealNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
   RESTRICTED_CONTAINER,
+  waitPodsReady,
 } from './real-node-support';
-import { waitFor } from './support';
+import { adminClients } from './support';
 
 /** The uid (and gid) the servers run as: the one keelson's own pods use. */
 const SERVER_UID = 10001;
@@ -102,6 +101,9 @@ function plain(word: string): string {
   return word;
 }
 
+/** The servers a test can start: `mariadb` is the MySQL-protocol one. */
+export type DatabaseServerKind = 'postgresql' | 'mariadb';
+
 /** What differs between the servers: image, port, where they write, and the start script. */
 interface ServerKind {
   readonly recipe: () => ImageRecipe;
@@ -111,7 +113,7 @@ interface ServerKind {
 }
 
 /** Every script ends by touching /tmp/ready (the readiness probe) and waiting on the server. */
-const SERVERS: Readonly<Record<'postgresql' | 'mariadb', ServerKind>> = {
+const SERVERS: Readonly<Record<DatabaseServerKind, ServerKind>> = {
   postgresql: {
     recipe: postgresImageRecipe,
     port: 5432,
@@ -164,11 +166,11 @@ const SERVERS: Readonly<Record<'postgresql' | 'mariadb', ServerKind>> = {
  * database and its owner exist. A server that does not get there fails the test with its logs.
  */
 export async function startDatabaseServer(
-  core: k8s.CoreV1Api,
   namespace: string,
-  kind: keyof typeof SERVERS,
+  kind: DatabaseServerKind,
   setup: DatabaseSetup,
 ): Promise<DatabaseServer> {
+  const { core } = adminClients();
   const server = SERVERS[kind];
   const built = await buildImage(server.recipe(), `${keelsonCacheDir()}/images/archives`);
   await importImageToRealNode(built.archive);
@@ -191,7 +193,7 @@ export async function startDatabaseServer(
             imagePullPolicy: 'Never',
             command: ['/bin/bash', '-c', server.script(setup)],
             ports: [{ name: 'sql', containerPort: server.port }],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
             securityContext: RESTRICTED_CONTAINER,
             resources: { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } },
             volumeMounts: writable.map(([name, mountPath]) => ({ name, mountPath })),
@@ -216,18 +218,6 @@ export async function startDatabaseServer(
       stringData: { username: setup.username, password: setup.password },
     },
   });
-  await waitFor(
-    `the ${kind} server to create its database`,
-    async () => {
-      const pod = await core.readNamespacedPod({ name: kind, namespace });
-      return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-    },
-    5 * 60_000,
-    undefined,
-    undefined,
-    async () => JSON.stringify((await core.readNamespacedPod({ name: kind, namespace })).status),
-  ).catch(async (error: Error) => {
-    throw new Error(`${error.message}\nlogs of ${kind}:\n${await realNodePodLogs(namespace, kind)}`);
-  });
+  await waitPodsReady(namespace, [kind], 5 * 60_000);
   return { host: `${kind}.${namespace}.svc.cluster.local`, port: server.port, credentialsSecretName };
 }

@@ -7,8 +7,9 @@
  * - the schema-init container creates the schema from Hive's MySQL scripts; after the pod is
  *   deleted, the new pod's schema-init finds it and changes nothing, and the database created
  *   before is still listed;
- * - a Thrift client (a pod running keelson's image) creates and lists a database through the
- *   metastores' client Service;
+ * - a Thrift client (a pod running keelson's image) creates a database and a partitioned table
+ *   through the metastores' client Service, and a partition filter finds the partition with the
+ *   metastore's MySQL-dialect SQL (no fallback to its ORM);
  * - every pod, MariaDB's included, runs as uid 10001 with a read-only root filesystem.
  * Each failure prints the pods' logs.
  */
@@ -20,7 +21,13 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { startDatabaseServer } from './database-servers';
 import { publishMetastoreProbe, runMetastoreProbe } from './metastore-probe';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  importImageToRealNode,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  waitPodsReady,
+} from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -32,58 +39,17 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
   const ns = useTestNamespace('hive-mysql', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const metastoreUri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
-
-  /** Every pod's logs in the namespace, for a failure to print. */
-  async function allLogs(): Promise<string> {
-    const pods = await core.listNamespacedPod({ namespace: ns.name }).catch(() => ({ items: [] }));
-    const parts: string[] = [];
-    for (const pod of pods.items) {
-      const name = pod.metadata?.name ?? '';
-      parts.push(
-        `=== pod ${name}: ${JSON.stringify(pod.status?.containerStatuses?.map((c) => [c.name, c.state]))}\n` +
-          (await realNodePodLogs(ns.name, name).catch((e: Error) => `(no logs: ${e.message})`)),
-      );
-    }
-    return parts.join('\n');
-  }
-
-  async function waitReady(pod: string, notUid?: string) {
-    await waitFor(
-      `pod ${pod} to be Ready`,
-      async () => {
-        const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
-        if (notUid && p.metadata?.uid === notUid) return false;
-        return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      },
-      10 * 60_000,
-      undefined,
-      undefined,
-      async () => JSON.stringify((await core.readNamespacedPod({ name: pod, namespace: ns.name })).status),
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await allLogs()}`);
-    });
-  }
-
+  const uri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
+  const logs = () => podsLogs(ns.name, [METASTORE_POD, 'mariadb']);
   const log = (container: string) =>
     core.readNamespacedPodLog({ name: METASTORE_POD, namespace: ns.name, container });
-
-  const probe = (name: string, args: string[], table?: string) =>
-    runMetastoreProbe(core, ns.name, {
-      name,
-      version: VERSION,
-      uri: metastoreUri(),
-      args,
-      table,
-      serverLogs: allLogs,
-    });
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
     await realNode();
     const hiveImage = await buildImage(hiveImageRecipe(VERSION), `${keelsonCacheDir()}/images/archives`);
     await importImageToRealNode(hiveImage.archive);
-    await publishMetastoreProbe(core, ns.name, VERSION);
-    const mysql = await startDatabaseServer(core, ns.name, 'mariadb', {
+    await publishMetastoreProbe(ns.name, VERSION);
+    const mysql = await startDatabaseServer(ns.name, 'mariadb', {
       database: 'metastore',
       username: 'hive',
       password: 'hive-pw-9b4f',
@@ -104,7 +70,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
       metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
     });
     expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
-    await waitReady(METASTORE_POD);
+    await waitPodsReady(ns.name, [METASTORE_POD], 10 * 60_000, logs);
 
     // What the kubelet ran every container as, and with which root filesystem.
     for (const name of [METASTORE_POD, 'mariadb']) {
@@ -113,12 +79,10 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
         ...(pod.status?.containerStatuses ?? []),
         ...(pod.status?.initContainerStatuses ?? []),
       ];
+      expect(statuses.length).toBeGreaterThan(0);
       for (const c of statuses) {
-        expect([name, c.name, (c as { user?: { linux?: { uid?: number } } }).user?.linux?.uid]).toEqual([
-          name,
-          c.name,
-          10001,
-        ]);
+        const uid = (c as { user?: { linux?: { uid?: number } } }).user?.linux?.uid;
+        expect([name, c.name, uid]).toEqual([name, c.name, 10001]);
       }
       for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
@@ -135,7 +99,11 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
 
     // A database, and a partitioned table whose partition a filter finds: the metastore answers
     // the filter with its MySQL-dialect SQL (ANSI quotes), not only through its ORM.
-    const created = await probe('probe-create', ['sales'], 'orders');
+    const created = await runMetastoreProbe(
+      ns.name,
+      { name: 'probe-create', version: VERSION, uri: uri(), database: 'sales', table: 'orders' },
+      logs,
+    );
     expect(created).toContain('database: default');
     expect(created).toContain('database: sales');
     expect(created).toContain('partition: 2026-12-01');
@@ -147,11 +115,25 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
 
     // A second start: the schema is found, not created again, and the metadata is still there.
     await core.deleteNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
-    await waitReady(METASTORE_POD, first.metadata?.uid);
+    await waitFor(
+      `the StatefulSet to replace ${METASTORE_POD}`,
+      async () => {
+        const pod = await core
+          .readNamespacedPod({ name: METASTORE_POD, namespace: ns.name })
+          .catch(() => undefined);
+        return pod !== undefined && pod.metadata?.uid !== first.metadata?.uid;
+      },
+      5 * 60_000,
+    );
+    await waitPodsReady(ns.name, [METASTORE_POD], 10 * 60_000, logs);
     const secondInit = await log('schema-init');
     expect(secondInit).toContain('No schema upgrade required from version 4.0.0');
     expect(secondInit).not.toContain('Initialization script');
-    const listed = await probe('probe-list', []);
+    const listed = await runMetastoreProbe(
+      ns.name,
+      { name: 'probe-list', version: VERSION, uri: uri() },
+      logs,
+    );
     expect(listed).toContain('database: sales');
   });
 });
