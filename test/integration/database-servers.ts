@@ -160,17 +160,27 @@ const SERVERS: Readonly<Record<DatabaseServerKind, ServerKind>> = {
   },
 };
 
+/** Where {@link startDatabaseServer} puts a server. */
+export interface DatabaseServerPlacement {
+  /** The pod's and the Service's name. @default the kind (`postgresql`, `mariadb`) */
+  readonly name?: string;
+  /** The credentials Secret's name. @default `<name>-credentials` */
+  readonly credentialsSecretName?: string;
+}
+
 /**
- * Builds the server's image, imports it into the real node, and runs it as a pod named `kind` with
- * a Service of the same name and a credentials Secret `<kind>-credentials`; returns once the
+ * Builds the server's image, imports it into the real node, and runs it as a pod with a Service
+ * of the same name and a credentials Secret (keys `username` and `password`); returns once the
  * database and its owner exist. A server that does not get there fails the test with its logs.
  */
 export async function startDatabaseServer(
   namespace: string,
   kind: DatabaseServerKind,
   setup: DatabaseSetup,
+  placement: DatabaseServerPlacement = {},
 ): Promise<DatabaseServer> {
   const { core } = adminClients();
+  const name = placement.name ?? kind;
   const server = SERVERS[kind];
   const built = await buildImage(server.recipe(), `${keelsonCacheDir()}/images/archives`);
   await importImageToRealNode(built.archive);
@@ -178,7 +188,7 @@ export async function startDatabaseServer(
   await core.createNamespacedPod({
     namespace,
     body: {
-      metadata: { name: kind, labels: { app: kind } },
+      metadata: { name, labels: { app: name } },
       spec: {
         ...REAL_NODE_PLACEMENT,
         securityContext: {
@@ -206,11 +216,11 @@ export async function startDatabaseServer(
   await core.createNamespacedService({
     namespace,
     body: {
-      metadata: { name: kind },
-      spec: { selector: { app: kind }, ports: [{ name: 'sql', port: server.port, targetPort: 'sql' }] },
+      metadata: { name },
+      spec: { selector: { app: name }, ports: [{ name: 'sql', port: server.port, targetPort: 'sql' }] },
     },
   });
-  const credentialsSecretName = `${kind}-credentials`;
+  const credentialsSecretName = placement.credentialsSecretName ?? `${name}-credentials`;
   await core.createNamespacedSecret({
     namespace,
     body: {
@@ -218,6 +228,6 @@ export async function startDatabaseServer(
       stringData: { username: setup.username, password: setup.password },
     },
   });
-  await waitPodsReady(namespace, [kind], 5 * 60_000);
-  return { host: `${kind}.${namespace}.svc.cluster.local`, port: server.port, credentialsSecretName };
+  await waitPodsReady(namespace, [name], 5 * 60_000);
+  return { host: `${name}.${namespace}.svc.cluster.local`, port: server.port, credentialsSecretName };
 }

@@ -19,8 +19,12 @@ import { hiveImageRecipe } from '../../constructs/hive/image';
 import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { startDatabaseServer } from './database-servers';
-import { publishMetastoreProbe, runMetastoreProbe } from './metastore-probe';
+import {
+  installMetastoreProbe,
+  METASTORE_DB,
+  runMetastoreProbe,
+  startMetastoreDatabase,
+} from './hive-real-node-support';
 import {
   importImageToRealNode,
   podsLogs,
@@ -39,8 +43,16 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
   const ns = useTestNamespace('hive-mysql', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const uri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
-  const logs = () => podsLogs(ns.name, [METASTORE_POD, 'mariadb']);
+  const logs = () => podsLogs(ns.name, [METASTORE_POD, 'mysql']);
+  const probe = (name: string, args: string[], table?: string) =>
+    runMetastoreProbe(ns.name, {
+      name,
+      version: VERSION,
+      metastoreUri: `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`,
+      args,
+      table,
+      metastorePods: [METASTORE_POD, 'mysql'],
+    });
   const log = (container: string) =>
     core.readNamespacedPodLog({ name: METASTORE_POD, namespace: ns.name, container });
 
@@ -48,12 +60,8 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
     await realNode();
     const hiveImage = await buildImage(hiveImageRecipe(VERSION), `${keelsonCacheDir()}/images/archives`);
     await importImageToRealNode(hiveImage.archive);
-    await publishMetastoreProbe(ns.name, VERSION);
-    const mysql = await startDatabaseServer(ns.name, 'mariadb', {
-      database: 'metastore',
-      username: 'hive',
-      password: 'hive-pw-9b4f',
-    });
+    await installMetastoreProbe(ns.name, VERSION);
+    const host = await startMetastoreDatabase(ns.name, 'mariadb');
 
     // The database as a user writes it; everything else at keelson's defaults.
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
@@ -62,9 +70,9 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
       clusterConfig: {
         database: {
           type: 'mysql',
-          host: mysql.host,
-          database: 'metastore',
-          credentialsSecretName: mysql.credentialsSecretName,
+          host,
+          database: METASTORE_DB.database,
+          credentialsSecretName: METASTORE_DB.secret,
         },
       },
       metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
@@ -73,7 +81,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
     await waitPodsReady(ns.name, [METASTORE_POD], 10 * 60_000, logs);
 
     // What the kubelet ran every container as, and with which root filesystem.
-    for (const name of [METASTORE_POD, 'mariadb']) {
+    for (const name of [METASTORE_POD, 'mysql']) {
       const pod = await core.readNamespacedPod({ name, namespace: ns.name });
       const statuses = [
         ...(pod.status?.containerStatuses ?? []),
@@ -91,7 +99,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
     const first = await core.readNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
 
     const firstInit = await log('schema-init');
-    expect(firstInit).toContain(`Metastore connection URL:\t jdbc:mysql://${mysql.host}:3306/metastore`);
+    expect(firstInit).toContain(`Metastore connection URL:\t jdbc:mysql://${host}:3306/metastore`);
     expect(firstInit).toContain('Metastore connection Driver :\t com.mysql.cj.jdbc.Driver');
     expect(firstInit).toContain('Initialization script hive-schema-4.0.0.mysql.sql');
     expect(firstInit).toContain('Initialization script completed');
@@ -99,11 +107,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
 
     // A database, and a partitioned table whose partition a filter finds: the metastore answers
     // the filter with its MySQL-dialect SQL (ANSI quotes), not only through its ORM.
-    const created = await runMetastoreProbe(
-      ns.name,
-      { name: 'probe-create', version: VERSION, uri: uri(), database: 'sales', table: 'orders' },
-      logs,
-    );
+    const created = await probe('probe-create', ['sales'], 'orders');
     expect(created).toContain('database: default');
     expect(created).toContain('database: sales');
     expect(created).toContain('partition: 2026-12-01');
@@ -129,11 +133,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
     const secondInit = await log('schema-init');
     expect(secondInit).toContain('No schema upgrade required from version 4.0.0');
     expect(secondInit).not.toContain('Initialization script');
-    const listed = await runMetastoreProbe(
-      ns.name,
-      { name: 'probe-list', version: VERSION, uri: uri() },
-      logs,
-    );
+    const listed = await probe('probe-list', []);
     expect(listed).toContain('database: sales');
   });
 });

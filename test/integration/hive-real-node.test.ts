@@ -12,47 +12,50 @@
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
+import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
 import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { startDatabaseServer } from './database-servers';
-import { publishMetastoreProbe, runMetastoreProbe } from './metastore-probe';
 import {
-  importImageToRealNode,
-  podsLogs,
-  realNode,
-  REAL_NODE_PLACEMENT,
-  waitPodsReady,
-} from './real-node-support';
+  installMetastoreProbe,
+  METASTORE_DB,
+  runMetastoreProbe,
+  startPostgres,
+} from './hive-real-node-support';
+import { importImageToRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
 
 const VERSION = '4.0.1';
-const METASTORE_POD = 'hive-metastores-default-0';
+const METASTORE = 'hive-metastores-default-0';
 
 describe('the Hive metastore on the real node, on PostgreSQL', () => {
   const ns = useTestNamespace('hive-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const uri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
-  const logs = () => podsLogs(ns.name, [METASTORE_POD, 'postgresql']);
-  const log = (container: string) =>
-    core.readNamespacedPodLog({ name: METASTORE_POD, namespace: ns.name, container });
+  const probe = (name: string, args: string[], table?: string) =>
+    runMetastoreProbe(ns.name, {
+      name,
+      version: VERSION,
+      metastoreUri: `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`,
+      args,
+      table,
+      metastorePods: [METASTORE, 'postgres'],
+    });
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
     await realNode();
-    const hiveImage = await buildImage(hiveImageRecipe(VERSION), `${keelsonCacheDir()}/images/archives`);
-    await importImageToRealNode(hiveImage.archive);
-    await publishMetastoreProbe(ns.name, VERSION);
-    const postgres = await startDatabaseServer(ns.name, 'postgresql', {
-      database: 'metastore',
-      username: 'hive',
-      password: 'hive-pw-5e21',
-    });
+    const built = await buildImage(
+      hiveImageRecipe(VERSION),
+      path.join(keelsonCacheDir(), 'images', 'archives'),
+    );
+    await importImageToRealNode(built.archive);
+    await installMetastoreProbe(ns.name, VERSION);
+    const host = await startPostgres(ns.name);
 
     // keelson's manifests, placed on the real node.
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
@@ -61,17 +64,17 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       clusterConfig: {
         database: {
           type: 'postgresql',
-          host: postgres.host,
-          database: 'metastore',
-          credentialsSecretName: postgres.credentialsSecretName,
+          host,
+          database: METASTORE_DB.database,
+          credentialsSecretName: METASTORE_DB.secret,
         },
       },
       metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
     });
     expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
-    await waitPodsReady(ns.name, [METASTORE_POD], 10 * 60_000, logs);
+    await waitPodsReady(ns.name, [METASTORE]);
 
-    const pod = await core.readNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
+    const pod = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
     // What the kubelet ran them as, and with which root filesystem.
     const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
     expect(
@@ -83,45 +86,47 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
     }
-    const firstInit = await log('schema-init');
-    expect(firstInit).toContain(
-      `Metastore connection URL:\t jdbc:postgresql://${postgres.host}:5432/metastore`,
-    );
+    const firstInit = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'schema-init',
+    });
+    expect(firstInit).toContain('Metastore connection URL:\t jdbc:postgresql://postgres.');
     expect(firstInit).toContain('Initialization script completed');
-    expect(await log('hive')).toContain('Started the new metaserver on port [9083]');
+    const metastoreLog = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'hive',
+    });
+    expect(metastoreLog).toContain('Started the new metaserver on port [9083]');
 
-    const created = await runMetastoreProbe(
-      ns.name,
-      { name: 'probe-create', version: VERSION, uri: uri(), database: 'sales', table: 'orders' },
-      logs,
-    );
+    const created = await probe('probe-create', ['sales'], 'orders');
     expect(created).toContain('database: default');
     expect(created).toContain('database: sales');
     // The partition filter runs the metastore's PostgreSQL-dialect SQL; it must not fall back to the ORM.
     expect(created).toContain('partition: 2026-12-01');
-    expect(await log('hive')).not.toMatch(/direct SQL is disabled|falling back to ORM/i);
+    const afterProbe = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'hive',
+    });
+    expect(afterProbe).not.toMatch(/direct SQL is disabled|falling back to ORM/i);
 
     // A second start: the schema is found, not created again, and the metadata is still there.
-    await core.deleteNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
-    await waitFor(
-      `the StatefulSet to replace ${METASTORE_POD}`,
-      async () => {
-        const next = await core
-          .readNamespacedPod({ name: METASTORE_POD, namespace: ns.name })
-          .catch(() => undefined);
-        return next !== undefined && next.metadata?.uid !== pod.metadata?.uid;
-      },
-      5 * 60_000,
-    );
-    await waitPodsReady(ns.name, [METASTORE_POD], 10 * 60_000, logs);
-    const secondInit = await log('schema-init');
+    await core.deleteNamespacedPod({ name: METASTORE, namespace: ns.name });
+    await waitFor('the metastore pod to be replaced', async () => {
+      const now = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
+      return now.metadata?.uid !== pod.metadata?.uid;
+    });
+    await waitPodsReady(ns.name, [METASTORE]);
+    const secondInit = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'schema-init',
+    });
     expect(secondInit).toContain('No schema upgrade required from version 4.0.0');
     expect(secondInit).not.toContain('Initialization script');
-    const listed = await runMetastoreProbe(
-      ns.name,
-      { name: 'probe-list', version: VERSION, uri: uri() },
-      logs,
-    );
+    const listed = await probe('probe-list', []);
     expect(listed).toContain('database: sales');
   });
 });
