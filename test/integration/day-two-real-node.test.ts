@@ -8,6 +8,9 @@
  *   claims are the same objects (uids) before and after;
  * - a `zoo.cfg` override (`tickTime`) rolls the servers and every server serves the new value
  *   (`conf`);
+ * - the ensemble grows 3 → 4 and shrinks 4 → 3, one server per change (the safe step for ZooKeeper's
+ *   static member list; the operator refuses larger steps, see
+ *   zookeeper-membership-operator.test.ts): the quorum re-forms with every server and the data stays;
  * - stop (`clusterOperation.stopped`) takes the servers to 0 and keeps the claims; start brings
  *   back the servers with the data.
  *
@@ -182,11 +185,14 @@ describe('ZooKeeper day two on the real node', () => {
   const ns = useTestNamespace('zk-day-two', RESTRICTED);
   const SERVERS = ['zk-servers-default-0', 'zk-servers-default-1', 'zk-servers-default-2'];
   const CLAIMS = SERVERS.map((pod) => `data-${pod}`);
+  /** The fourth server's claim, for the scale-up by one. */
+  const FOURTH = 'data-zk-servers-default-3';
 
   interface ZkShape {
     readonly version: string;
     readonly tickTime?: string;
     readonly stopped?: boolean;
+    readonly replicas?: number;
   }
 
   /** The user's program at each step: the same ensemble, re-synthesized with the change. */
@@ -200,6 +206,7 @@ describe('ZooKeeper day two on the real node', () => {
         config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
         configOverrides: shape.tickTime ? { 'zoo.cfg': { tickTime: shape.tickTime } } : {},
         podOverrides: { spec: REAL_NODE_PLACEMENT },
+        roleGroups: { default: { replicas: shape.replicas ?? 3 } },
       },
     });
     return { manifests: Testing.synth(chart) as Manifest[], hosts: zk.hosts.split(',') };
@@ -210,8 +217,8 @@ describe('ZooKeeper day two on the real node', () => {
    * gives their volumes to uid/gid 10001: the test cluster's host-path provisioner ignores
    * `fsGroup`, which a real storage driver applies. Returns the claims' uids.
    */
-  async function writableClaims(): Promise<string[]> {
-    for (const name of CLAIMS) {
+  async function writableClaims(claims: string[]): Promise<string[]> {
+    for (const name of claims) {
       await core.createNamespacedPersistentVolumeClaim({
         namespace: ns.name,
         body: {
@@ -221,7 +228,7 @@ describe('ZooKeeper day two on the real node', () => {
       });
     }
     const uids: string[] = [];
-    for (const name of CLAIMS) {
+    for (const name of claims) {
       let volume = '';
       await waitFor(`claim ${name} to be bound`, async () => {
         const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name });
@@ -231,21 +238,24 @@ describe('ZooKeeper day two on the real node', () => {
       const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
       if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
       fs.chownSync(hostPath, 10001, 10001);
-      uids.push((await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })).metadata!.uid!);
+      uids.push(
+        (await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })).metadata!.uid!,
+      );
     }
     return uids;
   }
 
   const claimUids = async () =>
     Promise.all(
-      CLAIMS.map(
+      [...CLAIMS, FOURTH].map(
         async (name) =>
           (await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })).metadata!.uid!,
       ),
     );
 
   /**
-   * A client script that waits (until its deadline) for one leader and two followers, then prints
+   * A client script that waits (until its deadline) for one leader and the other servers as
+   * followers, then prints
    * each server's mode and version and what `extra` prints. A server that just restarted may not
    * be in its peers' view yet, whatever its readiness says, so the modes are polled.
    */
@@ -262,7 +272,7 @@ describe('ZooKeeper day two on the real node', () => {
       ...hosts.map((h) => `  modes="$modes $(${srvr(h)} | sed -n 's/^Mode: //p' | tr -d '\\r')"`),
       '  leaders=$(echo $modes | tr " " "\\n" | grep -c "^leader$")',
       '  followers=$(echo $modes | tr " " "\\n" | grep -c "^follower$")',
-      '  if [ "$leaders" = 1 ] && [ "$followers" = 2 ]; then break; fi',
+      `  if [ "$leaders" = 1 ] && [ "$followers" = ${hosts.length - 1} ]; then break; fi`,
       '  if [ $SECONDS -gt $deadline ]; then echo "no quorum:$modes"; exit 1; fi',
       '  sleep 2',
       'done',
@@ -280,7 +290,7 @@ describe('ZooKeeper day two on the real node', () => {
     await buildAndImport(zookeeperImageRecipe('3.9.3'));
     await buildAndImport(zookeeperImageRecipe('3.9.4'));
     log(`ZooKeeper images 3.9.3 and 3.9.4 built (or cached) and imported in ${seconds(started)}`);
-    const uids = await writableClaims();
+    const uids = await writableClaims([...CLAIMS, FOURTH]);
     const cli = (version: string) =>
       `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
     const image = (version: string) => zookeeperImageRecipe(version).reference;
@@ -306,7 +316,9 @@ describe('ZooKeeper day two on the real node', () => {
     for (const host of zk.hosts) expect(before).toContain(`version ${host}: 3.9.3`);
     const podUids = async () =>
       Promise.all(
-        SERVERS.map(async (name) => (await core.readNamespacedPod({ name, namespace: ns.name })).metadata!.uid!),
+        SERVERS.map(
+          async (name) => (await core.readNamespacedPod({ name, namespace: ns.name })).metadata!.uid!,
+        ),
       );
     const day1Pods = await podUids();
 
@@ -355,6 +367,26 @@ describe('ZooKeeper day two on the real node', () => {
     );
     for (const host of zk.hosts) expect(conf).toContain(`conf ${host}: tickTime=3000`);
 
+    // The ensemble grows and shrinks by one server per change, the safe step for a static member
+    // list (see the README): every server rolls with the new list, and the quorum and data stay.
+    for (const replicas of [4, 3]) {
+      started = Date.now();
+      zk = zookeeper({ version: '3.9.4', tickTime: '3000', replicas });
+      await apply(ns.name, zk.manifests);
+      await rolledOut(ns.name, ensemble, replicas);
+      log(`${replicas === 4 ? '3 → 4' : '4 → 3'} servers: rolled out ${seconds(started)} after apply`);
+      const scaled = await runClient(
+        ns.name,
+        `scaled-to-${replicas}`,
+        image('3.9.4'),
+        quorumScript(zk.hosts, [
+          `echo "read: $(${cli('3.9.4')} -server ${zk.hosts[replicas - 1]} get /day-two 2>/dev/null | grep written-on || true)"`,
+        ]),
+      );
+      expect(scaled).toMatch(new RegExp(`^modes:(?=.*leader)(?=(.*follower){${replicas - 1}})`, 'm'));
+      expect(scaled).toContain('read: written-on-3.9.3');
+    }
+
     // Stop: no servers, the claims stay. Start: the same data is back.
     started = Date.now();
     await apply(ns.name, zookeeper({ version: '3.9.4', tickTime: '3000', stopped: true }).manifests);
@@ -368,9 +400,9 @@ describe('ZooKeeper day two on the real node', () => {
         5 * 60_000,
       ),
     );
-    expect((await apps.readNamespacedStatefulSet({ name: ensemble, namespace: ns.name })).spec!.replicas).toBe(
-      0,
-    );
+    expect(
+      (await apps.readNamespacedStatefulSet({ name: ensemble, namespace: ns.name })).spec!.replicas,
+    ).toBe(0);
     expect(await claimUids()).toEqual(uids);
     log(`stop: every server gone ${seconds(started)} after apply`);
     started = Date.now();
