@@ -22,7 +22,6 @@
  *
  * Every wait polls a condition until a deadline; a failure prints every pod's log.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
@@ -34,10 +33,10 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   importImageToRealNode,
+  podsLogs,
   realNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
+  runClientPod,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
@@ -57,17 +56,17 @@ async function buildAndImport(recipe: ImageRecipe): Promise<void> {
 /** Every pod's status and log in `namespace`, and its last events, for a failure's message. */
 async function everything(namespace: string): Promise<string> {
   const pods = (await core.listNamespacedPod({ namespace })).items;
-  const sections = await Promise.all(
-    pods.map(
-      async (p) =>
-        `=== ${p.metadata!.name}: ${JSON.stringify(p.status?.containerStatuses ?? p.status?.phase)}\n` +
-        (await realNodePodLogs(namespace, p.metadata!.name!).catch((e: Error) => `(no logs: ${e.message})`)),
-    ),
+  const states = pods.map(
+    (p) => `${p.metadata!.name}: ${JSON.stringify(p.status?.containerStatuses ?? p.status?.phase)}`,
+  );
+  const logs = await podsLogs(
+    namespace,
+    pods.map((p) => p.metadata!.name!),
   );
   const events = (await core.listNamespacedEvent({ namespace })).items
     .slice(-30)
     .map((e) => `${e.involvedObject.name}: ${e.reason}: ${e.message}`);
-  return `${sections.join('\n')}\n=== events\n${events.join('\n')}`;
+  return `=== pods\n${states.join('\n')}\n${logs}\n=== events\n${events.join('\n')}`;
 }
 
 /** Runs `step`; a failure gets every pod's log of `namespace` added to its message. */
@@ -85,59 +84,28 @@ async function apply(namespace: string, manifests: Manifest[]): Promise<void> {
 }
 
 /**
- * Runs `script` with bash in a pod of `image` on the real node, under the restrictions of keelson's
- * pods (uid 10001, read-only root, writable `/tmp`); returns its log, or throws with it.
+ * Runs `script` with bash in a client pod of `image` on the real node (as keelson's pods run); a
+ * failure prints every pod's log of `namespace`.
  */
-async function runClient(
+function runClient(
   namespace: string,
   name: string,
   image: string,
   script: string,
   labels: Record<string, string> = {},
 ): Promise<string> {
-  await core.createNamespacedPod({
+  return runClientPod(
     namespace,
-    body: {
-      metadata: { name, labels },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        restartPolicy: 'Never',
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'client',
-            image,
-            imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', script],
-            env: [
-              { name: 'HOME', value: '/tmp' },
-              { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' },
-            ],
-            securityContext: RESTRICTED_CONTAINER,
-            resources: { requests: { cpu: '50m', memory: '384Mi' }, limits: { memory: '384Mi' } },
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-          },
-        ],
-        volumes: [{ name: 'tmp', emptyDir: {} }],
-      },
+    {
+      name,
+      image,
+      command: ['/bin/bash', '-c', script],
+      labels,
+      env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
     },
-  });
-  let phase: string | undefined;
-  await withLogs(namespace, () =>
-    waitFor(
-      `client pod ${name} to finish`,
-      async () => {
-        phase = (await core.readNamespacedPod({ name, namespace })).status?.phase;
-        return phase === 'Succeeded' || phase === 'Failed';
-      },
-      8 * 60_000,
-    ),
+    () => everything(namespace),
+    8 * 60_000,
   );
-  const output = await core.readNamespacedPodLog({ name, namespace });
-  if (phase !== 'Succeeded') {
-    throw new Error(`the client pod ${name} failed:\n${output}\n${await everything(namespace)}`);
-  }
-  return output;
 }
 
 /**
@@ -212,42 +180,10 @@ describe('ZooKeeper day two on the real node', () => {
     return { manifests: Testing.synth(chart) as Manifest[], hosts: zk.hosts.split(',') };
   }
 
-  /**
-   * Creates the servers' data claims before the StatefulSet does (it adopts claims by name) and
-   * gives their volumes to uid/gid 10001: the test cluster's host-path provisioner ignores
-   * `fsGroup`, which a real storage driver applies. Returns the claims' uids.
-   */
-  async function writableClaims(claims: string[]): Promise<string[]> {
-    for (const name of claims) {
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
-        },
-      });
-    }
-    const uids: string[] = [];
-    for (const name of claims) {
-      let volume = '';
-      await waitFor(`claim ${name} to be bound`, async () => {
-        const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name });
-        volume = claim.spec?.volumeName ?? '';
-        return claim.status?.phase === 'Bound';
-      });
-      const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
-      if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
-      fs.chownSync(hostPath, 10001, 10001);
-      uids.push(
-        (await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })).metadata!.uid!,
-      );
-    }
-    return uids;
-  }
-
-  const claimUids = async () =>
+  /** The uids of the claims `names` (the StatefulSet makes them; keelson never deletes them). */
+  const claimUids = async (names: string[]) =>
     Promise.all(
-      [...CLAIMS, FOURTH].map(
+      names.map(
         async (name) =>
           (await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })).metadata!.uid!,
       ),
@@ -255,8 +191,7 @@ describe('ZooKeeper day two on the real node', () => {
 
   /**
    * A client script that waits (until its deadline) for one leader and the other servers as
-   * followers, then prints
-   * each server's mode and version and what `extra` prints. A server that just restarted may not
+   * followers, then prints each server's mode and version and what `extra` prints. A server that just restarted may not
    * be in its peers' view yet, whatever its readiness says, so the modes are polled.
    */
   function quorumScript(hosts: string[], extra: string[]): string {
@@ -290,7 +225,6 @@ describe('ZooKeeper day two on the real node', () => {
     await buildAndImport(zookeeperImageRecipe('3.9.3'));
     await buildAndImport(zookeeperImageRecipe('3.9.4'));
     log(`ZooKeeper images 3.9.3 and 3.9.4 built (or cached) and imported in ${seconds(started)}`);
-    const uids = await writableClaims([...CLAIMS, FOURTH]);
     const cli = (version: string) =>
       `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
     const image = (version: string) => zookeeperImageRecipe(version).reference;
@@ -302,6 +236,7 @@ describe('ZooKeeper day two on the real node', () => {
     await apply(ns.name, zk.manifests);
     await rolledOut(ns.name, ensemble, 3);
     log(`3.9.3: three servers Ready ${seconds(started)} after apply`);
+    const uids = await claimUids(CLAIMS);
     const before = await runClient(
       ns.name,
       'before',
@@ -345,7 +280,7 @@ describe('ZooKeeper day two on the real node', () => {
     expect(after).toMatch(/^modes:(?=.*leader)(?=(.*follower){2})/m);
     for (const host of zk.hosts) expect(after).toContain(`version ${host}: 3.9.4`);
     for (const i of [0, 1, 2]) expect(after).toContain(`read ${i}: written-on-3.9.3`);
-    expect(await claimUids()).toEqual(uids);
+    expect(await claimUids(CLAIMS)).toEqual(uids);
 
     // A config override: tickTime 2000 → 3000 rolls the servers; each one serves the new value.
     started = Date.now();
@@ -386,6 +321,8 @@ describe('ZooKeeper day two on the real node', () => {
       expect(scaled).toMatch(new RegExp(`^modes:(?=.*leader)(?=(.*follower){${replicas - 1}})`, 'm'));
       expect(scaled).toContain('read: written-on-3.9.3');
     }
+    // The fourth server's claim stays after the scale-down (keelson never deletes data).
+    const fourth = await claimUids([FOURTH]);
 
     // Stop: no servers, the claims stay. Start: the same data is back.
     started = Date.now();
@@ -403,7 +340,7 @@ describe('ZooKeeper day two on the real node', () => {
     expect(
       (await apps.readNamespacedStatefulSet({ name: ensemble, namespace: ns.name })).spec!.replicas,
     ).toBe(0);
-    expect(await claimUids()).toEqual(uids);
+    expect(await claimUids(CLAIMS)).toEqual(uids);
     log(`stop: every server gone ${seconds(started)} after apply`);
     started = Date.now();
     zk = zookeeper({ version: '3.9.4', tickTime: '3000' });
@@ -422,7 +359,8 @@ describe('ZooKeeper day two on the real node', () => {
     expect(restarted).toMatch(/^modes:(?=.*leader)(?=(.*follower){2})/m);
     expect(restarted).toContain('read: written-on-3.9.3');
     expect(restarted).toContain('read: written-on-3.9.4');
-    expect(await claimUids()).toEqual(uids);
+    expect(await claimUids(CLAIMS)).toEqual(uids);
+    expect(await claimUids([FOURTH])).toEqual(fourth);
   });
 });
 
