@@ -190,21 +190,42 @@ describe('ZooKeeper day two on the real node', () => {
     );
 
   /**
+   * A line of client script that runs `command` until a line of its output matches `pattern`
+   * (an extended regular expression), for at most 90 s, and prints that line (or nothing). A
+   * server that just restarted may not answer yet, or its DNS record may still be the old pod's,
+   * whatever its readiness says.
+   */
+  function retried(pattern: string, command: string): string {
+    if (command.includes('"') || pattern.includes("'")) throw new Error(`cannot quote ${command}`);
+    return `until_match '${pattern}' "${command}"`;
+  }
+
+  /** A four-letter word sent to server `h` (`host:port`). */
+  const fourLetters = (word: string, h: string) => `echo ${word} | nc -w 5 ${h.replace(':', ' ')}`;
+
+  /**
    * A client script that waits (until its deadline) for one leader and the other servers as
-   * followers, then prints each server's mode and version and what `extra` prints. A server that just restarted may not
-   * be in its peers' view yet, whatever its readiness says, so the modes are polled.
+   * followers, then prints each server's version and what `extra` prints (lines that may use
+   * `retried`).
    */
   function quorumScript(hosts: string[], extra: string[]): string {
-    const srvr = (h: string) => {
-      const [host, port] = h.split(':');
-      return `echo srvr | nc -w 5 ${host} ${port} 2>/dev/null`;
-    };
     return [
       'set -u',
+      'until_match() {',
+      '  local end=$((SECONDS + 90)) out',
+      '  while :; do',
+      `    out=$(eval "$2" 2>/dev/null | tr -d '\\r' | grep -m1 -E "$1")`,
+      '    if [ -n "$out" ] || [ $SECONDS -gt $end ]; then echo "$out"; return; fi',
+      '    sleep 2',
+      '  done',
+      '}',
       'deadline=$((SECONDS + 300))',
       'while :; do',
       '  modes=""',
-      ...hosts.map((h) => `  modes="$modes $(${srvr(h)} | sed -n 's/^Mode: //p' | tr -d '\\r')"`),
+      ...hosts.map(
+        (h) =>
+          `  modes="$modes $(${fourLetters('srvr', h)} 2>/dev/null | tr -d '\\r' | sed -n 's/^Mode: //p')"`,
+      ),
       '  leaders=$(echo $modes | tr " " "\\n" | grep -c "^leader$")',
       '  followers=$(echo $modes | tr " " "\\n" | grep -c "^follower$")',
       `  if [ "$leaders" = 1 ] && [ "$followers" = ${hosts.length - 1} ]; then break; fi`,
@@ -213,7 +234,8 @@ describe('ZooKeeper day two on the real node', () => {
       'done',
       'echo "modes:$modes"',
       ...hosts.map(
-        (h) => `echo "version ${h}: $(${srvr(h)} | sed -n 's/^Zookeeper version: \\([0-9.]*\\).*/\\1/p')"`,
+        (h) =>
+          `echo "version ${h}: $(${retried('^Zookeeper version: ', fourLetters('srvr', h))} | sed 's/^Zookeeper version: \\([0-9.]*\\).*/\\1/')"`,
       ),
       ...extra,
     ].join('\n');
@@ -242,8 +264,8 @@ describe('ZooKeeper day two on the real node', () => {
       'before',
       image('3.9.3'),
       quorumScript(zk.hosts, [
-        `${cli('3.9.3')} -server ${zk.hosts[0]} create /day-two written-on-3.9.3 2>&1 | grep -v ' INFO ' || true`,
-        `echo "read: $(${cli('3.9.3')} -server ${zk.hosts[1]} get /day-two 2>/dev/null | grep written-on || true)"`,
+        `echo "create: $(${retried('^Created|already exists', `${cli('3.9.3')} -server ${zk.hosts[0]} create /day-two written-on-3.9.3 2>&1`)})"`,
+        `echo "read: $(${retried('written-on', `${cli('3.9.3')} -server ${zk.hosts[1]} get /day-two`)})"`,
       ]),
     );
     expect(before).toMatch(/^modes:(?=.*leader)(?=(.*follower){2})/m);
@@ -272,9 +294,9 @@ describe('ZooKeeper day two on the real node', () => {
       quorumScript(zk.hosts, [
         ...zk.hosts.map(
           (h, i) =>
-            `echo "read ${i}: $(${cli('3.9.4')} -server ${h} get /day-two 2>/dev/null | grep written-on || true)"`,
+            `echo "read ${i}: $(${retried('written-on', `${cli('3.9.4')} -server ${h} get /day-two`)})"`,
         ),
-        `${cli('3.9.4')} -server ${zk.hosts[2]} create /day-two-upgraded written-on-3.9.4 2>&1 | grep -v ' INFO ' || true`,
+        `echo "create: $(${retried('^Created|already exists', `${cli('3.9.4')} -server ${zk.hosts[2]} create /day-two-upgraded written-on-3.9.4 2>&1`)})"`,
       ]),
     );
     expect(after).toMatch(/^modes:(?=.*leader)(?=(.*follower){2})/m);
@@ -294,10 +316,7 @@ describe('ZooKeeper day two on the real node', () => {
       image('3.9.4'),
       quorumScript(
         zk.hosts,
-        zk.hosts.map((h) => {
-          const [host, port] = h.split(':');
-          return `echo "conf ${h}: $(echo conf | nc -w 5 ${host} ${port} | grep '^tickTime=' | tr -d '\\r')"`;
-        }),
+        zk.hosts.map((h) => `echo "conf ${h}: $(${retried('^tickTime=', fourLetters('conf', h))})"`),
       ),
     );
     for (const host of zk.hosts) expect(conf).toContain(`conf ${host}: tickTime=3000`);
@@ -315,7 +334,7 @@ describe('ZooKeeper day two on the real node', () => {
         `scaled-to-${replicas}`,
         image('3.9.4'),
         quorumScript(zk.hosts, [
-          `echo "read: $(${cli('3.9.4')} -server ${zk.hosts[replicas - 1]} get /day-two 2>/dev/null | grep written-on || true)"`,
+          `echo "read: $(${retried('written-on', `${cli('3.9.4')} -server ${zk.hosts[replicas - 1]} get /day-two`)})"`,
         ]),
       );
       expect(scaled).toMatch(new RegExp(`^modes:(?=.*leader)(?=(.*follower){${replicas - 1}})`, 'm'));
@@ -352,8 +371,8 @@ describe('ZooKeeper day two on the real node', () => {
       'after-start',
       image('3.9.4'),
       quorumScript(zk.hosts, [
-        `echo "read: $(${cli('3.9.4')} -server ${zk.hosts[1]} get /day-two 2>/dev/null | grep written-on || true)"`,
-        `echo "read: $(${cli('3.9.4')} -server ${zk.hosts[0]} get /day-two-upgraded 2>/dev/null | grep written-on || true)"`,
+        `echo "read: $(${retried('written-on', `${cli('3.9.4')} -server ${zk.hosts[1]} get /day-two`)})"`,
+        `echo "read: $(${retried('written-on', `${cli('3.9.4')} -server ${zk.hosts[0]} get /day-two-upgraded`)})"`,
       ]),
     );
     expect(restarted).toMatch(/^modes:(?=.*leader)(?=(.*follower){2})/m);

@@ -19,6 +19,9 @@ import {
 } from './operator-support';
 import { adminClients, waitFor } from './support';
 
+// The first test to start the operator compiles it (`npm run build`), minutes on a busy machine.
+jest.setTimeout(15 * 60_000);
+
 const { core, apps, custom } = adminClients();
 let namespace = '';
 let operator: OperatorProcess;
