@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
@@ -25,12 +26,14 @@ import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   importImageToRealNode,
+  podsLogs,
   postgresImageRecipe,
   postgresObjects,
   realNode,
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
+  runClientPod,
+  waitPodsReady,
 } from './real-node-support';
 import { buildS3StoreImage, listObjectsCommand, s3StoreObjects, S3_STORE_PORT } from './s3-store';
 import { adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -104,103 +107,40 @@ describe('the lakehouse on the real node, with its data in S3', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-lake-s3-'));
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  const api = <T>(method: 'GET' | 'POST' | 'DELETE', rest: string, body?: unknown) =>
-    client.request<T>(
-      method === 'GET' ? 'get' : method === 'POST' ? 'create' : 'delete',
-      method,
-      rest,
-      'test',
-      {
-        ...(body ? { body } : {}),
-      },
-    );
+  const api = <T>(method: 'GET' | 'POST', rest: string, body?: unknown) =>
+    client.request<T>(method === 'GET' ? 'get' : 'create', method, rest, 'test', body ? { body } : {});
   const pods = () => api<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns.name}/pods`);
-  const pod = (name: string) => api<Pod>('GET', `/api/v1/namespaces/${ns.name}/pods/${name}`);
   const create = (resource: string, body: object) =>
     api('POST', `/api/v1/namespaces/${ns.name}/${resource}`, body);
 
-  /** Every pod's status and log, for a failure's message. */
+  /** Every pod's phase and log, for a failure's message. */
   async function allLogs(): Promise<string> {
     const items = (await pods().catch(() => ({ items: [] as Pod[] }))).items;
-    const logs = await Promise.all(
-      items.map(
-        async (p) =>
-          `=== ${p.metadata.name}: ${JSON.stringify(p.status?.phase)}\n` +
-          (await realNodePodLogs(ns.name, p.metadata.name).catch((e: Error) => `(no logs: ${e.message})`)),
-      ),
-    );
-    return logs.join('\n');
+    const phases = items.map((p) => `${p.metadata.name}: ${p.status?.phase}`).join(', ');
+    return `pods: ${phases}\n${await podsLogs(
+      ns.name,
+      items.map((p) => p.metadata.name),
+    )}`;
   }
 
-  async function withLogs<T>(step: Promise<T>): Promise<T> {
-    try {
-      return await step;
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await allLogs()}`, { cause: error });
-    }
-  }
+  const waitReady = (names: string[], timeoutMs = 15 * 60_000) =>
+    waitPodsReady(ns.name, names, timeoutMs, allLogs);
 
-  const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-
-  async function waitReady(names: string[], timeoutMs = 15 * 60_000): Promise<void> {
-    await withLogs(
-      waitFor(
-        `${names.join(', ')} to be Ready`,
-        async () => {
-          const ready = new Set((await pods()).items.filter(isReady).map((p) => p.metadata.name));
-          return names.every((n) => ready.has(n));
-        },
-        timeoutMs,
-      ),
-    );
-  }
-
-  /** Runs `command` in a pod of `image` as keelson's pods run; returns its log once it succeeded. */
-  async function runClient(name: string, image: string, command: string[], env: object[] = []) {
-    await create('pods', {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, labels: { app: 'lake-client' } },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        restartPolicy: 'Never',
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'client',
-            image,
-            imagePullPolicy: 'Never',
-            command,
-            env: [{ name: 'HOME', value: '/tmp' }, ...env],
-            resources: { requests: { cpu: '50m', memory: '384Mi' }, limits: { memory: '384Mi' } },
-            securityContext: RESTRICTED_CONTAINER,
-            volumeMounts: [
-              { name: 'tmp', mountPath: '/tmp' },
-              { name: 'probe', mountPath: '/probe' },
-            ],
-          },
-        ],
-        volumes: [
-          { name: 'tmp', emptyDir: {} },
-          { name: 'probe', configMap: { name: 'metastore-probe' } },
-        ],
+  /** Runs `command` in a client pod of `image` (restricted, uid 10001); returns its log. */
+  const runClient = (name: string, image: string, command: string[], env: k8s.V1EnvVar[] = []) =>
+    runClientPod(
+      ns.name,
+      {
+        name,
+        image,
+        command,
+        env,
+        labels: { app: 'lake-client' },
+        volumes: [{ volume: { name: 'probe', configMap: { name: 'metastore-probe' } }, mountPath: '/probe' }],
       },
-    });
-    let phase: string | undefined;
-    await withLogs(
-      waitFor(
-        `client pod ${name} to finish`,
-        async () => {
-          phase = (await pod(name)).status?.phase;
-          return phase === 'Succeeded' || phase === 'Failed';
-        },
-        10 * 60_000,
-      ),
+      allLogs,
+      10 * 60_000,
     );
-    const log = await realNodePodLogs(ns.name, name);
-    if (phase !== 'Succeeded') throw new Error(`client pod ${name} failed:\n${log}\n${await allLogs()}`);
-    return log;
-  }
 
   it('keeps the metastore’s databases and Trino’s tables in the bucket', async () => {
     const node = await realNode();
@@ -256,14 +196,13 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     }
     await waitReady(['s3', 'postgres'], 5 * 60_000);
     // The store creates the bucket after its servers are up, just before its welcome message.
-    await withLogs(
-      waitFor(
-        `the bucket ${BUCKET} to be created`,
-        async () =>
-          /created bucket lake|bucket lake already exists/.test(await realNodePodLogs(ns.name, 's3')),
-        2 * 60_000,
-      ),
-    );
+    await waitFor(
+      `the bucket ${BUCKET} to be created`,
+      async () => /created bucket lake|bucket lake already exists/.test(await realNodePodLogs(ns.name, 's3')),
+      2 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await allLogs()}`);
+    });
 
     // keelson's metastore and Trino.
     expect(await applyAll(client, lakehouseManifests(ns.name), ns.name)).toEqual([]);
