@@ -68,7 +68,8 @@ export interface S3StoreOptions {
  * The store's pod and Service (`<name>:8333`). `weed mini` makes the identity of the
  * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` it is given (requests must be signed with them) and
  * creates the bucket before it prints its welcome message. Its other servers listen on the pod's
- * loopback only (`-ip=127.0.0.1`); WebDAV, the admin UI and the Iceberg and Lance endpoints are off.
+ * loopback only (`-ip=127.0.0.1`); WebDAV, the admin UI, the Iceberg and Lance endpoints and the
+ * usage reports are off.
  */
 export function s3StoreObjects(options: S3StoreOptions): object[] {
   const labels = { app: options.name };
@@ -80,6 +81,9 @@ export function s3StoreObjects(options: S3StoreOptions): object[] {
       metadata: { name: options.name, labels },
       spec: {
         ...REAL_NODE_PLACEMENT,
+        // weed reads a variable named like a flag as that flag (`S3_PORT` as -s3.port): no
+        // Service variables, whose names (`S3_PORT=tcp://…` for a Service named s3) collide.
+        enableServiceLinks: false,
         securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
         containers: [
           {
@@ -97,6 +101,8 @@ export function s3StoreObjects(options: S3StoreOptions): object[] {
               '-admin.ui=false',
               '-s3.port.iceberg=0',
               '-s3.port.lance=0',
+              // No usage reports (the pod has no route out anyway).
+              '-master.telemetry=false',
             ],
             env: [
               { name: 'AWS_ACCESS_KEY_ID', valueFrom: secret('accessKey') },
