@@ -180,6 +180,12 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     await create('secrets', {
       apiVersion: 'v1',
       kind: 'Secret',
+      metadata: { name: 'trino-internal-secret' },
+      stringData: { internalSharedSecret: 'lake-internal-secret' },
+    });
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
       metadata: { name: DB_SECRET },
       stringData: { username: 'hive', password: DB_PASSWORD },
     });
