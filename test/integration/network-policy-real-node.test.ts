@@ -27,13 +27,13 @@ import { KubeClient } from '../../lib/operator/client';
 import type { NetworkPolicySpec } from '../../lib/spec/spec.generated';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  claimsWritableByFsGroup,
   execInPod,
   importImageToRealNode,
+  podsLogs,
   realNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
   startShellPod,
+  waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
@@ -103,7 +103,7 @@ describe('the default NetworkPolicy, enforced on the real node', () => {
       ? lastLines(fs.readFileSync(node.logs['network-policy'], 'utf8'))
       : '(no log)';
     return (
-      `--- ZooKeeper ${SERVER} (last lines):\n${lastLines(await realNodePodLogs(zkNs.name, SERVER).catch((e: Error) => e.message))}\n` +
+      `--- ZooKeeper ${SERVER} (last lines):\n${lastLines(await podsLogs(zkNs.name, [SERVER]))}\n` +
       `--- kube-router (last lines):\n${routerLog}\n--- the node's filter table (KUBE-ROUTER, KUBE-POD-FW, KUBE-NWPLCY):\n` +
       rules
         .split('\n')
@@ -143,21 +143,9 @@ describe('the default NetworkPolicy, enforced on the real node', () => {
     await importImageToRealNode(built.archive);
 
     const initial = platform(undefined);
-    await claimsWritableByFsGroup(zkNs.name, [`data-${SERVER}`]);
     expect(await applyAll(client, initial.manifests, zkNs.name)).toEqual([]);
     // Readiness (keelson's probe from the kubelet) goes through the filter too: the node is admitted.
-    await waitFor(
-      'the ZooKeeper server to be Ready',
-      async () => {
-        const pod = await core
-          .readNamespacedPod({ name: SERVER, namespace: zkNs.name })
-          .catch(() => undefined);
-        return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      },
-      10 * 60_000,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnostics()}`);
-    });
+    await waitPodsReady(zkNs.name, [SERVER], 10 * 60_000, diagnostics);
     const serverIp = (await core.readNamespacedPod({ name: SERVER, namespace: zkNs.name })).status!.podIP!;
 
     const neighbour: [string, string] = [zkNs.name, 'neighbour'];

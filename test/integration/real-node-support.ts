@@ -8,19 +8,24 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import {
   importImage,
   podLogs,
+  realNodeFiles,
   REAL_NODE_PLACEMENT,
   startRealNode,
   type RealNodeState,
 } from '../controlplane/real-node';
-import { loadKubeConfig, waitFor } from '../controlplane/cluster';
+import { adminClients, waitFor } from './support';
 
-export { REAL_NODE_PLACEMENT, REAL_NODE_LABEL, REAL_NODE_TAINT } from '../controlplane/real-node';
+export {
+  REAL_NODE_PLACEMENT,
+  REAL_NODE_LABEL,
+  REAL_NODE_TAINT,
+  realNodeFiles,
+} from '../controlplane/real-node';
 
 /**
  * keelson's container security context with the user its pod context sets, for the test's own
@@ -31,15 +36,6 @@ export const RESTRICTED_CONTAINER = {
   runAsUser: DEFAULT_RUN_AS_USER,
   runAsGroup: DEFAULT_RUN_AS_USER,
 };
-
-/** Files in the control plane's run folder that coordinate the workers. */
-export function realNodeFiles(runDir: string) {
-  return {
-    state: path.join(runDir, 'real-node.json'),
-    error: path.join(runDir, 'real-node.error'),
-    lock: path.join(runDir, 'real-node.lock'),
-  };
-}
 
 const START_TIMEOUT_MS = 20 * 60_000; // a cold machine builds kubelet and containerd first
 
@@ -115,55 +111,147 @@ export async function realNodePodLogs(namespace: string, pod: string): Promise<s
   return podLogs(await realNode(), namespace, pod);
 }
 
-/**
- * The admin's core API client. (Not support.ts's: global-teardown.ts loads this module outside a
- * test file, where support.ts's jest calls fail.)
- */
-function coreApi(): k8s.CoreV1Api {
-  return loadKubeConfig(process.env.KEELSON_TEST_KUBECONFIG!).makeApiClient(k8s.CoreV1Api);
+/** What a test's own client pod runs, and with what. */
+export interface ClientPodOptions {
+  /** The pod's name. */
+  readonly name: string;
+  /** An image already imported into the real node (pulled `Never`). */
+  readonly image: string;
+  /** The container's command, e.g. `['/bin/bash', '-c', script]`. */
+  readonly command: string[];
+  /** @default no labels */
+  readonly labels?: Record<string, string>;
+  /** @default no variables besides HOME=/tmp */
+  readonly env?: k8s.V1EnvVar[];
+  /** Memory request and limit. @default '384Mi' */
+  readonly memory?: string;
+  /** Volumes besides the writable `/tmp`, with where each is mounted. @default none */
+  readonly volumes?: { readonly volume: k8s.V1Volume; readonly mountPath: string }[];
 }
 
 /**
- * Gives the volumes of `claims` (in `namespace`, created here before the StatefulSet adopts them
- * by name) to uid/gid 10001. The test cluster's host-path provisioner makes root-owned 0750
- * folders and, like every hostPath volume, ignores the pod's `fsGroup`, which a real storage
- * driver applies; without this a keelson pod cannot write to its claim.
+ * A pod that runs once on the real node under the same restrictions as keelson's pods (restricted
+ * Pod Security, uid 10001, read-only root with a writable `/tmp`).
  */
-export async function claimsWritableByFsGroup(
+export function clientPod(options: ClientPodOptions): k8s.V1Pod {
+  const memory = options.memory ?? '384Mi';
+  const extra = options.volumes ?? [];
+  return {
+    metadata: { name: options.name, labels: options.labels },
+    spec: {
+      ...REAL_NODE_PLACEMENT,
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'client',
+          image: options.image,
+          imagePullPolicy: 'Never',
+          command: options.command,
+          env: [{ name: 'HOME', value: '/tmp' }, ...(options.env ?? [])],
+          securityContext: RESTRICTED_CONTAINER,
+          resources: { requests: { cpu: '50m', memory }, limits: { memory } },
+          volumeMounts: [
+            { name: 'tmp', mountPath: '/tmp' },
+            ...extra.map((v) => ({ name: v.volume.name, mountPath: v.mountPath })),
+          ],
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: {} }, ...extra.map((v) => v.volume)],
+    },
+  };
+}
+
+/** The logs of `pods` on the real node, one section each, for a failure's message. */
+export async function podsLogs(namespace: string, pods: string[]): Promise<string> {
+  const sections = await Promise.all(
+    pods.map(
+      async (pod) =>
+        `=== ${pod}\n${await realNodePodLogs(namespace, pod).catch((e: Error) => `(no logs: ${e.message})`)}`,
+    ),
+  );
+  return sections.join('\n');
+}
+
+/** What a failing wait adds to its message: the products' logs, by default. */
+type Diagnostics = () => Promise<string>;
+
+/**
+ * Runs a client pod to completion and returns its log. A failed pod, or one that does not finish
+ * within `timeoutMs`, throws with its log and what `diagnostics` adds.
+ */
+export async function runClientPod(
   namespace: string,
-  claims: readonly string[],
-  storage = '2Gi',
-): Promise<void> {
-  const core = coreApi();
-  for (const name of claims) {
-    await core.createNamespacedPersistentVolumeClaim({
-      namespace,
-      body: {
-        metadata: { name },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } },
-      },
-    });
-  }
-  for (const name of claims) {
-    let volume = '';
+  options: ClientPodOptions,
+  diagnostics: Diagnostics = async () => '',
+  timeoutMs = 5 * 60_000,
+): Promise<string> {
+  const { core } = adminClients();
+  const name = options.name;
+  await core.createNamespacedPod({ namespace, body: clientPod(options) });
+  let phase: string | undefined;
+  try {
     await waitFor(
-      `claim ${name} to be bound`,
+      `client pod ${name} to finish`,
       async () => {
-        const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace });
-        volume = claim.spec?.volumeName ?? '';
-        return claim.status?.phase === 'Bound';
+        phase = (await core.readNamespacedPod({ name, namespace })).status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed';
       },
-      60_000,
+      timeoutMs,
     );
-    const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
-    if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
-    fs.chownSync(hostPath, 10001, 10001);
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\n${await podsLogs(namespace, [name])}\n${await diagnostics()}`,
+    );
+  }
+  const log = await core.readNamespacedPodLog({ name, namespace });
+  if (phase !== 'Succeeded') {
+    throw new Error(`the client pod ${name} failed:\n${log}\n${await diagnostics()}`);
+  }
+  return log;
+}
+
+/** Whether a pod's Ready condition is True. */
+export function isReady(pod: k8s.V1Pod | undefined): boolean {
+  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/**
+ * Waits until every pod of `pods` exists and is Ready; a timeout throws with the pods' statuses
+ * and logs.
+ */
+export async function waitPodsReady(
+  namespace: string,
+  pods: string[],
+  timeoutMs = 10 * 60_000,
+  diagnostics: Diagnostics = () => podsLogs(namespace, pods),
+): Promise<void> {
+  const { core } = adminClients();
+  const read = (name: string) => core.readNamespacedPod({ name, namespace }).catch(() => undefined);
+  try {
+    await waitFor(
+      `${pods.join(', ')} to be Ready`,
+      async () => (await Promise.all(pods.map(read))).every(isReady),
+      timeoutMs,
+      undefined,
+      undefined,
+      async () => {
+        const states = await Promise.all(
+          pods.map(
+            async (p) => `${p}: ${JSON.stringify((await read(p))?.status?.containerStatuses ?? 'absent')}`,
+          ),
+        );
+        return states.join('\n');
+      },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
 }
 
 /**
- * Starts a long-running busybox pod on the real node (restricted, uid 10001) with `labels`, for a
- * test to run commands in with `execInPod`; resolves once it runs.
+ * Starts a long-running busybox pod on the real node (a `clientPod`: restricted, uid 10001) with
+ * `labels`, for a test to run commands in with `execInPod`; resolves once it runs.
  */
 export async function startShellPod(
   namespace: string,
@@ -171,28 +259,15 @@ export async function startShellPod(
   labels: Record<string, string>,
 ): Promise<k8s.V1Pod> {
   const node = await realNode();
-  const core = coreApi();
-  await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name, labels },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        restartPolicy: 'Never',
-        terminationGracePeriodSeconds: 0,
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'shell',
-            image: node.busyboxImage,
-            imagePullPolicy: 'Never',
-            command: ['/bin/sh', '-c', 'sleep 86400'],
-            securityContext: RESTRICTED_CONTAINER,
-          },
-        ],
-      },
-    },
+  const { core } = adminClients();
+  const body = clientPod({
+    name,
+    image: node.busyboxImage,
+    command: ['/bin/sh', '-c', 'sleep 86400'],
+    labels,
   });
+  body.spec!.terminationGracePeriodSeconds = 0;
+  await core.createNamespacedPod({ namespace, body });
   let pod: k8s.V1Pod | undefined;
   await waitFor(
     `pod ${namespace}/${name} to run`,
@@ -211,7 +286,7 @@ export async function startShellPod(
 
 /**
  * Runs `script` with `sh -c` in a pod's first container through the API server and the kubelet
- * (`kubectl exec`), as a person would; resolves with its output, rejects when it exits non-zero.
+ * (`kubectl exec`, as a person would); resolves with its output, rejects when it exits non-zero.
  */
 export function execInPod(namespace: string, pod: string, script: string): Promise<string> {
   return new Promise((resolve, reject) =>
