@@ -1,0 +1,111 @@
+/**
+ * What the Hive metastore's real-node tests share: the metastore's database (a server pod from
+ * database-servers.ts: PostgreSQL, or MariaDB for MySQL) and a Thrift client that creates and lists
+ * databases, and optionally a partitioned table, through the metastore's client Service.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { hiveImageRecipe } from '../../constructs/hive/image';
+import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
+import { startDatabaseServer, type DatabaseServerKind } from './database-servers';
+import { podsLogs, runClientPod } from './real-node-support';
+import { adminClients } from './support';
+
+/** The metastore's database user and the Secret keelson reads its credentials from. */
+export const METASTORE_DB = {
+  database: 'metastore',
+  username: 'hive',
+  password: 'hive-pw-5e21',
+  secret: 'hive-db',
+} as const;
+
+export { postgresImageRecipe } from './database-servers';
+
+/**
+ * Runs the metastore's database server in `namespace` — pod and Service `postgres` (PostgreSQL 15)
+ * or `mysql` (MariaDB 10.11, MySQL's protocol) — with the metastore's database and user and the
+ * credentials Secret `hive-db`, and waits until it is Ready. Returns the host name the metastore
+ * connects to.
+ */
+export async function startMetastoreDatabase(
+  namespace: string,
+  server: DatabaseServerKind = 'postgresql',
+): Promise<string> {
+  const started = await startDatabaseServer(namespace, server, METASTORE_DB, {
+    name: server === 'postgresql' ? 'postgres' : 'mysql',
+    credentialsSecretName: METASTORE_DB.secret,
+  });
+  return started.host;
+}
+
+/** {@link startMetastoreDatabase} on PostgreSQL. */
+export function startPostgres(namespace: string): Promise<string> {
+  return startMetastoreDatabase(namespace, 'postgresql');
+}
+
+const PROBE_CONFIG_MAP = 'metastore-probe';
+
+/**
+ * Compiles the Thrift client (test/support/MetastoreProbe.java; keelson's image has a JRE, not a
+ * compiler) against the metastore's jars and puts its class in a ConfigMap of `namespace`.
+ */
+export async function installMetastoreProbe(namespace: string, version: string): Promise<void> {
+  const classes = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-metastore-probe-'));
+  try {
+    compileMetastoreProbe(await hiveTestHome(version), classes);
+    await adminClients().core.createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: { name: PROBE_CONFIG_MAP },
+        binaryData: {
+          'MetastoreProbe.class': fs
+            .readFileSync(path.join(classes, 'MetastoreProbe.class'))
+            .toString('base64'),
+        },
+      },
+    });
+  } finally {
+    fs.rmSync(classes, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs the Thrift client in a pod of keelson's Hive image against `metastoreUri`: with a name it
+ * creates that database; it prints every database (`database: <name>`). With `table` (and a
+ * database) it also creates that partitioned table in the database and prints each partition a
+ * filter finds (`partition: <value>`; see MetastoreProbe.java). A failure carries the logs of
+ * `metastorePods`.
+ */
+export function runMetastoreProbe(
+  namespace: string,
+  options: {
+    name: string;
+    version: string;
+    metastoreUri: string;
+    args: string[];
+    table?: string;
+    metastorePods: string[];
+  },
+): Promise<string> {
+  return runClientPod(
+    namespace,
+    {
+      name: options.name,
+      image: hiveImageRecipe(options.version).reference,
+      command: [
+        'java',
+        '-Xmx256m',
+        ...(options.table ? [`-Dprobe.table=${options.table}`] : []),
+        '-cp',
+        '/probe:/opt/hive/lib/*',
+        'MetastoreProbe',
+        options.metastoreUri,
+        ...options.args,
+      ],
+      memory: '512Mi',
+      volumes: [{ volume: { name: 'probe', configMap: { name: PROBE_CONFIG_MAP } }, mountPath: '/probe' }],
+    },
+    () => podsLogs(namespace, options.metastorePods),
+  );
+}
