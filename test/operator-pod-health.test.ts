@@ -16,6 +16,12 @@ const ZK_ERROR = [
   '2026-12-01 05:40:01,130 [myid:] - ERROR [main:QuorumPeerMain@99] - Invalid config, exiting abnormally',
   'org.apache.zookeeper.server.quorum.QuorumPeerConfig$ConfigException: Error processing /stackable/config/zoo.cfg',
   'Caused by: java.lang.NumberFormatException: For input string: "not-a-number"',
+  ...Array.from(
+    { length: 20 },
+    (_, i) => `\tat org.apache.zookeeper.server.quorum.Frame${i}.run(Frame${i}.java:${i})`,
+  ),
+  '\t... 7 more',
+  'Invalid config, exiting abnormally',
 ].join('\n');
 
 function pod(name: string, status: object, metadata: object = {}): KubeObject {
@@ -55,7 +61,11 @@ describe('why pods are not Ready', () => {
     ]);
     const text = describeProblems(problems);
     expect(text).toMatch(/^pod zk-servers-default-2 container zookeeper: exit code 2 \(Error\): /);
-    expect(text).toContain('NumberFormatException: For input string: "not-a-number"');
+    expect(text).toContain(
+      'NumberFormatException: For input string: "not-a-number" | Invalid config, exiting abnormally',
+    );
+    // Stack frames are left out: the messages fit in the bounded tail.
+    expect(text).not.toContain('Frame');
     // The back-off's own message counts seconds: it is not the problem.
     expect(text).not.toContain('back-off');
   });

@@ -188,8 +188,11 @@ function failed(t: Terminated | undefined): boolean {
   return t !== undefined && t !== null && (t.exitCode ?? 0) !== 0;
 }
 
+/** A frame of a JVM stack trace (`at a.b.C.m(C.java:12)`, `... 7 more`). */
+const STACK_FRAME = /^(at [\w$.<>/-]+\(.*\)|\.\.\. \d+ more)$/;
+
 /**
- * The end of `text` on one line, without control characters, with values of keys that name
+ * The end of `text` on one line, without stack frames, without control characters, with values of keys that name
  * credentials masked (`password=…`, `"secret": "…"`, `token: …`), at most MESSAGE_TAIL_CHARS.
  */
 export function clean(text: string): string {
@@ -204,7 +207,8 @@ export function clean(text: string): string {
   const oneLine = masked
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .filter((l) => l.length > 0)
+    // A stack trace's frames fill the tail without saying what went wrong; its messages stay.
+    .filter((l) => l.length > 0 && !STACK_FRAME.test(l))
     .join(' | ')
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f]/g, ' ');

@@ -16,11 +16,13 @@ import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
-import { accountsLayer, buildImage, debianLayer, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
+import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   importImageToRealNode,
+  postgresImageRecipe,
+  startPostgres,
   realNode,
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
@@ -30,35 +32,6 @@ import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
-
-/** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
-function postgresImageRecipe(): ImageRecipe {
-  return {
-    reference: 'keelson.test/postgresql:15',
-    layers: [
-      debianLayer({
-        description: "Debian's PostgreSQL 15",
-        packages: ['base-files', 'bash', 'coreutils', 'dash', 'libc-bin', 'usr-is-merged', 'postgresql-15'],
-      }),
-      accountsLayer([{ name: 'postgres', uid: 10001, gid: 10001 }]),
-    ],
-    config: {
-      user: '10001:10001',
-      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-    },
-  };
-}
-
-const POSTGRES_SCRIPT = [
-  'set -eu',
-  'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
-  'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
-  "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
-  'until pg_isready -q -h 127.0.0.1; do sleep 1; done',
-  `psql -h 127.0.0.1 -U postgres -c "CREATE USER hive PASSWORD 'hive-pw-5e21'" -c "CREATE DATABASE metastore OWNER hive"`,
-  'touch /tmp/ready',
-  'wait',
-].join('\n');
 
 describe('the Hive metastore on the real node, on PostgreSQL', () => {
   const ns = useTestNamespace('hive-real', RESTRICTED);
@@ -170,47 +143,8 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       },
     });
 
-    // PostgreSQL and its Service.
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'postgres', labels: { app: 'postgres' } },
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'postgres',
-              image: postgresImageRecipe().reference,
-              imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', POSTGRES_SCRIPT],
-              ports: [{ name: 'pg', containerPort: 5432 }],
-              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-              securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [
-                { name: 'data', mountPath: '/var/lib/postgresql' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'data', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    });
-    await core.createNamespacedService({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'postgres' },
-        spec: { selector: { app: 'postgres' }, ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] },
-      },
-    });
-    await core.createNamespacedSecret({
-      namespace: ns.name,
-      body: { metadata: { name: 'hive-db' }, stringData: { username: 'hive', password: 'hive-pw-5e21' } },
-    });
+    // PostgreSQL, its Service and the metastore's credentials.
+    await startPostgres(core, ns.name, 'hive-db');
     await waitReady('postgres');
 
     // keelson's manifests, placed on the real node.

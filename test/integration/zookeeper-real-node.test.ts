@@ -9,7 +9,6 @@
  * - the servers run as uid 10001 with a read-only root filesystem.
  * Each failure prints the servers' logs.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { ZookeeperCluster, ZookeeperZnode, zookeeperDistDir } from '../../constructs/zookeeper';
@@ -18,6 +17,7 @@ import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  claimsWritableByFsGroup,
   importImageToRealNode,
   realNode,
   realNodePodLogs,
@@ -44,39 +44,6 @@ describe('ZooKeeper on the real node', () => {
       ),
     );
     return logs.join('\n');
-  }
-
-  /**
-   * Creates the servers' data claims before the StatefulSet does (it adopts claims by name) and
-   * gives their volumes to uid/gid 10001. The test cluster's host-path provisioner makes root-owned
-   * 0750 folders and, like every hostPath volume, ignores the pod's `fsGroup`, which a real storage
-   * driver applies; without this the servers cannot write `/data/myid`.
-   */
-  async function claimsWritableByFsGroup(claims: string[]): Promise<void> {
-    for (const name of claims) {
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
-        },
-      });
-    }
-    for (const name of claims) {
-      let volume = '';
-      await waitFor(
-        `claim ${name} to be bound`,
-        async () => {
-          const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name });
-          volume = claim.spec?.volumeName ?? '';
-          return claim.status?.phase === 'Bound';
-        },
-        60_000,
-      );
-      const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
-      if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
-      fs.chownSync(hostPath, 10001, 10001);
-    }
   }
 
   /** Runs `script` with bash in a pod of the ZooKeeper image (restricted, uid 10001); returns its output. */
@@ -140,7 +107,11 @@ describe('ZooKeeper on the real node', () => {
       },
     });
     const znode = new ZookeeperZnode(chart, 'znode', { zookeeper: zk });
-    await claimsWritableByFsGroup(SERVERS.map((pod) => `data-${pod}`));
+    await claimsWritableByFsGroup(
+      core,
+      ns.name,
+      SERVERS.map((pod) => `data-${pod}`),
+    );
     expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
 
     await waitFor(
