@@ -144,7 +144,7 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     });
 
     // PostgreSQL, its Service and the metastore's credentials.
-    await startPostgres(core, ns.name, 'hive-db');
+    await startPostgres(ns.name, 'hive-db');
     await waitReady('postgres');
 
     // keelson's manifests, placed on the real node.
