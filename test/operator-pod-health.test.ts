@@ -285,6 +285,26 @@ describe('conditions of a stacklet whose containers fail', () => {
     expect(c.Available!.message).toContain('see the Degraded condition');
   });
 
+  it('names a pod waiting for a node in Available without being Degraded (a claim being bound, a node being added)', () => {
+    const unschedulable = pod('zk-servers-default-0', {
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.',
+        },
+      ],
+    });
+    const c = reconciledConditions({ ...base, podProblems: podProblems([unschedulable]) });
+    expect(c.Degraded).toMatchObject({ status: 'False', reason: 'Reconciled' });
+    expect(c.Available).toMatchObject({ status: 'False', reason: 'ReplicasNotReady' });
+    expect(c.Available!.message).toContain(
+      'waiting: pod zk-servers-default-0: Unschedulable: 0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.',
+    );
+  });
+
   it('is not Degraded while pods merely start, nor when stopped', () => {
     expect(reconciledConditions({ ...base, podProblems: [] }).Degraded).toMatchObject({
       status: 'False',

@@ -104,8 +104,8 @@ export interface ReconciledState {
 /**
  * The conditions after all children were applied. A stopped stacklet runs no pods, so a missing
  * Secret holds nothing up and is not reported; otherwise it keeps `Progressing` until it exists.
- * Containers that fail (crash, cannot start, cannot be scheduled) make it `Degraded`, naming the
- * pod, the container, how it ended and the end of what it logged.
+ * Containers that fail (crash, cannot start) make it `Degraded`, naming the pod, the container,
+ * how it ended and the end of what it logged; a pod waiting for a node is named in `Available`.
  */
 export function reconciledConditions(
   state: ReconciledState,
@@ -115,8 +115,12 @@ export function reconciledConditions(
   const missing = state.stopped ? [] : state.missingSecrets;
   const waitingForSecrets = `waiting for ${missing.map((s) => `Secret "${s}"`).join(', ')} in namespace ${state.namespace}, which the pods read`;
   const secretsNote = missing.length > 0 ? `; ${waitingForSecrets}` : '';
-  const failing = state.stopped ? [] : (state.podProblems ?? []);
-  const failingNote = failing.length > 0 ? '; containers are failing, see the Degraded condition' : '';
+  const problems = state.stopped ? [] : (state.podProblems ?? []);
+  const failing = problems.filter((p) => !p.waiting);
+  const waiting = problems.filter((p) => p.waiting);
+  const failingNote =
+    (waiting.length > 0 ? `; waiting: ${describeProblems(waiting)}` : '') +
+    (failing.length > 0 ? '; containers are failing, see the Degraded condition' : '');
   return {
     Degraded:
       failing.length > 0

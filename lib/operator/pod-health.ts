@@ -47,6 +47,11 @@ export interface PodProblem {
   readonly exitCode?: number;
   /** What the kubelet, scheduler or product said, bounded and masked; may be empty. */
   readonly message: string;
+  /**
+   * True for a pod still waiting for a node (unschedulable): often transient (a claim being
+   * bound, a node being added), so it is named in `Available`, not reported as `Degraded`.
+   */
+  readonly waiting?: boolean;
 }
 
 interface Terminated {
@@ -146,7 +151,7 @@ function problemsOf(pod: string, status: PodStatus): PodProblem[] {
   }
   const scheduled = conditions.find((c) => c?.type === 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return [{ pod, reason: 'Unschedulable', message: clean(scheduled.message ?? '') }];
+    return [{ pod, reason: 'Unschedulable', message: clean(scheduled.message ?? ''), waiting: true }];
   }
   const problems: PodProblem[] = [];
   for (const c of [

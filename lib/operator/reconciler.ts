@@ -215,7 +215,11 @@ export class Reconciler {
       );
     } else if (conditions.Degraded?.reason === CONTAINERS_FAILING) {
       await this.writeStatus(resource, { ...active, ...conditions });
-      await this.warnOfFailures(resource, conditions.Degraded.message, problems);
+      await this.warnOfFailures(
+        resource,
+        conditions.Degraded.message,
+        problems.filter((p) => !p.waiting),
+      );
     } else if (conditions.Progressing?.reason === 'SecretMissing') {
       await this.writeStatusWithWarning(resource, { ...active, ...conditions }, 'Progressing');
     } else await this.writeStatus(resource, { ...active, ...conditions });
