@@ -184,6 +184,14 @@ describe('the operator on the real node', () => {
     expect(condition(object, 'Degraded')).toMatchObject({ status: 'False' });
   }
 
+  /** Undoes what the current test made, passed or failed, so that the next one has the cores. */
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    const undo = cleanup;
+    cleanup = undefined;
+    await undo?.();
+  });
+
   /** Deletes the stacklet and waits until its pods are gone (the next product gets the cores). */
   async function remove(kind: string, name: string): Promise<void> {
     await client.request('delete', 'DELETE', path(kind, name), plural(kind));
@@ -205,6 +213,7 @@ describe('the operator on the real node', () => {
     const pods = expectedPods((s, id, p) => new ZookeeperCluster(s, id, p), 'zk', spec);
     expect(pods).toEqual(['zk-servers-default-0']);
     await create('ZookeeperCluster', 'zk', spec);
+    cleanup = () => remove('ZookeeperCluster', 'zk');
     await waitAvailableOnlyWhenReady('ZookeeperCluster', 'zk', pods);
 
     // initLimit is a number of ticks: ZooKeeper refuses to start on anything else.
@@ -279,7 +288,6 @@ describe('the operator on the real node', () => {
       throw new Error(`${error.message}\n${await diagnostics('ZookeeperCluster', 'zk', pods)}`);
     });
     await waitPodsReady(namespace, pods);
-    await remove('ZookeeperCluster', 'zk');
   });
 
   it('Kafka (KRaft): Available only once the controller and the broker are Ready', async () => {
@@ -294,8 +302,8 @@ describe('the operator on the real node', () => {
     const pods = expectedPods((s, id, p) => new KafkaCluster(s, id, p), 'kafka', spec);
     expect(pods).toEqual(['kafka-brokers-default-0', 'kafka-controllers-default-0']);
     await create('KafkaCluster', 'kafka', spec);
+    cleanup = () => remove('KafkaCluster', 'kafka');
     await waitAvailableOnlyWhenReady('KafkaCluster', 'kafka', pods);
-    await remove('KafkaCluster', 'kafka');
   });
 
   it('Hive metastore on PostgreSQL: Available only once the metastore is Ready', async () => {
@@ -317,9 +325,11 @@ describe('the operator on the real node', () => {
     const pods = expectedPods((s, id, p) => new HiveCluster(s, id, p), 'hive', spec);
     expect(pods).toEqual(['hive-metastores-default-0']);
     await create('HiveCluster', 'hive', spec);
+    cleanup = async () => {
+      await remove('HiveCluster', 'hive');
+      await core.deleteNamespacedPod({ name: 'postgres', namespace });
+    };
     await waitAvailableOnlyWhenReady('HiveCluster', 'hive', pods);
-    await remove('HiveCluster', 'hive');
-    await core.deleteNamespacedPod({ name: 'postgres', namespace });
   });
 
   it('Trino: Available only once the coordinator and the worker are Ready', async () => {
@@ -340,7 +350,7 @@ describe('the operator on the real node', () => {
     const pods = expectedPods((s, id, p) => new TrinoCluster(s, id, p), 'trino', spec);
     expect(pods).toEqual(['trino-coordinators-default-0', 'trino-workers-default-0']);
     await create('TrinoCluster', 'trino', spec);
+    cleanup = () => remove('TrinoCluster', 'trino');
     await waitAvailableOnlyWhenReady('TrinoCluster', 'trino', pods);
-    await remove('TrinoCluster', 'trino');
   });
 });
