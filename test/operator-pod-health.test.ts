@@ -21,6 +21,7 @@ const ZK_ERROR = [
     (_, i) => `\tat org.apache.zookeeper.server.quorum.Frame${i}.run(Frame${i}.java:${i})`,
   ),
   '\t... 7 more',
+  '\t... 2 common frames omitted',
   'Invalid config, exiting abnormally',
 ].join('\n');
 

@@ -193,8 +193,8 @@ function failed(t: Terminated | undefined): boolean {
   return t !== undefined && t !== null && (t.exitCode ?? 0) !== 0;
 }
 
-/** A frame of a JVM stack trace (`at a.b.C.m(C.java:12)`, `... 7 more`). */
-const STACK_FRAME = /^(at [\w$.<>/-]+\(.*\)|\.\.\. \d+ more)$/;
+/** A frame of a JVM stack trace (`at a.b.C.m(C.java:12)`, `... 7 more`, logback's `... 2 common frames omitted`). */
+const STACK_FRAME = /^(at [\w$.<>/-]+\(.*\)|\.\.\. \d+ (more|common frames omitted))$/;
 
 /**
  * The end of `text` on one line, without stack frames, without control characters, with values of keys that name
