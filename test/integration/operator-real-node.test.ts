@@ -44,13 +44,11 @@ import {
   importImageToRealNode,
   isReady,
   podsLogs,
-  postgresImageRecipe,
-  POSTGRES_METASTORE,
   realNode,
   REAL_NODE_PLACEMENT,
-  startPostgres,
   waitPodsReady,
 } from './real-node-support';
+import { METASTORE_DB, startPostgres } from './hive-real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
@@ -307,17 +305,16 @@ describe('the operator on the real node', () => {
   });
 
   it('Hive metastore on PostgreSQL: Available only once the metastore is Ready', async () => {
-    await importImages([postgresImageRecipe(), hiveImageRecipe('4.0.1')]);
-    await startPostgres(namespace, 'hive-db');
-    await waitPodsReady(namespace, ['postgres']);
+    await importImages([hiveImageRecipe('4.0.1')]);
+    const host = await startPostgres(namespace);
     const spec = {
       image: { productVersion: '4.0.1', pullPolicy: 'Never' },
       clusterConfig: {
         database: {
           type: 'postgresql',
-          host: `postgres.${namespace}.svc.cluster.local`,
-          database: POSTGRES_METASTORE.database,
-          credentialsSecretName: 'hive-db',
+          host,
+          database: METASTORE_DB.database,
+          credentialsSecretName: METASTORE_DB.secret,
         },
       },
       metastores: { ...placement, ...one },

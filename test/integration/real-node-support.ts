@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
-import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import {
   importImage,
@@ -247,88 +246,4 @@ export async function waitPodsReady(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
-}
-
-/** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
-export function postgresImageRecipe(): ImageRecipe {
-  return {
-    reference: 'keelson.test/postgresql:15',
-    layers: [
-      debianLayer({
-        description: "Debian's PostgreSQL 15",
-        packages: ['base-files', 'bash', 'coreutils', 'dash', 'libc-bin', 'usr-is-merged', 'postgresql-15'],
-      }),
-      accountsLayer([{ name: 'postgres', uid: 10001, gid: 10001 }]),
-    ],
-    config: {
-      user: '10001:10001',
-      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-    },
-  };
-}
-
-/** The user, password and database startPostgres creates for the Hive metastore. */
-export const POSTGRES_METASTORE = { user: 'hive', password: 'hive-pw-5e21', database: 'metastore' };
-
-const POSTGRES_SCRIPT = [
-  'set -eu',
-  'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
-  'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
-  "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
-  'until pg_isready -q -h 127.0.0.1; do sleep 1; done',
-  `psql -h 127.0.0.1 -U postgres -c "CREATE USER ${POSTGRES_METASTORE.user} PASSWORD '${POSTGRES_METASTORE.password}'" -c "CREATE DATABASE ${POSTGRES_METASTORE.database} OWNER ${POSTGRES_METASTORE.user}"`,
-  'touch /tmp/ready',
-  'wait',
-].join('\n');
-
-/**
- * PostgreSQL (postgresImageRecipe, which must be imported) in a restricted pod `postgres` on the
- * real node, its Service `postgres`, and the Secret `credentialsSecret` (`username`, `password`)
- * of POSTGRES_METASTORE. Does not wait for it to be Ready.
- */
-export async function startPostgres(namespace: string, credentialsSecret: string): Promise<void> {
-  const { core } = adminClients();
-  await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name: 'postgres', labels: { app: 'postgres' } },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'postgres',
-            image: postgresImageRecipe().reference,
-            imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', POSTGRES_SCRIPT],
-            ports: [{ name: 'pg', containerPort: 5432 }],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-            securityContext: RESTRICTED_CONTAINER,
-            volumeMounts: [
-              { name: 'data', mountPath: '/var/lib/postgresql' },
-              { name: 'tmp', mountPath: '/tmp' },
-            ],
-          },
-        ],
-        volumes: [
-          { name: 'data', emptyDir: {} },
-          { name: 'tmp', emptyDir: {} },
-        ],
-      },
-    },
-  });
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'postgres' },
-      spec: { selector: { app: 'postgres' }, ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] },
-    },
-  });
-  await core.createNamespacedSecret({
-    namespace,
-    body: {
-      metadata: { name: credentialsSecret },
-      stringData: { username: POSTGRES_METASTORE.user, password: POSTGRES_METASTORE.password },
-    },
-  });
 }
