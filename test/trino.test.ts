@@ -303,6 +303,17 @@ describe('catalog selection', () => {
     b: { connector: { tpcds: {} }, labels: { env: 'test' } },
   };
 
+  test('a cluster without catalogs mounts an empty catalog folder, not its whole ConfigMap (found on the real node)', () => {
+    const { objs } = synth({}, {});
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const volumes = find(objs, 'StatefulSet', name).spec.template.spec.volumes;
+      expect(volumes.find((v: { name: string }) => v.name === 'catalog')).toEqual({
+        name: 'catalog',
+        emptyDir: {},
+      });
+    }
+  });
+
   test('takes the catalogs whose labels match catalogLabelSelector', () => {
     const { objs } = synth(
       { clusterConfig: { catalogLabelSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }] } } },
