@@ -2,9 +2,10 @@
 # Builds the binaries of the test control plane from the Go module proxy:
 # kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok; with `node` (or `all`),
 # the binaries of the real node instead (or as well): kubelet, kube-proxy, containerd with ctr and
-# its runc shim, the CNI plugins bridge, host-local, loopback and portmap, CoreDNS, and the pause
-# program of the pod sandbox image; with `s3`, SeaweedFS's `weed`, the S3-compatible store the
-# real-node tests of the lakehouse products run in a pod.
+# its runc shim, the CNI plugins bridge, host-local, loopback and portmap, CoreDNS, the pause
+# program of the pod sandbox image, and kube-router (only its NetworkPolicy controller runs: the
+# enforcing implementation the network-policy test turns on); with `s3`, SeaweedFS's `weed`, the
+# S3-compatible store the real-node tests of the lakehouse products run in a pod.
 #
 #   build-binaries.sh [controlplane|node|all|s3]     (default: controlplane)
 #
@@ -39,6 +40,7 @@ COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 RUNC_VERSION="${RUNC_VERSION:-v1.5.3}"
 # SeaweedFS: the module proxy serves this one pseudo-version of github.com/seaweedfs/seaweedfs.
 SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-v0.0.0-20261109003541-7506e5f91cd6}"
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 
 cache_root="${KEELSON_CACHE:-$HOME/.cache/keelson}"
 controlplane_bin_dir="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
@@ -189,8 +191,9 @@ build_pause() {
 # Debian packages the real node needs: gcc, libc6-dev, libseccomp-dev and pkg-config to build
 # runc; iptables for kube-proxy and the CNI bridge's masquerading; conntrack for kube-proxy's
 # cleanup of UDP flows; socat forwards the API server to the node's network namespace;
-# busybox-static is the busybox image's binary; iproute2 and util-linux (ip, nsenter).
-NODE_DEBIAN_PACKAGES="gcc libc6-dev libseccomp-dev pkg-config iptables conntrack socat busybox-static iproute2 util-linux"
+# busybox-static is the busybox image's binary; iproute2 and util-linux (ip, nsenter); ipset for
+# kube-router's NetworkPolicy controller (it runs the ipset command).
+NODE_DEBIAN_PACKAGES="gcc libc6-dev libseccomp-dev pkg-config iptables conntrack socat busybox-static iproute2 util-linux ipset"
 
 ensure_node_packages() {
   local missing=() package
@@ -239,6 +242,13 @@ build_node() {
     build kubelet k8s.io/kubernetes "$KUBERNETES_VERSION" k8s.io/kubernetes/cmd/kubelet "$version_ldflags"
     build kube-proxy k8s.io/kubernetes "$KUBERNETES_VERSION" k8s.io/kubernetes/cmd/kube-proxy "$version_ldflags"
   fi
+  # The NetworkPolicy enforcer (iptables and ipset; the kernel here lacks nft_queue, which the
+  # nftables-based sigs.k8s.io/kube-network-policies needs). Its version is in the file name:
+  # the node folder's name does not carry it, so a new pin builds a new binary beside the old.
+  build "kube-router-$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+    "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION"
+  ln -sfn "kube-router-$KUBE_ROUTER_VERSION" "$bin_dir/kube-router"
   log "all node binaries in $node_dir"
 }
 

@@ -6,6 +6,7 @@
  * Against a cluster of your own (`npm run cluster:up -- --real-node`), set
  * KEELSON_TEST_REAL_NODE to the state file it prints.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
@@ -329,4 +330,68 @@ export async function waitPodsReady(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
+}
+
+/**
+ * Starts a long-running busybox pod on the real node (a `clientPod`: restricted, uid 10001) with
+ * `labels`, for a test to run commands in with `execInPod`; resolves once it runs.
+ */
+export async function startShellPod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+): Promise<k8s.V1Pod> {
+  const node = await realNode();
+  const { core } = adminClients();
+  const body = clientPod({
+    name,
+    image: node.busyboxImage,
+    command: ['/bin/sh', '-c', 'sleep 86400'],
+    labels,
+  });
+  body.spec!.terminationGracePeriodSeconds = 0;
+  await core.createNamespacedPod({ namespace, body });
+  let pod: k8s.V1Pod | undefined;
+  await waitFor(
+    `pod ${namespace}/${name} to run`,
+    async () => {
+      pod = await core.readNamespacedPod({ name, namespace });
+      if (pod.status?.phase === 'Failed') throw new Error(`pod ${namespace}/${name} failed`);
+      return pod.status?.phase === 'Running';
+    },
+    5 * 60_000,
+    undefined,
+    undefined,
+    async () => JSON.stringify((await core.readNamespacedPod({ name, namespace })).status),
+  );
+  return pod!;
+}
+
+/**
+ * Runs `script` with `sh -c` in a pod's first container through the API server and the kubelet
+ * (`kubectl exec`, as a person would); resolves with its output, rejects when it exits non-zero.
+ */
+export function execInPod(namespace: string, pod: string, script: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.env.KUBECTL ?? 'kubectl',
+      [
+        '--kubeconfig',
+        process.env.KEELSON_TEST_KUBECONFIG!,
+        'exec',
+        '-n',
+        namespace,
+        pod,
+        '--',
+        'sh',
+        '-c',
+        script,
+      ],
+      { timeout: 120_000 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout}${stderr}`))
+          : resolve(stdout),
+    ),
+  );
 }
