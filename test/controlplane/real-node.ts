@@ -992,3 +992,15 @@ export function nodeMemoryUsage(
 ): Record<NodeComponent, { rssMiB: number; peakMiB: number } | undefined> {
   return memoryUsage(NODE_COMPONENTS, pids);
 }
+
+/**
+ * Files in a control plane's run folder through which the jest workers of one run share its real
+ * node (test/integration/real-node-support.ts starts it; global-teardown.ts stops it).
+ */
+export function realNodeFiles(runDir: string) {
+  return {
+    state: path.join(runDir, 'real-node.json'),
+    error: path.join(runDir, 'real-node.error'),
+    lock: path.join(runDir, 'real-node.lock'),
+  };
+}

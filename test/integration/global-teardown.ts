@@ -8,10 +8,10 @@ import { COMPONENTS } from '../controlplane/cluster';
 import {
   NODE_COMPONENTS,
   nodeMemoryUsage,
+  realNodeFiles,
   stopRealNode,
   type RealNodeState,
 } from '../controlplane/real-node';
-import { realNodeFiles } from './real-node-support';
 
 export default async function globalTeardown() {
   const controlPlane = globalThis.keelsonControlPlane;

@@ -7,11 +7,24 @@
  * KEELSON_TEST_REAL_NODE to the state file it prints.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
-import { importImage, podLogs, startRealNode, type RealNodeState } from '../controlplane/real-node';
+import {
+  importImage,
+  podLogs,
+  realNodeFiles,
+  REAL_NODE_PLACEMENT,
+  startRealNode,
+  type RealNodeState,
+} from '../controlplane/real-node';
+import { adminClients, waitFor } from './support';
 
-export { REAL_NODE_PLACEMENT, REAL_NODE_LABEL, REAL_NODE_TAINT } from '../controlplane/real-node';
+export {
+  REAL_NODE_PLACEMENT,
+  REAL_NODE_LABEL,
+  REAL_NODE_TAINT,
+  realNodeFiles,
+} from '../controlplane/real-node';
 
 /**
  * keelson's container security context with the user its pod context sets, for the test's own
@@ -22,15 +35,6 @@ export const RESTRICTED_CONTAINER = {
   runAsUser: DEFAULT_RUN_AS_USER,
   runAsGroup: DEFAULT_RUN_AS_USER,
 };
-
-/** Files in the control plane's run folder that coordinate the workers. */
-export function realNodeFiles(runDir: string) {
-  return {
-    state: path.join(runDir, 'real-node.json'),
-    error: path.join(runDir, 'real-node.error'),
-    lock: path.join(runDir, 'real-node.lock'),
-  };
-}
 
 const START_TIMEOUT_MS = 20 * 60_000; // a cold machine builds kubelet and containerd first
 
@@ -104,4 +108,142 @@ export async function importImageToRealNode(archive: string): Promise<void> {
 /** The container logs of a pod on the real node, for a failing test to print. */
 export async function realNodePodLogs(namespace: string, pod: string): Promise<string> {
   return podLogs(await realNode(), namespace, pod);
+}
+
+/** What a test's own client pod runs, and with what. */
+export interface ClientPodOptions {
+  /** The pod's name. */
+  readonly name: string;
+  /** An image already imported into the real node (pulled `Never`). */
+  readonly image: string;
+  /** The container's command, e.g. `['/bin/bash', '-c', script]`. */
+  readonly command: string[];
+  /** @default no labels */
+  readonly labels?: Record<string, string>;
+  /** @default no variables besides HOME=/tmp */
+  readonly env?: k8s.V1EnvVar[];
+  /** Memory request and limit. @default '384Mi' */
+  readonly memory?: string;
+  /** Volumes besides the writable `/tmp`, with where each is mounted. @default none */
+  readonly volumes?: { readonly volume: k8s.V1Volume; readonly mountPath: string }[];
+}
+
+/**
+ * A pod that runs once on the real node under the same restrictions as keelson's pods (restricted
+ * Pod Security, uid 10001, read-only root with a writable `/tmp`).
+ */
+export function clientPod(options: ClientPodOptions): k8s.V1Pod {
+  const memory = options.memory ?? '384Mi';
+  const extra = options.volumes ?? [];
+  return {
+    metadata: { name: options.name, labels: options.labels },
+    spec: {
+      ...REAL_NODE_PLACEMENT,
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'client',
+          image: options.image,
+          imagePullPolicy: 'Never',
+          command: options.command,
+          env: [{ name: 'HOME', value: '/tmp' }, ...(options.env ?? [])],
+          securityContext: RESTRICTED_CONTAINER,
+          resources: { requests: { cpu: '50m', memory }, limits: { memory } },
+          volumeMounts: [
+            { name: 'tmp', mountPath: '/tmp' },
+            ...extra.map((v) => ({ name: v.volume.name, mountPath: v.mountPath })),
+          ],
+        },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: {} }, ...extra.map((v) => v.volume)],
+    },
+  };
+}
+
+/** The logs of `pods` on the real node, one section each, for a failure's message. */
+export async function podsLogs(namespace: string, pods: string[]): Promise<string> {
+  const sections = await Promise.all(
+    pods.map(
+      async (pod) =>
+        `=== ${pod}\n${await realNodePodLogs(namespace, pod).catch((e: Error) => `(no logs: ${e.message})`)}`,
+    ),
+  );
+  return sections.join('\n');
+}
+
+/** What a failing wait adds to its message: the products' logs, by default. */
+type Diagnostics = () => Promise<string>;
+
+/**
+ * Runs a client pod to completion and returns its log. A failed pod, or one that does not finish
+ * within `timeoutMs`, throws with its log and what `diagnostics` adds.
+ */
+export async function runClientPod(
+  namespace: string,
+  options: ClientPodOptions,
+  diagnostics: Diagnostics = async () => '',
+  timeoutMs = 5 * 60_000,
+): Promise<string> {
+  const { core } = adminClients();
+  const name = options.name;
+  await core.createNamespacedPod({ namespace, body: clientPod(options) });
+  let phase: string | undefined;
+  try {
+    await waitFor(
+      `client pod ${name} to finish`,
+      async () => {
+        phase = (await core.readNamespacedPod({ name, namespace })).status?.phase;
+        return phase === 'Succeeded' || phase === 'Failed';
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}\n${await podsLogs(namespace, [name])}\n${await diagnostics()}`,
+    );
+  }
+  const log = await core.readNamespacedPodLog({ name, namespace });
+  if (phase !== 'Succeeded') {
+    throw new Error(`the client pod ${name} failed:\n${log}\n${await diagnostics()}`);
+  }
+  return log;
+}
+
+/** Whether a pod's Ready condition is True. */
+export function isReady(pod: k8s.V1Pod | undefined): boolean {
+  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/**
+ * Waits until every pod of `pods` exists and is Ready; a timeout throws with the pods' statuses
+ * and logs.
+ */
+export async function waitPodsReady(
+  namespace: string,
+  pods: string[],
+  timeoutMs = 10 * 60_000,
+  diagnostics: Diagnostics = () => podsLogs(namespace, pods),
+): Promise<void> {
+  const { core } = adminClients();
+  const read = (name: string) => core.readNamespacedPod({ name, namespace }).catch(() => undefined);
+  try {
+    await waitFor(
+      `${pods.join(', ')} to be Ready`,
+      async () => (await Promise.all(pods.map(read))).every(isReady),
+      timeoutMs,
+      undefined,
+      undefined,
+      async () => {
+        const states = await Promise.all(
+          pods.map(
+            async (p) => `${p}: ${JSON.stringify((await read(p))?.status?.containerStatuses ?? 'absent')}`,
+          ),
+        );
+        return states.join('\n');
+      },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
+  }
 }

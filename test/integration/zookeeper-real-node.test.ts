@@ -9,7 +9,6 @@
  * - the servers run as uid 10001 with a read-only root filesystem.
  * Each failure prints the servers' logs.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { ZookeeperCluster, ZookeeperZnode, zookeeperDistDir } from '../../constructs/zookeeper';
@@ -19,12 +18,13 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   importImageToRealNode,
+  podsLogs,
   realNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
+  runClientPod,
+  waitPodsReady,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(30 * 60_000);
 
@@ -35,90 +35,6 @@ describe('ZooKeeper on the real node', () => {
   const ns = useTestNamespace('zk-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-
-  async function serverLogs(): Promise<string> {
-    const logs = await Promise.all(
-      SERVERS.map(
-        async (pod) =>
-          `--- ${pod}:\n${await realNodePodLogs(ns.name, pod).catch((e: Error) => `(no logs: ${e.message})`)}`,
-      ),
-    );
-    return logs.join('\n');
-  }
-
-  /**
-   * Creates the servers' data claims before the StatefulSet does (it adopts claims by name) and
-   * gives their volumes to uid/gid 10001. The test cluster's host-path provisioner makes root-owned
-   * 0750 folders and, like every hostPath volume, ignores the pod's `fsGroup`, which a real storage
-   * driver applies; without this the servers cannot write `/data/myid`.
-   */
-  async function claimsWritableByFsGroup(claims: string[]): Promise<void> {
-    for (const name of claims) {
-      await core.createNamespacedPersistentVolumeClaim({
-        namespace: ns.name,
-        body: {
-          metadata: { name },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
-        },
-      });
-    }
-    for (const name of claims) {
-      let volume = '';
-      await waitFor(
-        `claim ${name} to be bound`,
-        async () => {
-          const claim = await core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name });
-          volume = claim.spec?.volumeName ?? '';
-          return claim.status?.phase === 'Bound';
-        },
-        60_000,
-      );
-      const hostPath = (await core.readPersistentVolume({ name: volume })).spec?.hostPath?.path;
-      if (!hostPath) throw new Error(`the volume ${volume} of ${name} is not a hostPath volume`);
-      fs.chownSync(hostPath, 10001, 10001);
-    }
-  }
-
-  /** Runs `script` with bash in a pod of the ZooKeeper image (restricted, uid 10001); returns its output. */
-  async function runClient(name: string, script: string): Promise<string> {
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name },
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'client',
-              image: zookeeperImageRecipe(VERSION).reference,
-              imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', script],
-              securityContext: RESTRICTED_CONTAINER,
-              resources: { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } },
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            },
-          ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
-        },
-      },
-    });
-    await waitFor(
-      `client ${name} to finish`,
-      async () => {
-        const phase = (await core.readNamespacedPod({ name, namespace: ns.name })).status?.phase;
-        return phase === 'Succeeded' || phase === 'Failed';
-      },
-      5 * 60_000,
-    );
-    const pod = await core.readNamespacedPod({ name, namespace: ns.name });
-    const log = await core.readNamespacedPodLog({ name, namespace: ns.name });
-    if (pod.status?.phase !== 'Succeeded') {
-      throw new Error(`the client ${name} failed:\n${log}\n${await serverLogs()}`);
-    }
-    return log;
-  }
 
   it('forms a quorum from keelson manifests, serves reads of writes across servers, a chroot and metrics', async () => {
     await realNode();
@@ -140,23 +56,9 @@ describe('ZooKeeper on the real node', () => {
       },
     });
     const znode = new ZookeeperZnode(chart, 'znode', { zookeeper: zk });
-    await claimsWritableByFsGroup(SERVERS.map((pod) => `data-${pod}`));
     expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
 
-    await waitFor(
-      'three ZooKeeper servers to be Ready',
-      async () => {
-        const pods = await Promise.all(
-          SERVERS.map((name) => core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined)),
-        );
-        return pods.every((p) =>
-          p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-        );
-      },
-      10 * 60_000,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await serverLogs()}`);
-    });
+    await waitPodsReady(ns.name, SERVERS);
     const ready = Date.now();
     process.stdout.write(
       `zookeeper on the real node: image ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
@@ -182,23 +84,35 @@ describe('ZooKeeper on the real node', () => {
     const chroot = znode.path;
     const cli = `java -Xmx128m -cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
     const [metricsHost] = hosts[0].split(':');
-    const output = await runClient(
-      'client',
-      [
-        'set -eu',
-        ...hosts.map((h) => {
-          const [host, port] = h.split(':');
-          return `echo "srvr $(echo srvr | nc -w 5 ${host} ${port} | grep '^Mode:')"`;
-        }),
-        `${cli} -server ${hosts[0]} create /keelson-real-node written-through-0 2>&1 | grep -v ' INFO ' || true`,
-        `echo "read: $(${cli} -server ${hosts[1]} get /keelson-real-node 2>/dev/null | grep written-through || true)"`,
-        `${cli} -server ${hosts[0]} create ${chroot} '' 2>&1 | grep -v ' INFO ' || true`,
-        `${cli} -server ${hosts[2]}${chroot} create /inside chrooted 2>&1 | grep -v ' INFO ' || true`,
-        `echo "chroot: $(${cli} -server ${hosts[1]} get ${chroot}/inside 2>/dev/null | grep chrooted || true)"`,
-        `exec 3<>/dev/tcp/${metricsHost}/7000`,
-        `printf 'GET /metrics HTTP/1.0\\r\\nHost: ${metricsHost}\\r\\n\\r\\n' >&3`,
-        "cat <&3 | grep -E '^# TYPE|^HTTP/' | head -5 | sed 's/^/metrics: /'",
-      ].join('\n'),
+    // Ready servers are in a quorum, but a client may resolve a just-Ready server's name before
+    // the DNS record is published: each server gets two minutes to answer with its mode.
+    const srvr = (host: string, port: string) =>
+      `for i in $(seq 60); do mode=$(echo srvr | nc -w 5 ${host} ${port} | grep '^Mode:' || true); ` +
+      `[ -n "$mode" ] && break; sleep 2; done; echo "srvr $mode"`;
+    const script = [
+      'set -eu',
+      ...hosts.map((h) => {
+        const [host, port] = h.split(':');
+        return srvr(host, port);
+      }),
+      `${cli} -server ${hosts[0]} create /keelson-real-node written-through-0 2>&1 | grep -v ' INFO ' || true`,
+      `echo "read: $(${cli} -server ${hosts[1]} get /keelson-real-node 2>/dev/null | grep written-through || true)"`,
+      `${cli} -server ${hosts[0]} create ${chroot} '' 2>&1 | grep -v ' INFO ' || true`,
+      `${cli} -server ${hosts[2]}${chroot} create /inside chrooted 2>&1 | grep -v ' INFO ' || true`,
+      `echo "chroot: $(${cli} -server ${hosts[1]} get ${chroot}/inside 2>/dev/null | grep chrooted || true)"`,
+      `exec 3<>/dev/tcp/${metricsHost}/7000`,
+      `printf 'GET /metrics HTTP/1.0\\r\\nHost: ${metricsHost}\\r\\n\\r\\n' >&3`,
+      "cat <&3 | grep -E '^# TYPE|^HTTP/' | head -5 | sed 's/^/metrics: /'",
+    ].join('\n');
+    const output = await runClientPod(
+      ns.name,
+      {
+        name: 'client',
+        image: zookeeperImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        memory: '512Mi',
+      },
+      () => podsLogs(ns.name, SERVERS),
     );
     const modes = output
       .split('\n')
