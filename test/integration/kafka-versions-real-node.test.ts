@@ -3,14 +3,15 @@
  * manifests and images, in namespaces enforcing the restricted Pod Security profile:
  * - ZooKeeper mode: Kafka 3.9.1 brokers on a ZookeeperZnode of a keelson ZookeeperCluster create a
  *   topic replicated to every broker, a message produced through the bootstrap Service is consumed,
- *   and the brokers registered under the ZNode's chroot (not the root); a Kafka 3.8.1 broker on a
- *   ZNode of its own in the same ensemble does the same;
- * - a rolling version upgrade: KRaft 4.0.0 → 4.1.0 by changing `image.productVersion` and
- *   server-side applying the synth output again. Every pod is replaced by one of the new image under
- *   the same name, claim and volume, with the same node id and log directory id (meta.properties);
- *   messages produced before the upgrade are consumed after it; `metadata.version` stays at 4.0's
- *   until the user finalises it, and after `FeatureCommand upgrade --release-version 4.1` it is 4.1's
- *   and the cluster still produces and consumes.
+ *   the brokers registered under the ZNode's chroot (not the root) and serve Prometheus text; a
+ *   Kafka 3.8.1 broker on a ZNode of its own in the same ensemble does the same;
+ * - rolling version upgrades in KRaft mode, by changing `image.productVersion` and server-side
+ *   applying the synth output again: 4.0.0 → 4.1.0 and 3.9.1 → 4.0.0 (where the pods switch from
+ *   Log4j 1 to Log4j 2). Every pod is replaced by one of the new image under the same name, claim
+ *   and volume, with the same node id and log directory id (meta.properties); messages produced
+ *   before the upgrade are consumed after it; `metadata.version` stays at the old version's until
+ *   the user finalises it, and after 4.1's feature levels are set (all but `kraft.version`) it is
+ *   4.1's, the quorum stays static, and the cluster still produces and consumes.
  * The node has no storage provisioner that gives a volume to uid 10001: the test creates hostPath
  * PersistentVolumes (world-writable folders) of a class of its own, which keelson's claims bind to.
  * Every failure prints the pods' logs.
@@ -60,22 +61,37 @@ function smallNode(storageClass: string) {
 }
 
 /**
- * A client's bash prelude: `retry CMD…` runs CMD until it succeeds or five minutes have passed, so
- * a client started while the bootstrap Service's endpoints or DNS records are still being
- * published waits for them instead of failing.
+ * A client's bash prelude: warnings only from the tools' logging (to stderr), and `retry CMD…`, which
+ * runs CMD until it succeeds or five minutes have passed, so that a client started while the
+ * bootstrap Service's endpoints or DNS records are still being published waits for them instead of
+ * failing.
  */
-const RETRY = [
+const PRELUDE = [
   'set -eu',
+  "printf '%s\\n' 'log4j.rootLogger=WARN, stderr' 'log4j.appender.stderr=org.apache.log4j.ConsoleAppender' " +
+    "'log4j.appender.stderr.Target=System.err' 'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout' > /tmp/log4j.properties",
+  "printf '%s\\n' 'appender.err.type=Console' 'appender.err.name=err' 'appender.err.target=SYSTEM_ERR' " +
+    "'appender.err.layout.type=PatternLayout' 'rootLogger.level=WARN' 'rootLogger.appenderRef.err.ref=err' > /tmp/log4j2.properties",
   'deadline=$(( $(date +%s) + 300 ))',
   'retry() { until "$@"; do if [ "$(date +%s)" -ge "$deadline" ]; then echo "gave up: $*"; return 1; fi; sleep 3; done; }',
 ].join('\n');
 
-/** `java` running one of Kafka's classes with a small heap and the image's console logging. */
+/** `java` running one of Kafka's classes with a small heap and the prelude's logging. */
 function kafkaJava(version: string, mainClass: string, args: string): string {
   const log4j = version.startsWith('3.')
-    ? '-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties'
-    : '-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties';
+    ? '-Dlog4j.configuration=file:/tmp/log4j.properties'
+    : '-Dlog4j2.configurationFile=/tmp/log4j2.properties';
   return `java -Xmx128m ${log4j} -cp '/opt/kafka/libs/*' ${mainClass} ${args}`;
+}
+
+/** `major.minor` of a version. */
+function minor(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+/** The finalised `metadata.version` in FeatureCommand's `describe` output. */
+function metadataVersion(out: string): string | undefined {
+  return /Feature: metadata\.version\s.*FinalizedVersionLevel: ([\w.-]+)/.exec(out)?.[1];
 }
 
 /** The console producer's class: Scala's in Kafka 3, the tools module's in Kafka 4. */
@@ -94,7 +110,7 @@ function produceConsume(
   topic: string,
   options: { rf?: number; messages?: string[]; expect: number },
 ): string {
-  const lines = [RETRY];
+  const lines = [PRELUDE];
   const topics = (args: string) =>
     kafkaJava(version, 'org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${bootstrap} ${args}`);
   if (options.rf !== undefined) {
@@ -297,12 +313,20 @@ describe('Kafka versions on the real node', () => {
           '/bin/bash',
           '-c',
           [
-            RETRY,
+            PRELUDE,
             `for path in / ${znode.path}/brokers/ids ${legacyZnode.path}/brokers/ids; do`,
             `  retry ${zkShell('ls "$path"')} > /tmp/ls`,
             '  echo "ls $path: $(grep "^\\[" /tmp/ls)"',
             'done',
             `echo "cluster: $(${zkShell(`get ${znode.path}/cluster/id`)} | grep '"id"')"`,
+            // Each version's exporter agent serves Prometheus text (Kafka 3 logs through Log4j 1).
+            // A subshell: a refused connection fails the function, not the script.
+            'metrics() ( exec 3<>"/dev/tcp/$1/9404" && printf \'GET /metrics HTTP/1.0\\r\\n\\r\\n\' >&3 && cat <&3 > /tmp/metrics )',
+            ...[kafkaPods[0], legacyPods[0]].map(
+              (pod) =>
+                `retry metrics ${pod}.${pod.replace(/-\d+$/, '')}-headless.${ns.name}.svc.cluster.local && ` +
+                `grep -E '^kafka_server_replicamanager_partitioncount ' /tmp/metrics | sed 's/^/${pod}: /'`,
+            ),
           ].join('\n'),
         ],
       },
@@ -333,6 +357,9 @@ describe('Kafka versions on the real node', () => {
       root: [znode.path.slice(1), legacyZnode.path.slice(1), 'zookeeper'].sort(),
     });
     expect(tree).toMatch(/^cluster: .*"id":"[\w-]+"/m);
+    for (const pod of [kafkaPods[0], legacyPods[0]]) {
+      expect(tree).toMatch(new RegExp(`^${pod}: kafka_server_replicamanager_partitioncount \\d`, 'm'));
+    }
     expect(kafka.bootstrapServers).toBe(bootstrap('kafka'));
     process.stdout.write(
       `kafka zookeeper mode on the real node: images ${((applied - started) / 1000).toFixed(1)} s, ` +
@@ -341,12 +368,16 @@ describe('Kafka versions on the real node', () => {
     );
   });
 
-  it('upgrades KRaft 4.0.0 → 4.1.0 by re-applying the synth output, keeping data, ids and claims', async () => {
+  /**
+   * A KRaft Kafka of `from` (one controller, `brokers` brokers) upgraded to `to` by applying the
+   * synth output of the same spec with the new productVersion, as `kubectl apply --server-side`
+   * would. Returns what the checks after the roll need.
+   */
+  async function rollingUpgrade(from: string, to: string, brokers: number) {
     await realNode();
     const started = Date.now();
-    await importKafkaImages(['4.0.0', '4.1.0']);
-    // One controller, two brokers.
-    await persistentVolumes(3);
+    await importKafkaImages([from, to]);
+    await persistentVolumes(1 + brokers);
 
     const manifests = (version: string): Manifest[] => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
@@ -358,19 +389,20 @@ describe('Kafka versions on the real node', () => {
         },
         brokers: {
           podOverrides: { spec: REAL_NODE_PLACEMENT },
-          roleGroups: { default: { replicas: 2, config: smallNode(storageClass()) } },
+          roleGroups: { default: { replicas: brokers, config: smallNode(storageClass()) } },
         },
       });
       return Testing.synth(chart) as Manifest[];
     };
-    const pods = ['kafka-controllers-default-0', 'kafka-brokers-default-0', 'kafka-brokers-default-1'];
+    const pods = [
+      'kafka-controllers-default-0',
+      ...Array.from({ length: brokers }, (_, i) => `kafka-brokers-default-${i}`),
+    ];
     const claims = pods.map((pod) => `log-dirs-${pod}`);
     const logs = () => podsLogs(ns.name, pods);
     const bootstrap = `kafka-brokers.${ns.name}.svc.cluster.local:9092`;
     const features = (version: string) =>
       kafkaJava(version, 'org.apache.kafka.tools.FeatureCommand', `--bootstrap-server ${bootstrap} describe`);
-    const metadataVersion = (out: string) =>
-      /Feature: metadata\.version\s.*FinalizedVersionLevel: ([\w.-]+)/.exec(out)?.[1];
     const clientPod = async (name: string, version: string, script: string) =>
       runClientPod(
         ns.name,
@@ -379,25 +411,25 @@ describe('Kafka versions on the real node', () => {
         10 * 60_000,
       );
 
-    expect(await applyAll(client, manifests('4.0.0'), ns.name)).toEqual([]);
+    expect(await applyAll(client, manifests(from), ns.name)).toEqual([]);
     const applied = Date.now();
     await waitPodsReady(ns.name, pods, 15 * 60_000);
     const ready = Date.now();
     const before = await clientPod(
       'client-before',
-      '4.0.0',
+      from,
       [
-        produceConsume('4.0.0', bootstrap, 'orders', {
-          rf: 2,
+        produceConsume(from, bootstrap, 'orders', {
+          rf: brokers,
           messages: ['before-1', 'before-2', 'before-3'],
           expect: 3,
         }),
-        `retry ${features('4.0.0')}`,
+        `retry ${features(from)}`,
       ].join('\n'),
     );
-    expect(before).toMatch(/ReplicationFactor: 2/);
+    expect(before).toMatch(new RegExp(`ReplicationFactor: ${brokers}\\s`));
     expect(before).toContain('consumed: before-3');
-    expect(metadataVersion(before)).toMatch(/^4\.0-IV\d+$/);
+    expect(metadataVersion(before)).toMatch(new RegExp(`^${minor(from).replace('.', '\\.')}-IV\\d+$`));
 
     const podsBefore = await Promise.all(
       pods.map((name) => core.readNamespacedPod({ name, namespace: ns.name })),
@@ -408,12 +440,12 @@ describe('Kafka versions on the real node', () => {
     const metaBefore = await Promise.all(claims.map(metaProperties));
     for (const meta of metaBefore) expect(meta['node.id']).toMatch(/^\d+$/);
 
-    // The upgrade: the same spec with the new productVersion, applied as `kubectl apply --server-side` would.
-    expect(await applyAll(client, manifests('4.1.0'), ns.name)).toEqual([]);
+    // The upgrade: the same spec with the new productVersion.
+    expect(await applyAll(client, manifests(to), ns.name)).toEqual([]);
     const upgrading = Date.now();
     for (const set of ['kafka-controllers-default', 'kafka-brokers-default']) {
       await waitFor(
-        `StatefulSet ${set} to roll out 4.1.0`,
+        `StatefulSet ${set} to roll out ${to}`,
         async () => {
           const s = await apps.readNamespacedStatefulSet({ name: set, namespace: ns.name });
           const st = s.status;
@@ -436,7 +468,7 @@ describe('Kafka versions on the real node', () => {
       const pod = await core.readNamespacedPod({ name, namespace: ns.name });
       // A new pod (the old one was replaced) of the new image, under the same name.
       expect(pod.metadata?.uid).not.toBe(podsBefore[i].metadata?.uid);
-      expect(pod.spec?.containers[0].image).toBe(kafkaImageRecipe('4.1.0').reference);
+      expect(pod.spec?.containers[0].image).toBe(kafkaImageRecipe(to).reference);
       expect(pod.spec?.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true });
       const claim = await core.readNamespacedPersistentVolumeClaim({ name: claims[i], namespace: ns.name });
       expect(claim.metadata?.uid).toBe(claimsBefore[i].metadata?.uid);
@@ -447,17 +479,27 @@ describe('Kafka versions on the real node', () => {
 
     const after = await clientPod(
       'client-after',
-      '4.1.0',
+      to,
       [
-        produceConsume('4.1.0', bootstrap, 'orders', { messages: ['after-1'], expect: 4 }),
-        `retry ${features('4.1.0')}`,
+        produceConsume(to, bootstrap, 'orders', { messages: ['after-1'], expect: 4 }),
+        `retry ${features(to)}`,
       ].join('\n'),
     );
-    for (const m of ['before-1', 'before-2', 'before-3', 'after-1'])
+    for (const m of ['before-1', 'before-2', 'before-3', 'after-1']) {
       expect(after).toContain(`consumed: ${m}`);
-    // keelson does not finalise the upgrade: the cluster keeps 4.0's metadata.version until the user does.
+    }
+    // keelson does not finalise the upgrade: the cluster keeps the old metadata.version until the user does.
     expect(metadataVersion(after)).toBe(metadataVersion(before));
+    process.stdout.write(
+      `kafka ${from} → ${to} on the real node: images ${((applied - started) / 1000).toFixed(1)} s, ` +
+        `${from} Ready ${((ready - applied) / 1000).toFixed(1)} s after apply, ` +
+        `roll to ${to} ${((upgraded - upgrading) / 1000).toFixed(1)} s, metadata.version ${metadataVersion(after)}\n`,
+    );
+    return { bootstrap, clientPod, features, before };
+  }
 
+  it('upgrades KRaft 4.0.0 → 4.1.0 by re-applying the synth output, keeping data, ids and claims', async () => {
+    const { bootstrap, clientPod, features } = await rollingUpgrade('4.0.0', '4.1.0', 2);
     // What the user runs once every pod is on 4.1.0 (constructs/kafka/README.md): every feature at
     // 4.1's level except kraft.version, which `--release-version` would raise to 1 and so turn
     // keelson's static controller quorum into a dynamic one.
@@ -467,7 +509,7 @@ describe('Kafka versions on the real node', () => {
       'client-finalise',
       '4.1.0',
       [
-        RETRY,
+        PRELUDE,
         `${featureCommand('version-mapping --release-version 4.1')} > /tmp/mapping`,
         "levels=$(grep -E '^[a-z.]+=[1-9]' /tmp/mapping | grep -v '^kraft.version=' | sed -E 's/^([a-z.]+=[0-9]+).*/--feature \\1/')",
         'echo "finalise: $levels"',
@@ -480,11 +522,10 @@ describe('Kafka versions on the real node', () => {
     expect(finalised).toMatch(/Feature: kraft\.version\s.*FinalizedVersionLevel: 0\s/);
     expect(finalised).toContain('consumed: finalised-1');
     expect(finalised).toContain('consumed: before-1');
-    process.stdout.write(
-      `kafka 4.0.0 → 4.1.0 on the real node: images ${((applied - started) / 1000).toFixed(1)} s, ` +
-        `4.0.0 Ready ${((ready - applied) / 1000).toFixed(1)} s after apply, ` +
-        `roll to 4.1.0 ${((upgraded - upgrading) / 1000).toFixed(1)} s, ` +
-        `metadata.version ${metadataVersion(before)} → ${metadataVersion(finalised)}\n`,
-    );
+  });
+
+  it('upgrades KRaft 3.9.1 → 4.0.0 across the switch from Log4j 1 to Log4j 2', async () => {
+    const { before } = await rollingUpgrade('3.9.1', '4.0.0', 1);
+    expect(metadataVersion(before)).toMatch(/^3\.9-IV\d+$/);
   });
 });
