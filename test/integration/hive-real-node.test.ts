@@ -10,227 +10,68 @@
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
-import { accountsLayer, buildImage, debianLayer, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
+import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  importImageToRealNode,
-  realNode,
-  realNodePodLogs,
-  REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
-} from './real-node-support';
-import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
+  installMetastoreProbe,
+  METASTORE_DB,
+  runMetastoreProbe,
+  startPostgres,
+} from './hive-real-node-support';
+import { importImageToRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
 
-/** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
-function postgresImageRecipe(): ImageRecipe {
-  return {
-    reference: 'keelson.test/postgresql:15',
-    layers: [
-      debianLayer({
-        description: "Debian's PostgreSQL 15",
-        packages: ['base-files', 'bash', 'coreutils', 'dash', 'libc-bin', 'usr-is-merged', 'postgresql-15'],
-      }),
-      accountsLayer([{ name: 'postgres', uid: 10001, gid: 10001 }]),
-    ],
-    config: {
-      user: '10001:10001',
-      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-    },
-  };
-}
-
-const POSTGRES_SCRIPT = [
-  'set -eu',
-  'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
-  'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
-  "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
-  'until pg_isready -q -h 127.0.0.1; do sleep 1; done',
-  `psql -h 127.0.0.1 -U postgres -c "CREATE USER hive PASSWORD 'hive-pw-5e21'" -c "CREATE DATABASE metastore OWNER hive"`,
-  'touch /tmp/ready',
-  'wait',
-].join('\n');
+const VERSION = '4.0.1';
+const METASTORE = 'hive-metastores-default-0';
 
 describe('the Hive metastore on the real node, on PostgreSQL', () => {
   const ns = useTestNamespace('hive-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hive-node-'));
-  const metastoreUri = () => `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
-
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-  async function logsOf(pod: string): Promise<string> {
-    return realNodePodLogs(ns.name, pod).catch((e: Error) => `(no logs: ${e.message})`);
-  }
-
-  async function waitReady(pod: string, notUid?: string) {
-    await waitFor(
-      `pod ${pod} to be Ready`,
-      async () => {
-        const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
-        if (notUid && p.metadata?.uid === notUid) return false;
-        return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-      },
-      10 * 60_000,
-      undefined,
-      undefined,
-      async () => JSON.stringify((await core.readNamespacedPod({ name: pod, namespace: ns.name })).status),
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\ncontainer logs of ${pod}:\n${await logsOf(pod)}`);
+  const probe = (name: string, args: string[]) =>
+    runMetastoreProbe(ns.name, {
+      name,
+      version: VERSION,
+      metastoreUri: `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`,
+      args,
+      metastorePods: [METASTORE],
     });
-  }
-
-  /** Runs keelson's image with the Thrift probe; returns its output. */
-  async function probe(name: string, args: string[]): Promise<string> {
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name },
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'probe',
-              image: hiveImageRecipe('4.0.1').reference,
-              imagePullPolicy: 'Never',
-              command: [
-                'java',
-                '-Xmx256m',
-                '-cp',
-                '/probe:/opt/hive/lib/*',
-                'MetastoreProbe',
-                metastoreUri(),
-                ...args,
-              ],
-              securityContext: RESTRICTED_CONTAINER,
-              resources: { limits: { memory: '512Mi' }, requests: { memory: '512Mi' } },
-              volumeMounts: [
-                { name: 'probe', mountPath: '/probe' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'probe', configMap: { name: 'metastore-probe' } },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    });
-    await waitFor(
-      `probe ${name} to finish`,
-      async () => {
-        const phase = (await core.readNamespacedPod({ name, namespace: ns.name })).status?.phase;
-        return phase === 'Succeeded' || phase === 'Failed';
-      },
-      5 * 60_000,
-    );
-    const pod = await core.readNamespacedPod({ name, namespace: ns.name });
-    const log = await core.readNamespacedPodLog({ name, namespace: ns.name });
-    if (pod.status?.phase !== 'Succeeded') {
-      throw new Error(
-        `the Thrift client ${name} failed:\n${log}\n--- metastore:\n${await logsOf('hive-metastores-default-0')}`,
-      );
-    }
-    return log;
-  }
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
     await realNode();
-    const out = path.join(keelsonCacheDir(), 'images', 'archives');
-    for (const recipe of [postgresImageRecipe(), hiveImageRecipe('4.0.1')]) {
-      const built = await buildImage(recipe, out);
-      await importImageToRealNode(built.archive);
-    }
-
-    // The Thrift client's class, compiled here (the image has a JRE, not a compiler).
-    const classes = path.join(work, 'classes');
-    compileMetastoreProbe(await hiveTestHome('4.0.1'), classes);
-    await core.createNamespacedConfigMap({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'metastore-probe' },
-        binaryData: {
-          'MetastoreProbe.class': fs
-            .readFileSync(path.join(classes, 'MetastoreProbe.class'))
-            .toString('base64'),
-        },
-      },
-    });
-
-    // PostgreSQL and its Service.
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'postgres', labels: { app: 'postgres' } },
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'postgres',
-              image: postgresImageRecipe().reference,
-              imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', POSTGRES_SCRIPT],
-              ports: [{ name: 'pg', containerPort: 5432 }],
-              readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-              securityContext: RESTRICTED_CONTAINER,
-              volumeMounts: [
-                { name: 'data', mountPath: '/var/lib/postgresql' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            },
-          ],
-          volumes: [
-            { name: 'data', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
-          ],
-        },
-      },
-    });
-    await core.createNamespacedService({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'postgres' },
-        spec: { selector: { app: 'postgres' }, ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] },
-      },
-    });
-    await core.createNamespacedSecret({
-      namespace: ns.name,
-      body: { metadata: { name: 'hive-db' }, stringData: { username: 'hive', password: 'hive-pw-5e21' } },
-    });
-    await waitReady('postgres');
+    const built = await buildImage(
+      hiveImageRecipe(VERSION),
+      path.join(keelsonCacheDir(), 'images', 'archives'),
+    );
+    await importImageToRealNode(built.archive);
+    await installMetastoreProbe(ns.name, VERSION);
+    const host = await startPostgres(ns.name);
 
     // keelson's manifests, placed on the real node.
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     new HiveCluster(chart, 'hive', {
-      image: { productVersion: '4.0.1', pullPolicy: 'Never' },
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
       clusterConfig: {
         database: {
           type: 'postgresql',
-          host: `postgres.${ns.name}.svc.cluster.local`,
-          database: 'metastore',
-          credentialsSecretName: 'hive-db',
+          host,
+          database: METASTORE_DB.database,
+          credentialsSecretName: METASTORE_DB.secret,
         },
       },
       metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
     });
     expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
-    await waitReady('hive-metastores-default-0');
+    await waitPodsReady(ns.name, [METASTORE]);
 
-    const pod = await core.readNamespacedPod({ name: 'hive-metastores-default-0', namespace: ns.name });
+    const pod = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
     // What the kubelet ran them as, and with which root filesystem.
     const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
     expect(
@@ -243,14 +84,14 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
     }
     const firstInit = await core.readNamespacedPodLog({
-      name: 'hive-metastores-default-0',
+      name: METASTORE,
       namespace: ns.name,
       container: 'schema-init',
     });
     expect(firstInit).toContain('Metastore connection URL:\t jdbc:postgresql://postgres.');
     expect(firstInit).toContain('Initialization script completed');
     const metastoreLog = await core.readNamespacedPodLog({
-      name: 'hive-metastores-default-0',
+      name: METASTORE,
       namespace: ns.name,
       container: 'hive',
     });
@@ -261,10 +102,14 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     expect(created).toContain('database: sales');
 
     // A second start: the schema is found, not created again, and the metadata is still there.
-    await core.deleteNamespacedPod({ name: 'hive-metastores-default-0', namespace: ns.name });
-    await waitReady('hive-metastores-default-0', pod.metadata?.uid);
+    await core.deleteNamespacedPod({ name: METASTORE, namespace: ns.name });
+    await waitFor('the metastore pod to be replaced', async () => {
+      const now = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
+      return now.metadata?.uid !== pod.metadata?.uid;
+    });
+    await waitPodsReady(ns.name, [METASTORE]);
     const secondInit = await core.readNamespacedPodLog({
-      name: 'hive-metastores-default-0',
+      name: METASTORE,
       namespace: ns.name,
       container: 'schema-init',
     });

@@ -23,12 +23,13 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   importImageToRealNode,
+  podsLogs,
   realNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
+  runClientPod,
+  waitPodsReady,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(40 * 60_000);
 
@@ -46,16 +47,6 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
   });
-
-  async function logs(pods: string[]): Promise<string> {
-    const parts = await Promise.all(
-      pods.map(
-        async (pod) =>
-          `=== ${pod}\n${await realNodePodLogs(ns.name, pod).catch((e: Error) => `(no logs: ${e.message})`)}`,
-      ),
-    );
-    return parts.join('\n');
-  }
 
   function manifests(brokers: number): Manifest[] {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
@@ -101,63 +92,19 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     volumes.push(name);
   }
 
-  async function ready(pod: string): Promise<boolean> {
-    const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
-    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  }
-
-  async function waitReady(pods: string[]): Promise<void> {
-    await waitFor(
-      `${pods.join(', ')} to be Ready`,
-      async () => (await Promise.all(pods.map(ready))).every(Boolean),
-      15 * 60_000,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await logs(pods)}`);
-    });
-  }
-
   /** A client pod running one of Kafka's classes from keelson's image; returns its output. */
-  async function tool(name: string, args: string[], pods: string[]): Promise<string> {
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: {
-          name,
-          labels: { 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/instance': 'kafka' },
-        },
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          restartPolicy: 'Never',
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'tool',
-              image: kafkaImageRecipe(VERSION).reference,
-              imagePullPolicy: 'Never',
-              command: ['/bin/bash', '-c', ...args],
-              securityContext: RESTRICTED_CONTAINER,
-              resources: { limits: { memory: '384Mi' }, requests: { memory: '384Mi' } },
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            },
-          ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
-        },
+  const tool = (name: string, script: string, pods: string[]) =>
+    runClientPod(
+      ns.name,
+      {
+        name,
+        image: kafkaImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        labels: { 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/instance': 'kafka' },
       },
-    });
-    await waitFor(
-      `client ${name} to finish`,
-      async () => {
-        const phase = (await core.readNamespacedPod({ name, namespace: ns.name })).status?.phase;
-        return phase === 'Succeeded' || phase === 'Failed';
-      },
-      5 * 60_000,
+      () => podsLogs(ns.name, pods),
     );
-    const pod = await core.readNamespacedPod({ name, namespace: ns.name });
-    const log = await core.readNamespacedPodLog({ name, namespace: ns.name });
-    if (pod.status?.phase !== 'Succeeded')
-      throw new Error(`the client ${name} failed:\n${log}\n${await logs(pods)}`);
-    return log;
-  }
+  const waitReady = (pods: string[]) => waitPodsReady(ns.name, pods, 15 * 60_000);
 
   const java = (mainClass: string, args: string) =>
     `java -Xmx128m -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' ${mainClass} ${args}`;
@@ -186,27 +133,25 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     const out = await tool(
       'client-produce-consume',
       [
-        [
-          'set -eu',
-          java(
-            'org.apache.kafka.tools.TopicCommand',
-            `--bootstrap-server ${bootstrap} --create --topic orders --partitions 3 --replication-factor 3`,
-          ),
-          java(
-            'org.apache.kafka.tools.TopicCommand',
-            `--bootstrap-server ${bootstrap} --describe --topic orders`,
-          ),
-          `echo keelson-order-1 | ${java('org.apache.kafka.tools.ConsoleProducer', `--bootstrap-server ${bootstrap} --topic orders`)}`,
-          java(
-            'org.apache.kafka.tools.consumer.ConsoleConsumer',
-            `--bootstrap-server ${bootstrap} --topic orders --from-beginning --max-messages 1 --timeout-ms 60000`,
-          ),
-          // The metrics endpoint of the first broker, in Prometheus text.
-          `exec 3<>/dev/tcp/kafka-brokers-default-0.kafka-brokers-default-headless.${ns.name}.svc.cluster.local/9404`,
-          "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3",
-          'grep -aiE "^(content-type|kafka_server_replicamanager_partitioncount|jvm_memory_used_bytes)" <&3',
-        ].join('\n'),
-      ],
+        'set -eu',
+        java(
+          'org.apache.kafka.tools.TopicCommand',
+          `--bootstrap-server ${bootstrap} --create --topic orders --partitions 3 --replication-factor 3`,
+        ),
+        java(
+          'org.apache.kafka.tools.TopicCommand',
+          `--bootstrap-server ${bootstrap} --describe --topic orders`,
+        ),
+        `echo keelson-order-1 | ${java('org.apache.kafka.tools.ConsoleProducer', `--bootstrap-server ${bootstrap} --topic orders`)}`,
+        java(
+          'org.apache.kafka.tools.consumer.ConsoleConsumer',
+          `--bootstrap-server ${bootstrap} --topic orders --from-beginning --max-messages 1 --timeout-ms 60000`,
+        ),
+        // The metrics endpoint of the first broker, in Prometheus text.
+        `exec 3<>/dev/tcp/kafka-brokers-default-0.kafka-brokers-default-headless.${ns.name}.svc.cluster.local/9404`,
+        "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3",
+        'grep -aiE "^(content-type|kafka_server_replicamanager_partitioncount|jvm_memory_used_bytes)" <&3',
+      ].join('\n'),
       [...controllers, ...three],
     );
     expect(out).toMatch(/ReplicationFactor: 3/);
@@ -230,12 +175,10 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     const offset = Number(/\+ (\d+) \)\)/.exec(script)![1]);
     const quorum = await tool(
       'client-quorum',
-      [
-        java(
-          'org.apache.kafka.tools.MetadataQuorumCommand',
-          `--bootstrap-server ${bootstrap} describe --replication`,
-        ),
-      ],
+      java(
+        'org.apache.kafka.tools.MetadataQuorumCommand',
+        `--bootstrap-server ${bootstrap} describe --replication`,
+      ),
       [...controllers, ...four],
     );
     for (const id of [0, 1, 2, 3]) expect(quorum).toMatch(new RegExp(`^${offset + id}\\s`, 'm'));

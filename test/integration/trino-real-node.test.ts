@@ -15,7 +15,13 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { buildImage } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  clientPod,
+  importImageToRealNode,
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_PLACEMENT,
+} from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
@@ -52,43 +58,14 @@ function trinoManifests(namespace: string, workers: number): Manifest[] {
 }
 
 /** A pod running `script` in the Trino image (which has the CLI and curl), as keelson's pods run. */
-function clientPod(name: string, script: string): object {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { app: 'trino-client' } },
-    spec: {
-      ...REAL_NODE_PLACEMENT,
-      restartPolicy: 'Never',
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10001,
-        runAsGroup: 10001,
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
-      containers: [
-        {
-          name: 'client',
-          image: `docker.io/trinodb/trino:${VERSION}`,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['/bin/bash', '-c', script],
-          env: [
-            { name: 'HOME', value: '/tmp' },
-            { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' },
-          ],
-          resources: { requests: { cpu: '50m', memory: '384Mi' }, limits: { memory: '384Mi' } },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ['ALL'] },
-          },
-          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-        },
-      ],
-      volumes: [{ name: 'tmp', emptyDir: {} }],
-    },
-  };
-}
+const trinoClient = (name: string, script: string) =>
+  clientPod({
+    name,
+    image: `docker.io/trinodb/trino:${VERSION}`,
+    command: ['/bin/bash', '-c', script],
+    labels: { app: 'trino-client' },
+    env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+  });
 
 describe('Trino on the real node', () => {
   const ns = useTestNamespace('trino-real', RESTRICTED);
@@ -194,7 +171,7 @@ describe('Trino on the real node', () => {
     const server = `http://trino-coordinators.${ns.name}.svc.cluster.local:8080`;
     const cli = `trino --server ${server} --user keelson`;
     await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
-      body: clientPod(
+      body: trinoClient(
         'nation',
         // The coordinator is ready before the workers have announced themselves: wait for them.
         `id -u; until [ "$(${cli} --execute "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" 2>/dev/null)" = '"3"' ]; ` +
@@ -210,7 +187,7 @@ describe('Trino on the real node', () => {
     // A query long enough to outlast the scale-down: 5 × TPC-H sf1 lineitem (30,006,075 rows).
     const query = 'SELECT count(*) FROM tpch.sf1.lineitem CROSS JOIN tpch.tiny.region';
     await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
-      body: clientPod(
+      body: trinoClient(
         'long-query',
         `${cli} --execute "${query}" > /tmp/out 2>/tmp/err & q=$!; ` +
           `until curl -sf -H 'X-Trino-User: keelson' ${server}/v1/query | grep -q '"state":"RUNNING"'; do sleep 1; done; ` +
