@@ -181,6 +181,9 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError'] },
       // Losing one server of three keeps the quorum; losing two does not.
       maxUnavailable: 1,
+      // zoo.cfg lists every server (`server.<myid>`, static membership): the operator changes the
+      // ensemble only as far as the old and new majorities must overlap (one server per change).
+      quorum: true,
       pod: (stacklet, rg) => ({
         container: {
           command: ['/bin/bash', '-c', startScript(rg.config.myidOffset, stacklet.image.productVersion)],

@@ -1,7 +1,8 @@
 /**
  * The reconcile of one stacklet, generic over products:
- * cache → paused? → dependencies → build → stamp Secret versions → keep live claim templates and
- * expand claims → apply what differs → prune → status.
+ * cache → paused? → dependencies → build → stamp Secret versions → hold back unsafe quorum
+ * membership changes → keep live claim templates and expand claims → apply what differs → prune →
+ * status.
  *
  * It is level-triggered and idempotent: it reads the desired state from the custom resource and
  * the live state from the caches, never from the event that queued it, and a second run after a
@@ -9,7 +10,7 @@
  * rejects) end up in status conditions and Events, not in retries.
  */
 import type { Logger } from 'pino';
-import { LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
+import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
 import type { ProductDefinition } from '../stacklet/product';
 import { resolveReferences, type ReferencedObject, type ReferencesHook } from '../stacklet/references';
 import { SpecValidationError } from '../spec/validate';
@@ -31,6 +32,7 @@ import type { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
+import { isRolledOut, quorumVerdict, type StatefulSetState } from './quorum';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { claimAction, claimsOf, claimTemplateChanges, type Claim } from './storage';
@@ -40,6 +42,15 @@ export const DEPENDENCY_RETRY_MS = 5_000;
 
 /** Reason of `Degraded` when the spec asks a storage change that cannot be made in place. */
 export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
+
+/** Reason of `Degraded` when a quorum role's members would change unsafely (see quorum.ts). */
+export const MEMBERSHIP_CHANGE_UNSAFE = 'MembershipChangeUnsafe';
+
+/** Reason of `Progressing` while a membership change waits for the previous one to roll out. */
+export const MEMBERSHIP_CHANGE_WAITING = 'MembershipChangeWaiting';
+
+/** How often a membership change waiting for a rollout looks again (workload events come sooner). */
+export const ROLLOUT_RETRY_MS = 5_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -170,6 +181,34 @@ export class Reconciler {
     desired = secrets.manifests;
     this.o.onSecrets(namespace, name, secrets.referenced);
 
+    // A quorum's members change only as far as old and new majorities must overlap.
+    const quorum = this.quorumVerdicts(resource, desired);
+    const unsafe = quorum.filter((v) => v.kind === 'unsafe').map((v) => v.message);
+    if (unsafe.length > 0) {
+      const message = unsafe.join('; ');
+      await this.writeStatusWithWarning(
+        resource,
+        {
+          ...active,
+          Degraded: { status: 'True', reason: MEMBERSHIP_CHANGE_UNSAFE, message },
+          Progressing: { status: 'False', reason: MEMBERSHIP_CHANGE_UNSAFE, message },
+        },
+        'Degraded',
+      );
+      log.warn({ problems: unsafe }, 'unsafe membership change; nothing applied');
+      return { result: 'invalid' };
+    }
+    const waiting = quorum.filter((v) => v.kind === 'wait').map((v) => v.message);
+    if (waiting.length > 0) {
+      const message = waiting.join('; ');
+      await this.writeStatus(resource, {
+        ...active,
+        Progressing: { status: 'True', reason: MEMBERSHIP_CHANGE_WAITING, message },
+      });
+      log.info({ waiting }, 'membership change waits for a rollout');
+      return { result: 'waiting', requeueAfterMs: ROLLOUT_RETRY_MS };
+    }
+
     // Claim templates are immutable: keep the live ones, and grow the claims themselves.
     const storage = await this.reconcileStorage(resource, desired, log);
     desired = storage.manifests;
@@ -289,6 +328,39 @@ export class Reconciler {
       }
     }
     return { manifests, problems };
+  }
+
+  /**
+   * The verdict on each quorum role (`RoleDefinition.quorum`) whose members `desired` changes:
+   * its StatefulSets as they are (from the cache) against those the spec asks for.
+   */
+  private quorumVerdicts(resource: KubeObject, desired: readonly Manifest[]) {
+    const { namespace, name, uid } = resource.metadata;
+    const statefulSets = this.o.children.get(kindKey('apps/v1', 'StatefulSet'))?.cache;
+    const replicas = (m: KubeObject) => (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    return this.o.product.roles
+      .filter((role) => role.quorum)
+      .map((role) => {
+        const ofRole = (m: { metadata: { labels?: Record<string, string> } }) =>
+          m.metadata.labels?.[LABEL_COMPONENT] === role.name;
+        const live = [...(statefulSets?.list(namespace) ?? [])]
+          .filter(
+            (o) =>
+              ofRole(o) &&
+              o.metadata.labels?.[LABEL_INSTANCE] === name &&
+              o.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
+              o.metadata.ownerReferences?.some((ref) => ref.uid === uid),
+          )
+          .map((o) => ({
+            name: o.metadata.name,
+            replicas: replicas(o),
+            rolledOut: isRolledOut(o as unknown as StatefulSetState),
+          }));
+        const wanted = desired
+          .filter((m) => m.kind === 'StatefulSet' && ofRole(m))
+          .map((m) => ({ name: m.metadata.name, replicas: replicas(m) }));
+        return quorumVerdict(`spec.${role.name}`, live, wanted);
+      });
   }
 
   /** The claims of this stacklet's product and instance in its namespace. */

@@ -154,6 +154,15 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
   /** @default 1 */
   readonly maxUnavailable?: number;
   /**
+   * The role's pods, across all its role groups, are the voting members of one quorum, and each
+   * pod's config lists every member (static membership). A change of the members rolls every pod
+   * while old and new lists run side by side, so the operator applies it only when every majority
+   * of the running members meets every majority of the new ones (one member more or fewer per
+   * change) and the previous change has rolled out; see lib/operator/quorum.ts. Needs StatefulSets.
+   * @default false
+   */
+  readonly quorum?: boolean;
+  /**
    * StatefulSet for pods with identity or storage, Deployment for interchangeable ones, DaemonSet
    * for one pod per node (replicas do not apply; storage must be empty).
    * @default 'StatefulSet'
