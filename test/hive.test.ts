@@ -65,6 +65,13 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
     });
   });
 
+  test('a slow start is not killed: liveness begins once the port is open, after up to 10 minutes', () => {
+    const c = pod.containers[0];
+    expect(c.startupProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 10, failureThreshold: 60 });
+    expect(c.livenessProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 15 });
+    expect(c.readinessProbe.tcpSocket).toEqual({ port: 9083 });
+  });
+
   test('writes metastore-site.xml key by key, credentials as environment references', () => {
     expect(xml(cm.data['metastore-site.xml'])).toEqual({
       'datanucleus.schema.autoCreateAll': 'false',
