@@ -65,6 +65,13 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
     });
   });
 
+  test('a slow start is not killed: liveness begins once the port is open, after up to 10 minutes', () => {
+    const c = pod.containers[0];
+    expect(c.startupProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 10, failureThreshold: 60 });
+    expect(c.livenessProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 15 });
+    expect(c.readinessProbe.tcpSocket).toEqual({ port: 9083 });
+  });
+
   test('writes metastore-site.xml key by key, credentials as environment references', () => {
     expect(xml(cm.data['metastore-site.xml'])).toEqual({
       'datanucleus.schema.autoCreateAll': 'false',
@@ -218,6 +225,51 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
     expect(xml(find(over, 'ConfigMap', 'hive-metastores-default').data['metastore-site.xml'])).toMatchObject({
       'metastore.thrift.port': '9999',
     });
+  });
+});
+
+describe('a HiveCluster on MySQL (proven on the real node with MariaDB 10.11)', () => {
+  const MYSQL = {
+    type: 'mysql' as const,
+    host: 'mysql.db.svc',
+    database: 'metastore',
+    credentialsSecretName: 'hive-db',
+  };
+  const configOf = (objs: Obj[]) =>
+    find(objs, 'ConfigMap', 'hive-metastores-default').data['metastore-site.xml'];
+  const initScriptOf = (objs: Obj[]) =>
+    find(objs, 'StatefulSet', 'hive-metastores-default').spec.template.spec.initContainers[0].command[2];
+
+  test("uses Connector/J's driver class and a plain jdbc:mysql URL on port 3306, with no connector options of keelson's", () => {
+    expect(xml(configOf(synth({ clusterConfig: { database: MYSQL } })))).toMatchObject({
+      'javax.jdo.option.ConnectionDriverName': 'com.mysql.cj.jdbc.Driver',
+      'javax.jdo.option.ConnectionURL': 'jdbc:mysql://mysql.db.svc:3306/metastore',
+      'javax.jdo.option.ConnectionUserName': '${env.DB_USERNAME}',
+      'javax.jdo.option.ConnectionPassword': '${env.DB_PASSWORD}',
+    });
+  });
+
+  test("runs the schema tool with Hive's MySQL scripts, to initialise and to wait alike", () => {
+    const script = initScriptOf(synth({ clusterConfig: { database: MYSQL } }));
+    expect(script).toMatch(/^ {2}exec java .* -dbType mysql -initOrUpgradeSchema$/m);
+    expect(script).toMatch(/^until java .* -dbType mysql -info > /m);
+  });
+
+  test('passes connector options from `parameters` into the URL, escaped for the XML file', () => {
+    const site = configOf(
+      synth({
+        clusterConfig: {
+          database: {
+            ...MYSQL,
+            port: 3307,
+            parameters: { sslMode: 'VERIFY_IDENTITY', allowPublicKeyRetrieval: 'false' },
+          },
+        },
+      }),
+    );
+    expect(site).toContain(
+      '<value>jdbc:mysql://mysql.db.svc:3307/metastore?sslMode=VERIFY_IDENTITY&amp;allowPublicKeyRetrieval=false</value>',
+    );
   });
 });
 

@@ -53,6 +53,7 @@ describe('a KRaft KafkaCluster with defaults', () => {
         'ConfigMap/kafka-brokers-default',
         'ConfigMap/kafka-controllers-default',
         'NetworkPolicy/kafka',
+        'NetworkPolicy/kafka-controllers',
         'PodDisruptionBudget/kafka-brokers',
         'PodDisruptionBudget/kafka-controllers',
         'Service/kafka-brokers',

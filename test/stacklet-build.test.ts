@@ -77,6 +77,15 @@ describe('a stacklet with defaults', () => {
     );
   });
 
+  test('every container leaves the end of its log as its termination message when it fails', () => {
+    for (const workload of objs.filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment')) {
+      const pod = workload.spec.template.spec;
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+        expect([c.name, c.terminationMessagePolicy]).toEqual([c.name, 'FallbackToLogsOnError']);
+      }
+    }
+  });
+
   test('resources become requests and limits, and the JVM heap follows memory', () => {
     const main = find(objs, 'StatefulSet', 'demo-servers-default').spec.template.spec.containers[0];
     expect(main.name).toBe('beacon');

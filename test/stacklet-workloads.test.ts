@@ -120,6 +120,29 @@ describe('workload readiness as the operator reads it', () => {
     ).toBe(true);
   });
 
+  test('a rollout is not ready on the old revision pods, and a pod that stops being ready makes it not ready again', () => {
+    // A new pod template: all three pods still Ready, but only one runs the new revision.
+    expect(
+      workloadReadiness(
+        sts,
+        live(sts, 4, { observedGeneration: 4, replicas: 3, readyReplicas: 3, updatedReplicas: 1 }),
+      ),
+    ).toEqual({ ready: false, text: 'StatefulSet s 3/3 ready' });
+    // A surge pod beside the wanted three (replicas counts every pod the workload owns).
+    expect(
+      workloadReadiness(
+        sts,
+        live(sts, 4, { observedGeneration: 4, replicas: 4, readyReplicas: 3, updatedReplicas: 3 }),
+      ).ready,
+    ).toBe(false);
+    expect(
+      workloadReadiness(
+        sts,
+        live(sts, 4, { observedGeneration: 4, replicas: 3, readyReplicas: 2, updatedReplicas: 3 }),
+      ),
+    ).toEqual({ ready: false, text: 'StatefulSet s 2/3 ready' });
+  });
+
   test('a workload not created yet is not ready', () => {
     expect(workloadReadiness(sts, undefined)).toEqual({ ready: false, text: 'StatefulSet s 0/3 ready' });
   });

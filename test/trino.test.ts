@@ -219,6 +219,33 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
     );
   });
 
+  test("lets clients reach the coordinator's 8080, and only the coordinator (with the stacklet's pods) the workers'", () => {
+    const own = { 'app.kubernetes.io/name': 'trino', 'app.kubernetes.io/instance': 'trino' };
+    const stacklet = find(objs, 'NetworkPolicy', 'trino').spec;
+    // The stacklet's policy, which admits the namespace and declared clients, selects the coordinator only.
+    expect(stacklet.podSelector).toEqual({
+      matchLabels: own,
+      matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['coordinators'] }],
+    });
+    expect(stacklet.ingress).toContainEqual({
+      from: [{ podSelector: {} }],
+      ports: [{ port: 8080, protocol: 'TCP' }],
+    });
+    // The workers' policy admits the stacklet's own pods (the coordinator among them) and nobody else.
+    const workers = find(objs, 'NetworkPolicy', 'trino-workers').spec;
+    expect(workers.podSelector).toEqual({
+      matchLabels: { ...own, 'app.kubernetes.io/component': 'workers' },
+    });
+    expect(workers.ingress).toEqual([{ from: [{ podSelector: { matchLabels: own } }] }]);
+    expect(
+      objs
+        .filter(
+          (o) => o.kind === 'NetworkPolicy' && o.metadata.labels?.['app.kubernetes.io/name'] === 'trino',
+        )
+        .map((o) => o.metadata.name),
+    ).toEqual(['trino', 'trino-workers']);
+  });
+
   test('catalogs produce no objects of their own', () => {
     expect(objs.filter((o) => ['lake', 'ice', 'tpch', 'pg', 'mem'].includes(o.metadata.name))).toEqual([]);
   });
@@ -275,6 +302,17 @@ describe('catalog selection', () => {
     a: { connector: { tpch: {} }, labels: { env: 'prod' } },
     b: { connector: { tpcds: {} }, labels: { env: 'test' } },
   };
+
+  test('a cluster without catalogs mounts an empty catalog folder, not its whole ConfigMap (found on the real node)', () => {
+    const { objs } = synth({}, {});
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const volumes = find(objs, 'StatefulSet', name).spec.template.spec.volumes;
+      expect(volumes.find((v: { name: string }) => v.name === 'catalog')).toEqual({
+        name: 'catalog',
+        emptyDir: {},
+      });
+    }
+  });
 
   test('takes the catalogs whose labels match catalogLabelSelector', () => {
     const { objs } = synth(

@@ -380,9 +380,17 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               initialDelaySeconds: 10,
               periodSeconds: 10,
             },
+            // The metastore opens its port only after its database pool and handlers are up,
+            // which took over 90 s on a busy 2-core node: a liveness probe with a fixed initial
+            // delay killed it there, again and again. Liveness starts once the port is open (for
+            // up to 10 minutes).
+            startupProbe: {
+              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              periodSeconds: 10,
+              failureThreshold: 60,
+            },
             livenessProbe: {
               tcpSocket: { port: HIVE_METASTORE_PORT as never },
-              initialDelaySeconds: 60,
               periodSeconds: 15,
             },
           },

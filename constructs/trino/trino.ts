@@ -362,13 +362,20 @@ function role(name: 'coordinators' | 'workers') {
           ...(coordinator ? {} : drainAccessControl()),
         },
         volumes: [
-          {
-            name: 'catalog',
-            configMap: {
-              name: rg.names.configMap,
-              items: Object.keys(catalogs.files).map((key) => ({ key, path: key.slice('catalog.'.length) })),
-            },
-          },
+          // A configMap volume with no items projects every key: a cluster without catalogs gets
+          // an empty folder instead, or Trino would read its own config files as catalogs.
+          Object.keys(catalogs.files).length === 0
+            ? { name: 'catalog', emptyDir: {} }
+            : {
+                name: 'catalog',
+                configMap: {
+                  name: rg.names.configMap,
+                  items: Object.keys(catalogs.files).map((key) => ({
+                    key,
+                    path: key.slice('catalog.'.length),
+                  })),
+                },
+              },
         ],
       };
     },

@@ -17,6 +17,8 @@ export interface KindCacheOptions {
   readonly pageSize?: number;
   /** Hold only each object's identity (see InformerOptions.metadataOnly). @default false */
   readonly metadataOnly?: boolean;
+  /** What the store keeps of each object (see InformerOptions.view). */
+  readonly view?: (object: KubeObject) => KubeObject;
 }
 
 export class KindCache {
@@ -44,6 +46,7 @@ export class KindCache {
             watchTimeoutSeconds: options.watchTimeoutSeconds,
             pageSize: options.pageSize,
             metadataOnly: options.metadataOnly,
+            view: options.view,
           },
           log,
           metrics,

@@ -3,6 +3,7 @@
  * wants; merging keeps `lastTransitionTime` when a condition's status did not change, and the
  * comparison tells whether the status subresource needs a write at all (steady state: it does not).
  */
+import { CONTAINERS_FAILING, describeProblems, type PodProblem } from './pod-health';
 
 export const CONDITION_TYPES = [
   'Available',
@@ -96,11 +97,15 @@ export interface ReconciledState {
   readonly workloads: readonly { readonly ready: boolean; readonly text: string }[];
   /** Secrets the pods need that do not exist. */
   readonly missingSecrets: readonly string[];
+  /** Why pods are not Ready (see pod-health.ts). @default - none */
+  readonly podProblems?: readonly PodProblem[];
 }
 
 /**
  * The conditions after all children were applied. A stopped stacklet runs no pods, so a missing
  * Secret holds nothing up and is not reported; otherwise it keeps `Progressing` until it exists.
+ * Containers that fail (crash, cannot start) make it `Degraded`, naming the pod, the container,
+ * how it ended and the end of what it logged; a pod waiting for a node is named in `Available`.
  */
 export function reconciledConditions(
   state: ReconciledState,
@@ -110,8 +115,17 @@ export function reconciledConditions(
   const missing = state.stopped ? [] : state.missingSecrets;
   const waitingForSecrets = `waiting for ${missing.map((s) => `Secret "${s}"`).join(', ')} in namespace ${state.namespace}, which the pods read`;
   const secretsNote = missing.length > 0 ? `; ${waitingForSecrets}` : '';
+  const problems = state.stopped ? [] : (state.podProblems ?? []);
+  const failing = problems.filter((p) => !p.waiting);
+  const waiting = problems.filter((p) => p.waiting);
+  const failingNote =
+    (waiting.length > 0 ? `; waiting: ${describeProblems(waiting)}` : '') +
+    (failing.length > 0 ? '; containers are failing, see the Degraded condition' : '');
   return {
-    Degraded: { status: 'False', reason: 'Reconciled', message: `all objects applied (${generationNote})` },
+    Degraded:
+      failing.length > 0
+        ? { status: 'True', reason: CONTAINERS_FAILING, message: describeProblems(failing) }
+        : { status: 'False', reason: 'Reconciled', message: `all objects applied (${generationNote})` },
     Stopped: state.stopped
       ? {
           status: 'True',
@@ -130,7 +144,7 @@ export function reconciledConditions(
         : {
             status: 'False',
             reason: 'ReplicasNotReady',
-            message: `not ready: ${notReady.join(', ')}${secretsNote}`,
+            message: `not ready: ${notReady.join(', ')}${secretsNote}${failingNote}`,
           },
     Progressing:
       missing.length > 0

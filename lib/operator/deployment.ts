@@ -79,8 +79,8 @@ const LEASE_RULE = {
 
 /**
  * The RBAC rules the operator needs in a namespace it watches, for `products`: its kinds (read,
- * and status written), the children it applies and prunes, Secrets' metadata, Events, and the
- * claims it grows.
+ * and status written), the children it applies and prunes, Secrets' metadata, pods' status,
+ * Events, and the claims it grows.
  */
 export function watchedNamespaceRules(products: readonly ProductDefinition[]): Record<string, unknown>[] {
   const byGroup = new Map<string, string[]>();
@@ -102,6 +102,9 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
     // read changes. No get and no writes: the operator asks for metadata and never reads a value.
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Pods: list and watch only, for the status-only cache that tells why a stacklet's pods are
+    // not Ready (a crash loop, the end of the product's log). Never read one by one, never written.
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
     // Claims: listed and grown (spec.resources.requests.storage) when a volume's capacity grows;
     // never created (StatefulSets make them) and never deleted.
     { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },

@@ -65,6 +65,11 @@ export interface InformerOptions {
    * @default false
    */
   readonly metadataOnly?: boolean;
+  /**
+   * What the store keeps of each object (of a kind whose objects are large and mostly unread, such
+   * as pods). @default - the object without `metadata.managedFields`
+   */
+  readonly view?: (object: KubeObject) => KubeObject;
 }
 
 /** The API server's metadata-only renderings of a list and of watch event objects. */
@@ -298,6 +303,7 @@ export class Informer {
    */
   private received(object: KubeObject): KubeObject {
     if (!this.options.metadataOnly) {
+      if (this.options.view) return this.options.view(object);
       if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
       return object;
     }

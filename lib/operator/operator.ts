@@ -7,13 +7,14 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ApiAccess } from './api-access';
 import type { Logger } from 'pino';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { KindCache, type KindCacheOptions } from './cache';
 import { KubeClient } from './client';
 import { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import { LeaderElector } from './leader';
+import { podHealthChanged, podHealthView } from './pod-health';
 import { OperatorMetrics } from './metrics';
 import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
@@ -23,6 +24,7 @@ import {
   CHILD_RESOURCES,
   CONFIG_MAP_RESOURCE,
   kindKey,
+  POD_RESOURCE,
   SECRET_RESOURCE,
   stackletResource,
   type ResourceType,
@@ -70,6 +72,11 @@ export class Operator {
   private readonly references = new WatchIndex();
   /** Every Secret in the watched namespaces, identity and version only (never data). */
   private readonly secrets: KindCache;
+  /**
+   * keelson's pods, identity and status only: a change to a pod's health requeues its stacklet,
+   * whose reconcile then finds its children up to date and writes status alone.
+   */
+  private readonly pods: KindCache;
   /** Stacklets and the Secrets their pods read. */
   private readonly secretReaders = new WatchIndex();
   private resyncTimer?: NodeJS.Timeout;
@@ -97,6 +104,16 @@ export class Operator {
     // no keelson labels; metadata only, because all they need to tell is that one changed.
     this.secrets = this.metadataCache(SECRET_RESOURCE, this.secretReaders, cacheOptions);
     this.configMaps = this.metadataCache(CONFIG_MAP_RESOURCE, this.dependencies, cacheOptions);
+    this.pods = new KindCache(
+      this.client,
+      POD_RESOURCE,
+      { ...cacheOptions, labelSelector: managed, view: podHealthView },
+      log,
+      this.metrics,
+    );
+    this.pods.on((_type, pod, old) => {
+      if (podHealthChanged(old, pod)) this.onPodEvent(pod);
+    });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     for (const product of options.products) {
       const resource = stackletResource(product);
@@ -115,6 +132,7 @@ export class Operator {
         children: this.children,
         secrets: this.secrets,
         configMaps: this.configMaps,
+        pods: this.pods,
         recorder,
         metrics: this.metrics,
         log,
@@ -202,6 +220,7 @@ export class Operator {
     for (const { cache } of this.stacklets.values()) yield cache;
     yield this.secrets;
     yield this.configMaps;
+    yield this.pods;
   }
 
   /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */
@@ -235,6 +254,17 @@ export class Operator {
       if (!ref.controller || !ref.apiVersion.startsWith(`${API_GROUP}/`) || !this.stacklets.has(ref.kind))
         continue;
       this.queue.add(`${ref.kind}/${object.metadata.namespace}/${ref.name}`);
+    }
+  }
+
+  /** A pod's health changed: the stacklet its labels name reconciles (pods are owned by workloads). */
+  private onPodEvent(pod: KubeObject): void {
+    const labels = pod.metadata.labels ?? {};
+    const instance = labels[LABEL_INSTANCE];
+    if (!instance || !pod.metadata.namespace) return;
+    for (const [kind, { product }] of this.stacklets) {
+      if (product.name === labels[LABEL_NAME])
+        this.queue.add(`${kind}/${pod.metadata.namespace}/${instance}`);
     }
   }
 

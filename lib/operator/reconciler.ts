@@ -31,6 +31,7 @@ import {
 import type { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
+import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { isRolledOut, quorumVerdict, type StatefulSetState } from './quorum';
 import { kindKey, objectPath, type ResourceType } from './resources';
@@ -68,6 +69,8 @@ export interface ReconcilerOptions {
    * did not make (whose data the children's ConfigMap cache does not hold).
    */
   readonly configMaps: KindCache;
+  /** The cache of keelson's pods (their status only, see pod-health.ts). */
+  readonly pods: KindCache;
   readonly recorder: EventRecorder;
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
@@ -82,6 +85,12 @@ export interface ReconcilerOptions {
 }
 
 export class Reconciler {
+  /**
+   * The failing containers each stacklet was last warned about (`namespace/name` → signature), so
+   * that a crash loop records one Event, not one per crash (the log tail in the message changes).
+   */
+  private readonly warnedFailures = new Map<string, string>();
+
   constructor(private readonly o: ReconcilerOptions) {}
 
   public async reconcile(
@@ -89,7 +98,10 @@ export class Reconciler {
     name: string,
   ): Promise<{ result: ReconcileResult; requeueAfterMs?: number }> {
     const resource = this.o.stacklets.get(namespace, name);
-    if (!resource || resource.metadata.deletionTimestamp) return { result: 'gone' };
+    if (!resource || resource.metadata.deletionTimestamp) {
+      this.warnedFailures.delete(`${namespace}/${name}`);
+      return { result: 'gone' };
+    }
     const log = this.o.log.child({ kind: this.o.product.kind, namespace, name });
     const spec = (resource.spec ?? {}) as AnyStackletSpec;
     const generation = resource.metadata.generation;
@@ -220,12 +232,14 @@ export class Reconciler {
     }
     await this.prune(resource, applied, log);
 
+    const problems = this.podProblems(namespace, name);
     const conditions = reconciledConditions({
       generation,
       namespace,
       stopped: spec.clusterOperation?.stopped === true,
       workloads: this.workloadReadiness(desired),
       missingSecrets: secrets.missing,
+      podProblems: problems,
     });
     if (storage.problems.length > 0) {
       const message = `storage changes not applied: ${storage.problems.join('; ')}`;
@@ -238,10 +252,52 @@ export class Reconciler {
         },
         'Degraded',
       );
+    } else if (conditions.Degraded?.reason === CONTAINERS_FAILING) {
+      await this.writeStatus(resource, { ...active, ...conditions });
+      await this.warnOfFailures(
+        resource,
+        conditions.Degraded.message,
+        problems.filter((p) => !p.waiting),
+      );
     } else if (conditions.Progressing?.reason === 'SecretMissing') {
       await this.writeStatusWithWarning(resource, { ...active, ...conditions }, 'Progressing');
     } else await this.writeStatus(resource, { ...active, ...conditions });
+    if (conditions.Degraded?.reason !== CONTAINERS_FAILING)
+      this.warnedFailures.delete(`${namespace}/${name}`);
     return { result: 'success' };
+  }
+
+  /** Why the stacklet's pods are not Ready, from the pod cache. */
+  private podProblems(namespace: string, name: string): PodProblem[] {
+    const pods = [...this.o.pods.list(namespace)].filter(
+      (p) =>
+        p.metadata.labels?.[LABEL_INSTANCE] === name &&
+        p.metadata.labels?.[LABEL_NAME] === this.o.product.name,
+    );
+    return podProblems(pods);
+  }
+
+  /**
+   * A Warning Event for failing containers when the set of them (pod, container, reason, exit
+   * code) is new. After a restart of the operator, a `Degraded` condition that already said
+   * ContainersFailing counts as warned.
+   */
+  private async warnOfFailures(resource: KubeObject, message: string, problems: PodProblem[]): Promise<void> {
+    const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
+    const signature = problemsSignature(problems);
+    const before = this.warnedFailures.get(key);
+    this.warnedFailures.set(key, signature);
+    if (before === signature) return;
+    if (before === undefined) {
+      const condition = findCondition(resource.status as StackletStatus | undefined, 'Degraded');
+      if (condition?.reason === CONTAINERS_FAILING && condition.message === message) return;
+    }
+    await this.o.recorder.record(resource, 'Warning', CONTAINERS_FAILING, message).catch((e: unknown) => {
+      this.o.log.warn(
+        { namespace: resource.metadata.namespace, name: resource.metadata.name, err: String(e) },
+        'could not record an event',
+      );
+    });
   }
 
   /**

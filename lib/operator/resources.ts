@@ -41,6 +41,12 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
  */
 export const SECRET_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
 
+/**
+ * Pods, which the operator watches (keelson's own, status only) to tell in a stacklet's status why
+ * its pods are not Ready; it never writes them.
+ */
+export const POD_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Pod', plural: 'pods' };
+
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: product.kind, plural: product.plural };

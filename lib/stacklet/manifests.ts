@@ -19,7 +19,13 @@ import { renderConfigFile } from '../config-files';
 import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
 import type { CommonClusterConfigSpec } from '../spec/stacklet-spec';
-import { claimTemplateLabels, objectLabels, selectorLabels, type LabelInput } from './labels';
+import {
+  claimTemplateLabels,
+  LABEL_COMPONENT,
+  objectLabels,
+  selectorLabels,
+  type LabelInput,
+} from './labels';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { activeRoles } from './resolve';
 import {
@@ -351,39 +357,81 @@ export function stackletManifests(
   ];
 
   const policy = (stacklet.spec.clusterConfig as CommonClusterConfigSpec | undefined)?.networkPolicy;
-  if (policy?.enabled !== false) {
-    const own = selectorLabels({ product: product.name, instance: stacklet.name });
-    const ports = (filter: (p: { name: string; client?: boolean }) => boolean) =>
-      roles.flatMap((r) =>
-        r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })),
-      );
-    const clientPorts = ports((p) => p.client === true);
-    const metricsPorts = ports((p) => p.name === METRICS_PORT_NAME);
-    const clients = (policy?.allowedClients ?? []) as NetworkPolicyPeer[];
-    manifests.push(
-      as<NetworkPolicy>({
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: stacklet.name, labels },
-        spec: {
-          podSelector: { matchLabels: own },
-          policyTypes: ['Ingress'],
-          // Untyped: the client library's model names the wire field `from` as `_from`.
-          ingress: [
-            // The stacklet's own pods talk to each other on every port (peer, controller, internal).
-            { from: [{ podSelector: { matchLabels: own } }] },
-            // Client ports: applications in the same namespace (a namespace is the usual trust
-            // boundary, and a data service nobody can reach is no use), plus declared clients.
-            ...(clientPorts.length > 0 && policy?.allowSameNamespace !== false
-              ? [{ from: [{ podSelector: {} }], ports: clientPorts }]
-              : []),
-            ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
-            // Metrics are scraped from wherever Prometheus runs.
-            ...(metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : []),
-          ] as never,
-        },
-      }),
-    );
-  }
+  if (policy?.enabled !== false) manifests.push(...networkPolicies(input, labels, roles, policy));
   return manifests.map(dropUndefined);
+}
+
+/**
+ * The stacklet's NetworkPolicies. Policies add up (a pod is admitted by any policy that selects
+ * it), so a role without client ports gets a policy of its own, `<stacklet>-<role>`, that admits
+ * only the stacklet's own pods and metrics scrapers: the stacklet's policy (named after it, the one
+ * `addAllowedClient` extends) selects only the roles that serve clients. Otherwise a port number a
+ * client role serves clients on (Trino's coordinator, 8080) would be open on an internal role that
+ * listens on the same number (Trino's workers, reached only by their coordinator).
+ */
+function networkPolicies(
+  input: BuildInput,
+  labels: Record<string, string>,
+  roles: readonly RoleDefinition[],
+  policy: CommonClusterConfigSpec['networkPolicy'],
+): Manifest[] {
+  const { product, stacklet } = input;
+  const own = selectorLabels({ product: product.name, instance: stacklet.name });
+  const ports = (of: readonly RoleDefinition[], filter: (p: { name: string; client?: boolean }) => boolean) =>
+    of.flatMap((r) => r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })));
+  const isClient = (p: { client?: boolean }) => p.client === true;
+  const isMetrics = (p: { name: string }) => p.name === METRICS_PORT_NAME;
+  const clientRoles = roles.filter((r) => r.ports.some(isClient));
+  const internalRoles = clientRoles.length > 0 ? roles.filter((r) => !r.ports.some(isClient)) : [];
+  const served = internalRoles.length > 0 ? clientRoles : roles;
+  const clientPorts = ports(served, isClient);
+  const clients = (policy?.allowedClients ?? []) as NetworkPolicyPeer[];
+  const make = (name: string, podSelector: object, ingress: object[]) =>
+    as<NetworkPolicy>({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, labels },
+      spec: {
+        podSelector,
+        policyTypes: ['Ingress'],
+        // Untyped: the client library's model names the wire field `from` as `_from`.
+        ingress: ingress as never,
+      },
+    });
+  // The stacklet's own pods talk to each other on every port (peer, controller, internal).
+  const ownPods = { from: [{ podSelector: { matchLabels: own } }] };
+  // Metrics are scraped from wherever Prometheus runs.
+  const scrapers = (of: readonly RoleDefinition[]) => {
+    const metricsPorts = ports(of, isMetrics);
+    return metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : [];
+  };
+  const main = make(
+    stacklet.name,
+    internalRoles.length > 0
+      ? {
+          matchLabels: own,
+          matchExpressions: [{ key: LABEL_COMPONENT, operator: 'In', values: served.map((r) => r.name) }],
+        }
+      : { matchLabels: own },
+    [
+      ownPods,
+      // Client ports: applications in the same namespace (a namespace is the usual trust
+      // boundary, and a data service nobody can reach is no use), plus declared clients.
+      ...(clientPorts.length > 0 && policy?.allowSameNamespace !== false
+        ? [{ from: [{ podSelector: {} }], ports: clientPorts }]
+        : []),
+      ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
+      ...scrapers(served),
+    ],
+  );
+  return [
+    main,
+    ...internalRoles.map((role) =>
+      make(
+        `${stacklet.name}-${role.name}`,
+        { matchLabels: selectorLabels({ product: product.name, instance: stacklet.name, role: role.name }) },
+        [ownPods, ...scrapers([role])],
+      ),
+    ),
+  ];
 }

@@ -78,6 +78,9 @@ function secured(container: Container, image: string, pullPolicy: string): Conta
     ...container,
     image: container.image ?? image,
     imagePullPolicy: container.imagePullPolicy ?? pullPolicy,
+    // A container that fails leaves the end of its log as its termination message, which the
+    // operator shows in the stacklet's Degraded condition (products log to stdout, not to a file).
+    terminationMessagePolicy: container.terminationMessagePolicy ?? 'FallbackToLogsOnError',
     securityContext: { ...containerSecurityContext(), ...(container.securityContext ?? {}) },
   };
 }

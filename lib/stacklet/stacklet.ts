@@ -190,7 +190,8 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
       const key = objectKey(manifest);
       // Construct ids avoid '/', which constructs would have to escape in every path.
       this.objects.set(key, new ApiObject(this, `${manifest.kind}-${manifest.metadata.name}`, manifest));
-      if (manifest.kind === 'NetworkPolicy') this.networkPolicyKey = key;
+      // The stacklet's own policy (named after it) admits clients; a role's own policy does not.
+      if (manifest.kind === 'NetworkPolicy' && manifest.metadata.name === id) this.networkPolicyKey = key;
     }
   }
 

@@ -1,11 +1,12 @@
 /**
- * A real node for the test control plane: containerd with runc, a kubelet, kube-proxy
- * and CoreDNS, all inside a network namespace this module creates (`keelson-node-<id>`), so that
- * the pod bridge, the iptables rules and all pod traffic live only there and several runs on one
- * machine never share them.
+ * A real node for the test control plane: containerd with runc, a kubelet, kube-proxy,
+ * CoreDNS and a NetworkPolicy enforcer (kube-router's firewall), all inside a network namespace
+ * this module creates (`keelson-node-<id>`), so that the pod bridge, the iptables rules and all pod
+ * traffic live only there and several runs on one machine never share them.
  *
  *   root namespace                          keelson-node-<id>
- *   kube-apiserver 127.0.0.1:<port>         kubelet, kube-proxy (iptables), CoreDNS, containerd
+ *   kube-apiserver 127.0.0.1:<port>         kubelet, kube-proxy (iptables), CoreDNS, containerd,
+ *                                           kube-router (NetworkPolicies: iptables + ipset)
  *   socat <hostIp>:6443 -> apiserver  <-->  eth0 <nodeIp>  --  keelson0 bridge 10.245.0.1/24 -- pods
  *
  * The namespace is joined to the root namespace by one veth pair on a /30 of its own; it has no
@@ -13,6 +14,12 @@
  * and nothing else. The API server reaches the kubelet on nodeIp:10250 (logs, exec). The node is
  * tainted and labelled `keelson.dev/real-node=true`, so only pods that tolerate the taint land on
  * it; kwok's fake nodes stay for everything else.
+ *
+ * NetworkPolicies are enforced, as on a cluster whose CNI implements them: kube-router runs with
+ * only its firewall (`--run-firewall`; no routing, no service proxy) and filters the pods'
+ * traffic on the bridge (bridge-nf-call-iptables). It was chosen because this kernel has iptables,
+ * ipset and the xt matches it uses, but not nft_queue, without which the nftables-based
+ * sigs.k8s.io/kube-network-policies cannot run.
  *
  * cgroups: the machine has cgroup v1 and no systemd, so the kubelet runs with `failCgroupV1:
  * false` and the cgroupfs driver under a cgroup root of its own (`/keelson-<id>` in every
@@ -33,6 +40,7 @@ import {
   loadKubeConfig,
   memoryUsage,
   runBuildScript,
+  SERVICE_CLUSTER_IP_RANGE,
   signCertificate,
   waitFor,
   writeKubeconfig,
@@ -66,6 +74,7 @@ export const NODE_COMPONENTS = [
   'coredns',
   'kubelet',
   'kube-proxy',
+  'network-policy',
 ] as const;
 export type NodeComponent = (typeof NODE_COMPONENTS)[number];
 
@@ -177,6 +186,7 @@ export async function startRealNode(
     const pki = await makeCredentials(state, controlPlane);
     const admin = loadKubeConfig(controlPlane.kubeconfigPath);
     await grantCoreDns(admin);
+    await grantNetworkPolicyController(admin);
 
     const launch = (component: NodeComponent, binary: string, args: string[], inNamespace = true) => {
       pids[component] = launchProcess(state, component, binary, args, inNamespace, options.detached);
@@ -243,6 +253,24 @@ export async function startRealNode(
       logs.coredns,
       pids,
     );
+    // kube-router reads its Node (the address it filters for) at start: once the kubelet registered it.
+    launch('network-policy', path.join(binDir, 'kube-router'), [
+      `--kubeconfig=${path.join(dir, 'kube-router.kubeconfig')}`,
+      `--hostname-override=${REAL_NODE_NAME}`,
+      '--run-firewall=true',
+      '--run-router=false',
+      '--run-service-proxy=false',
+      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+      `--health-port=${NETWORK_POLICY_HEALTH_PORT}`,
+      '--metrics-port=0',
+    ]);
+    await waitFor(
+      'the NetworkPolicy controller (kube-router) to be healthy',
+      () => httpOk(`http://${nodeIp}:${NETWORK_POLICY_HEALTH_PORT}/healthz`).catch(() => false),
+      timeoutMs,
+      logs['network-policy'],
+      pids,
+    );
     await pointKubernetesServiceAtNode(admin, hostIp);
 
     fs.writeFileSync(path.join(dir, STATE_FILE), JSON.stringify(state, null, 2));
@@ -275,6 +303,7 @@ export async function startRealNode(
  */
 export async function stopRealNode(state: RealNodeState, options: { keepDir?: boolean } = {}) {
   const order: NodeComponent[] = [
+    'network-policy',
     'kube-proxy',
     'kubelet',
     'coredns',
@@ -350,6 +379,7 @@ export const BINARY_OF: Record<NodeComponent, string> = {
   coredns: 'coredns',
   kubelet: 'kubelet',
   'kube-proxy': 'kube-proxy',
+  'network-policy': 'kube-router',
 };
 
 /** The base name of a process's argv[0], or undefined when it is gone. */
@@ -409,6 +439,7 @@ export function podLogs(state: Pick<RealNodeState, 'podLogsDir'>, namespace: str
 const HOST_COMMANDS: Record<string, string> = {
   iptables: 'iptables',
   'iptables-restore': 'iptables',
+  ipset: 'ipset',
   conntrack: 'conntrack',
   socat: 'socat',
   nsenter: 'util-linux',
@@ -653,6 +684,7 @@ async function makeCredentials(
   await signCertificate(pki, 'kubelet', `/O=system:nodes/CN=system:node:${REAL_NODE_NAME}`, client);
   await signCertificate(pki, 'kube-proxy', '/CN=system:kube-proxy', client);
   await signCertificate(pki, 'coredns', '/CN=keelson:coredns', client);
+  await signCertificate(pki, 'kube-router', `/CN=${NETWORK_POLICY_USER}`, client);
   await signCertificate(
     pki,
     'kubelet-serving',
@@ -662,7 +694,7 @@ async function makeCredentials(
   // The API server listens on loopback in the root namespace; the node reaches it through socat
   // on the veth's root end, and checks its certificate by a name the certificate carries.
   const server = `https://${state.hostIp}:6443`;
-  for (const user of ['kubelet', 'kube-proxy', 'coredns']) {
+  for (const user of ['kubelet', 'kube-proxy', 'coredns', 'kube-router']) {
     writeKubeconfig(path.join(state.dir, `${user}.kubeconfig`), server, pki, user, 'localhost');
   }
   return pki;
@@ -683,6 +715,41 @@ async function grantCoreDns(admin: k8s.KubeConfig) {
             verbs: ['list', 'watch'],
           },
           { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+        ],
+      },
+    })
+    .catch(ignoreConflict);
+  await rbac
+    .createClusterRoleBinding({
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+      },
+    })
+    .catch(ignoreConflict);
+}
+
+/** kube-router's user; it reads what its informers list (it starts them all, whatever runs). */
+const NETWORK_POLICY_USER = 'keelson:kube-router';
+/** kube-router's health endpoint, in the node's namespace (its default, 20244, stated). */
+const NETWORK_POLICY_HEALTH_PORT = 20244;
+
+async function grantNetworkPolicyController(admin: k8s.KubeConfig) {
+  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const name = NETWORK_POLICY_USER;
+  await rbac
+    .createClusterRole({
+      body: {
+        metadata: { name },
+        rules: [
+          {
+            apiGroups: [''],
+            resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'],
+            verbs: ['get', 'list', 'watch'],
+          },
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+          { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
         ],
       },
     })

@@ -1,11 +1,13 @@
 /**
  * The Hive metastore from keelson's manifests on the real node (real containers, keelson's image
  * built here and imported into the node's containerd), in a namespace enforcing the restricted
- * Pod Security profile, on PostgreSQL (Debian's postgresql-15 in a pod of its own, also restricted):
+ * Pod Security profile, on PostgreSQL (Debian's postgresql-15 in a pod of its own, also restricted;
+ * see database-servers.ts):
  * - the schema-init container creates the schema; after the pod is deleted, the new pod's
  *   schema-init finds it and changes nothing, and the database created before is still listed;
- * - a Thrift client (a pod running keelson's image) creates and lists a database through the
- *   metastores' client Service;
+ * - a Thrift client (a pod running keelson's image) creates and lists a database and creates a
+ *   partitioned table through the metastores' client Service, and a partition filter finds the
+ *   partition with the metastore's PostgreSQL-dialect SQL (no fallback to its ORM);
  * - the pods run as uid 10001 with a read-only root (the restricted profile admits nothing else).
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
@@ -35,13 +37,14 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
   const ns = useTestNamespace('hive-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const probe = (name: string, args: string[]) =>
+  const probe = (name: string, args: string[], table?: string) =>
     runMetastoreProbe(ns.name, {
       name,
       version: VERSION,
       metastoreUri: `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`,
       args,
-      metastorePods: [METASTORE],
+      table,
+      metastorePods: [METASTORE, 'postgres'],
     });
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
@@ -97,9 +100,17 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     });
     expect(metastoreLog).toContain('Started the new metaserver on port [9083]');
 
-    const created = await probe('probe-create', ['sales']);
+    const created = await probe('probe-create', ['sales'], 'orders');
     expect(created).toContain('database: default');
     expect(created).toContain('database: sales');
+    // The partition filter runs the metastore's PostgreSQL-dialect SQL; it must not fall back to the ORM.
+    expect(created).toContain('partition: 2026-12-01');
+    const afterProbe = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'hive',
+    });
+    expect(afterProbe).not.toMatch(/direct SQL is disabled|falling back to ORM/i);
 
     // A second start: the schema is found, not created again, and the metadata is still there.
     await core.deleteNamespacedPod({ name: METASTORE, namespace: ns.name });

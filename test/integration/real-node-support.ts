@@ -6,8 +6,10 @@
  * Against a cluster of your own (`npm run cluster:up -- --real-node`), set
  * KEELSON_TEST_REAL_NODE to the state file it prints.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
+import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import {
   importImage,
@@ -35,6 +37,88 @@ export const RESTRICTED_CONTAINER = {
   runAsUser: DEFAULT_RUN_AS_USER,
   runAsGroup: DEFAULT_RUN_AS_USER,
 };
+
+/** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
+export function postgresImageRecipe(): ImageRecipe {
+  return {
+    reference: 'keelson.test/postgresql:15',
+    layers: [
+      debianLayer({
+        description: "Debian's PostgreSQL 15",
+        packages: ['base-files', 'bash', 'coreutils', 'dash', 'libc-bin', 'usr-is-merged', 'postgresql-15'],
+      }),
+      accountsLayer([{ name: 'postgres', uid: 10001, gid: 10001 }]),
+    ],
+    config: {
+      user: '10001:10001',
+      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    },
+  };
+}
+
+/** A database and its owner, for {@link postgresObjects}. */
+export interface PostgresDatabase {
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+/**
+ * PostgreSQL in a pod named `postgres` (restricted, on the real node, data in an emptyDir) and its
+ * Service `postgres:5432`: a fresh cluster with `db.database` owned by `db.user`, reached with a
+ * password; Ready once the database exists.
+ */
+export function postgresObjects(db: PostgresDatabase): object[] {
+  const sql = (text: string) => `"${text.replace(/"/g, '\\"')}"`;
+  const script = [
+    'set -eu',
+    'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
+    'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
+    "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
+    'until pg_isready -q -h 127.0.0.1; do sleep 1; done',
+    `psql -h 127.0.0.1 -U postgres -c ${sql(`CREATE USER ${db.user} PASSWORD '${db.password}'`)} ` +
+      `-c ${sql(`CREATE DATABASE ${db.database} OWNER ${db.user}`)}`,
+    'touch /tmp/ready',
+    'wait',
+  ].join('\n');
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'postgres', labels: { app: 'postgres' } },
+      spec: {
+        ...REAL_NODE_PLACEMENT,
+        securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'postgres',
+            image: postgresImageRecipe().reference,
+            imagePullPolicy: 'Never',
+            command: ['/bin/bash', '-c', script],
+            ports: [{ name: 'pg', containerPort: 5432 }],
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
+            securityContext: RESTRICTED_CONTAINER,
+            resources: { requests: { memory: '128Mi' }, limits: { memory: '512Mi' } },
+            volumeMounts: [
+              { name: 'data', mountPath: '/var/lib/postgresql' },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'data', emptyDir: {} },
+          { name: 'tmp', emptyDir: {} },
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'postgres' },
+      spec: { selector: { app: 'postgres' }, ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] },
+    },
+  ];
+}
 
 const START_TIMEOUT_MS = 20 * 60_000; // a cold machine builds kubelet and containerd first
 
@@ -246,4 +330,68 @@ export async function waitPodsReady(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
+}
+
+/**
+ * Starts a long-running busybox pod on the real node (a `clientPod`: restricted, uid 10001) with
+ * `labels`, for a test to run commands in with `execInPod`; resolves once it runs.
+ */
+export async function startShellPod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+): Promise<k8s.V1Pod> {
+  const node = await realNode();
+  const { core } = adminClients();
+  const body = clientPod({
+    name,
+    image: node.busyboxImage,
+    command: ['/bin/sh', '-c', 'sleep 86400'],
+    labels,
+  });
+  body.spec!.terminationGracePeriodSeconds = 0;
+  await core.createNamespacedPod({ namespace, body });
+  let pod: k8s.V1Pod | undefined;
+  await waitFor(
+    `pod ${namespace}/${name} to run`,
+    async () => {
+      pod = await core.readNamespacedPod({ name, namespace });
+      if (pod.status?.phase === 'Failed') throw new Error(`pod ${namespace}/${name} failed`);
+      return pod.status?.phase === 'Running';
+    },
+    5 * 60_000,
+    undefined,
+    undefined,
+    async () => JSON.stringify((await core.readNamespacedPod({ name, namespace })).status),
+  );
+  return pod!;
+}
+
+/**
+ * Runs `script` with `sh -c` in a pod's first container through the API server and the kubelet
+ * (`kubectl exec`, as a person would); resolves with its output, rejects when it exits non-zero.
+ */
+export function execInPod(namespace: string, pod: string, script: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.env.KUBECTL ?? 'kubectl',
+      [
+        '--kubeconfig',
+        process.env.KEELSON_TEST_KUBECONFIG!,
+        'exec',
+        '-n',
+        namespace,
+        pod,
+        '--',
+        'sh',
+        '-c',
+        script,
+      ],
+      { timeout: 120_000 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout}${stderr}`))
+          : resolve(stdout),
+    ),
+  );
 }

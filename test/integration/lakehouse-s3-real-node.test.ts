@@ -1,0 +1,286 @@
+/**
+ * The lakehouse on the real node with its data in S3: an S3-compatible store (SeaweedFS built here,
+ * test/integration/s3-store.ts) and PostgreSQL in pods of their own, the Hive metastore from
+ * keelson's manifests with its warehouse on `s3a://`, and Trino (a coordinator and one worker) with
+ * a hive catalog on that metastore and store — every pod under the restricted Pod Security profile
+ * with keelson's security context:
+ * - a Thrift client creates a database; the metastore makes its folder in the bucket (S3A);
+ * - Trino's `CREATE TABLE … AS SELECT … FROM tpch.tiny.nation` writes the table into the bucket
+ *   (Trino's native S3 file system) and `SELECT count(*)` reads 25 rows back;
+ * - the objects are in the bucket, listed through the S3 API (ListObjectsV2, signed requests).
+ * A failure prints every pod's log.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { App, Chart } from 'cdk8s';
+import { HiveCluster } from '../../constructs/hive';
+import { hiveImageRecipe } from '../../constructs/hive/image';
+import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
+import { trinoImageRecipe } from '../../constructs/trino/image';
+import { S3Connection } from '../../lib';
+import { buildImage, keelsonCacheDir } from '../../lib/image';
+import { KubeClient } from '../../lib/operator/client';
+import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import {
+  importImageToRealNode,
+  podsLogs,
+  postgresImageRecipe,
+  postgresObjects,
+  realNode,
+  realNodePodLogs,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { buildS3StoreImage, listObjectsCommand, s3StoreObjects, S3_STORE_PORT } from './s3-store';
+import { adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+// A cold machine builds the node, weed and three images first.
+jest.setTimeout(45 * 60_000);
+
+const HIVE_VERSION = '4.0.1';
+const TRINO_VERSION = '476';
+const BUCKET = 'lake';
+const S3_SECRET = 'lake-s3';
+const DB_SECRET = 'hive-db';
+const DB_PASSWORD = 'hive-pw-7c30';
+
+type Pod = {
+  metadata: { name: string; uid?: string };
+  spec?: {
+    nodeName?: string;
+    containers: { name: string; securityContext?: Record<string, unknown> }[];
+    initContainers?: { name: string; securityContext?: Record<string, unknown> }[];
+  };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; user?: { linux?: { uid?: number } } }[];
+  };
+};
+
+/** keelson's lakehouse on the store: the S3Connection, the metastore, the catalogs and Trino. */
+function lakehouseManifests(namespace: string): Manifest[] {
+  const chart = new Chart(new App(), 'lakehouse-s3', { namespace });
+  const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
+  const s3 = new S3Connection(chart, 's3', {
+    host: `s3.${namespace}.svc.cluster.local`,
+    port: S3_STORE_PORT,
+    tls: { enabled: false },
+    credentials: { secretName: S3_SECRET },
+  });
+  const hive = new HiveCluster(chart, 'hive', {
+    image: { productVersion: HIVE_VERSION, pullPolicy: 'Never' },
+    clusterConfig: {
+      database: {
+        type: 'postgresql',
+        host: `postgres.${namespace}.svc.cluster.local`,
+        database: 'metastore',
+        credentialsSecretName: DB_SECRET,
+      },
+      warehouseDir: `s3a://${BUCKET}/warehouse`,
+    },
+    s3,
+    metastores: placement,
+  });
+  const labels = { trino: 'trino' };
+  const lake = new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: hive, s3, labels });
+  const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels });
+  const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
+  const trino = new TrinoCluster(chart, 'trino', {
+    image: { productVersion: TRINO_VERSION, pullPolicy: 'IfNotPresent' },
+    clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
+    catalogs: [lake, tpch],
+    coordinators: { config: small, ...placement },
+    workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement },
+  });
+  trino.addAllowedClient({ podSelector: { matchLabels: { app: 'lake-client' } } });
+  return chart.toJson() as Manifest[];
+}
+
+describe('the lakehouse on the real node, with its data in S3', () => {
+  const ns = useTestNamespace('lake-s3', RESTRICTED);
+  const client = new KubeClient(adminKubeConfig());
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-lake-s3-'));
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  const api = <T>(method: 'GET' | 'POST', rest: string, body?: unknown) =>
+    client.request<T>(method === 'GET' ? 'get' : 'create', method, rest, 'test', body ? { body } : {});
+  const pods = () => api<{ items: Pod[] }>('GET', `/api/v1/namespaces/${ns.name}/pods`);
+  const create = (resource: string, body: object) =>
+    api('POST', `/api/v1/namespaces/${ns.name}/${resource}`, body);
+
+  /** Every pod's phase and log, for a failure's message. */
+  async function allLogs(): Promise<string> {
+    const items = (await pods().catch(() => ({ items: [] as Pod[] }))).items;
+    const phases = items.map((p) => `${p.metadata.name}: ${p.status?.phase}`).join(', ');
+    return `pods: ${phases}\n${await podsLogs(
+      ns.name,
+      items.map((p) => p.metadata.name),
+    )}`;
+  }
+
+  const waitReady = (names: string[], timeoutMs = 15 * 60_000) =>
+    waitPodsReady(ns.name, names, timeoutMs, allLogs);
+
+  /** Runs `command` in a client pod of `image` (restricted, uid 10001); returns its log. */
+  const runClient = (name: string, image: string, command: string[], env: k8s.V1EnvVar[] = []) =>
+    runClientPod(
+      ns.name,
+      {
+        name,
+        image,
+        command,
+        env,
+        labels: { app: 'lake-client' },
+        volumes: [{ volume: { name: 'probe', configMap: { name: 'metastore-probe' } }, mountPath: '/probe' }],
+      },
+      allLogs,
+      10 * 60_000,
+    );
+
+  it('keeps the metastore’s databases and Trino’s tables in the bucket', async () => {
+    const node = await realNode();
+    const progress = (m: string) => process.stderr.write(`${m}\n`);
+    const out = path.join(keelsonCacheDir(), 'images', 'archives');
+    const store = await buildS3StoreImage(progress);
+    for (const recipe of [
+      postgresImageRecipe(),
+      hiveImageRecipe(HIVE_VERSION),
+      trinoImageRecipe(TRINO_VERSION),
+    ]) {
+      await importImageToRealNode((await buildImage(recipe, out, { log: progress })).archive);
+    }
+    await importImageToRealNode(store.archive);
+
+    // The Thrift client's class, compiled here (the image has a JRE, not a compiler).
+    const classes = path.join(work, 'classes');
+    compileMetastoreProbe(await hiveTestHome(HIVE_VERSION), classes);
+    await create('configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'metastore-probe' },
+      binaryData: {
+        'MetastoreProbe.class': fs
+          .readFileSync(path.join(classes, 'MetastoreProbe.class'))
+          .toString('base64'),
+      },
+    });
+
+    // The store, with its bucket and keys, and PostgreSQL.
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: S3_SECRET },
+      stringData: { accessKey: 'keelson-lake', secretKey: 'lake-secret-4d1f9a' },
+    });
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'trino-internal-secret' },
+      stringData: { internalSharedSecret: 'lake-internal-secret' },
+    });
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: DB_SECRET },
+      stringData: { username: 'hive', password: DB_PASSWORD },
+    });
+    for (const object of s3StoreObjects({
+      name: 's3',
+      image: store.reference,
+      bucket: BUCKET,
+      secretName: S3_SECRET,
+    })) {
+      await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
+    }
+    for (const object of postgresObjects({ user: 'hive', password: DB_PASSWORD, database: 'metastore' })) {
+      await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
+    }
+    await waitReady(['s3', 'postgres'], 5 * 60_000);
+    // The store creates the bucket after its servers are up, just before its welcome message.
+    await waitFor(
+      `the bucket ${BUCKET} to be created`,
+      async () => /created bucket lake|bucket lake already exists/.test(await realNodePodLogs(ns.name, 's3')),
+      2 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await allLogs()}`);
+    });
+
+    // keelson's metastore and Trino.
+    expect(await applyAll(client, lakehouseManifests(ns.name), ns.name)).toEqual([]);
+    await waitReady(['hive-metastores-default-0', 'trino-coordinators-default-0', 'trino-workers-default-0']);
+    for (const p of (await pods()).items) {
+      expect(p.spec?.nodeName).toBe(node.nodeName);
+      for (const c of [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])]) {
+        expect([p.metadata.name, c.name, c.securityContext]).toMatchObject([
+          p.metadata.name,
+          c.name,
+          { readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+        ]);
+      }
+    }
+
+    const s3Env = [
+      { name: 'S3_ACCESS_KEY', valueFrom: { secretKeyRef: { name: S3_SECRET, key: 'accessKey' } } },
+      { name: 'S3_SECRET_KEY', valueFrom: { secretKeyRef: { name: S3_SECRET, key: 'secretKey' } } },
+    ];
+    const endpoint = `http://s3.${ns.name}.svc.cluster.local:${S3_STORE_PORT}`;
+    const metastoreUri = `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
+
+    // A Thrift client creates a database; the metastore makes its folder under the warehouse (S3A).
+    const created = await runClient('create-db', hiveImageRecipe(HIVE_VERSION).reference, [
+      'java',
+      '-Xmx192m',
+      '-cp',
+      '/probe:/opt/hive/lib/*',
+      'MetastoreProbe',
+      metastoreUri,
+      'sales',
+    ]);
+    expect(created).toContain('database: sales');
+
+    // Trino writes a table into the bucket and reads it back; the S3 API lists what it wrote.
+    const trinoImage = `docker.io/trinodb/trino:${TRINO_VERSION}`;
+    const cli = `trino --server http://trino-coordinators.${ns.name}.svc.cluster.local:8080 --user keelson`;
+    const script = [
+      'set -eu',
+      // The folder the metastore made for the database (S3A writes an empty `sales.db/` marker).
+      listObjectsCommand(endpoint, BUCKET, 'warehouse/'),
+      'echo ---',
+      // The coordinator is ready before the worker has announced itself: wait for it.
+      `until [ "$(${cli} --execute "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" 2>/dev/null)" = '"2"' ]; do sleep 2; done`,
+      'echo nodes=2',
+      `${cli} --execute "CREATE TABLE lake.sales.nation AS SELECT * FROM tpch.tiny.nation"`,
+      `echo "count=$(${cli} --execute "SELECT count(*) FROM lake.sales.nation")"`,
+      `echo "location=$(${cli} --execute "SELECT DISTINCT regexp_replace(\\"\\$path\\", '/[^/]*$', '') FROM lake.sales.nation")"`,
+      'echo ---',
+      listObjectsCommand(endpoint, BUCKET, 'warehouse/sales.db/nation/'),
+    ].join('\n');
+    const log = await runClient(
+      'ctas',
+      trinoImage,
+      ['/bin/bash', '-c', script],
+      [...s3Env, { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+    );
+    const [before, queries, after] = log
+      .split(/^---$/m)
+      .map((part) =>
+        part.split('\n').filter((l) => l.trim() && !l.startsWith('WARNING') && !l.startsWith('Picked up')),
+      );
+    expect(before).toContain('key: warehouse/sales.db/');
+    expect(queries).toEqual(
+      expect.arrayContaining([
+        'nodes=2',
+        'count="25"',
+        `location="s3a://${BUCKET}/warehouse/sales.db/nation"`,
+      ]),
+    );
+    // The table's data files, written by Trino's S3 file system.
+    expect(after.length).toBeGreaterThan(0);
+    for (const line of after) expect(line).toMatch(/^key: warehouse\/sales\.db\/nation\/[^/]+$/);
+  });
+});
