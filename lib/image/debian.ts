@@ -4,7 +4,8 @@
  * keelson's machines), downloads the `.deb`s with apt's signature checks into the cache, and the
  * contents of each (`dpkg-deb --fsys-tarfile`) go into the layer with the owners and modes Debian
  * gave them. Maintainer scripts are not run; what they would have done that an image needs is
- * done here (accounts, `ld.so` search path — glibc's built-in one covers the multiarch folders).
+ * done here (accounts, `ld.so` search path — glibc's built-in one covers the multiarch folders,
+ * the CA bundle and Java trust store of `ca-certificates`: see trust-store.ts).
  * Like `debian:bookworm-slim`, documentation, man pages and translations are left out (copyright
  * files stay).
  */
@@ -14,6 +15,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { FileTree } from './file-tree';
 import { inputsKey, type LayerBuildContext, type LayerRecipe } from './build';
+import { addCaTrustStores, TRUST_STORE_FORMAT } from './trust-store';
 
 const run = promisify(execFile);
 
@@ -177,6 +179,10 @@ export function debianLayer(options: DebianLayerOptions): LayerRecipe {
         resolved,
         slim: 1,
         finish: options.finishVersion ?? 1,
+        // Only layers with Debian's CA certificates get trust stores (and rebuild when they change).
+        trustStores: resolved.some((p) => p.file.startsWith('ca-certificates_'))
+          ? TRUST_STORE_FORMAT
+          : undefined,
       };
     },
     build: async (tree, context) => {
@@ -197,6 +203,8 @@ export function debianLayer(options: DebianLayerOptions): LayerRecipe {
       }
       tree.addFile('etc/passwd', `${BASE_ACCOUNTS.passwd.join('\n')}\n`);
       tree.addFile('etc/group', `${BASE_ACCOUNTS.group.join('\n')}\n`);
+      // What ca-certificates' and ca-certificates-java's maintainer scripts would have generated.
+      addCaTrustStores(tree);
       options.finish?.(tree);
     },
   };

@@ -5,3 +5,4 @@ export * from './build';
 export * from './debian';
 export * from './maven';
 export * from './java';
+export * from './trust-store';
