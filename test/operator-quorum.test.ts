@@ -1,18 +1,8 @@
-import {
-  isRolledOut,
-  majoritiesIntersect,
-  membersOf,
-  quorumVerdict,
-  type LiveWorkload,
-} from '../lib/operator/quorum';
+import { majoritiesIntersect, membersOf, quorumVerdict, type MemberWorkload } from '../lib/operator/quorum';
 import { ZOOKEEPER } from '../constructs/zookeeper/zookeeper';
 
 const group = (replicas: number, name = 'zk-servers-default') => membersOf([{ name, replicas }]);
-const live = (replicas: number, rolledOut = true, name = 'zk-servers-default'): LiveWorkload => ({
-  name,
-  replicas,
-  rolledOut,
-});
+const live = (replicas: number, name = 'zk-servers-default'): MemberWorkload => ({ name, replicas });
 
 describe('majoritiesIntersect', () => {
   test.each([
@@ -62,24 +52,27 @@ describe('quorumVerdict', () => {
     expect(quorumVerdict('spec.servers', [], wanted(5))).toEqual({ kind: 'apply' });
     expect(quorumVerdict('spec.servers', [live(3)], wanted(0))).toEqual({ kind: 'apply' });
     expect(quorumVerdict('spec.servers', [live(0)], wanted(5))).toEqual({ kind: 'apply' });
-    expect(quorumVerdict('spec.servers', [live(3, false)], wanted(3))).toEqual({ kind: 'apply' });
+    expect(quorumVerdict('spec.servers', [live(3)], wanted(3))).toEqual({ kind: 'apply' });
   });
 
-  test('applies one server more or fewer once the previous change rolled out', () => {
-    expect(quorumVerdict('spec.servers', [live(3)], wanted(4))).toEqual({ kind: 'apply' });
-    expect(quorumVerdict('spec.servers', [live(4)], wanted(3))).toEqual({ kind: 'apply' });
+  test('refuses one server more or fewer while it runs: the roll would stop', () => {
+    for (const [from, to] of [
+      [3, 4],
+      [4, 3],
+    ]) {
+      const verdict = quorumVerdict('spec.servers', [live(from)], wanted(to));
+      expect(verdict).toMatchObject({
+        kind: 'unsafe',
+        message: expect.stringMatching(
+          new RegExp(
+            `^the members of spec\\.servers change from ${from} .* to ${to} .* while it runs: .*roll would stop.*clusterOperation\\.stopped`,
+          ),
+        ),
+      });
+    }
   });
 
-  test('waits while the previous change rolls out', () => {
-    expect(quorumVerdict('spec.servers', [live(4, false)], wanted(5))).toEqual({
-      kind: 'wait',
-      message: expect.stringMatching(
-        /^the members of spec\.servers change from 4 .* to 5 .*; waiting for zk-servers-default to roll out/,
-      ),
-    });
-  });
-
-  test('rejects 3 → 5 at once, naming the members, the reason and what to do', () => {
+  test('refuses 3 → 5 at once, naming the members, the reason and what to do', () => {
     const verdict = quorumVerdict('spec.servers', [live(3)], wanted(5));
     expect(verdict.kind).toBe('unsafe');
     expect(verdict).toMatchObject({
@@ -88,34 +81,13 @@ describe('quorumVerdict', () => {
           'zk-servers-default-2) to 5 (',
       ),
     });
-    expect((verdict as { message: string }).message).toMatch(/split brain.*one member per change.*stopped/);
+    expect((verdict as { message: string }).message).toMatch(/split brain.*stopped/);
   });
 
-  test('rejects a renamed role group', () => {
-    expect(
-      quorumVerdict('spec.servers', [live(3, true, 'zk-servers-a')], wanted(3, 'zk-servers-b')).kind,
-    ).toBe('unsafe');
-  });
-});
-
-describe('isRolledOut', () => {
-  const sts = (status: Record<string, unknown>, replicas = 3, generation = 2) => ({
-    metadata: { generation },
-    spec: { replicas },
-    status: { observedGeneration: 2, currentRevision: 'a', updateRevision: 'a', ...status },
-  });
-
-  test('is true when every pod runs the current template and is Ready', () => {
-    expect(isRolledOut(sts({ replicas: 3, readyReplicas: 3, updatedReplicas: 3 }))).toBe(true);
-    expect(isRolledOut(sts({}, 0))).toBe(true);
-  });
-
-  test('is false while pods roll, start, or the controller has not seen the spec', () => {
-    expect(isRolledOut(sts({ replicas: 3, readyReplicas: 3, updatedReplicas: 1, updateRevision: 'b' }))).toBe(
-      false,
+  test('refuses a renamed role group', () => {
+    expect(quorumVerdict('spec.servers', [live(3, 'zk-servers-a')], wanted(3, 'zk-servers-b')).kind).toBe(
+      'unsafe',
     );
-    expect(isRolledOut(sts({ replicas: 4, readyReplicas: 3, updatedReplicas: 4 }, 4))).toBe(false);
-    expect(isRolledOut(sts({ replicas: 3, readyReplicas: 3, updatedReplicas: 3 }, 3, 3))).toBe(false);
   });
 });
 

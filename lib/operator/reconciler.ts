@@ -33,7 +33,7 @@ import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
-import { isRolledOut, quorumVerdict, type StatefulSetState } from './quorum';
+import { quorumVerdict } from './quorum';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
@@ -46,12 +46,6 @@ export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 
 /** Reason of `Degraded` when a quorum role's members would change unsafely (see quorum.ts). */
 export const MEMBERSHIP_CHANGE_UNSAFE = 'MembershipChangeUnsafe';
-
-/** Reason of `Progressing` while a membership change waits for the previous one to roll out. */
-export const MEMBERSHIP_CHANGE_WAITING = 'MembershipChangeWaiting';
-
-/** How often a membership change waiting for a rollout looks again (workload events come sooner). */
-export const ROLLOUT_RETRY_MS = 5_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -193,7 +187,7 @@ export class Reconciler {
     desired = secrets.manifests;
     this.o.onSecrets(namespace, name, secrets.referenced);
 
-    // A quorum's members change only as far as old and new majorities must overlap.
+    // A running quorum's members never change in a rolling restart (lib/operator/quorum.ts).
     const quorum = this.quorumVerdicts(resource, desired);
     const unsafe = quorum.filter((v) => v.kind === 'unsafe').map((v) => v.message);
     if (unsafe.length > 0) {
@@ -210,17 +204,6 @@ export class Reconciler {
       log.warn({ problems: unsafe }, 'unsafe membership change; nothing applied');
       return { result: 'invalid' };
     }
-    const waiting = quorum.filter((v) => v.kind === 'wait').map((v) => v.message);
-    if (waiting.length > 0) {
-      const message = waiting.join('; ');
-      await this.writeStatus(resource, {
-        ...active,
-        Progressing: { status: 'True', reason: MEMBERSHIP_CHANGE_WAITING, message },
-      });
-      log.info({ waiting }, 'membership change waits for a rollout');
-      return { result: 'waiting', requeueAfterMs: ROLLOUT_RETRY_MS };
-    }
-
     // Claim templates are immutable: keep the live ones, and grow the claims themselves.
     const storage = await this.reconcileStorage(resource, desired, log);
     desired = storage.manifests;
@@ -382,11 +365,7 @@ export class Reconciler {
               o.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
               o.metadata.ownerReferences?.some((ref) => ref.uid === uid),
           )
-          .map((o) => ({
-            name: o.metadata.name,
-            replicas: replicas(o),
-            rolledOut: isRolledOut(o as unknown as StatefulSetState),
-          }));
+          .map((o) => ({ name: o.metadata.name, replicas: replicas(o) }));
         const wanted = desired
           .filter((m) => m.kind === 'StatefulSet' && ofRole(m))
           .map((m) => ({ name: m.metadata.name, replicas: replicas(m) }));

@@ -8,9 +8,10 @@
  *   claims are the same objects (uids) before and after;
  * - a `zoo.cfg` override (`tickTime`) rolls the servers and every server serves the new value
  *   (`conf`);
- * - the ensemble grows 3 → 4 and shrinks 4 → 3, one server per change (the safe step for ZooKeeper's
- *   static member list; the operator refuses larger steps, see
- *   zookeeper-membership-operator.test.ts): the quorum re-forms with every server and the data stays;
+ * - the ensemble grows 3 → 4 and shrinks 4 → 3 the way its static member list allows: stopped,
+ *   changed, started (a rolling change of the members can stop for good or split the ensemble; the
+ *   operator refuses it, see zookeeper-membership-operator.test.ts): the quorum re-forms with every
+ *   server and the data stays;
  * - stop (`clusterOperation.stopped`) takes the servers to 0 and keeps the claims; start brings
  *   back the servers with the data.
  *
@@ -321,14 +322,34 @@ describe('ZooKeeper day two on the real node', () => {
     );
     for (const host of zk.hosts) expect(conf).toContain(`conf ${host}: tickTime=3000`);
 
-    // The ensemble grows and shrinks by one server per change, the safe step for a static member
-    // list (see the README): every server rolls with the new list, and the quorum and data stay.
+    /** Waits until the stopped ensemble has no pods left. */
+    const serversGone = () =>
+      withLogs(ns.name, () =>
+        waitFor(
+          'every ZooKeeper server to be gone',
+          async () =>
+            (await core.listNamespacedPod({ namespace: ns.name })).items.filter((p) =>
+              p.metadata!.name!.startsWith(ensemble),
+            ).length === 0,
+          5 * 60_000,
+        ),
+      );
+
+    // The ensemble grows and shrinks while stopped, so no server with the old member list runs
+    // beside the new ones (see the README): the quorum and the data stay.
     for (const replicas of [4, 3]) {
       started = Date.now();
+      await apply(
+        ns.name,
+        zookeeper({ version: '3.9.4', tickTime: '3000', replicas, stopped: true }).manifests,
+      );
+      await serversGone();
       zk = zookeeper({ version: '3.9.4', tickTime: '3000', replicas });
       await apply(ns.name, zk.manifests);
       await rolledOut(ns.name, ensemble, replicas);
-      log(`${replicas === 4 ? '3 → 4' : '4 → 3'} servers: rolled out ${seconds(started)} after apply`);
+      log(
+        `${replicas === 4 ? '3 → 4' : '4 → 3'} servers, stopped and started: Ready ${seconds(started)} after the stop`,
+      );
       const scaled = await runClient(
         ns.name,
         `scaled-to-${replicas}`,
@@ -346,16 +367,7 @@ describe('ZooKeeper day two on the real node', () => {
     // Stop: no servers, the claims stay. Start: the same data is back.
     started = Date.now();
     await apply(ns.name, zookeeper({ version: '3.9.4', tickTime: '3000', stopped: true }).manifests);
-    await withLogs(ns.name, () =>
-      waitFor(
-        'every ZooKeeper server to be gone',
-        async () =>
-          (await core.listNamespacedPod({ namespace: ns.name })).items.filter((p) =>
-            p.metadata!.name!.startsWith(ensemble),
-          ).length === 0,
-        5 * 60_000,
-      ),
-    );
+    await serversGone();
     expect(
       (await apps.readNamespacedStatefulSet({ name: ensemble, namespace: ns.name })).spec!.replicas,
     ).toBe(0);

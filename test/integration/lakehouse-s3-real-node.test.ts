@@ -22,13 +22,16 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { S3Connection } from '../../lib';
 import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
-import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
+import {
+  installMetastoreProbe,
+  METASTORE_DB,
+  runMetastoreProbe,
+  startPostgres,
+} from './hive-real-node-support';
 import {
   importImageToRealNode,
   podsLogs,
-  postgresImageRecipe,
-  postgresObjects,
   realNode,
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
@@ -45,8 +48,6 @@ const HIVE_VERSION = '4.0.1';
 const TRINO_VERSION = '476';
 const BUCKET = 'lake';
 const S3_SECRET = 'lake-s3';
-const DB_SECRET = 'hive-db';
-const DB_PASSWORD = 'hive-pw-7c30';
 
 type Pod = {
   metadata: { name: string; uid?: string };
@@ -78,8 +79,8 @@ function lakehouseManifests(namespace: string): Manifest[] {
       database: {
         type: 'postgresql',
         host: `postgres.${namespace}.svc.cluster.local`,
-        database: 'metastore',
-        credentialsSecretName: DB_SECRET,
+        database: METASTORE_DB.database,
+        credentialsSecretName: METASTORE_DB.secret,
       },
       warehouseDir: `s3a://${BUCKET}/warehouse`,
     },
@@ -147,28 +148,12 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     const progress = (m: string) => process.stderr.write(`${m}\n`);
     const out = path.join(keelsonCacheDir(), 'images', 'archives');
     const store = await buildS3StoreImage(progress);
-    for (const recipe of [
-      postgresImageRecipe(),
-      hiveImageRecipe(HIVE_VERSION),
-      trinoImageRecipe(TRINO_VERSION),
-    ]) {
+    for (const recipe of [hiveImageRecipe(HIVE_VERSION), trinoImageRecipe(TRINO_VERSION)]) {
       await importImageToRealNode((await buildImage(recipe, out, { log: progress })).archive);
     }
     await importImageToRealNode(store.archive);
 
-    // The Thrift client's class, compiled here (the image has a JRE, not a compiler).
-    const classes = path.join(work, 'classes');
-    compileMetastoreProbe(await hiveTestHome(HIVE_VERSION), classes);
-    await create('configmaps', {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'metastore-probe' },
-      binaryData: {
-        'MetastoreProbe.class': fs
-          .readFileSync(path.join(classes, 'MetastoreProbe.class'))
-          .toString('base64'),
-      },
-    });
+    await installMetastoreProbe(ns.name, HIVE_VERSION);
 
     // The store, with its bucket and keys, and PostgreSQL.
     await create('secrets', {
@@ -183,12 +168,6 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       metadata: { name: 'trino-internal-secret' },
       stringData: { internalSharedSecret: 'lake-internal-secret' },
     });
-    await create('secrets', {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: DB_SECRET },
-      stringData: { username: 'hive', password: DB_PASSWORD },
-    });
     for (const object of s3StoreObjects({
       name: 's3',
       image: store.reference,
@@ -197,10 +176,8 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     })) {
       await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
     }
-    for (const object of postgresObjects({ user: 'hive', password: DB_PASSWORD, database: 'metastore' })) {
-      await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
-    }
-    await waitReady(['s3', 'postgres'], 5 * 60_000);
+    await startPostgres(ns.name);
+    await waitReady(['s3'], 5 * 60_000);
     // The store creates the bucket after its servers are up, just before its welcome message.
     await waitFor(
       `the bucket ${BUCKET} to be created`,
@@ -232,15 +209,13 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     const metastoreUri = `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
 
     // A Thrift client creates a database; the metastore makes its folder under the warehouse (S3A).
-    const created = await runClient('create-db', hiveImageRecipe(HIVE_VERSION).reference, [
-      'java',
-      '-Xmx192m',
-      '-cp',
-      '/probe:/opt/hive/lib/*',
-      'MetastoreProbe',
+    const created = await runMetastoreProbe(ns.name, {
+      name: 'create-db',
+      version: HIVE_VERSION,
       metastoreUri,
-      'sales',
-    ]);
+      args: ['sales'],
+      metastorePods: ['hive-metastores-default-0'],
+    });
     expect(created).toContain('database: sales');
 
     // Trino writes a table into the bucket and reads it back; the S3 API lists what it wrote.

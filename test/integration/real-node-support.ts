@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
-import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import {
   importImage,
@@ -37,88 +36,6 @@ export const RESTRICTED_CONTAINER = {
   runAsUser: DEFAULT_RUN_AS_USER,
   runAsGroup: DEFAULT_RUN_AS_USER,
 };
-
-/** Debian's PostgreSQL 15, run as `postgres` (uid 10001, so the restricted profile admits it). */
-export function postgresImageRecipe(): ImageRecipe {
-  return {
-    reference: 'keelson.test/postgresql:15',
-    layers: [
-      debianLayer({
-        description: "Debian's PostgreSQL 15",
-        packages: ['base-files', 'bash', 'coreutils', 'dash', 'libc-bin', 'usr-is-merged', 'postgresql-15'],
-      }),
-      accountsLayer([{ name: 'postgres', uid: 10001, gid: 10001 }]),
-    ],
-    config: {
-      user: '10001:10001',
-      env: { PATH: '/usr/lib/postgresql/15/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-    },
-  };
-}
-
-/** A database and its owner, for {@link postgresObjects}. */
-export interface PostgresDatabase {
-  readonly user: string;
-  readonly password: string;
-  readonly database: string;
-}
-
-/**
- * PostgreSQL in a pod named `postgres` (restricted, on the real node, data in an emptyDir) and its
- * Service `postgres:5432`: a fresh cluster with `db.database` owned by `db.user`, reached with a
- * password; Ready once the database exists.
- */
-export function postgresObjects(db: PostgresDatabase): object[] {
-  const sql = (text: string) => `"${text.replace(/"/g, '\\"')}"`;
-  const script = [
-    'set -eu',
-    'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
-    'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
-    "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
-    'until pg_isready -q -h 127.0.0.1; do sleep 1; done',
-    `psql -h 127.0.0.1 -U postgres -c ${sql(`CREATE USER ${db.user} PASSWORD '${db.password}'`)} ` +
-      `-c ${sql(`CREATE DATABASE ${db.database} OWNER ${db.user}`)}`,
-    'touch /tmp/ready',
-    'wait',
-  ].join('\n');
-  return [
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'postgres', labels: { app: 'postgres' } },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        securityContext: { runAsNonRoot: true, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'postgres',
-            image: postgresImageRecipe().reference,
-            imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', script],
-            ports: [{ name: 'pg', containerPort: 5432 }],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 },
-            securityContext: RESTRICTED_CONTAINER,
-            resources: { requests: { memory: '128Mi' }, limits: { memory: '512Mi' } },
-            volumeMounts: [
-              { name: 'data', mountPath: '/var/lib/postgresql' },
-              { name: 'tmp', mountPath: '/tmp' },
-            ],
-          },
-        ],
-        volumes: [
-          { name: 'data', emptyDir: {} },
-          { name: 'tmp', emptyDir: {} },
-        ],
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'postgres' },
-      spec: { selector: { app: 'postgres' }, ports: [{ name: 'pg', port: 5432, targetPort: 'pg' }] },
-    },
-  ];
-}
 
 const START_TIMEOUT_MS = 20 * 60_000; // a cold machine builds kubelet and containerd first
 

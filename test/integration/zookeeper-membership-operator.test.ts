@@ -1,9 +1,10 @@
 /**
  * ZooKeeper's ensemble members under the keelson operator (the package's `keelson` command, on the
- * kwok nodes): a change that could let two majorities elect a leader each while the servers roll
- * (3 → 5 servers in one step) is refused with `Degraded=True`, reason `MembershipChangeUnsafe`, and
- * nothing is applied; one server per change (3 → 4 → 5) is applied, each once the previous one has
- * rolled out. test/integration/day-two-real-node.test.ts proves the one-server steps with real
+ * kwok nodes): a change of a running ensemble's members is refused with `Degraded=True`, reason
+ * `MembershipChangeUnsafe`, and nothing is applied — 3 → 5 (two majorities could each elect a
+ * leader while the servers roll) and 3 → 4 alike (the roll can stop for good; the real node showed
+ * it); the same change made while the stacklet is stopped is applied, and the start brings up the
+ * new ensemble. test/integration/day-two-real-node.test.ts does the stop-change-start with real
  * servers.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -41,7 +42,7 @@ const get = () =>
     namespace,
     name: 'zk',
   }) as Promise<Stacklet>;
-const setReplicas = (replicas: number) =>
+const setReplicas = (replicas: number, stopped = false) =>
   custom.patchNamespacedCustomObject(
     {
       group: GROUP,
@@ -49,7 +50,9 @@ const setReplicas = (replicas: number) =>
       plural,
       namespace,
       name: 'zk',
-      body: { spec: { servers: { roleGroups: { default: { replicas } } } } },
+      body: {
+        spec: { clusterOperation: { stopped }, servers: { roleGroups: { default: { replicas } } } },
+      },
     },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
@@ -92,7 +95,7 @@ const statefulSetReplicas = async () =>
   (await apps.readNamespacedStatefulSet({ name: 'zk-servers-default', namespace })).spec!.replicas;
 
 describe('ZooKeeper membership changes under the operator', () => {
-  it('refuses 3 → 5 servers in one step and applies 3 → 4 → 5', async () => {
+  it('refuses 3 → 5 and 3 → 4 while the ensemble runs, and applies 3 → 4 stopped', async () => {
     await custom.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -109,36 +112,42 @@ describe('ZooKeeper membership changes under the operator', () => {
     const three = await servers();
     expect(three).toHaveLength(3);
 
-    await setReplicas(5);
-    const refused = await condition(
-      'Degraded',
-      (c) => c.reason === 'MembershipChangeUnsafe',
-      'Degraded with reason MembershipChangeUnsafe',
-    );
-    expect(refused.status).toBe('True');
-    expect(refused.message).toContain('the members of spec.servers change from 3 (zk-servers-default-0');
-    expect(refused.message).toContain('split brain');
-    expect(await statefulSetReplicas()).toBe(3);
-    expect(await servers()).toEqual(three);
+    for (const [replicas, why] of [
+      [5, 'split brain'],
+      [4, 'the roll would stop'],
+    ] as const) {
+      await setReplicas(replicas);
+      const refused = await condition(
+        'Degraded',
+        (c) => c.reason === 'MembershipChangeUnsafe' && c.message?.includes(`to ${replicas} (`) === true,
+        `Degraded with reason MembershipChangeUnsafe for 3 → ${replicas}`,
+      );
+      expect(refused.status).toBe('True');
+      expect(refused.message).toContain('the members of spec.servers change from 3 (zk-servers-default-0');
+      expect(refused.message).toContain(why);
+      expect(refused.message).toContain('clusterOperation.stopped');
+      expect(await statefulSetReplicas()).toBe(3);
+      expect(await servers()).toEqual(three);
+    }
     const events = (await core.listNamespacedEvent({ namespace })).items;
     expect(events.some((e) => e.reason === 'MembershipChangeUnsafe')).toBe(true);
 
+    // Stop, change, start: no server with the old list runs while the new one starts.
+    await setReplicas(3, true);
+    await condition('Degraded', (c) => c.status === 'False', 'Degraded=False once stopped');
+    expect(await statefulSetReplicas()).toBe(0);
+    await setReplicas(4, true);
+    await waitFor('the stopped ensemble to take four servers', async () => (await servers()).length === 4);
+    expect(await statefulSetReplicas()).toBe(0);
     await setReplicas(4);
-    await condition('Degraded', (c) => c.status === 'False', 'Degraded=False after 3 → 4');
-    expect(await statefulSetReplicas()).toBe(4);
-    expect(await servers()).toHaveLength(4);
-
-    // The next server, right away: applied once 3 → 4 has rolled out.
-    await setReplicas(5);
     await waitFor(
-      'the StatefulSet to run 5 servers',
-      async () => (await statefulSetReplicas()) === 5,
+      'the StatefulSet to run 4 servers',
+      async () => (await statefulSetReplicas()) === 4,
       180_000,
       undefined,
       undefined,
       async () => `${JSON.stringify((await get()).status)}; operator log: ${tail(operator.logFile, 5)}`,
     );
-    expect(await servers()).toHaveLength(5);
-    await condition('Available', (c) => c.status === 'True', 'Available after 4 → 5');
+    await condition('Available', (c) => c.status === 'True', 'Available after the start with 4 servers');
   });
 });
