@@ -106,10 +106,10 @@ describe('a ZookeeperCluster with defaults', () => {
   });
 
   test('the classpath names the distribution folder of the chosen version', () => {
-    const older = synth({ image: { productVersion: '3.8.4' } });
+    const older = synth({ image: { productVersion: '3.9.3' } });
     const script: string = find(older, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0]
       .command[2];
-    expect(script).toContain('-cp "/apache-zookeeper-3.8.4-bin/lib/*:/conf"');
+    expect(script).toContain('-cp "/apache-zookeeper-3.9.3-bin/lib/*:/conf"');
   });
 
   test('mounts config at /conf, the data volume at /data and writable /logs and /tmp, under the restricted profile', () => {
@@ -260,7 +260,7 @@ describe('ZookeeperZnode', () => {
 describe('bad input', () => {
   test('rejects an unsupported version, listing the supported ones', () => {
     expect(() => synth({ image: { productVersion: '3.4.14' } })).toThrow(
-      /version "3\.4\.14" is not supported; supported versions: 3\.8\.4, 3\.9\.3, 3\.9\.4/,
+      /version "3\.4\.14" is not supported; supported versions: 3\.9\.3, 3\.9\.4/,
     );
   });
 

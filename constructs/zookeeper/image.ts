@@ -32,7 +32,6 @@ export const ZOOKEEPER_IMAGE_ACCOUNT = { name: 'zookeeper', uid: 1000, gid: 1000
  * snappy) at the versions ZooKeeper's parent POM of that release manages.
  */
 export const ZOOKEEPER_IMAGE_VERSIONS: Readonly<Record<string, { readonly parentPom: string }>> = {
-  '3.8.4': { parentPom: 'org.apache.zookeeper:parent:3.8.4' },
   '3.9.3': { parentPom: 'org.apache.zookeeper:parent:3.9.3' },
   '3.9.4': { parentPom: 'org.apache.zookeeper:parent:3.9.4' },
 };

@@ -2,7 +2,7 @@
  * ZooKeeper: one role, `servers`, whose role groups together form one ensemble.
  *
  * The image is the Docker Official Image `zookeeper` (docker.io/library/zookeeper, built from
- * github.com/31z4/zookeeper-docker; checked for 3.8.4, 3.9.3 and 3.9.4) or keelson's own build of
+ * github.com/31z4/zookeeper-docker; checked for 3.9.3 and 3.9.4) or keelson's own build of
  * it (`image.ts`, same layout): the distribution lives in `/apache-zookeeper-<version>-bin` with its
  * jars in `lib/`, the config is read from `/conf`, data is kept in `/data` and logs in `/logs`, and
  * the image ships `bash` and `nc`. keelson replaces the image's entrypoint (which only writes a
@@ -150,7 +150,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
   specSchema: ZookeeperSpecSchema,
   images: {
     repository: 'docker.io/library/zookeeper',
-    versions: { '3.8.4': '3.8.4', '3.9.3': '3.9.3', '3.9.4': '3.9.4' },
+    versions: { '3.9.3': '3.9.3', '3.9.4': '3.9.4' },
     defaultVersion: '3.9.4',
   },
   roles: [
