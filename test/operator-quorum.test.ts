@@ -1,4 +1,5 @@
 import { majoritiesIntersect, membersOf, quorumVerdict, type MemberWorkload } from '../lib/operator/quorum';
+import { KAFKA } from '../constructs/kafka/kafka';
 import { ZOOKEEPER } from '../constructs/zookeeper/zookeeper';
 
 const group = (replicas: number, name = 'zk-servers-default') => membersOf([{ name, replicas }]);
@@ -89,6 +90,11 @@ describe('quorumVerdict', () => {
       'unsafe',
     );
   });
+});
+
+test("Kafka's KRaft controllers are a quorum role, its brokers are not", () => {
+  expect(KAFKA.roles.find((r) => r.name === 'controllers')?.quorum).toBe(true);
+  expect(KAFKA.roles.find((r) => r.name === 'brokers')?.quorum).toBeFalsy();
 });
 
 test("ZooKeeper's servers are a quorum role", () => {

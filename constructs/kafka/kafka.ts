@@ -448,6 +448,9 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     defineRole<KafkaNodeConfig>({
       ...common,
       name: 'controllers',
+      // controller.quorum.voters lists every controller (a static KRaft quorum): the operator
+      // changes the controllers only while the stacklet is stopped (lib/operator/quorum.ts).
+      quorum: true,
       config: nodeConfig,
       enabled: (spec) => zookeeperConfigMapName(spec as KafkaSpec) === undefined,
       defaults: (stacklet, group) => defaults('1Gi', '1Gi')(stacklet, group, 'controllers'),

@@ -182,7 +182,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       // Losing one server of three keeps the quorum; losing two does not.
       maxUnavailable: 1,
       // zoo.cfg lists every server (`server.<myid>`, static membership): the operator changes the
-      // ensemble only as far as the old and new majorities must overlap (one server per change).
+      // ensemble's members only while it is stopped (lib/operator/quorum.ts says why).
       quorum: true,
       pod: (stacklet, rg) => ({
         container: {
