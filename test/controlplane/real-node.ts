@@ -700,34 +700,27 @@ async function makeCredentials(
   return pki;
 }
 
-/** CoreDNS's kubernetes plugin reads Services, EndpointSlices, Namespaces and Pods. */
-async function grantCoreDns(admin: k8s.KubeConfig) {
+/** Gives the node's component `user` (a client-certificate user) a ClusterRole of `rules`, once. */
+async function grantClusterRole(admin: k8s.KubeConfig, user: string, rules: k8s.V1PolicyRule[]) {
   const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const name = 'keelson:coredns';
-  await rbac
-    .createClusterRole({
-      body: {
-        metadata: { name },
-        rules: [
-          {
-            apiGroups: [''],
-            resources: ['services', 'namespaces', 'pods', 'endpoints'],
-            verbs: ['list', 'watch'],
-          },
-          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
-        ],
-      },
-    })
-    .catch(ignoreConflict);
+  await rbac.createClusterRole({ body: { metadata: { name: user }, rules } }).catch(ignoreConflict);
   await rbac
     .createClusterRoleBinding({
       body: {
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
+        metadata: { name: user },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: user },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
       },
     })
     .catch(ignoreConflict);
+}
+
+/** CoreDNS's kubernetes plugin reads Services, EndpointSlices, Namespaces and Pods. */
+function grantCoreDns(admin: k8s.KubeConfig) {
+  return grantClusterRole(admin, 'keelson:coredns', [
+    { apiGroups: [''], resources: ['services', 'namespaces', 'pods', 'endpoints'], verbs: ['list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+  ]);
 }
 
 /** kube-router's user; it reads what its informers list (it starts them all, whatever runs). */
@@ -735,34 +728,16 @@ const NETWORK_POLICY_USER = 'keelson:kube-router';
 /** kube-router's health endpoint, in the node's namespace (its default, 20244, stated). */
 const NETWORK_POLICY_HEALTH_PORT = 20244;
 
-async function grantNetworkPolicyController(admin: k8s.KubeConfig) {
-  const rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const name = NETWORK_POLICY_USER;
-  await rbac
-    .createClusterRole({
-      body: {
-        metadata: { name },
-        rules: [
-          {
-            apiGroups: [''],
-            resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'],
-            verbs: ['get', 'list', 'watch'],
-          },
-          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
-          { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
-        ],
-      },
-    })
-    .catch(ignoreConflict);
-  await rbac
-    .createClusterRoleBinding({
-      body: {
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name }],
-      },
-    })
-    .catch(ignoreConflict);
+function grantNetworkPolicyController(admin: k8s.KubeConfig) {
+  return grantClusterRole(admin, NETWORK_POLICY_USER, [
+    {
+      apiGroups: [''],
+      resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
+  ]);
 }
 
 function ignoreConflict(error: unknown) {
