@@ -1,20 +1,28 @@
 /**
- * Kafka's versions besides 4.1.0 KRaft (kafka-real-node.test.ts) on the real node, from keelson's
- * manifests and images, in namespaces enforcing the restricted Pod Security profile:
- * - ZooKeeper mode: Kafka 3.9.1 brokers on a ZookeeperZnode of a keelson ZookeeperCluster create a
- *   topic replicated to every broker, a message produced through the bootstrap Service is consumed,
- *   the brokers registered under the ZNode's chroot (not the root) and serve Prometheus text; a
- *   Kafka 3.8.1 broker on a ZNode of its own in the same ensemble does the same;
- * - rolling version upgrades in KRaft mode, by changing `image.productVersion` and server-side
- *   applying the synth output again: 4.0.0 → 4.1.0 and 3.9.1 → 4.0.0 (where the pods switch from
- *   Log4j 1 to Log4j 2). Every pod is replaced by one of the new image under the same name, claim
- *   and volume, with the same node id and log directory id (meta.properties); messages produced
- *   before the upgrade are consumed after it; `metadata.version` stays at the old version's until
- *   the user finalises it, and after 4.1's feature levels are set (all but `kraft.version`) it is
- *   4.1's, the quorum stays static, and the cluster still produces and consumes.
+ * Every Kafka version keelson supports besides 4.1.0's first install (kafka-real-node.test.ts), run
+ * on the real node from keelson's manifests and images, in namespaces enforcing the restricted Pod
+ * Security profile, and rolled from version to version as constructs/kafka/README.md tells users to:
+ * change `image.productVersion` (and, in ZooKeeper mode, `inter.broker.protocol.version`) and
+ * server-side apply the synth output again.
+ *
+ * Each scenario is data (`SCENARIOS`: a mode, a number of brokers, the steps it goes through) run by
+ * one runner, which checks at every step what every scenario promises: every pod Ready, of the
+ * step's image, logging the step's version through keelson's log config; node ids of keelson's
+ * numbering in `meta.properties`. At install and after the last roll, a client: a topic replicated
+ * to every broker (at install), two messages produced through the bootstrap Service and every
+ * message produced so far consumed (those of the install after every roll), each broker's Prometheus
+ * text at :9404. After each roll: every pod replaced by one of the new image under the same name, on
+ * the same claim and volume, with the same `meta.properties` (node id, log directory id).
+ * Per mode:
+ * - ZooKeeper mode (brokers on a ZookeeperZnode of a one-server keelson ZooKeeper): the brokers'
+ *   ids are registered under the ZNode's chroot and nothing of Kafka's is at the root, at install and
+ *   after the rolls; the chroot's cluster id is the one in the brokers' log directories; each broker runs the
+ *   step's `inter.broker.protocol.version`;
+ * - KRaft (one controller): `metadata.version` is the installed version's and stays so through
+ *   every roll, until the user finalises it (the 4.1.0 scenario does, as the README says).
  * The node has no storage provisioner that gives a volume to uid 10001: the test creates hostPath
  * PersistentVolumes (world-writable folders) of a class of its own, which keelson's claims bind to.
- * Every failure prints the pods' logs.
+ * Every failure prints the logs of the scenario's pods.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,11 +32,10 @@ import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -43,10 +50,7 @@ const ZOOKEEPER_VERSION = '3.9.4';
 
 /** Builds (or takes from the cache) and imports keelson's image of each Kafka version. */
 async function importKafkaImages(versions: string[]): Promise<void> {
-  for (const version of versions) {
-    const built = await buildImage(kafkaImageRecipe(version), path.join(keelsonCacheDir(), 'images', 'out'));
-    await importImageToRealNode(built);
-  }
+  for (const version of versions) await buildImageOnRealNode(kafkaImageRecipe(version));
 }
 
 /** Small JVMs: controllers, brokers and a ZooKeeper share the 2-core test machine. */
@@ -141,6 +145,128 @@ function produceConsume(
   return lines.join('\n');
 }
 
+/** The topic every scenario writes to and reads from. */
+const TOPIC = 'orders';
+
+/** The node ids of a StatefulSet's pods, from the offset its start script adds to the ordinal. */
+function nodeIds(manifests: Manifest[], statefulSet: string, replicas: number): number[] {
+  const set = manifests.find(
+    (m) => m.kind === 'StatefulSet' && m.metadata.name === statefulSet,
+  ) as unknown as {
+    spec: { template: { spec: { containers: { command: string[] }[] } } };
+  };
+  const offset = Number(/\+ (\d+) \)\)/.exec(set.spec.template.spec.containers[0].command[2])![1]);
+  return Array.from({ length: replicas }, (_, i) => offset + i);
+}
+
+/** One state of a scenario's cluster: what the user's spec says at that point. */
+interface Step {
+  /** `image.productVersion`. */
+  readonly version: string;
+  /**
+   * ZooKeeper mode: `inter.broker.protocol.version`, set through `brokers.configOverrides` (the old
+   * `major.minor` while brokers of two versions run, as the README says).
+   * @default unset: each broker speaks its own version's protocol
+   */
+  readonly interBrokerProtocol?: string;
+}
+
+/** What a scenario's own checks get from the runner. */
+interface RunningCluster {
+  /** The bootstrap servers, `host:port`. */
+  readonly bootstrap: string;
+  /** The messages produced so far, in order. */
+  readonly messages: readonly string[];
+  /** Runs a bash script in a client pod of `version`'s image and returns its log. */
+  clientPod(name: string, version: string, script: string): Promise<string>;
+  /** Runs `checks`; a failing one throws with the scenario's pods' logs. */
+  checking(what: string, checks: () => void | Promise<void>): Promise<void>;
+}
+
+/** A cluster installed at its first step, then rolled to each next step; run by `runScenario`. */
+interface Scenario {
+  /** The test's name: what the scenario proves. */
+  readonly name: string;
+  /**
+   * `zookeeper`: brokers only, on a ZookeeperZnode of a one-server keelson ZooKeeper;
+   * `kraft`: one controller besides the brokers.
+   */
+  readonly mode: 'zookeeper' | 'kraft';
+  readonly brokers: number;
+  /** The first is installed; each next one is rolled to by applying the changed synth output. */
+  readonly steps: readonly Step[];
+  /** What the scenario proves besides the runner's checks, after its last step. */
+  readonly then?: (cluster: RunningCluster) => Promise<void>;
+}
+
+/**
+ * What the user runs once every pod is on 4.1.0 (constructs/kafka/README.md): every feature at
+ * 4.1's level except kraft.version, which `--release-version` would raise to 1 and so turn keelson's
+ * static controller quorum into a dynamic one. The cluster then runs 4.1's metadata.version and
+ * still produces and consumes.
+ */
+async function finalise41(cluster: RunningCluster): Promise<void> {
+  const featureCommand = (args: string) =>
+    kafkaJava(
+      '4.1.0',
+      'org.apache.kafka.tools.FeatureCommand',
+      `--bootstrap-server ${cluster.bootstrap} ${args}`,
+    );
+  const out = await cluster.clientPod(
+    'client-finalise',
+    '4.1.0',
+    [
+      PRELUDE,
+      `${featureCommand('version-mapping --release-version 4.1')} > /tmp/mapping`,
+      "levels=$(grep -E '^[a-z.]+=[1-9]' /tmp/mapping | grep -v '^kraft.version=' | sed -E 's/^([a-z.]+=[0-9]+).*/--feature \\1/')",
+      'echo "finalise: $levels"',
+      `retry ${featureCommand('upgrade $levels')}`,
+      `retry ${featureCommand('describe')}`,
+      produceConsume('4.1.0', cluster.bootstrap, TOPIC, {
+        messages: ['finalised-1'],
+        expect: cluster.messages.length + 1,
+      }),
+    ].join('\n'),
+  );
+  await cluster.checking('after finalising 4.1', () => {
+    expect(metadataVersion(out)).toMatch(/^4\.1-IV\d+$/);
+    expect(out).toMatch(/Feature: kraft\.version\s.*FinalizedVersionLevel: 0\s/);
+    for (const m of [...cluster.messages, 'finalised-1']) expect(out).toContain(`consumed: ${m}`);
+  });
+}
+
+/**
+ * The scenarios: together they run every version of the versions table (constructs/kafka/kafka.ts)
+ * in the modes it has, and every kind of upgrade the README describes.
+ */
+const SCENARIOS: Scenario[] = [
+  {
+    name:
+      'ZooKeeper mode: two 3.8.1 brokers on a ZNode roll to 3.9.1 on the 3.8 protocol, then to the 3.9 protocol, ' +
+      'keeping broker ids under the chroot, claims and messages',
+    mode: 'zookeeper',
+    brokers: 2,
+    steps: [{ version: '3.8.1' }, { version: '3.9.1', interBrokerProtocol: '3.8' }, { version: '3.9.1' }],
+  },
+  {
+    name:
+      'KRaft: 3.8.1 (one controller, one broker) rolls to 4.0.0 across the switch from Log4j 1 to Log4j 2, ' +
+      'keeping node ids, claims, messages and metadata.version',
+    mode: 'kraft',
+    brokers: 1,
+    steps: [{ version: '3.8.1' }, { version: '4.0.0' }],
+  },
+  {
+    name:
+      'KRaft: 3.9.1 (one controller, two brokers) rolls to 4.1.0 keeping node ids, claims and messages, ' +
+      "and the user finalises 4.1's feature levels but kraft.version",
+    mode: 'kraft',
+    brokers: 2,
+    steps: [{ version: '3.9.1' }, { version: '4.1.0' }],
+    then: finalise41,
+  },
+];
+
 describe('Kafka versions on the real node', () => {
   const ns = useTestNamespace('kafka-versions', RESTRICTED);
   const { core, apps } = adminClients();
@@ -197,335 +323,288 @@ describe('Kafka versions on the real node', () => {
     );
   }
 
+  /** The log of a pod's running Kafka container (not of the pods it replaced). */
+  const kafkaLog = (name: string) =>
+    core.readNamespacedPodLog({ name, namespace: ns.name, container: 'kafka' });
+
   const isKafka = (m: Manifest) =>
     (m.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/name'] === 'kafka';
 
-  it('runs 3.9.1 and 3.8.1 brokers in ZooKeeper mode under ZNodes of a keelson ZooKeeper', async () => {
-    await realNode();
-    const started = Date.now();
-    const zkImage = await buildImage(
-      zookeeperImageRecipe(ZOOKEEPER_VERSION),
-      path.join(keelsonCacheDir(), 'images', 'out'),
-    );
-    await importImageToRealNode(zkImage);
-    await importKafkaImages(['3.9.1', '3.8.1']);
-    // One ZooKeeper server, two 3.9.1 brokers, one 3.8.1 broker.
-    await persistentVolumes(4);
-
-    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    const zk = new ZookeeperCluster(chart, 'zk', {
-      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
-      servers: {
-        config: {
-          resources: {
-            memory: { limit: '384Mi' },
-            cpu: { min: '100m', max: '1' },
-            storage: { data: { capacity: '1Gi', storageClass: storageClass() } },
-          },
-        },
-        podOverrides: { spec: REAL_NODE_PLACEMENT },
-        roleGroups: { default: { replicas: 1 } },
-      },
-    });
-    const znode = new ZookeeperZnode(chart, 'kafka-znode', { zookeeper: zk });
-    const legacyZnode = new ZookeeperZnode(chart, 'legacy-znode', { zookeeper: zk });
-    const brokers = (version: string, replicas: number) => ({
-      image: { productVersion: version, pullPolicy: 'Never' as const },
-      brokers: {
-        podOverrides: { spec: REAL_NODE_PLACEMENT },
-        roleGroups: { default: { replicas, config: smallNode(storageClass()) } },
-      },
-    });
-    const kafka = new KafkaCluster(chart, 'kafka', { ...brokers('3.9.1', 2), zookeeper: znode });
-    new KafkaCluster(chart, 'legacy', { ...brokers('3.8.1', 1), zookeeper: legacyZnode });
-    const manifests = Testing.synth(chart) as Manifest[];
-
-    // ZooKeeper first: a broker that finds no ZooKeeper exits, and its restarts back off.
-    const zkPods = ['zk-servers-default-0'];
-    expect(
-      await applyAll(
-        client,
-        manifests.filter((m) => !isKafka(m)),
-        ns.name,
-      ),
-    ).toEqual([]);
-    await waitPodsReady(ns.name, zkPods);
-    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
-    const kafkaPods = ['kafka-brokers-default-0', 'kafka-brokers-default-1'];
-    const legacyPods = ['legacy-brokers-default-0'];
-    const all = [...zkPods, ...kafkaPods, ...legacyPods];
-    const applied = Date.now();
-    await waitPodsReady(ns.name, [...kafkaPods, ...legacyPods], 15 * 60_000, () => podsLogs(ns.name, all));
-    const ready = Date.now();
-
-    const bootstrap = (name: string) => `${name}-brokers.${ns.name}.svc.cluster.local:9092`;
-    const out = await runClientPod(
-      ns.name,
-      {
-        name: 'client-zk-391',
-        image: kafkaImageRecipe('3.9.1').reference,
-        command: [
-          '/bin/bash',
-          '-c',
-          produceConsume('3.9.1', bootstrap('kafka'), 'orders', {
-            rf: 2,
-            messages: ['zk-order-1'],
-            expect: 1,
-          }),
-        ],
-      },
-      () => podsLogs(ns.name, all),
-      10 * 60_000,
-    );
-    expect(out).toMatch(/ReplicationFactor: 2/);
-    expect(out).toContain('consumed: zk-order-1');
-
-    const legacy = await runClientPod(
-      ns.name,
-      {
-        name: 'client-zk-381',
-        image: kafkaImageRecipe('3.8.1').reference,
-        command: [
-          '/bin/bash',
-          '-c',
-          produceConsume('3.8.1', bootstrap('legacy'), 'events', {
-            rf: 1,
-            messages: ['legacy-event-1'],
-            expect: 1,
-          }),
-        ],
-      },
-      () => podsLogs(ns.name, all),
-      10 * 60_000,
-    );
-    expect(legacy).toMatch(/ReplicationFactor: 1/);
-    expect(legacy).toContain('consumed: legacy-event-1');
-
-    // The brokers registered under their ZNode's chroot, and nothing of Kafka's is at the root.
-    const zkShell = (args: string) =>
-      `java -Xmx64m -cp '/opt/kafka/libs/*' org.apache.zookeeper.ZooKeeperMain -server ${zk.hosts} ${args} 2>/dev/null`;
-    const tree = await runClientPod(
-      ns.name,
-      {
-        name: 'client-zk-tree',
-        image: kafkaImageRecipe('3.9.1').reference,
-        command: [
-          '/bin/bash',
-          '-c',
-          [
-            PRELUDE,
-            `for path in / ${znode.path}/brokers/ids ${legacyZnode.path}/brokers/ids; do`,
-            `  retry ${zkShell('ls "$path"')} > /tmp/ls`,
-            '  echo "ls $path: $(grep "^\\[" /tmp/ls)"',
-            'done',
-            `echo "cluster: $(${zkShell(`get ${znode.path}/cluster/id`)} | grep '"id"')"`,
-            // Each version's exporter agent serves Prometheus text (Kafka 3 logs through Log4j 1).
-            // A subshell: a refused connection fails the function, not the script.
-            'metrics() ( exec 3<>"/dev/tcp/$1/9404" && printf \'GET /metrics HTTP/1.0\\r\\n\\r\\n\' >&3 && cat <&3 > /tmp/metrics )',
-            ...[kafkaPods[0], legacyPods[0]].map(
-              (pod) =>
-                `retry metrics ${pod}.${pod.replace(/-\d+$/, '')}-headless.${ns.name}.svc.cluster.local && ` +
-                `grep -E '^kafka_server_replicamanager_partitioncount ' /tmp/metrics | sed 's/^/${pod}: /'`,
-            ),
-          ].join('\n'),
-        ],
-      },
-      () => podsLogs(ns.name, all),
-    );
-    const ids = (chroot: string) => {
-      const line = new RegExp(`^ls ${chroot}/brokers/ids: \\[(.*)\\]$`, 'm').exec(tree);
-      return line
-        ? line[1]
-            .split(',')
-            .map((s) => Number(s.trim()))
-            .sort((a, b) => a - b)
-        : [];
-    };
-    const root = /^ls \/: \[(.*)\]$/m.exec(tree)?.[1].split(', ') ?? [];
-    const offset = (pod: string) => {
-      const script = manifests.find(
-        (m) => m.kind === 'StatefulSet' && pod.startsWith(`${m.metadata.name}-`),
-      ) as unknown as { spec: { template: { spec: { containers: { command: string[] }[] } } } };
-      return Number(/\+ (\d+) \)\)/.exec(script.spec.template.spec.containers[0].command[2])![1]);
-    };
-    expect({ tree, ids: ids(znode.path) }).toMatchObject({
-      ids: [offset(kafkaPods[0]), offset(kafkaPods[0]) + 1],
-    });
-    expect({ tree, ids: ids(legacyZnode.path) }).toMatchObject({ ids: [offset(legacyPods[0])] });
-    // The root holds ZooKeeper's own node and the two chroots; no `brokers`, `controller` or `config`.
-    expect({ tree, root: root.sort() }).toMatchObject({
-      root: [znode.path.slice(1), legacyZnode.path.slice(1), 'zookeeper'].sort(),
-    });
-    expect(tree).toMatch(/^cluster: .*"id":"[\w-]+"/m);
-    for (const pod of [kafkaPods[0], legacyPods[0]]) {
-      expect(tree).toMatch(new RegExp(`^${pod}: kafka_server_replicamanager_partitioncount \\d`, 'm'));
-    }
-    expect(kafka.bootstrapServers).toBe(bootstrap('kafka'));
-    process.stdout.write(
-      `kafka zookeeper mode on the real node: images ${((applied - started) / 1000).toFixed(1)} s, ` +
-        `brokers Ready ${((ready - applied) / 1000).toFixed(1)} s after apply, ` +
-        `clients ${((Date.now() - ready) / 1000).toFixed(1)} s\n`,
-    );
-  });
-
   /**
-   * A KRaft Kafka of `from` (one controller, `brokers` brokers) upgraded to `to` by applying the
-   * synth output of the same spec with the new productVersion, as `kubectl apply --server-side`
-   * would. Returns what the checks after the roll need.
+   * Installs a scenario's first step, then rolls it to each next one, as a user would (the synth
+   * output of the changed spec, server-side applied), and checks every step.
    */
-  async function rollingUpgrade(from: string, to: string, brokers: number) {
+  async function runScenario(scenario: Scenario): Promise<void> {
     await realNode();
+    const zookeeperMode = scenario.mode === 'zookeeper';
     const started = Date.now();
-    await importKafkaImages([from, to]);
-    await persistentVolumes(1 + brokers);
+    if (zookeeperMode) {
+      await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    }
+    await importKafkaImages([...new Set(scenario.steps.map((s) => s.version))]);
+    // A ZooKeeper server or a controller, and the brokers.
+    await persistentVolumes(1 + scenario.brokers);
 
-    const manifests = (version: string): Manifest[] => {
+    const synth = (step: Step) => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-      new KafkaCluster(chart, 'kafka', {
-        image: { productVersion: version, pullPolicy: 'Never' },
-        controllers: {
-          podOverrides: { spec: REAL_NODE_PLACEMENT },
-          roleGroups: { default: { replicas: 1, config: smallNode(storageClass()) } },
-        },
+      const placed = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
+      let znode: ZookeeperZnode | undefined;
+      let zk: ZookeeperCluster | undefined;
+      if (zookeeperMode) {
+        zk = new ZookeeperCluster(chart, 'zk', {
+          image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+          servers: {
+            ...placed,
+            config: {
+              resources: {
+                memory: { limit: '384Mi' },
+                cpu: { min: '100m', max: '1' },
+                storage: { data: { capacity: '1Gi', storageClass: storageClass() } },
+              },
+            },
+            roleGroups: { default: { replicas: 1 } },
+          },
+        });
+        znode = new ZookeeperZnode(chart, 'kafka-znode', { zookeeper: zk });
+      }
+      const kafka = new KafkaCluster(chart, 'kafka', {
+        image: { productVersion: step.version, pullPolicy: 'Never' },
+        ...(znode
+          ? { zookeeper: znode }
+          : {
+              controllers: {
+                ...placed,
+                roleGroups: { default: { replicas: 1, config: smallNode(storageClass()) } },
+              },
+            }),
         brokers: {
-          podOverrides: { spec: REAL_NODE_PLACEMENT },
-          roleGroups: { default: { replicas: brokers, config: smallNode(storageClass()) } },
+          ...placed,
+          roleGroups: { default: { replicas: scenario.brokers, config: smallNode(storageClass()) } },
+          ...(step.interBrokerProtocol
+            ? {
+                configOverrides: {
+                  'broker.properties': { 'inter.broker.protocol.version': step.interBrokerProtocol },
+                },
+              }
+            : {}),
         },
       });
-      return Testing.synth(chart) as Manifest[];
+      return { manifests: Testing.synth(chart) as Manifest[], kafka, zk, znode };
     };
-    const pods = [
-      'kafka-controllers-default-0',
-      ...Array.from({ length: brokers }, (_, i) => `kafka-brokers-default-${i}`),
-    ];
-    const claims = pods.map((pod) => `log-dirs-${pod}`);
+
+    const first = synth(scenario.steps[0]);
+    const brokerPods = Array.from({ length: scenario.brokers }, (_, i) => `kafka-brokers-default-${i}`);
+    const kafkaPods = zookeeperMode ? brokerPods : ['kafka-controllers-default-0', ...brokerPods];
+    const pods = zookeeperMode ? ['zk-servers-default-0', ...kafkaPods] : kafkaPods;
+    const statefulSets = [...new Set(kafkaPods.map((p) => p.replace(/-\d+$/, '')))];
+    const claims = kafkaPods.map((pod) => `log-dirs-${pod}`);
+    const ids = statefulSets.flatMap((set) =>
+      nodeIds(first.manifests, set, kafkaPods.filter((p) => p.startsWith(`${set}-`)).length),
+    );
+    const bootstrap = first.kafka.bootstrapServers;
     const logs = () => podsLogs(ns.name, pods);
-    const bootstrap = `kafka-brokers.${ns.name}.svc.cluster.local:9092`;
-    const features = (version: string) =>
-      kafkaJava(version, 'org.apache.kafka.tools.FeatureCommand', `--bootstrap-server ${bootstrap} describe`);
-    const clientPod = async (name: string, version: string, script: string) =>
+    const checking = async (what: string, checks: () => void | Promise<void>) => {
+      try {
+        await checks();
+      } catch (error) {
+        throw new Error(`${scenario.name}, ${what}: ${(error as Error).message}\n${await logs()}`, {
+          cause: error,
+        });
+      }
+    };
+    const clientPod = (name: string, version: string, script: string) =>
       runClientPod(
         ns.name,
         { name, image: kafkaImageRecipe(version).reference, command: ['/bin/bash', '-c', script] },
         logs,
         10 * 60_000,
       );
+    const timings: string[] = [`images ${((Date.now() - started) / 1000).toFixed(1)} s`];
+    const since = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
 
-    expect(await applyAll(client, manifests(from), ns.name)).toEqual([]);
-    const applied = Date.now();
-    await waitPodsReady(ns.name, pods, 15 * 60_000);
-    const ready = Date.now();
-    const before = await clientPod(
-      'client-before',
-      from,
-      [
-        produceConsume(from, bootstrap, 'orders', {
-          rf: brokers,
-          messages: ['before-1', 'before-2', 'before-3'],
-          expect: 3,
+    /**
+     * The client of a step: a topic replicated to every broker (at install), two more messages
+     * produced and all consumed, each broker's metrics, and the mode's own state — the ids under
+     * the ZNode's chroot and the cluster id there, or the finalised feature levels.
+     */
+    const clientScript = (step: Step, produced: string[], count: number, install: boolean) => {
+      const zkShell = (args: string) =>
+        `java -Xmx64m -cp '/opt/kafka/libs/*' org.apache.zookeeper.ZooKeeperMain -server ${first.zk?.hosts} ${args} 2>/dev/null`;
+      return [
+        produceConsume(step.version, bootstrap, TOPIC, {
+          rf: install ? scenario.brokers : undefined,
+          messages: produced,
+          expect: count,
         }),
-        `retry ${features(from)}`,
-      ].join('\n'),
-    );
-    expect(before).toMatch(new RegExp(`ReplicationFactor: ${brokers}\\s`));
-    expect(before).toContain('consumed: before-3');
-    expect(metadataVersion(before)).toMatch(new RegExp(`^${minor(from).replace('.', '\\.')}-IV\\d+$`));
+        // A subshell: a refused connection fails the function, not the script.
+        'metrics() ( exec 3<>"/dev/tcp/$1/9404" && printf \'GET /metrics HTTP/1.0\\r\\n\\r\\n\' >&3 && cat <&3 > /tmp/metrics )',
+        ...brokerPods.map(
+          (pod) =>
+            `retry metrics ${pod}.kafka-brokers-default-headless.${ns.name}.svc.cluster.local && ` +
+            `grep -E '^kafka_server_replicamanager_partitioncount ' /tmp/metrics | sed 's/^/${pod}: /'`,
+        ),
+        ...(first.znode
+          ? [
+              `for path in / ${first.znode.path}/brokers/ids; do`,
+              `  retry ${zkShell('ls "$path"')} > /tmp/ls`,
+              '  echo "ls $path: $(grep "^\\[" /tmp/ls)"',
+              'done',
+              `echo "cluster: $(${zkShell(`get ${first.znode.path}/cluster/id`)} | grep '"id"')"`,
+            ]
+          : [
+              `retry ${kafkaJava(step.version, 'org.apache.kafka.tools.FeatureCommand', `--bootstrap-server ${bootstrap} describe`)}`,
+            ]),
+      ].join('\n');
+    };
 
-    const podsBefore = await Promise.all(
-      pods.map((name) => core.readNamespacedPod({ name, namespace: ns.name })),
-    );
-    const claimsBefore = await Promise.all(
-      claims.map((name) => core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })),
-    );
-    const metaBefore = await Promise.all(claims.map(metaProperties));
-    for (const meta of metaBefore) expect(meta['node.id']).toMatch(/^\d+$/);
+    const messages: string[] = [];
+    let metaBefore: Record<string, string>[] = [];
+    let podsBefore: string[] = [];
+    let claimsBefore: { uid?: string; volume?: string }[] = [];
+    for (const [i, step] of scenario.steps.entries()) {
+      const { manifests } = synth(step);
+      const applied = Date.now();
+      if (i === 0) {
+        if (zookeeperMode) {
+          // ZooKeeper first: a broker that finds no ZooKeeper exits, and its restarts back off.
+          expect(
+            await applyAll(
+              client,
+              manifests.filter((m) => !isKafka(m)),
+              ns.name,
+            ),
+          ).toEqual([]);
+          await waitPodsReady(ns.name, ['zk-servers-default-0']);
+        }
+        expect(await applyAll(client, manifests, ns.name)).toEqual([]);
+        await waitPodsReady(ns.name, pods, 15 * 60_000, logs);
+        timings.push(`${step.version} Ready ${since(applied)} after apply`);
+      } else {
+        expect(await applyAll(client, manifests, ns.name)).toEqual([]);
+        for (const set of statefulSets) {
+          await waitFor(
+            `StatefulSet ${set} to roll out ${step.version}`,
+            async () => {
+              const s = await apps.readNamespacedStatefulSet({ name: set, namespace: ns.name });
+              const st = s.status;
+              return (
+                (st?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 1) &&
+                st?.updateRevision === st?.currentRevision &&
+                st?.updatedReplicas === s.spec?.replicas &&
+                st?.readyReplicas === s.spec?.replicas
+              );
+            },
+            20 * 60_000,
+          ).catch(async (error: Error) => {
+            throw new Error(`${error.message}\n${await logs()}`);
+          });
+        }
+        await waitPodsReady(ns.name, pods, 10 * 60_000, logs);
+        timings.push(
+          `roll to ${step.version}${step.interBrokerProtocol ? ` (protocol ${step.interBrokerProtocol})` : ''} ${since(applied)}`,
+        );
+      }
 
-    // The upgrade: the same spec with the new productVersion.
-    expect(await applyAll(client, manifests(to), ns.name)).toEqual([]);
-    const upgrading = Date.now();
-    for (const set of ['kafka-controllers-default', 'kafka-brokers-default']) {
-      await waitFor(
-        `StatefulSet ${set} to roll out ${to}`,
-        async () => {
-          const s = await apps.readNamespacedStatefulSet({ name: set, namespace: ns.name });
-          const st = s.status;
-          return (
-            (st?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 1) &&
-            st?.updateRevision === st?.currentRevision &&
-            st?.updatedReplicas === s.spec?.replicas &&
-            st?.readyReplicas === s.spec?.replicas
+      const current = await Promise.all(
+        kafkaPods.map((name) => core.readNamespacedPod({ name, namespace: ns.name })),
+      );
+      const currentClaims = await Promise.all(
+        claims.map((name) => core.readNamespacedPersistentVolumeClaim({ name, namespace: ns.name })),
+      );
+      const meta = await Promise.all(claims.map(metaProperties));
+      const brokerLogs = await Promise.all(kafkaPods.map(kafkaLog));
+      await checking(`at ${step.version} (step ${i})`, () => {
+        for (const [p, pod] of current.entries()) {
+          expect(pod.spec?.containers[0].image).toBe(kafkaImageRecipe(step.version).reference);
+          expect(pod.spec?.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+          // The version that runs, logged through keelson's log config (Log4j 1 in 3.x, Log4j 2 in 4.x).
+          expect({ pod: kafkaPods[p], version: /Kafka version: (\S+)/.exec(brokerLogs[p])?.[1] }).toEqual({
+            pod: kafkaPods[p],
+            version: step.version,
+          });
+          if (zookeeperMode) {
+            // The config Kafka logs at start: the default's full name (`3.9-IV0`), or the value set.
+            const protocol = /inter\.broker\.protocol\.version = (\S+)/.exec(brokerLogs[p])?.[1];
+            expect({ pod: kafkaPods[p], protocol }).toEqual({
+              pod: kafkaPods[p],
+              protocol: expect.stringMatching(
+                new RegExp(
+                  `^${(step.interBrokerProtocol ?? minor(step.version)).replace('.', '\\.')}(-IV\\d+)?$`,
+                ),
+              ),
+            });
+          }
+        }
+        // Node ids: the role group's offset plus the ordinal, in meta.properties from the first start on.
+        expect(meta.map((m) => Number(m[zookeeperMode ? 'broker.id' : 'node.id']))).toEqual(ids);
+        if (i > 0) {
+          // Every pod was replaced (a new uid under the same name), on the same claim and volume,
+          // where the new version found the log directory of the old one.
+          for (const [p, pod] of current.entries()) expect(pod.metadata?.uid).not.toBe(podsBefore[p]);
+          expect(currentClaims.map((c) => ({ uid: c.metadata?.uid, volume: c.spec?.volumeName }))).toEqual(
+            claimsBefore,
           );
-        },
-        20 * 60_000,
-      ).catch(async (error: Error) => {
-        throw new Error(`${error.message}\n${await logs()}`);
+          expect(meta).toEqual(metaBefore);
+        }
+      });
+      podsBefore = current.map((p) => p.metadata!.uid!);
+      claimsBefore = currentClaims.map((c) => ({ uid: c.metadata?.uid, volume: c.spec?.volumeName }));
+      metaBefore = meta;
+
+      // A client at install and after the last roll: the messages produced at install are read
+      // after every roll (a client between two rolls would prove nothing more and cost a minute).
+      if (i > 0 && i < scenario.steps.length - 1) continue;
+      const clientStarted = Date.now();
+      const produced = [1, 2].map((n) => `s${i}-${step.version}-${n}`);
+      const out = await clientPod(
+        `client-${i}`,
+        step.version,
+        clientScript(step, produced, messages.length + 2, i === 0),
+      );
+      messages.push(...produced);
+      timings.push(
+        `client ${since(clientStarted)}${first.znode ? '' : ` (metadata.version ${metadataVersion(out)})`}`,
+      );
+      await checking(`the client at ${step.version} (step ${i})`, () => {
+        if (i === 0) expect(out).toMatch(new RegExp(`ReplicationFactor: ${scenario.brokers}\\s`));
+        // The messages produced at install, read after every roll, and this client's.
+        for (const m of messages) expect(out).toContain(`consumed: ${m}`);
+        for (const pod of brokerPods) {
+          expect(out).toMatch(new RegExp(`^${pod}: kafka_server_replicamanager_partitioncount \\d`, 'm'));
+        }
+        if (first.znode) {
+          const listed = (p: string) =>
+            new RegExp(`^ls ${p.replace(/\//g, '\\/')}: \\[(.*)\\]$`, 'm')
+              .exec(out)?.[1]
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== '') ?? [];
+          // The brokers registered under the ZNode's chroot with keelson's ids; the root holds only
+          // ZooKeeper's own node and the chroot (no `brokers`, `controller` or `config`).
+          expect(
+            listed(`${first.znode.path}/brokers/ids`)
+              .map(Number)
+              .sort((a, b) => a - b),
+          ).toEqual(ids);
+          expect(listed('/').sort()).toEqual([first.znode.path.slice(1), 'zookeeper'].sort());
+          // The cluster the chroot describes is the one whose log directories the brokers hold.
+          expect(/^cluster: .*"id":"([\w-]+)"/m.exec(out)?.[1]).toBe(meta[0]['cluster.id']);
+        } else {
+          // keelson does not finalise an upgrade: metadata.version stays the installed version's.
+          expect(metadataVersion(out)).toMatch(
+            new RegExp(`^${minor(scenario.steps[0].version).replace('.', '\\.')}-IV\\d+$`),
+          );
+        }
       });
     }
-    await waitPodsReady(ns.name, pods, 10 * 60_000);
-    const upgraded = Date.now();
 
-    for (const [i, name] of pods.entries()) {
-      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
-      // A new pod (the old one was replaced) of the new image, under the same name.
-      expect(pod.metadata?.uid).not.toBe(podsBefore[i].metadata?.uid);
-      expect(pod.spec?.containers[0].image).toBe(kafkaImageRecipe(to).reference);
-      expect(pod.spec?.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true });
-      const claim = await core.readNamespacedPersistentVolumeClaim({ name: claims[i], namespace: ns.name });
-      expect(claim.metadata?.uid).toBe(claimsBefore[i].metadata?.uid);
-      expect(claim.spec?.volumeName).toBe(claimsBefore[i].spec?.volumeName);
-    }
-    // The same node ids and log directories (Kafka refuses a directory whose ids differ from its config).
-    expect(await Promise.all(claims.map(metaProperties))).toEqual(metaBefore);
-
-    const after = await clientPod(
-      'client-after',
-      to,
-      [
-        produceConsume(to, bootstrap, 'orders', { messages: ['after-1'], expect: 4 }),
-        `retry ${features(to)}`,
-      ].join('\n'),
-    );
-    for (const m of ['before-1', 'before-2', 'before-3', 'after-1']) {
-      expect(after).toContain(`consumed: ${m}`);
-    }
-    // keelson does not finalise the upgrade: the cluster keeps the old metadata.version until the user does.
-    expect(metadataVersion(after)).toBe(metadataVersion(before));
+    await scenario.then?.({ bootstrap, messages, clientPod, checking });
     process.stdout.write(
-      `kafka ${from} → ${to} on the real node: images ${((applied - started) / 1000).toFixed(1)} s, ` +
-        `${from} Ready ${((ready - applied) / 1000).toFixed(1)} s after apply, ` +
-        `roll to ${to} ${((upgraded - upgrading) / 1000).toFixed(1)} s, metadata.version ${metadataVersion(after)}\n`,
+      `kafka on the real node, ${scenario.name}: ${timings.join(', ')}, total ${since(started)}\n`,
     );
-    return { bootstrap, clientPod, features, before };
   }
 
-  it('upgrades KRaft 4.0.0 → 4.1.0 by re-applying the synth output, keeping data, ids and claims', async () => {
-    const { bootstrap, clientPod, features } = await rollingUpgrade('4.0.0', '4.1.0', 2);
-    // What the user runs once every pod is on 4.1.0 (constructs/kafka/README.md): every feature at
-    // 4.1's level except kraft.version, which `--release-version` would raise to 1 and so turn
-    // keelson's static controller quorum into a dynamic one.
-    const featureCommand = (args: string) =>
-      kafkaJava('4.1.0', 'org.apache.kafka.tools.FeatureCommand', `--bootstrap-server ${bootstrap} ${args}`);
-    const finalised = await clientPod(
-      'client-finalise',
-      '4.1.0',
-      [
-        PRELUDE,
-        `${featureCommand('version-mapping --release-version 4.1')} > /tmp/mapping`,
-        "levels=$(grep -E '^[a-z.]+=[1-9]' /tmp/mapping | grep -v '^kraft.version=' | sed -E 's/^([a-z.]+=[0-9]+).*/--feature \\1/')",
-        'echo "finalise: $levels"',
-        `retry ${featureCommand('upgrade $levels')}`,
-        `retry ${features('4.1.0')}`,
-        produceConsume('4.1.0', bootstrap, 'orders', { messages: ['finalised-1'], expect: 5 }),
-      ].join('\n'),
-    );
-    expect(metadataVersion(finalised)).toMatch(/^4\.1-IV\d+$/);
-    expect(finalised).toMatch(/Feature: kraft\.version\s.*FinalizedVersionLevel: 0\s/);
-    expect(finalised).toContain('consumed: finalised-1');
-    expect(finalised).toContain('consumed: before-1');
-  });
-
-  it('upgrades KRaft 3.9.1 → 4.0.0 across the switch from Log4j 1 to Log4j 2', async () => {
-    const { before } = await rollingUpgrade('3.9.1', '4.0.0', 1);
-    expect(metadataVersion(before)).toMatch(/^3\.9-IV\d+$/);
-  });
+  for (const scenario of SCENARIOS) {
+    it(scenario.name, () => runScenario(scenario));
+  }
 });
