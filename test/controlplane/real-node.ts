@@ -140,10 +140,9 @@ export async function startRealNode(
   const started = Date.now();
   const log = options.log ?? ((m: string) => process.stderr.write(`[real node] ${m}\n`));
   const timeoutMs = options.readyTimeoutMs ?? 180_000;
-  checkHost();
-  // The build installs the Debian packages the node runs (as root) when they are missing.
+  // The build installs the Debian packages the node needs (as root), so the host is checked after it.
   const binDir = await runBuildScript('node', log);
-  checkHostCommands();
+  checkHost();
   const cniDir = path.join(path.dirname(binDir), 'cni');
   const images = await buildNodeImages(path.join(binDir, 'pause'), log);
 
@@ -449,18 +448,10 @@ const HOST_COMMANDS: Record<string, string> = {
   mount: 'mount',
 };
 
-/** What the node needs of the machine before its binaries are built: root and cgroup v1. */
 function checkHost() {
   if (process.getuid?.() !== 0) {
     throw new Error('the real node needs root (network namespaces, mounts, cgroups); run the tests as root');
   }
-  if (!fs.existsSync('/sys/fs/cgroup/memory') || !fs.existsSync('/sys/fs/cgroup/pids')) {
-    throw new Error('the real node expects cgroup v1 hierarchies under /sys/fs/cgroup (memory, pids, ...)');
-  }
-}
-
-/** The commands of the Debian packages the build installs when missing. */
-function checkHostCommands() {
   const missing = Object.entries(HOST_COMMANDS).filter(([command]) => !findCommand(command));
   if (missing.length > 0) {
     const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
@@ -468,6 +459,9 @@ function checkHostCommands() {
       `the real node needs ${missing.map(([c]) => c).join(', ')}: apt-get install ${packages} ` +
         '(build-binaries.sh node installs them when it runs as root)',
     );
+  }
+  if (!fs.existsSync('/sys/fs/cgroup/memory') || !fs.existsSync('/sys/fs/cgroup/pids')) {
+    throw new Error('the real node expects cgroup v1 hierarchies under /sys/fs/cgroup (memory, pids, ...)');
   }
 }
 
