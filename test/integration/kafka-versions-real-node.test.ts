@@ -425,7 +425,7 @@ describe('Kafka versions on the real node', () => {
     /**
      * The client of a step: a topic replicated to every broker (at install), two more messages
      * produced and all consumed, each broker's metrics, and the mode's own state — the ids under
-     * the ZNode's chroot and the cluster id there, or the finalised feature levels.
+     * the ZNode's chroot and the cluster id there, or the feature levels (`metadata.version`).
      */
     const clientScript = (step: Step, produced: string[], count: number, install: boolean) => {
       const zkShell = (args: string) =>
