@@ -163,6 +163,25 @@ describe('OCI image archives', () => {
     expect(second.manifest.digest).toBe(first.manifest.digest);
   });
 
+  it("keeps each build's stored archive when another build of the same reference reuses the output folder", async () => {
+    const cacheDir = path.join(root, 'cache-e');
+    const out = path.join(root, 'out-e');
+    const changed = (r: ImageRecipe): ImageRecipe => ({
+      ...r,
+      config: { ...r.config, env: { CHANGED: '1' } },
+    });
+    const first = await buildImage(recipe(path.join(root, 'e1')), out, { cacheDir });
+    const second = await buildImage(changed(recipe(path.join(root, 'e2'))), out, { cacheDir });
+    expect(second.reference).toBe(first.reference);
+    expect(second.archive).toBe(first.archive);
+    expect(second.manifest.digest).not.toBe(first.manifest.digest);
+    // The output folder's file is now the second build; the first build's stored archive is not.
+    const read = async (file: string, dir: string) =>
+      (await readOciArchive(file, path.join(root, dir))).index;
+    expect(JSON.stringify(await read(first.archive, 'read-e1'))).toContain(second.manifest.digest);
+    expect(JSON.stringify(await read(first.storedArchive, 'read-e2'))).toContain(first.manifest.digest);
+  });
+
   it('rejects an archive whose blob does not match its digest', async () => {
     const built = await buildImage(recipe(path.join(root, 'd')), path.join(root, 'out-d'), {
       cacheDir: path.join(root, 'cache-d'),

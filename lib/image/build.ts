@@ -75,8 +75,14 @@ export interface ProductImages {
 /** A built image. */
 export interface BuiltImage {
   readonly reference: string;
-  /** The OCI archive (`ctr -n k8s.io images import <file>`). */
+  /** The OCI archive (`ctr -n k8s.io images import <file>`), under the name the caller asked for. */
   readonly archive: string;
+  /**
+   * The same archive in the cache, named by the image's index (reference and manifest digest).
+   * It is never rewritten, so a program that imports it cannot read another run's build of the
+   * same reference, as it can through `archive` when two runs share an output folder.
+   */
+  readonly storedArchive: string;
   readonly manifest: Descriptor;
   readonly config: Descriptor;
   readonly layers: readonly LayerBlob[];
@@ -198,6 +204,7 @@ export async function buildImage(
   return {
     reference: recipe.reference,
     archive,
+    storedArchive: cachedArchive,
     manifest,
     config,
     layers,

@@ -140,8 +140,9 @@ export async function startRealNode(
   const started = Date.now();
   const log = options.log ?? ((m: string) => process.stderr.write(`[real node] ${m}\n`));
   const timeoutMs = options.readyTimeoutMs ?? 180_000;
-  checkHost();
+  // The build installs the Debian packages the node needs (as root), so the host is checked after it.
   const binDir = await runBuildScript('node', log);
+  checkHost();
   const cniDir = path.join(path.dirname(binDir), 'cni');
   const images = await buildNodeImages(path.join(binDir, 'pause'), log);
 

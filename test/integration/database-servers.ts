@@ -9,9 +9,9 @@
  * what "MySQL" means in these tests. Both servers are configured from the command line only
  * (`--no-defaults`), so nothing under /etc is read or written.
  */
-import { accountsLayer, buildImage, debianLayer, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
+import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   REAL_NODE_PLACEMENT,
   RESTRICTED_CONTAINER,
   waitPodsReady,
@@ -182,8 +182,7 @@ export async function startDatabaseServer(
   const { core } = adminClients();
   const name = placement.name ?? kind;
   const server = SERVERS[kind];
-  const built = await buildImage(server.recipe(), `${keelsonCacheDir()}/images/archives`);
-  await importImageToRealNode(built.archive);
+  await buildImageOnRealNode(server.recipe());
   const writable = Object.entries(server.writable);
   await core.createNamespacedPod({
     namespace,

@@ -23,17 +23,15 @@
  *
  * Every wait polls a condition until a deadline; a failure prints every pod's log.
  */
-import * as path from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
 import { ZookeeperCluster, zookeeperDistDir } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { buildImage, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -48,11 +46,6 @@ const { core, apps } = adminClients();
 const client = new KubeClient(adminKubeConfig());
 const log = (message: string) => process.stdout.write(`day two on the real node: ${message}\n`);
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
-
-async function buildAndImport(recipe: ImageRecipe): Promise<void> {
-  const built = await buildImage(recipe, path.join(keelsonCacheDir(), 'images', 'out'));
-  await importImageToRealNode(built.archive);
-}
 
 /** Every pod's status and log in `namespace`, and its last events, for a failure's message. */
 async function everything(namespace: string): Promise<string> {
@@ -245,8 +238,8 @@ describe('ZooKeeper day two on the real node', () => {
   it('upgrades 3.9.3 → 3.9.4 keeping data and claims, applies a config override, stops and starts', async () => {
     await realNode();
     let started = Date.now();
-    await buildAndImport(zookeeperImageRecipe('3.9.3'));
-    await buildAndImport(zookeeperImageRecipe('3.9.4'));
+    await buildImageOnRealNode(zookeeperImageRecipe('3.9.3'));
+    await buildImageOnRealNode(zookeeperImageRecipe('3.9.4'));
     log(`ZooKeeper images 3.9.3 and 3.9.4 built (or cached) and imported in ${seconds(started)}`);
     const cli = (version: string) =>
       `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
@@ -446,8 +439,8 @@ describe('Trino day two on the real node', () => {
   it('upgrades 470 → 476 and serves a catalog added to the program', async () => {
     await realNode();
     let started = Date.now();
-    await buildAndImport(trinoImageRecipe('470'));
-    await buildAndImport(trinoImageRecipe('476'));
+    await buildImageOnRealNode(trinoImageRecipe('470'));
+    await buildImageOnRealNode(trinoImageRecipe('476'));
     log(`Trino images 470 and 476 built (or cached) and imported in ${seconds(started)}`);
     const clientImage = trinoImageRecipe('476').reference;
     const coordinators = 'trino-coordinators-default';

@@ -16,7 +16,6 @@
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
@@ -26,7 +25,7 @@ import {
   startMetastoreDatabase,
 } from './hive-real-node-support';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -58,8 +57,7 @@ describe('the Hive metastore on the real node, on MySQL (MariaDB 10.11)', () => 
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
     await realNode();
-    const hiveImage = await buildImage(hiveImageRecipe(VERSION), `${keelsonCacheDir()}/images/archives`);
-    await importImageToRealNode(hiveImage.archive);
+    await buildImageOnRealNode(hiveImageRecipe(VERSION));
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startMetastoreDatabase(ns.name, 'mariadb');
 

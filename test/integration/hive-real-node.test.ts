@@ -12,11 +12,9 @@
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
-import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
@@ -25,7 +23,7 @@ import {
   runMetastoreProbe,
   startPostgres,
 } from './hive-real-node-support';
-import { importImageToRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { buildImageOnRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -49,11 +47,7 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
 
   it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
     await realNode();
-    const built = await buildImage(
-      hiveImageRecipe(VERSION),
-      path.join(keelsonCacheDir(), 'images', 'archives'),
-    );
-    await importImageToRealNode(built.archive);
+    await buildImageOnRealNode(hiveImageRecipe(VERSION));
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startPostgres(ns.name);
 

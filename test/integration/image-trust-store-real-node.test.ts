@@ -59,7 +59,7 @@ describe("the product images' trust stores on the real node", () => {
       `${name} image: ${((Date.now() - started) / 1000).toFixed(1)} s (${built.cachedLayers}/${built.layers.length} layers cached), ` +
         `${(built.compressedSize / 2 ** 20).toFixed(1)} MiB compressed\n`,
     );
-    await importImageToRealNode(built.archive);
+    await importImageToRealNode(built);
     fs.rmSync(out, { recursive: true, force: true });
 
     const log = await runClientPod(ns.name, {

@@ -18,11 +18,10 @@ import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -111,11 +110,7 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
 
   it('runs a controller and three brokers, replicates, serves metrics, and scales brokers 3 → 4', async () => {
     await realNode();
-    const built = await buildImage(
-      kafkaImageRecipe(VERSION),
-      path.join(keelsonCacheDir(), 'images', 'archives'),
-    );
-    await importImageToRealNode(built.archive);
+    await buildImageOnRealNode(kafkaImageRecipe(VERSION));
     for (const i of [0, 1, 2, 3, 4]) await persistentVolume(i);
 
     const controllers = ['kafka-controllers-default-0'];

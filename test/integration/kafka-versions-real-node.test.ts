@@ -45,7 +45,7 @@ const ZOOKEEPER_VERSION = '3.9.4';
 async function importKafkaImages(versions: string[]): Promise<void> {
   for (const version of versions) {
     const built = await buildImage(kafkaImageRecipe(version), path.join(keelsonCacheDir(), 'images', 'out'));
-    await importImageToRealNode(built.archive);
+    await importImageToRealNode(built);
   }
 }
 
@@ -207,7 +207,7 @@ describe('Kafka versions on the real node', () => {
       zookeeperImageRecipe(ZOOKEEPER_VERSION),
       path.join(keelsonCacheDir(), 'images', 'out'),
     );
-    await importImageToRealNode(zkImage.archive);
+    await importImageToRealNode(zkImage);
     await importKafkaImages(['3.9.1', '3.8.1']);
     // One ZooKeeper server, two 3.9.1 brokers, one 3.8.1 broker.
     await persistentVolumes(4);

@@ -155,9 +155,9 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     const out = path.join(keelsonCacheDir(), 'images', 'archives');
     const store = await buildS3StoreImage(progress);
     for (const recipe of [hiveImageRecipe(HIVE_VERSION), trinoImageRecipe(TRINO_VERSION)]) {
-      await importImageToRealNode((await buildImage(recipe, out, { log: progress })).archive);
+      await importImageToRealNode(await buildImage(recipe, out, { log: progress }));
     }
-    await importImageToRealNode(store.archive);
+    await importImageToRealNode(store);
 
     await installMetastoreProbe(ns.name, HIVE_VERSION);
 

@@ -17,18 +17,16 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { ZookeeperCluster } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import type { NetworkPolicySpec } from '../../lib/spec/spec.generated';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   execInPod,
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -136,11 +134,7 @@ describe('the default NetworkPolicy, enforced on the real node', () => {
 
   it('admits the same namespace, declared clients, a referring stacklet and metrics scrapers, and blocks the rest', async () => {
     await realNode();
-    const built = await buildImage(
-      zookeeperImageRecipe(VERSION),
-      path.join(keelsonCacheDir(), 'images', 'out'),
-    );
-    await importImageToRealNode(built.archive);
+    await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
 
     const initial = platform(undefined);
     expect(await applyAll(client, initial.manifests, zkNs.name)).toEqual([]);

@@ -12,13 +12,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { PRODUCTS } from '../../apps/keelson';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { operatorImageRecipe } from '../../lib/operator/image';
 import { RESTRICTED, type Manifest } from './admission';
 import { manifestsToYaml } from '../../lib/synth';
-import { importImageToRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import { buildImageOnRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -49,8 +48,7 @@ describe('the operator image on the real node', () => {
       stdio: 'inherit',
     });
     const recipe = operatorImageRecipe();
-    const built = await buildImage(recipe, path.join(keelsonCacheDir(), 'images', 'out'));
-    await importImageToRealNode(built.archive);
+    await buildImageOnRealNode(recipe);
 
     const chart = new Chart(Testing.app(), 'operator');
     new OperatorDeployment(chart, 'operator', {

@@ -98,7 +98,7 @@ describe('the operator on the real node', () => {
   async function importImages(recipes: ImageRecipe[]): Promise<void> {
     for (const recipe of recipes) {
       const built = await buildImage(recipe, `${keelsonCacheDir()}/images/out`);
-      await importImageToRealNode(built.archive);
+      await importImageToRealNode(built);
     }
   }
 

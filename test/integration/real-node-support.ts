@@ -8,7 +8,9 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
+import { buildImage, keelsonCacheDir, type BuiltImage, type ImageRecipe } from '../../lib/image';
 import { containerSecurityContext, DEFAULT_RUN_AS_USER } from '../../lib/stacklet/security';
 import {
   importImage,
@@ -101,9 +103,23 @@ export async function realNode(): Promise<RealNodeState> {
   );
 }
 
-/** Imports an image archive into the run's real node (starting the node if needed). */
-export async function importImageToRealNode(archive: string): Promise<void> {
-  await importImage(await realNode(), archive);
+/**
+ * Imports a built image into the run's real node (starting the node if needed). It imports the
+ * cache's archive of exactly this build, not the output folder's copy, which a concurrent run
+ * building the same reference may replace between the build and the import.
+ */
+export async function importImageToRealNode(image: Pick<BuiltImage, 'storedArchive'>): Promise<void> {
+  await importImage(await realNode(), image.storedArchive);
+}
+
+/** Builds an image (layers from the cache where unchanged) and imports it into the real node. */
+export async function buildImageOnRealNode(
+  recipe: ImageRecipe,
+  log?: (message: string) => void,
+): Promise<BuiltImage> {
+  const built = await buildImage(recipe, path.join(keelsonCacheDir(), 'images', 'out'), { log });
+  await importImageToRealNode(built);
+  return built;
 }
 
 /** The container logs of a pod on the real node, for a failing test to print. */

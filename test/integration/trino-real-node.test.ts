@@ -134,7 +134,7 @@ describe('Trino on the real node', () => {
         log: (m) => process.stderr.write(`${m}\n`),
       },
     );
-    await importImageToRealNode(built.archive);
+    await importImageToRealNode(built);
 
     await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/secrets`, 'secrets', {
       body: {

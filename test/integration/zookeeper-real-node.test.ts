@@ -9,15 +9,13 @@
  * - the servers run as uid 10001 with a read-only root filesystem.
  * Each failure prints the servers' logs.
  */
-import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { ZookeeperCluster, ZookeeperZnode, zookeeperDistDir } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -39,11 +37,7 @@ describe('ZooKeeper on the real node', () => {
   it('forms a quorum from keelson manifests, serves reads of writes across servers, a chroot and metrics', async () => {
     await realNode();
     const started = Date.now();
-    const built = await buildImage(
-      zookeeperImageRecipe(VERSION),
-      path.join(keelsonCacheDir(), 'images', 'out'),
-    );
-    await importImageToRealNode(built.archive);
+    await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
     const imported = Date.now();
 
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
