@@ -21,7 +21,6 @@ import { hiveImageRecipe } from '../../constructs/hive/image';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
 import { S3Connection } from '../../lib';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
@@ -31,7 +30,7 @@ import {
   startPostgres,
 } from './hive-real-node-support';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -39,9 +38,9 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import {
-  buildS3StoreImage,
   listObjectsCommand,
   listStatusCommand,
+  s3StoreImageRecipe,
   s3StoreObjects,
   S3_STORE_PORT,
 } from './s3-store';
@@ -152,12 +151,10 @@ describe('the lakehouse on the real node, with its data in S3', () => {
   it('keeps the metastore’s databases and Trino’s tables in the bucket', async () => {
     const node = await realNode();
     const progress = (m: string) => process.stderr.write(`${m}\n`);
-    const out = path.join(keelsonCacheDir(), 'images', 'archives');
-    const store = await buildS3StoreImage(progress);
+    const store = await buildImageOnRealNode(await s3StoreImageRecipe(), progress);
     for (const recipe of [hiveImageRecipe(HIVE_VERSION), trinoImageRecipe(TRINO_VERSION)]) {
-      await importImageToRealNode(await buildImage(recipe, out, { log: progress }));
+      await buildImageOnRealNode(recipe, progress);
     }
-    await importImageToRealNode(store);
 
     await installMetastoreProbe(ns.name, HIVE_VERSION);
 

@@ -10,16 +10,13 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
   accountsLayer,
-  buildImage,
   fetchMavenArtifact,
   JAVA_17_HOME,
   jre17BaseLayer,
   keelsonCacheDir,
   parseMavenCoordinates,
-  type BuiltImage,
   type ImageRecipe,
 } from '../../lib/image';
 import { REAL_NODE_PLACEMENT, RESTRICTED_CONTAINER } from './real-node-support';
@@ -103,18 +100,20 @@ export function s3proxyImageRecipe(jar: string): ImageRecipe {
   };
 }
 
-/** Fetches S3Proxy's jar (a no-op once cached) and builds its image; the archive lands in the cache. */
-export async function buildS3StoreImage(log: (message: string) => void): Promise<BuiltImage> {
-  const cacheDir = keelsonCacheDir();
-  const jar = await fetchMavenArtifact(parseMavenCoordinates(S3PROXY_ARTIFACT), cacheDir);
-  const outDir = path.join(cacheDir, 'images', 'archives');
-  return buildImage(s3proxyImageRecipe(jar), outDir, { log });
+/**
+ * Fetches S3Proxy's jar into keelson's Maven cache (a no-op once there) and returns the recipe of
+ * its image.
+ */
+export async function s3StoreImageRecipe(): Promise<ImageRecipe> {
+  return s3proxyImageRecipe(
+    await fetchMavenArtifact(parseMavenCoordinates(S3PROXY_ARTIFACT), keelsonCacheDir()),
+  );
 }
 
 export interface S3StoreOptions {
   /** The pod's and the Service's name. */
   readonly name: string;
-  /** The image reference (from buildS3StoreImage). */
+  /** The image reference (of s3StoreImageRecipe). */
   readonly image: string;
   /** The bucket that exists at start (private). */
   readonly bucket: string;
