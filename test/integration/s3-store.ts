@@ -42,7 +42,9 @@ const S3PROXY_JAR = '/opt/s3proxy/s3proxy.jar';
  * `S3PROXY_CREDENTIAL` (Secret references in the pod). Each bucket of `S3PROXY_BUCKETS` is a
  * folder made before the server starts; the filesystem backend keeps a bucket's canned ACL in the
  * folder's mode (others' read bit = public-read), hence 0700: private, like a bucket made through
- * the API.
+ * the API. S3Proxy answers NotImplemented to a request with a header it does not know unless told to
+ * ignore them; Trino's listings ask for the objects' restore status
+ * (`x-amz-optional-object-attributes`), which the filesystem has none of.
  */
 export const RUN_S3PROXY_SCRIPT = `#!/bin/bash
 # keelson's run-s3proxy: S3Proxy on the filesystem under ${DATA_DIR}, on port ${S3_STORE_PORT}, signed
@@ -56,6 +58,7 @@ umask 077
 cat > "$conf" <<EOF
 s3proxy.endpoint=http://0.0.0.0:${S3_STORE_PORT}
 s3proxy.authorization=aws-v2-or-v4
+s3proxy.ignore-unknown-headers=true
 s3proxy.identity=$(escape "$S3PROXY_IDENTITY")
 s3proxy.credential=$(escape "$S3PROXY_CREDENTIAL")
 jclouds.provider=filesystem
