@@ -1,13 +1,16 @@
 /**
  * Database servers for the real-node tests of products that keep their metadata in one (the Hive
- * metastore on PostgreSQL and on a MySQL-protocol server): images built here from Debian 12's own
- * packages (no registry is reachable), and pods that run them under the restricted Pod Security
- * profile — uid 10001, a read-only root filesystem, data, sockets and scratch in emptyDirs — create
- * one database and its owner at start, and turn Ready only once both exist.
+ * metastore on PostgreSQL, MySQL and MariaDB): images built here from Debian's own packages (no
+ * registry is reachable), and pods that run them under the restricted Pod Security profile — uid
+ * 10001, a read-only root filesystem, data, sockets and scratch in emptyDirs — create one database
+ * and its owner at start, and turn Ready only once both exist.
  *
- * Debian 12 has no MySQL server; MariaDB 10.11 (`mariadb-server-core`) speaks its protocol and is
- * what "MySQL" means in these tests. Both servers are configured from the command line only
- * (`--no-defaults`), so nothing under /etc is read or written.
+ * PostgreSQL 15 and MariaDB 10.11 are Debian 12's. Debian 12 has no MySQL server: MySQL 9.7 (the
+ * current LTS line) is Debian sid's, and its image is sid's throughout (`debianLayer`'s `suite`).
+ * MySQL runs with its own defaults for logins — accounts with `caching_sha2_password`, TLS on
+ * with the certificate `mysqld --initialize` makes — as a user's server would. Every server is
+ * configured from the command line only (`--no-defaults`), so nothing under /etc is read or
+ * written; a test may add server options (`serverOptions`).
  */
 import { accountsLayer, debianLayer, type ImageRecipe } from '../../lib/image';
 import {
@@ -36,6 +39,8 @@ export interface DebianServerImage {
   readonly account: string;
   /** Folders in front of the usual PATH (where Debian keeps the server's own programs). */
   readonly path?: readonly string[];
+  /** The Debian suite every package comes from (see `debianLayer`). @default the host's (Debian 12) */
+  readonly suite?: string;
 }
 
 /** An image of Debian packages running as uid 10001, for a server a test needs beside a product. */
@@ -43,7 +48,11 @@ export function debianServerImageRecipe(image: DebianServerImage): ImageRecipe {
   return {
     reference: image.reference,
     layers: [
-      debianLayer({ description: image.description, packages: [...BASE_PACKAGES, ...image.packages] }),
+      debianLayer({
+        description: image.description,
+        packages: [...BASE_PACKAGES, ...image.packages],
+        suite: image.suite,
+      }),
       accountsLayer([{ name: image.account, uid: SERVER_UID, gid: SERVER_UID }]),
     ],
     config: {
@@ -78,6 +87,21 @@ export function mariadbImageRecipe(): ImageRecipe {
   });
 }
 
+/**
+ * MySQL 9.7 (the current LTS line: server and command-line client) from Debian sid, the only
+ * Debian suite with a MySQL server; the whole image is sid's (its mysqld needs sid's libraries).
+ * Run as `mysql`.
+ */
+export function mysqlImageRecipe(): ImageRecipe {
+  return debianServerImageRecipe({
+    reference: 'keelson.test/mysql:9.7',
+    description: "Debian sid's MySQL 9.7",
+    packages: ['mysql-server-core', 'mysql-client-core'],
+    account: 'mysql',
+    suite: 'sid',
+  });
+}
+
 /** The database a server creates at start, and its owner. */
 export interface DatabaseSetup {
   readonly database: string;
@@ -101,15 +125,23 @@ function plain(word: string): string {
   return word;
 }
 
-/** The servers a test can start: `mariadb` is the MySQL-protocol one. */
-export type DatabaseServerKind = 'postgresql' | 'mariadb';
+/** The servers a test can start: `mysql` and `mariadb` speak MySQL's protocol. */
+export type DatabaseServerKind = 'postgresql' | 'mariadb' | 'mysql';
 
-/** What differs between the servers: image, port, where they write, and the start script. */
+/** What differs between the servers: image, port, where they write, memory and the start script. */
 interface ServerKind {
   readonly recipe: () => ImageRecipe;
   readonly port: number;
   readonly writable: Readonly<Record<string, string>>;
-  readonly script: (setup: DatabaseSetup) => string;
+  /** The container's memory limit (the request is half). */
+  readonly memory: string;
+  /** The script, with the server options a test adds (already shell-quoted). */
+  readonly script: (setup: DatabaseSetup, options: string) => string;
+}
+
+/** A server option for the start script: single-quoted for bash. */
+function shellQuoted(option: string): string {
+  return `'${option.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Every script ends by touching /tmp/ready (the readiness probe) and waiting on the server. */
@@ -118,12 +150,13 @@ const SERVERS: Readonly<Record<DatabaseServerKind, ServerKind>> = {
     recipe: postgresImageRecipe,
     port: 5432,
     writable: { data: '/var/lib/postgresql', tmp: '/tmp' },
-    script: ({ database, username, password }) =>
+    memory: '512Mi',
+    script: ({ database, username, password }, options) =>
       [
         'set -eu',
         'initdb -D /var/lib/postgresql/data -U postgres --auth=trust --locale=C --encoding=UTF8 > /dev/null',
         'echo "host all all 0.0.0.0/0 scram-sha-256" >> /var/lib/postgresql/data/pg_hba.conf',
-        "postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp &",
+        `postgres -D /var/lib/postgresql/data -c listen_addresses='*' -k /tmp ${options} &`,
         'server=$!',
         'until pg_isready -q -h 127.0.0.1; do kill -0 $server; sleep 1; done',
         `psql -h 127.0.0.1 -U postgres -c "CREATE USER ${plain(username)} PASSWORD '${plain(password)}'" ` +
@@ -136,9 +169,10 @@ const SERVERS: Readonly<Record<DatabaseServerKind, ServerKind>> = {
     recipe: mariadbImageRecipe,
     port: 3306,
     writable: { data: '/var/lib/mysql', run: '/run/mysqld', tmp: '/tmp' },
+    memory: '512Mi',
     // utf8mb4 as MySQL 8 and Debian's packaged config have it (MariaDB's built-in default is latin1);
     // the system accounts are root and `mysql`, both by unix socket only: no account without a password.
-    script: ({ database, username, password }) =>
+    script: ({ database, username, password }, options) =>
       [
         'set -eu',
         'socket=/run/mysqld/mysqld.sock',
@@ -147,13 +181,47 @@ const SERVERS: Readonly<Record<DatabaseServerKind, ServerKind>> = {
         'mariadbd --no-defaults --datadir=/var/lib/mysql --tmpdir=/tmp --socket=$socket \\',
         '  --pid-file=/run/mysqld/mariadbd.pid --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \\',
         '  --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \\',
-        '  --innodb-buffer-pool-size=64M &',
+        `  --innodb-buffer-pool-size=64M ${options} &`,
         'server=$!',
         'sql() { mariadb --no-defaults --socket=$socket -u mysql "$@"; }',
         'until sql -e "SELECT 1" > /dev/null 2>&1; do kill -0 $server; sleep 1; done',
         `sql -e "CREATE DATABASE ${plain(database)}; ` +
           `CREATE USER '${plain(username)}'@'%' IDENTIFIED BY '${plain(password)}'; ` +
           `GRANT ALL PRIVILEGES ON ${plain(database)}.* TO '${plain(username)}'@'%'"`,
+        'touch /tmp/ready',
+        'wait $server',
+      ].join('\n'),
+  },
+  mysql: {
+    recipe: mysqlImageRecipe,
+    port: 3306,
+    writable: { data: '/var/lib/mysql', run: '/run/mysqld', tmp: '/tmp' },
+    memory: '768Mi',
+    // Authentication and TLS as MySQL has them out of the box: accounts use caching_sha2_password,
+    // and the server offers TLS with the certificate --initialize makes. Smaller InnoDB and
+    // performance-schema buffers than its defaults (about 540 MB resident without them). No file
+    // import or export (Debian's built-in --secure-file-priv folder is not in the image); no X
+    // Protocol. root has no password from --initialize-insecure until the setup turns it into
+    // socket-only for the OS user `mysql`, as MariaDB's is above: no account without a password.
+    script: ({ database, username, password }, options) =>
+      [
+        'set -eu',
+        'socket=/run/mysqld/mysqld.sock',
+        'mysqld --no-defaults --initialize-insecure --datadir=/var/lib/mysql --tmpdir=/tmp \\',
+        '  > /tmp/install.log 2>&1 || { cat /tmp/install.log; exit 1; }',
+        'mysqld --no-defaults --datadir=/var/lib/mysql --tmpdir=/tmp --socket=$socket \\',
+        '  --pid-file=/run/mysqld/mysqld.pid --bind-address=0.0.0.0 --port=3306 --skip-name-resolve \\',
+        '  --mysqlx=OFF --secure-file-priv=NULL --plugin-load-add=auth_socket.so \\',
+        '  --innodb-buffer-pool-size=64M --innodb-log-buffer-size=8M \\',
+        '  --performance-schema-digests-size=1000 --performance-schema-events-statements-history-long-size=1000 \\',
+        `  ${options} &`,
+        'server=$!',
+        'sql() { mysql --no-defaults --socket=$socket -u root "$@"; }',
+        'until sql -e "SELECT 1" > /dev/null 2>&1; do kill -0 $server; sleep 1; done',
+        `sql -e "CREATE DATABASE ${plain(database)}; ` +
+          `CREATE USER '${plain(username)}'@'%' IDENTIFIED BY '${plain(password)}'; ` +
+          `GRANT ALL PRIVILEGES ON ${plain(database)}.* TO '${plain(username)}'@'%'; ` +
+          `ALTER USER root@localhost IDENTIFIED WITH auth_socket AS 'mysql'"`,
         'touch /tmp/ready',
         'wait $server',
       ].join('\n'),
@@ -166,6 +234,8 @@ export interface DatabaseServerPlacement {
   readonly name?: string;
   /** The credentials Secret's name. @default `<name>-credentials` */
   readonly credentialsSecretName?: string;
+  /** Server options added to its command line (`--tls-version=`). @default none */
+  readonly serverOptions?: readonly string[];
 }
 
 /**
@@ -200,11 +270,18 @@ export async function startDatabaseServer(
             name: kind,
             image: server.recipe().reference,
             imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', server.script(setup)],
+            command: [
+              '/bin/bash',
+              '-c',
+              server.script(setup, (placement.serverOptions ?? []).map(shellQuoted).join(' ')),
+            ],
             ports: [{ name: 'sql', containerPort: server.port }],
             readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
             securityContext: RESTRICTED_CONTAINER,
-            resources: { limits: { memory: '512Mi' }, requests: { memory: '256Mi' } },
+            resources: {
+              limits: { memory: server.memory },
+              requests: { memory: `${parseInt(server.memory, 10) / 2}Mi` },
+            },
             volumeMounts: writable.map(([name, mountPath]) => ({ name, mountPath })),
           },
         ],

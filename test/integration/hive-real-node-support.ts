@@ -1,6 +1,6 @@
 /**
  * What the Hive metastore's real-node tests share: the metastore's database (a server pod from
- * database-servers.ts: PostgreSQL, or MariaDB for MySQL) and a Thrift client that creates and lists
+ * database-servers.ts: PostgreSQL, MySQL or MariaDB) and a Thrift client that creates and lists
  * databases, and optionally a partitioned table, through the metastore's client Service.
  */
 import * as fs from 'node:fs';
@@ -23,8 +23,8 @@ export const METASTORE_DB = {
 export { postgresImageRecipe } from './database-servers';
 
 /**
- * Runs the metastore's database server in `namespace` — pod and Service `postgres` (PostgreSQL 15)
- * or `mysql` (MariaDB 10.11, MySQL's protocol) — with the metastore's database and user and the
+ * Runs the metastore's database server in `namespace` — pod and Service `postgres` (PostgreSQL 15),
+ * or `mysql` (MySQL 9.7, or MariaDB 10.11) — with the metastore's database and user and the
  * credentials Secret `hive-db`, and waits until it is Ready. Returns the host name the metastore
  * connects to.
  */
