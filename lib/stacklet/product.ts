@@ -156,9 +156,10 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
   /**
    * The role's pods, across all its role groups, are the voting members of one quorum, and each
    * pod's config lists every member (static membership). A change of the members rolls every pod
-   * while old and new lists run side by side, so the operator applies it only when every majority
-   * of the running members meets every majority of the new ones (one member more or fewer per
-   * change) and the previous change has rolled out; see lib/operator/quorum.ts. Needs StatefulSets.
+   * while old and new lists run side by side, so the operator never changes the members of a
+   * running quorum: it applies such a change only while the stacklet is stopped (changes that keep
+   * the members, such as a version upgrade or a config override, roll as usual); see
+   * lib/operator/quorum.ts. Needs StatefulSets.
    * @default false
    */
   readonly quorum?: boolean;

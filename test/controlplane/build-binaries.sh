@@ -4,10 +4,9 @@
 # the binaries of the real node instead (or as well): kubelet, kube-proxy, containerd with ctr and
 # its runc shim, the CNI plugins bridge, host-local, loopback and portmap, CoreDNS, the pause
 # program of the pod sandbox image, and kube-router (only its NetworkPolicy controller runs: the
-# enforcing implementation the network-policy test turns on); with `s3`, SeaweedFS's `weed`, the
-# S3-compatible store the real-node tests of the lakehouse products run in a pod.
+# enforcing implementation the network-policy test turns on).
 #
-#   build-binaries.sh [controlplane|node|all|s3]     (default: controlplane)
+#   build-binaries.sh [controlplane|node|all]     (default: controlplane)
 #
 # No release download is reachable from our machines, and `go install module@version` refuses
 # modules whose go.mod has `replace` lines (Kubernetes and etcd both do). So each component is
@@ -29,7 +28,7 @@
 set -euo pipefail
 
 what="${1:-controlplane}"
-case "$what" in controlplane | node | all | s3) ;; *) echo "usage: $0 [controlplane|node|all|s3]" >&2; exit 2 ;; esac
+case "$what" in controlplane | node | all) ;; *) echo "usage: $0 [controlplane|node|all]" >&2; exit 2 ;; esac
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
@@ -38,13 +37,10 @@ CONTAINERD_VERSION="${CONTAINERD_VERSION:-v2.4.2}"
 CNI_PLUGINS_VERSION="${CNI_PLUGINS_VERSION:-v1.10.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 RUNC_VERSION="${RUNC_VERSION:-v1.5.3}"
-# SeaweedFS: the module proxy serves this one pseudo-version of github.com/seaweedfs/seaweedfs.
-SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-v0.0.0-20261109003541-7506e5f91cd6}"
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 
 cache_root="${KEELSON_CACHE:-$HOME/.cache/keelson}"
 controlplane_bin_dir="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
-s3_dir="$cache_root/s3/seaweedfs-$SEAWEEDFS_VERSION"
 node_dir="$cache_root/node/k8s-$KUBERNETES_VERSION-containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION"
 work_dir="$cache_root/controlplane/wrappers"
 mkdir -p "$work_dir"
@@ -82,12 +78,6 @@ pins_from_replaces() {
   sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/k8s\.io/.*$#replace \1 => \1 '"$staging_version"'#p' "$mod_file"
 }
 
-# A release's replace lines that point at another module version (not a local path), restated for
-# the wrapper: `replace a/b => c/d v1.0.0` (single-line form only).
-module_replaces() {
-  sed -n 's#^[[:space:]]*replace[[:space:]]\{1,\}\([^ ]*\)[[:space:]]*=>[[:space:]]*\([^ ./][^ ]*\)[[:space:]]\{1,\}\(v[^ ]*\)[[:space:]]*$#replace \1 => \2 \3#p' "$1"
-}
-
 # build NAME MODULE VERSION PACKAGE [LDFLAGS]
 # Environment: BUILD_TAGS (go build -tags), MAIN_SOURCE (a main.go of our own for the wrapper,
 # for binaries whose upstream main links more than the node needs; PACKAGE is then ".").
@@ -110,9 +100,6 @@ build() {
     echo "require $module $version"
     if [ "$module" = "k8s.io/kubernetes" ]; then
       pins_from_replaces "$mod_file" "v0.${version#v1.}"
-    fi
-    if [ "${COPY_MODULE_REPLACES:-}" = 1 ]; then
-      module_replaces "$mod_file"
     fi
   } >"$dir/go.mod"
   log "$name: resolving $module@$version"
@@ -252,19 +239,7 @@ build_node() {
   log "all node binaries in $node_dir"
 }
 
-# SeaweedFS's `weed` (static, no cgo): `weed mini` runs its master, volume server, filer and S3
-# gateway in one process. Its go.mod replaces one module by another (go-bip39), which the wrapper
-# restates.
-build_s3() {
-  bin_dir="$s3_dir"
-  mkdir -p "$bin_dir"
-  COPY_MODULE_REPLACES=1 build weed github.com/seaweedfs/seaweedfs "$SEAWEEDFS_VERSION" \
-    github.com/seaweedfs/seaweedfs/weed
-  log "weed in $s3_dir"
-}
-
 case "$what" in
-  s3) build_s3; echo "$s3_dir" ;;
   controlplane) build_controlplane; echo "$controlplane_bin_dir" ;;
   node) build_node; echo "$node_dir/bin" ;;
   all) build_controlplane; build_node; echo "$node_dir/bin" ;;

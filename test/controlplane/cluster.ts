@@ -105,7 +105,7 @@ export async function buildBinaries(log: (message: string) => void = defaultLog)
  * printed last.
  */
 export async function runBuildScript(
-  what: 'controlplane' | 'node' | 's3',
+  what: 'controlplane' | 'node',
   log: (message: string) => void = defaultLog,
 ): Promise<string> {
   const script = path.join(repoRoot(), 'test', 'controlplane', 'build-binaries.sh');

@@ -1,13 +1,14 @@
 /**
- * The lakehouse on the real node with its data in S3: an S3-compatible store (SeaweedFS built here,
- * test/integration/s3-store.ts) and PostgreSQL in pods of their own, the Hive metastore from
+ * The lakehouse on the real node with its data in S3: an S3-compatible store (S3Proxy from Maven
+ * Central, test/integration/s3-store.ts) and PostgreSQL in pods of their own, the Hive metastore from
  * keelson's manifests with its warehouse on `s3a://`, and Trino (a coordinator and one worker) with
  * a hive catalog on that metastore and store — every pod under the restricted Pod Security profile
  * with keelson's security context:
  * - a Thrift client creates a database; the metastore makes its folder in the bucket (S3A);
  * - Trino's `CREATE TABLE … AS SELECT … FROM tpch.tiny.nation` writes the table into the bucket
  *   (Trino's native S3 file system) and `SELECT count(*)` reads 25 rows back;
- * - the objects are in the bucket, listed through the S3 API (ListObjectsV2, signed requests).
+ * - the objects are in the bucket, listed through the S3 API (ListObjectsV2, signed requests), and
+ *   the store refuses an unsigned request.
  * A failure prints every pod's log.
  */
 import * as fs from 'node:fs';
@@ -20,7 +21,6 @@ import { hiveImageRecipe } from '../../constructs/hive/image';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
 import { S3Connection } from '../../lib';
-import { buildImage, keelsonCacheDir } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
@@ -30,18 +30,23 @@ import {
   startPostgres,
 } from './hive-real-node-support';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
   podsLogs,
   realNode,
-  realNodePodLogs,
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
-import { buildS3StoreImage, listObjectsCommand, s3StoreObjects, S3_STORE_PORT } from './s3-store';
-import { adminKubeConfig, useTestNamespace, waitFor } from './support';
+import {
+  listObjectsCommand,
+  listStatusCommand,
+  s3StoreImageRecipe,
+  s3StoreObjects,
+  S3_STORE_PORT,
+} from './s3-store';
+import { adminKubeConfig, useTestNamespace } from './support';
 
-// A cold machine builds the node, weed and three images first.
+// A cold machine builds the node and four images first.
 jest.setTimeout(45 * 60_000);
 
 const HIVE_VERSION = '4.0.1';
@@ -146,12 +151,10 @@ describe('the lakehouse on the real node, with its data in S3', () => {
   it('keeps the metastore’s databases and Trino’s tables in the bucket', async () => {
     const node = await realNode();
     const progress = (m: string) => process.stderr.write(`${m}\n`);
-    const out = path.join(keelsonCacheDir(), 'images', 'archives');
-    const store = await buildS3StoreImage(progress);
+    const store = await buildImageOnRealNode(await s3StoreImageRecipe(), progress);
     for (const recipe of [hiveImageRecipe(HIVE_VERSION), trinoImageRecipe(TRINO_VERSION)]) {
-      await importImageToRealNode(await buildImage(recipe, out, { log: progress }));
+      await buildImageOnRealNode(recipe, progress);
     }
-    await importImageToRealNode(store);
 
     await installMetastoreProbe(ns.name, HIVE_VERSION);
 
@@ -177,15 +180,8 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
     }
     await startPostgres(ns.name);
+    // Ready once S3Proxy answers, after the bucket was made.
     await waitReady(['s3'], 5 * 60_000);
-    // The store creates the bucket after its servers are up, just before its welcome message.
-    await waitFor(
-      `the bucket ${BUCKET} to be created`,
-      async () => /created bucket lake|bucket lake already exists/.test(await realNodePodLogs(ns.name, 's3')),
-      2 * 60_000,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await allLogs()}`);
-    });
 
     // keelson's metastore and Trino.
     expect(await applyAll(client, lakehouseManifests(ns.name), ns.name)).toEqual([]);
@@ -223,6 +219,9 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     const cli = `trino --server http://trino-coordinators.${ns.name}.svc.cluster.local:8080 --user keelson`;
     const script = [
       'set -eu',
+      // The store checks signatures: a request without one, or signed with a wrong key, is refused.
+      `echo "unsigned=$(${listStatusCommand(endpoint, BUCKET)})"`,
+      `echo "wrong-key=$(${listStatusCommand(endpoint, BUCKET, '$S3_ACCESS_KEY:not-the-secret-key')})"`,
       // The folder the metastore made for the database (S3A writes an empty `sales.db/` marker).
       listObjectsCommand(endpoint, BUCKET, 'warehouse/'),
       'echo ---',
@@ -246,6 +245,7 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       .map((part) =>
         part.split('\n').filter((l) => l.trim() && !l.startsWith('WARNING') && !l.startsWith('Picked up')),
       );
+    expect(before).toEqual(expect.arrayContaining(['unsigned=403', 'wrong-key=403']));
     expect(before).toContain('key: warehouse/sales.db/');
     expect(queries).toEqual(
       expect.arrayContaining([

@@ -15,8 +15,6 @@
  * the expected outcome, then holds it twice more; a failure prints the controller's and ZooKeeper's
  * logs and the node's filter rules.
  */
-import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { ZookeeperCluster } from '../../constructs/zookeeper';
@@ -27,6 +25,7 @@ import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   execInPod,
   buildImageOnRealNode,
+  networkPolicyState,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -89,24 +88,9 @@ describe('the default NetworkPolicy, enforced on the real node', () => {
   }
 
   async function diagnostics(): Promise<string> {
-    const node = await realNode();
-    const rules = await execFileText('nsenter', [
-      `--net=/run/netns/${node.netns}`,
-      '--',
-      'iptables-save',
-      '-t',
-      'filter',
-    ]);
-    const routerLog = fs.existsSync(node.logs['network-policy'])
-      ? lastLines(fs.readFileSync(node.logs['network-policy'], 'utf8'))
-      : '(no log)';
     return (
       `--- ZooKeeper ${SERVER} (last lines):\n${lastLines(await podsLogs(zkNs.name, [SERVER]))}\n` +
-      `--- kube-router (last lines):\n${routerLog}\n--- the node's filter table (KUBE-ROUTER, KUBE-POD-FW, KUBE-NWPLCY):\n` +
-      rules
-        .split('\n')
-        .filter((l) => /KUBE-(ROUTER|POD-FW|NWPLCY)/.test(l))
-        .join('\n')
+      (await networkPolicyState())
     );
   }
 
@@ -181,14 +165,6 @@ describe('the default NetworkPolicy, enforced on the real node', () => {
     await expectReach(neighbour, serverIp, METRICS_PORT, true);
   });
 });
-
-function execFileText(command: string, args: string[]): Promise<string> {
-  return new Promise((resolve) =>
-    execFile(command, args, (error, stdout, stderr) =>
-      resolve(error ? `${command}: ${error.message}${stderr}` : stdout),
-    ),
-  );
-}
 
 function lastLines(text: string, count = 40): string {
   return text.split('\n').slice(-count).join('\n');

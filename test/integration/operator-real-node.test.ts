@@ -11,7 +11,25 @@
  *   (the end of its log), with one Warning Event for the whole crash loop, while the operator
  *   writes nothing but the changed objects, status and that Event;
  * - reverting the override makes it Available again and no longer Degraded.
- * Each failure prints the pods' logs, the stacklet's status and the operator's log.
+ * Day two through the custom resource, a user's patch of one field each time, on the running
+ * stacklets:
+ * - ZooKeeper 3.9.3 → 3.9.4 (`spec.image.productVersion`): the operator replaces the server with
+ *   one of the new image (`srvr` reports 3.9.4), `Available` goes False and comes back True of the
+ *   new generation only with the new pod Ready, a znode written on 3.9.3 is read on 3.9.4, and the
+ *   data claim is the same object (uid);
+ * - a `zoo.cfg` override (`tickTime: 3000`) rolls the server, and `conf` serves the new value;
+ * - `clusterOperation.stopped: true` leaves no server, the StatefulSet at 0 replicas, the claim in
+ *   place and `Stopped=True`; `false` brings the server back with the znode and the override;
+ * - Kafka 4.0.0 → 4.1.0 (KRaft, a controller and a broker) rolls both pods onto the new image on
+ *   the same claims, and a message produced on 4.0.0 is consumed on 4.1.0.
+ * Trino's worker NetworkPolicy, enforced by the node's policy controller (kube-router): a
+ * neighbour pod of the namespace gets an answer from the coordinator's client Service but is
+ * refused on the worker's 8080, while the coordinator gets an answer from that same port (the
+ * worker listens); with the NetworkPolicies switched off in the spec (the operator prunes them)
+ * the neighbour gets in, and with them back it is refused again; a query of the namespace, which
+ * only the worker executes, returns its rows.
+ * Each failure prints the pods' logs, the stacklet's status and the operator's log (and, for the
+ * network checks, the policy controller's log and rules).
  */
 import { Chart, Testing } from 'cdk8s';
 import type { Construct } from 'constructs';
@@ -22,10 +40,10 @@ import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
-import { ZookeeperCluster } from '../../constructs/zookeeper';
+import { ZookeeperCluster, zookeeperDistDir } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { buildImage, keelsonCacheDir, type ImageRecipe } from '../../lib/image';
-import { KubeClient } from '../../lib/operator/client';
+import type { ImageRecipe } from '../../lib/image';
+import { isStatus, KubeClient } from '../../lib/operator/client';
 import type { KubeObject } from '../../lib/operator/informer';
 import { LABEL_INSTANCE } from '../../lib/stacklet/labels';
 import { createTestNamespace } from '../controlplane/cluster';
@@ -41,19 +59,26 @@ import {
   type OperatorProcess,
 } from './operator-support';
 import {
-  importImageToRealNode,
+  buildImageOnRealNode,
+  execInPod,
   isReady,
+  networkPolicyState,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
+  runClientPod,
+  startShellPod,
   waitPodsReady,
 } from './real-node-support';
 import { METASTORE_DB, startPostgres } from './hive-real-node-support';
+import { produceConsume } from './kafka-client-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
 
 const GROUP_VERSION = 'keelson.dev/v1alpha1';
+const log = (message: string) => process.stdout.write(`the operator on the real node: ${message}\n`);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(0)} s`;
 const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
 /** Small pods: the products share two cores with the rest of the machine. */
 const small = (memory: string, storage?: Record<string, { capacity: string }>) => ({
@@ -65,7 +90,7 @@ type Condition = { type: string; status: string; reason: string; message: string
 
 describe('the operator on the real node', () => {
   const kc = adminKubeConfig();
-  const { core } = adminClients();
+  const { core, apps } = adminClients();
   const client = new KubeClient(kc);
   let namespace = '';
   let operator: OperatorProcess | undefined;
@@ -96,10 +121,7 @@ describe('the operator on the real node', () => {
     );
 
   async function importImages(recipes: ImageRecipe[]): Promise<void> {
-    for (const recipe of recipes) {
-      const built = await buildImage(recipe, `${keelsonCacheDir()}/images/out`);
-      await importImageToRealNode(built);
-    }
+    for (const recipe of recipes) await buildImageOnRealNode(recipe);
   }
 
   /** The pods keelson's build of `spec` runs (StatefulSet pods by ordinal), read from synth. */
@@ -132,9 +154,9 @@ describe('the operator on the real node', () => {
     );
   }
 
-  async function create(kind: string, name: string, spec: object): Promise<void> {
+  async function create(kind: string, name: string, spec: object, labels?: Record<string, string>) {
     await client.request('create', 'POST', path(kind), plural(kind), {
-      body: { apiVersion: GROUP_VERSION, kind, metadata: { name }, spec },
+      body: { apiVersion: GROUP_VERSION, kind, metadata: { name, labels }, spec },
     });
   }
 
@@ -202,17 +224,129 @@ describe('the operator on the real node', () => {
     );
   }
 
-  it('ZooKeeper: Available only once Ready; an override the server rejects is Degraded with its error; reverting heals', async () => {
-    await importImages([zookeeperImageRecipe('3.9.4')]);
+  /** The uid of each pod of `pods` (which must exist). */
+  const podUids = (pods: string[]) =>
+    Promise.all(pods.map(async (name) => (await core.readNamespacedPod({ name, namespace })).metadata!.uid!));
+
+  /** The uid of each claim of `claims` (the StatefulSet makes them; keelson never deletes them). */
+  const claimUids = (claims: string[]) =>
+    Promise.all(
+      claims.map(
+        async (name) => (await core.readNamespacedPersistentVolumeClaim({ name, namespace })).metadata!.uid!,
+      ),
+    );
+
+  /**
+   * Waits until the operator has rolled out the stacklet's latest generation: its status is of that
+   * generation and `Available=True`, and every pod of `pods` is a new one (none of `before`, the
+   * uids the pods had before the change), Ready, with a container of `image`. At every look
+   * `Available` of the latest generation is never True while one of them is old or not Ready, and
+   * it must have been False of that generation before (the roll takes the pods down).
+   */
+  async function waitRolledOut(
+    kind: string,
+    name: string,
+    pods: string[],
+    before: string[],
+    image: string,
+  ): Promise<void> {
+    let sawFalse = false;
+    let violation: string | undefined;
+    await waitFor(
+      `${kind} ${name} to roll out its latest generation to new, Ready ${pods.join(', ')} running ${image}`,
+      async () => {
+        const object = await stacklet(kind, name);
+        const status = object.status as { observedGeneration?: number } | undefined;
+        if (status?.observedGeneration !== object.metadata.generation) return false;
+        const available = condition(object, 'Available');
+        const live = await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_INSTANCE}=${name}` });
+        const rolled = new Set(
+          live.items
+            .filter(
+              (p) =>
+                isReady(p) &&
+                !p.metadata!.deletionTimestamp &&
+                !before.includes(p.metadata!.uid!) &&
+                p.spec!.containers.some((c) => c.image === image),
+            )
+            .map((p) => p.metadata!.name!),
+        );
+        const pending = pods.filter((p) => !rolled.has(p));
+        if (available?.status === 'False') sawFalse = true;
+        if (available?.status !== 'True') return false;
+        if (pending.length > 0) {
+          violation ??= `Available=True (${available.message}) while ${pending.join(', ')} not rolled out and Ready`;
+          return false;
+        }
+        return true;
+      },
+      15 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify((await stacklet(kind, name)).status),
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${violation ?? ''}\n${await diagnostics(kind, name, pods)}`);
+    });
+    expect(violation).toBeUndefined();
+    expect(sawFalse).toBe(true);
+    expect(condition(await stacklet(kind, name), 'Degraded')).toMatchObject({ status: 'False' });
+  }
+
+  it('ZooKeeper: Available only once Ready; a rejected override is Degraded and heals; upgrade, override, stop and start through the operator keep the data', async () => {
+    await importImages([zookeeperImageRecipe('3.9.3'), zookeeperImageRecipe('3.9.4')]);
+    const image = (version: string) => zookeeperImageRecipe(version).reference;
     const spec = {
-      image: { productVersion: '3.9.4', pullPolicy: 'Never' },
+      image: { productVersion: '3.9.3', pullPolicy: 'Never' },
       servers: { config: small('512Mi'), ...placement, ...one },
     };
     const pods = expectedPods((s, id, p) => new ZookeeperCluster(s, id, p), 'zk', spec);
     expect(pods).toEqual(['zk-servers-default-0']);
+    const claims = pods.map((pod) => `data-${pod}`);
     await create('ZookeeperCluster', 'zk', spec);
     cleanup = () => remove('ZookeeperCluster', 'zk');
     await waitAvailableOnlyWhenReady('ZookeeperCluster', 'zk', pods);
+    const zkDiagnostics = () => diagnostics('ZookeeperCluster', 'zk', pods);
+
+    /** ZooKeeper's answer to a four-letter word, from inside the server's pod. */
+    const fourLetters = (word: string) =>
+      execInPod(namespace, pods[0], `echo ${word} | nc -w 5 127.0.0.1 2181`).catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${await zkDiagnostics()}`);
+      });
+    /**
+     * Runs zkCli of `version` (in a client pod of that image, a neighbour in the namespace) against
+     * the client Service until its output has a line matching `expect`, and returns that line.
+     */
+    let clients = 0;
+    const zkCli = async (version: string, command: string, expect: string) => {
+      const cli =
+        `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain ` +
+        `-server zk-servers.${namespace}.svc.cluster.local:2181 ${command}`;
+      const script = [
+        'end=$((SECONDS + 180))',
+        `until out=$(${cli} 2>&1) && echo "$out" | grep -q -E '${expect}'; do`,
+        '  if [ $SECONDS -gt $end ]; then echo "$out"; exit 1; fi',
+        '  sleep 2',
+        'done',
+        `echo "$out" | grep -m1 -E '${expect}'`,
+      ].join('\n');
+      const out = await runClientPod(
+        namespace,
+        {
+          name: `zk-client-${++clients}`,
+          image: image(version),
+          command: ['/bin/bash', '-c', script],
+          env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        },
+        zkDiagnostics,
+      );
+      return out.trim();
+    };
+
+    // Day one on 3.9.3: a znode, and the claim that holds it.
+    expect(await zkCli('3.9.3', 'create /operator-day-two written-on-3.9.3', '^Created')).toBe(
+      'Created /operator-day-two',
+    );
+    const claimsBefore = await claimUids(claims);
 
     // initLimit is a number of ticks: ZooKeeper refuses to start on anything else.
     const before = writesByResource(await operator!.metrics());
@@ -232,7 +366,7 @@ describe('the operator on the real node', () => {
       undefined,
       async () => JSON.stringify((await stacklet('ZookeeperCluster', 'zk')).status),
     ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnostics('ZookeeperCluster', 'zk', pods)}`);
+      throw new Error(`${error.message}\n${await zkDiagnostics()}`);
     });
     expect(degraded).toMatchObject({ status: 'True', reason: 'ContainersFailing' });
     // The pod, the container, how it ended, and ZooKeeper's own words from the end of its log.
@@ -283,25 +417,121 @@ describe('the operator on the real node', () => {
       undefined,
       async () => JSON.stringify((await stacklet('ZookeeperCluster', 'zk')).status),
     ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnostics('ZookeeperCluster', 'zk', pods)}`);
+      throw new Error(`${error.message}\n${await zkDiagnostics()}`);
     });
     await waitPodsReady(namespace, pods);
+
+    // The version upgrade through the custom resource: one field. A version is not a change of the
+    // ensemble's members, so the quorum rule lets it through; the server is replaced by one of the
+    // new image on the same claim, and the znode written on 3.9.3 is read on 3.9.4.
+    let started = Date.now();
+    let podsBefore = await podUids(pods);
+    await patchSpec('ZookeeperCluster', 'zk', { image: { productVersion: '3.9.4' } });
+    await waitRolledOut('ZookeeperCluster', 'zk', pods, podsBefore, image('3.9.4'));
+    log(`3.9.3 → 3.9.4: Available again ${seconds(started)} after the patch`);
+    expect(await fourLetters('srvr')).toMatch(/^Zookeeper version: 3\.9\.4-/m);
+    expect(await zkCli('3.9.4', 'get /operator-day-two', '^written-on')).toBe('written-on-3.9.3');
+    expect(await claimUids(claims)).toEqual(claimsBefore);
+
+    // A zoo.cfg override through the custom resource rolls the server, which serves the new value.
+    started = Date.now();
+    expect(await fourLetters('conf')).toMatch(/^tickTime=2000$/m);
+    podsBefore = await podUids(pods);
+    await patchSpec('ZookeeperCluster', 'zk', {
+      servers: { configOverrides: { 'zoo.cfg': { tickTime: '3000' } } },
+    });
+    await waitRolledOut('ZookeeperCluster', 'zk', pods, podsBefore, image('3.9.4'));
+    log(`tickTime override: Available again ${seconds(started)} after the patch`);
+    expect(await fourLetters('conf')).toMatch(/^tickTime=3000$/m);
+
+    // Stop: no server runs, the StatefulSet and the claim stay. Start: the same data is back.
+    started = Date.now();
+    podsBefore = await podUids(pods);
+    await patchSpec('ZookeeperCluster', 'zk', { clusterOperation: { stopped: true } });
+    await waitFor(
+      'ZookeeperCluster zk to be Stopped with no server left',
+      async () => {
+        const object = await stacklet('ZookeeperCluster', 'zk');
+        const status = object.status as { observedGeneration?: number } | undefined;
+        const live = await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_INSTANCE}=zk` });
+        return (
+          status?.observedGeneration === object.metadata.generation &&
+          condition(object, 'Stopped')?.status === 'True' &&
+          live.items.length === 0
+        );
+      },
+      5 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify((await stacklet('ZookeeperCluster', 'zk')).status),
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await zkDiagnostics()}`);
+    });
+    const stopped = await stacklet('ZookeeperCluster', 'zk');
+    expect(condition(stopped, 'Available')).toMatchObject({ status: 'False', reason: 'Stopped' });
+    expect(condition(stopped, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(
+      (await apps.readNamespacedStatefulSet({ name: 'zk-servers-default', namespace })).spec!.replicas,
+    ).toBe(0);
+    expect(await claimUids(claims)).toEqual(claimsBefore);
+    log(`stop: no server left ${seconds(started)} after the patch`);
+    started = Date.now();
+    await patchSpec('ZookeeperCluster', 'zk', { clusterOperation: { stopped: false } });
+    await waitRolledOut('ZookeeperCluster', 'zk', pods, podsBefore, image('3.9.4'));
+    log(`start: Available again ${seconds(started)} after the patch`);
+    expect(condition(await stacklet('ZookeeperCluster', 'zk'), 'Stopped')).toMatchObject({ status: 'False' });
+    expect(await zkCli('3.9.4', 'get /operator-day-two', '^written-on')).toBe('written-on-3.9.3');
+    expect(await fourLetters('conf')).toMatch(/^tickTime=3000$/m);
+    expect(await claimUids(claims)).toEqual(claimsBefore);
   });
 
-  it('Kafka (KRaft): Available only once the controller and the broker are Ready', async () => {
-    await importImages([kafkaImageRecipe('4.1.0')]);
+  it('Kafka (KRaft): Available only once the controller and the broker are Ready; 4.0.0 → 4.1.0 through the operator keeps the messages', async () => {
+    await importImages([kafkaImageRecipe('4.0.0'), kafkaImageRecipe('4.1.0')]);
     const storage = { 'log-dirs': { capacity: '1Gi' } };
     const role = { config: small('512Mi', storage), ...placement, ...one };
     const spec = {
-      image: { productVersion: '4.1.0', pullPolicy: 'Never' },
+      image: { productVersion: '4.0.0', pullPolicy: 'Never' },
       controllers: role,
       brokers: role,
     };
     const pods = expectedPods((s, id, p) => new KafkaCluster(s, id, p), 'kafka', spec);
     expect(pods).toEqual(['kafka-brokers-default-0', 'kafka-controllers-default-0']);
+    const claims = pods.map((pod) => `log-dirs-${pod}`);
     await create('KafkaCluster', 'kafka', spec);
     cleanup = () => remove('KafkaCluster', 'kafka');
     await waitAvailableOnlyWhenReady('KafkaCluster', 'kafka', pods);
+
+    const bootstrap = `kafka-brokers.${namespace}.svc.cluster.local:9092`;
+    const kafkaClient = (name: string, version: string, script: string) =>
+      runClientPod(
+        namespace,
+        { name, image: kafkaImageRecipe(version).reference, command: ['/bin/bash', '-c', script] },
+        () => diagnostics('KafkaCluster', 'kafka', pods),
+        10 * 60_000,
+      );
+    const before = await kafkaClient(
+      'kafka-before',
+      '4.0.0',
+      produceConsume('4.0.0', bootstrap, 'orders', { rf: 1, messages: ['before-1'], expect: 1 }),
+    );
+    expect(before).toContain('consumed: before-1');
+    const claimsBefore = await claimUids(claims);
+
+    // The upgrade through the custom resource: the controller is a quorum role, and a version is
+    // not a change of its members, so the operator rolls both pods.
+    const started = Date.now();
+    const podsBefore = await podUids(pods);
+    await patchSpec('KafkaCluster', 'kafka', { image: { productVersion: '4.1.0' } });
+    await waitRolledOut('KafkaCluster', 'kafka', pods, podsBefore, kafkaImageRecipe('4.1.0').reference);
+    log(`Kafka 4.0.0 → 4.1.0: Available again ${seconds(started)} after the patch`);
+    expect(await claimUids(claims)).toEqual(claimsBefore);
+    const after = await kafkaClient(
+      'kafka-after',
+      '4.1.0',
+      produceConsume('4.1.0', bootstrap, 'orders', { messages: ['after-1'], expect: 2 }),
+    );
+    expect(after).toContain('consumed: before-1');
+    expect(after).toContain('consumed: after-1');
   });
 
   it('Hive metastore on PostgreSQL: Available only once the metastore is Ready', async () => {
@@ -329,7 +559,7 @@ describe('the operator on the real node', () => {
     await waitAvailableOnlyWhenReady('HiveCluster', 'hive', pods);
   });
 
-  it('Trino: Available only once the coordinator and the worker are Ready', async () => {
+  it('Trino: Available only once the coordinator and the worker are Ready; only its own pods reach the worker, which still runs queries', async () => {
     await importImages([trinoImageRecipe('476')]);
     await core.createNamespacedSecret({
       namespace,
@@ -338,16 +568,128 @@ describe('the operator on the real node', () => {
         stringData: { internalSharedSecret: 'operator-path' },
       },
     });
+    // A catalog for the queries that run on the worker, there before the cluster (no extra roll).
+    const selected = { trino: 'operator-real' };
+    await create('TrinoCatalog', 'tpch', { connector: { tpch: {} } }, selected);
     const role = { config: small('1536Mi'), ...placement, ...one };
     const spec = {
       image: { productVersion: '476', pullPolicy: 'Never' },
+      clusterConfig: { catalogLabelSelector: { matchLabels: selected } },
       coordinators: role,
       workers: role,
     };
     const pods = expectedPods((s, id, p) => new TrinoCluster(s, id, p), 'trino', spec);
     expect(pods).toEqual(['trino-coordinators-default-0', 'trino-workers-default-0']);
     await create('TrinoCluster', 'trino', spec);
-    cleanup = () => remove('TrinoCluster', 'trino');
+    cleanup = async () => {
+      await core.deleteNamespacedPod({ name: 'neighbour', namespace }).catch(() => undefined);
+      await remove('TrinoCluster', 'trino');
+      await client.request('delete', 'DELETE', path('TrinoCatalog', 'tpch'), plural('TrinoCatalog'));
+    };
     await waitAvailableOnlyWhenReady('TrinoCluster', 'trino', pods);
+
+    // The worker's policy (`trino-workers`) admits only the stacklet's own pods: a neighbour in the
+    // namespace, which reaches the coordinator's client Service, is refused on the worker's 8080,
+    // while the coordinator reaches that same port.
+    const [coordinator, worker] = pods;
+    const workerIp = (await core.readNamespacedPod({ name: worker, namespace })).status!.podIP!;
+    const service = `trino-coordinators.${namespace}.svc.cluster.local`;
+    await startShellPod(namespace, 'neighbour', { app: 'neighbour' });
+    const trinoDiagnostics = async () =>
+      `${await diagnostics('TrinoCluster', 'trino', pods)}\n${await networkPolicyState()}`;
+    /** The first line of the answer to `GET /v1/info` on `host`:8080 from the neighbour. */
+    const fromNeighbour = async (host: string) =>
+      (
+        await execInPod(
+          namespace,
+          'neighbour',
+          `printf 'GET /v1/info HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} 8080 2>&1 | head -n 1`,
+        )
+      ).trim();
+    /** The HTTP status of `GET /v1/info` on the worker's 8080 from the coordinator's pod. */
+    const fromCoordinator = async () =>
+      (
+        await execInPod(
+          namespace,
+          coordinator,
+          `curl -s -m 5 -o /dev/null -w '%{http_code}' http://${workerIp}:8080/v1/info || true`,
+        )
+      ).trim();
+    const answered = (line: string) => /^HTTP\/1\.1 200 /.test(line);
+    /** Polls until the neighbour is (or is not) answered by `host`, then checks it holds twice more. */
+    const expectNeighbour = async (host: string, reach: boolean) => {
+      const what = `the neighbour to be ${reach ? 'answered by' : 'refused by'} ${host}:8080`;
+      let last = '';
+      try {
+        await waitFor(what, async () => answered((last = await fromNeighbour(host))) === reach, 3 * 60_000);
+        for (let i = 0; i < 2; i++) {
+          last = await fromNeighbour(host);
+          expect({ what, answered: answered(last) }).toEqual({ what, answered: reach });
+        }
+        return last;
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nlast answer: ${last}\n${await trinoDiagnostics()}`, {
+          cause: error,
+        });
+      }
+    };
+    await expectNeighbour(service, true);
+    log(`the neighbour on the worker's 8080: ${await expectNeighbour(workerIp, false)}`);
+    // Not a worker that does not listen: its own coordinator gets an answer from the same port.
+    expect({ coordinatorToWorker: await fromCoordinator() }).toEqual({ coordinatorToWorker: '200' });
+    await expectNeighbour(workerIp, false);
+
+    // The refusal is the policy's: without keelson's NetworkPolicies (the operator prunes them) the
+    // neighbour gets in; with them back it is refused again.
+    const workerPolicy = () =>
+      client
+        .request<KubeObject>(
+          'get',
+          'GET',
+          `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/trino-workers`,
+          'networkpolicies',
+        )
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (isStatus(error, 404)) return false;
+            throw error;
+          },
+        );
+    await patchSpec('TrinoCluster', 'trino', { clusterConfig: { networkPolicy: { enabled: false } } });
+    await waitFor('the operator to prune the trino-workers NetworkPolicy', async () => !(await workerPolicy()));
+    await expectNeighbour(workerIp, true);
+    await patchSpec('TrinoCluster', 'trino', { clusterConfig: { networkPolicy: null } });
+    await waitFor('the operator to apply the trino-workers NetworkPolicy again', workerPolicy);
+    await expectNeighbour(workerIp, false);
+    expect({ coordinatorToWorker: await fromCoordinator() }).toEqual({ coordinatorToWorker: '200' });
+
+    // Queries still run on the worker (the coordinator schedules no splits on itself,
+    // node-scheduler.include-coordinator=false), asked by a client of the namespace.
+    const cli = `trino --server http://${service}:8080 --user keelson`;
+    const nodes = "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'";
+    const out = await runClientPod(
+      namespace,
+      {
+        name: 'trino-query',
+        image: trinoImageRecipe('476').reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            'end=$((SECONDS + 300))',
+            `until [ "$(${cli} --execute "${nodes}" 2>/dev/null)" = '"2"' ]; do`,
+            '  if [ $SECONDS -gt $end ]; then echo "nodes not active"; exit 1; fi',
+            '  sleep 2',
+            'done',
+            'echo nodes=2',
+            `${cli} --execute "SELECT count(*) FROM tpch.tiny.nation" 2>&1 | grep -v WARNING`,
+          ].join('\n'),
+        ],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+      },
+      trinoDiagnostics,
+    );
+    expect(out.split('\n')).toEqual(expect.arrayContaining(['nodes=2', '"25"']));
   });
 });

@@ -122,6 +122,33 @@ export async function buildImageOnRealNode(
   return built;
 }
 
+/**
+ * What the real node's NetworkPolicy controller (kube-router's firewall) did, for a failing
+ * network check to print: the end of its log and the node's filter rules of its chains.
+ */
+export async function networkPolicyState(): Promise<string> {
+  const node = await realNode();
+  const rules = await new Promise<string>((resolve) =>
+    execFile(
+      'nsenter',
+      [`--net=/run/netns/${node.netns}`, '--', 'iptables-save', '-t', 'filter'],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve(error ? `iptables-save: ${error.message}${stderr}` : stdout),
+    ),
+  );
+  const log = fs.existsSync(node.logs['network-policy'])
+    ? fs.readFileSync(node.logs['network-policy'], 'utf8').split('\n').slice(-40).join('\n')
+    : '(no log)';
+  return (
+    `--- kube-router (last lines):\n${log}\n` +
+    `--- the node's filter table (KUBE-ROUTER, KUBE-POD-FW, KUBE-NWPLCY):\n` +
+    rules
+      .split('\n')
+      .filter((l) => /KUBE-(ROUTER|POD-FW|NWPLCY)/.test(l))
+      .join('\n')
+  );
+}
+
 /** The container logs of a pod on the real node, for a failing test to print. */
 export async function realNodePodLogs(namespace: string, pod: string): Promise<string> {
   return podLogs(await realNode(), namespace, pod);
