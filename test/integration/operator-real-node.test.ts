@@ -657,7 +657,10 @@ describe('the operator on the real node', () => {
           },
         );
     await patchSpec('TrinoCluster', 'trino', { clusterConfig: { networkPolicy: { enabled: false } } });
-    await waitFor('the operator to prune the trino-workers NetworkPolicy', async () => !(await workerPolicy()));
+    await waitFor(
+      'the operator to prune the trino-workers NetworkPolicy',
+      async () => !(await workerPolicy()),
+    );
     await expectNeighbour(workerIp, true);
     await patchSpec('TrinoCluster', 'trino', { clusterConfig: { networkPolicy: null } });
     await waitFor('the operator to apply the trino-workers NetworkPolicy again', workerPolicy);
