@@ -31,6 +31,7 @@
  * Each failure prints the pods' logs, the stacklet's status and the operator's log (and, for the
  * network checks, the policy controller's log and rules).
  */
+import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { PRODUCTS } from '../../apps/keelson';
@@ -167,31 +168,52 @@ describe('the operator on the real node', () => {
     });
   }
 
+  /** What {@link waitAvailableOnlyWhen} waits for. */
+  interface AvailableWait {
+    /** The wait's description, for its timeout message. */
+    readonly what: string;
+    /** Whether a live pod counts as done (a pod of `pods` that does not count is pending). */
+    readonly done: (pod: k8s.V1Pod) => boolean;
+    /** How a pending pod is described in a violation (`not Ready`). */
+    readonly pending: string;
+    /** Only the status of the stacklet's latest generation counts. */
+    readonly latestGeneration: boolean;
+    readonly timeoutMs: number;
+  }
+
   /**
-   * Waits for `Available=True`, checking at every look that it is not True while one of `pods` is
-   * not Ready (the stacklet is read before the pods: pods that were not Ready then are not Ready
-   * before it either, while they start), and that it was False before.
+   * Waits for `Available=True` with every pod of `pods` done, checking at every look that it is not
+   * True while one of them is pending (the stacklet is read before the pods: pods that were pending
+   * then are pending before it either), that it was False before, and that the stacklet is not
+   * Degraded at the end.
    */
-  async function waitAvailableOnlyWhenReady(kind: string, name: string, pods: string[]): Promise<void> {
+  async function waitAvailableOnlyWhen(
+    kind: string,
+    name: string,
+    pods: string[],
+    wait: AvailableWait,
+  ): Promise<void> {
     let sawFalse = false;
     let violation: string | undefined;
     await waitFor(
-      `${kind} ${name} to be Available with ${pods.join(', ')} Ready`,
+      wait.what,
       async () => {
         const object = await stacklet(kind, name);
+        const status = object.status as { observedGeneration?: number } | undefined;
+        if (wait.latestGeneration && status?.observedGeneration !== object.metadata.generation) return false;
         const available = condition(object, 'Available');
         const live = await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_INSTANCE}=${name}` });
-        const ready = new Set(live.items.filter((p) => isReady(p)).map((p) => p.metadata!.name!));
-        const notReady = pods.filter((p) => !ready.has(p));
+        const done = new Set(live.items.filter(wait.done).map((p) => p.metadata!.name!));
+        const pending = pods.filter((p) => !done.has(p));
         if (available?.status === 'False') sawFalse = true;
         if (available?.status !== 'True') return false;
-        if (notReady.length > 0) {
-          violation ??= `Available=True (${available.message}) while ${notReady.join(', ')} not Ready`;
+        if (pending.length > 0) {
+          violation ??= `Available=True (${available.message}) while ${pending.join(', ')} ${wait.pending}`;
           return false;
         }
         return true;
       },
-      10 * 60_000,
+      wait.timeoutMs,
       undefined,
       undefined,
       async () => JSON.stringify((await stacklet(kind, name)).status),
@@ -200,9 +222,18 @@ describe('the operator on the real node', () => {
     });
     expect(violation).toBeUndefined();
     expect(sawFalse).toBe(true);
-    const object = await stacklet(kind, name);
-    expect(condition(object, 'Degraded')).toMatchObject({ status: 'False' });
+    expect(condition(await stacklet(kind, name), 'Degraded')).toMatchObject({ status: 'False' });
   }
+
+  /** Waits for `Available=True`, never True while one of `pods` is not Ready, and False before. */
+  const waitAvailableOnlyWhenReady = (kind: string, name: string, pods: string[]) =>
+    waitAvailableOnlyWhen(kind, name, pods, {
+      what: `${kind} ${name} to be Available with ${pods.join(', ')} Ready`,
+      done: (pod) => isReady(pod),
+      pending: 'not Ready',
+      latestGeneration: false,
+      timeoutMs: 10 * 60_000,
+    });
 
   /** Undoes what the current test made, passed or failed, so that the next one has the cores. */
   let cleanup: (() => Promise<void>) | undefined;
@@ -243,54 +274,18 @@ describe('the operator on the real node', () => {
    * `Available` of the latest generation is never True while one of them is old or not Ready, and
    * it must have been False of that generation before (the roll takes the pods down).
    */
-  async function waitRolledOut(
-    kind: string,
-    name: string,
-    pods: string[],
-    before: string[],
-    image: string,
-  ): Promise<void> {
-    let sawFalse = false;
-    let violation: string | undefined;
-    await waitFor(
-      `${kind} ${name} to roll out its latest generation to new, Ready ${pods.join(', ')} running ${image}`,
-      async () => {
-        const object = await stacklet(kind, name);
-        const status = object.status as { observedGeneration?: number } | undefined;
-        if (status?.observedGeneration !== object.metadata.generation) return false;
-        const available = condition(object, 'Available');
-        const live = await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_INSTANCE}=${name}` });
-        const rolled = new Set(
-          live.items
-            .filter(
-              (p) =>
-                isReady(p) &&
-                !p.metadata!.deletionTimestamp &&
-                !before.includes(p.metadata!.uid!) &&
-                p.spec!.containers.some((c) => c.image === image),
-            )
-            .map((p) => p.metadata!.name!),
-        );
-        const pending = pods.filter((p) => !rolled.has(p));
-        if (available?.status === 'False') sawFalse = true;
-        if (available?.status !== 'True') return false;
-        if (pending.length > 0) {
-          violation ??= `Available=True (${available.message}) while ${pending.join(', ')} not rolled out and Ready`;
-          return false;
-        }
-        return true;
-      },
-      15 * 60_000,
-      undefined,
-      undefined,
-      async () => JSON.stringify((await stacklet(kind, name)).status),
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${violation ?? ''}\n${await diagnostics(kind, name, pods)}`);
+  const waitRolledOut = (kind: string, name: string, pods: string[], before: string[], image: string) =>
+    waitAvailableOnlyWhen(kind, name, pods, {
+      what: `${kind} ${name} to roll out its latest generation to new, Ready ${pods.join(', ')} running ${image}`,
+      done: (p) =>
+        isReady(p) &&
+        !p.metadata!.deletionTimestamp &&
+        !before.includes(p.metadata!.uid!) &&
+        p.spec!.containers.some((c) => c.image === image),
+      pending: 'not rolled out and Ready',
+      latestGeneration: true,
+      timeoutMs: 15 * 60_000,
     });
-    expect(violation).toBeUndefined();
-    expect(sawFalse).toBe(true);
-    expect(condition(await stacklet(kind, name), 'Degraded')).toMatchObject({ status: 'False' });
-  }
 
   it('ZooKeeper: Available only once Ready; a rejected override is Degraded and heals; upgrade, override, stop and start through the operator keep the data', async () => {
     await importImages([zookeeperImageRecipe('3.9.3'), zookeeperImageRecipe('3.9.4')]);
