@@ -39,3 +39,4 @@ export * from './stacklet/ordinal-ids';
 export * from './synth';
 export * from './synth-report';
 export * from './external';
+export * from './tls';
