@@ -36,6 +36,7 @@ export * from './stacklet/manifests';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';
+export * from './tls/pod-tls';
 export * from './synth';
 export * from './synth-report';
 export * from './external';

@@ -9,6 +9,7 @@ import type {
   NetworkPolicySpec,
   ResourcesSpec,
   RoleConfigSpec,
+  TlsSpec,
 } from '../../lib/spec/spec.generated';
 
 /**
@@ -37,6 +38,10 @@ export interface TrinoSpec {
  * Settings of the whole product: dependencies, security, networking.
  */
 export interface TrinoClusterConfig {
+  /**
+   * TLS on the stacklet's ports: which TlsClass serves which traffic, or none.
+   */
+  tls?: TlsSpec;
   /**
    * Reserved: keelson does not run a Vector agent yet, so this is refused (synth and admission).
    */

@@ -9,6 +9,7 @@ import type {
   NetworkPolicySpec,
   ResourcesSpec,
   RoleConfigSpec,
+  TlsSpec,
 } from '../../lib/spec/spec.generated';
 
 /**
@@ -36,6 +37,10 @@ export interface ZookeeperSpec {
  * Settings of the whole product: dependencies, security, networking.
  */
 export interface ZookeeperClusterConfig {
+  /**
+   * TLS on the stacklet's ports: which TlsClass serves which traffic, or none.
+   */
+  tls?: TlsSpec;
   /**
    * Reserved: keelson does not run a Vector agent yet, so this is refused (synth and admission).
    */

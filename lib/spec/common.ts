@@ -292,8 +292,8 @@ export const LoggingSchema = Type.Object(
     [TYPE_NAME_KEY]: 'LoggingSpec',
   },
 );
-import type { LoggingSpec } from './spec.generated';
-export type { LoggingSpec };
+import type { LoggingSpec, TlsSpec } from './spec.generated';
+export type { LoggingSpec, TlsSpec };
 
 /** Config fields every role has, beside the product's own. */
 export const CommonConfigProperties = {
@@ -399,8 +399,50 @@ const NetworkPeerSchema = Type.Object(
   { ...CLOSED, description: 'Clients admitted to the client ports.', [TYPE_NAME_KEY]: 'NetworkPeerSpec' },
 );
 
+/** A TlsClass name: a DNS label, because it is also a label value and part of a signer name. */
+const TLS_CLASS_NAME = {
+  pattern: DNS_LABEL_PATTERN,
+  maxLength: 63,
+  'x-keelson-expected':
+    "a TlsClass name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)",
+} as const;
+
+/** The TLS settings every product has (lib/tls says how certificates reach the pods). */
+export const TlsSchema = Type.Object(
+  {
+    serverTlsClass: Type.Optional(
+      Type.String({
+        ...TLS_CLASS_NAME,
+        description:
+          'The TlsClass whose certificates the ports clients use are served with. TLS is on where the ' +
+          'class exists (operator: in the cluster; synth: a TlsClass construct of that name in the app); a ' +
+          'class named here explicitly must exist. @default "tls"',
+      }),
+    ),
+    internalTlsClass: Type.Optional(
+      Type.String({
+        ...TLS_CLASS_NAME,
+        description:
+          "The TlsClass whose certificates the stacklet's own pods use between themselves (quorum, " +
+          'replication, inter-broker), under the same rule as serverTlsClass. @default "tls"',
+      }),
+    ),
+    enabled: Type.Optional(
+      Type.Boolean({
+        description: 'false turns TLS off on every port, whatever classes exist. @default true',
+      }),
+    ),
+  },
+  {
+    ...CLOSED,
+    description: "TLS on the stacklet's ports: which TlsClass serves which traffic, or none.",
+    [TYPE_NAME_KEY]: 'TlsSpec',
+  },
+);
+
 /** clusterConfig fields every product has, beside its own. */
 export const CommonClusterConfigProperties = {
+  tls: Type.Optional(TlsSchema),
   vectorAggregatorConfigMapName: Type.Optional(
     Type.String({
       description:

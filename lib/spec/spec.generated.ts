@@ -186,3 +186,24 @@ export interface NetworkPeerSpec {
    */
   namespaceSelector?: LabelSelector;
 }
+
+/**
+ * TLS on the stacklet's ports: which TlsClass serves which traffic, or none.
+ */
+export interface TlsSpec {
+  /**
+   * The TlsClass whose certificates the ports clients use are served with. TLS is on where the class exists (operator: in the cluster; synth: a TlsClass construct of that name in the app); a class named here explicitly must exist.
+   * @default "tls"
+   */
+  serverTlsClass?: string;
+  /**
+   * The TlsClass whose certificates the stacklet's own pods use between themselves (quorum, replication, inter-broker), under the same rule as serverTlsClass.
+   * @default "tls"
+   */
+  internalTlsClass?: string;
+  /**
+   * false turns TLS off on every port, whatever classes exist.
+   * @default true
+   */
+  enabled?: boolean;
+}

@@ -31,7 +31,7 @@ import {
   type RoleConfigSpec,
 } from './common';
 import { withRules } from './rules';
-import type { NetworkPolicySpec } from './spec.generated';
+import type { NetworkPolicySpec, TlsSpec } from './spec.generated';
 import { PodOverridesSchema, type Affinity, type PodTemplatePatch } from './kubernetes';
 
 /** What the spec builder needs to know of one role. */
@@ -197,4 +197,5 @@ export interface AnyStackletSpec {
 export interface CommonClusterConfigSpec {
   readonly vectorAggregatorConfigMapName?: string;
   readonly networkPolicy?: NetworkPolicySpec;
+  readonly tls?: TlsSpec;
 }

@@ -24,6 +24,7 @@ import type {
   RoleGroupPod,
   StackletContext,
 } from './product';
+import { tlsVolumes } from '../tls/pod-tls';
 import { containerSecurityContext, podSecurityContext } from './security';
 
 /** The volume holding the role group's rendered config files. */
@@ -90,10 +91,12 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
   const { product, stacklet, role, roleGroup, pod } = input;
   const { config } = roleGroup;
   const writableDirs = role.writableDirs ?? ['/tmp'];
+  const tls = tlsVolumes(roleGroup.tls, stacklet.tls);
 
   const volumes: Volume[] = [
     { name: CONFIG_VOLUME, configMap: { name: roleGroup.names.configMap } },
     ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), emptyDir: {} })),
+    ...tls.volumes,
     ...(pod.volumes ?? []),
   ];
   const volumeMounts: VolumeMount[] = [
@@ -109,6 +112,7 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
       }
       return { name: volume, mountPath };
     }),
+    ...tls.mounts,
     ...(pod.container.volumeMounts ?? []),
   ];
 

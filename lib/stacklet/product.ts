@@ -10,6 +10,7 @@ import type { ConfigFileFormat } from '../config-files';
 import type { LoggingSpec } from '../spec/common';
 import type { Affinity, PodTemplatePatch } from '../spec/kubernetes';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import type { RoleGroupTls, StackletTls, TlsUse } from '../tls/pod-tls';
 import type { ObjectReference, ResolvedReferences } from './references';
 
 /** The API group of every keelson custom resource. */
@@ -68,6 +69,8 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
   readonly references: ResolvedReferences;
   /** Role groups by role, resolved (config merged, replicas known). */
   readonly roleGroups: readonly ResolvedRoleGroup[];
+  /** The TlsClass serving each kind of traffic; a missing member means that traffic is plaintext. */
+  readonly tls: StackletTls;
 }
 
 /** A role group after the merge of product defaults ← role ← role group. */
@@ -91,6 +94,11 @@ export interface ResolvedRoleGroup<Config extends ResolvedCommonConfig = Resolve
   };
   /** Pods' stable DNS names, in ordinal order (`<pod>.<headless>.<ns>.svc.<domain>`). */
   readonly podAddresses: readonly string[];
+  /**
+   * The TLS files the pods read, for each use the role speaks whose class is on (lib/tls says how
+   * they are delivered); a missing member means that traffic is plaintext.
+   */
+  readonly tls: RoleGroupTls;
 }
 
 /** What a product says about one role group's pods. */
@@ -149,6 +157,14 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * @default ['/tmp']
    */
   readonly writableDirs?: readonly string[];
+  /**
+   * The kinds of traffic the role can protect with TLS: `server` for its client ports, `internal`
+   * for traffic between the stacklet's own pods. The framework mounts the certificates of each use
+   * whose class is on and hands their paths to `pod` (`roleGroup.tls`); the product configures
+   * its ports from them.
+   * @default - none: the role speaks plaintext whatever the spec's TLS settings
+   */
+  readonly tls?: readonly TlsUse[];
   /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */

@@ -18,7 +18,12 @@ import { parseDurationSeconds } from '../duration';
 import { applyJvmArgumentOverrides, jvmArgumentOverridesProblems } from '../jvm';
 import { jvmHeapFromMemory, jvmHeapProblems } from '../resources';
 import { headlessServiceName, nameProblems, roleGroupName } from '../naming';
-import type { AnyRoleGroupSpec, AnyRoleSpec, AnyStackletSpec } from '../spec/stacklet-spec';
+import type {
+  AnyRoleGroupSpec,
+  AnyRoleSpec,
+  AnyStackletSpec,
+  CommonClusterConfigSpec,
+} from '../spec/stacklet-spec';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { Type } from '@sinclair/typebox';
 import {
@@ -28,6 +33,7 @@ import {
   type ResolvedReferences,
 } from './references';
 import { CLOSED, CommonConfigProperties } from '../spec/common';
+import { resolveStackletTls, roleGroupTls, type StackletTls, type TlsClassInfo } from '../tls/pod-tls';
 import type {
   ProductDefinition,
   ProductImages,
@@ -87,6 +93,7 @@ function resolveRoleGroup(
   roleSpec: AnyRoleSpec,
   group: string,
   groupSpec: AnyRoleGroupSpec,
+  tls: StackletTls,
   problems: string[],
 ): ResolvedRoleGroup {
   const path = `spec.${role.name}.roleGroups.${group}`;
@@ -173,6 +180,7 @@ function resolveRoleGroup(
     jvmArguments,
     names: { workload, headlessService: headless, configMap: workload },
     podAddresses,
+    tls: roleGroupTls(role.tls ?? [], tls),
   };
 }
 
@@ -188,6 +196,8 @@ export interface ResolveInput {
   readonly objects?: readonly ReferencedObject[];
   /** Problems found outside the spec (see `StackletOptions.problems`). @default - none */
   readonly problems?: readonly string[];
+  /** The TlsClasses that exist (see `StackletOptions.tlsClasses`). @default - none: TLS is off */
+  readonly tlsClasses?: readonly TlsClassInfo[];
 }
 
 /**
@@ -213,6 +223,11 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   }
   const image = product.images ? resolveImage(product.images, spec.image) : NO_IMAGE;
   if (typeof image === 'string') problems.push(image);
+  const tls = resolveStackletTls(
+    (spec.clusterConfig as CommonClusterConfigSpec | undefined)?.tls,
+    input.tlsClasses ?? [],
+  );
+  if (roles.some((r) => (r.tls ?? []).length > 0)) problems.push(...tls.problems);
   let references: ResolvedReferences = {};
   if (problems.length === 0) {
     const resolution = resolveReferences(
@@ -251,13 +266,16 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     dependencies: input.dependencies ?? {},
     references,
     roleGroups: [] as ResolvedRoleGroup[],
+    tls: tls.tls,
   };
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
     const groups = roleSpec.roleGroups ?? { [DEFAULT_ROLE_GROUP]: {} };
     for (const [group, groupSpec] of Object.entries(groups)) {
       const defaults = role.defaults(partial, group);
-      partial.roleGroups.push(resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, problems));
+      partial.roleGroups.push(
+        resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, tls.tls, problems),
+      );
     }
   }
   if (problems.length === 0) problems.push(...(product.validate?.(partial) ?? []));

@@ -15,6 +15,7 @@ import { roleGroupManifests, roleManifests, stackletManifests, type Manifest } f
 import type { ProductDefinition, StackletContext } from './product';
 import type { ReferencedObject } from './references';
 import { activeRoles, resolveStacklet } from './resolve';
+import { tlsClassesIn, type TlsClassInfo } from '../tls/pod-tls';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
@@ -72,6 +73,12 @@ export interface StackletOptions {
    * @default - none
    */
   readonly problems?: readonly string[];
+  /**
+   * The TlsClasses that exist: TLS is on where the class the spec names (by default `tls`) is one
+   * of them. The operator passes the cluster's.
+   * @default - the TlsClass constructs defined in this app before the stacklet
+   */
+  readonly tlsClasses?: readonly TlsClassInfo[];
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -160,6 +167,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
         dependencies: options.dependencies,
         objects: options.objects,
         problems: options.problems,
+        tlsClasses: options.tlsClasses ?? tlsClassesIn(this),
       });
       const input = {
         product: product as unknown as ProductDefinition,

@@ -28,6 +28,7 @@ import {
   ResourcesSchema,
   RoleConfigSchema,
   S3_CONNECTION,
+  TlsSchema,
   TYPE_NAME_KEY,
   type ProductDefinition,
 } from '../../lib';
@@ -262,7 +263,7 @@ async function sharedSpecTypes(): Promise<string> {
   const peer = (networkPolicy as unknown as { properties: { allowedClients: { items: TSchema } } }).properties
     .allowedClients.items;
   const parts = [ImageSchema, ClusterOperationSchema, ResourcesSchema, LoggingSchema, RoleConfigSchema]
-    .concat([JvmArgumentOverridesSchema, networkPolicy, peer] as never[])
+    .concat([JvmArgumentOverridesSchema, networkPolicy, peer, TlsSchema] as never[])
     .map((schema) => ({ name: (schema as Node)[TYPE_NAME_KEY] as string, schema, titles: noTitles }));
   return specModule(`${SHARED_MODULE}.ts`, 'the shared schemas in lib/spec/common.ts', parts);
 }

@@ -1,0 +1,178 @@
+/**
+ * How TLS reaches a stacklet's pods, the same way for every product: which TlsClass serves which
+ * traffic, the files a product reads, and the volumes that deliver them.
+ *
+ * Delivery is Kubernetes' own: a `podCertificate` projection (the kubelet makes the key inside the
+ * node and asks the class's signer, keelson's operator, for a certificate carrying the pod's names)
+ * and a `clusterTrustBundle` projection (every CA of the class, two during a CA rotation). The
+ * kubelet renews the certificate before it expires and rewrites the files in place; the key never
+ * leaves the node.
+ */
+import type { IConstruct } from 'constructs';
+import type { Volume, VolumeMount } from '../../imports/k8s-wire';
+import type { TlsSpec } from '../spec/common';
+
+/** Where TLS files are mounted: one directory per kind of traffic. */
+export const TLS_MOUNT_ROOT = '/keelson/tls';
+
+/** The two kinds of traffic a stacklet may protect with TLS. */
+export type TlsUse = 'server' | 'internal';
+
+/** The files of one TLS use, as a product reads them. */
+export interface TlsFiles {
+  /** The directory holding the files below. */
+  readonly dir: string;
+  /** The PKCS#8 private key followed by the certificate chain, in one file (read atomically). */
+  readonly bundle: string;
+  /** The private key alone (PKCS#8 PEM). */
+  readonly key: string;
+  /** The certificate chain alone, leaf first. */
+  readonly certificate: string;
+  /** Every CA to trust, PEM (two during a CA rotation). */
+  readonly trust: string;
+}
+
+/** The TLS a role group's pods speak; a missing member means that traffic is plaintext. */
+export interface RoleGroupTls {
+  readonly server?: TlsFiles;
+  readonly internal?: TlsFiles;
+}
+
+/** The TlsClass a stacklet uses for each kind of traffic; a missing member means TLS is off there. */
+export interface StackletTls {
+  readonly server?: TlsClassInfo;
+  readonly internal?: TlsClassInfo;
+}
+
+/** What a stacklet needs to know of a TlsClass. */
+export interface TlsClassInfo {
+  readonly name: string;
+  /** The longest lifetime the class issues certificates for, in seconds. @default 86400 */
+  readonly certificateLifetimeSeconds?: number;
+}
+
+// The TlsClasses of each app, by its root construct: a stacklet looks its classes up here rather
+// than walking the whole tree, which would make synth quadratic in the number of stacklets.
+const classesByApp = new WeakMap<IConstruct, TlsClassInfo[]>();
+
+/** Called by a TlsClass construct: stacklets defined after it in the same app see the class. */
+export function registerTlsClass(scope: IConstruct, info: TlsClassInfo): void {
+  const root = scope.node.root;
+  classesByApp.set(root, [...(classesByApp.get(root) ?? []), info]);
+}
+
+/** The TlsClasses registered in the app `scope` belongs to. */
+export function tlsClassesIn(scope: IConstruct): readonly TlsClassInfo[] {
+  return classesByApp.get(scope.node.root) ?? [];
+}
+
+/** The class a stacklet uses when its spec names none. */
+export const DEFAULT_TLS_CLASS = 'tls';
+
+/** The signer of a class's certificates (`spec.signerName` of its PodCertificateRequests). */
+export function tlsSignerName(className: string): string {
+  return `keelson.dev/${className}`;
+}
+
+/** The label that marks a class's ClusterTrustBundles. */
+export const TLS_CLASS_LABEL = 'keelson.dev/tls-class';
+
+/** The files of `use`, at the paths every product reads them from. */
+export function tlsFiles(use: TlsUse): TlsFiles {
+  const dir = `${TLS_MOUNT_ROOT}/${use}`;
+  return {
+    dir,
+    bundle: `${dir}/tls.pem`,
+    key: `${dir}/tls.key`,
+    certificate: `${dir}/tls.crt`,
+    trust: `${dir}/ca.crt`,
+  };
+}
+
+/**
+ * Which class serves which traffic: none when `tls.enabled` is false; otherwise each use's class
+ * (the default `tls` where unnamed) when it exists. A class named explicitly that does not exist
+ * is a problem (a typo must not turn TLS off); the default class missing just means no TLS.
+ */
+export function resolveStackletTls(
+  spec: TlsSpec | undefined,
+  classes: readonly TlsClassInfo[],
+): { tls: StackletTls; problems: string[] } {
+  if (spec?.enabled === false) return { tls: {}, problems: [] };
+  const problems: string[] = [];
+  const pick = (field: 'serverTlsClass' | 'internalTlsClass'): TlsClassInfo | undefined => {
+    const named = spec?.[field];
+    const found = classes.find((c) => c.name === (named ?? DEFAULT_TLS_CLASS));
+    if (named !== undefined && !found) {
+      problems.push(
+        `spec.clusterConfig.tls.${field}: the TlsClass "${named}" does not exist; create it (operator mode), ` +
+          'define a TlsClass construct of that name before this stacklet (synth mode), or set ' +
+          'spec.clusterConfig.tls.enabled to false',
+      );
+    }
+    return found;
+  };
+  return { tls: { server: pick('serverTlsClass'), internal: pick('internalTlsClass') }, problems };
+}
+
+/** The files a role group's pods get, given the uses its role speaks and the stacklet's classes. */
+export function roleGroupTls(uses: readonly TlsUse[], tls: StackletTls): RoleGroupTls {
+  const on = (use: TlsUse) => uses.includes(use) && tls[use] !== undefined;
+  return {
+    server: on('server') ? tlsFiles('server') : undefined,
+    internal: on('internal') ? tlsFiles('internal') : undefined,
+  };
+}
+
+/** The volume name of a TLS use. */
+export function tlsVolumeName(use: TlsUse): string {
+  return `tls-${use}`;
+}
+
+/**
+ * The projected volumes and mounts that deliver a role group's TLS files: the pod's own
+ * certificate from the class's signer and the class's trust bundle.
+ */
+export function tlsVolumes(
+  rgTls: RoleGroupTls,
+  tls: StackletTls,
+): { volumes: Volume[]; mounts: VolumeMount[] } {
+  const volumes: Volume[] = [];
+  const mounts: VolumeMount[] = [];
+  for (const use of ['server', 'internal'] as const) {
+    const files = rgTls[use];
+    const tlsClass = tls[use];
+    if (!files || !tlsClass) continue;
+    const signerName = tlsSignerName(tlsClass.name);
+    volumes.push({
+      name: tlsVolumeName(use),
+      projected: {
+        sources: [
+          {
+            podCertificate: {
+              signerName,
+              keyType: 'ECDSAP256',
+              credentialBundlePath: basename(files.bundle),
+              keyPath: basename(files.key),
+              certificateChainPath: basename(files.certificate),
+              maxExpirationSeconds: tlsClass.certificateLifetimeSeconds,
+            },
+          },
+          {
+            clusterTrustBundle: {
+              signerName,
+              labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: tlsClass.name } },
+              path: basename(files.trust),
+            },
+          },
+        ],
+      },
+    });
+    mounts.push({ name: tlsVolumeName(use), mountPath: files.dir, readOnly: true });
+  }
+  return { volumes, mounts };
+}
+
+function basename(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,167 @@
+import { Chart, Testing } from 'cdk8s';
+import {
+  defineRole,
+  registerTlsClass,
+  resolveStackletTls,
+  Stacklet,
+  stackletSpecSchema,
+  type AnyStackletSpec,
+  type ProductDefinition,
+  type RoleGroupTls,
+  type TlsClassInfo,
+} from '../lib';
+
+/** The TLS files each build handed to the role's pod hook, by role group. */
+const seen = new Map<string, RoleGroupTls>();
+
+/** A product whose one role speaks server and internal TLS. */
+const BEACON: ProductDefinition = {
+  name: 'beacon',
+  kind: 'BeaconCluster',
+  plural: 'beaconclusters',
+  description: 'test product',
+  specSchema: stackletSpecSchema({
+    description: 'test product',
+    clusterConfig: {},
+    roles: { lights: { config: {}, configFiles: ['beacon.properties'], jvm: false } },
+  }),
+  images: { repository: 'registry.invalid/beacon', versions: { '1': '1' }, defaultVersion: '1' },
+  roles: [
+    defineRole({
+      name: 'lights',
+      config: {},
+      defaults: () => ({
+        resources: { cpu: { min: '100m', max: '200m' }, memory: { limit: '64Mi' }, storage: {} },
+        logging: {},
+        gracefulShutdownTimeout: '10s',
+      }),
+      ports: [{ name: 'client', port: 7000, client: true }],
+      configFiles: { 'beacon.properties': 'properties' },
+      configMountPath: '/etc/beacon',
+      tls: ['server', 'internal'],
+      pod: (_stacklet, rg) => {
+        seen.set(rg.roleGroup, rg.tls);
+        return { container: {}, configFiles: { 'beacon.properties': {} } };
+      },
+    }),
+  ],
+};
+
+function build(spec: AnyStackletSpec, classes?: readonly TlsClassInfo[], defineClasses: TlsClassInfo[] = []) {
+  seen.clear();
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'ops' });
+  for (const info of defineClasses) registerTlsClass(chart, info);
+  const stacklet = new Stacklet(chart, 'harbour', BEACON, spec, { tlsClasses: classes });
+  const objects = stacklet.problems.length === 0 ? Testing.synth(chart) : [];
+  return { stacklet, sts: objects.find((o) => o.kind === 'StatefulSet') };
+}
+
+describe('which TlsClass serves which traffic', () => {
+  const tls = { name: 'tls' };
+  const corp = { name: 'corp', certificateLifetimeSeconds: 7200 };
+
+  test('the default class "tls" turns TLS on for both uses when it exists, and off when it does not', () => {
+    expect(resolveStackletTls(undefined, [tls])).toEqual({
+      tls: { server: tls, internal: tls },
+      problems: [],
+    });
+    expect(resolveStackletTls(undefined, [corp])).toEqual({ tls: {}, problems: [] });
+  });
+
+  test('enabled: false turns TLS off even where the classes exist', () => {
+    expect(resolveStackletTls({ enabled: false, serverTlsClass: 'corp' }, [tls, corp])).toEqual({
+      tls: {},
+      problems: [],
+    });
+  });
+
+  test('a class named explicitly must exist: a typo is an error, not plaintext', () => {
+    const { tls: resolved, problems } = resolveStackletTls({ serverTlsClass: 'crop' }, [tls, corp]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^spec\.clusterConfig\.tls\.serverTlsClass: the TlsClass "crop" does not exist/),
+    ]);
+    expect(resolved.internal).toBe(tls);
+  });
+
+  test('server and internal traffic may use different classes', () => {
+    expect(resolveStackletTls({ serverTlsClass: 'corp' }, [tls, corp]).tls).toEqual({
+      server: corp,
+      internal: tls,
+    });
+  });
+});
+
+describe('a role that speaks TLS', () => {
+  test('gets a projected pod certificate and trust bundle per use, mounted read-only where products read them', () => {
+    const { sts } = build({}, [{ name: 'tls', certificateLifetimeSeconds: 3600 }]);
+    const pod = sts.spec.template.spec;
+    const server = pod.volumes.find((v: { name: string }) => v.name === 'tls-server');
+    expect(server.projected.sources).toEqual([
+      {
+        podCertificate: {
+          signerName: 'keelson.dev/tls',
+          keyType: 'ECDSAP256',
+          credentialBundlePath: 'tls.pem',
+          keyPath: 'tls.key',
+          certificateChainPath: 'tls.crt',
+          maxExpirationSeconds: 3600,
+        },
+      },
+      {
+        clusterTrustBundle: {
+          signerName: 'keelson.dev/tls',
+          labelSelector: { matchLabels: { 'keelson.dev/tls-class': 'tls' } },
+          path: 'ca.crt',
+        },
+      },
+    ]);
+    const mounts = pod.containers[0].volumeMounts;
+    expect(mounts).toContainEqual({ name: 'tls-server', mountPath: '/keelson/tls/server', readOnly: true });
+    expect(mounts).toContainEqual({
+      name: 'tls-internal',
+      mountPath: '/keelson/tls/internal',
+      readOnly: true,
+    });
+    expect(seen.get('default')).toEqual({
+      server: {
+        dir: '/keelson/tls/server',
+        bundle: '/keelson/tls/server/tls.pem',
+        key: '/keelson/tls/server/tls.key',
+        certificate: '/keelson/tls/server/tls.crt',
+        trust: '/keelson/tls/server/ca.crt',
+      },
+      internal: expect.objectContaining({
+        dir: '/keelson/tls/internal',
+        bundle: '/keelson/tls/internal/tls.pem',
+      }),
+    });
+  });
+
+  test('gets no TLS volume and no TLS files when no class exists or TLS is turned off', () => {
+    for (const [spec, classes] of [
+      [{}, []],
+      [{ clusterConfig: { tls: { enabled: false } } }, [{ name: 'tls' }]],
+    ] as const) {
+      const { sts } = build(spec, classes);
+      expect(sts.spec.template.spec.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-server');
+      expect(seen.get('default')).toEqual({ server: undefined, internal: undefined });
+    }
+  });
+
+  test('in synth mode sees the TlsClasses registered in its app', () => {
+    build({}, undefined, [{ name: 'tls' }]);
+    expect(seen.get('default')?.server?.dir).toBe('/keelson/tls/server');
+  });
+
+  test('reports a named class that does not exist with the field it came from', () => {
+    const { stacklet } = build({ clusterConfig: { tls: { internalTlsClass: 'nope' } } }, [{ name: 'tls' }]);
+    expect(stacklet.problems).toEqual([
+      expect.stringContaining('spec.clusterConfig.tls.internalTlsClass: the TlsClass "nope" does not exist'),
+    ]);
+  });
+
+  test('rejects a class name that cannot be a label value or signer name', () => {
+    const { stacklet } = build({ clusterConfig: { tls: { serverTlsClass: 'Not.A.Label' } } }, []);
+    expect(stacklet.problems.join('\n')).toMatch(/spec\.clusterConfig\.tls\.serverTlsClass/);
+  });
+});
