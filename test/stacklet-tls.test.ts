@@ -175,6 +175,13 @@ describe('a TlsClass resource as stacklets see it', () => {
     });
     expect(tlsClassInfoOf('corp', { secretCa: { secretName: 'ca', secretNamespace: 'pki' } })).toEqual({
       name: 'corp',
+      certificateLifetimeSeconds: 86400,
     });
+  });
+
+  test('is missing when its spec is not valid, rather than given a guessed lifetime', () => {
+    expect(
+      tlsClassInfoOf('tls', { keelsonCa: {}, secretCa: { secretName: 'ca', secretNamespace: 'pki' } }),
+    ).toBe(undefined);
   });
 });

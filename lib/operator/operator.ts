@@ -30,7 +30,8 @@ import {
   TLS_CLASS_RESOURCE,
   type ResourceType,
 } from './resources';
-import { tlsClassInfoOf } from '../tls/pod-tls';
+import { tlsClassInfoOf } from '../tls/class';
+import type { TlsClassInfo } from '../tls/pod-tls';
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -161,7 +162,8 @@ export class Operator {
         tlsClasses: () =>
           [...this.tlsClasses.list()]
             .filter((c) => !c.metadata.deletionTimestamp)
-            .map((c) => tlsClassInfoOf(c.metadata.name, c.spec)),
+            .map((c) => tlsClassInfoOf(c.metadata.name, c.spec))
+            .filter((c): c is TlsClassInfo => c !== undefined),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }

@@ -10,7 +10,6 @@
  */
 import type { IConstruct } from 'constructs';
 import type { Volume, VolumeMount } from '../../imports/k8s-wire';
-import { parseDurationSeconds } from '../duration';
 import type { TlsSpec } from '../spec/common';
 
 /** Where TLS files are mounted: one directory per kind of traffic. */
@@ -65,19 +64,6 @@ export function registerTlsClass(scope: IConstruct, info: TlsClassInfo): void {
 /** The TlsClasses registered in the app `scope` belongs to. */
 export function tlsClassesIn(scope: IConstruct): readonly TlsClassInfo[] {
   return classesByApp.get(scope.node.root) ?? [];
-}
-
-/**
- * What a stacklet needs of a TlsClass resource: its name and the certificate lifetime its
- * provider (whichever it is) sets, if one does.
- */
-export function tlsClassInfoOf(name: string, spec: unknown): TlsClassInfo {
-  for (const provider of Object.values((spec ?? {}) as Record<string, unknown>)) {
-    const lifetime = (provider as { certificateLifetime?: unknown } | null)?.certificateLifetime;
-    const seconds = typeof lifetime === 'string' ? parseDurationSeconds(lifetime) : undefined;
-    if (seconds !== undefined) return { name, certificateLifetimeSeconds: Math.floor(seconds) };
-  }
-  return { name };
 }
 
 /** The class a stacklet uses when its spec names none. */
