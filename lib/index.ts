@@ -40,3 +40,4 @@ export * from './tls/pod-tls';
 export * from './synth';
 export * from './synth-report';
 export * from './external';
+export * from './tls';

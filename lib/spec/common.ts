@@ -403,7 +403,8 @@ const NetworkPeerSchema = Type.Object(
 const TLS_CLASS_NAME = {
   pattern: DNS_LABEL_PATTERN,
   maxLength: 63,
-  'x-keelson-expected': "a TlsClass name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)",
+  'x-keelson-expected':
+    "a TlsClass name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)",
 } as const;
 
 /** The TLS settings every product has (lib/tls says how certificates reach the pods). */

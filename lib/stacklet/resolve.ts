@@ -223,7 +223,10 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   }
   const image = product.images ? resolveImage(product.images, spec.image) : NO_IMAGE;
   if (typeof image === 'string') problems.push(image);
-  const tls = resolveStackletTls((spec.clusterConfig as CommonClusterConfigSpec | undefined)?.tls, input.tlsClasses ?? []);
+  const tls = resolveStackletTls(
+    (spec.clusterConfig as CommonClusterConfigSpec | undefined)?.tls,
+    input.tlsClasses ?? [],
+  );
   if (roles.some((r) => (r.tls ?? []).length > 0)) problems.push(...tls.problems);
   let references: ResolvedReferences = {};
   if (problems.length === 0) {
@@ -270,7 +273,9 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     const groups = roleSpec.roleGroups ?? { [DEFAULT_ROLE_GROUP]: {} };
     for (const [group, groupSpec] of Object.entries(groups)) {
       const defaults = role.defaults(partial, group);
-      partial.roleGroups.push(resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, tls.tls, problems));
+      partial.roleGroups.push(
+        resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, tls.tls, problems),
+      );
     }
   }
   if (problems.length === 0) problems.push(...(product.validate?.(partial) ?? []));

@@ -40,6 +40,28 @@ export const HOSTPATH_PROVISIONER_ROOT = '/tmp/hostpath_pv';
 export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
+/**
+ * Kubernetes Pod Certificates, which keelson's operator signs: on v1.36 the three features are
+ * beta and off by default (pkg/features/kube_features.go), and their API
+ * (`certificates.k8s.io/v1beta1`: podcertificaterequests, clustertrustbundles) is not served
+ * unless asked for. The API server, the controller-manager (which deletes stale requests) and the
+ * real node's kubelet (which makes the requests and fills the projected volumes) all get them.
+ */
+export const POD_CERTIFICATE_FEATURE_GATES: Record<string, boolean> = {
+  PodCertificateRequest: true,
+  ClusterTrustBundle: true,
+  ClusterTrustBundleProjection: true,
+};
+/** The API server's `--runtime-config` that serves the Pod Certificate API. */
+export const POD_CERTIFICATE_RUNTIME_CONFIG = 'certificates.k8s.io/v1beta1=true';
+
+/** The `--feature-gates` flag of {@link POD_CERTIFICATE_FEATURE_GATES}. */
+export function featureGatesFlag(gates: Record<string, boolean> = POD_CERTIFICATE_FEATURE_GATES): string {
+  return `--feature-gates=${Object.entries(gates)
+    .map(([gate, on]) => `${gate}=${on}`)
+    .join(',')}`;
+}
+
 export interface ControlPlaneOptions {
   /**
    * Folder under which the per-run folder (data, certificates, kubeconfigs, logs) is made.
@@ -221,6 +243,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--kubelet-client-certificate=${path.join(pki, 'apiserver-kubelet-client.crt')}`,
       `--kubelet-client-key=${path.join(pki, 'apiserver-kubelet-client.key')}`,
       '--kubelet-preferred-address-types=InternalIP',
+      featureGatesFlag(),
+      `--runtime-config=${POD_CERTIFICATE_RUNTIME_CONFIG}`,
       '--profiling=false',
     ]);
     await waitFor(
@@ -252,6 +276,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // while, and a node marked NotReady turns all its pods NotReady for good (kwok does not
       // make them Ready again). Real kubelets are not simulated here, so a node is never lost.
       '--node-monitor-grace-period=10m',
+      featureGatesFlag(),
       '--profiling=false',
     ]);
     launch('kube-scheduler', [

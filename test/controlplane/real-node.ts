@@ -38,6 +38,7 @@ import {
   CLIENT_CERTIFICATE_EXTENSIONS,
   HOSTPATH_PROVISIONER_ROOT,
   loadKubeConfig,
+  POD_CERTIFICATE_FEATURE_GATES,
   memoryUsage,
   runBuildScript,
   SERVICE_CLUSTER_IP_RANGE,
@@ -904,6 +905,8 @@ function writeKubeletConfig(state: RealNodeState, pki: string) {
     // cgroup v1 (hybrid) and no systemd on these machines
     failCgroupV1: false,
     cgroupDriver: 'cgroupfs',
+    // podCertificate and clusterTrustBundle projected volumes (beta, off by default on v1.36)
+    featureGates: POD_CERTIFICATE_FEATURE_GATES,
     cgroupRoot: `/${state.cgroup}`,
     containerRuntimeEndpoint: `unix://${state.containerdSocket}`,
     address: state.nodeIp,
