@@ -6,7 +6,7 @@ import {
   znodePath,
   type ZookeeperClusterProps,
 } from '../constructs/zookeeper';
-import { defaultIdOffset, productCrd, type StackletOptions } from '../lib';
+import { defaultIdOffset, productCrd, TlsClass, type StackletOptions } from '../lib';
 import { find, problemsOf, type Obj } from './support/synth';
 
 function synth(props: ZookeeperClusterProps = {}, znode = false, options: StackletOptions = {}): Obj[] {
@@ -253,6 +253,15 @@ describe('TLS', () => {
     expect(cfg).toMatchObject({ clientPort: '2181', sslQuorum: 'true' });
     expect(cfg.secureClientPort).toBeUndefined();
     expect(cfg.serverCnxnFactory).toBeUndefined();
+  });
+
+  test('a TlsClass construct named "tls" defined before the cluster turns both on in synth mode', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new TlsClass(chart, 'tls', { keelsonCa: {} });
+    new ZookeeperCluster(chart, 'zk', {});
+    const cfg = zooCfg(Testing.synth(chart) as Obj[]);
+    expect(cfg).toMatchObject({ secureClientPort: '2181', sslQuorum: 'true' });
+    expect(cfg.clientPort).toBeUndefined();
   });
 
   test('tls.enabled false turns both off although the class exists', () => {
