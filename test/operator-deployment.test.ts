@@ -109,10 +109,13 @@ describe('OperatorDeployment', () => {
     expect(container.args).not.toContain('--watch-namespaces');
   });
 
-  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses', () => {
+  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses and TlsClasses', () => {
     const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
     expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
-      [{ apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] }],
+      [
+        { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+        { apiGroups: ['keelson.dev'], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
+      ],
     ]);
     expect(byKind('ClusterRoleBinding').map((b) => b.roleRef)).toEqual([
       { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'keelson-operator' },

@@ -65,11 +65,12 @@ export function operatorNodeOptions(memoryLimitMiB: number = DEFAULT_OPERATOR_ME
 
 /**
  * What the operator must read across the cluster, whichever namespaces it watches: StorageClasses
- * (cluster-scoped), to tell whether a claim can grow before asking. Nothing else it reads or
- * writes is cluster-scoped: it knows its kinds from its products and reads no CRD or Node.
+ * (cluster-scoped), to tell whether a claim can grow before asking, and TlsClasses, which decide
+ * whether a stacklet speaks TLS. It knows its kinds from its products and reads no CRD or Node.
  */
 const CLUSTER_SCOPED_RULES = [
   { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+  { apiGroups: [API_GROUP], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
 ];
 
 /** What the operator needs for leader election, in the namespace of its Lease. */

@@ -27,8 +27,11 @@ import {
   POD_RESOURCE,
   SECRET_RESOURCE,
   stackletResource,
+  TLS_CLASS_RESOURCE,
   type ResourceType,
 } from './resources';
+import { tlsClassInfoOf } from '../tls/class';
+import type { TlsClassInfo } from '../tls/pod-tls';
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -79,6 +82,8 @@ export class Operator {
   private readonly pods: KindCache;
   /** Stacklets and the Secrets their pods read. */
   private readonly secretReaders = new WatchIndex();
+  /** The cluster's TlsClasses: one appearing or going turns TLS on or off, so every stacklet requeues. */
+  private readonly tlsClasses: KindCache;
   private resyncTimer?: NodeJS.Timeout;
   private leading = false;
   private stopped = false;
@@ -114,6 +119,17 @@ export class Operator {
     this.pods.on((_type, pod, old) => {
       if (podHealthChanged(old, pod)) this.onPodEvent(pod);
     });
+    this.tlsClasses = new KindCache(
+      this.client,
+      TLS_CLASS_RESOURCE,
+      { watchTimeoutSeconds: options.watchTimeoutSeconds },
+      log,
+      this.metrics,
+    );
+    this.tlsClasses.on((type, object, old) => {
+      if (type === 'MODIFIED' && old && old.metadata.generation === object.metadata.generation) return;
+      if (this.leading) this.enqueueAll();
+    });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     for (const product of options.products) {
       const resource = stackletResource(product);
@@ -143,6 +159,11 @@ export class Operator {
           this.references.set(`${product.kind}/${namespace}/${name}`, namespace, kinds),
         onSecrets: (namespace, name, secrets) =>
           this.secretReaders.set(`${product.kind}/${namespace}/${name}`, namespace, secrets),
+        tlsClasses: () =>
+          [...this.tlsClasses.list()]
+            .filter((c) => !c.metadata.deletionTimestamp)
+            .map((c) => tlsClassInfoOf(c.metadata.name, c.spec))
+            .filter((c): c is TlsClassInfo => c !== undefined),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
@@ -221,6 +242,7 @@ export class Operator {
     yield this.secrets;
     yield this.configMaps;
     yield this.pods;
+    yield this.tlsClasses;
   }
 
   /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */
