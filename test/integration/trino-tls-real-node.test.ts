@@ -137,9 +137,9 @@ describe('Trino with TLS on the real node', () => {
       `${cli('ca.crt')} --execute "SELECT count(*) FROM tpch.tiny.nation" 2>&1 | sed 's/^/nation=/'; ` +
       `${cli('other-ca.crt')} --execute "SELECT 1" >/tmp/out 2>&1; echo "other-ca-exit=$?"; grep -v WARNING /tmp/out | head -3; ` +
       `curl -s --cacert /trust/ca.crt ${server}/v1/info >/tmp/out; echo "curl-exit=$? $(head -c 300 /tmp/out)"; ` +
-      `ip=$(getent hosts ${service} | awk '{print $1}'); ` +
-      `curl -s --cacert /trust/ca.crt --resolve not-in-certificate.example:8080:$ip https://not-in-certificate.example:8080/v1/info >/dev/null 2>&1; echo "wrong-name-exit=$?"; ` +
-      `curl -s http://${service}:8080/v1/info >/tmp/out 2>&1; echo "http-exit=$? $(head -c 200 /tmp/out)"`;
+      `ip=$(getent hosts ${service}); ip=\${ip%% *}; ` +
+      `curl -s --cacert /trust/ca.crt --resolve not-in-certificate.example:8080:$ip https://not-in-certificate.example:8080/v1/info -o /dev/null -sS 2>/tmp/out; echo "wrong-name-exit=$? $(cat /tmp/out)"; ` +
+      `curl -sS http://${service}:8080/v1/info >/tmp/out 2>&1; echo "http-exit=$? $(head -c 200 /tmp/out)"`;
     const out = await runClientPod(
       ns.name,
       {
