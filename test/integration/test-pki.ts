@@ -1,15 +1,17 @@
 /**
- * A test's own certificate authority and leaf certificates (openssl in a scratch folder), in the
- * files of keelson's TLS mount contract, for real-node tests that deliver certificates themselves
- * (in Secrets replacing the pod-certificate volumes through podOverrides) to prove a product's side
- * apart from the operator's signer.
+ * Certificates the real-node TLS tests make themselves, with openssl in a scratch folder: a CA and
+ * leaf certificates (ECDSA P-256, PKCS#8 keys as the kubelet writes pod certificates' keys) with
+ * the DNS names a test gives, as the four files of keelson's mount contract (lib/tls). The tests
+ * deliver them in Secrets at `/keelson/tls/{server,internal}` through podOverrides, proving the
+ * product side without the operator's signer.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
 
-/** A CA and leaf certificates made with openssl in a scratch folder. */
+/** A CA and the leaf certificates it signs. */
 export class TestPki {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-test-pki-'));
 
@@ -30,13 +32,13 @@ export class TestPki {
     );
   }
 
+  /** The CA's certificate, PEM. */
   get caPem(): string {
     return this.read('ca.crt');
   }
 
-  /** The four files of keelson's mount contract, for a leaf with `dnsNames`. */
+  /** The four files of keelson's mount contract, for a leaf `leaf` with `dnsNames` (server and client use). */
   issue(leaf: string, dnsNames: string[]): Record<string, string> {
-    // PKCS#8 ("BEGIN PRIVATE KEY"), as the kubelet writes pod certificates' keys.
     this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${leaf}.key`);
     this.openssl('req', '-new', '-key', `${leaf}.key`, '-subj', `/CN=${leaf}`, '-out', `${leaf}.csr`);
     fs.writeFileSync(
@@ -53,6 +55,7 @@ export class TestPki {
     return { 'tls.pem': key + certificate, 'tls.key': key, 'tls.crt': certificate, 'ca.crt': this.caPem };
   }
 
+  /** Removes the scratch folder (keys included). */
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -67,10 +70,10 @@ export class TestPki {
 }
 
 /**
- * The DNS names keelson's signer gives a StatefulSet pod: its own (`<pod>.<headless>.<ns>...`)
- * and those of the Services that select it.
+ * The DNS names keelson's signer gives a StatefulSet pod: its own under the headless Service, and
+ * each Service that selects it in its four forms.
  */
-export function podDnsNames(namespace: string, pod: string, headless: string, services: string[]): string[] {
+export function podDnsNames(pod: string, headless: string, namespace: string, services: string[]): string[] {
   const names = [
     `${pod}.${headless}.${namespace}.svc.cluster.local`,
     `${pod}.${headless}.${namespace}.svc`,
@@ -86,4 +89,9 @@ export function podDnsNames(namespace: string, pod: string, headless: string, se
     );
   }
   return names;
+}
+
+/** A Secret holding `files` (as stringData). */
+export function fileSecret(name: string, files: Record<string, string>): k8s.V1Secret {
+  return { metadata: { name }, stringData: files };
 }

@@ -101,12 +101,12 @@ describe('Trino with TLS on the real node', () => {
         metadata: { name: 'trino-coordinators-tls' },
         stringData: ca.issue(
           'coordinator',
-          podDnsNames(ns.name, COORDINATOR, 'trino-coordinators-default-headless', ['trino-coordinators']),
+          podDnsNames(COORDINATOR, 'trino-coordinators-default-headless', ns.name, ['trino-coordinators']),
         ),
       },
       {
         metadata: { name: 'trino-workers-tls' },
-        stringData: ca.issue('worker', podDnsNames(ns.name, WORKER, 'trino-workers-default-headless', [])),
+        stringData: ca.issue('worker', podDnsNames(WORKER, 'trino-workers-default-headless', ns.name, [])),
       },
       {
         metadata: { name: 'trino-internal-secret' },
