@@ -36,5 +36,9 @@ export type { Affinity, Patch, PodTemplatePatch, PodTemplateSpec } from './lib/s
 export { Stacklet, SpecValidationError, API_GROUP, API_VERSION } from './lib';
 export type { IStacklet, StackletOptions } from './lib';
 
+// Where TLS certificates come from.
+export { TlsClass } from './lib';
+export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './lib';
+
 // Writing the manifests.
 export { synth, synthReport } from './lib';

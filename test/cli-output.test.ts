@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { keelsonCli } from '../lib/cli';
 import { productCrd } from '../lib/stacklet/crd';
+import { tlsClassCrd } from '../lib/tls';
 import { BEACON } from './example-product/beacon';
 
 let out: string;
@@ -24,6 +25,11 @@ describe('keelson crds and deploy', () => {
     const [crd] = documents(path.join(out, `${BEACON.plural}.keelson.dev.yaml`));
     expect(crd).toEqual(productCrd(BEACON));
     expect(JSON.stringify(crd)).toContain('x-kubernetes-validations');
+    expect(fs.readdirSync(out).sort()).toEqual([
+      `${BEACON.plural}.keelson.dev.yaml`,
+      'tlsclasses.keelson.dev.yaml',
+    ]);
+    expect(documents(path.join(out, 'tlsclasses.keelson.dev.yaml'))).toEqual([tlsClassCrd()]);
   });
 
   it("write the operator's manifests in one multi-document file", async () => {
@@ -38,6 +44,7 @@ describe('keelson crds and deploy', () => {
     ]);
     const objects = documents(path.join(out, 'keelson-operator.yaml')) as { kind: string }[];
     expect(objects.map((o) => o.kind)).toEqual([
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Namespace',
       'ServiceAccount',
@@ -68,6 +75,7 @@ describe('keelson crds and deploy', () => {
       objects.map((o) => [o.kind, o.metadata.namespace, o.metadata.name].filter(Boolean).join(' ')),
     ).toEqual([
       `CustomResourceDefinition ${BEACON.plural}.keelson.dev`,
+      'CustomResourceDefinition tlsclasses.keelson.dev',
       'Namespace platform-operators',
       'ServiceAccount platform-operators keelson-operator',
       'ClusterRole keelson-operator',

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { defineRule, productCrd, QUANTITY_SYNTAX, toStructuralSchema, withRules } from '../lib';
+import { defineRule, productCrd, QUANTITY_SYNTAX, tlsClassCrd, toStructuralSchema, withRules } from '../lib';
 import { BEACON } from './example-product/beacon';
 
 type Schema = Record<string, any>;
@@ -157,5 +157,61 @@ describe('the generated CRD', () => {
     expect(() => toStructuralSchema({ anyOf: [{ type: 'string' }, { type: 'integer' }] } as never)).toThrow(
       /unions of literals/,
     );
+  });
+});
+
+describe('the TlsClass CRD', () => {
+  const crd = tlsClassCrd() as Schema;
+  const version = crd.spec.versions[0];
+  const root = version.schema.openAPIV3Schema;
+  const spec = root.properties.spec;
+  const rules = (node: Schema) =>
+    node['x-kubernetes-validations'].map((v: { message: string; fieldPath?: string }) =>
+      [v.fieldPath, v.message.slice(0, 24)].filter(Boolean).join(': '),
+    );
+
+  test('is cluster-scoped, named tlsclasses.keelson.dev, and requires a spec', () => {
+    expect(crd.metadata.name).toBe('tlsclasses.keelson.dev');
+    expect(crd.spec.scope).toBe('Cluster');
+    expect(crd.spec.names).toMatchObject({
+      kind: 'TlsClass',
+      plural: 'tlsclasses',
+      listKind: 'TlsClassList',
+    });
+    expect(version.name).toBe('v1alpha1');
+    expect(root.required).toEqual(['spec']);
+    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual([
+      'Available',
+      'Age',
+    ]);
+  });
+
+  test('is structural, with closed providers', () => {
+    expect(untypedNodes(root)).toEqual([]);
+    expect(forbiddenKeywords(root)).toEqual([]);
+    expect(Object.keys(spec.properties)).toEqual(['keelsonCa', 'secretCa']);
+    expect(spec.properties.secretCa.required).toEqual(['secretName', 'secretNamespace']);
+    expect(spec.properties.keelsonCa.properties.caLifetime.pattern).toBe('^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$');
+  });
+
+  test('carries the rules as CEL: one provider, the lifetimes, and a name fit for a signer and a label', () => {
+    expect(spec['x-kubernetes-validations']).toEqual([
+      {
+        rule: '[has(self.keelsonCa), has(self.secretCa)].filter(p, p).size() == 1',
+        message: 'exactly one provider must be given: keelsonCa or secretCa',
+      },
+    ]);
+    expect(rules(spec.properties.keelsonCa)).toEqual([
+      '.certificateLifetime: must be between 1h and 2',
+      '.caRotationOverlap: must be at least certifi',
+      '.caLifetime: must be at least twice c',
+    ]);
+    expect(rules(spec.properties.secretCa)).toEqual(['.certificateLifetime: must be between 1h and 2']);
+    expect(spec.properties.keelsonCa['x-kubernetes-validations'][0].rule).toContain(
+      "duration(has(self.certificateLifetime) ? self.certificateLifetime : '24h') >= duration('1h')",
+    );
+    expect(root['x-kubernetes-validations']).toEqual([
+      expect.objectContaining({ rule: "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$')" }),
+    ]);
   });
 });

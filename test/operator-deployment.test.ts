@@ -68,12 +68,12 @@ describe('OperatorDeployment', () => {
     );
   });
 
-  it('includes the CRDs unless told not to', () => {
+  it("includes the products' CRDs and TlsClass's unless told not to", () => {
     expect(
       synth()
         .byKind('CustomResourceDefinition')
         .map((c) => c.metadata.name),
-    ).toEqual([`${BEACON.plural}.keelson.dev`]);
+    ).toEqual([`${BEACON.plural}.keelson.dev`, 'tlsclasses.keelson.dev']);
     expect(synth({ includeCrds: false }).byKind('CustomResourceDefinition')).toEqual([]);
   });
 

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { Command } from 'commander';
 import { productCrd } from '../stacklet/crd';
+import { frameworkCrds } from '../tls/class';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast, namespaceList, namespaceName } from './flags';
@@ -39,12 +40,17 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
 
   program
     .command('crds')
-    .description('write the CustomResourceDefinition of every product, one YAML file each')
+    .description('write the CustomResourceDefinition of every product and of TlsClass, one YAML file each')
     .requiredOption('--out <dir>', 'output folder')
     .action((flags: { out: string }) => {
       for (const product of products) {
         const file = path.join(flags.out, `${product.plural}.keelson.dev.yaml`);
         writeYaml(file, [productCrd(product)]);
+        process.stdout.write(`${file}\n`);
+      }
+      for (const crd of frameworkCrds() as { metadata: { name: string } }[]) {
+        const file = path.join(flags.out, `${crd.metadata.name}.yaml`);
+        writeYaml(file, [crd]);
         process.stdout.write(`${file}\n`);
       }
     });

@@ -1,5 +1,6 @@
 /**
- * The operator's own deployment, synthesized by keelson: the CRDs of the registered products, its
+ * The operator's own deployment, synthesized by keelson: the CRDs of the registered products and of
+ * the framework's own kinds (TlsClass), its
  * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
  * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
  * cluster-scoped kinds otherwise; a Role for its CAs' Secrets in its own namespace), and a Deployment
@@ -9,6 +10,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { nameProblems } from '../naming';
 import { productCrd } from '../stacklet/crd';
+import { frameworkCrds } from '../tls/class';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { CHILD_RESOURCES } from './resources';
 import { operatorImageReference } from './image';
@@ -202,6 +204,14 @@ export class OperatorDeployment extends Construct {
       for (const product of props.products) {
         const crd = productCrd(product) as { apiVersion: string; kind: string; metadata: { name: string } };
         new ApiObject(this, `crd-${product.plural}`, crd);
+      }
+      // The framework's own kinds (TlsClass), whatever the products.
+      for (const crd of frameworkCrds() as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string };
+      }[]) {
+        new ApiObject(this, `crd-${crd.metadata.name.split('.')[0]}`, crd);
       }
     }
     if (props.includeNamespace ?? true) {

@@ -139,6 +139,22 @@ export interface CrdDefinition {
   /** CEL rules on the whole resource (they may read `self.metadata.name`). */
   readonly resourceRules?: readonly SchemaValidation[];
   readonly description?: string;
+  /** @default 'Namespaced' */
+  readonly scope?: 'Namespaced' | 'Cluster';
+  /** Whether a resource without `spec` is refused. @default false */
+  readonly specRequired?: boolean;
+  /**
+   * Printer columns shown before `Age`.
+   * @default - the stacklet conditions: Available, Degraded, Stopped
+   */
+  readonly printerColumns?: readonly PrinterColumn[];
+}
+
+/** A column `kubectl get` shows. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly jsonPath: string;
 }
 
 /** A CustomResourceDefinition manifest with a status subresource and printer columns. */
@@ -158,7 +174,7 @@ export function customResourceDefinition(def: CrdDefinition): Record<string, unk
         ...(def.shortNames ? { shortNames: [...def.shortNames] } : {}),
         categories: [...(def.categories ?? ['keelson'])],
       },
-      scope: 'Namespaced',
+      scope: def.scope ?? 'Namespaced',
       versions: [
         {
           name: def.version,
@@ -166,15 +182,18 @@ export function customResourceDefinition(def: CrdDefinition): Record<string, unk
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [
-            { name: 'Available', type: 'string', jsonPath: condition('Available') },
-            { name: 'Degraded', type: 'string', jsonPath: condition('Degraded') },
-            { name: 'Stopped', type: 'string', jsonPath: condition('Stopped') },
+            ...(def.printerColumns ?? [
+              { name: 'Available', type: 'string', jsonPath: condition('Available') },
+              { name: 'Degraded', type: 'string', jsonPath: condition('Degraded') },
+              { name: 'Stopped', type: 'string', jsonPath: condition('Stopped') },
+            ]),
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {
             openAPIV3Schema: {
               type: 'object',
               ...(def.description ? { description: def.description } : {}),
+              ...(def.specRequired ? { required: ['spec'] } : {}),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

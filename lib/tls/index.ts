@@ -1,1 +1,2 @@
 export * from './certificates';
+export * from './class';

@@ -28,6 +28,7 @@ import {
   ResourcesSchema,
   RoleConfigSchema,
   S3_CONNECTION,
+  TlsClassSpecSchema,
   TlsSchema,
   TYPE_NAME_KEY,
   type ProductDefinition,
@@ -257,6 +258,12 @@ function stackletTitles(prefix: string, roles: readonly string[]): Titles {
 
 const noTitles: Titles = () => undefined;
 
+/** A TlsClass's providers are named interfaces. */
+const tlsClassTitles: Titles = (at) => {
+  if (at.length !== 1) return undefined;
+  return { keelsonCa: { title: 'KeelsonCaProvider' }, secretCa: { title: 'SecretCaProvider' } }[at[0]];
+};
+
 /** The source of `lib/spec/spec.generated.ts`: the parts every product's spec shares. */
 async function sharedSpecTypes(): Promise<string> {
   const networkPolicy = CommonClusterConfigProperties.networkPolicy as unknown as TSchema;
@@ -305,6 +312,9 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       from('constructs/trino/trino.ts and catalog.ts'),
       [productSpec(TRINO, 'Trino'), productSpec(TRINO_CATALOG, 'TrinoCatalog')],
     ),
+    'lib/tls/spec.generated.ts': await specModule('lib/tls/spec.generated.ts', from('lib/tls/class.ts'), [
+      { name: 'TlsClassSpec', schema: TlsClassSpecSchema, titles: tlsClassTitles },
+    ]),
     'lib/external/spec.generated.ts': await specModule(
       'lib/external/spec.generated.ts',
       from('lib/external/s3.ts'),

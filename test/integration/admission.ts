@@ -7,7 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ApiError, KubeClient } from '../../lib/operator/client';
 import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
 import { productCrd } from '../../lib/stacklet/crd';
-import { API_GROUP, type ProductDefinition } from '../../lib/stacklet/product';
+import type { ProductDefinition } from '../../lib/stacklet/product';
 import { adminKubeConfig, waitFor } from './support';
 
 /** Labels that make a namespace enforce the restricted Pod Security profile. */
@@ -28,20 +28,27 @@ export async function installCrds(
   products: readonly ProductDefinition[],
   kc: k8s.KubeConfig = adminKubeConfig(),
 ): Promise<void> {
+  for (const product of products) await installCrd(productCrd(product), kc);
+}
+
+/** Applies one CRD manifest (as admin) and waits until it is served. */
+export async function installCrd(
+  crd: Record<string, unknown>,
+  kc: k8s.KubeConfig = adminKubeConfig(),
+): Promise<void> {
   const client = new KubeClient(kc);
   type Crd = { status?: { conditions?: { type: string; status: string }[] } };
-  for (const product of products) {
-    const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${product.plural}.${API_GROUP}`;
-    await client.request('apply', 'PATCH', path, 'customresourcedefinitions', {
-      query: { fieldManager: 'keelson-tests', force: true },
-      body: productCrd(product),
-      contentType: 'application/apply-patch+yaml',
-    });
-    await waitFor(`the ${product.kind} CRD to be Established`, async () => {
-      const live = await client.request<Crd>('get', 'GET', path, 'customresourcedefinitions');
-      return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-    });
-  }
+  const name = (crd as { metadata: { name: string } }).metadata.name;
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`;
+  await client.request('apply', 'PATCH', path, 'customresourcedefinitions', {
+    query: { fieldManager: 'keelson-tests', force: true },
+    body: crd,
+    contentType: 'application/apply-patch+yaml',
+  });
+  await waitFor(`the CRD ${name} to be Established`, async () => {
+    const live = await client.request<Crd>('get', 'GET', path, 'customresourcedefinitions');
+    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+  });
 }
 
 /** Server-side applies a generated object into `namespace` (a dry run when `dryRun`). */

@@ -1,0 +1,324 @@
+/**
+ * `TlsClass`: a cluster-scoped kind that says where the certificates of a class come from. Its
+ * name is what stacklets name in `spec.clusterConfig.tls` and what the keelson operator signs as
+ * (`keelson.dev/<name>`). One TypeBox schema gives the TypeScript interface (`spec.generated.ts`),
+ * the CRD's schema and CEL rules, and the synth-time validation, as for every product's spec.
+ */
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { Construct } from 'constructs';
+import { Type } from '@sinclair/typebox';
+import { parseDurationSeconds } from '../duration';
+import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
+import { CLOSED, DNS_LABEL_PATTERN, Duration, DURATION_PATTERN } from '../spec/common';
+import { customResourceDefinition } from '../spec/crd';
+import { defineRule, withRules, type SchemaValidation } from '../spec/rules';
+import { specProblems, SpecValidationError } from '../spec/validate';
+import { API_GROUP, API_VERSION } from '../stacklet/product';
+import { registerTlsClass, tlsClassesIn, tlsSignerName } from './pod-tls';
+import type { TlsClassSpec } from './spec.generated';
+
+export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './spec.generated';
+
+/** The custom resource kind of a TLS class. */
+export const TLS_CLASS_KIND = 'TlsClass';
+/** Its plural, the CRD's name being `tlsclasses.keelson.dev`. */
+export const TLS_CLASS_PLURAL = 'tlsclasses';
+
+/** Defaults of the duration fields, as written in a spec. */
+export const TLS_CLASS_DEFAULTS = {
+  certificateLifetime: '24h',
+  caLifetime: '8760h',
+  caRotationOverlap: '168h',
+} as const;
+
+/** The bounds the API server puts on a pod certificate's lifetime (`maxExpirationSeconds`). */
+export const POD_CERTIFICATE_LIFETIME_SECONDS = { min: 3600, max: 7_862_400 } as const;
+
+/** Seconds of a duration field, its default when unset, undefined when it is no duration. */
+function seconds(value: string | undefined, fallback: string): number | undefined {
+  return parseDurationSeconds(value ?? fallback);
+}
+
+type DurationField = keyof typeof TLS_CLASS_DEFAULTS;
+
+/** CEL: the field's duration, or its default when unset. */
+const celDuration = (field: DurationField) =>
+  `duration(has(self.${field}) ? self.${field} : '${TLS_CLASS_DEFAULTS[field]}')`;
+
+/**
+ * CEL: a rule over duration fields that holds while one of them is no duration. The pattern
+ * reports such a value; without the guard the API server would add a type conversion error of the
+ * rule, which synth (whose checks skip what they cannot read) does not report.
+ */
+const whenDurations = (fields: readonly DurationField[], rule: string) =>
+  `!(${fields.map((f) => `(!has(self.${f}) || self.${f}.matches(${JSON.stringify(DURATION_PATTERN)}))`).join(' && ')}) || ${rule}`;
+
+const certificateLifetimeInRange = defineRule<{ certificateLifetime?: string }>({
+  cel: whenDurations(
+    ['certificateLifetime'],
+    `(${celDuration('certificateLifetime')} >= duration('1h') && ${celDuration('certificateLifetime')} <= duration('2184h'))`,
+  ),
+  message:
+    'must be between 1h and 2184h (91 days): the API server refuses pod certificates outside that range',
+  fieldPath: '.certificateLifetime',
+  check: (self) => {
+    const s = seconds(self.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime);
+    return (
+      s === undefined ||
+      (s >= POD_CERTIFICATE_LIFETIME_SECONDS.min && s <= POD_CERTIFICATE_LIFETIME_SECONDS.max)
+    );
+  },
+});
+
+const overlapCoversCertificates = defineRule<{ certificateLifetime?: string; caRotationOverlap?: string }>({
+  cel: whenDurations(
+    ['caRotationOverlap', 'certificateLifetime'],
+    `${celDuration('caRotationOverlap')} >= ${celDuration('certificateLifetime')}`,
+  ),
+  message: `must be at least certificateLifetime (defaults ${TLS_CLASS_DEFAULTS.caRotationOverlap} and ${TLS_CLASS_DEFAULTS.certificateLifetime}): certificates of the old CA must expire while it is still trusted`,
+  fieldPath: '.caRotationOverlap',
+  check: (self) => {
+    const overlap = seconds(self.caRotationOverlap, TLS_CLASS_DEFAULTS.caRotationOverlap);
+    const lifetime = seconds(self.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime);
+    return overlap === undefined || lifetime === undefined || overlap >= lifetime;
+  },
+});
+
+const caOutlivesOverlap = defineRule<{ caLifetime?: string; caRotationOverlap?: string }>({
+  cel: whenDurations(
+    ['caLifetime', 'caRotationOverlap'],
+    `${celDuration('caLifetime')} - ${celDuration('caRotationOverlap')} >= ${celDuration('caRotationOverlap')}`,
+  ),
+  message: `must be at least twice caRotationOverlap (defaults ${TLS_CLASS_DEFAULTS.caLifetime} and ${TLS_CLASS_DEFAULTS.caRotationOverlap}), so that a CA signs alone before its successor overlaps it`,
+  fieldPath: '.caLifetime',
+  check: (self) => {
+    const ca = seconds(self.caLifetime, TLS_CLASS_DEFAULTS.caLifetime);
+    const overlap = seconds(self.caRotationOverlap, TLS_CLASS_DEFAULTS.caRotationOverlap);
+    return ca === undefined || overlap === undefined || ca >= 2 * overlap;
+  },
+});
+
+const PROVIDERS = ['keelsonCa', 'secretCa'] as const;
+
+const exactlyOneProvider = defineRule<Partial<Record<(typeof PROVIDERS)[number], unknown>>>({
+  cel: `[${PROVIDERS.map((p) => `has(self.${p})`).join(', ')}].filter(p, p).size() == 1`,
+  message: `exactly one provider must be given: ${PROVIDERS.join(' or ')}`,
+  check: (self) => PROVIDERS.filter((p) => self[p] !== undefined).length === 1,
+});
+
+const certificateLifetime = Duration(
+  'How long each pod certificate is valid (`notAfter - notBefore`), between 1h and 2184h (91 days), ' +
+    'the bounds the API server puts on pod certificates; the kubelet renews them before they expire. ' +
+    `@default "${TLS_CLASS_DEFAULTS.certificateLifetime}"`,
+);
+
+export const TlsClassSpecSchema = Type.Object(
+  {
+    keelsonCa: Type.Optional(
+      Type.Object(
+        {
+          certificateLifetime: Type.Optional(certificateLifetime),
+          caLifetime: Type.Optional(
+            Duration(
+              `How long each CA the operator makes is valid. @default "${TLS_CLASS_DEFAULTS.caLifetime}"`,
+            ),
+          ),
+          caRotationOverlap: Type.Optional(
+            Duration(
+              'How long before a CA expires the operator makes its successor: both are trusted for this ' +
+                'long, so no client loses trust mid-rotation. At least certificateLifetime, at most half ' +
+                `of caLifetime. @default "${TLS_CLASS_DEFAULTS.caRotationOverlap}"`,
+            ),
+          ),
+        },
+        {
+          ...CLOSED,
+          ...withRules(certificateLifetimeInRange, overlapCoversCertificates, caOutlivesOverlap),
+          description:
+            "A CA the keelson operator makes and keeps (its key in a Secret of the operator's namespace, " +
+            'never logged or shown) and rotates with an overlap.',
+        },
+      ),
+    ),
+    secretCa: Type.Optional(
+      Type.Object(
+        {
+          secretName: Type.String({
+            pattern: DNS_SUBDOMAIN_SYNTAX,
+            maxLength: DNS_SUBDOMAIN_MAX,
+            description:
+              'The Secret holding the CA: `ca.crt` (PEM certificate) and `ca.key` (PEM private key).',
+            'x-keelson-expected': 'a Secret name',
+          }),
+          secretNamespace: Type.String({
+            pattern: DNS_LABEL_PATTERN,
+            maxLength: 63,
+            description: "The Secret's namespace.",
+            'x-keelson-expected': 'a namespace name',
+          }),
+          certificateLifetime: Type.Optional(certificateLifetime),
+        },
+        {
+          ...CLOSED,
+          ...withRules(certificateLifetimeInRange),
+          description:
+            'A CA the user keeps in a Secret; the keelson operator signs with it as with its own, and ' +
+            'never rotates it.',
+        },
+      ),
+    ),
+  },
+  {
+    ...CLOSED,
+    ...withRules(exactlyOneProvider),
+    description: 'Where the certificates of this class come from: exactly one provider.',
+  },
+);
+
+/** The rules on the whole resource: its name becomes a label value and a signer name. */
+export const TLS_CLASS_NAME_RULE: SchemaValidation = {
+  rule: `self.metadata.name.matches('${DNS_LABEL_PATTERN}')`,
+  message:
+    'metadata.name must be a DNS label (at most 63 lower case letters, digits and "-"): it is the ' +
+    'signer name keelson.dev/<name> and the label keelson.dev/tls-class=<name>',
+};
+
+/** The `TlsClass` CRD (`tlsclasses.keelson.dev`, cluster-scoped). */
+export function tlsClassCrd(): Record<string, unknown> {
+  return customResourceDefinition({
+    group: API_GROUP,
+    version: API_VERSION,
+    kind: TLS_CLASS_KIND,
+    plural: TLS_CLASS_PLURAL,
+    scope: 'Cluster',
+    description: 'Where the TLS certificates of keelson stacklets naming this class come from.',
+    specSchema: TlsClassSpecSchema,
+    specRequired: true,
+    resourceRules: [TLS_CLASS_NAME_RULE],
+    printerColumns: [
+      { name: 'Available', type: 'string', jsonPath: '.status.conditions[?(@.type=="Available")].status' },
+    ],
+  });
+}
+
+/** The CRDs of the framework's own kinds, which every keelson operator serves beside its products'. */
+export function frameworkCrds(): Record<string, unknown>[] {
+  return [tlsClassCrd()];
+}
+
+/** A `TlsClass` spec with its defaults filled in, as the operator uses it. */
+export type ResolvedTlsClass =
+  | {
+      readonly provider: 'keelsonCa';
+      readonly certificateLifetimeSeconds: number;
+      readonly caLifetimeSeconds: number;
+      readonly caRotationOverlapSeconds: number;
+    }
+  | {
+      readonly provider: 'secretCa';
+      readonly certificateLifetimeSeconds: number;
+      readonly secretName: string;
+      readonly secretNamespace: string;
+    };
+
+/** Fills in the defaults of a valid spec (validate it first: `tlsClassProblems`). */
+export function resolveTlsClass(spec: TlsClassSpec): ResolvedTlsClass {
+  const duration = (value: string | undefined, fallback: string) => {
+    const s = seconds(value, fallback);
+    if (s === undefined) throw new Error(`${JSON.stringify(value)} is not a duration`);
+    return Math.round(s);
+  };
+  if (spec.keelsonCa) {
+    const ca = spec.keelsonCa;
+    return {
+      provider: 'keelsonCa',
+      certificateLifetimeSeconds: duration(ca.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime),
+      caLifetimeSeconds: duration(ca.caLifetime, TLS_CLASS_DEFAULTS.caLifetime),
+      caRotationOverlapSeconds: duration(ca.caRotationOverlap, TLS_CLASS_DEFAULTS.caRotationOverlap),
+    };
+  }
+  if (spec.secretCa) {
+    return {
+      provider: 'secretCa',
+      certificateLifetimeSeconds: duration(
+        spec.secretCa.certificateLifetime,
+        TLS_CLASS_DEFAULTS.certificateLifetime,
+      ),
+      secretName: spec.secretCa.secretName,
+      secretNamespace: spec.secretCa.secretNamespace,
+    };
+  }
+  throw new Error(exactlyOneProvider.message);
+}
+
+const NAME = new RegExp(DNS_LABEL_PATTERN);
+
+/**
+ * Every problem of a class named `name` with `spec`, each starting with its path, in the API
+ * server's words: the schema, the CEL rules and the rule on the name.
+ */
+export function tlsClassProblems(name: string, spec: unknown): string[] {
+  return [
+    ...(NAME.test(name) ? [] : [`metadata.name: ${JSON.stringify(name)}: ${TLS_CLASS_NAME_RULE.message}`]),
+    ...specProblems(TlsClassSpecSchema, spec),
+  ];
+}
+
+const TLS_CLASS_SYMBOL = Symbol.for('keelson.TlsClass');
+
+/**
+ * A TLS class in synth mode: it writes the `TlsClass` custom resource (named by `id`), which the
+ * keelson operator serves; stacklets defined after it in the same app that name the class (or
+ * name none, for a class named `tls`) get TLS from it. An invalid spec writes nothing and is
+ * reported at synth with every other problem.
+ */
+export class TlsClass extends Construct {
+  /** True for a TlsClass from any copy of this package. */
+  public static isTlsClass(x: unknown): x is TlsClass {
+    return x !== null && typeof x === 'object' && TLS_CLASS_SYMBOL in x;
+  }
+
+  /** The class's name: `metadata.name` of the custom resource. */
+  public readonly name: string;
+  /** `keelson.dev/<name>`: the signer of its pod certificates and trust bundles. */
+  public readonly signerName: string;
+  /** The spec as given. */
+  public readonly spec: TlsClassSpec;
+  /** Why the spec was rejected, one line each; empty for a valid class. */
+  public readonly problems: readonly string[];
+  /** The custom resource, unless the spec was rejected. */
+  public readonly apiObject?: ApiObject;
+
+  constructor(scope: Construct, id: string, props: TlsClassSpec) {
+    super(scope, id);
+    Object.defineProperty(this, TLS_CLASS_SYMBOL, { value: true });
+    this.name = id;
+    this.signerName = tlsSignerName(id);
+    this.spec = props;
+    const problems = tlsClassProblems(id, props);
+    if (tlsClassesIn(this).some((c) => c.name === id)) {
+      problems.push(`metadata.name: another TlsClass is named "${id}" in this app; a class is cluster-wide`);
+    }
+    this.problems = problems;
+    if (problems.length > 0) {
+      const error = new SpecValidationError(`${TLS_CLASS_KIND} "${id}"`, problems);
+      this.node.addValidation({
+        validate: () => error.problems.map((p) => `${TLS_CLASS_KIND} "${id}": ${p}`),
+      });
+      return;
+    }
+    // Stacklets defined after this class in the app see it and get their TLS from it.
+    registerTlsClass(this, {
+      name: id,
+      certificateLifetimeSeconds: resolveTlsClass(props).certificateLifetimeSeconds,
+    });
+    this.apiObject = new ApiObject(this, 'resource', {
+      apiVersion: `${API_GROUP}/${API_VERSION}`,
+      kind: TLS_CLASS_KIND,
+      metadata: { name: id },
+      spec: props,
+    });
+    // Cluster-scoped: a chart's namespace, which cdk8s gives every object, does not apply.
+    if (Chart.of(this).namespace) this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  }
+}
