@@ -265,6 +265,11 @@ export class Operator {
       namespaces: this.options.namespaces,
       clusterDomain: this.options.clusterDomain,
       watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+      // An operator of the whole cluster makes each class's CA and trust bundle as soon as the class
+      // exists; one watching some namespaces only for the classes their pods ask for, so that
+      // several such operators do not each make a CA for every class in the cluster.
+      watchTlsClasses:
+        !this.options.namespaces?.length && (await PodCertificateSigner.tlsClassesServed(this.client)),
       owners: {
         // From the cache of keelson's workloads; one that is not there (yet, or not keelson's) is read.
         workload: async (kind, namespace, name) =>

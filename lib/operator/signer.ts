@@ -21,7 +21,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { parseDurationSeconds } from '../duration';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP, API_VERSION } from '../stacklet/product';
 import {
@@ -30,6 +29,7 @@ import {
   publicKeyOfCertificationRequest,
   type CertificateAuthorityKeyPair,
 } from '../tls/certificates';
+import { resolveTlsClass, TLS_CLASS_KIND, TLS_CLASS_PLURAL, type TlsClassSpec } from '../tls/class';
 import { TLS_CLASS_LABEL, tlsSignerName } from '../tls/pod-tls';
 import { KindCache } from './cache';
 import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
@@ -61,8 +61,8 @@ export const CLUSTER_TRUST_BUNDLE_RESOURCE: ResourceType = {
 };
 export const TLS_CLASS_RESOURCE: ResourceType = {
   apiVersion: `${API_GROUP}/${API_VERSION}`,
-  kind: 'TlsClass',
-  plural: 'tlsclasses',
+  kind: TLS_CLASS_KIND,
+  plural: TLS_CLASS_PLURAL,
 };
 
 /** The label naming the namespace of the operator whose CA a ClusterTrustBundle holds. */
@@ -82,15 +82,17 @@ export function trustBundleName(className: string, caCertificatePem: string): st
   return `${tlsSignerName(className).replace(/\//g, ':')}:${fingerprint}`;
 }
 
-/** Defaults of a `keelsonCa` class (TLS.md, issue 13). */
-export const DEFAULT_CERTIFICATE_LIFETIME = '24h';
-export const DEFAULT_CA_LIFETIME = '8760h';
-
 /** How long a request for a class that does not exist yet waits for it before it Fails. */
 const MISSING_CLASS_GRACE_MS = 2 * 60_000;
 
 interface TlsClass extends KubeObject {
-  spec?: { keelsonCa?: { certificateLifetime?: string; caLifetime?: string }; [provider: string]: unknown };
+  spec?: TlsClassSpec;
+}
+
+/** A `keelsonCa` class's lifetimes, in seconds. */
+interface KeelsonCa {
+  readonly certificateLifetimeSeconds: number;
+  readonly caLifetimeSeconds: number;
 }
 
 interface PodCertificateRequest extends KubeObject {
@@ -115,6 +117,8 @@ export interface PodCertificateSignerOptions {
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
   readonly watchTimeoutSeconds?: number;
+  /** Watch TlsClasses (when the cluster serves them). @default false */
+  readonly watchTlsClasses?: boolean;
   /** The pods' owners and Services, from the operator's caches. */
   readonly owners: Omit<PodOwners, 'replicaSet'>;
 }
@@ -150,8 +154,30 @@ export class PodCertificateSigner {
     }
   }
 
+  /**
+   * True when the API server serves TlsClasses (keelson's CRD is installed, as `keelson deploy`
+   * does); the signer then makes each class's CA and trust bundle as soon as the class exists,
+   * before a pod asks (a pod that only trusts the class mounts the bundle alone).
+   */
+  public static async tlsClassesServed(client: KubeClient): Promise<boolean> {
+    try {
+      const list = await client.request<{ resources?: { name: string }[] }>(
+        'get',
+        'GET',
+        `/apis/${TLS_CLASS_RESOURCE.apiVersion}`,
+        'discovery',
+      );
+      return (list.resources ?? []).some((r) => r.name === TLS_CLASS_RESOURCE.plural);
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw error;
+    }
+  }
+
   public readonly requests: KindCache;
   public readonly bundles: KindCache;
+  /** The TlsClasses, when the cluster serves them (see tlsClassesServed). */
+  public readonly classes?: KindCache;
   private readonly queue: WorkQueue<string>;
   private readonly log: Logger;
   private readonly clusterDomain: string;
@@ -187,6 +213,18 @@ export class PodCertificateSigner {
       const className = bundle.metadata.labels?.[TLS_CLASS_LABEL];
       if (className) this.queue.add(`class/${className}`);
     });
+    if (options.watchTlsClasses) {
+      this.classes = new KindCache(
+        options.client,
+        TLS_CLASS_RESOURCE,
+        cacheOptions,
+        this.log,
+        options.metrics,
+      );
+      this.classes.on((type, tlsClass) => {
+        if (type !== 'DELETED') this.queue.add(`class/${tlsClass.metadata.name}`);
+      });
+    }
     this.queue = new WorkQueue<string>({
       workers: 2,
       process: (key) => this.process(key),
@@ -197,7 +235,7 @@ export class PodCertificateSigner {
 
   /** The caches the operator starts, and waits for, beside its own. */
   public caches(): KindCache[] {
-    return [this.requests, this.bundles];
+    return [this.requests, this.bundles, ...(this.classes ? [this.classes] : [])];
   }
 
   /** Starts signing (the leader only). */
@@ -218,8 +256,10 @@ export class PodCertificateSigner {
   /** Makes sure a class's CA exists and its ClusterTrustBundle says so. */
   private async publishClass(className: string): Promise<void> {
     const tlsClass = await this.readClass(className);
-    if (!tlsClass?.spec?.keelsonCa) return; // its bundles go with it (owner references)
-    const ca = await this.certificateAuthority(tlsClass);
+    // A class that is gone takes its bundles and CA Secret with it (owner references).
+    const provider = tlsClass && keelsonCaOf(tlsClass);
+    if (!tlsClass || !provider) return;
+    const ca = await this.certificateAuthority(tlsClass, provider);
     await this.publishTrustBundle(tlsClass, ca.certificatePem);
   }
 
@@ -251,7 +291,13 @@ export class PodCertificateSigner {
         `the TlsClass ${named.name} does not exist`,
       );
     }
-    if (!tlsClass.spec?.keelsonCa) {
+    let provider: KeelsonCa | undefined;
+    try {
+      provider = keelsonCaOf(tlsClass);
+    } catch (error) {
+      return this.refuse(request, log, 'Failed', 'InvalidTlsClass', errorMessage(error));
+    }
+    if (!provider) {
       return this.refuse(
         request,
         log,
@@ -287,8 +333,8 @@ export class PodCertificateSigner {
 
     let issued;
     try {
-      const lifetime = this.lifetimeSeconds(tlsClass, 'certificateLifetime', DEFAULT_CERTIFICATE_LIFETIME);
-      const ca = await this.certificateAuthority(tlsClass);
+      const lifetime = provider.certificateLifetimeSeconds;
+      const ca = await this.certificateAuthority(tlsClass, provider);
       await this.publishTrustBundle(tlsClass, ca.certificatePem);
       let subjectPublicKey: Buffer;
       try {
@@ -351,22 +397,6 @@ export class PodCertificateSigner {
     this.requests.remember(updated);
   }
 
-  private lifetimeSeconds(
-    tlsClass: TlsClass,
-    field: 'certificateLifetime' | 'caLifetime',
-    fallback: string,
-  ): number {
-    const value = tlsClass.spec?.keelsonCa?.[field] ?? fallback;
-    const seconds = parseDurationSeconds(value);
-    if (seconds === undefined || !Number.isInteger(seconds)) {
-      throw new SigningFailure(
-        'InvalidTlsClass',
-        `the TlsClass ${tlsClass.metadata.name}'s keelsonCa.${field} "${value}" is not a duration in whole seconds`,
-      );
-    }
-    return seconds;
-  }
-
   private readClass(name: string): Promise<TlsClass | undefined> {
     return this.getOrUndefined(`${collectionPath(TLS_CLASS_RESOURCE)}/${name}`, TLS_CLASS_RESOURCE.plural);
   }
@@ -384,7 +414,10 @@ export class PodCertificateSigner {
    * The class's CA from its Secret, made on first use. Two replicas racing both try to create it;
    * the loser reads the winner's.
    */
-  private async certificateAuthority(tlsClass: TlsClass): Promise<CertificateAuthorityKeyPair> {
+  private async certificateAuthority(
+    tlsClass: TlsClass,
+    provider: KeelsonCa,
+  ): Promise<CertificateAuthorityKeyPair> {
     const className = tlsClass.metadata.name;
     const path = `/api/v1/namespaces/${this.options.operatorNamespace}/secrets`;
     const secretName = caSecretName(className);
@@ -411,7 +444,7 @@ export class PodCertificateSigner {
       }
       const ca = await createCertificateAuthority({
         commonName: `keelson ${className}`.slice(0, 64),
-        lifetimeSeconds: this.lifetimeSeconds(tlsClass, 'caLifetime', DEFAULT_CA_LIFETIME),
+        lifetimeSeconds: provider.caLifetimeSeconds,
       });
       try {
         await this.options.client.request('create', 'POST', path, 'secrets', {
@@ -496,6 +529,15 @@ export class PodCertificateSigner {
       }
     }
   }
+}
+
+/**
+ * The lifetimes of a `keelsonCa` class, undefined for a class of another provider; throws for a spec
+ * the API server should not have admitted.
+ */
+function keelsonCaOf(tlsClass: TlsClass): KeelsonCa | undefined {
+  const resolved = resolveTlsClass(tlsClass.spec ?? {});
+  return resolved.provider === 'keelsonCa' ? resolved : undefined;
 }
 
 function classOwnerReference(tlsClass: TlsClass) {
