@@ -113,11 +113,12 @@ describe('OperatorDeployment', () => {
     expect(container.args).not.toContain('--watch-namespaces');
   });
 
-  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses', () => {
+  it('watching some namespaces, grants a Role in each of them and across the cluster only StorageClasses, TlsClasses and the signer kinds', () => {
     const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
     expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
       [
         { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+        { apiGroups: ['keelson.dev'], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
         {
           apiGroups: ['certificates.k8s.io'],
           resources: ['signers'],
@@ -129,7 +130,6 @@ describe('OperatorDeployment', () => {
           resources: ['clustertrustbundles'],
           verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
         },
-        { apiGroups: ['keelson.dev'], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
       ],
     ]);
     expect(byKind('ClusterRoleBinding').map((b) => b.roleRef)).toEqual([

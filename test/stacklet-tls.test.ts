@@ -5,6 +5,7 @@ import {
   resolveStackletTls,
   Stacklet,
   stackletSpecSchema,
+  tlsClassInfoOf,
   type AnyStackletSpec,
   type ProductDefinition,
   type RoleGroupTls,
@@ -163,5 +164,24 @@ describe('a role that speaks TLS', () => {
   test('rejects a class name that cannot be a label value or signer name', () => {
     const { stacklet } = build({ clusterConfig: { tls: { serverTlsClass: 'Not.A.Label' } } }, []);
     expect(stacklet.problems.join('\n')).toMatch(/spec\.clusterConfig\.tls\.serverTlsClass/);
+  });
+});
+
+describe('a TlsClass resource as stacklets see it', () => {
+  test("carries its provider's certificate lifetime in seconds, whichever provider sets it", () => {
+    expect(tlsClassInfoOf('tls', { keelsonCa: { certificateLifetime: '2h' } })).toEqual({
+      name: 'tls',
+      certificateLifetimeSeconds: 7200,
+    });
+    expect(tlsClassInfoOf('corp', { secretCa: { secretName: 'ca', secretNamespace: 'pki' } })).toEqual({
+      name: 'corp',
+      certificateLifetimeSeconds: 86400,
+    });
+  });
+
+  test('is missing when its spec is not valid, rather than given a guessed lifetime', () => {
+    expect(
+      tlsClassInfoOf('tls', { keelsonCa: {}, secretCa: { secretName: 'ca', secretNamespace: 'pki' } }),
+    ).toBe(undefined);
   });
 });

@@ -6,12 +6,12 @@ import {
   znodePath,
   type ZookeeperClusterProps,
 } from '../constructs/zookeeper';
-import { defaultIdOffset, productCrd } from '../lib';
+import { defaultIdOffset, productCrd, TlsClass, type StackletOptions } from '../lib';
 import { find, problemsOf, type Obj } from './support/synth';
 
-function synth(props: ZookeeperClusterProps = {}, znode = false): Obj[] {
+function synth(props: ZookeeperClusterProps = {}, znode = false, options: StackletOptions = {}): Obj[] {
   const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
-  const zk = new ZookeeperCluster(chart, 'zk', props);
+  const zk = new ZookeeperCluster(chart, 'zk', props, options);
   if (znode) new ZookeeperZnode(chart, 'kafka-znode', { zookeeper: zk });
   return Testing.synth(chart) as Obj[];
 }
@@ -197,6 +197,99 @@ describe('a ZookeeperCluster with several role groups', () => {
       },
     });
     expect(zooCfg(scaled, 'west')['server.10']).toBe(zooCfg(objs, 'west')['server.10']);
+  });
+});
+
+describe('TLS', () => {
+  const TLS_KEYS = /^(secureClientPort|serverCnxnFactory|ssl\.|sslQuorum|portUnification|fips-mode)/;
+  const tlsKeys = (cfg: Record<string, string>) =>
+    Object.fromEntries(Object.entries(cfg).filter(([k]) => TLS_KEYS.test(k)));
+  const container = (objs: Obj[]) =>
+    find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0];
+  const on = synth({}, true, { tlsClasses: [{ name: 'tls' }] });
+
+  test('without a TlsClass: a plaintext client port, a plaintext quorum and no TLS key at all', () => {
+    const cfg = zooCfg(synth());
+    expect(cfg.clientPort).toBe('2181');
+    expect(tlsKeys(cfg)).toEqual({});
+    expect(cfg['server.' + offset('default')]).toMatch(/:2888:3888;2181$/);
+  });
+
+  test('server and internal TLS: the client port is TLS only and the quorum is mutual TLS, from the mounted PEM files', () => {
+    const cfg = zooCfg(on);
+    expect(cfg.clientPort).toBeUndefined();
+    expect(tlsKeys(cfg)).toEqual({
+      secureClientPort: '2181',
+      serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+      'ssl.keyStore.location': '/keelson/tls/server/tls.pem',
+      'ssl.keyStore.type': 'PEM',
+      'ssl.trustStore.location': '/keelson/tls/server/ca.crt',
+      'ssl.trustStore.type': 'PEM',
+      'ssl.clientAuth': 'none',
+      sslQuorum: 'true',
+      portUnification: 'false',
+      'ssl.quorum.keyStore.location': '/keelson/tls/internal/tls.pem',
+      'ssl.quorum.keyStore.type': 'PEM',
+      'ssl.quorum.trustStore.location': '/keelson/tls/internal/ca.crt',
+      'ssl.quorum.trustStore.type': 'PEM',
+      'ssl.quorum.hostnameVerification': 'true',
+      'ssl.quorum.clientHostnameVerification': 'false',
+      'fips-mode': 'false',
+    });
+    // A server line's client address would open a plaintext client port.
+    const servers = Object.entries(cfg).filter(([k]) => k.startsWith('server.'));
+    expect(servers).toHaveLength(3);
+    for (const [, line] of servers) expect(line).toMatch(/\.svc\.cluster\.local:2888:3888$/);
+    const mounts = container(on).volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+    expect(mounts).toEqual(expect.arrayContaining(['/keelson/tls/server', '/keelson/tls/internal']));
+  });
+
+  test('only internal TLS: a plaintext client port beside a TLS quorum', () => {
+    const cfg = zooCfg(
+      synth({ clusterConfig: { tls: { internalTlsClass: 'peers' } } }, false, {
+        tlsClasses: [{ name: 'peers' }],
+      }),
+    );
+    expect(cfg).toMatchObject({ clientPort: '2181', sslQuorum: 'true' });
+    expect(cfg.secureClientPort).toBeUndefined();
+    expect(cfg.serverCnxnFactory).toBeUndefined();
+  });
+
+  test('a TlsClass construct named "tls" defined before the cluster turns both on in synth mode', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new TlsClass(chart, 'tls', { keelsonCa: {} });
+    new ZookeeperCluster(chart, 'zk', {});
+    const cfg = zooCfg(Testing.synth(chart) as Obj[]);
+    expect(cfg).toMatchObject({ secureClientPort: '2181', sslQuorum: 'true' });
+    expect(cfg.clientPort).toBeUndefined();
+  });
+
+  test('tls.enabled false turns both off although the class exists', () => {
+    const cfg = zooCfg(
+      synth({ clusterConfig: { tls: { enabled: false } } }, false, { tlsClasses: [{ name: 'tls' }] }),
+    );
+    expect(cfg.clientPort).toBe('2181');
+    expect(tlsKeys(cfg)).toEqual({});
+  });
+
+  test('the probes speak TLS to the client port: srvr for readiness, ruok for liveness', () => {
+    const c = container(on);
+    expect(c.readinessProbe.exec.command[2]).toBe(
+      "echo srvr | openssl s_client -connect 127.0.0.1:2181 -quiet 2>/dev/null | grep -q '^Mode:'",
+    );
+    expect(c.livenessProbe.exec.command[2]).toBe(
+      "echo ruok | openssl s_client -connect 127.0.0.1:2181 -quiet 2>/dev/null | grep -q '^imok'",
+    );
+    expect(c.livenessProbe.tcpSocket).toBeUndefined();
+    expect(container(synth()).livenessProbe).toMatchObject({ tcpSocket: { port: 2181 } });
+  });
+
+  test('the discovery ConfigMaps of the cluster and of a ZNode name the TlsClass; without TLS they do not', () => {
+    expect(find(on, 'ConfigMap', 'zk').data.ZOOKEEPER_TLS_CLASS).toBe('tls');
+    expect(find(on, 'ConfigMap', 'kafka-znode').data.ZOOKEEPER_TLS_CLASS).toBe('tls');
+    const off = synth({}, true);
+    expect(find(off, 'ConfigMap', 'zk').data).not.toHaveProperty('ZOOKEEPER_TLS_CLASS');
+    expect(find(off, 'ConfigMap', 'kafka-znode').data).not.toHaveProperty('ZOOKEEPER_TLS_CLASS');
   });
 });
 

@@ -71,6 +71,7 @@ export const ZOOKEEPER_ZNODE: ProductDefinition<ZookeeperZnodeSpec> = {
     return zookeeperDiscovery(
       cluster[ZOOKEEPER_DISCOVERY_KEYS.hosts],
       znodePath(stacklet.namespace ?? 'default', stacklet.name),
+      cluster[ZOOKEEPER_DISCOVERY_KEYS.tlsClass],
     );
   },
 };

@@ -25,6 +25,7 @@ import {
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
+  type RoleGroupTls,
   type StackletContext,
 } from '../../lib';
 
@@ -49,6 +50,11 @@ export const ZOOKEEPER_DISCOVERY_KEYS = {
   clientPort: 'ZOOKEEPER_CLIENT_PORT',
   /** The chroot: `/` for a cluster, `/znode-…` for a ZNode. */
   chroot: 'ZOOKEEPER_CHROOT',
+  /**
+   * Present only when the client port speaks TLS: the TlsClass whose CA (its ClusterTrustBundles,
+   * signer `keelson.dev/<class>`) a client trusts. Absent means plaintext.
+   */
+  tlsClass: 'ZOOKEEPER_TLS_CLASS',
 } as const;
 
 /** Where each piece lives inside the pod. */
@@ -96,16 +102,88 @@ function servers(stacklet: StackletContext): ResolvedRoleGroup<ZookeeperServerCo
   ) as ResolvedRoleGroup<ZookeeperServerConfig>[];
 }
 
-/** `server.<myid>=<address>:2888:3888;2181` for every server of every role group. */
+/**
+ * `server.<myid>=<address>:2888:3888;2181` for every server of every role group. With server TLS
+ * the `;2181` is left out: ZooKeeper opens a plaintext client port at a server line's client
+ * address (QuorumPeerConfig takes it as `clientPortAddress`), and the TLS port is
+ * `secureClientPort`, which a server line cannot name.
+ */
 export function serverList(stacklet: StackletContext): Record<string, string> {
   const entries: Record<string, string> = {};
   for (const rg of servers(stacklet)) {
+    const client = rg.tls.server ? '' : `;${ZOOKEEPER_PORTS.client}`;
     rg.podAddresses.forEach((address, ordinal) => {
       entries[`server.${rg.config.myidOffset + ordinal}`] =
-        `${address}:${ZOOKEEPER_PORTS.peer}:${ZOOKEEPER_PORTS.leaderElection};${ZOOKEEPER_PORTS.client}`;
+        `${address}:${ZOOKEEPER_PORTS.peer}:${ZOOKEEPER_PORTS.leaderElection}${client}`;
     });
   }
   return entries;
+}
+
+/**
+ * zoo.cfg's client port and TLS keys for the files of keelson's mount contract (lib/tls). ZooKeeper
+ * 3.9 reads PEM directly: `ssl*.keyStore.type=PEM` takes one file holding the PKCS#8 key and the
+ * chain (`tls.pem`), `ssl*.trustStore.type=PEM` every certificate in `ca.crt`. Keys ZooKeeper's
+ * config parser does not know (`ssl.*`, `serverCnxnFactory`, `fips-mode`) become `zookeeper.<key>`
+ * system properties, which is where its TLS code reads them.
+ *
+ * - Server TLS: the client port 2181 is `secureClientPort` and there is no `clientPort`, so nothing
+ *   listens in plaintext. It needs the Netty connection factory (the NIO one has no TLS). Clients
+ *   are not asked for a certificate (`ssl.clientAuth=none`): server TLS encrypts and proves the
+ *   server; client certificates are authentication, a separate concern. Netty builds the TLS
+ *   context from the files for every new connection, so a renewed certificate is served without a
+ *   restart.
+ * - Internal TLS: the quorum (2888, 3888) is TLS only (`sslQuorum=true`, `portUnification=false`)
+ *   with mutual authentication (ZooKeeper's default `ssl.quorum.clientAuth=need`): a peer must
+ *   present a certificate of the internal class. A server checks the name of the peer it connects
+ *   to against that peer's certificate (the `server.<myid>` address, the pod's DNS name). That
+ *   check runs only in ZooKeeper's own trust manager, which 3.9 replaces by the JDK's when
+ *   `fips-mode` is true (its default), so keelson sets `fips-mode=false`; the check of the
+ *   connecting peer's name (`ssl.quorum.clientHostnameVerification`) is off, because it needs a
+ *   reverse DNS lookup of the peer's IP whose answer depends on the cluster's DNS.
+ */
+export function zooCfgTls(tls: RoleGroupTls): Record<string, string> {
+  const cfg: Record<string, string> = {};
+  if (tls.server) {
+    Object.assign(cfg, {
+      secureClientPort: String(ZOOKEEPER_PORTS.client),
+      serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+      'ssl.keyStore.location': tls.server.bundle,
+      'ssl.keyStore.type': 'PEM',
+      'ssl.trustStore.location': tls.server.trust,
+      'ssl.trustStore.type': 'PEM',
+      'ssl.clientAuth': 'none',
+    });
+  } else {
+    cfg.clientPort = String(ZOOKEEPER_PORTS.client);
+  }
+  if (tls.internal) {
+    Object.assign(cfg, {
+      sslQuorum: 'true',
+      portUnification: 'false',
+      'ssl.quorum.keyStore.location': tls.internal.bundle,
+      'ssl.quorum.keyStore.type': 'PEM',
+      'ssl.quorum.trustStore.location': tls.internal.trust,
+      'ssl.quorum.trustStore.type': 'PEM',
+      'ssl.quorum.hostnameVerification': 'true',
+      'ssl.quorum.clientHostnameVerification': 'false',
+      'fips-mode': 'false',
+    });
+  }
+  return cfg;
+}
+
+/**
+ * A four-letter word sent to the server's own client port, its answer on stdout: `nc` in
+ * plaintext, `openssl s_client` over TLS (`-quiet` waits for the server to close the connection,
+ * as ZooKeeper does after answering). The probe trusts no CA: it asks the server for its state,
+ * the certificate's validity is the clients' check.
+ */
+function fourLetterWord(word: string, tls: RoleGroupTls): string {
+  const port = ZOOKEEPER_PORTS.client;
+  return tls.server
+    ? `echo ${word} | openssl s_client -connect 127.0.0.1:${port} -quiet 2>/dev/null`
+    : `echo ${word} | nc 127.0.0.1 ${port}`;
 }
 
 /** logback levels from `config.logging` of the `zookeeper` container. */
@@ -184,6 +262,8 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       // zoo.cfg lists every server (`server.<myid>`, static membership): the operator changes the
       // ensemble's members only while it is stopped (lib/operator/quorum.ts says why).
       quorum: true,
+      // Server TLS on the client port, internal TLS on the quorum ports (zooCfgTls).
+      tls: ['server', 'internal'],
       pod: (stacklet, rg) => ({
         container: {
           command: ['/bin/bash', '-c', startScript(rg.config.myidOffset, stacklet.image.productVersion)],
@@ -196,22 +276,25 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
           ],
           // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
           readinessProbe: {
-            exec: {
-              command: [
-                '/bin/bash',
-                '-c',
-                `echo srvr | nc 127.0.0.1 ${ZOOKEEPER_PORTS.client} | grep -q '^Mode:'`,
-              ],
-            },
+            exec: { command: ['/bin/bash', '-c', `${fourLetterWord('srvr', rg.tls)} | grep -q '^Mode:'`] },
             initialDelaySeconds: 5,
             periodSeconds: 10,
             timeoutSeconds: 5,
           },
-          livenessProbe: {
-            tcpSocket: { port: ZOOKEEPER_PORTS.client as never },
-            initialDelaySeconds: 30,
-            periodSeconds: 10,
-          },
+          // Alive while it answers on the client port. Over TLS a bare TCP connect would make the
+          // server log an unsuccessful handshake at ERROR on every probe, so it asks `ruok` instead.
+          livenessProbe: rg.tls.server
+            ? {
+                exec: { command: ['/bin/bash', '-c', `${fourLetterWord('ruok', rg.tls)} | grep -q '^imok'`] },
+                initialDelaySeconds: 30,
+                periodSeconds: 10,
+                timeoutSeconds: 5,
+              }
+            : {
+                tcpSocket: { port: ZOOKEEPER_PORTS.client as never },
+                initialDelaySeconds: 30,
+                periodSeconds: 10,
+              },
         },
         configFiles: {
           'zoo.cfg': {
@@ -219,7 +302,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
             initLimit: '10',
             syncLimit: '5',
             dataDir: DATA_DIR,
-            clientPort: String(ZOOKEEPER_PORTS.client),
+            ...zooCfgTls(rg.tls),
             // Bind the quorum ports on every interface: a pod's own DNS name may not resolve to it yet.
             quorumListenOnAllIPs: 'true',
             'autopurge.snapRetainCount': '3',
@@ -248,17 +331,21 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
     const hosts = servers(stacklet)
       .flatMap((rg) => rg.podAddresses.map((a) => `${a}:${ZOOKEEPER_PORTS.client}`))
       .join(',');
-    return zookeeperDiscovery(hosts, '/');
+    return zookeeperDiscovery(hosts, '/', stacklet.tls.server?.name);
   },
 };
 
-/** The discovery data of a ZooKeeper connection: a cluster's (chroot `/`) or a ZNode's. */
-export function zookeeperDiscovery(hosts: string, chroot: string): Record<string, string> {
+/**
+ * The discovery data of a ZooKeeper connection: a cluster's (chroot `/`) or a ZNode's, with
+ * `ZOOKEEPER_TLS_CLASS` when the client port speaks TLS.
+ */
+export function zookeeperDiscovery(hosts: string, chroot: string, tlsClass?: string): Record<string, string> {
   return {
     [ZOOKEEPER_DISCOVERY_KEYS.connectString]: chroot === '/' ? hosts : `${hosts}${chroot}`,
     [ZOOKEEPER_DISCOVERY_KEYS.hosts]: hosts,
     [ZOOKEEPER_DISCOVERY_KEYS.clientPort]: String(ZOOKEEPER_PORTS.client),
     [ZOOKEEPER_DISCOVERY_KEYS.chroot]: chroot,
+    ...(tlsClass ? { [ZOOKEEPER_DISCOVERY_KEYS.tlsClass]: tlsClass } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { LABEL_PART_OF } from '../stacklet/labels';
 import type { ProductDefinition } from '../stacklet/product';
 import type { ReferencedObject } from '../stacklet/references';
 import { Stacklet } from '../stacklet/stacklet';
+import type { TlsClassInfo } from '../tls/pod-tls';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { withAppliedHash } from './compare';
 import type { KubeObject, OwnerReference } from './informer';
@@ -39,13 +40,14 @@ export function ownerReferenceTo(resource: KubeObject): OwnerReference {
 /**
  * The children `resource` wants. Throws SpecValidationError for a spec the build rejects.
  * `dependencies` holds the data of the discovery ConfigMaps the spec names, `objects` the keelson
- * objects its references may resolve to.
+ * objects its references may resolve to, `tlsClasses` the TlsClasses of the cluster.
  */
 export function buildChildren(
   product: ProductDefinition,
   resource: KubeObject,
   dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
   objects: readonly ReferencedObject[] = [],
+  tlsClasses: readonly TlsClassInfo[] = [],
 ): Manifest[] {
   const app = new App();
   const chart = new Chart(app, platformOf(resource), { namespace: resource.metadata.namespace });
@@ -58,6 +60,7 @@ export function buildChildren(
       dependencies,
       objects,
       labels: resource.metadata.labels,
+      tlsClasses,
     },
   );
   if (stacklet.validationError) throw stacklet.validationError;

@@ -64,10 +64,11 @@ export function operatorNodeOptions(memoryLimitMiB: number = DEFAULT_OPERATOR_ME
 }
 
 /**
+/**
  * What the Pod Certificate signer needs across the cluster: to sign and to publish trust bundles
  * for keelson's own signer names only (`signers` is checked by the API server on a request's
- * status and on a bundle's signer name), its ClusterTrustBundles (cluster-scoped; the `attest`
- * check keeps it to keelson's signers) and the TlsClasses it reads.
+ * status and on a bundle's signer name), and its ClusterTrustBundles (cluster-scoped; the
+ * `attest` check keeps it to keelson's signers).
  */
 const POD_CERTIFICATE_SIGNER_RULES = [
   {
@@ -81,7 +82,6 @@ const POD_CERTIFICATE_SIGNER_RULES = [
     resources: ['clustertrustbundles'],
     verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
-  { apiGroups: [API_GROUP], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
 ];
 
 /**
@@ -92,12 +92,13 @@ const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get',
 
 /**
  * What the operator needs across the cluster, whichever namespaces it watches: StorageClasses
- * (cluster-scoped), to tell whether a claim can grow before asking, and the Pod Certificate
- * signer's cluster-scoped kinds. Nothing else it reads or writes is cluster-scoped: it knows its
- * kinds from its products and reads no CRD or Node.
+ * (cluster-scoped), to tell whether a claim can grow before asking; TlsClasses, which decide
+ * whether a stacklet speaks TLS and how the signer signs; and the Pod Certificate signer's
+ * cluster-scoped kinds. It knows its kinds from its products and reads no CRD or Node.
  */
 const CLUSTER_SCOPED_RULES = [
   { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+  { apiGroups: [API_GROUP], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
   ...POD_CERTIFICATE_SIGNER_RULES,
 ];
 

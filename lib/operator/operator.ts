@@ -28,8 +28,11 @@ import {
   POD_RESOURCE,
   SECRET_RESOURCE,
   stackletResource,
+  TLS_CLASS_RESOURCE,
   type ResourceType,
 } from './resources';
+import { tlsClassInfoOf } from '../tls/class';
+import type { TlsClassInfo } from '../tls/pod-tls';
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -89,6 +92,8 @@ export class Operator {
   private readonly pods: KindCache;
   /** Stacklets and the Secrets their pods read. */
   private readonly secretReaders = new WatchIndex();
+  /** The cluster's TlsClasses: one appearing or going turns TLS on or off, so every stacklet requeues. */
+  private readonly tlsClasses: KindCache;
   private readonly recorder: EventRecorder;
   /** The Pod Certificate signer, once start() found the cluster serving Pod Certificates. */
   private signer?: PodCertificateSigner;
@@ -127,6 +132,17 @@ export class Operator {
     this.pods.on((_type, pod, old) => {
       if (podHealthChanged(old, pod)) this.onPodEvent(pod);
     });
+    this.tlsClasses = new KindCache(
+      this.client,
+      TLS_CLASS_RESOURCE,
+      { watchTimeoutSeconds: options.watchTimeoutSeconds },
+      log,
+      this.metrics,
+    );
+    this.tlsClasses.on((type, object, old) => {
+      if (type === 'MODIFIED' && old && old.metadata.generation === object.metadata.generation) return;
+      if (this.leading) this.enqueueAll();
+    });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     this.recorder = recorder;
     for (const product of options.products) {
@@ -157,6 +173,11 @@ export class Operator {
           this.references.set(`${product.kind}/${namespace}/${name}`, namespace, kinds),
         onSecrets: (namespace, name, secrets) =>
           this.secretReaders.set(`${product.kind}/${namespace}/${name}`, namespace, secrets),
+        tlsClasses: () =>
+          [...this.tlsClasses.list()]
+            .filter((c) => !c.metadata.deletionTimestamp)
+            .map((c) => tlsClassInfoOf(c.metadata.name, c.spec))
+            .filter((c): c is TlsClassInfo => c !== undefined),
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
@@ -238,6 +259,7 @@ export class Operator {
     yield this.secrets;
     yield this.configMaps;
     yield this.pods;
+    yield this.tlsClasses;
     if (this.signer) yield* this.signer.caches();
   }
 
@@ -265,11 +287,11 @@ export class Operator {
       namespaces: this.options.namespaces,
       clusterDomain: this.options.clusterDomain,
       watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+      tlsClasses: this.tlsClasses,
       // An operator of the whole cluster makes each class's CA and trust bundle as soon as the class
       // exists; one watching some namespaces only for the classes their pods ask for, so that
       // several such operators do not each make a CA for every class in the cluster.
-      watchTlsClasses:
-        !this.options.namespaces?.length && (await PodCertificateSigner.tlsClassesServed(this.client)),
+      publishOnClassEvents: !this.options.namespaces?.length,
       owners: {
         // From the cache of keelson's workloads; one that is not there (yet, or not keelson's) is read.
         workload: async (kind, namespace, name) =>

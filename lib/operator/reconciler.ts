@@ -34,6 +34,7 @@ import type { OperatorMetrics } from './metrics';
 import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { quorumVerdict } from './quorum';
+import type { TlsClassInfo } from '../tls/pod-tls';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
@@ -76,6 +77,8 @@ export interface ReconcilerOptions {
   readonly onReferences: (namespace: string, name: string, kinds: readonly string[]) => void;
   /** Told which Secrets a stacklet's pods read, so that changes to them requeue it. */
   readonly onSecrets: (namespace: string, name: string, secrets: readonly string[]) => void;
+  /** The cluster's TlsClasses (from the operator's cache). */
+  readonly tlsClasses: () => readonly TlsClassInfo[];
 }
 
 export class Reconciler {
@@ -158,7 +161,7 @@ export class Reconciler {
 
     let desired: Manifest[];
     try {
-      desired = buildChildren(this.o.product, resource, dependencies, objects);
+      desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses());
     } catch (error) {
       if (!SpecValidationError.isSpecValidationError(error)) throw error;
       const message = error.problems.join('; ');

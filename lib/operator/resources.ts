@@ -47,6 +47,16 @@ export const SECRET_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Secret',
  */
 export const POD_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Pod', plural: 'pods' };
 
+/**
+ * TlsClasses (cluster-scoped), which say where a stacklet's certificates come from: whether one
+ * exists decides whether a stacklet speaks TLS, so a change to them requeues every stacklet.
+ */
+export const TLS_CLASS_RESOURCE: ResourceType = {
+  apiVersion: `${API_GROUP}/${API_VERSION}`,
+  kind: 'TlsClass',
+  plural: 'tlsclasses',
+};
+
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {
   return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: product.kind, plural: product.plural };

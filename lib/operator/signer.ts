@@ -22,14 +22,13 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
-import { API_GROUP, API_VERSION } from '../stacklet/product';
 import {
   createCertificateAuthority,
   issueCertificate,
   publicKeyOfCertificationRequest,
   type CertificateAuthorityKeyPair,
 } from '../tls/certificates';
-import { resolveTlsClass, TLS_CLASS_KIND, TLS_CLASS_PLURAL, type TlsClassSpec } from '../tls/class';
+import { resolveTlsClass, type TlsClassSpec } from '../tls/class';
 import { TLS_CLASS_LABEL, tlsSignerName } from '../tls/pod-tls';
 import { KindCache } from './cache';
 import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
@@ -47,7 +46,7 @@ import {
   type PodOwners,
 } from './pod-certificates';
 import { WorkQueue } from './queue';
-import { collectionPath, type ResourceType } from './resources';
+import { collectionPath, TLS_CLASS_RESOURCE, type ResourceType } from './resources';
 
 export const POD_CERTIFICATE_REQUEST_RESOURCE: ResourceType = {
   apiVersion: 'certificates.k8s.io/v1beta1',
@@ -58,11 +57,6 @@ export const CLUSTER_TRUST_BUNDLE_RESOURCE: ResourceType = {
   apiVersion: 'certificates.k8s.io/v1beta1',
   kind: 'ClusterTrustBundle',
   plural: 'clustertrustbundles',
-};
-export const TLS_CLASS_RESOURCE: ResourceType = {
-  apiVersion: `${API_GROUP}/${API_VERSION}`,
-  kind: TLS_CLASS_KIND,
-  plural: TLS_CLASS_PLURAL,
 };
 
 /** The label naming the namespace of the operator whose CA a ClusterTrustBundle holds. */
@@ -117,8 +111,10 @@ export interface PodCertificateSignerOptions {
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
   readonly watchTimeoutSeconds?: number;
-  /** Watch TlsClasses (when the cluster serves them). @default false */
-  readonly watchTlsClasses?: boolean;
+  /** The operator's cache of TlsClasses. */
+  readonly tlsClasses: KindCache;
+  /** Make a class's CA and trust bundle as soon as the class appears, not when a pod first asks. */
+  readonly publishOnClassEvents?: boolean;
   /** The pods' owners and Services, from the operator's caches. */
   readonly owners: Omit<PodOwners, 'replicaSet'>;
 }
@@ -154,30 +150,8 @@ export class PodCertificateSigner {
     }
   }
 
-  /**
-   * True when the API server serves TlsClasses (keelson's CRD is installed, as `keelson deploy`
-   * does); the signer then makes each class's CA and trust bundle as soon as the class exists,
-   * before a pod asks (a pod that only trusts the class mounts the bundle alone).
-   */
-  public static async tlsClassesServed(client: KubeClient): Promise<boolean> {
-    try {
-      const list = await client.request<{ resources?: { name: string }[] }>(
-        'get',
-        'GET',
-        `/apis/${TLS_CLASS_RESOURCE.apiVersion}`,
-        'discovery',
-      );
-      return (list.resources ?? []).some((r) => r.name === TLS_CLASS_RESOURCE.plural);
-    } catch (error) {
-      if (isStatus(error, 404)) return false;
-      throw error;
-    }
-  }
-
   public readonly requests: KindCache;
   public readonly bundles: KindCache;
-  /** The TlsClasses, when the cluster serves them (see tlsClassesServed). */
-  public readonly classes?: KindCache;
   private readonly queue: WorkQueue<string>;
   private readonly log: Logger;
   private readonly clusterDomain: string;
@@ -213,15 +187,8 @@ export class PodCertificateSigner {
       const className = bundle.metadata.labels?.[TLS_CLASS_LABEL];
       if (className) this.queue.add(`class/${className}`);
     });
-    if (options.watchTlsClasses) {
-      this.classes = new KindCache(
-        options.client,
-        TLS_CLASS_RESOURCE,
-        cacheOptions,
-        this.log,
-        options.metrics,
-      );
-      this.classes.on((type, tlsClass) => {
+    if (options.publishOnClassEvents) {
+      options.tlsClasses.on((type, tlsClass) => {
         if (type !== 'DELETED') this.queue.add(`class/${tlsClass.metadata.name}`);
       });
     }
@@ -235,7 +202,7 @@ export class PodCertificateSigner {
 
   /** The caches the operator starts, and waits for, beside its own. */
   public caches(): KindCache[] {
-    return [this.requests, this.bundles, ...(this.classes ? [this.classes] : [])];
+    return [this.requests, this.bundles];
   }
 
   /** Starts signing (the leader only). */
@@ -397,7 +364,10 @@ export class PodCertificateSigner {
     this.requests.remember(updated);
   }
 
-  private readClass(name: string): Promise<TlsClass | undefined> {
+  /** A class from the operator's cache, or read when the cache has not seen it (yet). */
+  private async readClass(name: string): Promise<TlsClass | undefined> {
+    const cached = this.options.tlsClasses.get('', name) as TlsClass | undefined;
+    if (cached) return cached;
     return this.getOrUndefined(`${collectionPath(TLS_CLASS_RESOURCE)}/${name}`, TLS_CLASS_RESOURCE.plural);
   }
 

@@ -14,7 +14,7 @@ import { customResourceDefinition } from '../spec/crd';
 import { defineRule, withRules, type SchemaValidation } from '../spec/rules';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { API_GROUP, API_VERSION } from '../stacklet/product';
-import { registerTlsClass, tlsClassesIn, tlsSignerName } from './pod-tls';
+import { registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
 import type { TlsClassSpec } from './spec.generated';
 
 export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './spec.generated';
@@ -257,6 +257,19 @@ const NAME = new RegExp(DNS_LABEL_PATTERN);
  * Every problem of a class named `name` with `spec`, each starting with its path, in the API
  * server's words: the schema, the CEL rules and the rule on the name.
  */
+/**
+ * A TlsClass resource as stacklets see it: its name and certificate lifetime, or undefined for a
+ * spec that is not valid (which the API server's schema keeps out; a stacklet treats such a class
+ * as missing rather than guessing its lifetime).
+ */
+export function tlsClassInfoOf(name: string, spec: unknown): TlsClassInfo | undefined {
+  if (tlsClassProblems(name, spec).length > 0) return undefined;
+  return {
+    name,
+    certificateLifetimeSeconds: resolveTlsClass(spec as TlsClassSpec).certificateLifetimeSeconds,
+  };
+}
+
 export function tlsClassProblems(name: string, spec: unknown): string[] {
   return [
     ...(NAME.test(name) ? [] : [`metadata.name: ${JSON.stringify(name)}: ${TLS_CLASS_NAME_RULE.message}`]),

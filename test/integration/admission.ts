@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ApiError, KubeClient } from '../../lib/operator/client';
 import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
 import { productCrd } from '../../lib/stacklet/crd';
+import { frameworkCrds } from '../../lib/tls/class';
 import type { ProductDefinition } from '../../lib/stacklet/product';
 import { adminKubeConfig, waitFor } from './support';
 
@@ -20,7 +21,8 @@ export const RESTRICTED = {
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
 /**
- * Applies the CRDs of `products` (as admin) and waits until each is served. The CRD goes as raw
+ * Applies the CRDs of `products` and the framework's own (TlsClass, which the operator watches) as
+ * admin, and waits until each is served. The CRD goes as raw
  * JSON: the client library's typed models would drop keys such as `x-kubernetes-validations` and
  * `x-kubernetes-preserve-unknown-fields`, whose spelling differs from their attribute names.
  */
@@ -29,6 +31,7 @@ export async function installCrds(
   kc: k8s.KubeConfig = adminKubeConfig(),
 ): Promise<void> {
   for (const product of products) await installCrd(productCrd(product), kc);
+  for (const crd of frameworkCrds()) await installCrd(crd, kc);
 }
 
 /** Applies one CRD manifest (as admin) and waits until it is served. */

@@ -20,10 +20,9 @@ import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 import { KubeClient } from '../../lib/operator/client';
 import { caSecretName, trustBundleName } from '../../lib/operator/signer';
-import { tlsClassCrd } from '../../lib/tls';
 import { createTestNamespace } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
-import { installCrd, installCrds, RESTRICTED } from './admission';
+import { installCrds, RESTRICTED } from './admission';
 import {
   beacons,
   operatorIdentity,
@@ -186,7 +185,6 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
   beforeAll(async () => {
     await realNode();
     await installCrds([BEACON], kc);
-    await installCrd(tlsClassCrd(), kc);
     operatorNamespace = await createTestNamespace(kc, uniqueName('signer-op'));
     namespace = await createTestNamespace(kc, uniqueName('signer'), RESTRICTED);
     // The operator's own identity, watching `namespace` only: what it does, its RBAC allows.
