@@ -1,7 +1,7 @@
 /**
  * ZooKeeper with TLS on the real node: keelson's manifests with a TlsClass, keelson's build of
  * `docker.io/library/zookeeper:3.9.4`, in a namespace enforcing the restricted Pod Security profile.
- * The certificates are the test's own (openssl: a server CA, an internal CA, one leaf per pod and
+ * The certificates are the test's own (test-pki.ts, openssl: a server CA, an internal CA, one leaf per pod and
  * use with the pod's DNS names), delivered in Secrets at the paths of keelson's mount contract
  * (`/keelson/tls/server`, `/keelson/tls/internal`) by replacing the projected volumes through
  * podOverrides: the product side is proven here, the operator's signer elsewhere. Each server is a
@@ -16,10 +16,6 @@
  * - nothing answers plaintext on 2181.
  * Each failure prints the servers' logs.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { ZookeeperCluster, zookeeperDistDir } from '../../constructs/zookeeper';
@@ -36,69 +32,13 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { TestPki } from './test-pki';
 
 jest.setTimeout(30 * 60_000);
 
 const VERSION = '3.9.4';
 const GROUPS = ['a', 'b', 'c'];
 const SERVERS = GROUPS.map((g) => `zk-servers-${g}-0`);
-
-/** A CA and leaf certificates made with openssl in a scratch folder. */
-class TestPki {
-  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-zk-tls-'));
-
-  constructor(name: string) {
-    this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key');
-    this.openssl(
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      'ca.key',
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '2',
-      '-out',
-      'ca.crt',
-    );
-  }
-
-  get caPem(): string {
-    return this.read('ca.crt');
-  }
-
-  /** The four files of keelson's mount contract, for a leaf with `dnsNames`. */
-  issue(leaf: string, dnsNames: string[]): Record<string, string> {
-    // PKCS#8 ("BEGIN PRIVATE KEY"), as the kubelet writes pod certificates' keys.
-    this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${leaf}.key`);
-    this.openssl('req', '-new', '-key', `${leaf}.key`, '-subj', `/CN=${leaf}`, '-out', `${leaf}.csr`);
-    fs.writeFileSync(
-      path.join(this.dir, `${leaf}.ext`),
-      'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' +
-        `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`,
-    );
-    this.openssl(
-      'x509', '-req', '-in', `${leaf}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', '1', '-extfile', `${leaf}.ext`, '-out', `${leaf}.crt`,
-    ); // prettier-ignore
-    const key = this.read(`${leaf}.key`);
-    const certificate = this.read(`${leaf}.crt`);
-    return { 'tls.pem': key + certificate, 'tls.key': key, 'tls.crt': certificate, 'ca.crt': this.caPem };
-  }
-
-  remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private read(file: string): string {
-    return fs.readFileSync(path.join(this.dir, file), 'utf8');
-  }
-
-  private openssl(...args: string[]): void {
-    execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  }
-}
 
 function secret(name: string, files: Record<string, string>): k8s.V1Secret {
   return { metadata: { name }, stringData: files };
