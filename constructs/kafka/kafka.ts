@@ -34,7 +34,9 @@ import {
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
   type RoleGroupPod,
+  type RoleGroupTls,
   type StackletContext,
+  type TlsFiles,
   type StackletOptions,
 } from '../../lib';
 
@@ -44,6 +46,11 @@ export const KAFKA_PORTS = {
   kafka: 9092,
   /** Brokers and controllers reach the controllers' quorum here. */
   controller: 9093,
+  /**
+   * With TLS on, brokers replicate from each other here (the `INTERNAL` listener, with the internal
+   * TlsClass's certificates), apart from clients on 9092. Unused without TLS.
+   */
+  internal: 9094,
   /** The Prometheus JMX exporter agent serves Kafka's metrics at `/metrics` here (no remote JMX). */
   metrics: 9404,
 } as const;
@@ -51,8 +58,16 @@ export const KAFKA_PORTS = {
 /** The key of the bootstrap servers in a Kafka discovery ConfigMap. */
 export const KAFKA_DISCOVERY_KEY = 'KAFKA';
 
+/**
+ * The key, in a Kafka discovery ConfigMap, of the TlsClass whose CAs a client trusts to reach the
+ * bootstrap servers over TLS; absent when the brokers serve clients in plaintext.
+ */
+export const KAFKA_TLS_DISCOVERY_KEY = 'KAFKA_TLS_CLASS';
+
 /** The key of the connection string in a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's). */
 const ZOOKEEPER_KEY = 'ZOOKEEPER';
+/** The key of the TlsClass of a ZooKeeper's client port in its discovery ConfigMap (absent: plaintext). */
+const ZOOKEEPER_TLS_KEY = 'ZOOKEEPER_TLS_CLASS';
 
 const CONFIG_DIR = '/kafka/config';
 /** Each pod's own config, rendered at start from the role group's file. */
@@ -448,6 +463,8 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     defineRole<KafkaNodeConfig>({
       ...common,
       name: 'controllers',
+      // Controllers speak only to brokers and controllers.
+      tls: ['internal'],
       // controller.quorum.voters lists every controller (a static KRaft quorum): the operator
       // changes the controllers only while the stacklet is stopped (lib/operator/quorum.ts).
       quorum: true,
@@ -461,33 +478,25 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       configFiles: { 'controller.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'controller.properties', KAFKA_PORTS.controller),
-        configFiles: {
-          ...commonFiles(rg),
-          'controller.properties': {
-            'process.roles': 'controller',
-            'node.id': POD_PLACEHOLDERS.nodeId,
-            'controller.quorum.voters': quorumVoters(stacklet),
-            'controller.listener.names': 'CONTROLLER',
-            listeners: `CONTROLLER://0.0.0.0:${KAFKA_PORTS.controller}`,
-            'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT',
-            'log.dirs': DATA_DIR,
-          },
-        },
+        configFiles: { ...commonFiles(rg), 'controller.properties': controllerProperties(stacklet, rg) },
       }),
     }),
     defineRole<KafkaNodeConfig>({
       ...common,
       name: 'brokers',
+      // Server TLS for clients (9092), internal TLS between brokers (9094) and to the controllers.
+      tls: ['server', 'internal'],
       config: nodeConfig,
       defaults: (stacklet, group) => defaults('2Gi', '10Gi')(stacklet, group, 'brokers'),
       ports: [
         { name: 'kafka', port: KAFKA_PORTS.kafka, client: true },
+        { name: 'internal', port: KAFKA_PORTS.internal },
         { name: 'metrics', port: KAFKA_PORTS.metrics },
       ],
       configFiles: { 'broker.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka),
-        configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet) },
+        configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
       }),
     }),
   ],
@@ -515,6 +524,17 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     } else if (groupsOf(stacklet, 'controllers').every((rg) => rg.replicas === 0)) {
       problems.push('spec.controllers: a KRaft Kafka needs at least one controller');
     }
+    const zkClass = zookeeperTlsClass(stacklet);
+    if (
+      zkClass !== undefined &&
+      groupsOf(stacklet, 'brokers').some((rg) => !zookeeperTrust(stacklet, rg, zkClass))
+    ) {
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper speaks TLS with the TlsClass "${zkClass}", which ` +
+          'this Kafka does not use, so its brokers have no trust bundle for it; set ' +
+          `spec.clusterConfig.tls.internalTlsClass (or serverTlsClass) to "${zkClass}"`,
+      );
+    }
     const unread = usesLog4j2(stacklet) ? LOG4J_FILE : LOG4J2_FILE;
     for (const rg of stacklet.roleGroups) {
       if (rg.configOverrides[unread] !== undefined) {
@@ -534,17 +554,146 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     );
     return [...problems, ...ordinalIdProblems(NODE_ID_SCHEME, ranges)];
   },
-  discovery: (stacklet) => ({ [KAFKA_DISCOVERY_KEY]: bootstrapServers(stacklet) }),
+  discovery: (stacklet) => ({
+    [KAFKA_DISCOVERY_KEY]: bootstrapServers(stacklet),
+    ...(stacklet.tls.server ? { [KAFKA_TLS_DISCOVERY_KEY]: stacklet.tls.server.name } : {}),
+  }),
 };
 
-/** broker.properties: the listener each broker advertises under its own pod address, and its metadata source. */
-function brokerProperties(stacklet: StackletContext): Record<string, string> {
-  const brokers = groupsOf(stacklet, 'brokers').reduce((n, rg) => n + rg.replicas, 0);
+/**
+ * The TLS settings of one listener, read from keelson's mount contract (lib/tls) as PEM: Kafka's
+ * `ssl.keystore.type=PEM` takes a file holding an unencrypted PKCS#8 key and the certificate chain
+ * (`tls.pem`; no `ssl.key.password`, and no key inline in a config file), and
+ * `ssl.truststore.type=PEM` every certificate in `ca.crt` (both CAs during a CA rotation). The
+ * settings are prefixed with the listener's name, so they serve both the listener and the
+ * broker's or controller's own connections to that listener on other nodes. A connecting side
+ * checks the name in the certificate against the address it dialled (`https`, Kafka's default,
+ * pinned): pods' certificates carry their DNS names and the Services that select them.
+ */
+function listenerTls(
+  listener: string,
+  files: TlsFiles,
+  clientAuth: 'required' | 'none',
+): Record<string, string> {
+  const prefix = `listener.name.${listener.toLowerCase()}.ssl`;
+  return {
+    [`${prefix}.keystore.type`]: 'PEM',
+    [`${prefix}.keystore.location`]: files.bundle,
+    [`${prefix}.truststore.type`]: 'PEM',
+    [`${prefix}.truststore.location`]: files.trust,
+    [`${prefix}.client.auth`]: clientAuth,
+    [`${prefix}.endpoint.identification.algorithm`]: 'https',
+  };
+}
+
+/** The security protocol of a listener whose TLS files are `files` (none: plaintext). */
+function protocol(files: TlsFiles | undefined): 'SSL' | 'PLAINTEXT' {
+  return files ? 'SSL' : 'PLAINTEXT';
+}
+
+/**
+ * The controllers' listener (the KRaft quorum): with internal TLS it speaks TLS with mutual
+ * authentication (`ssl.client.auth=required`), so only holders of a certificate of the internal
+ * class — brokers and controllers — join the quorum or reach it.
+ */
+function controllerListenerTls(tls: RoleGroupTls): Record<string, string> {
+  return tls.internal ? listenerTls('CONTROLLER', tls.internal, 'required') : {};
+}
+
+/** controller.properties: the KRaft quorum's listener. */
+function controllerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record<string, string> {
+  return {
+    'process.roles': 'controller',
+    'node.id': POD_PLACEHOLDERS.nodeId,
+    'controller.quorum.voters': quorumVoters(stacklet),
+    'controller.listener.names': 'CONTROLLER',
+    listeners: `CONTROLLER://0.0.0.0:${KAFKA_PORTS.controller}`,
+    'listener.security.protocol.map': `CONTROLLER:${protocol(rg.tls.internal)}`,
+    ...controllerListenerTls(rg.tls),
+    'log.dirs': DATA_DIR,
+  };
+}
+
+/**
+ * The brokers' listeners. Without TLS, one `PLAINTEXT` listener on 9092 serves clients and the
+ * other brokers (as before TLS existed). With TLS, clients and brokers get listeners of their own,
+ * since they use different TlsClasses: `CLIENT` on 9092 (TLS with the server class when server TLS
+ * is on; clients show no certificate — client certificates are authentication, a separate concern)
+ * and `INTERNAL` on 9094 for replication (mutual TLS with the internal class when internal TLS is on).
+ */
+function brokerListeners(rg: KafkaRoleGroup): Record<string, string> {
+  const tls = rg.tls;
+  if (!tls.server && !tls.internal) {
+    return {
+      listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}`,
+      'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}`,
+      'inter.broker.listener.name': 'PLAINTEXT',
+    };
+  }
+  return {
+    listeners: `CLIENT://0.0.0.0:${KAFKA_PORTS.kafka},INTERNAL://0.0.0.0:${KAFKA_PORTS.internal}`,
+    'advertised.listeners':
+      `CLIENT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka},` +
+      `INTERNAL://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.internal}`,
+    'inter.broker.listener.name': 'INTERNAL',
+    ...(tls.server ? listenerTls('CLIENT', tls.server, 'none') : {}),
+    ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
+  };
+}
+
+/** The security protocols of the brokers' listeners (and of the controllers' one, in KRaft mode). */
+function brokerProtocolMap(rg: KafkaRoleGroup, kraft: boolean): string {
+  const { server, internal } = rg.tls;
+  const controller = kraft ? [`CONTROLLER:${protocol(internal)}`] : [];
+  if (!server && !internal) return ['PLAINTEXT:PLAINTEXT', ...controller].join(',');
+  return [`CLIENT:${protocol(server)}`, `INTERNAL:${protocol(internal)}`, ...controller].join(',');
+}
+
+/**
+ * The TLS files whose trust bundle holds the CAs of the ZooKeeper's TlsClass, when its discovery
+ * says its client port speaks TLS: a file of Kafka's own uses whose class is the same (internal
+ * first: the metadata path is Kafka's internal traffic; either file holds the same CAs when the
+ * class names match). Undefined when the ZooKeeper speaks TLS with a class Kafka does not use (a
+ * problem `validate` reports) or plaintext.
+ */
+function zookeeperTrust(
+  stacklet: StackletContext,
+  rg: KafkaRoleGroup,
+  zkClass: string,
+): TlsFiles | undefined {
+  if (stacklet.tls.internal?.name === zkClass && rg.tls.internal) return rg.tls.internal;
+  if (stacklet.tls.server?.name === zkClass && rg.tls.server) return rg.tls.server;
+  return undefined;
+}
+
+/** The TlsClass of the ZooKeeper's client port, when its discovery says it speaks TLS. */
+function zookeeperTlsClass(stacklet: StackletContext): string | undefined {
+  const zookeeper = zookeeperConfigMapName(stacklet.spec as KafkaSpec);
+  return zookeeper ? stacklet.dependencies[zookeeper]?.[ZOOKEEPER_TLS_KEY] || undefined : undefined;
+}
+
+/**
+ * Kafka as a ZooKeeper client over TLS (Kafka's `zookeeper.ssl.*` settings): the Netty socket
+ * (ZooKeeper's NIO one has no TLS), the trust bundle of the ZooKeeper's class, and the name in its
+ * certificate checked against the connection string's hosts. ZooKeeper asks clients for no
+ * certificate on its client port, so Kafka shows none.
+ */
+function zookeeperClientTls(trust: TlsFiles): Record<string, string> {
+  return {
+    'zookeeper.ssl.client.enable': 'true',
+    'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
+    'zookeeper.ssl.truststore.type': 'PEM',
+    'zookeeper.ssl.truststore.location': trust.trust,
+    'zookeeper.ssl.endpoint.identification.algorithm': 'HTTPS',
+  };
+}
+
+/** broker.properties: the listeners each broker advertises under its own pod address, and its metadata source. */
+function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record<string, string> {
+  const brokers = groupsOf(stacklet, 'brokers').reduce((n, g) => n + g.replicas, 0);
   const replication = String(Math.max(1, Math.min(3, brokers)));
   const common = {
-    listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}`,
-    'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}`,
-    'inter.broker.listener.name': 'PLAINTEXT',
+    ...brokerListeners(rg),
     'log.dirs': DATA_DIR,
     'offsets.topic.replication.factor': replication,
     'transaction.state.log.replication.factor': replication,
@@ -552,13 +701,16 @@ function brokerProperties(stacklet: StackletContext): Record<string, string> {
   };
   const zookeeper = zookeeperConfigMapName(stacklet.spec as KafkaSpec);
   if (zookeeper) {
+    const zkClass = zookeeperTlsClass(stacklet);
+    const trust = zkClass === undefined ? undefined : zookeeperTrust(stacklet, rg, zkClass);
     return {
       ...common,
       'broker.id': POD_PLACEHOLDERS.nodeId,
       // keelson numbers the brokers; ids above reserved.broker.max.id are only allowed without generation.
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT',
+      ...(trust ? zookeeperClientTls(trust) : {}),
+      'listener.security.protocol.map': brokerProtocolMap(rg, false),
     };
   }
   return {
@@ -567,7 +719,8 @@ function brokerProperties(stacklet: StackletContext): Record<string, string> {
     'node.id': POD_PLACEHOLDERS.nodeId,
     'controller.quorum.voters': quorumVoters(stacklet),
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': brokerProtocolMap(rg, true),
+    ...controllerListenerTls(rg.tls),
   };
 }
 

@@ -36,17 +36,23 @@ export function producerClass(version: string): string {
 /**
  * A client script that creates `topic` (replication factor `rf`) if it is missing, produces
  * `messages` through `bootstrap`, and consumes the topic from the beginning until `expect` messages
- * were read, each step retried until it succeeds.
+ * were read, each step retried until it succeeds. `config` is a client properties file every tool
+ * reads (TLS settings, for instance).
  */
 export function produceConsume(
   version: string,
   bootstrap: string,
   topic: string,
-  options: { rf?: number; messages?: string[]; expect: number },
+  options: { rf?: number; messages?: string[]; expect: number; config?: string },
 ): string {
   const lines = [PRELUDE];
+  const config = (flag: string) => (options.config ? ` ${flag} ${options.config}` : '');
   const topics = (args: string) =>
-    kafkaJava(version, 'org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${bootstrap} ${args}`);
+    kafkaJava(
+      version,
+      'org.apache.kafka.tools.TopicCommand',
+      `--bootstrap-server ${bootstrap}${config('--command-config')} ${args}`,
+    );
   if (options.rf !== undefined) {
     lines.push(
       `retry ${topics(`--create --if-not-exists --topic ${topic} --partitions 2 --replication-factor ${options.rf}`)}`,
@@ -57,14 +63,14 @@ export function produceConsume(
     const producer = kafkaJava(
       version,
       producerClass(version),
-      `--bootstrap-server ${bootstrap} --topic ${topic} --producer-property acks=all`,
+      `--bootstrap-server ${bootstrap}${config('--producer.config')} --topic ${topic} --producer-property acks=all`,
     );
     lines.push(`produce() { printf '%s\\n' ${options.messages.join(' ')} | ${producer}; }`, 'retry produce');
   }
   const consumer = kafkaJava(
     version,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
-    `--bootstrap-server ${bootstrap} --topic ${topic} --from-beginning --max-messages ${options.expect} --timeout-ms 30000`,
+    `--bootstrap-server ${bootstrap}${config('--consumer.config')} --topic ${topic} --from-beginning --max-messages ${options.expect} --timeout-ms 30000`,
   );
   lines.push(
     // A consumer that times out before the partitions' leaders are known reads fewer messages.

@@ -1,0 +1,246 @@
+/**
+ * Kafka in KRaft mode with TLS on the real node: keelson's manifests with a TlsClass, keelson's
+ * Kafka image, in a namespace enforcing the restricted Pod Security profile. The certificates are
+ * the test's own (openssl: a server CA, an internal CA, one leaf per pod and use with the pod's DNS
+ * names and the Services that select it), delivered in Secrets at the paths of keelson's mount
+ * contract (`/keelson/tls/server`, `/keelson/tls/internal`) by replacing the projected volumes
+ * through podOverrides: the product side is proven here, the operator's signer elsewhere. Each role
+ * group has one pod, so each pod gets certificates of its own. Proven:
+ * - a controller and two brokers become Ready by keelson's probes, with the quorum and replication
+ *   on mutual-TLS listeners of the internal CA (there is no plaintext listener they could use);
+ * - a client trusting the server CA creates a topic replicated on both brokers, produces and
+ *   consumes through the bootstrap Service, checking the names in the certificates of the
+ *   bootstrap Service and of each broker it is sent to (`https` endpoint identification);
+ * - a client trusting another CA (the internal one) fails the handshake and reads nothing;
+ * - a plaintext client reaches nothing: not the bootstrap (9092), not a broker's internal
+ *   listener (9094), not the controller (9093).
+ * Each failure prints the pods' logs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
+import { Chart, Testing } from 'cdk8s';
+import { KafkaCluster } from '../../constructs/kafka';
+import { kafkaImageRecipe } from '../../constructs/kafka/image';
+import { tlsVolumeName } from '../../lib';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { kafkaJava, PRELUDE, produceConsume } from './kafka-client-support';
+import {
+  buildImageOnRealNode,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { fileSecret, podDnsNames, TestPki } from './test-pki';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '4.1.0';
+const STORAGE_CLASS = 'keelson-test-hostpath';
+const CONTROLLER_GROUPS = ['a'];
+const BROKER_GROUPS = ['a', 'b'];
+
+describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
+  const ns = useTestNamespace('kafka-tls', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-kafka-tls-'));
+  const volumes: string[] = [];
+  const serverCa = new TestPki('keelson test server CA');
+  const internalCa = new TestPki('keelson test internal CA');
+
+  afterAll(async () => {
+    for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
+    fs.rmSync(work, { recursive: true, force: true });
+    serverCa.remove();
+    internalCa.remove();
+  });
+
+  /** A hostPath PersistentVolume a claim of keelson's StatefulSets binds to. */
+  async function persistentVolume(index: number): Promise<void> {
+    const name = `${ns.name}-${index}`;
+    const dir = path.join(work, `pv-${index}`);
+    fs.mkdirSync(dir);
+    fs.chmodSync(dir, 0o777);
+    await core.createPersistentVolume({
+      body: {
+        metadata: { name },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: STORAGE_CLASS,
+          persistentVolumeReclaimPolicy: 'Retain',
+          hostPath: { path: dir, type: 'Directory' },
+        },
+      },
+    });
+    volumes.push(name);
+  }
+
+  it('serves clients over TLS with names checked, refuses a client of another CA and anything plaintext', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(kafkaImageRecipe(VERSION));
+    const imported = Date.now();
+    for (const i of [0, 1, 2]) await persistentVolume(i);
+
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const config = {
+      resources: {
+        memory: { limit: '512Mi' },
+        cpu: { min: '100m', max: '1' },
+        storage: { 'log-dirs': { capacity: '1Gi', storageClass: STORAGE_CLASS } },
+      },
+    };
+    const secretVolumes = (role: string, group: string, uses: readonly ('server' | 'internal')[]) =>
+      uses.map((use) => ({ name: tlsVolumeName(use), secret: { secretName: `${role}-${group}-${use}` } }));
+    const groups = (role: string, names: string[], uses: readonly ('server' | 'internal')[]) =>
+      Object.fromEntries(
+        names.map((g) => [
+          g,
+          { replicas: 1, config, podOverrides: { spec: { volumes: secretVolumes(role, g, uses) } } },
+        ]),
+      );
+    const kafka = new KafkaCluster(
+      chart,
+      'kafka',
+      {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        controllers: {
+          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          roleGroups: groups('controllers', CONTROLLER_GROUPS, ['internal']),
+        },
+        brokers: {
+          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          roleGroups: groups('brokers', BROKER_GROUPS, ['server', 'internal']),
+        },
+      },
+      // The class exists as far as the build is concerned; its certificates are the test's (above).
+      { tlsClasses: [{ name: 'tls' }] },
+    );
+    const manifests = Testing.synth(chart) as Manifest[];
+    const discovery = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'kafka') as
+      { data?: Record<string, string> } | undefined;
+    expect(discovery?.data).toMatchObject({ KAFKA_TLS_CLASS: 'tls', KAFKA: kafka.bootstrapServers });
+
+    const secrets: k8s.V1Secret[] = [];
+    const address = (role: string, group: string) => {
+      const pod = `kafka-${role}-${group}-0`;
+      const headless = `kafka-${role}-${group}-headless`;
+      return { pod, headless, fqdn: `${pod}.${headless}.${ns.name}.svc.cluster.local` };
+    };
+    for (const group of CONTROLLER_GROUPS) {
+      const { pod, headless } = address('controllers', group);
+      const names = podDnsNames(pod, headless, ns.name, []);
+      secrets.push(fileSecret(`controllers-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
+    }
+    for (const group of BROKER_GROUPS) {
+      const { pod, headless } = address('brokers', group);
+      const names = podDnsNames(pod, headless, ns.name, ['kafka-brokers']);
+      secrets.push(fileSecret(`brokers-${group}-server`, serverCa.issue(`${pod}-server`, names)));
+      secrets.push(fileSecret(`brokers-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
+    }
+    const trust = '/trust';
+    secrets.push(
+      fileSecret('client-trust', {
+        'server-ca.crt': serverCa.caPem,
+        'internal-ca.crt': internalCa.caPem,
+        'tls.properties': `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${trust}/server-ca.crt\n`,
+        'wrong-ca.properties':
+          'security.protocol=SSL\nssl.truststore.type=PEM\n' +
+          `ssl.truststore.location=${trust}/internal-ca.crt\nrequest.timeout.ms=10000\ndefault.api.timeout.ms=30000\n`,
+        'plaintext.properties':
+          'security.protocol=PLAINTEXT\nrequest.timeout.ms=10000\ndefault.api.timeout.ms=30000\n',
+      }),
+    );
+    for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
+    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
+
+    const controllers = CONTROLLER_GROUPS.map((g) => address('controllers', g).pod);
+    const brokers = BROKER_GROUPS.map((g) => address('brokers', g).pod);
+    const pods = [...controllers, ...brokers];
+    const logs = () => podsLogs(ns.name, pods);
+    await waitPodsReady(ns.name, pods, 15 * 60_000);
+    const ready = Date.now();
+    process.stdout.write(
+      `kafka TLS on the real node: image ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
+        `controller and two brokers Ready ${((ready - imported) / 1000).toFixed(1)} s after apply\n`,
+    );
+    for (const name of pods) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      const mounts = pod.spec?.containers[0].volumeMounts?.map((m) => m.mountPath) ?? [];
+      expect(mounts).toContain('/keelson/tls/internal');
+      if (name.includes('-brokers-')) expect(mounts).toContain('/keelson/tls/server');
+    }
+
+    const bootstrap = kafka.bootstrapServers;
+    const broker = address('brokers', BROKER_GROUPS[0]).fqdn;
+    const controller = address('controllers', CONTROLLER_GROUPS[0]).fqdn;
+    const topics = (server: string, properties: string) =>
+      `timeout 90 ${kafkaJava(VERSION, 'org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${server} --command-config ${trust}/${properties} --list`)}`;
+    const script = [
+      produceConsume(VERSION, bootstrap, 'orders', {
+        rf: 2,
+        messages: ['keelson-tls-1', 'keelson-tls-2'],
+        expect: 2,
+        config: `${trust}/tls.properties`,
+      }),
+      'set +e',
+      `${topics(bootstrap, 'wrong-ca.properties')} > /tmp/wrong-ca.log 2>&1; status=$?`,
+      `echo "wrong CA: status=$status listed=$(grep -c '^orders$' /tmp/wrong-ca.log) ` +
+        `handshake=$(grep -c -i -E 'SSL handshake failed|SSLHandshakeException|PKIX path' /tmp/wrong-ca.log)"`,
+      ...[
+        ['bootstrap', bootstrap],
+        ['broker-internal', `${broker}:9094`],
+      ].map(
+        ([what, server]) =>
+          `${topics(server, 'plaintext.properties')} > /tmp/plain.log 2>&1; ` +
+          `echo "plaintext ${what}: status=$? listed=$(grep -c '^orders$' /tmp/plain.log)"`,
+      ),
+      `timeout 90 ${kafkaJava(VERSION, 'org.apache.kafka.tools.MetadataQuorumCommand', `--bootstrap-controller ${controller}:9093 --command-config ${trust}/plaintext.properties describe --status`)} > /tmp/quorum.log 2>&1; ` +
+        `echo "plaintext controller: status=$? leader=$(grep -c '^LeaderId' /tmp/quorum.log)"`,
+      'tail -3 /tmp/wrong-ca.log /tmp/plain.log /tmp/quorum.log',
+      'true',
+    ].join('\n');
+    expect(script.startsWith(PRELUDE)).toBe(true);
+    const output = await runClientPod(
+      ns.name,
+      {
+        name: 'client',
+        image: kafkaImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        // The stacklet's NetworkPolicy admits its own pods to the internal and controller ports:
+        // with these labels the client stands where a broker would, so the plaintext checks reach them.
+        labels: { 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/instance': 'kafka' },
+        volumes: [{ volume: { name: 'trust', secret: { secretName: 'client-trust' } }, mountPath: trust }],
+      },
+      logs,
+      10 * 60_000,
+    );
+    const report = async (what: string) => `${what}\n--- client\n${output}\n--- pods\n${await logs()}`;
+    const lines = output.split('\n');
+    process.stdout.write(
+      `kafka TLS client:\n${lines.filter((l) => /^(consumed|wrong CA|plaintext)/.test(l)).join('\n')}\n`,
+    );
+    for (const message of ['keelson-tls-1', 'keelson-tls-2']) {
+      if (!lines.includes(`consumed: ${message}`))
+        throw new Error(await report(`${message} not consumed over TLS`));
+    }
+    const wrong = lines.find((l) => l.startsWith('wrong CA: '));
+    if (!wrong || !/status=[1-9]\d* listed=0 handshake=[1-9]/.test(wrong))
+      throw new Error(await report(`a client trusting another CA: ${wrong}`));
+    for (const what of ['bootstrap', 'broker-internal']) {
+      const line = lines.find((l) => l.startsWith(`plaintext ${what}: `));
+      if (!line || !/status=[1-9]\d* listed=0$/.test(line))
+        throw new Error(await report(`a plaintext client on ${what}: ${line}`));
+    }
+    const quorum = lines.find((l) => l.startsWith('plaintext controller: '));
+    if (!quorum || !/status=[1-9]\d* leader=0$/.test(quorum))
+      throw new Error(await report(`a plaintext client on the controller: ${quorum}`));
+  });
+});

@@ -1,0 +1,178 @@
+import { Chart, Testing } from 'cdk8s';
+import { KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
+import { TlsClass } from '../lib';
+import type { StackletOptions } from '../lib';
+import { find, problemsOf, type Obj } from './support/synth';
+
+function synth(props: KafkaClusterProps = {}, options: StackletOptions = {}): Obj[] {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  new KafkaCluster(chart, 'kafka', props, options);
+  return Testing.synth(chart) as Obj[];
+}
+
+function properties(objs: Obj[], configMap: string, file: string): Record<string, string> {
+  const text: string = find(objs, 'ConfigMap', configMap).data[file];
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+const tlsOn: StackletOptions = { tlsClasses: [{ name: 'tls' }] };
+
+const clientTls = {
+  'listener.name.client.ssl.keystore.type': 'PEM',
+  'listener.name.client.ssl.keystore.location': '/keelson/tls/server/tls.pem',
+  'listener.name.client.ssl.truststore.type': 'PEM',
+  'listener.name.client.ssl.truststore.location': '/keelson/tls/server/ca.crt',
+  'listener.name.client.ssl.client.auth': 'none',
+  'listener.name.client.ssl.endpoint.identification.algorithm': 'https',
+};
+const internalTls = (listener: 'internal' | 'controller') => ({
+  [`listener.name.${listener}.ssl.keystore.type`]: 'PEM',
+  [`listener.name.${listener}.ssl.keystore.location`]: '/keelson/tls/internal/tls.pem',
+  [`listener.name.${listener}.ssl.truststore.type`]: 'PEM',
+  [`listener.name.${listener}.ssl.truststore.location`]: '/keelson/tls/internal/ca.crt',
+  [`listener.name.${listener}.ssl.client.auth`]: 'required',
+  [`listener.name.${listener}.ssl.endpoint.identification.algorithm`]: 'https',
+});
+const sslKeys = (p: Record<string, string>) => Object.keys(p).filter((k) => k.includes('ssl'));
+
+describe('a KRaft KafkaCluster with TLS', () => {
+  const objs = synth({}, tlsOn);
+  const broker = properties(objs, 'kafka-brokers-default', 'broker.properties');
+  const controller = properties(objs, 'kafka-controllers-default', 'controller.properties');
+
+  test('serves clients on 9092 with TLS of the server files and replicates on 9094 with mutual TLS of the internal files', () => {
+    expect(broker).toMatchObject({
+      listeners: 'CLIENT://0.0.0.0:9092,INTERNAL://0.0.0.0:9094',
+      'advertised.listeners': 'CLIENT://__POD_ADDRESS__:9092,INTERNAL://__POD_ADDRESS__:9094',
+      'inter.broker.listener.name': 'INTERNAL',
+      'listener.security.protocol.map': 'CLIENT:SSL,INTERNAL:SSL,CONTROLLER:SSL',
+      ...clientTls,
+      ...internalTls('internal'),
+      ...internalTls('controller'),
+    });
+    // Nothing inline: no key, no chain, no password in the ConfigMap.
+    for (const key of [
+      'ssl.keystore.key',
+      'ssl.keystore.certificate.chain',
+      'ssl.key.password',
+      'ssl.keystore.password',
+    ])
+      expect(Object.keys(broker).filter((k) => k.endsWith(key))).toEqual([]);
+    expect(JSON.stringify(objs)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  test('the controllers speak mutual TLS of the internal files on the quorum listener', () => {
+    expect(controller).toMatchObject({
+      listeners: 'CONTROLLER://0.0.0.0:9093',
+      'listener.security.protocol.map': 'CONTROLLER:SSL',
+      ...internalTls('controller'),
+    });
+    expect(sslKeys(controller).filter((k) => !k.startsWith('listener.name.controller.'))).toEqual([]);
+  });
+
+  test('mounts the server files on brokers only and the internal files on both roles', () => {
+    const mounts = (sts: string) =>
+      find(objs, 'StatefulSet', sts)
+        .spec.template.spec.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath)
+        .filter((p: string) => p.startsWith('/keelson/tls'));
+    expect(mounts('kafka-brokers-default').sort()).toEqual(['/keelson/tls/internal', '/keelson/tls/server']);
+    expect(mounts('kafka-controllers-default')).toEqual(['/keelson/tls/internal']);
+  });
+
+  test('the discovery ConfigMap names the class a client trusts for the bootstrap servers', () => {
+    expect(find(objs, 'ConfigMap', 'kafka').data).toEqual({
+      KAFKA: 'kafka-brokers.data.svc.cluster.local:9092',
+      KAFKA_TLS_CLASS: 'tls',
+    });
+  });
+
+  test('probes still open a TCP connection to the listener (a TLS listener accepts it)', () => {
+    const container = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec.containers[0];
+    expect(container.readinessProbe.tcpSocket).toEqual({ port: 9092 });
+  });
+
+  test('turns on through a TlsClass construct defined before the stacklet (synth mode)', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new TlsClass(chart, 'tls', { keelsonCa: {} });
+    new KafkaCluster(chart, 'kafka');
+    const synthed = Testing.synth(chart) as Obj[];
+    expect(find(synthed, 'ConfigMap', 'kafka').data.KAFKA_TLS_CLASS).toBe('tls');
+  });
+});
+
+describe('a KRaft KafkaCluster without TLS', () => {
+  for (const [what, props, options] of [
+    ['no TlsClass', {}, {}],
+    ['tls.enabled false', { clusterConfig: { tls: { enabled: false } } }, tlsOn],
+  ] as [string, KafkaClusterProps, StackletOptions][]) {
+    test(`keeps one PLAINTEXT listener and no TLS setting (${what})`, () => {
+      const objs = synth(props, options);
+      const broker = properties(objs, 'kafka-brokers-default', 'broker.properties');
+      const controller = properties(objs, 'kafka-controllers-default', 'controller.properties');
+      expect(broker).toMatchObject({
+        listeners: 'PLAINTEXT://0.0.0.0:9092',
+        'advertised.listeners': 'PLAINTEXT://__POD_ADDRESS__:9092',
+        'inter.broker.listener.name': 'PLAINTEXT',
+        'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      });
+      expect(controller['listener.security.protocol.map']).toBe('CONTROLLER:PLAINTEXT');
+      expect([...sslKeys(broker), ...sslKeys(controller)]).toEqual([]);
+      expect(find(objs, 'ConfigMap', 'kafka').data).toEqual({
+        KAFKA: 'kafka-brokers.data.svc.cluster.local:9092',
+      });
+    });
+  }
+});
+
+describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
+  const zookeeper = (data: Record<string, string>, options: StackletOptions) =>
+    synth(
+      { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+      { ...options, dependencies: { zk: { ZOOKEEPER: 'zk-servers.data.svc.cluster.local:2181', ...data } } },
+    );
+
+  test('has no controller listener: clients on CLIENT, replication on INTERNAL', () => {
+    const broker = properties(zookeeper({}, tlsOn), 'kafka-brokers-default', 'broker.properties');
+    expect(broker).toMatchObject({
+      'listener.security.protocol.map': 'CLIENT:SSL,INTERNAL:SSL',
+      'inter.broker.listener.name': 'INTERNAL',
+      ...clientTls,
+      ...internalTls('internal'),
+    });
+    expect(sslKeys(broker).filter((k) => k.startsWith('listener.name.controller.'))).toEqual([]);
+    expect(sslKeys(broker).filter((k) => k.startsWith('zookeeper.'))).toEqual([]);
+  });
+
+  test('talks TLS to a ZooKeeper whose discovery names its TlsClass, trusting that class through the internal files', () => {
+    const broker = properties(
+      zookeeper({ ZOOKEEPER_TLS_CLASS: 'tls' }, tlsOn),
+      'kafka-brokers-default',
+      'broker.properties',
+    );
+    expect(broker).toMatchObject({
+      'zookeeper.ssl.client.enable': 'true',
+      'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
+      'zookeeper.ssl.truststore.type': 'PEM',
+      'zookeeper.ssl.truststore.location': '/keelson/tls/internal/ca.crt',
+      'zookeeper.ssl.endpoint.identification.algorithm': 'HTTPS',
+    });
+  });
+
+  test('rejects a ZooKeeper speaking TLS with a class this Kafka does not use', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const kafka = new KafkaCluster(
+      chart,
+      'kafka',
+      { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+      { ...tlsOn, dependencies: { zk: { ZOOKEEPER: 'zk:2181', ZOOKEEPER_TLS_CLASS: 'zk-tls' } } },
+    );
+    expect(problemsOf(kafka)).toMatch(
+      /the ZooKeeper speaks TLS with the TlsClass "zk-tls", which this Kafka does not use.*set spec\.clusterConfig\.tls\.internalTlsClass/,
+    );
+  });
+});
