@@ -19,10 +19,6 @@
  *   restart (same container, no restart), and no longer the old one.
  * Each failure prints the servers' logs.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { ZookeeperCluster, zookeeperDistDir } from '../../constructs/zookeeper';
@@ -39,73 +35,13 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(30 * 60_000);
 
 const VERSION = '3.9.4';
 const GROUPS = ['a', 'b', 'c'];
 const SERVERS = GROUPS.map((g) => `zk-servers-${g}-0`);
-
-/** A CA and leaf certificates made with openssl in a scratch folder. */
-class TestPki {
-  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-zk-tls-'));
-
-  constructor(name: string) {
-    this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key');
-    this.openssl(
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      'ca.key',
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '2',
-      '-out',
-      'ca.crt',
-    );
-  }
-
-  get caPem(): string {
-    return this.read('ca.crt');
-  }
-
-  /** The four files of keelson's mount contract, for a leaf with `dnsNames`. */
-  issue(leaf: string, dnsNames: string[]): Record<string, string> {
-    // PKCS#8 ("BEGIN PRIVATE KEY"), as the kubelet writes pod certificates' keys.
-    this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${leaf}.key`);
-    this.openssl('req', '-new', '-key', `${leaf}.key`, '-subj', `/CN=${leaf}`, '-out', `${leaf}.csr`);
-    fs.writeFileSync(
-      path.join(this.dir, `${leaf}.ext`),
-      'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' +
-        `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`,
-    );
-    this.openssl(
-      'x509', '-req', '-in', `${leaf}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-days', '1', '-extfile', `${leaf}.ext`, '-out', `${leaf}.crt`,
-    ); // prettier-ignore
-    const key = this.read(`${leaf}.key`);
-    const certificate = this.read(`${leaf}.crt`);
-    return { 'tls.pem': key + certificate, 'tls.key': key, 'tls.crt': certificate, 'ca.crt': this.caPem };
-  }
-
-  remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private read(file: string): string {
-    return fs.readFileSync(path.join(this.dir, file), 'utf8');
-  }
-
-  private openssl(...args: string[]): void {
-    execFileSync('openssl', args, { cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  }
-}
-
-function secret(name: string, files: Record<string, string>): k8s.V1Secret {
-  return { metadata: { name }, stringData: files };
-}
 
 describe('ZooKeeper with TLS on the real node', () => {
   const ns = useTestNamespace('zk-tls', RESTRICTED);
@@ -124,21 +60,9 @@ describe('ZooKeeper with TLS on the real node', () => {
   const hostOf: Record<string, string> = {};
   const logs = () => podsLogs(ns.name, SERVERS);
 
-  /** The names the operator's signer gives a pod: its own, and the Services that select it. */
-  function dnsNames(group: string): string[] {
-    const pod = `zk-servers-${group}-0`;
-    const headless = `zk-servers-${group}-headless`;
-    const names = [
-      `${pod}.${headless}.${ns.name}.svc.cluster.local`,
-      `${pod}.${headless}.${ns.name}.svc`,
-      `${pod}.${headless}.${ns.name}`,
-      `${pod}.${headless}`,
-    ];
-    for (const svc of ['zk-servers']) {
-      names.push(svc, `${svc}.${ns.name}`, `${svc}.${ns.name}.svc`, `${svc}.${ns.name}.svc.cluster.local`);
-    }
-    return names;
-  }
+  /** The names the operator's signer gives a server of role group `group`. */
+  const dnsNames = (group: string) =>
+    podDnsNames(`zk-servers-${group}-0`, `zk-servers-${group}-headless`, ns.name, ['zk-servers']);
 
   const trust = '/trust';
   const trustVolume = {
@@ -192,11 +116,11 @@ describe('ZooKeeper with TLS on the real node', () => {
       const names = dnsNames(group);
       expect(hosts).toContain(names[0]);
       hostOf[group] = names[0];
-      secrets.push(secret(`zk-${group}-server`, serverCa.issue(`${pod}-server`, names)));
-      secrets.push(secret(`zk-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
+      secrets.push(fileSecret(`zk-${group}-server`, serverCa.issue(`${pod}-server`, names)));
+      secrets.push(fileSecret(`zk-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
     }
     secrets.push(
-      secret('zk-client-trust', {
+      fileSecret('zk-client-trust', {
         'server-ca.crt': serverCa.caPem,
         'internal-ca.crt': internalCa.caPem,
         'next-server-ca.crt': nextServerCa.caPem,
@@ -302,7 +226,7 @@ describe('ZooKeeper with TLS on the real node', () => {
     await core.replaceNamespacedSecret({
       name: 'zk-a-server',
       namespace: ns.name,
-      body: secret('zk-a-server', renewed),
+      body: fileSecret('zk-a-server', renewed),
     });
     // The kubelet updates Secret volumes on its sync loop: up to about two minutes.
     const script = [
