@@ -411,3 +411,104 @@ describe('bad Trino specs', () => {
     expect(Stacklet.isStacklet(new TrinoCatalog(chart, 't', { connector: { tpch: {} } }))).toBe(true);
   });
 });
+
+describe('TLS', () => {
+  const build = (tls: TrinoClusterProps['clusterConfig'] = {}, classes = [{ name: 'tls' }]) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new TrinoCluster(chart, 'trino', { clusterConfig: tls }, { tlsClasses: classes });
+    const objs = Testing.synth(chart) as Obj[];
+    const cfg = (name: string) => properties(find(objs, 'ConfigMap', name).data['config.properties']);
+    const container = (name: string) => find(objs, 'StatefulSet', name).spec.template.spec.containers[0];
+    return { objs, cfg, container };
+  };
+  const groups = ['trino-coordinators-default', 'trino-workers-default'];
+
+  test('with a TlsClass, every node serves HTTPS only on 8080 from the PEM bundle, and the nodes talk HTTPS verifying each other', () => {
+    const { cfg } = build();
+    for (const name of groups) {
+      expect(cfg(name)).toMatchObject({
+        'http-server.http.enabled': 'false',
+        'http-server.https.enabled': 'true',
+        'http-server.https.port': '8080',
+        'http-server.https.keystore.path': '/keelson/tls/server/tls.pem',
+        'internal-communication.https.required': 'true',
+        'internal-communication.https.truststore.path': '/keelson/tls/server/ca.crt',
+        'internal-communication.shared-secret': '${ENV:TRINO_INTERNAL_SHARED_SECRET}',
+        'node.internal-address': '${ENV:TRINO_NODE_ADDRESS}',
+        'discovery.uri': 'https://trino-coordinators.data.svc.cluster.local:8080',
+      });
+      expect(cfg(name)['http-server.http.port']).toBeUndefined();
+    }
+  });
+
+  test('each node announces its stable DNS name, which its certificate carries', () => {
+    const { container } = build();
+    expect(container('trino-workers-default').env).toContainEqual({
+      name: 'TRINO_NODE_ADDRESS',
+      value: '$(POD_NAME).trino-workers-default-headless.data.svc.cluster.local',
+    });
+  });
+
+  test('the readiness probe and the drain speak HTTPS to the pod itself, checking its certificate and name', () => {
+    const { container } = build();
+    const https =
+      '--cacert /keelson/tls/server/ca.crt --resolve "${TRINO_NODE_ADDRESS}:8080:127.0.0.1" "https://${TRINO_NODE_ADDRESS}:8080';
+    for (const name of groups) {
+      expect(container(name).readinessProbe.exec.command[2]).toBe(
+        `curl -sf ${https}/v1/info" | grep -q '"starting":false'`,
+      );
+    }
+    expect(container('trino-workers-default').lifecycle.preStop.exec.command[2]).toContain(
+      `${https}/v1/info/state"; sleep 300`,
+    );
+  });
+
+  test('the discovery ConfigMap gives the https URL and the class clients trust', () => {
+    const { objs } = build();
+    expect(find(objs, 'ConfigMap', 'trino').data).toEqual({
+      TRINO: 'https://trino-coordinators.data.svc.cluster.local:8080',
+      TRINO_TLS_CLASS: 'tls',
+    });
+  });
+
+  test('the server class names the certificate; internal TLS alone still makes the one port HTTPS, with the internal certificate', () => {
+    const both = build({ tls: { serverTlsClass: 'public', internalTlsClass: 'tls' } }, [
+      { name: 'tls' },
+      { name: 'public' },
+    ]);
+    expect(find(both.objs, 'ConfigMap', 'trino').data.TRINO_TLS_CLASS).toBe('public');
+    const volumes = find(both.objs, 'StatefulSet', 'trino-coordinators-default').spec.template.spec.volumes;
+    expect(volumes.map((v: { name: string }) => v.name)).toEqual(
+      expect.arrayContaining(['tls-server', 'tls-internal']),
+    );
+    const internal = build({ tls: { internalTlsClass: 'peers' } }, [{ name: 'peers' }]);
+    expect(find(internal.objs, 'ConfigMap', 'trino').data).toEqual({
+      TRINO: 'https://trino-coordinators.data.svc.cluster.local:8080',
+      TRINO_TLS_CLASS: 'peers',
+    });
+    for (const name of groups) {
+      expect(internal.cfg(name)).toMatchObject({
+        'http-server.http.enabled': 'false',
+        'http-server.https.keystore.path': '/keelson/tls/internal/tls.pem',
+        'internal-communication.https.truststore.path': '/keelson/tls/internal/ca.crt',
+      });
+    }
+  });
+
+  test('without a TlsClass, or with TLS disabled, Trino speaks plain HTTP as before', () => {
+    for (const { objs, cfg, container } of [build({}, []), build({ tls: { enabled: false } })]) {
+      expect(find(objs, 'ConfigMap', 'trino').data).toEqual({
+        TRINO: 'http://trino-coordinators.data.svc.cluster.local:8080',
+      });
+      for (const name of groups) {
+        expect(cfg(name)['http-server.http.port']).toBe('8080');
+        expect(cfg(name)['http-server.https.enabled']).toBeUndefined();
+        expect(cfg(name)['internal-communication.https.required']).toBeUndefined();
+        expect(cfg(name)['node.internal-address']).toBeUndefined();
+        expect(container(name).readinessProbe.exec.command[2]).toBe(
+          `curl -sf http://127.0.0.1:8080/v1/info | grep -q '"starting":false'`,
+        );
+      }
+    }
+  });
+});

@@ -16,6 +16,17 @@
  * yourself, in either mode
  * (`kubectl create secret generic <name>-internal-secret --from-literal=internalSharedSecret=$(openssl rand -hex 32)`);
  * the pods do not start before it exists, and keelson never changes it.
+ *
+ * TLS (`clusterConfig.tls`, lib/tls): Trino serves clients and its own nodes on one port, so a pod
+ * has one listener and one certificate. When either use is on, port 8080 speaks HTTPS only
+ * (`http-server.http.enabled=false`), with the PEM key and chain of keelson's mount contract as
+ * `http-server.https.keystore.path` (the server certificate when server TLS is on, the internal
+ * one otherwise), and the nodes talk to each other over HTTPS too
+ * (`internal-communication.https.required`, which Trino allows only with the shared secret above),
+ * verifying each peer's certificate and name against `ca.crt` of the same use: each node announces
+ * its stable DNS name (`node.internal-address`) instead of its IP, which no certificate names.
+ * airlift checks the key and trust files every minute (`http-server.https.ssl-context.refresh-time`)
+ * and reloads them when they change, so a renewed pod certificate needs no restart.
  */
 import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
@@ -39,6 +50,9 @@ import {
   type ResolvedRoleGroup,
   type StackletContext,
   type StackletOptions,
+  type RoleGroupTls,
+  type TlsClassInfo,
+  type TlsFiles,
 } from '../../lib';
 import {
   catalogDependencies,
@@ -56,6 +70,12 @@ export const TRINO_HTTP_PORT = 8080;
 /** The key of the coordinator's URL in a Trino discovery ConfigMap. */
 export const TRINO_DISCOVERY_KEY = 'TRINO';
 
+/**
+ * The key, present only when the coordinator speaks HTTPS, of the TlsClass whose CA (its
+ * ClusterTrustBundles, label `keelson.dev/tls-class`) a client trusts to verify the coordinator.
+ */
+export const TRINO_TLS_CLASS_KEY = 'TRINO_TLS_CLASS';
+
 /** The key of the shared secret in the internal Secret. */
 export const INTERNAL_SECRET_KEY = 'internalSharedSecret';
 
@@ -63,6 +83,8 @@ const CONFIG_DIR = '/keelson/config';
 const CATALOG_DIR = '/keelson/catalog';
 const DATA_DIR = '/data/trino';
 const INTERNAL_SECRET_ENV = 'TRINO_INTERNAL_SHARED_SECRET';
+/** The pod's stable DNS name, which a node announces to its peers when it speaks HTTPS. */
+const NODE_ADDRESS_ENV = 'TRINO_NODE_ADDRESS';
 /** Where a cluster's references to catalogs start. */
 const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
 /** The heap share query memory may use on a node; the headroom is for everything else. */
@@ -150,9 +172,52 @@ function catalogsOf(references: ResolvedReferences): readonly ReferencedObject[]
 
 const catalogPrefix = (name: string) => `TrinoCatalog ${name} spec`;
 
-/** The coordinator's URL: its client Service. */
+/**
+ * The files of a Trino pod's one HTTPS listener (see the file comment): the server certificate
+ * when server TLS is on, the internal one otherwise; none when the pod speaks plain HTTP.
+ */
+export function listenerTls(tls: RoleGroupTls): TlsFiles | undefined {
+  return tls.server ?? tls.internal;
+}
+
+/** The class of the certificate the coordinator presents, when it speaks HTTPS. */
+function listenerClass(stacklet: StackletContext): TlsClassInfo | undefined {
+  return stacklet.tls.server ?? stacklet.tls.internal;
+}
+
+/** The coordinator's URL: its client Service, `https` when it speaks TLS. */
 export function coordinatorUrl(stacklet: StackletContext): string {
-  return `http://${stacklet.name}-coordinators.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${TRINO_HTTP_PORT}`;
+  const scheme = listenerClass(stacklet) ? 'https' : 'http';
+  return `${scheme}://${stacklet.name}-coordinators.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${TRINO_HTTP_PORT}`;
+}
+
+/**
+ * config.properties for a pod's listener: HTTPS only on the one port, and the nodes talking
+ * over HTTPS, trusting the CA of the same use, to each one's DNS name (see the file comment).
+ */
+export function httpsProperties(tls: RoleGroupTls): Record<string, string> {
+  const files = listenerTls(tls);
+  if (!files) return { 'http-server.http.port': String(TRINO_HTTP_PORT) };
+  return {
+    'http-server.http.enabled': 'false',
+    'http-server.https.enabled': 'true',
+    'http-server.https.port': String(TRINO_HTTP_PORT),
+    'http-server.https.keystore.path': files.bundle,
+    'internal-communication.https.required': 'true',
+    'internal-communication.https.truststore.path': files.trust,
+    'node.internal-address': `\${ENV:${NODE_ADDRESS_ENV}}`,
+  };
+}
+
+/**
+ * A curl of the pod's own server at `urlPath`: over loopback, and over HTTPS verifying the
+ * certificate for the pod's DNS name against the trusted CAs (what its peers check).
+ */
+function curlSelf(tls: RoleGroupTls, options: string, urlPath: string): string {
+  const files = listenerTls(tls);
+  if (!files) return `curl ${options} http://127.0.0.1:${TRINO_HTTP_PORT}${urlPath}`;
+  const host = `\${${NODE_ADDRESS_ENV}}:${TRINO_HTTP_PORT}`;
+  return `curl ${options} --cacert ${files.trust} --resolve "${host}:127.0.0.1" "https://${host}${urlPath}"`;
 }
 
 /**
@@ -265,6 +330,8 @@ function role(name: 'coordinators' | 'workers') {
       ],
     },
     workload: 'StatefulSet',
+    // One HTTPS listener for clients and peers (httpsProperties).
+    tls: ['server', 'internal'],
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
       const catalogs = catalogFiles(stacklet);
@@ -279,6 +346,14 @@ function role(name: 'coordinators' | 'workers') {
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
             { name: 'HOME', value: '/tmp' },
+            ...(listenerTls(rg.tls)
+              ? [
+                  {
+                    name: NODE_ADDRESS_ENV,
+                    value: `$(POD_NAME).${rg.names.headlessService}.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`,
+                  },
+                ]
+              : []),
             {
               name: INTERNAL_SECRET_ENV,
               valueFrom: {
@@ -297,7 +372,7 @@ function role(name: 'coordinators' | 'workers') {
               command: [
                 '/bin/bash',
                 '-c',
-                `curl -sf http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info | grep -q '"starting":false'`,
+                `${curlSelf(rg.tls, '-sf', '/v1/info')} | grep -q '"starting":false'`,
               ],
             },
             initialDelaySeconds: 10,
@@ -327,8 +402,8 @@ function role(name: 'coordinators' | 'workers') {
                     command: [
                       '/bin/bash',
                       '-c',
-                      `curl -sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: ${DRAIN_USER}' ` +
-                        `-d '"SHUTTING_DOWN"' http://127.0.0.1:${TRINO_HTTP_PORT}/v1/info/state; sleep ${grace}`,
+                      `${curlSelf(rg.tls, `-sf -X PUT -H 'Content-Type: application/json' -H 'X-Trino-User: ${DRAIN_USER}' -d '"SHUTTING_DOWN"'`, '/v1/info/state')}; ` +
+                        `sleep ${grace}`,
                     ],
                   },
                 },
@@ -338,7 +413,7 @@ function role(name: 'coordinators' | 'workers') {
           'config.properties': {
             coordinator: String(coordinator),
             ...(coordinator ? { 'node-scheduler.include-coordinator': 'false' } : {}),
-            'http-server.http.port': String(TRINO_HTTP_PORT),
+            ...httpsProperties(rg.tls),
             'discovery.uri': coordinatorUrl(stacklet),
             'internal-communication.shared-secret': `\${ENV:${INTERNAL_SECRET_ENV}}`,
             'catalog.config-dir': CATALOG_DIR,
@@ -427,7 +502,13 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
     }
     return problems;
   },
-  discovery: (stacklet) => ({ [TRINO_DISCOVERY_KEY]: coordinatorUrl(stacklet) }),
+  discovery: (stacklet) => {
+    const tlsClass = listenerClass(stacklet);
+    return {
+      [TRINO_DISCOVERY_KEY]: coordinatorUrl(stacklet),
+      ...(tlsClass ? { [TRINO_TLS_CLASS_KEY]: tlsClass.name } : {}),
+    };
+  },
 };
 
 /** Props of a TrinoCluster in synth mode: the custom resource's spec plus typed references. */

@@ -1,7 +1,7 @@
 /**
  * ZooKeeper with TLS on the real node: keelson's manifests with a TlsClass, keelson's build of
  * `docker.io/library/zookeeper:3.9.4`, in a namespace enforcing the restricted Pod Security profile.
- * The certificates are the test's own (openssl: a server CA, an internal CA, one leaf per pod and
+ * The certificates are the test's own (test-pki.ts, openssl: a server CA, an internal CA, one leaf per pod and
  * use with the pod's DNS names), delivered in Secrets at the paths of keelson's mount contract
  * (`/keelson/tls/server`, `/keelson/tls/internal`) by replacing the projected volumes through
  * podOverrides: the product side is proven here, the operator's signer elsewhere. Each server is a
