@@ -50,6 +50,9 @@ describe('keelson crds and deploy', () => {
       'ServiceAccount',
       'ClusterRole',
       'ClusterRoleBinding',
+      // the CAs' Secrets, in the operator's namespace
+      'Role',
+      'RoleBinding',
       'Deployment',
     ]);
     expect(JSON.stringify(objects.at(-1))).toContain('--max-old-space-size=384');
@@ -86,6 +89,8 @@ describe('keelson crds and deploy', () => {
       'RoleBinding streaming keelson-operator',
       'Role platform-operators keelson-operator-leader-election',
       'RoleBinding platform-operators keelson-operator-leader-election',
+      'Role platform-operators keelson-operator-tls-ca',
+      'RoleBinding platform-operators keelson-operator-tls-ca',
       'Deployment platform-operators keelson-operator',
     ]);
     expect(JSON.stringify(objects.at(-1))).toContain('"--watch-namespaces","data,streaming"');

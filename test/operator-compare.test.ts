@@ -162,7 +162,7 @@ describe('reconciledConditions', () => {
 });
 
 describe('operatorRules', () => {
-  it('grants only the kinds and verbs the operator uses: list and watch on Secrets and pods, list and patch on PersistentVolumeClaims', () => {
+  it('grants only the kinds and verbs the operator uses: list and watch on Secrets, get, list and watch on pods, list and patch on PersistentVolumeClaims', () => {
     const rules = operatorRules([BEACON]) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const resources = rules.flatMap((r) => r.resources);
     expect(resources).toEqual(
@@ -171,9 +171,10 @@ describe('operatorRules', () => {
     expect(rules.filter((r) => r.resources.includes('secrets'))).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     ]);
-    // Pods: watched for their status, never read one by one nor written.
+    // Pods: watched for their status, read one by one only for the pod a certificate request
+    // names, never written.
     expect(rules.filter((r) => r.resources.includes('pods'))).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
     ]);
     // Claims are grown, never created or deleted; StorageClasses only read.
     expect(rules.filter((r) => r.resources.includes('persistentvolumeclaims'))).toEqual([

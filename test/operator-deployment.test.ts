@@ -5,6 +5,7 @@ import { BEACON } from './example-product/beacon';
 interface Rule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
@@ -104,17 +105,31 @@ describe('OperatorDeployment', () => {
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'keelson-operator', namespace: 'keelson-system' },
     ]);
-    expect(byKind('Role')).toEqual([]);
+    // Its own namespace's Role holds only the CAs' Secrets.
+    expect(byKind('Role').map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
+      'keelson-system/keelson-operator-tls-ca',
+    ]);
     const [container] = byKind('Deployment')[0].spec!.template.spec.containers;
     expect(container.args).not.toContain('--watch-namespaces');
   });
 
-  it('watching some namespaces, grants a Role in each of them and across the cluster only reading StorageClasses and TlsClasses', () => {
+  it('watching some namespaces, grants a Role in each of them and across the cluster only StorageClasses, TlsClasses and the signer kinds', () => {
     const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
     expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
       [
         { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
         { apiGroups: ['keelson.dev'], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: ['certificates.k8s.io'],
+          resources: ['signers'],
+          resourceNames: ['keelson.dev/*'],
+          verbs: ['sign', 'attest'],
+        },
+        {
+          apiGroups: ['certificates.k8s.io'],
+          resources: ['clustertrustbundles'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+        },
       ],
     ]);
     expect(byKind('ClusterRoleBinding').map((b) => b.roleRef)).toEqual([
@@ -125,6 +140,7 @@ describe('OperatorDeployment', () => {
       'data/keelson-operator',
       'streaming/keelson-operator',
       'keelson-system/keelson-operator-leader-election',
+      'keelson-system/keelson-operator-tls-ca',
     ]);
     expect(where('RoleBinding')).toEqual(where('Role'));
     for (const binding of byKind('RoleBinding')) {
@@ -146,6 +162,42 @@ describe('OperatorDeployment', () => {
     expect(data.rules!.flatMap((r) => r.resources)).toEqual(
       expect.arrayContaining([BEACON.plural, `${BEACON.plural}/status`, 'statefulsets', 'secrets', 'events']),
     );
+  });
+
+  it('signs Pod Certificates for keelson.dev signers only, and reads and creates Secrets only in its own namespace', () => {
+    for (const watchNamespaces of [undefined, ['data']]) {
+      const { byKind } = synth({ watchNamespaces });
+      const clusterRules = byKind('ClusterRole').flatMap((r) => r.rules!);
+      const signers = clusterRules.filter((r) => r.resources.includes('signers'));
+      expect(signers).toEqual([
+        {
+          apiGroups: ['certificates.k8s.io'],
+          resources: ['signers'],
+          resourceNames: ['keelson.dev/*'],
+          verbs: ['sign', 'attest'],
+        },
+      ]);
+      const roles = byKind('Role');
+      const requests = [...clusterRules, ...roles.flatMap((r) => r.rules!)].filter((r) =>
+        r.resources.some((resource) => resource.startsWith('podcertificaterequests')),
+      );
+      expect(requests.map((r) => [r.resources, r.verbs])).toEqual([
+        [['podcertificaterequests'], ['get', 'list', 'watch']],
+        [['podcertificaterequests/status'], ['update']],
+      ]);
+      // Secrets beyond list/watch (the metadata cache) only in the operator's namespace, by a Role.
+      const secretWriters = [
+        ...byKind('ClusterRole').map((r) => ({ where: 'cluster', rules: r.rules! })),
+        ...roles.map((r) => ({ where: r.metadata.namespace, rules: r.rules! })),
+      ].flatMap(({ where, rules }) =>
+        rules
+          .filter(
+            (r) => r.resources.includes('secrets') && r.verbs.some((v) => v !== 'list' && v !== 'watch'),
+          )
+          .map((r) => ({ where, verbs: r.verbs })),
+      );
+      expect(secretWriters).toEqual([{ where: 'keelson-system', verbs: ['get', 'create'] }]);
+    }
   });
 
   it('rejects namespace names Kubernetes would refuse, naming the setting and the rule', () => {

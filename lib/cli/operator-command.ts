@@ -24,6 +24,8 @@ interface OperatorFlags {
   resync: number;
   watchTimeout: number;
   logLevel: LogLevel;
+  podCertificateSigner: boolean;
+  clusterDomain: string;
 }
 
 /**
@@ -107,6 +109,20 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
         .default(300),
     )
     .addOption(
+      new Option(
+        '--pod-certificate-signer',
+        'sign Kubernetes Pod Certificates for the keelson.dev/<TlsClass> signers (when the cluster serves them)',
+      )
+        .env('KEELSON_POD_CERTIFICATE_SIGNER')
+        .default(true),
+    )
+    .addOption(new Option('--no-pod-certificate-signer', 'do not sign Pod Certificates'))
+    .addOption(
+      new Option('--cluster-domain <domain>', "the cluster's DNS domain, in pod certificates' names")
+        .env('KEELSON_CLUSTER_DOMAIN')
+        .default('cluster.local'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
         .env('KEELSON_LOG_LEVEL')
@@ -136,6 +152,10 @@ export function operatorCommand(products: readonly ProductDefinition[]): Command
         leaderElection: flags.leaderElection
           ? { namespace: leaseNamespace, identity, leaseDurationSeconds: flags.leaseDuration }
           : undefined,
+        podCertificateSigner: flags.podCertificateSigner,
+        // The CAs' Secrets live beside the operator (the generated RBAC grants them there only).
+        operatorNamespace: process.env.POD_NAMESPACE ?? leaseNamespace,
+        clusterDomain: flags.clusterDomain,
         onLeadershipLost: () => {
           log.error('leadership lost; exiting so that only the new leader writes');
           exit(1);

@@ -3,7 +3,7 @@
  * the framework's own kinds (TlsClass), its
  * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
  * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
- * cluster-scoped reads otherwise), and a Deployment
+ * cluster-scoped kinds otherwise; a Role for its CAs' Secrets in its own namespace), and a Deployment
  * whose pod passes the restricted Pod Security profile.
  */
 import { ApiObject } from 'cdk8s';
@@ -64,13 +64,42 @@ export function operatorNodeOptions(memoryLimitMiB: number = DEFAULT_OPERATOR_ME
 }
 
 /**
- * What the operator must read across the cluster, whichever namespaces it watches: StorageClasses
- * (cluster-scoped), to tell whether a claim can grow before asking, and TlsClasses, which decide
- * whether a stacklet speaks TLS. It knows its kinds from its products and reads no CRD or Node.
+/**
+ * What the Pod Certificate signer needs across the cluster: to sign and to publish trust bundles
+ * for keelson's own signer names only (`signers` is checked by the API server on a request's
+ * status and on a bundle's signer name), and its ClusterTrustBundles (cluster-scoped; the
+ * `attest` check keeps it to keelson's signers).
+ */
+const POD_CERTIFICATE_SIGNER_RULES = [
+  {
+    apiGroups: ['certificates.k8s.io'],
+    resources: ['signers'],
+    resourceNames: [`${API_GROUP}/*`],
+    verbs: ['sign', 'attest'],
+  },
+  {
+    apiGroups: ['certificates.k8s.io'],
+    resources: ['clustertrustbundles'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+  },
+];
+
+/**
+ * The CA Secrets (`keelson-tls-ca-<class>`), in the operator's own namespace only: read when
+ * signing, created once per class. Nothing else of the operator's reads a Secret's data.
+ */
+const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] };
+
+/**
+ * What the operator needs across the cluster, whichever namespaces it watches: StorageClasses
+ * (cluster-scoped), to tell whether a claim can grow before asking; TlsClasses, which decide
+ * whether a stacklet speaks TLS and how the signer signs; and the Pod Certificate signer's
+ * cluster-scoped kinds. It knows its kinds from its products and reads no CRD or Node.
  */
 const CLUSTER_SCOPED_RULES = [
   { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
   { apiGroups: [API_GROUP], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
+  ...POD_CERTIFICATE_SIGNER_RULES,
 ];
 
 /** What the operator needs for leader election, in the namespace of its Lease. */
@@ -105,9 +134,19 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
     // read changes. No get and no writes: the operator asks for metadata and never reads a value.
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-    // Pods: list and watch only, for the status-only cache that tells why a stacklet's pods are
-    // not Ready (a crash loop, the end of the product's log). Never read one by one, never written.
-    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+    // Pods: list and watch for the status-only cache that tells why a stacklet's pods are not Ready
+    // (a crash loop, the end of the product's log); get for the one pod a certificate request
+    // names, to judge it by its owners. Never written.
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    // The Pod Certificate signer: the requests of the watched namespaces, answered through their
+    // status; ReplicaSets read to follow a pod's owner chain to its Deployment.
+    {
+      apiGroups: ['certificates.k8s.io'],
+      resources: ['podcertificaterequests'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    { apiGroups: ['certificates.k8s.io'], resources: ['podcertificaterequests/status'], verbs: ['update'] },
+    { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
     // Claims: listed and grown (spec.resources.requests.storage) when a volume's capacity grows;
     // never created (StatefulSets make them) and never deleted.
     { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['list', 'patch'] },
@@ -208,26 +247,28 @@ export class OperatorDeployment extends Construct {
       roleRef: { apiGroup: rbac, kind: 'ClusterRole', name },
       subjects,
     });
+    const namespaced = (id: string, ns: string, roleName: string, rules: Record<string, unknown>[]) => {
+      new ApiObject(this, `role-${id}`, {
+        apiVersion: `${rbac}/v1`,
+        kind: 'Role',
+        metadata: { name: roleName, namespace: ns, labels },
+        rules,
+      });
+      new ApiObject(this, `role-binding-${id}`, {
+        apiVersion: `${rbac}/v1`,
+        kind: 'RoleBinding',
+        metadata: { name: roleName, namespace: ns, labels },
+        roleRef: { apiGroup: rbac, kind: 'Role', name: roleName },
+        subjects,
+      });
+    };
     if (watchNamespaces.length > 0) {
-      const namespaced = (id: string, ns: string, roleName: string, rules: Record<string, unknown>[]) => {
-        new ApiObject(this, `role-${id}`, {
-          apiVersion: `${rbac}/v1`,
-          kind: 'Role',
-          metadata: { name: roleName, namespace: ns, labels },
-          rules,
-        });
-        new ApiObject(this, `role-binding-${id}`, {
-          apiVersion: `${rbac}/v1`,
-          kind: 'RoleBinding',
-          metadata: { name: roleName, namespace: ns, labels },
-          roleRef: { apiGroup: rbac, kind: 'Role', name: roleName },
-          subjects,
-        });
-      };
       for (const ns of watchNamespaces)
         namespaced(`watch-${ns}`, ns, name, watchedNamespaceRules(props.products));
       namespaced('leader-election', namespace, `${name}-leader-election`, [LEASE_RULE]);
     }
+    // The CAs' Secrets, in the operator's namespace only, whichever namespaces it watches.
+    namespaced('tls-ca', namespace, `${name}-tls-ca`, [CA_SECRET_RULE]);
     const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_OPERATOR_MEMORY_MIB;
     if (!Number.isInteger(memoryLimitMiB) || memoryLimitMiB < 128) {
       throw new Error(`memoryLimitMiB: must be a whole number of MiB >= 128, got ${memoryLimitMiB}`);

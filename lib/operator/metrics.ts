@@ -46,6 +46,12 @@ export class OperatorMetrics {
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });
+  public readonly podCertificates = new Counter({
+    name: 'keelson_pod_certificates_total',
+    help: 'PodCertificateRequests answered by the signer, by result (issued, denied, failed).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   public readonly leader = new Gauge({
     name: 'keelson_leader',
     help: '1 while this replica holds the leader lease (or runs without leader election).',

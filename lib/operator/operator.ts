@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_NAME, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { KindCache, type KindCacheOptions } from './cache';
-import { KubeClient } from './client';
+import { isStatus, KubeClient } from './client';
 import { EventRecorder } from './events';
 import type { KubeObject } from './informer';
 import { LeaderElector } from './leader';
@@ -20,6 +20,7 @@ import type { ReferencedObject } from '../stacklet/references';
 import { WorkQueue } from './queue';
 import { WatchIndex } from './watch-index';
 import { Reconciler } from './reconciler';
+import { PodCertificateSigner } from './signer';
 import {
   CHILD_RESOURCES,
   CONFIG_MAP_RESOURCE,
@@ -52,6 +53,15 @@ export interface OperatorOptions {
   readonly metrics?: OperatorMetrics;
   /** Called when the lease is lost: the process must stop writing (the CLI exits). */
   readonly onLeadershipLost?: () => void;
+  /**
+   * Sign Kubernetes Pod Certificates for the `keelson.dev/<TlsClass>` signers, when the cluster
+   * serves them (see signer.ts). @default true
+   */
+  readonly podCertificateSigner?: boolean;
+  /** The namespace the operator runs in, where it keeps its CAs' Secrets. @default 'default' */
+  readonly operatorNamespace?: string;
+  /** The cluster's DNS domain, in the names of pod certificates. @default 'cluster.local' */
+  readonly clusterDomain?: string;
 }
 
 export class Operator {
@@ -84,6 +94,9 @@ export class Operator {
   private readonly secretReaders = new WatchIndex();
   /** The cluster's TlsClasses: one appearing or going turns TLS on or off, so every stacklet requeues. */
   private readonly tlsClasses: KindCache;
+  private readonly recorder: EventRecorder;
+  /** The Pod Certificate signer, once start() found the cluster serving Pod Certificates. */
+  private signer?: PodCertificateSigner;
   private resyncTimer?: NodeJS.Timeout;
   private leading = false;
   private stopped = false;
@@ -131,6 +144,7 @@ export class Operator {
       if (this.leading) this.enqueueAll();
     });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
+    this.recorder = recorder;
     for (const product of options.products) {
       const resource = stackletResource(product);
       const cache = new KindCache(this.client, resource, cacheOptions, log, this.metrics);
@@ -193,6 +207,7 @@ export class Operator {
 
   /** Starts the caches, waits for them, then (once leading) the workers. */
   public async start(): Promise<void> {
+    await this.startSigner();
     for (const cache of this.caches()) cache.start();
     await Promise.all([...this.caches()].map((c) => c.waitForSync()));
     this.options.log.info(
@@ -219,6 +234,7 @@ export class Operator {
     this.metrics.leader.set(1);
     this.enqueueAll();
     this.queue.start();
+    this.signer?.start();
     const resync = this.options.resyncMs ?? 600_000;
     if (resync > 0) {
       this.resyncTimer = setInterval(() => this.enqueueAll(), resync);
@@ -231,6 +247,7 @@ export class Operator {
     this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await this.queue.shutdown();
+    await this.signer?.stop();
     await this.elector?.stop();
     this.leading = false;
     await Promise.all([...this.caches()].map((c) => c.stop()));
@@ -243,6 +260,57 @@ export class Operator {
     yield this.configMaps;
     yield this.pods;
     yield this.tlsClasses;
+    if (this.signer) yield* this.signer.caches();
+  }
+
+  /**
+   * Makes the Pod Certificate signer when it is wanted and the cluster serves Pod Certificates
+   * (Kubernetes >= 1.35 with the features on); otherwise the operator runs without it.
+   */
+  private async startSigner(): Promise<void> {
+    if (this.options.podCertificateSigner === false) return;
+    if (!(await PodCertificateSigner.served(this.client))) {
+      this.options.log.info(
+        'the cluster does not serve Pod Certificates (certificates.k8s.io/v1beta1 podcertificaterequests); not signing',
+      );
+      return;
+    }
+    const children = this.children;
+    const cached = (kind: string) =>
+      children.get(kindKey(kind === 'Service' ? 'v1' : 'apps/v1', kind))?.cache;
+    this.signer = new PodCertificateSigner({
+      client: this.client,
+      log: this.options.log,
+      recorder: this.recorder,
+      metrics: this.metrics,
+      operatorNamespace: this.options.operatorNamespace ?? 'default',
+      namespaces: this.options.namespaces,
+      clusterDomain: this.options.clusterDomain,
+      watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+      tlsClasses: this.tlsClasses,
+      // An operator of the whole cluster makes each class's CA and trust bundle as soon as the class
+      // exists; one watching some namespaces only for the classes their pods ask for, so that
+      // several such operators do not each make a CA for every class in the cluster.
+      publishOnClassEvents: !this.options.namespaces?.length,
+      owners: {
+        // From the cache of keelson's workloads; one that is not there (yet, or not keelson's) is read.
+        workload: async (kind, namespace, name) =>
+          cached(kind)?.get(namespace, name) ??
+          (await this.client
+            .request<KubeObject>(
+              'get',
+              'GET',
+              `/apis/apps/v1/namespaces/${namespace}/${kind.toLowerCase()}s/${name}`,
+              `${kind.toLowerCase()}s`,
+            )
+            .catch((error: unknown) => {
+              if (isStatus(error, 404)) return undefined;
+              throw error;
+            })),
+        stacklet: (kind, namespace, name) => this.stacklets.get(kind)?.cache.get(namespace, name),
+        services: (namespace) => cached('Service')?.list(namespace) ?? [],
+      },
+    });
   }
 
   /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */

@@ -3,13 +3,36 @@
  * - the test control plane serves `certificates.k8s.io/v1beta1` (podcertificaterequests,
  *   clustertrustbundles) with the features on, and the real node's kubelet, for a pod that mounts
  *   a `podCertificate` projection, creates a PodCertificateRequest naming that pod, its node, the
- *   signer and a PKCS#10 request, and holds the pod's start until a signer answers.
+ *   signer and a PKCS#10 request, and holds the pod's start until a signer answers;
+ * - keelson's operator, running as its own ServiceAccount with the RBAC `keelson deploy` gives it
+ *   (watching one namespace, its CA Secret in another), signs for `keelson.dev/<TlsClass>`: the
+ *   pods of a keelson stacklet (a StatefulSet's and, through its ReplicaSet, a Deployment's) start
+ *   with a key, a certificate for their stable name and their stacklet's Services that select them
+ *   (and no other Service's), issued by the CA the class's ClusterTrustBundle publishes and the pod
+ *   mounts; the CA's key stays in its Secret. A pod that is not a keelson stacklet's asking the
+ *   same signer — even one carrying keelson's labels — is Denied with the reason, and its volume
+ *   never gets a certificate (its container never starts). No private key appears in the
+ *   operator's log, any Event or any status.
+ * Failures print the operator's log, the pods' state and the kubelet's log.
  */
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 import { KubeClient } from '../../lib/operator/client';
-import { RESTRICTED } from './admission';
-import { clientPod, realNode } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+import { caSecretName, trustBundleName } from '../../lib/operator/signer';
+import { createTestNamespace } from '../controlplane/cluster';
+import { BEACON } from '../example-product/beacon';
+import { installCrds, RESTRICTED } from './admission';
+import {
+  beacons,
+  operatorIdentity,
+  removeOperatorIdentity,
+  startOperator,
+  tail,
+  type OperatorProcess,
+} from './operator-support';
+import { clientPod, execInPod, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { adminClients, adminKubeConfig, uniqueName, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
 
@@ -29,53 +52,63 @@ interface PodCertificateRequest {
   status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
 }
 
+const TLS_DIR = '/keelson/tls/server';
+
+/** The projected volume of keelson's mount contract (TLS.md): key, chain, bundle and trust. */
+function tlsVolume(signerName: string, withTrust = true): k8s.V1Volume {
+  return {
+    name: 'tls-server',
+    projected: {
+      sources: [
+        {
+          podCertificate: {
+            signerName,
+            keyType: 'ECDSAP256',
+            credentialBundlePath: 'tls.pem',
+            keyPath: 'tls.key',
+            certificateChainPath: 'tls.crt',
+            maxExpirationSeconds: 86_400,
+          },
+        },
+        ...(withTrust ? [{ clusterTrustBundle: { signerName, labelSelector: {}, path: 'ca.crt' } }] : []),
+      ],
+    },
+  };
+}
+
 /** A shell pod on the real node whose `/keelson/tls/server` is a podCertificate projection. */
-function podWithCertificate(name: string, image: string, signerName: string): k8s.V1Pod {
+function podWithCertificate(
+  name: string,
+  image: string,
+  signerName: string,
+  labels?: Record<string, string>,
+): k8s.V1Pod {
   const pod = clientPod({
     name,
     image,
+    labels,
     command: ['/bin/sh', '-c', 'sleep 86400'],
-    volumes: [
-      {
-        volume: {
-          name: 'tls',
-          projected: {
-            sources: [
-              {
-                podCertificate: {
-                  signerName,
-                  keyType: 'ECDSAP256',
-                  credentialBundlePath: 'tls.pem',
-                  keyPath: 'tls.key',
-                  certificateChainPath: 'tls.crt',
-                  maxExpirationSeconds: 86_400,
-                },
-              },
-            ],
-          },
-        },
-        mountPath: '/keelson/tls/server',
-      },
-    ],
+    volumes: [{ volume: tlsVolume(signerName, false), mountPath: TLS_DIR }],
   });
   pod.spec!.terminationGracePeriodSeconds = 0;
   return pod;
 }
 
+const client = new KubeClient(adminKubeConfig());
+
+const requestsIn = async (namespace: string) =>
+  (
+    await client.request<{ items: PodCertificateRequest[] }>(
+      'list',
+      'GET',
+      `${CERTIFICATES}/namespaces/${namespace}/podcertificaterequests`,
+      'podcertificaterequests',
+    )
+  ).items;
+
 describe('Pod Certificates on the real node', () => {
   const ns = useTestNamespace('pod-certs', RESTRICTED);
   const { core } = adminClients();
-  const client = new KubeClient(adminKubeConfig());
-
-  const requestsIn = async (namespace: string) =>
-    (
-      await client.request<{ items: PodCertificateRequest[] }>(
-        'list',
-        'GET',
-        `${CERTIFICATES}/namespaces/${namespace}/podcertificaterequests`,
-        'podcertificaterequests',
-      )
-    ).items;
 
   it('serves the Pod Certificate API, and the kubelet asks for the certificate of a pod that mounts one', async () => {
     const resources = await client.request<{ resources: { name: string }[] }>(
@@ -127,5 +160,351 @@ describe('Pod Certificates on the real node', () => {
     // Nobody signs for this signer: the pod's volume cannot be set up, so its container never starts.
     const read = await core.readNamespacedPod({ name: 'asks', namespace: ns.name });
     expect(read.status?.phase).toBe('Pending');
+  });
+});
+
+interface ClusterTrustBundle {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: { signerName: string; trustBundle: string };
+}
+
+const log = (message: string) => process.stdout.write(`keelson as the Pod Certificate signer: ${message}\n`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+describe("keelson's operator as the Pod Certificate signer, on the real node", () => {
+  const kc = adminKubeConfig();
+  const { core } = adminClients();
+  const className = uniqueName('signer');
+  const signerName = `keelson.dev/${className}`;
+  let operatorNamespace = '';
+  let namespace = '';
+  let operator: OperatorProcess | undefined;
+  /** The pods' private keys, read from their volumes, for the scan. */
+  const podKeys: string[] = [];
+
+  beforeAll(async () => {
+    await realNode();
+    await installCrds([BEACON], kc);
+    operatorNamespace = await createTestNamespace(kc, uniqueName('signer-op'));
+    namespace = await createTestNamespace(kc, uniqueName('signer'), RESTRICTED);
+    // The operator's own identity, watching `namespace` only: what it does, its RBAC allows.
+    const kubeconfig = await operatorIdentity(operatorNamespace, kc, [BEACON], [namespace]);
+    operator = await startOperator({
+      namespaces: [namespace],
+      kubeconfig,
+      env: { POD_NAMESPACE: operatorNamespace },
+    });
+    await client.request('create', 'POST', '/apis/keelson.dev/v1alpha1/tlsclasses', 'tlsclasses', {
+      body: {
+        apiVersion: 'keelson.dev/v1alpha1',
+        kind: 'TlsClass',
+        metadata: { name: className },
+        spec: { keelsonCa: { certificateLifetime: '2h' } },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await client
+      .request('delete', 'DELETE', `/apis/keelson.dev/v1alpha1/tlsclasses/${className}`, 'tlsclasses')
+      .catch(() => undefined);
+    if (operatorNamespace) await removeOperatorIdentity(operatorNamespace, kc);
+    for (const name of [namespace, operatorNamespace].filter(Boolean))
+      await core.deleteNamespace({ name }).catch(() => undefined);
+  });
+
+  /** What a failure prints: the operator's log, the requests, the pods and the kubelet's log. */
+  async function diagnostics(): Promise<string> {
+    const node = await realNode();
+    const requests = await requestsIn(namespace).catch((e: Error) => e.message);
+    const pods = await core
+      .listNamespacedPod({ namespace })
+      .then((l) =>
+        l.items.map(
+          (p) => `${p.metadata?.name}: ${JSON.stringify(p.status?.containerStatuses ?? p.status?.phase)}`,
+        ),
+      )
+      .catch((e: Error) => [e.message]);
+    const stacklet = await beacons(kc)
+      .get(namespace, 'sig')
+      .then((b) => JSON.stringify(b.status?.conditions ?? 'no status'))
+      .catch((e: Error) => e.message);
+    return [
+      `--- BeaconCluster sig: ${stacklet}`,
+      `--- operator log (${operator?.logFile}):\n${tail(operator?.logFile ?? '', 60)}`,
+      `--- requests:\n${
+        typeof requests === 'string'
+          ? requests
+          : JSON.stringify(
+              requests.map((r) => ({ name: r.metadata.name, pod: r.spec.podName, status: r.status })),
+              null,
+              1,
+            )
+      }`,
+      `--- pods:\n${pods.join('\n')}`,
+      `--- kubelet (last lines):\n${tail(node.logs.kubelet, 30)}`,
+    ].join('\n');
+  }
+
+  async function explained<T>(step: Promise<T>): Promise<T> {
+    try {
+      return await step;
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnostics()}`, { cause: error });
+    }
+  }
+
+  it("signs a keelson stacklet's pods for their names, from the CA its ClusterTrustBundle publishes", async () => {
+    const node = await realNode();
+    // Beacon, the framework's example product, with a shell for its process and the class's
+    // certificate and trust in keelson's mount contract.
+    const podOverrides = {
+      spec: {
+        ...REAL_NODE_PLACEMENT,
+        terminationGracePeriodSeconds: 0,
+        containers: [
+          {
+            name: 'beacon',
+            command: ['/bin/sh', '-c', 'sleep 86400'],
+            args: null,
+            readinessProbe: null,
+            volumeMounts: [{ name: 'tls-server', mountPath: TLS_DIR, readOnly: true }],
+          },
+        ],
+        volumes: [tlsVolume(signerName)],
+      },
+    };
+    const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
+    await beacons(kc).create(namespace, 'sig', {
+      image: { custom: node.busyboxImage, pullPolicy: 'Never' },
+      servers: {
+        config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
+        podOverrides,
+        roleGroups: { default: { replicas: 1 } },
+      },
+      gateways: { config: small, podOverrides, roleGroups: { default: { replicas: 1 } } },
+    });
+
+    // The pods, once they exist (the gateway's name has its ReplicaSet's hash).
+    const server = 'sig-servers-default-0';
+    let gateway = '';
+    await explained(
+      waitFor(
+        "the stacklet's pods to exist",
+        async () => {
+          const pods = (await core.listNamespacedPod({ namespace })).items.map((p) => p.metadata!.name!);
+          gateway = pods.find((p) => p.startsWith('sig-gateways-default-')) ?? '';
+          return pods.includes(server) && gateway !== '';
+        },
+        5 * 60_000,
+      ),
+    );
+    await explained(waitPodsReady(namespace, [server, gateway], 5 * 60_000, diagnostics));
+
+    // How long from the pod's creation to its certificate: the request, the answer, the mount.
+    const requests = await requestsIn(namespace);
+    for (const pod of [server, gateway]) {
+      const read = await core.readNamespacedPod({ name: pod, namespace });
+      const created = new Date(read.metadata!.creationTimestamp!).getTime();
+      const request = requests.find((r) => r.spec.podName === pod);
+      const issued = request?.status?.conditions?.find((c) => c.type === 'Issued') as
+        { lastTransitionTime?: string } | undefined;
+      const started = (read.status?.containerStatuses ?? [])[0]?.state?.running?.startedAt;
+      expect({ pod, request: request?.status }).toMatchObject({
+        request: { conditions: [{ type: 'Issued', status: 'True', reason: 'Issued' }] },
+      });
+      log(
+        `${pod}: request ${seconds(new Date(request!.metadata.creationTimestamp).getTime() - created)}, ` +
+          `issued ${seconds(new Date(issued!.lastTransitionTime!).getTime() - created)}, ` +
+          `container started (certificate mounted) ${seconds(new Date(started!).getTime() - created)} after the pod's creation`,
+      );
+    }
+
+    // The class's trust bundle: named as the API server requires, labelled, the operator's CA.
+    const bundles = (
+      await client.request<{ items: ClusterTrustBundle[] }>(
+        'list',
+        'GET',
+        `${CERTIFICATES}/clustertrustbundles`,
+        'clustertrustbundles',
+        { query: { labelSelector: `keelson.dev/tls-class=${className}` } },
+      )
+    ).items;
+    expect(bundles.map((b) => b.spec.signerName)).toEqual([signerName]);
+    const [bundle] = bundles;
+    expect(bundle.metadata.name).toBe(trustBundleName(className, bundle.spec.trustBundle));
+    const ca = new X509Certificate(bundle.spec.trustBundle);
+    expect(ca.ca).toBe(true);
+    // The CA's key lives in its Secret, in the operator's namespace, owned by the class.
+    const secret = await core.readNamespacedSecret({
+      name: caSecretName(className),
+      namespace: operatorNamespace,
+    });
+    expect(secret.metadata?.ownerReferences?.map((r) => `${r.kind}/${r.name}`)).toEqual([
+      `TlsClass/${className}`,
+    ]);
+    expect(Buffer.from(secret.data!['ca.crt'], 'base64').toString()).toBe(bundle.spec.trustBundle);
+
+    const services = (await core.listNamespacedService({ namespace })).items;
+    const selects = (svc: k8s.V1Service, labels: Record<string, string>) =>
+      Object.keys(svc.spec?.selector ?? {}).length > 0 &&
+      Object.entries(svc.spec!.selector!).every(([k, v]) => labels[k] === v);
+    const checks: [string, string | undefined][] = [
+      [server, `${server}.sig-servers-default-headless.${namespace}.svc.cluster.local`],
+      [gateway, undefined],
+    ];
+    for (const [pod, stableName] of checks) {
+      const files = await explained(
+        execInPod(
+          namespace,
+          pod,
+          `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt; echo ===; cat ${TLS_DIR}/tls.key; echo ===; cat ${TLS_DIR}/tls.pem`,
+        ),
+      );
+      const [chain, trust, key, bundleFile] = files.split('===\n');
+      podKeys.push(key);
+      const leaf = new X509Certificate(chain);
+      // Issued by the class's CA, which the pod's ca.crt and the ClusterTrustBundle both hold.
+      expect(new X509Certificate(trust).fingerprint256).toBe(ca.fingerprint256);
+      expect(leaf.checkIssued(ca)).toBe(true);
+      expect(leaf.verify(ca.publicKey)).toBe(true);
+      // For the key the kubelet made for the pod (and only the pod holds).
+      expect(createPublicKey(createPrivateKey(key)).export({ type: 'spki', format: 'der' })).toEqual(
+        leaf.publicKey.export({ type: 'spki', format: 'der' }),
+      );
+      expect(bundleFile).toContain('PRIVATE KEY');
+      expect(bundleFile).toContain(chain.trim());
+      // Lifetime of the class (2h), in force now.
+      expect(new Date(leaf.validTo).getTime() - new Date(leaf.validFrom).getTime()).toBe(2 * 3600_000);
+      // The pod's stable name, and every name of each of its stacklet's Services that selects it.
+      const read = await core.readNamespacedPod({ name: pod, namespace });
+      const labels = read.metadata!.labels!;
+      const mine = services.filter((svc) => selects(svc, labels)).map((svc) => svc.metadata!.name!);
+      const others = services.filter((svc) => !selects(svc, labels)).map((svc) => svc.metadata!.name!);
+      expect({ pod, mine: mine.length }).toEqual({ pod, mine: expect.any(Number) });
+      expect(mine.length).toBeGreaterThan(0);
+      if (stableName) expect(leaf.checkHost(stableName)).toBe(stableName);
+      for (const svc of mine) {
+        for (const name of [
+          svc,
+          `${svc}.${namespace}`,
+          `${svc}.${namespace}.svc`,
+          `${svc}.${namespace}.svc.cluster.local`,
+        ])
+          expect({ pod, name, host: leaf.checkHost(name) }).toEqual({ pod, name, host: name });
+      }
+      // ...and not the other role's Services.
+      expect(others.length).toBeGreaterThan(0);
+      for (const svc of others)
+        expect({ pod, svc, host: leaf.checkHost(svc) }).toEqual({ pod, svc, host: undefined });
+      log(`${pod}: ${leaf.subjectAltName}`);
+    }
+  });
+
+  it("denies a pod that is not a keelson stacklet's, even one with keelson's labels, and its volume never gets a certificate", async () => {
+    const node = await realNode();
+    // The labels of the stacklet's server pod, copied: labels are not what keelson trusts.
+    const labels = {
+      'app.kubernetes.io/name': 'beacon',
+      'app.kubernetes.io/instance': 'sig',
+      'app.kubernetes.io/component': 'servers',
+      'app.kubernetes.io/role-group': 'default',
+      'app.kubernetes.io/managed-by': 'keelson',
+    };
+    await core.createNamespacedPod({
+      namespace,
+      body: podWithCertificate('stranger', node.busyboxImage, signerName, labels),
+    });
+    let request: PodCertificateRequest | undefined;
+    await explained(
+      waitFor(
+        'the request of pod stranger to be answered',
+        async () => {
+          request = (await requestsIn(namespace)).find((r) => r.spec.podName === 'stranger');
+          return (request?.status?.conditions ?? []).length > 0;
+        },
+        5 * 60_000,
+      ),
+    );
+    expect(request!.status!.conditions).toEqual([
+      expect.objectContaining({ type: 'Denied', status: 'True', reason: 'NotKeelsonManaged' }),
+    ]);
+    expect(request!.status!.conditions![0].message).toContain(`pod ${namespace}/stranger has no controller`);
+    expect(request!.status).not.toHaveProperty('certificateChain');
+    // The kubelet tells the pod's Events, and the pod's container never starts.
+    await explained(
+      waitFor(
+        'the kubelet to record the denial on the pod',
+        async () => {
+          const events = await core.listNamespacedEvent({
+            namespace,
+            fieldSelector: 'involvedObject.name=stranger',
+          });
+          return events.items.some((e) => e.reason === 'Denied');
+        },
+        2 * 60_000,
+      ),
+    );
+    const pod = await core.readNamespacedPod({ name: 'stranger', namespace });
+    expect(pod.status?.phase).toBe('Pending');
+    expect(pod.status?.containerStatuses?.[0]?.state?.running).toBeUndefined();
+    expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ContainerCreating');
+  });
+
+  it("keeps every private key out of the operator's log, Events and statuses", async () => {
+    const secret = await core.readNamespacedSecret({
+      name: caSecretName(className),
+      namespace: operatorNamespace,
+    });
+    const caKey = Buffer.from(secret.data!['ca.key'], 'base64').toString();
+    expect(podKeys.length).toBe(2);
+    // What would give each key away: its secret scalar (base64url, base64, hex) and the PEM lines
+    // that hold it (the first two of a P-256 PKCS#8 key; the last holds only the public key, which
+    // certificates carry too).
+    const keyTexts = [caKey, ...podKeys].flatMap((pem) => {
+      const d = Buffer.from(createPrivateKey(pem).export({ format: 'jwk' }).d!, 'base64url');
+      const body = pem.split('\n').filter((line) => line && !line.startsWith('-----'));
+      return [d.toString('base64url'), d.toString('base64'), d.toString('hex'), ...body.slice(0, 2)];
+    });
+    expect(keyTexts.length).toBe(15);
+    const events = async (ns: string) =>
+      JSON.stringify((await core.listNamespacedEvent({ namespace: ns })).items);
+    const texts: [string, string][] = [
+      ['the operator log', fs.readFileSync(operator!.logFile, 'utf8')],
+      [`Events in ${namespace}`, await events(namespace)],
+      [`Events in ${operatorNamespace}`, await events(operatorNamespace)],
+      ['the requests', JSON.stringify(await requestsIn(namespace))],
+      ['the BeaconCluster', JSON.stringify(await beacons(kc).get(namespace, 'sig'))],
+      [
+        'the TlsClass',
+        JSON.stringify(
+          await client.request(
+            'get',
+            'GET',
+            `/apis/keelson.dev/v1alpha1/tlsclasses/${className}`,
+            'tlsclasses',
+          ),
+        ),
+      ],
+      [
+        'the trust bundles',
+        JSON.stringify(
+          await client.request('list', 'GET', `${CERTIFICATES}/clustertrustbundles`, 'clustertrustbundles', {
+            query: { labelSelector: `keelson.dev/tls-class=${className}` },
+          }),
+        ),
+      ],
+    ];
+    // The scan looks at something: the operator logged its work.
+    expect(texts[0][1]).toContain('pod certificate issued');
+    expect(texts[0][1]).toContain('pod certificate denied');
+    for (const [where, text] of texts) {
+      expect({ where, privateKey: text.includes('PRIVATE KEY') }).toEqual({ where, privateKey: false });
+      const leaked = keyTexts.filter(
+        (secret) => text.includes(secret) || text.includes(JSON.stringify(secret).slice(1, -1)),
+      );
+      expect({ where, leaked: leaked.length }).toEqual({ where, leaked: 0 });
+    }
   });
 });

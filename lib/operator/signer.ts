@@ -1,0 +1,522 @@
+/**
+ * keelson's operator as the signer of Kubernetes Pod Certificates (`certificates.k8s.io/v1beta1`).
+ *
+ * The kubelet makes a pod's key, keeps it on the node and asks for a certificate with a
+ * PodCertificateRequest naming a signer; keelson signs for `keelson.dev/<TlsClass>`. For each
+ * request it judges the pod by its owner chain (pod-certificates.ts), then either issues a
+ * certificate for the pod's DNS names and its stacklet's Services from the class's CA, or answers
+ * `Denied` (the pod is not a keelson stacklet's) or `Failed` (the class cannot sign) with a reason.
+ * The answer goes through the request's status subresource; a settled request is never touched
+ * again, so the work is idempotent and any replica's retry is harmless.
+ *
+ * Each class's CA lives in a Secret `keelson-tls-ca-<class>` in the operator's namespace, owned by
+ * the TlsClass (deleting the class deletes it). The key is read from there when signing and is never
+ * logged, never put in a status, an Event or an error message. The CA certificate is published as a
+ * ClusterTrustBundle (`keelson.dev:<class>:<fingerprint>`, the name the API server requires of a
+ * bundle linked to a signer) that pods mount through a `clusterTrustBundle` projection.
+ *
+ * Like the stacklet reconciler: caches (requests in the watched namespaces, keelson's bundles),
+ * a work queue of `request/<ns>/<name>` and `class/<name>` keys that only the leader processes,
+ * structured logs and Events on the pod.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
+import {
+  createCertificateAuthority,
+  issueCertificate,
+  publicKeyOfCertificationRequest,
+  type CertificateAuthorityKeyPair,
+} from '../tls/certificates';
+import { resolveTlsClass, type TlsClassSpec } from '../tls/class';
+import { TLS_CLASS_LABEL, tlsSignerName } from '../tls/pod-tls';
+import { KindCache } from './cache';
+import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
+import type { EventRecorder } from './events';
+import { errorMessage, type KubeObject } from './informer';
+import type { OperatorMetrics } from './metrics';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  issuedStatus,
+  isSettled,
+  judgePod,
+  refusedStatus,
+  SIGNER_PREFIX,
+  tlsClassOfSigner,
+  type PodOwners,
+} from './pod-certificates';
+import { WorkQueue } from './queue';
+import { collectionPath, TLS_CLASS_RESOURCE, type ResourceType } from './resources';
+
+export const POD_CERTIFICATE_REQUEST_RESOURCE: ResourceType = {
+  apiVersion: 'certificates.k8s.io/v1beta1',
+  kind: 'PodCertificateRequest',
+  plural: 'podcertificaterequests',
+};
+export const CLUSTER_TRUST_BUNDLE_RESOURCE: ResourceType = {
+  apiVersion: 'certificates.k8s.io/v1beta1',
+  kind: 'ClusterTrustBundle',
+  plural: 'clustertrustbundles',
+};
+
+/** The label naming the namespace of the operator whose CA a ClusterTrustBundle holds. */
+export const CA_NAMESPACE_LABEL = 'keelson.dev/ca-namespace';
+
+/** The Secret holding a class's CA (`ca.crt`, `ca.key`) in the operator's namespace. */
+export function caSecretName(className: string): string {
+  return `keelson-tls-ca-${className}`;
+}
+
+/**
+ * The ClusterTrustBundle of a class's CA: the API server requires a bundle with a signer name to be
+ * named `<signer name with ":" for "/">:<anything>`; the CA's fingerprint makes each CA's its own.
+ */
+export function trustBundleName(className: string, caCertificatePem: string): string {
+  const fingerprint = createHash('sha256').update(caCertificatePem.trim()).digest('hex').slice(0, 16);
+  return `${tlsSignerName(className).replace(/\//g, ':')}:${fingerprint}`;
+}
+
+/** How long a request for a class that does not exist yet waits for it before it Fails. */
+const MISSING_CLASS_GRACE_MS = 2 * 60_000;
+
+interface TlsClass extends KubeObject {
+  spec?: TlsClassSpec;
+}
+
+/** A `keelsonCa` class's lifetimes, in seconds. */
+interface KeelsonCa {
+  readonly certificateLifetimeSeconds: number;
+  readonly caLifetimeSeconds: number;
+}
+
+interface PodCertificateRequest extends KubeObject {
+  spec: {
+    signerName: string;
+    podName: string;
+    podUID: string;
+    maxExpirationSeconds?: number;
+    stubPKCS10Request?: string;
+  };
+}
+
+export interface PodCertificateSignerOptions {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly recorder: EventRecorder;
+  readonly metrics: OperatorMetrics;
+  /** The namespace the operator runs in: where the CA Secrets live. */
+  readonly operatorNamespace: string;
+  /** Namespaces whose requests are signed. @default - all */
+  readonly namespaces?: readonly string[];
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+  readonly watchTimeoutSeconds?: number;
+  /** The operator's cache of TlsClasses. */
+  readonly tlsClasses: KindCache;
+  /** Make a class's CA and trust bundle as soon as the class appears, not when a pod first asks. */
+  readonly publishOnClassEvents?: boolean;
+  /** The pods' owners and Services, from the operator's caches. */
+  readonly owners: Omit<PodOwners, 'replicaSet'>;
+}
+
+/** A failure with a reason for the request's `Failed` condition (the class cannot sign). */
+class SigningFailure extends Error {
+  constructor(
+    public readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class PodCertificateSigner {
+  /**
+   * True when the API server serves PodCertificateRequests (Kubernetes >= 1.35 with the
+   * PodCertificateRequest feature and `certificates.k8s.io/v1beta1` on); the signer runs only then.
+   */
+  public static async served(client: KubeClient): Promise<boolean> {
+    try {
+      const list = await client.request<{ resources?: { name: string }[] }>(
+        'get',
+        'GET',
+        `/apis/${POD_CERTIFICATE_REQUEST_RESOURCE.apiVersion}`,
+        'discovery',
+      );
+      const names = (list.resources ?? []).map((r) => r.name);
+      return names.includes('podcertificaterequests') && names.includes('clustertrustbundles');
+    } catch (error) {
+      if (isStatus(error, 404)) return false;
+      throw error;
+    }
+  }
+
+  public readonly requests: KindCache;
+  public readonly bundles: KindCache;
+  private readonly queue: WorkQueue<string>;
+  private readonly log: Logger;
+  private readonly clusterDomain: string;
+
+  constructor(private readonly options: PodCertificateSignerOptions) {
+    this.log = options.log.child({ controller: 'pod-certificate-signer' });
+    this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+    const cacheOptions = { watchTimeoutSeconds: options.watchTimeoutSeconds };
+    this.requests = new KindCache(
+      options.client,
+      POD_CERTIFICATE_REQUEST_RESOURCE,
+      { ...cacheOptions, namespaces: options.namespaces },
+      this.log,
+      options.metrics,
+    );
+    this.requests.on((type, request) => {
+      if (type === 'DELETED' || isSettled(request)) return;
+      if (!(request as PodCertificateRequest).spec?.signerName?.startsWith(SIGNER_PREFIX)) return;
+      this.queue.add(`request/${request.metadata.namespace}/${request.metadata.name}`);
+    });
+    this.bundles = new KindCache(
+      options.client,
+      CLUSTER_TRUST_BUNDLE_RESOURCE,
+      {
+        ...cacheOptions,
+        labelSelector: `${CA_NAMESPACE_LABEL}=${options.operatorNamespace},${TLS_CLASS_LABEL}`,
+      },
+      this.log,
+      options.metrics,
+    );
+    // A bundle changed or deleted by someone else is put back.
+    this.bundles.on((_type, bundle) => {
+      const className = bundle.metadata.labels?.[TLS_CLASS_LABEL];
+      if (className) this.queue.add(`class/${className}`);
+    });
+    if (options.publishOnClassEvents) {
+      options.tlsClasses.on((type, tlsClass) => {
+        if (type !== 'DELETED') this.queue.add(`class/${tlsClass.metadata.name}`);
+      });
+    }
+    this.queue = new WorkQueue<string>({
+      workers: 2,
+      process: (key) => this.process(key),
+      onError: (key, error, failures, retryInMs) =>
+        this.log.warn({ key, err: errorMessage(error), failures, retryInMs }, 'signing failed; retrying'),
+    });
+  }
+
+  /** The caches the operator starts, and waits for, beside its own. */
+  public caches(): KindCache[] {
+    return [this.requests, this.bundles];
+  }
+
+  /** Starts signing (the leader only). */
+  public start(): void {
+    this.queue.start();
+  }
+
+  public async stop(): Promise<void> {
+    await this.queue.shutdown();
+  }
+
+  private async process(key: string): Promise<{ requeueAfterMs?: number } | void> {
+    const [what, ...rest] = key.split('/');
+    if (what === 'class') return this.publishClass(rest[0]);
+    return this.sign(rest[0], rest[1]);
+  }
+
+  /** Makes sure a class's CA exists and its ClusterTrustBundle says so. */
+  private async publishClass(className: string): Promise<void> {
+    const tlsClass = await this.readClass(className);
+    // A class that is gone takes its bundles and CA Secret with it (owner references).
+    const provider = tlsClass && keelsonCaOf(tlsClass);
+    if (!tlsClass || !provider) return;
+    const ca = await this.certificateAuthority(tlsClass, provider);
+    await this.publishTrustBundle(tlsClass, ca.certificatePem);
+  }
+
+  private async sign(namespace: string, name: string): Promise<{ requeueAfterMs?: number } | void> {
+    const request = this.requests.get(namespace, name) as PodCertificateRequest | undefined;
+    if (!request || isSettled(request)) return;
+    const signerName = request.spec.signerName;
+    const log = this.log.child({ namespace, request: name, pod: request.spec.podName, signerName });
+    const named = tlsClassOfSigner(signerName);
+    if (!named) return;
+    if ('invalid' in named) {
+      return this.refuse(
+        request,
+        log,
+        'Failed',
+        'InvalidSignerName',
+        `"${named.invalid}" in the signer name ${signerName} cannot name a TlsClass`,
+      );
+    }
+    const tlsClass = await this.readClass(named.name);
+    if (!tlsClass) {
+      const age = Date.now() - Date.parse(String(request.metadata.creationTimestamp ?? ''));
+      if (age < MISSING_CLASS_GRACE_MS) return { requeueAfterMs: 5000 };
+      return this.refuse(
+        request,
+        log,
+        'Failed',
+        'TlsClassNotFound',
+        `the TlsClass ${named.name} does not exist`,
+      );
+    }
+    let provider: KeelsonCa | undefined;
+    try {
+      provider = keelsonCaOf(tlsClass);
+    } catch (error) {
+      return this.refuse(request, log, 'Failed', 'InvalidTlsClass', errorMessage(error));
+    }
+    if (!provider) {
+      return this.refuse(
+        request,
+        log,
+        'Failed',
+        'UnsupportedTlsClass',
+        `the TlsClass ${named.name} has no keelsonCa provider; keelson signs pod certificates from its own CA only`,
+      );
+    }
+
+    const pod = await this.getOrUndefined(
+      `/api/v1/namespaces/${namespace}/pods/${request.spec.podName}`,
+      'pods',
+    );
+    if (!pod || pod.metadata.uid !== request.spec.podUID) {
+      return this.refuse(
+        request,
+        log,
+        'Denied',
+        'PodNotFound',
+        `the pod ${namespace}/${request.spec.podName} (uid ${request.spec.podUID}) does not exist`,
+      );
+    }
+    const verdict = await judgePod(
+      pod,
+      {
+        ...this.options.owners,
+        replicaSet: (ns, rs) =>
+          this.getOrUndefined(`/apis/apps/v1/namespaces/${ns}/replicasets/${rs}`, 'replicasets'),
+      },
+      this.clusterDomain,
+    );
+    if (!verdict.allowed) return this.refuse(request, log, 'Denied', verdict.reason, verdict.message);
+
+    let issued;
+    try {
+      const lifetime = provider.certificateLifetimeSeconds;
+      const ca = await this.certificateAuthority(tlsClass, provider);
+      await this.publishTrustBundle(tlsClass, ca.certificatePem);
+      let subjectPublicKey: Buffer;
+      try {
+        subjectPublicKey = publicKeyOfCertificationRequest(
+          Buffer.from(request.spec.stubPKCS10Request ?? '', 'base64'),
+        );
+      } catch (error) {
+        return this.refuse(request, log, 'Denied', 'InvalidCertificationRequest', errorMessage(error));
+      }
+      issued = await issueCertificate({
+        ca,
+        subjectPublicKey,
+        dnsNames: verdict.dnsNames,
+        lifetimeSeconds: Math.min(lifetime, request.spec.maxExpirationSeconds ?? lifetime),
+      });
+    } catch (error) {
+      if (error instanceof SigningFailure)
+        return this.refuse(request, log, 'Failed', error.reason, error.message);
+      throw error;
+    }
+    const message = `issued by ${signerName} for the ${verdict.stacklet.kind} ${verdict.stacklet.name}: ${verdict.dnsNames.join(', ')}`;
+    await this.writeStatus(request, issuedStatus(issued, message.slice(0, 32_768)));
+    this.options.metrics.podCertificates.inc({ result: 'issued' });
+    log.info(
+      {
+        dnsNames: verdict.dnsNames,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        stacklet: verdict.stacklet.name,
+      },
+      'pod certificate issued',
+    );
+    await this.options.recorder
+      .record(pod, 'Normal', 'CertificateIssued', `${message}; valid until ${issued.notAfter.toISOString()}`)
+      .catch((error) => log.warn({ err: errorMessage(error) }, 'could not record the Event'));
+  }
+
+  /** Answers a request `Denied` or `Failed`; the kubelet tells the pod's Events why. */
+  private async refuse(
+    request: PodCertificateRequest,
+    log: Logger,
+    type: 'Denied' | 'Failed',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    await this.writeStatus(request, refusedStatus(type, reason, message));
+    this.options.metrics.podCertificates.inc({ result: type.toLowerCase() });
+    log.info({ result: type, reason, message }, `pod certificate ${type.toLowerCase()}`);
+  }
+
+  private async writeStatus(request: PodCertificateRequest, status: Record<string, unknown>): Promise<void> {
+    const { namespace, name } = request.metadata;
+    const updated = await this.options.client.request<KubeObject>(
+      'update',
+      'PUT',
+      `${collectionPath(POD_CERTIFICATE_REQUEST_RESOURCE, namespace)}/${name}/status`,
+      'podcertificaterequests/status',
+      { body: { ...request, status } },
+    );
+    this.requests.remember(updated);
+  }
+
+  /** A class from the operator's cache, or read when the cache has not seen it (yet). */
+  private async readClass(name: string): Promise<TlsClass | undefined> {
+    const cached = this.options.tlsClasses.get('', name) as TlsClass | undefined;
+    if (cached) return cached;
+    return this.getOrUndefined(`${collectionPath(TLS_CLASS_RESOURCE)}/${name}`, TLS_CLASS_RESOURCE.plural);
+  }
+
+  private async getOrUndefined(path: string, resource: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.options.client.request<KubeObject>('get', 'GET', path, resource);
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The class's CA from its Secret, made on first use. Two replicas racing both try to create it;
+   * the loser reads the winner's.
+   */
+  private async certificateAuthority(
+    tlsClass: TlsClass,
+    provider: KeelsonCa,
+  ): Promise<CertificateAuthorityKeyPair> {
+    const className = tlsClass.metadata.name;
+    const path = `/api/v1/namespaces/${this.options.operatorNamespace}/secrets`;
+    const secretName = caSecretName(className);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const secret = await this.getOrUndefined(`${path}/${secretName}`, 'secrets');
+      if (secret) {
+        const owner = (secret.metadata.ownerReferences ?? []).find((r) => r.kind === 'TlsClass');
+        if (owner && owner.uid !== tlsClass.metadata.uid) {
+          throw new Error(
+            `the CA Secret ${this.options.operatorNamespace}/${secretName} belongs to an earlier TlsClass ${className} (uid ${owner.uid}); waiting for its deletion`,
+          );
+        }
+        const data = (secret.data ?? {}) as Record<string, string>;
+        if (!data['ca.crt'] || !data['ca.key']) {
+          throw new SigningFailure(
+            'InvalidCaSecret',
+            `the CA Secret ${this.options.operatorNamespace}/${secretName} lacks ca.crt or ca.key`,
+          );
+        }
+        return {
+          certificatePem: Buffer.from(data['ca.crt'], 'base64').toString(),
+          privateKeyPem: Buffer.from(data['ca.key'], 'base64').toString(),
+        };
+      }
+      const ca = await createCertificateAuthority({
+        commonName: `keelson ${className}`.slice(0, 64),
+        lifetimeSeconds: provider.caLifetimeSeconds,
+      });
+      try {
+        await this.options.client.request('create', 'POST', path, 'secrets', {
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: {
+              name: secretName,
+              namespace: this.options.operatorNamespace,
+              labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [TLS_CLASS_LABEL]: className },
+              ownerReferences: [classOwnerReference(tlsClass)],
+            },
+            data: {
+              'ca.crt': Buffer.from(ca.certificatePem).toString('base64'),
+              'ca.key': Buffer.from(ca.privateKeyPem).toString('base64'),
+            },
+          },
+        });
+        this.log.info(
+          { tlsClass: className, secret: secretName, notAfter: ca.notAfter },
+          'certificate authority created',
+        );
+        return ca;
+      } catch (error) {
+        if (!isStatus(error, 409)) throw error;
+        // another replica made it first: read theirs
+      }
+    }
+    throw new Error(`the CA Secret ${secretName} was created and is gone again`);
+  }
+
+  /** Publishes the CA as the class's ClusterTrustBundle and removes this operator's older ones. */
+  private async publishTrustBundle(tlsClass: TlsClass, caCertificatePem: string): Promise<void> {
+    const className = tlsClass.metadata.name;
+    const name = trustBundleName(className, caCertificatePem);
+    const labels = {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [TLS_CLASS_LABEL]: className,
+      [CA_NAMESPACE_LABEL]: this.options.operatorNamespace,
+    };
+    const existing = this.bundles.get('', name);
+    const current =
+      existing &&
+      (existing.spec as { trustBundle?: string } | undefined)?.trustBundle === caCertificatePem &&
+      Object.entries(labels).every(([k, v]) => existing.metadata.labels?.[k] === v);
+    if (!current) {
+      const applied = await this.options.client.request<KubeObject>(
+        'apply',
+        'PATCH',
+        `${collectionPath(CLUSTER_TRUST_BUNDLE_RESOURCE)}/${name}`,
+        CLUSTER_TRUST_BUNDLE_RESOURCE.plural,
+        {
+          query: { fieldManager: FIELD_MANAGER, force: true },
+          contentType: 'application/apply-patch+yaml',
+          body: {
+            apiVersion: CLUSTER_TRUST_BUNDLE_RESOURCE.apiVersion,
+            kind: CLUSTER_TRUST_BUNDLE_RESOURCE.kind,
+            metadata: { name, labels, ownerReferences: [classOwnerReference(tlsClass)] },
+            spec: { signerName: tlsSignerName(className), trustBundle: caCertificatePem },
+          },
+        },
+      );
+      this.bundles.remember(applied);
+      this.log.info({ tlsClass: className, clusterTrustBundle: name }, 'trust bundle published');
+    }
+    for (const bundle of [...this.bundles.list()]) {
+      if (bundle.metadata.labels?.[TLS_CLASS_LABEL] !== className || bundle.metadata.name === name) continue;
+      try {
+        await this.options.client.request(
+          'delete',
+          'DELETE',
+          `${collectionPath(CLUSTER_TRUST_BUNDLE_RESOURCE)}/${bundle.metadata.name}`,
+          CLUSTER_TRUST_BUNDLE_RESOURCE.plural,
+        );
+        this.log.info(
+          { tlsClass: className, clusterTrustBundle: bundle.metadata.name },
+          'old trust bundle removed',
+        );
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    }
+  }
+}
+
+/**
+ * The lifetimes of a `keelsonCa` class, undefined for a class of another provider; throws for a spec
+ * the API server should not have admitted.
+ */
+function keelsonCaOf(tlsClass: TlsClass): KeelsonCa | undefined {
+  const resolved = resolveTlsClass(tlsClass.spec ?? {});
+  return resolved.provider === 'keelsonCa' ? resolved : undefined;
+}
+
+function classOwnerReference(tlsClass: TlsClass) {
+  return {
+    apiVersion: TLS_CLASS_RESOURCE.apiVersion,
+    kind: TLS_CLASS_RESOURCE.kind,
+    name: tlsClass.metadata.name,
+    uid: tlsClass.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: false,
+  };
+}
