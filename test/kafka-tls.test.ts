@@ -157,6 +157,7 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
     expect(broker).toMatchObject({
       'zookeeper.ssl.client.enable': 'true',
       'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
+      'zookeeper.ssl.protocol': 'TLSv1.3',
       'zookeeper.ssl.truststore.type': 'PEM',
       'zookeeper.ssl.truststore.location': '/keelson/tls/internal/ca.crt',
       'zookeeper.ssl.endpoint.identification.algorithm': 'HTTPS',

@@ -682,6 +682,8 @@ function zookeeperClientTls(trust: TlsFiles): Record<string, string> {
   return {
     'zookeeper.ssl.client.enable': 'true',
     'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
+    // Kafka's client asks for TLSv1.2 by default; ZooKeeper 3.9 servers speak only TLSv1.3 by default.
+    'zookeeper.ssl.protocol': 'TLSv1.3',
     'zookeeper.ssl.truststore.type': 'PEM',
     'zookeeper.ssl.truststore.location': trust.trust,
     'zookeeper.ssl.endpoint.identification.algorithm': 'HTTPS',
