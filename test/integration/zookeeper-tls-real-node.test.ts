@@ -13,7 +13,10 @@
  *   (and not one of the server CA);
  * - a ZooKeeper client trusting the server CA writes a znode through one server and reads it
  *   through another; the same client trusting another CA (the internal one) is refused;
- * - nothing answers plaintext on 2181.
+ * - nothing answers plaintext on 2181;
+ * - a server whose certificate files are replaced (a leaf of another CA, as the kubelet rewrites a
+ *   renewed pod certificate) serves the new certificate to new client connections without a
+ *   restart (same container, no restart), and no longer the old one.
  * Each failure prints the servers' logs.
  */
 import type * as k8s from '@kubernetes/client-node';
@@ -32,7 +35,7 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
-import { TestPki } from './test-pki';
+import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(30 * 60_000);
 
@@ -40,22 +43,44 @@ const VERSION = '3.9.4';
 const GROUPS = ['a', 'b', 'c'];
 const SERVERS = GROUPS.map((g) => `zk-servers-${g}-0`);
 
-function secret(name: string, files: Record<string, string>): k8s.V1Secret {
-  return { metadata: { name }, stringData: files };
-}
-
 describe('ZooKeeper with TLS on the real node', () => {
   const ns = useTestNamespace('zk-tls', RESTRICTED);
   const client = new KubeClient(adminKubeConfig());
   const { core } = adminClients();
   const serverCa = new TestPki('keelson test server CA');
   const internalCa = new TestPki('keelson test internal CA');
+  // The CA of the renewed server certificate (second test).
+  const nextServerCa = new TestPki('keelson test next server CA');
   afterAll(() => {
     serverCa.remove();
     internalCa.remove();
+    nextServerCa.remove();
   });
+  /** The servers' DNS names, by role group; set by the first test. */
+  const hostOf: Record<string, string> = {};
+  const logs = () => podsLogs(ns.name, SERVERS);
 
-  it('forms its quorum over TLS, serves a client that trusts its CA, refuses one that does not, and nothing plaintext', async () => {
+  /** The names the operator's signer gives a server of role group `group`. */
+  const dnsNames = (group: string) =>
+    podDnsNames(`zk-servers-${group}-0`, `zk-servers-${group}-headless`, ns.name, ['zk-servers']);
+
+  const trust = '/trust';
+  const trustVolume = {
+    volume: { name: 'trust', secret: { secretName: 'zk-client-trust' } },
+    mountPath: trust,
+  };
+  /** zkCli (ZooKeeperMain) from the image, over TLS, trusting the CA file `ca` of the trust Secret. */
+  const cli = (ca: string) =>
+    `timeout 60 java -Xmx96m -Dzookeeper.client.secure=true ` +
+    '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty ' +
+    `-Dzookeeper.ssl.trustStore.location=${trust}/${ca} -Dzookeeper.ssl.trustStore.type=PEM ` +
+    `-cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
+  /** A four-letter word over TLS, checking the server's certificate against `ca` and its name. */
+  const tlsWord = (host: string, port: number, ca: string, word: string) =>
+    `echo ${word} | timeout 10 openssl s_client -quiet -connect ${host}:${port} -CAfile ${trust}/${ca} ` +
+    `-verify_return_error -verify_hostname ${host} 2>/tmp/s_client.err`;
+
+  it('forms its quorum over TLS, serves a client that trusts its CA, refuses one that does not, nothing plaintext, and renewed certificates without a restart', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
@@ -88,31 +113,24 @@ describe('ZooKeeper with TLS on the real node', () => {
     const secrets: k8s.V1Secret[] = [];
     for (const group of GROUPS) {
       const pod = `zk-servers-${group}-0`;
-      const headless = `zk-servers-${group}-headless`;
-      const fqdn = `${pod}.${headless}.${ns.name}.svc.cluster.local`;
-      expect(hosts).toContain(fqdn);
-      // The names the operator's signer gives a pod: its own, and the Services that select it.
-      const names = [
-        fqdn,
-        `${pod}.${headless}.${ns.name}.svc`,
-        `${pod}.${headless}.${ns.name}`,
-        `${pod}.${headless}`,
-      ];
-      for (const svc of ['zk-servers']) {
-        names.push(svc, `${svc}.${ns.name}`, `${svc}.${ns.name}.svc`, `${svc}.${ns.name}.svc.cluster.local`);
-      }
-      secrets.push(secret(`zk-${group}-server`, serverCa.issue(`${pod}-server`, names)));
-      secrets.push(secret(`zk-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
+      const names = dnsNames(group);
+      expect(hosts).toContain(names[0]);
+      hostOf[group] = names[0];
+      secrets.push(fileSecret(`zk-${group}-server`, serverCa.issue(`${pod}-server`, names)));
+      secrets.push(fileSecret(`zk-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
     }
     secrets.push(
-      secret('zk-client-trust', { 'server-ca.crt': serverCa.caPem, 'internal-ca.crt': internalCa.caPem }),
+      fileSecret('zk-client-trust', {
+        'server-ca.crt': serverCa.caPem,
+        'internal-ca.crt': internalCa.caPem,
+        'next-server-ca.crt': nextServerCa.caPem,
+      }),
     );
     const manifests = Testing.synth(chart) as Manifest[];
     expect(find(manifests, 'ConfigMap', 'zk').data).toMatchObject({ ZOOKEEPER_TLS_CLASS: 'tls' });
     for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
     expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
-    const logs = () => podsLogs(ns.name, SERVERS);
     await waitPodsReady(ns.name, SERVERS);
     const ready = Date.now();
     process.stdout.write(
@@ -125,16 +143,7 @@ describe('ZooKeeper with TLS on the real node', () => {
       expect(mounts).toEqual(expect.arrayContaining(['/keelson/tls/server', '/keelson/tls/internal']));
     }
 
-    const trust = '/trust';
-    const cli = (ca: string) =>
-      `timeout 60 java -Xmx96m -Dzookeeper.client.secure=true ` +
-      '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty ' +
-      `-Dzookeeper.ssl.trustStore.location=${trust}/${ca} -Dzookeeper.ssl.trustStore.type=PEM ` +
-      `-cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
-    // A server's DNS record may be published a moment after it is Ready: each gets two minutes.
-    const tlsWord = (host: string, port: number, ca: string, word: string) =>
-      `echo ${word} | timeout 10 openssl s_client -quiet -connect ${host}:${port} -CAfile ${trust}/${ca} ` +
-      `-verify_return_error -verify_hostname ${host} 2>/tmp/s_client.err`;
+    // A server's DNS record may be published a moment after it is Ready: each gets 80 s.
     const srvr = (host: string) =>
       `for i in $(seq 40); do mode=$(${tlsWord(host, 2181, 'server-ca.crt', 'srvr')} | grep '^Mode:' || true); ` +
       `[ -n "$mode" ] && break; sleep 2; done; echo "srvr $mode"; ` +
@@ -168,7 +177,7 @@ describe('ZooKeeper with TLS on the real node', () => {
         // The stacklet's NetworkPolicy admits its own pods to the quorum ports: with these labels
         // the client stands where a peer would, so it can check the election port's certificate.
         labels: { 'app.kubernetes.io/name': 'zookeeper', 'app.kubernetes.io/instance': 'zk' },
-        volumes: [{ volume: { name: 'trust', secret: { secretName: 'zk-client-trust' } }, mountPath: trust }],
+        volumes: [trustVolume],
       },
       logs,
     );
@@ -198,7 +207,61 @@ describe('ZooKeeper with TLS on the real node', () => {
     const wrong = lines.find((l) => l.startsWith('wrong CA: '));
     if (!wrong || !/read=0 handshake=[1-9]/.test(wrong))
       throw new Error(await report(`a client trusting another CA: ${wrong}`));
+
+    await renewal();
   });
+
+  /** A renewed server certificate reaches new client connections without a restart. */
+  async function renewal(): Promise<void> {
+    const pod = SERVERS[0];
+    const host = hostOf.a;
+    expect(host).toBeDefined();
+    const containerOf = async () =>
+      (await core.readNamespacedPod({ name: pod, namespace: ns.name })).status?.containerStatuses?.[0];
+    const before = await containerOf();
+    // A certificate from another CA, and both CAs in ca.crt, as during a CA rotation: the kubelet
+    // rewrites the Secret's files in place, the way it rewrites a renewed pod certificate.
+    const renewed = nextServerCa.issue(`${pod}-server-renewed`, dnsNames('a'));
+    renewed['ca.crt'] = serverCa.caPem + nextServerCa.caPem;
+    await core.replaceNamespacedSecret({
+      name: 'zk-a-server',
+      namespace: ns.name,
+      body: fileSecret('zk-a-server', renewed),
+    });
+    // The kubelet updates Secret volumes on its sync loop: up to about two minutes.
+    const script = [
+      'set -u',
+      'start=$(date +%s)',
+      `for i in $(seq 60); do mode=$(${tlsWord(host, 2181, 'next-server-ca.crt', 'srvr')} | grep '^Mode:' || true); ` +
+        '[ -n "$mode" ] && break; sleep 3; done',
+      'echo "renewed after $(( $(date +%s) - start )) s: srvr $mode"',
+      `echo "old CA: $(${tlsWord(host, 2181, 'server-ca.crt', 'srvr')} | grep -c '^Mode:')"`,
+      `echo "read: $(${cli('next-server-ca.crt')} -server ${host}:2181 get /keelson-tls 2>/dev/null | grep written-over-tls || true)"`,
+    ].join('\n');
+    const output = await runClientPod(
+      ns.name,
+      {
+        name: 'renewed-client',
+        image: zookeeperImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        memory: '384Mi',
+        volumes: [trustVolume],
+      },
+      logs,
+    );
+    process.stdout.write(`zookeeper TLS renewal:\n${output}\n`);
+    const after = await containerOf();
+    const report = async (what: string) => `${what}\n--- client\n${output}\n--- servers\n${await logs()}`;
+    if (!/^renewed after \d+ s: srvr Mode: (leader|follower)$/m.test(output))
+      throw new Error(await report('the renewed certificate was not served'));
+    if (!output.includes('old CA: 0')) throw new Error(await report('the old certificate is still served'));
+    if (!output.includes('read: written-over-tls'))
+      throw new Error(await report('zkCli trusting the new CA read nothing'));
+    expect({ containerID: after?.containerID, restartCount: after?.restartCount }).toEqual({
+      containerID: before?.containerID,
+      restartCount: before?.restartCount,
+    });
+  }
 });
 
 function find(manifests: Manifest[], kind: string, name: string): { data: Record<string, string> } {
