@@ -12,7 +12,6 @@ import {
   judgePod,
   NOT_KEELSON_MANAGED,
   refusedStatus,
-  selectorMatches,
   tlsClassOfSigner,
   type PodOwners,
 } from '../lib/operator/pod-certificates';
@@ -231,26 +230,6 @@ describe('the Pod Certificate signer', () => {
         'ZookeeperCluster zk that controls the StatefulSet zk-servers-default does not exist',
       ),
     });
-  });
-
-  it('matches label selectors as Kubernetes does', () => {
-    const labels = { a: '1', b: '2' };
-    expect(selectorMatches({}, labels)).toBe(true);
-    expect(selectorMatches({ matchLabels: { a: '1' } }, labels)).toBe(true);
-    expect(selectorMatches({ matchLabels: { a: '2' } }, labels)).toBe(false);
-    expect(
-      selectorMatches({ matchExpressions: [{ key: 'a', operator: 'In', values: ['1', '3'] }] }, labels),
-    ).toBe(true);
-    expect(
-      selectorMatches({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, labels),
-    ).toBe(false);
-    expect(selectorMatches({ matchExpressions: [{ key: 'c', operator: 'Exists' }] }, labels)).toBe(false);
-    expect(selectorMatches({ matchExpressions: [{ key: 'c', operator: 'DoesNotExist' }] }, labels)).toBe(
-      true,
-    );
-    expect(selectorMatches({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['0'] }] }, labels)).toBe(
-      false,
-    );
   });
 
   it('asks for a refresh two thirds into the lifetime, within what the API server accepts', () => {

@@ -30,6 +30,16 @@ describe('label selectors', () => {
     ]);
     expect([expr('Exists'), expr('DoesNotExist')]).toEqual([true, false]);
   });
+
+  test("select nothing with an operator keelson does not know (a workload's selector read from the cluster)", () => {
+    const labels = { replicas: '3' };
+    expect(
+      matchesLabelSelector(
+        { matchExpressions: [{ key: 'replicas', operator: 'Gt', values: ['0'] }] },
+        labels,
+      ),
+    ).toBe(false);
+  });
 });
 
 describe('resolveReferences', () => {

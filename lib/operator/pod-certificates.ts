@@ -13,6 +13,7 @@
  */
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP } from '../stacklet/product';
+import { matchesLabelSelector } from '../stacklet/references';
 import type { KubeObject, OwnerReference } from './informer';
 
 /** Every keelson signer name starts with this; the rest is the TlsClass's name. */
@@ -38,35 +39,7 @@ export function tlsClassOfSigner(signerName: string): { name: string } | { inval
 }
 
 /** A label selector as workloads and Services hold it. */
-export interface LabelSelector {
-  readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly {
-    readonly key: string;
-    readonly operator: string;
-    readonly values?: readonly string[];
-  }[];
-}
-
-/** Kubernetes' meaning of a LabelSelector (an empty one selects everything). */
-export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[key] !== value) return false;
-  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, key);
-    const ok =
-      operator === 'In'
-        ? has && values.includes(labels[key])
-        : operator === 'NotIn'
-          ? !has || !values.includes(labels[key])
-          : operator === 'Exists'
-            ? has
-            : operator === 'DoesNotExist'
-              ? !has
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
+type LabelSelector = Parameters<typeof matchesLabelSelector>[0];
 
 /** The pod's stable DNS name (`<hostname>.<subdomain>.<ns>.svc.<domain>`) and its shorter forms. */
 export function podDnsNames(pod: KubeObject, clusterDomain = DEFAULT_CLUSTER_DOMAIN): string[] {
@@ -171,7 +144,7 @@ export async function judgePod(
 
   const labels = pod.metadata.labels ?? {};
   const selector = (workload.spec as { selector?: LabelSelector } | undefined)?.selector;
-  if (!selector || !selectorMatches(selector, labels))
+  if (!selector || !matchesLabelSelector(selector, labels))
     return deny(`the labels of ${what} do not match the selector of the ${kind} ${workloadRef.name}`);
   if (kind === 'StatefulSet' && !isOrdinalOf(pod.metadata.name, workloadRef.name))
     return deny(`${what} is not named like a pod of the StatefulSet ${workloadRef.name} (<name>-<ordinal>)`);
@@ -214,7 +187,7 @@ function isOrdinalOf(podName: string, statefulSet: string): boolean {
 /** A Service selects the pod when it has a selector and every entry of it is among the pod's labels. */
 function selectsPod(service: KubeObject, labels: Readonly<Record<string, string>>): boolean {
   const selector = (service.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {};
-  return Object.keys(selector).length > 0 && selectorMatches({ matchLabels: selector }, labels);
+  return Object.keys(selector).length > 0 && matchesLabelSelector({ matchLabels: selector }, labels);
 }
 
 /** A metav1.Time: RFC 3339 in whole seconds, as the API server writes it. */

@@ -30,9 +30,20 @@ export interface ReferencedObject {
   readonly spec: unknown;
 }
 
-/** True when `labels` satisfy `selector` (Kubernetes' rules: every requirement must hold). */
+/**
+ * True when `labels` satisfy `selector` (Kubernetes' rules: every requirement must hold; an empty
+ * selector selects everything). Selectors read from the cluster (a workload's, a Service's) may
+ * carry an operator keelson does not know: such a requirement selects nothing.
+ */
 export function matchesLabelSelector(
-  selector: LabelSelector,
+  selector: {
+    readonly matchLabels?: Readonly<Record<string, string>>;
+    readonly matchExpressions?: readonly {
+      readonly key: string;
+      readonly operator: string;
+      readonly values?: readonly string[];
+    }[];
+  },
   labels: Readonly<Record<string, string>>,
 ): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
@@ -47,7 +58,9 @@ export function matchesLabelSelector(
           ? !has || !values.includes(labels[key])
           : operator === 'Exists'
             ? has
-            : !has;
+            : operator === 'DoesNotExist'
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;
