@@ -189,7 +189,12 @@ describe('the TlsClass CRD', () => {
   test('is structural, with closed providers', () => {
     expect(untypedNodes(root)).toEqual([]);
     expect(forbiddenKeywords(root)).toEqual([]);
-    expect(Object.keys(spec.properties)).toEqual(['keelsonCa', 'secretCa']);
+    expect(Object.keys(spec.properties)).toEqual(['keelsonCa', 'secretCa', 'certManager']);
+    expect(spec.properties.certManager.required).toEqual(['issuerRef']);
+    expect(spec.properties.certManager.properties.issuerRef.properties.kind.enum).toEqual([
+      'Issuer',
+      'ClusterIssuer',
+    ]);
     expect(spec.properties.secretCa.required).toEqual(['secretName', 'secretNamespace']);
     expect(spec.properties.keelsonCa.properties.caLifetime.pattern).toBe('^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$');
   });
@@ -197,8 +202,8 @@ describe('the TlsClass CRD', () => {
   test('carries the rules as CEL: one provider, the lifetimes, and a name fit for a signer and a label', () => {
     expect(spec['x-kubernetes-validations']).toEqual([
       {
-        rule: '[has(self.keelsonCa), has(self.secretCa)].filter(p, p).size() == 1',
-        message: 'exactly one provider must be given: keelsonCa or secretCa',
+        rule: '[has(self.keelsonCa), has(self.secretCa), has(self.certManager)].filter(p, p).size() == 1',
+        message: 'exactly one provider must be given: keelsonCa or secretCa or certManager',
       },
     ]);
     expect(rules(spec.properties.keelsonCa)).toEqual([
@@ -207,6 +212,7 @@ describe('the TlsClass CRD', () => {
       '.caLifetime: must be at least twice c',
     ]);
     expect(rules(spec.properties.secretCa)).toEqual(['.certificateLifetime: must be between 1h and 2']);
+    expect(rules(spec.properties.certManager)).toEqual(['.certificateLifetime: must be at least 1h: cer']);
     expect(spec.properties.keelsonCa['x-kubernetes-validations'][0].rule).toContain(
       "duration(has(self.certificateLifetime) ? self.certificateLifetime : '24h') >= duration('1h')",
     );

@@ -54,7 +54,7 @@ function build(spec: AnyStackletSpec, classes?: readonly TlsClassInfo[], defineC
   for (const info of defineClasses) registerTlsClass(chart, info);
   const stacklet = new Stacklet(chart, 'harbour', BEACON, spec, { tlsClasses: classes });
   const objects = stacklet.problems.length === 0 ? Testing.synth(chart) : [];
-  return { stacklet, sts: objects.find((o) => o.kind === 'StatefulSet') };
+  return { stacklet, sts: objects.find((o) => o.kind === 'StatefulSet'), objects };
 }
 
 describe('which TlsClass serves which traffic', () => {
@@ -167,6 +167,111 @@ describe('a role that speaks TLS', () => {
   });
 });
 
+describe('a role whose class is a cert-manager issuer', () => {
+  const certManager: TlsClassInfo = {
+    name: 'tls',
+    certificateLifetimeSeconds: 7200,
+    certManagerIssuer: { name: 'corp', kind: 'ClusterIssuer' },
+  };
+
+  test('gets one cert-manager Certificate per role group and use, naming every pod and Service', () => {
+    const { objects } = build({ lights: { roleGroups: { default: { replicas: 2 } } } } as AnyStackletSpec, [
+      certManager,
+    ]);
+    const certificates = objects.filter((o) => o.kind === 'Certificate');
+    expect(certificates.map((c) => c.metadata.name)).toEqual([
+      'harbour-lights-default-tls-server',
+      'harbour-lights-default-tls-internal',
+    ]);
+    const pods = [0, 1].flatMap((i) => {
+      const pod = `harbour-lights-default-${i}.harbour-lights-default-headless`;
+      return [`${pod}.ops.svc.cluster.local`, `${pod}.ops.svc`, `${pod}.ops`, pod];
+    });
+    const service = (s: string) => [s, `${s}.ops`, `${s}.ops.svc`, `${s}.ops.svc.cluster.local`];
+    expect(certificates[0]).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'harbour-lights-default-tls-server',
+        namespace: 'ops',
+        labels: expect.objectContaining({
+          'app.kubernetes.io/instance': 'harbour',
+          'app.kubernetes.io/component': 'lights',
+        }),
+      },
+      spec: {
+        secretName: 'harbour-lights-default-tls-server',
+        secretTemplate: { labels: certificates[0].metadata.labels },
+        commonName: pods[1],
+        dnsNames: [...pods, ...service('harbour-lights-default-headless'), ...service('harbour-lights')],
+        duration: '2h',
+        privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
+        usages: ['digital signature', 'server auth', 'client auth'],
+        issuerRef: { name: 'corp', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+        additionalOutputFormats: [{ type: 'CombinedPEM' }],
+      },
+    });
+    expect(certificates[1].spec.dnsNames).toEqual(certificates[0].spec.dnsNames);
+    // No private key and no certificate in anything synthesized.
+    expect(JSON.stringify(objects)).not.toMatch(/BEGIN/);
+  });
+
+  test("mounts the role group's Secret at the contract's paths, tls.pem from cert-manager's combined PEM", () => {
+    const { sts } = build({}, [certManager]);
+    const pod = sts.spec.template.spec;
+    expect(pod.volumes.find((v: { name: string }) => v.name === 'tls-internal')).toEqual({
+      name: 'tls-internal',
+      secret: {
+        secretName: 'harbour-lights-default-tls-internal',
+        defaultMode: 0o440,
+        items: [
+          { key: 'tls-combined.pem', path: 'tls.pem' },
+          { key: 'tls.key', path: 'tls.key' },
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'ca.crt', path: 'ca.crt' },
+        ],
+      },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'tls-server',
+      mountPath: '/keelson/tls/server',
+      readOnly: true,
+    });
+    // The product reads the same files as with Pod Certificates.
+    expect(seen.get('default')?.server?.bundle).toBe('/keelson/tls/server/tls.pem');
+    expect(JSON.stringify(pod.volumes)).not.toContain('podCertificate');
+  });
+
+  test('names the replicas of the spec; scaling changes the names, so cert-manager reissues', () => {
+    const names = (replicas: number) =>
+      build({ lights: { roleGroups: { default: { replicas } } } } as AnyStackletSpec, [certManager])
+        .objects.find((o) => o.kind === 'Certificate')
+        .spec.dnsNames.filter((n: string) => /^harbour-lights-default-\d+\..*\.svc\.cluster\.local$/.test(n));
+    expect(names(1)).toHaveLength(1);
+    expect(names(3)).toEqual([0, 1, 2].map((i) => expect.stringContaining(`harbour-lights-default-${i}.`)));
+  });
+
+  test('mixes deliveries: Pod Certificates for one use, cert-manager for the other', () => {
+    const { sts, objects } = build({ clusterConfig: { tls: { internalTlsClass: 'corp' } } }, [
+      { name: 'tls' },
+      { ...certManager, name: 'corp' },
+    ]);
+    const volumes = sts.spec.template.spec.volumes;
+    expect(volumes.find((v: { name: string }) => v.name === 'tls-server').projected).toBeDefined();
+    expect(volumes.find((v: { name: string }) => v.name === 'tls-internal').secret.secretName).toBe(
+      'harbour-lights-default-tls-internal',
+    );
+    expect(objects.filter((o) => o.kind === 'Certificate').map((c) => c.metadata.name)).toEqual([
+      'harbour-lights-default-tls-internal',
+    ]);
+  });
+
+  test('writes no Certificate where TLS is off', () => {
+    const { objects } = build({ clusterConfig: { tls: { enabled: false } } }, [certManager]);
+    expect(objects.filter((o) => o.kind === 'Certificate')).toEqual([]);
+  });
+});
+
 describe('a TlsClass resource as stacklets see it', () => {
   test("carries its provider's certificate lifetime in seconds, whichever provider sets it", () => {
     expect(tlsClassInfoOf('tls', { keelsonCa: { certificateLifetime: '2h' } })).toEqual({
@@ -176,6 +281,18 @@ describe('a TlsClass resource as stacklets see it', () => {
     expect(tlsClassInfoOf('corp', { secretCa: { secretName: 'ca', secretNamespace: 'pki' } })).toEqual({
       name: 'corp',
       certificateLifetimeSeconds: 86400,
+    });
+  });
+
+  test('carries the cert-manager issuer of a certManager class', () => {
+    expect(
+      tlsClassInfoOf('cm', {
+        certManager: { issuerRef: { name: 'corp', kind: 'Issuer' }, certificateLifetime: '48h' },
+      }),
+    ).toEqual({
+      name: 'cm',
+      certificateLifetimeSeconds: 172800,
+      certManagerIssuer: { name: 'corp', kind: 'Issuer' },
     });
   });
 

@@ -11,7 +11,7 @@ const problems = (spec: unknown, name = 'tls') => [...classIn(spec, name).tlsCla
 
 const LIFETIME_RANGE =
   'must be between 1h and 2184h (91 days): the API server refuses pod certificates outside that range';
-const EXACTLY_ONE = 'spec: exactly one provider must be given: keelsonCa or secretCa';
+const EXACTLY_ONE = 'spec: exactly one provider must be given: keelsonCa or secretCa or certManager';
 
 describe('TlsClass', () => {
   test('writes the cluster-scoped custom resource, named by its id, without the chart namespace', () => {
@@ -127,5 +127,45 @@ describe('TlsClass', () => {
     expect(tlsClass.apiObject).toBeUndefined();
     expect(() => chart.toJson()).toThrow(`TlsClass "tls": ${EXACTLY_ONE}`);
     expect(tlsClassProblems('tls', { keelsonCa: {} })).toEqual([]);
+  });
+
+  test('takes a cert-manager issuer, fills in its lifetime, and tells stacklets to deliver through Secrets', () => {
+    const { chart, tlsClass } = classIn({
+      certManager: { issuerRef: { name: 'corp', kind: 'ClusterIssuer' } },
+    });
+    expect(tlsClass.problems).toEqual([]);
+    expect(resolveTlsClass(tlsClass.spec)).toEqual({
+      provider: 'certManager',
+      certificateLifetimeSeconds: 86400,
+      issuerRef: { name: 'corp', kind: 'ClusterIssuer' },
+    });
+    expect(tlsClassesIn(chart)).toEqual([
+      {
+        name: 'tls',
+        certificateLifetimeSeconds: 86400,
+        certManagerIssuer: { name: 'corp', kind: 'ClusterIssuer' },
+      },
+    ]);
+  });
+
+  test('rejects a cert-manager certificate under an hour, an unknown issuer kind and a missing issuer', () => {
+    expect(
+      problems({ certManager: { issuerRef: { name: 'corp', kind: 'Issuer' }, certificateLifetime: '59m' } }),
+    ).toEqual([
+      'spec.certManager.certificateLifetime: must be at least 1h: cert-manager refuses shorter certificates',
+    ]);
+    // No upper bound: cert-manager has none (the Pod Certificates bound does not apply).
+    expect(
+      problems({
+        certManager: { issuerRef: { name: 'corp', kind: 'Issuer' }, certificateLifetime: '8760h' },
+      }),
+    ).toEqual([]);
+    expect(problems({ certManager: { issuerRef: { name: 'corp', kind: 'Vault' } } })).toEqual([
+      'spec.certManager.issuerRef.kind: "Vault" is not one of: Issuer, ClusterIssuer',
+    ]);
+    expect(problems({ certManager: {} })).toEqual(['spec.certManager.issuerRef: is required']);
+    expect(problems({ certManager: { issuerRef: { name: 'corp', kind: 'Issuer' } }, keelsonCa: {} })).toEqual(
+      [EXACTLY_ONE],
+    );
   });
 });

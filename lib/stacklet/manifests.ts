@@ -26,6 +26,7 @@ import {
   selectorLabels,
   type LabelInput,
 } from './labels';
+import { certManagerCertificates } from '../tls/cert-manager';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { activeRoles } from './resolve';
 import {
@@ -172,7 +173,22 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
       }),
     ),
   });
-  return [as(configMap), as(headless), dropUndefined(workload)];
+  // A certManager class: the Certificates whose Secrets the pods mount (lib/tls/cert-manager.ts).
+  const certificates = certManagerCertificates({
+    rgTls: roleGroup.tls,
+    tls: stacklet.tls,
+    workload: roleGroup.names.workload,
+    headlessService: roleGroup.names.headlessService,
+    replicas: roleGroup.replicas,
+    services: [
+      ...(role.ports.some((p) => p.client) ? [clientServiceName(stacklet, role)] : []),
+      ...(role.ports.some((p) => p.name === METRICS_PORT_NAME) ? [metricsServiceName(stacklet, role)] : []),
+    ],
+    namespace: stacklet.namespace ?? 'default',
+    clusterDomain: stacklet.clusterDomain,
+    labels,
+  });
+  return [as(configMap), as(headless), dropUndefined(workload), ...certificates.map(as)];
 }
 
 /**
@@ -236,6 +252,16 @@ function workloadManifest(kind: 'StatefulSet' | 'Deployment' | 'DaemonSet', w: W
   }
 }
 
+/** The Service clients of a role use (for roles with client ports). */
+function clientServiceName(stacklet: StackletContext, role: RoleDefinition): string {
+  return `${stacklet.name}-${role.name}`;
+}
+
+/** The Service metrics of a role are scraped through (for roles with a metrics port). */
+function metricsServiceName(stacklet: StackletContext, role: RoleDefinition): string {
+  return `${stacklet.name}-${role.name}-metrics`;
+}
+
 /** The client Service, metrics Service and PodDisruptionBudget of one role. */
 export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest[] {
   const { product, stacklet } = input;
@@ -261,7 +287,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
       as<Service>({
         apiVersion: 'v1',
         kind: 'Service',
-        metadata: { name: `${stacklet.name}-${role.name}`, labels },
+        metadata: { name: clientServiceName(stacklet, role), labels },
         spec: {
           type: SERVICE_TYPES[roleSpec?.roleConfig?.listenerClass ?? 'cluster-internal'],
           selector,
@@ -283,7 +309,7 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
         apiVersion: 'v1',
         kind: 'Service',
         metadata: {
-          name: `${stacklet.name}-${role.name}-metrics`,
+          name: metricsServiceName(stacklet, role),
           labels: { ...labels, 'prometheus.io/scrape': 'true' },
           annotations: {
             'prometheus.io/scrape': 'true',

@@ -91,7 +91,7 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
   const { product, stacklet, role, roleGroup, pod } = input;
   const { config } = roleGroup;
   const writableDirs = role.writableDirs ?? ['/tmp'];
-  const tls = tlsVolumes(roleGroup.tls, stacklet.tls);
+  const tls = tlsVolumes(roleGroup.tls, stacklet.tls, roleGroup.names.workload);
 
   const volumes: Volume[] = [
     { name: CONFIG_VOLUME, configMap: { name: roleGroup.names.configMap } },

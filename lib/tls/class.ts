@@ -15,9 +15,15 @@ import { defineRule, withRules, type SchemaValidation } from '../spec/rules';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { API_GROUP, API_VERSION } from '../stacklet/product';
 import { registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
-import type { TlsClassSpec } from './spec.generated';
+import type { CertManagerIssuerRef, TlsClassSpec } from './spec.generated';
 
-export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './spec.generated';
+export type {
+  TlsClassSpec,
+  KeelsonCaProvider,
+  SecretCaProvider,
+  CertManagerProvider,
+  CertManagerIssuerRef,
+} from './spec.generated';
 
 /** The custom resource kind of a TLS class. */
 export const TLS_CLASS_KIND = 'TlsClass';
@@ -98,7 +104,20 @@ const caOutlivesOverlap = defineRule<{ caLifetime?: string; caRotationOverlap?: 
   },
 });
 
-const PROVIDERS = ['keelsonCa', 'secretCa'] as const;
+/** The lifetime bounds of a cert-manager certificate: cert-manager refuses a `duration` under 1h. */
+export const CERT_MANAGER_MIN_LIFETIME_SECONDS = 3600;
+
+const certManagerLifetimeInRange = defineRule<{ certificateLifetime?: string }>({
+  cel: whenDurations(['certificateLifetime'], `${celDuration('certificateLifetime')} >= duration('1h')`),
+  message: 'must be at least 1h: cert-manager refuses shorter certificates',
+  fieldPath: '.certificateLifetime',
+  check: (self) => {
+    const s = seconds(self.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime);
+    return s === undefined || s >= CERT_MANAGER_MIN_LIFETIME_SECONDS;
+  },
+});
+
+const PROVIDERS = ['keelsonCa', 'secretCa', 'certManager'] as const;
 
 const exactlyOneProvider = defineRule<Partial<Record<(typeof PROVIDERS)[number], unknown>>>({
   cel: `[${PROVIDERS.map((p) => `has(self.${p})`).join(', ')}].filter(p, p).size() == 1`,
@@ -167,6 +186,56 @@ export const TlsClassSpecSchema = Type.Object(
         },
       ),
     ),
+    certManager: Type.Optional(
+      Type.Object(
+        {
+          issuerRef: Type.Object(
+            {
+              name: Type.String({
+                pattern: DNS_SUBDOMAIN_SYNTAX,
+                maxLength: DNS_SUBDOMAIN_MAX,
+                description:
+                  "The issuer's name. An `Issuer` must live in each stacklet's namespace; a `ClusterIssuer` serves every namespace.",
+                'x-keelson-expected': 'an Issuer or ClusterIssuer name',
+              }),
+              kind: Type.Union([Type.Literal('Issuer'), Type.Literal('ClusterIssuer')], {
+                description: 'The kind of the issuer.',
+              }),
+              group: Type.Optional(
+                Type.String({
+                  pattern: DNS_SUBDOMAIN_SYNTAX,
+                  maxLength: DNS_SUBDOMAIN_MAX,
+                  description:
+                    "The issuer's API group, for issuers outside cert-manager (external issuers). " +
+                    '@default "cert-manager.io"',
+                  'x-keelson-expected': 'an API group',
+                }),
+              ),
+            },
+            {
+              ...CLOSED,
+              description:
+                'The cert-manager issuer that signs the certificates (`spec.issuerRef` of each Certificate). ' +
+                'It must fill `ca.crt` in the Secrets it writes (the CA, Vault and self-signed issuers do).',
+            },
+          ),
+          certificateLifetime: Type.Optional(
+            Duration(
+              'How long each certificate is valid (`spec.duration` of its Certificate), at least 1h; cert-manager ' +
+                `renews it when two thirds of it have passed. @default "${TLS_CLASS_DEFAULTS.certificateLifetime}"`,
+            ),
+          ),
+        },
+        {
+          ...CLOSED,
+          ...withRules(certManagerLifetimeInRange),
+          description:
+            'Certificates from cert-manager (which must run in the cluster): keelson writes one cert-manager ' +
+            '`Certificate` per role group and use, and the pods mount the Secret cert-manager fills. Needs no ' +
+            'keelson operator and no Pod Certificates, so it serves synth mode and clusters older than 1.35.',
+        },
+      ),
+    ),
   },
   {
     ...CLOSED,
@@ -219,6 +288,11 @@ export type ResolvedTlsClass =
       readonly certificateLifetimeSeconds: number;
       readonly secretName: string;
       readonly secretNamespace: string;
+    }
+  | {
+      readonly provider: 'certManager';
+      readonly certificateLifetimeSeconds: number;
+      readonly issuerRef: CertManagerIssuerRef;
     };
 
 /** Fills in the defaults of a valid spec (validate it first: `tlsClassProblems`). */
@@ -248,6 +322,16 @@ export function resolveTlsClass(spec: TlsClassSpec): ResolvedTlsClass {
       secretNamespace: spec.secretCa.secretNamespace,
     };
   }
+  if (spec.certManager) {
+    return {
+      provider: 'certManager',
+      certificateLifetimeSeconds: duration(
+        spec.certManager.certificateLifetime,
+        TLS_CLASS_DEFAULTS.certificateLifetime,
+      ),
+      issuerRef: spec.certManager.issuerRef,
+    };
+  }
   throw new Error(exactlyOneProvider.message);
 }
 
@@ -264,9 +348,16 @@ const NAME = new RegExp(DNS_LABEL_PATTERN);
  */
 export function tlsClassInfoOf(name: string, spec: unknown): TlsClassInfo | undefined {
   if (tlsClassProblems(name, spec).length > 0) return undefined;
+  return infoOf(name, spec as TlsClassSpec);
+}
+
+/** What stacklets need of a valid class. */
+function infoOf(name: string, spec: TlsClassSpec): TlsClassInfo {
+  const resolved = resolveTlsClass(spec);
   return {
     name,
-    certificateLifetimeSeconds: resolveTlsClass(spec as TlsClassSpec).certificateLifetimeSeconds,
+    certificateLifetimeSeconds: resolved.certificateLifetimeSeconds,
+    ...(resolved.provider === 'certManager' ? { certManagerIssuer: resolved.issuerRef } : {}),
   };
 }
 
@@ -321,10 +412,7 @@ export class TlsClass extends Construct {
       return;
     }
     // Stacklets defined after this class in the app see it and get their TLS from it.
-    registerTlsClass(this, {
-      name: id,
-      certificateLifetimeSeconds: resolveTlsClass(props).certificateLifetimeSeconds,
-    });
+    registerTlsClass(this, infoOf(id, props));
     this.apiObject = new ApiObject(this, 'resource', {
       apiVersion: `${API_GROUP}/${API_VERSION}`,
       kind: TLS_CLASS_KIND,

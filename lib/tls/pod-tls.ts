@@ -2,14 +2,18 @@
  * How TLS reaches a stacklet's pods, the same way for every product: which TlsClass serves which
  * traffic, the files a product reads, and the volumes that deliver them.
  *
- * Delivery is Kubernetes' own: a `podCertificate` projection (the kubelet makes the key inside the
- * node and asks the class's signer, keelson's operator, for a certificate carrying the pod's names)
- * and a `clusterTrustBundle` projection (every CA of the class, two during a CA rotation). The
- * kubelet renews the certificate before it expires and rewrites the files in place; the key never
- * leaves the node.
+ * Two deliveries, the same files either way:
+ * - Pod Certificates (classes `keelsonCa`, `secretCa`): a `podCertificate` projection (the kubelet
+ *   makes the key inside the node and asks the class's signer, keelson's operator, for a
+ *   certificate carrying the pod's names) and a `clusterTrustBundle` projection (every CA of the
+ *   class, two during a CA rotation). The kubelet renews the certificate before it expires and
+ *   rewrites the files in place; the key never leaves the node.
+ * - A Secret per role group and use (class `certManager`, see cert-manager.ts): cert-manager
+ *   writes it, the pods mount it. Works on any Kubernetes version, without keelson's operator.
  */
 import type { IConstruct } from 'constructs';
 import type { Volume, VolumeMount } from '../../imports/k8s-wire';
+import type { CertManagerIssuerRef } from './spec.generated';
 import type { TlsSpec } from '../spec/common';
 
 /** Where TLS files are mounted: one directory per kind of traffic. */
@@ -49,6 +53,11 @@ export interface TlsClassInfo {
   readonly name: string;
   /** The longest lifetime the class issues certificates for, in seconds. @default 86400 */
   readonly certificateLifetimeSeconds?: number;
+  /**
+   * Set for a `certManager` class: its certificates come from this cert-manager issuer, through one
+   * Secret per role group and use, instead of Pod Certificates. @default - Pod Certificates
+   */
+  readonly certManagerIssuer?: CertManagerIssuerRef;
 }
 
 // The TlsClasses of each app, by its root construct: a stacklet looks its classes up here rather
@@ -130,12 +139,37 @@ export function tlsVolumeName(use: TlsUse): string {
 }
 
 /**
- * The projected volumes and mounts that deliver a role group's TLS files: the pod's own
- * certificate from the class's signer and the class's trust bundle.
+ * The Secret that holds a role group's certificate for `use` when its class delivers through
+ * Secrets (`certManager`): `<workload>-tls-<use>`, named after the role group's workload so that it
+ * belongs to the stacklet (and to no other stacklet of the namespace).
+ */
+export function tlsSecretName(workload: string, use: TlsUse): string {
+  return `${workload}-tls-${use}`;
+}
+
+/**
+ * The Secret keys a Secret-delivered certificate is read from, by file of the mount contract:
+ * the `kubernetes.io/tls` layout (`tls.crt`, `tls.key`) plus `ca.crt`, and `tls-combined.pem`
+ * (the key, then the chain: what cert-manager writes for `additionalOutputFormats: CombinedPEM`)
+ * for `tls.pem`, so that no container has to concatenate files.
+ */
+export const TLS_SECRET_KEYS = {
+  bundle: 'tls-combined.pem',
+  key: 'tls.key',
+  certificate: 'tls.crt',
+  trust: 'ca.crt',
+} as const;
+
+/**
+ * The volumes and mounts that deliver a role group's TLS files. For a Pod Certificates class: a
+ * projected volume with the pod's own certificate from the class's signer and the class's trust
+ * bundle. For a `certManager` class: the role group's Secret (`tlsSecretName(workload, use)`),
+ * its keys mapped onto the file names of the contract.
  */
 export function tlsVolumes(
   rgTls: RoleGroupTls,
   tls: StackletTls,
+  workload?: string,
 ): { volumes: Volume[]; mounts: VolumeMount[] } {
   const volumes: Volume[] = [];
   const mounts: VolumeMount[] = [];
@@ -143,6 +177,23 @@ export function tlsVolumes(
     const files = rgTls[use];
     const tlsClass = tls[use];
     if (!files || !tlsClass) continue;
+    mounts.push({ name: tlsVolumeName(use), mountPath: files.dir, readOnly: true });
+    if (tlsClass.certManagerIssuer) {
+      if (workload === undefined) throw new Error(`the TlsClass "${tlsClass.name}" needs the workload name`);
+      volumes.push({
+        name: tlsVolumeName(use),
+        secret: {
+          secretName: tlsSecretName(workload, use),
+          // Owner (root) and the pod's fsGroup may read; the key is not world-readable.
+          defaultMode: 0o440,
+          items: (['bundle', 'key', 'certificate', 'trust'] as const).map((file) => ({
+            key: TLS_SECRET_KEYS[file],
+            path: basename(files[file]),
+          })),
+        },
+      });
+      continue;
+    }
     const signerName = tlsSignerName(tlsClass.name);
     volumes.push({
       name: tlsVolumeName(use),
@@ -168,7 +219,6 @@ export function tlsVolumes(
         ],
       },
     });
-    mounts.push({ name: tlsVolumeName(use), mountPath: files.dir, readOnly: true });
   }
   return { volumes, mounts };
 }

@@ -6,6 +6,7 @@
 export interface TlsClassSpec {
   keelsonCa?: KeelsonCaProvider;
   secretCa?: SecretCaProvider;
+  certManager?: CertManagerProvider;
 }
 /**
  * A CA the keelson operator makes and keeps (its key in a Secret of the operator's namespace, never logged or shown) and rotates with an overlap.
@@ -44,4 +45,33 @@ export interface SecretCaProvider {
    * @default "24h"
    */
   certificateLifetime?: string;
+}
+/**
+ * Certificates from cert-manager (which must run in the cluster): keelson writes one cert-manager `Certificate` per role group and use, and the pods mount the Secret cert-manager fills. Needs no keelson operator and no Pod Certificates, so it serves synth mode and clusters older than 1.35.
+ */
+export interface CertManagerProvider {
+  issuerRef: CertManagerIssuerRef;
+  /**
+   * How long each certificate is valid (`spec.duration` of its Certificate), at least 1h; cert-manager renews it when two thirds of it have passed.
+   * @default "24h"
+   */
+  certificateLifetime?: string;
+}
+/**
+ * The cert-manager issuer that signs the certificates (`spec.issuerRef` of each Certificate). It must fill `ca.crt` in the Secrets it writes (the CA, Vault and self-signed issuers do).
+ */
+export interface CertManagerIssuerRef {
+  /**
+   * The issuer's name. An `Issuer` must live in each stacklet's namespace; a `ClusterIssuer` serves every namespace.
+   */
+  name: string;
+  /**
+   * The kind of the issuer.
+   */
+  kind: 'Issuer' | 'ClusterIssuer';
+  /**
+   * The issuer's API group, for issuers outside cert-manager (external issuers).
+   * @default "cert-manager.io"
+   */
+  group?: string;
 }

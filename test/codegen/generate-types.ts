@@ -260,8 +260,15 @@ const noTitles: Titles = () => undefined;
 
 /** A TlsClass's providers are named interfaces. */
 const tlsClassTitles: Titles = (at) => {
+  if (at.length === 2 && at[0] === 'certManager' && at[1] === 'issuerRef') {
+    return { title: 'CertManagerIssuerRef' };
+  }
   if (at.length !== 1) return undefined;
-  return { keelsonCa: { title: 'KeelsonCaProvider' }, secretCa: { title: 'SecretCaProvider' } }[at[0]];
+  return {
+    keelsonCa: { title: 'KeelsonCaProvider' },
+    secretCa: { title: 'SecretCaProvider' },
+    certManager: { title: 'CertManagerProvider' },
+  }[at[0]];
 };
 
 /** The source of `lib/spec/spec.generated.ts`: the parts every product's spec shares. */

@@ -37,6 +37,11 @@ export class TestPki {
     return this.read('ca.crt');
   }
 
+  /** The CA's private key, PEM (for a test's own issuer, such as cert-manager's CA issuer). */
+  get caKeyPem(): string {
+    return this.read('ca.key');
+  }
+
   /** The four files of keelson's mount contract, for a leaf `leaf` with `dnsNames` (server and client use). */
   issue(leaf: string, dnsNames: string[]): Record<string, string> {
     this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${leaf}.key`);

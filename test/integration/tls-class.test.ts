@@ -35,6 +35,16 @@ describe('the TlsClass CRD on the API server', () => {
       { keelsonCa: { certificateLifetime: '1h', caLifetime: '720h', caRotationOverlap: '48h' } },
     ],
     ['a CA in a Secret', { secretCa: { secretName: 'corp-ca', secretNamespace: 'security' } }],
+    ['a cert-manager Issuer', { certManager: { issuerRef: { name: 'corp', kind: 'Issuer' } } }],
+    [
+      'a cert-manager ClusterIssuer of another group, with a lifetime',
+      {
+        certManager: {
+          issuerRef: { name: 'corp', kind: 'ClusterIssuer', group: 'issuers.example.com' },
+          certificateLifetime: '720h',
+        },
+      },
+    ],
   ])('accepts %s, as synth does', async (_what, spec) => {
     expect(await verdict('tls', spec)).toBe('accepted');
     expect(tlsClassProblems('tls', spec)).toEqual([]);
@@ -44,11 +54,13 @@ describe('the TlsClass CRD on the API server', () => {
     const spec = { keelsonCa: {}, secretCa: { secretName: 'corp-ca', secretNamespace: 'security' } };
     const said = await verdict('tls', spec);
     const [problem] = tlsClassProblems('tls', spec);
-    expect(problem).toBe('spec: exactly one provider must be given: keelsonCa or secretCa');
+    expect(problem).toBe('spec: exactly one provider must be given: keelsonCa or secretCa or certManager');
     expect(said).toMatch(/^422: /);
     expect(admissionPath(said)).toBe('spec');
-    expect(said).toContain('exactly one provider must be given: keelsonCa or secretCa');
-    expect(await verdict('tls', {})).toContain('exactly one provider must be given: keelsonCa or secretCa');
+    expect(said).toContain('exactly one provider must be given: keelsonCa or secretCa or certManager');
+    expect(await verdict('tls', {})).toContain(
+      'exactly one provider must be given: keelsonCa or secretCa or certManager',
+    );
   });
 
   it.each([
@@ -63,6 +75,10 @@ describe('the TlsClass CRD on the API server', () => {
     ],
     ['a certificate outliving the default overlap', { keelsonCa: { certificateLifetime: '169h' } }],
     ['a CA shorter than two overlaps', { keelsonCa: { caLifetime: '300h' } }],
+    [
+      'a cert-manager certificate shorter than an hour',
+      { certManager: { issuerRef: { name: 'corp', kind: 'Issuer' }, certificateLifetime: '30m' } },
+    ],
   ])('refuses %s at the field, as synth does', async (_what, spec) => {
     const problems = tlsClassProblems('tls', spec);
     expect(problems).toHaveLength(1);
