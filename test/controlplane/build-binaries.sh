@@ -6,7 +6,9 @@
 # program of the pod sandbox image, and kube-router (only its NetworkPolicy controller runs: the
 # enforcing implementation the network-policy test turns on).
 #
-#   build-binaries.sh [controlplane|node|all]     (default: controlplane)
+#   build-binaries.sh [controlplane|node|all|certmanager]     (default: controlplane)
+#
+# `certmanager` builds a cert-manager controller (only for the cert-manager test; not part of `all`).
 #
 # No release download is reachable from our machines, and `go install module@version` refuses
 # modules whose go.mod has `replace` lines (Kubernetes and etcd both do). So each component is
@@ -28,7 +30,7 @@
 set -euo pipefail
 
 what="${1:-controlplane}"
-case "$what" in controlplane | node | all) ;; *) echo "usage: $0 [controlplane|node|all]" >&2; exit 2 ;; esac
+case "$what" in controlplane | node | all | certmanager) ;; *) echo "usage: $0 [controlplane|node|all|certmanager]" >&2; exit 2 ;; esac
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
@@ -38,9 +40,11 @@ CNI_PLUGINS_VERSION="${CNI_PLUGINS_VERSION:-v1.10.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 RUNC_VERSION="${RUNC_VERSION:-v1.5.3}"
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
+CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.21.2}"
 
 cache_root="${KEELSON_CACHE:-$HOME/.cache/keelson}"
 controlplane_bin_dir="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
+certmanager_dir="$cache_root/certmanager/cert-manager-$CERT_MANAGER_VERSION"
 node_dir="$cache_root/node/k8s-$KUBERNETES_VERSION-containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION"
 work_dir="$cache_root/controlplane/wrappers"
 mkdir -p "$work_dir"
@@ -49,8 +53,12 @@ bin_dir="$controlplane_bin_dir"
 log() { printf '[controlplane build] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# One build at a time per cache: a second run waits, then finds the binaries built.
-exec 9>"$cache_root/.build.lock"
+# One build at a time per cache: a second run waits, then finds the binaries built. cert-manager
+# (built only for its own test, and long) has a lock of its own, so that it never holds up the
+# control plane and node builds every other test waits for.
+lock_file="$cache_root/.build.lock"
+[ "$what" = certmanager ] && lock_file="$cache_root/.build-certmanager.lock"
+exec 9>"$lock_file"
 if ! flock -n 9; then
   log "another build runs on $cache_root; waiting for it"
   flock 9
@@ -239,7 +247,117 @@ build_node() {
   log "all node binaries in $node_dir"
 }
 
+# cert-manager's controller main is a module of its own (cmd/controller, module path
+# github.com/cert-manager/cert-manager/controller-binary) that the Go module proxy does not serve
+# under its path; the main module (which holds the controllers and deploy/crds) is served. So the
+# wrapper has a main of our own that runs the registered controllers a CA issuer needs.
+CERT_MANAGER_MAIN='// A cert-manager controller with only what a CA issuer needs: the Certificate controllers, the
+// CertificateRequest approver and CA signer, and the Issuer/ClusterIssuer readiness controllers.
+// cert-manager'\''s own main (cmd/controller) is a module of its own that the Go module proxy does
+// not serve under its path, so this wrapper drives the same registered controllers.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	controllerpkg "github.com/cert-manager/cert-manager/pkg/controller"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/ca"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/issuing"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/keymanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/readiness"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/requestmanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/revisionmanager"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/certificates/trigger"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
+	_ "github.com/cert-manager/cert-manager/pkg/controller/issuers"
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
+)
+
+var controllers = []string{
+	"issuers", "clusterissuers",
+	"certificates-trigger", "certificates-key-manager", "certificates-request-manager",
+	"certificates-issuing", "certificates-readiness", "certificates-revision-manager",
+	"certificaterequests-approver", "certificaterequests-issuer-ca",
+}
+
+func main() {
+	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the API server")
+	clusterResourceNamespace := flag.String("cluster-resource-namespace", "cert-manager", "namespace of ClusterIssuers'\'' Secrets")
+	flag.Parse()
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	opts := controllerpkg.ContextOptions{Kubeconfig: *kubeconfig, KubernetesAPIQPS: 50, KubernetesAPIBurst: 100}
+	opts.ClusterResourceNamespace = *clusterResourceNamespace
+	opts.CertificateRequestMinimumBackoffDuration = time.Second
+	opts.CertificateRequestMaximumBackoffDuration = 10 * time.Second
+	factory, err := controllerpkg.NewContextFactory(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cert-manager: %v\n", err)
+		os.Exit(1)
+	}
+	var run []controllerpkg.Interface
+	for _, name := range controllers {
+		fn, ok := controllerpkg.Known()[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "cert-manager: no controller %q\n", name)
+			os.Exit(1)
+		}
+		c, err := fn(factory)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cert-manager: %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		run = append(run, c)
+	}
+	shared, err := factory.Build()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cert-manager: %v\n", err)
+		os.Exit(1)
+	}
+	shared.KubeSharedInformerFactory.Start(ctx.Done())
+	shared.SharedInformerFactory.Start(ctx.Done())
+	fmt.Fprintf(os.Stderr, "cert-manager: running %v\n", controllers)
+	var wg sync.WaitGroup
+	for i, c := range run {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(2, ctx); err != nil {
+				fmt.Fprintf(os.Stderr, "cert-manager: %s: %v\n", controllers[i], err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+'
+
+# The controller binary, and the release's CRDs (from the same module) beside it in crds/.
+build_certmanager() {
+  bin_dir="$certmanager_dir/bin"
+  mkdir -p "$bin_dir"
+  MAIN_SOURCE="$CERT_MANAGER_MAIN" build cert-manager-controller github.com/cert-manager/cert-manager \
+    "$CERT_MANAGER_VERSION" . "-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION"
+  local module_dir
+  module_dir=$(cd "$work_dir" && GOFLAGS= go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [ -d "$module_dir/deploy/crds" ] || die "cert-manager $CERT_MANAGER_VERSION: no deploy/crds in $module_dir"
+  mkdir -p "$certmanager_dir/crds"
+  cp "$module_dir"/deploy/crds/cert-manager.io_*.yaml "$certmanager_dir/crds/"
+  log "cert-manager in $certmanager_dir"
+}
+
 case "$what" in
+  certmanager) build_certmanager; echo "$certmanager_dir" ;;
   controlplane) build_controlplane; echo "$controlplane_bin_dir" ;;
   node) build_node; echo "$node_dir/bin" ;;
   all) build_controlplane; build_node; echo "$node_dir/bin" ;;
