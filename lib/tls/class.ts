@@ -147,7 +147,9 @@ export const TlsClassSpecSchema = Type.Object(
             pattern: DNS_SUBDOMAIN_SYNTAX,
             maxLength: DNS_SUBDOMAIN_MAX,
             description:
-              'The Secret holding the CA: `ca.crt` (PEM certificate) and `ca.key` (PEM private key).',
+              'The Secret holding the CA: `ca.crt` (PEM certificates) and `ca.key` (PEM private key), or ' +
+              '`tls.crt` and `tls.key` when it has no `ca.key`. The keelson operator must be allowed to get ' +
+              'it (`keelson deploy --ca-secret <namespace>/<name>`).',
             'x-keelson-expected': 'a Secret name',
           }),
           secretNamespace: Type.String({
@@ -162,8 +164,9 @@ export const TlsClassSpecSchema = Type.Object(
           ...CLOSED,
           ...withRules(certificateLifetimeInRange),
           description:
-            'A CA the user keeps in a Secret; the keelson operator signs with it as with its own, and ' +
-            'never rotates it.',
+            'A CA the user keeps in a Secret; the keelson operator reads it each time it signs, signs with ' +
+            'the certificate whose key the Secret holds, trusts every CA certificate in it, and never ' +
+            'writes or rotates it.',
         },
       ),
     ),
