@@ -37,7 +37,7 @@ export class TestPki {
     return this.read('ca.crt');
   }
 
-  /** The CA's private key, PEM (for a test's own issuer, such as cert-manager's CA issuer). */
+  /** The CA's private key, PEM (PKCS#8): for a Secret of the user's CA (a `secretCa` TlsClass, or cert-manager's CA issuer). */
   get caKeyPem(): string {
     return this.read('ca.key');
   }
