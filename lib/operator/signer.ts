@@ -466,7 +466,7 @@ export class PodCertificateSigner {
             tlsClass: className,
             secret: secretName,
             notAfter: created.notAfter,
-            signing: plan.signing === created,
+            signing: plan.signing.certificatePem === created.certificatePem,
           },
           stored?.current ? 'successor certificate authority created' : 'certificate authority created',
         );

@@ -570,10 +570,24 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
           5 * 60_000,
         ),
       );
-      const files = await explained(
-        execInPod(namespace, pod, `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt`),
+      // Both bundles exist before the certificate is issued; should the kubelet have projected
+      // the trust before it saw the second, its next sync of the volume brings it.
+      let [chain, trust] = ['', ''];
+      await explained(
+        waitFor(
+          `${pod}'s ca.crt to hold both CAs`,
+          async () => {
+            const files = await execInPod(
+              namespace,
+              pod,
+              `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt`,
+            );
+            [chain, trust] = files.split('===\n');
+            return splitPem(trust).length === 2;
+          },
+          3 * 60_000,
+        ),
       );
-      const [chain, trust] = files.split('===\n');
       const read = await core.readNamespacedPod({ name: pod, namespace });
       return {
         uid: read.metadata!.uid!,
@@ -697,7 +711,8 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
       namespace: operatorNamespace,
     });
     const caKey = Buffer.from(secret.data!['ca.key'], 'base64').toString();
-    expect(podKeys.length).toBe(2);
+    // The two pods' keys and the rotated class's two CA keys.
+    expect(podKeys.length).toBe(4);
     // What would give each key away: its secret scalar (base64url, base64, hex) and the PEM lines
     // that hold it (the first two of a P-256 PKCS#8 key; the last holds only the public key, which
     // certificates carry too).
