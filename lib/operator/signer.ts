@@ -352,14 +352,15 @@ export class PodCertificateSigner {
     // The user's CA is read (and judged) before the pod: a class that cannot sign fails every request.
     let secretCa: SecretCa | undefined;
     if (provider.provider === 'secretCa') {
+      // From now on the class's Secret is read again now and then, for its trust bundle: a CA put
+      // there (or a Secret mended) reaches it without waiting for the next pod.
+      this.queue.add(`class/${named.name}`);
       let failed = false;
       secretCa = await this.secretCa(tlsClass, provider, async (problem) => {
         failed = true;
         await this.refuse(request, log, 'Failed', problem.reason, problem.message);
       });
       if (failed || !secretCa) return;
-      // From now on the class's Secret is read again now and then, for its trust bundle.
-      this.queue.add(`class/${named.name}`);
     }
 
     const pod = await this.getOrUndefined(
