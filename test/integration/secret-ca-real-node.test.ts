@@ -5,7 +5,8 @@
  * - each way the Secret cannot sign — missing, no key, a key of another certificate, a certificate
  *   that is no CA, an expired CA, and a Secret the operator's RBAC does not let it read — fails the
  *   kubelet's request with its reason and a message naming the Secret and the rule (the pods ask
- *   together, one class each);
+ *   together, one class each), and records one Warning Event on the TlsClass (in `default`, where
+ *   the test lets the operator write Events as an operator of the whole cluster may);
  * - a stacklet's pod gets a certificate the user's CA signed (verified against the user's ca.crt),
  *   the class's ClusterTrustBundle holds the user's certificate(s), and once the user replaces the
  *   CA (keeping the old certificate in ca.crt), a new pod's certificate comes from the new CA and the
@@ -109,6 +110,45 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
       [namespace],
       SECRETS.map((name) => ({ namespace: caNamespace, name })),
     );
+    // Events of cluster-scoped objects (the TlsClass) live in `default`; an operator of the whole
+    // cluster may write them there, this one (watching one namespace) is let to for the test.
+    const rbac = { apiVersion: 'rbac.authorization.k8s.io/v1' };
+    const eventsRole = `keelson-events-${operatorNamespace}`;
+    await client.request(
+      'create',
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles',
+      'roles',
+      {
+        body: {
+          ...rbac,
+          kind: 'Role',
+          metadata: { name: eventsRole },
+          rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }],
+        },
+      },
+    );
+    await client.request(
+      'create',
+      'POST',
+      '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings',
+      'rolebindings',
+      {
+        body: {
+          ...rbac,
+          kind: 'RoleBinding',
+          metadata: { name: eventsRole },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: eventsRole },
+          subjects: [
+            {
+              kind: 'ServiceAccount',
+              name: `keelson-operator-${operatorNamespace}`,
+              namespace: operatorNamespace,
+            },
+          ],
+        },
+      },
+    );
     operator = await startOperator({
       namespaces: [namespace],
       kubeconfig,
@@ -122,7 +162,18 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
       await client
         .request('delete', 'DELETE', `/apis/keelson.dev/v1alpha1/tlsclasses/${name}`, 'tlsclasses')
         .catch(() => undefined);
-    if (operatorNamespace) await removeOperatorIdentity(operatorNamespace, kc);
+    if (operatorNamespace) {
+      await removeOperatorIdentity(operatorNamespace, kc);
+      for (const kind of ['roles', 'rolebindings'])
+        await client
+          .request(
+            'delete',
+            'DELETE',
+            `/apis/rbac.authorization.k8s.io/v1/namespaces/default/${kind}/keelson-events-${operatorNamespace}`,
+            kind,
+          )
+          .catch(() => undefined);
+    }
     for (const name of [namespace, operatorNamespace, caNamespace].filter(Boolean))
       await core.deleteNamespace({ name }).catch(() => undefined);
   });
@@ -281,6 +332,23 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
         message: expect.stringContaining(message),
       });
       expect(request.status).not.toHaveProperty('certificateChain');
+    }
+    // One Warning Event on each class, however often its Secret was read.
+    const classEvents = async () =>
+      (await core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+        (e) => e.involvedObject.kind === 'TlsClass' && e.involvedObject.name?.startsWith(`${prefix}-`),
+      );
+    await explained(
+      waitFor('a Warning Event on every class', async () => (await classEvents()).length >= cases.length),
+    );
+    const warnings = await classEvents();
+    for (const [secret, reason, message] of cases) {
+      const mine = warnings.filter((e) => e.involvedObject.name === `${prefix}-${secret}`);
+      expect({ secret, events: mine.map((e) => [e.type, e.reason, e.involvedObject.namespace]) }).toEqual({
+        secret,
+        events: [['Warning', reason, undefined]],
+      });
+      expect(mine[0].message).toContain(message);
     }
     // Nothing was published for classes that cannot sign, and no Secret was changed.
     for (const [secret] of cases) expect(await trustBundles(`${prefix}-${secret}`)).toEqual([]);
