@@ -257,20 +257,32 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     const endpoint = `http://s3.${ns.name}.svc.cluster.local:${S3_STORE_PORT}`;
 
     // The metastore's port speaks TLS: a handshake verifying the chain and the Service's name
-    // succeeds with the CA and fails with another CA.
+    // succeeds with the CA and fails with another CA. (The exit status says nothing: the metastore
+    // closes the connection without a close_notify, which openssl 3 reports as an error.)
     const host = `hive-metastores.${ns.name}.svc.cluster.local`;
-    const handshake = (ca: string) =>
-      `openssl s_client -connect ${host}:9083 -CAfile /trust/${ca} -verify_return_error -verify_hostname ${host} </dev/null`;
+    const handshake = (trust: string) =>
+      `echo "${trust}: $(openssl x509 -noout -subject -in /trust/${trust})"; ` +
+      `openssl s_client -connect ${host}:9083 -CAfile /trust/${trust} -verify_return_error -verify_hostname ${host} </dev/null 2>&1 ` +
+      `| grep -E '^(depth|verify|Verification|Verify return code|Protocol)|error' | sed 's|^|${trust}: |'`;
     const tls = await runClient('thrift-tls', hiveImageRecipe(HIVE_VERSION).reference, [
       '/bin/bash',
       '-c',
-      `${handshake('ca.crt')} >/tmp/out 2>&1; echo "trusted=$?"; grep -E '^(Verification|Verify return code)' /tmp/out; ` +
-        `${handshake('other-ca.crt')} >/tmp/out 2>&1; echo "untrusted=$?"; grep -E '^(Verification|Verify return code)|error' /tmp/out | head -3`,
+      `${handshake('ca.crt')}; ${handshake('other-ca.crt')}`,
     ]);
-    expect(tls).toMatch(/^trusted=0$/m);
-    expect(tls).toMatch(/^Verification: OK$/m);
-    expect(tls).toMatch(/^untrusted=1$/m);
-    expect(tls).not.toMatch(/^untrusted=0$/m);
+    const tlsLines = tls.split('\n');
+    const tlsCheck = async (ok: boolean, what: string) => {
+      if (!ok) throw new Error(`${what}\n--- client:\n${tls}\n${await allLogs()}`);
+    };
+    await tlsCheck(
+      tlsLines.includes('ca.crt: Verification: OK') &&
+        tlsLines.includes('ca.crt: Verify return code: 0 (ok)'),
+      'a client trusting the CA did not complete a verified handshake for the Service name',
+    );
+    await tlsCheck(
+      tlsLines.some((l) => l.startsWith('other-ca.crt: Verification error')) &&
+        !tlsLines.includes('other-ca.crt: Verification: OK'),
+      'a client trusting another CA was not refused',
+    );
 
     // Trino writes a table into the bucket and reads it back; the S3 API lists what it wrote.
     const trinoImage = `docker.io/trinodb/trino:${TRINO_VERSION}`;
