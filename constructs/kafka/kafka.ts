@@ -467,6 +467,9 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       name: 'controllers',
       // Controllers speak only to brokers and controllers.
       tls: ['internal'],
+      // Kafka reads its PEM stores when a listener starts (again only on a dynamic config update of
+      // the listener); it never watches the files.
+      certificateReload: { internal: 'restart' },
       // controller.quorum.voters lists every controller (a static KRaft quorum): the operator
       // changes the controllers only while the stacklet is stopped (lib/operator/quorum.ts).
       quorum: true,
@@ -488,6 +491,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       name: 'brokers',
       // Server TLS for clients (9092), internal TLS between brokers (9094) and to the controllers.
       tls: ['server', 'internal'],
+      certificateReload: { server: 'restart', internal: 'restart' },
       config: nodeConfig,
       defaults: (stacklet, group) => defaults('2Gi', '10Gi')(stacklet, group, 'brokers'),
       ports: [

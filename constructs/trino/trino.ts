@@ -339,6 +339,9 @@ function role(name: 'coordinators' | 'workers') {
     workload: 'StatefulSet',
     // One HTTPS listener for clients and peers (httpsProperties).
     tls: ['server', 'internal'],
+    // airlift checks the PEM key and trust files every minute and reloads them when they change
+    // (http-server.https.ssl-context.refresh-time, default 1m; keelson leaves it).
+    certificateReload: { server: 'files', internal: 'files' },
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
       const catalogs = catalogFiles(stacklet);

@@ -264,6 +264,10 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       quorum: true,
       // Server TLS on the client port, internal TLS on the quorum ports (zooCfgTls).
       tls: ['server', 'internal'],
+      // The client port's Netty server builds its TLS context from the files for each new
+      // connection; the quorum keeps what it loaded at start (sslQuorumReloadCertFiles waits for a
+      // file event naming tls.pem, which a projected volume's `..data` symlink swap never sends).
+      certificateReload: { server: 'files', internal: 'restart' },
       pod: (stacklet, rg) => ({
         container: {
           command: ['/bin/bash', '-c', startScript(rg.config.myidOffset, stacklet.image.productVersion)],

@@ -136,8 +136,11 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     // Pods: list and watch for the status-only cache that tells why a stacklet's pods are not Ready
     // (a crash loop, the end of the product's log); get for the one pod a certificate request
-    // names, to judge it by its owners. Never written.
+    // names, to judge it by its owners. Never written or deleted (evicted, below).
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    // Evictions, to restart a pod whose product does not reload its certificate before that
+    // expires (certificate-restarts.ts): the API server holds them to the PodDisruptionBudget.
+    { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
     // The Pod Certificate signer: the requests of the watched namespaces, answered through their
     // status; ReplicaSets read to follow a pod's owner chain to its Deployment.
     {

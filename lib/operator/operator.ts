@@ -21,6 +21,7 @@ import { WorkQueue } from './queue';
 import { WatchIndex } from './watch-index';
 import { Reconciler } from './reconciler';
 import { PodCertificateSigner } from './signer';
+import { CertificateRestarts } from './certificate-restarts';
 import {
   CHILD_RESOURCES,
   CONFIG_MAP_RESOURCE,
@@ -62,6 +63,12 @@ export interface OperatorOptions {
   readonly operatorNamespace?: string;
   /** The cluster's DNS domain, in the names of pod certificates. @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /**
+   * The time, as the operator's decisions about certificate expiry see it (certificate-restarts.ts).
+   * Tests that cannot wait for a certificate to age move it forward; nothing else reads it.
+   * @default - the system clock
+   */
+  readonly clock?: () => Date;
 }
 
 export class Operator {
@@ -173,6 +180,15 @@ export class Operator {
           this.references.set(`${product.kind}/${namespace}/${name}`, namespace, kinds),
         onSecrets: (namespace, name, secrets) =>
           this.secretReaders.set(`${product.kind}/${namespace}/${name}`, namespace, secrets),
+        certificateRestarts: new CertificateRestarts({
+          product,
+          client: this.client,
+          statefulSets: () => this.children.get(kindKey('apps/v1', 'StatefulSet'))?.cache,
+          pods: this.pods,
+          requests: (namespace) => this.signer?.requests.list(namespace) ?? [],
+          recorder,
+          now: options.clock ?? (() => new Date()),
+        }),
         tlsClasses: () =>
           [...this.tlsClasses.list()]
             .filter((c) => !c.metadata.deletionTimestamp)

@@ -68,6 +68,7 @@ interface ContainerStatus {
 }
 interface PodStatus {
   phase?: string;
+  startTime?: string;
   reason?: string;
   message?: string;
   conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
@@ -76,19 +77,39 @@ interface PodStatus {
 }
 
 /**
- * What the operator keeps of a pod: identity, labels, owners and status (no spec: it is large
+ * What the operator keeps of a pod: identity, creation time, labels, owners and status (no spec: it is large
  * and holds the environment). The status is what the kubelet reports; nothing of it is secret
  * beyond what the product logs, which {@link podProblems} masks.
  */
 export function podHealthView(pod: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp } = pod.metadata;
+  const {
+    name,
+    namespace,
+    uid,
+    resourceVersion,
+    labels,
+    ownerReferences,
+    deletionTimestamp,
+    creationTimestamp,
+  } = pod.metadata;
   const status = (pod.status ?? {}) as PodStatus;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace, uid, resourceVersion, labels, ownerReferences, deletionTimestamp },
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      labels,
+      ownerReferences,
+      deletionTimestamp,
+      creationTimestamp,
+    },
     status: {
       phase: status.phase,
+      // When the kubelet took the pod on: certificate restarts date a pod's certificate from it.
+      startTime: status.startTime,
       reason: status.reason,
       message: status.message,
       conditions: status.conditions?.map(({ type, status: s, reason, message }) => ({

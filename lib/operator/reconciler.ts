@@ -16,6 +16,7 @@ import { resolveReferences, type ReferencedObject, type ReferencesHook } from '.
 import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { buildChildren, type Manifest } from './build';
+import type { CertificateRestarts } from './certificate-restarts';
 import type { KindCache } from './cache';
 import { ApiError, FIELD_MANAGER, isStatus, type KubeClient } from './client';
 import { isUpToDate } from './compare';
@@ -79,6 +80,11 @@ export interface ReconcilerOptions {
   readonly onSecrets: (namespace: string, name: string, secrets: readonly string[]) => void;
   /** The cluster's TlsClasses (from the operator's cache). */
   readonly tlsClasses: () => readonly TlsClassInfo[];
+  /**
+   * Restarts of pods whose product does not reload its certificates (certificate-restarts.ts), run
+   * after every successful reconcile.
+   */
+  readonly certificateRestarts?: CertificateRestarts;
 }
 
 export class Reconciler {
@@ -250,7 +256,8 @@ export class Reconciler {
     } else await this.writeStatus(resource, { ...active, ...conditions });
     if (conditions.Degraded?.reason !== CONTAINERS_FAILING)
       this.warnedFailures.delete(`${namespace}/${name}`);
-    return { result: 'success' };
+    const restarts = await this.o.certificateRestarts?.reconcile(resource, log);
+    return { result: 'success', requeueAfterMs: restarts?.requeueAfterMs };
   }
 
   /** Why the stacklet's pods are not Ready, from the pod cache. */

@@ -131,6 +131,20 @@ export interface RoleGroupPod {
   readonly volumes?: readonly Volume[];
 }
 
+/**
+ * How a role's process takes up renewed certificate files: by itself (`files`), or only when it
+ * starts again (`restart`). See `RoleDefinition.certificateReload`.
+ */
+export type CertificateReload = 'files' | 'restart';
+
+/** What a role does with renewed certificates of `use`: `restart` unless it declares otherwise. */
+export function certificateReloadOf(
+  role: Pick<RoleDefinition, 'certificateReload'>,
+  use: TlsUse,
+): CertificateReload {
+  return role.certificateReload?.[use] ?? 'restart';
+}
+
 /** One role of a product. */
 export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCommonConfig> {
   /** The role's name as it appears in the spec (`servers`, `brokers`). */
@@ -165,6 +179,16 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * @default - none: the role speaks plaintext whatever the spec's TLS settings
    */
   readonly tls?: readonly TlsUse[];
+  /**
+   * How the role's process takes up a renewed certificate, per TLS use. The kubelet rewrites a pod
+   * certificate's files before it expires; `files`: the product reads the files again by itself
+   * (a new TLS context per connection, or a reload when they change), so the pod keeps running;
+   * `restart`: the product keeps what it loaded at start, so the operator restarts the pod
+   * (an eviction, within the role's PodDisruptionBudget, one pod of the stacklet at a time) before
+   * the certificate it started with expires (lib/operator/certificate-restarts.ts).
+   * @default - `restart` for every use not listed: a product not known to reload is restarted
+   */
+  readonly certificateReload?: Readonly<Partial<Record<TlsUse, CertificateReload>>>;
   /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */

@@ -12,9 +12,6 @@
  * The node has no storage provisioner: the test creates hostPath PersistentVolumes of a class of its
  * own, which the claims of keelson's StatefulSets bind to. Each failure prints the pods' logs.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
@@ -27,6 +24,7 @@ import {
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
+  HostPathVolumes,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
@@ -39,12 +37,10 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
   const ns = useTestNamespace('kafka-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-kafka-node-'));
-  const volumes: string[] = [];
+  const volumes = new HostPathVolumes('kafka-node');
 
   afterAll(async () => {
-    for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
-    fs.rmSync(work, { recursive: true, force: true });
+    await volumes.removeAll();
   });
 
   function manifests(brokers: number): Manifest[] {
@@ -70,27 +66,6 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     return Testing.synth(chart) as Manifest[];
   }
 
-  /** A hostPath PersistentVolume a claim of keelson's StatefulSets binds to. */
-  async function persistentVolume(index: number): Promise<void> {
-    const name = `${ns.name}-${index}`;
-    const dir = path.join(work, `pv-${index}`);
-    fs.mkdirSync(dir);
-    fs.chmodSync(dir, 0o777);
-    await core.createPersistentVolume({
-      body: {
-        metadata: { name },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: STORAGE_CLASS,
-          persistentVolumeReclaimPolicy: 'Retain',
-          hostPath: { path: dir, type: 'Directory' },
-        },
-      },
-    });
-    volumes.push(name);
-  }
-
   /** A client pod running one of Kafka's classes from keelson's image; returns its output. */
   const tool = (name: string, script: string, pods: string[]) =>
     runClientPod(
@@ -111,7 +86,7 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
   it('runs a controller and three brokers, replicates, serves metrics, and scales brokers 3 → 4', async () => {
     await realNode();
     await buildImageOnRealNode(kafkaImageRecipe(VERSION));
-    for (const i of [0, 1, 2, 3, 4]) await persistentVolume(i);
+    for (const i of [0, 1, 2, 3, 4]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
 
     const controllers = ['kafka-controllers-default-0'];
     const three = ['kafka-brokers-default-0', 'kafka-brokers-default-1', 'kafka-brokers-default-2'];

@@ -16,9 +16,6 @@
  *   listener (9094), not the controller (9093).
  * Each failure prints the pods' logs.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
@@ -34,6 +31,7 @@ import {
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
+  HostPathVolumes,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
@@ -49,45 +47,22 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
   const ns = useTestNamespace('kafka-tls', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-kafka-tls-'));
-  const volumes: string[] = [];
+  const volumes = new HostPathVolumes('kafka-tls');
   const serverCa = new TestPki('keelson test server CA');
   const internalCa = new TestPki('keelson test internal CA');
 
   afterAll(async () => {
-    for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
-    fs.rmSync(work, { recursive: true, force: true });
+    await volumes.removeAll();
     serverCa.remove();
     internalCa.remove();
   });
-
-  /** A hostPath PersistentVolume a claim of keelson's StatefulSets binds to. */
-  async function persistentVolume(index: number): Promise<void> {
-    const name = `${ns.name}-${index}`;
-    const dir = path.join(work, `pv-${index}`);
-    fs.mkdirSync(dir);
-    fs.chmodSync(dir, 0o777);
-    await core.createPersistentVolume({
-      body: {
-        metadata: { name },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: STORAGE_CLASS,
-          persistentVolumeReclaimPolicy: 'Retain',
-          hostPath: { path: dir, type: 'Directory' },
-        },
-      },
-    });
-    volumes.push(name);
-  }
 
   it('serves clients over TLS with names checked, refuses a client of another CA and anything plaintext', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(kafkaImageRecipe(VERSION));
     const imported = Date.now();
-    for (const i of [0, 1, 2]) await persistentVolume(i);
+    for (const i of [0, 1, 2]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
 
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const config = {

@@ -25,7 +25,6 @@
  * Every failure prints the logs of the scenario's pods.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
@@ -41,6 +40,7 @@ import {
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
+  HostPathVolumes,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 import { kafkaJava, PRELUDE, produceConsume } from './kafka-client-support';
@@ -201,39 +201,14 @@ describe('Kafka versions on the real node', () => {
   const ns = useTestNamespace('kafka-versions', RESTRICTED);
   const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-kafka-versions-'));
-  const volumes: string[] = [];
+  const volumes = new HostPathVolumes('kafka-versions');
 
   afterAll(async () => {
-    for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
-    fs.rmSync(work, { recursive: true, force: true });
+    await volumes.removeAll();
   });
 
   /** The storage class of the current test's volumes: its own, so no other test's claim binds them. */
   const storageClass = () => `${ns.name}-hostpath`;
-
-  /** `count` hostPath PersistentVolumes of 1Gi of the test's class, in world-writable folders. */
-  async function persistentVolumes(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const name = `${ns.name}-${i}`;
-      const dir = path.join(work, name);
-      fs.mkdirSync(dir);
-      fs.chmodSync(dir, 0o777);
-      await core.createPersistentVolume({
-        body: {
-          metadata: { name },
-          spec: {
-            capacity: { storage: '1Gi' },
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: storageClass(),
-            persistentVolumeReclaimPolicy: 'Retain',
-            hostPath: { path: dir, type: 'Directory' },
-          },
-        },
-      });
-      volumes.push(name);
-    }
-  }
 
   /** The folder on this machine behind a claim's volume. */
   async function claimFolder(claim: string): Promise<string> {
@@ -273,7 +248,7 @@ describe('Kafka versions on the real node', () => {
     }
     await importKafkaImages([...new Set(scenario.steps.map((s) => s.version))]);
     // A ZooKeeper server or a controller, and the brokers.
-    await persistentVolumes(1 + scenario.brokers);
+    for (let i = 0; i < 1 + scenario.brokers; i++) await volumes.add(`${ns.name}-${i}`, storageClass());
 
     const synth = (step: Step) => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });

@@ -12,9 +12,6 @@
  * - a client trusting another CA fails the handshake and reads nothing.
  * Each failure prints the pods' logs.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
@@ -32,6 +29,7 @@ import {
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
+  HostPathVolumes,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
@@ -47,37 +45,15 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
   const ns = useTestNamespace('kafka-zk-tls', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-kafka-zk-tls-'));
-  const volumes: string[] = [];
+  const volumes = new HostPathVolumes('kafka-zk-tls');
   const ca = new TestPki('keelson test CA of class tls');
   const otherCa = new TestPki('keelson test other CA');
 
   afterAll(async () => {
-    for (const name of volumes) await core.deletePersistentVolume({ name }).catch(() => undefined);
-    fs.rmSync(work, { recursive: true, force: true });
+    await volumes.removeAll();
     ca.remove();
     otherCa.remove();
   });
-
-  async function persistentVolume(index: number): Promise<void> {
-    const name = `${ns.name}-${index}`;
-    const dir = path.join(work, `pv-${index}`);
-    fs.mkdirSync(dir);
-    fs.chmodSync(dir, 0o777);
-    await core.createPersistentVolume({
-      body: {
-        metadata: { name },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: STORAGE_CLASS,
-          persistentVolumeReclaimPolicy: 'Retain',
-          hostPath: { path: dir, type: 'Directory' },
-        },
-      },
-    });
-    volumes.push(name);
-  }
 
   it('registers its brokers in a TLS ZooKeeper and serves clients over TLS', async () => {
     await realNode();
@@ -85,7 +61,7 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
     await buildImageOnRealNode(kafkaImageRecipe(KAFKA_VERSION));
     const imported = Date.now();
-    for (const i of [0, 1]) await persistentVolume(i);
+    for (const i of [0, 1]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
 
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const options = { tlsClasses: [{ name: 'tls' }] };

@@ -8,6 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { buildImage, keelsonCacheDir, type BuiltImage, type ImageRecipe } from '../../lib/image';
@@ -354,4 +355,46 @@ export function execInPod(namespace: string, pod: string, script: string): Promi
           : resolve(stdout),
     ),
   );
+}
+
+/**
+ * hostPath PersistentVolumes in world-writable folders of this machine (the real node's), for the
+ * claims of keelson's StatefulSets: uid 10001 writes into them, and a test reads what the product
+ * wrote there. `removeAll()` deletes the volumes and their folders.
+ */
+export class HostPathVolumes {
+  private readonly names: string[] = [];
+  private readonly root: string;
+
+  constructor(prefix: string) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `keelson-${prefix}-`));
+  }
+
+  /** Makes the volume `name` of `storageClass`, `capacity` big; returns its folder. */
+  public async add(name: string, storageClass: string, capacity = '1Gi'): Promise<string> {
+    const dir = path.join(this.root, name);
+    fs.mkdirSync(dir);
+    fs.chmodSync(dir, 0o777);
+    await adminClients().core.createPersistentVolume({
+      body: {
+        metadata: { name },
+        spec: {
+          capacity: { storage: capacity },
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: storageClass,
+          persistentVolumeReclaimPolicy: 'Retain',
+          hostPath: { path: dir, type: 'Directory' },
+        },
+      },
+    });
+    this.names.push(name);
+    return dir;
+  }
+
+  public async removeAll(): Promise<void> {
+    const { core } = adminClients();
+    for (const name of this.names.splice(0))
+      await core.deletePersistentVolume({ name }).catch(() => undefined);
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
 }

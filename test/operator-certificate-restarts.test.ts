@@ -1,0 +1,279 @@
+/**
+ * When the operator restarts a pod whose product does not reload its certificates
+ * (lib/operator/certificate-restarts.ts), as pure functions of pods, certificates and an injected
+ * `now`; and which products' roles declare that they reload (RoleDefinition.certificateReload).
+ */
+import { KAFKA } from '../constructs/kafka';
+import { TRINO } from '../constructs/trino';
+import { ZOOKEEPER } from '../constructs/zookeeper';
+import {
+  BLOCKED_RECHECK_MS,
+  certificateSources,
+  loadedCertificate,
+  MAX_RECHECK_MS,
+  planCertificateRestart,
+  restartAt,
+  RESTART_MARGIN_FRACTION,
+  type CertificateGroup,
+  type CertificatePod,
+} from '../lib/operator/certificate-restarts';
+import type { KubeObject } from '../lib/operator/informer';
+import { certificateReloadOf } from '../lib/stacklet/product';
+import { tlsFiles, tlsVolumes } from '../lib/tls/pod-tls';
+
+const HOUR = 3600_000;
+const T0 = Date.parse('2026-12-01T00:00:00Z');
+const at = (ms: number) => new Date(T0 + ms);
+const day = (startMs: number) => ({ notBefore: at(startMs), notAfter: at(startMs + 24 * HOUR) });
+
+function pod(name: string, extra: Partial<CertificatePod> = {}): CertificatePod {
+  return {
+    name,
+    uid: `uid-${name}`,
+    group: name.replace(/-\d+$/, ''),
+    ready: true,
+    deleting: false,
+    certificate: day(0),
+    startedAt: at(0),
+    ...extra,
+  };
+}
+const group = (name: string, replicas: number, rolling = false): CertificateGroup => ({
+  name,
+  replicas,
+  rolling,
+});
+const brokers = (n: number, extra: (i: number) => Partial<CertificatePod> = () => ({})) =>
+  Array.from({ length: n }, (_, i) => pod(`kafka-brokers-default-${i}`, extra(i)));
+
+describe('restartAt', () => {
+  it('is a quarter of the lifetime before notAfter: 6 h of 24 h, 15 min of 1 h', () => {
+    expect(RESTART_MARGIN_FRACTION).toBe(0.25);
+    expect(restartAt(day(0)).toISOString()).toBe('2026-12-01T18:00:00.000Z');
+    expect(restartAt({ notBefore: at(0), notAfter: at(HOUR) }).toISOString()).toBe(
+      '2026-12-01T00:45:00.000Z',
+    );
+  });
+});
+
+describe('planCertificateRestart', () => {
+  const groups = [group('kafka-brokers-default', 3)];
+
+  it('evicts nothing before the restart is due and looks again when the first one is', () => {
+    const pods = brokers(3, (i) => ({ certificate: day(i * HOUR) }));
+    const plan = planCertificateRestart(groups, pods, at(17.5 * HOUR));
+    expect(plan).toEqual({ action: 'none', recheckAfterMs: 0.5 * HOUR });
+  });
+
+  it('looks again at most every hour, and at least a second later', () => {
+    expect(planCertificateRestart(groups, brokers(3), at(0))).toEqual({
+      action: 'none',
+      recheckAfterMs: MAX_RECHECK_MS,
+    });
+    expect(planCertificateRestart(groups, brokers(3), at(18 * HOUR - 10))).toEqual({
+      action: 'none',
+      recheckAfterMs: 1000,
+    });
+  });
+
+  it('has nothing to do, and nothing to look at again, for pods without a certificate to renew', () => {
+    const pods = brokers(3, () => ({ certificate: undefined }));
+    expect(planCertificateRestart(groups, pods, at(30 * HOUR))).toEqual({ action: 'none' });
+  });
+
+  it('evicts the pod whose certificate is due, exactly from the restart time on', () => {
+    const pods = brokers(3, (i) => ({ certificate: day(i * HOUR) }));
+    expect(planCertificateRestart(groups, pods, at(18 * HOUR - 1)).action).toBe('none');
+    const plan = planCertificateRestart(groups, pods, at(18 * HOUR));
+    expect(plan).toMatchObject({
+      action: 'evict',
+      pod: { name: 'kafka-brokers-default-0' },
+      restartAt: at(18 * HOUR),
+      expiresAt: at(24 * HOUR),
+      recheckAfterMs: BLOCKED_RECHECK_MS,
+    });
+  });
+
+  it('takes the certificate due first, then the pod started first, then the name', () => {
+    const dueFirst = brokers(3, (i) => ({ certificate: day((2 - i) * HOUR) }));
+    expect(planCertificateRestart(groups, dueFirst, at(30 * HOUR))).toMatchObject({
+      pod: { name: 'kafka-brokers-default-2' },
+    });
+    const startedFirst = brokers(3, (i) => ({ startedAt: at((3 - i) * 1000) }));
+    expect(planCertificateRestart(groups, startedFirst, at(30 * HOUR))).toMatchObject({
+      pod: { name: 'kafka-brokers-default-2' },
+    });
+    expect(planCertificateRestart(groups, brokers(3), at(30 * HOUR))).toMatchObject({
+      pod: { name: 'kafka-brokers-default-0' },
+    });
+  });
+
+  it('evicts one pod at a time: none while another pod of the stacklet is not Ready', () => {
+    const pods = brokers(3, (i) => ({ ready: i !== 1 }));
+    expect(planCertificateRestart(groups, pods, at(20 * HOUR))).toEqual({
+      action: 'wait',
+      pod: pods[0],
+      reason: 'pod kafka-brokers-default-1 is not Ready',
+      recheckAfterMs: BLOCKED_RECHECK_MS,
+    });
+    // ... in another role group of the stacklet too.
+    const controllers = [pod('kafka-controllers-default-0', { ready: false, certificate: day(5 * HOUR) })];
+    const twoGroups = [...groups, group('kafka-controllers-default', 1)];
+    expect(planCertificateRestart(twoGroups, [...brokers(3), ...controllers], at(20 * HOUR))).toMatchObject({
+      action: 'wait',
+      reason: 'pod kafka-controllers-default-0 is not Ready',
+    });
+  });
+
+  it('evicts a due pod that is itself not Ready (it serves no one)', () => {
+    const pods = brokers(3, (i) => ({ ready: i !== 0 }));
+    expect(planCertificateRestart(groups, pods, at(20 * HOUR))).toMatchObject({
+      action: 'evict',
+      pod: { name: 'kafka-brokers-default-0' },
+    });
+  });
+
+  it('waits while a pod is being deleted, even one that is not due', () => {
+    const pods = brokers(3, (i) => ({ deleting: i === 2, certificate: i === 2 ? day(10 * HOUR) : day(0) }));
+    expect(planCertificateRestart(groups, pods, at(20 * HOUR))).toMatchObject({
+      action: 'wait',
+      pod: { name: 'kafka-brokers-default-0' },
+      reason: 'pod kafka-brokers-default-2 is being deleted',
+    });
+  });
+
+  it('waits while a workload lacks pods (the one just evicted is not back yet)', () => {
+    const pods = brokers(3).slice(1);
+    expect(planCertificateRestart(groups, pods, at(20 * HOUR))).toMatchObject({
+      action: 'wait',
+      reason: 'kafka-brokers-default has 2 of 3 pods',
+    });
+  });
+
+  it('waits while a StatefulSet rolls to a new revision', () => {
+    expect(
+      planCertificateRestart([group('kafka-brokers-default', 3, true)], brokers(3), at(20 * HOUR)),
+    ).toMatchObject({ action: 'wait', reason: 'kafka-brokers-default is rolling to a new revision' });
+  });
+
+  it('does not count pods being deleted as due, and restarts pods whose certificate already expired', () => {
+    const pods = brokers(3, (i) => ({ certificate: i === 0 ? day(0) : day(20 * HOUR) }));
+    const plan = planCertificateRestart(groups, pods, at(25 * HOUR));
+    expect(plan).toMatchObject({ action: 'evict', pod: { name: 'kafka-brokers-default-0' } });
+  });
+
+  it('rolls a stacklet one pod after the other as time passes, each new pod with a new certificate', () => {
+    // Three brokers started together; the roll proceeds as each new pod becomes Ready.
+    let pods = brokers(3);
+    const evicted: string[] = [];
+    let now = 18 * HOUR;
+    for (let step = 0; step < 10; step++) {
+      const plan = planCertificateRestart(groups, pods, at(now));
+      if (plan.action !== 'evict') break;
+      evicted.push(plan.pod.name);
+      // The StatefulSet makes the pod again; its certificate is issued now.
+      pods = pods.map((p) =>
+        p.uid === plan.pod.uid
+          ? { ...p, uid: `${p.uid}+`, certificate: day(now), startedAt: at(now), ready: false }
+          : p,
+      );
+      // Nothing more while the new pod is not Ready.
+      expect(planCertificateRestart(groups, pods, at(now + 1000)).action).not.toBe('evict');
+      pods = pods.map((p) => ({ ...p, ready: true }));
+      now += 60_000;
+    }
+    expect(evicted).toEqual([
+      'kafka-brokers-default-0',
+      'kafka-brokers-default-1',
+      'kafka-brokers-default-2',
+    ]);
+    expect(planCertificateRestart(groups, pods, at(now))).toMatchObject({ action: 'none' });
+  });
+});
+
+describe('loadedCertificate', () => {
+  const sources = [{ use: 'internal' as const, signerName: 'keelson.dev/tls', maxExpirationSeconds: 3600 }];
+  const request = (
+    uid: string,
+    notBefore: string,
+    notAfter: string,
+    issued = true,
+    signer = 'keelson.dev/tls',
+  ) =>
+    ({
+      apiVersion: 'certificates.k8s.io/v1beta1',
+      kind: 'PodCertificateRequest',
+      metadata: { name: `r-${notAfter}`, namespace: 'data' },
+      spec: { podUID: uid, signerName: signer },
+      status: {
+        conditions: [{ type: issued ? 'Issued' : 'Denied', status: 'True' }],
+        notBefore,
+        notAfter,
+      },
+    }) as unknown as KubeObject;
+
+  it('is the earliest-expiring issued certificate of the pod for a signer that needs a restart', () => {
+    const requests = [
+      request('a', '2026-12-01T00:40:00Z', '2026-12-01T01:40:00Z'),
+      request('a', '2026-12-01T00:00:00Z', '2026-12-01T01:00:00Z'),
+      request('b', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z'),
+      request('a', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z', false),
+      request('a', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z', true, 'keelson.dev/other'),
+    ];
+    expect(loadedCertificate('a', at(0), sources, requests)).toEqual({
+      notBefore: new Date('2026-12-01T00:00:00Z'),
+      notAfter: new Date('2026-12-01T01:00:00Z'),
+    });
+  });
+
+  it('without a request, is the pod start plus the shortest lifetime its volumes ask for', () => {
+    expect(loadedCertificate('a', at(0), sources, [])).toEqual({ notBefore: at(0), notAfter: at(HOUR) });
+    expect(loadedCertificate('a', undefined, sources, [])).toBeUndefined();
+  });
+
+  it('is undefined for a pod with no use that needs a restart', () => {
+    expect(
+      loadedCertificate('a', at(0), [], [request('a', '2026-12-01T00:00:00Z', '2026-12-01T01:00:00Z')]),
+    ).toBe(undefined);
+  });
+});
+
+describe('certificateSources', () => {
+  it("reads the signer and lifetime of keelson's TLS volumes from a pod template", () => {
+    const { volumes } = tlsVolumes(
+      { internal: tlsFiles('internal') },
+      { internal: { name: 'tls', certificateLifetimeSeconds: 7200 } },
+    );
+    expect(certificateSources({ spec: { volumes: [{ name: 'config' }, ...volumes] } })).toEqual([
+      { use: 'internal', signerName: 'keelson.dev/tls', maxExpirationSeconds: 7200 },
+    ]);
+    expect(certificateSources(undefined)).toEqual([]);
+  });
+});
+
+describe('which roles reload their certificates (RoleDefinition.certificateReload)', () => {
+  const reload = (product: typeof KAFKA, role: string) => {
+    const definition = product.roles.find((r) => r.name === role)!;
+    return Object.fromEntries(
+      (definition.tls ?? []).map((use) => [use, certificateReloadOf(definition, use)]),
+    );
+  };
+
+  it('Kafka restarts every role: it reads its PEM stores only when a listener starts', () => {
+    expect(reload(KAFKA, 'brokers')).toEqual({ server: 'restart', internal: 'restart' });
+    expect(reload(KAFKA, 'controllers')).toEqual({ internal: 'restart' });
+  });
+
+  it("ZooKeeper's client port reloads, its quorum is restarted", () => {
+    expect(reload(ZOOKEEPER, 'servers')).toEqual({ server: 'files', internal: 'restart' });
+  });
+
+  it('Trino reloads (airlift checks the files every minute)', () => {
+    expect(reload(TRINO, 'coordinators')).toEqual({ server: 'files', internal: 'files' });
+    expect(reload(TRINO, 'workers')).toEqual({ server: 'files', internal: 'files' });
+  });
+
+  it('a role that says nothing is restarted', () => {
+    expect(certificateReloadOf({}, 'server')).toBe('restart');
+  });
+});
