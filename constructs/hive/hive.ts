@@ -27,7 +27,8 @@
  * 0700), under a password made at random for this start and handed to the metastore in an
  * environment variable (`metastore.keystore.password` refers to it as `${env.…}`): neither the key
  * store nor its password is ever in the ConfigMap. Clients are not asked for a certificate. The
- * metastore reads the key store once: a renewed certificate reaches it at the next start. The
+ * metastore reads the key store once: a renewed certificate reaches it at the next start, which
+ * the keelson operator brings about before expiry (`certificateReload: restart`). The
  * discovery ConfigMap says `HIVE_TLS_CLASS=<class>` so clients (Trino's catalogs) trust that class.
  *
  * Credentials never reach the ConfigMap: the database user and password and the S3 keys come from
@@ -417,8 +418,10 @@ export const HIVE: ProductDefinition<HiveSpec> = {
       },
       configMountPath: CONFIG_DIR,
       writableDirs: WRITABLE_DIRS,
-      // Thrift over TLS on 9083 (metastoreSiteTls, keyStoreScript).
+      // Thrift over TLS on 9083 (metastoreSiteTls, keyStoreScript). The key store is built once,
+      // at start: the operator restarts a pod before the certificate it started with expires.
       tls: ['server'],
+      certificateReload: { server: 'restart' },
       jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError', '-Djava.io.tmpdir=/tmp'] },
       workload: 'StatefulSet',
       pod: (stacklet, rg) => {
