@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { keelsonCli } from '../lib/cli';
-import { integerAtLeast, namespaceList } from '../lib/cli/flags';
+import { integerAtLeast, namespaceList, secretReference } from '../lib/cli/flags';
 import { watchedNamespaces } from '../lib/cli/operator-command';
 import { BEACON } from './example-product/beacon';
 
@@ -68,6 +68,19 @@ describe('namespace flags', () => {
     );
     expect(await refusal('deploy', '--out', '/tmp/unused', '--watch-namespaces', 'data,team_a')).toMatch(
       /option '--watch-namespaces <list>' argument 'data,team_a' is invalid\. namespace "team_a" must consist/,
+    );
+  });
+
+  it('read each --ca-secret <namespace>/<name> into one list, and stop `keelson deploy` on one Kubernetes would refuse', async () => {
+    expect(secretReference('data/b', secretReference('security/a'))).toEqual([
+      { namespace: 'security', name: 'a' },
+      { namespace: 'data', name: 'b' },
+    ]);
+    expect(await refusal('deploy', '--out', '/tmp/unused', '--ca-secret', 'corp-ca')).toMatch(
+      /option '--ca-secret <namespace\/name>' argument 'corp-ca' is invalid\. must be <namespace>\/<secret name>/,
+    );
+    expect(await refusal('deploy', '--out', '/tmp/unused', '--ca-secret', 'Security/corp-ca')).toMatch(
+      /argument 'Security\/corp-ca' is invalid\. namespace "Security" must consist/,
     );
   });
 

@@ -200,6 +200,48 @@ describe('OperatorDeployment', () => {
     }
   });
 
+  it("may read the Secrets of the user's CAs it is told of, by name, in their namespaces, and nothing else there", () => {
+    const caSecrets = [
+      { namespace: 'security', name: 'corp-ca' },
+      { namespace: 'security', name: 'team-ca' },
+      { namespace: 'data', name: 'data-ca' },
+    ];
+    for (const watchNamespaces of [undefined, ['data']]) {
+      const { byKind } = synth({ watchNamespaces, caSecrets });
+      const caRoles = byKind('Role').filter((r) => r.metadata.name === 'keelson-operator-ca-secrets');
+      expect(caRoles.map((r) => [r.metadata.namespace, r.rules])).toEqual([
+        ['data', [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['data-ca'], verbs: ['get'] }]],
+        [
+          'security',
+          [
+            {
+              apiGroups: [''],
+              resources: ['secrets'],
+              resourceNames: ['corp-ca', 'team-ca'],
+              verbs: ['get'],
+            },
+          ],
+        ],
+      ]);
+      const bindings = byKind('RoleBinding').filter((r) => r.metadata.name === 'keelson-operator-ca-secrets');
+      expect(bindings.map((b) => [b.metadata.namespace, b.roleRef, b.subjects])).toEqual(
+        ['data', 'security'].map((ns) => [
+          ns,
+          { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'keelson-operator-ca-secrets' },
+          [{ kind: 'ServiceAccount', name: 'keelson-operator', namespace: 'keelson-system' }],
+        ]),
+      );
+      // Never cluster-wide.
+      for (const role of byKind('ClusterRole'))
+        expect(role.rules!.filter((r) => r.resources.includes('secrets') && r.verbs.includes('get'))).toEqual(
+          [],
+        );
+    }
+    expect(() => synth({ caSecrets: [{ namespace: 'Security', name: 'corp_ca' }] })).toThrow(
+      /caSecrets: namespace "Security" must consist[\s\S]*caSecrets: Secret name "corp_ca" must consist/,
+    );
+  });
+
   it('rejects namespace names Kubernetes would refuse, naming the setting and the rule', () => {
     expect(() => synth({ namespace: 'Keelson_System', watchNamespaces: ['data', 'x'.repeat(64)] })).toThrow(
       [

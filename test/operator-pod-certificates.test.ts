@@ -12,9 +12,9 @@ import {
   judgePod,
   NOT_KEELSON_MANAGED,
   refusedStatus,
-  tlsClassOfSigner,
   type PodOwners,
 } from '../lib/operator/pod-certificates';
+import { tlsClassOfSigner, tlsSignerName } from '../lib/tls/pod-tls';
 import { caSecretName, trustBundleName } from '../lib/operator/signer';
 import { createCertificateAuthority } from '../lib/tls/certificates';
 
@@ -105,7 +105,9 @@ function owners(objects: KubeObject[] = [stacklet, statefulSet, unmanaged, ...se
 describe('the Pod Certificate signer', () => {
   it('takes the TlsClass from keelson.dev/<class> and leaves other signers alone', () => {
     expect(tlsClassOfSigner('keelson.dev/tls')).toEqual({ name: 'tls' });
-    expect(tlsClassOfSigner('keelson.dev/internal.tls')).toEqual({ name: 'internal.tls' });
+    expect(tlsClassOfSigner('keelson.dev/internal.tls')).toEqual({ invalid: 'internal.tls' });
+    expect(tlsClassOfSigner(tlsSignerName('internal-tls'))).toEqual({ name: 'internal-tls' });
+    expect(tlsClassOfSigner(`keelson.dev/${'a'.repeat(64)}`)).toEqual({ invalid: 'a'.repeat(64) });
     expect(tlsClassOfSigner('example.com/tls')).toBeUndefined();
     expect(tlsClassOfSigner('kubernetes.io/kube-apiserver-client-pod')).toBeUndefined();
     expect(tlsClassOfSigner('keelson.dev/a/b')).toEqual({ invalid: 'a/b' });

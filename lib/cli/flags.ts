@@ -42,3 +42,24 @@ export function namespaceName(value: string): string {
   if (problems.length > 0) throw new InvalidArgumentError(problems.join(' '));
   return value;
 }
+
+/**
+ * A parser of a repeatable `<namespace>/<name>` flag naming a Secret (`--ca-secret data/corp-ca`),
+ * collecting every use into one list.
+ */
+export function secretReference(
+  value: string,
+  previous: readonly { namespace: string; name: string }[] = [],
+): readonly { namespace: string; name: string }[] {
+  const parts = value.split('/');
+  if (parts.length !== 2) {
+    throw new InvalidArgumentError(`must be <namespace>/<secret name>, got "${value}".`);
+  }
+  const [namespace, name] = parts;
+  const problems = [
+    ...nameProblems(namespace, 'dns-label', 'namespace'),
+    ...nameProblems(name, 'dns-subdomain', 'Secret name'),
+  ];
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join(' '));
+  return [...previous, { namespace, name }];
+}

@@ -10,7 +10,7 @@ import { productCrd } from '../stacklet/crd';
 import { frameworkCrds } from '../tls/class';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
-import { integerAtLeast, namespaceList, namespaceName } from './flags';
+import { integerAtLeast, namespaceList, namespaceName, secretReference } from './flags';
 import { operatorCommand } from './operator-command';
 import { operatorImageReference } from '../operator/image';
 import { imageCommand } from './image-command';
@@ -79,6 +79,12 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
       'comma-separated namespaces to watch, each given a Role (default: all, with a ClusterRole)',
       namespaceList,
     )
+    .option(
+      '--ca-secret <namespace/name>',
+      "a Secret holding a user's CA that a secretCa TlsClass names; the operator gets a Role allowing get on it, " +
+        'and nothing else in that namespace (repeat for each Secret)',
+      secretReference,
+    )
     .action(
       (flags: {
         out: string;
@@ -87,6 +93,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
         replicas: number;
         memoryLimit: number;
         watchNamespaces?: readonly string[];
+        caSecret?: readonly { namespace: string; name: string }[];
       }) => {
         const app = new App();
         const chart = new Chart(app, 'keelson-operator');
@@ -97,6 +104,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
           replicas: flags.replicas,
           memoryLimitMiB: flags.memoryLimit,
           watchNamespaces: flags.watchNamespaces,
+          caSecrets: flags.caSecret,
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');
         writeYaml(file, chart.toJson());

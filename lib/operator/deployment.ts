@@ -3,8 +3,9 @@
  * the framework's own kinds (TlsClass), its
  * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
  * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
- * cluster-scoped kinds otherwise; a Role for its CAs' Secrets in its own namespace), and a Deployment
- * whose pod passes the restricted Pod Security profile.
+ * cluster-scoped kinds otherwise; a Role for its CAs' Secrets in its own namespace, and a Role to
+ * read each `secretCa` TlsClass's Secret it is told of), and a Deployment whose pod passes the
+ * restricted Pod Security profile.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -32,6 +33,12 @@ export interface OperatorDeploymentProps {
    * @default - all, with a ClusterRole
    */
   readonly watchNamespaces?: readonly string[];
+  /**
+   * The Secrets of the user's CAs (`secretCa` TlsClasses) the operator may read: a Role and
+   * RoleBinding in each Secret's namespace allow `get` on those Secrets by name, and nothing else.
+   * @default - none (a `secretCa` class's requests fail with `CaSecretForbidden` until it is granted)
+   */
+  readonly caSecrets?: readonly CaSecret[];
   /** Include the CRDs. @default true */
   readonly includeCrds?: boolean;
   /** Include the operator's Namespace. @default true */
@@ -44,6 +51,12 @@ export interface OperatorDeploymentProps {
    * @default 256
    */
   readonly memoryLimitMiB?: number;
+}
+
+/** A Secret holding a user's CA, which a `secretCa` TlsClass names. */
+export interface CaSecret {
+  readonly namespace: string;
+  readonly name: string;
 }
 
 /** The operator container's memory limit unless told otherwise, in MiB. */
@@ -199,7 +212,14 @@ export class OperatorDeployment extends Construct {
     const namespace = props.namespace;
     const labels = { 'app.kubernetes.io/name': 'keelson-operator', 'app.kubernetes.io/instance': name };
     const watchNamespaces = [...new Set(props.watchNamespaces ?? [])];
-    const problems = operatorNamespaceProblems(namespace, watchNamespaces);
+    const caSecrets = props.caSecrets ?? [];
+    const problems = [
+      ...operatorNamespaceProblems(namespace, watchNamespaces),
+      ...caSecrets.flatMap((secret) => [
+        ...nameProblems(secret.namespace, 'dns-label', 'caSecrets: namespace'),
+        ...nameProblems(secret.name, 'dns-subdomain', 'caSecrets: Secret name'),
+      ]),
+    ];
     if (problems.length > 0)
       throw new Error(`OperatorDeployment "${id}" is invalid:\n  - ${problems.join('\n  - ')}`);
     this.serviceAccountName = name;
@@ -272,6 +292,15 @@ export class OperatorDeployment extends Construct {
     }
     // The CAs' Secrets, in the operator's namespace only, whichever namespaces it watches.
     namespaced('tls-ca', namespace, `${name}-tls-ca`, [CA_SECRET_RULE]);
+    // The user's CAs: read by name, in their own namespaces; never listed, watched or written.
+    const byNamespace = new Map<string, Set<string>>();
+    for (const secret of caSecrets)
+      byNamespace.set(secret.namespace, (byNamespace.get(secret.namespace) ?? new Set()).add(secret.name));
+    for (const [ns, names] of [...byNamespace].sort(([a], [b]) => a.localeCompare(b))) {
+      namespaced(`ca-secrets-${ns}`, ns, `${name}-ca-secrets`, [
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [...names].sort(), verbs: ['get'] },
+      ]);
+    }
     const memoryLimitMiB = props.memoryLimitMiB ?? DEFAULT_OPERATOR_MEMORY_MIB;
     if (!Number.isInteger(memoryLimitMiB) || memoryLimitMiB < 128) {
       throw new Error(`memoryLimitMiB: must be a whole number of MiB >= 128, got ${memoryLimitMiB}`);

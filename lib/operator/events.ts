@@ -30,7 +30,8 @@ export class EventRecorder {
           apiVersion: object.apiVersion,
           kind: object.kind,
           name: object.metadata.name,
-          namespace,
+          // A cluster-scoped object's Events live in `default` and name no namespace of it.
+          namespace: object.metadata.namespace,
           uid: object.metadata.uid,
           resourceVersion: object.metadata.resourceVersion,
         },

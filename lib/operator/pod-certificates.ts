@@ -16,27 +16,11 @@ import { API_GROUP } from '../stacklet/product';
 import { matchesLabelSelector } from '../stacklet/references';
 import type { KubeObject, OwnerReference } from './informer';
 
-/** Every keelson signer name starts with this; the rest is the TlsClass's name. */
-export const SIGNER_PREFIX = `${API_GROUP}/`;
-
 /** The cluster's DNS domain unless told otherwise. */
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
 /** Reason of a Denied request whose pod is not one of a keelson stacklet's. */
 export const NOT_KEELSON_MANAGED = 'NotKeelsonManaged';
-
-// A TlsClass's name: a DNS subdomain name, as every cluster-scoped object's.
-const CLASS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/**
- * The TlsClass a signer name asks for: undefined for another signer's name, `{ invalid }` for a
- * keelson signer name whose rest cannot name a TlsClass.
- */
-export function tlsClassOfSigner(signerName: string): { name: string } | { invalid: string } | undefined {
-  if (!signerName.startsWith(SIGNER_PREFIX)) return undefined;
-  const name = signerName.slice(SIGNER_PREFIX.length);
-  return CLASS_NAME.test(name) ? { name } : { invalid: name };
-}
 
 /** A label selector as workloads and Services hold it. */
 type LabelSelector = Parameters<typeof matchesLabelSelector>[0];
@@ -134,7 +118,7 @@ export async function judgePod(
   if (!isManagedByKeelson(workload))
     return deny(`the ${kind} ${workloadRef.name} is not managed by keelson (${LABEL_MANAGED_BY})`);
   const stackletRef = controllerOf(workload);
-  if (!stackletRef || !stackletRef.apiVersion.startsWith(SIGNER_PREFIX))
+  if (!stackletRef || !stackletRef.apiVersion.startsWith(`${API_GROUP}/`))
     return deny(`the ${kind} ${workloadRef.name} is not controlled by a keelson stacklet`);
   const stacklet = owners.stacklet(stackletRef.kind, namespace, stackletRef.name);
   if (!stacklet || stacklet.metadata.uid !== stackletRef.uid)

@@ -9,11 +9,12 @@
  * The answer goes through the request's status subresource; a settled request is never touched
  * again, so the work is idempotent and any replica's retry is harmless.
  *
- * Each class's CA lives in a Secret `keelson-tls-ca-<class>` in the operator's namespace, owned by
- * the TlsClass (deleting the class deletes it). The key is read from there when signing and is never
- * logged, never put in a status, an Event or an error message. The CA certificate is published as a
- * ClusterTrustBundle (`keelson.dev:<class>:<fingerprint>`, the name the API server requires of a
- * bundle linked to a signer) that pods mount through a `clusterTrustBundle` projection.
+ * A `keelsonCa` class's CA lives in a Secret `keelson-tls-ca-<class>` in the operator's namespace,
+ * owned by the TlsClass (deleting the class deletes it). A `secretCa` class's CA is the user's, in
+ * the Secret the class names, read when signing and never written (secret-ca.ts). Either key is
+ * never logged, never put in a status, an Event or an error message. The CA certificate(s) are
+ * published as a ClusterTrustBundle (`keelson.dev:<class>:<fingerprint>`, the name the API server
+ * requires of a bundle linked to a signer) that pods mount through a `clusterTrustBundle` projection.
  *
  * Like the stacklet reconciler: caches (requests in the watched namespaces, keelson's bundles),
  * a work queue of `request/<ns>/<name>` and `class/<name>` keys that only the leader processes,
@@ -28,8 +29,8 @@ import {
   publicKeyOfCertificationRequest,
   type CertificateAuthorityKeyPair,
 } from '../tls/certificates';
-import { resolveTlsClass, type TlsClassSpec } from '../tls/class';
-import { TLS_CLASS_LABEL, tlsSignerName } from '../tls/pod-tls';
+import { resolveTlsClass, type ResolvedTlsClass, type TlsClassSpec } from '../tls/class';
+import { TLS_CLASS_LABEL, TLS_SIGNER_PREFIX, tlsClassOfSigner, tlsSignerName } from '../tls/pod-tls';
 import { KindCache } from './cache';
 import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
 import type { EventRecorder } from './events';
@@ -41,11 +42,10 @@ import {
   isSettled,
   judgePod,
   refusedStatus,
-  SIGNER_PREFIX,
-  tlsClassOfSigner,
   type PodOwners,
 } from './pod-certificates';
 import { WorkQueue } from './queue';
+import { readSecretCa, SecretCaProblem, type SecretCa } from './secret-ca';
 import { collectionPath, TLS_CLASS_RESOURCE, type ResourceType } from './resources';
 
 export const POD_CERTIFICATE_REQUEST_RESOURCE: ResourceType = {
@@ -84,10 +84,10 @@ interface TlsClass extends KubeObject {
 }
 
 /** A `keelsonCa` class's lifetimes, in seconds. */
-interface KeelsonCa {
-  readonly certificateLifetimeSeconds: number;
-  readonly caLifetimeSeconds: number;
-}
+type KeelsonCa = Extract<ResolvedTlsClass, { provider: 'keelsonCa' }>;
+
+/** How often a `secretCa` class's Secret is read again, so that its trust bundle follows a new CA. */
+const SECRET_CA_RESYNC_MS = 60_000;
 
 interface PodCertificateRequest extends KubeObject {
   spec: {
@@ -169,7 +169,7 @@ export class PodCertificateSigner {
     );
     this.requests.on((type, request) => {
       if (type === 'DELETED' || isSettled(request)) return;
-      if (!(request as PodCertificateRequest).spec?.signerName?.startsWith(SIGNER_PREFIX)) return;
+      if (!(request as PodCertificateRequest).spec?.signerName?.startsWith(TLS_SIGNER_PREFIX)) return;
       this.queue.add(`request/${request.metadata.namespace}/${request.metadata.name}`);
     });
     this.bundles = new KindCache(
@@ -221,13 +221,61 @@ export class PodCertificateSigner {
   }
 
   /** Makes sure a class's CA exists and its ClusterTrustBundle says so. */
-  private async publishClass(className: string): Promise<void> {
+  private async publishClass(className: string): Promise<{ requeueAfterMs?: number } | void> {
     const tlsClass = await this.readClass(className);
     // A class that is gone takes its bundles and CA Secret with it (owner references).
-    const provider = tlsClass && keelsonCaOf(tlsClass);
+    const provider = tlsClass && providerOf(tlsClass);
     if (!tlsClass || !provider) return;
+    if (provider.provider === 'secretCa') {
+      // The user's Secret is read again now and then: a CA put there reaches the trust bundle
+      // without waiting for the next pod to ask.
+      const ca = await this.secretCa(tlsClass, provider);
+      if (ca) await this.publishTrustBundle(tlsClass, ca.trustBundlePem);
+      return { requeueAfterMs: SECRET_CA_RESYNC_MS };
+    }
     const ca = await this.certificateAuthority(tlsClass, provider);
     await this.publishTrustBundle(tlsClass, ca.certificatePem);
+  }
+
+  /** The last problem recorded on each `secretCa` class, so that a Warning is recorded once per problem. */
+  private readonly secretCaProblems = new Map<string, string>();
+
+  /**
+   * A `secretCa` class's CA from the user's Secret, or undefined after recording on the class why
+   * it cannot sign (`SecretCaProblem`); other errors are thrown for a retry.
+   */
+  private async secretCa(
+    tlsClass: TlsClass,
+    provider: Extract<ResolvedTlsClass, { provider: 'secretCa' }>,
+    onProblem?: (problem: SecretCaProblem) => Promise<void>,
+  ): Promise<SecretCa | undefined> {
+    const className = tlsClass.metadata.name;
+    try {
+      const ca = await readSecretCa(this.options.client, provider);
+      this.secretCaProblems.delete(className);
+      return ca;
+    } catch (error) {
+      if (!(error instanceof SecretCaProblem)) throw error;
+      if (this.secretCaProblems.get(className) !== error.message) {
+        this.secretCaProblems.set(className, error.message);
+        this.log.warn(
+          { tlsClass: className, reason: error.reason, message: error.message },
+          'the CA Secret cannot sign',
+        );
+        await this.options.recorder
+          .record(
+            { ...tlsClass, apiVersion: TLS_CLASS_RESOURCE.apiVersion, kind: TLS_CLASS_RESOURCE.kind },
+            'Warning',
+            error.reason,
+            error.message,
+          )
+          .catch((e) =>
+            this.log.debug({ err: errorMessage(e) }, 'could not record the Event on the TlsClass'),
+          );
+      }
+      await onProblem?.(error);
+      return undefined;
+    }
   }
 
   private async sign(namespace: string, name: string): Promise<{ requeueAfterMs?: number } | void> {
@@ -258,9 +306,9 @@ export class PodCertificateSigner {
         `the TlsClass ${named.name} does not exist`,
       );
     }
-    let provider: KeelsonCa | undefined;
+    let provider: ResolvedTlsClass | undefined;
     try {
-      provider = keelsonCaOf(tlsClass);
+      provider = providerOf(tlsClass);
     } catch (error) {
       return this.refuse(request, log, 'Failed', 'InvalidTlsClass', errorMessage(error));
     }
@@ -270,8 +318,21 @@ export class PodCertificateSigner {
         log,
         'Failed',
         'UnsupportedTlsClass',
-        `the TlsClass ${named.name} has no keelsonCa provider; keelson signs pod certificates from its own CA only`,
+        `the TlsClass ${named.name} has no provider keelson signs with (keelsonCa or secretCa)`,
       );
+    }
+    // The user's CA is read (and judged) before the pod: a class that cannot sign fails every request.
+    let secretCa: SecretCa | undefined;
+    if (provider.provider === 'secretCa') {
+      // From now on the class's Secret is read again now and then, for its trust bundle: a CA put
+      // there (or a Secret mended) reaches it without waiting for the next pod.
+      this.queue.add(`class/${named.name}`);
+      let failed = false;
+      secretCa = await this.secretCa(tlsClass, provider, async (problem) => {
+        failed = true;
+        await this.refuse(request, log, 'Failed', problem.reason, problem.message);
+      });
+      if (failed || !secretCa) return;
     }
 
     const pod = await this.getOrUndefined(
@@ -301,8 +362,10 @@ export class PodCertificateSigner {
     let issued;
     try {
       const lifetime = provider.certificateLifetimeSeconds;
-      const ca = await this.certificateAuthority(tlsClass, provider);
-      await this.publishTrustBundle(tlsClass, ca.certificatePem);
+      const ca = secretCa
+        ? secretCa.signing
+        : await this.certificateAuthority(tlsClass, provider as KeelsonCa);
+      await this.publishTrustBundle(tlsClass, secretCa ? secretCa.trustBundlePem : ca.certificatePem);
       let subjectPublicKey: Buffer;
       try {
         subjectPublicKey = publicKeyOfCertificationRequest(
@@ -323,7 +386,9 @@ export class PodCertificateSigner {
       throw error;
     }
     const message = `issued by ${signerName} for the ${verdict.stacklet.kind} ${verdict.stacklet.name}: ${verdict.dnsNames.join(', ')}`;
-    await this.writeStatus(request, issuedStatus(issued, message.slice(0, 32_768)));
+    // An intermediate CA of the user's follows the leaf, for clients that trust only its root.
+    const chain = { ...issued, certificatePem: issued.certificatePem + (secretCa?.intermediatePem ?? '') };
+    await this.writeStatus(request, issuedStatus(chain, message.slice(0, 32_768)));
     this.options.metrics.podCertificates.inc({ result: 'issued' });
     log.info(
       {
@@ -502,12 +567,13 @@ export class PodCertificateSigner {
 }
 
 /**
- * The lifetimes of a `keelsonCa` class, undefined for a class of another provider; throws for a spec
- * the API server should not have admitted.
+ * A class's provider with its defaults, undefined for a class of a provider keelson does not sign
+ * for; throws for a spec the API server should not have admitted.
  */
-function keelsonCaOf(tlsClass: TlsClass): KeelsonCa | undefined {
-  const resolved = resolveTlsClass(tlsClass.spec ?? {});
-  return resolved.provider === 'keelsonCa' ? resolved : undefined;
+function providerOf(tlsClass: TlsClass): ResolvedTlsClass | undefined {
+  const spec = tlsClass.spec ?? {};
+  if (!spec.keelsonCa && !spec.secretCa) return undefined;
+  return resolveTlsClass(spec);
 }
 
 function classOwnerReference(tlsClass: TlsClass) {

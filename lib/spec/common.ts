@@ -399,8 +399,13 @@ const NetworkPeerSchema = Type.Object(
   { ...CLOSED, description: 'Clients admitted to the client ports.', [TYPE_NAME_KEY]: 'NetworkPeerSpec' },
 );
 
-/** A TlsClass name: a DNS label, because it is also a label value and part of a signer name. */
-const TLS_CLASS_NAME = {
+/**
+ * The rule on a TlsClass's name, the one place it is written: a DNS label, because the name is also
+ * a label value (`keelson.dev/tls-class=<name>`) and the end of the class's signer name
+ * (`keelson.dev/<name>`). The stacklet specs that name a class, the TlsClass CRD's rule on
+ * `metadata.name`, synth's check and the signer's reading of a signer name all use it.
+ */
+export const TLS_CLASS_NAME = {
   pattern: DNS_LABEL_PATTERN,
   maxLength: 63,
   'x-keelson-expected':

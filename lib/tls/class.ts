@@ -9,12 +9,12 @@ import { Construct } from 'constructs';
 import { Type } from '@sinclair/typebox';
 import { parseDurationSeconds } from '../duration';
 import { DNS_SUBDOMAIN_MAX, DNS_SUBDOMAIN_SYNTAX } from '../naming';
-import { CLOSED, DNS_LABEL_PATTERN, Duration, DURATION_PATTERN } from '../spec/common';
+import { CLOSED, DNS_LABEL_PATTERN, Duration, DURATION_PATTERN, TLS_CLASS_NAME } from '../spec/common';
 import { customResourceDefinition } from '../spec/crd';
 import { defineRule, withRules, type SchemaValidation } from '../spec/rules';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { API_GROUP, API_VERSION } from '../stacklet/product';
-import { registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
+import { isTlsClassName, registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
 import type { TlsClassSpec } from './spec.generated';
 
 export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './spec.generated';
@@ -147,7 +147,9 @@ export const TlsClassSpecSchema = Type.Object(
             pattern: DNS_SUBDOMAIN_SYNTAX,
             maxLength: DNS_SUBDOMAIN_MAX,
             description:
-              'The Secret holding the CA: `ca.crt` (PEM certificate) and `ca.key` (PEM private key).',
+              'The Secret holding the CA: `ca.crt` (PEM certificates) and `ca.key` (PEM private key), or ' +
+              '`tls.crt` and `tls.key` when it has no `ca.key`. The keelson operator must be allowed to get ' +
+              'it (`keelson deploy --ca-secret <namespace>/<name>`).',
             'x-keelson-expected': 'a Secret name',
           }),
           secretNamespace: Type.String({
@@ -162,8 +164,9 @@ export const TlsClassSpecSchema = Type.Object(
           ...CLOSED,
           ...withRules(certificateLifetimeInRange),
           description:
-            'A CA the user keeps in a Secret; the keelson operator signs with it as with its own, and ' +
-            'never rotates it.',
+            'A CA the user keeps in a Secret; the keelson operator reads it each time it signs, signs with ' +
+            'the certificate whose key the Secret holds, trusts every CA certificate in it, and never ' +
+            'writes or rotates it.',
         },
       ),
     ),
@@ -175,9 +178,9 @@ export const TlsClassSpecSchema = Type.Object(
   },
 );
 
-/** The rules on the whole resource: its name becomes a label value and a signer name. */
+/** The CRD's rule on the whole resource: its name (`TLS_CLASS_NAME`) becomes a label value and a signer name. */
 export const TLS_CLASS_NAME_RULE: SchemaValidation = {
-  rule: `self.metadata.name.matches('${DNS_LABEL_PATTERN}')`,
+  rule: `self.metadata.name.matches('${TLS_CLASS_NAME.pattern}')`,
   message:
     'metadata.name must be a DNS label (at most 63 lower case letters, digits and "-"): it is the ' +
     'signer name keelson.dev/<name> and the label keelson.dev/tls-class=<name>',
@@ -251,8 +254,6 @@ export function resolveTlsClass(spec: TlsClassSpec): ResolvedTlsClass {
   throw new Error(exactlyOneProvider.message);
 }
 
-const NAME = new RegExp(DNS_LABEL_PATTERN);
-
 /**
  * Every problem of a class named `name` with `spec`, each starting with its path, in the API
  * server's words: the schema, the CEL rules and the rule on the name.
@@ -272,7 +273,9 @@ export function tlsClassInfoOf(name: string, spec: unknown): TlsClassInfo | unde
 
 export function tlsClassProblems(name: string, spec: unknown): string[] {
   return [
-    ...(NAME.test(name) ? [] : [`metadata.name: ${JSON.stringify(name)}: ${TLS_CLASS_NAME_RULE.message}`]),
+    ...(isTlsClassName(name)
+      ? []
+      : [`metadata.name: ${JSON.stringify(name)}: ${TLS_CLASS_NAME_RULE.message}`]),
     ...specProblems(TlsClassSpecSchema, spec),
   ];
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { IConstruct } from 'constructs';
 import type { Volume, VolumeMount } from '../../imports/k8s-wire';
-import type { TlsSpec } from '../spec/common';
+import { TLS_CLASS_NAME, type TlsSpec } from '../spec/common';
 
 /** Where TLS files are mounted: one directory per kind of traffic. */
 export const TLS_MOUNT_ROOT = '/keelson/tls';
@@ -70,9 +70,29 @@ export function tlsClassesIn(scope: IConstruct): readonly TlsClassInfo[] {
 /** The class a stacklet uses when its spec names none. */
 export const DEFAULT_TLS_CLASS = 'tls';
 
+/** Every keelson signer name starts with this; the rest is the TlsClass's name. */
+export const TLS_SIGNER_PREFIX = 'keelson.dev/';
+
+const CLASS_NAME = new RegExp(TLS_CLASS_NAME.pattern);
+
+/** True when `name` may name a TlsClass (the rule `TLS_CLASS_NAME` states). */
+export function isTlsClassName(name: string): boolean {
+  return name.length <= TLS_CLASS_NAME.maxLength && CLASS_NAME.test(name);
+}
+
 /** The signer of a class's certificates (`spec.signerName` of its PodCertificateRequests). */
 export function tlsSignerName(className: string): string {
-  return `keelson.dev/${className}`;
+  return `${TLS_SIGNER_PREFIX}${className}`;
+}
+
+/**
+ * The TlsClass a signer name asks for (the inverse of `tlsSignerName`): undefined for another
+ * signer's name, `{ invalid }` for a keelson signer name whose rest cannot name a TlsClass.
+ */
+export function tlsClassOfSigner(signerName: string): { name: string } | { invalid: string } | undefined {
+  if (!signerName.startsWith(TLS_SIGNER_PREFIX)) return undefined;
+  const name = signerName.slice(TLS_SIGNER_PREFIX.length);
+  return isTlsClassName(name) ? { name } : { invalid: name };
 }
 
 /** The label that marks a class's ClusterTrustBundles. */

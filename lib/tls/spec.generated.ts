@@ -28,11 +28,11 @@ export interface KeelsonCaProvider {
   caRotationOverlap?: string;
 }
 /**
- * A CA the user keeps in a Secret; the keelson operator signs with it as with its own, and never rotates it.
+ * A CA the user keeps in a Secret; the keelson operator reads it each time it signs, signs with the certificate whose key the Secret holds, trusts every CA certificate in it, and never writes or rotates it.
  */
 export interface SecretCaProvider {
   /**
-   * The Secret holding the CA: `ca.crt` (PEM certificate) and `ca.key` (PEM private key).
+   * The Secret holding the CA: `ca.crt` (PEM certificates) and `ca.key` (PEM private key), or `tls.crt` and `tls.key` when it has no `ca.key`. The keelson operator must be allowed to get it (`keelson deploy --ca-secret <namespace>/<name>`).
    */
   secretName: string;
   /**

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
-import { OperatorDeployment } from '../../lib/operator/deployment';
+import { OperatorDeployment, type CaSecret } from '../../lib/operator/deployment';
 import type { ProductDefinition } from '../../lib/stacklet/product';
 import { serviceAccountKubeConfig } from './cluster';
 
@@ -20,6 +20,7 @@ export async function writeOperatorIdentity(
   products: readonly ProductDefinition[],
   fieldManager: string,
   watchNamespaces?: readonly string[],
+  caSecrets?: readonly CaSecret[],
 ): Promise<string> {
   const chart = new Chart(new App(), 'operator');
   const name = `keelson-operator-${namespace}`;
@@ -29,6 +30,7 @@ export async function writeOperatorIdentity(
     namespace,
     name,
     watchNamespaces,
+    caSecrets,
     includeCrds: false,
     includeNamespace: false,
   });

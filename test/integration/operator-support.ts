@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ProductDefinition } from '../../lib/stacklet/product';
-import { operatorNodeOptions } from '../../lib/operator/deployment';
+import { operatorNodeOptions, type CaSecret } from '../../lib/operator/deployment';
 import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { BEACON } from '../example-product/beacon';
@@ -110,8 +110,9 @@ export async function operatorIdentity(
   kc: k8s.KubeConfig = adminKubeConfig(),
   products: readonly ProductDefinition[] = [BEACON],
   watchNamespaces?: readonly string[],
+  caSecrets?: readonly CaSecret[],
 ): Promise<string> {
-  return writeOperatorIdentity(kc, namespace, products, 'keelson-tests', watchNamespaces);
+  return writeOperatorIdentity(kc, namespace, products, 'keelson-tests', watchNamespaces, caSecrets);
 }
 
 /** Deletes the cluster-scoped RBAC objects operatorIdentity made. */

@@ -37,6 +37,11 @@ export class TestPki {
     return this.read('ca.crt');
   }
 
+  /** The CA's private key, PEM (PKCS#8): for a Secret of the user's CA (a `secretCa` TlsClass). */
+  get caKeyPem(): string {
+    return this.read('ca.key');
+  }
+
   /** The four files of keelson's mount contract, for a leaf `leaf` with `dnsNames` (server and client use). */
   issue(leaf: string, dnsNames: string[]): Record<string, string> {
     this.openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${leaf}.key`);

@@ -1,12 +1,17 @@
 /**
- * TLS end to end through the operator on the real node, with nothing made by the test: a TlsClass
- * with keelson's own CA, a ZookeeperCluster naming it, and keelson's operator (its own
- * ServiceAccount and RBAC) reconciling the stacklet and signing each pod's certificate. Proven:
+ * TLS end to end through the operator on the real node, with both kinds of TlsClass: the quorum
+ * (internal TLS) from a class with keelson's own CA, the client port (server TLS) from a `secretCa`
+ * class whose CA the user made with openssl and keeps in a Secret of their own namespace (the
+ * operator may read it through the Role `keelson deploy --ca-secret` writes). A ZookeeperCluster
+ * names both, and keelson's operator (its own ServiceAccount and RBAC) reconciles the stacklet and
+ * signs each pod's certificates. Proven:
  * - the three servers start with certificates the operator signed (the kubelet's PodCertificate
- *   requests, one per pod) and form their quorum over TLS; the stacklet reports Available;
- * - a client that trusts the class's ClusterTrustBundle (projected into its pod, as a dependent
- *   stacklet would) checks each server's certificate and name and asks `srvr`: one leader, two
- *   followers; it writes a znode through the client Service's name and reads it back;
+ *   requests, two per pod), their client certificates chaining to the user's ca.crt, and form
+ *   their quorum over TLS; the stacklet reports Available;
+ * - the secretCa class's ClusterTrustBundle holds the user's CA certificate;
+ * - a client that trusts only the user's CA certificate checks each server's certificate and name
+ *   and asks `srvr`: one leader, two followers; it writes a znode through the client Service's
+ *   name and reads it back;
  * - a client trusting another CA fails the handshake;
  * - turning TLS off (`enabled: false`) while the ensemble is stopped brings it back in plaintext
  *   (a running ensemble cannot roll between TLS and plaintext one server at a time).
@@ -16,7 +21,8 @@
 import { PRODUCTS } from '../../apps/keelson';
 import { zookeeperDistDir } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { tlsSignerName, TLS_CLASS_LABEL } from '../../lib';
+import { X509Certificate } from 'node:crypto';
+import { tlsSignerName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import type { KubeObject } from '../../lib/operator/informer';
 import { createTestNamespace } from '../controlplane/cluster';
@@ -37,6 +43,7 @@ import {
   runClientPod,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
+import { TestPki } from './test-pki';
 
 jest.setTimeout(30 * 60_000);
 
@@ -51,8 +58,12 @@ describe('TLS through the operator on the real node', () => {
   const { core } = adminClients();
   const client = new KubeClient(kc);
   const className = uniqueName('zk-tls');
+  /** The class of the client port: the user's own CA, in a Secret of their namespace. */
+  const userClassName = uniqueName('zk-byo');
+  const userCa = new TestPki('Corp Root CA');
   let operatorNamespace = '';
   let namespace = '';
+  let caNamespace = '';
   let operator: OperatorProcess | undefined;
 
   beforeAll(async () => {
@@ -60,7 +71,26 @@ describe('TLS through the operator on the real node', () => {
     await installCrds(PRODUCTS, kc);
     operatorNamespace = await createTestNamespace(kc, uniqueName('tls-op'));
     namespace = await createTestNamespace(kc, uniqueName('tls-e2e'), RESTRICTED);
-    const kubeconfig = await operatorIdentity(operatorNamespace, kc, PRODUCTS, [namespace]);
+    caNamespace = await createTestNamespace(kc, uniqueName('tls-ca'));
+    await core.createNamespacedSecret({
+      namespace: caNamespace,
+      body: {
+        metadata: { name: 'corp-ca' },
+        stringData: { 'ca.crt': userCa.caPem, 'ca.key': userCa.caKeyPem },
+      },
+    });
+    // What a client is given: the user's CA certificate, nothing of keelson's.
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: 'corp-ca' }, data: { 'ca.crt': userCa.caPem } },
+    });
+    const kubeconfig = await operatorIdentity(
+      operatorNamespace,
+      kc,
+      PRODUCTS,
+      [namespace],
+      [{ namespace: caNamespace, name: 'corp-ca' }],
+    );
     operator = await startOperator({
       namespaces: [namespace],
       kubeconfig,
@@ -71,11 +101,13 @@ describe('TLS through the operator on the real node', () => {
 
   afterAll(async () => {
     await operator?.stop();
-    await client
-      .request('delete', 'DELETE', `${ZK}/tlsclasses/${className}`, 'tlsclasses')
-      .catch(() => undefined);
+    for (const name of [className, userClassName])
+      await client
+        .request('delete', 'DELETE', `${ZK}/tlsclasses/${name}`, 'tlsclasses')
+        .catch(() => undefined);
+    userCa.remove();
     if (operatorNamespace) await removeOperatorIdentity(operatorNamespace, kc);
-    for (const name of [namespace, operatorNamespace].filter(Boolean))
+    for (const name of [namespace, operatorNamespace, caNamespace].filter(Boolean))
       await core.deleteNamespace({ name }).catch(() => undefined);
   });
 
@@ -100,8 +132,8 @@ describe('TLS through the operator on the real node', () => {
     }
   }
 
-  /** Runs `script` in a ZooKeeper-image pod trusting what `trust` projects at /trust/ca.crt. */
-  const clientRun = (name: string, script: string, trust: 'class' | 'system') =>
+  /** Runs `script` in a ZooKeeper-image pod; `user` gives it the user's CA certificate at /trust/ca.crt. */
+  const clientRun = (name: string, script: string, trust: 'user' | 'system') =>
     runClientPod(
       namespace,
       {
@@ -110,26 +142,8 @@ describe('TLS through the operator on the real node', () => {
         command: ['/bin/bash', '-c', script],
         memory: '384Mi',
         volumes:
-          trust === 'class'
-            ? [
-                {
-                  volume: {
-                    name: 'trust',
-                    projected: {
-                      sources: [
-                        {
-                          clusterTrustBundle: {
-                            signerName: tlsSignerName(className),
-                            labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: className } },
-                            path: 'ca.crt',
-                          },
-                        },
-                      ],
-                    },
-                  },
-                  mountPath: '/trust',
-                },
-              ]
+          trust === 'user'
+            ? [{ volume: { name: 'trust', configMap: { name: 'corp-ca' } }, mountPath: '/trust' }]
             : [],
       },
       logs,
@@ -144,7 +158,7 @@ describe('TLS through the operator on the real node', () => {
     `-Dzookeeper.ssl.trustStore.location=${trustFile} -Dzookeeper.ssl.trustStore.type=PEM ` +
     `-cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
 
-  it('signs every server a certificate, forms the quorum over TLS and serves only clients that trust the class', async () => {
+  it("signs every server's certificates (the client port's from the user's CA), forms the quorum over TLS and serves only clients that trust the user's CA", async () => {
     const started = Date.now();
     await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
     await client.request('create', 'POST', `${ZK}/tlsclasses`, 'tlsclasses', {
@@ -155,6 +169,16 @@ describe('TLS through the operator on the real node', () => {
         spec: { keelsonCa: { certificateLifetime: '1h' } },
       },
     });
+    await client.request('create', 'POST', `${ZK}/tlsclasses`, 'tlsclasses', {
+      body: {
+        apiVersion: 'keelson.dev/v1alpha1',
+        kind: 'TlsClass',
+        metadata: { name: userClassName },
+        spec: {
+          secretCa: { secretName: 'corp-ca', secretNamespace: caNamespace, certificateLifetime: '1h' },
+        },
+      },
+    });
     await client.request('create', 'POST', zkPath(), 'zookeeperclusters', {
       body: {
         apiVersion: 'keelson.dev/v1alpha1',
@@ -162,7 +186,7 @@ describe('TLS through the operator on the real node', () => {
         metadata: { name: 'zk' },
         spec: {
           image: { productVersion: VERSION, pullPolicy: 'Never' },
-          clusterConfig: { tls: { serverTlsClass: className, internalTlsClass: className } },
+          clusterConfig: { tls: { serverTlsClass: userClassName, internalTlsClass: className } },
           servers: {
             config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
             podOverrides: { spec: REAL_NODE_PLACEMENT },
@@ -178,7 +202,8 @@ describe('TLS through the operator on the real node', () => {
         `the stacklet was created (image ${((applied - started) / 1000).toFixed(0)} s)\n`,
     );
 
-    // Each server's certificate came from a PodCertificateRequest the operator issued.
+    // Each server's certificates came from PodCertificateRequests the operator issued: the client
+    // port's from the user's CA.
     const requests = await client.request<{
       items: { spec: { podName: string; signerName: string }; status?: { certificateChain?: string } }[];
     }>(
@@ -187,15 +212,34 @@ describe('TLS through the operator on the real node', () => {
       `/apis/certificates.k8s.io/v1beta1/namespaces/${namespace}/podcertificaterequests`,
       'podcertificaterequests',
     );
+    const corp = new X509Certificate(userCa.caPem);
     for (const pod of SERVERS) {
-      const issued = requests.items.filter(
-        (r) =>
-          r.spec.podName === pod &&
-          r.spec.signerName === tlsSignerName(className) &&
-          r.status?.certificateChain,
-      );
-      expect({ pod, issued: issued.length > 0 }).toEqual({ pod, issued: true });
+      const issued = (signer: string) =>
+        requests.items.filter(
+          (r) => r.spec.podName === pod && r.spec.signerName === signer && r.status?.certificateChain,
+        );
+      expect({ pod, issued: issued(tlsSignerName(className)).length > 0 }).toEqual({ pod, issued: true });
+      const server = issued(tlsSignerName(userClassName));
+      expect({ pod, issued: server.length > 0 }).toEqual({ pod, issued: true });
+      for (const r of server) {
+        const leaf = new X509Certificate(r.status!.certificateChain!);
+        expect({ pod, byUserCa: leaf.checkIssued(corp) && leaf.verify(corp.publicKey) }).toEqual({
+          pod,
+          byUserCa: true,
+        });
+      }
     }
+    // The secretCa class's trust bundle is the user's CA certificate.
+    const bundles = await client.request<{ items: { spec: { trustBundle: string } }[] }>(
+      'list',
+      'GET',
+      '/apis/certificates.k8s.io/v1beta1/clustertrustbundles',
+      'clustertrustbundles',
+      { query: { labelSelector: `keelson.dev/tls-class=${userClassName}` } },
+    );
+    expect(bundles.items.map((b) => new X509Certificate(b.spec.trustBundle).fingerprint256)).toEqual([
+      corp.fingerprint256,
+    ]);
 
     const tlsWord = (host: string, word: string) =>
       `echo ${word} | timeout 10 openssl s_client -quiet -connect ${host}:2181 -CAfile /trust/ca.crt ` +
@@ -210,7 +254,7 @@ describe('TLS through the operator on the real node', () => {
       `${cli('/trust/ca.crt')} -server ${service()}:2181 create /keelson-e2e signed-by-the-operator 2>&1 | grep -v -E ' (INFO|DEBUG) ' || true`,
       `echo "read: $(${cli('/trust/ca.crt')} -server ${service()}:2181 get /keelson-e2e 2>/dev/null | grep signed-by-the-operator || true)"`,
     ].join('\n');
-    const output = await clientRun('trusting', script, 'class');
+    const output = await clientRun('trusting', script, 'user');
     const lines = output.split('\n');
     const modes = lines
       .filter((l) => l.startsWith('srvr '))
