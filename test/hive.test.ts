@@ -1,5 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
-import { execSync, spawnSync } from 'child_process';
+import { execSync, spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +9,7 @@ import {
   HiveCluster,
   keyStoreScript,
   METASTORE_KEYSTORE_DIR,
+  portCheck,
   requireVariablesScript,
   SCHEMA_INIT_MEMORY,
   type HiveClusterProps,
@@ -389,8 +391,15 @@ describe('a HiveCluster with TLS', () => {
     // The schema tool does not serve Thrift: it neither needs nor checks the password.
     expect(pod.initContainers[0].command[2]).not.toContain('KEELSON_METASTORE_KEYSTORE_PASSWORD');
     expect(pod.initContainers[0].command[2]).toContain('for name in DB_PASSWORD DB_USERNAME; do');
-    // Still a TCP probe (a connect without a handshake), still read-only root and uid 10001.
-    expect(pod.containers[0].readinessProbe.tcpSocket.port).toBe(9083);
+    // The probes complete a handshake (a bare connect makes the metastore log an error each time).
+    for (const probe of ['readinessProbe', 'startupProbe', 'livenessProbe']) {
+      expect(pod.containers[0][probe].exec.command).toEqual([
+        '/bin/bash',
+        '-c',
+        "timeout 8 openssl s_client -connect 127.0.0.1:9083 -brief </dev/null 2>&1 | grep -q '^CONNECTION ESTABLISHED$'",
+      ]);
+      expect(pod.containers[0][probe].timeoutSeconds).toBe(10);
+    }
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true });
     expect(pod.securityContext).toMatchObject({ runAsUser: 10001 });
   });
@@ -423,6 +432,54 @@ describe('a HiveCluster with TLS', () => {
     }
   });
 
+  test('the TLS probe passes on a TLS port and fails on a plaintext one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hive-probe-'));
+    const servers: ChildProcess[] = [];
+    try {
+      execSync(
+        'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=hive -days 1 -keyout k.pem -out c.pem 2>/dev/null',
+        { cwd: dir },
+      );
+      const probe = (port: number) =>
+        spawnSync(
+          '/bin/bash',
+          [
+            '-c',
+            (
+              portCheck({ server: tlsFiles('server') }) as { exec: { command: string[] } }
+            ).exec.command[2].replace(':9083', `:${port}`),
+          ],
+          { encoding: 'utf8' },
+        ).status;
+      const free = () =>
+        new Promise<number>((resolve) => {
+          const srv = net.createServer().listen(0, '127.0.0.1', () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+          });
+        });
+      const [tlsPort, plainPort] = [await free(), await free()];
+      servers.push(
+        spawn(
+          'openssl',
+          ['s_server', '-accept', `127.0.0.1:${tlsPort}`, '-cert', 'c.pem', '-key', 'k.pem', '-quiet'],
+          {
+            cwd: dir,
+            stdio: 'ignore',
+          },
+        ),
+      );
+      const plain = net.createServer((socket) => socket.end()).listen(plainPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(probe(tlsPort)).toBe(0);
+      expect(probe(plainPort)).not.toBe(0);
+      plain.close();
+    } finally {
+      for (const server of servers) server.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('its discovery ConfigMap names the class clients trust; without a class or with TLS off, plaintext as before', () => {
     expect(find(build().objs, 'ConfigMap', 'hive').data).toEqual({
       HIVE: 'thrift://hive-metastores.data.svc.cluster.local:9083',
@@ -441,6 +498,7 @@ describe('a HiveCluster with TLS', () => {
       });
       expect(off.site['metastore.use.SSL']).toBeUndefined();
       expect(off.pod.containers[0].command[2]).not.toContain('openssl');
+      expect(off.pod.containers[0].readinessProbe.tcpSocket.port).toBe(9083);
       expect(off.pod.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-server');
     }
   });

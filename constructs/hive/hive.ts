@@ -387,6 +387,29 @@ export function metastoreStartScript(
 
 const WRITABLE_DIRS = ['/tmp', DATA_DIR];
 
+/**
+ * How the probes check the Thrift port: a TCP connect in plaintext; over TLS a complete handshake
+ * (`openssl s_client`, trusting no CA: the probe asks whether the port serves, the certificate is
+ * the clients' to check). A bare connect to the TLS port makes the metastore log an ERROR with a
+ * stack trace ("Remote host terminated the handshake") at every probe; a completed handshake that
+ * is closed logs nothing. `timeout`: s_client can linger after a handshake.
+ */
+export function portCheck(
+  tls: RoleGroupTls,
+): { tcpSocket: { port: never } } | { exec: { command: string[] }; timeoutSeconds: number } {
+  if (!tls.server) return { tcpSocket: { port: HIVE_METASTORE_PORT as never } };
+  return {
+    exec: {
+      command: [
+        '/bin/bash',
+        '-c',
+        `timeout 8 openssl s_client -connect 127.0.0.1:${HIVE_METASTORE_PORT} -brief </dev/null 2>&1 | grep -q '^CONNECTION ESTABLISHED$'`,
+      ],
+    },
+    timeoutSeconds: 10,
+  };
+}
+
 /** The Hive product, as the framework and the operator see it. */
 export const HIVE: ProductDefinition<HiveSpec> = {
   name: 'hive',
@@ -448,7 +471,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             env,
             workingDir: '/tmp',
             readinessProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               initialDelaySeconds: 10,
               periodSeconds: 10,
             },
@@ -457,12 +480,12 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             // delay killed it there, again and again. Liveness starts once the port is open (for
             // up to 10 minutes).
             startupProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               periodSeconds: 10,
               failureThreshold: 60,
             },
             livenessProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               periodSeconds: 15,
             },
           },
