@@ -196,7 +196,7 @@ describe('OperatorDeployment', () => {
           )
           .map((r) => ({ where, verbs: r.verbs })),
       );
-      expect(secretWriters).toEqual([{ where: 'keelson-system', verbs: ['get', 'create'] }]);
+      expect(secretWriters).toEqual([{ where: 'keelson-system', verbs: ['get', 'create', 'update'] }]);
     }
   });
 

@@ -99,9 +99,10 @@ const POD_CERTIFICATE_SIGNER_RULES = [
 
 /**
  * The CA Secrets (`keelson-tls-ca-<class>`), in the operator's own namespace only: read when
- * signing, created once per class. Nothing else of the operator's reads a Secret's data.
+ * signing, created once per class, updated when its CA is rotated. Nothing else of the operator's
+ * reads a Secret's data.
  */
-const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create'] };
+const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] };
 
 /**
  * What the operator needs across the cluster, whichever namespaces it watches: StorageClasses

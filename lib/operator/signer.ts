@@ -10,11 +10,13 @@
  * again, so the work is idempotent and any replica's retry is harmless.
  *
  * A `keelsonCa` class's CA lives in a Secret `keelson-tls-ca-<class>` in the operator's namespace,
- * owned by the TlsClass (deleting the class deletes it). A `secretCa` class's CA is the user's, in
- * the Secret the class names, read when signing and never written (secret-ca.ts). Either key is
- * never logged, never put in a status, an Event or an error message. The CA certificate(s) are
- * published as a ClusterTrustBundle (`keelson.dev:<class>:<fingerprint>`, the name the API server
- * requires of a bundle linked to a signer) that pods mount through a `clusterTrustBundle` projection.
+ * owned by the TlsClass (deleting the class deletes it), and is rotated with an overlap in which
+ * both CAs are trusted (ca-rotation.ts decides when; the class is requeued for its next
+ * transition). A `secretCa` class's CA is the user's, in the Secret the class names, read when
+ * signing and never written (secret-ca.ts). Either key is never logged, never put in a status, an
+ * Event or an error message. Each CA a class trusts is published as a ClusterTrustBundle
+ * (`keelson.dev:<class>:<fingerprint>`, the name the API server requires of a bundle linked to a
+ * signer) that pods mount through a `clusterTrustBundle` projection.
  *
  * Like the stacklet reconciler: caches (requests in the watched namespaces, keelson's bundles),
  * a work queue of `request/<ns>/<name>` and `class/<name>` keys that only the leader processes,
@@ -27,10 +29,20 @@ import {
   createCertificateAuthority,
   issueCertificate,
   publicKeyOfCertificationRequest,
-  type CertificateAuthorityKeyPair,
 } from '../tls/certificates';
 import { resolveTlsClass, type ResolvedTlsClass, type TlsClassSpec } from '../tls/class';
 import { TLS_CLASS_LABEL, TLS_SIGNER_PREFIX, tlsClassOfSigner, tlsSignerName } from '../tls/pod-tls';
+import {
+  caSecretContents,
+  CaSecretError,
+  NEXT_CA_PUBLISHED_ANNOTATION,
+  planCa,
+  readCaSecret,
+  withNewCa,
+  type CaPlan,
+  type CaSecretContents,
+  type SigningCa,
+} from './ca-rotation';
 import { KindCache } from './cache';
 import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
 import type { EventRecorder } from './events';
@@ -89,6 +101,9 @@ type KeelsonCa = Extract<ResolvedTlsClass, { provider: 'keelsonCa' }>;
 /** How often a `secretCa` class's Secret is read again, so that its trust bundle follows a new CA. */
 const SECRET_CA_RESYNC_MS = 60_000;
 
+/** The longest a class waits for its next CA transition before it is looked at again. */
+const MAX_CA_REQUEUE_MS = 6 * 3600_000;
+
 interface PodCertificateRequest extends KubeObject {
   spec: {
     signerName: string;
@@ -117,6 +132,8 @@ export interface PodCertificateSignerOptions {
   readonly publishOnClassEvents?: boolean;
   /** The pods' owners and Services, from the operator's caches. */
   readonly owners: Omit<PodOwners, 'replicaSet'>;
+  /** The clock CA rotation follows. @default - the system's */
+  readonly now?: () => Date;
 }
 
 /** A failure with a reason for the request's `Failed` condition (the class cannot sign). */
@@ -155,8 +172,10 @@ export class PodCertificateSigner {
   private readonly queue: WorkQueue<string>;
   private readonly log: Logger;
   private readonly clusterDomain: string;
+  private readonly now: () => Date;
 
   constructor(private readonly options: PodCertificateSignerOptions) {
+    this.now = options.now ?? (() => new Date());
     this.log = options.log.child({ controller: 'pod-certificate-signer' });
     this.clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     const cacheOptions = { watchTimeoutSeconds: options.watchTimeoutSeconds };
@@ -220,7 +239,10 @@ export class PodCertificateSigner {
     return this.sign(rest[0], rest[1]);
   }
 
-  /** Makes sure a class's CA exists and its ClusterTrustBundle says so. */
+  /**
+   * Makes sure a class's CA exists (a `keelsonCa` class's rotated when due) and its
+   * ClusterTrustBundles say so; runs again at the next transition.
+   */
   private async publishClass(className: string): Promise<{ requeueAfterMs?: number } | void> {
     const tlsClass = await this.readClass(className);
     // A class that is gone takes its bundles and CA Secret with it (owner references).
@@ -230,11 +252,17 @@ export class PodCertificateSigner {
       // The user's Secret is read again now and then: a CA put there reaches the trust bundle
       // without waiting for the next pod to ask.
       const ca = await this.secretCa(tlsClass, provider);
-      if (ca) await this.publishTrustBundle(tlsClass, ca.trustBundlePem);
+      if (ca) await this.publishTrustBundles(tlsClass, [ca.trustBundlePem]);
       return { requeueAfterMs: SECRET_CA_RESYNC_MS };
     }
-    const ca = await this.certificateAuthority(tlsClass, provider);
-    await this.publishTrustBundle(tlsClass, ca.certificatePem);
+    const plan = await this.certificateAuthority(tlsClass, provider);
+    return { requeueAfterMs: this.untilTransition(plan) };
+  }
+
+  /** How long until the plan's next transition, within [1 s, MAX_CA_REQUEUE_MS]. */
+  private untilTransition(plan: CaPlan): number {
+    const ms = (plan.nextTransitionAt?.getTime() ?? 0) - this.now().getTime();
+    return Math.min(MAX_CA_REQUEUE_MS, Math.max(1000, ms));
   }
 
   /** The last problem recorded on each `secretCa` class, so that a Warning is recorded once per problem. */
@@ -362,10 +390,16 @@ export class PodCertificateSigner {
     let issued;
     try {
       const lifetime = provider.certificateLifetimeSeconds;
-      const ca = secretCa
-        ? secretCa.signing
-        : await this.certificateAuthority(tlsClass, provider as KeelsonCa);
-      await this.publishTrustBundle(tlsClass, secretCa ? secretCa.trustBundlePem : ca.certificatePem);
+      let ca: SecretCa['signing'];
+      if (secretCa) {
+        ca = secretCa.signing;
+        await this.publishTrustBundles(tlsClass, [secretCa.trustBundlePem]);
+      } else {
+        const plan = await this.certificateAuthority(tlsClass, provider as KeelsonCa);
+        // The class is looked at again when its CA changes, pods asking or not.
+        this.queue.addAfter(`class/${named.name}`, this.untilTransition(plan));
+        ca = plan.signing!;
+      }
       let subjectPublicKey: Buffer;
       try {
         subjectPublicKey = publicKeyOfCertificationRequest(
@@ -446,108 +480,130 @@ export class PodCertificateSigner {
   }
 
   /**
-   * The class's CA from its Secret, made on first use. Two replicas racing both try to create it;
-   * the loser reads the winner's.
+   * The class's CA as its rotation plan says (ca-rotation.ts): reads the CA Secret, makes the first
+   * CA or the successor when due, writes the Secret when it should hold something else, publishes
+   * every CA the class trusts and removes the bundles of those it no longer trusts. Replicas racing
+   * write with the Secret's resourceVersion (or create it); the loser plans again from the winner's.
    */
-  private async certificateAuthority(
-    tlsClass: TlsClass,
-    provider: KeelsonCa,
-  ): Promise<CertificateAuthorityKeyPair> {
+  private async certificateAuthority(tlsClass: TlsClass, provider: KeelsonCa): Promise<CaPlan> {
     const className = tlsClass.metadata.name;
     const path = `/api/v1/namespaces/${this.options.operatorNamespace}/secrets`;
     const secretName = caSecretName(className);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const where = `${this.options.operatorNamespace}/${secretName}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const now = this.now();
       const secret = await this.getOrUndefined(`${path}/${secretName}`, 'secrets');
+      let stored: CaSecretContents | undefined;
       if (secret) {
         const owner = (secret.metadata.ownerReferences ?? []).find((r) => r.kind === 'TlsClass');
         if (owner && owner.uid !== tlsClass.metadata.uid) {
           throw new Error(
-            `the CA Secret ${this.options.operatorNamespace}/${secretName} belongs to an earlier TlsClass ${className} (uid ${owner.uid}); waiting for its deletion`,
+            `the CA Secret ${where} belongs to an earlier TlsClass ${className} (uid ${owner.uid}); waiting for its deletion`,
           );
         }
-        const data = (secret.data ?? {}) as Record<string, string>;
-        if (!data['ca.crt'] || !data['ca.key']) {
-          throw new SigningFailure(
-            'InvalidCaSecret',
-            `the CA Secret ${this.options.operatorNamespace}/${secretName} lacks ca.crt or ca.key`,
-          );
+        try {
+          stored = readCaSecret(decoded(secret), secret.metadata.annotations ?? {}, now);
+        } catch (error) {
+          if (!(error instanceof CaSecretError)) throw error;
+          throw new SigningFailure('InvalidCaSecret', `the CA Secret ${where} ${error.message}`);
         }
-        return {
-          certificatePem: Buffer.from(data['ca.crt'], 'base64').toString(),
-          privateKeyPem: Buffer.from(data['ca.key'], 'base64').toString(),
-        };
       }
-      const ca = await createCertificateAuthority({
-        commonName: `keelson ${className}`.slice(0, 64),
-        lifetimeSeconds: provider.caLifetimeSeconds,
-      });
-      try {
-        await this.options.client.request('create', 'POST', path, 'secrets', {
-          body: {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            type: 'Opaque',
-            metadata: {
-              name: secretName,
-              namespace: this.options.operatorNamespace,
-              labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [TLS_CLASS_LABEL]: className },
-              ownerReferences: [classOwnerReference(tlsClass)],
-            },
-            data: {
-              'ca.crt': Buffer.from(ca.certificatePem).toString('base64'),
-              'ca.key': Buffer.from(ca.privateKeyPem).toString('base64'),
-            },
-          },
+      let plan = planCa(stored, provider, now);
+      let created: SigningCa | undefined;
+      if (plan.create) {
+        created = await createCertificateAuthority({
+          commonName: `keelson ${className}`.slice(0, 64),
+          lifetimeSeconds: provider.caLifetimeSeconds,
+          now,
         });
-        this.log.info(
-          { tlsClass: className, secret: secretName, notAfter: ca.notAfter },
-          'certificate authority created',
-        );
-        return ca;
-      } catch (error) {
-        if (!isStatus(error, 409)) throw error;
-        // another replica made it first: read theirs
+        plan = planCa(withNewCa(plan.state, plan.create, created, now), provider, now);
       }
+      if (!plan.signing) throw new Error(`the CA of the TlsClass ${className} could not be planned`);
+      const wanted = caSecretContents(plan.state);
+      try {
+        if (!secret) await this.createCaSecret(tlsClass, path, secretName, wanted);
+        else if (!holds(secret, wanted)) await this.updateCaSecret(secret, path, wanted);
+      } catch (error) {
+        // another replica wrote first: plan again from theirs
+        if (isStatus(error, 409)) continue;
+        throw error;
+      }
+      if (created) {
+        this.log.info(
+          {
+            tlsClass: className,
+            secret: secretName,
+            notAfter: created.notAfter,
+            signing: plan.signing.certificatePem === created.certificatePem,
+          },
+          stored?.current ? 'successor certificate authority created' : 'certificate authority created',
+        );
+      }
+      if (stored?.current && stored.current.certificatePem !== plan.signing.certificatePem) {
+        this.log.info(
+          { tlsClass: className, secret: secretName, notAfter: plan.signing.notAfter },
+          'signing switched to the successor certificate authority',
+        );
+      }
+      await this.publishTrustBundles(tlsClass, plan.trusted);
+      return plan;
     }
-    throw new Error(`the CA Secret ${secretName} was created and is gone again`);
+    throw new Error(`the CA Secret ${where} keeps changing under the operator; retrying`);
   }
 
-  /** Publishes the CA as the class's ClusterTrustBundle and removes this operator's older ones. */
-  private async publishTrustBundle(tlsClass: TlsClass, caCertificatePem: string): Promise<void> {
-    const className = tlsClass.metadata.name;
-    const name = trustBundleName(className, caCertificatePem);
-    const labels = {
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-      [TLS_CLASS_LABEL]: className,
-      [CA_NAMESPACE_LABEL]: this.options.operatorNamespace,
-    };
-    const existing = this.bundles.get('', name);
-    const current =
-      existing &&
-      (existing.spec as { trustBundle?: string } | undefined)?.trustBundle === caCertificatePem &&
-      Object.entries(labels).every(([k, v]) => existing.metadata.labels?.[k] === v);
-    if (!current) {
-      const applied = await this.options.client.request<KubeObject>(
-        'apply',
-        'PATCH',
-        `${collectionPath(CLUSTER_TRUST_BUNDLE_RESOURCE)}/${name}`,
-        CLUSTER_TRUST_BUNDLE_RESOURCE.plural,
-        {
-          query: { fieldManager: FIELD_MANAGER, force: true },
-          contentType: 'application/apply-patch+yaml',
-          body: {
-            apiVersion: CLUSTER_TRUST_BUNDLE_RESOURCE.apiVersion,
-            kind: CLUSTER_TRUST_BUNDLE_RESOURCE.kind,
-            metadata: { name, labels, ownerReferences: [classOwnerReference(tlsClass)] },
-            spec: { signerName: tlsSignerName(className), trustBundle: caCertificatePem },
-          },
+  private async createCaSecret(
+    tlsClass: TlsClass,
+    path: string,
+    name: string,
+    wanted: ReturnType<typeof caSecretContents>,
+  ): Promise<void> {
+    await this.options.client.request('create', 'POST', path, 'secrets', {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name,
+          namespace: this.options.operatorNamespace,
+          labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [TLS_CLASS_LABEL]: tlsClass.metadata.name },
+          annotations: wanted.annotations,
+          ownerReferences: [classOwnerReference(tlsClass)],
         },
-      );
-      this.bundles.remember(applied);
-      this.log.info({ tlsClass: className, clusterTrustBundle: name }, 'trust bundle published');
+        data: encoded(wanted.data),
+      },
+    });
+  }
+
+  /** Replaces the Secret's data and keelson's annotation, if nobody changed it since it was read. */
+  private async updateCaSecret(
+    secret: KubeObject,
+    path: string,
+    wanted: ReturnType<typeof caSecretContents>,
+  ): Promise<void> {
+    const annotations = { ...(secret.metadata.annotations ?? {}) };
+    delete annotations[NEXT_CA_PUBLISHED_ANNOTATION];
+    await this.options.client.request('update', 'PUT', `${path}/${secret.metadata.name}`, 'secrets', {
+      body: {
+        ...secret,
+        metadata: { ...secret.metadata, annotations: { ...annotations, ...wanted.annotations } },
+        data: encoded(wanted.data),
+      },
+    });
+  }
+
+  /**
+   * Publishes each CA the class trusts as its own ClusterTrustBundle and removes this operator's
+   * bundles of the class that hold any other.
+   */
+  private async publishTrustBundles(tlsClass: TlsClass, trusted: readonly string[]): Promise<void> {
+    const className = tlsClass.metadata.name;
+    const names = new Set<string>();
+    for (const caCertificatePem of trusted) {
+      names.add(await this.publishTrustBundle(tlsClass, caCertificatePem));
     }
     for (const bundle of [...this.bundles.list()]) {
-      if (bundle.metadata.labels?.[TLS_CLASS_LABEL] !== className || bundle.metadata.name === name) continue;
+      if (bundle.metadata.labels?.[TLS_CLASS_LABEL] !== className || names.has(bundle.metadata.name))
+        continue;
       try {
         await this.options.client.request(
           'delete',
@@ -564,6 +620,63 @@ export class PodCertificateSigner {
       }
     }
   }
+
+  /** Publishes one CA as a ClusterTrustBundle of the class; returns the bundle's name. */
+  private async publishTrustBundle(tlsClass: TlsClass, caCertificatePem: string): Promise<string> {
+    const className = tlsClass.metadata.name;
+    const name = trustBundleName(className, caCertificatePem);
+    const labels = {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [TLS_CLASS_LABEL]: className,
+      [CA_NAMESPACE_LABEL]: this.options.operatorNamespace,
+    };
+    const existing = this.bundles.get('', name);
+    const current =
+      existing &&
+      (existing.spec as { trustBundle?: string } | undefined)?.trustBundle === caCertificatePem &&
+      Object.entries(labels).every(([k, v]) => existing.metadata.labels?.[k] === v);
+    if (current) return name;
+    const applied = await this.options.client.request<KubeObject>(
+      'apply',
+      'PATCH',
+      `${collectionPath(CLUSTER_TRUST_BUNDLE_RESOURCE)}/${name}`,
+      CLUSTER_TRUST_BUNDLE_RESOURCE.plural,
+      {
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: 'application/apply-patch+yaml',
+        body: {
+          apiVersion: CLUSTER_TRUST_BUNDLE_RESOURCE.apiVersion,
+          kind: CLUSTER_TRUST_BUNDLE_RESOURCE.kind,
+          metadata: { name, labels, ownerReferences: [classOwnerReference(tlsClass)] },
+          spec: { signerName: tlsSignerName(className), trustBundle: caCertificatePem },
+        },
+      },
+    );
+    this.bundles.remember(applied);
+    this.log.info({ tlsClass: className, clusterTrustBundle: name }, 'trust bundle published');
+    return name;
+  }
+}
+
+/** A Secret's data, decoded to text. */
+function decoded(secret: KubeObject): Record<string, string> {
+  const data = (secret.data ?? {}) as Record<string, string>;
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+function encoded(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+}
+
+/** True when the CA Secret holds exactly `wanted`'s data and keelson's annotation as it should be. */
+function holds(secret: KubeObject, wanted: ReturnType<typeof caSecretContents>): boolean {
+  const data = decoded(secret);
+  const keys = new Set([...Object.keys(data), ...Object.keys(wanted.data)]);
+  return (
+    [...keys].every((k) => data[k] === wanted.data[k]) &&
+    secret.metadata.annotations?.[NEXT_CA_PUBLISHED_ANNOTATION] ===
+      wanted.annotations[NEXT_CA_PUBLISHED_ANNOTATION]
+  );
 }
 
 /**

@@ -9,7 +9,12 @@
  *   pods of a keelson stacklet (a StatefulSet's and, through its ReplicaSet, a Deployment's) start
  *   with a key, a certificate for their stable name and their stacklet's Services that select them
  *   (and no other Service's), issued by the CA the class's ClusterTrustBundle publishes and the pod
- *   mounts; the CA's key stays in its Secret. A pod that is not a keelson stacklet's asking the
+ *   mounts; the CA's key stays in its Secret. A class whose CA (in the Secret layout keelson wrote
+ *   before it rotated CAs) nears its end is rotated: the successor is made and published beside it,
+ *   so a pod's `ca.crt` holds both; the old CA signs on (its certificates clipped to its end) until
+ *   the successor has been published for half the overlap — the test moves the publication time
+ *   back in the Secret rather than waiting — then the successor signs; once the Secret says the old
+ *   CA has expired, it is dropped and its bundle deleted. A pod that is not a keelson stacklet's asking the
  *   same signer — even one carrying keelson's labels — is Denied with the reason, and its volume
  *   never gets a certificate (its container never starts). No private key appears in the
  *   operator's log, any Event or any status.
@@ -17,9 +22,11 @@
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { KubeClient } from '../../lib/operator/client';
+import { NEXT_CA_PUBLISHED_ANNOTATION, splitPem } from '../../lib/operator/ca-rotation';
 import { caSecretName, trustBundleName } from '../../lib/operator/signer';
+import { createCertificateAuthority } from '../../lib/tls/certificates';
 import { createTestNamespace } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
 import { installCrds, RESTRICTED } from './admission';
@@ -179,8 +186,9 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
   let operatorNamespace = '';
   let namespace = '';
   let operator: OperatorProcess | undefined;
-  /** The pods' private keys, read from their volumes, for the scan. */
+  /** The pods' private keys, read from their volumes, and the rotated class's CA keys, for the scan. */
   const podKeys: string[] = [];
+  const rotationClass = uniqueName('rotating');
 
   beforeAll(async () => {
     await realNode();
@@ -206,9 +214,10 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
 
   afterAll(async () => {
     await operator?.stop();
-    await client
-      .request('delete', 'DELETE', `/apis/keelson.dev/v1alpha1/tlsclasses/${className}`, 'tlsclasses')
-      .catch(() => undefined);
+    for (const name of [className, rotationClass])
+      await client
+        .request('delete', 'DELETE', `/apis/keelson.dev/v1alpha1/tlsclasses/${name}`, 'tlsclasses')
+        .catch(() => undefined);
     if (operatorNamespace) await removeOperatorIdentity(operatorNamespace, kc);
     for (const name of [namespace, operatorNamespace].filter(Boolean))
       await core.deleteNamespace({ name }).catch(() => undefined);
@@ -452,13 +461,258 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ContainerCreating');
   });
 
+  it('rotates a CA near its end: both CAs trusted, the old one signing until the switch, then the new one; the expired one dropped', async () => {
+    const node = await realNode();
+    const started = Date.now();
+    const rotationSigner = `keelson.dev/${rotationClass}`;
+    // Successor due 2h before a CA's end, signing 1h after it is published (half the overlap).
+    await client.request('create', 'POST', '/apis/keelson.dev/v1alpha1/tlsclasses', 'tlsclasses', {
+      body: {
+        apiVersion: 'keelson.dev/v1alpha1',
+        kind: 'TlsClass',
+        metadata: { name: rotationClass },
+        spec: { keelsonCa: { certificateLifetime: '2h', caLifetime: '4h', caRotationOverlap: '2h' } },
+      },
+    });
+    const tlsClass = await client.request<{ metadata: { uid: string } }>(
+      'get',
+      'GET',
+      `/apis/keelson.dev/v1alpha1/tlsclasses/${rotationClass}`,
+      'tlsclasses',
+    );
+    // A CA with 100 minutes left, in the Secret as keelson wrote it before rotation.
+    const old = await createCertificateAuthority({
+      commonName: 'keelson old',
+      lifetimeSeconds: 4 * 3600,
+      now: new Date(Date.now() - (4 * 60 - 100) * 60_000),
+    });
+    const secretName = caSecretName(rotationClass);
+    await core.createNamespacedSecret({
+      namespace: operatorNamespace,
+      body: {
+        metadata: {
+          name: secretName,
+          ownerReferences: [
+            {
+              apiVersion: 'keelson.dev/v1alpha1',
+              kind: 'TlsClass',
+              name: rotationClass,
+              uid: tlsClass.metadata.uid,
+            },
+          ],
+        },
+        data: {
+          'ca.crt': Buffer.from(old.certificatePem).toString('base64'),
+          'ca.key': Buffer.from(old.privateKeyPem).toString('base64'),
+        },
+      },
+    });
+    const oldCa = new X509Certificate(old.certificatePem);
+
+    const podOverrides = {
+      spec: {
+        ...REAL_NODE_PLACEMENT,
+        terminationGracePeriodSeconds: 0,
+        containers: [
+          {
+            name: 'beacon',
+            command: ['/bin/sh', '-c', 'sleep 86400'],
+            args: null,
+            readinessProbe: null,
+            volumeMounts: [{ name: 'tls-server', mountPath: TLS_DIR, readOnly: true }],
+          },
+        ],
+        volumes: [tlsVolume(rotationSigner)],
+      },
+    };
+    const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
+    await beacons(kc).create(namespace, 'rot', {
+      image: { custom: node.busyboxImage, pullPolicy: 'Never' },
+      servers: {
+        config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
+        podOverrides,
+        roleGroups: { default: { replicas: 1 } },
+      },
+      gateways: { config: small, roleGroups: { default: { replicas: 0 } } },
+    });
+    const pod = 'rot-servers-default-0';
+
+    const bundlesOfClass = async () =>
+      (
+        await client.request<{ items: ClusterTrustBundle[] }>(
+          'list',
+          'GET',
+          `${CERTIFICATES}/clustertrustbundles`,
+          'clustertrustbundles',
+          { query: { labelSelector: `keelson.dev/tls-class=${rotationClass}` } },
+        )
+      ).items;
+    const readSecret = async () => {
+      const secret = await core.readNamespacedSecret({ name: secretName, namespace: operatorNamespace });
+      const data = Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+      );
+      return { secret, data };
+    };
+    /** The pod's leaf and the CAs of its projected ca.crt. */
+    const podFiles = async (uid?: string) => {
+      await explained(
+        waitFor(
+          `${pod} to run${uid ? ' again' : ''}`,
+          async () => {
+            const read = await core.readNamespacedPod({ name: pod, namespace }).catch(() => undefined);
+            return (
+              read !== undefined &&
+              read.metadata!.uid !== uid &&
+              (read.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+            );
+          },
+          5 * 60_000,
+        ),
+      );
+      // Both bundles exist before the certificate is issued; should the kubelet have projected
+      // the trust before it saw the second, its next sync of the volume brings it.
+      let [chain, trust] = ['', ''];
+      await explained(
+        waitFor(
+          `${pod}'s ca.crt to hold both CAs`,
+          async () => {
+            const files = await execInPod(
+              namespace,
+              pod,
+              `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt`,
+            );
+            [chain, trust] = files.split('===\n');
+            return splitPem(trust).length === 2;
+          },
+          3 * 60_000,
+        ),
+      );
+      const read = await core.readNamespacedPod({ name: pod, namespace });
+      return {
+        uid: read.metadata!.uid!,
+        leaf: new X509Certificate(chain),
+        trusted: splitPem(trust).map((c) => new X509Certificate(c)),
+      };
+    };
+    /** True when `leaf` chains to one of `trusted` (its issuer, by name and signature). */
+    const validates = (leaf: X509Certificate, trusted: X509Certificate[]) =>
+      trusted.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+
+    // The overlap: the successor is made, kept beside the old CA and published; the old CA signs.
+    const first = await podFiles();
+    const during = await readSecret();
+    expect(Object.keys(during.data).sort()).toEqual(['ca.crt', 'ca.key', 'next.crt', 'next.key']);
+    expect(during.data['ca.crt']).toBe(old.certificatePem);
+    expect(during.secret.metadata?.annotations?.[NEXT_CA_PUBLISHED_ANNOTATION]).toBeDefined();
+    const next = new X509Certificate(during.data['next.crt']);
+    podKeys.push(old.privateKeyPem, during.data['next.key']);
+    const bundles = await bundlesOfClass();
+    expect(bundles.map((b) => b.spec.signerName)).toEqual([rotationSigner, rotationSigner]);
+    expect(bundles.map((b) => new X509Certificate(b.spec.trustBundle).fingerprint256).sort()).toEqual(
+      [oldCa.fingerprint256, next.fingerprint256].sort(),
+    );
+    // The pod's ca.crt holds both CAs; its certificate is the old CA's, clipped to the old CA's end.
+    expect(first.trusted.map((c) => c.fingerprint256).sort()).toEqual(
+      [oldCa.fingerprint256, next.fingerprint256].sort(),
+    );
+    expect(validates(first.leaf, first.trusted)).toBe(true);
+    expect(first.leaf.checkIssued(oldCa)).toBe(true);
+    expect(first.leaf.verify(oldCa.publicKey)).toBe(true);
+    expect(first.leaf.validTo).toBe(oldCa.validTo);
+    log(
+      `rotation: successor published, old CA signing, pod running ${seconds(Date.now() - started)} after the class`,
+    );
+
+    // The successor published 61 minutes ago (the test moves the time back rather than waiting):
+    // the pod's next certificate comes from the successor.
+    const publishedLongAgo = new Date(Date.now() - 61 * 60_000).toISOString();
+    await core.patchNamespacedSecret(
+      {
+        name: secretName,
+        namespace: operatorNamespace,
+        body: [
+          {
+            op: 'replace',
+            path: `/metadata/annotations/${NEXT_CA_PUBLISHED_ANNOTATION.replace('/', '~1')}`,
+            value: publishedLongAgo,
+          },
+        ],
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    await core.deleteNamespacedPod({ name: pod, namespace, gracePeriodSeconds: 0 });
+    const second = await podFiles(first.uid);
+    expect(validates(second.leaf, second.trusted)).toBe(true);
+    expect(second.leaf.checkIssued(next)).toBe(true);
+    expect(second.leaf.verify(next.publicKey)).toBe(true);
+    expect(second.leaf.verify(oldCa.publicKey)).toBe(false);
+    expect(second.trusted.map((c) => c.fingerprint256).sort()).toEqual(
+      [oldCa.fingerprint256, next.fingerprint256].sort(),
+    );
+    const after = await readSecret();
+    expect(after.data).toEqual({
+      'ca.crt': during.data['next.crt'],
+      'ca.key': during.data['next.key'],
+      'previous.crt': splitPem(old.certificatePem)[0],
+    });
+    expect(after.secret.metadata?.annotations?.[NEXT_CA_PUBLISHED_ANNOTATION]).toBeUndefined();
+    expect((await bundlesOfClass()).length).toBe(2);
+    log(`rotation: switched to the successor ${seconds(Date.now() - started)} after the class`);
+
+    // The Secret says the old CA has expired (an expired one in its place, rather than waiting):
+    // the next look at the class (a change to one of its bundles makes one) drops it and its bundle.
+    const expired = await createCertificateAuthority({
+      commonName: 'keelson old',
+      lifetimeSeconds: 3600,
+      now: new Date(Date.now() - 2 * 3600_000),
+    });
+    await core.patchNamespacedSecret(
+      {
+        name: secretName,
+        namespace: operatorNamespace,
+        body: [
+          {
+            op: 'replace',
+            path: '/data/previous.crt',
+            value: Buffer.from(expired.certificatePem).toString('base64'),
+          },
+        ],
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    const oldBundle = trustBundleName(rotationClass, old.certificatePem);
+    await client.request(
+      'patch',
+      'PATCH',
+      `${CERTIFICATES}/clustertrustbundles/${oldBundle}`,
+      'clustertrustbundles',
+      {
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { annotations: { 'keelson.dev/test': 'touched' } } },
+      },
+    );
+    await explained(
+      waitFor(
+        "the expired CA's bundle to be deleted",
+        async () =>
+          (await bundlesOfClass()).map((b) => b.metadata.name).join() ===
+          trustBundleName(rotationClass, during.data['next.crt']),
+        2 * 60_000,
+      ),
+    );
+    expect(Object.keys((await readSecret()).data).sort()).toEqual(['ca.crt', 'ca.key']);
+    log(`rotation: expired CA dropped ${seconds(Date.now() - started)} after the class`);
+  });
+
   it("keeps every private key out of the operator's log, Events and statuses", async () => {
     const secret = await core.readNamespacedSecret({
       name: caSecretName(className),
       namespace: operatorNamespace,
     });
     const caKey = Buffer.from(secret.data!['ca.key'], 'base64').toString();
-    expect(podKeys.length).toBe(2);
+    // The two pods' keys and the rotated class's two CA keys.
+    expect(podKeys.length).toBe(4);
     // What would give each key away: its secret scalar (base64url, base64, hex) and the PEM lines
     // that hold it (the first two of a P-256 PKCS#8 key; the last holds only the public key, which
     // certificates carry too).
@@ -467,7 +721,7 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
       const body = pem.split('\n').filter((line) => line && !line.startsWith('-----'));
       return [d.toString('base64url'), d.toString('base64'), d.toString('hex'), ...body.slice(0, 2)];
     });
-    expect(keyTexts.length).toBe(15);
+    expect(keyTexts.length).toBe(25);
     const events = async (ns: string) =>
       JSON.stringify((await core.listNamespacedEvent({ namespace: ns })).items);
     const texts: [string, string][] = [
