@@ -1,13 +1,20 @@
 import { Chart, Testing } from 'cdk8s';
-import { spawnSync } from 'child_process';
+import { execSync, spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   HIVE,
   HiveCluster,
+  keyStoreScript,
+  METASTORE_KEYSTORE_DIR,
+  portCheck,
   requireVariablesScript,
   SCHEMA_INIT_MEMORY,
   type HiveClusterProps,
 } from '../constructs/hive';
-import { parseQuantity, productCrd, S3Connection, specProblems } from '../lib';
+import { parseQuantity, productCrd, S3Connection, specProblems, tlsFiles } from '../lib';
 import { find, type Obj } from './support/synth';
 
 const POSTGRES = {
@@ -317,5 +324,182 @@ describe('bad Hive specs', () => {
     expect(JSON.stringify(productCrd(HIVE))).toContain(
       '"message":"a postgresql or mysql database needs host, database and credentialsSecretName","reason":"FieldValueRequired"',
     );
+  });
+});
+
+describe('a HiveCluster with TLS', () => {
+  const build = (props: HiveClusterProps = {}, classes = [{ name: 'tls' }]) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new HiveCluster(
+      chart,
+      'hive',
+      { clusterConfig: { database: POSTGRES }, ...props },
+      { tlsClasses: classes },
+    );
+    const objs = Testing.synth(chart) as Obj[];
+    const site = xml(find(objs, 'ConfigMap', 'hive-metastores-default').data['metastore-site.xml']);
+    const pod = find(objs, 'StatefulSet', 'hive-metastores-default').spec.template.spec;
+    return { objs, site, pod };
+  };
+
+  test('serves Thrift over TLS only, from a PKCS#12 key store whose password is a variable, never a value', () => {
+    const { site, objs } = build();
+    expect(site).toMatchObject({
+      'metastore.thrift.port': '9083',
+      'metastore.use.SSL': 'true',
+      'metastore.keystore.path': '/tmp/keelson-tls/metastore.p12',
+      'metastore.keystore.type': 'PKCS12',
+      'metastore.keystore.password': '${env.KEELSON_METASTORE_KEYSTORE_PASSWORD}',
+    });
+    // No key, certificate or key store in anything synthesized.
+    expect(JSON.stringify(objs)).not.toMatch(/BEGIN|PRIVATE KEY|\.p12"|keystore\.password":"[^$]/);
+  });
+
+  test('mounts the server certificate of its class and builds the key store from tls.pem at start', () => {
+    const { pod } = build();
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'tls-server',
+        projected: expect.objectContaining({
+          sources: expect.arrayContaining([
+            expect.objectContaining({
+              podCertificate: expect.objectContaining({ signerName: 'keelson.dev/tls' }),
+            }),
+          ]),
+        }),
+      }),
+    );
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'tls-server',
+      mountPath: '/keelson/tls/server',
+      readOnly: true,
+    });
+    const lines = pod.containers[0].command[2].split('\n');
+    expect(lines.slice(0, 5)).toEqual([
+      'set -eu',
+      'mkdir -p -m 0700 /tmp/keelson-tls',
+      'KEELSON_METASTORE_KEYSTORE_PASSWORD=$(openssl rand -hex 32)',
+      'export KEELSON_METASTORE_KEYSTORE_PASSWORD',
+      '(umask 077 && openssl pkcs12 -export -in /keelson/tls/server/tls.pem -name metastore ' +
+        '-out /tmp/keelson-tls/metastore.p12 -passout env:KEELSON_METASTORE_KEYSTORE_PASSWORD)',
+    ]);
+    // The password is made before the check that every ${env.X} is set, which now includes it.
+    expect(lines[5]).toBe('for name in DB_PASSWORD DB_USERNAME KEELSON_METASTORE_KEYSTORE_PASSWORD; do');
+    expect(lines[lines.length - 1]).toMatch(
+      /^exec java .* org\.apache\.hadoop\.hive\.metastore\.HiveMetaStore "\$@"$/,
+    );
+    // The schema tool does not serve Thrift: it neither needs nor checks the password.
+    expect(pod.initContainers[0].command[2]).not.toContain('KEELSON_METASTORE_KEYSTORE_PASSWORD');
+    expect(pod.initContainers[0].command[2]).toContain('for name in DB_PASSWORD DB_USERNAME; do');
+    // The probes complete a handshake (a bare connect makes the metastore log an error each time).
+    for (const probe of ['readinessProbe', 'startupProbe', 'livenessProbe']) {
+      expect(pod.containers[0][probe].exec.command).toEqual([
+        '/bin/bash',
+        '-c',
+        "timeout 8 openssl s_client -connect 127.0.0.1:9083 -brief </dev/null 2>&1 | grep -q '^CONNECTION ESTABLISHED$'",
+      ]);
+      expect(pod.containers[0][probe].timeoutSeconds).toBe(10);
+    }
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true });
+    expect(pod.securityContext).toMatchObject({ runAsUser: 10001 });
+  });
+
+  test('the start script makes a key store Java opens with the password, holding the key and its chain', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hive-tls-'));
+    try {
+      const run = (cmd: string) => execSync(cmd, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      run(
+        'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=hive -days 1 -keyout k.pem -out c.pem 2>/dev/null',
+      );
+      run('openssl pkcs8 -topk8 -nocrypt -in k.pem -out k8.pem && cat k8.pem c.pem > tls.pem');
+      const script = keyStoreScript({ server: { ...tlsFiles('server'), bundle: path.join(dir, 'tls.pem') } })
+        .join('\n')
+        .replaceAll(METASTORE_KEYSTORE_DIR, path.join(dir, 'ks'));
+      const out = spawnSync(
+        '/bin/bash',
+        [
+          '-c',
+          `set -eu\n${script}\nkeytool -list -keystore ${dir}/ks/metastore.p12 -storetype PKCS12 -storepass:env KEELSON_METASTORE_KEYSTORE_PASSWORD; stat -c %a ${dir}/ks ${dir}/ks/metastore.p12`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(out.stderr).toBe('');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toMatch(/^metastore, .*PrivateKeyEntry,\s*$/m);
+      expect(out.stdout).toMatch(/^700\n600\n$/m);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the TLS probe passes on a TLS port and fails on a plaintext one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hive-probe-'));
+    const servers: ChildProcess[] = [];
+    try {
+      execSync(
+        'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=hive -days 1 -keyout k.pem -out c.pem 2>/dev/null',
+        { cwd: dir },
+      );
+      const probe = (port: number) =>
+        spawnSync(
+          '/bin/bash',
+          [
+            '-c',
+            (
+              portCheck({ server: tlsFiles('server') }) as { exec: { command: string[] } }
+            ).exec.command[2].replace(':9083', `:${port}`),
+          ],
+          { encoding: 'utf8' },
+        ).status;
+      const free = () =>
+        new Promise<number>((resolve) => {
+          const srv = net.createServer().listen(0, '127.0.0.1', () => {
+            const { port } = srv.address() as net.AddressInfo;
+            srv.close(() => resolve(port));
+          });
+        });
+      const [tlsPort, plainPort] = [await free(), await free()];
+      servers.push(
+        spawn(
+          'openssl',
+          ['s_server', '-accept', `127.0.0.1:${tlsPort}`, '-cert', 'c.pem', '-key', 'k.pem', '-quiet'],
+          {
+            cwd: dir,
+            stdio: 'ignore',
+          },
+        ),
+      );
+      const plain = net.createServer((socket) => socket.end()).listen(plainPort, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(probe(tlsPort)).toBe(0);
+      expect(probe(plainPort)).not.toBe(0);
+      plain.close();
+    } finally {
+      for (const server of servers) server.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('its discovery ConfigMap names the class clients trust; without a class or with TLS off, plaintext as before', () => {
+    expect(find(build().objs, 'ConfigMap', 'hive').data).toEqual({
+      HIVE: 'thrift://hive-metastores.data.svc.cluster.local:9083',
+      HIVE_TLS_CLASS: 'tls',
+    });
+    const named = build({ clusterConfig: { database: POSTGRES, tls: { serverTlsClass: 'lake' } } }, [
+      { name: 'lake' },
+    ]);
+    expect(find(named.objs, 'ConfigMap', 'hive').data.HIVE_TLS_CLASS).toBe('lake');
+    for (const off of [
+      build({}, []),
+      build({ clusterConfig: { database: POSTGRES, tls: { enabled: false } } }),
+    ]) {
+      expect(find(off.objs, 'ConfigMap', 'hive').data).toEqual({
+        HIVE: 'thrift://hive-metastores.data.svc.cluster.local:9083',
+      });
+      expect(off.site['metastore.use.SSL']).toBeUndefined();
+      expect(off.pod.containers[0].command[2]).not.toContain('openssl');
+      expect(off.pod.containers[0].readinessProbe.tcpSocket.port).toBe(9083);
+      expect(off.pod.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-server');
+    }
   });
 });

@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
 import { TlsClass } from '../lib';
 import type { StackletOptions } from '../lib';
-import { find, problemsOf, type Obj } from './support/synth';
+import { find, type Obj } from './support/synth';
 
 function synth(props: KafkaClusterProps = {}, options: StackletOptions = {}): Obj[] {
   const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
@@ -164,16 +164,40 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
     });
   });
 
-  test('rejects a ZooKeeper speaking TLS with a class this Kafka does not use', () => {
-    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
-    const kafka = new KafkaCluster(
-      chart,
-      'kafka',
-      { clusterConfig: { zookeeperConfigMapName: 'zk' } },
-      { ...tlsOn, dependencies: { zk: { ZOOKEEPER: 'zk:2181', ZOOKEEPER_TLS_CLASS: 'zk-tls' } } },
-    );
-    expect(problemsOf(kafka)).toMatch(
-      /the ZooKeeper speaks TLS with the TlsClass "zk-tls", which this Kafka does not use.*set spec\.clusterConfig\.tls\.internalTlsClass/,
-    );
+  test('trusts a ZooKeeper speaking TLS with a class this Kafka does not use through that class’s mounted CAs', () => {
+    for (const options of [tlsOn, {}]) {
+      const objs = zookeeper({ ZOOKEEPER_TLS_CLASS: 'zk-tls' }, options);
+      expect(properties(objs, 'kafka-brokers-default', 'broker.properties')).toMatchObject({
+        'zookeeper.ssl.client.enable': 'true',
+        'zookeeper.ssl.truststore.type': 'PEM',
+        'zookeeper.ssl.truststore.location': '/keelson/tls/trust/zk-tls/ca.crt',
+      });
+      const spec = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
+      expect(spec.volumes).toContainEqual(
+        expect.objectContaining({
+          name: 'tls-trust-zk-tls',
+          projected: {
+            sources: [
+              {
+                clusterTrustBundle: {
+                  signerName: 'keelson.dev/zk-tls',
+                  labelSelector: { matchLabels: { 'keelson.dev/tls-class': 'zk-tls' } },
+                  path: 'ca.crt',
+                },
+              },
+            ],
+          },
+        }),
+      );
+      expect(spec.containers[0].volumeMounts).toContainEqual({
+        name: 'tls-trust-zk-tls',
+        mountPath: '/keelson/tls/trust/zk-tls',
+        readOnly: true,
+      });
+    }
+    // The same class as Kafka's own: its own files, no second mount.
+    const same = zookeeper({ ZOOKEEPER_TLS_CLASS: 'tls' }, tlsOn);
+    const volumes = find(same, 'StatefulSet', 'kafka-brokers-default').spec.template.spec.volumes;
+    expect(volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-tls');
   });
 });

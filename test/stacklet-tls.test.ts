@@ -6,6 +6,8 @@ import {
   Stacklet,
   stackletSpecSchema,
   tlsClassInfoOf,
+  tlsTrustFile,
+  tlsTrustVolumes,
   type AnyStackletSpec,
   type ProductDefinition,
   type RoleGroupTls,
@@ -183,5 +185,34 @@ describe('a TlsClass resource as stacklets see it', () => {
     expect(
       tlsClassInfoOf('tls', { keelsonCa: {}, secretCa: { secretName: 'ca', secretNamespace: 'pki' } }),
     ).toBe(undefined);
+  });
+});
+
+describe('a client trusting another stacklet’s class', () => {
+  test('mounts each class’s ClusterTrustBundle once, read-only, at /keelson/tls/trust/<class>/ca.crt', () => {
+    const { volumes, mounts } = tlsTrustVolumes(['lake', 'zk', 'lake']);
+    expect(tlsTrustFile('lake')).toBe('/keelson/tls/trust/lake/ca.crt');
+    expect(volumes.map((v) => v.name)).toEqual(['tls-trust-lake', 'tls-trust-zk']);
+    expect(volumes[0].projected?.sources).toEqual([
+      {
+        clusterTrustBundle: {
+          signerName: 'keelson.dev/lake',
+          labelSelector: { matchLabels: { 'keelson.dev/tls-class': 'lake' } },
+          path: 'ca.crt',
+        },
+      },
+    ]);
+    expect(mounts).toEqual([
+      { name: 'tls-trust-lake', mountPath: '/keelson/tls/trust/lake', readOnly: true },
+      { name: 'tls-trust-zk', mountPath: '/keelson/tls/trust/zk', readOnly: true },
+    ]);
+    expect(tlsTrustVolumes([])).toEqual({ volumes: [], mounts: [] });
+  });
+
+  test('a class name too long for a volume name gets a shortened, distinct one', () => {
+    const long = (c: string) => `${'a'.repeat(60)}${c}`;
+    const [a, b] = [long('b'), long('c')].map((n) => tlsTrustVolumes([n]).volumes[0].name);
+    for (const name of [a, b]) expect(name).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(a).not.toBe(b);
   });
 });

@@ -512,3 +512,90 @@ describe('TLS', () => {
     }
   });
 });
+
+describe('catalogs on a Hive metastore with TLS', () => {
+  const build = (trinoClasses: { name: string }[] = []) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const hive = new HiveCluster(
+      chart,
+      'hive',
+      { clusterConfig: { database: { type: 'derby' }, tls: { serverTlsClass: 'lake' } } },
+      { tlsClasses: [{ name: 'lake' }] },
+    );
+    const labels = { trino: 'trino' };
+    const catalogs = [
+      new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: hive, labels }),
+      new TrinoCatalog(chart, 'ice', { connector: { iceberg: {} }, metastore: hive, labels }),
+      new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels }),
+    ];
+    new TrinoCluster(
+      chart,
+      'trino',
+      { clusterConfig: { catalogLabelSelector: { matchLabels: labels } }, catalogs },
+      { tlsClasses: trinoClasses },
+    );
+    const objs = Testing.synth(chart) as Obj[];
+    const catalog = (name: string) =>
+      properties(find(objs, 'ConfigMap', 'trino-coordinators-default').data[`catalog.${name}.properties`]);
+    const pod = (name: string) => find(objs, 'StatefulSet', name).spec.template.spec;
+    return { objs, catalog, pod };
+  };
+
+  test('hive and iceberg catalogs speak Thrift over TLS, trusting the CAs of the metastore’s class', () => {
+    const { catalog } = build();
+    for (const name of ['lake', 'ice']) {
+      expect(catalog(name)).toMatchObject({
+        'hive.metastore.uri': 'thrift://hive-metastores.data.svc.cluster.local:9083',
+        'hive.metastore.thrift.client.ssl.enabled': 'true',
+        'hive.metastore.thrift.client.ssl.trust-certificate': '/keelson/tls/trust/lake/ca.crt',
+      });
+    }
+    expect(catalog('tpch')['hive.metastore.thrift.client.ssl.enabled']).toBeUndefined();
+  });
+
+  test('every pod mounts that class’s trust bundle once, as a client, though Trino itself speaks plain HTTP', () => {
+    const { objs, pod } = build();
+    expect(find(objs, 'ConfigMap', 'trino').data.TRINO).toMatch(/^http:/);
+    for (const name of ['trino-coordinators-default', 'trino-workers-default']) {
+      const spec = pod(name);
+      const trust = spec.volumes.filter((v: { name: string }) => v.name.startsWith('tls'));
+      expect(trust).toEqual([
+        {
+          name: 'tls-trust-lake',
+          projected: {
+            sources: [
+              {
+                clusterTrustBundle: {
+                  signerName: 'keelson.dev/lake',
+                  labelSelector: { matchLabels: { 'keelson.dev/tls-class': 'lake' } },
+                  path: 'ca.crt',
+                },
+              },
+            ],
+          },
+        },
+      ]);
+      expect(spec.containers[0].volumeMounts).toContainEqual({
+        name: 'tls-trust-lake',
+        mountPath: '/keelson/tls/trust/lake',
+        readOnly: true,
+      });
+    }
+  });
+
+  test('with TLS of its own in another class, a pod mounts both: its certificate and the metastore’s CAs', () => {
+    const { pod } = build([{ name: 'tls' }]);
+    const names = pod('trino-workers-default').volumes.map((v: { name: string }) => v.name);
+    expect(names).toEqual(expect.arrayContaining(['tls-server', 'tls-internal', 'tls-trust-lake']));
+  });
+
+  test('a metastore in plaintext gets a plaintext catalog and no trust bundle', () => {
+    const { objs } = synth({}, { lake: { connector: { hive: {} } } });
+    const cm = find(objs, 'ConfigMap', 'trino-coordinators-default');
+    expect(
+      properties(cm.data['catalog.lake.properties'])['hive.metastore.thrift.client.ssl.enabled'],
+    ).toBeUndefined();
+    const spec = find(objs, 'StatefulSet', 'trino-workers-default').spec.template.spec;
+    expect(spec.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-lake');
+  });
+});

@@ -20,6 +20,17 @@
  * of the first role group (by name) with replicas — so two pods never create it at once; every other
  * pod's init container waits until `-info` finds the schema of its Hive version.
  *
+ * TLS (`clusterConfig.tls`, lib/tls): with server TLS on, port 9083 speaks Thrift over TLS only
+ * (`metastore.use.SSL`). Hive reads its key from a Java key store, not PEM, so the start script
+ * builds one from the mounted `tls.pem` (the key and its chain in one file, so never a key of one
+ * certificate with another) with `openssl pkcs12` into `/tmp/keelson-tls` (the pod's emptyDir, mode
+ * 0700), under a password made at random for this start and handed to the metastore in an
+ * environment variable (`metastore.keystore.password` refers to it as `${env.…}`): neither the key
+ * store nor its password is ever in the ConfigMap. Clients are not asked for a certificate. The
+ * metastore reads the key store once: a renewed certificate reaches it at the next start, which
+ * the keelson operator brings about before expiry (`certificateReload: restart`). The
+ * discovery ConfigMap says `HIVE_TLS_CLASS=<class>` so clients (Trino's catalogs) trust that class.
+ *
  * Credentials never reach the ConfigMap: the database user and password and the S3 keys come from
  * their Secrets as environment variables, and the XML files refer to them as `${env.NAME}`, which
  * Hadoop's configuration expands when the value is read. Hadoop leaves a reference to an unset
@@ -50,6 +61,7 @@ import {
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
+  type RoleGroupTls,
   type S3Connection,
   type StackletContext,
   type StackletOptions,
@@ -60,6 +72,18 @@ export const HIVE_METASTORE_PORT = 9083;
 
 /** The key of the Thrift URI in a Hive discovery ConfigMap. */
 export const HIVE_DISCOVERY_KEY = 'HIVE';
+
+/**
+ * The key, present only when the metastore speaks TLS, of the TlsClass whose CAs (its
+ * ClusterTrustBundles, label `keelson.dev/tls-class`) a client trusts to reach it.
+ */
+export const HIVE_TLS_DISCOVERY_KEY = 'HIVE_TLS_CLASS';
+
+/** Where the start script writes the key store it builds from the mounted PEM files (an emptyDir). */
+export const METASTORE_KEYSTORE_DIR = '/tmp/keelson-tls';
+export const METASTORE_KEYSTORE = `${METASTORE_KEYSTORE_DIR}/metastore.p12`;
+/** The variable holding the key store's password, made at random by each start. */
+export const METASTORE_KEYSTORE_PASSWORD_ENV = 'KEELSON_METASTORE_KEYSTORE_PASSWORD';
 
 /** keelson's image for each supported Hive version (see image.ts for how it is built). */
 export const HIVE_IMAGE_REPOSITORY = 'ghcr.io/keelson/hive-metastore';
@@ -134,8 +158,25 @@ export function metastoreUri(stacklet: StackletContext): string {
   return `thrift://${service}:${HIVE_METASTORE_PORT}`;
 }
 
-/** metastore-site.xml: the database, the warehouse and the Thrift port. */
-export function metastoreSite(stacklet: StackletContext<HiveSpec>): Record<string, string> {
+/**
+ * metastore-site.xml's TLS keys: Thrift over TLS with the key store the start script builds
+ * (see the file comment); none without server TLS.
+ */
+export function metastoreSiteTls(tls: RoleGroupTls): Record<string, string> {
+  if (!tls.server) return {};
+  return {
+    'metastore.use.SSL': 'true',
+    'metastore.keystore.path': METASTORE_KEYSTORE,
+    'metastore.keystore.type': 'PKCS12',
+    'metastore.keystore.password': `\${env.${METASTORE_KEYSTORE_PASSWORD_ENV}}`,
+  };
+}
+
+/** metastore-site.xml: the database, the warehouse, the Thrift port and its TLS. */
+export function metastoreSite(
+  stacklet: StackletContext<HiveSpec>,
+  tls: RoleGroupTls = {},
+): Record<string, string> {
   const db = database(stacklet.spec);
   const creds = databaseCredentialVariables(DB_ENV);
   return {
@@ -156,6 +197,7 @@ export function metastoreSite(stacklet: StackletContext<HiveSpec>): Record<strin
     // synchronous logging to stdout also loses no lines when the JVM dies.
     'metastore.async.log.enabled': 'false',
     'metastore.task.threads.always': HOUSEKEEPING_TASKS.join(','),
+    ...metastoreSiteTls(tls),
   };
 }
 
@@ -312,19 +354,61 @@ export function schemaInitScript(
   ].join('\n');
 }
 
-/** The metastore's start script; `cliOverrides` reach HiveMetaStore as its arguments. */
+/**
+ * Script lines that build the metastore's PKCS#12 key store from the mounted PEM bundle (key, then
+ * chain) under a random password of this start, in a folder only the pod's user can read.
+ */
+export function keyStoreScript(tls: RoleGroupTls): string[] {
+  if (!tls.server) return [];
+  return [
+    `mkdir -p -m 0700 ${METASTORE_KEYSTORE_DIR}`,
+    `${METASTORE_KEYSTORE_PASSWORD_ENV}=$(openssl rand -hex 32)`,
+    `export ${METASTORE_KEYSTORE_PASSWORD_ENV}`,
+    `(umask 077 && openssl pkcs12 -export -in ${tls.server.bundle} -name metastore -out ${METASTORE_KEYSTORE} -passout env:${METASTORE_KEYSTORE_PASSWORD_ENV})`,
+  ];
+}
+
+/**
+ * The metastore's start script; `cliOverrides` reach HiveMetaStore as its arguments. With server
+ * TLS it first builds the key store (keyStoreScript).
+ */
 export function metastoreStartScript(
   jvmArguments: readonly string[],
   required: readonly string[] = [],
+  tls: RoleGroupTls = {},
 ): string {
   return [
     'set -eu',
+    ...keyStoreScript(tls),
     ...requireVariablesScript(required),
     `exec ${javaCommand(jvmArguments, METASTORE_CLASS)} "$@"`,
   ].join('\n');
 }
 
 const WRITABLE_DIRS = ['/tmp', DATA_DIR];
+
+/**
+ * How the probes check the Thrift port: a TCP connect in plaintext; over TLS a complete handshake
+ * (`openssl s_client`, trusting no CA: the probe asks whether the port serves, the certificate is
+ * the clients' to check). A bare connect to the TLS port makes the metastore log an ERROR with a
+ * stack trace ("Remote host terminated the handshake") at every probe; a completed handshake that
+ * is closed logs nothing. `timeout`: s_client can linger after a handshake.
+ */
+export function portCheck(
+  tls: RoleGroupTls,
+): { tcpSocket: { port: never } } | { exec: { command: string[] }; timeoutSeconds: number } {
+  if (!tls.server) return { tcpSocket: { port: HIVE_METASTORE_PORT as never } };
+  return {
+    exec: {
+      command: [
+        '/bin/bash',
+        '-c',
+        `timeout 8 openssl s_client -connect 127.0.0.1:${HIVE_METASTORE_PORT} -brief </dev/null 2>&1 | grep -q '^CONNECTION ESTABLISHED$'`,
+      ],
+    },
+    timeoutSeconds: 10,
+  };
+}
 
 /** The Hive product, as the framework and the operator see it. */
 export const HIVE: ProductDefinition<HiveSpec> = {
@@ -357,26 +441,37 @@ export const HIVE: ProductDefinition<HiveSpec> = {
       },
       configMountPath: CONFIG_DIR,
       writableDirs: WRITABLE_DIRS,
+      // Thrift over TLS on 9083 (metastoreSiteTls, keyStoreScript). The key store is built once,
+      // at start: the operator restarts a pod before the certificate it started with expires.
+      tls: ['server'],
+      certificateReload: { server: 'restart' },
       jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError', '-Djava.io.tmpdir=/tmp'] },
       workload: 'StatefulSet',
       pod: (stacklet, rg) => {
         const hive = stacklet as StackletContext<HiveSpec>;
         const env = environment(hive);
         const configFiles = {
-          'metastore-site.xml': metastoreSite(hive),
+          'metastore-site.xml': metastoreSite(hive, rg.tls),
           'core-site.xml': coreSite(hive),
           [LOG4J2_FILE]: log4j2(rg.config),
         };
         const required = requiredVariables(configFiles, rg.configOverrides);
+        // The schema tool does not open the Thrift port: it needs no key store and no password.
+        const schemaRequired = required.filter((name) => name !== METASTORE_KEYSTORE_PASSWORD_ENV);
         const podName = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
         return {
           container: {
             // The last word is bash's $0; cliOverrides follow as $@.
-            command: ['/bin/bash', '-c', metastoreStartScript(rg.jvmArguments, required), 'hive-metastore'],
+            command: [
+              '/bin/bash',
+              '-c',
+              metastoreStartScript(rg.jvmArguments, required, rg.tls),
+              'hive-metastore',
+            ],
             env,
             workingDir: '/tmp',
             readinessProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               initialDelaySeconds: 10,
               periodSeconds: 10,
             },
@@ -385,12 +480,12 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             // delay killed it there, again and again. Liveness starts once the port is open (for
             // up to 10 minutes).
             startupProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               periodSeconds: 10,
               failureThreshold: 60,
             },
             livenessProbe: {
-              tcpSocket: { port: HIVE_METASTORE_PORT as never },
+              ...portCheck(rg.tls),
               periodSeconds: 15,
             },
           },
@@ -400,7 +495,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               command: [
                 '/bin/bash',
                 '-c',
-                schemaInitScript(database(hive.spec), schemaInitPod(hive.roleGroups), required),
+                schemaInitScript(database(hive.spec), schemaInitPod(hive.roleGroups), schemaRequired),
               ],
               // The schema tool reads the same files, so it needs the same variables as the metastore.
               env: [
@@ -442,7 +537,10 @@ export const HIVE: ProductDefinition<HiveSpec> = {
     }
     return [];
   },
-  discovery: (stacklet) => ({ [HIVE_DISCOVERY_KEY]: metastoreUri(stacklet) }),
+  discovery: (stacklet) => ({
+    [HIVE_DISCOVERY_KEY]: metastoreUri(stacklet),
+    ...(stacklet.tls.server ? { [HIVE_TLS_DISCOVERY_KEY]: stacklet.tls.server.name } : {}),
+  }),
 };
 
 /** Props of a HiveCluster in synth mode: the custom resource's spec plus typed references. */
@@ -455,8 +553,8 @@ export interface HiveClusterProps extends HiveSpec {
 }
 
 /**
- * A Hive metastore. Its discovery ConfigMap (named like it) holds the Thrift URI under `HIVE`;
- * pass the HiveCluster to a TrinoCatalog (`metastore: hive`).
+ * A Hive metastore. Its discovery ConfigMap (named like it) holds the Thrift URI under `HIVE` (and
+ * `HIVE_TLS_CLASS` when it speaks TLS); pass the HiveCluster to a TrinoCatalog (`metastore: hive`).
  */
 export class HiveCluster extends Stacklet<HiveSpec> {
   /** `thrift://host:9083` of the metastores' Service. */

@@ -27,6 +27,8 @@ import {
   ordinalIdProblems,
   Stacklet,
   stackletSpecSchema,
+  tlsTrustFile,
+  tlsTrustVolumes,
   withRules,
   type IStacklet,
   type OrdinalIdScheme,
@@ -498,10 +500,16 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
         { name: 'metrics', port: KAFKA_PORTS.metrics },
       ],
       configFiles: { 'broker.properties': 'properties', ...COMMON_FILE_FORMATS },
-      pod: (stacklet, rg) => ({
-        container: pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka),
-        configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
-      }),
+      pod: (stacklet, rg) => {
+        const container = pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka);
+        // A ZooKeeper's CAs, when it speaks TLS with a class none of the brokers' own files carries.
+        const zkTrust = zookeeperTrustVolumes(stacklet, rg);
+        return {
+          container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), ...zkTrust.mounts] },
+          configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
+          volumes: zkTrust.volumes,
+        };
+      },
     }),
   ],
   dependencies: (spec): Record<string, string> => {
@@ -527,17 +535,6 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       }
     } else if (groupsOf(stacklet, 'controllers').every((rg) => rg.replicas === 0)) {
       problems.push('spec.controllers: a KRaft Kafka needs at least one controller');
-    }
-    const zkClass = zookeeperTlsClass(stacklet);
-    if (
-      zkClass !== undefined &&
-      groupsOf(stacklet, 'brokers').some((rg) => !zookeeperTrust(stacklet, rg, zkClass))
-    ) {
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper speaks TLS with the TlsClass "${zkClass}", which ` +
-          'this Kafka does not use, so its brokers have no trust bundle for it; set ' +
-          `spec.clusterConfig.tls.internalTlsClass (or serverTlsClass) to "${zkClass}"`,
-      );
     }
     const unread = usesLog4j2(stacklet) ? LOG4J_FILE : LOG4J2_FILE;
     for (const rg of stacklet.roleGroups) {
@@ -654,20 +651,32 @@ function brokerProtocolMap(rg: KafkaRoleGroup, kraft: boolean): string {
 }
 
 /**
- * The TLS files whose trust bundle holds the CAs of the ZooKeeper's TlsClass, when its discovery
- * says its client port speaks TLS: a file of Kafka's own uses whose class is the same (internal
- * first: the metadata path is Kafka's internal traffic; either file holds the same CAs when the
- * class names match). Undefined when the ZooKeeper speaks TLS with a class Kafka does not use (a
- * problem `validate` reports) or plaintext.
+ * The file holding the CAs of the ZooKeeper's TlsClass, when its discovery says its client port
+ * speaks TLS: the trust bundle of one of Kafka's own uses whose class is the same (internal first:
+ * the metadata path is Kafka's internal traffic; either holds the same CAs when the class names
+ * match), or else the class's bundle mounted for the brokers as clients (`own: false`, lib/tls
+ * `tlsTrustVolumes`), so a Kafka in plaintext or with other classes still reaches it over TLS.
  */
 function zookeeperTrust(
   stacklet: StackletContext,
   rg: KafkaRoleGroup,
   zkClass: string,
-): TlsFiles | undefined {
-  if (stacklet.tls.internal?.name === zkClass && rg.tls.internal) return rg.tls.internal;
-  if (stacklet.tls.server?.name === zkClass && rg.tls.server) return rg.tls.server;
-  return undefined;
+): { trust: string; own: boolean } {
+  if (stacklet.tls.internal?.name === zkClass && rg.tls.internal)
+    return { trust: rg.tls.internal.trust, own: true };
+  if (stacklet.tls.server?.name === zkClass && rg.tls.server)
+    return { trust: rg.tls.server.trust, own: true };
+  return { trust: tlsTrustFile(zkClass), own: false };
+}
+
+/** The volumes that give a broker the ZooKeeper's CAs when none of its own TLS files carries them. */
+function zookeeperTrustVolumes(
+  stacklet: StackletContext,
+  rg: KafkaRoleGroup,
+): ReturnType<typeof tlsTrustVolumes> {
+  const zkClass = zookeeperTlsClass(stacklet);
+  const own = zkClass === undefined || zookeeperTrust(stacklet, rg, zkClass).own;
+  return tlsTrustVolumes(own ? [] : [zkClass]);
 }
 
 /** The TlsClass of the ZooKeeper's client port, when its discovery says it speaks TLS. */
@@ -682,14 +691,14 @@ function zookeeperTlsClass(stacklet: StackletContext): string | undefined {
  * certificate checked against the connection string's hosts. ZooKeeper asks clients for no
  * certificate on its client port, so Kafka shows none.
  */
-function zookeeperClientTls(trust: TlsFiles): Record<string, string> {
+function zookeeperClientTls(trust: string): Record<string, string> {
   return {
     'zookeeper.ssl.client.enable': 'true',
     'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
     // Kafka's client asks for TLSv1.2 by default; ZooKeeper 3.9 servers speak only TLSv1.3 by default.
     'zookeeper.ssl.protocol': 'TLSv1.3',
     'zookeeper.ssl.truststore.type': 'PEM',
-    'zookeeper.ssl.truststore.location': trust.trust,
+    'zookeeper.ssl.truststore.location': trust,
     'zookeeper.ssl.endpoint.identification.algorithm': 'HTTPS',
   };
 }
@@ -715,7 +724,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
       // keelson numbers the brokers; ids above reserved.broker.max.id are only allowed without generation.
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
-      ...(trust ? zookeeperClientTls(trust) : {}),
+      ...(trust ? zookeeperClientTls(trust.trust) : {}),
       'listener.security.protocol.map': brokerProtocolMap(rg, false),
     };
   }

@@ -9,6 +9,13 @@
  * (generated benchmark data), `postgresql`, and `generic` for any other connector by name.
  * Credentials stay in their Secrets: the properties file refers to environment variables
  * (`${ENV:NAME}`, which Trino expands) that the pods take from the Secrets.
+ *
+ * A hive or iceberg catalog whose metastore speaks TLS (its discovery ConfigMap names the class as
+ * `HIVE_TLS_CLASS`) talks Thrift over TLS (`hive.metastore.thrift.client.ssl.enabled`), trusting
+ * the CAs of that class (`hive.metastore.thrift.client.ssl.trust-certificate`, a PEM file Trino
+ * reads every certificate of), which the cluster's pods mount as clients (lib/tls
+ * `tlsTrustVolumes`) whether or not Trino speaks TLS itself. Trino checks the metastore's
+ * certificate chain, not its name (its Thrift client sets no endpoint identification).
  */
 import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
@@ -34,6 +41,7 @@ import {
   type S3Connection,
   type S3ConnectionRef,
   type StackletOptions,
+  tlsTrustFile,
 } from '../../lib';
 
 /** The custom resource kind of a catalog. */
@@ -41,6 +49,8 @@ export const TRINO_CATALOG_KIND = 'TrinoCatalog';
 
 /** The key of the Thrift URI in a Hive discovery ConfigMap. */
 const HIVE_KEY = 'HIVE';
+/** The key of the metastore's TlsClass in a Hive discovery ConfigMap (absent: plaintext Thrift). */
+const HIVE_TLS_KEY = 'HIVE_TLS_CLASS';
 
 const MetastoreSchema = Type.Object(
   {
@@ -170,10 +180,14 @@ function envPart(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 
-/** A rendered catalog: its properties and the variables its Secret references need. */
+/**
+ * A rendered catalog: its properties, the variables its Secret references need, and the TlsClasses
+ * whose CAs the pods must mount to reach what it connects to (lib/tls `tlsTrustVolumes`).
+ */
 export interface RenderedCatalog {
   readonly properties: Record<string, string>;
   readonly env: EnvVar[];
+  readonly trustedTlsClasses: string[];
 }
 
 /** Renders the catalog `name` (found at `prefix`) into its properties file and variables. */
@@ -185,6 +199,7 @@ export function renderCatalog(
   references: ResolvedReferences,
 ): RenderedCatalog {
   const env: EnvVar[] = [];
+  const trustedTlsClasses: string[] = [];
   const envPrefix = `CATALOG_${envPart(name)}`;
   let properties: Record<string, string>;
   const l = lake(spec);
@@ -195,6 +210,14 @@ export function renderCatalog(
       'hive.metastore.uri': dependencies[l.metastore]?.[HIVE_KEY] ?? '',
       ...(l.name === 'iceberg' ? { 'iceberg.catalog.type': 'hive_metastore' } : {}),
     };
+    const metastoreTls = dependencies[l.metastore]?.[HIVE_TLS_KEY];
+    if (metastoreTls) {
+      trustedTlsClasses.push(metastoreTls);
+      Object.assign(properties, {
+        'hive.metastore.thrift.client.ssl.enabled': 'true',
+        'hive.metastore.thrift.client.ssl.trust-certificate': tlsTrustFile(metastoreTls),
+      });
+    }
     if (l.s3) {
       const s3 = resolveS3(`${prefix}.connector.${l.name}.s3`, l.s3, references);
       const vars = s3CredentialVariables(`${envPrefix}_S3`);
@@ -232,7 +255,7 @@ export function renderCatalog(
       properties[property] = `\${ENV:${variable}}`;
     }
   }
-  return { properties: { ...properties, ...(spec.configOverrides ?? {}) }, env };
+  return { properties: { ...properties, ...(spec.configOverrides ?? {}) }, env, trustedTlsClasses };
 }
 
 /** The TrinoCatalog kind: no pods and no objects; TrinoClusters select it by label. */

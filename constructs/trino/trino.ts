@@ -53,6 +53,7 @@ import {
   type RoleGroupTls,
   type TlsClassInfo,
   type TlsFiles,
+  tlsTrustVolumes,
 } from '../../lib';
 import {
   catalogDependencies,
@@ -261,9 +262,14 @@ function environmentName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-function catalogFiles(stacklet: StackletContext): { files: Record<string, string>; env: EnvVar[] } {
+function catalogFiles(stacklet: StackletContext): {
+  files: Record<string, string>;
+  env: EnvVar[];
+  trustedTlsClasses: string[];
+} {
   const files: Record<string, string> = {};
   const env: EnvVar[] = [];
+  const trustedTlsClasses: string[] = [];
   for (const catalog of catalogsOf(stacklet.references)) {
     const rendered = renderCatalog(
       catalog.name,
@@ -274,8 +280,9 @@ function catalogFiles(stacklet: StackletContext): { files: Record<string, string
     );
     files[`catalog.${catalog.name}.properties`] = renderProperties(rendered.properties);
     env.push(...rendered.env);
+    trustedTlsClasses.push(...rendered.trustedTlsClasses);
   }
-  return { files, env };
+  return { files, env, trustedTlsClasses };
 }
 
 /** A worker's access control: see {@link DRAIN_USER}. */
@@ -339,6 +346,8 @@ function role(name: 'coordinators' | 'workers') {
       const trino = stacklet as StackletContext<TrinoSpec>;
       const catalogs = catalogFiles(stacklet);
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
+      // The CAs of the TLS services the catalogs connect to (a metastore's), as a client.
+      const trust = tlsTrustVolumes(catalogs.trustedTlsClasses);
       return {
         container: {
           command: [
@@ -394,7 +403,7 @@ function role(name: 'coordinators' | 'workers') {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
             periodSeconds: 15,
           },
-          volumeMounts: [{ name: 'catalog', mountPath: CATALOG_DIR, readOnly: true }],
+          volumeMounts: [{ name: 'catalog', mountPath: CATALOG_DIR, readOnly: true }, ...trust.mounts],
           // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
           // hook waits for that, and the grace period ends it if it takes too long.
           lifecycle: coordinator
@@ -454,6 +463,7 @@ function role(name: 'coordinators' | 'workers') {
                   })),
                 },
               },
+          ...trust.volumes,
         ],
       };
     },

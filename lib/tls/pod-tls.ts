@@ -8,6 +8,7 @@
  * kubelet renews the certificate before it expires and rewrites the files in place; the key never
  * leaves the node.
  */
+import { createHash } from 'node:crypto';
 import type { IConstruct } from 'constructs';
 import type { Volume, VolumeMount } from '../../imports/k8s-wire';
 import { TLS_CLASS_NAME, type TlsSpec } from '../spec/common';
@@ -189,6 +190,65 @@ export function tlsVolumes(
       },
     });
     mounts.push({ name: tlsVolumeName(use), mountPath: files.dir, readOnly: true });
+  }
+  return { volumes, mounts };
+}
+
+/** Where a client pod finds the CAs of the classes it trusts (see {@link tlsTrustVolumes}). */
+export const TLS_TRUST_ROOT = `${TLS_MOUNT_ROOT}/trust`;
+
+/**
+ * The CA bundle (PEM, every CA of the class) of the TlsClass `className` in a pod that mounts it
+ * as a client with {@link tlsTrustVolumes}: `/keelson/tls/trust/<class>/ca.crt`.
+ */
+export function tlsTrustFile(className: string): string {
+  return `${TLS_TRUST_ROOT}/${className}/ca.crt`;
+}
+
+/**
+ * The volume name of a client trust bundle: `tls-trust-<class>`, or, for a class name too long for
+ * a volume name (63 characters), its start and a hash of the whole name.
+ */
+export function tlsTrustVolumeName(className: string): string {
+  const name = `tls-trust-${className}`;
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(className).digest('hex').slice(0, 10);
+  return `${name.slice(0, 52).replace(/-+$/, '')}-${hash}`;
+}
+
+/**
+ * The volumes and read-only mounts that give a pod, as a client, the CAs of other stacklets'
+ * TlsClasses: for each class in `classNames` (duplicates folded) a projected `clusterTrustBundle`
+ * (signer `keelson.dev/<class>`, label `keelson.dev/tls-class=<class>`) at {@link tlsTrustFile}.
+ * A role whose pods connect to a stacklet that speaks TLS (its discovery ConfigMap names the class,
+ * like `HIVE_TLS_CLASS` or `ZOOKEEPER_TLS_CLASS`) adds them to its pod's `volumes` and its
+ * container's `volumeMounts`, whether or not the role speaks TLS itself; the kubelet keeps the file
+ * current (both CAs during a CA rotation). Only the CAs: no certificate is issued for the pod.
+ */
+export function tlsTrustVolumes(classNames: readonly string[]): { volumes: Volume[]; mounts: VolumeMount[] } {
+  const volumes: Volume[] = [];
+  const mounts: VolumeMount[] = [];
+  for (const className of [...new Set(classNames)].sort()) {
+    const file = tlsTrustFile(className);
+    volumes.push({
+      name: tlsTrustVolumeName(className),
+      projected: {
+        sources: [
+          {
+            clusterTrustBundle: {
+              signerName: tlsSignerName(className),
+              labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: className } },
+              path: basename(file),
+            },
+          },
+        ],
+      },
+    });
+    mounts.push({
+      name: tlsTrustVolumeName(className),
+      mountPath: file.slice(0, file.lastIndexOf('/')),
+      readOnly: true,
+    });
   }
   return { volumes, mounts };
 }

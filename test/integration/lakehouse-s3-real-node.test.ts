@@ -3,8 +3,15 @@
  * Central, test/integration/s3-store.ts) and PostgreSQL in pods of their own, the Hive metastore from
  * keelson's manifests with its warehouse on `s3a://`, and Trino (a coordinator and one worker) with
  * a hive catalog on that metastore and store — every pod under the restricted Pod Security profile
- * with keelson's security context:
- * - a Thrift client creates a database; the metastore makes its folder in the bucket (S3A);
+ * with keelson's security context. The metastore speaks Thrift over TLS only (a TlsClass of the
+ * test's; the certificate is the test's own, test-pki.ts, delivered in a Secret at the path of
+ * keelson's mount contract), and Trino, itself on plain HTTP, reaches it over TLS with no setting
+ * of the user's: its catalog trusts the class's CA, which its pods mount from the class's
+ * ClusterTrustBundle (published here by the test, as keelson's operator would):
+ * - a TLS handshake with the metastore's port succeeds for a client trusting the CA, checking the
+ *   Service's name, and fails for one trusting another CA;
+ * - Trino's `CREATE SCHEMA` reaches the metastore over TLS, which makes the schema's folder in the
+ *   bucket (S3A), and `SHOW SCHEMAS` lists it;
  * - Trino's `CREATE TABLE … AS SELECT … FROM tpch.tiny.nation` writes the table into the bucket
  *   (Trino's native S3 file system) and `SELECT count(*)` reads 25 rows back;
  * - the objects are in the bucket, listed through the S3 API (ListObjectsV2, signed requests), and
@@ -20,15 +27,10 @@ import { HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
-import { S3Connection } from '../../lib';
+import { S3Connection, tlsSignerName, tlsVolumeName, TLS_CLASS_LABEL } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import {
-  installMetastoreProbe,
-  METASTORE_DB,
-  runMetastoreProbe,
-  startPostgres,
-} from './hive-real-node-support';
+import { METASTORE_DB, startPostgres } from './hive-real-node-support';
 import {
   buildImageOnRealNode,
   podsLogs,
@@ -45,14 +47,19 @@ import {
   S3_STORE_PORT,
 } from './s3-store';
 import { adminKubeConfig, useTestNamespace } from './support';
+import { podDnsNames, TestPki } from './test-pki';
 
 // A cold machine builds the node and four images first.
 jest.setTimeout(45 * 60_000);
 
 const HIVE_VERSION = '4.0.1';
+const TRUST_BUNDLES = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
 const TRINO_VERSION = '476';
 const BUCKET = 'lake';
 const S3_SECRET = 'lake-s3';
+/** The metastore's TlsClass: a name of this test's own, as its ClusterTrustBundle is cluster-wide. */
+const TLS_CLASS = 'lake-s3-test-tls';
+const METASTORE = 'hive-metastores-default-0';
 
 type Pod = {
   metadata: { name: string; uid?: string };
@@ -78,20 +85,35 @@ function lakehouseManifests(namespace: string): Manifest[] {
     tls: { enabled: false },
     credentials: { secretName: S3_SECRET },
   });
-  const hive = new HiveCluster(chart, 'hive', {
-    image: { productVersion: HIVE_VERSION, pullPolicy: 'Never' },
-    clusterConfig: {
-      database: {
-        type: 'postgresql',
-        host: `postgres.${namespace}.svc.cluster.local`,
-        database: METASTORE_DB.database,
-        credentialsSecretName: METASTORE_DB.secret,
+  const hive = new HiveCluster(
+    chart,
+    'hive',
+    {
+      image: { productVersion: HIVE_VERSION, pullPolicy: 'Never' },
+      clusterConfig: {
+        database: {
+          type: 'postgresql',
+          host: `postgres.${namespace}.svc.cluster.local`,
+          database: METASTORE_DB.database,
+          credentialsSecretName: METASTORE_DB.secret,
+        },
+        warehouseDir: `s3a://${BUCKET}/warehouse`,
+        tls: { serverTlsClass: TLS_CLASS },
       },
-      warehouseDir: `s3a://${BUCKET}/warehouse`,
+      s3,
+      // The test's certificate in place of the pod certificate keelson's operator would sign.
+      metastores: {
+        podOverrides: {
+          spec: {
+            ...REAL_NODE_PLACEMENT,
+            volumes: [{ name: tlsVolumeName('server'), secret: { secretName: 'hive-tls' } }],
+          },
+        },
+      },
     },
-    s3,
-    metastores: placement,
-  });
+    // The class exists as far as the build is concerned; the metastore's certificate is the test's.
+    { tlsClasses: [{ name: TLS_CLASS }] },
+  );
   const labels = { trino: 'trino' };
   const lake = new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: hive, s3, labels });
   const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels });
@@ -111,7 +133,17 @@ describe('the lakehouse on the real node, with its data in S3', () => {
   const ns = useTestNamespace('lake-s3', RESTRICTED);
   const client = new KubeClient(adminKubeConfig());
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-lake-s3-'));
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  const ca = new TestPki('keelson lake test CA');
+  const otherCa = new TestPki('keelson lake test other CA');
+  const bundle = `${tlsSignerName(TLS_CLASS).replace(/\//g, ':')}:test`;
+  afterAll(async () => {
+    fs.rmSync(work, { recursive: true, force: true });
+    ca.remove();
+    otherCa.remove();
+    await client
+      .request('delete', 'DELETE', `${TRUST_BUNDLES}/${bundle}`, 'clustertrustbundles')
+      .catch(() => undefined);
+  });
 
   const api = <T>(method: 'GET' | 'POST', rest: string, body?: unknown) =>
     client.request<T>(method === 'GET' ? 'get' : 'create', method, rest, 'test', body ? { body } : {});
@@ -142,7 +174,7 @@ describe('the lakehouse on the real node, with its data in S3', () => {
         command,
         env,
         labels: { app: 'lake-client' },
-        volumes: [{ volume: { name: 'probe', configMap: { name: 'metastore-probe' } }, mountPath: '/probe' }],
+        volumes: [{ volume: { name: 'trust', secret: { secretName: 'lake-trust' } }, mountPath: '/trust' }],
       },
       allLogs,
       10 * 60_000,
@@ -155,8 +187,6 @@ describe('the lakehouse on the real node, with its data in S3', () => {
     for (const recipe of [hiveImageRecipe(HIVE_VERSION), trinoImageRecipe(TRINO_VERSION)]) {
       await buildImageOnRealNode(recipe, progress);
     }
-
-    await installMetastoreProbe(ns.name, HIVE_VERSION);
 
     // The store, with its bucket and keys, and PostgreSQL.
     await create('secrets', {
@@ -180,12 +210,36 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       await create((object as { kind: string }).kind === 'Pod' ? 'pods' : 'services', object);
     }
     await startPostgres(ns.name);
+    // The metastore's certificate, the CAs a client may trust, and the class's ClusterTrustBundle.
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'hive-tls' },
+      stringData: ca.issue(
+        'metastore',
+        podDnsNames(METASTORE, 'hive-metastores-default-headless', ns.name, ['hive-metastores']),
+      ),
+    });
+    await create('secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'lake-trust' },
+      stringData: { 'ca.crt': ca.caPem, 'other-ca.crt': otherCa.caPem },
+    });
+    await client.request('create', 'POST', TRUST_BUNDLES, 'clustertrustbundles', {
+      body: {
+        apiVersion: 'certificates.k8s.io/v1beta1',
+        kind: 'ClusterTrustBundle',
+        metadata: { name: bundle, labels: { [TLS_CLASS_LABEL]: TLS_CLASS } },
+        spec: { signerName: tlsSignerName(TLS_CLASS), trustBundle: ca.caPem },
+      },
+    });
     // Ready once S3Proxy answers, after the bucket was made.
     await waitReady(['s3'], 5 * 60_000);
 
     // keelson's metastore and Trino.
     expect(await applyAll(client, lakehouseManifests(ns.name), ns.name)).toEqual([]);
-    await waitReady(['hive-metastores-default-0', 'trino-coordinators-default-0', 'trino-workers-default-0']);
+    await waitReady([METASTORE, 'trino-coordinators-default-0', 'trino-workers-default-0']);
     for (const p of (await pods()).items) {
       expect(p.spec?.nodeName).toBe(node.nodeName);
       for (const c of [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])]) {
@@ -202,17 +256,37 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       { name: 'S3_SECRET_KEY', valueFrom: { secretKeyRef: { name: S3_SECRET, key: 'secretKey' } } },
     ];
     const endpoint = `http://s3.${ns.name}.svc.cluster.local:${S3_STORE_PORT}`;
-    const metastoreUri = `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
 
-    // A Thrift client creates a database; the metastore makes its folder under the warehouse (S3A).
-    const created = await runMetastoreProbe(ns.name, {
-      name: 'create-db',
-      version: HIVE_VERSION,
-      metastoreUri,
-      args: ['sales'],
-      metastorePods: ['hive-metastores-default-0'],
-    });
-    expect(created).toContain('database: sales');
+    // The metastore's port speaks TLS: a handshake verifying the chain and the Service's name
+    // succeeds with the CA and fails with another CA (openssl's verdict is read, not its exit status).
+    const host = `hive-metastores.${ns.name}.svc.cluster.local`;
+    const handshake = (trust: string) =>
+      `echo "${trust}: $(openssl x509 -noout -subject -in /trust/${trust})"; ` +
+      // timeout: s_client once waited on after a completed handshake; its verdict is printed by then.
+      `timeout 30 openssl s_client -connect ${host}:9083 -CAfile /trust/${trust} -verify_return_error -verify_hostname ${host} </dev/null 2>&1 ` +
+      `| grep -E '^(depth|verify|Verification|Verify return code|Protocol)|error' | sed 's|^|${trust}: |'`;
+    const tls = await runClient('thrift-tls', hiveImageRecipe(HIVE_VERSION).reference, [
+      '/bin/bash',
+      '-c',
+      `${handshake('ca.crt')}; ${handshake('other-ca.crt')}`,
+    ]);
+    const tlsLines = tls.split('\n');
+    const tlsCheck = async (ok: boolean, what: string) => {
+      if (!ok) throw new Error(`${what}\n--- client:\n${tls}\n${await allLogs()}`);
+    };
+    await tlsCheck(
+      // depth=0: the server's certificate arrived (a plaintext server sends none, and openssl then
+      // reports nothing to verify as "OK").
+      tlsLines.some((l) => l.startsWith('ca.crt: depth=0 CN = metastore')) &&
+        tlsLines.includes('ca.crt: Verification: OK') &&
+        tlsLines.includes('ca.crt: Verify return code: 0 (ok)'),
+      'a client trusting the CA did not complete a verified handshake for the Service name',
+    );
+    await tlsCheck(
+      tlsLines.includes('other-ca.crt: Verification error: unable to get local issuer certificate') &&
+        !tlsLines.includes('other-ca.crt: Verification: OK'),
+      'a client trusting another CA was not refused',
+    );
 
     // Trino writes a table into the bucket and reads it back; the S3 API lists what it wrote.
     const trinoImage = `docker.io/trinodb/trino:${TRINO_VERSION}`;
@@ -224,10 +298,14 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       `echo "wrong-key=$(${listStatusCommand(endpoint, BUCKET, '$S3_ACCESS_KEY:not-the-secret-key')})"`,
       // The folder the metastore made for the database (S3A writes an empty `sales.db/` marker).
       listObjectsCommand(endpoint, BUCKET, 'warehouse/'),
-      'echo ---',
       // The coordinator is ready before the worker has announced itself: wait for it.
       `until [ "$(${cli} --execute "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" 2>/dev/null)" = '"2"' ]; do sleep 2; done`,
       'echo nodes=2',
+      // Trino's catalog asks the metastore, over TLS, to create the schema; the metastore makes its folder.
+      `${cli} --execute "CREATE SCHEMA lake.sales"`,
+      `echo "schemas=$(${cli} --execute "SHOW SCHEMAS FROM lake LIKE 'sales'")"`,
+      listObjectsCommand(endpoint, BUCKET, 'warehouse/'),
+      'echo ---',
       `${cli} --execute "CREATE TABLE lake.sales.nation AS SELECT * FROM tpch.tiny.nation"`,
       `echo "count=$(${cli} --execute "SELECT count(*) FROM lake.sales.nation")"`,
       `echo "location=$(${cli} --execute "SELECT DISTINCT regexp_replace(\\"\\$path\\", '/[^/]*$', '') FROM lake.sales.nation")"`,
@@ -245,14 +323,12 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       .map((part) =>
         part.split('\n').filter((l) => l.trim() && !l.startsWith('WARNING') && !l.startsWith('Picked up')),
       );
-    expect(before).toEqual(expect.arrayContaining(['unsigned=403', 'wrong-key=403']));
+    expect(before).toEqual(
+      expect.arrayContaining(['unsigned=403', 'wrong-key=403', 'nodes=2', 'schemas="sales"']),
+    );
     expect(before).toContain('key: warehouse/sales.db/');
     expect(queries).toEqual(
-      expect.arrayContaining([
-        'nodes=2',
-        'count="25"',
-        `location="s3a://${BUCKET}/warehouse/sales.db/nation"`,
-      ]),
+      expect.arrayContaining(['count="25"', `location="s3a://${BUCKET}/warehouse/sales.db/nation"`]),
     );
     // The table's data files, written by Trino's S3 file system.
     expect(after.length).toBeGreaterThan(0);
