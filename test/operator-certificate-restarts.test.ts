@@ -212,22 +212,35 @@ describe('loadedCertificate', () => {
       },
     }) as unknown as KubeObject;
 
-  it('is the earliest-expiring issued certificate of the pod for a signer that needs a restart', () => {
+  it('is the earliest-expiring issued certificate of the pod for a signer that needs a restart, when it ends before the start bound', () => {
+    // Issued shorter than the volume asks (near its CA's end): the request tells.
     const requests = [
       request('a', '2026-12-01T00:40:00Z', '2026-12-01T01:40:00Z'),
-      request('a', '2026-12-01T00:00:00Z', '2026-12-01T01:00:00Z'),
+      request('a', '2026-12-01T00:00:00Z', '2026-12-01T00:50:00Z'),
       request('b', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z'),
       request('a', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z', false),
       request('a', '2026-11-30T00:00:00Z', '2026-11-30T01:00:00Z', true, 'keelson.dev/other'),
     ];
     expect(loadedCertificate('a', at(0), sources, requests)).toEqual({
       notBefore: new Date('2026-12-01T00:00:00Z'),
-      notAfter: new Date('2026-12-01T01:00:00Z'),
+      notAfter: new Date('2026-12-01T00:50:00Z'),
     });
   });
 
-  it('without a request, is the pod start plus the shortest lifetime its volumes ask for', () => {
-    expect(loadedCertificate('a', at(0), sources, [])).toEqual({ notBefore: at(0), notAfter: at(HOUR) });
+  it('is bounded by the pod start when only a later refresh is left (the API server deleted the first request)', () => {
+    // The pod started at 00:00; the kubelet refreshed at 00:40 and the 00:00 request is gone.
+    const requests = [request('a', '2026-12-01T00:40:00Z', '2026-12-01T01:40:00Z')];
+    expect(loadedCertificate('a', at(0), sources, requests)).toEqual({
+      notBefore: new Date('2026-11-30T23:59:00Z'),
+      notAfter: new Date('2026-12-01T00:59:00Z'),
+    });
+  });
+
+  it('without a request, is the pod start less the clock-skew allowance plus the shortest lifetime its volumes ask for', () => {
+    expect(loadedCertificate('a', at(0), sources, [])).toEqual({
+      notBefore: at(-60_000),
+      notAfter: at(HOUR - 60_000),
+    });
     expect(loadedCertificate('a', undefined, sources, [])).toBeUndefined();
   });
 

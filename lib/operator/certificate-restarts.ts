@@ -9,11 +9,9 @@
  * stacklet at a time, only while every other pod of the stacklet is Ready and no StatefulSet of it
  * is rolling, oldest certificate first. The new pod gets a new certificate from the signer.
  *
- * When: `notAfter - margin`, where `notAfter` is that of the certificate the process loaded (the
- * earliest-expiring issued PodCertificateRequest of the pod, for the uses that need a restart; once
- * the API server has cleaned those requests up, the pod's start plus the certificate lifetime its
- * volume asks for, which is never later than the real one, because the certificate is issued after
- * the pod started) and the margin is a quarter of the certificate's lifetime
+ * When: `notAfter - margin`, where `notAfter` is that of the certificate the process loaded (see
+ * {@link loadedCertificate}: the earlier of the pod's earliest issued PodCertificateRequest and a
+ * bound from the pod's start) and the margin is a quarter of the certificate's lifetime
  * ({@link RESTART_MARGIN_FRACTION}): 6 h of the default 24 h, 15 min of the shortest (1 h). A quarter
  * leaves time to restart every pod of a stacklet one after the other when all started together,
  * to wait out a PodDisruptionBudget that is exhausted for a while, and to survive an operator outage
@@ -27,6 +25,7 @@
 import type { Logger } from 'pino';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
 import { certificateReloadOf, type ProductDefinition } from '../stacklet/product';
+import { CLOCK_SKEW_SECONDS } from '../tls/certificates';
 import { tlsVolumeName, type TlsUse } from '../tls/pod-tls';
 import type { KindCache } from './cache';
 import { ApiError, type KubeClient } from './client';
@@ -197,10 +196,16 @@ export function certificateSources(template: unknown): CertificateSource[] {
 }
 
 /**
- * The certificate a pod's process loaded at start, for the `sources` that need a restart: the
- * earliest-expiring issued request of the pod (by uid) for one of their signers; without one (the
- * API server removes requests some time after they settle), `startedAt` plus the shortest lifetime
- * the sources ask for. Undefined when no source needs a restart.
+ * The certificate a pod's process loaded at start, for the `sources` that need a restart, or
+ * undefined when no source needs one. It is the earlier-expiring of two:
+ * - the earliest-expiring issued request of the pod (by uid) for one of their signers; it is the
+ *   loaded one while the API server keeps it, but the API server's cleaner deletes requests 15 min
+ *   after they were made, so a pod running for hours may have only the request of the kubelet's
+ *   latest refresh left, whose certificate the process never loaded;
+ * - a bound from `startedAt`: the loaded certificate was issued after the pod started, backdated by
+ *   the signer's clock-skew allowance, for at most the shortest lifetime the sources ask for.
+ * The second alone would do when the signer issues the full lifetime; the first catches a
+ * certificate issued shorter (near the end of its CA) while its request is still there.
  */
 export function loadedCertificate(
   podUid: string,
@@ -210,7 +215,7 @@ export function loadedCertificate(
 ): Validity | undefined {
   if (sources.length === 0) return undefined;
   const signers = new Set(sources.map((s) => s.signerName));
-  let best: Validity | undefined;
+  const candidates: Validity[] = [];
   for (const object of requests) {
     const request = object as PodCertificateRequest;
     if (request.spec?.podUID !== podUid || !signers.has(request.spec.signerName ?? '')) continue;
@@ -218,13 +223,16 @@ export function loadedCertificate(
     const notBefore = Date.parse(request.status?.notBefore ?? '');
     const notAfter = Date.parse(request.status?.notAfter ?? '');
     if (!issued || !Number.isFinite(notBefore) || !Number.isFinite(notAfter)) continue;
-    if (!best || notAfter < best.notAfter.getTime())
-      best = { notBefore: new Date(notBefore), notAfter: new Date(notAfter) };
+    candidates.push({ notBefore: new Date(notBefore), notAfter: new Date(notAfter) });
   }
-  if (best) return best;
-  if (!startedAt) return undefined;
-  const lifetime = Math.min(...sources.map((s) => s.maxExpirationSeconds));
-  return { notBefore: startedAt, notAfter: new Date(startedAt.getTime() + lifetime * 1000) };
+  if (startedAt) {
+    const lifetimeMs = Math.min(...sources.map((s) => s.maxExpirationSeconds)) * 1000;
+    const notBefore = new Date(startedAt.getTime() - CLOCK_SKEW_SECONDS * 1000);
+    candidates.push({ notBefore, notAfter: new Date(notBefore.getTime() + lifetimeMs) });
+  }
+  let earliest: Validity | undefined;
+  for (const c of candidates) if (!earliest || c.notAfter < earliest.notAfter) earliest = c;
+  return earliest;
 }
 
 export interface CertificateRestartsOptions {
