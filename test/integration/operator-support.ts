@@ -16,6 +16,7 @@ import type { ProductDefinition } from '../../lib/stacklet/product';
 import { operatorNodeOptions, type CaSecret } from '../../lib/operator/deployment';
 import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
+import { REAL_NODE_PLACEMENT } from '../controlplane/real-node';
 import { BEACON } from '../example-product/beacon';
 import { installCrds } from './admission';
 import { adminKubeConfig, uniqueName, waitFor } from './support';
@@ -412,4 +413,46 @@ export async function stopOperatorInNamespace(
     .makeApiClient(k8s.CoreV1Api)
     .deleteNamespace({ name: started.namespace })
     .catch(() => undefined);
+}
+
+/** Where keelson's mount contract puts server TLS (lib/tls). */
+export const TLS_SERVER_DIR = '/keelson/tls/server';
+
+/**
+ * A BeaconCluster (the framework's example product) whose servers, and `gateways` gateways, run a
+ * shell holding `volume` (a TLS volume named `tls-server`) at {@link TLS_SERVER_DIR}: stacklet pods
+ * for the signer tests to ask certificates for, on the real node.
+ */
+export function createCertificateBeacon(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  name: string,
+  options: { image: string; volume: k8s.V1Volume; gateways?: number },
+) {
+  const podOverrides = {
+    spec: {
+      ...REAL_NODE_PLACEMENT,
+      terminationGracePeriodSeconds: 0,
+      containers: [
+        {
+          name: 'beacon',
+          command: ['/bin/sh', '-c', 'sleep 86400'],
+          args: null,
+          readinessProbe: null,
+          volumeMounts: [{ name: options.volume.name, mountPath: TLS_SERVER_DIR, readOnly: true }],
+        },
+      ],
+      volumes: [options.volume],
+    },
+  };
+  const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
+  return beacons(kc).create(namespace, name, {
+    image: { custom: options.image, pullPolicy: 'Never' },
+    servers: {
+      config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
+      podOverrides,
+      roleGroups: { default: { replicas: 1 } },
+    },
+    gateways: { config: small, podOverrides, roleGroups: { default: { replicas: options.gateways ?? 0 } } },
+  });
 }

@@ -32,13 +32,15 @@ import { BEACON } from '../example-product/beacon';
 import { installCrds, RESTRICTED } from './admission';
 import {
   beacons,
+  createCertificateBeacon,
+  TLS_SERVER_DIR,
   operatorIdentity,
   removeOperatorIdentity,
   startOperator,
   tail,
   type OperatorProcess,
 } from './operator-support';
-import { clientPod, execInPod, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { clientPod, execInPod, realNode, waitPodsReady } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -58,8 +60,6 @@ interface PodCertificateRequest {
   };
   status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
 }
-
-const TLS_DIR = '/keelson/tls/server';
 
 /** The projected volume of keelson's mount contract (TLS.md): key, chain, bundle and trust. */
 function tlsVolume(signerName: string, withTrust = true): k8s.V1Volume {
@@ -95,7 +95,7 @@ function podWithCertificate(
     image,
     labels,
     command: ['/bin/sh', '-c', 'sleep 86400'],
-    volumes: [{ volume: tlsVolume(signerName, false), mountPath: TLS_DIR }],
+    volumes: [{ volume: tlsVolume(signerName, false), mountPath: TLS_SERVER_DIR }],
   });
   pod.spec!.terminationGracePeriodSeconds = 0;
   return pod;
@@ -268,31 +268,10 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
     const node = await realNode();
     // Beacon, the framework's example product, with a shell for its process and the class's
     // certificate and trust in keelson's mount contract.
-    const podOverrides = {
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        terminationGracePeriodSeconds: 0,
-        containers: [
-          {
-            name: 'beacon',
-            command: ['/bin/sh', '-c', 'sleep 86400'],
-            args: null,
-            readinessProbe: null,
-            volumeMounts: [{ name: 'tls-server', mountPath: TLS_DIR, readOnly: true }],
-          },
-        ],
-        volumes: [tlsVolume(signerName)],
-      },
-    };
-    const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
-    await beacons(kc).create(namespace, 'sig', {
-      image: { custom: node.busyboxImage, pullPolicy: 'Never' },
-      servers: {
-        config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
-        podOverrides,
-        roleGroups: { default: { replicas: 1 } },
-      },
-      gateways: { config: small, podOverrides, roleGroups: { default: { replicas: 1 } } },
+    await createCertificateBeacon(kc, namespace, 'sig', {
+      image: node.busyboxImage,
+      volume: tlsVolume(signerName),
+      gateways: 1,
     });
 
     // The pods, once they exist (the gateway's name has its ReplicaSet's hash).
@@ -368,7 +347,7 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
         execInPod(
           namespace,
           pod,
-          `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt; echo ===; cat ${TLS_DIR}/tls.key; echo ===; cat ${TLS_DIR}/tls.pem`,
+          `cat ${TLS_SERVER_DIR}/tls.crt; echo ===; cat ${TLS_SERVER_DIR}/ca.crt; echo ===; cat ${TLS_SERVER_DIR}/tls.key; echo ===; cat ${TLS_SERVER_DIR}/tls.pem`,
         ),
       );
       const [chain, trust, key, bundleFile] = files.split('===\n');
@@ -509,31 +488,9 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
     });
     const oldCa = new X509Certificate(old.certificatePem);
 
-    const podOverrides = {
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        terminationGracePeriodSeconds: 0,
-        containers: [
-          {
-            name: 'beacon',
-            command: ['/bin/sh', '-c', 'sleep 86400'],
-            args: null,
-            readinessProbe: null,
-            volumeMounts: [{ name: 'tls-server', mountPath: TLS_DIR, readOnly: true }],
-          },
-        ],
-        volumes: [tlsVolume(rotationSigner)],
-      },
-    };
-    const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
-    await beacons(kc).create(namespace, 'rot', {
-      image: { custom: node.busyboxImage, pullPolicy: 'Never' },
-      servers: {
-        config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
-        podOverrides,
-        roleGroups: { default: { replicas: 1 } },
-      },
-      gateways: { config: small, roleGroups: { default: { replicas: 0 } } },
+    await createCertificateBeacon(kc, namespace, 'rot', {
+      image: node.busyboxImage,
+      volume: tlsVolume(rotationSigner),
     });
     const pod = 'rot-servers-default-0';
 
@@ -580,7 +537,7 @@ describe("keelson's operator as the Pod Certificate signer, on the real node", (
             const files = await execInPod(
               namespace,
               pod,
-              `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt`,
+              `cat ${TLS_SERVER_DIR}/tls.crt; echo ===; cat ${TLS_SERVER_DIR}/ca.crt`,
             );
             [chain, trust] = files.split('===\n');
             return splitPem(trust).length === 2;

@@ -25,20 +25,20 @@ import { createTestNamespace } from '../controlplane/cluster';
 import { BEACON } from '../example-product/beacon';
 import { installCrds, RESTRICTED } from './admission';
 import {
-  beacons,
+  createCertificateBeacon,
+  TLS_SERVER_DIR,
   operatorIdentity,
   removeOperatorIdentity,
   startOperator,
   tail,
   type OperatorProcess,
 } from './operator-support';
-import { clientPod, execInPod, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { clientPod, execInPod, realNode, waitPodsReady } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 
 jest.setTimeout(15 * 60_000);
 
 const CERTIFICATES = '/apis/certificates.k8s.io/v1beta1';
-const TLS_DIR = '/keelson/tls/server';
 
 interface PodCertificateRequest {
   metadata: { name: string };
@@ -301,7 +301,7 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
           name: `asks-${secret}`,
           image: node.busyboxImage,
           command: ['/bin/sh', '-c', 'sleep 86400'],
-          volumes: [{ volume: tlsVolume(`${prefix}-${secret}`), mountPath: TLS_DIR }],
+          volumes: [{ volume: tlsVolume(`${prefix}-${secret}`), mountPath: TLS_SERVER_DIR }],
         });
         pod.spec!.terminationGracePeriodSeconds = 0;
         await core.createNamespacedPod({ namespace, body: pod });
@@ -364,30 +364,9 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
     keys.push(first.privateKeyPem);
     await writeSecret('good', { 'ca.crt': first.certificatePem, 'ca.key': first.privateKeyPem });
     await createClass(className, 'good');
-    const small = { resources: { memory: { limit: '384Mi' }, cpu: { min: '50m', max: '500m' } } };
-    await beacons(kc).create(namespace, 'byo', {
-      image: { custom: node.busyboxImage, pullPolicy: 'Never' },
-      servers: {
-        config: { ...small, resources: { ...small.resources, storage: { data: { capacity: '16Mi' } } } },
-        podOverrides: {
-          spec: {
-            ...REAL_NODE_PLACEMENT,
-            terminationGracePeriodSeconds: 0,
-            containers: [
-              {
-                name: 'beacon',
-                command: ['/bin/sh', '-c', 'sleep 86400'],
-                args: null,
-                readinessProbe: null,
-                volumeMounts: [{ name: 'tls-server', mountPath: TLS_DIR, readOnly: true }],
-              },
-            ],
-            volumes: [tlsVolume(className)],
-          },
-        },
-        roleGroups: { default: { replicas: 1 } },
-      },
-      gateways: { roleGroups: { default: { replicas: 0 } } },
+    await createCertificateBeacon(kc, namespace, 'byo', {
+      image: node.busyboxImage,
+      volume: tlsVolume(className),
     });
     const pod = 'byo-servers-default-0';
     const started = Date.now();
@@ -407,7 +386,7 @@ describe("a secretCa TlsClass: keelson's operator signs with the user's CA, on t
         execInPod(
           namespace,
           pod,
-          `cat ${TLS_DIR}/tls.crt; echo ===; cat ${TLS_DIR}/ca.crt; echo ===; cat ${TLS_DIR}/tls.key`,
+          `cat ${TLS_SERVER_DIR}/tls.crt; echo ===; cat ${TLS_SERVER_DIR}/ca.crt; echo ===; cat ${TLS_SERVER_DIR}/tls.key`,
         ),
       );
       const [chain, trust, key] = files.split('===\n');
