@@ -58,7 +58,7 @@ async function quietWrites(quietMs = 4000): Promise<number> {
   return last;
 }
 
-/** resourceVersion of each child of delta (pods and claims excluded), by apiVersion/kind/name. */
+/** What says each child of delta (pods and claims excluded) was written, by apiVersion/kind/name. */
 async function deltaChildren(): Promise<Record<string, string>> {
   const selector = { namespace, labelSelector: 'app.kubernetes.io/instance=delta' };
   const lists: [string, { items: k8s.KubernetesObject[] }][] = [
@@ -68,9 +68,15 @@ async function deltaChildren(): Promise<Record<string, string>> {
     ['apps/v1/StatefulSet', await apps.listNamespacedStatefulSet(selector)],
     ['apps/v1/Deployment', await apps.listNamespacedDeployment(selector)],
   ];
+  // A workload's generation moves only with its spec; its resourceVersion also moves when its
+  // controller writes status (a pod settling), which is not the operator's doing.
   const result: Record<string, string> = {};
   for (const [kind, list] of lists)
-    for (const o of list.items) result[`${kind}/${o.metadata!.name}`] = o.metadata!.resourceVersion!;
+    for (const o of list.items)
+      result[`${kind}/${o.metadata!.name}`] =
+        o.metadata!.generation !== undefined
+          ? `generation ${o.metadata!.generation}`
+          : `resourceVersion ${o.metadata!.resourceVersion!}`;
   return result;
 }
 
