@@ -41,3 +41,4 @@ export * from './synth';
 export * from './synth-report';
 export * from './external';
 export * from './tls';
+export * from './logging';

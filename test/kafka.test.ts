@@ -209,8 +209,10 @@ describe('a KRaft KafkaCluster with defaults', () => {
     };
     const three = synth({ brokers: { config: { logging: levels } } });
     const log4j = properties(three, 'kafka-brokers-default', 'log4j.properties');
+    // Log4j 1 writes no structured file (its layouts cannot escape JSON): the root follows the console.
     expect(log4j).toMatchObject({
       'log4j.rootLogger': 'WARN, console',
+      'log4j.appender.console.Threshold': 'WARN',
       'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
       'log4j.logger.kafka.controller': 'DEBUG',
     });
@@ -218,7 +220,11 @@ describe('a KRaft KafkaCluster with defaults', () => {
     const log4j2 = properties(four, 'kafka-brokers-default', 'log4j2.properties');
     expect(log4j2).toMatchObject({
       'appender.console.type': 'Console',
-      'rootLogger.level': 'WARN',
+      'appender.console.filter.threshold.level': 'WARN',
+      // The structured file keeps INFO.
+      'rootLogger.level': 'INFO',
+      'appender.file.fileName': '/keelson/log/kafka.json',
+      'appender.file.filter.threshold.level': 'INFO',
       'logger.l0.name': 'kafka.controller',
       'logger.l0.level': 'DEBUG',
     });

@@ -84,6 +84,12 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
       'discovery.uri': 'http://trino-coordinators.data.svc.cluster.local:8080',
       'http-server.http.port': '8080',
       'internal-communication.shared-secret': '${ENV:TRINO_INTERNAL_SHARED_SECRET}',
+      // The structured log file, in airlift's JSON format (lib/logging).
+      'log.enable-console': 'true',
+      'log.format': 'json',
+      'log.max-size': '10MB',
+      'log.max-total-size': '20MB',
+      'log.path': '/keelson/log/trino.json',
       'memory.heap-headroom-per-node': '982MB',
       'node-scheduler.include-coordinator': 'false',
       'query.max-memory': '1PB',

@@ -91,7 +91,7 @@ describe('a ZookeeperCluster with defaults', () => {
     expect(script).toContain(`echo "$((ordinal + ${offset('default')}))" > /data/myid`);
     // No script of the release tarball: the JVM starts the server with the distribution's jars and /conf.
     expect(script).toContain(
-      'exec java $SERVER_JVMFLAGS -cp "/apache-zookeeper-3.9.4-bin/lib/*:/conf" ' +
+      'exec java $SERVER_JVMFLAGS -Dlogback.configurationFile=/conf/logback.xml -cp "/apache-zookeeper-3.9.4-bin/lib/*:/conf" ' +
         'org.apache.zookeeper.server.quorum.QuorumPeerMain /conf/zoo.cfg',
     );
     expect(script).not.toContain('zkServer.sh');
@@ -294,19 +294,17 @@ describe('TLS', () => {
 });
 
 describe('configOverrides and logging', () => {
-  test('configOverrides of zoo.cfg and logback.xml win over generated values', () => {
-    const objs = synth({
-      servers: {
-        configOverrides: {
-          'zoo.cfg': { tickTime: '3000' },
-          'logback.xml': { 'org.apache.zookeeper': 'DEBUG' },
-        },
-      },
-    });
+  test('configOverrides of zoo.cfg win over generated values', () => {
+    const objs = synth({ servers: { configOverrides: { 'zoo.cfg': { tickTime: '3000' } } } });
     expect(zooCfg(objs).tickTime).toBe('3000');
-    expect(find(objs, 'ConfigMap', 'zk-servers-default').data['logback.xml']).toContain(
-      '<logger name="org.apache.zookeeper" level="DEBUG"/>',
-    );
+  });
+
+  test('rejects configOverrides of logback.xml, whose levels config.logging sets', () => {
+    expect(() =>
+      synth({
+        servers: { configOverrides: { 'logback.xml': { 'org.apache.zookeeper': 'DEBUG' } } } as never,
+      }),
+    ).toThrow(/unknown field "logback\.xml"; expected one of this role's config files: zoo\.cfg$/m);
   });
 
   test('log levels of the zookeeper container go into logback.xml', () => {
@@ -320,8 +318,33 @@ describe('configOverrides and logging', () => {
       },
     });
     const xml: string = find(objs, 'ConfigMap', 'zk-servers-default').data['logback.xml'];
-    expect(xml).toContain('<root level="WARN">');
+    // The file keeps INFO, so the root logger does; the console filters to WARN.
+    expect(xml).toContain('<root level="INFO">');
+    expect(xml).toMatch(/<appender name="CONSOLE"[\s\S]*<level>WARN<\/level>/);
+    expect(xml).toContain('<file>/keelson/log/zookeeper.json</file>');
     expect(xml).toContain('<logger name="x" level="TRACE"/>');
+  });
+
+  test('writes the structured log to an emptyDir and points logback at its file', () => {
+    const objs = synth({});
+    const pod = find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec;
+    const main = pod.containers[0];
+    expect(main.command[2]).toContain('-Dlogback.configurationFile=/conf/logback.xml ');
+    expect(main.volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/keelson/log' }));
+  });
+
+  test("runs with the user's logback.xml from custom.configMap", () => {
+    const objs = synth({
+      servers: {
+        config: { logging: { containers: { zookeeper: { custom: { configMap: 'zk-logging' } } } } },
+      },
+    });
+    const pod = find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec;
+    expect(pod.containers[0].command[2]).toContain(
+      '-Dlogback.configurationFile=/keelson/log-config/logback.xml ',
+    );
+    expect(pod.volumes).toContainEqual({ name: 'log-config', configMap: { name: 'zk-logging' } });
+    expect(find(objs, 'ConfigMap', 'zk-servers-default').data).not.toHaveProperty('logback.xml');
   });
 });
 
@@ -387,7 +410,7 @@ describe('bad input', () => {
 
   test('rejects an unknown config file, listing the known ones', () => {
     expect(() => synth({ servers: { configOverrides: { 'log4j.properties': {} } } as never })).toThrow(
-      /unknown field "log4j\.properties"; expected one of this role's config files: zoo\.cfg, logback\.xml/,
+      /unknown field "log4j\.properties"; expected one of this role's config files: zoo\.cfg/,
     );
   });
 

@@ -49,7 +49,10 @@ import {
   jdbcUrl,
   jvmHeapFromMemory,
   resolveS3,
-  ROOT_LOGGER,
+  containerLogging,
+  LOG_DIR,
+  log4j2Config,
+  logConfigLocation,
   s3CredentialEnv,
   s3CredentialVariables,
   S3ConnectionRefSchema,
@@ -218,29 +221,6 @@ export function coreSite(stacklet: StackletContext<HiveSpec>): Record<string, st
   };
 }
 
-/** Log4j 2 properties: everything to stdout, at the levels of `config.logging`. */
-function log4j2(config: ResolvedCommonConfig): Record<string, string> {
-  const container = config.logging.containers?.hive;
-  const loggers = Object.entries(container?.loggers ?? {}).filter(([name]) => name !== ROOT_LOGGER);
-  const root = container?.loggers?.[ROOT_LOGGER]?.level ?? container?.console?.level ?? 'INFO';
-  const file: Record<string, string> = {
-    status: 'WARN',
-    'appender.console.type': 'Console',
-    'appender.console.name': 'console',
-    'appender.console.target': 'SYSTEM_OUT',
-    'appender.console.layout.type': 'PatternLayout',
-    'appender.console.layout.pattern': '%d{ISO8601} %5p [%t] %c{2}: %m%n',
-    'rootLogger.level': root === 'NONE' ? 'OFF' : root,
-    'rootLogger.appenderRef.console.ref': 'console',
-  };
-  loggers.forEach(([name, { level }], i) => {
-    file[`logger.l${i}.name`] = name;
-    file[`logger.l${i}.level`] = level === 'NONE' ? 'OFF' : level;
-  });
-  if (loggers.length > 0) file.loggers = loggers.map((_, i) => `l${i}`).join(',');
-  return file;
-}
-
 /** Everything the init container and the metastore share: config, scratch space and credentials. */
 function environment(stacklet: StackletContext<HiveSpec>) {
   const ref = stacklet.spec.clusterConfig?.s3;
@@ -295,16 +275,21 @@ export function requireVariablesScript(names: readonly string[]): string[] {
   ];
 }
 
-/** `java` with keelson's config directory first on the class path and its log4j2 file. */
-function javaCommand(jvmArguments: readonly string[], mainClass: string): string {
-  return [
-    'java',
-    ...jvmArguments,
-    `-Dlog4j2.configurationFile=${CONFIG_DIR}/${LOG4J2_FILE}`,
-    '-cp',
-    CLASS_PATH,
-    mainClass,
-  ]
+/** keelson's log4j2 file in the config directory. */
+const DEFAULT_LOG4J2_PATH = `${CONFIG_DIR}/${LOG4J2_FILE}`;
+/** The container whose levels `config.logging.containers` sets (the schema tool logs with it). */
+const CONTAINER = 'hive';
+/** The console's layout. */
+const CONSOLE_PATTERN = '%d{ISO8601} %5p [%t] %c{2}: %m%n';
+
+/** Where log4j2 reads its config: keelson's file, or the user's own (`custom.configMap`). */
+function logConfig(config: ResolvedCommonConfig) {
+  return logConfigLocation(containerLogging(config.logging, CONTAINER), CONFIG_DIR, LOG4J2_FILE);
+}
+
+/** `java` with keelson's config directory first on the class path and the log4j2 file at `log4j2Path`. */
+function javaCommand(jvmArguments: readonly string[], mainClass: string, log4j2Path: string): string {
+  return ['java', ...jvmArguments, `-Dlog4j2.configurationFile=${log4j2Path}`, '-cp', CLASS_PATH, mainClass]
     .map(shellWord)
     .join(' ');
 }
@@ -336,8 +321,9 @@ export function schemaInitScript(
   db: DatabaseConnection,
   initPod: string | undefined,
   required: readonly string[] = [],
+  log4j2Path: string = DEFAULT_LOG4J2_PATH,
 ): string {
-  const tool = `${javaCommand(SCHEMA_INIT_JVM_ARGUMENTS, SCHEMA_TOOL_CLASS)} -dbType ${SCHEMATOOL_TYPES[db.type]}`;
+  const tool = `${javaCommand(SCHEMA_INIT_JVM_ARGUMENTS, SCHEMA_TOOL_CLASS, log4j2Path)} -dbType ${SCHEMATOOL_TYPES[db.type]}`;
   return [
     'set -eu',
     ...requireVariablesScript(required),
@@ -376,16 +362,18 @@ export function metastoreStartScript(
   jvmArguments: readonly string[],
   required: readonly string[] = [],
   tls: RoleGroupTls = {},
+  log4j2Path: string = DEFAULT_LOG4J2_PATH,
 ): string {
   return [
     'set -eu',
     ...keyStoreScript(tls),
     ...requireVariablesScript(required),
-    `exec ${javaCommand(jvmArguments, METASTORE_CLASS)} "$@"`,
+    `exec ${javaCommand(jvmArguments, METASTORE_CLASS, log4j2Path)} "$@"`,
   ].join('\n');
 }
 
-const WRITABLE_DIRS = ['/tmp', DATA_DIR];
+// LOG_DIR: the structured log file, which the schema tool writes too.
+const WRITABLE_DIRS = ['/tmp', DATA_DIR, LOG_DIR];
 
 /**
  * How the probes check the Thrift port: a TCP connect in plaintext; over TLS a complete handshake
@@ -453,23 +441,25 @@ export const HIVE: ProductDefinition<HiveSpec> = {
         const configFiles = {
           'metastore-site.xml': metastoreSite(hive, rg.tls),
           'core-site.xml': coreSite(hive),
-          [LOG4J2_FILE]: log4j2(rg.config),
+          [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
         };
         const required = requiredVariables(configFiles, rg.configOverrides);
         // The schema tool does not open the Thrift port: it needs no key store and no password.
         const schemaRequired = required.filter((name) => name !== METASTORE_KEYSTORE_PASSWORD_ENV);
         const podName = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
+        const log = logConfig(rg.config);
         return {
           container: {
             // The last word is bash's $0; cliOverrides follow as $@.
             command: [
               '/bin/bash',
               '-c',
-              metastoreStartScript(rg.jvmArguments, required, rg.tls),
+              metastoreStartScript(rg.jvmArguments, required, rg.tls, log.path),
               'hive-metastore',
             ],
             env,
             workingDir: '/tmp',
+            volumeMounts: log.volumeMounts,
             readinessProbe: {
               ...portCheck(rg.tls),
               initialDelaySeconds: 10,
@@ -495,7 +485,12 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               command: [
                 '/bin/bash',
                 '-c',
-                schemaInitScript(database(hive.spec), schemaInitPod(hive.roleGroups), schemaRequired),
+                schemaInitScript(
+                  database(hive.spec),
+                  schemaInitPod(hive.roleGroups),
+                  schemaRequired,
+                  log.path,
+                ),
               ],
               // The schema tool reads the same files, so it needs the same variables as the metastore.
               env: [
@@ -511,10 +506,12 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               volumeMounts: [
                 { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
                 ...WRITABLE_DIRS.map((dir) => ({ name: writableVolumeName(dir), mountPath: dir })),
+                ...log.volumeMounts,
               ],
             },
           ],
           configFiles,
+          volumes: log.volumes,
         };
       },
     }),

@@ -189,7 +189,7 @@ export interface HiveMetastoresConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**

@@ -20,7 +20,10 @@ import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
-  ROOT_LOGGER,
+  containerLogging,
+  LOG_DIR,
+  log4j2Config,
+  logConfigLocation,
   shellQuote,
   defineRole,
   defineRule,
@@ -233,11 +236,19 @@ function usesLog4j2(stacklet: StackletContext): boolean {
   return Number(stacklet.image.productVersion.split('.')[0]) >= 4;
 }
 
-/** The system property that points the JVM at keelson's log4j config for this version. */
-function log4jProperty(stacklet: StackletContext): string {
-  return usesLog4j2(stacklet)
-    ? `-Dlog4j2.configurationFile=${CONFIG_DIR}/${LOG4J2_FILE}`
-    : `-Dlog4j.configuration=file:${CONFIG_DIR}/${LOG4J_FILE}`;
+/**
+ * Where the version's log framework reads its config (keelson's file, or the user's own from
+ * `custom.configMap`), with the volume that brings the user's ConfigMap in.
+ */
+function logConfig(stacklet: StackletContext, rg: KafkaRoleGroup) {
+  const logging = containerLogging(rg.config.logging, CONTAINER);
+  return logConfigLocation(logging, CONFIG_DIR, usesLog4j2(stacklet) ? LOG4J2_FILE : LOG4J_FILE);
+}
+
+/** The system property that points the JVM at the log4j config for this version. */
+function log4jProperty(stacklet: StackletContext, rg: KafkaRoleGroup): string {
+  const { path } = logConfig(stacklet, rg);
+  return usesLog4j2(stacklet) ? `-Dlog4j2.configurationFile=${path}` : `-Dlog4j.configuration=file:${path}`;
 }
 
 /** `java` with the classpath of Kafka's jars, as one shell command line (arguments quoted). */
@@ -256,7 +267,7 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const kraft = zookeeperConfigMapName(stacklet.spec as KafkaSpec) === undefined;
   const config = `${RUN_DIR}/${file}`;
   const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
-  const log4j = log4jProperty(stacklet);
+  const log4j = log4jProperty(stacklet, rg);
   const agent = `-javaagent:${JMX_EXPORTER_AGENT}=${KAFKA_PORTS.metrics}:${CONFIG_DIR}/${EXPORTER_FILE}`;
   return [
     'set -eu',
@@ -298,6 +309,7 @@ function pod(
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
+    volumeMounts: logConfig(stacklet, rg).volumeMounts,
     startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: STARTUP_PROBE_FAILURES },
     readinessProbe: { ...tcp, periodSeconds: 10 },
     livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
@@ -307,50 +319,25 @@ function pod(
 /** How many failed startup probes, 10 s apart, before a pod that never listened is restarted: an hour. */
 export const STARTUP_PROBE_FAILURES = 360;
 
-/** Log4j 1 properties (Kafka 3): everything to the console, at the levels of `config.logging`. */
+/**
+ * Log4j 1 properties (Kafka 3, reload4j): the console at the levels of `config.logging`. Log4j 1's
+ * layouts cannot escape a message for JSON, so Kafka 3 writes no structured log file.
+ */
 function log4jProperties(config: ResolvedCommonConfig): Record<string, string> {
-  const { root, loggers } = logLevels(config);
-  return {
-    'log4j.rootLogger': `${root}, console`,
-    'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
-    'log4j.appender.console.layout': 'org.apache.log4j.PatternLayout',
-    'log4j.appender.console.layout.ConversionPattern': '[%d] %p %m (%c)%n',
-    ...Object.fromEntries(loggers.map(([name, level]) => [`log4j.logger.${name}`, level])),
-  };
-}
-
-/** Log4j 2 properties (Kafka 4): everything to the console, at the levels of `config.logging`. */
-function log4j2Properties(config: ResolvedCommonConfig): Record<string, string> {
-  const { root, loggers } = logLevels(config);
-  const file: Record<string, string> = {
-    status: 'WARN',
-    'appender.console.type': 'Console',
-    'appender.console.name': 'console',
-    'appender.console.layout.type': 'PatternLayout',
-    'appender.console.layout.pattern': '[%d] %p %m (%c)%n',
-    'rootLogger.level': root,
-    'rootLogger.appenderRef.console.ref': 'console',
-  };
-  loggers.forEach(([name, level], i) => {
-    file[`logger.l${i}.name`] = name;
-    file[`logger.l${i}.level`] = level;
-  });
-  if (loggers.length > 0) file.loggers = loggers.map((_, i) => `l${i}`).join(',');
-  return file;
-}
-
-/** The root level and the levels by logger of the `kafka` container, in log4j's words (NONE is OFF). */
-function logLevels(config: ResolvedCommonConfig): { root: string; loggers: [string, string][] } {
-  const container = config.logging.containers?.[CONTAINER];
+  const logging = containerLogging(config.logging, CONTAINER, { writesFile: false });
   const level = (l: string): string => (l === 'NONE' ? 'OFF' : l);
-  const loggers = Object.entries(container?.loggers ?? {})
-    .filter(([name]) => name !== ROOT_LOGGER)
-    .map(([name, { level: l }]): [string, string] => [name, level(l)]);
   return {
-    root: level(container?.loggers?.[ROOT_LOGGER]?.level ?? container?.console?.level ?? 'INFO'),
-    loggers,
+    'log4j.rootLogger': logging.console === 'NONE' ? level(logging.root) : `${level(logging.root)}, console`,
+    'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
+    'log4j.appender.console.Threshold': level(logging.console),
+    'log4j.appender.console.layout': 'org.apache.log4j.PatternLayout',
+    'log4j.appender.console.layout.ConversionPattern': CONSOLE_PATTERN,
+    ...Object.fromEntries(logging.loggers.map(([name, l]) => [`log4j.logger.${name}`, level(l)])),
   };
 }
+
+/** The console's layout, in both Log4j versions. */
+const CONSOLE_PATTERN = '[%d] %p %m (%c)%n';
 
 /**
  * The exporter's rules. Kafka has two kinds of MBeans: Yammer metrics (`name=…`, CamelCase
@@ -404,7 +391,7 @@ export function exporterConfig(): object {
 function commonFiles(rg: KafkaRoleGroup): Record<string, object> {
   return {
     [LOG4J_FILE]: log4jProperties(rg.config),
-    [LOG4J2_FILE]: log4j2Properties(rg.config),
+    [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
     [EXPORTER_FILE]: exporterConfig(),
   };
 }
@@ -441,7 +428,8 @@ const COMMON_FILE_FORMATS = {
 const common = {
   configMountPath: CONFIG_DIR,
   storageMounts: { 'log-dirs': DATA_DIR },
-  writableDirs: ['/tmp', RUN_DIR],
+  // LOG_DIR: the structured log file (Kafka 4).
+  writableDirs: ['/tmp', RUN_DIR, LOG_DIR],
   jvm: { arguments: JVM_ARGUMENTS },
   maxUnavailable: 1,
   defaultReplicas: 3,
@@ -484,6 +472,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'controller.properties', KAFKA_PORTS.controller),
         configFiles: { ...commonFiles(rg), 'controller.properties': controllerProperties(stacklet, rg) },
+        volumes: logConfig(stacklet, rg).volumes,
       }),
     }),
     defineRole<KafkaNodeConfig>({
@@ -507,7 +496,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
         return {
           container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), ...zkTrust.mounts] },
           configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
-          volumes: zkTrust.volumes,
+          volumes: [...zkTrust.volumes, ...logConfig(stacklet, rg).volumes],
         };
       },
     }),

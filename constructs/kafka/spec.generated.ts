@@ -101,7 +101,7 @@ export interface KafkaControllersConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**
@@ -225,7 +225,7 @@ export interface KafkaBrokersConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**

@@ -115,7 +115,7 @@ export interface TrinoCoordinatorsConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**
@@ -228,7 +228,7 @@ export interface TrinoWorkersConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**

@@ -38,7 +38,11 @@ import {
   matchesLabelSelector,
   parseDurationSeconds,
   renderProperties,
-  ROOT_LOGGER,
+  airliftLevels,
+  airliftLogSettings,
+  containerLogging,
+  LOG_DIR,
+  logConfigLocation,
   Stacklet,
   stackletSpecSchema,
   type LabelSelector,
@@ -245,17 +249,12 @@ export function memoryProperties(rg: ResolvedRoleGroup): Record<string, string> 
   };
 }
 
-/** log.properties: Trino's loggers at the levels of `config.logging`. */
-function logProperties(config: ResolvedCommonConfig): Record<string, string> {
-  const container = config.logging.containers?.trino;
-  const level = (l: string) => (l === 'TRACE' ? 'DEBUG' : l === 'FATAL' ? 'ERROR' : l === 'NONE' ? 'OFF' : l);
-  const levels: Record<string, string> = { 'io.trino': level(container?.console?.level ?? 'INFO') };
-  // Trino has no root logger of its own: ROOT sets io.trino.
-  for (const [logger, { level: l }] of Object.entries(container?.loggers ?? {})) {
-    levels[logger === ROOT_LOGGER ? 'io.trino' : logger] = level(l);
-  }
-  return levels;
-}
+/** The container whose levels `config.logging.containers` sets. */
+const CONTAINER = 'trino';
+/** Trino's levels file (airlift's `log.levels-file`), in the config directory. */
+const LOG_LEVELS_FILE = 'log.properties';
+/** Trino has no root logger of its own: the root level (ROOT) sets io.trino. */
+const TRINO_ROOT_LOGGER = 'io.trino';
 
 /** A node.environment: lower case letters, digits and underscores. */
 function environmentName(name: string): string {
@@ -318,7 +317,8 @@ function role(name: 'coordinators' | 'workers') {
       'log.properties': 'properties',
     },
     configMountPath: CONFIG_DIR,
-    writableDirs: ['/tmp', DATA_DIR],
+    // LOG_DIR: the structured log file.
+    writableDirs: ['/tmp', DATA_DIR, LOG_DIR],
     jvm: {
       heapFraction: 0.8,
       arguments: [
@@ -348,12 +348,16 @@ function role(name: 'coordinators' | 'workers') {
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
       // The CAs of the TLS services the catalogs connect to (a metastore's), as a client.
       const trust = tlsTrustVolumes(catalogs.trustedTlsClasses);
+      const logging = containerLogging(rg.config.logging, CONTAINER);
+      const log = logConfigLocation(logging, CONFIG_DIR, LOG_LEVELS_FILE);
+      // The launcher reads the levels from the config directory unless told otherwise.
+      const levelsFile = logging.customConfigMap ? ` --log-levels-file=${log.path}` : '';
       return {
         container: {
           command: [
             '/bin/bash',
             '-c',
-            `exec /usr/lib/trino/bin/launcher run --etc-dir=${CONFIG_DIR} "-Dnode.id=\${POD_NAME}"`,
+            `exec /usr/lib/trino/bin/launcher run --etc-dir=${CONFIG_DIR}${levelsFile} "-Dnode.id=\${POD_NAME}"`,
           ],
           env: [
             { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -403,7 +407,11 @@ function role(name: 'coordinators' | 'workers') {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
             periodSeconds: 15,
           },
-          volumeMounts: [{ name: 'catalog', mountPath: CATALOG_DIR, readOnly: true }, ...trust.mounts],
+          volumeMounts: [
+            { name: 'catalog', mountPath: CATALOG_DIR, readOnly: true },
+            ...trust.mounts,
+            ...log.volumeMounts,
+          ],
           // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
           // hook waits for that, and the grace period ends it if it takes too long.
           lifecycle: coordinator
@@ -436,12 +444,13 @@ function role(name: 'coordinators' | 'workers') {
                   'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}`,
                 }),
             ...memoryProperties(rg),
+            ...airliftLogSettings(logging),
           },
           'node.properties': {
             'node.environment': environmentName(stacklet.name),
             'node.data-dir': DATA_DIR,
           },
-          'log.properties': logProperties(rg.config),
+          [LOG_LEVELS_FILE]: logging.customConfigMap ? {} : airliftLevels(logging, TRINO_ROOT_LOGGER),
         },
         extraFiles: {
           ...catalogs.files,
@@ -464,6 +473,7 @@ function role(name: 'coordinators' | 'workers') {
                 },
               },
           ...trust.volumes,
+          ...log.volumes,
         ],
       };
     },

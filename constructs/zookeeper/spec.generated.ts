@@ -95,7 +95,7 @@ export interface ZookeeperServersConfig {
    */
   resources?: ResourcesSpec;
   /**
-   * Log levels, rendered into the product's own logging framework.
+   * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
    */
   logging?: LoggingSpec;
   /**
@@ -120,12 +120,6 @@ export interface ZookeeperServersConfigOverrides {
    * Settings of zoo.cfg; a key given here replaces the generated value.
    */
   'zoo.cfg'?: {
-    [k: string]: string;
-  };
-  /**
-   * Settings of logback.xml; a key given here replaces the generated value.
-   */
-  'logback.xml'?: {
     [k: string]: string;
   };
 }

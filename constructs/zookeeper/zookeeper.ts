@@ -17,7 +17,10 @@ import {
   defaultIdOffset,
   defineRole,
   ordinalIdProblems,
-  ROOT_LOGGER,
+  containerLogging,
+  LOG_DIR as STRUCTURED_LOG_DIR,
+  logbackConfig,
+  logConfigLocation,
   Stacklet,
   stackletSpecSchema,
   type OrdinalIdScheme,
@@ -84,7 +87,7 @@ export const ZookeeperSpecSchema = stackletSpecSchema({
   description: 'A ZooKeeper ensemble.',
   clusterConfig: {},
   roles: {
-    servers: { config: serverConfig, configFiles: ['zoo.cfg', 'logback.xml'], jvm: true },
+    servers: { config: serverConfig, configFiles: ['zoo.cfg'], jvm: true },
   },
 });
 /** The spec of a ZookeeperCluster. */
@@ -186,13 +189,10 @@ function fourLetterWord(word: string, tls: RoleGroupTls): string {
     : `echo ${word} | nc 127.0.0.1 ${port}`;
 }
 
-/** logback levels from `config.logging` of the `zookeeper` container. */
-function logLevels(config: ZookeeperServerConfig): Record<string, string> {
-  const container = config.logging.containers?.zookeeper;
-  const levels: Record<string, string> = { [ROOT_LOGGER]: container?.console?.level ?? 'INFO' };
-  for (const [logger, { level }] of Object.entries(container?.loggers ?? {})) levels[logger] = level;
-  return levels;
-}
+/** The container whose levels `config.logging.containers` sets. */
+const CONTAINER = 'zookeeper';
+/** keelson's logback config, in the role group's ConfigMap. */
+const LOGBACK_FILE = 'logback.xml';
 
 /** The main class of a ZooKeeper server (a quorum peer; it also runs a single server). */
 export const ZOOKEEPER_SERVER_MAIN = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
@@ -205,16 +205,16 @@ export function zookeeperDistDir(version: string): string {
 /**
  * The server's start: the pod's ordinal (the suffix of its StatefulSet pod name) plus the role
  * group's offset is its `myid`, written on the data volume before ZooKeeper reads it; then the
- * JVM runs the server with the distribution's jars and `/conf` (for `logback.xml`) on the
- * classpath. `SERVER_JVMFLAGS` (keelson's heap and JVM arguments) is split into words as
- * zkServer.sh does.
+ * JVM runs the server with the distribution's jars and `/conf` on the classpath and logback's
+ * config at `logbackPath` (keelson's `logback.xml` or the user's own). `SERVER_JVMFLAGS` (keelson's
+ * heap and JVM arguments) is split into words as zkServer.sh does.
  */
-function startScript(myidOffset: number, productVersion: string): string {
+function startScript(myidOffset: number, productVersion: string, logbackPath: string): string {
   return [
     'set -eu',
     'ordinal="${POD_NAME##*-}"',
     `echo "$((ordinal + ${myidOffset}))" > ${DATA_DIR}/myid`,
-    `exec java $SERVER_JVMFLAGS -cp "${zookeeperDistDir(productVersion)}/lib/*:${CONFIG_DIR}" ${ZOOKEEPER_SERVER_MAIN} ${CONFIG_DIR}/zoo.cfg`,
+    `exec java $SERVER_JVMFLAGS -Dlogback.configurationFile=${logbackPath} -cp "${zookeeperDistDir(productVersion)}/lib/*:${CONFIG_DIR}" ${ZOOKEEPER_SERVER_MAIN} ${CONFIG_DIR}/zoo.cfg`,
   ].join('\n');
 }
 
@@ -252,10 +252,10 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
         { name: 'election', port: ZOOKEEPER_PORTS.leaderElection },
         { name: 'metrics', port: ZOOKEEPER_PORTS.metrics },
       ],
-      configFiles: { 'zoo.cfg': 'properties', 'logback.xml': 'logback-xml' },
+      configFiles: { 'zoo.cfg': 'properties' },
       configMountPath: CONFIG_DIR,
       storageMounts: { data: DATA_DIR },
-      writableDirs: ['/tmp', LOG_DIR],
+      writableDirs: ['/tmp', LOG_DIR, STRUCTURED_LOG_DIR],
       jvm: { arguments: ['-XX:+ExitOnOutOfMemoryError'] },
       // Losing one server of three keeps the quorum; losing two does not.
       maxUnavailable: 1,
@@ -268,58 +268,73 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       // connection; the quorum keeps what it loaded at start (sslQuorumReloadCertFiles waits for a
       // file event naming tls.pem, which a projected volume's `..data` symlink swap never sends).
       certificateReload: { server: 'files', internal: 'restart' },
-      pod: (stacklet, rg) => ({
-        container: {
-          command: ['/bin/bash', '-c', startScript(rg.config.myidOffset, stacklet.image.productVersion)],
-          env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            // ZooKeeper's name for the server's JVM flags (zkServer.sh's too); the start script expands it.
-            { name: 'SERVER_JVMFLAGS', value: rg.jvmArguments.join(' ') },
-            { name: 'ZOOCFGDIR', value: CONFIG_DIR },
-            { name: 'ZOO_LOG_DIR', value: LOG_DIR },
-          ],
-          // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
-          readinessProbe: {
-            exec: { command: ['/bin/bash', '-c', `${fourLetterWord('srvr', rg.tls)} | grep -q '^Mode:'`] },
-            initialDelaySeconds: 5,
-            periodSeconds: 10,
-            timeoutSeconds: 5,
+      pod: (stacklet, rg) => {
+        const logging = containerLogging(rg.config.logging, CONTAINER);
+        const logConfig = logConfigLocation(logging, CONFIG_DIR, LOGBACK_FILE);
+        return {
+          container: {
+            command: [
+              '/bin/bash',
+              '-c',
+              startScript(rg.config.myidOffset, stacklet.image.productVersion, logConfig.path),
+            ],
+            volumeMounts: logConfig.volumeMounts,
+            env: [
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              // ZooKeeper's name for the server's JVM flags (zkServer.sh's too); the start script expands it.
+              { name: 'SERVER_JVMFLAGS', value: rg.jvmArguments.join(' ') },
+              { name: 'ZOOCFGDIR', value: CONFIG_DIR },
+              { name: 'ZOO_LOG_DIR', value: LOG_DIR },
+            ],
+            // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
+            readinessProbe: {
+              exec: { command: ['/bin/bash', '-c', `${fourLetterWord('srvr', rg.tls)} | grep -q '^Mode:'`] },
+              initialDelaySeconds: 5,
+              periodSeconds: 10,
+              timeoutSeconds: 5,
+            },
+            // Alive while it answers on the client port. Over TLS a bare TCP connect would make the
+            // server log an unsuccessful handshake at ERROR on every probe, so it asks `ruok` instead.
+            livenessProbe: rg.tls.server
+              ? {
+                  exec: {
+                    command: ['/bin/bash', '-c', `${fourLetterWord('ruok', rg.tls)} | grep -q '^imok'`],
+                  },
+                  initialDelaySeconds: 30,
+                  periodSeconds: 10,
+                  timeoutSeconds: 5,
+                }
+              : {
+                  tcpSocket: { port: ZOOKEEPER_PORTS.client as never },
+                  initialDelaySeconds: 30,
+                  periodSeconds: 10,
+                },
           },
-          // Alive while it answers on the client port. Over TLS a bare TCP connect would make the
-          // server log an unsuccessful handshake at ERROR on every probe, so it asks `ruok` instead.
-          livenessProbe: rg.tls.server
-            ? {
-                exec: { command: ['/bin/bash', '-c', `${fourLetterWord('ruok', rg.tls)} | grep -q '^imok'`] },
-                initialDelaySeconds: 30,
-                periodSeconds: 10,
-                timeoutSeconds: 5,
-              }
-            : {
-                tcpSocket: { port: ZOOKEEPER_PORTS.client as never },
-                initialDelaySeconds: 30,
-                periodSeconds: 10,
-              },
-        },
-        configFiles: {
-          'zoo.cfg': {
-            tickTime: '2000',
-            initLimit: '10',
-            syncLimit: '5',
-            dataDir: DATA_DIR,
-            ...zooCfgTls(rg.tls),
-            // Bind the quorum ports on every interface: a pod's own DNS name may not resolve to it yet.
-            quorumListenOnAllIPs: 'true',
-            'autopurge.snapRetainCount': '3',
-            'autopurge.purgeInterval': '1',
-            '4lw.commands.whitelist': 'srvr,ruok,mntr,conf',
-            'admin.enableServer': 'false',
-            'metricsProvider.className': 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
-            'metricsProvider.httpPort': String(ZOOKEEPER_PORTS.metrics),
-            ...serverList(stacklet),
+          configFiles: {
+            'zoo.cfg': {
+              tickTime: '2000',
+              initLimit: '10',
+              syncLimit: '5',
+              dataDir: DATA_DIR,
+              ...zooCfgTls(rg.tls),
+              // Bind the quorum ports on every interface: a pod's own DNS name may not resolve to it yet.
+              quorumListenOnAllIPs: 'true',
+              'autopurge.snapRetainCount': '3',
+              'autopurge.purgeInterval': '1',
+              '4lw.commands.whitelist': 'srvr,ruok,mntr,conf',
+              'admin.enableServer': 'false',
+              'metricsProvider.className':
+                'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+              'metricsProvider.httpPort': String(ZOOKEEPER_PORTS.metrics),
+              ...serverList(stacklet),
+            },
           },
-          'logback.xml': logLevels(rg.config),
-        },
-      }),
+          // A file of its own (not a key/value config file): it has two appenders with levels of their
+          // own, which config.logging sets.
+          extraFiles: logging.customConfigMap ? undefined : { [LOGBACK_FILE]: logbackConfig(logging) },
+          volumes: logConfig.volumes,
+        };
+      },
     }),
   ],
   validate: (stacklet) =>

@@ -259,6 +259,22 @@ export const noVectorAggregator = defineRule<{ vectorAggregatorConfigMapName?: s
   check: (self) => self.vectorAggregatorConfigMapName === undefined,
 });
 
+// A container's own log configuration replaces keelson's, so levels set beside it would do nothing.
+const customLogConfigAlone = defineRule<{
+  custom?: unknown;
+  console?: unknown;
+  file?: unknown;
+  loggers?: unknown;
+}>({
+  cel: '!has(self.custom) || (!has(self.console) && !has(self.file) && !has(self.loggers))',
+  message:
+    "custom log configuration replaces keelson's, so console, file and loggers would be ignored; set the levels in the ConfigMap or remove custom",
+  fieldPath: '.custom',
+  check: (self) =>
+    self.custom === undefined ||
+    (self.console === undefined && self.file === undefined && self.loggers === undefined),
+});
+
 export const LoggingSchema = Type.Object(
   {
     enableVectorAgent: Type.Optional(
@@ -271,15 +287,49 @@ export const LoggingSchema = Type.Object(
       LabelKeyedRecord(
         Type.Object(
           {
-            console: Type.Optional(Type.Object({ level: Type.Optional(LogLevelSchema) }, CLOSED)),
-            file: Type.Optional(Type.Object({ level: Type.Optional(LogLevelSchema) }, CLOSED)),
+            console: Type.Optional(
+              Type.Object(
+                { level: Type.Optional(LogLevelSchema) },
+                {
+                  ...CLOSED,
+                  description:
+                    'The least severe level the container writes to its console (kubectl logs). @default INFO',
+                },
+              ),
+            ),
+            file: Type.Optional(
+              Type.Object(
+                { level: Type.Optional(LogLevelSchema) },
+                {
+                  ...CLOSED,
+                  description:
+                    'The least severe level the container writes to its structured JSON log file under /keelson/log. @default INFO',
+                },
+              ),
+            ),
             loggers: Type.Optional(
               Type.Record(Type.String(), Type.Object({ level: LogLevelSchema }, CLOSED), {
                 description: 'Log levels by logger name; ROOT is the root logger.',
               }),
             ),
+            custom: Type.Optional(
+              Type.Object(
+                {
+                  configMap: Type.String({
+                    pattern: DNS_SUBDOMAIN_SYNTAX,
+                    maxLength: DNS_SUBDOMAIN_MAX,
+                    description:
+                      "A ConfigMap in the stacklet's namespace holding the container's whole log configuration under the " +
+                      "key of the product's log config file (logback.xml, log4j2.properties, log.properties); it replaces keelson's.",
+                    'x-keelson-expected':
+                      "a ConfigMap name (lower case letters, digits, '-' and '.', starting and ending with a letter or digit)",
+                  }),
+                },
+                CLOSED,
+              ),
+            ),
           },
-          CLOSED,
+          { ...CLOSED, ...withRules(customLogConfigAlone) },
         ),
         'Log levels per container.',
       ),
@@ -288,7 +338,8 @@ export const LoggingSchema = Type.Object(
   {
     ...CLOSED,
     ...withRules(noVectorAgent),
-    description: "Log levels, rendered into the product's own logging framework.",
+    description:
+      "Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.",
     [TYPE_NAME_KEY]: 'LoggingSpec',
   },
 );

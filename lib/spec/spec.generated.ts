@@ -81,7 +81,7 @@ export interface ResourcesSpec {
 }
 
 /**
- * Log levels, rendered into the product's own logging framework.
+ * Log levels per container, rendered into the product's own logging framework, which writes the console and a structured JSON file under /keelson/log.
  */
 export interface LoggingSpec {
   /**
@@ -94,9 +94,17 @@ export interface LoggingSpec {
    */
   containers?: {
     [k: string]: {
+      /**
+       * The least severe level the container writes to its console (kubectl logs).
+       * @default INFO
+       */
       console?: {
         level?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL' | 'NONE';
       };
+      /**
+       * The least severe level the container writes to its structured JSON log file under /keelson/log.
+       * @default INFO
+       */
       file?: {
         level?: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL' | 'NONE';
       };
@@ -107,6 +115,12 @@ export interface LoggingSpec {
         [k: string]: {
           level: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL' | 'NONE';
         };
+      };
+      custom?: {
+        /**
+         * A ConfigMap in the stacklet's namespace holding the container's whole log configuration under the key of the product's log config file (logback.xml, log4j2.properties, log.properties); it replaces keelson's.
+         */
+        configMap: string;
       };
     };
   };
