@@ -24,6 +24,7 @@ import {
   startPostgres,
 } from './hive-real-node-support';
 import { buildImageOnRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -93,6 +94,15 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       container: 'hive',
     });
     expect(metastoreLog).toContain('Started the new metaserver on port [9083]');
+    // The same record in the structured log file (lib/logging), written through Log4j 2.
+    const records = await readStructuredLog(ns.name, METASTORE, 'hive');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: expect.stringContaining('Started the new metaserver on port [9083]'),
+      }),
+    );
 
     const created = await probe('probe-create', ['sales'], 'orders');
     expect(created).toContain('database: default');

@@ -26,6 +26,7 @@ import {
   waitPodsReady,
   HostPathVolumes,
 } from './real-node-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(40 * 60_000);
@@ -128,6 +129,13 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     expect(out).toContain('keelson-order-1');
     expect(out).toMatch(/content-type: text\/plain; version=0\.0\.4/i);
     expect(out).toMatch(/^kafka_server_replicamanager_partitioncount \d/m);
+
+    // Kafka 4 writes its structured log file (lib/logging) through Log4j 2: the broker's start is in it.
+    const records = await readStructuredLog(ns.name, three[0], 'kafka');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'INFO', message: expect.stringMatching(/Kafka Server started/) }),
+    );
 
     // 3 → 4: the running brokers keep their pods (no restart), the fourth joins with the next id.
     const before = await Promise.all(

@@ -22,6 +22,7 @@ import {
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
 } from './real-node-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
@@ -183,6 +184,17 @@ describe('Trino on the real node', () => {
       .split('\n')
       .filter((l) => !l.startsWith('WARNING') && l.trim());
     expect(nation).toEqual(expect.arrayContaining(['10001', 'nodes=3', '"25"']));
+
+    // The coordinator's structured log file (lib/logging), in airlift's JSON format: its start is in it.
+    const records = await readStructuredLog(ns.name, 'trino-coordinators-default-0', 'trino');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        loggerName: 'io.trino.server.Server',
+        message: expect.stringContaining('SERVER STARTED'),
+      }),
+    );
 
     // A query long enough to outlast the scale-down: 5 × TPC-H sf1 lineitem (30,006,075 rows).
     const query = 'SELECT count(*) FROM tpch.sf1.lineitem CROSS JOIN tpch.tiny.region';

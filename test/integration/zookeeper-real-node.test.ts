@@ -6,7 +6,9 @@
  * - a znode written through one server is read through another, and a ZookeeperZnode's chroot
  *   works for a client (a pod running the image's jars: `java -cp … ZooKeeperMain`);
  * - the metrics port serves Prometheus text;
- * - the servers run as uid 10001 with a read-only root filesystem.
+ * - the servers run as uid 10001 with a read-only root filesystem;
+ * - each server writes its structured log file (lib/logging) as JSON lines with the shared fields,
+ *   INFO records included, while its console, set to WARN, has no INFO line.
  * Each failure prints the servers' logs.
  */
 import { Chart, Testing } from 'cdk8s';
@@ -22,6 +24,7 @@ import {
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -45,7 +48,10 @@ describe('ZooKeeper on the real node', () => {
       image: { productVersion: VERSION, pullPolicy: 'Never' },
       servers: {
         // Small heaps: three servers and a client share the 2-core test machine.
-        config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
+        config: {
+          resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } },
+          logging: { containers: { zookeeper: { console: { level: 'WARN' } } } },
+        },
         podOverrides: { spec: REAL_NODE_PLACEMENT },
       },
     });
@@ -118,5 +124,17 @@ describe('ZooKeeper on the real node', () => {
     expect(output).toContain('chroot: chrooted');
     expect(output).toMatch(/metrics: HTTP\/1\.[01] 200/);
     expect(output).toMatch(/metrics: # TYPE \w+ (gauge|counter|summary)/);
+
+    // The structured file has the quorum's INFO records; the console (WARN) has none.
+    const records = await readStructuredLog(ns.name, SERVERS[0], 'zookeeper');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        loggerName: expect.stringMatching(/^org\.apache\.zookeeper\./),
+      }),
+    );
+    const console = await podsLogs(ns.name, [SERVERS[0]]);
+    expect(console).not.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO /m);
   });
 });
