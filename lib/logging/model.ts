@@ -30,7 +30,7 @@ export const LOG_FIELDS = {
   time: 'timestamp',
   level: 'level',
   thread: 'thread',
-  logger: 'loggerName',
+  logger: 'logger',
   message: 'message',
   exception: 'stackTrace',
 } as const;

@@ -191,7 +191,7 @@ describe('Trino on the real node', () => {
     expect(records).toContainEqual(
       expect.objectContaining({
         level: 'INFO',
-        loggerName: 'io.trino.server.Server',
+        logger: 'io.trino.server.Server',
         message: expect.stringContaining('SERVER STARTED'),
       }),
     );

@@ -131,7 +131,7 @@ describe('ZooKeeper on the real node', () => {
     expect(records).toContainEqual(
       expect.objectContaining({
         level: 'INFO',
-        loggerName: expect.stringMatching(/^org\.apache\.zookeeper\./),
+        logger: expect.stringMatching(/^org\.apache\.zookeeper\./),
       }),
     );
     const console = await podsLogs(ns.name, [SERVERS[0]]);
