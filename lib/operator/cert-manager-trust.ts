@@ -28,7 +28,8 @@ import { isStatus, type KubeClient } from './client';
 import type { KubeObject } from './informer';
 import { CERTIFICATE_REQUEST_RESOURCE, collectionPath } from './resources';
 
-interface CertificateRequest extends KubeObject {
+/** The fields of a cert-manager CertificateRequest keelson reads. */
+export interface CertificateRequest extends KubeObject {
   spec?: { issuerRef?: { name?: string; kind?: string; group?: string } };
   status?: { ca?: string; conditions?: { type: string; status: string }[] };
 }
@@ -75,15 +76,29 @@ export async function certManagerCas(
       throw error;
     }
   }
+  return trustedCas(requests, className, issuer, (namespace, name) => certificates.get(namespace, name));
+}
+
+/**
+ * The pure half of {@link certManagerCas}: the CAs (PEM, sorted, each once) of those `requests`
+ * that are Ready, name the class's issuer and are controlled by a Certificate of the class (as
+ * `certificate` finds it, same uid) that a keelson stacklet controls.
+ */
+export function trustedCas(
+  requests: readonly CertificateRequest[],
+  className: string,
+  issuer: CertManagerIssuerRef,
+  certificate: (namespace: string, name: string) => KubeObject | undefined,
+): string[] {
   const cas = new Set<string>();
   for (const request of requests) {
     const ready = request.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     if (!ready || !request.status?.ca || !sameIssuer(request, issuer)) continue;
     const owner = request.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Certificate');
-    const certificate = owner && certificates.get(request.metadata.namespace!, owner.name);
-    if (!certificate || certificate.metadata.uid !== owner.uid) continue;
-    if (certificate.metadata.labels?.[TLS_CLASS_LABEL] !== className) continue;
-    const stacklet = certificate.metadata.ownerReferences?.some(
+    const owning = owner && certificate(request.metadata.namespace ?? '', owner.name);
+    if (!owning || owning.metadata.uid !== owner.uid) continue;
+    if (owning.metadata.labels?.[TLS_CLASS_LABEL] !== className) continue;
+    const stacklet = owning.metadata.ownerReferences?.some(
       (r) => r.controller && r.apiVersion.startsWith(`${API_GROUP}/`),
     );
     if (!stacklet) continue;

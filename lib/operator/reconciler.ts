@@ -202,9 +202,10 @@ export class Reconciler {
     // nothing is applied, and the user is told which class needs what.
     const certManagerClasses = await this.certManagerClassesWithoutCertManager(desired);
     if (certManagerClasses.length > 0) {
+      const several = certManagerClasses.length > 1;
       const message =
-        `the TlsClass${certManagerClasses.length > 1 ? 'es' : ''} ${certManagerClasses.map((c) => `"${c}"`).join(', ')} ` +
-        'issue certificates through cert-manager, but the API server does not serve cert-manager.io/v1 ' +
+        `the TlsClass${several ? 'es' : ''} ${certManagerClasses.map((c) => `"${c}"`).join(', ')} ` +
+        `issue${several ? '' : 's'} certificates through cert-manager, but the API server does not serve cert-manager.io/v1 ` +
         'Certificates: install cert-manager (its CRDs and controller) or name a keelsonCa or secretCa class in ' +
         'spec.clusterConfig.tls; nothing applied';
       await this.writeStatusWithWarning(
