@@ -1,6 +1,16 @@
-import { majoritiesIntersect, membersOf, quorumVerdict, type MemberWorkload } from '../lib/operator/quorum';
+import { Chart, Testing } from 'cdk8s';
+import {
+  majoritiesIntersect,
+  membersOf,
+  MEMBERSHIP_CHANGE_UNSAFE,
+  QUORUM_TLS_CHANGE_UNSAFE,
+  quorumVerdict,
+  type MemberWorkload,
+} from '../lib/operator/quorum';
+import { tlsOfPodVolumes, type TlsClassInfo } from '../lib/tls/pod-tls';
 import { KAFKA } from '../constructs/kafka/kafka';
-import { ZOOKEEPER } from '../constructs/zookeeper/zookeeper';
+import { ZOOKEEPER, ZookeeperCluster, type ZookeeperClusterProps } from '../constructs/zookeeper';
+import { find, type Obj } from './support/synth';
 
 const group = (replicas: number, name = 'zk-servers-default') => membersOf([{ name, replicas }]);
 const live = (replicas: number, name = 'zk-servers-default'): MemberWorkload => ({ name, replicas });
@@ -99,4 +109,73 @@ test("Kafka's KRaft controllers are a quorum role, its brokers are not", () => {
 
 test("ZooKeeper's servers are a quorum role", () => {
   expect(ZOOKEEPER.roles.find((r) => r.name === 'servers')?.quorum).toBe(true);
+});
+
+describe('the TLS between the members of a running quorum', () => {
+  const at = (tls: string, replicas = 3): MemberWorkload => ({ name: 'zk-servers-default', replicas, tls });
+
+  test('a change that keeps it applies; turning it on, off or to another class does not', () => {
+    expect(quorumVerdict('spec.servers', [at('off')], [at('off')])).toEqual({ kind: 'apply' });
+    expect(quorumVerdict('spec.servers', [at('TlsClass tls')], [at('TlsClass tls')])).toEqual({
+      kind: 'apply',
+    });
+    for (const [from, to] of [
+      ['off', 'TlsClass tls'],
+      ['TlsClass tls', 'off'],
+      ['TlsClass tls', 'TlsClass corp'],
+      ['TlsClass tls', 'Secret zk-servers-default-tls-internal'],
+    ]) {
+      const verdict = quorumVerdict('spec.servers', [at(from)], [at(to)]);
+      expect(verdict).toMatchObject({ kind: 'unsafe', reason: QUORUM_TLS_CHANGE_UNSAFE });
+      expect((verdict as { message: string }).message).toMatch(
+        new RegExp(
+          `^the TLS between the members of spec\\.servers changes from ${from} to ${to} while it runs: .*` +
+            'quorum would be lost.*clusterOperation\\.stopped: true.*spec\\.clusterConfig\\.tls',
+        ),
+      );
+    }
+  });
+
+  test('a stopped quorum, its stop and its start take any TLS', () => {
+    expect(quorumVerdict('spec.servers', [at('off', 0)], [at('TlsClass tls')])).toEqual({ kind: 'apply' });
+    expect(quorumVerdict('spec.servers', [at('off')], [at('TlsClass tls', 0)])).toEqual({ kind: 'apply' });
+    expect(quorumVerdict('spec.servers', [], [at('TlsClass tls')])).toEqual({ kind: 'apply' });
+  });
+
+  test('a change of the members is named first when both change', () => {
+    const verdict = quorumVerdict('spec.servers', [at('off')], [at('TlsClass tls', 5)]);
+    expect(verdict).toMatchObject({ kind: 'unsafe', reason: MEMBERSHIP_CHANGE_UNSAFE });
+  });
+
+  /** ZooKeeper's server StatefulSet as synth builds it with `classes` in the app. */
+  const servers = (props: ZookeeperClusterProps, classes: TlsClassInfo[]) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new ZookeeperCluster(chart, 'zk', props, { tlsClasses: classes });
+    return find(Testing.synth(chart) as Obj[], 'StatefulSet', 'zk-servers-default');
+  };
+  const internalTls = (sts: Obj) => tlsOfPodVolumes(sts.spec.template.spec.volumes, 'internal');
+
+  test("is read back from ZooKeeper's pod template, whatever delivers the certificates", () => {
+    expect(internalTls(servers({}, []))).toBe('off');
+    expect(internalTls(servers({ clusterConfig: { tls: { enabled: false } } }, [{ name: 'tls' }]))).toBe(
+      'off',
+    );
+    expect(internalTls(servers({}, [{ name: 'tls' }]))).toBe('TlsClass tls');
+    expect(
+      internalTls(
+        servers({ clusterConfig: { tls: { internalTlsClass: 'peers' } } }, [
+          { name: 'tls' },
+          { name: 'peers' },
+        ]),
+      ),
+    ).toBe('TlsClass peers');
+    const certManager = { name: 'tls', certManagerIssuer: { name: 'corp', kind: 'ClusterIssuer' as const } };
+    expect(internalTls(servers({}, [certManager]))).toBe('Secret zk-servers-default-tls-internal');
+    // The client port's class is not the members'.
+    expect(
+      internalTls(
+        servers({ clusterConfig: { tls: { serverTlsClass: 'corp' } } }, [{ name: 'tls' }, { name: 'corp' }]),
+      ),
+    ).toBe('TlsClass tls');
+  });
 });

@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
-import type { ProductDefinition } from '../stacklet/product';
+import type { ProductDefinition, RoleDefinition } from '../stacklet/product';
 import { resolveReferences, type ReferencedObject, type ReferencesHook } from '../stacklet/references';
 import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
@@ -34,8 +34,9 @@ import type { KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
-import { quorumVerdict } from './quorum';
-import type { TlsClassInfo } from '../tls/pod-tls';
+import { quorumVerdict, type QuorumVerdict } from './quorum';
+import { tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
+import type { Volume } from '../../imports/k8s-wire';
 import { kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
@@ -45,9 +46,6 @@ export const DEPENDENCY_RETRY_MS = 5_000;
 
 /** Reason of `Degraded` when the spec asks a storage change that cannot be made in place. */
 export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
-
-/** Reason of `Degraded` when a quorum role's members would change unsafely (see quorum.ts). */
-export const MEMBERSHIP_CHANGE_UNSAFE = 'MembershipChangeUnsafe';
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -198,19 +196,23 @@ export class Reconciler {
 
     // A running quorum's members never change in a rolling restart (lib/operator/quorum.ts).
     const quorum = this.quorumVerdicts(resource, desired);
-    const unsafe = quorum.filter((v) => v.kind === 'unsafe').map((v) => v.message);
+    const unsafe = quorum.filter((v): v is Extract<QuorumVerdict, { kind: 'unsafe' }> => v.kind === 'unsafe');
     if (unsafe.length > 0) {
-      const message = unsafe.join('; ');
+      const message = unsafe.map((v) => v.message).join('; ');
+      const reason = unsafe[0].reason;
       await this.writeStatusWithWarning(
         resource,
         {
           ...active,
-          Degraded: { status: 'True', reason: MEMBERSHIP_CHANGE_UNSAFE, message },
-          Progressing: { status: 'False', reason: MEMBERSHIP_CHANGE_UNSAFE, message },
+          Degraded: { status: 'True', reason, message },
+          Progressing: { status: 'False', reason, message },
         },
         'Degraded',
       );
-      log.warn({ problems: unsafe }, 'unsafe membership change; nothing applied');
+      log.warn(
+        { problems: unsafe.map((v) => v.message) },
+        'unsafe change of a running quorum; nothing applied',
+      );
       return { result: 'invalid' };
     }
     // Claim templates are immutable: keep the live ones, and grow the claims themselves.
@@ -362,6 +364,14 @@ export class Reconciler {
     const { namespace, name, uid } = resource.metadata;
     const statefulSets = this.o.children.get(kindKey('apps/v1', 'StatefulSet'))?.cache;
     const replicas = (m: KubeObject) => (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    // The TLS the members speak to each other, read from the pod template's volumes.
+    const internalTls = (m: KubeObject, role: RoleDefinition) =>
+      role.tls?.includes('internal')
+        ? tlsOfPodVolumes(
+            (m.spec as { template?: { spec?: { volumes?: Volume[] } } } | undefined)?.template?.spec?.volumes,
+            'internal',
+          )
+        : undefined;
     return this.o.product.roles
       .filter((role) => role.quorum)
       .map((role) => {
@@ -375,10 +385,10 @@ export class Reconciler {
               o.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
               o.metadata.ownerReferences?.some((ref) => ref.uid === uid),
           )
-          .map((o) => ({ name: o.metadata.name, replicas: replicas(o) }));
+          .map((o) => ({ name: o.metadata.name, replicas: replicas(o), tls: internalTls(o, role) }));
         const wanted = desired
           .filter((m) => m.kind === 'StatefulSet' && ofRole(m))
-          .map((m) => ({ name: m.metadata.name, replicas: replicas(m) }));
+          .map((m) => ({ name: m.metadata.name, replicas: replicas(m), tls: internalTls(m, role) }));
         return quorumVerdict(`spec.${role.name}`, live, wanted);
       });
   }

@@ -244,6 +244,23 @@ export function tlsVolumes(
   return { volumes, mounts };
 }
 
+/**
+ * The TLS a pod template speaks on `use` traffic, read back from its volumes (so StatefulSets
+ * written before this function existed answer too): `off`, `TlsClass <name>` for a Pod
+ * Certificates class, or `Secret <name>` for a Secret-delivered one. Pods whose answers differ may
+ * fail each other's handshakes on that traffic.
+ */
+export function tlsOfPodVolumes(volumes: readonly Volume[] | undefined, use: TlsUse): string {
+  const volume = volumes?.find((v) => v.name === tlsVolumeName(use));
+  if (!volume) return 'off';
+  const signerName = volume.projected?.sources?.find((s) => s.podCertificate)?.podCertificate?.signerName;
+  if (signerName !== undefined) {
+    const tlsClass = tlsClassOfSigner(signerName);
+    return tlsClass && 'name' in tlsClass ? `TlsClass ${tlsClass.name}` : `signer ${signerName}`;
+  }
+  return volume.secret ? `Secret ${volume.secret.secretName}` : 'on';
+}
+
 /** Where a client pod finds the CAs of the classes it trusts (see {@link tlsTrustVolumes}). */
 export const TLS_TRUST_ROOT = `${TLS_MOUNT_ROOT}/trust`;
 

@@ -302,11 +302,25 @@ describe('the operator on the real node', () => {
     await waitAvailableOnlyWhenReady('ZookeeperCluster', 'zk', pods);
     const zkDiagnostics = () => diagnostics('ZookeeperCluster', 'zk', pods);
 
-    /** ZooKeeper's answer to a four-letter word, from inside the server's pod. */
-    const fourLetters = (word: string) =>
-      execInPod(namespace, pods[0], `echo ${word} | nc -w 5 127.0.0.1 2181`).catch(async (error: Error) => {
-        throw new Error(`${error.message}\n${await zkDiagnostics()}`);
-      });
+    /**
+     * ZooKeeper's answer to a four-letter word, from inside the server's pod. An empty answer (a
+     * server that closed the connection while it settled, or an exec whose output was lost) is
+     * asked again a few times; a wrong answer is returned as it is, for the test to judge.
+     */
+    const fourLetters = async (word: string) => {
+      let answer = '';
+      for (let attempt = 1; attempt <= 5 && answer === ''; attempt++) {
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 2_000));
+        answer = (
+          await execInPod(namespace, pods[0], `echo ${word} | nc -w 5 127.0.0.1 2181`).catch(
+            async (error: Error) => {
+              throw new Error(`${error.message}\n${await zkDiagnostics()}`);
+            },
+          )
+        ).trim();
+      }
+      return answer;
+    };
     /**
      * Runs zkCli of `version` (in a client pod of that image, a neighbour in the namespace) against
      * the client Service until its output has a line matching `expect`, and returns that line.

@@ -34,47 +34,41 @@ afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
 type Stacklet = { metadata: k8s.V1ObjectMeta; status?: { conditions?: k8s.V1Condition[] } };
 const plural = 'zookeeperclusters';
-const get = () =>
+const get = (name = 'zk') =>
   custom.getNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     plural,
     namespace,
-    name: 'zk',
+    name,
   }) as Promise<Stacklet>;
-const setReplicas = (replicas: number, stopped = false) =>
+const patch = (name: string, spec: object) =>
   custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      plural,
-      namespace,
-      name: 'zk',
-      body: {
-        spec: { clusterOperation: { stopped }, servers: { roleGroups: { default: { replicas } } } },
-      },
-    },
+    { group: GROUP, version: VERSION, plural, namespace, name, body: { spec } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
+const setReplicas = (replicas: number, stopped = false) =>
+  patch('zk', { clusterOperation: { stopped }, servers: { roleGroups: { default: { replicas } } } });
 
 /** Waits until the current generation's condition `type` matches; fails with the status and the operator's log. */
 async function condition(
   type: string,
   matches: (c: k8s.V1Condition) => boolean,
   what: string,
+  name = 'zk',
 ): Promise<k8s.V1Condition> {
   let found: k8s.V1Condition | undefined;
   await waitFor(
-    `ZookeeperCluster zk: ${what}`,
+    `ZookeeperCluster ${name}: ${what}`,
     async () => {
-      const zk = await get();
+      const zk = await get(name);
       found = zk.status?.conditions?.find((c) => c.type === type);
       return found !== undefined && found.observedGeneration === zk.metadata.generation && matches(found);
     },
     180_000,
     undefined,
     undefined,
-    async () => `${JSON.stringify((await get()).status)}; operator log: ${tail(operator.logFile, 5)}`,
+    async () => `${JSON.stringify((await get(name)).status)}; operator log: ${tail(operator.logFile, 5)}`,
   );
   return found!;
 }
@@ -91,8 +85,8 @@ const servers = async () =>
         .map((l) => [l.slice(0, l.indexOf('=')), true]),
     ),
   ).sort();
-const statefulSetReplicas = async () =>
-  (await apps.readNamespacedStatefulSet({ name: 'zk-servers-default', namespace })).spec!.replicas;
+const statefulSetReplicas = async (stacklet = 'zk') =>
+  (await apps.readNamespacedStatefulSet({ name: `${stacklet}-servers-default`, namespace })).spec!.replicas;
 
 describe('ZooKeeper membership changes under the operator', () => {
   it('refuses 3 → 5 and 3 → 4 while the ensemble runs, and applies 3 → 4 stopped', async () => {
@@ -149,5 +143,77 @@ describe('ZooKeeper membership changes under the operator', () => {
       async () => `${JSON.stringify((await get()).status)}; operator log: ${tail(operator.logFile, 5)}`,
     );
     await condition('Available', (c) => c.status === 'True', 'Available after the start with 4 servers');
+  });
+
+  it('refuses to switch the TLS between running servers, and applies it stopped', async () => {
+    // A class of this test's own: TLS is on where the named class exists.
+    const tlsClass = `${namespace}-quorum`;
+    await custom.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'tlsclasses',
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'TlsClass',
+        metadata: { name: tlsClass },
+        spec: { keelsonCa: {} },
+      },
+    });
+    try {
+      const tls = (enabled: boolean) => ({ enabled, serverTlsClass: tlsClass, internalTlsClass: tlsClass });
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural,
+        namespace,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'ZookeeperCluster',
+          metadata: { name: 'zk-tls' },
+          spec: { clusterConfig: { tls: tls(false) }, servers: { roleGroups: { default: { replicas: 3 } } } },
+        },
+      });
+      await condition('Available', (c) => c.status === 'True', 'Available without TLS', 'zk-tls');
+      const volumes = async () =>
+        (
+          await apps.readNamespacedStatefulSet({ name: 'zk-tls-servers-default', namespace })
+        ).spec!.template.spec!.volumes!.map((v) => v.name);
+      expect(await volumes()).not.toContain('tls-internal');
+
+      await patch('zk-tls', { clusterConfig: { tls: tls(true) } });
+      const refused = await condition(
+        'Degraded',
+        (c) => c.reason === 'QuorumTlsChangeUnsafe',
+        'Degraded with reason QuorumTlsChangeUnsafe',
+        'zk-tls',
+      );
+      expect(refused.status).toBe('True');
+      expect(refused.message).toContain(
+        `the TLS between the members of spec.servers changes from off to TlsClass ${tlsClass} while it runs`,
+      );
+      expect(refused.message).toContain('clusterOperation.stopped: true');
+      expect(await volumes()).not.toContain('tls-internal');
+      expect(await statefulSetReplicas('zk-tls')).toBe(3);
+      const events = (await core.listNamespacedEvent({ namespace })).items;
+      expect(events.some((e) => e.reason === 'QuorumTlsChangeUnsafe' && e.type === 'Warning')).toBe(true);
+
+      // Stopped, the switch applies; the start brings every server up speaking TLS.
+      await patch('zk-tls', { clusterOperation: { stopped: true } });
+      await condition('Degraded', (c) => c.status === 'False', 'Degraded=False once stopped', 'zk-tls');
+      await waitFor('the stopped servers to get their TLS', async () =>
+        (await volumes()).includes('tls-internal'),
+      );
+      expect(await statefulSetReplicas('zk-tls')).toBe(0);
+      await patch('zk-tls', { clusterOperation: { stopped: false } });
+      await waitFor(
+        'the StatefulSet to run 3 servers',
+        async () => (await statefulSetReplicas('zk-tls')) === 3,
+      );
+      expect(await volumes()).toContain('tls-internal');
+    } finally {
+      await custom
+        .deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: 'tlsclasses', name: tlsClass })
+        .catch(() => undefined);
+    }
   });
 });
