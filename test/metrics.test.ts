@@ -80,24 +80,21 @@ describe('Prometheus metrics of every product', () => {
   });
 
   test.each([
-    [
-      'trino.execution<name=QueryManager><>CompletedQueries.TotalCount',
-      'trino_$1_$2_$3_total',
-      'trino-workers-default',
-    ],
-    [
-      'metrics<name=api_get_all_databases, type=timers><>Count',
-      'hive_metastore_$1',
-      'hive-metastores-default',
-    ],
-  ])('the rules give %s a stable name', (bean, name, configMap) => {
+    ['trino.execution<name=QueryManager><>CompletedQueries.TotalCount: 7', 'trino_$1_$2_$3_total', 'trino'],
+    ['trino.execution<name=QueryManager><>RunningQueries: 1', 'trino_$1_$2_$3', 'trino'],
+    ['trino.execution<name=QueryManager><>CompletedQueries.OneMinute.Count: 0.5', undefined, 'trino'],
+    ['metrics<name=api_get_all_databases, type=timers><>Count: 5', 'hive_metastore_$1', 'hive'],
+    ['metrics<name=open_connections><>Count: 1', 'hive_metastore_$1', 'hive'],
+  ])('the rules give %s a stable name (or none)', (bean, name, product) => {
+    const configMap = product === 'trino' ? 'trino-workers-default' : 'hive-metastores-default';
     const rules = (
       yaml.load(find(objs, 'ConfigMap', configMap).data['jmx-exporter.yaml']) as {
         rules: { pattern: string; name: string }[];
       }
     ).rules;
-    // The exporter matches the whole string, as a Java regular expression (these are plain ones).
-    const first = rules.find((r) => new RegExp(`^(?:${r.pattern})$`).test(bean));
+    // The exporter matches `^.*(?:pattern).*$` against `domain<keys><>attribute: value`, as a Java
+    // regular expression (these are plain ones).
+    const first = rules.find((r) => new RegExp(`^.*(?:${r.pattern}).*$`).test(bean));
     expect(first?.name).toBe(name);
   });
 });

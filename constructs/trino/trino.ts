@@ -86,7 +86,10 @@ const EXPORTER_FILE = 'jmx-exporter.yaml';
  * `trino_<domain>_<name>_<attribute>` (a `CounterStat`'s `TotalCount` as `…_total`, e.g.
  * `trino_execution_querymanager_completedqueries_total`), those with `type` and `name` keys
  * `trino_<domain>_<type>_<attribute>` with a `name` label (memory pools); lower case, dots as `_`.
- * The agent adds its JVM metrics; other MBeans are left out.
+ * The agent adds its JVM metrics; other MBeans are left out. The exporter matches each rule
+ * within `domain<keys><>attribute: value`; the `: ` ends the attribute, so that a `CounterStat`'s
+ * dotted attributes (`CompletedQueries.OneMinute.Count`) match no rule, where they would take the
+ * counter's name and turn it into an untyped family with an `_objectname` label.
  */
 export function trinoExporterConfig(): object {
   return {
@@ -95,13 +98,13 @@ export function trinoExporterConfig(): object {
     includeObjectNames: ['trino.*:*'],
     rules: [
       {
-        pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+)\\.TotalCount',
+        pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+)\\.TotalCount: ',
         name: 'trino_$1_$2_$3_total',
         type: 'COUNTER',
       },
-      { pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+)', name: 'trino_$1_$2_$3', type: 'GAUGE' },
+      { pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+): ', name: 'trino_$1_$2_$3', type: 'GAUGE' },
       {
-        pattern: 'trino.([\\w.]+)<type=(\\w+), name=([^,>]+)><>(\\w+)',
+        pattern: 'trino.([\\w.]+)<type=(\\w+), name=([^,>]+)><>(\\w+): ',
         name: 'trino_$1_$2_$4',
         type: 'GAUGE',
         labels: { name: '$3' },
