@@ -42,6 +42,14 @@ const get = (name = 'zk') =>
     namespace,
     name,
   }) as Promise<Stacklet>;
+const create = (name: string, spec: object) =>
+  custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural,
+    namespace,
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ZookeeperCluster', metadata: { name }, spec },
+  });
 const patch = (name: string, spec: object) =>
   custom.patchNamespacedCustomObject(
     { group: GROUP, version: VERSION, plural, namespace, name, body: { spec } },
@@ -90,18 +98,7 @@ const statefulSetReplicas = async (stacklet = 'zk') =>
 
 describe('ZooKeeper membership changes under the operator', () => {
   it('refuses 3 → 5 and 3 → 4 while the ensemble runs, and applies 3 → 4 stopped', async () => {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural,
-      namespace,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ZookeeperCluster',
-        metadata: { name: 'zk' },
-        spec: { servers: { roleGroups: { default: { replicas: 3 } } } },
-      },
-    });
+    await create('zk', { servers: { roleGroups: { default: { replicas: 3 } } } });
     await condition('Available', (c) => c.status === 'True', 'Available');
     const three = await servers();
     expect(three).toHaveLength(3);
@@ -161,17 +158,9 @@ describe('ZooKeeper membership changes under the operator', () => {
     });
     try {
       const tls = (enabled: boolean) => ({ enabled, serverTlsClass: tlsClass, internalTlsClass: tlsClass });
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural,
-        namespace,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ZookeeperCluster',
-          metadata: { name: 'zk-tls' },
-          spec: { clusterConfig: { tls: tls(false) }, servers: { roleGroups: { default: { replicas: 3 } } } },
-        },
+      await create('zk-tls', {
+        clusterConfig: { tls: tls(false) },
+        servers: { roleGroups: { default: { replicas: 3 } } },
       });
       await condition('Available', (c) => c.status === 'True', 'Available without TLS', 'zk-tls');
       const volumes = async () =>
