@@ -45,6 +45,8 @@ import {
   databaseCredentialVariables,
   DatabaseConnectionSchema,
   defineRole,
+  jmxExporterAgentArgument,
+  METRICS_PORT_NAME,
   jdbcDriverClass,
   jdbcUrl,
   jvmHeapFromMemory,
@@ -72,6 +74,12 @@ import {
 
 /** The port of the metastore's Thrift API. */
 export const HIVE_METASTORE_PORT = 9083;
+
+/** The Prometheus JMX exporter agent serves the metastore's metrics at `/metrics` here. */
+export const HIVE_METRICS_PORT = 9404;
+
+/** The exporter's rules (hiveExporterConfig). */
+const EXPORTER_FILE = 'jmx-exporter.yaml';
 
 /** The key of the Thrift URI in a Hive discovery ConfigMap. */
 export const HIVE_DISCOVERY_KEY = 'HIVE';
@@ -141,7 +149,7 @@ export const HiveSpecSchema = stackletSpecSchema({
   roles: {
     metastores: {
       config: {},
-      configFiles: ['metastore-site.xml', 'core-site.xml', 'metastore-log4j2.properties'],
+      configFiles: ['metastore-site.xml', 'core-site.xml', 'metastore-log4j2.properties', EXPORTER_FILE],
       jvm: true,
     },
   },
@@ -200,6 +208,10 @@ export function metastoreSite(
     // synchronous logging to stdout also loses no lines when the JVM dies.
     'metastore.async.log.enabled': 'false',
     'metastore.task.threads.always': HOUSEKEEPING_TASKS.join(','),
+    // The metastore's own metrics (API calls, connections, objects) as MBeans, which the JMX
+    // exporter agent serves (hiveExporterConfig); no JSON file reporter.
+    'metastore.metrics.enabled': 'true',
+    'metastore.metrics.reporters': 'jmx',
     ...metastoreSiteTls(tls),
   };
 }
@@ -368,8 +380,38 @@ export function metastoreStartScript(
     'set -eu',
     ...keyStoreScript(tls),
     ...requireVariablesScript(required),
-    `exec ${javaCommand(jvmArguments, METASTORE_CLASS, log4j2Path)} "$@"`,
+    `exec ${javaCommand(
+      [...jvmArguments, jmxExporterAgentArgument(HIVE_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`)],
+      METASTORE_CLASS,
+      log4j2Path,
+    )} "$@"`,
   ].join('\n');
+}
+
+/**
+ * The exporter's rules. The metastore's metrics (Dropwizard metrics in the JMX domain `metrics`:
+ * timers `api_<call>`, counters such as `open_connections`, gauges such as `total_count_dbs`)
+ * become `hive_metastore_<name>` (a timer's or counter's count, a gauge's value); everything else
+ * in the JVM is left out but the agent's own JVM metrics.
+ */
+export function hiveExporterConfig(): object {
+  return {
+    lowercaseOutputName: true,
+    lowercaseOutputLabelNames: true,
+    includeObjectNames: ['metrics:*'],
+    rules: [
+      {
+        pattern: 'metrics<name=([^,>]+)(?:, type=\\w+)?><>(?:Count|Value)',
+        name: 'hive_metastore_$1',
+        type: 'GAUGE',
+      },
+      {
+        pattern: 'metrics<type=\\w+, name=([^,>]+)><>(?:Count|Value)',
+        name: 'hive_metastore_$1',
+        type: 'GAUGE',
+      },
+    ],
+  };
 }
 
 // LOG_DIR: the structured log file, which the schema tool writes too.
@@ -421,11 +463,15 @@ export const HIVE: ProductDefinition<HiveSpec> = {
         logging: {},
         gracefulShutdownTimeout: '30s',
       }),
-      ports: [{ name: 'thrift', port: HIVE_METASTORE_PORT, client: true }],
+      ports: [
+        { name: 'thrift', port: HIVE_METASTORE_PORT, client: true },
+        { name: METRICS_PORT_NAME, port: HIVE_METRICS_PORT },
+      ],
       configFiles: {
         'metastore-site.xml': 'hadoop-xml',
         'core-site.xml': 'hadoop-xml',
         'metastore-log4j2.properties': 'properties',
+        [EXPORTER_FILE]: 'yaml',
       },
       configMountPath: CONFIG_DIR,
       writableDirs: WRITABLE_DIRS,
@@ -443,6 +489,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
           'core-site.xml': coreSite(hive),
           [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
         };
+        // Hadoop's `${env.X}` references are in the Hadoop files only.
         const required = requiredVariables(configFiles, rg.configOverrides);
         // The schema tool does not open the Thrift port: it needs no key store and no password.
         const schemaRequired = required.filter((name) => name !== METASTORE_KEYSTORE_PASSWORD_ENV);
@@ -510,7 +557,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               ],
             },
           ],
-          configFiles,
+          configFiles: { ...configFiles, [EXPORTER_FILE]: hiveExporterConfig() },
           volumes: log.volumes,
         };
       },
