@@ -33,6 +33,7 @@ export * from './stacklet/security';
 export * from './stacklet/resolve';
 export * from './stacklet/pod';
 export * from './stacklet/manifests';
+export * from './stacklet/metrics';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';

@@ -59,6 +59,7 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
         'PodDisruptionBudget/hive-metastores',
         'Service/hive-metastores',
         'Service/hive-metastores-default-headless',
+        'Service/hive-metastores-metrics',
         'ServiceAccount/hive',
         'StatefulSet/hive-metastores-default',
       ].sort(),
@@ -90,6 +91,8 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
       'metastore.thrift.port': '9083',
       'metastore.warehouse.dir': 's3a://lake/warehouse',
       'metastore.async.log.enabled': 'false',
+      'metastore.metrics.enabled': 'true',
+      'metastore.metrics.reporters': 'jmx',
       'metastore.task.threads.always': expect.stringContaining('events.EventCleanerTask'),
     });
   });
@@ -131,6 +134,7 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
     const exec = main.command[2].split('\n').pop();
     expect(exec).toBe(
       'exec java -Xmx768m -Xms768m -XX:+ExitOnOutOfMemoryError -Djava.io.tmpdir=/tmp ' +
+        '-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9404:/keelson/config/jmx-exporter.yaml ' +
         '-Dlog4j2.configurationFile=/keelson/config/metastore-log4j2.properties ' +
         '-cp \'/keelson/config:/opt/hive/lib/*\' org.apache.hadoop.hive.metastore.HiveMetaStore "$@"',
     );

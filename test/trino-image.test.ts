@@ -36,6 +36,7 @@ describe('Trino image recipes', () => {
       'accounts trino(1000) keelson(10001)',
       'Trino CLI 476 from Maven Central',
       'Trino 476 server from Maven Central',
+      'the Prometheus JMX exporter java agent (io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1)',
     ]);
   });
 

@@ -231,12 +231,16 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
       from: [{ podSelector: {} }],
       ports: [{ port: 8080, protocol: 'TCP' }],
     });
-    // The workers' policy admits the stacklet's own pods (the coordinator among them) and nobody else.
+    // The workers' policy admits the stacklet's own pods (the coordinator among them), and metrics
+    // scrapers on the metrics port only.
     const workers = find(objs, 'NetworkPolicy', 'trino-workers').spec;
     expect(workers.podSelector).toEqual({
       matchLabels: { ...own, 'app.kubernetes.io/component': 'workers' },
     });
-    expect(workers.ingress).toEqual([{ from: [{ podSelector: { matchLabels: own } }] }]);
+    expect(workers.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: own } }] },
+      { from: [{ namespaceSelector: {} }], ports: [{ port: 9404, protocol: 'TCP' }] },
+    ]);
     expect(
       objs
         .filter(

@@ -45,6 +45,8 @@ import {
   databaseCredentialVariables,
   DatabaseConnectionSchema,
   defineRole,
+  jmxExporterAgentArgument,
+  METRICS_PORT_NAME,
   jdbcDriverClass,
   jdbcUrl,
   jvmHeapFromMemory,
@@ -69,6 +71,12 @@ import {
 
 /** The port of the metastore's Thrift API. */
 export const HIVE_METASTORE_PORT = 9083;
+
+/** The Prometheus JMX exporter agent serves the metastore's metrics at `/metrics` here. */
+export const HIVE_METRICS_PORT = 9404;
+
+/** The exporter's rules (hiveExporterConfig). */
+const EXPORTER_FILE = 'jmx-exporter.yaml';
 
 /** The key of the Thrift URI in a Hive discovery ConfigMap. */
 export const HIVE_DISCOVERY_KEY = 'HIVE';
@@ -138,7 +146,7 @@ export const HiveSpecSchema = stackletSpecSchema({
   roles: {
     metastores: {
       config: {},
-      configFiles: ['metastore-site.xml', 'core-site.xml', 'metastore-log4j2.properties'],
+      configFiles: ['metastore-site.xml', 'core-site.xml', 'metastore-log4j2.properties', EXPORTER_FILE],
       jvm: true,
     },
   },
@@ -197,6 +205,10 @@ export function metastoreSite(
     // synchronous logging to stdout also loses no lines when the JVM dies.
     'metastore.async.log.enabled': 'false',
     'metastore.task.threads.always': HOUSEKEEPING_TASKS.join(','),
+    // The metastore's own metrics (API calls, connections, objects) as MBeans, which the JMX
+    // exporter agent serves (hiveExporterConfig); no JSON file reporter.
+    'metastore.metrics.enabled': 'true',
+    'metastore.metrics.reporters': 'jmx',
     ...metastoreSiteTls(tls),
   };
 }
@@ -381,8 +393,37 @@ export function metastoreStartScript(
     'set -eu',
     ...keyStoreScript(tls),
     ...requireVariablesScript(required),
-    `exec ${javaCommand(jvmArguments, METASTORE_CLASS)} "$@"`,
+    `exec ${javaCommand(
+      [...jvmArguments, jmxExporterAgentArgument(HIVE_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`)],
+      METASTORE_CLASS,
+    )} "$@"`,
   ].join('\n');
+}
+
+/**
+ * The exporter's rules. The metastore's metrics (Dropwizard metrics in the JMX domain `metrics`:
+ * timers `api_<call>`, counters such as `open_connections`, gauges such as `total_count_dbs`)
+ * become `hive_metastore_<name>` (a timer's or counter's count, a gauge's value); everything else
+ * in the JVM is left out but the agent's own JVM metrics.
+ */
+export function hiveExporterConfig(): object {
+  return {
+    lowercaseOutputName: true,
+    lowercaseOutputLabelNames: true,
+    includeObjectNames: ['metrics:*'],
+    rules: [
+      {
+        pattern: 'metrics<name=([^,>]+)(?:, type=\\w+)?><>(?:Count|Value)',
+        name: 'hive_metastore_$1',
+        type: 'GAUGE',
+      },
+      {
+        pattern: 'metrics<type=\\w+, name=([^,>]+)><>(?:Count|Value)',
+        name: 'hive_metastore_$1',
+        type: 'GAUGE',
+      },
+    ],
+  };
 }
 
 const WRITABLE_DIRS = ['/tmp', DATA_DIR];
@@ -433,11 +474,15 @@ export const HIVE: ProductDefinition<HiveSpec> = {
         logging: {},
         gracefulShutdownTimeout: '30s',
       }),
-      ports: [{ name: 'thrift', port: HIVE_METASTORE_PORT, client: true }],
+      ports: [
+        { name: 'thrift', port: HIVE_METASTORE_PORT, client: true },
+        { name: METRICS_PORT_NAME, port: HIVE_METRICS_PORT },
+      ],
       configFiles: {
         'metastore-site.xml': 'hadoop-xml',
         'core-site.xml': 'hadoop-xml',
         'metastore-log4j2.properties': 'properties',
+        [EXPORTER_FILE]: 'yaml',
       },
       configMountPath: CONFIG_DIR,
       writableDirs: WRITABLE_DIRS,
@@ -455,6 +500,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
           'core-site.xml': coreSite(hive),
           [LOG4J2_FILE]: log4j2(rg.config),
         };
+        // Hadoop's `${env.X}` references are in the Hadoop files only.
         const required = requiredVariables(configFiles, rg.configOverrides);
         // The schema tool does not open the Thrift port: it needs no key store and no password.
         const schemaRequired = required.filter((name) => name !== METASTORE_KEYSTORE_PASSWORD_ENV);
@@ -514,7 +560,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
               ],
             },
           ],
-          configFiles,
+          configFiles: { ...configFiles, [EXPORTER_FILE]: hiveExporterConfig() },
         };
       },
     }),

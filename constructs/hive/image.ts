@@ -25,6 +25,7 @@ import * as zlib from 'node:zlib';
 import {
   accountsLayer,
   fetchMavenArtifact,
+  jmxExporterLayer,
   jre17BaseLayer,
   JAVA_17_HOME,
   mavenFileName,
@@ -150,6 +151,7 @@ export function hiveImageRecipe(version: string, repository = HIVE.images!.repos
       jre17BaseLayer(),
       accountsLayer([HIVE_IMAGE_ACCOUNT, KEELSON_POD_ACCOUNT]),
       metastoreLayer(version),
+      jmxExporterLayer(),
     ],
     config: {
       user: `${HIVE_IMAGE_ACCOUNT.uid}:${HIVE_IMAGE_ACCOUNT.gid}`,

@@ -223,6 +223,12 @@ export interface HiveMetastoresConfigOverrides {
   'metastore-log4j2.properties'?: {
     [k: string]: string;
   };
+  /**
+   * Settings of jmx-exporter.yaml; a key given here replaces the generated value.
+   */
+  'jmx-exporter.yaml'?: {
+    [k: string]: string;
+  };
 }
 export interface HiveMetastoresRoleGroup {
   /**

@@ -9,7 +9,7 @@
  */
 import {
   accountsLayer,
-  fetchMavenArtifact,
+  jmxExporterLayer,
   jre17BaseLayer,
   JAVA_17_HOME,
   parseMavenCoordinates,
@@ -20,13 +20,10 @@ import {
   type ProductImages,
 } from '../../lib/image';
 import { renderConfigFile } from '../../lib';
-import { JMX_EXPORTER_AGENT, KAFKA, KAFKA_LIBS, KAFKA_MAIN_CLASSES } from './kafka';
+import { KAFKA, KAFKA_LIBS, KAFKA_MAIN_CLASSES } from './kafka';
 
 /** The image's own account (upstream's `appuser`). */
 export const KAFKA_IMAGE_ACCOUNT = { name: 'appuser', uid: 1000, gid: 1000 } as const;
-
-/** The Prometheus JMX exporter agent every version's image carries. */
-export const JMX_EXPORTER_COORDINATES = 'io.prometheus.jmx:jmx_prometheus_javaagent:1.0.1';
 
 /**
  * The versions keelson builds an image for. Each takes `kafka_2.13`, `kafka-tools` and
@@ -103,7 +100,6 @@ function distributionLayer(version: string, extras: readonly string[]): LayerRec
     `org.apache.kafka:kafka-storage:${version}`,
     ...extras,
   ].map(parseMavenCoordinates);
-  const agent = parseMavenCoordinates(JMX_EXPORTER_COORDINATES);
   const owner = { uid: KAFKA_IMAGE_ACCOUNT.uid, gid: KAFKA_IMAGE_ACCOUNT.gid };
   const files = {
     'server.properties': renderConfigFile('properties', STANDALONE_CONFIG),
@@ -112,12 +108,11 @@ function distributionLayer(version: string, extras: readonly string[]): LayerRec
   };
   const script = standaloneScript(version);
   return {
-    description: `Kafka ${version} from Maven Central, with the Prometheus JMX exporter agent`,
+    description: `Kafka ${version} from Maven Central`,
     inputs: async (context) => ({
       jars: (await resolveMavenClasspath(roots, context.cacheDir)).map((a) => a.coordinates),
-      agent: JMX_EXPORTER_COORDINATES,
       // Bumped when the layout below changes.
-      layout: 2,
+      layout: 3,
       files,
       script,
     }),
@@ -130,9 +125,6 @@ function distributionLayer(version: string, extras: readonly string[]): LayerRec
         if (!isOtherPlatformJar(jar.fileName))
           tree.addHostFile(`${KAFKA_LIBS}/${jar.fileName}`, jar.file, { ...owner, mode: 0o644 });
       }
-      tree.addHostFile(JMX_EXPORTER_AGENT, await fetchMavenArtifact(agent, context.cacheDir), {
-        mode: 0o644,
-      });
       for (const [name, text] of Object.entries(files))
         tree.addFile(`/opt/kafka/config/${name}`, text, owner);
       tree.addFile('/etc/kafka/docker/run', script, { mode: 0o755 });
@@ -153,6 +145,7 @@ export function kafkaImageRecipe(version: string, repository = KAFKA.images!.rep
       jre17BaseLayer(),
       accountsLayer([{ ...KAFKA_IMAGE_ACCOUNT, home: '/home/appuser', shell: '/bin/bash' }]),
       distributionLayer(version, extras),
+      jmxExporterLayer(),
     ],
     config: {
       user: `${KAFKA_IMAGE_ACCOUNT.uid}:${KAFKA_IMAGE_ACCOUNT.gid}`,

@@ -20,6 +20,7 @@ import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
   defaultIdOffset,
+  jmxExporterAgentArgument,
   ROOT_LOGGER,
   shellQuote,
   defineRole,
@@ -78,8 +79,6 @@ const DATA_DIR = '/var/lib/kafka/data';
 
 /** Where keelson's Kafka image keeps Kafka's jars, and the classpath of every JVM keelson starts. */
 export const KAFKA_LIBS = '/opt/kafka/libs';
-/** The Prometheus JMX exporter agent in keelson's Kafka image. */
-export const JMX_EXPORTER_AGENT = '/opt/jmx-exporter/jmx_prometheus_javaagent.jar';
 /** The main classes keelson runs (the same in 3.8–4.1). */
 export const KAFKA_MAIN_CLASSES = { server: 'kafka.Kafka', storageTool: 'kafka.tools.StorageTool' } as const;
 /** The exporter's rules, a config file of both roles. */
@@ -257,7 +256,7 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const config = `${RUN_DIR}/${file}`;
   const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
   const log4j = log4jProperty(stacklet);
-  const agent = `-javaagent:${JMX_EXPORTER_AGENT}=${KAFKA_PORTS.metrics}:${CONFIG_DIR}/${EXPORTER_FILE}`;
+  const agent = jmxExporterAgentArgument(KAFKA_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
   return [
     'set -eu',
     `node_id=$(( \${POD_NAME##*-} + ${rg.config.nodeIdOffset} ))`,

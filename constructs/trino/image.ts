@@ -18,6 +18,7 @@ import {
   debianLayer,
   fetchMavenArtifact,
   hostJdkLayer,
+  jmxExporterLayer,
   mavenFileName,
   parseMavenCoordinates,
   recipeForVersion,
@@ -236,6 +237,7 @@ export function trinoImageRecipe(version: string, repository = TRINO.images!.rep
       accountsLayer([TRINO_IMAGE_ACCOUNT, TRINO_POD_ACCOUNT]),
       cliLayer(cli),
       serverLayer(version),
+      jmxExporterLayer(),
     ],
     config: {
       user: `${TRINO_IMAGE_ACCOUNT.uid}:${TRINO_IMAGE_ACCOUNT.gid}`,

@@ -149,6 +149,12 @@ export interface TrinoCoordinatorsConfigOverrides {
   'log.properties'?: {
     [k: string]: string;
   };
+  /**
+   * Settings of jmx-exporter.yaml; a key given here replaces the generated value.
+   */
+  'jmx-exporter.yaml'?: {
+    [k: string]: string;
+  };
 }
 export interface TrinoCoordinatorsRoleGroup {
   /**
@@ -260,6 +266,12 @@ export interface TrinoWorkersConfigOverrides {
    * Settings of log.properties; a key given here replaces the generated value.
    */
   'log.properties'?: {
+    [k: string]: string;
+  };
+  /**
+   * Settings of jmx-exporter.yaml; a key given here replaces the generated value.
+   */
+  'jmx-exporter.yaml'?: {
     [k: string]: string;
   };
 }

@@ -34,6 +34,8 @@ import type { Construct } from 'constructs';
 import {
   CLOSED,
   defineRole,
+  jmxExporterAgentArgument,
+  METRICS_PORT_NAME,
   jvmHeapMiB,
   matchesLabelSelector,
   parseDurationSeconds,
@@ -67,6 +69,49 @@ import {
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
+
+/**
+ * The Prometheus JMX exporter agent serves every node's metrics at `/metrics` here. Trino's own
+ * `/metrics` is on its client port, behind the same authentication as queries; a port of its own
+ * can be opened to scrapers (the NetworkPolicy admits any namespace on metrics ports) without
+ * opening the query API.
+ */
+export const TRINO_METRICS_PORT = 9404;
+
+/** The exporter's rules (trinoExporterConfig). */
+const EXPORTER_FILE = 'jmx-exporter.yaml';
+
+/**
+ * The exporter's rules: Trino's MBeans (domains `trino.*`) with a `name` key become
+ * `trino_<domain>_<name>_<attribute>` (a `CounterStat`'s `TotalCount` as `…_total`, e.g.
+ * `trino_execution_querymanager_completedqueries_total`), those with `type` and `name` keys
+ * `trino_<domain>_<type>_<attribute>` with a `name` label (memory pools); lower case, dots as `_`.
+ * The agent adds its JVM metrics; other MBeans are left out. The exporter matches each rule
+ * within `domain<keys><>attribute: value`; the `: ` ends the attribute, so that a `CounterStat`'s
+ * dotted attributes (`CompletedQueries.OneMinute.Count`) match no rule, where they would take the
+ * counter's name and turn it into an untyped family with an `_objectname` label.
+ */
+export function trinoExporterConfig(): object {
+  return {
+    lowercaseOutputName: true,
+    lowercaseOutputLabelNames: true,
+    includeObjectNames: ['trino.*:*'],
+    rules: [
+      {
+        pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+)\\.TotalCount: ',
+        name: 'trino_$1_$2_$3_total',
+        type: 'COUNTER',
+      },
+      { pattern: 'trino.([\\w.]+)<name=(\\w+)><>(\\w+): ', name: 'trino_$1_$2_$3', type: 'GAUGE' },
+      {
+        pattern: 'trino.([\\w.]+)<type=(\\w+), name=([^,>]+)><>(\\w+): ',
+        name: 'trino_$1_$2_$4',
+        type: 'GAUGE',
+        labels: { name: '$3' },
+      },
+    ],
+  };
+}
 
 /** The key of the coordinator's URL in a Trino discovery ConfigMap. */
 export const TRINO_DISCOVERY_KEY = 'TRINO';
@@ -147,12 +192,12 @@ export const TrinoSpecSchema = stackletSpecSchema({
   roles: {
     coordinators: {
       config: {},
-      configFiles: ['config.properties', 'node.properties', 'log.properties'],
+      configFiles: ['config.properties', 'node.properties', 'log.properties', 'jmx-exporter.yaml'],
       jvm: true,
     },
     workers: {
       config: {},
-      configFiles: ['config.properties', 'node.properties', 'log.properties'],
+      configFiles: ['config.properties', 'node.properties', 'log.properties', 'jmx-exporter.yaml'],
       jvm: true,
     },
   },
@@ -311,11 +356,15 @@ function role(name: 'coordinators' | 'workers') {
       // Workers finish their running tasks before they stop; a coordinator cannot hand its queries over.
       gracefulShutdownTimeout: coordinator ? '30s' : '5m',
     }),
-    ports: [{ name: 'http', port: TRINO_HTTP_PORT, client: coordinator }],
+    ports: [
+      { name: 'http', port: TRINO_HTTP_PORT, client: coordinator },
+      { name: METRICS_PORT_NAME, port: TRINO_METRICS_PORT },
+    ],
     configFiles: {
       'config.properties': 'properties',
       'node.properties': 'properties',
       'log.properties': 'properties',
+      [EXPORTER_FILE]: 'yaml',
     },
     configMountPath: CONFIG_DIR,
     writableDirs: ['/tmp', DATA_DIR],
@@ -444,10 +493,16 @@ function role(name: 'coordinators' | 'workers') {
             'node.data-dir': DATA_DIR,
           },
           'log.properties': logProperties(rg.config),
+          [EXPORTER_FILE]: trinoExporterConfig(),
         },
         extraFiles: {
           ...catalogs.files,
-          'jvm.config': rg.jvmArguments.map((a) => `${a}\n`).join(''),
+          'jvm.config': [
+            ...rg.jvmArguments,
+            jmxExporterAgentArgument(TRINO_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`),
+          ]
+            .map((a) => `${a}\n`)
+            .join(''),
           ...(coordinator ? {} : drainAccessControl()),
         },
         volumes: [

@@ -5,8 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { JMX_EXPORTER_AGENT, JMX_EXPORTER_COORDINATES } from '../stacklet/metrics';
 import type { LayerRecipe } from './build';
 import { debianLayer } from './debian';
+import { fetchMavenArtifact, parseMavenCoordinates } from './maven';
 
 /** Where Debian's OpenJDK 17 lives in the image. */
 export const JAVA_17_HOME = '/usr/lib/jvm/java-17-openjdk-amd64';
@@ -57,6 +59,24 @@ export function jre17BaseLayer(extraPackages: readonly string[] = []): LayerReci
       }
     },
   });
+}
+
+/**
+ * The Prometheus JMX exporter java agent (`JMX_EXPORTER_COORDINATES`, from Maven Central) at
+ * `JMX_EXPORTER_AGENT`: one small layer every JVM image that serves metrics through it shares.
+ */
+export function jmxExporterLayer(): LayerRecipe {
+  const agent = parseMavenCoordinates(JMX_EXPORTER_COORDINATES);
+  return {
+    description: `the Prometheus JMX exporter java agent (${JMX_EXPORTER_COORDINATES})`,
+    inputs: async () => ({ agent: JMX_EXPORTER_COORDINATES, path: JMX_EXPORTER_AGENT }),
+    build: async (tree, context) => {
+      tree.addDirectory(path.posix.dirname(JMX_EXPORTER_AGENT));
+      tree.addHostFile(JMX_EXPORTER_AGENT, await fetchMavenArtifact(agent, context.cacheDir), {
+        mode: 0o644,
+      });
+    },
+  };
 }
 
 /** What identifies a host JDK: its `release` file and the size of every file in it. */

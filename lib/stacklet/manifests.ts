@@ -28,6 +28,7 @@ import {
 } from './labels';
 import { certManagerCertificates } from '../tls/cert-manager';
 import { buildPodTemplate, dropUndefined } from './pod';
+import { PROMETHEUS_SCRAPE_ANNOTATION, scrapeAnnotations } from './metrics';
 import { activeRoles } from './resolve';
 import {
   METRICS_PORT_NAME,
@@ -310,12 +311,8 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
         kind: 'Service',
         metadata: {
           name: metricsServiceName(stacklet, role),
-          labels: { ...labels, 'prometheus.io/scrape': 'true' },
-          annotations: {
-            'prometheus.io/scrape': 'true',
-            'prometheus.io/port': String(metrics.port),
-            'prometheus.io/path': '/metrics',
-          },
+          labels: { ...labels, [PROMETHEUS_SCRAPE_ANNOTATION]: 'true' },
+          annotations: scrapeAnnotations({ port: metrics.port }),
         },
         spec: {
           clusterIP: 'None',

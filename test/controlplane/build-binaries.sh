@@ -6,9 +6,12 @@
 # program of the pod sandbox image, and kube-router (only its NetworkPolicy controller runs: the
 # enforcing implementation the network-policy test turns on).
 #
-#   build-binaries.sh [controlplane|node|all|certmanager]     (default: controlplane)
+#   build-binaries.sh [controlplane|node|all|certmanager|prometheus]     (default: controlplane)
 #
 # `certmanager` builds a cert-manager controller (only for the cert-manager test; not part of `all`).
+# `prometheus` builds Prometheus and promtool (only for the metrics test; not part of `all`), with
+# Kubernetes service discovery as their only discovery (Prometheus' own `remove_all_sd` and
+# `enable_kubernetes_sd` build tags), which is all the test uses and keeps the cloud SDKs out.
 #
 # No release download is reachable from our machines, and `go install module@version` refuses
 # modules whose go.mod has `replace` lines (Kubernetes and etcd both do). So each component is
@@ -30,7 +33,7 @@
 set -euo pipefail
 
 what="${1:-controlplane}"
-case "$what" in controlplane | node | all | certmanager) ;; *) echo "usage: $0 [controlplane|node|all|certmanager]" >&2; exit 2 ;; esac
+case "$what" in controlplane | node | all | certmanager | prometheus) ;; *) echo "usage: $0 [controlplane|node|all|certmanager|prometheus]" >&2; exit 2 ;; esac
 
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
@@ -41,10 +44,13 @@ COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 RUNC_VERSION="${RUNC_VERSION:-v1.5.3}"
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.21.2}"
+# Prometheus' Go module is versioned v0.3MM.P for Prometheus 3.MM.P.
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 
 cache_root="${KEELSON_CACHE:-$HOME/.cache/keelson}"
 controlplane_bin_dir="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
 certmanager_dir="$cache_root/certmanager/cert-manager-$CERT_MANAGER_VERSION"
+prometheus_bin_dir="$cache_root/prometheus/prometheus-$PROMETHEUS_VERSION/bin"
 node_dir="$cache_root/node/k8s-$KUBERNETES_VERSION-containerd-$CONTAINERD_VERSION-runc-$RUNC_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION"
 work_dir="$cache_root/controlplane/wrappers"
 mkdir -p "$work_dir"
@@ -54,10 +60,11 @@ log() { printf '[controlplane build] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # One build at a time per cache: a second run waits, then finds the binaries built. cert-manager
-# (built only for its own test, and long) has a lock of its own, so that it never holds up the
-# control plane and node builds every other test waits for.
+# and Prometheus (each built only for its own test, and long) have a lock of their own, so that
+# they never hold up the control plane and node builds every other test waits for.
 lock_file="$cache_root/.build.lock"
 [ "$what" = certmanager ] && lock_file="$cache_root/.build-certmanager.lock"
+[ "$what" = prometheus ] && lock_file="$cache_root/.build-prometheus.lock"
 exec 9>"$lock_file"
 if ! flock -n 9; then
   log "another build runs on $cache_root; waiting for it"
@@ -356,7 +363,22 @@ build_certmanager() {
   log "cert-manager in $certmanager_dir"
 }
 
+# Prometheus and promtool, with Kubernetes service discovery only.
+build_prometheus() {
+  bin_dir="$prometheus_bin_dir"
+  mkdir -p "$bin_dir"
+  # v0.316.0 -> 3.16.0
+  local release ldflags
+  release="3.$((10#${PROMETHEUS_VERSION:4:2})).${PROMETHEUS_VERSION##*.}"
+  ldflags="-X github.com/prometheus/common/version.Version=$release -X github.com/prometheus/common/version.Branch=HEAD"
+  BUILD_TAGS=remove_all_sd,enable_kubernetes_sd build prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
+    github.com/prometheus/prometheus/cmd/prometheus "$ldflags"
+  BUILD_TAGS=remove_all_sd,enable_kubernetes_sd build promtool github.com/prometheus/prometheus "$PROMETHEUS_VERSION" \
+    github.com/prometheus/prometheus/cmd/promtool "$ldflags"
+}
+
 case "$what" in
+  prometheus) build_prometheus; echo "$prometheus_bin_dir" ;;
   certmanager) build_certmanager; echo "$certmanager_dir" ;;
   controlplane) build_controlplane; echo "$controlplane_bin_dir" ;;
   node) build_node; echo "$node_dir/bin" ;;

@@ -127,7 +127,7 @@ export async function buildBinaries(log: (message: string) => void = defaultLog)
  * printed last.
  */
 export async function runBuildScript(
-  what: 'controlplane' | 'node' | 'certmanager',
+  what: 'controlplane' | 'node' | 'certmanager' | 'prometheus',
   log: (message: string) => void = defaultLog,
 ): Promise<string> {
   const script = path.join(repoRoot(), 'test', 'controlplane', 'build-binaries.sh');

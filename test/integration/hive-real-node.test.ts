@@ -24,6 +24,7 @@ import {
   startPostgres,
 } from './hive-real-node-support';
 import { buildImageOnRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import { startPrometheus } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -94,7 +95,40 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     });
     expect(metastoreLog).toContain('Started the new metaserver on port [9083]');
 
+    // A Prometheus finds the metastore through keelson's scrape job; its API call counts grow with the probe's calls.
+    const prometheus = await startPrometheus(await realNode(), ns.name);
+    const apiCalls = `sum({__name__=~"hive_metastore_api_.+", namespace="${ns.name}"}) or vector(0)`;
+    let callsBefore = 0;
+    try {
+      await prometheus.waitForValue(
+        'the metastore scraped',
+        `count(up{namespace="${ns.name}", product="hive"} == 1)`,
+        (v) => v === 1,
+      );
+      await prometheus.waitForValue(
+        'open connections',
+        `count(hive_metastore_open_connections{namespace="${ns.name}"})`,
+      );
+      callsBefore = await prometheus.waitForValue('API calls', apiCalls);
+    } catch (error) {
+      await prometheus.stop();
+      throw error;
+    }
     const created = await probe('probe-create', ['sales'], 'orders');
+    try {
+      expect(
+        await prometheus.waitForValue('API calls to grow', apiCalls, (v) => v > callsBefore),
+      ).toBeGreaterThan(callsBefore);
+      // The names the README guarantees; the probe created a database.
+      for (const name of [
+        'hive_metastore_api_create_database_req',
+        'hive_metastore_total_api_calls',
+        'hive_metastore_total_count_dbs',
+      ])
+        await prometheus.waitForValue(name, `count(${name}{namespace="${ns.name}"})`);
+    } finally {
+      await prometheus.stop();
+    }
     expect(created).toContain('database: default');
     expect(created).toContain('database: sales');
     // The partition filter runs the metastore's PostgreSQL-dialect SQL; it must not fall back to the ORM.

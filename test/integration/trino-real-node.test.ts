@@ -22,6 +22,7 @@ import {
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
 } from './real-node-support';
+import { startPrometheus } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
@@ -168,6 +169,22 @@ describe('Trino on the real node', () => {
       });
     }
 
+    // A Prometheus finds every node through keelson's scrape job; the coordinator counts the queries.
+    const prometheus = await startPrometheus(node, ns.name);
+    const completed = `sum(trino_execution_querymanager_completedqueries_total{namespace="${ns.name}", role="coordinators"})`;
+    let completedBefore = 0;
+    try {
+      await prometheus.waitForValue(
+        'all three nodes scraped',
+        `count(up{namespace="${ns.name}", product="trino"} == 1)`,
+        (v) => v === 3,
+      );
+      completedBefore = await prometheus.waitForValue('completed queries', completed);
+    } catch (error) {
+      await prometheus.stop();
+      throw error;
+    }
+
     const server = `http://trino-coordinators.${ns.name}.svc.cluster.local:8080`;
     const cli = `trino --server ${server} --user keelson`;
     await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
@@ -183,6 +200,20 @@ describe('Trino on the real node', () => {
       .split('\n')
       .filter((l) => !l.startsWith('WARNING') && l.trim());
     expect(nation).toEqual(expect.arrayContaining(['10001', 'nodes=3', '"25"']));
+    try {
+      expect(
+        await prometheus.waitForValue('completed queries to grow', completed, (v) => v > completedBefore),
+      ).toBeGreaterThan(completedBefore);
+      for (const name of [
+        'trino_execution_querymanager_failedqueries_total',
+        'trino_execution_querymanager_runningqueries',
+        'trino_execution_querymanager_queuedqueries',
+        'trino_failuredetector_heartbeatfailuredetector_activecount',
+      ])
+        await prometheus.waitForValue(name, `count(${name}{namespace="${ns.name}"})`);
+    } finally {
+      await prometheus.stop();
+    }
 
     // A query long enough to outlast the scale-down: 5 × TPC-H sf1 lineitem (30,006,075 rows).
     const query = 'SELECT count(*) FROM tpch.sf1.lineitem CROSS JOIN tpch.tiny.region';

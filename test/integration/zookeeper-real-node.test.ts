@@ -22,6 +22,7 @@ import {
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
+import { startPrometheus } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -98,6 +99,21 @@ describe('ZooKeeper on the real node', () => {
       `printf 'GET /metrics HTTP/1.0\\r\\nHost: ${metricsHost}\\r\\n\\r\\n' >&3`,
       "cat <&3 | grep -E '^# TYPE|^HTTP/' | head -5 | sed 's/^/metrics: /'",
     ].join('\n');
+    // A Prometheus finds every server through keelson's scrape job and sees the znodes the client adds.
+    const prometheus = await startPrometheus(await realNode(), ns.name);
+    const znodes = `max(znode_count{namespace="${ns.name}", product="zookeeper"})`;
+    let before = 0;
+    try {
+      await prometheus.waitForValue(
+        'all three servers scraped',
+        `count(up{namespace="${ns.name}", role="servers"} == 1)`,
+        (v) => v === 3,
+      );
+      before = await prometheus.waitForValue('znode_count', znodes);
+    } catch (error) {
+      await prometheus.stop();
+      throw error;
+    }
     const output = await runClientPod(
       ns.name,
       {
@@ -118,5 +134,13 @@ describe('ZooKeeper on the real node', () => {
     expect(output).toContain('chroot: chrooted');
     expect(output).toMatch(/metrics: HTTP\/1\.[01] 200/);
     expect(output).toMatch(/metrics: # TYPE \w+ (gauge|counter|summary)/);
+    try {
+      // The client created three znodes (one, the chroot, one inside it).
+      expect(
+        await prometheus.waitForValue('znode_count to grow by 3', znodes, (v) => v >= before + 3),
+      ).toBeGreaterThanOrEqual(before + 3);
+    } finally {
+      await prometheus.stop();
+    }
   });
 });
