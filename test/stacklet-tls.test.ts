@@ -199,6 +199,9 @@ describe('a role whose class is a cert-manager issuer', () => {
         labels: expect.objectContaining({
           'app.kubernetes.io/instance': 'harbour',
           'app.kubernetes.io/component': 'lights',
+          'app.kubernetes.io/managed-by': 'keelson',
+          // the class: the operator finds the class's certificates (and their CA) by it
+          'keelson.dev/tls-class': 'tls',
         }),
       },
       spec: {
@@ -209,6 +212,7 @@ describe('a role whose class is a cert-manager issuer', () => {
         duration: '2h',
         privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
         usages: ['digital signature', 'server auth', 'client auth'],
+        revisionHistoryLimit: 1,
         issuerRef: { name: 'corp', kind: 'ClusterIssuer', group: 'cert-manager.io' },
         additionalOutputFormats: [{ type: 'CombinedPEM' }],
       },

@@ -13,7 +13,7 @@ import { nameProblems } from '../naming';
 import { productCrd } from '../stacklet/crd';
 import { frameworkCrds } from '../tls/class';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
-import { CHILD_RESOURCES } from './resources';
+import { CERTIFICATE_REQUEST_RESOURCE, CERTIFICATE_RESOURCE, CHILD_RESOURCES } from './resources';
 import { operatorImageReference } from './image';
 
 export interface OperatorDeploymentProps {
@@ -144,6 +144,19 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
       // Server-side apply updates through `patch`; creating through it needs `create` too.
       verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
     })),
+    // cert-manager's Certificates, for `certManager` TlsClasses: applied and pruned like the
+    // children above (once cert-manager's CRDs are served); their CertificateRequests listed for the
+    // CA cert-manager signed with, published for the class's clients (cert-manager-trust.ts).
+    {
+      apiGroups: [CERTIFICATE_RESOURCE.apiVersion.split('/')[0]],
+      resources: [CERTIFICATE_RESOURCE.plural],
+      verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+    },
+    {
+      apiGroups: [CERTIFICATE_REQUEST_RESOURCE.apiVersion.split('/')[0]],
+      resources: [CERTIFICATE_REQUEST_RESOURCE.plural],
+      verbs: ['list'],
+    },
     // Secrets: list and watch only, for the metadata-only cache that rolls pods when a Secret they
     // read changes. No get and no writes: the operator asks for metadata and never reads a value.
     { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] },

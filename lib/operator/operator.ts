@@ -23,6 +23,7 @@ import { Reconciler } from './reconciler';
 import { PodCertificateSigner } from './signer';
 import { CertificateRestarts } from './certificate-restarts';
 import {
+  CERTIFICATE_RESOURCE,
   CHILD_RESOURCES,
   CONFIG_MAP_RESOURCE,
   kindKey,
@@ -33,7 +34,10 @@ import {
   type ResourceType,
 } from './resources';
 import { tlsClassInfoOf } from '../tls/class';
-import type { TlsClassInfo } from '../tls/pod-tls';
+import { TLS_CLASS_LABEL, type TlsClassInfo } from '../tls/pod-tls';
+
+/** How long the operator trusts its last look at whether cert-manager's Certificates are served. */
+const CERTIFICATES_LOOK_MS = 10_000;
 
 export interface OperatorOptions {
   readonly products: readonly ProductDefinition[];
@@ -105,6 +109,8 @@ export class Operator {
   /** The Pod Certificate signer, once start() found the cluster serving Pod Certificates. */
   private signer?: PodCertificateSigner;
   private resyncTimer?: NodeJS.Timeout;
+  /** When the operator last asked whether cert-manager's Certificates are served, and the answer. */
+  private certificatesLook?: { at: number; served: Promise<boolean> };
   private leading = false;
   private stopped = false;
 
@@ -189,6 +195,7 @@ export class Operator {
           recorder,
           now: options.clock ?? (() => new Date()),
         }),
+        childKind: (apiVersion, kind) => this.childKind(apiVersion, kind),
         tlsClasses: () =>
           [...this.tlsClasses.list()]
             .filter((c) => !c.metadata.deletionTimestamp)
@@ -223,6 +230,7 @@ export class Operator {
 
   /** Starts the caches, waits for them, then (once leading) the workers. */
   public async start(): Promise<void> {
+    if (await this.servesCertificates()) this.addChildCache(CERTIFICATE_RESOURCE);
     await this.startSigner();
     for (const cache of this.caches()) cache.start();
     await Promise.all([...this.caches()].map((c) => c.waitForSync()));
@@ -308,6 +316,8 @@ export class Operator {
       // exists; one watching some namespaces only for the classes their pods ask for, so that
       // several such operators do not each make a CA for every class in the cluster.
       publishOnClassEvents: !this.options.namespaces?.length,
+      certificates: () =>
+        this.children.get(kindKey(CERTIFICATE_RESOURCE.apiVersion, CERTIFICATE_RESOURCE.kind))?.cache,
       owners: {
         // From the cache of keelson's workloads; one that is not there (yet, or not keelson's) is read.
         workload: async (kind, namespace, name) =>
@@ -327,6 +337,75 @@ export class Operator {
         services: (namespace) => cached('Service')?.list(namespace) ?? [],
       },
     });
+  }
+
+  /**
+   * True when the API server serves cert-manager's Certificates (its CRDs are installed). Asked at
+   * start, and again by a reconcile that built Certificates the operator has no cache for, at most
+   * every CERTIFICATES_LOOK_MS: cert-manager installed while the operator runs is found without a
+   * restart.
+   */
+  private servesCertificates(): Promise<boolean> {
+    const look = this.certificatesLook;
+    if (look && Date.now() - look.at < CERTIFICATES_LOOK_MS) return look.served;
+    const served = this.client
+      .request<{ resources?: { name: string }[] }>(
+        'get',
+        'GET',
+        `/apis/${CERTIFICATE_RESOURCE.apiVersion}`,
+        'discovery',
+      )
+      .then((list) => (list.resources ?? []).some((r) => r.name === CERTIFICATE_RESOURCE.plural))
+      .catch((error: unknown) => {
+        if (isStatus(error, 404, 503)) return false;
+        throw error;
+      });
+    this.certificatesLook = { at: Date.now(), served };
+    // A failed look is not kept: the next one asks again.
+    served.catch(() => (this.certificatesLook = undefined));
+    return served;
+  }
+
+  /** Caches (and so applies and prunes) keelson's objects of an optional child kind. */
+  private addChildCache(resource: ResourceType): KindCache {
+    const cache = new KindCache(
+      this.client,
+      resource,
+      {
+        namespaces: this.options.namespaces,
+        watchTimeoutSeconds: this.options.watchTimeoutSeconds,
+        labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+      },
+      this.options.log,
+      this.metrics,
+    );
+    cache.on((_type, object) => {
+      this.onChildEvent(object);
+      // A class's certificate issued (or gone): its CAs, published for its clients, may change.
+      const tlsClass = object.metadata.labels?.[TLS_CLASS_LABEL];
+      if (resource === CERTIFICATE_RESOURCE && tlsClass) this.signer?.classChanged(tlsClass);
+    });
+    this.children.set(kindKey(resource.apiVersion, resource.kind), { cache, resource });
+    return cache;
+  }
+
+  /**
+   * Makes sure the operator caches `kind`, a kind a build emitted that is not among the fixed
+   * child kinds: true when it now does (cert-manager's Certificates, once their CRDs are served:
+   * the cache is started and synced here), false when it cannot.
+   */
+  private async childKind(apiVersion: string, kind: string): Promise<boolean> {
+    const key = kindKey(apiVersion, kind);
+    if (this.children.has(key)) return true;
+    if (key !== kindKey(CERTIFICATE_RESOURCE.apiVersion, CERTIFICATE_RESOURCE.kind) || this.stopped)
+      return false;
+    if (!(await this.servesCertificates())) return false;
+    if (!this.children.has(key)) {
+      this.options.log.info('the API server serves cert-manager Certificates now; caching them');
+      this.addChildCache(CERTIFICATE_RESOURCE).start();
+    }
+    await this.children.get(key)!.cache.waitForSync();
+    return true;
   }
 
   /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */

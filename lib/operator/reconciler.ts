@@ -35,9 +35,9 @@ import type { OperatorMetrics } from './metrics';
 import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { quorumVerdict, type QuorumVerdict } from './quorum';
-import { tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
+import { TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
 import type { Volume } from '../../imports/k8s-wire';
-import { kindKey, objectPath, type ResourceType } from './resources';
+import { CERTIFICATE_RESOURCE, kindKey, objectPath, type ResourceType } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
 
@@ -46,6 +46,12 @@ export const DEPENDENCY_RETRY_MS = 5_000;
 
 /** Reason of `Degraded` when the spec asks a storage change that cannot be made in place. */
 export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
+
+/** Reason of `Degraded` when a `certManager` TlsClass serves the stacklet and cert-manager is not installed. */
+export const CERT_MANAGER_MISSING = 'CertManagerMissing';
+
+/** How often a stacklet waiting for cert-manager looks again. */
+export const CERT_MANAGER_RETRY_MS = 30_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
 
@@ -76,6 +82,12 @@ export interface ReconcilerOptions {
   readonly onReferences: (namespace: string, name: string, kinds: readonly string[]) => void;
   /** Told which Secrets a stacklet's pods read, so that changes to them requeue it. */
   readonly onSecrets: (namespace: string, name: string, secrets: readonly string[]) => void;
+  /**
+   * Makes the operator cache a kind a build emitted that is not among the fixed child kinds
+   * (cert-manager's Certificates, once the API server serves them); false when it cannot.
+   * @default - no other kinds
+   */
+  readonly childKind?: (apiVersion: string, kind: string) => Promise<boolean>;
   /** The cluster's TlsClasses (from the operator's cache). */
   readonly tlsClasses: () => readonly TlsClassInfo[];
   /**
@@ -184,6 +196,30 @@ export class Reconciler {
       return { result: 'invalid' };
     }
 
+    // cert-manager's Certificates (a `certManager` TlsClass) need cert-manager's CRDs: without them
+    // nothing is applied, and the user is told which class needs what.
+    const certManagerClasses = await this.certManagerClassesWithoutCertManager(desired);
+    if (certManagerClasses.length > 0) {
+      const several = certManagerClasses.length > 1;
+      const message =
+        `the TlsClass${several ? 'es' : ''} ${certManagerClasses.map((c) => `"${c}"`).join(', ')} ` +
+        `issue${several ? '' : 's'} certificates through cert-manager, but the API server does not serve cert-manager.io/v1 ` +
+        'Certificates: install cert-manager (its CRDs and controller) or name a keelsonCa or secretCa class in ' +
+        'spec.clusterConfig.tls; nothing applied';
+      await this.writeStatusWithWarning(
+        resource,
+        {
+          ...active,
+          Degraded: { status: 'True', reason: CERT_MANAGER_MISSING, message },
+          Available: { status: 'False', reason: CERT_MANAGER_MISSING, message },
+          Progressing: { status: 'False', reason: CERT_MANAGER_MISSING, message },
+        },
+        'Degraded',
+      );
+      log.warn({ tlsClasses: certManagerClasses }, 'cert-manager is not installed; nothing applied');
+      return { result: 'waiting', requeueAfterMs: CERT_MANAGER_RETRY_MS };
+    }
+
     // The Secrets the pods read: a change to one requeues this stacklet, and the new version in
     // the pod template rolls the pods (env from a Secret is read only at container start).
     const secrets = withSecretsHashes(
@@ -260,6 +296,25 @@ export class Reconciler {
       this.warnedFailures.delete(`${namespace}/${name}`);
     const restarts = await this.o.certificateRestarts?.reconcile(resource, log);
     return { result: 'success', requeueAfterMs: restarts?.requeueAfterMs };
+  }
+
+  /**
+   * The TlsClasses (by the class label keelson puts on its Certificates) of the cert-manager
+   * Certificates in `desired` the operator cannot apply because cert-manager's CRDs are not served.
+   */
+  private async certManagerClassesWithoutCertManager(desired: readonly Manifest[]): Promise<string[]> {
+    const classes = new Set<string>();
+    for (const manifest of desired) {
+      if (
+        manifest.apiVersion !== CERTIFICATE_RESOURCE.apiVersion ||
+        manifest.kind !== CERTIFICATE_RESOURCE.kind
+      )
+        continue;
+      if (this.o.children.has(kindKey(manifest.apiVersion, manifest.kind))) return [];
+      if (await this.o.childKind?.(manifest.apiVersion, manifest.kind)) return [];
+      classes.add(manifest.metadata.labels?.[TLS_CLASS_LABEL] ?? '(unknown)');
+    }
+    return [...classes].sort();
   }
 
   /** Why the stacklet's pods are not Ready, from the pod cache. */

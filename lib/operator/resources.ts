@@ -36,6 +36,27 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
 ];
 
 /**
+ * cert-manager's Certificates, which a stacklet's build emits for a `certManager` TlsClass. A child
+ * kind like those above, but optional: cert-manager's CRDs may not be installed, so the operator
+ * caches them only once the API server serves them (see `Operator.childKind`).
+ */
+export const CERTIFICATE_RESOURCE: ResourceType = {
+  apiVersion: 'cert-manager.io/v1',
+  kind: 'Certificate',
+  plural: 'certificates',
+};
+
+/**
+ * cert-manager's CertificateRequests, which the operator reads (never writes) for the CA that
+ * signed a `certManager` class's certificates (`status.ca`), to publish it for the class's clients.
+ */
+export const CERTIFICATE_REQUEST_RESOURCE: ResourceType = {
+  apiVersion: 'cert-manager.io/v1',
+  kind: 'CertificateRequest',
+  plural: 'certificaterequests',
+};
+
+/**
  * Secrets, which the operator watches (metadata only, never data) to roll the pods that read one
  * when it changes; it never writes them.
  */

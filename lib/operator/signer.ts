@@ -44,6 +44,7 @@ import {
   type SigningCa,
 } from './ca-rotation';
 import { KindCache } from './cache';
+import { certManagerCas } from './cert-manager-trust';
 import { FIELD_MANAGER, isStatus, type KubeClient } from './client';
 import type { EventRecorder } from './events';
 import { errorMessage, type KubeObject } from './informer';
@@ -134,6 +135,11 @@ export interface PodCertificateSignerOptions {
   readonly owners: Omit<PodOwners, 'replicaSet'>;
   /** The clock CA rotation follows. @default - the system's */
   readonly now?: () => Date;
+  /**
+   * The operator's cache of keelson's cert-manager Certificates, once it has one (cert-manager's
+   * CRDs installed): a `certManager` class's CAs are published from their requests.
+   */
+  readonly certificates?: () => KindCache | undefined;
 }
 
 /** A failure with a reason for the request's `Failed` condition (the class cannot sign). */
@@ -224,6 +230,14 @@ export class PodCertificateSigner {
     return [this.requests, this.bundles];
   }
 
+  /**
+   * Looks at a class again soon: its CA may have changed (a `certManager` class's certificate was
+   * issued, say). The leader's queue acts on it; a standby's keeps it until it leads.
+   */
+  public classChanged(className: string): void {
+    this.queue.add(`class/${className}`);
+  }
+
   /** Starts signing (the leader only). */
   public start(): void {
     this.queue.start();
@@ -245,6 +259,19 @@ export class PodCertificateSigner {
    */
   private async publishClass(className: string): Promise<{ requeueAfterMs?: number } | void> {
     const tlsClass = await this.readClass(className);
+    const certManager = tlsClass?.spec?.certManager;
+    if (tlsClass && certManager) {
+      // cert-manager's CAs of the class, for the clients of its stacklets (cert-manager-trust.ts).
+      const cas = await certManagerCas(
+        this.options.client,
+        className,
+        certManager.issuerRef,
+        this.options.certificates?.(),
+        this.options.namespaces,
+      );
+      await this.publishTrustBundles(tlsClass, cas);
+      return;
+    }
     // A class that is gone takes its bundles and CA Secret with it (owner references).
     const provider = tlsClass && providerOf(tlsClass);
     if (!tlsClass || !provider) return;

@@ -11,7 +11,7 @@
  * a product picks up rewritten files without a restart is the product's matter (see each product's
  * README); restarting pods before their certificate expires is not done here.
  */
-import { tlsSecretName, type RoleGroupTls, type StackletTls, type TlsUse } from './pod-tls';
+import { TLS_CLASS_LABEL, tlsSecretName, type RoleGroupTls, type StackletTls, type TlsUse } from './pod-tls';
 import type { CertManagerIssuerRef } from './spec.generated';
 
 /** cert-manager's API version of `Certificate`. */
@@ -46,6 +46,8 @@ export interface CertManagerCertificate {
       readonly rotationPolicy?: 'Never' | 'Always';
     };
     readonly usages?: readonly string[];
+    /** How many CertificateRequests cert-manager keeps per Certificate (its default: 1). */
+    readonly revisionHistoryLimit?: number;
     readonly issuerRef: { readonly name: string; readonly kind?: string; readonly group?: string };
     readonly additionalOutputFormats?: readonly { readonly type: 'CombinedPEM' | 'DER' }[];
   };
@@ -125,7 +127,9 @@ export function certManagerCertificates(input: RoleGroupCertificateInput): CertM
     certificates.push(
       certManagerCertificate({
         name,
-        labels: input.labels,
+        // The class label lets the operator find a class's certificates (and so its CAs, which it
+        // publishes for the class's clients: lib/operator/cert-manager-trust.ts).
+        labels: { ...input.labels, [TLS_CLASS_LABEL]: tlsClass.name },
         dnsNames: roleGroupDnsNames(input),
         lifetimeSeconds: tlsClass.certificateLifetimeSeconds ?? 86_400,
         issuer: tlsClass.certManagerIssuer,
@@ -158,6 +162,9 @@ function certManagerCertificate(c: {
       privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
       // Server and client: internal traffic (quorum, inter-broker) authenticates both ends.
       usages: ['digital signature', 'server auth', 'client auth'],
+      // The latest CertificateRequest only: its status.ca is the CA the operator publishes for the
+      // class's clients (cert-manager's default, stated so that it holds).
+      revisionHistoryLimit: 1,
       issuerRef: { name: c.issuer.name, kind: c.issuer.kind, group: c.issuer.group ?? CERT_MANAGER_GROUP },
       // `tls-combined.pem` (key, then chain) becomes the contract's tls.pem.
       additionalOutputFormats: [{ type: 'CombinedPEM' }],
