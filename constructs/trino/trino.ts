@@ -390,6 +390,8 @@ function role(name: 'coordinators' | 'workers') {
     tls: ['server', 'internal'],
     // airlift checks the PEM key and trust files every minute and reloads them when they change
     // (http-server.https.ssl-context.refresh-time, default 1m; keelson leaves it).
+    // The internal HTTP client's trust (ca.crt) is read only at start: a new CA needs a restart
+    // between being trusted and signing (README.md, not done by the operator yet).
     certificateReload: { server: 'files', internal: 'files' },
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
