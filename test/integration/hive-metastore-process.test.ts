@@ -19,6 +19,9 @@ import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HiveCluster } from '../../constructs/hive';
 import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
+import { fetchMavenArtifact, keelsonCacheDir, parseMavenCoordinates } from '../../lib/image';
+import { LOG_DIR } from '../../lib/logging';
+import { JMX_EXPORTER_AGENT, JMX_EXPORTER_COORDINATES } from '../../lib/stacklet/metrics';
 
 const VERSION = '4.0.1';
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
@@ -70,8 +73,10 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hive-'));
   const pgDir = path.join(work, 'pg');
   const configDir = path.join(work, 'config');
+  const logDir = path.join(work, 'log');
   const warehouse = path.join(work, 'warehouse');
   let home: string;
+  let agent: string;
   let pgPort: number;
   let thriftPort: number;
   let main: Container;
@@ -97,6 +102,9 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
     if (!fs.existsSync(path.join(POSTGRES_BIN, 'postgres')))
       throw new Error(`PostgreSQL 15 is not installed at ${POSTGRES_BIN}: apt-get install postgresql-15`);
     home = await hiveTestHome(VERSION);
+    // The image's metrics agent and log folder, at paths of this machine.
+    agent = await fetchMavenArtifact(parseMavenCoordinates(JMX_EXPORTER_COORDINATES), keelsonCacheDir());
+    fs.mkdirSync(logDir, { recursive: true });
     pgPort = await freePort();
     thriftPort = await freePort();
 
@@ -170,7 +178,7 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
     const pod = objects.find((o) => o.kind === 'StatefulSet').spec.template.spec;
     fs.mkdirSync(configDir);
     for (const [name, text] of Object.entries(configMap.data as Record<string, string>)) {
-      fs.writeFileSync(path.join(configDir, name), text);
+      fs.writeFileSync(path.join(configDir, name), rewrite(text));
     }
     main = pod.containers[0];
     init = pod.initContainers[0];
@@ -184,10 +192,21 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
     fs.rmSync(work, { recursive: true, force: true });
   });
 
+  /** Text of keelson's manifests with the image's paths replaced by this machine's. */
+  function rewrite(text: string): string {
+    return text
+      .split('/keelson/config')
+      .join(configDir)
+      .split(LOG_DIR)
+      .join(logDir)
+      .split(JMX_EXPORTER_AGENT)
+      .join(agent)
+      .split('/opt/hive')
+      .join(home);
+  }
+
   /** A container's bash script and environment, pointed at this machine's paths. */
   function local(container: Container, podName: string, drop: string[] = []) {
-    const rewrite = (text: string) =>
-      text.split('/keelson/config').join(configDir).split('/opt/hive').join(home);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
     for (const e of container.env) {
       if (drop.includes(e.name)) continue;

@@ -139,9 +139,9 @@ describe('the Hive metastore on the real node, on MySQL and MariaDB', () => {
     await expectRestricted([METASTORE_POD, 'mysql']);
     const first = await core.readNamespacedPod({ name: METASTORE_POD, namespace: ns.name });
     // The schema, as the server has it: Hive's version row and the script's 83 tables. (The
-    // schema-init log ends the script's run; its start is not read: on MySQL 8 and later the
-    // script's deprecated column types make sqlline print some 16,000 warnings, about 33 MB, and
-    // the kubelet rotates the log at 10 MiB.)
+    // schema-init log ends the script's run; on MySQL 8 and later the script's deprecated column
+    // types make sqlline print some 16,000 warnings, about 33 MB, which is why the test node's
+    // kubelet keeps container logs up to 64 MiB before it rotates them.)
     expect(await log('schema-init')).toContain('Initialization script completed');
     const schema = () =>
       mysqlAsRoot(
