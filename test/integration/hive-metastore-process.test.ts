@@ -266,11 +266,18 @@ describe('the Hive metastore from keelson’s manifests, with the real jars, on 
     let stdout = '';
     metastore.stdout!.on('data', (d) => (stdout += d));
     metastore.stderr!.on('data', (d) => (metastoreLog += d));
-    const exited = new Promise<number | null>((resolve) => metastore!.on('exit', resolve));
+    let ended = false;
+    const exited = new Promise<number | null>((resolve) =>
+      metastore!.on('exit', (code) => {
+        ended = true;
+        resolve(code);
+      }),
+    );
+    // Polls until the metastore listens; stops once it exited, so that no timer outlives the test.
     const listening = new Promise<void>((resolve) => {
       const check = () => {
         if (stdout.includes(`Started the new metaserver on port [${thriftPort}]`)) resolve();
-        else setTimeout(check, 500);
+        else if (!ended) setTimeout(check, 500);
       };
       check();
     });
