@@ -8,12 +8,15 @@
 // The products: every type (props, specs, config types), and the values a program uses.
 export type * from './constructs';
 export {
+  HdfsCluster,
   HiveCluster,
   KafkaCluster,
   TrinoCatalog,
   TrinoCluster,
   ZookeeperCluster,
   ZookeeperZnode,
+  HDFS_DISCOVERY_KEY,
+  HDFS_PORTS,
   HIVE_DISCOVERY_KEY,
   HIVE_METASTORE_PORT,
   KAFKA_DISCOVERY_KEY,
@@ -39,6 +42,10 @@ export type { IStacklet, StackletOptions } from './lib';
 // Where TLS certificates come from.
 export { TlsClass } from './lib';
 export type { TlsClassSpec, KeelsonCaProvider, SecretCaProvider } from './lib';
+
+// How the pods of a role are reached (the Services' type and settings).
+export { ListenerClass } from './lib';
+export type { ListenerClassSpec } from './lib';
 
 // Writing the manifests.
 export { synth, synthReport } from './lib';

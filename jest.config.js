@@ -22,6 +22,8 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  // Splits `--shard` runs by measured suite time and runs the longest suites first.
+  testSequencer: '<rootDir>/test/support/weighted-sequencer.js',
   projects: [
     {
       ...shared,

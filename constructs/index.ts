@@ -2,3 +2,4 @@ export * from './zookeeper';
 export * from './kafka';
 export * from './hive';
 export * from './trino';
+export * from './hdfs';

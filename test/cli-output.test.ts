@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { keelsonCli } from '../lib/cli';
 import { productCrd } from '../lib/stacklet/crd';
 import { tlsClassCrd } from '../lib/tls';
+import { DEFAULT_LISTENER_CLASSES, listenerClassCrd } from '../lib/listener';
 import { BEACON } from './example-product/beacon';
 
 let out: string;
@@ -27,9 +28,11 @@ describe('keelson crds and deploy', () => {
     expect(JSON.stringify(crd)).toContain('x-kubernetes-validations');
     expect(fs.readdirSync(out).sort()).toEqual([
       `${BEACON.plural}.keelson.dev.yaml`,
+      'listenerclasses.keelson.dev.yaml',
       'tlsclasses.keelson.dev.yaml',
     ]);
     expect(documents(path.join(out, 'tlsclasses.keelson.dev.yaml'))).toEqual([tlsClassCrd()]);
+    expect(documents(path.join(out, 'listenerclasses.keelson.dev.yaml'))).toEqual([listenerClassCrd()]);
   });
 
   it("write the operator's manifests in one multi-document file", async () => {
@@ -41,9 +44,12 @@ describe('keelson crds and deploy', () => {
       out,
       '--memory-limit',
       '512',
+      '--prometheus-rules',
+      '--grafana-dashboards',
     ]);
     const objects = documents(path.join(out, 'keelson-operator.yaml')) as { kind: string }[];
     expect(objects.map((o) => o.kind)).toEqual([
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Namespace',
@@ -54,8 +60,31 @@ describe('keelson crds and deploy', () => {
       'Role',
       'RoleBinding',
       'Deployment',
+      // the guard that keeps podOverrides from being a way around RBAC
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      // its metrics, for keelson's scrape job; its rules and dashboard, as asked
+      'Service',
+      'PrometheusRule',
+      'ConfigMap',
     ]);
-    expect(JSON.stringify(objects.at(-1))).toContain('--max-old-space-size=384');
+    expect(JSON.stringify(objects.find((o) => o.kind === 'Deployment'))).toContain(
+      '--max-old-space-size=384',
+    );
+    // The default ListenerClasses, in a file of their own (applied once their CRD is served).
+    expect(documents(path.join(out, 'keelson-listener-classes.yaml'))).toEqual(
+      Object.entries(DEFAULT_LISTENER_CLASSES).map(([name, spec]) => ({
+        apiVersion: 'keelson.dev/v1alpha1',
+        kind: 'ListenerClass',
+        metadata: { name },
+        spec,
+      })),
+    );
+    expect(DEFAULT_LISTENER_CLASSES).toEqual({
+      'cluster-internal': { serviceType: 'ClusterIP' },
+      'external-unstable': { serviceType: 'NodePort' },
+      'external-stable': { serviceType: 'LoadBalancer' },
+    });
   });
 
   it('write Roles in the watched namespaces with --watch-namespaces, and a ClusterRole only for what is cluster-scoped', async () => {
@@ -79,6 +108,7 @@ describe('keelson crds and deploy', () => {
     ).toEqual([
       `CustomResourceDefinition ${BEACON.plural}.keelson.dev`,
       'CustomResourceDefinition tlsclasses.keelson.dev',
+      'CustomResourceDefinition listenerclasses.keelson.dev',
       'Namespace platform-operators',
       'ServiceAccount platform-operators keelson-operator',
       'ClusterRole keelson-operator',
@@ -92,7 +122,12 @@ describe('keelson crds and deploy', () => {
       'Role platform-operators keelson-operator-tls-ca',
       'RoleBinding platform-operators keelson-operator-tls-ca',
       'Deployment platform-operators keelson-operator',
+      'ValidatingAdmissionPolicy keelson-operator-pod-overrides',
+      'ValidatingAdmissionPolicyBinding keelson-operator-pod-overrides',
+      'Service platform-operators keelson-operator-metrics',
     ]);
-    expect(JSON.stringify(objects.at(-1))).toContain('"--watch-namespaces","data,streaming"');
+    expect(JSON.stringify(objects.find((o) => o.kind === 'Deployment'))).toContain(
+      '"--watch-namespaces","data,streaming"',
+    );
   });
 });

@@ -208,10 +208,14 @@ describe('the TlsClass CRD', () => {
     ]);
     expect(rules(spec.properties.keelsonCa)).toEqual([
       '.certificateLifetime: must be between 1h and 2',
+      '.certificateRefreshAfter: must be at least 6m and ',
       '.caRotationOverlap: must be at least certifi',
       '.caLifetime: must be at least twice c',
     ]);
-    expect(rules(spec.properties.secretCa)).toEqual(['.certificateLifetime: must be between 1h and 2']);
+    expect(rules(spec.properties.secretCa)).toEqual([
+      '.certificateLifetime: must be between 1h and 2',
+      '.certificateRefreshAfter: must be at least 6m and ',
+    ]);
     expect(rules(spec.properties.certManager)).toEqual(['.certificateLifetime: must be at least 1h: cer']);
     expect(spec.properties.keelsonCa['x-kubernetes-validations'][0].rule).toContain(
       "duration(has(self.certificateLifetime) ? self.certificateLifetime : '24h') >= duration('1h')",

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Chart, Testing } from 'cdk8s';
 import {
   exporterConfig,
@@ -117,13 +118,27 @@ describe('a KRaft KafkaCluster with defaults', () => {
     expect(start).toContain('> /kafka/run/broker.properties');
   });
 
+  test('the KRaft cluster id never starts with "-" (the storage tool would read it as an option)', () => {
+    const plain = (namespace: string) =>
+      createHash('sha256').update(`${namespace}/kafka`).digest().subarray(0, 16).toString('base64url');
+    // A namespace whose plain id starts with "-" (one in 64 do), and one whose id does not.
+    let dashed = 0;
+    while (!plain(`ns-${dashed}`).startsWith('-')) dashed++;
+    const id = kraftClusterId({ name: 'kafka', namespace: `ns-${dashed}` } as never);
+    expect(id).not.toMatch(/^-/);
+    expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+    expect(id.slice(1)).toBe(plain(`ns-${dashed}`).slice(1));
+    // Ids that could start a cluster stay as they were (a changed id would orphan formatted storage).
+    expect(kraftClusterId({ name: 'kafka', namespace: 'data' } as never)).toBe(plain('data'));
+  });
+
   test('runs java itself with the image libs as classpath: the storage format, then kafka.Kafka (no Kafka scripts)', () => {
     const start = script(objs, 'kafka-brokers-default');
     const id = kraftClusterId({ name: 'kafka', namespace: 'data' } as never);
     expect(start).not.toMatch(/\.sh\b/);
     expect(start).toMatch(
       new RegExp(
-        `^java -Xmx\\d+m -Xms\\d+m -Dlog4j\\.configuration=file:/kafka/config/log4j\\.properties -cp '/opt/kafka/libs/\\*' ` +
+        `^java -Xmx\\d+m -Xms\\d+m -Dlog4j2\\.configurationFile=/kafka/config/log4j2\\.properties -cp '/opt/kafka/libs/\\*' ` +
           `kafka\\.tools\\.StorageTool format --ignore-formatted -t ${id} -c /kafka/run/broker\\.properties$`,
         'm',
       ),
@@ -198,7 +213,7 @@ describe('a KRaft KafkaCluster with defaults', () => {
     ).toBeUndefined();
   });
 
-  test('logs to the console through the log4j of the version: log4j 1 for 3.x, log4j 2 for 4.x', () => {
+  test('logs through Log4j 2 in every version: the console and the structured file, no Log4j 1 config', () => {
     const levels = {
       containers: {
         kafka: {
@@ -207,31 +222,30 @@ describe('a KRaft KafkaCluster with defaults', () => {
         },
       },
     };
-    const three = synth({ brokers: { config: { logging: levels } } });
-    const log4j = properties(three, 'kafka-brokers-default', 'log4j.properties');
-    // Log4j 1 writes no structured file (its layouts cannot escape JSON): the root follows the console.
-    expect(log4j).toMatchObject({
-      'log4j.rootLogger': 'WARN, console',
-      'log4j.appender.console.Threshold': 'WARN',
-      'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
-      'log4j.logger.kafka.controller': 'DEBUG',
-    });
-    const four = synth({ image: { productVersion: '4.1.0' }, brokers: { config: { logging: levels } } });
-    const log4j2 = properties(four, 'kafka-brokers-default', 'log4j2.properties');
-    expect(log4j2).toMatchObject({
-      'appender.console.type': 'Console',
-      'appender.console.filter.threshold.level': 'WARN',
-      // The structured file keeps INFO.
-      'rootLogger.level': 'INFO',
-      'appender.file.fileName': '/keelson/log/kafka.json',
-      'appender.file.filter.threshold.level': 'INFO',
-      'logger.l0.name': 'kafka.controller',
-      'logger.l0.level': 'DEBUG',
-    });
-    expect(script(four, 'kafka-brokers-default')).toContain(
-      '-Dlog4j2.configurationFile=/kafka/config/log4j2.properties',
-    );
-    expect(script(four, 'kafka-brokers-default')).not.toContain('-Dlog4j.configuration=');
+    // 3.x (the default version) runs on Log4j 2 through Log4j's Log4j 1 bridge in keelson's images.
+    for (const version of ['3.9.1', '4.1.0']) {
+      const objects = synth({ image: { productVersion: version }, brokers: { config: { logging: levels } } });
+      const files = find(objects, 'ConfigMap', 'kafka-brokers-default').data;
+      expect({ version, files: Object.keys(files).sort() }).toEqual({
+        version,
+        files: ['broker.properties', 'jmx-exporter.yaml', 'log4j2.properties'],
+      });
+      expect(properties(objects, 'kafka-brokers-default', 'log4j2.properties')).toMatchObject({
+        monitorInterval: '10',
+        'appender.console.type': 'Console',
+        'appender.console.filter.threshold.level': 'WARN',
+        // The structured file keeps INFO.
+        'rootLogger.level': 'INFO',
+        'appender.file.fileName': '/keelson/log/kafka.json',
+        'appender.file.filter.threshold.level': 'INFO',
+        'logger.l0.name': 'kafka.controller',
+        'logger.l0.level': 'DEBUG',
+      });
+      expect(script(objects, 'kafka-brokers-default')).toContain(
+        '-Dlog4j2.configurationFile=/kafka/config/log4j2.properties',
+      );
+      expect(script(objects, 'kafka-brokers-default')).not.toContain('-Dlog4j.configuration=');
+    }
   });
 
   test('lets a broker finish log recovery: a startup probe of an hour before the liveness probe counts', () => {
@@ -421,13 +435,20 @@ describe('bad input', () => {
     );
   });
 
-  test('rejects an external listener class for brokers, which would advertise unreachable addresses (the same rule the API server runs)', () => {
-    for (const listenerClass of ['external-unstable', 'external-stable'] as const) {
+  test('rejects an external listener class for brokers in synth mode, where no operator hands out their addresses', () => {
+    for (const [listenerClass, type] of [
+      ['external-unstable', 'NodePort'],
+      ['external-stable', 'LoadBalancer'],
+    ] as const) {
       expect(() => synth({ brokers: { roleConfig: { listenerClass } } })).toThrow(
-        /spec\.brokers\.roleConfig\.listenerClass: Kafka brokers advertise their cluster-internal pod addresses, .*only cluster-internal is supported/,
+        `spec.brokers.roleConfig.listenerClass: the ListenerClass "${listenerClass}" (${type}) gives each brokers pod an address of its own, which the keelson operator finds`,
       );
     }
     expect(() => synth({ brokers: { roleConfig: { listenerClass: 'cluster-internal' } } })).not.toThrow();
+    // The API server no longer refuses it: the operator serves it (test/kafka-listener.test.ts).
+    expect(
+      specProblems(KAFKA.specSchema, { brokers: { roleConfig: { listenerClass: 'external-unstable' } } }),
+    ).toEqual([]);
     expect(
       specProblems(KAFKA.specSchema, { controllers: { roleConfig: { listenerClass: 'cluster-internal' } } }),
     ).toEqual([
@@ -437,18 +458,22 @@ describe('bad input', () => {
     ]);
   });
 
-  test('rejects an override of the log4j file the version does not read', () => {
-    expect(() =>
-      synth({
-        image: { productVersion: '4.1.0' },
-        brokers: { configOverrides: { 'log4j.properties': { a: 'b' } } },
-      }),
-    ).toThrow(
-      /spec\.brokers\.configOverrides\.log4j\.properties: Kafka 4\.1\.0 does not read log4j\.properties; override log4j2\.properties instead/,
-    );
-    expect(() => synth({ brokers: { configOverrides: { 'log4j2.properties': { a: 'b' } } } })).toThrow(
-      /Kafka 3\.9\.1 does not read log4j2\.properties; override log4j\.properties instead/,
-    );
+  test('rejects an override of log4j.properties, which no version reads (all log through Log4j 2)', () => {
+    for (const version of ['3.9.1', '4.1.0']) {
+      expect(() =>
+        synth({
+          image: { productVersion: version },
+          brokers: { configOverrides: { 'log4j.properties': { a: 'b' } } },
+        }),
+      ).toThrow(
+        new RegExp(
+          `spec\\.brokers\\.configOverrides\\.log4j\\.properties: Kafka ${version.replace(/\./g, '\\.')} logs through ` +
+            "Log4j 2 in keelson's images and does not read log4j\\.properties; override log4j2\\.properties instead",
+        ),
+      );
+    }
+    const overridden = synth({ brokers: { configOverrides: { 'log4j2.properties': { a: 'b' } } } });
+    expect(properties(overridden, 'kafka-brokers-default', 'log4j2.properties')).toMatchObject({ a: 'b' });
   });
 
   test('rejects KRaft without controllers', () => {

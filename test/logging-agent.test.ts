@@ -4,8 +4,12 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { LOG_AGENT_ENV, logAgentConfig, renderYaml } from '../lib';
+import { Chart, Testing } from 'cdk8s';
+import * as yaml from 'js-yaml';
+import { ZookeeperCluster } from '../constructs/zookeeper';
+import { LOG_AGENT_ENV, LOG_AGENT_IMAGE, logAgentConfig, renderYaml } from '../lib';
 import { keelsonCacheDir } from '../lib/image';
+import { LOG_AGENT_IMAGES, logAgentBinaryPath } from '../lib/logging/image';
 
 const source = {
   product: 'zookeeper',
@@ -38,7 +42,7 @@ describe('the log agent', () => {
    * with their source. Runs where the agent is built (the build takes minutes; not yet part of
    * test:prepare).
    */
-  const binary = path.join(keelsonCacheDir(), 'log-agent', 'v0.165.0', 'keelson-log-agent');
+  const binary = logAgentBinaryPath(keelsonCacheDir());
   (fs.existsSync(binary) ? test : test.skip)(
     'delivers structured records with their source to an OTLP/HTTP aggregator',
     async () => {
@@ -108,4 +112,110 @@ describe('the log agent', () => {
     },
     60_000,
   );
+});
+
+describe('the log agent beside every pod of a stacklet that names an aggregator', () => {
+  const aggregator = { OTLP_HTTP_ENDPOINT: 'http://collector.monitoring.svc:4318' };
+  function build(
+    clusterConfig: object,
+    dependencies: Record<string, Record<string, string>> = {},
+  ): { objects: any[]; problems: readonly string[] } {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const zk = new ZookeeperCluster(chart, 'zk', { clusterConfig }, { dependencies });
+    return { objects: zk.problems.length ? [] : (Testing.synth(chart) as any[]), problems: zk.problems };
+  }
+
+  test("runs the agent under keelson's security context, reading the log volume read-only, with its config and source", () => {
+    const { objects } = build({ logging: { aggregatorConfigMapName: 'otel' } }, { otel: aggregator });
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
+    const pod = sts.spec.template.spec;
+    const agent = pod.containers.find((c: any) => c.name === 'log-agent');
+    expect(agent).toMatchObject({
+      image: LOG_AGENT_IMAGE,
+      args: ['--config', '/keelson/log-agent/log-agent.yaml'],
+      resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+      securityContext: {
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+      },
+    });
+    expect(agent.env).toEqual(
+      expect.arrayContaining([
+        { name: LOG_AGENT_ENV.endpoint, value: 'http://collector.monitoring.svc:4318' },
+        { name: LOG_AGENT_ENV.pod, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: LOG_AGENT_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      ]),
+    );
+    // The product writes the log volume; the agent only reads it.
+    const zookeeper = pod.containers.find((c: any) => c.name === 'zookeeper');
+    const logMount = zookeeper.volumeMounts.find((m: any) => m.mountPath === '/keelson/log');
+    expect(logMount.readOnly).toBeUndefined();
+    expect(agent.volumeMounts).toEqual([
+      { name: 'log-agent-config', mountPath: '/keelson/log-agent', readOnly: true },
+      { name: logMount.name, mountPath: '/keelson/log', readOnly: true },
+    ]);
+    expect(pod.securityContext).toMatchObject({ runAsUser: 10001, runAsNonRoot: true });
+    expect(pod.volumes).toContainEqual({
+      name: 'log-agent-config',
+      configMap: {
+        name: 'zk-servers-default',
+        items: [{ key: 'log-agent.yaml', path: 'log-agent.yaml' }],
+      },
+    });
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'zk-servers-default');
+    const config = yaml.load(configMap.data['log-agent.yaml']) as any;
+    expect(config.receivers.file_log.include).toEqual(['/keelson/log/zookeeper.json']);
+    expect(config.receivers.file_log.resource).toMatchObject({
+      'keelson.product': 'zookeeper',
+      'keelson.stacklet': 'zk',
+      'keelson.role': 'servers',
+      'keelson.role_group': 'default',
+    });
+  });
+
+  test('runs no agent without an aggregator', () => {
+    const { objects } = build({});
+    const sts = objects.find((o) => o.kind === 'StatefulSet');
+    expect(sts.spec.template.spec.containers.map((c: any) => c.name)).toEqual(['zookeeper']);
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'zk-servers-default');
+    expect(Object.keys(configMap.data)).not.toContain('log-agent.yaml');
+  });
+
+  test('rejects an aggregator ConfigMap it was not given, naming the field', () => {
+    expect(build({ logging: { aggregatorConfigMapName: 'otel' } }).problems).toEqual([
+      'spec.clusterConfig.logging.aggregatorConfigMapName: the discovery ConfigMap "otel" is not known; pass the ' +
+        'stacklet it belongs to as a reference (synth mode) or create it (operator mode)',
+    ]);
+  });
+
+  test('rejects an aggregator ConfigMap without an OTLP/HTTP URL', () => {
+    expect(
+      build({ logging: { aggregatorConfigMapName: 'otel' } }, { otel: { OTHER: 'x' } }).problems,
+    ).toEqual([
+      'spec.clusterConfig.logging.aggregatorConfigMapName: the ConfigMap "otel" has no OTLP_HTTP_ENDPOINT; add ' +
+        "the aggregator's OTLP/HTTP base URL under that key (http://collector.monitoring.svc:4318)",
+    ]);
+    expect(
+      build(
+        { logging: { aggregatorConfigMapName: 'otel' } },
+        { otel: { OTLP_HTTP_ENDPOINT: 'collector:4318' } },
+      ).problems,
+    ).toEqual([
+      'spec.clusterConfig.logging.aggregatorConfigMapName: the ConfigMap "otel" has OTLP_HTTP_ENDPOINT ' +
+        '"collector:4318", expected an http:// or https:// URL (http://collector.monitoring.svc:4318)',
+    ]);
+  });
+
+  test("the agent's image runs the binary as uid 10001, from one layer", () => {
+    const recipe = LOG_AGENT_IMAGES.recipe('0.165.0');
+    expect(recipe.reference).toBe(LOG_AGENT_IMAGE);
+    expect(recipe.layers).toHaveLength(1);
+    expect(recipe.config).toMatchObject({
+      user: '10001:10001',
+      entrypoint: ['/usr/local/bin/keelson-log-agent'],
+    });
+    expect(() => LOG_AGENT_IMAGES.recipe('0.1.0')).toThrow(/builds the log agent 0.165.0 only/);
+  });
 });

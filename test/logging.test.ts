@@ -1,8 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
+import { KafkaCluster } from '../constructs/kafka';
+import { TrinoCluster } from '../constructs/trino';
+import { ZookeeperCluster } from '../constructs/zookeeper';
 import {
   airliftLevels,
   airliftLogSettings,
@@ -278,4 +281,165 @@ public class Emit {
     );
     expectRecords(records);
   }, 60_000);
+});
+
+describe('a level change rolls the pods only where the framework cannot reload its file', () => {
+  const hashOf = (objects: any[], workload: string): string =>
+    objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === workload).spec.template.metadata
+      .annotations['keelson.dev/config-hash'];
+  const debug = { containers: { x: { loggers: { 'org.example': { level: 'DEBUG' as const } } } } };
+  function twice(
+    build: (chart: Chart, logging: object | undefined) => void,
+    workload: string,
+  ): { before: string; after: string; configChanged: boolean } {
+    const synthOnce = (logging: object | undefined) => {
+      const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+      build(chart, logging);
+      return Testing.synth(chart) as any[];
+    };
+    const a = synthOnce(undefined);
+    const b = synthOnce(debug);
+    const data = (objects: any[]) =>
+      JSON.stringify(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === workload).data);
+    return { before: hashOf(a, workload), after: hashOf(b, workload), configChanged: data(a) !== data(b) };
+  }
+  const withContainer = (logging: object | undefined, container: string) =>
+    logging ? JSON.parse(JSON.stringify(logging).replace('"x"', JSON.stringify(container))) : undefined;
+
+  test('ZooKeeper (logback scan): no roll', () => {
+    const r = twice(
+      (chart, l) =>
+        new ZookeeperCluster(chart, 'zk', {
+          servers: { config: { logging: withContainer(l, 'zookeeper') } },
+        }),
+      'zk-servers-default',
+    );
+    expect(r.configChanged).toBe(true);
+    expect(r.after).toBe(r.before);
+  });
+
+  test('Kafka 3 and 4 (Log4j 2 monitorInterval, 3.x through the Log4j 1 bridge): no roll', () => {
+    for (const [version, rolls] of [
+      ['4.1.0', false],
+      ['3.9.1', false],
+    ] as const) {
+      const r = twice(
+        (chart, l) =>
+          new KafkaCluster(chart, 'kafka', {
+            image: { productVersion: version },
+            brokers: { config: { logging: withContainer(l, 'kafka') } },
+          }),
+        'kafka-brokers-default',
+      );
+      expect({ version, changed: r.configChanged, rolls: r.after !== r.before }).toEqual({
+        version,
+        changed: true,
+        rolls,
+      });
+    }
+  });
+
+  test('Trino (airlift reads its levels once): rolls', () => {
+    const r = twice(
+      (chart, l) =>
+        new TrinoCluster(chart, 'trino', {
+          coordinators: { config: { logging: withContainer(l, 'trino') } },
+        }),
+      'trino-coordinators-default',
+    );
+    expect(r.after).not.toBe(r.before);
+  });
+});
+
+/**
+ * Log4j 2 (Kafka 4, Hive) takes a level change from its file while running, when the file is
+ * replaced the way the kubelet updates a mounted ConfigMap: the name is a symlink through `..data`,
+ * which is swapped to a new folder. The real Log4j 2 jars; the program logs DEBUG twice a second.
+ */
+describe('a running Log4j 2 takes a level change from a swapped ConfigMap file', () => {
+  const program = `
+public class Loop {
+  public static void main(String[] args) throws Exception {
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("org.example.Loop");
+    java.io.File stop = new java.io.File(args[0]);
+    for (int i = 0; i < 120 && !stop.exists(); i++) {
+      log.debug("tick " + i);
+      Thread.sleep(500);
+    }
+  }
+}`;
+  test('DEBUG records appear after the swap, none before', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-log4j2-reload-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'Loop.java'), program);
+      const logDir = path.join(dir, 'log');
+      const config = (loggers: LoggingSpec) =>
+        renderConfigFile('properties', log4j2Config(containerLogging(loggers, 'app'), '%m%n'))
+          .split(LOG_DIR)
+          .join(logDir);
+      const mount = path.join(dir, 'mount');
+      const write = (version: string, text: string) => {
+        fs.mkdirSync(path.join(mount, version), { recursive: true });
+        fs.writeFileSync(path.join(mount, version, 'log4j2.properties'), text);
+      };
+      write('v1', config(spec({ file: { level: 'DEBUG' }, loggers: { ROOT: { level: 'INFO' } } })));
+      fs.symlinkSync('v1', path.join(mount, '..data'));
+      fs.symlinkSync('..data/log4j2.properties', path.join(mount, 'log4j2.properties'));
+      const jarList = await Promise.all(
+        [
+          'org.slf4j:slf4j-api:1.7.36',
+          'org.apache.logging.log4j:log4j-slf4j-impl:2.24.3',
+          'org.apache.logging.log4j:log4j-api:2.24.3',
+          'org.apache.logging.log4j:log4j-core:2.24.3',
+        ].map((c) => fetchMavenArtifact(parseMavenCoordinates(c), keelsonCacheDir())),
+      );
+      const stop = path.join(dir, 'stop');
+      const java = spawn(
+        'java',
+        [
+          `-Dlog4j2.configurationFile=${path.join(mount, 'log4j2.properties')}`,
+          '-cp',
+          jarList.join(':'),
+          path.join(dir, 'Loop.java'),
+          stop,
+        ],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => java.on('exit', resolve));
+      const debugLines = () => {
+        const file = path.join(logDir, 'app.json');
+        if (!fs.existsSync(file)) return -1;
+        return fs
+          .readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"level":"DEBUG"')).length;
+      };
+      try {
+        // Running, with its file written (one INFO-level-or-above record would do; none is DEBUG).
+        for (let i = 0; i < 120 && debugLines() < 0; i++) await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(debugLines()).toBe(0);
+        // The kubelet's update: the new files in a new folder (written now, so newer), then a new
+        // ..data link renamed over the old one.
+        write(
+          'v2',
+          config(
+            spec({
+              file: { level: 'DEBUG' },
+              loggers: { ROOT: { level: 'INFO' }, 'org.example': { level: 'DEBUG' } },
+            }),
+          ),
+        );
+        fs.symlinkSync('v2', path.join(mount, '..data_tmp'));
+        fs.renameSync(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
+        for (let i = 0; i < 90 && debugLines() <= 0; i++) await new Promise((r) => setTimeout(r, 500));
+        expect(debugLines()).toBeGreaterThan(0);
+      } finally {
+        fs.writeFileSync(stop, '');
+        await exited;
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

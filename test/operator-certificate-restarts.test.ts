@@ -1,25 +1,35 @@
 /**
  * When the operator restarts a pod whose product does not reload its certificates
  * (lib/operator/certificate-restarts.ts), as pure functions of pods, certificates and an injected
- * `now`; and which products' roles declare that they reload (RoleDefinition.certificateReload).
+ * `now`, or whose product reads its trust bundle only at start when a CA is published for its class;
+ * and which products' roles declare that they reload (RoleDefinition.certificateReload, trustReload).
  */
-import { KAFKA } from '../constructs/kafka';
+import { Chart, Testing } from 'cdk8s';
+import { KAFKA, KafkaCluster } from '../constructs/kafka';
 import { TRINO } from '../constructs/trino';
 import { ZOOKEEPER } from '../constructs/zookeeper';
 import {
   BLOCKED_RECHECK_MS,
   certificateSources,
+  clientTrustSigners,
   loadedCertificate,
   MAX_RECHECK_MS,
   planCertificateRestart,
   restartAt,
   RESTART_MARGIN_FRACTION,
+  processesStartedAt,
+  restartTrustSigners,
+  TRUST_SETTLE_MS,
+  trustRestartAt,
+  trustSigners,
   type CertificateGroup,
   type CertificatePod,
 } from '../lib/operator/certificate-restarts';
 import type { KubeObject } from '../lib/operator/informer';
-import { certificateReloadOf } from '../lib/stacklet/product';
-import { tlsFiles, tlsVolumes } from '../lib/tls/pod-tls';
+import type { StackletOptions } from '../lib';
+import { certificateReloadOf, clientTrustReloadOf, trustReloadOf } from '../lib/stacklet/product';
+import { tlsFiles, tlsTrustVolumes, tlsVolumes } from '../lib/tls/pod-tls';
+import { find, type Obj } from './support/synth';
 
 const HOUR = 3600_000;
 const T0 = Date.parse('2026-12-01T00:00:00Z');
@@ -236,6 +246,23 @@ describe('loadedCertificate', () => {
     });
   });
 
+  it('is bounded by the pod start less the back-dating its requests show, for a class that refreshes early', () => {
+    // The signer dated the refreshed certificate 4 minutes back (certificateRefreshAfter: 6m).
+    const refreshed = request('a', '2026-12-01T00:06:00Z', '2026-12-01T01:06:00Z') as unknown as {
+      status: { conditions: Record<string, string>[] };
+    };
+    refreshed.status.conditions[0].lastTransitionTime = '2026-12-01T00:10:00Z';
+    expect(loadedCertificate('a', at(0), sources, [refreshed as unknown as KubeObject])).toEqual({
+      notBefore: new Date('2026-11-30T23:56:00Z'),
+      notAfter: new Date('2026-12-01T00:56:00Z'),
+    });
+    // Never more than the signer ever back-dates.
+    refreshed.status.conditions[0].lastTransitionTime = '2026-12-01T00:30:00Z';
+    expect(loadedCertificate('a', at(0), sources, [refreshed as unknown as KubeObject])?.notBefore).toEqual(
+      new Date('2026-11-30T23:56:00Z'),
+    );
+  });
+
   it('without a request, is the pod start less the clock-skew allowance plus the shortest lifetime its volumes ask for', () => {
     expect(loadedCertificate('a', at(0), sources, [])).toEqual({
       notBefore: at(-60_000),
@@ -288,5 +315,227 @@ describe('which roles reload their certificates (RoleDefinition.certificateReloa
 
   it('a role that says nothing is restarted', () => {
     expect(certificateReloadOf({}, 'server')).toBe('restart');
+  });
+});
+
+describe('restarts for a new CA (RoleDefinition.trustReload)', () => {
+  const SIGNER = 'keelson.dev/tls';
+  const bundle = (fingerprint: string, createdMs: number, signerName = SIGNER) =>
+    ({
+      apiVersion: 'certificates.k8s.io/v1beta1',
+      kind: 'ClusterTrustBundle',
+      metadata: {
+        name: `${signerName.replace('/', ':')}:${fingerprint}`,
+        creationTimestamp: at(createdMs).toISOString(),
+      },
+      spec: {
+        signerName,
+        trustBundle: `-----BEGIN CERTIFICATE-----\n${fingerprint}\n-----END CERTIFICATE-----\n`,
+      },
+    }) as unknown as KubeObject;
+  const signers = new Set([SIGNER]);
+  // The class's first CA, published before anything started.
+  const first = bundle('first', -HOUR);
+
+  it('is not due for pods that started after every CA of their class was published', () => {
+    expect(trustRestartAt(at(0), signers, [first])).toBeUndefined();
+    expect(trustRestartAt(at(0), signers, [])).toBeUndefined();
+    expect(trustRestartAt(undefined, signers, [first, bundle('next', HOUR)])).toBeUndefined();
+    expect(trustRestartAt(at(0), new Set(), [first, bundle('next', HOUR)])).toBeUndefined();
+  });
+
+  it('is due a settling time after a CA is published, for every pod that started before it was', () => {
+    expect(TRUST_SETTLE_MS).toBe(60_000);
+    const next = bundle('next', 10 * HOUR);
+    expect(trustRestartAt(at(0), signers, [first, next])).toEqual(at(10 * HOUR + TRUST_SETTLE_MS));
+    expect(trustRestartAt(at(10 * HOUR - 1), signers, [first, next])).toEqual(
+      at(10 * HOUR + TRUST_SETTLE_MS),
+    );
+    // Started after it appeared (a pod whose certificate the new CA's publication came before):
+    // its ca.crt holds the new CA.
+    expect(trustRestartAt(at(10 * HOUR), signers, [first, next])).toBeUndefined();
+    expect(trustRestartAt(at(10 * HOUR + 2000), signers, [first, next])).toBeUndefined();
+    // The newest bundle counts; another class's bundle does not; an old CA going away needs nothing.
+    expect(trustRestartAt(at(0), signers, [first, next, bundle('third', 11 * HOUR)])).toEqual(
+      at(11 * HOUR + TRUST_SETTLE_MS),
+    );
+    expect(
+      trustRestartAt(at(0), signers, [first, bundle('x', 10 * HOUR, 'keelson.dev/other')]),
+    ).toBeUndefined();
+    expect(trustRestartAt(at(0), signers, [next])).toEqual(at(10 * HOUR + TRUST_SETTLE_MS));
+  });
+
+  it('dates what a pod trusts from when its earliest running container started, not from the pod', () => {
+    // A pod taken on before its class's first CA existed, whose container started after it.
+    const running = (startedAt: string) => ({ state: { running: { startedAt } } });
+    expect(
+      processesStartedAt([running('2026-12-01T00:02:00Z'), running('2026-12-01T00:01:00Z'), { state: {} }]),
+    ).toEqual(new Date('2026-12-01T00:01:00Z'));
+    expect(processesStartedAt([{ state: {} }])).toBeUndefined();
+    expect(processesStartedAt(undefined)).toBeUndefined();
+  });
+
+  it("reads the trust bundles' signers of the uses asked for from a pod template", () => {
+    const { volumes } = tlsVolumes(
+      { server: tlsFiles('server'), internal: tlsFiles('internal') },
+      { server: { name: 'public' }, internal: { name: 'tls' } },
+    );
+    const template = { spec: { volumes: [{ name: 'config' }, ...volumes] } };
+    expect([...trustSigners(template, new Set(['internal']))]).toEqual(['keelson.dev/tls']);
+    expect([...trustSigners(template, new Set(['server', 'internal']))].sort()).toEqual([
+      'keelson.dev/public',
+      'keelson.dev/tls',
+    ]);
+    expect([...trustSigners(template, new Set())]).toEqual([]);
+    expect([...trustSigners(undefined, new Set(['server']))]).toEqual([]);
+  });
+
+  it('rolls a Trino (a coordinator, two workers) one pod at a time once a new CA is published, and not again', () => {
+    // Trino reloads its certificate files (no certificate restart) but not its trust.
+    const groups = [group('trino-coordinators-default', 1), group('trino-workers-default', 2)];
+    const names = ['trino-coordinators-default-0', 'trino-workers-default-0', 'trino-workers-default-1'];
+    const published = 5 * HOUR;
+    let bundles = [first];
+    let pods: CertificatePod[] = names.map((name, i) =>
+      pod(name, { certificate: undefined, startedAt: at(i * 60_000) }),
+    );
+    const withTrust = (list: CertificatePod[]) =>
+      list.map((p) => ({ ...p, trustRestartAt: trustRestartAt(p.startedAt, signers, bundles) }));
+
+    // Before the new CA: nothing to do, nothing to look at again.
+    expect(planCertificateRestart(groups, withTrust(pods), at(published - 1000))).toEqual({ action: 'none' });
+    // Published, not settled: nothing yet; look again when it has.
+    bundles = [first, bundle('next', published)];
+    const settled = published + TRUST_SETTLE_MS;
+    expect(planCertificateRestart(groups, withTrust(pods), at(published + 1000))).toEqual({
+      action: 'none',
+      recheckAfterMs: TRUST_SETTLE_MS - 1000,
+    });
+
+    const evicted: string[] = [];
+    let now = settled;
+    for (let step = 0; step < 10; step++) {
+      const plan = planCertificateRestart(groups, withTrust(pods), at(now));
+      if (plan.action !== 'evict') break;
+      expect(plan).toMatchObject({ cause: 'trust', restartAt: at(settled), expiresAt: undefined });
+      evicted.push(plan.pod.name);
+      pods = pods.map((p) =>
+        p.uid === plan.pod.uid ? { ...p, uid: `${p.uid}+`, startedAt: at(now + 5000), ready: false } : p,
+      );
+      // None while the new pod is not Ready (it is not due itself: it started after the CA settled).
+      const next = planCertificateRestart(groups, withTrust(pods), at(now + 10_000));
+      expect(next).toMatchObject(
+        evicted.length < names.length
+          ? { action: 'wait', reason: `pod ${plan.pod.name} is not Ready` }
+          : { action: 'none' },
+      );
+      pods = pods.map((p) => ({ ...p, ready: true }));
+      now += 60_000;
+    }
+    // Oldest first: the pods started one minute apart.
+    expect(evicted).toEqual(names);
+    expect(planCertificateRestart(groups, withTrust(pods), at(now))).toEqual({ action: 'none' });
+  });
+
+  it('takes whichever is due first of a certificate restart and a trust restart', () => {
+    const groups = [group('kafka-brokers-default', 1)];
+    const trustFirst = pod('kafka-brokers-default-0', { trustRestartAt: at(2 * HOUR) });
+    expect(planCertificateRestart(groups, [trustFirst], at(2 * HOUR))).toMatchObject({
+      action: 'evict',
+      cause: 'trust',
+    });
+    const certificateFirst = pod('kafka-brokers-default-0', { trustRestartAt: at(20 * HOUR) });
+    expect(planCertificateRestart(groups, [certificateFirst], at(18 * HOUR))).toMatchObject({
+      action: 'evict',
+      cause: 'certificate',
+      expiresAt: at(24 * HOUR),
+    });
+  });
+
+  it('Trino restarts for a new CA; a role that says nothing does what it does for certificates', () => {
+    const trust = (product: typeof KAFKA, role: string) => {
+      const definition = product.roles.find((r) => r.name === role)!;
+      return Object.fromEntries((definition.tls ?? []).map((use) => [use, trustReloadOf(definition, use)]));
+    };
+    expect(trust(TRINO, 'coordinators')).toEqual({ server: 'restart', internal: 'restart' });
+    expect(trust(TRINO, 'workers')).toEqual({ server: 'restart', internal: 'restart' });
+    expect(trust(KAFKA, 'brokers')).toEqual({ server: 'restart', internal: 'restart' });
+    expect(trust(ZOOKEEPER, 'servers')).toEqual({ server: 'files', internal: 'restart' });
+    expect(trustReloadOf({ certificateReload: { server: 'files' } }, 'server')).toBe('files');
+    expect(trustReloadOf({}, 'server')).toBe('restart');
+  });
+});
+
+describe('restarts for a new CA of a class a role trusts as a client (RoleDefinition.clientTrustReload)', () => {
+  /** The brokers' pod template of a Kafka in ZooKeeper mode whose ZooKeeper speaks TLS of `zkClass`. */
+  const brokersOnZookeeper = (zkClass: string, options: StackletOptions) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new KafkaCluster(
+      chart,
+      'kafka',
+      { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+      {
+        ...options,
+        dependencies: {
+          zk: { ZOOKEEPER: 'zk-servers.data.svc.cluster.local:2181', ZOOKEEPER_TLS_CLASS: zkClass },
+        },
+      },
+    );
+    return find(Testing.synth(chart) as Obj[], 'StatefulSet', 'kafka-brokers-default').spec.template;
+  };
+  const brokers = KAFKA.roles.find((r) => r.name === 'brokers')!;
+
+  it("reads the signers of a pod template's client trust volumes, not those of its own uses", () => {
+    const own = tlsVolumes({ server: tlsFiles('server') }, { server: { name: 'tls' } }).volumes;
+    const clients = tlsTrustVolumes(['zk-tls', 'meta']).volumes;
+    const template = { spec: { volumes: [{ name: 'config' }, ...own, ...clients] } };
+    expect([...clientTrustSigners(template)].sort()).toEqual(['keelson.dev/meta', 'keelson.dev/zk-tls']);
+    expect([...clientTrustSigners({ spec: { volumes: own } })]).toEqual([]);
+    expect([...clientTrustSigners(undefined)]).toEqual([]);
+  });
+
+  // Kafka's brokers reload their ZooKeeper trust (a new TLS context per connection): a role that
+  // restarts for its client trust is the brokers' definition with `clientTrustReload: 'restart'`.
+  const restarting = { ...brokers, clientTrustReload: 'restart' as const };
+
+  it('restarts the pods of a role that reads its trust of a dependency only at start, for a new CA of its class', () => {
+    const template = brokersOnZookeeper('zk-tls', {});
+    expect([...restartTrustSigners(restarting, template)]).toEqual(['keelson.dev/zk-tls']);
+    // Once published, a pod that started before is due like any pod of a use that restarts.
+    const bundle = {
+      metadata: { name: 'keelson.dev:zk-tls:next', creationTimestamp: at(HOUR).toISOString() },
+      spec: { signerName: 'keelson.dev/zk-tls' },
+    } as unknown as KubeObject;
+    expect(trustRestartAt(at(0), restartTrustSigners(restarting, template), [bundle])).toEqual(
+      at(HOUR + TRUST_SETTLE_MS),
+    );
+    // A client that reads the bundle again by itself (Kafka's brokers) is left running.
+    expect([...restartTrustSigners(brokers, template)]).toEqual([]);
+  });
+
+  it("adds a client trust to a role's own uses, and none where the dependency's class is the role's own", () => {
+    const tlsOn: StackletOptions = { tlsClasses: [{ name: 'tls' }] };
+    expect([...restartTrustSigners(restarting, brokersOnZookeeper('zk-tls', tlsOn))].sort()).toEqual([
+      'keelson.dev/tls',
+      'keelson.dev/zk-tls',
+    ]);
+    expect([...restartTrustSigners(brokers, brokersOnZookeeper('zk-tls', tlsOn))]).toEqual([
+      'keelson.dev/tls',
+    ]);
+    expect([...restartTrustSigners(restarting, brokersOnZookeeper('tls', tlsOn))]).toEqual([
+      'keelson.dev/tls',
+    ]);
+    expect([...restartTrustSigners(undefined, brokersOnZookeeper('zk-tls', tlsOn))]).toEqual([]);
+  });
+
+  it("Trino's nodes restart for their metastore's new CA, Kafka's brokers reload their ZooKeeper's; a role that says nothing restarts", () => {
+    expect(clientTrustReloadOf(brokers)).toBe('files');
+    for (const role of TRINO.roles)
+      expect({ role: role.name, reload: clientTrustReloadOf(role) }).toEqual({
+        role: role.name,
+        reload: 'restart',
+      });
+    expect(clientTrustReloadOf({})).toBe('restart');
+    expect(clientTrustReloadOf({ clientTrustReload: 'files' })).toBe('files');
   });
 });

@@ -3,9 +3,10 @@
  * a pod by its owner chain up to a keelson stacklet, never by its labels; its stable DNS name and
  * those of its stacklet's Services that select it; the status the API server accepts.
  */
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../lib/operator/informer';
 import {
+  backdateSeconds,
   beginRefreshAt,
   issuedStatus,
   isSettled,
@@ -14,9 +15,10 @@ import {
   refusedStatus,
   type PodOwners,
 } from '../lib/operator/pod-certificates';
+import { LISTENER_VOLUME, POD_NAME_LABEL } from '../lib/listener/pod-listener';
 import { tlsClassOfSigner, tlsSignerName } from '../lib/tls/pod-tls';
 import { caSecretName, trustBundleName } from '../lib/operator/signer';
-import { createCertificateAuthority } from '../lib/tls/certificates';
+import { createCertificateAuthority, issueCertificate } from '../lib/tls/certificates';
 
 const NS = 'data';
 const managed = { 'app.kubernetes.io/managed-by': 'keelson', 'app.kubernetes.io/instance': 'zk' };
@@ -99,6 +101,16 @@ function owners(objects: KubeObject[] = [stacklet, statefulSet, unmanaged, ...se
     workload: async (kind, _ns, name) => find(kind, name),
     stacklet: (kind, _ns, name) => find(kind, name),
     services: () => objects.filter((o) => o.kind === 'Service'),
+    nodeAddresses: (node) =>
+      node === 'node-a'
+        ? [
+            { type: 'InternalIP', address: '10.0.0.7' },
+            { type: 'ExternalIP', address: '203.0.113.7' },
+            { type: 'Hostname', address: 'node-a' },
+          ]
+        : node === 'node-b'
+          ? [{ type: 'Hostname', address: 'node-b' }]
+          : undefined,
   };
 }
 
@@ -133,6 +145,76 @@ describe('the Pod Certificate signer', () => {
         'zk-servers-default-headless.data.svc',
         'zk-servers-default-headless.data.svc.cluster.local',
       ],
+      ipAddresses: [],
+    });
+  });
+
+  describe('a pod with a per-pod listener (it mounts its address ConfigMap)', () => {
+    const name = 'zk-servers-default-0';
+    const listenerPod = (nodeName: string) => {
+      const pod = serverPod();
+      // The StatefulSet controller labels each pod with its name, which its own Service selects.
+      return {
+        ...pod,
+        metadata: { ...pod.metadata, labels: { ...podLabels, [POD_NAME_LABEL]: name } },
+        spec: { ...(pod.spec as object), nodeName, volumes: [{ name: LISTENER_VOLUME }] },
+      } as KubeObject;
+    };
+    const ownService = (type: string, status?: unknown) =>
+      object('Service', name, {
+        metadata: { labels: managed },
+        spec: { type, selector: { [POD_NAME_LABEL]: name } },
+        ...(status ? { status } : {}),
+      });
+    const judge = (pod: KubeObject, own?: KubeObject) =>
+      judgePod(pod, owners([stacklet, statefulSet, ...services, ...(own ? [own] : [])]));
+
+    it("is signed for its NodePort node's ExternalIP and InternalIP, beside its own Service's names", async () => {
+      const verdict = await judge(listenerPod('node-a'), ownService('NodePort'));
+      expect(verdict).toMatchObject({ allowed: true, ipAddresses: ['10.0.0.7', '203.0.113.7'] });
+      expect(verdict.allowed && verdict.dnsNames).toContain(`${name}.data.svc.cluster.local`);
+      expect(verdict.allowed && verdict.waitingFor).toBeUndefined();
+    });
+
+    it("is signed for its load balancer's ingress ip and hostname", async () => {
+      const ingress = {
+        loadBalancer: { ingress: [{ ip: '198.51.100.4' }, { hostname: 'ZK-0.LB.Example.com' }] },
+      };
+      const verdict = await judge(listenerPod('node-a'), ownService('LoadBalancer', ingress));
+      expect(verdict).toMatchObject({ allowed: true, ipAddresses: ['198.51.100.4'] });
+      expect(verdict.allowed && verdict.dnsNames).toContain('zk-0.lb.example.com');
+    });
+
+    it.each([
+      [
+        'a load balancer without an address',
+        'node-a',
+        ownService('LoadBalancer'),
+        `the load balancer address of the Service ${name}`,
+      ],
+      [
+        'a node without an ExternalIP or InternalIP',
+        'node-b',
+        ownService('NodePort'),
+        'an ExternalIP or InternalIP address of the node node-b',
+      ],
+      ['its own Service not seen yet', 'node-a', undefined, `the pod's own Service ${name}`],
+    ])(
+      'waits, rather than be signed without a name clients use, for %s',
+      async (_what, node, own, waitingFor) => {
+        const verdict = await judge(listenerPod(node), own);
+        expect(verdict).toMatchObject({ allowed: true, ipAddresses: [], waitingFor });
+      },
+    );
+
+    it('gets no external names through a ClusterIP Service of its own, nor without the address ConfigMap', async () => {
+      for (const verdict of [
+        await judge(listenerPod('node-a'), ownService('ClusterIP')),
+        await judge(serverPod(), ownService('NodePort')),
+      ]) {
+        expect(verdict).toMatchObject({ allowed: true, ipAddresses: [] });
+        expect(verdict).not.toHaveProperty('waitingFor');
+      }
     });
   });
 
@@ -241,6 +323,47 @@ describe('the Pod Certificate signer', () => {
     // An hour: 40 minutes in, which is at least 10 minutes from either end.
     expect(beginRefreshAt(notBefore, new Date('2026-12-01T01:00:00Z')).toISOString()).toBe(
       '2026-12-01T00:40:00.000Z',
+    );
+  });
+
+  it("asks for a refresh the class's certificateRefreshAfter after issue, back-dating notBefore so the API server accepts it", async () => {
+    const issuedAt = new Date('2026-12-01T10:00:00.750Z');
+    // Ten minutes or more after issue: the usual minute of back-dating.
+    expect(backdateSeconds(undefined)).toBe(60);
+    expect(backdateSeconds(600)).toBe(60);
+    expect(backdateSeconds(3600)).toBe(60);
+    // Sooner: notBefore moves back so that the refresh is 10 minutes after it, at most 4 minutes.
+    expect(backdateSeconds(480)).toBe(120);
+    expect(backdateSeconds(360)).toBe(240);
+    expect(backdateSeconds(60)).toBe(240);
+
+    const ca = await createCertificateAuthority({ commonName: 'test', lifetimeSeconds: 7200, now: issuedAt });
+    const leaf = await issueCertificate({
+      ca,
+      subjectPublicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+        type: 'spki',
+        format: 'der',
+      }),
+      dnsNames: ['a.example'],
+      lifetimeSeconds: 3600,
+      now: issuedAt,
+      backdateSeconds: backdateSeconds(360),
+    });
+    expect(leaf.notBefore.toISOString()).toBe('2026-12-01T09:56:00.000Z');
+    expect(leaf.notAfter.toISOString()).toBe('2026-12-01T10:56:00.000Z');
+    const status = issuedStatus(leaf, 'ok', issuedAt, 360);
+    // What the API server asks: notBefore within 5 minutes of now, the refresh 10 minutes from either end.
+    expect(status).toMatchObject({
+      notBefore: '2026-12-01T09:56:00Z',
+      notAfter: '2026-12-01T10:56:00Z',
+      beginRefreshAt: '2026-12-01T10:06:00Z',
+    });
+    // A refresh asked for too late for a clipped certificate is kept 10 minutes before its end.
+    expect(beginRefreshAt(leaf.notBefore, leaf.notAfter, { issuedAt, seconds: 3000 }).toISOString()).toBe(
+      '2026-12-01T10:46:00.000Z',
+    );
+    expect(beginRefreshAt(leaf.notBefore, leaf.notAfter, { issuedAt, seconds: 1200 }).toISOString()).toBe(
+      '2026-12-01T10:20:00.000Z',
     );
   });
 

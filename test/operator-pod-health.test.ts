@@ -252,8 +252,14 @@ describe('why pods are not Ready', () => {
       },
     } as KubeObject;
     const view = podHealthView(full);
-    expect(JSON.stringify(view)).not.toMatch(/PASSWORD|big|managedFields|podIP|startedAt|restartCount/);
+    expect(JSON.stringify(view)).not.toMatch(/PASSWORD|big|managedFields|podIP|restartCount/);
     expect(view.metadata).toMatchObject({ name: 'p', namespace: 'ns', labels: { a: 'b' } });
+    // When a container started stays: certificate restarts compare it with a CA's publication.
+    expect((view.status as { containerStatuses: unknown[] }).containerStatuses[0]).toEqual({
+      name: 'c',
+      ready: true,
+      state: { running: { startedAt: 't' } },
+    });
     expect(podHealthChanged(view, podHealthView(full))).toBe(false);
     expect(
       podHealthChanged(

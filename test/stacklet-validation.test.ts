@@ -179,7 +179,7 @@ describe('every stacklet of a program is reported at once', () => {
   const expected = [
     '[a/first] BeaconCluster "first": spec.servers.roleGroups.default.replicas: must be >= 0',
     '[b/second] BeaconCluster "second": spec.image.pullPolicy: "Sometimes" is not one of: Always, IfNotPresent, Never',
-    '[b/second] BeaconCluster "second": spec.servers.config.logging.enableVectorAgent: keelson does not run a Vector agent yet',
+    '[b/second] BeaconCluster "second": spec.servers.config.logging.enableVectorAgent: enableVectorAgent is replaced by clusterConfig.logging.aggregatorConfigMapName',
   ];
 
   test("by cdk8s' app.synth()", () => {
@@ -201,25 +201,29 @@ describe('every stacklet of a program is reported at once', () => {
   });
 });
 
-describe('settings that would do nothing', () => {
-  test('rejects logging.enableVectorAgent: true, in the role and in a role group', () => {
+describe('the Vector-era logging settings, replaced by clusterConfig.logging', () => {
+  const agent =
+    "enableVectorAgent is replaced by clusterConfig.logging.aggregatorConfigMapName: keelson's log agent runs " +
+    'beside every pod of a stacklet that names an aggregator; remove enableVectorAgent';
+  test('rejects logging.enableVectorAgent (true or false), in the role and in a role group, naming its replacement', () => {
     expect(
       problems({
         servers: {
           config: { logging: { enableVectorAgent: true } },
-          roleGroups: { a: { config: { logging: { enableVectorAgent: true } } } },
+          roleGroups: { a: { config: { logging: { enableVectorAgent: false } } } },
         },
       }),
     ).toEqual([
-      'spec.servers.config.logging.enableVectorAgent: keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
-      'spec.servers.roleGroups[a].config.logging.enableVectorAgent: keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
+      `spec.servers.config.logging.enableVectorAgent: ${agent}`,
+      `spec.servers.roleGroups[a].config.logging.enableVectorAgent: ${agent}`,
     ]);
-    expect(problems({ servers: { config: { logging: { enableVectorAgent: false } } } })).toEqual([]);
   });
 
-  test('rejects clusterConfig.vectorAggregatorConfigMapName, which nothing reads', () => {
+  test('rejects clusterConfig.vectorAggregatorConfigMapName, naming its replacement', () => {
     expect(problems({ clusterConfig: { vectorAggregatorConfigMapName: 'vector' } })).toEqual([
-      'spec.clusterConfig.vectorAggregatorConfigMapName: keelson does not run a Vector agent yet, so no logs would reach the aggregator; remove vectorAggregatorConfigMapName',
+      'spec.clusterConfig.vectorAggregatorConfigMapName: vectorAggregatorConfigMapName is replaced by ' +
+        'clusterConfig.logging.aggregatorConfigMapName (a discovery ConfigMap with the OTLP_HTTP_ENDPOINT of an ' +
+        'OpenTelemetry aggregator); move the name there',
     ]);
   });
 });

@@ -306,6 +306,60 @@ describe('issueCertificate', () => {
     ).rejects.toThrow('a certificate needs at least one DNS name');
   });
 
+  test('names IP addresses (IPv4 and IPv6) beside the DNS names, which Node and openssl check', async () => {
+    const leaf = await issueCertificate({
+      ca,
+      subjectPublicKey: newKey().spki,
+      dnsNames: NAMES,
+      ipAddresses: ['203.0.113.7', '2001:db8::7', '203.0.113.7'],
+      lifetimeSeconds: 3600,
+    });
+    const certificate = new crypto.X509Certificate(leaf.certificatePem);
+    expect(certificate.checkIP('203.0.113.7')).toBe('203.0.113.7');
+    expect(certificate.checkIP('2001:db8::7')).toBe('2001:db8::7');
+    expect(certificate.checkIP('203.0.113.8')).toBeUndefined();
+    expect(certificate.checkHost(NAMES[0])).toBe(NAMES[0]);
+    expect(certificate.subjectAltName).toBe(
+      [...NAMES.map((n) => `DNS:${n}`), 'IP Address:203.0.113.7', 'IP Address:2001:DB8:0:0:0:0:0:7'].join(
+        ', ',
+      ),
+    );
+    const caFile = write('ca.crt', ca.certificatePem);
+    const leafFile = write('leaf-ip.crt', leaf.certificatePem);
+    expect(
+      openssl(
+        'verify',
+        '-x509_strict',
+        '-purpose',
+        'sslserver',
+        '-verify_ip',
+        '203.0.113.7',
+        '-CAfile',
+        caFile,
+        leafFile,
+      ),
+    ).toEqual({
+      status: 0,
+      output: `${leafFile}: OK\n`,
+    });
+    expect(
+      openssl('verify', '-purpose', 'sslserver', '-verify_ip', '203.0.113.8', '-CAfile', caFile, leafFile)
+        .status,
+    ).not.toBe(0);
+  });
+
+  test('rejects IP addresses that are not', async () => {
+    await expect(
+      issueCertificate({
+        ca,
+        subjectPublicKey: newKey().spki,
+        dnsNames: NAMES,
+        ipAddresses: ['10.0.0.1', '10.0.0.256', 'node-a'],
+        lifetimeSeconds: 3600,
+      }),
+    ).rejects.toThrow('not IP addresses: "10.0.0.256", "node-a"');
+  });
+
   test('puts no name over 64 characters in the subject, and then marks the names critical', async () => {
     const long = `${'a'.repeat(63)}.web-headless.data.svc.cluster.local`;
     const leaf = await issueCertificate({

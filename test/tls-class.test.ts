@@ -79,6 +79,43 @@ describe('TlsClass', () => {
     expect(problems({ keelsonCa: { certificateLifetime: '168h' } })).toEqual([]);
   });
 
+  test('rejects a refresh sooner than 6 minutes after issue or later than 15 minutes before the end, at the field', () => {
+    const REFRESH_RANGE =
+      'must be at least 6m and at most certificateLifetime minus 15m (default 24h): the API server wants the ' +
+      'refresh at least 10m after a pod certificate begins, which keelson back-dates by at most 4m, and 10m before it ends';
+    expect(problems({ keelsonCa: { certificateRefreshAfter: '5m59s' } })).toEqual([
+      `spec.keelsonCa.certificateRefreshAfter: ${REFRESH_RANGE}`,
+    ]);
+    expect(
+      problems({
+        secretCa: {
+          secretName: 'ca',
+          secretNamespace: 'security',
+          certificateLifetime: '1h',
+          certificateRefreshAfter: '45m1s',
+        },
+      }),
+    ).toEqual([`spec.secretCa.certificateRefreshAfter: ${REFRESH_RANGE}`]);
+    // The default lifetime counts.
+    expect(problems({ keelsonCa: { certificateRefreshAfter: '23h46m' } })).toEqual([
+      `spec.keelsonCa.certificateRefreshAfter: ${REFRESH_RANGE}`,
+    ]);
+    expect(problems({ keelsonCa: { certificateRefreshAfter: '23h45m' } })).toEqual([]);
+    expect(
+      problems({
+        keelsonCa: { certificateLifetime: '1h', certificateRefreshAfter: '6m', caRotationOverlap: '1h' },
+      }),
+    ).toEqual([]);
+    // A refresh the API server could not read is the pattern's problem alone.
+    expect(problems({ keelsonCa: { certificateRefreshAfter: '1d' } })).toEqual([
+      'spec.keelsonCa.certificateRefreshAfter: "1d" is not a duration such as 30s, 5m or 1h30m',
+    ]);
+    expect(
+      resolveTlsClass({ keelsonCa: { certificateLifetime: '1h', certificateRefreshAfter: '6m30s' } }),
+    ).toMatchObject({ certificateLifetimeSeconds: 3600, certificateRefreshAfterSeconds: 390 });
+    expect(resolveTlsClass({ keelsonCa: {} })).not.toHaveProperty('certificateRefreshAfterSeconds');
+  });
+
   test('rejects a rotation overlap shorter than a certificate, and a CA shorter than two overlaps', () => {
     expect(problems({ keelsonCa: { certificateLifetime: '24h', caRotationOverlap: '12h' } })).toEqual([
       'spec.keelsonCa.caRotationOverlap: must be at least certificateLifetime (defaults 168h and 24h): ' +
@@ -98,7 +135,7 @@ describe('TlsClass', () => {
   test('rejects what the schema does not allow: durations Go cannot read, unknown fields, missing names', () => {
     expect(problems({ keelsonCa: { caLifetime: '365d', certificatLifetime: '1h' } }).sort()).toEqual([
       'spec.keelsonCa.caLifetime: "365d" is not a duration such as 30s, 5m or 1h30m',
-      'spec.keelsonCa: unknown field "certificatLifetime"; expected one of: certificateLifetime, caLifetime, caRotationOverlap',
+      'spec.keelsonCa: unknown field "certificatLifetime"; expected one of: certificateLifetime, certificateRefreshAfter, caLifetime, caRotationOverlap',
     ]);
     expect(problems({ secretCa: { secretName: 'Corp_CA' } })).toEqual([
       'spec.secretCa.secretNamespace: is required',

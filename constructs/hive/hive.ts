@@ -156,6 +156,7 @@ export const HiveSpecSchema = stackletSpecSchema({
 });
 /** The spec of a HiveCluster. */
 import type { HiveSpec } from './spec.generated';
+import { HIVE_MONITORING } from './monitoring';
 export type { HiveSpec };
 
 function database(spec: HiveSpec): DatabaseConnection {
@@ -448,6 +449,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
   shortNames: ['hive'],
   description: 'A Hive metastore: table metadata over Thrift, kept in a relational database.',
   specSchema: HiveSpecSchema,
+  monitoring: HIVE_MONITORING,
   images: {
     repository: HIVE_IMAGE_REPOSITORY,
     versions: { '4.0.1': '4.0.1' },
@@ -558,6 +560,8 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             },
           ],
           configFiles: { ...configFiles, [EXPORTER_FILE]: hiveExporterConfig() },
+          // Log4j 2 checks it (monitorInterval) and applies a level change by itself: no roll.
+          reloadedFiles: [LOG4J2_FILE],
           volumes: log.volumes,
         };
       },

@@ -1,2 +1,3 @@
 export * from './hive';
 export * from './spec.generated';
+export * from './monitoring';

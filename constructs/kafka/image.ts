@@ -22,21 +22,36 @@ import {
 import { renderConfigFile } from '../../lib';
 import { KAFKA, KAFKA_LIBS, KAFKA_MAIN_CLASSES } from './kafka';
 
+/** The Log4j 2 of every image: the one Kafka 4.0 and 4.1 depend on. */
+const LOG4J2_VERSION = '2.24.3';
+/** Log4j 2 in place of Log4j 1 for Kafka 3: the core, the SLF4J 1.7 binding, the Log4j 1 bridge. */
+const LOG4J2_FOR_KAFKA_3 = ['log4j-core', 'log4j-slf4j-impl', 'log4j-1.2-api'].map(
+  (artifact) => `org.apache.logging.log4j:${artifact}:${LOG4J2_VERSION}`,
+);
+/** Log4j 1 (reload4j) and its SLF4J binding, which Kafka 3's POMs bring. */
+const LOG4J1 = ['ch.qos.reload4j:reload4j', 'org.slf4j:slf4j-reload4j'];
+
 /** The image's own account (upstream's `appuser`). */
 export const KAFKA_IMAGE_ACCOUNT = { name: 'appuser', uid: 1000, gid: 1000 } as const;
 
 /**
  * The versions keelson builds an image for. Each takes `kafka_2.13`, `kafka-tools` and
- * `kafka-storage` of that version with their runtime dependencies. Kafka 4 logs through Log4j 2
- * but its POMs name no SLF4J binding (the release tarball ships `log4j-slf4j-impl`), so its images
- * add the binding at the version of the `log4j-core` Kafka depends on; Kafka 3's POMs bring
- * reload4j with its binding.
+ * `kafka-storage` of that version with their runtime dependencies, and every version logs through
+ * Log4j 2, so that all of them write keelson's structured file (lib/logging) and re-read their
+ * config. Kafka 4 logs through Log4j 2 but its POMs name no SLF4J binding (the release tarball
+ * ships `log4j-slf4j-impl`), so its images add the binding at the version of the `log4j-core`
+ * Kafka depends on. Kafka 3's POMs bring Log4j 1 (reload4j, whose layouts cannot escape JSON) with
+ * its SLF4J binding: its images leave both out and take Log4j 2 with the same binding, and Log4j's
+ * `log4j-1.2-api` bridge for the Log4j 1 classes Kafka 3 calls itself (`kafka.utils.Log4jController`,
+ * behind the `BROKER_LOGGER` configs of the Admin API).
  */
-export const KAFKA_IMAGE_VERSIONS: Readonly<Record<string, { readonly extras: readonly string[] }>> = {
-  '3.8.1': { extras: [] },
-  '3.9.1': { extras: [] },
-  '4.0.0': { extras: ['org.apache.logging.log4j:log4j-slf4j-impl:2.24.3'] },
-  '4.1.0': { extras: ['org.apache.logging.log4j:log4j-slf4j-impl:2.24.3'] },
+export const KAFKA_IMAGE_VERSIONS: Readonly<
+  Record<string, { readonly extras: readonly string[]; readonly exclusions?: readonly string[] }>
+> = {
+  '3.8.1': { extras: LOG4J2_FOR_KAFKA_3, exclusions: LOG4J1 },
+  '3.9.1': { extras: LOG4J2_FOR_KAFKA_3, exclusions: LOG4J1 },
+  '4.0.0': { extras: [`org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`] },
+  '4.1.0': { extras: [`org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`] },
 };
 
 /** Native-library jars for platforms other than linux x86-64, which an amd64 image never loads. */
@@ -62,13 +77,7 @@ const STANDALONE_CONFIG = {
   'transaction.state.log.min.isr': '1',
 };
 
-/** Console logging for `docker run` of the image: Log4j 1 (Kafka 3) and Log4j 2 (Kafka 4). */
-const STANDALONE_LOG4J = {
-  'log4j.rootLogger': 'INFO, console',
-  'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
-  'log4j.appender.console.layout': 'org.apache.log4j.PatternLayout',
-  'log4j.appender.console.layout.ConversionPattern': '[%d] %p %m (%c)%n',
-};
+/** Console logging for `docker run` of the image (Log4j 2, in every version). */
 const STANDALONE_LOG4J2 = {
   'appender.console.type': 'Console',
   'appender.console.name': 'console',
@@ -79,10 +88,8 @@ const STANDALONE_LOG4J2 = {
 };
 
 /** The image's default command (keelson's pods run their own): a standalone node on the config above. */
-function standaloneScript(version: string): string {
-  const log4j = version.startsWith('3.')
-    ? '-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties'
-    : '-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties';
+function standaloneScript(): string {
+  const log4j = '-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties';
   return `#!/bin/bash
 # keelson's Kafka image: a single combined broker and controller on /opt/kafka/config/server.properties.
 set -eu
@@ -93,31 +100,49 @@ exec java \${KAFKA_HEAP_OPTS:--Xmx1g} ${log4j} -cp "$cp" ${KAFKA_MAIN_CLASSES.se
 `;
 }
 
-function distributionLayer(version: string, extras: readonly string[]): LayerRecipe {
-  const roots = [
+/** The Maven artifacts whose classpath is a Kafka version's `/opt/kafka/libs`. */
+function distributionRoots(version: string, extras: readonly string[]) {
+  return [
     `org.apache.kafka:kafka_2.13:${version}`,
     `org.apache.kafka:kafka-tools:${version}`,
     `org.apache.kafka:kafka-storage:${version}`,
     ...extras,
   ].map(parseMavenCoordinates);
+}
+
+/**
+ * The jars of the image's `/opt/kafka/libs` for `version`, as files in keelson's cache (resolved
+ * from Maven Central once): Kafka's own tools run with them outside any container.
+ */
+export async function kafkaDistributionJars(version: string, cacheDir: string): Promise<string[]> {
+  const { extras, exclusions = [] } = recipeForVersion('Kafka', KAFKA_IMAGE_VERSIONS, version);
+  const jars = await resolveMavenClasspath(distributionRoots(version, extras), cacheDir, { exclusions });
+  return jars.filter((jar) => !isOtherPlatformJar(jar.fileName)).map((jar) => jar.file);
+}
+
+function distributionLayer(
+  version: string,
+  extras: readonly string[],
+  exclusions: readonly string[],
+): LayerRecipe {
+  const roots = distributionRoots(version, extras);
   const owner = { uid: KAFKA_IMAGE_ACCOUNT.uid, gid: KAFKA_IMAGE_ACCOUNT.gid };
   const files = {
     'server.properties': renderConfigFile('properties', STANDALONE_CONFIG),
-    'log4j.properties': renderConfigFile('properties', STANDALONE_LOG4J),
     'log4j2.properties': renderConfigFile('properties', STANDALONE_LOG4J2),
   };
-  const script = standaloneScript(version);
+  const script = standaloneScript();
   return {
     description: `Kafka ${version} from Maven Central`,
     inputs: async (context) => ({
-      jars: (await resolveMavenClasspath(roots, context.cacheDir)).map((a) => a.coordinates),
+      jars: (await resolveMavenClasspath(roots, context.cacheDir, { exclusions })).map((a) => a.coordinates),
       // Bumped when the layout below changes.
-      layout: 3,
+      layout: 4,
       files,
       script,
     }),
     build: async (tree, context) => {
-      const jars = await resolveMavenClasspath(roots, context.cacheDir);
+      const jars = await resolveMavenClasspath(roots, context.cacheDir, { exclusions });
       tree.addDirectory('/opt/kafka', owner);
       tree.addDirectory(KAFKA_LIBS, owner);
       tree.addDirectory('/opt/kafka/config', owner);
@@ -138,13 +163,13 @@ function distributionLayer(version: string, extras: readonly string[]): LayerRec
 
 /** The recipe of Kafka `version`'s image, named as keelson's versions table names it. */
 export function kafkaImageRecipe(version: string, repository = KAFKA.images!.repository): ImageRecipe {
-  const { extras } = recipeForVersion('Kafka', KAFKA_IMAGE_VERSIONS, version);
+  const { extras, exclusions = [] } = recipeForVersion('Kafka', KAFKA_IMAGE_VERSIONS, version);
   return {
     reference: `${repository}:${KAFKA.images!.versions[version] ?? version}`,
     layers: [
       jre17BaseLayer(),
       accountsLayer([{ ...KAFKA_IMAGE_ACCOUNT, home: '/home/appuser', shell: '/bin/bash' }]),
-      distributionLayer(version, extras),
+      distributionLayer(version, extras, exclusions),
       jmxExporterLayer(),
     ],
     config: {

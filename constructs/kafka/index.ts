@@ -1,2 +1,3 @@
 export * from './kafka';
 export * from './spec.generated';
+export * from './monitoring';

@@ -25,6 +25,7 @@ import {
   log4j2Config,
   logConfigLocation,
   jmxExporterAgentArgument,
+  listenerAddressScript,
   shellQuote,
   defineRole,
   defineRule,
@@ -57,6 +58,12 @@ export const KAFKA_PORTS = {
    * TlsClass's certificates), apart from clients on 9092. Unused without TLS.
    */
   internal: 9094,
+  /**
+   * With a brokers' ListenerClass that is not ClusterIP, clients outside the cluster connect here
+   * (the `EXTERNAL` listener), through each broker's own Service; each broker advertises the
+   * address the keelson operator found for it (lib/listener). Unused otherwise.
+   */
+  external: 9095,
   /** The Prometheus JMX exporter agent serves Kafka's metrics at `/metrics` here (no remote JMX). */
   metrics: 9404,
 } as const;
@@ -86,15 +93,24 @@ export const KAFKA_LIBS = '/opt/kafka/libs';
 export const KAFKA_MAIN_CLASSES = { server: 'kafka.Kafka', storageTool: 'kafka.tools.StorageTool' } as const;
 /** The exporter's rules, a config file of both roles. */
 const EXPORTER_FILE = 'jmx-exporter.yaml';
-/** Log4j 1 (reload4j) config, which Kafka 3.x reads. */
+/**
+ * Log4j 1's config, which Kafka 3.x read before keelson's images ran it on Log4j 2. No version reads
+ * it now; it stays a config file of the spec so that an override of it is refused naming the file
+ * to override instead.
+ */
 const LOG4J_FILE = 'log4j.properties';
-/** Log4j 2 config, which Kafka 4.x reads. */
+/** Log4j 2 config, which every Kafka version reads (3.x through Log4j's Log4j 1 bridge). */
 const LOG4J2_FILE = 'log4j2.properties';
 /** The name of the main container, under which `config.logging.containers` sets its levels. */
 const CONTAINER = 'kafka';
 
 /** Placeholders in the config files that each pod replaces with its own value at start. */
-export const POD_PLACEHOLDERS = { nodeId: '__NODE_ID__', podAddress: '__POD_ADDRESS__' } as const;
+export const POD_PLACEHOLDERS = {
+  nodeId: '__NODE_ID__',
+  podAddress: '__POD_ADDRESS__',
+  /** `host:port` of the broker's per-pod listener (lib/listener), for the EXTERNAL listener. */
+  externalAddress: '__EXTERNAL_ADDRESS__',
+} as const;
 
 /**
  * Node ids (`node.id`, `broker.id` in ZooKeeper mode): unique across brokers and controllers. By
@@ -117,7 +133,6 @@ const nodeConfig = {
 interface RuleView {
   clusterConfig?: { zookeeperConfigMapName?: string };
   controllers?: { roleConfig?: { listenerClass?: string } };
-  brokers?: { roleConfig?: { listenerClass?: string } };
 }
 
 const noControllersInZookeeperMode = defineRule<RuleView>({
@@ -128,22 +143,6 @@ const noControllersInZookeeperMode = defineRule<RuleView>({
   fieldPath: '.controllers',
   reason: 'FieldValueForbidden',
   check: (self) => self.clusterConfig?.zookeeperConfigMapName === undefined || self.controllers === undefined,
-});
-
-/**
- * Brokers advertise their cluster-internal pod addresses; a NodePort or LoadBalancer Service would let
- * an outside client bootstrap and then hand it addresses it cannot reach. Until keelson advertises a
- * reachable address per broker, the brokers' Service stays cluster-internal.
- */
-const brokersClusterInternal = defineRule<RuleView>({
-  cel: "!has(self.brokers) || !has(self.brokers.roleConfig) || !has(self.brokers.roleConfig.listenerClass) || self.brokers.roleConfig.listenerClass == 'cluster-internal'",
-  message:
-    'Kafka brokers advertise their cluster-internal pod addresses, so a client outside the cluster could bootstrap ' +
-    'through an external Service but not reach any broker; only cluster-internal is supported until keelson ' +
-    'advertises a reachable address per broker: remove listenerClass or set it to cluster-internal',
-  fieldPath: '.brokers.roleConfig.listenerClass',
-  reason: 'FieldValueForbidden',
-  check: (self) => (self.brokers?.roleConfig?.listenerClass ?? 'cluster-internal') === 'cluster-internal',
 });
 
 /** Controllers have no client Service, so a listener class would do nothing. */
@@ -184,10 +183,11 @@ const baseSchema = stackletSpecSchema({
 });
 export const KafkaSpecSchema: typeof baseSchema = {
   ...baseSchema,
-  ...withRules(noControllersInZookeeperMode, brokersClusterInternal, controllersHaveNoListener),
+  ...withRules(noControllersInZookeeperMode, controllersHaveNoListener),
 };
 /** The spec of a KafkaCluster. */
 import type { KafkaSpec } from './spec.generated';
+import { KAFKA_MONITORING } from './monitoring';
 export type { KafkaSpec };
 
 /** A Kafka role group's config after defaults were merged in. */
@@ -215,13 +215,19 @@ export function quorumVoters(stacklet: StackletContext): string {
     .join(',');
 }
 
-/** The KRaft cluster id: 16 bytes derived from namespace and name, as Kafka writes ids (base64url). */
+/**
+ * The KRaft cluster id: 16 bytes derived from namespace and name, as Kafka writes ids (base64url).
+ * An id that starts with `-` reads as an option to the storage tool, which then refuses to format
+ * (`-t` then has no value), so those ids get their first bit flipped. Only ids
+ * that could never start a cluster change; every other id stays what it was.
+ */
 export function kraftClusterId(stacklet: StackletContext): string {
-  return createHash('sha256')
+  const bytes = createHash('sha256')
     .update(`${stacklet.namespace ?? 'default'}/${stacklet.name}`)
     .digest()
-    .subarray(0, 16)
-    .toString('base64url');
+    .subarray(0, 16);
+  if (bytes.toString('base64url').startsWith('-')) bytes[0] ^= 0x80;
+  return bytes.toString('base64url');
 }
 
 /** The bootstrap servers: the brokers' client Service. */
@@ -230,24 +236,23 @@ export function bootstrapServers(stacklet: StackletContext): string {
   return `${service}:${KAFKA_PORTS.kafka}`;
 }
 
-/** Kafka 4 logs through Log4j 2; Kafka 3 through Log4j 1 (reload4j). */
-function usesLog4j2(stacklet: StackletContext): boolean {
-  return Number(stacklet.image.productVersion.split('.')[0]) >= 4;
-}
-
 /**
  * Where the version's log framework reads its config (keelson's file, or the user's own from
  * `custom.configMap`), with the volume that brings the user's ConfigMap in.
  */
-function logConfig(stacklet: StackletContext, rg: KafkaRoleGroup) {
-  const logging = containerLogging(rg.config.logging, CONTAINER);
-  return logConfigLocation(logging, CONFIG_DIR, usesLog4j2(stacklet) ? LOG4J2_FILE : LOG4J_FILE);
+function logConfig(rg: KafkaRoleGroup) {
+  return logConfigLocation(containerLogging(rg.config.logging, CONTAINER), CONFIG_DIR, LOG4J2_FILE);
 }
 
-/** The system property that points the JVM at the log4j config for this version. */
-function log4jProperty(stacklet: StackletContext, rg: KafkaRoleGroup): string {
-  const { path } = logConfig(stacklet, rg);
-  return usesLog4j2(stacklet) ? `-Dlog4j2.configurationFile=${path}` : `-Dlog4j.configuration=file:${path}`;
+/**
+ * The log config file whose change needs no roll: log4j2.properties, which Log4j 2 checks
+ * (monitorInterval) and applies by itself, in every version.
+ */
+const RELOADED_LOG_FILES = [LOG4J2_FILE];
+
+/** The system property that points the JVM at the Log4j 2 config. */
+function log4jProperty(rg: KafkaRoleGroup): string {
+  return `-Dlog4j2.configurationFile=${logConfig(rg).path}`;
 }
 
 /** `java` with the classpath of Kafka's jars, as one shell command line (arguments quoted). */
@@ -266,13 +271,25 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const kraft = zookeeperConfigMapName(stacklet.spec as KafkaSpec) === undefined;
   const config = `${RUN_DIR}/${file}`;
   const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
-  const log4j = log4jProperty(stacklet, rg);
+  const log4j = log4jProperty(rg);
   const agent = jmxExporterAgentArgument(KAFKA_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
+  // A broker reached from outside learns its own address from the operator first (lib/listener).
+  const external = rg.listener
+    ? [
+        ...listenerAddressScript(rg.listener),
+        // An IPv6 address is bracketed in a listener's address.
+        'case "${listener_host}" in *:*) listener_host="[${listener_host}]" ;; esac',
+        'external_address="${listener_host}:${listener_port_external}"',
+        'echo "advertising ${external_address} on the EXTERNAL listener"',
+      ]
+    : [];
   return [
     'set -eu',
     `node_id=$(( \${POD_NAME##*-} + ${rg.config.nodeIdOffset} ))`,
     `address="\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}"`,
+    ...external,
     `sed -e "s/${POD_PLACEHOLDERS.nodeId}/\${node_id}/g" -e "s/${POD_PLACEHOLDERS.podAddress}/\${address}/g" ` +
+      (rg.listener ? `-e "s/${POD_PLACEHOLDERS.externalAddress}/\${external_address}/g" ` : '') +
       `${CONFIG_DIR}/${file} > ${config}`,
     ...(kraft
       ? [
@@ -308,7 +325,7 @@ function pod(
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
-    volumeMounts: logConfig(stacklet, rg).volumeMounts,
+    volumeMounts: logConfig(rg).volumeMounts,
     startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: STARTUP_PROBE_FAILURES },
     readinessProbe: { ...tcp, periodSeconds: 10 },
     livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
@@ -318,24 +335,7 @@ function pod(
 /** How many failed startup probes, 10 s apart, before a pod that never listened is restarted: an hour. */
 export const STARTUP_PROBE_FAILURES = 360;
 
-/**
- * Log4j 1 properties (Kafka 3, reload4j): the console at the levels of `config.logging`. Log4j 1's
- * layouts cannot escape a message for JSON, so Kafka 3 writes no structured log file.
- */
-function log4jProperties(config: ResolvedCommonConfig): Record<string, string> {
-  const logging = containerLogging(config.logging, CONTAINER, { writesFile: false });
-  const level = (l: string): string => (l === 'NONE' ? 'OFF' : l);
-  return {
-    'log4j.rootLogger': logging.console === 'NONE' ? level(logging.root) : `${level(logging.root)}, console`,
-    'log4j.appender.console': 'org.apache.log4j.ConsoleAppender',
-    'log4j.appender.console.Threshold': level(logging.console),
-    'log4j.appender.console.layout': 'org.apache.log4j.PatternLayout',
-    'log4j.appender.console.layout.ConversionPattern': CONSOLE_PATTERN,
-    ...Object.fromEntries(logging.loggers.map(([name, l]) => [`log4j.logger.${name}`, level(l)])),
-  };
-}
-
-/** The console's layout, in both Log4j versions. */
+/** The console's layout (Kafka's own scripts' pattern). */
 const CONSOLE_PATTERN = '[%d] %p %m (%c)%n';
 
 /**
@@ -389,7 +389,6 @@ export function exporterConfig(): object {
 /** The files both roles have beside their own properties file. */
 function commonFiles(rg: KafkaRoleGroup): Record<string, object> {
   return {
-    [LOG4J_FILE]: log4jProperties(rg.config),
     [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
     [EXPORTER_FILE]: exporterConfig(),
   };
@@ -419,7 +418,6 @@ const JVM_ARGUMENTS = [
 ];
 
 const COMMON_FILE_FORMATS = {
-  [LOG4J_FILE]: 'properties',
   [LOG4J2_FILE]: 'properties',
   [EXPORTER_FILE]: 'yaml',
 } as const;
@@ -442,6 +440,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
   shortNames: ['kafka'],
   description: 'A Kafka cluster: brokers, and controllers in KRaft mode.',
   specSchema: KafkaSpecSchema,
+  monitoring: KAFKA_MONITORING,
   images: {
     repository: 'ghcr.io/keelson/kafka',
     versions: { '3.8.1': '3.8.1', '3.9.1': '3.9.1', '4.0.0': '4.0.0', '4.1.0': '4.1.0' },
@@ -471,7 +470,8 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       pod: (stacklet, rg) => ({
         container: pod(stacklet, rg, 'controller.properties', KAFKA_PORTS.controller),
         configFiles: { ...commonFiles(rg), 'controller.properties': controllerProperties(stacklet, rg) },
-        volumes: logConfig(stacklet, rg).volumes,
+        reloadedFiles: RELOADED_LOG_FILES,
+        volumes: logConfig(rg).volumes,
       }),
     }),
     defineRole<KafkaNodeConfig>({
@@ -480,13 +480,21 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       // Server TLS for clients (9092), internal TLS between brokers (9094) and to the controllers.
       tls: ['server', 'internal'],
       certificateReload: { server: 'restart', internal: 'restart' },
+      // Its ZooKeeper client (ZooKeeper 3.8/3.9's ClientCnxnSocketNetty, read in the jars) makes a
+      // new pipeline factory, and so a new TLS context from the trust file, at every connect: a new
+      // CA of the ZooKeeper's class reaches it on its next connection without a restart.
+      clientTrustReload: 'files',
       config: nodeConfig,
       defaults: (stacklet, group) => defaults('2Gi', '10Gi')(stacklet, group, 'brokers'),
       ports: [
         { name: 'kafka', port: KAFKA_PORTS.kafka, client: true },
         { name: 'internal', port: KAFKA_PORTS.internal },
+        { name: 'external', port: KAFKA_PORTS.external },
         { name: 'metrics', port: KAFKA_PORTS.metrics },
       ],
+      // Clients are sent to each partition's leader, so an outside client must reach every broker
+      // at an address of its own.
+      podListener: { ports: ['external'] },
       configFiles: { 'broker.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => {
         const container = pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka);
@@ -495,7 +503,8 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
         return {
           container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), ...zkTrust.mounts] },
           configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
-          volumes: [...zkTrust.volumes, ...logConfig(stacklet, rg).volumes],
+          reloadedFiles: RELOADED_LOG_FILES,
+          volumes: [...zkTrust.volumes, ...logConfig(rg).volumes],
         };
       },
     }),
@@ -524,13 +533,21 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     } else if (groupsOf(stacklet, 'controllers').every((rg) => rg.replicas === 0)) {
       problems.push('spec.controllers: a KRaft Kafka needs at least one controller');
     }
-    const unread = usesLog4j2(stacklet) ? LOG4J_FILE : LOG4J2_FILE;
+    const brokersClass = stacklet.listenerClasses.brokers;
+    const server = stacklet.tls.server;
+    if (server?.certManagerIssuer && brokersClass && brokersClass.spec.serviceType !== 'ClusterIP') {
+      problems.push(
+        `spec.brokers.roleConfig.listenerClass: the ListenerClass "${brokersClass.name}" reaches each broker at an ` +
+          `address outside the cluster, which a certificate of the cert-manager TlsClass "${server.name}" (one per ` +
+          'role group) cannot name, so a TLS client would refuse it: name a ClusterIP class, or a keelsonCa or ' +
+          'secretCa class as the server class (spec.clusterConfig.tls.serverTlsClass), whose pod certificates do',
+      );
+    }
     for (const rg of stacklet.roleGroups) {
-      if (rg.configOverrides[unread] !== undefined) {
-        const read = unread === LOG4J_FILE ? LOG4J2_FILE : LOG4J_FILE;
+      if (rg.configOverrides[LOG4J_FILE] !== undefined) {
         problems.push(
-          `spec.${rg.role}.configOverrides.${unread}: Kafka ${stacklet.image.productVersion} does not read ${unread}; ` +
-            `override ${read} instead`,
+          `spec.${rg.role}.configOverrides.${LOG4J_FILE}: Kafka ${stacklet.image.productVersion} logs through Log4j 2 ` +
+            `in keelson's images and does not read ${LOG4J_FILE}; override ${LOG4J2_FILE} instead`,
         );
       }
     }
@@ -612,20 +629,27 @@ function controllerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Re
  */
 function brokerListeners(rg: KafkaRoleGroup): Record<string, string> {
   const tls = rg.tls;
+  // Reached from outside (a brokers' class that is not ClusterIP): a third listener, EXTERNAL,
+  // advertised at the address the operator found for this broker's own Service.
+  const listen = rg.listener ? `,EXTERNAL://0.0.0.0:${KAFKA_PORTS.external}` : '';
+  const advertise = rg.listener ? `,EXTERNAL://${POD_PLACEHOLDERS.externalAddress}` : '';
   if (!tls.server && !tls.internal) {
     return {
-      listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}`,
-      'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}`,
+      listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}${listen}`,
+      'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}${advertise}`,
       'inter.broker.listener.name': 'PLAINTEXT',
     };
   }
   return {
-    listeners: `CLIENT://0.0.0.0:${KAFKA_PORTS.kafka},INTERNAL://0.0.0.0:${KAFKA_PORTS.internal}`,
+    listeners: `CLIENT://0.0.0.0:${KAFKA_PORTS.kafka},INTERNAL://0.0.0.0:${KAFKA_PORTS.internal}${listen}`,
     'advertised.listeners':
       `CLIENT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka},` +
-      `INTERNAL://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.internal}`,
+      `INTERNAL://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.internal}${advertise}`,
     'inter.broker.listener.name': 'INTERNAL',
     ...(tls.server ? listenerTls('CLIENT', tls.server, 'none') : {}),
+    // The same certificate: the signer names the broker's outside address in it (its node's address
+    // for a NodePort class, its load balancer's for a LoadBalancer class).
+    ...(tls.server && rg.listener ? listenerTls('EXTERNAL', tls.server, 'none') : {}),
     ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
   };
 }
@@ -634,8 +658,12 @@ function brokerListeners(rg: KafkaRoleGroup): Record<string, string> {
 function brokerProtocolMap(rg: KafkaRoleGroup, kraft: boolean): string {
   const { server, internal } = rg.tls;
   const controller = kraft ? [`CONTROLLER:${protocol(internal)}`] : [];
-  if (!server && !internal) return ['PLAINTEXT:PLAINTEXT', ...controller].join(',');
-  return [`CLIENT:${protocol(server)}`, `INTERNAL:${protocol(internal)}`, ...controller].join(',');
+  // Outside clients speak what clients inside do: TLS with the server class when it is on.
+  const external = rg.listener ? [`EXTERNAL:${protocol(server)}`] : [];
+  if (!server && !internal) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
+  return [`CLIENT:${protocol(server)}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(
+    ',',
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
 export * from './catalog';
 export * from './trino';
 export * from './spec.generated';
+export * from './monitoring';

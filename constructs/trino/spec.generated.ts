@@ -2,10 +2,12 @@
 import type { ObjectOverride } from '../../lib/spec/common';
 import type { Affinity, PodTemplatePatch } from '../../lib/spec/kubernetes';
 import type {
+  ClusterLoggingSpec,
   ClusterOperationSpec,
   ImageSpec,
   JvmArgumentOverridesSpec,
   LoggingSpec,
+  MonitoringSpec,
   NetworkPolicySpec,
   ResourcesSpec,
   RoleConfigSpec,
@@ -43,9 +45,17 @@ export interface TrinoClusterConfig {
    */
   tls?: TlsSpec;
   /**
-   * Reserved: keelson does not run a Vector agent yet, so this is refused (synth and admission).
+   * Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.
+   */
+  monitoring?: MonitoringSpec;
+  /**
+   * Removed: replaced by clusterConfig.logging.aggregatorConfigMapName; refused (synth and admission).
    */
   vectorAggregatorConfigMapName?: string;
+  /**
+   * Where the stacklet's logs are shipped.
+   */
+  logging?: ClusterLoggingSpec;
   /**
    * The NetworkPolicy keelson generates for the client ports.
    */

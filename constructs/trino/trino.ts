@@ -26,7 +26,9 @@
  * verifying each peer's certificate and name against `ca.crt` of the same use: each node announces
  * its stable DNS name (`node.internal-address`) instead of its IP, which no certificate names.
  * airlift checks the key and trust files every minute (`http-server.https.ssl-context.refresh-time`)
- * and reloads them when they change, so a renewed pod certificate needs no restart.
+ * and reloads them when they change, so a renewed pod certificate needs no restart. The nodes'
+ * internal HTTP client reads its trust only at start, so a new CA of the class (a `keelsonCa`
+ * rotation, a `secretCa` switch) restarts them, one at a time (`trustReload`, lib/operator).
  */
 import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
@@ -208,6 +210,7 @@ export const TrinoSpecSchema = stackletSpecSchema({
 });
 /** The spec of a TrinoCluster. */
 import type { TrinoSpec } from './spec.generated';
+import { TRINO_MONITORING } from './monitoring';
 export type { TrinoSpec };
 
 /** The name of the Secret with the internal shared secret. */
@@ -390,9 +393,14 @@ function role(name: 'coordinators' | 'workers') {
     tls: ['server', 'internal'],
     // airlift checks the PEM key and trust files every minute and reloads them when they change
     // (http-server.https.ssl-context.refresh-time, default 1m; keelson leaves it).
-    // The internal HTTP client's trust (ca.crt) is read only at start: a new CA needs a restart
-    // between being trusted and signing (README.md, not done by the operator yet).
+    // The internal HTTP client's trust (`ca.crt` of the listener's use) is read only at start: when
+    // a CA is published for the class, the operator restarts the pods that started before it.
     certificateReload: { server: 'files', internal: 'files' },
+    trustReload: { server: 'restart', internal: 'restart' },
+    // The hive and iceberg catalogs' Thrift client builds its SSL context from the metastore's trust
+    // file once, when the catalog is made (DefaultThriftMetastoreClientFactory in Trino 476's
+    // trino-hive, read in the jar): a new CA of the metastore's class needs a restart.
+    clientTrustReload: 'restart',
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
       const catalogs = catalogFiles(stacklet);
@@ -545,6 +553,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
   shortNames: ['trino'],
   description: 'A Trino cluster: a coordinator and workers, serving the TrinoCatalogs it selects.',
   specSchema: TrinoSpecSchema,
+  monitoring: TRINO_MONITORING,
   images: {
     repository: 'docker.io/trinodb/trino',
     versions: { '470': '470', '476': '476' },

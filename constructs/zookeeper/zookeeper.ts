@@ -92,6 +92,7 @@ export const ZookeeperSpecSchema = stackletSpecSchema({
 });
 /** The spec of a ZookeeperCluster. */
 import type { ZookeeperSpec } from './spec.generated';
+import { ZOOKEEPER_MONITORING } from './monitoring';
 export type { ZookeeperSpec };
 
 /** A server role group's config after defaults were merged in. */
@@ -226,6 +227,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
   shortNames: ['zk'],
   description: 'A ZooKeeper ensemble: one role, servers, whose role groups form one ensemble.',
   specSchema: ZookeeperSpecSchema,
+  monitoring: ZOOKEEPER_MONITORING,
   images: {
     repository: 'docker.io/library/zookeeper',
     versions: { '3.9.3': '3.9.3', '3.9.4': '3.9.4' },
@@ -332,6 +334,8 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
           // A file of its own (not a key/value config file): it has two appenders with levels of their
           // own, which config.logging sets.
           extraFiles: logging.customConfigMap ? undefined : { [LOGBACK_FILE]: logbackConfig(logging) },
+          // logback scans it and applies a level change by itself: no roll.
+          reloadedFiles: [LOGBACK_FILE],
           volumes: logConfig.volumes,
         };
       },

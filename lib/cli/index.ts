@@ -8,6 +8,7 @@ import { App, Chart } from 'cdk8s';
 import { Command } from 'commander';
 import { productCrd } from '../stacklet/crd';
 import { frameworkCrds } from '../tls/class';
+import { ListenerClass } from '../listener/class';
 import type { ProductDefinition } from '../stacklet/product';
 import { DEFAULT_OPERATOR_MEMORY_MIB, OperatorDeployment } from '../operator/deployment';
 import { integerAtLeast, namespaceList, namespaceName, secretReference } from './flags';
@@ -40,7 +41,9 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
 
   program
     .command('crds')
-    .description('write the CustomResourceDefinition of every product and of TlsClass, one YAML file each')
+    .description(
+      'write the CustomResourceDefinition of every product and of TlsClass and ListenerClass, one YAML file each',
+    )
     .requiredOption('--out <dir>', 'output folder')
     .action((flags: { out: string }) => {
       for (const product of products) {
@@ -58,7 +61,7 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
   program
     .command('deploy')
     .description(
-      "write the operator's own manifests: CRDs, Namespace, ServiceAccount, RBAC (a ClusterRole, or Roles in the watched namespaces), Deployment",
+      "write the operator's own manifests: CRDs, Namespace, ServiceAccount, RBAC (a ClusterRole, or Roles in the watched namespaces), Deployment, metrics Service (and its PrometheusRule, ServiceMonitor, Grafana dashboard when asked), the admission policy that refuses privileged podOverrides from users who may not create pods; and the default ListenerClasses in a second file",
     )
     .requiredOption('--out <dir>', 'output folder')
     .option(
@@ -85,6 +88,18 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
         'and nothing else in that namespace (repeat for each Secret)',
       secretReference,
     )
+    .option(
+      '--prometheus-rules',
+      "the operator's PrometheusRule (prometheus-operator's CRDs must be installed)",
+    )
+    .option(
+      '--service-monitors',
+      "the operator's ServiceMonitor (prometheus-operator's CRDs must be installed)",
+    )
+    .option(
+      '--grafana-dashboards',
+      'the operator\'s Grafana dashboard ConfigMap (label grafana_dashboard: "1")',
+    )
     .action(
       (flags: {
         out: string;
@@ -94,6 +109,9 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
         memoryLimit: number;
         watchNamespaces?: readonly string[];
         caSecret?: readonly { namespace: string; name: string }[];
+        prometheusRules?: boolean;
+        serviceMonitors?: boolean;
+        grafanaDashboards?: boolean;
       }) => {
         const app = new App();
         const chart = new Chart(app, 'keelson-operator');
@@ -105,10 +123,22 @@ export function keelsonCli(products: ProductDefinition[], images: readonly Produ
           memoryLimitMiB: flags.memoryLimit,
           watchNamespaces: flags.watchNamespaces,
           caSecrets: flags.caSecret,
+          monitoring: {
+            prometheusRules: flags.prometheusRules ?? false,
+            serviceMonitors: flags.serviceMonitors ?? false,
+            grafanaDashboards: flags.grafanaDashboards ?? false,
+          },
         });
         const file = path.join(flags.out, 'keelson-operator.yaml');
         writeYaml(file, chart.toJson());
         process.stdout.write(`${file}\n`);
+        // The three ListenerClasses keelson ships, in a file of their own: they can be applied only
+        // once the API server serves the ListenerClass CRD the first file installs.
+        const classes = new Chart(app, 'keelson-listener-classes');
+        ListenerClass.addDefaults(classes);
+        const classesFile = path.join(flags.out, 'keelson-listener-classes.yaml');
+        writeYaml(classesFile, classes.toJson());
+        process.stdout.write(`${classesFile}\n`);
       },
     );
   return program;

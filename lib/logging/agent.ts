@@ -11,6 +11,7 @@
  * `keelson.role`, `keelson.role_group`, `k8s.namespace.name`, `k8s.pod.name` and
  * `k8s.container.name` (the file's container).
  */
+import type { Container, EnvVar } from '../../imports/k8s-wire';
 import { LOG_DIR, LOG_FIELDS } from './model';
 
 /** The environment variables the agent's config refers to. */
@@ -79,8 +80,107 @@ export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR)
       },
     },
     service: {
-      telemetry: { logs: { level: 'warn' }, metrics: { level: 'none' } },
+      // The agent's own log (stderr, JSON); it has no metrics or traces of its own.
+      telemetry: { logs: { level: 'warn' } },
       pipelines: { logs: { receivers: ['file_log'], exporters: ['otlp_http'] } },
     },
+  };
+}
+
+/** The agent's version: the OpenTelemetry Collector release it is built from. */
+export const LOG_AGENT_VERSION = '0.165.0';
+
+/** Where keelson's agent image is published (built by `keelson image build log-agent`). */
+export const LOG_AGENT_IMAGE_REPOSITORY = 'ghcr.io/keelson/log-agent';
+
+/** The agent's image. */
+export const LOG_AGENT_IMAGE = `${LOG_AGENT_IMAGE_REPOSITORY}:${LOG_AGENT_VERSION}`;
+
+/** The agent's binary in its image. */
+export const LOG_AGENT_BINARY = '/usr/local/bin/keelson-log-agent';
+
+/** The agent's container in every pod of a stacklet that names an aggregator. */
+export const LOG_AGENT_CONTAINER = 'log-agent';
+
+/** The key of the agent's config in the role group's ConfigMap. */
+export const LOG_AGENT_CONFIG_KEY = 'log-agent.yaml';
+
+/** Where the agent's config is mounted. */
+export const LOG_AGENT_CONFIG_DIR = '/keelson/log-agent';
+
+/** The volume that brings the agent's config (one key of the role group's ConfigMap) into the pod. */
+export const LOG_AGENT_CONFIG_VOLUME = 'log-agent-config';
+
+/**
+ * The agent's resources: it measured 37 MB resident shipping a busy ZooKeeper's file, so 128 MiB
+ * (with the Go runtime's soft limit below it) leaves room for a burst of records waiting to be
+ * sent; 50m CPU requested, 200m at most. `podOverrides` on the `log-agent` container change them.
+ */
+export const LOG_AGENT_RESOURCES = {
+  requests: { cpu: '50m', memory: '128Mi' },
+  limits: { cpu: '200m', memory: '128Mi' },
+} as const;
+
+/** The Go runtime's soft memory limit, below the container's limit so it collects before the kernel kills. */
+const LOG_AGENT_GOMEMLIMIT = '100MiB';
+
+/**
+ * An aggregator's OTLP/HTTP base URL from its discovery ConfigMap, or a problem naming `path` (the
+ * spec field that names the ConfigMap).
+ */
+export function logAggregatorEndpoint(
+  path: string,
+  configMap: string,
+  data: Readonly<Record<string, string>> | undefined,
+): { endpoint: string } | { problem: string } {
+  const endpoint = data?.[LOG_AGGREGATOR_DISCOVERY_KEY];
+  if (!endpoint) {
+    return {
+      problem:
+        `${path}: the ConfigMap "${configMap}" has no ${LOG_AGGREGATOR_DISCOVERY_KEY}; ` +
+        "add the aggregator's OTLP/HTTP base URL under that key (http://collector.monitoring.svc:4318)",
+    };
+  }
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(endpoint)) {
+    return {
+      problem:
+        `${path}: the ConfigMap "${configMap}" has ${LOG_AGGREGATOR_DISCOVERY_KEY} "${endpoint}", ` +
+        'expected an http:// or https:// URL (http://collector.monitoring.svc:4318)',
+    };
+  }
+  return { endpoint };
+}
+
+/**
+ * The agent's container: it reads the log volume (mounted read-only at {@link LOG_DIR}) and its
+ * config, and sends to `endpoint`. The framework adds the security context keelson gives every
+ * container (read-only root, no capabilities, non-root); the agent writes nothing.
+ */
+export function logAgentContainer(options: {
+  readonly endpoint: string;
+  readonly logVolume: string;
+  readonly pullPolicy: string;
+}): Container {
+  const env: EnvVar[] = [
+    { name: LOG_AGENT_ENV.endpoint, value: options.endpoint },
+    { name: LOG_AGENT_ENV.pod, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: LOG_AGENT_ENV.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'GOMEMLIMIT', value: LOG_AGENT_GOMEMLIMIT },
+  ];
+  return {
+    name: LOG_AGENT_CONTAINER,
+    image: LOG_AGENT_IMAGE,
+    imagePullPolicy: options.pullPolicy,
+    command: [LOG_AGENT_BINARY],
+    args: ['--config', `${LOG_AGENT_CONFIG_DIR}/${LOG_AGENT_CONFIG_KEY}`],
+    env,
+    resources: {
+      requests: { ...LOG_AGENT_RESOURCES.requests },
+      limits: { ...LOG_AGENT_RESOURCES.limits },
+    },
+    volumeMounts: [
+      { name: LOG_AGENT_CONFIG_VOLUME, mountPath: LOG_AGENT_CONFIG_DIR, readOnly: true },
+      { name: options.logVolume, mountPath: LOG_DIR, readOnly: true },
+    ],
   };
 }

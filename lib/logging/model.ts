@@ -35,6 +35,13 @@ export const LOG_FIELDS = {
   exception: 'stackTrace',
 } as const;
 
+/**
+ * How often logback and Log4j 2 look at their config file for a change (logback's `scanPeriod`,
+ * Log4j 2's `monitorInterval`): the kubelet updates a mounted ConfigMap in place, so a level change
+ * takes effect without a restart, within the kubelet's sync period plus this.
+ */
+export const LOG_CONFIG_SCAN_SECONDS = 10;
+
 /** Size at which a structured log file is rolled over; one older file is kept. */
 export const LOG_FILE_MAX_MIB = 10;
 
@@ -65,18 +72,11 @@ export interface ContainerLogging {
   readonly customConfigMap?: string;
 }
 
-/**
- * `config.logging` resolved for `container`. `writesFile: false` for a framework that cannot write
- * the structured file: its file level is NONE, so the root logger follows the console.
- */
-export function containerLogging(
-  logging: LoggingSpec | undefined,
-  container: string,
-  { writesFile = true }: { writesFile?: boolean } = {},
-): ContainerLogging {
+/** `config.logging` resolved for `container`. */
+export function containerLogging(logging: LoggingSpec | undefined, container: string): ContainerLogging {
   const spec = logging?.containers?.[container];
   const console = spec?.console?.level ?? 'INFO';
-  const file = writesFile ? (spec?.file?.level ?? 'INFO') : 'NONE';
+  const file = spec?.file?.level ?? 'INFO';
   const moreVerbose = VERBOSITY.indexOf(console) <= VERBOSITY.indexOf(file) ? console : file;
   const loggers = Object.entries(spec?.loggers ?? {})
     .filter(([name]) => name !== ROOT_LOGGER)

@@ -4,7 +4,13 @@
  * layout and the structured file of {@link LOG_FIELDS} as JSON lines, rolled at
  * {@link LOG_FILE_MAX_MIB} MiB with one older file kept.
  */
-import { LOG_FIELDS, LOG_FILE_MAX_MIB, logFilePath, type ContainerLogging } from './model';
+import {
+  LOG_CONFIG_SCAN_SECONDS,
+  LOG_FIELDS,
+  LOG_FILE_MAX_MIB,
+  logFilePath,
+  type ContainerLogging,
+} from './model';
 import type { LogLevel } from '../spec/common';
 
 const F = LOG_FIELDS;
@@ -54,7 +60,8 @@ export const LOGBACK_CONSOLE_PATTERN = '%d{ISO8601} %-5level [%thread] %logger -
 
 /**
  * `logback.xml` for a container: the console at its level in {@link LOGBACK_CONSOLE_PATTERN}, the
- * structured file at its level, the root logger and every named logger at their levels.
+ * structured file at its level, the root logger and every named logger at their levels. logback
+ * scans it for changes every {@link LOG_CONFIG_SCAN_SECONDS} s.
  */
 export function logbackConfig(logging: ContainerLogging): string {
   const file = logFilePath(logging.container);
@@ -74,7 +81,8 @@ export function logbackConfig(logging: ContainerLogging): string {
   ];
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
-    '<configuration>\n' +
+    // Scanned for changes, so a level change applies without a restart (LOG_CONFIG_SCAN_SECONDS).
+    `<configuration scan="true" scanPeriod="${LOG_CONFIG_SCAN_SECONDS} seconds">\n` +
     appender(
       logging.console,
       '  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">\n' +
@@ -119,12 +127,15 @@ export const LOG4J2_JSON_PATTERN =
 /**
  * Log4j 2 properties for a container: the console (to stdout) at its level in `consolePattern`,
  * the structured file at its level, the root logger and every named logger at their levels.
- * Keys, so `configOverrides` of the file set or remove any of them.
+ * Keys, so `configOverrides` of the file set or remove any of them. Log4j 2 checks it for changes
+ * every {@link LOG_CONFIG_SCAN_SECONDS} s (`monitorInterval`).
  */
 export function log4j2Config(logging: ContainerLogging, consolePattern: string): Record<string, string> {
   const file = logFilePath(logging.container);
   const config: Record<string, string> = {
     status: 'WARN',
+    // Checked for changes, so a level change applies without a restart (LOG_CONFIG_SCAN_SECONDS).
+    monitorInterval: String(LOG_CONFIG_SCAN_SECONDS),
     'appender.console.type': 'Console',
     'appender.console.name': 'console',
     'appender.console.target': 'SYSTEM_OUT',

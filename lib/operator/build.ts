@@ -10,6 +10,7 @@ import type { ProductDefinition } from '../stacklet/product';
 import type { ReferencedObject } from '../stacklet/references';
 import { Stacklet } from '../stacklet/stacklet';
 import type { TlsClassInfo } from '../tls/pod-tls';
+import type { ListenerClassInfo } from '../listener/class';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { withAppliedHash } from './compare';
 import type { KubeObject, OwnerReference } from './informer';
@@ -48,6 +49,11 @@ export function buildChildren(
   dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
   objects: readonly ReferencedObject[] = [],
   tlsClasses: readonly TlsClassInfo[] = [],
+  listeners: {
+    readonly listenerClasses?: readonly ListenerClassInfo[];
+    /** Fills in what the build leaves to the cluster (per-pod listener addresses), before hashing. */
+    readonly fill?: (built: Manifest[]) => Manifest[];
+  } = {},
 ): Manifest[] {
   const app = new App();
   const chart = new Chart(app, platformOf(resource), { namespace: resource.metadata.namespace });
@@ -61,11 +67,14 @@ export function buildChildren(
       objects,
       labels: resource.metadata.labels,
       tlsClasses,
+      listenerClasses: listeners.listenerClasses ?? [],
+      builtByOperator: true,
     },
   );
   if (stacklet.validationError) throw stacklet.validationError;
   const owner = ownerReferenceTo(resource);
-  return (chart.toJson() as Manifest[]).map((manifest) =>
+  const built = chart.toJson() as Manifest[];
+  return (listeners.fill ? listeners.fill(built) : built).map((manifest) =>
     withAppliedHash({
       ...manifest,
       metadata: {

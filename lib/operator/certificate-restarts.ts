@@ -15,8 +15,15 @@
  * ({@link RESTART_MARGIN_FRACTION}): 6 h of the default 24 h, 15 min of the shortest (1 h). A quarter
  * leaves time to restart every pod of a stacklet one after the other when all started together,
  * to wait out a PodDisruptionBudget that is exhausted for a while, and to survive an operator outage
- * of a few hours at the default lifetime; it comes after the kubelet's own refresh (two thirds into
- * the lifetime), which is irrelevant here because a new pod asks for a new certificate anyway.
+ * of a few hours at the default lifetime; it comes after the kubelet's own refresh (by default two
+ * thirds into the lifetime, or the class's `certificateRefreshAfter`), which is irrelevant here
+ * because a new pod asks for a new certificate anyway.
+ *
+ * A CA change is handled the same way, for products that read their trust bundle (`ca.crt`) only at
+ * start (`RoleDefinition.trustReload`, and `clientTrustReload` for their trust of other stacklets'
+ * classes as a client): once a CA is published for the class a pod's trust comes from (a new
+ * ClusterTrustBundle of its signer), each pod that started before is due {@link TRUST_SETTLE_MS}
+ * after the publication ({@link trustRestartAt}), and rolls as above.
  *
  * Level-triggered: {@link planCertificateRestart} is a pure function of the pods, their
  * certificates and `now` that says which pod to evict now (if any) and when to look again;
@@ -24,9 +31,15 @@
  */
 import type { Logger } from 'pino';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
-import { certificateReloadOf, type ProductDefinition } from '../stacklet/product';
-import { CLOCK_SKEW_SECONDS } from '../tls/certificates';
-import { tlsVolumeName, type TlsUse } from '../tls/pod-tls';
+import {
+  certificateReloadOf,
+  clientTrustReloadOf,
+  trustReloadOf,
+  type ProductDefinition,
+  type RoleDefinition,
+} from '../stacklet/product';
+import { CLOCK_SKEW_SECONDS, MAX_BACKDATE_SECONDS } from '../tls/certificates';
+import { TLS_TRUST_VOLUME_PREFIX, tlsVolumeName, type TlsUse } from '../tls/pod-tls';
 import type { KindCache } from './cache';
 import { ApiError, type KubeClient } from './client';
 import type { EventRecorder } from './events';
@@ -44,6 +57,12 @@ export const BLOCKED_RECHECK_MS = 10_000;
 
 /** How soon to look again after an eviction the API server refused with 429 (the budget is spent). */
 export const EVICTION_REFUSED_RECHECK_MS = 10_000;
+
+/**
+ * How long after a CA's ClusterTrustBundle appeared the pods that started before it are restarted:
+ * time for the kubelets to refresh the projected `ca.crt`, so that the new pods' holds the new CA.
+ */
+export const TRUST_SETTLE_MS = 60_000;
 
 /** A pod's certificate validity, as the process that runs in it loaded it. */
 export interface Validity {
@@ -63,6 +82,11 @@ export interface CertificatePod {
   readonly certificate?: Validity;
   /** When the pod started (status.startTime, else its creation). */
   readonly startedAt?: Date;
+  /**
+   * When a pod whose process reads its trust only at start is due because a CA was published
+   * after it started ({@link trustRestartAt}); undefined when its trust is current.
+   */
+  readonly trustRestartAt?: Date;
 }
 
 /** One workload of the stacklet: how many pods it should have, and whether it is rolling already. */
@@ -77,8 +101,11 @@ export type RestartPlan =
   | {
       readonly action: 'evict';
       readonly pod: CertificatePod;
+      /** Why: the certificate it loaded is due, or a CA was published after it started. */
+      readonly cause: 'certificate' | 'trust';
       readonly restartAt: Date;
-      readonly expiresAt: Date;
+      /** When the certificate it loaded expires (undefined when only its trust is due). */
+      readonly expiresAt?: Date;
       readonly recheckAfterMs: number;
     }
   | {
@@ -110,8 +137,16 @@ export function planCertificateRestart(
   marginFraction = RESTART_MARGIN_FRACTION,
 ): RestartPlan {
   const timed = pods
-    .filter((p) => p.certificate !== undefined && !p.deleting)
-    .map((p) => ({ pod: p, at: restartAt(p.certificate!, marginFraction) }));
+    .filter((p) => (p.certificate !== undefined || p.trustRestartAt !== undefined) && !p.deleting)
+    .map((p) => {
+      const certificateAt = p.certificate && restartAt(p.certificate, marginFraction);
+      const trust = p.trustRestartAt && (!certificateAt || p.trustRestartAt < certificateAt);
+      return {
+        pod: p,
+        at: trust ? p.trustRestartAt! : certificateAt!,
+        cause: trust ? ('trust' as const) : ('certificate' as const),
+      };
+    });
   const due = timed
     .filter((t) => t.at.getTime() <= now.getTime())
     .sort(
@@ -126,7 +161,7 @@ export function planCertificateRestart(
       ? { action: 'none', recheckAfterMs: Math.min(MAX_RECHECK_MS, Math.max(1000, next - now.getTime())) }
       : { action: 'none' };
   }
-  const { pod, at } = due[0];
+  const { pod, at, cause } = due[0];
   const wait = (reason: string): RestartPlan => ({
     action: 'wait',
     pod,
@@ -145,8 +180,9 @@ export function planCertificateRestart(
   return {
     action: 'evict',
     pod,
+    cause,
     restartAt: at,
-    expiresAt: pod.certificate!.notAfter,
+    expiresAt: pod.certificate?.notAfter,
     recheckAfterMs: BLOCKED_RECHECK_MS,
   };
 }
@@ -157,7 +193,7 @@ interface PodCertificateRequest extends KubeObject {
   status?: {
     notBefore?: string;
     notAfter?: string;
-    conditions?: { type: string; status: string }[];
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
   };
 }
 
@@ -195,6 +231,92 @@ export function certificateSources(template: unknown): CertificateSource[] {
   return sources;
 }
 
+type TemplateVolume = { name?: string; projected?: { sources?: unknown[] } };
+
+function templateVolumes(template: unknown): TemplateVolume[] {
+  return (template as { spec?: { volumes?: TemplateVolume[] } } | undefined)?.spec?.volumes ?? [];
+}
+
+function bundleSigners(volume: TemplateVolume | undefined): string[] {
+  return (volume?.projected?.sources ?? []).flatMap((source) => {
+    const signerName = (source as { clusterTrustBundle?: { signerName?: string } })?.clusterTrustBundle
+      ?.signerName;
+    return signerName ? [signerName] : [];
+  });
+}
+
+/** The signers of the `clusterTrustBundle` sources of keelson's TLS volumes for `uses`. */
+export function trustSigners(template: unknown, uses: ReadonlySet<TlsUse>): Set<string> {
+  const volumes = templateVolumes(template);
+  return new Set(
+    [...uses].flatMap((use) => bundleSigners(volumes.find((v) => v?.name === tlsVolumeName(use)))),
+  );
+}
+
+/**
+ * The signers of a pod template's trust of other stacklets' classes: the `clusterTrustBundle`
+ * sources of its client trust volumes (`tls-trust-<class>`, lib/tls `tlsTrustVolumes`).
+ */
+export function clientTrustSigners(template: unknown): Set<string> {
+  return new Set(
+    templateVolumes(template)
+      .filter((v) => v?.name?.startsWith(TLS_TRUST_VOLUME_PREFIX))
+      .flatMap(bundleSigners),
+  );
+}
+
+/**
+ * The signers whose new CAs a pod of `role` (its template `template`) is restarted for: those of
+ * its own TLS uses whose `trustReload` is `restart`, and those of its trust of other stacklets'
+ * classes unless its `clientTrustReload` is `files`.
+ */
+export function restartTrustSigners(role: RoleDefinition | undefined, template: unknown): Set<string> {
+  if (!role) return new Set();
+  const uses = new Set((role.tls ?? []).filter((use) => trustReloadOf(role, use) === 'restart'));
+  return new Set([
+    ...trustSigners(template, uses),
+    ...(clientTrustReloadOf(role) === 'restart' ? clientTrustSigners(template) : []),
+  ]);
+}
+
+/**
+ * When a pod that read its trust bundle at `startedAt` is due for a restart because a CA was
+ * published for one of `signers` (a ClusterTrustBundle of that signer created) after then:
+ * {@link TRUST_SETTLE_MS} after the newest such bundle appeared; undefined when the pod started
+ * after every bundle appeared. A pod whose container starts once its certificate is issued starts
+ * after a bundle its class published to sign it (a `secretCa` class's first, a lazily made CA's),
+ * so the first pods of a class are not restarted. A bundle that goes away (a CA no longer
+ * trusted) needs no restart.
+ */
+export function trustRestartAt(
+  startedAt: Date | undefined,
+  signers: ReadonlySet<string>,
+  bundles: Iterable<KubeObject>,
+): Date | undefined {
+  if (!startedAt || signers.size === 0) return undefined;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const bundle of bundles) {
+    const signerName = (bundle.spec as { signerName?: string } | undefined)?.signerName ?? '';
+    const created = Date.parse(String(bundle.metadata.creationTimestamp ?? ''));
+    if (signers.has(signerName) && Number.isFinite(created)) newest = Math.max(newest, created);
+  }
+  if (!Number.isFinite(newest) || startedAt.getTime() >= newest) return undefined;
+  return new Date(newest + TRUST_SETTLE_MS);
+}
+
+/**
+ * When the earliest-started of a pod's running containers started (their processes read their
+ * trust then), or undefined when none runs.
+ */
+export function processesStartedAt(
+  containerStatuses: readonly { state?: { running?: { startedAt?: string } } }[] | undefined,
+): Date | undefined {
+  const started = (containerStatuses ?? [])
+    .map((c) => Date.parse(c?.state?.running?.startedAt ?? ''))
+    .filter((t) => Number.isFinite(t));
+  return started.length > 0 ? new Date(Math.min(...started)) : undefined;
+}
+
 /**
  * The certificate a pod's process loaded at start, for the `sources` that need a restart, or
  * undefined when no source needs one. It is the earlier-expiring of two:
@@ -203,7 +325,9 @@ export function certificateSources(template: unknown): CertificateSource[] {
  *   after they were made, so a pod running for hours may have only the request of the kubelet's
  *   latest refresh left, whose certificate the process never loaded;
  * - a bound from `startedAt`: the loaded certificate was issued after the pod started, backdated by
- *   the signer's clock-skew allowance, for at most the shortest lifetime the sources ask for.
+ *   the signer's clock-skew allowance (or by as much as the pod's requests show: a class with an
+ *   early `certificateRefreshAfter` back-dates up to 4 minutes, and its kubelet asks again well
+ *   within the 15 minutes a request is kept), for at most the shortest lifetime the sources ask for.
  * The second alone would do when the signer issues the full lifetime; the first catches a
  * certificate issued shorter (near the end of its CA) while its request is still there.
  */
@@ -216,18 +340,23 @@ export function loadedCertificate(
   if (sources.length === 0) return undefined;
   const signers = new Set(sources.map((s) => s.signerName));
   const candidates: Validity[] = [];
+  let backdateMs = CLOCK_SKEW_SECONDS * 1000;
   for (const object of requests) {
     const request = object as PodCertificateRequest;
     if (request.spec?.podUID !== podUid || !signers.has(request.spec.signerName ?? '')) continue;
-    const issued = request.status?.conditions?.some((c) => c.type === 'Issued' && c.status === 'True');
+    const issued = request.status?.conditions?.find((c) => c.type === 'Issued' && c.status === 'True');
     const notBefore = Date.parse(request.status?.notBefore ?? '');
     const notAfter = Date.parse(request.status?.notAfter ?? '');
     if (!issued || !Number.isFinite(notBefore) || !Number.isFinite(notAfter)) continue;
     candidates.push({ notBefore: new Date(notBefore), notAfter: new Date(notAfter) });
+    // How far the signer dated this one back (issue to notBefore), within what it ever does.
+    const issuedAt = Date.parse(issued.lastTransitionTime ?? '');
+    if (Number.isFinite(issuedAt))
+      backdateMs = Math.max(backdateMs, Math.min(issuedAt - notBefore, MAX_BACKDATE_SECONDS * 1000));
   }
   if (startedAt) {
     const lifetimeMs = Math.min(...sources.map((s) => s.maxExpirationSeconds)) * 1000;
-    const notBefore = new Date(startedAt.getTime() - CLOCK_SKEW_SECONDS * 1000);
+    const notBefore = new Date(startedAt.getTime() - backdateMs);
     candidates.push({ notBefore, notAfter: new Date(notBefore.getTime() + lifetimeMs) });
   }
   let earliest: Validity | undefined;
@@ -244,6 +373,8 @@ export interface CertificateRestartsOptions {
   readonly pods: KindCache;
   /** The PodCertificateRequests of `namespace` (the signer's cache), empty without a signer. */
   readonly requests: (namespace: string) => Iterable<KubeObject>;
+  /** keelson's ClusterTrustBundles (the signer's cache), empty without a signer. */
+  readonly trustBundles: () => Iterable<KubeObject>;
   readonly recorder: EventRecorder;
   /** The operator's clock. */
   readonly now: () => Date;
@@ -253,7 +384,7 @@ export interface CertificateRestartsOptions {
 export class CertificateRestarts {
   constructor(private readonly o: CertificateRestartsOptions) {}
 
-  /** The product's roles that need a restart for some TLS use, by name. */
+  /** The TLS uses of a role whose certificates need a restart to change. */
   private restartUses(role: string): ReadonlySet<TlsUse> {
     const definition = this.o.product.roles.find((r) => r.name === role);
     if (!definition) return new Set();
@@ -277,6 +408,7 @@ export class CertificateRestarts {
     const groups: CertificateGroup[] = [];
     const pods: CertificatePod[] = [];
     const requests = [...this.o.requests(namespace)];
+    const bundles = [...this.o.trustBundles()];
     let anyRestartUse = false;
     for (const statefulSet of statefulSets) {
       const spec = (statefulSet.spec ?? {}) as { replicas?: number; template?: unknown };
@@ -289,15 +421,21 @@ export class CertificateRestarts {
           status.currentRevision !== undefined &&
           status.updateRevision !== status.currentRevision,
       });
-      const uses = this.restartUses(statefulSet.metadata.labels?.[LABEL_COMPONENT] ?? '');
+      const role = statefulSet.metadata.labels?.[LABEL_COMPONENT] ?? '';
+      const uses = this.restartUses(role);
       const sources = certificateSources(spec.template).filter((s) => uses.has(s.use));
-      if (sources.length > 0) anyRestartUse = true;
+      const signers = restartTrustSigners(
+        this.o.product.roles.find((r) => r.name === role),
+        spec.template,
+      );
+      if (sources.length > 0 || signers.size > 0) anyRestartUse = true;
       for (const pod of this.o.pods.list(namespace)) {
         const controller = controllerOf(pod);
         if (controller?.kind !== 'StatefulSet' || controller.uid !== statefulSet.metadata.uid) continue;
         const podStatus = (pod.status ?? {}) as {
           startTime?: string;
           conditions?: { type?: string; status?: string }[];
+          containerStatuses?: { state?: { running?: { startedAt?: string } } }[];
         };
         const started = Date.parse(podStatus.startTime ?? String(pod.metadata.creationTimestamp ?? ''));
         const startedAt = Number.isFinite(started) ? new Date(started) : undefined;
@@ -309,6 +447,11 @@ export class CertificateRestarts {
           deleting: Boolean(pod.metadata.deletionTimestamp),
           startedAt,
           certificate: loadedCertificate(pod.metadata.uid ?? '', startedAt, sources, requests),
+          trustRestartAt: trustRestartAt(
+            processesStartedAt(podStatus.containerStatuses) ?? startedAt,
+            signers,
+            bundles,
+          ),
         });
       }
     }
@@ -349,14 +492,20 @@ export class CertificateRestarts {
         return { requeueAfterMs: BLOCKED_RECHECK_MS };
       throw error;
     }
-    const late = plan.expiresAt.getTime() <= now.getTime();
+    const late = plan.expiresAt !== undefined && plan.expiresAt.getTime() <= now.getTime();
     const message =
-      `evicted pod ${pod.name} to renew its certificate: ${this.o.product.name} does not reload ` +
-      `certificate files, and the one it loaded ${late ? 'expired' : 'expires'} at ${plan.expiresAt.toISOString()} ` +
-      `(restart due at ${plan.restartAt.toISOString()}, a quarter of its lifetime before)`;
+      plan.cause === 'trust' || !plan.expiresAt
+        ? `evicted pod ${pod.name} to load its new trust bundle: ${this.o.product.name} reads its CAs only ` +
+          `at start, and a CA was published for its TLS class after the pod started ` +
+          `(restart due at ${plan.restartAt.toISOString()})`
+        : `evicted pod ${pod.name} to renew its certificate: ${this.o.product.name} does not reload ` +
+          `certificate files, and the one it loaded ${late ? 'expired' : 'expires'} at ${plan.expiresAt.toISOString()} ` +
+          `(restart due at ${plan.restartAt.toISOString()}, a quarter of its lifetime before)`;
     log.info(
-      { pod: pod.name, expiresAt: plan.expiresAt, restartAt: plan.restartAt, now },
-      'pod evicted to renew its certificate',
+      { pod: pod.name, cause: plan.cause, expiresAt: plan.expiresAt, restartAt: plan.restartAt, now },
+      plan.cause === 'trust'
+        ? 'pod evicted to load a new trust bundle'
+        : 'pod evicted to renew its certificate',
     );
     const podObject = this.o.pods.get(namespace, pod.name) ?? {
       apiVersion: 'v1',

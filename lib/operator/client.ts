@@ -149,10 +149,20 @@ export class KubeClient {
       headers['content-length'] = String(Buffer.byteLength(payload));
     }
     const request = url.protocol === 'https:' ? https.request : http.request;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method, headers, agent: this.agent, signal, ...tls }, resolve);
-      req.on('error', reject);
-      req.end(payload);
+    const attempt = (): Promise<http.IncomingMessage> =>
+      new Promise((resolve, reject) => {
+        const req = request(url, { method, headers, agent: this.agent, signal, ...tls }, resolve);
+        req.on('error', (error: NodeJS.ErrnoException) =>
+          reject(Object.assign(error, { staleSocket: req.reusedSocket && error.code === 'ECONNRESET' })),
+        );
+        req.end(payload);
+      });
+    // A kept-alive socket the server closed while it sat idle fails the next request on it before
+    // the server read a byte ("socket hang up"); Node cannot see the close coming. That request
+    // never arrived, so it is sent once more, on a new connection. Any other failure is the caller's.
+    return attempt().catch((error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
+      if (!error.staleSocket) throw error;
+      return attempt();
     });
   }
 

@@ -4,8 +4,12 @@
  * Namespace, a ServiceAccount, RBAC with only the kinds and verbs the operator uses (a ClusterRole
  * when it watches every namespace; Roles in the watched namespaces and a ClusterRole for the
  * cluster-scoped kinds otherwise; a Role for its CAs' Secrets in its own namespace, and a Role to
- * read each `secretCa` TlsClass's Secret it is told of), and a Deployment whose pod passes the
- * restricted Pod Security profile.
+ * read each `secretCa` TlsClass's Secret it is told of), a Deployment whose pod passes the
+ * restricted Pod Security profile, a metrics Service keelson's scrape job finds (with a
+ * PrometheusRule, ServiceMonitor and Grafana dashboard when `monitoring` asks: `monitoring.ts`),
+ * and the admission policy that lets only those who may create pods set privileged fields in a
+ * stacklet's podOverrides (`pod-override-policy.ts`), so the operator's rights do not become its
+ * users'.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -13,8 +17,23 @@ import { nameProblems } from '../naming';
 import { productCrd } from '../stacklet/crd';
 import { frameworkCrds } from '../tls/class';
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
-import { CERTIFICATE_REQUEST_RESOURCE, CERTIFICATE_RESOURCE, CHILD_RESOURCES } from './resources';
+import {
+  CERTIFICATE_REQUEST_RESOURCE,
+  CERTIFICATE_RESOURCE,
+  CHILD_RESOURCES,
+  PROMETHEUS_RULE_RESOURCE,
+  SERVICE_MONITOR_RESOURCE,
+} from './resources';
 import { operatorImageReference } from './image';
+import { podOverridePolicy } from './pod-override-policy';
+import type { MonitoringSpec } from '../spec/spec.generated';
+import {
+  OPERATOR_METRICS_PORT,
+  OPERATOR_PRODUCT_NAME,
+  operatorMetricsService,
+  operatorMonitoringManifests,
+  operatorMonitoringProblems,
+} from './monitoring';
 
 export interface OperatorDeploymentProps {
   /** The products the operator reconciles (their CRDs are included). */
@@ -41,6 +60,14 @@ export interface OperatorDeploymentProps {
   readonly caSecrets?: readonly CaSecret[];
   /** Include the CRDs. @default true */
   readonly includeCrds?: boolean;
+  /**
+   * Include the ValidatingAdmissionPolicy (and binding) that refuses privileged podOverrides from
+   * users who may not create pods themselves (`pod-override-policy.ts`). Turn it off only where an
+   * equivalent guard is in place: without it, whoever may create a stacklet may have the operator
+   * create any pod.
+   * @default true
+   */
+  readonly includePodOverridePolicy?: boolean;
   /** Include the operator's Namespace. @default true */
   readonly includeNamespace?: boolean;
   /** @default 'IfNotPresent' */
@@ -51,6 +78,13 @@ export interface OperatorDeploymentProps {
    * @default 256
    */
   readonly memoryLimitMiB?: number;
+  /**
+   * The operator's own PrometheusRule (alerts: down, no leader, reconcile errors, a work queue that
+   * does not drain, failing watches), ServiceMonitor and Grafana dashboard ConfigMap, the same
+   * switches as a stacklet's `clusterConfig.monitoring`. The metrics Service is always there.
+   * @default - none of them
+   */
+  readonly monitoring?: MonitoringSpec;
 }
 
 /** A Secret holding a user's CA, which a `secretCa` TlsClass names. */
@@ -107,12 +141,15 @@ const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get',
 /**
  * What the operator needs across the cluster, whichever namespaces it watches: StorageClasses
  * (cluster-scoped), to tell whether a claim can grow before asking; TlsClasses, which decide
- * whether a stacklet speaks TLS and how the signer signs; and the Pod Certificate signer's
- * cluster-scoped kinds. It knows its kinds from its products and reads no CRD or Node.
+ * whether a stacklet speaks TLS and how the signer signs; ListenerClasses, which decide the
+ * stacklets' Services; Nodes, read for their addresses (a per-pod listener of a NodePort class
+ * advertises its node's); and the Pod Certificate signer's cluster-scoped kinds. It knows its
+ * kinds from its products and reads no CRD.
  */
 const CLUSTER_SCOPED_RULES = [
   { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
-  { apiGroups: [API_GROUP], resources: ['tlsclasses'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [API_GROUP], resources: ['listenerclasses', 'tlsclasses'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
   ...POD_CERTIFICATE_SIGNER_RULES,
 ];
 
@@ -150,6 +187,13 @@ export function watchedNamespaceRules(products: readonly ProductDefinition[]): R
     {
       apiGroups: [CERTIFICATE_RESOURCE.apiVersion.split('/')[0]],
       resources: [CERTIFICATE_RESOURCE.plural],
+      verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+    },
+    // prometheus-operator's ServiceMonitors and PrometheusRules, when clusterConfig.monitoring asks
+    // for them: applied and pruned like the children above (once their CRDs are served).
+    {
+      apiGroups: [SERVICE_MONITOR_RESOURCE.apiVersion.split('/')[0]],
+      resources: [PROMETHEUS_RULE_RESOURCE.plural, SERVICE_MONITOR_RESOURCE.plural],
       verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
     },
     {
@@ -224,11 +268,12 @@ export class OperatorDeployment extends Construct {
     super(scope, id);
     const name = props.name ?? 'keelson-operator';
     const namespace = props.namespace;
-    const labels = { 'app.kubernetes.io/name': 'keelson-operator', 'app.kubernetes.io/instance': name };
+    const labels = { 'app.kubernetes.io/name': OPERATOR_PRODUCT_NAME, 'app.kubernetes.io/instance': name };
     const watchNamespaces = [...new Set(props.watchNamespaces ?? [])];
     const caSecrets = props.caSecrets ?? [];
     const problems = [
       ...operatorNamespaceProblems(namespace, watchNamespaces),
+      ...operatorMonitoringProblems(props.monitoring),
       ...caSecrets.flatMap((secret) => [
         ...nameProblems(secret.namespace, 'dns-label', 'caSecrets: namespace'),
         ...nameProblems(secret.name, 'dns-subdomain', 'caSecrets: Secret name'),
@@ -243,7 +288,7 @@ export class OperatorDeployment extends Construct {
         const crd = productCrd(product) as { apiVersion: string; kind: string; metadata: { name: string } };
         new ApiObject(this, `crd-${product.plural}`, crd);
       }
-      // The framework's own kinds (TlsClass), whatever the products.
+      // The framework's own kinds (TlsClass, ListenerClass), whatever the products.
       for (const crd of frameworkCrds() as {
         apiVersion: string;
         kind: string;
@@ -319,7 +364,7 @@ export class OperatorDeployment extends Construct {
     if (!Number.isInteger(memoryLimitMiB) || memoryLimitMiB < 128) {
       throw new Error(`memoryLimitMiB: must be a whole number of MiB >= 128, got ${memoryLimitMiB}`);
     }
-    const args = ['operator', '--metrics-address', '0.0.0.0:8080', '--leader-election'];
+    const args = ['operator', '--metrics-address', `0.0.0.0:${OPERATOR_METRICS_PORT}`, '--leader-election'];
     if (watchNamespaces.length > 0) args.push('--watch-namespaces', watchNamespaces.join(','));
     new ApiObject(this, 'deployment', {
       apiVersion: 'apps/v1',
@@ -349,7 +394,7 @@ export class OperatorDeployment extends Construct {
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'NODE_OPTIONS', value: operatorNodeOptions(memoryLimitMiB) },
                 ],
-                ports: [{ name: 'metrics', containerPort: 8080 }],
+                ports: [{ name: 'metrics', containerPort: OPERATOR_METRICS_PORT }],
                 livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
                 readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5 },
                 resources: {
@@ -368,6 +413,15 @@ export class OperatorDeployment extends Construct {
           },
         },
       },
+    });
+    if (props.includePodOverridePolicy ?? true) {
+      podOverridePolicy(props.products, name, labels).forEach((object) => {
+        new ApiObject(this, `pod-override-${String(object.kind).toLowerCase()}`, object as never);
+      });
+    }
+    new ApiObject(this, 'metrics-service', operatorMetricsService(namespace, name, labels) as never);
+    operatorMonitoringManifests(namespace, name, labels, props.monitoring).forEach((object) => {
+      new ApiObject(this, `monitoring-${String(object.kind).toLowerCase()}`, object as never);
     });
   }
 }

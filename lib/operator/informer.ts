@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from './backoff';
 import { ApiError, isStatus, type KubeClient } from './client';
-import type { OperatorMetrics } from './metrics';
+import { WATCH_RESTART_REASONS, type OperatorMetrics } from './metrics';
 import { collectionPath, type ResourceType } from './resources';
 
 /** A Kubernetes object as JSON. */
@@ -133,6 +133,10 @@ export class Informer {
   }
 
   public start(): void {
+    // Every restart reason starts at 0, so a dashboard and a rate() see the watch before its first
+    // restart, and a restart is an increase rather than a series that appears.
+    for (const reason of WATCH_RESTART_REASONS)
+      this.metrics?.watchRestarts.inc({ resource: this.resource.plural, reason }, 0);
     this.loop ??= this.run();
   }
 

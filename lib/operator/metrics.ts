@@ -8,6 +8,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** Verbs that change cluster state. */
 export const WRITE_VERBS: readonly string[] = ['create', 'apply', 'patch', 'update', 'delete'];
 
+/** Why a watch restarts (`keelson_watch_restarts_total`'s `reason`). */
+export const WATCH_RESTART_REASONS = ['expired', 'error', 'silent'] as const;
+
 export class OperatorMetrics {
   public readonly registry = new Registry();
   public readonly reconciles = new Counter({
@@ -42,7 +45,7 @@ export class OperatorMetrics {
   });
   public readonly watchRestarts = new Counter({
     name: 'keelson_watch_restarts_total',
-    help: 'Restarts of a watch, by resource and reason (expired, error, silent, closed).',
+    help: 'Restarts of a watch, by resource and reason (expired, error, silent).',
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });

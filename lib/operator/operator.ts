@@ -24,6 +24,7 @@ import { PodCertificateSigner } from './signer';
 import { CertificateRestarts } from './certificate-restarts';
 import {
   CERTIFICATE_RESOURCE,
+  OPTIONAL_CHILD_RESOURCES,
   CHILD_RESOURCES,
   CONFIG_MAP_RESOURCE,
   kindKey,
@@ -31,8 +32,12 @@ import {
   SECRET_RESOURCE,
   stackletResource,
   TLS_CLASS_RESOURCE,
+  LISTENER_CLASS_RESOURCE,
+  NODE_RESOURCE,
   type ResourceType,
 } from './resources';
+import { listenerClassInfoOf, type ListenerClassInfo } from '../listener/class';
+import { nodeAddressView } from './listener-addresses';
 import { tlsClassInfoOf } from '../tls/class';
 import { TLS_CLASS_LABEL, type TlsClassInfo } from '../tls/pod-tls';
 
@@ -105,12 +110,16 @@ export class Operator {
   private readonly secretReaders = new WatchIndex();
   /** The cluster's TlsClasses: one appearing or going turns TLS on or off, so every stacklet requeues. */
   private readonly tlsClasses: KindCache;
+  /** The cluster's ListenerClasses: one appearing, going or changing changes Services, so every stacklet requeues. */
+  private readonly listenerClasses: KindCache;
+  /** Nodes' addresses, which per-pod listeners of NodePort classes advertise. */
+  private readonly nodes: KindCache;
   private readonly recorder: EventRecorder;
   /** The Pod Certificate signer, once start() found the cluster serving Pod Certificates. */
   private signer?: PodCertificateSigner;
   private resyncTimer?: NodeJS.Timeout;
-  /** When the operator last asked whether cert-manager's Certificates are served, and the answer. */
-  private certificatesLook?: { at: number; served: Promise<boolean> };
+  /** When the operator last asked whether each optional kind is served, and the answer, by kind key. */
+  private readonly servedLooks = new Map<string, { at: number; served: Promise<boolean> }>();
   private leading = false;
   private stopped = false;
 
@@ -145,16 +154,20 @@ export class Operator {
     this.pods.on((_type, pod, old) => {
       if (podHealthChanged(old, pod)) this.onPodEvent(pod);
     });
-    this.tlsClasses = new KindCache(
+    this.tlsClasses = this.classCache(TLS_CLASS_RESOURCE);
+    this.listenerClasses = this.classCache(LISTENER_CLASS_RESOURCE);
+    this.nodes = new KindCache(
       this.client,
-      TLS_CLASS_RESOURCE,
-      { watchTimeoutSeconds: options.watchTimeoutSeconds },
+      NODE_RESOURCE,
+      { watchTimeoutSeconds: options.watchTimeoutSeconds, view: nodeAddressView },
       log,
       this.metrics,
     );
-    this.tlsClasses.on((type, object, old) => {
-      if (type === 'MODIFIED' && old && old.metadata.generation === object.metadata.generation) return;
-      if (this.leading) this.enqueueAll();
+    // Nodes' addresses rarely change (the view drops heartbeats); when one does, the per-pod
+    // addresses of every stacklet with pods there may.
+    this.nodes.on((type, object, old) => {
+      if (type === 'MODIFIED' && old && JSON.stringify(old.status) === JSON.stringify(object.status)) return;
+      if (type !== 'DELETED' && this.leading) this.enqueueAll();
     });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
     this.recorder = recorder;
@@ -192,6 +205,7 @@ export class Operator {
           statefulSets: () => this.children.get(kindKey('apps/v1', 'StatefulSet'))?.cache,
           pods: this.pods,
           requests: (namespace) => this.signer?.requests.list(namespace) ?? [],
+          trustBundles: () => this.signer?.bundles.list() ?? [],
           recorder,
           now: options.clock ?? (() => new Date()),
         }),
@@ -201,6 +215,19 @@ export class Operator {
             .filter((c) => !c.metadata.deletionTimestamp)
             .map((c) => tlsClassInfoOf(c.metadata.name, c.spec))
             .filter((c): c is TlsClassInfo => c !== undefined),
+        listenerClasses: () =>
+          [...this.listenerClasses.list()]
+            .filter((c) => !c.metadata.deletionTimestamp)
+            .map((c) => listenerClassInfoOf(c.metadata.name, c.spec))
+            .filter((c): c is ListenerClassInfo => c !== undefined),
+        listenerCaches: {
+          services: (namespace) => [
+            ...(this.children.get(kindKey('v1', 'Service'))?.cache.list(namespace) ?? []),
+          ],
+          podNode: (namespace, pod) =>
+            (this.pods.get(namespace, pod)?.spec as { nodeName?: string } | undefined)?.nodeName,
+          nodeAddresses: (node) => this.nodeAddresses(node),
+        },
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });
     }
@@ -230,7 +257,8 @@ export class Operator {
 
   /** Starts the caches, waits for them, then (once leading) the workers. */
   public async start(): Promise<void> {
-    if (await this.servesCertificates()) this.addChildCache(CERTIFICATE_RESOURCE);
+    for (const resource of OPTIONAL_CHILD_RESOURCES)
+      if (await this.serves(resource)) this.addChildCache(resource);
     await this.startSigner();
     for (const cache of this.caches()) cache.start();
     await Promise.all([...this.caches()].map((c) => c.waitForSync()));
@@ -284,6 +312,8 @@ export class Operator {
     yield this.configMaps;
     yield this.pods;
     yield this.tlsClasses;
+    yield this.listenerClasses;
+    yield this.nodes;
     if (this.signer) yield* this.signer.caches();
   }
 
@@ -335,34 +365,55 @@ export class Operator {
             })),
         stacklet: (kind, namespace, name) => this.stacklets.get(kind)?.cache.get(namespace, name),
         services: (namespace) => cached('Service')?.list(namespace) ?? [],
+        nodeAddresses: (node) => this.nodeAddresses(node),
       },
+    });
+    // A CA published for a class (a new bundle): the pods of roles that read their trust only at
+    // start are due a restart a minute later (certificate-restarts.ts). Every stacklet looks now
+    // and is requeued for that moment, rather than at the next resync (ten minutes by default),
+    // which could come after the new CA signs when the overlap is short. A bundle is new when its
+    // uid is: the signer puts what it publishes into the cache itself, so the watch reports its
+    // own bundles as modified, not added.
+    const bundlesSeen = new Set<string>();
+    this.signer.bundles.on((type, bundle) => {
+      const uid = bundle.metadata.uid ?? bundle.metadata.name;
+      if (type === 'DELETED') {
+        bundlesSeen.delete(uid);
+        return;
+      }
+      if (bundlesSeen.has(uid)) return;
+      bundlesSeen.add(uid);
+      if (this.leading) this.enqueueAll();
     });
   }
 
+  /** A node's addresses from the node cache (per-pod listeners and their certificates read them). */
+  private nodeAddresses(node: string): readonly { type: string; address: string }[] | undefined {
+    return (
+      this.nodes.get('', node)?.status as { addresses?: { type: string; address: string }[] } | undefined
+    )?.addresses;
+  }
+
   /**
-   * True when the API server serves cert-manager's Certificates (its CRDs are installed). Asked at
-   * start, and again by a reconcile that built Certificates the operator has no cache for, at most
-   * every CERTIFICATES_LOOK_MS: cert-manager installed while the operator runs is found without a
-   * restart.
+   * True when the API server serves `resource` (an optional child kind: its CRDs are installed).
+   * Asked at start, and again by a reconcile that built objects of a kind the operator has no cache
+   * for, at most every CERTIFICATES_LOOK_MS: cert-manager or prometheus-operator installed while the
+   * operator runs is found without a restart.
    */
-  private servesCertificates(): Promise<boolean> {
-    const look = this.certificatesLook;
+  private serves(resource: ResourceType): Promise<boolean> {
+    const key = kindKey(resource.apiVersion, resource.kind);
+    const look = this.servedLooks.get(key);
     if (look && Date.now() - look.at < CERTIFICATES_LOOK_MS) return look.served;
     const served = this.client
-      .request<{ resources?: { name: string }[] }>(
-        'get',
-        'GET',
-        `/apis/${CERTIFICATE_RESOURCE.apiVersion}`,
-        'discovery',
-      )
-      .then((list) => (list.resources ?? []).some((r) => r.name === CERTIFICATE_RESOURCE.plural))
+      .request<{ resources?: { name: string }[] }>('get', 'GET', `/apis/${resource.apiVersion}`, 'discovery')
+      .then((list) => (list.resources ?? []).some((r) => r.name === resource.plural))
       .catch((error: unknown) => {
         if (isStatus(error, 404, 503)) return false;
         throw error;
       });
-    this.certificatesLook = { at: Date.now(), served };
+    this.servedLooks.set(key, { at: Date.now(), served });
     // A failed look is not kept: the next one asks again.
-    served.catch(() => (this.certificatesLook = undefined));
+    served.catch(() => this.servedLooks.delete(key));
     return served;
   }
 
@@ -391,21 +442,41 @@ export class Operator {
 
   /**
    * Makes sure the operator caches `kind`, a kind a build emitted that is not among the fixed
-   * child kinds: true when it now does (cert-manager's Certificates, once their CRDs are served:
-   * the cache is started and synced here), false when it cannot.
+   * child kinds: true when it now does (cert-manager's Certificates, prometheus-operator's
+   * ServiceMonitors and PrometheusRules, once their CRDs are served: the cache is started and synced
+   * here), false when it cannot.
    */
   private async childKind(apiVersion: string, kind: string): Promise<boolean> {
     const key = kindKey(apiVersion, kind);
     if (this.children.has(key)) return true;
-    if (key !== kindKey(CERTIFICATE_RESOURCE.apiVersion, CERTIFICATE_RESOURCE.kind) || this.stopped)
-      return false;
-    if (!(await this.servesCertificates())) return false;
+    const resource = OPTIONAL_CHILD_RESOURCES.find((r) => kindKey(r.apiVersion, r.kind) === key);
+    if (!resource || this.stopped) return false;
+    if (!(await this.serves(resource))) return false;
     if (!this.children.has(key)) {
-      this.options.log.info('the API server serves cert-manager Certificates now; caching them');
-      this.addChildCache(CERTIFICATE_RESOURCE).start();
+      this.options.log.info({ kind }, `the API server serves ${kind}s now; caching them`);
+      this.addChildCache(resource).start();
     }
     await this.children.get(key)!.cache.waitForSync();
     return true;
+  }
+
+  /**
+   * A cache of a cluster-scoped class kind (TlsClass, ListenerClass) that any stacklet may name: a
+   * class added, removed or given a new spec requeues every stacklet.
+   */
+  private classCache(resource: ResourceType): KindCache {
+    const cache = new KindCache(
+      this.client,
+      resource,
+      { watchTimeoutSeconds: this.options.watchTimeoutSeconds },
+      this.options.log,
+      this.metrics,
+    );
+    cache.on((type, object, old) => {
+      if (type === 'MODIFIED' && old && old.metadata.generation === object.metadata.generation) return;
+      if (this.leading) this.enqueueAll();
+    });
+    return cache;
   }
 
   /** A metadata-only cache of `resource` whose changes requeue the stacklets `watchers` lists. */

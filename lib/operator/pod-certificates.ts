@@ -11,9 +11,11 @@
  * creates an object, so the chain proves no more than the namespace's own access control: someone
  * who may create pods in a stacklet's namespace can make one that looks like the stacklet's.
  */
+import { LISTENER_VOLUME, POD_NAME_LABEL } from '../listener/pod-listener';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../stacklet/labels';
 import { API_GROUP } from '../stacklet/product';
 import { matchesLabelSelector } from '../stacklet/references';
+import { CLOCK_SKEW_SECONDS, MAX_BACKDATE_SECONDS, REFRESH_MARGIN_SECONDS } from '../tls/certificates';
 import type { KubeObject, OwnerReference } from './informer';
 
 /** The cluster's DNS domain unless told otherwise. */
@@ -55,6 +57,8 @@ export interface PodOwners {
   stacklet(kind: string, namespace: string, name: string): KubeObject | undefined;
   /** keelson's Services in `namespace`. */
   services(namespace: string): Iterable<KubeObject>;
+  /** A node's addresses (`status.addresses`), or undefined when the node is not known. */
+  nodeAddresses(node: string): readonly { type: string; address: string }[] | undefined;
 }
 
 /** The stacklet a trusted pod belongs to. */
@@ -65,8 +69,75 @@ export interface PodStacklet {
 }
 
 export type PodVerdict =
-  | { readonly allowed: true; readonly stacklet: PodStacklet; readonly dnsNames: readonly string[] }
+  | {
+      readonly allowed: true;
+      readonly stacklet: PodStacklet;
+      readonly dnsNames: readonly string[];
+      /** The addresses outside the cluster the pod is reached at (a per-pod listener's), if any. */
+      readonly ipAddresses: readonly string[];
+      /**
+       * Set when a name the certificate must carry is not known yet (a load balancer without its
+       * address): the request waits rather than getting a certificate a client would refuse.
+       */
+      readonly waitingFor?: string;
+    }
   | { readonly allowed: false; readonly reason: string; readonly message: string };
+
+/** What the certificate of a pod with a per-pod listener adds to its cluster names. */
+export interface ExternalNames {
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  /** What is not known yet, when something is missing. */
+  readonly waitingFor?: string;
+}
+
+/** The node address types a client outside the pods' network is told (lib/listener's NodePort). */
+const CLIENT_NODE_ADDRESS_TYPES = new Set(['ExternalIP', 'InternalIP']);
+
+/**
+ * The names clients outside the cluster use for `pod`, when it has a per-pod listener (it mounts
+ * the role group's address ConfigMap, lib/listener/pod-listener.ts): through its own Service (named
+ * after the pod) of type NodePort, its node's ExternalIP and InternalIP addresses (the class says
+ * which one is advertised; a client told the other must pass the name check too); of type
+ * LoadBalancer, the ingress ip or hostname. These are the names the address ConfigMap hands out,
+ * read from the same facts, so the certificate never waits for the operator to write that map.
+ */
+export function externalNames(
+  pod: KubeObject,
+  services: readonly KubeObject[],
+  nodeAddresses: PodOwners['nodeAddresses'],
+): ExternalNames {
+  const none: ExternalNames = { dnsNames: [], ipAddresses: [] };
+  const spec = (pod.spec ?? {}) as { nodeName?: string; volumes?: { name: string }[] };
+  if (!(spec.volumes ?? []).some((v) => v.name === LISTENER_VOLUME)) return none;
+  const name = pod.metadata.name;
+  const own = services.find(
+    (s) =>
+      s.metadata.name === name &&
+      (s.spec as { selector?: Record<string, string> } | undefined)?.selector?.[POD_NAME_LABEL] === name,
+  );
+  if (!own) return { ...none, waitingFor: `the pod's own Service ${name}` };
+  const serviceSpec = own.spec as { type?: string };
+  if (serviceSpec.type === 'NodePort') {
+    const node = spec.nodeName;
+    const addresses = (node ? nodeAddresses(node) : undefined) ?? [];
+    const ips = addresses.filter((a) => CLIENT_NODE_ADDRESS_TYPES.has(a.type)).map((a) => a.address);
+    if (ips.length === 0)
+      return { ...none, waitingFor: `an ExternalIP or InternalIP address of the node ${node}` };
+    return { dnsNames: [], ipAddresses: [...new Set(ips)] };
+  }
+  if (serviceSpec.type === 'LoadBalancer') {
+    const ingress =
+      (own.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined)
+        ?.loadBalancer?.ingress ?? [];
+    const ipAddresses = ingress.flatMap((i) => (i.ip ? [i.ip] : []));
+    const dnsNames = ingress.flatMap((i) => (i.hostname ? [i.hostname.toLowerCase()] : []));
+    if (ipAddresses.length + dnsNames.length === 0)
+      return { ...none, waitingFor: `the load balancer address of the Service ${name}` };
+    return { dnsNames, ipAddresses };
+  }
+  return none;
+}
 
 /** The reference of `object`'s controller, if any. */
 export function controllerOf(object: KubeObject): OwnerReference | undefined {
@@ -77,8 +148,9 @@ const isManagedByKeelson = (object: KubeObject) => object.metadata.labels?.[LABE
 
 /**
  * Whether keelson signs for `pod`, and for which names: the pod's own (when it has a subdomain,
- * as a StatefulSet's pods do) and those of every Service of its stacklet (same
- * `app.kubernetes.io/instance`, managed by keelson) whose selector picks the pod.
+ * as a StatefulSet's pods do), those of every Service of its stacklet (same
+ * `app.kubernetes.io/instance`, managed by keelson) whose selector picks the pod, and the addresses
+ * outside the cluster of its per-pod listener (`externalNames`).
  */
 export async function judgePod(
   pod: KubeObject,
@@ -134,7 +206,8 @@ export async function judgePod(
     return deny(`${what} is not named like a pod of the StatefulSet ${workloadRef.name} (<name>-<ordinal>)`);
 
   const instance = workload.metadata.labels?.[LABEL_INSTANCE] ?? stackletRef.name;
-  const services = [...owners.services(namespace)]
+  const namespaceServices = [...owners.services(namespace)];
+  const services = namespaceServices
     .filter(
       (service) =>
         isManagedByKeelson(service) &&
@@ -142,10 +215,12 @@ export async function judgePod(
         selectsPod(service, labels),
     )
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const external = externalNames(pod, namespaceServices, owners.nodeAddresses);
   const dnsNames = [
     ...new Set([
       ...podDnsNames(pod, clusterDomain),
       ...services.flatMap((service) => serviceDnsNames(service, clusterDomain)),
+      ...external.dnsNames,
     ]),
   ];
   if (dnsNames.length === 0) {
@@ -159,6 +234,8 @@ export async function judgePod(
     allowed: true,
     stacklet: { kind: stackletRef.kind, name: stackletRef.name, uid: stackletRef.uid },
     dnsNames,
+    ipAddresses: external.ipAddresses,
+    ...(external.waitingFor ? { waitingFor: external.waitingFor } : {}),
   };
 }
 
@@ -180,22 +257,49 @@ export function apiTime(date: Date): string {
 }
 
 /**
- * When the kubelet should ask for the next certificate: two thirds into the lifetime, kept within
- * what the API server accepts (at least 10 minutes after `notBefore` and before `notAfter`).
+ * How far a certificate's `notBefore` lies before its issue: the usual minute of clock skew, or
+ * more when the class asks for a refresh sooner than `REFRESH_MARGIN_SECONDS` after issue (never
+ * more than `MAX_BACKDATE_SECONDS`).
  */
-export function beginRefreshAt(notBefore: Date, notAfter: Date): Date {
-  const margin = 10 * 60_000;
+export function backdateSeconds(refreshAfterSeconds?: number): number {
+  if (refreshAfterSeconds === undefined) return CLOCK_SKEW_SECONDS;
+  return Math.min(
+    MAX_BACKDATE_SECONDS,
+    Math.max(CLOCK_SKEW_SECONDS, REFRESH_MARGIN_SECONDS - refreshAfterSeconds),
+  );
+}
+
+/**
+ * When the kubelet should ask for the next certificate: `refreshAfter.seconds` after the issue, when
+ * the class says so, otherwise two thirds into the lifetime; kept within what the API server accepts
+ * (at least 10 minutes after `notBefore` and before `notAfter`). The kubelet adds up to 5 minutes of
+ * its own jitter and looks every one to two minutes.
+ */
+export function beginRefreshAt(
+  notBefore: Date,
+  notAfter: Date,
+  refreshAfter?: { readonly issuedAt: Date; readonly seconds: number },
+): Date {
+  const margin = REFRESH_MARGIN_SECONDS * 1000;
   const lifetime = notAfter.getTime() - notBefore.getTime();
-  const at = notBefore.getTime() + Math.floor((lifetime * 2) / 3 / 1000) * 1000;
+  const at = refreshAfter
+    ? Math.floor(refreshAfter.issuedAt.getTime() / 1000) * 1000 + refreshAfter.seconds * 1000
+    : notBefore.getTime() + Math.floor((lifetime * 2) / 3 / 1000) * 1000;
   return new Date(Math.min(Math.max(at, notBefore.getTime() + margin), notAfter.getTime() - margin));
 }
 
-/** A PodCertificateRequest's status once keelson issued `certificatePem`. */
+/**
+ * A PodCertificateRequest's status once keelson issued `certificatePem` at `now`, the refresh
+ * `refreshAfterSeconds` after it (or two thirds into the lifetime).
+ */
 export function issuedStatus(
   certificate: { certificatePem: string; notBefore: Date; notAfter: Date },
   message: string,
   now: Date = new Date(),
+  refreshAfterSeconds?: number,
 ): Record<string, unknown> {
+  const refreshAfter =
+    refreshAfterSeconds === undefined ? undefined : { issuedAt: now, seconds: refreshAfterSeconds };
   return {
     conditions: [
       { type: 'Issued', status: 'True', reason: 'Issued', message, lastTransitionTime: apiTime(now) },
@@ -203,7 +307,7 @@ export function issuedStatus(
     certificateChain: certificate.certificatePem,
     notBefore: apiTime(certificate.notBefore),
     notAfter: apiTime(certificate.notAfter),
-    beginRefreshAt: apiTime(beginRefreshAt(certificate.notBefore, certificate.notAfter)),
+    beginRefreshAt: apiTime(beginRefreshAt(certificate.notBefore, certificate.notAfter, refreshAfter)),
   };
 }
 

@@ -63,7 +63,11 @@ interface ContainerStatus {
   name?: string;
   ready?: boolean;
   image?: string;
-  state?: { waiting?: { reason?: string; message?: string }; terminated?: Terminated; running?: object };
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    terminated?: Terminated;
+    running?: { startedAt?: string };
+  };
   lastState?: { terminated?: Terminated };
 }
 interface PodStatus {
@@ -106,6 +110,8 @@ export function podHealthView(pod: KubeObject): KubeObject {
       deletionTimestamp,
       creationTimestamp,
     },
+    // The node a pod runs on: a per-pod listener's address is its node's (listener-addresses.ts).
+    spec: { nodeName: (pod.spec as { nodeName?: string } | undefined)?.nodeName },
     status: {
       phase: status.phase,
       // When the kubelet took the pod on: certificate restarts date a pod's certificate from it.
@@ -134,7 +140,8 @@ function containerView(c: ContainerStatus): ContainerStatus {
     state: c.state && {
       waiting: c.state.waiting && { reason: c.state.waiting.reason, message: c.state.waiting.message },
       terminated: terminated(c.state.terminated),
-      running: c.state.running && {},
+      // When the process started: certificate restarts compare it with when a CA was published.
+      running: c.state.running && { startedAt: c.state.running.startedAt },
     },
     lastState: c.lastState && { terminated: terminated(c.lastState.terminated) },
   };
@@ -145,6 +152,8 @@ export function podHealthChanged(before: KubeObject | undefined, after: KubeObje
   return (
     before === undefined ||
     before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
+    (before.spec as { nodeName?: string } | undefined)?.nodeName !==
+      (after.spec as { nodeName?: string } | undefined)?.nodeName ||
     JSON.stringify(before.status) !== JSON.stringify(after.status)
   );
 }

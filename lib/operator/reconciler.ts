@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
 import type { ProductDefinition, RoleDefinition } from '../stacklet/product';
 import { resolveReferences, type ReferencedObject, type ReferencesHook } from '../stacklet/references';
+import { stackletDependencies } from '../stacklet/resolve';
 import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { buildChildren, type Manifest } from './build';
@@ -37,7 +38,16 @@ import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './rea
 import { quorumVerdict, type QuorumVerdict } from './quorum';
 import { TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
 import type { Volume } from '../../imports/k8s-wire';
-import { CERTIFICATE_RESOURCE, kindKey, objectPath, type ResourceType } from './resources';
+import type { ListenerClassInfo } from '../listener/class';
+import { fillListenerAddresses, type ListenerCaches } from './listener-addresses';
+import {
+  CERTIFICATE_RESOURCE,
+  kindKey,
+  objectPath,
+  PROMETHEUS_RULE_RESOURCE,
+  SERVICE_MONITOR_RESOURCE,
+  type ResourceType,
+} from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
 
@@ -50,7 +60,13 @@ export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 /** Reason of `Degraded` when a `certManager` TlsClass serves the stacklet and cert-manager is not installed. */
 export const CERT_MANAGER_MISSING = 'CertManagerMissing';
 
-/** How often a stacklet waiting for cert-manager looks again. */
+/**
+ * Reason of `Degraded` when `clusterConfig.monitoring` asks for ServiceMonitors or PrometheusRules and
+ * the API server does not serve prometheus-operator's CRDs.
+ */
+export const PROMETHEUS_OPERATOR_MISSING = 'PrometheusOperatorMissing';
+
+/** How often a stacklet waiting for cert-manager (or prometheus-operator's CRDs) looks again. */
 export const CERT_MANAGER_RETRY_MS = 30_000;
 
 export type ReconcileResult = 'success' | 'paused' | 'waiting' | 'invalid' | 'gone';
@@ -90,6 +106,10 @@ export interface ReconcilerOptions {
   readonly childKind?: (apiVersion: string, kind: string) => Promise<boolean>;
   /** The cluster's TlsClasses (from the operator's cache). */
   readonly tlsClasses: () => readonly TlsClassInfo[];
+  /** The cluster's ListenerClasses (from the operator's cache). @default - none: the built-in ones */
+  readonly listenerClasses?: () => readonly ListenerClassInfo[];
+  /** What per-pod listener addresses are read from (listener-addresses.ts). @default - none written */
+  readonly listenerCaches?: ListenerCaches;
   /**
    * Restarts of pods whose product does not reload its certificates (certificate-restarts.ts), run
    * after every successful reconcile.
@@ -154,7 +174,7 @@ export class Reconciler {
     this.o.onReferences(namespace, name, [...kinds]);
 
     // Dependencies: discovery ConfigMaps of other stacklets (or made by hand).
-    const wanted = this.o.product.dependencies?.(spec as never, resolution.references) ?? {};
+    const wanted = stackletDependencies(this.o.product, spec, resolution.references);
     this.o.onDependencies(namespace, name, Object.values(wanted));
     const dependencies: Record<string, Record<string, string>> = {};
     const missing: string[] = [...resolution.missing];
@@ -177,21 +197,16 @@ export class Reconciler {
 
     let desired: Manifest[];
     try {
-      desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses());
+      const listenerCaches = this.o.listenerCaches;
+      desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses(), {
+        listenerClasses: this.o.listenerClasses?.() ?? [],
+        fill: listenerCaches ? (built) => fillListenerAddresses(built, namespace, listenerCaches) : undefined,
+      });
     } catch (error) {
       if (!SpecValidationError.isSpecValidationError(error)) throw error;
       const message = error.problems.join('; ');
       const invalid = 'the spec is invalid; see the Degraded condition';
-      await this.writeStatusWithWarning(
-        resource,
-        {
-          ...active,
-          Degraded: { status: 'True', reason: 'InvalidSpec', message },
-          Available: { status: 'False', reason: 'InvalidSpec', message: invalid },
-          Progressing: { status: 'False', reason: 'InvalidSpec', message: invalid },
-        },
-        'Degraded',
-      );
+      await this.refuse(resource, active, 'InvalidSpec', message, invalid);
       log.warn({ problems: error.problems }, 'invalid spec; nothing applied');
       return { result: 'invalid' };
     }
@@ -206,17 +221,25 @@ export class Reconciler {
         `issue${several ? '' : 's'} certificates through cert-manager, but the API server does not serve cert-manager.io/v1 ` +
         'Certificates: install cert-manager (its CRDs and controller) or name a keelsonCa or secretCa class in ' +
         'spec.clusterConfig.tls; nothing applied';
-      await this.writeStatusWithWarning(
-        resource,
-        {
-          ...active,
-          Degraded: { status: 'True', reason: CERT_MANAGER_MISSING, message },
-          Available: { status: 'False', reason: CERT_MANAGER_MISSING, message },
-          Progressing: { status: 'False', reason: CERT_MANAGER_MISSING, message },
-        },
-        'Degraded',
-      );
+      await this.refuse(resource, active, CERT_MANAGER_MISSING, message);
       log.warn({ tlsClasses: certManagerClasses }, 'cert-manager is not installed; nothing applied');
+      return { result: 'waiting', requeueAfterMs: CERT_MANAGER_RETRY_MS };
+    }
+
+    // ServiceMonitors and PrometheusRules need prometheus-operator's CRDs: without them nothing is
+    // applied, and the user is told which setting asks for what.
+    const monitoringKinds = await this.monitoringKindsNotServed(desired);
+    if (monitoringKinds.length > 0) {
+      const fields = monitoringKinds.map((k) =>
+        k === 'ServiceMonitor' ? 'serviceMonitors' : 'prometheusRules',
+      );
+      const message =
+        `spec.clusterConfig.monitoring asks for ${monitoringKinds.join(' and ')} objects ` +
+        `(${fields.join(', ')}), but the API server does not serve monitoring.coreos.com/v1 ` +
+        `${monitoringKinds.map((k) => `${k}s`).join(' or ')}: install prometheus-operator's CRDs or set ` +
+        `${fields.join(' and ')} to false; nothing applied`;
+      await this.refuse(resource, active, PROMETHEUS_OPERATOR_MISSING, message);
+      log.warn({ kinds: monitoringKinds }, "prometheus-operator's CRDs are not installed; nothing applied");
       return { result: 'waiting', requeueAfterMs: CERT_MANAGER_RETRY_MS };
     }
 
@@ -315,6 +338,18 @@ export class Reconciler {
       classes.add(manifest.metadata.labels?.[TLS_CLASS_LABEL] ?? '(unknown)');
     }
     return [...classes].sort();
+  }
+
+  /** The prometheus-operator kinds in `desired` the operator cannot apply because their CRDs are not served. */
+  private async monitoringKindsNotServed(desired: readonly Manifest[]): Promise<string[]> {
+    const kinds = new Set<string>();
+    for (const resource of [SERVICE_MONITOR_RESOURCE, PROMETHEUS_RULE_RESOURCE]) {
+      if (!desired.some((m) => m.apiVersion === resource.apiVersion && m.kind === resource.kind)) continue;
+      if (this.o.children.has(kindKey(resource.apiVersion, resource.kind))) continue;
+      if (await this.o.childKind?.(resource.apiVersion, resource.kind)) continue;
+      kinds.add(resource.kind);
+    }
+    return [...kinds];
   }
 
   /** Why the stacklet's pods are not Ready, from the pod cache. */
@@ -575,6 +610,30 @@ export class Reconciler {
    * Warning Event with its reason and message when they are new, so that a problem shows up once
    * in `kubectl get events`, not once per reconcile.
    */
+  /**
+   * Records that this pass applied nothing and why: `Degraded` (with a Warning Event) and, as
+   * nothing moves until the cause goes away, `Available` and `Progressing` false for the same
+   * reason; `summary` is what those two say (by default the message itself).
+   */
+  private async refuse(
+    resource: KubeObject,
+    active: Partial<Record<ConditionType, WantedCondition>>,
+    reason: string,
+    message: string,
+    summary: string = message,
+  ): Promise<void> {
+    await this.writeStatusWithWarning(
+      resource,
+      {
+        ...active,
+        Degraded: { status: 'True', reason, message },
+        Available: { status: 'False', reason, message: summary },
+        Progressing: { status: 'False', reason, message: summary },
+      },
+      'Degraded',
+    );
+  }
+
   private async writeStatusWithWarning(
     resource: KubeObject,
     wanted: Partial<Record<ConditionType, WantedCondition>>,

@@ -47,6 +47,29 @@ export const CERTIFICATE_RESOURCE: ResourceType = {
 };
 
 /**
+ * prometheus-operator's ServiceMonitors and PrometheusRules, which a stacklet's build emits when
+ * `clusterConfig.monitoring` asks for them. Optional like cert-manager's Certificates: the operator
+ * caches them only once the API server serves them.
+ */
+export const SERVICE_MONITOR_RESOURCE: ResourceType = {
+  apiVersion: 'monitoring.coreos.com/v1',
+  kind: 'ServiceMonitor',
+  plural: 'servicemonitors',
+};
+export const PROMETHEUS_RULE_RESOURCE: ResourceType = {
+  apiVersion: 'monitoring.coreos.com/v1',
+  kind: 'PrometheusRule',
+  plural: 'prometheusrules',
+};
+
+/** The child kinds whose CRDs may be missing: applied and pruned once the API server serves them. */
+export const OPTIONAL_CHILD_RESOURCES: readonly ResourceType[] = [
+  CERTIFICATE_RESOURCE,
+  SERVICE_MONITOR_RESOURCE,
+  PROMETHEUS_RULE_RESOURCE,
+];
+
+/**
  * cert-manager's CertificateRequests, which the operator reads (never writes) for the CA that
  * signed a `certManager` class's certificates (`status.ca`), to publish it for the class's clients.
  */
@@ -77,6 +100,22 @@ export const TLS_CLASS_RESOURCE: ResourceType = {
   kind: 'TlsClass',
   plural: 'tlsclasses',
 };
+
+/**
+ * ListenerClasses (cluster-scoped), which decide the type and settings of the stacklets' Services:
+ * a change to one requeues every stacklet.
+ */
+export const LISTENER_CLASS_RESOURCE: ResourceType = {
+  apiVersion: `${API_GROUP}/${API_VERSION}`,
+  kind: 'ListenerClass',
+  plural: 'listenerclasses',
+};
+
+/**
+ * Nodes, addresses only: a per-pod listener of a NodePort class advertises its node's address
+ * (listener-addresses.ts). Read, never written.
+ */
+export const NODE_RESOURCE: ResourceType = { apiVersion: 'v1', kind: 'Node', plural: 'nodes' };
 
 /** The resource of a product's custom resource. */
 export function stackletResource(product: ProductDefinition): ResourceType {

@@ -50,6 +50,7 @@ import type { EventRecorder } from './events';
 import { errorMessage, type KubeObject } from './informer';
 import type { OperatorMetrics } from './metrics';
 import {
+  backdateSeconds,
   DEFAULT_CLUSTER_DOMAIN,
   issuedStatus,
   isSettled,
@@ -101,6 +102,12 @@ type KeelsonCa = Extract<ResolvedTlsClass, { provider: 'keelsonCa' }>;
 
 /** How often a `secretCa` class's Secret is read again, so that its trust bundle follows a new CA. */
 const SECRET_CA_RESYNC_MS = 60_000;
+/**
+ * How soon a request waiting for a name (`waitForNames`) is looked at again: a load balancer's
+ * address is the cloud's work and comes in seconds to minutes; nothing requeues the request when it
+ * does, so the signer asks again.
+ */
+const NAMES_RETRY_MS = 5_000;
 
 /** The longest a class waits for its next CA transition before it is looked at again. */
 const MAX_CA_REQUEUE_MS = 6 * 3600_000;
@@ -179,6 +186,8 @@ export class PodCertificateSigner {
   private readonly log: Logger;
   private readonly clusterDomain: string;
   private readonly now: () => Date;
+  /** Requests waiting for a name (`waitForNames`) whose pod got its Event, by uid. */
+  private readonly waitingAnnounced = new Set<string>();
 
   constructor(private readonly options: PodCertificateSignerOptions) {
     this.now = options.now ?? (() => new Date());
@@ -193,7 +202,10 @@ export class PodCertificateSigner {
       options.metrics,
     );
     this.requests.on((type, request) => {
-      if (type === 'DELETED' || isSettled(request)) return;
+      if (type === 'DELETED' || isSettled(request)) {
+        this.waitingAnnounced.delete(request.metadata.uid ?? request.metadata.name);
+        return;
+      }
       if (!(request as PodCertificateRequest).spec?.signerName?.startsWith(TLS_SIGNER_PREFIX)) return;
       this.queue.add(`request/${request.metadata.namespace}/${request.metadata.name}`);
     });
@@ -413,8 +425,12 @@ export class PodCertificateSigner {
       this.clusterDomain,
     );
     if (!verdict.allowed) return this.refuse(request, log, 'Denied', verdict.reason, verdict.message);
+    if (verdict.waitingFor) return this.waitForNames(request, pod, verdict.waitingFor, log);
 
     let issued;
+    // The operator's clock, not the injected one CA rotation follows: the API server checks
+    // notBefore against its own clock.
+    const issuedAt = new Date();
     try {
       const lifetime = provider.certificateLifetimeSeconds;
       let ca: SecretCa['signing'];
@@ -439,21 +455,30 @@ export class PodCertificateSigner {
         ca,
         subjectPublicKey,
         dnsNames: verdict.dnsNames,
+        ipAddresses: verdict.ipAddresses,
         lifetimeSeconds: Math.min(lifetime, request.spec.maxExpirationSeconds ?? lifetime),
+        now: issuedAt,
+        // A refresh sooner than 10 minutes after issue needs an earlier notBefore (pod-certificates.ts).
+        backdateSeconds: backdateSeconds(provider.certificateRefreshAfterSeconds),
       });
     } catch (error) {
       if (error instanceof SigningFailure)
         return this.refuse(request, log, 'Failed', error.reason, error.message);
       throw error;
     }
-    const message = `issued by ${signerName} for the ${verdict.stacklet.kind} ${verdict.stacklet.name}: ${verdict.dnsNames.join(', ')}`;
+    const names = [...verdict.dnsNames, ...verdict.ipAddresses];
+    const message = `issued by ${signerName} for the ${verdict.stacklet.kind} ${verdict.stacklet.name}: ${names.join(', ')}`;
     // An intermediate CA of the user's follows the leaf, for clients that trust only its root.
     const chain = { ...issued, certificatePem: issued.certificatePem + (secretCa?.intermediatePem ?? '') };
-    await this.writeStatus(request, issuedStatus(chain, message.slice(0, 32_768)));
+    await this.writeStatus(
+      request,
+      issuedStatus(chain, message.slice(0, 32_768), issuedAt, provider.certificateRefreshAfterSeconds),
+    );
     this.options.metrics.podCertificates.inc({ result: 'issued' });
     log.info(
       {
         dnsNames: verdict.dnsNames,
+        ipAddresses: verdict.ipAddresses,
         notBefore: issued.notBefore,
         notAfter: issued.notAfter,
         stacklet: verdict.stacklet.name,
@@ -462,6 +487,33 @@ export class PodCertificateSigner {
     );
     await this.options.recorder
       .record(pod, 'Normal', 'CertificateIssued', `${message}; valid until ${issued.notAfter.toISOString()}`)
+      .catch((error) => log.warn({ err: errorMessage(error) }, 'could not record the Event'));
+  }
+
+  /**
+   * Leaves a request unanswered while a name its certificate must carry is not known (a per-pod
+   * listener's load balancer without an address): the kubelet keeps the pod waiting, as the pod's
+   * start would wait for that address anyway, and the request is looked at again shortly. The pod
+   * gets one Event saying what it waits for.
+   */
+  private async waitForNames(
+    request: PodCertificateRequest,
+    pod: KubeObject,
+    waitingFor: string,
+    log: Logger,
+  ): Promise<void> {
+    this.queue.addAfter(`request/${request.metadata.namespace}/${request.metadata.name}`, NAMES_RETRY_MS);
+    const uid = request.metadata.uid ?? request.metadata.name;
+    if (this.waitingAnnounced.has(uid)) return;
+    this.waitingAnnounced.add(uid);
+    log.info({ waitingFor }, 'pod certificate waits for a name it must carry');
+    await this.options.recorder
+      .record(
+        pod,
+        'Normal',
+        'CertificateWaiting',
+        `the pod certificate waits for ${waitingFor}, a name it must carry`,
+      )
       .catch((error) => log.warn({ err: errorMessage(error) }, 'could not record the Event'));
   }
 

@@ -240,21 +240,24 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const LogLevelSchema = StringEnum(LOG_LEVELS);
 
-// keelson runs no Vector agent yet: a setting that asks for one would be accepted and do nothing,
-// so it is refused (false is accepted, as it asks for what happens anyway).
+// keelson ships logs with its own agent, turned on for the whole stacklet by
+// clusterConfig.logging.aggregatorConfigMapName; the Vector-era switches are refused with a message
+// naming what replaced them, rather than accepted and ignored.
 const noVectorAgent = defineRule<{ enableVectorAgent?: boolean }>({
-  cel: '!has(self.enableVectorAgent) || !self.enableVectorAgent',
+  cel: '!has(self.enableVectorAgent)',
   message:
-    'keelson does not run a Vector agent yet, so no logs would be shipped; remove enableVectorAgent (logs go to the console)',
+    "enableVectorAgent is replaced by clusterConfig.logging.aggregatorConfigMapName: keelson's log agent runs " +
+    'beside every pod of a stacklet that names an aggregator; remove enableVectorAgent',
   fieldPath: '.enableVectorAgent',
-  check: (self) => self.enableVectorAgent !== true,
+  check: (self) => self.enableVectorAgent === undefined,
 });
 
-/** Refuses clusterConfig.vectorAggregatorConfigMapName, which nothing reads yet. */
+/** Refuses clusterConfig.vectorAggregatorConfigMapName, replaced by clusterConfig.logging. */
 export const noVectorAggregator = defineRule<{ vectorAggregatorConfigMapName?: string }>({
   cel: '!has(self.vectorAggregatorConfigMapName)',
   message:
-    'keelson does not run a Vector agent yet, so no logs would reach the aggregator; remove vectorAggregatorConfigMapName',
+    'vectorAggregatorConfigMapName is replaced by clusterConfig.logging.aggregatorConfigMapName (a discovery ' +
+    'ConfigMap with the OTLP_HTTP_ENDPOINT of an OpenTelemetry aggregator); move the name there',
   fieldPath: '.vectorAggregatorConfigMapName',
   check: (self) => self.vectorAggregatorConfigMapName === undefined,
 });
@@ -280,7 +283,7 @@ export const LoggingSchema = Type.Object(
     enableVectorAgent: Type.Optional(
       Type.Boolean({
         description:
-          'Reserved: keelson does not run a Vector agent yet, so true is refused (synth and admission). @default false',
+          'Removed: replaced by clusterConfig.logging.aggregatorConfigMapName; any value is refused (synth and admission).',
       }),
     ),
     containers: Type.Optional(
@@ -356,12 +359,21 @@ export const CommonConfigProperties = {
   ),
 };
 
-export const LISTENER_CLASSES = ['cluster-internal', 'external-unstable', 'external-stable'] as const;
-export type ListenerClass = (typeof LISTENER_CLASSES)[number];
+/** What may name a ListenerClass: a DNS label (lib/listener). */
+export const LISTENER_CLASS_NAME = {
+  pattern: DNS_LABEL_PATTERN,
+  maxLength: 63,
+  'x-keelson-expected':
+    "a ListenerClass name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)",
+} as const;
 
-export const ListenerClassSchema = StringEnum(LISTENER_CLASSES, {
+export const ListenerClassSchema = Type.String({
+  ...LISTENER_CLASS_NAME,
   description:
-    'How clients reach the role: cluster-internal (ClusterIP), external-unstable (NodePort), external-stable (LoadBalancer).',
+    "The ListenerClass through which clients reach the role (its Services' type and settings). It must exist: in " +
+    'the cluster (operator mode) or as a ListenerClass construct defined before the stacklet (synth mode); ' +
+    'cluster-internal (ClusterIP), external-unstable (NodePort) and external-stable (LoadBalancer) are built in ' +
+    'unless a class of that name replaces them. @default "cluster-internal"',
 });
 
 export const RoleConfigSchema = Type.Object(
@@ -496,15 +508,107 @@ export const TlsSchema = Type.Object(
   },
 );
 
+/** The aggregator keelson's log agent ships every pod's structured log records to. */
+export const ClusterLoggingSchema = Type.Object(
+  {
+    aggregatorConfigMapName: Type.Optional(
+      Type.String({
+        pattern: DNS_SUBDOMAIN_SYNTAX,
+        maxLength: DNS_SUBDOMAIN_MAX,
+        description:
+          "A discovery ConfigMap in the stacklet's namespace whose OTLP_HTTP_ENDPOINT key holds an OpenTelemetry " +
+          "aggregator's OTLP/HTTP base URL (http://collector.monitoring.svc:4318). Set, every pod of the stacklet " +
+          "runs keelson's log agent beside the product, shipping its structured log records there. " +
+          '@default - no agent: logs stay in the pods',
+        'x-keelson-expected':
+          "a ConfigMap name (lower case letters, digits, '-' and '.', starting and ending with a letter or digit)",
+      }),
+    ),
+  },
+  {
+    ...CLOSED,
+    description: "Where the stacklet's logs are shipped.",
+    [TYPE_NAME_KEY]: 'ClusterLoggingSpec',
+  },
+);
+import type { ClusterLoggingSpec } from './spec.generated';
+export type { ClusterLoggingSpec };
+
+// Labels go on the monitoring objects only, so labels with none of them asked for would do nothing.
+const monitoringLabelsNeedAnObject = defineRule<{
+  prometheusRules?: boolean;
+  serviceMonitors?: boolean;
+  grafanaDashboards?: boolean;
+  labels?: Record<string, string>;
+}>({
+  cel:
+    '!has(self.labels) || (has(self.prometheusRules) && self.prometheusRules) || ' +
+    '(has(self.serviceMonitors) && self.serviceMonitors) || (has(self.grafanaDashboards) && self.grafanaDashboards)',
+  message:
+    'labels go on the PrometheusRule, ServiceMonitor and dashboard ConfigMap, and none of them is enabled; ' +
+    'set prometheusRules, serviceMonitors or grafanaDashboards to true, or remove labels',
+  fieldPath: '.labels',
+  check: (self) =>
+    self.labels === undefined ||
+    self.prometheusRules === true ||
+    self.serviceMonitors === true ||
+    self.grafanaDashboards === true,
+});
+
+export const MonitoringSchema = Type.Object(
+  {
+    prometheusRules: Type.Optional(
+      Type.Boolean({
+        description:
+          "A PrometheusRule (prometheus-operator's monitoring.coreos.com/v1) named after the stacklet with the " +
+          "product's recording and alerting rules, scoped to the stacklet by the namespace and stacklet labels " +
+          "of keelson's scrape job or ServiceMonitor. @default false",
+      }),
+    ),
+    serviceMonitors: Type.Optional(
+      Type.Boolean({
+        description:
+          'A ServiceMonitor named after the stacklet selecting the metrics Service of every role (port ' +
+          "metrics), with the same target labels as keelson's plain scrape job. @default false",
+      }),
+    ),
+    grafanaDashboards: Type.Optional(
+      Type.Boolean({
+        description:
+          "A ConfigMap <stacklet>-dashboard holding the product's Grafana dashboard for this stacklet, labelled " +
+          'grafana_dashboard: "1" (what the Grafana sidecar looks for by default). @default false',
+      }),
+    ),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          "Extra labels on the PrometheusRule, ServiceMonitor and dashboard ConfigMap, such as what a Prometheus' " +
+          "ruleSelector or serviceMonitorSelector matches; keelson's own app.kubernetes.io/* labels win over " +
+          'these. @default - none',
+      }),
+    ),
+  },
+  {
+    ...CLOSED,
+    ...withRules(monitoringLabelsNeedAnObject),
+    description:
+      'Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every ' +
+      "role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.",
+    [TYPE_NAME_KEY]: 'MonitoringSpec',
+  },
+);
+
 /** clusterConfig fields every product has, beside its own. */
 export const CommonClusterConfigProperties = {
   tls: Type.Optional(TlsSchema),
+  monitoring: Type.Optional(MonitoringSchema),
   vectorAggregatorConfigMapName: Type.Optional(
     Type.String({
       description:
-        'Reserved: keelson does not run a Vector agent yet, so this is refused (synth and admission).',
+        'Removed: replaced by clusterConfig.logging.aggregatorConfigMapName; refused (synth and admission).',
     }),
   ),
+  logging: Type.Optional(ClusterLoggingSchema),
   networkPolicy: Type.Optional(
     Type.Object(
       {

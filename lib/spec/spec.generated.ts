@@ -85,8 +85,7 @@ export interface ResourcesSpec {
  */
 export interface LoggingSpec {
   /**
-   * Reserved: keelson does not run a Vector agent yet, so true is refused (synth and admission).
-   * @default false
+   * Removed: replaced by clusterConfig.logging.aggregatorConfigMapName; any value is refused (synth and admission).
    */
   enableVectorAgent?: boolean;
   /**
@@ -127,6 +126,17 @@ export interface LoggingSpec {
 }
 
 /**
+ * Where the stacklet's logs are shipped.
+ */
+export interface ClusterLoggingSpec {
+  /**
+   * A discovery ConfigMap in the stacklet's namespace whose OTLP_HTTP_ENDPOINT key holds an OpenTelemetry aggregator's OTLP/HTTP base URL (http://collector.monitoring.svc:4318). Set, every pod of the stacklet runs keelson's log agent beside the product, shipping its structured log records there.
+   * @default - no agent: logs stay in the pods
+   */
+  aggregatorConfigMapName?: string;
+}
+
+/**
  * Settings of the role as a whole.
  */
 export interface RoleConfigSpec {
@@ -142,9 +152,10 @@ export interface RoleConfigSpec {
     maxUnavailable?: number;
   };
   /**
-   * How clients reach the role: cluster-internal (ClusterIP), external-unstable (NodePort), external-stable (LoadBalancer).
+   * The ListenerClass through which clients reach the role (its Services' type and settings). It must exist: in the cluster (operator mode) or as a ListenerClass construct defined before the stacklet (synth mode); cluster-internal (ClusterIP), external-unstable (NodePort) and external-stable (LoadBalancer) are built in unless a class of that name replaces them.
+   * @default "cluster-internal"
    */
-  listenerClass?: 'cluster-internal' | 'external-unstable' | 'external-stable';
+  listenerClass?: string;
 }
 
 /**
@@ -220,4 +231,32 @@ export interface TlsSpec {
    * @default true
    */
   enabled?: boolean;
+}
+
+/**
+ * Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.
+ */
+export interface MonitoringSpec {
+  /**
+   * A PrometheusRule (prometheus-operator's monitoring.coreos.com/v1) named after the stacklet with the product's recording and alerting rules, scoped to the stacklet by the namespace and stacklet labels of keelson's scrape job or ServiceMonitor.
+   * @default false
+   */
+  prometheusRules?: boolean;
+  /**
+   * A ServiceMonitor named after the stacklet selecting the metrics Service of every role (port metrics), with the same target labels as keelson's plain scrape job.
+   * @default false
+   */
+  serviceMonitors?: boolean;
+  /**
+   * A ConfigMap <stacklet>-dashboard holding the product's Grafana dashboard for this stacklet, labelled grafana_dashboard: "1" (what the Grafana sidecar looks for by default).
+   * @default false
+   */
+  grafanaDashboards?: boolean;
+  /**
+   * Extra labels on the PrometheusRule, ServiceMonitor and dashboard ConfigMap, such as what a Prometheus' ruleSelector or serviceMonitorSelector matches; keelson's own app.kubernetes.io/* labels win over these.
+   * @default - none
+   */
+  labels?: {
+    [k: string]: string;
+  };
 }

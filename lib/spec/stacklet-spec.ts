@@ -31,7 +31,7 @@ import {
   type RoleConfigSpec,
 } from './common';
 import { withRules } from './rules';
-import type { NetworkPolicySpec, TlsSpec } from './spec.generated';
+import type { ClusterLoggingSpec, MonitoringSpec, NetworkPolicySpec, TlsSpec } from './spec.generated';
 import { PodOverridesSchema, type Affinity, type PodTemplatePatch } from './kubernetes';
 
 /** What the spec builder needs to know of one role. */
@@ -196,6 +196,8 @@ export interface AnyStackletSpec {
 /** The clusterConfig fields every product built by `stackletSpecSchema` has. */
 export interface CommonClusterConfigSpec {
   readonly vectorAggregatorConfigMapName?: string;
+  readonly logging?: ClusterLoggingSpec;
   readonly networkPolicy?: NetworkPolicySpec;
   readonly tls?: TlsSpec;
+  readonly monitoring?: MonitoringSpec;
 }

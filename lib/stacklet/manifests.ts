@@ -15,7 +15,8 @@ import type {
   ServiceAccount,
   StatefulSet,
 } from '../../imports/k8s-wire';
-import { renderConfigFile } from '../config-files';
+import { renderConfigFile, renderYaml } from '../config-files';
+import { LOG_AGENT_CONFIG_KEY, logAgentConfig } from '../logging/agent';
 import { configHash } from '../hash';
 import { volumeClaimTemplates } from '../resources';
 import type { CommonClusterConfigSpec } from '../spec/stacklet-spec';
@@ -27,8 +28,19 @@ import {
   type LabelInput,
 } from './labels';
 import { certManagerCertificates } from '../tls/cert-manager';
+import { DEFAULT_LISTENER_CLASSES, DEFAULT_LISTENER_CLASS, type ListenerClassInfo } from '../listener/class';
+import {
+  classServiceFields,
+  LISTENER_ADDRESSES_LABEL,
+  LISTENER_ANNOTATION,
+  podServiceName,
+  POD_NAME_LABEL,
+  type ListenerAddressing,
+  type RoleGroupListener,
+} from '../listener/pod-listener';
 import { buildPodTemplate, dropUndefined } from './pod';
 import { PROMETHEUS_SCRAPE_ANNOTATION, scrapeAnnotations } from './metrics';
+import { monitoringManifests } from './monitoring';
 import { activeRoles } from './resolve';
 import {
   METRICS_PORT_NAME,
@@ -50,13 +62,6 @@ export interface Manifest {
   };
   readonly [field: string]: unknown;
 }
-
-/** Service types behind each listener class. */
-const SERVICE_TYPES = {
-  'cluster-internal': 'ClusterIP',
-  'external-unstable': 'NodePort',
-  'external-stable': 'LoadBalancer',
-} as const;
 
 /** Inputs shared by every builder below. */
 export interface BuildInput {
@@ -92,6 +97,12 @@ function roleOf(input: BuildInput, name: string): RoleDefinition {
   return role;
 }
 
+/** The files whose change must roll the pods: all but those the process reloads or never reads. */
+function hashedFiles(files: Record<string, string>, reloaded: readonly string[]): Record<string, string> {
+  if (reloaded.length === 0) return files;
+  return Object.fromEntries(Object.entries(files).filter(([key]) => !reloaded.includes(key)));
+}
+
 /** The ConfigMap, headless Service and workload of one role group. */
 export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGroup): Manifest[] {
   const { product, stacklet } = input;
@@ -116,6 +127,17 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
       );
     }
     files[key] = content;
+  }
+  if (stacklet.logAggregator !== undefined) {
+    files[LOG_AGENT_CONFIG_KEY] = renderYaml(
+      logAgentConfig({
+        product: product.name,
+        stacklet: stacklet.name,
+        role: role.name,
+        roleGroup: roleGroup.roleGroup,
+        container: product.name,
+      }),
+    );
   }
   const configMap: ConfigMap = {
     apiVersion: 'v1',
@@ -149,9 +171,13 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     roleGroup,
     pod,
     labels,
-    // The rendered files are all a pod reads from its ConfigMap; the rest of its config is in the
-    // template itself, which rolls the pods when it changes anyway.
-    configHash: configHash(files),
+    // The rendered files are all a pod reads from its ConfigMap (less those it reloads by itself);
+    // the rest of its config is in the template itself, which rolls the pods when it changes anyway.
+    // A per-pod listener's class is read at start too (the address the pod advertises).
+    configHash: configHash({
+      ...hashedFiles(files, pod.reloadedFiles ?? []),
+      ...(roleGroup.listener ? { '(listener)': JSON.stringify(roleGroup.listener) } : {}),
+    }),
     serviceAccountName: serviceAccountName(stacklet),
   });
   const replicas = stacklet.spec.clusterOperation?.stopped ? 0 : roleGroup.replicas;
@@ -189,7 +215,94 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     clusterDomain: stacklet.clusterDomain,
     labels,
   });
-  return [as(configMap), as(headless), dropUndefined(workload), ...certificates.map(as)];
+  return [
+    as(configMap),
+    as(headless),
+    dropUndefined(workload),
+    ...certificates.map(as),
+    ...podListenerManifests(input, role, roleGroup, labels, selector),
+  ];
+}
+
+/**
+ * A per-pod listener's objects (lib/listener/pod-listener.ts): one Service per pod of the spec's
+ * replicas, of the role's class, selecting that pod alone and serving the listener's ports; and the
+ * ConfigMap the operator writes the pods' addresses into, empty here (the operator fills it from
+ * what the API server allocated and where the pods run).
+ */
+function podListenerManifests(
+  input: BuildInput,
+  role: RoleDefinition,
+  roleGroup: ResolvedRoleGroup,
+  labels: Record<string, string>,
+  selector: Record<string, string>,
+): Manifest[] {
+  const listener = roleGroup.listener;
+  if (!listener) return [];
+  const listenerClass = input.stacklet.listenerClasses[role.name];
+  const workload = roleGroup.names.workload;
+  const ownLabels = { ...labels, [LISTENER_ADDRESSES_LABEL]: workload };
+  const ports = role.ports.filter((p) => listener.ports.includes(p.name));
+  const services = Array.from({ length: roleGroup.replicas }, (_, ordinal) =>
+    as<Service>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: podServiceName(workload, ordinal),
+        labels: ownLabels,
+        ...serviceAnnotations(listenerClass),
+      },
+      spec: {
+        ...classServiceFields(listenerClass, true),
+        selector: { ...selector, [POD_NAME_LABEL]: podServiceName(workload, ordinal) },
+        ports: ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          targetPort: p.port as never,
+          protocol: p.protocol ?? 'TCP',
+        })),
+      },
+    }),
+  );
+  const addressing: ListenerAddressing = {
+    serviceType: listener.serviceType,
+    ports: listener.ports,
+    ...(listener.preferredNodeAddressType
+      ? { preferredNodeAddressType: listener.preferredNodeAddressType }
+      : {}),
+  };
+  const addresses = as<ConfigMap>({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: listener.addressConfigMap,
+      labels: ownLabels,
+      annotations: { [LISTENER_ANNOTATION]: JSON.stringify(addressing) },
+    },
+    data: {},
+  });
+  return [...services, addresses];
+}
+
+/** The annotations a class puts on its Services, as metadata fields. */
+function serviceAnnotations(listenerClass: ListenerClassInfo): { annotations?: Record<string, string> } {
+  const annotations = listenerClass.spec.serviceAnnotations;
+  return annotations && Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {};
+}
+
+/** The listener class of a role, the default one for a stacklet built without them. */
+function listenerClassOf(stacklet: StackletContext, role: RoleDefinition): ListenerClassInfo {
+  return (
+    stacklet.listenerClasses?.[role.name] ?? {
+      name: DEFAULT_LISTENER_CLASS,
+      spec: DEFAULT_LISTENER_CLASSES[DEFAULT_LISTENER_CLASS],
+    }
+  );
+}
+
+/** The per-pod listeners of a role's groups. */
+function listenersOf(stacklet: StackletContext, role: RoleDefinition): RoleGroupListener[] {
+  return stacklet.roleGroups.filter((rg) => rg.role === role.name && rg.listener).map((rg) => rg.listener!);
 }
 
 /**
@@ -272,7 +385,6 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
       | {
           roleConfig?: {
             podDisruptionBudget?: { enabled?: boolean; maxUnavailable?: number };
-            listenerClass?: keyof typeof SERVICE_TYPES;
           };
         }
       | undefined
@@ -284,13 +396,18 @@ export function roleManifests(input: BuildInput, role: RoleDefinition): Manifest
 
   const clientPorts = role.ports.filter((p) => p.client);
   if (clientPorts.length > 0) {
+    // A role with per-pod listeners is reached from outside at its pods' own Services; its client
+    // Service serves the cluster (a client outside must be sent to a pod it can reach).
+    const listenerClass = role.podListener
+      ? { name: DEFAULT_LISTENER_CLASS, spec: DEFAULT_LISTENER_CLASSES[DEFAULT_LISTENER_CLASS] }
+      : listenerClassOf(stacklet, role);
     manifests.push(
       as<Service>({
         apiVersion: 'v1',
         kind: 'Service',
-        metadata: { name: clientServiceName(stacklet, role), labels },
+        metadata: { name: clientServiceName(stacklet, role), labels, ...serviceAnnotations(listenerClass) },
         spec: {
-          type: SERVICE_TYPES[roleSpec?.roleConfig?.listenerClass ?? 'cluster-internal'],
+          ...classServiceFields(listenerClass, false),
           selector,
           ports: clientPorts.map((p) => ({
             name: p.name,
@@ -381,6 +498,7 @@ export function stackletManifests(
 
   const policy = (stacklet.spec.clusterConfig as CommonClusterConfigSpec | undefined)?.networkPolicy;
   if (policy?.enabled !== false) manifests.push(...networkPolicies(input, labels, roles, policy));
+  manifests.push(...monitoringManifests(product, stacklet, roles, labelInput(input)).map((m) => as(m)));
   return manifests.map(dropUndefined);
 }
 
@@ -447,8 +565,27 @@ function networkPolicies(
       ...scrapers(served),
     ],
   );
+  // Per-pod listeners of an external class: clients outside the cluster connect to these ports, from
+  // addresses no pod or namespace selector names.
+  // A role reached through an external class at its client Service: its client ports, for the same
+  // reason (behind a NodePort or LoadBalancer the source is a client outside, or a node).
+  const outside = roles.flatMap((role) => {
+    const names = new Set(listenersOf(stacklet, role).flatMap((l) => l.ports));
+    const externalService =
+      !role.podListener && listenerClassOf(stacklet, role).spec.serviceType !== 'ClusterIP';
+    const open = role.ports.filter((p) => names.has(p.name) || (externalService && p.client === true));
+    if (open.length === 0) return [];
+    return [
+      make(
+        `${stacklet.name}-${role.name}-listener`,
+        { matchLabels: selectorLabels({ product: product.name, instance: stacklet.name, role: role.name }) },
+        [{ ports: open.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })) }],
+      ),
+    ];
+  });
   return [
     main,
+    ...outside,
     ...internalRoles.map((role) =>
       make(
         `${stacklet.name}-${role.name}`,

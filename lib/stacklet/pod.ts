@@ -25,6 +25,9 @@ import type {
   StackletContext,
 } from './product';
 import { tlsVolumes } from '../tls/pod-tls';
+import { LISTENER_ENV, LISTENER_MOUNT_DIR, LISTENER_VOLUME } from '../listener/pod-listener';
+import { LOG_AGENT_CONFIG_KEY, LOG_AGENT_CONFIG_VOLUME, logAgentContainer } from '../logging/agent';
+import { LOG_DIR } from '../logging/model';
 import { containerSecurityContext, podSecurityContext } from './security';
 
 /** The volume holding the role group's rendered config files. */
@@ -90,14 +93,32 @@ function secured(container: Container, image: string, pullPolicy: string): Conta
 export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
   const { product, stacklet, role, roleGroup, pod } = input;
   const { config } = roleGroup;
-  const writableDirs = role.writableDirs ?? ['/tmp'];
+  const agent = stacklet.logAggregator !== undefined;
+  const declaredDirs = role.writableDirs ?? ['/tmp'];
+  // The agent reads the structured log files from the log volume, which the product writes.
+  const writableDirs = agent && !declaredDirs.includes(LOG_DIR) ? [...declaredDirs, LOG_DIR] : declaredDirs;
   const tls = tlsVolumes(roleGroup.tls, stacklet.tls, roleGroup.names.workload);
 
   const volumes: Volume[] = [
     { name: CONFIG_VOLUME, configMap: { name: roleGroup.names.configMap } },
     ...writableDirs.map((dir) => ({ name: writableVolumeName(dir), emptyDir: {} })),
     ...tls.volumes,
+    // A per-pod listener's addresses; optional, since the pod starts before the operator wrote them.
+    ...(roleGroup.listener
+      ? [{ name: LISTENER_VOLUME, configMap: { name: roleGroup.listener.addressConfigMap, optional: true } }]
+      : []),
     ...(pod.volumes ?? []),
+    ...(agent
+      ? [
+          {
+            name: LOG_AGENT_CONFIG_VOLUME,
+            configMap: {
+              name: roleGroup.names.configMap,
+              items: [{ key: LOG_AGENT_CONFIG_KEY, path: LOG_AGENT_CONFIG_KEY }],
+            },
+          },
+        ]
+      : []),
   ];
   const volumeMounts: VolumeMount[] = [
     { name: CONFIG_VOLUME, mountPath: role.configMountPath, readOnly: true },
@@ -113,8 +134,16 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
       return { name: volume, mountPath };
     }),
     ...tls.mounts,
+    ...(roleGroup.listener ? [{ name: LISTENER_VOLUME, mountPath: LISTENER_MOUNT_DIR, readOnly: true }] : []),
     ...(pod.container.volumeMounts ?? []),
   ];
+  // What `listenerAddressScript` reads: the pod's name and the node it runs on.
+  const listenerEnv: EnvVar[] = roleGroup.listener
+    ? [
+        { name: LISTENER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: LISTENER_ENV.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      ]
+    : [];
 
   const { image, pullPolicy, pullSecrets } = stacklet.image;
   const main: Container = secured(
@@ -122,7 +151,7 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
       name: product.name,
       command: pod.container.command ? [...pod.container.command] : undefined,
       args: [...(pod.container.args ?? []), ...roleGroup.cliOverrides],
-      env: withEnvOverrides(pod.container.env ?? [], roleGroup.envOverrides),
+      env: withEnvOverrides([...listenerEnv, ...(pod.container.env ?? [])], roleGroup.envOverrides),
       ports: role.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })),
       resources: resourceRequirements(config.resources),
       volumeMounts,
@@ -155,7 +184,23 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
       initContainers: pod.initContainers?.length
         ? pod.initContainers.map((c) => secured(c, image, pullPolicy))
         : undefined,
-      containers: [main, ...(pod.sidecars ?? []).map((c) => secured(c, image, pullPolicy))],
+      containers: [
+        main,
+        ...(pod.sidecars ?? []).map((c) => secured(c, image, pullPolicy)),
+        ...(stacklet.logAggregator !== undefined
+          ? [
+              secured(
+                logAgentContainer({
+                  endpoint: stacklet.logAggregator,
+                  logVolume: writableVolumeName(LOG_DIR),
+                  pullPolicy,
+                }),
+                image,
+                pullPolicy,
+              ),
+            ]
+          : []),
+      ],
       volumes,
     },
   };

@@ -11,6 +11,9 @@ import type { LoggingSpec } from '../spec/common';
 import type { Affinity, PodTemplatePatch } from '../spec/kubernetes';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import type { RoleGroupTls, StackletTls, TlsUse } from '../tls/pod-tls';
+import type { ListenerClassInfo } from '../listener/class';
+import type { RoleGroupListener } from '../listener/pod-listener';
+import type { ProductMonitoring } from './monitoring';
 import type { ObjectReference, ResolvedReferences } from './references';
 
 /** The API group of every keelson custom resource. */
@@ -71,6 +74,16 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
   readonly roleGroups: readonly ResolvedRoleGroup[];
   /** The TlsClass serving each kind of traffic; a missing member means that traffic is plaintext. */
   readonly tls: StackletTls;
+  /**
+   * The ListenerClass of each role the stacklet runs, by role name (`roleConfig.listenerClass`,
+   * `cluster-internal` where unnamed; lib/listener).
+   */
+  readonly listenerClasses: Readonly<Record<string, ListenerClassInfo>>;
+  /**
+   * The OTLP/HTTP base URL of the log aggregator `clusterConfig.logging.aggregatorConfigMapName`
+   * names; set, every pod runs the log agent. @default - none: no agent
+   */
+  readonly logAggregator?: string;
 }
 
 /** A role group after the merge of product defaults ← role ← role group. */
@@ -99,6 +112,12 @@ export interface ResolvedRoleGroup<Config extends ResolvedCommonConfig = Resolve
    * they are delivered); a missing member means that traffic is plaintext.
    */
   readonly tls: RoleGroupTls;
+  /**
+   * The pods' own reachable addresses, for a role with a `podListener` whose class is not ClusterIP
+   * (lib/listener/pod-listener.ts): the start script runs `listenerAddressScript(listener)`.
+   * @default - none: the pods are reached at `podAddresses`
+   */
+  readonly listener?: RoleGroupListener;
 }
 
 /** What a product says about one role group's pods. */
@@ -125,6 +144,14 @@ export interface RoleGroupPod {
    * @default - none
    */
   readonly extraFiles?: Readonly<Record<string, string>>;
+  /**
+   * Keys of the role group's ConfigMap (config files or extra files) that the process reads again
+   * by itself when the kubelet updates the mounted ConfigMap, or never reads (a log framework's
+   * periodic scan of its config file; the config of a framework this version does not use). They
+   * are left out of the config hash, so a change to them alone does not roll the pods.
+   * @default - none: every file's change rolls the pods
+   */
+  readonly reloadedFiles?: readonly string[];
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly Container[];
   readonly sidecars?: readonly Container[];
@@ -143,6 +170,27 @@ export function certificateReloadOf(
   use: TlsUse,
 ): CertificateReload {
   return role.certificateReload?.[use] ?? 'restart';
+}
+
+/**
+ * What a role does with renewed certificates of `use` when its CAs change (a CA published for the
+ * use's class, as a `keelsonCa` rotation or a `secretCa` switch does): `trustReload` for the use,
+ * else what it does with its certificates (`certificateReloadOf`): a process that reads its
+ * certificate only at start is assumed to read its trust only then too.
+ */
+export function trustReloadOf(
+  role: Pick<RoleDefinition, 'certificateReload' | 'trustReload'>,
+  use: TlsUse,
+): CertificateReload {
+  return role.trustReload?.[use] ?? certificateReloadOf(role, use);
+}
+
+/**
+ * What a role does when a CA is published for a class it trusts as a client of another stacklet
+ * (`clientTrustReload`): `restart` unless it declares otherwise.
+ */
+export function clientTrustReloadOf(role: Pick<RoleDefinition, 'clientTrustReload'>): CertificateReload {
+  return role.clientTrustReload ?? 'restart';
 }
 
 /** One role of a product. */
@@ -189,6 +237,35 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * @default - `restart` for every use not listed: a product not known to reload is restarted
    */
   readonly certificateReload?: Readonly<Partial<Record<TlsUse, CertificateReload>>>;
+  /**
+   * How the role's process takes up a changed trust bundle (`ca.crt`: a new CA of the use's class),
+   * per TLS use. `files`: it reads the bundle again by itself; `restart`: it keeps the CAs it read at
+   * start, so once a new CA is published for the class the operator restarts each pod that started
+   * before (evictions within the role's PodDisruptionBudget, one pod of the stacklet at a time, as
+   * for `certificateReload`), and the pods trust the new CA before certificates signed by it reach
+   * them (a `keelsonCa` rotation signs with the new CA only half its overlap later).
+   * @default - the use's `certificateReload`
+   */
+  readonly trustReload?: Readonly<Partial<Record<TlsUse, CertificateReload>>>;
+  /**
+   * How the role's process takes up a changed trust of the stacklets it is a client of (the CAs of
+   * their classes, which it mounts with lib/tls `tlsTrustVolumes`: Kafka's of its ZooKeeper,
+   * Trino's of its metastore). `restart`: once a CA is published for such a class, the operator
+   * restarts each pod that started before, as for `trustReload`; `files`: the client reads the
+   * bundle again by itself.
+   * @default 'restart': a client not known to reload is restarted
+   */
+  readonly clientTrustReload?: CertificateReload;
+  /**
+   * The role's clients must reach each pod at an address of its own (a Kafka broker, which clients
+   * are sent to by partition). When the role's ListenerClass is not ClusterIP, every pod gets a
+   * Service of its own of that class serving `ports` (port names of `ports` above), the keelson
+   * operator writes each pod's reachable address into a ConfigMap the pod mounts
+   * (`ResolvedRoleGroup.listener`), and the role's client Service stays ClusterIP (a client outside
+   * must be sent to a pod it can reach, so it starts from the pods' addresses). lib/listener.
+   * @default - none: the role's client Service is of the role's class
+   */
+  readonly podListener?: { readonly ports: readonly string[] };
   /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */
@@ -272,6 +349,12 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   validate?(stacklet: StackletContext<Spec>): readonly string[];
   /** Connection details published in the stacklet's discovery ConfigMap. */
   discovery?(stacklet: StackletContext<Spec>): Readonly<Record<string, string>>;
+  /**
+   * The product's recording and alerting rules and dashboard panels, built from the metric names
+   * its metrics port serves (`clusterConfig.monitoring` decides which objects carry them).
+   * @default - only the rules and panels every product shares
+   */
+  readonly monitoring?: ProductMonitoring;
 }
 
 /**

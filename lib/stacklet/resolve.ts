@@ -13,6 +13,7 @@
  *   list-merge keys (see lib/merge.ts).
  * - `jvmArgumentOverrides`: the role's applied first, then the group's.
  */
+import { logAggregatorEndpoint } from '../logging/agent';
 import { deepMerge } from '../merge';
 import { parseDurationSeconds } from '../duration';
 import { applyJvmArgumentOverrides, jvmArgumentOverridesProblems } from '../jvm';
@@ -33,6 +34,8 @@ import {
   type ResolvedReferences,
 } from './references';
 import { CLOSED, CommonConfigProperties } from '../spec/common';
+import { findListenerClass, type ListenerClassInfo, DEFAULT_LISTENER_CLASS } from '../listener/class';
+import { roleGroupListener } from '../listener/pod-listener';
 import { resolveStackletTls, roleGroupTls, type StackletTls, type TlsClassInfo } from '../tls/pod-tls';
 import type {
   ProductDefinition,
@@ -94,6 +97,7 @@ function resolveRoleGroup(
   group: string,
   groupSpec: AnyRoleGroupSpec,
   tls: StackletTls,
+  listenerClass: ListenerClassInfo | undefined,
   problems: string[],
 ): ResolvedRoleGroup {
   const path = `spec.${role.name}.roleGroups.${group}`;
@@ -181,6 +185,31 @@ function resolveRoleGroup(
     names: { workload, headlessService: headless, configMap: workload },
     podAddresses,
     tls: roleGroupTls(role.tls ?? [], tls),
+    listener: roleGroupListener(role.podListener?.ports, listenerClass, workload),
+  };
+}
+
+/** The spec field that names the log aggregator's discovery ConfigMap. */
+export const LOG_AGGREGATOR_PATH = 'spec.clusterConfig.logging.aggregatorConfigMapName';
+
+function logAggregatorConfigMapName(spec: AnyStackletSpec): string | undefined {
+  return (spec.clusterConfig as CommonClusterConfigSpec | undefined)?.logging?.aggregatorConfigMapName;
+}
+
+/**
+ * Every discovery ConfigMap `spec` depends on, by the spec path that names it: the product's own
+ * (`ProductDefinition.dependencies`) and the log aggregator's, which every product may name.
+ * Synth mode looks them up in what it was given; the operator reads them and waits for them.
+ */
+export function stackletDependencies(
+  product: ProductDefinition,
+  spec: AnyStackletSpec,
+  references: ResolvedReferences,
+): Readonly<Record<string, string>> {
+  const aggregator = logAggregatorConfigMapName(spec);
+  return {
+    ...(product.dependencies?.(spec as never, references) ?? {}),
+    ...(aggregator ? { [LOG_AGGREGATOR_PATH]: aggregator } : {}),
   };
 }
 
@@ -198,6 +227,17 @@ export interface ResolveInput {
   readonly problems?: readonly string[];
   /** The TlsClasses that exist (see `StackletOptions.tlsClasses`). @default - none: TLS is off */
   readonly tlsClasses?: readonly TlsClassInfo[];
+  /**
+   * The ListenerClasses that exist beside the built-in three (see `StackletOptions.listenerClasses`).
+   * @default - none: only the built-in classes
+   */
+  readonly listenerClasses?: readonly ListenerClassInfo[];
+  /**
+   * The keelson operator builds the stacklet and writes its pods' per-pod listener addresses. In
+   * synth mode nobody does, so a role with a per-pod listener may only name a ClusterIP class.
+   * @default false
+   */
+  readonly builtByOperator?: boolean;
 }
 
 /**
@@ -228,6 +268,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     input.tlsClasses ?? [],
   );
   if (roles.some((r) => (r.tls ?? []).length > 0)) problems.push(...tls.problems);
+  const listenerClasses = resolveListenerClasses(roles, spec, input, problems);
   let references: ResolvedReferences = {};
   if (problems.length === 0) {
     const resolution = resolveReferences(
@@ -243,7 +284,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     );
   }
   if (problems.length === 0) {
-    for (const [path, configMap] of Object.entries(product.dependencies?.(spec, references) ?? {})) {
+    for (const [path, configMap] of Object.entries(stackletDependencies(product, spec, references))) {
       if (!input.dependencies?.[configMap]) {
         problems.push(
           `${path}: the discovery ConfigMap "${configMap}" is not known; pass the stacklet it belongs to as a ` +
@@ -251,6 +292,17 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
         );
       }
     }
+  }
+  let logAggregator: string | undefined;
+  const aggregatorConfigMap = logAggregatorConfigMapName(spec);
+  if (problems.length === 0 && aggregatorConfigMap) {
+    const found = logAggregatorEndpoint(
+      LOG_AGGREGATOR_PATH,
+      aggregatorConfigMap,
+      input.dependencies?.[aggregatorConfigMap],
+    );
+    if ('problem' in found) problems.push(found.problem);
+    else logAggregator = found.endpoint;
   }
   if (problems.length > 0) throw new SpecValidationError(subject, problems);
 
@@ -267,6 +319,8 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     references,
     roleGroups: [] as ResolvedRoleGroup[],
     tls: tls.tls,
+    listenerClasses,
+    logAggregator,
   };
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
@@ -274,7 +328,17 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     for (const [group, groupSpec] of Object.entries(groups)) {
       const defaults = role.defaults(partial, group);
       partial.roleGroups.push(
-        resolveRoleGroup(naming, role, defaults, roleSpec, group, groupSpec, tls.tls, problems),
+        resolveRoleGroup(
+          naming,
+          role,
+          defaults,
+          roleSpec,
+          group,
+          groupSpec,
+          tls.tls,
+          listenerClasses[role.name],
+          problems,
+        ),
       );
     }
   }
@@ -282,6 +346,44 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   // A role's problem shows once, not once per role group.
   if (problems.length > 0) throw new SpecValidationError(subject, [...new Set(problems)]);
   return partial;
+}
+
+/**
+ * The ListenerClass of each role (`roleConfig.listenerClass`, `cluster-internal` where unnamed). A
+ * class the spec names that does not exist is a problem at that field (a typo must not quietly mean
+ * ClusterIP); so is an external class for a role with per-pod listeners in synth mode, where no
+ * operator finds and hands out the pods' addresses.
+ */
+function resolveListenerClasses(
+  roles: readonly RoleDefinition[],
+  spec: AnyStackletSpec,
+  input: ResolveInput,
+  problems: string[],
+): Record<string, ListenerClassInfo> {
+  const classes: Record<string, ListenerClassInfo> = {};
+  for (const role of roles) {
+    const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
+    const named = (roleSpec.roleConfig as { listenerClass?: string } | undefined)?.listenerClass;
+    const path = `spec.${role.name}.roleConfig.listenerClass`;
+    const found = findListenerClass(named ?? DEFAULT_LISTENER_CLASS, input.listenerClasses ?? []);
+    if (!found) {
+      problems.push(
+        `${path}: the ListenerClass "${named}" does not exist; create it (operator mode), define a ` +
+          'ListenerClass construct of that name before this stacklet (synth mode), or name one of ' +
+          'cluster-internal, external-unstable, external-stable',
+      );
+      continue;
+    }
+    if (role.podListener && found.spec.serviceType !== 'ClusterIP' && !input.builtByOperator) {
+      problems.push(
+        `${path}: the ListenerClass "${found.name}" (${found.spec.serviceType}) gives each ${role.name} pod an ` +
+          'address of its own, which the keelson operator finds and hands to the pod at start; synth mode has ' +
+          'no operator: name a ClusterIP class, or let the operator reconcile the stacklet (write its custom resource)',
+      );
+    }
+    classes[role.name] = found;
+  }
+  return classes;
 }
 
 /** The image of a product without roles: it runs nothing. */

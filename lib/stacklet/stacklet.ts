@@ -16,6 +16,7 @@ import type { ProductDefinition, StackletContext } from './product';
 import type { ReferencedObject } from './references';
 import { activeRoles, resolveStacklet } from './resolve';
 import { tlsClassesIn, type TlsClassInfo } from '../tls/pod-tls';
+import { listenerClassesIn, type ListenerClassInfo } from '../listener/class';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
@@ -79,6 +80,19 @@ export interface StackletOptions {
    * @default - the TlsClass constructs defined in this app before the stacklet
    */
   readonly tlsClasses?: readonly TlsClassInfo[];
+  /**
+   * The ListenerClasses that exist beside the built-in `cluster-internal`, `external-unstable` and
+   * `external-stable` (a class of one of those names replaces the built-in one). The operator passes
+   * the cluster's.
+   * @default - the ListenerClass constructs defined in this app before the stacklet
+   */
+  readonly listenerClasses?: readonly ListenerClassInfo[];
+  /**
+   * Set by the keelson operator, which writes the pods' per-pod listener addresses
+   * (lib/listener/pod-listener.ts); synth mode has nobody who does.
+   * @default false
+   */
+  readonly builtByOperator?: boolean;
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -168,6 +182,8 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
         objects: options.objects,
         problems: options.problems,
         tlsClasses: options.tlsClasses ?? tlsClassesIn(this),
+        listenerClasses: options.listenerClasses ?? listenerClassesIn(this),
+        builtByOperator: options.builtByOperator,
       });
       const input = {
         product: product as unknown as ProductDefinition,

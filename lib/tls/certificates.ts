@@ -14,6 +14,7 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
+import { isIP } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 
 /**
@@ -24,6 +25,24 @@ export const MIN_CERTIFICATE_LIFETIME_SECONDS = 3600;
 
 /** How far `notBefore` lies before the moment of issue, so that clocks running a little behind accept it. */
 export const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * The API server's bounds on an issued pod certificate's `beginRefreshAt`: at least this long after
+ * its `notBefore` and before its `notAfter`.
+ */
+export const REFRESH_MARGIN_SECONDS = 600;
+
+/**
+ * The most keelson back-dates a pod certificate's `notBefore`: the API server refuses one 5 minutes
+ * or more away from its clock, and a minute is left for the operator's clock to differ from it.
+ */
+export const MAX_BACKDATE_SECONDS = 240;
+
+/**
+ * The earliest a class may ask the kubelet to refresh, after issue: `REFRESH_MARGIN_SECONDS` after a
+ * `notBefore` back-dated by `MAX_BACKDATE_SECONDS` (6 minutes).
+ */
+export const MIN_REFRESH_AFTER_SECONDS = REFRESH_MARGIN_SECONDS - MAX_BACKDATE_SECONDS;
 
 /** A CA certificate and its private key, both PEM. */
 export interface CertificateAuthorityKeyPair {
@@ -56,12 +75,24 @@ export interface IssueCertificateOptions {
   /** The DNS names clients use; the first that fits in 64 characters is also the subject's common name. */
   readonly dnsNames: readonly string[];
   /**
+   * IP addresses clients use (IPv4 or IPv6), such as the node address of a per-pod NodePort listener.
+   * @default - none
+   */
+  readonly ipAddresses?: readonly string[];
+  /**
    * `notAfter - notBefore`, in seconds: the lifetime the API server measures (at least 3600). The
-   * certificate is valid from a minute before `now`, so it is usable for a minute less than this.
+   * certificate is valid from `backdateSeconds` (a minute by default) before `now`, so it is usable
+   * for that much less.
    */
   readonly lifetimeSeconds: number;
   /** @default - the current time */
   readonly now?: Date;
+  /**
+   * How far `notBefore` lies before `now`, in whole seconds: more lets a Pod Certificate's refresh
+   * begin sooner after issue (the API server measures it from `notBefore`).
+   * @default CLOCK_SKEW_SECONDS
+   */
+  readonly backdateSeconds?: number;
 }
 
 /** A certificate made by `issueCertificate`. */
@@ -129,8 +160,14 @@ export async function createCertificateAuthority(
  */
 export async function issueCertificate(options: IssueCertificateOptions): Promise<IssuedCertificate> {
   const now = options.now ?? new Date();
-  const { notBefore, notAfter: wanted } = validity(now, options.lifetimeSeconds, 'certificate');
+  const { notBefore, notAfter: wanted } = validity(
+    now,
+    options.lifetimeSeconds,
+    'certificate',
+    options.backdateSeconds,
+  );
   const dnsNames = checkedDnsNames(options.dnsNames);
+  const ipAddresses = checkedIpAddresses(options.ipAddresses ?? []);
   const subjectKey = parsedPublicKey(options.subjectPublicKey);
   const ca = await parsedCertificateAuthority(options.ca);
   const caNotAfter = new Date(ca.certificate.validTo);
@@ -165,7 +202,10 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
       new x.ExtendedKeyUsageExtension([x.ExtendedKeyUsage.serverAuth, x.ExtendedKeyUsage.clientAuth]),
       // RFC 5280: the names are critical when the subject is empty.
       new x.SubjectAlternativeNameExtension(
-        dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        [
+          ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+          ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+        ],
         commonName === undefined,
       ),
       await x.SubjectKeyIdentifierExtension.create(spki),
@@ -225,15 +265,23 @@ const SIGNATURE_HASHES: Readonly<Record<string, string | null>> = {
   '1.3.101.112': null, // Ed25519
 };
 
-function validity(now: Date, lifetimeSeconds: number, what: string): { notBefore: Date; notAfter: Date } {
+function validity(
+  now: Date,
+  lifetimeSeconds: number,
+  what: string,
+  backdateSeconds = CLOCK_SKEW_SECONDS,
+): { notBefore: Date; notAfter: Date } {
   if (!Number.isFinite(now.getTime())) throw new Error(`now is not a valid date`);
+  if (!Number.isInteger(backdateSeconds) || backdateSeconds < 0) {
+    throw new Error(`a ${what}'s back-dating must be a whole number of seconds, not ${backdateSeconds}`);
+  }
   if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < MIN_CERTIFICATE_LIFETIME_SECONDS) {
     throw new Error(
       `a ${what}'s lifetime must be a whole number of seconds, at least ${MIN_CERTIFICATE_LIFETIME_SECONDS} (1h; the API server refuses shorter pod certificates), not ${lifetimeSeconds}`,
     );
   }
   // Whole seconds: X.509 times have no fractions, and callers compare these with the certificate's.
-  const notBefore = new Date((Math.floor(now.getTime() / 1000) - CLOCK_SKEW_SECONDS) * 1000);
+  const notBefore = new Date((Math.floor(now.getTime() / 1000) - backdateSeconds) * 1000);
   return { notBefore, notAfter: new Date(notBefore.getTime() + lifetimeSeconds * 1000) };
 }
 
@@ -255,6 +303,13 @@ function checkedDnsNames(names: readonly string[]): string[] {
     );
   }
   return [...new Set(names)];
+}
+
+function checkedIpAddresses(addresses: readonly string[]): string[] {
+  const wrong = addresses.filter((address) => isIP(address) === 0);
+  if (wrong.length > 0)
+    throw new Error(`not IP addresses: ${wrong.map((a) => JSON.stringify(a)).join(', ')}`);
+  return [...new Set(addresses)];
 }
 
 function parsedPublicKey(spki: Buffer): KeyObject {

@@ -14,8 +14,10 @@ import { customResourceDefinition } from '../spec/crd';
 import { defineRule, withRules, type SchemaValidation } from '../spec/rules';
 import { specProblems, SpecValidationError } from '../spec/validate';
 import { API_GROUP, API_VERSION } from '../stacklet/product';
+import { MIN_REFRESH_AFTER_SECONDS } from './certificates';
 import { isTlsClassName, registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
 import type { CertManagerIssuerRef, TlsClassSpec } from './spec.generated';
+import { listenerClassCrd } from '../listener/class';
 
 export type {
   TlsClassSpec,
@@ -56,7 +58,7 @@ const celDuration = (field: DurationField) =>
  * reports such a value; without the guard the API server would add a type conversion error of the
  * rule, which synth (whose checks skip what they cannot read) does not report.
  */
-const whenDurations = (fields: readonly DurationField[], rule: string) =>
+const whenDurations = (fields: readonly string[], rule: string) =>
   `!(${fields.map((f) => `(!has(self.${f}) || self.${f}.matches(${JSON.stringify(DURATION_PATTERN)}))`).join(' && ')}) || ${rule}`;
 
 const certificateLifetimeInRange = defineRule<{ certificateLifetime?: string }>({
@@ -72,6 +74,39 @@ const certificateLifetimeInRange = defineRule<{ certificateLifetime?: string }>(
     return (
       s === undefined ||
       (s >= POD_CERTIFICATE_LIFETIME_SECONDS.min && s <= POD_CERTIFICATE_LIFETIME_SECONDS.max)
+    );
+  },
+});
+
+/** The duration fields of the providers keelson signs for, as the rules read them. */
+interface KeelsonCaFields {
+  certificateLifetime?: string;
+  certificateRefreshAfter?: string;
+  caLifetime?: string;
+  caRotationOverlap?: string;
+}
+
+/** What `certificateRefreshAfter` may be: from 6 minutes to the lifetime less this. */
+export const REFRESH_BEFORE_END_SECONDS = 15 * 60;
+
+const refreshWithinLifetime = defineRule<{ certificateLifetime?: string; certificateRefreshAfter?: string }>({
+  cel: whenDurations(
+    ['certificateRefreshAfter', 'certificateLifetime'],
+    `!has(self.certificateRefreshAfter) || (duration(self.certificateRefreshAfter) >= duration('${MIN_REFRESH_AFTER_SECONDS}s') && ` +
+      `duration(self.certificateRefreshAfter) <= ${celDuration('certificateLifetime')} - duration('${REFRESH_BEFORE_END_SECONDS}s'))`,
+  ),
+  message:
+    `must be at least 6m and at most certificateLifetime minus 15m (default ${TLS_CLASS_DEFAULTS.certificateLifetime}): ` +
+    'the API server wants the refresh at least 10m after a pod certificate begins, which keelson back-dates by at most 4m, and 10m before it ends',
+  fieldPath: '.certificateRefreshAfter',
+  check: (self) => {
+    if (self.certificateRefreshAfter === undefined) return true;
+    const after = parseDurationSeconds(self.certificateRefreshAfter);
+    const lifetime = seconds(self.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime);
+    return (
+      after === undefined ||
+      lifetime === undefined ||
+      (after >= MIN_REFRESH_AFTER_SECONDS && after <= lifetime - REFRESH_BEFORE_END_SECONDS)
     );
   },
 });
@@ -131,12 +166,22 @@ const certificateLifetime = Duration(
     `@default "${TLS_CLASS_DEFAULTS.certificateLifetime}"`,
 );
 
+const certificateRefreshAfter = Duration(
+  'How long after a pod certificate is issued the kubelet begins to ask for its successor (the ' +
+    "certificate's `beginRefreshAt`): at least 6m, at most certificateLifetime minus 15m. The kubelet adds " +
+    'up to 5 minutes of its own jitter and looks every one to two minutes; a product that reloads its ' +
+    'certificate picks up the new one, the operator restarts one that does not before the old one expires. ' +
+    'Below 10m, keelson dates the certificate up to 4 minutes back (the API server measures the refresh ' +
+    'from `notBefore`). @default - two thirds into certificateLifetime (16h of 24h)',
+);
+
 export const TlsClassSpecSchema = Type.Object(
   {
     keelsonCa: Type.Optional(
       Type.Object(
         {
           certificateLifetime: Type.Optional(certificateLifetime),
+          certificateRefreshAfter: Type.Optional(certificateRefreshAfter),
           caLifetime: Type.Optional(
             Duration(
               `How long each CA the operator makes is valid. @default "${TLS_CLASS_DEFAULTS.caLifetime}"`,
@@ -152,7 +197,12 @@ export const TlsClassSpecSchema = Type.Object(
         },
         {
           ...CLOSED,
-          ...withRules(certificateLifetimeInRange, overlapCoversCertificates, caOutlivesOverlap),
+          ...withRules<KeelsonCaFields>(
+            certificateLifetimeInRange,
+            refreshWithinLifetime,
+            overlapCoversCertificates,
+            caOutlivesOverlap,
+          ),
           description:
             "A CA the keelson operator makes and keeps (its key in a Secret of the operator's namespace, " +
             'never logged or shown) and rotates with an overlap.',
@@ -178,10 +228,11 @@ export const TlsClassSpecSchema = Type.Object(
             'x-keelson-expected': 'a namespace name',
           }),
           certificateLifetime: Type.Optional(certificateLifetime),
+          certificateRefreshAfter: Type.Optional(certificateRefreshAfter),
         },
         {
           ...CLOSED,
-          ...withRules(certificateLifetimeInRange),
+          ...withRules<KeelsonCaFields>(certificateLifetimeInRange, refreshWithinLifetime),
           description:
             'A CA the user keeps in a Secret; the keelson operator reads it each time it signs, signs with ' +
             'the certificate whose key the Secret holds, trusts every CA certificate in it, and never ' +
@@ -275,7 +326,7 @@ export function tlsClassCrd(): Record<string, unknown> {
 
 /** The CRDs of the framework's own kinds, which every keelson operator serves beside its products'. */
 export function frameworkCrds(): Record<string, unknown>[] {
-  return [tlsClassCrd()];
+  return [tlsClassCrd(), listenerClassCrd()];
 }
 
 /** A `TlsClass` spec with its defaults filled in, as the operator uses it. */
@@ -283,12 +334,15 @@ export type ResolvedTlsClass =
   | {
       readonly provider: 'keelsonCa';
       readonly certificateLifetimeSeconds: number;
+      /** Seconds from issue to the kubelet's refresh; undefined: two thirds into the lifetime. */
+      readonly certificateRefreshAfterSeconds?: number;
       readonly caLifetimeSeconds: number;
       readonly caRotationOverlapSeconds: number;
     }
   | {
       readonly provider: 'secretCa';
       readonly certificateLifetimeSeconds: number;
+      readonly certificateRefreshAfterSeconds?: number;
       readonly secretName: string;
       readonly secretNamespace: string;
     }
@@ -305,11 +359,14 @@ export function resolveTlsClass(spec: TlsClassSpec): ResolvedTlsClass {
     if (s === undefined) throw new Error(`${JSON.stringify(value)} is not a duration`);
     return Math.round(s);
   };
+  const refreshAfter = (value: string | undefined) =>
+    value === undefined ? {} : { certificateRefreshAfterSeconds: duration(value, value) };
   if (spec.keelsonCa) {
     const ca = spec.keelsonCa;
     return {
       provider: 'keelsonCa',
       certificateLifetimeSeconds: duration(ca.certificateLifetime, TLS_CLASS_DEFAULTS.certificateLifetime),
+      ...refreshAfter(ca.certificateRefreshAfter),
       caLifetimeSeconds: duration(ca.caLifetime, TLS_CLASS_DEFAULTS.caLifetime),
       caRotationOverlapSeconds: duration(ca.caRotationOverlap, TLS_CLASS_DEFAULTS.caRotationOverlap),
     };
@@ -321,6 +378,7 @@ export function resolveTlsClass(spec: TlsClassSpec): ResolvedTlsClass {
         spec.secretCa.certificateLifetime,
         TLS_CLASS_DEFAULTS.certificateLifetime,
       ),
+      ...refreshAfter(spec.secretCa.certificateRefreshAfter),
       secretName: spec.secretCa.secretName,
       secretNamespace: spec.secretCa.secretNamespace,
     };

@@ -276,8 +276,11 @@ export function tlsTrustFile(className: string): string {
  * The volume name of a client trust bundle: `tls-trust-<class>`, or, for a class name too long for
  * a volume name (63 characters), its start and a hash of the whole name.
  */
+/** The name every client trust volume ({@link tlsTrustVolumeName}) starts with. */
+export const TLS_TRUST_VOLUME_PREFIX = 'tls-trust-';
+
 export function tlsTrustVolumeName(className: string): string {
-  const name = `tls-trust-${className}`;
+  const name = `${TLS_TRUST_VOLUME_PREFIX}${className}`;
   if (name.length <= 63) return name;
   const hash = createHash('sha256').update(className).digest('hex').slice(0, 10);
   return `${name.slice(0, 52).replace(/-+$/, '')}-${hash}`;

@@ -18,6 +18,11 @@ export interface KeelsonCaProvider {
    */
   certificateLifetime?: string;
   /**
+   * How long after a pod certificate is issued the kubelet begins to ask for its successor (the certificate's `beginRefreshAt`): at least 6m, at most certificateLifetime minus 15m. The kubelet adds up to 5 minutes of its own jitter and looks every one to two minutes; a product that reloads its certificate picks up the new one, the operator restarts one that does not before the old one expires. Below 10m, keelson dates the certificate up to 4 minutes back (the API server measures the refresh from `notBefore`).
+   * @default - two thirds into certificateLifetime (16h of 24h)
+   */
+  certificateRefreshAfter?: string;
+  /**
    * How long each CA the operator makes is valid.
    * @default "8760h"
    */
@@ -45,6 +50,11 @@ export interface SecretCaProvider {
    * @default "24h"
    */
   certificateLifetime?: string;
+  /**
+   * How long after a pod certificate is issued the kubelet begins to ask for its successor (the certificate's `beginRefreshAt`): at least 6m, at most certificateLifetime minus 15m. The kubelet adds up to 5 minutes of its own jitter and looks every one to two minutes; a product that reloads its certificate picks up the new one, the operator restarts one that does not before the old one expires. Below 10m, keelson dates the certificate up to 4 minutes back (the API server measures the refresh from `notBefore`).
+   * @default - two thirds into certificateLifetime (16h of 24h)
+   */
+  certificateRefreshAfter?: string;
 }
 /**
  * Certificates from cert-manager (which must run in the cluster): keelson writes one cert-manager `Certificate` per role group and use, and the pods mount the Secret cert-manager fills. Needs no keelson operator and no Pod Certificates, so it serves synth mode and clusters older than 1.35.

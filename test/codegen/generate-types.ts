@@ -14,20 +14,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
+import { parseAllDocuments } from 'yaml';
 import * as prettier from 'prettier';
+import { HDFS } from '../../constructs/hdfs';
 import { HIVE } from '../../constructs/hive';
 import { KAFKA } from '../../constructs/kafka';
 import { TRINO, TRINO_CATALOG } from '../../constructs/trino';
 import { ZOOKEEPER, ZOOKEEPER_ZNODE } from '../../constructs/zookeeper';
 import {
   ClusterOperationSchema,
+  ClusterLoggingSchema,
   CommonClusterConfigProperties,
   ImageSchema,
   JvmArgumentOverridesSchema,
   LoggingSchema,
+  MonitoringSchema,
   ResourcesSchema,
   RoleConfigSchema,
   S3_CONNECTION,
+  ListenerClassSpecSchema,
   TlsClassSpecSchema,
   TlsSchema,
   TYPE_NAME_KEY,
@@ -95,6 +100,60 @@ export async function wireTypes(): Promise<string> {
     BANNER('imports/k8s-wire.schema.json') +
       '// Kubernetes objects as JSON (the wire form): what keelson builds, and what podOverrides and\n' +
       '// affinity patch. Quantities and int-or-strings take a string or a number.\n\n' +
+      parts.join('\n'),
+  );
+}
+
+/** Int-or-strings become `string | number`; the object's metadata is Kubernetes' ObjectMeta. */
+function crdSchemaForTypes(node: unknown, top = true): unknown {
+  if (Array.isArray(node)) return node.map((n) => crdSchemaForTypes(n, false));
+  if (node === null || typeof node !== 'object') return node;
+  const schema = node as Node;
+  if (schema['x-kubernetes-int-or-string'] === true) {
+    return { description: schema.description, tsType: 'string | number' };
+  }
+  const out: Node = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'properties' && top) {
+      out[k] = Object.fromEntries(
+        Object.entries(v as Node).map(([name, p]) => [
+          name,
+          name === 'metadata' ? { tsType: 'ObjectMeta' } : crdSchemaForTypes(p, false),
+        ]),
+      );
+    } else out[k] = crdSchemaForTypes(v, false);
+  }
+  return out;
+}
+
+/**
+ * The source of `imports/prometheus-operator.ts`: ServiceMonitor, PodMonitor and PrometheusRule
+ * (monitoring.coreos.com/v1) as JSON types, from the CRDs in `imports/prometheus-operator.crds.yaml`
+ * (written by `npm run import:prometheus-operator`).
+ */
+export async function prometheusOperatorTypes(): Promise<string> {
+  const file = path.join(root, 'imports', 'prometheus-operator.crds.yaml');
+  const crds = parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as Node | null)
+    .filter((d): d is Node => d !== null);
+  const parts: string[] = [];
+  for (const crd of crds) {
+    const spec = crd.spec as {
+      names: { kind: string };
+      versions: { name: string; schema: { openAPIV3Schema: Node } }[];
+    };
+    const version = spec.versions.find((v) => v.name === 'v1')!;
+    const kind = spec.names.kind;
+    const schema = crdSchemaForTypes(version.schema.openAPIV3Schema) as Node;
+    // What keelson writes always has these (the API server requires spec of a ServiceMonitor).
+    const required = ['apiVersion', 'kind', 'metadata', 'spec'];
+    parts.push(await compile({ ...schema, required, title: kind } as JSONSchema, kind, COMPILE_OPTIONS));
+  }
+  return format(
+    BANNER('imports/prometheus-operator.crds.yaml') +
+      "// prometheus-operator's custom resources as JSON (the wire form) keelson builds when\n" +
+      '// clusterConfig.monitoring asks for them. The CRDs come from npm run import:prometheus-operator.\n\n' +
+      "import type { ObjectMeta } from './k8s-wire';\n\n" +
       parts.join('\n'),
   );
 }
@@ -276,8 +335,15 @@ async function sharedSpecTypes(): Promise<string> {
   const networkPolicy = CommonClusterConfigProperties.networkPolicy as unknown as TSchema;
   const peer = (networkPolicy as unknown as { properties: { allowedClients: { items: TSchema } } }).properties
     .allowedClients.items;
-  const parts = [ImageSchema, ClusterOperationSchema, ResourcesSchema, LoggingSchema, RoleConfigSchema]
-    .concat([JvmArgumentOverridesSchema, networkPolicy, peer, TlsSchema] as never[])
+  const parts = [
+    ImageSchema,
+    ClusterOperationSchema,
+    ResourcesSchema,
+    LoggingSchema,
+    ClusterLoggingSchema,
+    RoleConfigSchema,
+  ]
+    .concat([JvmArgumentOverridesSchema, networkPolicy, peer, TlsSchema, MonitoringSchema] as never[])
     .map((schema) => ({ name: (schema as Node)[TYPE_NAME_KEY] as string, schema, titles: noTitles }));
   return specModule(`${SHARED_MODULE}.ts`, 'the shared schemas in lib/spec/common.ts', parts);
 }
@@ -298,6 +364,7 @@ export async function generatedFiles(): Promise<Record<string, string>> {
   return {
     'imports/k8s-wire.ts': await wireTypes(),
     'imports/k8s-wire-schema.ts': await wireSchemaModule(),
+    'imports/prometheus-operator.ts': await prometheusOperatorTypes(),
     [`${SHARED_MODULE}.ts`]: await sharedSpecTypes(),
     'constructs/zookeeper/spec.generated.ts': await specModule(
       'constructs/zookeeper/spec.generated.ts',
@@ -319,9 +386,19 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       from('constructs/trino/trino.ts and catalog.ts'),
       [productSpec(TRINO, 'Trino'), productSpec(TRINO_CATALOG, 'TrinoCatalog')],
     ),
+    'constructs/hdfs/spec.generated.ts': await specModule(
+      'constructs/hdfs/spec.generated.ts',
+      from('constructs/hdfs/hdfs.ts'),
+      [productSpec(HDFS, 'Hdfs')],
+    ),
     'lib/tls/spec.generated.ts': await specModule('lib/tls/spec.generated.ts', from('lib/tls/class.ts'), [
       { name: 'TlsClassSpec', schema: TlsClassSpecSchema, titles: tlsClassTitles },
     ]),
+    'lib/listener/spec.generated.ts': await specModule(
+      'lib/listener/spec.generated.ts',
+      from('lib/listener/class.ts'),
+      [{ name: 'ListenerClassSpec', schema: ListenerClassSpecSchema, titles: noTitles }],
+    ),
     'lib/external/spec.generated.ts': await specModule(
       'lib/external/spec.generated.ts',
       from('lib/external/s3.ts'),

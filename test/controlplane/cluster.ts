@@ -657,11 +657,20 @@ export async function signCertificate(pki: string, name: string, subject: string
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   fs.writeFileSync(path.join(pki, `${name}.ext`), extensions);
   await openssl(pki, 'req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+  // A random serial per certificate: `-CAcreateserial` shares one serial file, and the control
+  // plane's certificates are signed side by side ("unable to load number from ca.srl").
   await openssl(
     pki,
-    'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+    'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', randomSerial(),
     '-days', '7', '-out', `${name}.crt`, '-extfile', `${name}.ext`,
   ); // prettier-ignore
+}
+
+/** A positive 127-bit certificate serial number in openssl's hex notation. */
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] & 0x7f) | 0x01;
+  return `0x${bytes.toString('hex')}`;
 }
 
 /**

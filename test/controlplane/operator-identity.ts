@@ -33,6 +33,8 @@ export async function writeOperatorIdentity(
     caSecrets,
     includeCrds: false,
     includeNamespace: false,
+    // Cluster-wide: a test of it installs it itself (pod-override-policy.test.ts).
+    includePodOverridePolicy: false,
   });
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   for (const object of chart.toJson() as k8s.KubernetesObject[]) {

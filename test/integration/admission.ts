@@ -5,7 +5,13 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { ApiError, KubeClient } from '../../lib/operator/client';
-import { CHILD_RESOURCES, collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import {
+  CHILD_RESOURCES,
+  collectionPath,
+  objectPath,
+  OPTIONAL_CHILD_RESOURCES,
+  stackletResource,
+} from '../../lib/operator/resources';
 import { productCrd } from '../../lib/stacklet/crd';
 import { frameworkCrds } from '../../lib/tls/class';
 import type { ProductDefinition } from '../../lib/stacklet/product';
@@ -61,7 +67,7 @@ export async function applyManifest(
   namespace: string,
   options: { dryRun?: boolean } = {},
 ): Promise<unknown> {
-  const resource = CHILD_RESOURCES.find(
+  const resource = [...CHILD_RESOURCES, ...OPTIONAL_CHILD_RESOURCES].find(
     (c) => c.apiVersion === manifest.apiVersion && c.kind === manifest.kind,
   );
   if (!resource) throw new Error(`no REST path known for ${manifest.apiVersion} ${manifest.kind}`);

@@ -16,7 +16,8 @@
  *   plaintext that names the ZooKeeper mounts it and becomes Available (a broker opens its
  *   listeners only once registered in the ZooKeeper, over TLS); a client holding only that projection checks the server's certificate and name and gets
  *   an answer;
- * - turning TLS off (stopped) prunes the Certificates.
+ * - turning TLS off (stopped) prunes the Certificates;
+ * - no issued key, nor the issuer's, is in the operator's log, the Events or the stacklets' statuses.
  * synth mode writes the same Certificates (the same construct; `test/stacklet-tls.test.ts`).
  * Failures print cert-manager's, the products' and the operator's logs.
  *
@@ -43,7 +44,9 @@ import type { CertManagerCertificate } from '../../lib/tls/cert-manager';
 import { runBuildScript } from '../controlplane/cluster';
 import {
   KEELSON_BIN,
+  noKeyLeaks,
   operatorIdentity,
+  privateKeyLeaks,
   removeOperatorIdentity,
   startOperator,
   tail,
@@ -57,6 +60,7 @@ import {
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
+  tlsZookeeperCluster,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 import { TestPki } from './test-pki';
@@ -218,20 +222,14 @@ type Condition = { type: string; status: string; reason: string; message: string
       },
     });
     await client.request('create', 'POST', stackletPath('zookeeperclusters'), 'zookeeperclusters', {
-      body: {
-        apiVersion: 'keelson.dev/v1alpha1',
-        kind: 'ZookeeperCluster',
-        metadata: { name: 'zk' },
-        spec: {
-          image: { productVersion: VERSION, pullPolicy: 'Never' },
-          clusterConfig: { tls: { serverTlsClass: className, internalTlsClass: className } },
-          servers: {
-            config: { resources: { memory: { limit: '384Mi' }, cpu: { min: '100m', max: '1' } } },
-            podOverrides: { spec: REAL_NODE_PLACEMENT },
-            roleGroups: { default: { replicas: 1 } },
-          },
-        },
-      },
+      body: tlsZookeeperCluster({
+        name: 'zk',
+        version: VERSION,
+        replicas: 1,
+        serverTlsClass: className,
+        internalTlsClass: className,
+        memory: '384Mi',
+      }),
     });
 
     // Without cert-manager: a condition and an Event naming the class and what is missing.
@@ -304,6 +302,7 @@ type Condition = { type: string; status: string; reason: string; message: string
     const zkAt = Date.now();
 
     // The Certificates are the operator's: owned by the stacklet, of the class, Ready.
+    const issuedKeys: string[] = [];
     const certificates = await client.request<{ items: KubeObject[] }>(
       'list',
       'GET',
@@ -341,6 +340,7 @@ type Condition = { type: string; status: string; reason: string; message: string
       const lifetime = (Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)) / 1000;
       expect(Math.abs(lifetime - 7200)).toBeLessThanOrEqual(1);
       expect(data('tls.key')).toContain('-----BEGIN PRIVATE KEY-----'); // PKCS#8
+      issuedKeys.push(data('tls.key'));
       expect(createPrivateKey(data('tls.key')).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
       // The combined PEM is the key, then the chain: the contract's tls.pem.
       expect(data('tls-combined.pem').replace(/\s+/g, '')).toBe(
@@ -433,6 +433,23 @@ type Condition = { type: string; status: string; reason: string; message: string
           .length === 0,
       60_000,
     );
+    // The operator never reads a key (it publishes the issuer's CA from cert-manager's requests, not
+    // from the Secrets): none in its log, Events or the stacklets' statuses.
+    const eventsIn = async (ns: string) =>
+      JSON.stringify((await core.listNamespacedEvent({ namespace: ns })).items);
+    const stacklet = async (plural: string, name: string) =>
+      JSON.stringify(await client.request<KubeObject>('get', 'GET', stackletPath(plural, name), plural));
+    const texts: [string, string][] = [
+      ['the operator log', fs.readFileSync(operator!.logFile, 'utf8')],
+      [`Events in ${namespace}`, await eventsIn(namespace)],
+      [`Events in ${operatorNamespace}`, await eventsIn(operatorNamespace)],
+      ['the ZookeeperCluster', await stacklet('zookeeperclusters', 'zk')],
+      ['the KafkaCluster', await stacklet('kafkaclusters', 'kafka')],
+      ['the trust bundles', JSON.stringify(bundles)],
+    ];
+    expect(texts[0][1]).toContain('cert-manager is not installed');
+    expect(issuedKeys.length).toBe(2);
+    expect(privateKeyLeaks([...issuedKeys, issuerCa.caKeyPem], texts)).toEqual(noKeyLeaks(texts));
     process.stdout.write(
       `certManager through the operator: CertManagerMissing reported; ZooKeeper Available ` +
         `${((zkAt - crdsAt) / 1000).toFixed(1)} s after cert-manager started, Kafka ` +

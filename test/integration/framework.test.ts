@@ -161,14 +161,14 @@ describe('the generated CRD on the API server', () => {
     ],
     ['an unknown key', { servers: { confg: {} } }, /unknown field "spec\.servers\.confg"/],
     [
-      'a Vector agent, which keelson does not run yet',
+      'the removed Vector agent switch',
       { servers: { config: { logging: { enableVectorAgent: true } } } },
-      /spec\.servers\.config\.logging\.enableVectorAgent: Invalid value.*keelson does not run a Vector agent yet/,
+      /spec\.servers\.config\.logging\.enableVectorAgent: Invalid value.*enableVectorAgent is replaced by clusterConfig\.logging\.aggregatorConfigMapName/,
     ],
     [
-      'a Vector aggregator, which nothing would send to',
+      'the removed Vector aggregator field',
       { clusterConfig: { vectorAggregatorConfigMapName: 'vector' } },
-      /spec\.clusterConfig\.vectorAggregatorConfigMapName: Invalid value.*keelson does not run a Vector agent yet/,
+      /spec\.clusterConfig\.vectorAggregatorConfigMapName: Invalid value.*replaced by clusterConfig\.logging\.aggregatorConfigMapName/,
     ],
     [
       'an unknown config file',

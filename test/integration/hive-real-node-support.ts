@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type * as k8s from '@kubernetes/client-node';
 import { hiveImageRecipe } from '../../constructs/hive/image';
 import { compileMetastoreProbe, hiveTestHome } from '../support/hive-home';
 import { startDatabaseServer, type DatabaseServerKind } from './database-servers';
@@ -19,6 +20,16 @@ export const METASTORE_DB = {
   password: 'hive-pw-5e21',
   secret: 'hive-db',
 } as const;
+
+/** A HiveCluster's `clusterConfig.database` for the test's PostgreSQL at `host` (`startPostgres`). */
+export function postgresMetastoreDatabase(host: string) {
+  return {
+    type: 'postgresql',
+    host,
+    database: METASTORE_DB.database,
+    credentialsSecretName: METASTORE_DB.secret,
+  } as const;
+}
 
 export { postgresImageRecipe } from './database-servers';
 
@@ -86,25 +97,63 @@ export function runMetastoreProbe(
     args: string[];
     table?: string;
     metastorePods: string[];
+    /**
+     * Thrift over TLS, trusting the CA certificate at `ca.crt` of this volume (a PEM file; the
+     * client imports it into a PKCS#12 trust store, Hive's client reading no PEM).
+     */
+    trust?: k8s.V1Volume;
   },
 ): Promise<string> {
+  const java = [
+    'java',
+    '-Xmx256m',
+    ...(options.table ? [`-Dprobe.table=${options.table}`] : []),
+    '-cp',
+    '/probe:/opt/hive/lib/*',
+    'MetastoreProbe',
+    options.metastoreUri,
+    ...options.args,
+  ];
+  const volumes = [{ volume: { name: 'probe', configMap: { name: PROBE_CONFIG_MAP } }, mountPath: '/probe' }];
+  if (!options.trust) {
+    return runClientPod(
+      namespace,
+      {
+        name: options.name,
+        image: hiveImageRecipe(options.version).reference,
+        command: java,
+        memory: '512Mi',
+        volumes,
+      },
+      () => podsLogs(namespace, options.metastorePods),
+    );
+  }
+  // The client's metastore-site.xml (MetastoreConf finds it through METASTORE_CONF_DIR).
+  const site = Object.entries({
+    'metastore.use.SSL': 'true',
+    'metastore.truststore.path': '/tmp/trust.p12',
+    'metastore.truststore.password': 'changeit',
+    'metastore.truststore.type': 'PKCS12',
+    'metastore.ssl.trustmanagerfactory.algorithm': 'PKIX',
+  })
+    .map(([name, value]) => `<property><name>${name}</name><value>${value}</value></property>`)
+    .join('');
+  const script = [
+    'set -e',
+    'mkdir -p /tmp/conf',
+    'keytool -importcert -noprompt -alias ca -file /trust/ca.crt -keystore /tmp/trust.p12 -storetype PKCS12 -storepass changeit >/dev/null',
+    `echo '<configuration>${site}</configuration>' > /tmp/conf/metastore-site.xml`,
+    `exec ${java.map((a) => `'${a}'`).join(' ')}`,
+  ].join('\n');
   return runClientPod(
     namespace,
     {
       name: options.name,
       image: hiveImageRecipe(options.version).reference,
-      command: [
-        'java',
-        '-Xmx256m',
-        ...(options.table ? [`-Dprobe.table=${options.table}`] : []),
-        '-cp',
-        '/probe:/opt/hive/lib/*',
-        'MetastoreProbe',
-        options.metastoreUri,
-        ...options.args,
-      ],
+      command: ['/bin/bash', '-c', script],
+      env: [{ name: 'METASTORE_CONF_DIR', value: '/tmp/conf' }],
       memory: '512Mi',
-      volumes: [{ volume: { name: 'probe', configMap: { name: PROBE_CONFIG_MAP } }, mountPath: '/probe' }],
+      volumes: [...volumes, { volume: { ...options.trust, name: 'trust' }, mountPath: '/trust' }],
     },
     () => podsLogs(namespace, options.metastorePods),
   );

@@ -8,24 +8,42 @@
  * - a Thrift client (a pod running keelson's image) creates and lists a database and creates a
  *   partitioned table through the metastores' client Service, and a partition filter finds the
  *   partition with the metastore's PostgreSQL-dialect SQL (no fallback to its ORM);
- * - the pods run as uid 10001 with a read-only root (the restricted profile admits nothing else).
+ * - the pods run as uid 10001 with a read-only root (the restricted profile admits nothing else);
+ * - a test Prometheus scrapes the metastore through keelson's scrape job and loads keelson's rules;
+ *   the metastore's process frozen (SIGSTOP, a hung JVM) makes HiveMetastoreUnavailable and
+ *   KeelsonMetricsTargetDown fire, quiet before; thawed, it is scraped again;
+ * - with `clusterConfig.logging.aggregatorConfigMapName`, the metastore's log agent ships its
+ *   records, with their source, to a test aggregator (where the agent is built; see log-shipping.ts);
+ * - the root logger set to DEBUG on the running stacklet takes effect without a restart (Log4j 2
+ *   re-reads the file the kubelet updates): DEBUG records appear in the file, and at the aggregator,
+ *   while the pod and the StatefulSet's pod template stay the same.
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { HiveCluster } from '../../constructs/hive';
+import { HIVE_METRIC_NAMES, HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   installMetastoreProbe,
-  METASTORE_DB,
   runMetastoreProbe,
   startPostgres,
+  postgresMetastoreDatabase,
 } from './hive-real-node-support';
 import { buildImageOnRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
-import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
-import { startPrometheus } from './prometheus-support';
+import type { OtlpReceiver } from '../support/otlp-receiver';
+import {
+  observedClusterConfig,
+  explainSkippedShipping,
+  expectRecordsShipped,
+  logAgentUsage,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import { expectSharedRecordShape, readStructuredLog, type LogRecord } from './structured-logs';
+import { startPrometheus, withAlertDelay } from './prometheus-support';
+import { whileFrozen } from './process-faults';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -33,9 +51,15 @@ jest.setTimeout(30 * 60_000);
 const VERSION = '4.0.1';
 const METASTORE = 'hive-metastores-default-0';
 
+explainSkippedShipping('hive-real-node');
+let aggregator: OtlpReceiver | undefined;
+afterAll(async () => {
+  await aggregator?.close();
+});
+
 describe('the Hive metastore on the real node, on PostgreSQL', () => {
   const ns = useTestNamespace('hive-real', RESTRICTED);
-  const { core } = adminClients();
+  const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
   const probe = (name: string, args: string[], table?: string) =>
     runMetastoreProbe(ns.name, {
@@ -52,22 +76,46 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     await buildImageOnRealNode(hiveImageRecipe(VERSION));
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startPostgres(ns.name);
+    let dependencies: Record<string, Record<string, string>> = {};
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
 
-    // keelson's manifests, placed on the real node.
-    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    new HiveCluster(chart, 'hive', {
-      image: { productVersion: VERSION, pullPolicy: 'Never' },
-      clusterConfig: {
-        database: {
-          type: 'postgresql',
-          host,
-          database: METASTORE_DB.database,
-          credentialsSecretName: METASTORE_DB.secret,
+    // keelson's manifests, placed on the real node. The file takes DEBUG; the root logger decides.
+    const hiveManifests = (root: 'INFO' | 'DEBUG') => {
+      const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+      new HiveCluster(
+        chart,
+        'hive',
+        {
+          image: { productVersion: VERSION, pullPolicy: 'Never' },
+          clusterConfig: {
+            database: postgresMetastoreDatabase(host),
+            ...observedClusterConfig(),
+          },
+          metastores: {
+            config: {
+              logging: {
+                containers: { hive: { file: { level: 'DEBUG' }, loggers: { ROOT: { level: root } } } },
+              },
+            },
+            podOverrides: { spec: REAL_NODE_PLACEMENT },
+          },
         },
-      },
-      metastores: { podOverrides: { spec: REAL_NODE_PLACEMENT } },
-    });
-    expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
+        { dependencies },
+      );
+      return Testing.synth(chart) as Manifest[];
+    };
+    // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const manifests = hiveManifests('INFO');
+    const rule = manifests.find((o) => o.kind === 'PrometheusRule') as unknown as {
+      spec: { groups: unknown[] };
+    };
+    expect(
+      await applyAll(
+        client,
+        manifests.filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
     await waitPodsReady(ns.name, [METASTORE]);
 
     const pod = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
@@ -75,10 +123,7 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
     expect(
       statuses.map((c) => [c.name, (c as { user?: { linux?: { uid?: number } } }).user?.linux?.uid]),
-    ).toEqual([
-      ['hive', 10001],
-      ['schema-init', 10001],
-    ]);
+    ).toEqual([['hive', 10001], ...(SHIP_LOGS ? [['log-agent', 10001]] : []), ['schema-init', 10001]]);
     for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
     }
@@ -104,9 +149,23 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
         message: expect.stringContaining('Started the new metaserver on port [9083]'),
       }),
     );
+    if (SHIP_LOGS) {
+      await expectRecordsShipped(aggregator!, {
+        namespace: ns.name,
+        pod: METASTORE,
+        container: 'hive',
+        product: 'hive',
+        stacklet: 'hive',
+        role: 'metastores',
+        roleGroup: 'default',
+      });
+      process.stdout.write(`hive on the real node: ${logAgentUsage(ns.name)}\n`);
+    }
 
     // A Prometheus finds the metastore through keelson's scrape job; its API call counts grow with the probe's calls.
-    const prometheus = await startPrometheus(await realNode(), ns.name);
+    const prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: withAlertDelay(rule.spec.groups, '30s'),
+    });
     const apiCalls = `sum({__name__=~"hive_metastore_api_.+", namespace="${ns.name}"}) or vector(0)`;
     let callsBefore = 0;
     try {
@@ -136,6 +195,47 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
         'hive_metastore_total_count_dbs',
       ])
         await prometheus.waitForValue(name, `count(${name}{namespace="${ns.name}"})`);
+      // keelson's rules load and evaluate; a recording rule counts the open connections; the
+      // dashboard's queries and the rules' metric names all have data.
+      await prometheus.checkStacklet({
+        namespace: ns.name,
+        metricNames: HIVE_METRIC_NAMES,
+        dashboard: manifests.find((o) => o.metadata.name === 'hive-dashboard'),
+        recording: {
+          what: 'the open-connections recording rule',
+          expr: `stacklet:hive_metastore_open_connections:sum{namespace="${ns.name}", stacklet="hive"}`,
+        },
+      });
+
+      // A fault: the metastore's process freezes, as a hung JVM would (its sockets stay open, so
+      // its TCP probes pass and nothing restarts it). No metastore answers: keelson's availability
+      // and target alerts fire (their for: shortened to 30 s), quiet before the fault.
+      const metastoreAlerts = 'HiveMetastoreUnavailable|KeelsonMetricsTargetDown';
+      expect(
+        await prometheus.value(`ALERTS{namespace="${ns.name}", alertname=~"${metastoreAlerts}"}`),
+      ).toBeUndefined();
+      const frozenAt = Date.now();
+      const fired = await whileFrozen(ns.name, METASTORE, 'java', async () => ({
+        unavailable: await prometheus.waitForAlert('HiveMetastoreUnavailable', ns.name),
+        target: await prometheus.waitForAlert('KeelsonMetricsTargetDown', ns.name),
+      }));
+      process.stdout.write(
+        `hive on the real node: HiveMetastoreUnavailable and KeelsonMetricsTargetDown fired within ` +
+          `${((Date.now() - frozenAt) / 1000).toFixed(1)} s of the metastore's process freezing (for: shortened to 30 s)\n`,
+      );
+      expect(fired.unavailable.labels).toMatchObject({
+        namespace: ns.name,
+        stacklet: 'hive',
+        severity: 'critical',
+      });
+      expect(fired.unavailable.annotations.summary).toBe('No metastore of the stacklet answers.');
+      expect(fired.target.labels).toMatchObject({ namespace: ns.name, stacklet: 'hive', pod: METASTORE });
+      // Thawed, it answers again.
+      await prometheus.waitForValue(
+        'the metastore scraped again',
+        `count(up{namespace="${ns.name}", product="hive"} == 1)`,
+        (v) => v === 1,
+      );
     } finally {
       await prometheus.stop();
     }
@@ -166,5 +266,42 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     expect(secondInit).not.toContain('Initialization script');
     const listed = await probe('probe-list', []);
     expect(listed).toContain('database: sales');
+
+    // The root logger at DEBUG on the running metastore: Log4j 2 re-reads the file the kubelet
+    // updates (it is left out of the pods' config hash), so DEBUG records appear without a restart.
+    const isDebug = (r: LogRecord) => r.level === 'DEBUG';
+    expect((await readStructuredLog(ns.name, METASTORE, 'hive')).filter(isDebug)).toEqual([]);
+    const workload = () =>
+      apps.readNamespacedStatefulSet({ name: 'hive-metastores-default', namespace: ns.name });
+    const running = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
+    const template = (await workload()).spec?.template;
+    expect(
+      await applyAll(
+        client,
+        hiveManifests('DEBUG').filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    const changedAt = Date.now();
+    let debug: LogRecord[] = [];
+    // The kubelet's sync period (10 s on the test node) plus Log4j 2's check (10 s), with room.
+    while (debug.length === 0 && Date.now() - changedAt < 90_000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      debug = (await readStructuredLog(ns.name, METASTORE, 'hive')).filter(isDebug);
+    }
+    expect(debug.length).toBeGreaterThan(0);
+    process.stdout.write(
+      `hive on the real node: the root logger's DEBUG level took effect ${((Date.now() - changedAt) / 1000).toFixed(1)} s after apply\n`,
+    );
+    expect((await core.readNamespacedPod({ name: METASTORE, namespace: ns.name })).metadata?.uid).toBe(
+      running.metadata?.uid,
+    );
+    expect((await workload()).spec?.template).toEqual(template);
+    if (SHIP_LOGS) {
+      await aggregator!.waitFor(
+        `a DEBUG record from ${METASTORE}`,
+        (r) => r.severityText === 'DEBUG' && r.resource['k8s.pod.name'] === METASTORE,
+      );
+    }
   });
 });

@@ -1,8 +1,29 @@
 /**
  * Kafka's own command-line clients, run in a client pod of keelson's Kafka image (Kafka's jars in
  * `/opt/kafka/libs`) by the real-node tests: topics, a console producer and a console consumer,
- * each retried until it succeeds.
+ * each retried until it succeeds. The same scripts run on the test machine itself with
+ * `hostClientPlace` and `runOnHost`: a client outside every pod's network namespace.
  */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { kafkaDistributionJars } from '../../constructs/kafka/image';
+import { keelsonCacheDir } from '../../lib/image/build';
+
+/**
+ * Where a client script finds Kafka's jars and writes its scratch files: a client pod of keelson's
+ * Kafka image, or a process on the test machine itself (outside every pod's network namespace).
+ */
+export interface ClientPlace {
+  /** The directory of Kafka's jars. */
+  readonly libs: string;
+  /** A directory the script may write (its logging config, what it consumed). */
+  readonly tmp: string;
+}
+
+/** A client pod of keelson's Kafka image. */
+export const IN_IMAGE: ClientPlace = { libs: '/opt/kafka/libs', tmp: '/tmp' };
 
 /**
  * A client's bash prelude: warnings only from the tools' logging (to stderr), and `retry CMD…`, which
@@ -10,22 +31,31 @@
  * bootstrap Service's endpoints or DNS records are still being published waits for them instead of
  * failing.
  */
-export const PRELUDE = [
-  'set -eu',
-  "printf '%s\\n' 'log4j.rootLogger=WARN, stderr' 'log4j.appender.stderr=org.apache.log4j.ConsoleAppender' " +
-    "'log4j.appender.stderr.Target=System.err' 'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout' > /tmp/log4j.properties",
-  "printf '%s\\n' 'appender.err.type=Console' 'appender.err.name=err' 'appender.err.target=SYSTEM_ERR' " +
-    "'appender.err.layout.type=PatternLayout' 'rootLogger.level=WARN' 'rootLogger.appenderRef.err.ref=err' > /tmp/log4j2.properties",
-  'deadline=$(( $(date +%s) + 300 ))',
-  'retry() { until "$@"; do if [ "$(date +%s)" -ge "$deadline" ]; then echo "gave up: $*"; return 1; fi; sleep 3; done; }',
-].join('\n');
+export function prelude(place: ClientPlace = IN_IMAGE): string {
+  return [
+    'set -eu',
+    "printf '%s\\n' 'appender.err.type=Console' 'appender.err.name=err' 'appender.err.target=SYSTEM_ERR' " +
+      `'appender.err.layout.type=PatternLayout' 'rootLogger.level=WARN' 'rootLogger.appenderRef.err.ref=err' > ${place.tmp}/log4j2.properties`,
+    'deadline=$(( $(date +%s) + 300 ))',
+    'retry() { until "$@"; do if [ "$(date +%s)" -ge "$deadline" ]; then echo "gave up: $*"; return 1; fi; sleep 3; done; }',
+  ].join('\n');
+}
 
-/** `java` running one of Kafka's classes with a small heap and the prelude's logging. */
-export function kafkaJava(version: string, mainClass: string, args: string): string {
-  const log4j = version.startsWith('3.')
-    ? '-Dlog4j.configuration=file:/tmp/log4j.properties'
-    : '-Dlog4j2.configurationFile=/tmp/log4j2.properties';
-  return `java -Xmx128m ${log4j} -cp '/opt/kafka/libs/*' ${mainClass} ${args}`;
+/** The prelude of a client pod of keelson's image. */
+export const PRELUDE = prelude();
+
+/**
+ * `java` running one of Kafka's classes with a small heap and the prelude's logging. Every version
+ * of keelson's images logs through Log4j 2, so the version (the callers say which tools they run)
+ * changes nothing.
+ */
+export function kafkaJava(
+  _version: string,
+  mainClass: string,
+  args: string,
+  place: ClientPlace = IN_IMAGE,
+): string {
+  return `java -Xmx128m -Dlog4j2.configurationFile=${place.tmp}/log4j2.properties -cp '${place.libs}/*' ${mainClass} ${args}`;
 }
 
 /** The console producer's class: Scala's in Kafka 3, the tools module's in Kafka 4. */
@@ -43,15 +73,17 @@ export function produceConsume(
   version: string,
   bootstrap: string,
   topic: string,
-  options: { rf?: number; messages?: string[]; expect: number; config?: string },
+  options: { rf?: number; messages?: string[]; expect: number; config?: string; place?: ClientPlace },
 ): string {
-  const lines = [PRELUDE];
+  const place = options.place ?? IN_IMAGE;
+  const lines = [prelude(place)];
   const config = (flag: string) => (options.config ? ` ${flag} ${options.config}` : '');
   const topics = (args: string) =>
     kafkaJava(
       version,
       'org.apache.kafka.tools.TopicCommand',
       `--bootstrap-server ${bootstrap}${config('--command-config')} ${args}`,
+      place,
     );
   if (options.rf !== undefined) {
     lines.push(
@@ -64,6 +96,7 @@ export function produceConsume(
       version,
       producerClass(version),
       `--bootstrap-server ${bootstrap}${config('--producer.config')} --topic ${topic} --producer-property acks=all`,
+      place,
     );
     lines.push(`produce() { printf '%s\\n' ${options.messages.join(' ')} | ${producer}; }`, 'retry produce');
   }
@@ -71,12 +104,47 @@ export function produceConsume(
     version,
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
     `--bootstrap-server ${bootstrap}${config('--consumer.config')} --topic ${topic} --from-beginning --max-messages ${options.expect} --timeout-ms 30000`,
+    place,
   );
   lines.push(
     // A consumer that times out before the partitions' leaders are known reads fewer messages.
-    `consume() { ${consumer} > /tmp/consumed; [ "$(grep -c . /tmp/consumed)" -ge ${options.expect} ]; }`,
+    `consume() { ${consumer} > ${place.tmp}/consumed; [ "$(grep -c . ${place.tmp}/consumed)" -ge ${options.expect} ]; }`,
     'retry consume',
-    'sed "s/^/consumed: /" /tmp/consumed',
+    `sed "s/^/consumed: /" ${place.tmp}/consumed`,
   );
   return lines.join('\n');
+}
+
+/**
+ * Kafka's tools of `version` on the test machine: a directory linking the jars keelson's image
+ * carries in `/opt/kafka/libs` (from keelson's cache) and a scratch directory; the machine's `java`.
+ */
+export async function hostClientPlace(version: string): Promise<ClientPlace> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `keelson-kafka-client-${version}-`));
+  const libs = path.join(root, 'libs');
+  fs.mkdirSync(libs);
+  for (const jar of await kafkaDistributionJars(version, keelsonCacheDir()))
+    fs.symlinkSync(jar, path.join(libs, path.basename(jar)));
+  return { libs, tmp: root };
+}
+
+/** Runs a client script with bash on the test machine; its output, or an error holding it. */
+export function runOnHost(script: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else
+        reject(
+          new Error(
+            `the client on the host ended with ${signal ?? `exit code ${code}`}:\n${output.slice(-4000)}`,
+          ),
+        );
+    });
+  });
 }

@@ -20,6 +20,13 @@
  *   step's `inter.broker.protocol.version`;
  * - KRaft (one controller): `metadata.version` is the installed version's and stays so through
  *   every roll, until the user finalises it (the 4.1.0 scenario does, as the README says).
+ * Kafka 3.x logs through Log4j 2 in keelson's images (Log4j's Log4j 1 bridge in place of reload4j).
+ * The 3.8.1 KRaft scenario proves it at install (`checkLogging`): each pod writes the structured file
+ * and its log agent ships the records to a test aggregator, with the pod's product, stacklet, role
+ * and role group; a logger's level set through Kafka's Admin API (`BROKER_LOGGER` configs, served
+ * by `kafka.utils.Log4jController` through the bridge) reads back and takes effect; and a logger's
+ * level changed in the spec of the running stacklet takes effect without a restart (same pod, no
+ * container restart, same pod template).
  * The node has no storage provisioner that gives a volume to uid 10001: the test creates hostPath
  * PersistentVolumes (world-writable folders) of a class of its own, which keelson's claims bind to.
  * Every failure prints the logs of the scenario's pods.
@@ -35,6 +42,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   buildImageOnRealNode,
+  execInPod,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -44,8 +52,24 @@ import {
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 import { kafkaJava, PRELUDE, produceConsume } from './kafka-client-support';
+import {
+  AGGREGATOR_CONFIG_MAP,
+  explainSkippedShipping,
+  expectRecordsShipped,
+  logAgentUsage,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import {
+  expectSharedRecordShape,
+  readStructuredLog,
+  waitForRecords,
+  type LogRecord,
+} from './structured-logs';
+import type { OtlpReceiver } from '../support/otlp-receiver';
 
 jest.setTimeout(45 * 60_000);
+explainSkippedShipping('kafka-versions-real-node');
 
 const ZOOKEEPER_VERSION = '3.9.4';
 
@@ -127,6 +151,12 @@ interface Scenario {
   readonly steps: readonly Step[];
   /** What the scenario proves besides the runner's checks, after its last step. */
   readonly then?: (cluster: RunningCluster) => Promise<void>;
+  /**
+   * Whether the scenario checks logging at install (`checkLogging`): the structured file, the
+   * log agents' shipping, and level changes at runtime.
+   * @default false
+   */
+  readonly logging?: boolean;
 }
 
 /**
@@ -180,11 +210,12 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name:
-      'KRaft: 3.8.1 (one controller, one broker) rolls to 4.0.0 across the switch from Log4j 1 to Log4j 2, ' +
-      'keeping node ids, claims, messages and metadata.version',
+      'KRaft: 3.8.1 (one controller, one broker) logs through Log4j 2 (structured file, shipped records, ' +
+      'level changes at runtime) and rolls to 4.0.0, keeping node ids, claims, messages and metadata.version',
     mode: 'kraft',
     brokers: 1,
     steps: [{ version: '3.8.1' }, { version: '4.0.0' }],
+    logging: true,
   },
   {
     name:
@@ -202,9 +233,15 @@ describe('Kafka versions on the real node', () => {
   const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
   const volumes = new HostPathVolumes('kafka-versions');
+  /** The test aggregator of a scenario that checks logging. */
+  let aggregator: OtlpReceiver | undefined;
 
   afterAll(async () => {
     await volumes.removeAll();
+  });
+  afterEach(async () => {
+    await aggregator?.close();
+    aggregator = undefined;
   });
 
   /** The storage class of the current test's volumes: its own, so no other test's claim binds them. */
@@ -250,8 +287,25 @@ describe('Kafka versions on the real node', () => {
     // A ZooKeeper server or a controller, and the brokers.
     for (let i = 0; i < 1 + scenario.brokers; i++) await volumes.add(`${ns.name}-${i}`, storageClass());
 
-    const synth = (step: Step) => {
+    let dependencies: Record<string, Record<string, string>> = {};
+    if (scenario.logging && SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
+    /**
+     * The spec of a step. A scenario that checks logging has the file at DEBUG and the root logger
+     * at INFO, so that `loggers` at DEBUG decide what DEBUG records the file gets, and ships its logs.
+     */
+    const synth = (step: Step, loggers: Record<string, { level: 'DEBUG' }> = {}) => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+      const logging = scenario.logging
+        ? {
+            containers: {
+              kafka: {
+                file: { level: 'DEBUG' as const },
+                loggers: { ROOT: { level: 'INFO' as const }, ...loggers },
+              },
+            },
+          }
+        : undefined;
+      const node = { ...smallNode(storageClass()), ...(logging ? { logging } : {}) };
       const placed = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
       let znode: ZookeeperZnode | undefined;
       let zk: ZookeeperCluster | undefined;
@@ -272,28 +326,36 @@ describe('Kafka versions on the real node', () => {
         });
         znode = new ZookeeperZnode(chart, 'kafka-znode', { zookeeper: zk });
       }
-      const kafka = new KafkaCluster(chart, 'kafka', {
-        image: { productVersion: step.version, pullPolicy: 'Never' },
-        ...(znode
-          ? { zookeeper: znode }
-          : {
-              controllers: {
-                ...placed,
-                roleGroups: { default: { replicas: 1, config: smallNode(storageClass()) } },
-              },
-            }),
-        brokers: {
-          ...placed,
-          roleGroups: { default: { replicas: scenario.brokers, config: smallNode(storageClass()) } },
-          ...(step.interBrokerProtocol
-            ? {
-                configOverrides: {
-                  'broker.properties': { 'inter.broker.protocol.version': step.interBrokerProtocol },
-                },
-              }
+      const kafka = new KafkaCluster(
+        chart,
+        'kafka',
+        {
+          image: { productVersion: step.version, pullPolicy: 'Never' },
+          ...(scenario.logging && SHIP_LOGS
+            ? { clusterConfig: { logging: { aggregatorConfigMapName: AGGREGATOR_CONFIG_MAP } } }
             : {}),
+          ...(znode
+            ? { zookeeper: znode }
+            : {
+                controllers: {
+                  ...placed,
+                  roleGroups: { default: { replicas: 1, config: node } },
+                },
+              }),
+          brokers: {
+            ...placed,
+            roleGroups: { default: { replicas: scenario.brokers, config: node } },
+            ...(step.interBrokerProtocol
+              ? {
+                  configOverrides: {
+                    'broker.properties': { 'inter.broker.protocol.version': step.interBrokerProtocol },
+                  },
+                }
+              : {}),
+          },
         },
-      });
+        { dependencies },
+      );
       return { manifests: Testing.synth(chart) as Manifest[], kafka, zk, znode };
     };
 
@@ -360,6 +422,134 @@ describe('Kafka versions on the real node', () => {
               `retry ${kafkaJava(step.version, 'org.apache.kafka.tools.FeatureCommand', `--bootstrap-server ${bootstrap} describe`)}`,
             ]),
       ].join('\n');
+    };
+
+    /**
+     * Logging at install (3.x on Log4j 2): the structured file with the broker's start, shipped by
+     * every pod's agent with its source; a logger set to DEBUG through the Admin API (the
+     * `BROKER_LOGGER` configs) reads back and its DEBUG records appear; a logger set to DEBUG in the
+     * spec of the running stacklet takes effect the same way, with the same pods, no container
+     * restart and the same pod templates.
+     */
+    const checkLogging = async (step: Step): Promise<void> => {
+      const broker = brokerPods[0];
+      const brokerId = ids[kafkaPods.indexOf(broker)];
+      const explain = () => podsLogs(ns.name, [broker]);
+      const records = await readStructuredLog(ns.name, broker, 'kafka');
+      await checking(`the structured file at ${step.version}`, () => {
+        expectSharedRecordShape(records);
+        expect(records).toContainEqual(
+          expect.objectContaining({ level: 'INFO', message: expect.stringMatching(/Kafka Server started/) }),
+        );
+        // The file takes DEBUG, the root logger INFO: no DEBUG record until a logger asks for it.
+        expect(records.filter((r) => r.level === 'DEBUG')).toEqual([]);
+      });
+      if (SHIP_LOGS) {
+        for (const pod of kafkaPods) {
+          await expectRecordsShipped(aggregator!, {
+            namespace: ns.name,
+            pod,
+            container: 'kafka',
+            product: 'kafka',
+            stacklet: 'kafka',
+            role: pod.startsWith('kafka-controllers-') ? 'controllers' : 'brokers',
+            roleGroup: 'default',
+          });
+        }
+        process.stdout.write(`kafka ${step.version} on the real node: ${logAgentUsage(ns.name)}\n`);
+      }
+
+      // Kafka's own runtime level change: kafka.utils.Log4jController (the Log4j 1 API, served by
+      // the bridge) sets the level of a logger that exists; the broker logs each heartbeat's
+      // response at DEBUG through it.
+      const lifecycle = 'kafka.server.BrokerLifecycleManager';
+      const configs = (args: string) =>
+        kafkaJava(
+          step.version,
+          'kafka.admin.ConfigCommand',
+          `--bootstrap-server ${bootstrap} --entity-type broker-loggers --entity-name ${brokerId} ${args}`,
+        );
+      const adminAt = Date.now();
+      const described = await clientPod(
+        'client-loggers',
+        step.version,
+        [
+          PRELUDE,
+          `retry ${configs(`--alter --add-config ${lifecycle}=DEBUG`)}`,
+          `${configs('--describe')} | grep -E '^ *(${lifecycle.replace(/\./g, '\\.')}|root)='`,
+        ].join('\n'),
+      );
+      await checking('the logger level set through the Admin API', () => {
+        expect(described).toMatch(new RegExp(`^ *${lifecycle.replace(/\./g, '\\.')}=DEBUG `, 'm'));
+      });
+      const viaAdmin = await waitForRecords(
+        ns.name,
+        broker,
+        'kafka',
+        `DEBUG record of ${lifecycle}`,
+        (r) => r.level === 'DEBUG' && r.logger === lifecycle,
+        explain,
+      );
+      process.stdout.write(
+        `kafka ${step.version} on the real node: DEBUG of ${lifecycle} through the Admin API in the file ` +
+          `${((Date.now() - adminAt) / 1000).toFixed(1)} s after the client started\n`,
+      );
+      expect(viaAdmin.records.length).toBeGreaterThan(0);
+
+      // A level changed in the spec: Log4j 2 re-reads log4j2.properties, which the kubelet updates.
+      const network = 'org.apache.kafka.clients.NetworkClient';
+      const isNetworkDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger === network;
+      expect((await readStructuredLog(ns.name, broker, 'kafka')).filter(isNetworkDebug)).toEqual([]);
+      const workloads = () =>
+        Promise.all(
+          statefulSets.map(
+            async (name) =>
+              (await apps.readNamespacedStatefulSet({ name, namespace: ns.name })).spec?.template,
+          ),
+        );
+      const podStates = () =>
+        Promise.all(
+          kafkaPods.map(async (name) => {
+            const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+            return {
+              name,
+              uid: pod.metadata?.uid,
+              restarts: pod.status?.containerStatuses?.[0].restartCount,
+            };
+          }),
+        );
+      const before = { templates: await workloads(), pods: await podStates() };
+      expect(before.pods.map((p) => p.restarts)).toEqual(kafkaPods.map(() => 0));
+      expect(
+        await applyAll(client, synth(step, { [network]: { level: 'DEBUG' } }).manifests, ns.name),
+      ).toEqual([]);
+      const inSpec = await waitForRecords(
+        ns.name,
+        broker,
+        'kafka',
+        `DEBUG record of ${network}`,
+        isNetworkDebug,
+        async () =>
+          (await execInPod(ns.name, broker, 'cat /kafka/config/log4j2.properties').catch(
+            (e: Error) => e.message,
+          )) + (await explain()),
+      );
+      process.stdout.write(
+        `kafka ${step.version} on the real node: a logger's DEBUG level in the spec took effect ${inSpec.seconds.toFixed(1)} s after apply\n`,
+      );
+      await checking('after the level change in the spec', async () => {
+        expect(await workloads()).toEqual(before.templates);
+        expect(await podStates()).toEqual(before.pods);
+      });
+      if (SHIP_LOGS) {
+        await aggregator!.waitFor(
+          `a DEBUG record of ${network} from ${broker}`,
+          (r) =>
+            r.severityText === 'DEBUG' &&
+            r.attributes.logger === network &&
+            r.resource['k8s.pod.name'] === broker,
+        );
+      }
     };
 
     const messages: string[] = [];
@@ -501,6 +691,11 @@ describe('Kafka versions on the real node', () => {
           );
         }
       });
+      if (i === 0 && scenario.logging) {
+        const loggingStarted = Date.now();
+        await checkLogging(step);
+        timings.push(`logging ${since(loggingStarted)}`);
+      }
     }
 
     await scenario.then?.({ bootstrap, messages, clientPod, checking });

@@ -30,7 +30,7 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { S3Connection, tlsSignerName, tlsVolumeName, TLS_CLASS_LABEL } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { METASTORE_DB, startPostgres } from './hive-real-node-support';
+import { startPostgres, postgresMetastoreDatabase } from './hive-real-node-support';
 import {
   buildImageOnRealNode,
   podsLogs,
@@ -91,12 +91,7 @@ function lakehouseManifests(namespace: string): Manifest[] {
     {
       image: { productVersion: HIVE_VERSION, pullPolicy: 'Never' },
       clusterConfig: {
-        database: {
-          type: 'postgresql',
-          host: `postgres.${namespace}.svc.cluster.local`,
-          database: METASTORE_DB.database,
-          credentialsSecretName: METASTORE_DB.secret,
-        },
+        database: postgresMetastoreDatabase(`postgres.${namespace}.svc.cluster.local`),
         warehouseDir: `s3a://${BUCKET}/warehouse`,
         tls: { serverTlsClass: TLS_CLASS },
       },

@@ -4,29 +4,41 @@
  * restricted Pod Security profile: the pod (uid 10001, read-only root) becomes Ready — its
  * `/readyz` answers once it leads and its caches are synced — and it reconciles: a ZookeeperZnode
  * whose ZooKeeper is a discovery ConfigMap made by hand gets its own discovery ConfigMap.
+ * Its own monitoring, the way every product's is proven: a Prometheus finds the operator through
+ * keelson's scrape job (its metrics Service), loads its rules, every metric name of
+ * `OPERATOR_METRIC_NAMES` and every query of its dashboard has data, and with the operator
+ * stopped (scaled to zero) `KeelsonOperatorDown` fires.
  * A failure prints the operator's log.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { PRODUCTS } from '../../apps/keelson';
 import { KubeClient } from '../../lib/operator/client';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { operatorImageRecipe } from '../../lib/operator/image';
+import { OPERATOR_METRIC_NAMES } from '../../lib/operator/monitoring';
 import { RESTRICTED, type Manifest } from './admission';
 import { manifestsToYaml } from '../../lib/synth';
 import { buildImageOnRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import { startPrometheus, withAlertDelay, type TestPrometheus } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(30 * 60_000);
 
 const NAME = 'keelson-operator-image-test';
 
+let prometheus: TestPrometheus | undefined;
+afterAll(async () => {
+  await prometheus?.stop();
+});
+
 describe('the operator image on the real node', () => {
   const ns = useTestNamespace('operator-image', RESTRICTED);
-  const { core } = adminClients();
+  const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
 
   async function operatorLogs(): Promise<string> {
@@ -58,20 +70,33 @@ describe('the operator image on the real node', () => {
       replicas: 1,
       imagePullPolicy: 'Never',
       watchNamespaces: [ns.name],
+      monitoring: { prometheusRules: true, grafanaDashboards: true },
     });
-    const manifests = (
-      Testing.synth(chart) as (Manifest & { spec?: { template?: { spec?: object } } })[]
-    ).map((m) =>
-      m.kind === 'Deployment'
-        ? {
-            ...m,
-            spec: {
-              ...m.spec,
-              template: { ...m.spec!.template, spec: { ...m.spec!.template!.spec, ...REAL_NODE_PLACEMENT } },
-            },
-          }
-        : m,
+    const synthesized = Testing.synth(chart) as (Manifest & { spec?: { template?: { spec?: object } } })[];
+    // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const rule = synthesized.find((m) => m.kind === 'PrometheusRule') as unknown as {
+      spec: { groups: unknown[] };
+    };
+    const dashboard = synthesized.find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name === `${NAME}-dashboard`,
     );
+    expect(dashboard).toBeDefined();
+    const manifests = synthesized
+      .filter((m) => m.kind !== 'PrometheusRule')
+      .map((m) =>
+        m.kind === 'Deployment'
+          ? {
+              ...m,
+              spec: {
+                ...m.spec,
+                template: {
+                  ...m.spec!.template,
+                  spec: { ...m.spec!.template!.spec, ...REAL_NODE_PLACEMENT },
+                },
+              },
+            }
+          : m,
+      );
     const deployment = manifests.find((m) => m.kind === 'Deployment') as unknown as {
       spec: { template: { spec: { containers: { image: string }[] } } };
     };
@@ -141,6 +166,53 @@ describe('the operator image on the real node', () => {
       2 * 60_000,
     ).catch(async (error: Error) => {
       throw new Error(`${error.message}\n${await operatorLogs()}`);
+    });
+
+    // Its metrics, rules and dashboard in a Prometheus that finds it through keelson's scrape job.
+    // The alerts wait 15 s instead of their minutes, for the fault below.
+    prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: withAlertDelay(rule.spec.groups, '15s'),
+    });
+    const sel = `namespace="${ns.name}", product="keelson-operator", stacklet="${NAME}"`;
+    expect(
+      await prometheus.waitForValue(
+        'the operator scraped and leading',
+        `keelson_leader{${sel}}`,
+        (v) => v === 1,
+      ),
+    ).toBe(1);
+    expect(
+      await prometheus.waitForValue(
+        'the ZNode reconciled, as its metrics say',
+        `sum(keelson_reconciles_total{${sel}, result="success"})`,
+        (v) => v >= 1,
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await prometheus.waitForRules()).toHaveLength(1);
+    await prometheus.checkMonitoring(ns.name, OPERATOR_METRIC_NAMES, dashboard);
+    // Running and leading: neither of the alerts about that fires.
+    expect(
+      await prometheus.value(
+        `ALERTS{namespace="${ns.name}", alertname=~"KeelsonOperatorDown|KeelsonOperatorNoLeader"}`,
+      ),
+    ).toBeUndefined();
+
+    // The fault: the operator stopped. Its series go stale and the alert says nothing reconciles.
+    await apps.patchNamespacedDeploymentScale(
+      { name: NAME, namespace: ns.name, body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    const stoppedAt = Date.now();
+    const alert = await prometheus.waitForAlert('KeelsonOperatorDown', ns.name);
+    process.stdout.write(
+      `operator image on the real node: KeelsonOperatorDown fired ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s ` +
+        'after the operator was scaled to zero (its for: shortened to 15 s)\n',
+    );
+    expect(alert.labels).toMatchObject({
+      namespace: ns.name,
+      product: 'keelson-operator',
+      stacklet: NAME,
+      severity: 'critical',
     });
   });
 });

@@ -21,7 +21,18 @@
  * - `clusterOperation.stopped: true` leaves no server, the StatefulSet at 0 replicas, the claim in
  *   place and `Stopped=True`; `false` brings the server back with the znode and the override;
  * - Kafka 4.0.0 → 4.1.0 (KRaft, a controller and a broker) rolls both pods onto the new image on
- *   the same claims, and a message produced on 4.0.0 is consumed on 4.1.0.
+ *   the same claims, and a message produced on 4.0.0 is consumed on 4.1.0;
+ * - the brokers' listener class set to `external-unstable` (NodePort): the operator writes the
+ *   broker's node address and nodePort, the broker advertises them on its EXTERNAL listener, and a
+ *   Kafka client on the host (outside every pod's network namespace) bootstraps, produces and
+ *   consumes through that address;
+ * - TLS switched on for that running Kafka with a keelsonCa class: both pods roll onto Pod
+ *   Certificates the operator signs, the broker's naming its node's IP, and the host client,
+ *   trusting the class's ClusterTrustBundle and checking names, produces and consumes through the
+ *   same NodePort address (openssl verifies the certificate for that IP and not for another);
+ * - the brokers' class set to `external-stable` (LoadBalancer) with no load balancer controller:
+ *   the new broker's certificate waits, with a `CertificateWaiting` Event, until the test writes
+ *   the Service's ingress address; then the broker starts, its certificate naming that address.
  * Trino's worker NetworkPolicy, enforced by the node's policy controller (kube-router): a
  * neighbour pod of the namespace gets an answer from the coordinator's client Service but is
  * refused on the worker's 8080, while the coordinator gets an answer from that same port (the
@@ -31,6 +42,9 @@
  * Each failure prints the pods' logs, the stacklet's status and the operator's log (and, for the
  * network checks, the policy controller's log and rules).
  */
+import { X509Certificate } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import type { Construct } from 'constructs';
@@ -71,8 +85,8 @@ import {
   startShellPod,
   waitPodsReady,
 } from './real-node-support';
-import { METASTORE_DB, startPostgres } from './hive-real-node-support';
-import { produceConsume } from './kafka-client-support';
+import { startPostgres, postgresMetastoreDatabase } from './hive-real-node-support';
+import { hostClientPlace, produceConsume, runOnHost } from './kafka-client-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
@@ -541,6 +555,173 @@ describe('the operator on the real node', () => {
     );
     expect(after).toContain('consumed: before-1');
     expect(after).toContain('consumed: after-1');
+
+    // Reached from outside: the brokers' class becomes external-unstable (NodePort). The broker gets
+    // a NodePort Service of its own, the operator writes its node's address and that nodePort, the
+    // broker (rolled: it reads its address at start) advertises them on its EXTERNAL listener, and a
+    // client on the host — outside every pod's network namespace — bootstraps, produces and
+    // consumes through them. A broker advertising a cluster-internal name there would leave the
+    // client bootstrapped but unable to reach the partition's leader.
+    const broker = 'kafka-brokers-default-0';
+    const external = Date.now();
+    const brokerBefore = await podUids([broker]);
+    await patchSpec('KafkaCluster', 'kafka', {
+      brokers: { roleConfig: { listenerClass: 'external-unstable' } },
+    });
+    await waitRolledOut('KafkaCluster', 'kafka', [broker], brokerBefore, kafkaImageRecipe('4.1.0').reference);
+    log(`Kafka brokers on external-unstable: Available again ${seconds(external)} after the patch`);
+    const nodeName = (await core.readNamespacedPod({ name: broker, namespace })).spec!.nodeName!;
+    const nodeIp = (await core.readNode({ name: nodeName })).status!.addresses!.find(
+      (a) => a.type === 'InternalIP',
+    )!.address;
+    const nodePort = (await core.readNamespacedService({ name: broker, namespace })).spec!.ports!.find(
+      (p) => p.name === 'external',
+    )!.nodePort!;
+    expect(
+      (await core.readNamespacedConfigMap({ name: 'kafka-brokers-default-listeners', namespace })).data,
+    ).toEqual({
+      [`${broker}.node`]: nodeName,
+      [`${broker}.host`]: nodeIp,
+      [`${broker}.port.external`]: String(nodePort),
+    });
+    const place = await hostClientPlace('4.1.0');
+    const outside = await runOnHost(
+      produceConsume('4.1.0', `${nodeIp}:${nodePort}`, 'orders', {
+        messages: ['outside-1'],
+        expect: 3,
+        place,
+      }),
+      10 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnostics('KafkaCluster', 'kafka', pods)}`);
+    });
+    log(
+      `a client on the host produced and consumed through ${nodeIp}:${nodePort} ${seconds(external)} after the patch`,
+    );
+    expect(outside).toContain('consumed: before-1');
+    expect(outside).toContain('consumed: after-1');
+    expect(outside).toContain('consumed: outside-1');
+
+    // TLS switched on for the running stacklet, with a keelsonCa class of its own: both pods roll
+    // onto Pod Certificates the operator signs, and the broker's names the address outside clients
+    // use, its node's IP, so the host client — checking names (`https` identification, Kafka's
+    // default) against the class's CAs from its ClusterTrustBundle — gets through on EXTERNAL.
+    const tlsClass = uniqueName('ext-tls');
+    await client.request('create', 'POST', '/apis/keelson.dev/v1alpha1/tlsclasses', 'tlsclasses', {
+      body: {
+        apiVersion: GROUP_VERSION,
+        kind: 'TlsClass',
+        metadata: { name: tlsClass },
+        spec: { keelsonCa: { certificateLifetime: '1h' } },
+      },
+    });
+    const removeClass = () =>
+      client
+        .request('delete', 'DELETE', `/apis/keelson.dev/v1alpha1/tlsclasses/${tlsClass}`, 'tlsclasses')
+        .then(() => undefined);
+    cleanup = async () => {
+      await remove('KafkaCluster', 'kafka');
+      await removeClass().catch(() => undefined);
+    };
+    // Server TLS only: the operator refuses to switch the controllers' quorum TLS while it runs
+    // (QuorumTlsChangeUnsafe), and no TlsClass of the default name exists, so internal stays off.
+    const tlsOn = Date.now();
+    const beforeTls = await podUids([broker]);
+    await patchSpec('KafkaCluster', 'kafka', { clusterConfig: { tls: { serverTlsClass: tlsClass } } });
+    await waitRolledOut('KafkaCluster', 'kafka', [broker], beforeTls, kafkaImageRecipe('4.1.0').reference);
+    log(`Kafka with TLS: Available again ${seconds(tlsOn)} after the patch`);
+    const bundles = await client.request<{ items: { spec: { trustBundle: string } }[] }>(
+      'list',
+      'GET',
+      `/apis/certificates.k8s.io/v1beta1/clustertrustbundles?labelSelector=keelson.dev/tls-class=${tlsClass}`,
+      'clustertrustbundles',
+    );
+    expect(bundles.items.length).toBeGreaterThan(0);
+    const caFile = join(place.tmp, 'ca.crt');
+    fs.writeFileSync(caFile, bundles.items.map((b) => b.spec.trustBundle).join('\n'));
+    const tlsConfig = join(place.tmp, 'tls.properties');
+    fs.writeFileSync(
+      tlsConfig,
+      ['security.protocol=SSL', 'ssl.truststore.type=PEM', `ssl.truststore.location=${caFile}`, ''].join(
+        '\n',
+      ),
+    );
+    // The listeners ConfigMap and the nodePort outlive the roll: the same address, now over TLS.
+    const tlsNodePort = (await core.readNamespacedService({ name: broker, namespace })).spec!.ports!.find(
+      (p) => p.name === 'external',
+    )!.nodePort!;
+    expect(tlsNodePort).toBe(nodePort);
+    const overTls = await runOnHost(
+      produceConsume('4.1.0', `${nodeIp}:${nodePort}`, 'orders', {
+        messages: ['outside-tls-1'],
+        expect: 4,
+        config: tlsConfig,
+        place,
+      }),
+      10 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnostics('KafkaCluster', 'kafka', pods)}`);
+    });
+    log(
+      `a TLS client on the host produced and consumed through ${nodeIp}:${nodePort} ${seconds(tlsOn)} after the patch`,
+    );
+    expect(overTls).toContain('consumed: outside-1');
+    expect(overTls).toContain('consumed: outside-tls-1');
+    // The name check itself, by openssl: the broker's certificate verifies for its node's IP, and
+    // the same connection checked for another address fails.
+    const verify = (ip: string) =>
+      runOnHost(
+        `openssl s_client -connect ${nodeIp}:${nodePort} -CAfile ${caFile} -verify_ip ${ip} -verify_return_error </dev/null 2>&1 | grep 'Verify return code' || true`,
+        60_000,
+      );
+    expect(await verify(nodeIp)).toContain('Verify return code: 0 (ok)');
+    expect(await verify('192.0.2.1')).toMatch(/Verify return code: [1-9]/);
+
+    // A LoadBalancer class (the built-in external-stable), in a cluster without a load balancer
+    // controller, which the test plays: the new broker's certificate request waits, with an Event
+    // on the pod saying for what, until the Service has its address; then the certificate names it.
+    const lbStarted = Date.now();
+    const beforeLb = await podUids([broker]);
+    await patchSpec('KafkaCluster', 'kafka', {
+      brokers: { roleConfig: { listenerClass: 'external-stable' } },
+    });
+    const waitingEvent = async () =>
+      (
+        await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${broker}` })
+      ).items.filter((e) => e.reason === 'CertificateWaiting' && !beforeLb.includes(e.involvedObject.uid!));
+    await waitFor(
+      'the new broker to wait for its load balancer address',
+      async () => (await waitingEvent()).length > 0,
+      10 * 60_000,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnostics('KafkaCluster', 'kafka', pods)}`);
+    });
+    expect((await waitingEvent()).map((e) => e.message)).toEqual([
+      `the pod certificate waits for the load balancer address of the Service ${broker}, a name it must carry`,
+    ]);
+    const lbAddress = '198.51.100.10';
+    await client.request(
+      'patch',
+      'PATCH',
+      `/api/v1/namespaces/${namespace}/services/${broker}/status`,
+      'services',
+      {
+        body: { status: { loadBalancer: { ingress: [{ ip: lbAddress }] } } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
+    await waitRolledOut('KafkaCluster', 'kafka', [broker], beforeLb, kafkaImageRecipe('4.1.0').reference);
+    log(`Kafka brokers on external-stable: Available again ${seconds(lbStarted)} after the patch`);
+    const lbLeaf = new X509Certificate(await execInPod(namespace, broker, 'cat /keelson/tls/server/tls.crt'));
+    expect(lbLeaf.checkIP(lbAddress)).toBe(lbAddress);
+    expect(lbLeaf.checkIP(nodeIp)).toBeUndefined();
+    expect(
+      (await core.readNamespacedConfigMap({ name: 'kafka-brokers-default-listeners', namespace })).data,
+    ).toEqual({
+      [`${broker}.node`]: nodeName,
+      [`${broker}.host`]: lbAddress,
+      [`${broker}.port.external`]: '9095',
+    });
   });
 
   it('Hive metastore on PostgreSQL: Available only once the metastore is Ready', async () => {
@@ -549,12 +730,7 @@ describe('the operator on the real node', () => {
     const spec = {
       image: { productVersion: '4.0.1', pullPolicy: 'Never' },
       clusterConfig: {
-        database: {
-          type: 'postgresql',
-          host,
-          database: METASTORE_DB.database,
-          credentialsSecretName: METASTORE_DB.secret,
-        },
+        database: postgresMetastoreDatabase(host),
       },
       metastores: { ...placement, ...one },
     };

@@ -6,6 +6,7 @@
  * package's `keelson` command instead.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -286,6 +287,43 @@ export function tail(file: string, lines = 20): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** What {@link privateKeyLeaks} finds in one text. */
+export interface KeyLeak {
+  readonly where: string;
+  /** The text holds a PEM private key of any kind. */
+  readonly privateKey: boolean;
+  /** How many of the keys' give-aways it holds. */
+  readonly leaked: number;
+}
+
+/**
+ * What of `keys` (PEM private keys) each of `texts` (`[where, text]`) gives away, one entry per text
+ * so that a failing `toEqual` names where: any PEM private key, and for each key its secret scalar
+ * (base64url, base64, hex) and the PEM lines that hold it (the first two of a P-256 PKCS#8 key; the
+ * last holds only the public key, which certificates carry too), also as a JSON string escapes
+ * them. The scans of the operator's log, Events and statuses use it.
+ */
+export function privateKeyLeaks(
+  keys: readonly string[],
+  texts: readonly (readonly [string, string])[],
+): KeyLeak[] {
+  const giveaways = keys.flatMap((pem) => {
+    const d = Buffer.from(createPrivateKey(pem).export({ format: 'jwk' }).d!, 'base64url');
+    const body = pem.split('\n').filter((line) => line && !line.startsWith('-----'));
+    return [d.toString('base64url'), d.toString('base64'), d.toString('hex'), ...body.slice(0, 2)];
+  });
+  return texts.map(([where, text]) => ({
+    where,
+    privateKey: text.includes('PRIVATE KEY'),
+    leaked: giveaways.filter((g) => text.includes(g) || text.includes(JSON.stringify(g).slice(1, -1))).length,
+  }));
+}
+
+/** What {@link privateKeyLeaks} answers for `texts` when nothing leaked. */
+export function noKeyLeaks(texts: readonly (readonly [string, string])[]): KeyLeak[] {
+  return texts.map(([where]) => ({ where, privateKey: false, leaked: 0 }));
 }
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {

@@ -341,4 +341,32 @@ describe('the keelson operator', () => {
     const cm = await core.readNamespacedConfigMap({ name: 'golf-servers-default', namespace });
     expect(cm.data?.['beacon.properties']).toContain('hotel-servers-default-0');
   });
+
+  it('waits for a missing log aggregator ConfigMap, naming the field, then runs the log agent in every pod', async () => {
+    await beacon.create(
+      namespace,
+      'mike',
+      small({ clusterConfig: { logging: { aggregatorConfigMapName: 'otel' } } }),
+    );
+    await waitForCondition(namespace, 'mike', 'Available', 'False', 'DependencyMissing');
+    expect((await beacon.condition(namespace, 'mike', 'Progressing'))?.message).toContain(
+      'ConfigMap "otel" (named by spec.clusterConfig.logging.aggregatorConfigMapName)',
+    );
+    expect(await isGone(() => statefulSet('mike-servers-default'))).toBe(true);
+
+    await core.createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: { name: 'otel' },
+        data: { OTLP_HTTP_ENDPOINT: 'http://collector.monitoring.svc:4318' },
+      },
+    });
+    await waitForCondition(namespace, 'mike', 'Available', 'True');
+    const pod = (await statefulSet('mike-servers-default')).spec?.template.spec;
+    const agent = pod?.containers.find((c) => c.name === 'log-agent');
+    expect(agent?.env).toContainEqual({
+      name: 'KEELSON_LOG_AGGREGATOR',
+      value: 'http://collector.monitoring.svc:4318',
+    });
+  });
 });

@@ -31,7 +31,64 @@ export interface TestPrometheus {
   targets(): Promise<string>;
   /** The tail of Prometheus' own log. */
   log(): string;
+  /**
+   * Waits until Prometheus has loaded the rule groups it was started with and evaluated every rule
+   * without error (`/api/v1/rules`: each rule's health `ok`); returns the groups' names.
+   */
+  waitForRules(): Promise<string[]>;
+  /**
+   * Checks a stacklet's monitoring content against this Prometheus: every metric name of the
+   * product's list has a series of the namespace, and every query of the dashboard ConfigMap is
+   * valid PromQL that returns data.
+   */
+  checkMonitoring(namespace: string, metricNames: readonly string[], dashboard?: object): Promise<void>;
+  /**
+   * What every product test checks of its stacklet's monitoring once the product has done some
+   * work: keelson's rule groups (the shared `targets` group and the product's own) load and
+   * evaluate, the product's recording rule `recording.expr` has a value `recording.accept` takes
+   * (any value by default), and `checkMonitoring`. Returns the recording rule's value.
+   */
+  checkStacklet(options: StackletMonitoringCheck): Promise<number>;
+  /**
+   * Waits until the alert `name` of `namespace` fires (`/api/v1/alerts`, state `firing`); returns
+   * its labels and annotations.
+   */
+  waitForAlert(name: string, namespace: string, timeoutMs?: number): Promise<FiringAlert>;
   stop(): Promise<void>;
+}
+
+/** What {@link TestPrometheus.checkStacklet} checks. */
+export interface StackletMonitoringCheck {
+  readonly namespace: string;
+  /** The product's metric names (`ZOOKEEPER_METRIC_NAMES`, …). */
+  readonly metricNames: readonly string[];
+  /** The stacklet's dashboard ConfigMap. */
+  readonly dashboard?: object;
+  /** A recording rule of the product's group, which the test's own work moves. */
+  readonly recording: {
+    readonly what: string;
+    readonly expr: string;
+    readonly accept?: (v: number) => boolean;
+  };
+}
+
+/** An alert as Prometheus' `/api/v1/alerts` lists it. */
+export interface FiringAlert {
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly state: string;
+}
+
+/**
+ * Rule groups whose alerts wait `delay` instead of their own `for` (minutes, made for people), so
+ * a test sees an alert fire soon after the fault it makes; expressions, labels and annotations are
+ * keelson's own.
+ */
+export function withAlertDelay(groups: readonly unknown[], delay: string): unknown[] {
+  return (groups as { rules: Record<string, unknown>[] }[]).map((g) => ({
+    ...g,
+    rules: g.rules.map((r) => ('alert' in r ? { ...r, for: delay } : r)),
+  }));
 }
 
 function getJson(url: string): Promise<any> {
@@ -61,7 +118,16 @@ export async function prometheusBinaries(): Promise<string> {
  * Starts Prometheus scraping the keelson metrics Services of `namespace` every 3 seconds. Its
  * ServiceAccount, ClusterRole and binding live in (and are named after) that namespace.
  */
-export async function startPrometheus(node: RealNodeState, namespace: string): Promise<TestPrometheus> {
+export async function startPrometheus(
+  node: RealNodeState,
+  namespace: string,
+  options: {
+    /** Rule groups (a PrometheusRule's spec.groups) Prometheus loads from a rule file. */
+    readonly ruleGroups?: readonly unknown[];
+    /** @default 3 */
+    readonly scrapeSeconds?: number;
+  } = {},
+): Promise<TestPrometheus> {
   const bin = await prometheusBinaries();
   const { core, kc } = adminClients();
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
@@ -97,9 +163,13 @@ export async function startPrometheus(node: RealNodeState, namespace: string): P
     cluster.caData ? Buffer.from(cluster.caData, 'base64') : fs.readFileSync(cluster.caFile!),
   );
   const job = prometheusScrapeConfig();
+  const rulesFile = path.join(dir, 'rules.json');
+  fs.writeFileSync(rulesFile, JSON.stringify({ groups: options.ruleGroups ?? [] }));
+  const every = `${options.scrapeSeconds ?? 3}s`;
   const config = {
     // JMX exporter scrapes of a JVM with many MBeans take seconds on a busy machine.
-    global: { scrape_interval: '3s', scrape_timeout: '3s' },
+    global: { scrape_interval: every, scrape_timeout: every, evaluation_interval: every },
+    rule_files: [rulesFile],
     scrape_configs: [
       {
         ...job,
@@ -166,30 +236,123 @@ export async function startPrometheus(node: RealNodeState, namespace: string): P
       .map((t) => `${t.scrapeUrl} ${t.health} ${t.lastError}`)
       .join('\n');
   };
+  const expectedGroups = ((options.ruleGroups ?? []) as { name: string }[]).map((g) => g.name).sort();
+  const waitForRules = async () => {
+    let last = '';
+    try {
+      await waitFor('the rules to load and evaluate', async () => {
+        const answer = await getJson(`${url}/api/v1/rules`);
+        const groups = answer.data.groups as {
+          name: string;
+          rules: { name: string; health: string; lastError?: string }[];
+        }[];
+        last = JSON.stringify(
+          groups.map((g) => ({
+            group: g.name,
+            rules: g.rules.map((r) => `${r.name} ${r.health} ${r.lastError ?? ''}`),
+          })),
+        );
+        const bad = groups.flatMap((g) => g.rules).filter((r) => r.health === 'err');
+        if (bad.length > 0) throw new Error(`rules failed: ${last}`);
+        return (
+          JSON.stringify(groups.map((g) => g.name).sort()) === JSON.stringify(expectedGroups) &&
+          groups.every((g) => g.rules.every((r) => r.health === 'ok'))
+        );
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nrules: ${last}\nprometheus log:\n${log()}`, {
+        cause: error,
+      });
+    }
+    return expectedGroups;
+  };
+  const waitForValue: TestPrometheus['waitForValue'] = async (
+    what,
+    expr,
+    accept = () => true,
+    timeoutMs = 3 * 60_000,
+  ) => {
+    let last: number | undefined;
+    try {
+      await waitFor(
+        what,
+        async () => {
+          last = await value(expr);
+          return last !== undefined && accept(last);
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}; ${expr} = ${last}\ntargets:\n${await targets().catch((e) => String(e))}\n` +
+          `prometheus log:\n${log()}`,
+        { cause: error },
+      );
+    }
+    return last!;
+  };
+  const checkMonitoring = async (ns: string, metricNames: readonly string[], dashboard?: object) => {
+    const names = (
+      await getJson(
+        `${url}/api/v1/label/__name__/values?match[]=${encodeURIComponent(`{namespace="${ns}"}`)}`,
+      )
+    ).data as string[];
+    const namesFile = path.join(os.tmpdir(), `keelson-metric-names-${ns}.txt`);
+    fs.writeFileSync(namesFile, names.join('\n'));
+    process.stdout.write(`${names.length} metric names served in ${ns}: ${namesFile}\n`);
+    for (const name of metricNames)
+      await waitForValue(name, `count(${name}{namespace="${ns}"})`, () => true, 60_000);
+    if (dashboard) {
+      const model = JSON.parse(
+        Object.values((dashboard as unknown as { data: Record<string, string> }).data)[0],
+      ) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      };
+      for (const panel of model.panels)
+        for (const target of panel.targets)
+          await waitForValue(`dashboard panel "${panel.title}"`, target.expr, () => true, 60_000);
+    }
+  };
+  const checkStacklet = async ({ namespace, metricNames, dashboard, recording }: StackletMonitoringCheck) => {
+    // keelson's PrometheusRule has two groups: the shared targets group and the product's own.
+    expect(await waitForRules()).toHaveLength(2);
+    const recorded = await waitForValue(recording.what, recording.expr, recording.accept);
+    await checkMonitoring(namespace, metricNames, dashboard);
+    return recorded;
+  };
+  const waitForAlert = async (name: string, ns: string, timeoutMs = 3 * 60_000) => {
+    let alerts: FiringAlert[] = [];
+    let found: FiringAlert | undefined;
+    try {
+      await waitFor(
+        `the alert ${name} to fire`,
+        async () => {
+          alerts = (await getJson(`${url}/api/v1/alerts`)).data.alerts as FiringAlert[];
+          found = alerts.find(
+            (a) => a.labels.alertname === name && a.labels.namespace === ns && a.state === 'firing',
+          );
+          return found !== undefined;
+        },
+        timeoutMs,
+      );
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\nalerts: ${JSON.stringify(alerts)}\n` +
+          `targets:\n${await targets().catch((e) => String(e))}\nprometheus log:\n${log()}`,
+        { cause: error },
+      );
+    }
+    return found!;
+  };
   return {
     value,
     targets,
     log,
     stop,
-    waitForValue: async (what, expr, accept = () => true, timeoutMs = 3 * 60_000) => {
-      let last: number | undefined;
-      try {
-        await waitFor(
-          what,
-          async () => {
-            last = await value(expr);
-            return last !== undefined && accept(last);
-          },
-          timeoutMs,
-        );
-      } catch (error) {
-        throw new Error(
-          `${(error as Error).message}; ${expr} = ${last}\ntargets:\n${await targets().catch((e) => String(e))}\n` +
-            `prometheus log:\n${log()}`,
-          { cause: error },
-        );
-      }
-      return last!;
-    },
+    waitForRules,
+    checkMonitoring,
+    checkStacklet,
+    waitForValue,
+    waitForAlert,
   };
 }

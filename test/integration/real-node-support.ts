@@ -7,6 +7,7 @@
  * KEELSON_TEST_REAL_NODE to the state file it prints.
  */
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,7 +22,9 @@ import {
   startRealNode,
   type RealNodeState,
 } from '../controlplane/real-node';
-import { adminClients, waitFor } from './support';
+import { KubeClient } from '../../lib/operator/client';
+import { TLS_CLASS_LABEL } from '../../lib/tls/pod-tls';
+import { adminClients, adminKubeConfig, waitFor } from './support';
 
 export {
   REAL_NODE_PLACEMENT,
@@ -29,6 +32,37 @@ export {
   REAL_NODE_TAINT,
   realNodeFiles,
 } from '../controlplane/real-node';
+
+/**
+ * The body of a ZookeeperCluster of keelson's image (built on the node, never pulled) placed on the
+ * real node, with TLS from the named classes (a use left unnamed takes the class `tls`, which is off
+ * where no such class exists): the spec the operator TLS tests share.
+ */
+export function tlsZookeeperCluster(options: {
+  name: string;
+  version: string;
+  replicas: number;
+  serverTlsClass?: string;
+  internalTlsClass?: string;
+  /** @default '512Mi' */
+  memory?: string;
+}) {
+  const { name, version, replicas, serverTlsClass, internalTlsClass, memory = '512Mi' } = options;
+  return {
+    apiVersion: 'keelson.dev/v1alpha1',
+    kind: 'ZookeeperCluster',
+    metadata: { name },
+    spec: {
+      image: { productVersion: version, pullPolicy: 'Never' },
+      clusterConfig: { tls: { serverTlsClass, internalTlsClass } },
+      servers: {
+        config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
+        podOverrides: { spec: REAL_NODE_PLACEMENT },
+        roleGroups: { default: { replicas } },
+      },
+    },
+  };
+}
 
 /**
  * keelson's container security context with the user its pod context sets, for the test's own
@@ -261,6 +295,31 @@ export function isReady(pod: k8s.V1Pod | undefined): boolean {
 }
 
 /**
+ * Watches a roll of the pods `names` (their uids before it in `uids`): each call with the pods seen
+ * now says how many the roll has taken away and not yet given back — missing, being deleted, or
+ * replaced (a new uid) and not yet seen Ready. A pod not yet replaced counts as up even when it is
+ * not Ready: on a loaded machine probes time out, which is not the roll's doing (the operator
+ * evicts only while its own view has every other pod Ready: unit-tested).
+ */
+export function rollWatch(
+  names: readonly string[],
+  uids: ReadonlyMap<string, string>,
+): (pods: k8s.V1Pod[]) => number {
+  const seenReady = new Set<string>();
+  return (pods) => {
+    let down = 0;
+    for (const name of names) {
+      const pod = pods.find((p) => p.metadata!.name === name);
+      const uid = pod?.metadata!.uid ?? '';
+      if (pod && isReady(pod) && !pod.metadata!.deletionTimestamp) seenReady.add(uid);
+      const up = pod && !pod.metadata!.deletionTimestamp && (uid === uids.get(name) || seenReady.has(uid));
+      if (!up) down++;
+    }
+    return down;
+  };
+}
+
+/**
  * Waits until every pod of `pods` exists and is Ready; a timeout throws with the pods' statuses
  * and logs.
  */
@@ -395,6 +454,23 @@ export class HostPathVolumes {
     const { core } = adminClients();
     for (const name of this.names.splice(0))
       await core.deletePersistentVolume({ name }).catch(() => undefined);
-    fs.rmSync(this.root, { recursive: true, force: true });
+    // A container the namespace's deletion has not stopped yet may still write here (a broker's
+    // log segment), which makes one removal pass fail with ENOTEMPTY; a folder left in the
+    // temporary directory is not worth failing a suite over.
+    try {
+      fs.rmSync(this.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
+    } catch (error) {
+      console.warn(`left ${this.root} behind: ${(error as Error).message}`);
+    }
   }
+}
+
+/** The CAs a TlsClass publishes now, each from its ClusterTrustBundle (keelson's label names the class). */
+export async function classCas(className: string): Promise<X509Certificate[]> {
+  const bundles = await new KubeClient(adminKubeConfig()).request<{
+    items: { spec: { trustBundle: string } }[];
+  }>('list', 'GET', '/apis/certificates.k8s.io/v1beta1/clustertrustbundles', 'clustertrustbundles', {
+    query: { labelSelector: `${TLS_CLASS_LABEL}=${className}` },
+  });
+  return bundles.items.map((b) => new X509Certificate(b.spec.trustBundle));
 }

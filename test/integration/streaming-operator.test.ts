@@ -29,11 +29,12 @@ beforeAll(async () => {
 
 afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
-type Kind = 'ZookeeperCluster' | 'ZookeeperZnode' | 'KafkaCluster';
+type Kind = 'ZookeeperCluster' | 'ZookeeperZnode' | 'KafkaCluster' | 'HdfsCluster';
 const PLURALS: Record<Kind, string> = {
   ZookeeperCluster: 'zookeeperclusters',
   ZookeeperZnode: 'zookeeperznodes',
   KafkaCluster: 'kafkaclusters',
+  HdfsCluster: 'hdfsclusters',
 };
 type Stacklet = {
   metadata: k8s.V1ObjectMeta;
@@ -246,5 +247,163 @@ describe('ZooKeeper and Kafka under the keelson operator', () => {
     // The id comes from the StatefulSet's pod template, the same for old and new pods.
     const sts = await apps.readNamespacedStatefulSet({ name: 'kraft-brokers-default', namespace });
     expect(sts.spec?.template.spec?.containers[0].command).toEqual(before[0].spec?.containers[0].command);
+  });
+});
+
+describe('HDFS under the keelson operator', () => {
+  it('refuses an HdfsCluster without a ZooKeeper at admission, and converges one on a ZNode', async () => {
+    const refusal = await create('HdfsCluster', 'nozk', {}).then(
+      () => 'created',
+      (e: { code?: number; body?: unknown }) =>
+        `${e.code} ${typeof e.body === 'string' ? e.body : JSON.stringify(e.body)}`,
+    );
+    expect(refusal).toMatch(
+      /^422 .*spec\.clusterConfig: Required value: HDFS needs a ZooKeeper for its namenodes/,
+    );
+    await create('HdfsCluster', 'hdfs', {
+      clusterConfig: { zookeeperConfigMapName: 'hdfs-znode' },
+      datanodes: { roleGroups: { default: { replicas: 1 } } },
+    });
+    await create('ZookeeperZnode', 'hdfs-znode', { clusterConfig: { zookeeperConfigMapName: 'hdfs-zk' } });
+    await create('ZookeeperCluster', 'hdfs-zk', { servers: { roleGroups: { default: { replicas: 1 } } } });
+    await waitForCondition('HdfsCluster', 'hdfs', 'Available', 'True', 150_000);
+    expect((await podsOf('hdfs-namenodes-default')).filter(isReady)).toHaveLength(2);
+    expect((await podsOf('hdfs-journalnodes-default')).filter(isReady)).toHaveLength(3);
+    expect((await podsOf('hdfs-datanodes-default')).filter(isReady)).toHaveLength(1);
+    // The same objects as synth mode: the failover lock under the ZNode's path, the client files.
+    const znode = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace })).data!;
+    const core_ = (await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace })).data![
+      'core-site.xml'
+    ];
+    expect(core_).toContain(`<value>${znode.ZOOKEEPER_CHROOT}/hadoop-ha/${namespace}</value>`);
+    expect(core_).toContain(`<value>${znode.ZOOKEEPER_HOSTS}</value>`);
+    const discovery = (await core.readNamespacedConfigMap({ name: 'hdfs', namespace })).data!;
+    expect(discovery.HDFS).toBe('hdfs://hdfs');
+    expect(discovery['hdfs-site.xml']).toContain('<name>dfs.ha.namenodes.hdfs</name>');
+  });
+});
+
+describe('Kafka brokers reached from outside, under the keelson operator', () => {
+  const { custom: customApi } = adminClients();
+  const LISTENERS = 'outside-brokers-default-listeners';
+  const addresses = async () =>
+    (await core.readNamespacedConfigMap({ name: LISTENERS, namespace }).catch(() => undefined))?.data ?? {};
+  /** A map as comparable text, whatever the order of its keys. */
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+  const podService = (ordinal: number) =>
+    core.readNamespacedService({ name: `outside-brokers-default-${ordinal}`, namespace });
+
+  afterAll(async () => {
+    await customApi
+      .deleteClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'listenerclasses',
+        name: 'corp-lb',
+      })
+      .catch(() => undefined);
+  });
+
+  it("writes each broker's node address and nodePort, then follows a change of the brokers' class", async () => {
+    await create('KafkaCluster', 'outside', {
+      controllers: { roleGroups: { default: { replicas: 1 } } },
+      brokers: {
+        roleConfig: { listenerClass: 'external-unstable' },
+        roleGroups: { default: { replicas: 2 } },
+      },
+    });
+    // Each broker: its own NodePort Service, and an entry naming its node, that node's address and
+    // the nodePort the API server allocated.
+    const expected = async (): Promise<Record<string, string>> => {
+      const entries: Record<string, string> = {};
+      for (const ordinal of [0, 1]) {
+        const pod = `outside-brokers-default-${ordinal}`;
+        const nodeName = (await core.readNamespacedPod({ name: pod, namespace })).spec?.nodeName;
+        const service = await podService(ordinal);
+        const node = nodeName ? await core.readNode({ name: nodeName }) : undefined;
+        const address = (type: string) => node?.status?.addresses?.find((a) => a.type === type)?.address;
+        const nodePort = service.spec?.ports?.find((p) => p.name === 'external')?.nodePort;
+        if (!nodeName || !nodePort) continue;
+        entries[`${pod}.node`] = nodeName;
+        entries[`${pod}.host`] = address('ExternalIP') ?? address('InternalIP') ?? '';
+        entries[`${pod}.port.external`] = String(nodePort);
+      }
+      return entries;
+    };
+    let want: Record<string, string> = {};
+    await waitFor(
+      `ConfigMap ${LISTENERS} to hold both brokers' node addresses and nodePorts`,
+      async () => {
+        want = await expected();
+        return Object.keys(want).length === 6 && same(await addresses(), want);
+      },
+      150_000,
+      undefined,
+      undefined,
+      async () =>
+        `have ${JSON.stringify(await addresses())}, want ${JSON.stringify(want)}; operator log: ${tail(operator.logFile, 5)}`,
+    );
+    expect((await podService(0)).spec?.type).toBe('NodePort');
+    expect((await podService(0)).spec?.externalTrafficPolicy).toBe('Local');
+    expect(Object.values(want).filter((v) => v === '')).toEqual([]);
+    const hashOf = async () =>
+      (await apps.readNamespacedStatefulSet({ name: 'outside-brokers-default', namespace })).spec?.template
+        .metadata?.annotations?.['keelson.dev/config-hash'];
+    const hashBefore = await hashOf();
+
+    // A class of the cluster's: the brokers' Services become LoadBalancers, the pods roll (the address
+    // they advertise is read at start), and an address appears once the load balancer gives one.
+    await customApi.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: 'listenerclasses',
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'ListenerClass',
+        metadata: { name: 'corp-lb' },
+        spec: { serviceType: 'LoadBalancer', serviceAnnotations: { 'lb.example.com/pool': 'outside' } },
+      },
+    });
+    await patchSpec('KafkaCluster', 'outside', { brokers: { roleConfig: { listenerClass: 'corp-lb' } } });
+    await waitFor(
+      "the brokers' Services to become LoadBalancers of the class",
+      async () => {
+        const s = await podService(1);
+        return (
+          s.spec?.type === 'LoadBalancer' && s.metadata?.annotations?.['lb.example.com/pool'] === 'outside'
+        );
+      },
+      60_000,
+    );
+    // The brokers roll: the address they advertise is read at start.
+    await waitFor(
+      "the brokers' pod template to change with the class",
+      async () => (await hashOf()) !== hashBefore,
+      60_000,
+    );
+    // No load balancer runs here: the test gives broker 0's Service its ingress, as one would.
+    const service = await podService(0);
+    await core.replaceNamespacedServiceStatus({
+      name: service.metadata!.name!,
+      namespace,
+      body: { ...service, status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } },
+    });
+    await waitFor(
+      "ConfigMap to hold broker 0's load balancer address, and nothing of broker 1's",
+      async () =>
+        // The pod rolled with the class, maybe onto another node: the one it runs on now.
+        same(await addresses(), {
+          'outside-brokers-default-0.node': (
+            await core.readNamespacedPod({ name: 'outside-brokers-default-0', namespace })
+          ).spec?.nodeName,
+          'outside-brokers-default-0.host': '198.51.100.7',
+          'outside-brokers-default-0.port.external': '9095',
+        }),
+      60_000,
+      undefined,
+      undefined,
+      async () => `have ${JSON.stringify(await addresses())}; operator log: ${tail(operator.logFile, 5)}`,
+    );
   });
 });

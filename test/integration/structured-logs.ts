@@ -51,3 +51,29 @@ export function expectSharedRecordShape(records: readonly LogRecord[]): void {
     expect(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).toContain(r[LOG_FIELDS.level]);
   }
 }
+
+/**
+ * Polls `pod`'s structured file every 2 s until it holds a record that `matches`, for at most 90 s
+ * (the kubelet's ConfigMap sync, 10 s on the test node, plus the framework's 10 s look at its file,
+ * with room). Returns the matching records and the seconds it took; throws naming `what`, with
+ * `explain()`'s text, when none came.
+ */
+export async function waitForRecords(
+  namespace: string,
+  pod: string,
+  container: string,
+  what: string,
+  matches: (record: LogRecord) => boolean,
+  explain: () => Promise<string> = async () => '',
+): Promise<{ records: LogRecord[]; seconds: number }> {
+  const started = Date.now();
+  let found: LogRecord[] = [];
+  while (found.length === 0 && Date.now() - started < 90_000) {
+    await new Promise((r) => setTimeout(r, 2000));
+    found = (await readStructuredLog(namespace, pod, container)).filter(matches);
+  }
+  if (found.length === 0) {
+    throw new Error(`no ${what} in ${namespace}/${pod}'s structured file after 90 s\n${await explain()}`);
+  }
+  return { records: found, seconds: (Date.now() - started) / 1000 };
+}

@@ -35,6 +35,14 @@ describe('the TlsClass CRD on the API server', () => {
       { keelsonCa: { certificateLifetime: '1h', caLifetime: '720h', caRotationOverlap: '48h' } },
     ],
     ['a CA in a Secret', { secretCa: { secretName: 'corp-ca', secretNamespace: 'security' } }],
+    [
+      'the earliest and the latest refresh',
+      { keelsonCa: { certificateLifetime: '1h', certificateRefreshAfter: '6m', caRotationOverlap: '1h' } },
+    ],
+    [
+      'a refresh 15 minutes before the default lifetime ends',
+      { secretCa: { secretName: 'corp-ca', secretNamespace: 'security', certificateRefreshAfter: '23h45m' } },
+    ],
     ['a cert-manager Issuer', { certManager: { issuerRef: { name: 'corp', kind: 'Issuer' } } }],
     [
       'a cert-manager ClusterIssuer of another group, with a lifetime',
@@ -75,6 +83,19 @@ describe('the TlsClass CRD on the API server', () => {
     ],
     ['a certificate outliving the default overlap', { keelsonCa: { certificateLifetime: '169h' } }],
     ['a CA shorter than two overlaps', { keelsonCa: { caLifetime: '300h' } }],
+    ['a refresh sooner than 6 minutes', { keelsonCa: { certificateRefreshAfter: '5m59s' } }],
+    [
+      'a refresh later than 15 minutes before the end',
+      {
+        secretCa: {
+          secretName: 'a',
+          secretNamespace: 'b',
+          certificateLifetime: '1h',
+          certificateRefreshAfter: '46m',
+        },
+      },
+    ],
+    ['a refresh after the default lifetime', { keelsonCa: { certificateRefreshAfter: '24h' } }],
     [
       'a cert-manager certificate shorter than an hour',
       { certManager: { issuerRef: { name: 'corp', kind: 'Issuer' }, certificateLifetime: '30m' } },

@@ -13,8 +13,19 @@
  *   and asks `srvr`: one leader, two followers; it writes a znode through the client Service's
  *   name and reads it back;
  * - a client trusting another CA fails the handshake;
+ * - keelson's CA of the quorum's class rotates with its overlap (the test puts the successor in the
+ *   CA Secret, the state the operator writes when the CA has the overlap left, and later moves its
+ *   publication back by half the overlap, rather than wait a year and 84 h): the successor is
+ *   published beside the old CA; a minute after its bundle appeared the operator restarts the three
+ *   servers, which read their quorum trust only at start, one eviction at a time within the budget
+ *   and with no resync to prompt it (the operator runs with `--resync 0`); each new server trusts
+ *   both CAs and still gets the old CA's certificate; once the successor signs, a server restarted
+ *   gets the new CA's certificate and its peers take it back into the quorum;
  * - turning TLS off (`enabled: false`) while the ensemble is stopped brings it back in plaintext
- *   (a running ensemble cannot roll between TLS and plaintext one server at a time).
+ *   (a running ensemble cannot roll between TLS and plaintext one server at a time);
+ * - turning it back on with each use moved to the other class, also while stopped, brings the
+ *   quorum up on the user's CA and the client port on keelson's (a client trusting only the user's
+ *   CA is refused there now).
  * A class named for this test (not the default `tls`) keeps other suites on the shared control
  * plane in plaintext. Failures print the servers' and the operator's logs.
  */
@@ -22,8 +33,12 @@ import { PRODUCTS } from '../../apps/keelson';
 import { zookeeperDistDir } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { X509Certificate } from 'node:crypto';
-import { tlsSignerName } from '../../lib';
+import { tlsSignerName, TLS_CLASS_LABEL } from '../../lib';
+import { NEXT_CA_PUBLISHED_ANNOTATION, splitPem } from '../../lib/operator/ca-rotation';
 import { KubeClient } from '../../lib/operator/client';
+import { caSecretName } from '../../lib/operator/signer';
+import { createCertificateAuthority } from '../../lib/tls/certificates';
+import type * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../../lib/operator/informer';
 import { createTestNamespace } from '../controlplane/cluster';
 import { installCrds, RESTRICTED } from './admission';
@@ -37,10 +52,14 @@ import {
 } from './operator-support';
 import {
   buildImageOnRealNode,
+  classCas,
+  execInPod,
+  isReady,
   podsLogs,
   realNode,
-  REAL_NODE_PLACEMENT,
+  rollWatch,
   runClientPod,
+  tlsZookeeperCluster,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 import { TestPki } from './test-pki';
@@ -96,6 +115,8 @@ describe('TLS through the operator on the real node', () => {
       kubeconfig,
       entry: KEELSON_BIN,
       env: { POD_NAMESPACE: operatorNamespace },
+      // No periodic resync: whatever the operator does here, an event made it do.
+      args: ['--resync', '0'],
     });
   });
 
@@ -132,8 +153,11 @@ describe('TLS through the operator on the real node', () => {
     }
   }
 
-  /** Runs `script` in a ZooKeeper-image pod; `user` gives it the user's CA certificate at /trust/ca.crt. */
-  const clientRun = (name: string, script: string, trust: 'user' | 'system') =>
+  /**
+   * Runs `script` in a ZooKeeper-image pod. At /trust/ca.crt, `user` gives it the user's CA
+   * certificate; `keelson` the CAs of keelson's class, as a pod mounts them (its ClusterTrustBundle).
+   */
+  const clientRun = (name: string, script: string, trust: 'user' | 'keelson' | 'system') =>
     runClientPod(
       namespace,
       {
@@ -144,10 +168,27 @@ describe('TLS through the operator on the real node', () => {
         volumes:
           trust === 'user'
             ? [{ volume: { name: 'trust', configMap: { name: 'corp-ca' } }, mountPath: '/trust' }]
-            : [],
+            : trust === 'keelson'
+              ? [{ volume: trustOf(className), mountPath: '/trust' }]
+              : [],
       },
       logs,
     );
+  /** A projected volume of `tlsClass`'s CAs at `ca.crt`. */
+  const trustOf = (tlsClass: string) => ({
+    name: 'trust',
+    projected: {
+      sources: [
+        {
+          clusterTrustBundle: {
+            signerName: tlsSignerName(tlsClass),
+            labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: tlsClass } },
+            path: 'ca.crt',
+          },
+        },
+      ],
+    },
+  });
 
   const hosts = () =>
     SERVERS.map((pod) => `${pod}.zk-servers-default-headless.${namespace}.svc.cluster.local`);
@@ -180,20 +221,13 @@ describe('TLS through the operator on the real node', () => {
       },
     });
     await client.request('create', 'POST', zkPath(), 'zookeeperclusters', {
-      body: {
-        apiVersion: 'keelson.dev/v1alpha1',
-        kind: 'ZookeeperCluster',
-        metadata: { name: 'zk' },
-        spec: {
-          image: { productVersion: VERSION, pullPolicy: 'Never' },
-          clusterConfig: { tls: { serverTlsClass: userClassName, internalTlsClass: className } },
-          servers: {
-            config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
-            podOverrides: { spec: REAL_NODE_PLACEMENT },
-            roleGroups: { default: { replicas: 3 } },
-          },
-        },
-      },
+      body: tlsZookeeperCluster({
+        name: 'zk',
+        version: VERSION,
+        replicas: 3,
+        serverTlsClass: userClassName,
+        internalTlsClass: className,
+      }),
     });
     const applied = Date.now();
     await waitAvailable('the ZookeeperCluster to be Available over TLS', () => true);
@@ -230,16 +264,7 @@ describe('TLS through the operator on the real node', () => {
       }
     }
     // The secretCa class's trust bundle is the user's CA certificate.
-    const bundles = await client.request<{ items: { spec: { trustBundle: string } }[] }>(
-      'list',
-      'GET',
-      '/apis/certificates.k8s.io/v1beta1/clustertrustbundles',
-      'clustertrustbundles',
-      { query: { labelSelector: `keelson.dev/tls-class=${userClassName}` } },
-    );
-    expect(bundles.items.map((b) => new X509Certificate(b.spec.trustBundle).fingerprint256)).toEqual([
-      corp.fingerprint256,
-    ]);
+    expect((await classCas(userClassName)).map((ca) => ca.fingerprint256)).toEqual([corp.fingerprint256]);
 
     const tlsWord = (host: string, word: string) =>
       `echo ${word} | timeout 10 openssl s_client -quiet -connect ${host}:2181 -CAfile /trust/ca.crt ` +
@@ -278,20 +303,205 @@ describe('TLS through the operator on the real node', () => {
     expect(stranger).toMatch(/stranger: read=0 handshake=[1-9]/);
   });
 
-  it('turns TLS off the way the quorum rule asks (stop, change, start): the servers come back in plaintext', async () => {
-    // A quorum cannot roll from TLS to plaintext one server at a time: the first server rolled
-    // speaks plaintext to peers that speak TLS and never rejoins (seen on this node). So, like a
-    // membership change, the switch is made while the ensemble is stopped.
-    const patch = (spec: object) =>
-      client.request('patch', 'PATCH', zkPath('zk'), 'zookeeperclusters', {
-        body: { spec },
+  it("rotates keelson's CA of the quorum's class with its overlap: the servers restart to trust the successor while the old CA signs, then a server of the new CA's certificate rejoins", async () => {
+    // The successor, in the class's CA Secret as the operator puts it there when the CA has the
+    // overlap left (a year away by default): the test writes that state rather than wait for it.
+    const secretPath = `/api/v1/namespaces/${operatorNamespace}/secrets/${caSecretName(className)}`;
+    const readSecret = async () => {
+      const secret = await client.request<KubeObject>('get', 'GET', secretPath, 'secrets');
+      const data = Object.fromEntries(
+        Object.entries((secret as unknown as { data: Record<string, string> }).data).map(([k, v]) => [
+          k,
+          Buffer.from(v, 'base64').toString(),
+        ]),
+      );
+      return { data, annotations: secret.metadata.annotations ?? {} };
+    };
+    const before = await readSecret();
+    expect(Object.keys(before.data).sort()).toEqual(['ca.crt', 'ca.key']);
+    const oldCa = new X509Certificate(before.data['ca.crt']);
+    const successor = await createCertificateAuthority({
+      commonName: `keelson ${className} successor`,
+      lifetimeSeconds: 8760 * 3600,
+    });
+    const nextCa = new X509Certificate(successor.certificatePem);
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const patchSecret = (body: object) =>
+      client.request('patch', 'PATCH', secretPath, 'secrets', {
+        body,
         contentType: 'application/merge-patch+json',
       });
-    const generation = async () =>
-      (await client.request<KubeObject>('get', 'GET', zkPath('zk'), 'zookeeperclusters')).metadata
-        .generation!;
+    await patchSecret({
+      metadata: { annotations: { [NEXT_CA_PUBLISHED_ANNOTATION]: new Date().toISOString() } },
+      data: { 'next.crt': b64(successor.certificatePem), 'next.key': b64(successor.privateKeyPem) },
+    });
+    // The signer looks at the class when one of its bundles changes: it publishes the successor.
+    const bundlesPath = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
+    const bundlesOfClass = async () =>
+      (
+        await client.request<{ items: KubeObject[] }>('list', 'GET', bundlesPath, 'clustertrustbundles', {
+          query: { labelSelector: `${TLS_CLASS_LABEL}=${className}` },
+        })
+      ).items;
+    const [first] = await bundlesOfClass();
+    await client.request('patch', 'PATCH', `${bundlesPath}/${first.metadata.name}`, 'clustertrustbundles', {
+      body: { metadata: { annotations: { 'keelson.dev/test': 'look' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const fingerprintOf = (b: KubeObject) =>
+      new X509Certificate((b.spec as { trustBundle: string }).trustBundle).fingerprint256;
+    let published: KubeObject | undefined;
+    await waitFor('the successor to be published', async () => {
+      published = (await bundlesOfClass()).find((b) => fingerprintOf(b) === nextCa.fingerprint256);
+      return published !== undefined;
+    });
+    const publishedAt = Date.parse(String(published!.metadata.creationTimestamp));
+    expect((await bundlesOfClass()).map(fingerprintOf).sort()).toEqual(
+      [oldCa.fingerprint256, nextCa.fingerprint256].sort(),
+    );
+
+    // ZooKeeper's quorum reads its trust only at start: the operator restarts each server, a
+    // minute after the bundle appeared, one at a time within the budget, without a resync.
+    const serverPods = async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=zk' })).items;
+    const uids = new Map((await serverPods()).map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+    expect([...uids.keys()].sort()).toEqual(SERVERS);
+    const watch = rollWatch(SERVERS, uids);
+    let worst = 0;
+    let replaced: string[] = [];
+    try {
+      await waitFor(
+        'every server to be restarted for the new CA and Ready',
+        async () => {
+          const pods = await serverPods();
+          worst = Math.max(worst, watch(pods));
+          replaced = pods
+            .filter((p) => p.metadata!.uid !== uids.get(p.metadata!.name!) && isReady(p))
+            .map((p) => p.metadata!.name!);
+          return replaced.length === SERVERS.length && pods.every((p) => !p.metadata!.deletionTimestamp);
+        },
+        10 * 60_000,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; replaced: ${replaced}\n${await logs()}`);
+    }
+    const rolled = Date.now();
+    expect(worst).toBe(1);
+    const restarts = (await core.listNamespacedEvent({ namespace })).items.filter(
+      (e) => e.reason === 'CertificateRestart' && e.involvedObject.kind === 'ZookeeperCluster',
+    );
+    expect(restarts.map((e) => e.message).filter((m) => /new trust bundle/.test(m ?? ''))).toHaveLength(3);
+    const firstEviction = Math.min(
+      ...restarts.map((e) => Date.parse(String(e.firstTimestamp ?? e.eventTime))),
+    );
+
+    // The window: each new server trusts both CAs, and its certificates still come from the old CA.
+    const requestsOf = async (signer: string) =>
+      (
+        await client.request<{
+          items: { spec: { podUID: string; signerName: string }; status?: { certificateChain?: string } }[];
+        }>(
+          'list',
+          'GET',
+          `/apis/certificates.k8s.io/v1beta1/namespaces/${namespace}/podcertificaterequests`,
+          'podcertificaterequests',
+        )
+      ).items.filter((r) => r.spec.signerName === signer && r.status?.certificateChain);
+    const leafOf = async (pod: k8s.V1Pod) =>
+      (await requestsOf(tlsSignerName(className)))
+        .filter((r) => r.spec.podUID === pod.metadata!.uid)
+        .map((r) => new X509Certificate(r.status!.certificateChain!));
+    for (const pod of await serverPods()) {
+      const trusted = splitPem(
+        await execInPod(namespace, pod.metadata!.name!, 'cat /keelson/tls/internal/ca.crt'),
+      );
+      const leaves = await leafOf(pod);
+      expect({
+        pod: pod.metadata!.name,
+        trusted: trusted.map((c) => new X509Certificate(c).fingerprint256).sort(),
+        byOldCa: leaves.map((l) => l.checkIssued(oldCa) && l.verify(oldCa.publicKey)),
+      }).toEqual({
+        pod: pod.metadata!.name,
+        trusted: [oldCa.fingerprint256, nextCa.fingerprint256].sort(),
+        byOldCa: [true],
+      });
+    }
+
+    // Half the overlap later (the test moves the publication back rather than wait 84 h) the
+    // successor signs: a server restarted now gets the new CA's certificate, and its peers, which
+    // trust both since their restart, take it back into the quorum.
+    await patchSecret({
+      metadata: {
+        annotations: {
+          [NEXT_CA_PUBLISHED_ANNOTATION]: new Date(Date.now() - (84 * 60 + 1) * 60_000).toISOString(),
+        },
+      },
+    });
+    const again = 'zk-servers-default-0';
+    const oldUid = (await core.readNamespacedPod({ namespace, name: again })).metadata!.uid;
+    await core.deleteNamespacedPod({ namespace, name: again });
+    await waitAvailable('the ZookeeperCluster to be Available with a server of the new CA', () => true);
+    try {
+      await waitFor(
+        `${again} to be back in the quorum`,
+        async () => {
+          const pod = await core.readNamespacedPod({ namespace, name: again }).catch(() => undefined);
+          return pod !== undefined && pod.metadata!.uid !== oldUid && isReady(pod);
+        },
+        10 * 60_000,
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await logs()}`);
+    }
+    const switched = await readSecret();
+    expect(switched.data['ca.crt']).toBe(successor.certificatePem);
+    expect(
+      splitPem(switched.data['previous.crt'] ?? '').map((c) => new X509Certificate(c).fingerprint256),
+    ).toEqual([oldCa.fingerprint256]);
+    const leaves = await leafOf(await core.readNamespacedPod({ namespace, name: again }));
+    expect(
+      leaves.map((l) => [l.checkIssued(nextCa) && l.verify(nextCa.publicKey), l.verify(oldCa.publicKey)]),
+    ).toEqual([[true, false]]);
+    // Ready means `srvr` reports a Mode: it is in the quorum. The ensemble, as a client sees it:
+    const modes = (
+      await clientRun(
+        'after-rotation',
+        hosts()
+          .map(
+            (h) =>
+              `for i in $(seq 40); do mode=$(echo srvr | timeout 10 openssl s_client -quiet -connect ${h}:2181 ` +
+              `-CAfile /trust/ca.crt -verify_return_error -verify_hostname ${h} 2>/dev/null | grep '^Mode:' || true); ` +
+              `[ -n "$mode" ] && break; sleep 2; done; echo "srvr $mode"`,
+          )
+          .join('\n'),
+        'user',
+      )
+    )
+      .split('\n')
+      .filter((l) => l.startsWith('srvr '))
+      .map((l) => l.replace('srvr Mode: ', ''))
+      .sort();
+    expect(modes).toEqual(['follower', 'follower', 'leader']);
+    process.stdout.write(
+      `TLS through the operator: CA rotation — first restart for the new CA ${((firstEviction - publishedAt) / 1000).toFixed(0)} s ` +
+        `after its bundle appeared, three servers restarted ${((rolled - publishedAt) / 1000).toFixed(0)} s after it, ` +
+        `at most ${worst} away; a server of the new CA back in the quorum ${((Date.now() - rolled) / 1000).toFixed(0)} s later\n`,
+    );
+  });
+
+  const patch = (spec: object) =>
+    client.request('patch', 'PATCH', zkPath('zk'), 'zookeeperclusters', {
+      body: { spec },
+      contentType: 'application/merge-patch+json',
+    });
+  /**
+   * Changes the ensemble's TLS the way the quorum rule asks: stop, change while stopped, start;
+   * resolves once it is Available again on the new spec.
+   */
+  async function switchWhileStopped(tls: object, what: string): Promise<void> {
     await patch({ clusterOperation: { stopped: true } });
-    const stopped = await generation();
+    const stopped = (await client.request<KubeObject>('get', 'GET', zkPath('zk'), 'zookeeperclusters'))
+      .metadata.generation!;
     await waitFor('the servers to be gone', async () => {
       const pods = await core.listNamespacedPod({
         namespace,
@@ -299,11 +509,22 @@ describe('TLS through the operator on the real node', () => {
       });
       return pods.items.length === 0;
     });
-    await patch({ clusterOperation: { stopped: false }, clusterConfig: { tls: { enabled: false } } });
+    const switched = Date.now();
+    await patch({ clusterOperation: { stopped: false }, clusterConfig: { tls } });
     await waitAvailable(
-      'the ZookeeperCluster to be Available again in plaintext',
+      `the ZookeeperCluster to be Available again ${what}`,
       (zk) => (zk.status as { observedGeneration?: number }).observedGeneration! > stopped,
     );
+    process.stdout.write(
+      `TLS through the operator: started ${what}, Available ${((Date.now() - switched) / 1000).toFixed(0)} s later\n`,
+    );
+  }
+
+  it('turns TLS off the way the quorum rule asks (stop, change, start): the servers come back in plaintext', async () => {
+    // A quorum cannot roll from TLS to plaintext one server at a time: the first server rolled
+    // speaks plaintext to peers that speak TLS and never rejoins (seen on this node). So, like a
+    // membership change, the switch is made while the ensemble is stopped.
+    await switchWhileStopped({ enabled: false }, 'in plaintext');
     const output = await clientRun(
       'plaintext',
       hosts()
@@ -322,5 +543,81 @@ describe('TLS through the operator on the real node', () => {
       .sort();
     if (modes.join() !== 'follower,follower,leader')
       throw new Error(`modes in plaintext after TLS was turned off: ${modes}\n${output}\n${await logs()}`);
+  });
+
+  it("turns TLS back on, each use moved to the other class, while stopped: the quorum over the user's CA, clients served with keelson's", async () => {
+    // Off again (`enabled` removed: on wherever the classes exist), and a class change for both uses.
+    const started = Date.now();
+    await switchWhileStopped(
+      { enabled: null, serverTlsClass: className, internalTlsClass: userClassName },
+      'with TLS on, the classes swapped',
+    );
+    // The new servers' certificates: the quorum's from the user's CA, the client port's from
+    // keelson's class (its CA, which the class's ClusterTrustBundle publishes).
+    const pods = (await core.listNamespacedPod({ namespace, labelSelector: 'app.kubernetes.io/instance=zk' }))
+      .items;
+    const uids = new Map(pods.map((p) => [p.metadata!.name!, p.metadata!.uid!]));
+    expect([...uids.keys()].sort()).toEqual(SERVERS);
+    const requests = await client.request<{
+      items: {
+        spec: { podName: string; podUID: string; signerName: string };
+        status?: { certificateChain?: string };
+      }[];
+    }>(
+      'list',
+      'GET',
+      `/apis/certificates.k8s.io/v1beta1/namespaces/${namespace}/podcertificaterequests`,
+      'podcertificaterequests',
+    );
+    const keelsonCas = await classCas(className);
+    const corp = new X509Certificate(userCa.caPem);
+    const by = (leaf: X509Certificate, cas: X509Certificate[]) =>
+      cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+    for (const pod of SERVERS) {
+      const issued = requests.items
+        .filter((r) => r.spec.podUID === uids.get(pod) && r.status?.certificateChain)
+        .map((r) => ({ signer: r.spec.signerName, leaf: new X509Certificate(r.status!.certificateChain!) }));
+      expect({
+        pod,
+        internal: issued
+          .filter((i) => i.signer === tlsSignerName(userClassName))
+          .map((i) => by(i.leaf, [corp])),
+        server: issued
+          .filter((i) => i.signer === tlsSignerName(className))
+          .map((i) => by(i.leaf, keelsonCas)),
+      }).toEqual({ pod, internal: [true], server: [true] });
+    }
+
+    // A client trusting keelson's class (as a pod mounts it) checks each server's certificate and
+    // name and asks `srvr`: the quorum formed over the user's CA; one trusting only the user's CA
+    // is now refused on the client port.
+    const srvr = (prefix: string) =>
+      hosts()
+        .map(
+          (h) =>
+            `for i in $(seq 40); do mode=$(echo srvr | timeout 10 openssl s_client -quiet -connect ${h}:2181 ` +
+            `-CAfile /trust/ca.crt -verify_return_error -verify_hostname ${h} 2>/tmp/s_client.err | grep '^Mode:' || true); ` +
+            `[ -n "$mode" ] && break; sleep 2; done; echo "${prefix} $mode"; [ -n "$mode" ] || tail -3 /tmp/s_client.err`,
+        )
+        .join('\n');
+    const output = await clientRun('keelson-trusting', srvr('srvr'), 'keelson');
+    const modes = output
+      .split('\n')
+      .filter((l) => l.startsWith('srvr '))
+      .map((l) => l.replace('srvr Mode: ', ''))
+      .sort();
+    if (modes.join() !== 'follower,follower,leader')
+      throw new Error(`modes over TLS after the class change: ${modes}\n${output}\n${await logs()}`);
+    const refused = await clientRun(
+      'user-trusting',
+      `echo srvr | timeout 10 openssl s_client -quiet -connect ${hosts()[0]}:2181 -CAfile /trust/ca.crt ` +
+        '-verify_return_error > /tmp/out 2> /tmp/err; echo "exit=$? modes=$(grep -c ^Mode: /tmp/out)"; ' +
+        "grep -o 'verify error:num=[0-9]*' /tmp/err | head -1",
+      'user',
+    );
+    expect(refused).toMatch(/exit=[1-9]\d* modes=0\nverify error:num=(20|21)/);
+    process.stdout.write(
+      `TLS through the operator: TLS back on with the classes swapped, checked ${((Date.now() - started) / 1000).toFixed(0)} s after the stop\n`,
+    );
   });
 });

@@ -3,14 +3,21 @@
  * (`docker.io/trinodb/trino:476`, constructs/trino/image.ts): a coordinator and two workers run
  * under the restricted Pod Security profile as uid 10001 with a read-only root; a client pod
  * reaches the coordinator through the client Service and `SELECT count(*) FROM tpch.tiny.nation`
- * returns 25; a worker removed by scale-down drains through its preStop hook while a query runs,
- * and the query succeeds. A failure prints the pods' logs.
+ * returns 25; a test Prometheus scrapes every node through keelson's scrape job and loads keelson's
+ * rules, and a worker's process frozen (SIGSTOP, a hung JVM) makes TrinoNodesFailed and
+ * KeelsonMetricsTargetDown fire, quiet before; a worker removed by scale-down drains through its
+ * preStop hook while a query runs, and the query succeeds. A failure prints the pods' logs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart } from 'cdk8s';
-import { TrinoCatalog, TrinoCluster, type TrinoClusterProps } from '../../constructs/trino';
+import {
+  TRINO_METRIC_NAMES,
+  TrinoCatalog,
+  TrinoCluster,
+  type TrinoClusterProps,
+} from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
 import { buildImage } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
@@ -22,8 +29,18 @@ import {
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
 } from './real-node-support';
+import type { OtlpReceiver } from '../support/otlp-receiver';
+import {
+  observedClusterConfig,
+  explainSkippedShipping,
+  expectRecordsShipped,
+  logAgentUsage,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
 import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
-import { startPrometheus } from './prometheus-support';
+import { startPrometheus, withAlertDelay } from './prometheus-support';
+import { whileFrozen } from './process-faults';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
@@ -31,6 +48,14 @@ jest.setTimeout(40 * 60_000);
 
 const VERSION = '476';
 const SECRET = 'trino-internal-secret';
+
+explainSkippedShipping('trino-real-node');
+/** The test aggregator every pod's log agent ships to, and its discovery ConfigMap's data. */
+let aggregator: OtlpReceiver | undefined;
+let dependencies: Record<string, Record<string, string>> = {};
+afterAll(async () => {
+  await aggregator?.close();
+});
 
 type Pod = {
   metadata: { name: string };
@@ -45,7 +70,10 @@ function trinoManifests(namespace: string, workers: number): Manifest[] {
   const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
   const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
   const props: TrinoClusterProps = {
-    clusterConfig: { catalogLabelSelector: { matchLabels: { trino: 'trino' } } },
+    clusterConfig: {
+      catalogLabelSelector: { matchLabels: { trino: 'trino' } },
+      ...observedClusterConfig(),
+    },
     catalogs: [tpch],
     coordinators: { config: small, ...placement },
     workers: {
@@ -54,10 +82,16 @@ function trinoManifests(namespace: string, workers: number): Manifest[] {
       ...placement,
     },
   };
-  const trino = new TrinoCluster(chart, 'trino', props);
+  const trino = new TrinoCluster(chart, 'trino', props, { dependencies });
   trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
   return chart.toJson() as Manifest[];
 }
+
+/** The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here). */
+const ruleGroupsOf = (manifests: Manifest[]) =>
+  (manifests.find((o) => o.kind === 'PrometheusRule') as unknown as { spec: { groups: unknown[] } }).spec
+    .groups;
+const withoutRules = (manifests: Manifest[]) => manifests.filter((o) => o.kind !== 'PrometheusRule');
 
 /** A pod running `script` in the Trino image (which has the CLI and curl), as keelson's pods run. */
 const trinoClient = (name: string, script: string) =>
@@ -75,7 +109,9 @@ describe('Trino on the real node', () => {
   const pods = (namespace: string) =>
     client.request<{ items: Pod[] }>('list', 'GET', `/api/v1/namespaces/${namespace}/pods`, 'pods');
   const { core } = adminClients();
-  const podLog = (namespace: string, name: string) => core.readNamespacedPodLog({ name, namespace });
+  /** A pod's log: its only container's, or `container`'s (Trino's pods also run the log agent). */
+  const podLog = (namespace: string, name: string, container?: string) =>
+    core.readNamespacedPodLog({ name, namespace, container });
 
   /** Every pod's status and log, and the namespace's events, for a failure's message. */
   async function allLogs(namespace: string): Promise<string> {
@@ -137,6 +173,7 @@ describe('Trino on the real node', () => {
       },
     );
     await importImageToRealNode(built);
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
 
     await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/secrets`, 'secrets', {
       body: {
@@ -146,7 +183,8 @@ describe('Trino on the real node', () => {
         stringData: { internalSharedSecret: 'real-node-secret' },
       },
     });
-    expect(await applyAll(client, trinoManifests(ns.name, 2), ns.name)).toEqual([]);
+    const manifests = trinoManifests(ns.name, 2);
+    expect(await applyAll(client, withoutRules(manifests), ns.name)).toEqual([]);
 
     const expected = ['trino-coordinators-default-0', 'trino-workers-default-0', 'trino-workers-default-1'];
     const ready = async () =>
@@ -171,7 +209,9 @@ describe('Trino on the real node', () => {
     }
 
     // A Prometheus finds every node through keelson's scrape job; the coordinator counts the queries.
-    const prometheus = await startPrometheus(node, ns.name);
+    const prometheus = await startPrometheus(node, ns.name, {
+      ruleGroups: withAlertDelay(ruleGroupsOf(manifests), '30s'),
+    });
     const completed = `sum(trino_execution_querymanager_completedqueries_total{namespace="${ns.name}", role="coordinators"})`;
     let completedBefore = 0;
     try {
@@ -212,6 +252,51 @@ describe('Trino on the real node', () => {
         'trino_failuredetector_heartbeatfailuredetector_activecount',
       ])
         await prometheus.waitForValue(name, `count(${name}{namespace="${ns.name}"})`);
+      // keelson's rules load and evaluate; a recording rule counts the query; the dashboard's
+      // queries and the rules' metric names all have data.
+      expect(
+        await prometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: TRINO_METRIC_NAMES,
+          dashboard: manifests.find((o) => o.metadata.name === 'trino-dashboard'),
+          recording: {
+            what: 'the completed-queries recording rule',
+            expr: `stacklet:trino_completed_queries:rate5m{namespace="${ns.name}", stacklet="trino"}`,
+            accept: (v) => v > 0,
+          },
+        }),
+      ).toBeGreaterThan(0);
+
+      // A fault: a worker's process freezes, as a hung JVM would (its sockets stay open, so its
+      // TCP probes pass and nothing restarts it). The coordinator's failure detector counts it
+      // failed and its scrapes time out: keelson's alerts fire (for: shortened to 30 s), quiet before.
+      const workerAlerts = 'TrinoNodesFailed|KeelsonMetricsTargetDown';
+      expect(
+        await prometheus.value(`ALERTS{namespace="${ns.name}", alertname=~"${workerAlerts}"}`),
+      ).toBeUndefined();
+      const frozen = 'trino-workers-default-1';
+      const frozenAt = Date.now();
+      const fired = await whileFrozen(ns.name, frozen, 'java', async () => ({
+        failed: await prometheus.waitForAlert('TrinoNodesFailed', ns.name),
+        target: await prometheus.waitForAlert('KeelsonMetricsTargetDown', ns.name),
+      }));
+      process.stdout.write(
+        `trino on the real node: TrinoNodesFailed and KeelsonMetricsTargetDown fired within ` +
+          `${((Date.now() - frozenAt) / 1000).toFixed(1)} s of a worker's process freezing (for: shortened to 30 s)\n`,
+      );
+      expect(fired.failed.labels).toMatchObject({
+        namespace: ns.name,
+        stacklet: 'trino',
+        severity: 'warning',
+      });
+      expect(fired.target.labels).toMatchObject({ namespace: ns.name, stacklet: 'trino', pod: frozen });
+      // Thawed, the worker answers the coordinator's heartbeats again.
+      await prometheus.waitForValue(
+        'no node failed any more',
+        `max(trino_failuredetector_heartbeatfailuredetector_failedcount{namespace="${ns.name}"})`,
+        (v) => v === 0,
+        5 * 60_000,
+      );
     } finally {
       await prometheus.stop();
     }
@@ -226,6 +311,24 @@ describe('Trino on the real node', () => {
         message: expect.stringContaining('SERVER STARTED'),
       }),
     );
+    // Each node's log agent ships its records, with their source.
+    if (SHIP_LOGS) {
+      for (const [pod, role] of [
+        ['trino-coordinators-default-0', 'coordinators'],
+        ['trino-workers-default-0', 'workers'],
+      ]) {
+        await expectRecordsShipped(aggregator!, {
+          namespace: ns.name,
+          pod,
+          container: 'trino',
+          product: 'trino',
+          stacklet: 'trino',
+          role,
+          roleGroup: 'default',
+        });
+      }
+      process.stdout.write(`trino on the real node: ${logAgentUsage(ns.name)}\n`);
+    }
 
     // A query long enough to outlast the scale-down: 5 × TPC-H sf1 lineitem (30,006,075 rows).
     const query = 'SELECT count(*) FROM tpch.sf1.lineitem CROSS JOIN tpch.tiny.region';
@@ -248,15 +351,17 @@ describe('Trino on the real node', () => {
 
     // Scale-down as a user applies it: the same program with one worker (no config changes, so
     // nothing else restarts).
-    expect(await applyAll(client, trinoManifests(ns.name, 1), ns.name)).toEqual([]);
+    expect(await applyAll(client, withoutRules(trinoManifests(ns.name, 1)), ns.name)).toEqual([]);
     let workerLog = '';
     await withLogs(
       ns.name,
       waitFor(
         'worker 1 to drain and go',
         async () => {
-          const log = await podLog(ns.name, 'trino-workers-default-1').catch(() => undefined);
-          if (log === undefined) return true; // gone
+          const log = await podLog(ns.name, 'trino-workers-default-1', 'trino').catch(() => undefined);
+          // Once the container is removed the kubelet answers with this text instead of a log,
+          // and a moment later the pod is gone; either way the last log read is the one to check.
+          if (log === undefined || log.startsWith('unable to retrieve container logs')) return true;
           workerLog = log;
           return false;
         },

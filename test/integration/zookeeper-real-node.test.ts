@@ -8,24 +8,55 @@
  * - the metrics port serves Prometheus text;
  * - the servers run as uid 10001 with a read-only root filesystem;
  * - each server writes its structured log file (lib/logging) as JSON lines with the shared fields,
- *   INFO records included, while its console, set to WARN, has no INFO line.
+ *   INFO records included, while its console, set to WARN, has no INFO line;
+ * - with `clusterConfig.logging.aggregatorConfigMapName`, each server's log agent sidecar ships its
+ *   records to a test OTLP/HTTP aggregator (a process of this test on the host end of the node's
+ *   veth, which pods reach through the node's masquerade), each with the product, stacklet, role,
+ *   role group, pod and namespace, and the same message and time the file holds. Runs where the
+ *   agent is built (`bash lib/logging/log-agent/build.sh`, or KEELSON_TEST_LOG_AGENT=1 to build it
+ *   first: minutes on a cold machine); otherwise the servers run without it and that test says why it is skipped.
+ * - a logger's level changed in the spec of the running stacklet takes effect without a restart:
+ *   DEBUG records of `org.apache.zookeeper` appear in the file (and at the aggregator) after the
+ *   change and not before, while the StatefulSet's pod template and the pods stay the same.
+ * - keelson's alert rules, loaded in the test Prometheus, fire under a fault: with one server
+ *   stopped (the StatefulSet scaled to two), the leader has one follower in sync of two and
+ *   `ZookeeperFollowersNotSynced` fires with the stacklet's labels, while `ZookeeperQuorumLost` (two
+ *   of three still answer) does not; then one of the two left freezes (SIGSTOP, a hung JVM) and
+ *   `ZookeeperQuorumLost`, `ZookeeperNoLeader` and `KeelsonMetricsTargetDown` fire, quiet before.
  * Each failure prints the servers' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { ZookeeperCluster, ZookeeperZnode, zookeeperDistDir } from '../../constructs/zookeeper';
+import * as k8s from '@kubernetes/client-node';
+import {
+  ZOOKEEPER_METRIC_NAMES,
+  ZookeeperCluster,
+  ZookeeperZnode,
+  zookeeperDistDir,
+} from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import type { OtlpReceiver } from '../support/otlp-receiver';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   buildImageOnRealNode,
+  execInPod,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
-import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
-import { startPrometheus } from './prometheus-support';
+import {
+  observedClusterConfig,
+  explainSkippedShipping,
+  expectRecordsShipped,
+  logAgentUsage,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import { expectSharedRecordShape, readStructuredLog, type LogRecord } from './structured-logs';
+import { startPrometheus, withAlertDelay, type TestPrometheus } from './prometheus-support';
+import { whileFrozen } from './process-faults';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
 jest.setTimeout(30 * 60_000);
@@ -33,31 +64,69 @@ jest.setTimeout(30 * 60_000);
 const VERSION = '3.9.4';
 const SERVERS = ['zk-servers-default-0', 'zk-servers-default-1', 'zk-servers-default-2'];
 
+explainSkippedShipping('zookeeper-real-node');
+/** The test aggregator the servers' log agents ship to (when SHIP_LOGS). */
+let aggregator: OtlpReceiver | undefined;
+/** The test Prometheus, running from the scrape checks to the fault at the end. */
+let prometheus: TestPrometheus | undefined;
+afterAll(async () => {
+  await aggregator?.close();
+  await prometheus?.stop();
+});
+
 describe('ZooKeeper on the real node', () => {
   const ns = useTestNamespace('zk-real', RESTRICTED);
-  const { core } = adminClients();
+  const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
 
   it('forms a quorum from keelson manifests, serves reads of writes across servers, a chroot and metrics', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
+    let dependencies: Record<string, Record<string, string>> = {};
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
     const imported = Date.now();
 
-    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    const zk = new ZookeeperCluster(chart, 'zk', {
-      image: { productVersion: VERSION, pullPolicy: 'Never' },
-      servers: {
-        // Small heaps: three servers and a client share the 2-core test machine.
-        config: {
-          resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } },
-          logging: { containers: { zookeeper: { console: { level: 'WARN' } } } },
+    // The file takes DEBUG, but the root logger stays at INFO: a logger's level decides (see below).
+    const platform = (loggers: Record<string, { level: 'DEBUG' | 'INFO' }>) => {
+      const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+      const zk = new ZookeeperCluster(
+        chart,
+        'zk',
+        {
+          image: { productVersion: VERSION, pullPolicy: 'Never' },
+          clusterConfig: {
+            ...observedClusterConfig(),
+          },
+          servers: {
+            // Small heaps: three servers and a client share the 2-core test machine.
+            config: {
+              resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } },
+              logging: {
+                containers: {
+                  zookeeper: {
+                    console: { level: 'WARN' },
+                    file: { level: 'DEBUG' },
+                    loggers: { ROOT: { level: 'INFO' }, ...loggers },
+                  },
+                },
+              },
+            },
+            podOverrides: { spec: REAL_NODE_PLACEMENT },
+          },
         },
-        podOverrides: { spec: REAL_NODE_PLACEMENT },
-      },
-    });
-    const znode = new ZookeeperZnode(chart, 'znode', { zookeeper: zk });
-    expect(await applyAll(client, Testing.synth(chart) as Manifest[], ns.name)).toEqual([]);
+        { dependencies },
+      );
+      const znode = new ZookeeperZnode(chart, 'znode', { zookeeper: zk });
+      return { chart, zk, znode };
+    };
+    const { chart, zk, znode } = platform({});
+    // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const objects = Testing.synth(chart) as Manifest[];
+    const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
+    const dashboard = objects.find((o) => o.metadata.name === 'zk-dashboard')!;
+    const withoutRule = (manifests: Manifest[]) => manifests.filter((o) => o.kind !== 'PrometheusRule');
+    expect(await applyAll(client, withoutRule(objects), ns.name)).toEqual([]);
 
     await waitPodsReady(ns.name, SERVERS);
     const ready = Date.now();
@@ -105,21 +174,19 @@ describe('ZooKeeper on the real node', () => {
       `printf 'GET /metrics HTTP/1.0\\r\\nHost: ${metricsHost}\\r\\n\\r\\n' >&3`,
       "cat <&3 | grep -E '^# TYPE|^HTTP/' | head -5 | sed 's/^/metrics: /'",
     ].join('\n');
-    // A Prometheus finds every server through keelson's scrape job and sees the znodes the client adds.
-    const prometheus = await startPrometheus(await realNode(), ns.name);
+    // A Prometheus finds every server through keelson's scrape job and sees the znodes the client
+    // adds. Its alerts wait 30 s instead of their minutes, for the fault at the end of the test.
+    const ruleGroups = (rule as unknown as { spec: { groups: unknown[] } }).spec.groups;
+    prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: withAlertDelay(ruleGroups, '30s'),
+    });
     const znodes = `max(znode_count{namespace="${ns.name}", product="zookeeper"})`;
-    let before = 0;
-    try {
-      await prometheus.waitForValue(
-        'all three servers scraped',
-        `count(up{namespace="${ns.name}", role="servers"} == 1)`,
-        (v) => v === 3,
-      );
-      before = await prometheus.waitForValue('znode_count', znodes);
-    } catch (error) {
-      await prometheus.stop();
-      throw error;
-    }
+    await prometheus.waitForValue(
+      'all three servers scraped',
+      `count(up{namespace="${ns.name}", role="servers"} == 1)`,
+      (v) => v === 3,
+    );
+    const before = await prometheus.waitForValue('znode_count', znodes);
     const output = await runClientPod(
       ns.name,
       {
@@ -140,14 +207,25 @@ describe('ZooKeeper on the real node', () => {
     expect(output).toContain('chroot: chrooted');
     expect(output).toMatch(/metrics: HTTP\/1\.[01] 200/);
     expect(output).toMatch(/metrics: # TYPE \w+ (gauge|counter|summary)/);
-    try {
-      // The client created three znodes (one, the chroot, one inside it).
-      expect(
-        await prometheus.waitForValue('znode_count to grow by 3', znodes, (v) => v >= before + 3),
-      ).toBeGreaterThanOrEqual(before + 3);
-    } finally {
-      await prometheus.stop();
-    }
+    // The client created three znodes (one, the chroot, one inside it).
+    expect(
+      await prometheus.waitForValue('znode_count to grow by 3', znodes, (v) => v >= before + 3),
+    ).toBeGreaterThanOrEqual(before + 3);
+    // keelson's rules load and evaluate; a recording rule follows the znodes; the dashboard's
+    // queries and the rules' metric names all have data.
+    expect(
+      await prometheus.checkStacklet({
+        namespace: ns.name,
+        metricNames: ZOOKEEPER_METRIC_NAMES,
+        dashboard,
+        recording: {
+          what: 'the znode recording rule',
+          expr: `stacklet:znode_count:max{namespace="${ns.name}", stacklet="zk"}`,
+          accept: (v) => v >= before + 3,
+        },
+      }),
+    ).toBeGreaterThanOrEqual(before + 3);
+    expect(await prometheus.value(`ALERTS{namespace="${ns.name}", alertstate="firing"}`)).toBeUndefined();
 
     // The structured file has the quorum's INFO records; the console (WARN) has none.
     const records = await readStructuredLog(ns.name, SERVERS[0], 'zookeeper');
@@ -160,5 +238,123 @@ describe('ZooKeeper on the real node', () => {
     );
     const console = await podsLogs(ns.name, [SERVERS[0]]);
     expect(console).not.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO /m);
+
+    if (SHIP_LOGS) {
+      // Every server's agent ships its records, naming the server.
+      for (const pod of SERVERS) {
+        await expectRecordsShipped(aggregator!, {
+          namespace: ns.name,
+          pod,
+          container: 'zookeeper',
+          product: 'zookeeper',
+          stacklet: 'zk',
+          role: 'servers',
+          roleGroup: 'default',
+        });
+      }
+      process.stdout.write(`zookeeper on the real node: ${logAgentUsage(ns.name)}\n`);
+    }
+
+    // A logger's level changed on the running stacklet: logback rescans its file, which the kubelet
+    // updates in place, so DEBUG records of that logger appear without the pods being replaced.
+    const isDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger.startsWith('org.apache.zookeeper');
+    expect((await readStructuredLog(ns.name, SERVERS[0], 'zookeeper')).filter(isDebug)).toEqual([]);
+    const workload = () => apps.readNamespacedStatefulSet({ name: 'zk-servers-default', namespace: ns.name });
+    const uids = async () =>
+      Promise.all(
+        SERVERS.map(
+          async (name) => (await core.readNamespacedPod({ name, namespace: ns.name })).metadata?.uid,
+        ),
+      );
+    const unchanged = { template: (await workload()).spec?.template, uids: await uids() };
+    const changed = platform({ 'org.apache.zookeeper': { level: 'DEBUG' } });
+    expect(await applyAll(client, withoutRule(Testing.synth(changed.chart) as Manifest[]), ns.name)).toEqual(
+      [],
+    );
+    const changedAt = Date.now();
+    let debug: LogRecord[] = [];
+    // The kubelet's sync period (10 s on the test node) plus logback's scan (10 s), with room.
+    while (debug.length === 0 && Date.now() - changedAt < 90_000) {
+      await new Promise((r) => setTimeout(r, 2000));
+      debug = (await readStructuredLog(ns.name, SERVERS[0], 'zookeeper')).filter(isDebug);
+    }
+    if (debug.length === 0) {
+      throw new Error(
+        `no DEBUG record of org.apache.zookeeper in ${SERVERS[0]}'s file 90 s after the level change\n` +
+          (await execInPod(ns.name, SERVERS[0], 'cat /conf/logback.xml').catch((e: Error) => e.message)) +
+          (await podsLogs(ns.name, [SERVERS[0]])),
+      );
+    }
+    process.stdout.write(
+      `zookeeper on the real node: a logger's DEBUG level took effect ${((Date.now() - changedAt) / 1000).toFixed(1)} s after apply\n`,
+    );
+    // Same pod template (no roll), same pods.
+    expect((await workload()).spec?.template).toEqual(unchanged.template);
+    expect(await uids()).toEqual(unchanged.uids);
+    if (SHIP_LOGS) {
+      await aggregator!.waitFor(
+        `a DEBUG record of org.apache.zookeeper from ${SERVERS[0]}`,
+        (r) =>
+          r.severityText === 'DEBUG' &&
+          r.attributes.logger?.startsWith('org.apache.zookeeper') === true &&
+          r.resource['k8s.pod.name'] === SERVERS[0],
+      );
+    }
+
+    // A fault: one server stops (its StatefulSet scaled to two, as a lost node would leave it). The
+    // leader keeps one of its two followers in sync, and keelson's alert says so; two of three
+    // servers are still a quorum, so the quorum alert stays quiet.
+    await apps.patchNamespacedStatefulSetScale(
+      {
+        name: 'zk-servers-default',
+        namespace: ns.name,
+        body: [{ op: 'replace', path: '/spec/replicas', value: 2 }],
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+    );
+    const stoppedAt = Date.now();
+    const alert = await prometheus.waitForAlert('ZookeeperFollowersNotSynced', ns.name);
+    process.stdout.write(
+      `zookeeper on the real node: ZookeeperFollowersNotSynced fired ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s ` +
+        `after a server stopped (its for: shortened to 30 s)\n`,
+    );
+    expect(alert.labels).toMatchObject({
+      namespace: ns.name,
+      stacklet: 'zk',
+      product: 'zookeeper',
+      severity: 'warning',
+    });
+    expect(alert.annotations.summary).toBe('The leader has 1 of 2 followers in sync.');
+    const quorumAlerts = 'ZookeeperQuorumLost|ZookeeperNoLeader|KeelsonMetricsTargetDown';
+    expect(
+      await prometheus.value(`ALERTS{namespace="${ns.name}", alertname=~"${quorumAlerts}"}`),
+    ).toBeUndefined();
+
+    // A second fault: one of the two servers left freezes, as a hung JVM would (its sockets stay
+    // open, so its probes pass and nothing restarts it). One of three servers answers: the ensemble
+    // has no quorum and no leader, and the frozen server's scrapes time out; the three alerts fire.
+    const frozen = SERVERS[1];
+    const frozenAt = Date.now();
+    const fired = await whileFrozen(ns.name, frozen, 'java', async () => ({
+      quorum: await prometheus!.waitForAlert('ZookeeperQuorumLost', ns.name),
+      leader: await prometheus!.waitForAlert('ZookeeperNoLeader', ns.name),
+      target: await prometheus!.waitForAlert('KeelsonMetricsTargetDown', ns.name),
+    }));
+    process.stdout.write(
+      `zookeeper on the real node: ZookeeperQuorumLost, ZookeeperNoLeader and KeelsonMetricsTargetDown fired within ` +
+        `${((Date.now() - frozenAt) / 1000).toFixed(1)} s of a second server freezing (for: shortened to 30 s)\n`,
+    );
+    expect(fired.quorum.labels).toMatchObject({ namespace: ns.name, stacklet: 'zk', severity: 'critical' });
+    expect(fired.quorum.annotations.summary).toBe(
+      'Fewer than 2 of the 3 ZooKeeper servers answer: the ensemble has no quorum.',
+    );
+    expect(fired.leader.labels).toMatchObject({ namespace: ns.name, stacklet: 'zk', severity: 'critical' });
+    expect(fired.target.labels).toMatchObject({ namespace: ns.name, stacklet: 'zk', pod: frozen });
   });
+
+  // The run's summary shows what did not run, and why.
+  if (!SHIP_LOGS) {
+    it.skip("ships the servers' records through the log agent: skipped, the agent is not built", () =>
+      undefined);
+  }
 });

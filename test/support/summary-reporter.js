@@ -1,8 +1,31 @@
 // Prints one closing line that CI and people can read the same way: "tests: N passed, N failed, N skipped".
+// Under test/run-tests.ts (one jest process per shard) it also writes the counts and each suite's
+// run time to the file named by KEELSON_TEST_RESULTS, from which the runner prints the run's total
+// line and a fresh table of suite times.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..', '..');
+
 class SummaryReporter {
   onRunComplete(_contexts, results) {
-    const line = `tests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${results.numPendingTests + results.numTodoTests} skipped`;
-    process.stdout.write(`${line}\n`);
+    const counts = {
+      passed: results.numPassedTests,
+      failed: results.numFailedTests,
+      skipped: results.numPendingTests + results.numTodoTests,
+    };
+    process.stdout.write(
+      `tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+    );
+    const file = process.env.KEELSON_TEST_RESULTS;
+    if (!file) return;
+    const suiteSeconds = {};
+    for (const suite of results.testResults) {
+      const relative = path.relative(root, suite.testFilePath).split(path.sep).join('/');
+      suiteSeconds[relative] = Math.round((suite.perfStats.end - suite.perfStats.start) / 1000);
+    }
+    const failedSuites = results.numFailedTestSuites + results.numRuntimeErrorTestSuites;
+    fs.writeFileSync(file, JSON.stringify({ ...counts, failedSuites, suiteSeconds }));
   }
 }
 module.exports = SummaryReporter;

@@ -1,0 +1,676 @@
+/**
+ * HDFS: namenodes (an HA pair by default, each with a ZooKeeper failover controller beside it),
+ * journalnodes (the quorum holding the namenodes' shared edit log, 3 by default) and datanodes.
+ *
+ * The image is keelson's own `ghcr.io/keelson/hadoop` (image.ts), built from Hadoop's jars on Maven
+ * Central. keelson's pods run `java` themselves with the main classes of distribution.ts — no
+ * Hadoop script — with a classpath that starts with the pod's config directory, so the JVMs read
+ * keelson's `core-site.xml`, `hdfs-site.xml` and `log4j2.properties` and nothing else.
+ *
+ * High availability: the nameservice is the stacklet's name; each namenode pod is a namenode of it
+ * whose id is its pod name, reached at its stable DNS name under its headless Service. The
+ * namenodes share their edit log through the journalnodes (`qjournal://`), and a `zkfc` container
+ * in each namenode pod (DFSZKFailoverController) holds the active lock in ZooKeeper under
+ * `<chroot>/hadoop-ha/<namespace>/<name>` (`clusterConfig.zookeeperConfigMapName`, a ZookeeperCluster's or
+ * better a ZookeeperZnode's discovery ConfigMap): when the active namenode's pod goes, its session
+ * ends and the other controller makes its namenode active. Fencing is `shell(/bin/true)`: the
+ * journalnodes accept writes from one writer epoch only, so an old active namenode cannot corrupt
+ * the edit log (Hadoop's own advice for the quorum journal).
+ *
+ * First start: an init container of each namenode pod renders the pod's config (its namenode id)
+ * and, when the pod's volume holds no formatted namespace yet (`current/VERSION`), formats it — the
+ * first namenode pod (`-format` with a cluster id derived from namespace and name) — or copies it
+ * from a running namenode (`-bootstrapStandby`), retrying until the journalnodes and the other
+ * namenode are up. A formatted volume is never touched again, so restarts do not format. A first
+ * namenode whose volume was lost finds the journalnodes formatted (Hadoop refuses to format them
+ * again without a prompt) and bootstraps from the other namenode instead.
+ *
+ * Clients: the discovery ConfigMap (named like the stacklet) carries `core-site.xml` and
+ * `hdfs-site.xml` with the nameservice, each namenode's address and the failover proxy provider,
+ * and `HDFS` = `hdfs://<name>`, so HBase, Hive, Spark or Trino mount it as Hadoop config.
+ */
+import { createHash } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { Construct } from 'constructs';
+import {
+  CONFIG_VOLUME,
+  containerLogging,
+  defineRole,
+  defineRule,
+  jmxExporterAgentArgument,
+  jvmHeapFromMemory,
+  LOG_DIR,
+  log4j2Config,
+  logConfigLocation,
+  renderConfigFile,
+  shellQuote,
+  Stacklet,
+  stackletSpecSchema,
+  withRules,
+  writableVolumeName,
+  type IStacklet,
+  type ProductDefinition,
+  type ResolvedCommonConfig,
+  type ResolvedRoleGroup,
+  type RoleGroupPod,
+  type StackletContext,
+  type StackletOptions,
+} from '../../lib';
+import { HADOOP_CLASSPATH, HDFS_IMAGE_REPOSITORY, HDFS_IMAGE_TAGS, HDFS_MAIN_CLASSES } from './distribution';
+
+/** The ports of HDFS' pods (Hadoop 3's defaults). */
+export const HDFS_PORTS = {
+  /** Namenode RPC: clients, datanodes and the other namenode. */
+  namenodeRpc: 8020,
+  /** Namenode web UI and WebHDFS; the standby downloads the image from the active one here. */
+  namenodeHttp: 9870,
+  /** The failover controller's RPC (graceful failover between the two controllers). */
+  zkfc: 8019,
+  /** Journalnode RPC: the namenodes write and read the edit log here. */
+  journalnodeRpc: 8485,
+  journalnodeHttp: 8480,
+  /** Datanode data transfer: clients read and write blocks here, directly. */
+  datanodeData: 9866,
+  datanodeHttp: 9864,
+  datanodeIpc: 9867,
+  /** The Prometheus JMX exporter agent serves each JVM's metrics at `/metrics` here. */
+  metrics: 9404,
+} as const;
+
+/** The key of the file system URI (`hdfs://<nameservice>`) in an HDFS discovery ConfigMap. */
+export const HDFS_DISCOVERY_KEY = 'HDFS';
+/** The client config files in the discovery ConfigMap. */
+export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
+
+/** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
+const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
+const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
+
+/** The role group's config files, as rendered by the framework. */
+const CONFIG_DIR = '/keelson/config';
+/** A namenode pod's own config (its namenode id filled in), written by its init container. */
+const RUN_DIR = '/keelson/run';
+/** Every role's persistent volume. */
+const DATA_DIR = '/keelson/data';
+/** Where each role keeps its files on that volume. */
+export const HDFS_DATA_DIRS = {
+  namenodes: `${DATA_DIR}/namenode`,
+  journalnodes: `${DATA_DIR}/journalnode`,
+  datanodes: `${DATA_DIR}/datanode`,
+} as const;
+
+const CORE_SITE = 'core-site.xml';
+const HDFS_SITE = 'hdfs-site.xml';
+/** Log4j 2 config of the main container (and the namenodes' init container). */
+const LOG4J2_FILE = 'log4j2.properties';
+/** Log4j 2 config of the namenodes' failover controller: its own structured file, its own levels. */
+const ZKFC_LOG4J2_FILE = 'zkfc-log4j2.properties';
+/** The console's layout. */
+const CONSOLE_PATTERN = '%d{ISO8601} %p %c: %m%n';
+const EXPORTER_FILE = 'jmx-exporter.yaml';
+/** The main container's name (`config.logging.containers` key); the failover controller's is `zkfc`. */
+const CONTAINER = 'hdfs';
+const ZKFC_CONTAINER = 'zkfc';
+const FORMAT_CONTAINER = 'format-namenode';
+
+/** The placeholder a namenode pod replaces with its namenode id (its pod name) at start. */
+export const NAMENODE_ID_PLACEHOLDER = '__NAMENODE_ID__';
+
+/**
+ * Memory of the failover controller and of the namenode init container (fixed: both are small
+ * Hadoop clients; `podOverrides` can change them by container name).
+ */
+export const ZKFC_MEMORY = '384Mi';
+export const FORMAT_MEMORY = '512Mi';
+
+interface RuleView {
+  clusterConfig?: { zookeeperConfigMapName?: string };
+}
+
+/** Automatic failover needs a ZooKeeper: the spec must name one. */
+const zookeeperRequired = defineRule<RuleView>({
+  cel: 'has(self.clusterConfig) && has(self.clusterConfig.zookeeperConfigMapName)',
+  message:
+    'HDFS needs a ZooKeeper for its namenodes’ failover: set clusterConfig.zookeeperConfigMapName to the ' +
+    'discovery ConfigMap of a ZookeeperZnode (or ZookeeperCluster)',
+  fieldPath: '.clusterConfig',
+  reason: 'FieldValueRequired',
+  check: (self) => self.clusterConfig?.zookeeperConfigMapName !== undefined,
+});
+
+const baseSchema = stackletSpecSchema({
+  description: 'An HDFS: namenodes with automatic failover through ZooKeeper, journalnodes and datanodes.',
+  clusterConfig: {
+    zookeeperConfigMapName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'The discovery ConfigMap of the ZookeeperZnode (or ZookeeperCluster) the failover controllers keep ' +
+          'the active namenode’s lock in. Required.',
+      }),
+    ),
+    dfsReplication: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'How many datanodes keep each block (`dfs.replication`). @default - 3, or fewer when there are fewer datanodes',
+      }),
+    ),
+  },
+  roles: {
+    namenodes: {
+      config: {},
+      configFiles: [CORE_SITE, HDFS_SITE, LOG4J2_FILE, ZKFC_LOG4J2_FILE, EXPORTER_FILE],
+      jvm: true,
+    },
+    journalnodes: { config: {}, configFiles: [CORE_SITE, HDFS_SITE, LOG4J2_FILE, EXPORTER_FILE], jvm: true },
+    datanodes: { config: {}, configFiles: [CORE_SITE, HDFS_SITE, LOG4J2_FILE, EXPORTER_FILE], jvm: true },
+  },
+});
+export const HdfsSpecSchema: typeof baseSchema = { ...baseSchema, ...withRules(zookeeperRequired) };
+
+/** The spec of an HdfsCluster. */
+import type { HdfsSpec } from './spec.generated';
+import { HDFS_MONITORING } from './monitoring';
+export type { HdfsSpec };
+
+type HdfsRoleGroup = ResolvedRoleGroup;
+type HdfsRole = keyof typeof HDFS_DATA_DIRS;
+
+function groupsOf(stacklet: StackletContext, role: HdfsRole): HdfsRoleGroup[] {
+  return stacklet.roleGroups.filter((rg) => rg.role === role && rg.replicas > 0);
+}
+
+/** `<pod name>` and `<pod address>` of every pod of `role`, in role group and ordinal order. */
+function podsOf(stacklet: StackletContext, role: HdfsRole): { name: string; address: string }[] {
+  return groupsOf(stacklet, role).flatMap((rg) =>
+    rg.podAddresses.map((address, ordinal) => ({ name: `${rg.names.workload}-${ordinal}`, address })),
+  );
+}
+
+/** The nameservice: the stacklet's name. */
+export function nameservice(stacklet: StackletContext): string {
+  return stacklet.name;
+}
+
+/** The file system URI clients use. */
+export function fileSystemUri(stacklet: StackletContext): string {
+  return `hdfs://${nameservice(stacklet)}`;
+}
+
+/** The namenodes' ids (their pod names), in order; the first formats the file system. */
+export function namenodeIds(stacklet: StackletContext): string[] {
+  return podsOf(stacklet, 'namenodes').map((p) => p.name);
+}
+
+/** The cluster id the first namenode formats with: derived from namespace and name, so stable. */
+export function hdfsClusterId(stacklet: StackletContext): string {
+  const hash = createHash('sha256')
+    .update(`${stacklet.namespace ?? 'default'}/${stacklet.name}`)
+    .digest('hex');
+  return `CID-keelson-${hash.slice(0, 16)}`;
+}
+
+/** `qjournal://jn0:8485;jn1:8485;…/<nameservice>`: the namenodes' shared edit log. */
+export function sharedEditsDir(stacklet: StackletContext): string {
+  const journals = podsOf(stacklet, 'journalnodes').map((p) => `${p.address}:${HDFS_PORTS.journalnodeRpc}`);
+  return `qjournal://${journals.join(';')}/${nameservice(stacklet)}`;
+}
+
+/** The ZooKeeper's discovery data, when the spec names one and it was resolved. */
+function zookeeper(stacklet: StackletContext): Readonly<Record<string, string>> | undefined {
+  const name = (stacklet.spec as HdfsSpec).clusterConfig?.zookeeperConfigMapName;
+  return name ? stacklet.dependencies[name] : undefined;
+}
+
+/**
+ * Where the failover controllers keep their lock: below the ZooKeeper's chroot (a ZNode's path),
+ * then the namespace, so two HDFS of the same name never share one. The controllers are given the
+ * ZooKeeper's hosts without the chroot and this full path, because they create every missing
+ * component of it themselves (`-formatZK`), and a ZooKeeper client given a chroot that does not
+ * exist yet fails on every call.
+ */
+export function failoverZnode(stacklet: StackletContext): string {
+  const chroot = zookeeper(stacklet)?.[ZOOKEEPER_CHROOT_KEY] ?? '/';
+  return `${chroot === '/' ? '' : chroot.replace(/\/$/, '')}/hadoop-ha/${stacklet.namespace ?? 'default'}`;
+}
+
+/** hdfs-site.xml keys every client needs: the nameservice and how to find its active namenode. */
+export function clientHdfsSite(stacklet: StackletContext): Record<string, string> {
+  const ns = nameservice(stacklet);
+  const namenodes = podsOf(stacklet, 'namenodes');
+  return {
+    'dfs.nameservices': ns,
+    [`dfs.ha.namenodes.${ns}`]: namenodes.map((n) => n.name).join(','),
+    ...Object.fromEntries(
+      namenodes.flatMap((n) => [
+        [`dfs.namenode.rpc-address.${ns}.${n.name}`, `${n.address}:${HDFS_PORTS.namenodeRpc}`],
+        [`dfs.namenode.http-address.${ns}.${n.name}`, `${n.address}:${HDFS_PORTS.namenodeHttp}`],
+      ]),
+    ),
+    [`dfs.client.failover.proxy.provider.${ns}`]:
+      'org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider',
+    'dfs.replication': String(replication(stacklet)),
+  };
+}
+
+/** `dfs.replication`: the spec's, else 3, at most the number of datanodes. */
+export function replication(stacklet: StackletContext): number {
+  const wanted = (stacklet.spec as HdfsSpec).clusterConfig?.dfsReplication;
+  const datanodes = groupsOf(stacklet, 'datanodes').reduce((n, rg) => n + rg.replicas, 0);
+  return wanted ?? Math.max(1, Math.min(3, datanodes));
+}
+
+/** core-site.xml of clients and of every role. */
+export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> {
+  return { 'fs.defaultFS': fileSystemUri(stacklet) };
+}
+
+/** hdfs-site.xml of a role: the client keys plus what the role's own process reads. */
+export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<string, string> {
+  const client = clientHdfsSite(stacklet);
+  switch (role) {
+    case 'namenodes':
+      return {
+        ...client,
+        'dfs.ha.namenode.id': NAMENODE_ID_PLACEHOLDER,
+        'dfs.namenode.name.dir': HDFS_DATA_DIRS.namenodes,
+        'dfs.namenode.shared.edits.dir': sharedEditsDir(stacklet),
+        'dfs.ha.automatic-failover.enabled': 'true',
+        'dfs.ha.fencing.methods': 'shell(/bin/true)',
+        'dfs.ha.zkfc.port': String(HDFS_PORTS.zkfc),
+        // Listen on every interface: the pod's DNS name may not resolve before the pod is ready.
+        'dfs.namenode.rpc-bind-host': '0.0.0.0',
+        'dfs.namenode.servicerpc-bind-host': '0.0.0.0',
+        'dfs.namenode.http-bind-host': '0.0.0.0',
+        // Datanodes register from pod IPs that have no reverse DNS entry.
+        'dfs.namenode.datanode.registration.ip-hostname-check': 'false',
+      };
+    case 'journalnodes':
+      return {
+        ...client,
+        'dfs.journalnode.edits.dir': HDFS_DATA_DIRS.journalnodes,
+        'dfs.journalnode.rpc-address': `0.0.0.0:${HDFS_PORTS.journalnodeRpc}`,
+        'dfs.journalnode.http-address': `0.0.0.0:${HDFS_PORTS.journalnodeHttp}`,
+      };
+    case 'datanodes':
+      return {
+        ...client,
+        'dfs.datanode.data.dir': HDFS_DATA_DIRS.datanodes,
+        'dfs.datanode.address': `0.0.0.0:${HDFS_PORTS.datanodeData}`,
+        'dfs.datanode.http.address': `0.0.0.0:${HDFS_PORTS.datanodeHttp}`,
+        'dfs.datanode.ipc.address': `0.0.0.0:${HDFS_PORTS.datanodeIpc}`,
+      };
+  }
+}
+
+/** core-site.xml of the namenodes: the failover controllers' ZooKeeper too. */
+function namenodeCoreSite(stacklet: StackletContext): Record<string, string> {
+  return {
+    ...hdfsCoreSite(stacklet),
+    'ha.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
+    'ha.zookeeper.parent-znode': failoverZnode(stacklet),
+  };
+}
+
+/**
+ * The exporter's rules: Hadoop's metrics MBeans (`Hadoop:service=NameNode,name=FSNamesystem`) become
+ * `hadoop_<service>_<name>_<attribute>` gauges; JVM metrics come with the agent.
+ */
+export function hdfsExporterConfig(): object {
+  return {
+    lowercaseOutputName: true,
+    lowercaseOutputLabelNames: true,
+    rules: [
+      // The namenode's HA state is a string attribute: one series per state, of value 1.
+      {
+        pattern: 'Hadoop<service=NameNode, name=NameNodeStatus><>State: (\\w+)',
+        name: 'hadoop_namenode_ha_state',
+        labels: { state: '$1' },
+        value: 1,
+        type: 'GAUGE',
+      },
+      { pattern: 'Hadoop<service=(\\w+), name=(\\w+)><>(\\w+)', name: 'hadoop_$1_$2_$3', type: 'GAUGE' },
+    ],
+  };
+}
+
+/** Where a role group's main container reads its Log4j 2 file: keelson's, or the user's own ConfigMap. */
+function logConfig(rg: HdfsRoleGroup) {
+  return logConfigLocation(containerLogging(rg.config.logging, CONTAINER), CONFIG_DIR, LOG4J2_FILE);
+}
+
+/** The failover controller's Log4j 2 file (always keelson's: `custom` applies to the main container). */
+const ZKFC_LOG4J2_PATH = `${CONFIG_DIR}/${ZKFC_LOG4J2_FILE}`;
+
+/** `java` on the image's classpath with `confDir` first, as one shell command line. */
+function java(
+  confDir: string,
+  args: readonly string[],
+  mainClass: string,
+  mainArgs: readonly string[] = [],
+): string {
+  return ['java', ...args, '-cp', `${confDir}:${HADOOP_CLASSPATH}`, mainClass, ...mainArgs]
+    .map(shellQuote)
+    .join(' ');
+}
+
+const podEnv = [
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  // Hadoop's login takes the user from here before asking the operating system.
+  { name: 'HADOOP_USER_NAME', value: 'keelson' },
+  { name: 'HOME', value: '/tmp' },
+];
+
+/** The daemon's start: `exec java` with the role group's JVM arguments, log4j file and exporter. */
+function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): string {
+  const agent = jmxExporterAgentArgument(HDFS_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
+  return [
+    'set -eu',
+    `exec ${java(confDir, [...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
+  ].join('\n');
+}
+
+/**
+ * The namenode init container's script: the pod's config with its namenode id, then — only when
+ * the volume holds no namespace yet — format (first namenode) or bootstrap from the running one.
+ */
+export function formatScript(stacklet: StackletContext, log4jPath: string): string {
+  const first = namenodeIds(stacklet)[0];
+  const opts = [...jvmHeapFromMemory(FORMAT_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+  const namenode = (args: string[]) => java(RUN_DIR, opts, HDFS_MAIN_CLASSES.namenode, args);
+  return [
+    'set -u',
+    `sed "s/${NAMENODE_ID_PLACEHOLDER}/\${POD_NAME}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${RUN_DIR}/${HDFS_SITE}`,
+    `cp ${CONFIG_DIR}/${CORE_SITE} ${RUN_DIR}/${CORE_SITE}`,
+    `if [ -f ${HDFS_DATA_DIRS.namenodes}/current/VERSION ]; then`,
+    `  echo "keelson: ${HDFS_DATA_DIRS.namenodes} holds a formatted namespace; starting the namenode as it is"`,
+    '  exit 0',
+    'fi',
+    'while true; do',
+    `  if [ "\${POD_NAME}" = ${shellQuote(first ?? '')} ]; then`,
+    `    ${namenode(['-format', '-nonInteractive', '-clusterId', hdfsClusterId(stacklet)])} && exit 0`,
+    '    echo "keelson: not formatted (journalnodes not up yet, or already formatted): trying to bootstrap from another namenode"',
+    '  fi',
+    `  ${namenode(['-bootstrapStandby', '-nonInteractive'])} && exit 0`,
+    '  echo "keelson: no namenode to bootstrap from yet; trying again in 10 s"',
+    '  sleep 10',
+    'done',
+  ].join('\n');
+}
+
+/**
+ * The failover controller: `-formatZK` creates its znode (a no-op answered with exit code 2 when
+ * it exists), then the controller runs until the pod ends.
+ */
+export function zkfcScript(log4jPath: string): string {
+  const opts = [...jvmHeapFromMemory(ZKFC_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+  return [
+    'set -u',
+    `${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.zkfc, ['-formatZK', '-nonInteractive'])} || true`,
+    `exec ${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.zkfc)}`,
+  ].join('\n');
+}
+
+function tcpProbes(
+  port: number,
+): Pick<RoleGroupPod['container'], 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+  const tcp = { tcpSocket: { port: port as never } };
+  return {
+    // Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts.
+    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: 360 },
+    readinessProbe: { ...tcp, periodSeconds: 10 },
+    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+  };
+}
+
+/** Resources of the small JVM containers beside the main one. */
+function smallContainerResources(memory: string) {
+  return { requests: { cpu: '50m', memory }, limits: { cpu: '500m', memory } };
+}
+
+function defaults(memory: string, storage: string) {
+  return (): ResolvedCommonConfig => ({
+    resources: {
+      cpu: { min: '250m', max: '1' },
+      memory: { limit: memory },
+      storage: { data: { capacity: storage } },
+    },
+    logging: {},
+    gracefulShutdownTimeout: '2m',
+  });
+}
+
+const FILE_FORMATS = {
+  [CORE_SITE]: 'hadoop-xml',
+  [HDFS_SITE]: 'hadoop-xml',
+  [LOG4J2_FILE]: 'properties',
+  [EXPORTER_FILE]: 'yaml',
+} as const;
+
+const common = {
+  config: {},
+  configMountPath: CONFIG_DIR,
+  storageMounts: { data: DATA_DIR },
+  // LOG_DIR: the structured log files (lib/logging).
+  writableDirs: ['/tmp', LOG_DIR],
+  jvm: { arguments: ['-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError', '-Djava.net.preferIPv4Stack=true'] },
+  maxUnavailable: 1,
+  configFiles: FILE_FORMATS,
+};
+
+function files(stacklet: StackletContext, rg: HdfsRoleGroup, role: HdfsRole, core = hdfsCoreSite(stacklet)) {
+  return {
+    [CORE_SITE]: core,
+    [HDFS_SITE]: hdfsSite(stacklet, role),
+    [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
+    [EXPORTER_FILE]: hdfsExporterConfig(),
+  };
+}
+
+/** A journalnode's or datanode's pod: its daemon on the role group's files as they are. */
+function simplePod(
+  stacklet: StackletContext,
+  rg: HdfsRoleGroup,
+  role: HdfsRole,
+  mainClass: string,
+  port: number,
+) {
+  const log = logConfig(rg);
+  return {
+    container: {
+      command: ['/bin/bash', '-c', daemonScript(rg, CONFIG_DIR, mainClass)],
+      env: [...podEnv, { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR }],
+      volumeMounts: log.volumeMounts,
+      ...tcpProbes(port),
+    },
+    configFiles: files(stacklet, rg, role),
+    // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
+    reloadedFiles: [LOG4J2_FILE],
+    volumes: log.volumes,
+  };
+}
+
+/** The HDFS product, as the framework and the operator see it. */
+export const HDFS: ProductDefinition<HdfsSpec> = {
+  name: 'hdfs',
+  kind: 'HdfsCluster',
+  plural: 'hdfsclusters',
+  shortNames: ['hdfs'],
+  description: 'An HDFS: namenodes with automatic failover through ZooKeeper, journalnodes and datanodes.',
+  specSchema: HdfsSpecSchema,
+  monitoring: HDFS_MONITORING,
+  images: {
+    repository: HDFS_IMAGE_REPOSITORY,
+    versions: HDFS_IMAGE_TAGS,
+    defaultVersion: '3.4.2',
+  },
+  roles: [
+    defineRole({
+      ...common,
+      name: 'namenodes',
+      defaultReplicas: 2,
+      defaults: defaults('1Gi', '2Gi'),
+      // The run directory holds the pod's own config, written by its init container.
+      writableDirs: ['/tmp', RUN_DIR, LOG_DIR],
+      configFiles: { ...FILE_FORMATS, [ZKFC_LOG4J2_FILE]: 'properties' },
+      ports: [
+        { name: 'rpc', port: HDFS_PORTS.namenodeRpc, client: true },
+        { name: 'http', port: HDFS_PORTS.namenodeHttp, client: true },
+        { name: 'zkfc', port: HDFS_PORTS.zkfc },
+        { name: 'metrics', port: HDFS_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) => {
+        const log = logConfig(rg);
+        const mounts = [
+          { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
+          { name: writableVolumeName(RUN_DIR), mountPath: RUN_DIR },
+          { name: writableVolumeName('/tmp'), mountPath: '/tmp' },
+          { name: writableVolumeName(LOG_DIR), mountPath: LOG_DIR },
+          ...log.volumeMounts,
+        ];
+        const env = [...podEnv, { name: 'HADOOP_CONF_DIR', value: RUN_DIR }];
+        return {
+          container: {
+            command: ['/bin/bash', '-c', daemonScript(rg, RUN_DIR, HDFS_MAIN_CLASSES.namenode)],
+            env,
+            volumeMounts: log.volumeMounts,
+            ...tcpProbes(HDFS_PORTS.namenodeRpc),
+          },
+          initContainers: [
+            {
+              name: FORMAT_CONTAINER,
+              command: ['/bin/bash', '-c', formatScript(stacklet, log.path)],
+              env,
+              resources: smallContainerResources(FORMAT_MEMORY),
+              volumeMounts: [...mounts, { name: 'data', mountPath: DATA_DIR }],
+            },
+          ],
+          sidecars: [
+            {
+              name: ZKFC_CONTAINER,
+              command: ['/bin/bash', '-c', zkfcScript(ZKFC_LOG4J2_PATH)],
+              env,
+              resources: smallContainerResources(ZKFC_MEMORY),
+              volumeMounts: mounts,
+            },
+          ],
+          configFiles: {
+            ...files(stacklet, rg, 'namenodes', namenodeCoreSite(stacklet)),
+            [ZKFC_LOG4J2_FILE]: log4j2Config(
+              containerLogging(rg.config.logging, ZKFC_CONTAINER),
+              CONSOLE_PATTERN,
+            ),
+          },
+          // Log4j 2 checks its files (monitorInterval) and applies a level change by itself: no roll.
+          reloadedFiles: [LOG4J2_FILE, ZKFC_LOG4J2_FILE],
+          volumes: log.volumes,
+        };
+      },
+    }),
+    defineRole({
+      ...common,
+      name: 'journalnodes',
+      defaultReplicas: 3,
+      defaults: defaults('512Mi', '1Gi'),
+      ports: [
+        { name: 'rpc', port: HDFS_PORTS.journalnodeRpc },
+        { name: 'http', port: HDFS_PORTS.journalnodeHttp },
+        { name: 'metrics', port: HDFS_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) =>
+        simplePod(stacklet, rg, 'journalnodes', HDFS_MAIN_CLASSES.journalnode, HDFS_PORTS.journalnodeRpc),
+    }),
+    defineRole({
+      ...common,
+      name: 'datanodes',
+      defaultReplicas: 3,
+      defaults: defaults('1Gi', '10Gi'),
+      ports: [
+        // Clients write and read blocks on the datanodes directly.
+        { name: 'data', port: HDFS_PORTS.datanodeData, client: true },
+        { name: 'http', port: HDFS_PORTS.datanodeHttp },
+        { name: 'ipc', port: HDFS_PORTS.datanodeIpc },
+        { name: 'metrics', port: HDFS_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) =>
+        simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
+    }),
+  ],
+  dependencies: (spec): Record<string, string> => {
+    const name = spec.clusterConfig?.zookeeperConfigMapName;
+    return name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {};
+  },
+  validate: (stacklet) => {
+    const problems: string[] = [];
+    const name = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
+    if (name && !stacklet.dependencies[name]?.[ZOOKEEPER_HOSTS_KEY]) {
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
+          'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
+      );
+    }
+    const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
+    if (count('namenodes') < 1)
+      problems.push('spec.namenodes: an HDFS needs at least one namenode (two for failover)');
+    const journals = count('journalnodes');
+    if (journals < 1 || journals % 2 === 0) {
+      problems.push(
+        `spec.journalnodes: ${journals} journalnodes; the edit log needs a majority of them, so run an odd number (3 or 5)`,
+      );
+    }
+    if (count('datanodes') < 1) problems.push('spec.datanodes: an HDFS needs at least one datanode');
+    const wanted = stacklet.spec.clusterConfig?.dfsReplication;
+    if (wanted !== undefined && wanted > count('datanodes')) {
+      problems.push(
+        `spec.clusterConfig.dfsReplication: ${wanted} copies of each block need as many datanodes; there are ${count('datanodes')}`,
+      );
+    }
+    if (stacklet.spec.clusterConfig?.tls !== undefined) {
+      problems.push('spec.clusterConfig.tls: keelson’s HDFS does not speak TLS yet; remove tls');
+    }
+    return problems;
+  },
+  discovery: (stacklet) => ({
+    [HDFS_DISCOVERY_KEY]: fileSystemUri(stacklet),
+    [CORE_SITE]: renderConfigFile('hadoop-xml', hdfsCoreSite(stacklet)),
+    [HDFS_SITE]: renderConfigFile('hadoop-xml', clientHdfsSite(stacklet)),
+  }),
+};
+
+/** Props of an HdfsCluster in synth mode: the custom resource's spec plus a typed ZooKeeper. */
+export interface HdfsClusterProps extends HdfsSpec {
+  /**
+   * The ZookeeperZnode (best: a chroot of its own) or ZookeeperCluster of the failover controllers.
+   * @default - `clusterConfig.zookeeperConfigMapName`
+   */
+  readonly zookeeper?: IStacklet;
+}
+
+/**
+ * An HDFS. Its discovery ConfigMap (named like it) holds `HDFS` (`hdfs://<name>`) and the client
+ * files `core-site.xml` and `hdfs-site.xml`.
+ */
+export class HdfsCluster extends Stacklet<HdfsSpec> {
+  /** `hdfs://<name>`, the file system's URI for clients with the discovery's config files. */
+  public readonly fileSystemUri: string;
+
+  constructor(scope: Construct, id: string, props: HdfsClusterProps = {}, options: StackletOptions = {}) {
+    const { zookeeper, ...spec } = props;
+    const withRef: HdfsSpec = zookeeper
+      ? {
+          ...spec,
+          clusterConfig: { ...spec.clusterConfig, zookeeperConfigMapName: zookeeper.discoveryConfigMapName },
+        }
+      : spec;
+    super(scope, id, HDFS, withRef, {
+      ...options,
+      dependencies: {
+        ...options.dependencies,
+        ...(zookeeper ? { [zookeeper.discoveryConfigMapName]: zookeeper.discoveryData } : {}),
+      },
+    });
+    zookeeper?.addAllowedClient(this);
+    this.fileSystemUri = this.discoveryData[HDFS_DISCOVERY_KEY];
+  }
+}

@@ -1,0 +1,3 @@
+export * from './hdfs';
+export * from './distribution';
+export * from './monitoring';

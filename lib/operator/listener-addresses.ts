@@ -1,0 +1,80 @@
+/**
+ * The operator's half of per-pod listeners (lib/listener/pod-listener.ts): a stacklet's build emits
+ * each role group's address ConfigMap empty; before applying, the operator fills it from the
+ * cluster — the pods' own Services as the API server allocated them (nodePorts, load balancer
+ * ingress), the node each pod was scheduled to, and that node's addresses. Level-triggered like the
+ * rest of the reconcile: a Service, a pod's node or a node's addresses changing requeues the
+ * stacklet, and the next build fills in what is known then.
+ */
+import type { Service } from '../../imports/k8s-wire';
+import {
+  LISTENER_ADDRESSES_LABEL,
+  LISTENER_ANNOTATION,
+  listenerAddressData,
+  type ListenerAddressing,
+} from '../listener/pod-listener';
+import type { Manifest } from './build';
+import type { KubeObject } from './informer';
+
+/** What the operator's caches give the filling step. */
+export interface ListenerCaches {
+  /** keelson's Services of a namespace (the child cache). */
+  readonly services: (namespace: string) => readonly KubeObject[];
+  /** The node a pod of the namespace is scheduled to, if it is. */
+  readonly podNode: (namespace: string, pod: string) => string | undefined;
+  /** A node's addresses (`status.addresses`), by node name. */
+  readonly nodeAddresses: (node: string) => readonly { type: string; address: string }[] | undefined;
+}
+
+/** True for a role group's address ConfigMap as a build emits it. */
+export function isListenerAddressMap(manifest: Manifest): boolean {
+  return (
+    manifest.kind === 'ConfigMap' &&
+    manifest.metadata.labels?.[LISTENER_ADDRESSES_LABEL] !== undefined &&
+    manifest.metadata.annotations?.[LISTENER_ANNOTATION] !== undefined
+  );
+}
+
+/** `desired` with each address ConfigMap's data filled from the cluster. */
+export function fillListenerAddresses(
+  desired: readonly Manifest[],
+  namespace: string,
+  caches: ListenerCaches,
+): Manifest[] {
+  return desired.map((manifest) => {
+    if (!isListenerAddressMap(manifest)) return manifest;
+    const workload = manifest.metadata.labels![LISTENER_ADDRESSES_LABEL];
+    const addressing = JSON.parse(manifest.metadata.annotations![LISTENER_ANNOTATION]) as ListenerAddressing;
+    const services = caches
+      .services(namespace)
+      .filter(
+        (s) => s.kind === 'Service' && s.metadata.labels?.[LISTENER_ADDRESSES_LABEL] === workload,
+      ) as unknown as Service[];
+    const podNodes = new Map<string, string>();
+    const nodeAddresses = new Map<string, readonly { type: string; address: string }[]>();
+    for (const service of services) {
+      const pod = service.metadata?.name;
+      const node = pod ? caches.podNode(namespace, pod) : undefined;
+      if (!pod || !node) continue;
+      podNodes.set(pod, node);
+      const addresses = caches.nodeAddresses(node);
+      if (addresses) nodeAddresses.set(node, addresses);
+    }
+    return { ...manifest, data: listenerAddressData(addressing, { services, podNodes, nodeAddresses }) };
+  });
+}
+
+/** What the operator keeps of a Node: its name and addresses (not its status heartbeats). */
+export function nodeAddressView(node: KubeObject): KubeObject {
+  const status = (node.status ?? {}) as { addresses?: { type: string; address: string }[] };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: node.metadata.name,
+      uid: node.metadata.uid,
+      resourceVersion: node.metadata.resourceVersion,
+    },
+    status: { addresses: (status.addresses ?? []).map((a) => ({ type: a.type, address: a.address })) },
+  };
+}

@@ -1,0 +1,364 @@
+/**
+ * HDFS from keelson's manifests on the real node (real containers of keelson's Hadoop image, built
+ * here from Hadoop's jars and imported into the node's containerd), with its ZooKeeper, in a
+ * namespace enforcing the restricted Pod Security profile:
+ * - two namenodes (each with its failover controller), a journalnode and a datanode become Ready:
+ *   the first namenode formatted the file system, the second bootstrapped from it, one is active;
+ * - the namenode and its failover controller write keelson's structured log files (Log4j 2);
+ * - a Prometheus scrapes every pod through keelson's scrape job: keelson's rules load and count one
+ *   active namenode, every metric the rules and dashboard read has data;
+ * - where keelson's log agent is built, each pod's agent ships its main container's records;
+ * - a client pod, configured only by the HDFS discovery ConfigMap's core-site.xml and hdfs-site.xml,
+ *   writes a file with `hdfs dfs -put` and reads it back;
+ * - while a second client writes and reads files in a loop, the active namenode's pod is deleted:
+ *   the standby becomes active, and every one of the client's operations succeeds — also those
+ *   after the deletion — without any change to its config;
+ * - the deleted namenode's pod comes back on its volume without formatting again, as the standby.
+ * One journalnode (the default is three) keeps the 2-core machine's load down; failover does not
+ * depend on their number. Each failure prints the pods' logs.
+ */
+import { Chart, Testing } from 'cdk8s';
+import { HDFS_METRIC_NAMES, HdfsCluster } from '../../constructs/hdfs';
+import { hdfsImageRecipe } from '../../constructs/hdfs/image';
+import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import {
+  buildImageOnRealNode,
+  execInPod,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import type { OtlpReceiver } from '../support/otlp-receiver';
+import {
+  expectRecordsShipped,
+  explainSkippedShipping,
+  logAgentUsage,
+  observedClusterConfig,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import { startPrometheus } from './prometheus-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '3.4.2';
+const ZOOKEEPER_VERSION = '3.9.4';
+const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
+const OTHERS = ['zk-servers-default-0', 'hdfs-journalnodes-default-0', 'hdfs-datanodes-default-0'];
+const ALL = [...NAMENODES, ...OTHERS];
+
+explainSkippedShipping('hdfs-real-node');
+/** The test aggregator every HDFS pod's log agent ships to, and its discovery ConfigMap's data. */
+let aggregator: OtlpReceiver | undefined;
+let dependencies: Record<string, Record<string, string>> = {};
+afterAll(async () => {
+  await aggregator?.close();
+});
+
+describe(`HDFS ${VERSION} on the real node`, () => {
+  const ns = useTestNamespace('hdfs-real', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+
+  function manifests(): Manifest[] {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const small = (memory: string) => ({
+      resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
+    });
+    const zk = new ZookeeperCluster(chart, 'zk', {
+      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+      servers: {
+        config: small('384Mi'),
+        podOverrides: { spec: REAL_NODE_PLACEMENT },
+        roleGroups: { default: { replicas: 1 } },
+      },
+    });
+    const znode = new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk });
+    const role = (memory: string, replicas: number) => ({
+      config: small(memory),
+      podOverrides: { spec: REAL_NODE_PLACEMENT },
+      roleGroups: { default: { replicas } },
+    });
+    new HdfsCluster(
+      chart,
+      'hdfs',
+      {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        clusterConfig: observedClusterConfig(),
+        zookeeper: znode,
+        namenodes: role('640Mi', 2),
+        journalnodes: role('320Mi', 1),
+        datanodes: role('512Mi', 1),
+      },
+      { dependencies },
+    );
+    return Testing.synth(chart) as Manifest[];
+  }
+
+  /** A client pod of keelson's Hadoop image whose only config is the HDFS discovery ConfigMap. */
+  const hdfsClient = (name: string, script: string) =>
+    runClientPod(
+      ns.name,
+      {
+        name,
+        image: hdfsImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
+        env: [
+          { name: 'HADOOP_CONF_DIR', value: '/etc/hdfs-client' },
+          { name: 'HADOOP_USER_NAME', value: 'keelson' },
+          { name: 'HADOOP_CLIENT_OPTS', value: '-Xmx128m -XX:TieredStopAtLevel=1 -Dhadoop.root.logger=WARN' },
+        ],
+        volumes: [
+          {
+            volume: {
+              name: 'hdfs-client',
+              configMap: {
+                name: 'hdfs',
+                items: [
+                  { key: 'core-site.xml', path: 'core-site.xml' },
+                  { key: 'hdfs-site.xml', path: 'hdfs-site.xml' },
+                ],
+              },
+            },
+            mountPath: '/etc/hdfs-client',
+          },
+        ],
+      },
+      () => podsLogs(ns.name, ALL),
+      20 * 60_000,
+    );
+
+  /** `hdfs haadmin -getAllServiceState` run in a namenode pod: each namenode's id and state. */
+  async function serviceStates(pod: string): Promise<Record<string, string>> {
+    const out = await execInPod(
+      ns.name,
+      pod,
+      'HADOOP_CLIENT_OPTS=-Xmx96m hdfs haadmin -getAllServiceState 2>/dev/null',
+    );
+    const states: Record<string, string> = {};
+    for (const m of out.matchAll(/^(hdfs-namenodes-default-\d)\.\S+\s+(active|standby|observer)/gm))
+      states[m[1]] = m[2];
+    return states;
+  }
+
+  it('formats once, serves a client through its discovery config, and fails over when the active namenode goes', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    await buildImageOnRealNode(hdfsImageRecipe(VERSION));
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
+    const imported = Date.now();
+    // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const objects = manifests();
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as unknown as {
+      spec: { groups: unknown[] };
+    };
+    expect(
+      await applyAll(
+        client,
+        objects.filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    await waitPodsReady(ns.name, ALL, 15 * 60_000);
+    const ready = Date.now();
+
+    for (const name of ALL) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])])
+        expect(c.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+      expect(pod.spec?.securityContext).toMatchObject({ runAsUser: 10001 });
+    }
+    expect(
+      (await core.readNamespacedPod({ name: NAMENODES[0], namespace: ns.name })).spec?.containers.map(
+        (c) => c.name,
+      ),
+    ).toEqual(['hdfs', 'zkfc', ...(SHIP_LOGS ? ['log-agent'] : [])]);
+
+    // One namenode becomes active (its failover controller won the election), the other standby.
+    let states: Record<string, string> = {};
+    await waitFor(
+      'one active and one standby namenode',
+      async () => {
+        states = await serviceStates(NAMENODES[0]).catch(() => ({}));
+        return Object.values(states).sort().join(',') === 'active,standby';
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify(states),
+    );
+    const active = Object.keys(states).find((n) => states[n] === 'active')!;
+    const standby = NAMENODES.find((n) => n !== active)!;
+    const elected = Date.now();
+    const format = (pod: string) =>
+      core.readNamespacedPodLog({ name: pod, namespace: ns.name, container: 'format-namenode' });
+    expect(await format(NAMENODES[0])).toMatch(/has been successfully formatted/);
+
+    // Both JVMs of the active namenode's pod write keelson's structured file (Log4j 2): the namenode
+    // its start, the failover controller its namenode's transition to active.
+    const namenodeLog = await readStructuredLog(ns.name, active, 'hdfs');
+    expectSharedRecordShape(namenodeLog);
+    expect(namenodeLog).toContainEqual(
+      expect.objectContaining({ level: 'INFO', message: expect.stringMatching(/Starting NameNode/) }),
+    );
+    const zkfcLog = await readStructuredLog(ns.name, active, 'zkfc');
+    expectSharedRecordShape(zkfcLog);
+    expect(zkfcLog).toContainEqual(
+      expect.objectContaining({
+        message: expect.stringMatching(/Successfully transitioned .* to active state/),
+      }),
+    );
+
+    // A client with nothing but the discovery ConfigMap writes a file and reads it back.
+    const put = await hdfsClient(
+      'hdfs-put',
+      [
+        'set -eu',
+        'echo "keelson was here" > /tmp/hello.txt',
+        'hdfs dfs -mkdir -p /keelson',
+        'hdfs dfs -put /tmp/hello.txt /keelson/hello.txt',
+        'echo "read: $(hdfs dfs -cat /keelson/hello.txt)"',
+      ].join('\n'),
+    );
+    expect(put).toContain('read: keelson was here');
+    const written = Date.now();
+
+    // A Prometheus finds every pod through keelson's scrape job; keelson's rules load and see one
+    // active namenode; every metric name of the product and every dashboard query has data.
+    const prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: rule.spec.groups,
+      scrapeSeconds: 30,
+    });
+    try {
+      expect(
+        await prometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: HDFS_METRIC_NAMES,
+          dashboard: objects.find((o) => o.metadata.name === 'hdfs-dashboard'),
+          recording: {
+            what: 'one active namenode (recording rule)',
+            expr: `stacklet:hdfs_active_namenodes:sum{namespace="${ns.name}", stacklet="hdfs"}`,
+            accept: (v) => v === 1,
+          },
+        }),
+      ).toBe(1);
+      expect(
+        await prometheus.waitForValue(
+          'the files the client wrote',
+          `max(hadoop_namenode_fsnamesystem_filestotal{namespace="${ns.name}"})`,
+          (v) => v >= 2,
+        ),
+      ).toBeGreaterThanOrEqual(2);
+    } finally {
+      await prometheus.stop();
+    }
+    const monitored = Date.now();
+
+    // Each pod's log agent ships its main container's records, with their source.
+    if (SHIP_LOGS) {
+      for (const [pod, role] of [
+        [active, 'namenodes'],
+        ['hdfs-datanodes-default-0', 'datanodes'],
+      ]) {
+        await expectRecordsShipped(aggregator!, {
+          namespace: ns.name,
+          pod,
+          container: 'hdfs',
+          product: 'hdfs',
+          stacklet: 'hdfs',
+          role,
+          roleGroup: 'default',
+        });
+      }
+      process.stdout.write(`hdfs on the real node: ${logAgentUsage(ns.name)}\n`);
+    }
+
+    // A second client writes and reads files in a loop until /keelson/stop exists; the active
+    // namenode's pod is deleted while it runs.
+    const loop = hdfsClient(
+      'hdfs-loop',
+      [
+        'set -u',
+        'i=0',
+        'while ! hdfs dfs -test -e /keelson/stop; do',
+        '  i=$((i + 1))',
+        '  echo "line $i" > /tmp/x',
+        '  if hdfs dfs -put -f /tmp/x /keelson/loop-$i && [ "$(hdfs dfs -cat /keelson/loop-$i)" = "line $i" ]; then',
+        '    echo "ok $i $(date +%s%3N)"',
+        '  else',
+        '    echo "failed $i $(date +%s%3N)"; exit 1',
+        '  fi',
+        'done',
+        'echo "read: $(hdfs dfs -cat /keelson/hello.txt)"',
+      ].join('\n'),
+    );
+    // The loop has done at least one round before the namenode goes.
+    await waitFor(
+      'the loop client to write a file',
+      async () =>
+        (await core.readNamespacedPodLog({ name: 'hdfs-loop', namespace: ns.name }).catch(() => '')).includes(
+          'ok 1 ',
+        ),
+      10 * 60_000,
+    );
+    const deleted = Date.now();
+    await core.deleteNamespacedPod({ name: active, namespace: ns.name, gracePeriodSeconds: 0 });
+    await waitFor(
+      `${standby} to become active`,
+      async () =>
+        (await serviceStates(standby).catch(() => ({}) as Record<string, string>))[standby] === 'active',
+      10 * 60_000,
+    );
+    const failedOver = Date.now();
+
+    // The deleted namenode comes back on its volume, without formatting, as the standby.
+    await waitPodsReady(ns.name, [active], 15 * 60_000);
+    expect(await format(active)).toMatch(/holds a formatted namespace; starting the namenode as it is/);
+    await waitFor(
+      `${active} to come back as standby`,
+      async () =>
+        (await serviceStates(standby).catch(() => ({}) as Record<string, string>))[active] === 'standby',
+      10 * 60_000,
+    );
+
+    // Let the loop run a round after the failover, then stop it.
+    const roundsBefore =
+      (await core.readNamespacedPodLog({ name: 'hdfs-loop', namespace: ns.name })).match(/^ok /gm)?.length ??
+      0;
+    await waitFor(
+      'the loop client to write after the failover',
+      async () =>
+        ((await core.readNamespacedPodLog({ name: 'hdfs-loop', namespace: ns.name })).match(/^ok /gm)
+          ?.length ?? 0) > roundsBefore,
+      10 * 60_000,
+    );
+    await execInPod(ns.name, standby, 'HADOOP_CLIENT_OPTS=-Xmx96m hdfs dfs -touchz /keelson/stop');
+    const out = await loop;
+    expect(out).not.toMatch(/^failed/m);
+    const times = [...out.matchAll(/^ok \d+ (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(times.some((t) => t > deleted)).toBe(true);
+    expect(out).toContain('read: keelson was here');
+
+    process.stdout.write(
+      `hdfs on the real node: images ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
+        `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
+        `one namenode active ${((elected - imported) / 1000).toFixed(1)} s after apply, ` +
+        `first put+cat client ${((written - elected) / 1000).toFixed(1)} s, ` +
+        `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s, ` +
+        `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
+        `(polled with haadmin, a JVM start per poll), ${times.length} loop rounds, all ok\n`,
+    );
+  });
+});
