@@ -14,9 +14,9 @@
  *   restart) and the fourth joins the quorum as an observer with the next node id;
  * - every pod runs as uid 10001 with a read-only root (the restricted profile admits nothing else);
  * - a logger's level changed in the spec of the running stacklet takes effect in the running
- *   brokers without a restart (Log4j 2 re-reads the file the kubelet updates): its DEBUG records
- *   appear in the structured file (and at the aggregator), same pods, no container restart, same
- *   pod template.
+ *   brokers and the KRaft controller without a restart (Log4j 2 re-reads the file the kubelet
+ *   updates): their DEBUG records appear in the structured files (and at the aggregator), same
+ *   pods, no container restart, same pod templates.
  * The node has no storage provisioner: the test creates hostPath PersistentVolumes of a class of its
  * own, which the claims of keelson's StatefulSets bind to. Each failure prints the pods' logs.
  */
@@ -334,26 +334,41 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
       process.stdout.write(`kafka on the real node: ${logAgentUsage(ns.name)}\n`);
     }
 
-    // A logger's level changed in the spec of the running brokers: Log4j 2 re-reads its file, which
-    // the kubelet updates in place (the file is not part of the config hash), so the broker logs each
-    // heartbeat's response at DEBUG without a restart.
+    // A logger's level changed in the spec of the running brokers and controller: Log4j 2 re-reads
+    // its file, which the kubelet updates in place (the file is not part of the config hash), so
+    // without a restart the brokers log each heartbeat's response at DEBUG, and the controller each
+    // event it processed (a broker's heartbeat among them).
     const lifecycle = 'kafka.server.BrokerLifecycleManager';
     const isLifecycleDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger === lifecycle;
+    const quorumController = 'org.apache.kafka.controller.QuorumController';
+    const isControllerDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger === quorumController;
     expect(records.filter((r) => r.level === 'DEBUG')).toEqual([]);
-    const brokersTemplate = async () =>
-      (await apps.readNamespacedStatefulSet({ name: 'kafka-brokers-default', namespace: ns.name })).spec
-        ?.template;
-    const brokerStates = () =>
+    expect(
+      (await readStructuredLog(ns.name, controllers[0], 'kafka')).filter((r) => r.level === 'DEBUG'),
+    ).toEqual([]);
+    const templates = () =>
       Promise.all(
-        three.map(async (name) => {
+        ['kafka-brokers-default', 'kafka-controllers-default'].map(
+          async (name) => (await apps.readNamespacedStatefulSet({ name, namespace: ns.name })).spec?.template,
+        ),
+      );
+    const podStates = () =>
+      Promise.all(
+        [...controllers, ...three].map(async (name) => {
           const pod = await core.readNamespacedPod({ name, namespace: ns.name });
           return { name, uid: pod.metadata?.uid, restarts: pod.status?.containerStatuses?.[0].restartCount };
         }),
       );
-    const running = { template: await brokersTemplate(), pods: await brokerStates() };
-    expect(running.pods.map((p) => p.restarts)).toEqual([0, 0, 0]);
+    const running = { templates: await templates(), pods: await podStates() };
+    expect(running.pods.map((p) => p.restarts)).toEqual([0, 0, 0, 0]);
     expect(
-      await applyAll(client, withoutRules(manifests(3, { [lifecycle]: { level: 'DEBUG' } })), ns.name),
+      await applyAll(
+        client,
+        withoutRules(
+          manifests(3, { [lifecycle]: { level: 'DEBUG' }, [quorumController]: { level: 'DEBUG' } }),
+        ),
+        ns.name,
+      ),
     ).toEqual([]);
     const changed = await waitForRecords(
       ns.name,
@@ -366,11 +381,23 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
           (e: Error) => e.message,
         )) + (await podsLogs(ns.name, [three[0]])),
     );
-    process.stdout.write(
-      `kafka on the real node: a logger's DEBUG level in the spec took effect in a running broker ${changed.seconds.toFixed(1)} s after apply\n`,
+    const controllerChanged = await waitForRecords(
+      ns.name,
+      controllers[0],
+      'kafka',
+      `DEBUG record of ${quorumController}`,
+      isControllerDebug,
+      async () =>
+        (await execInPod(ns.name, controllers[0], 'cat /kafka/config/log4j2.properties').catch(
+          (e: Error) => e.message,
+        )) + (await podsLogs(ns.name, [controllers[0]])),
     );
-    expect(await brokersTemplate()).toEqual(running.template);
-    expect(await brokerStates()).toEqual(running.pods);
+    process.stdout.write(
+      `kafka on the real node: a logger's DEBUG level in the spec took effect in a running broker ${changed.seconds.toFixed(1)} s ` +
+        `after apply, and in the running controller ${controllerChanged.seconds.toFixed(1)} s after that\n`,
+    );
+    expect(await templates()).toEqual(running.templates);
+    expect(await podStates()).toEqual(running.pods);
     if (SHIP_LOGS) {
       await aggregator!.waitFor(
         `a DEBUG record of ${lifecycle} from ${three[0]}`,
