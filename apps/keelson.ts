@@ -4,7 +4,17 @@
  * for every product keelson ships.
  */
 import { keelsonCli } from '../lib/cli';
-import { HBASE, HDFS, HIVE, KAFKA, TRINO, TRINO_CATALOG, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../constructs';
+import {
+  HBASE,
+  HDFS,
+  HIVE,
+  KAFKA,
+  OPA,
+  TRINO,
+  TRINO_CATALOG,
+  ZOOKEEPER,
+  ZOOKEEPER_ZNODE,
+} from '../constructs';
 import { S3_CONNECTION } from '../lib';
 import type { ProductImages } from '../lib/image';
 import { HIVE_IMAGES } from '../constructs/hive/image';
@@ -13,6 +23,7 @@ import { HBASE_IMAGES } from '../constructs/hbase/image';
 import { KAFKA_IMAGES } from '../constructs/kafka/image';
 import { ZOOKEEPER_IMAGES } from '../constructs/zookeeper/image';
 import { TRINO_IMAGES } from '../constructs/trino/image';
+import { OPA_IMAGES } from '../constructs/opa/image';
 import { LOG_AGENT_IMAGES } from '../lib/logging/image';
 import { OPERATOR_IMAGES } from '../lib/operator/image';
 
@@ -27,6 +38,7 @@ export const PRODUCTS = [
   TRINO,
   HDFS,
   HBASE,
+  OPA,
 ];
 
 /** The images `keelson image build` builds: one entry per product with an image recipe. */
@@ -39,6 +51,7 @@ export const IMAGES: ProductImages[] = [
   TRINO_IMAGES,
   HDFS_IMAGES,
   HBASE_IMAGES,
+  OPA_IMAGES,
 ];
 
 if (require.main === module) {

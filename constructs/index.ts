@@ -4,3 +4,4 @@ export * from './hive';
 export * from './trino';
 export * from './hdfs';
 export * from './hbase';
+export * from './opa';

@@ -18,6 +18,7 @@ import { parseAllDocuments } from 'yaml';
 import * as prettier from 'prettier';
 import { HDFS } from '../../constructs/hdfs';
 import { HBASE } from '../../constructs/hbase';
+import { OPA } from '../../constructs/opa/opa';
 import { HIVE } from '../../constructs/hive';
 import { KAFKA } from '../../constructs/kafka';
 import { TRINO, TRINO_CATALOG } from '../../constructs/trino';
@@ -396,6 +397,11 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       'constructs/hbase/spec.generated.ts',
       from('constructs/hbase/hbase.ts'),
       [productSpec(HBASE, 'Hbase')],
+    ),
+    'constructs/opa/spec.generated.ts': await specModule(
+      'constructs/opa/spec.generated.ts',
+      from('constructs/opa/opa.ts'),
+      [productSpec(OPA, 'Opa')],
     ),
     'lib/tls/spec.generated.ts': await specModule('lib/tls/spec.generated.ts', from('lib/tls/class.ts'), [
       { name: 'TlsClassSpec', schema: TlsClassSpecSchema, titles: tlsClassTitles },
