@@ -3,3 +3,4 @@ export * from './kafka';
 export * from './hive';
 export * from './trino';
 export * from './hdfs';
+export * from './opa';

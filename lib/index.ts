@@ -38,6 +38,7 @@ export * from './stacklet/monitoring';
 export * from './stacklet/stacklet';
 export * from './stacklet/crd';
 export * from './stacklet/ordinal-ids';
+export * from './stacklet/api-token';
 export * from './tls/pod-tls';
 export * from './synth';
 export * from './synth-report';

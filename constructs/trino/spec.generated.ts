@@ -89,6 +89,25 @@ export interface TrinoClusterConfig {
    * @default "<name>-internal-secret"
    */
   internalSecretName?: string;
+  /**
+   * Who may do what.
+   * @default - none: Trino allows every query of every user
+   */
+  authorization?: {
+    /**
+     * Trino's OPA access control.
+     */
+    opa: {
+      /**
+       * The discovery ConfigMap of the OpaCluster that decides (its key OPA).
+       */
+      configMapName: string;
+      /**
+       * The Rego package of the policy (`trino`, `acme.trino`); the coordinator asks its rule `allow`.
+       */
+      package: string;
+    };
+  };
 }
 /**
  * A role: its defaults for every role group, and the role groups.

@@ -33,6 +33,9 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
   { apiVersion: 'apps/v1', kind: 'DaemonSet', plural: 'daemonsets' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+  // For products whose pods read ConfigMaps (ProductDefinition.readsConfigMaps).
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
 ];
 
 /**

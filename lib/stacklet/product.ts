@@ -340,6 +340,14 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */
   readonly runAsUser?: number;
   /**
+   * The stacklet's pods read the ConfigMaps of their namespace through the Kubernetes API (OPA's
+   * policy step lists the ConfigMaps its label selects): the build adds a Role that may get, list
+   * and watch ConfigMaps and binds it to the stacklet's ServiceAccount. The pods still get no
+   * token by default: the container that reads mounts one with `apiTokenVolume` (lib/stacklet/api-token.ts).
+   * @default false
+   */
+  readonly readsConfigMaps?: boolean;
+  /**
    * The discovery ConfigMaps (in the stacklet's namespace) the spec depends on, by the spec path
    * that names each: `{ 'spec.clusterConfig.zookeeperConfigMapName': 'zk' }`. The build gets their
    * contents in `StackletContext.dependencies`; the operator waits until they exist.

@@ -17,6 +17,7 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 import { parseAllDocuments } from 'yaml';
 import * as prettier from 'prettier';
 import { HDFS } from '../../constructs/hdfs';
+import { OPA } from '../../constructs/opa/opa';
 import { HIVE } from '../../constructs/hive';
 import { KAFKA } from '../../constructs/kafka';
 import { TRINO, TRINO_CATALOG } from '../../constructs/trino';
@@ -416,6 +417,11 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       'constructs/hdfs/spec.generated.ts',
       from('constructs/hdfs/hdfs.ts'),
       [productSpec(HDFS, 'Hdfs')],
+    ),
+    'constructs/opa/spec.generated.ts': await specModule(
+      'constructs/opa/spec.generated.ts',
+      from('constructs/opa/opa.ts'),
+      [productSpec(OPA, 'Opa')],
     ),
     'lib/tls/spec.generated.ts': await specModule('lib/tls/spec.generated.ts', from('lib/tls/class.ts'), [
       { name: 'TlsClassSpec', schema: TlsClassSpecSchema, titles: tlsClassTitles },
