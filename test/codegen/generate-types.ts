@@ -17,6 +17,7 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 import { parseAllDocuments } from 'yaml';
 import * as prettier from 'prettier';
 import { HDFS } from '../../constructs/hdfs';
+import { HBASE } from '../../constructs/hbase';
 import { OPA } from '../../constructs/opa/opa';
 import { HIVE } from '../../constructs/hive';
 import { KAFKA } from '../../constructs/kafka';
@@ -417,6 +418,11 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       'constructs/hdfs/spec.generated.ts',
       from('constructs/hdfs/hdfs.ts'),
       [productSpec(HDFS, 'Hdfs')],
+    ),
+    'constructs/hbase/spec.generated.ts': await specModule(
+      'constructs/hbase/spec.generated.ts',
+      from('constructs/hbase/hbase.ts'),
+      [productSpec(HBASE, 'Hbase')],
     ),
     'constructs/opa/spec.generated.ts': await specModule(
       'constructs/opa/spec.generated.ts',
