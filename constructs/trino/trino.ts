@@ -62,6 +62,7 @@ import {
   type TlsClassInfo,
   type TlsFiles,
   tlsTrustVolumes,
+  type IStacklet,
 } from '../../lib';
 import {
   catalogDependencies,
@@ -137,6 +138,12 @@ const DATA_DIR = '/data/trino';
 const INTERNAL_SECRET_ENV = 'TRINO_INTERNAL_SHARED_SECRET';
 /** The pod's stable DNS name, which a node announces to its peers when it speaks HTTPS. */
 const NODE_ADDRESS_ENV = 'TRINO_NODE_ADDRESS';
+/** A Rego package path: dot-separated identifiers. */
+const OPA_PACKAGE_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$';
+/** The key of an OpaCluster's discovery ConfigMap that holds its REST API's base URL. */
+export const OPA_URL_KEY = 'OPA';
+const OPA_CONFIG_MAP_PATH = 'spec.clusterConfig.authorization.opa.configMapName';
+
 /** Where a cluster's references to catalogs start. */
 const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
 /** The heap share query memory may use on a node; the headroom is for everything else. */
@@ -193,6 +200,30 @@ export const TrinoSpecSchema = stackletSpecSchema({
           'The Secret holding the shared secret of internal communication (key internalSharedSecret). ' +
           '@default "<name>-internal-secret"',
       }),
+    ),
+    authorization: Type.Optional(
+      Type.Object(
+        {
+          opa: Type.Object(
+            {
+              configMapName: Type.String({
+                minLength: 1,
+                description: 'The discovery ConfigMap of the OpaCluster that decides (its key OPA).',
+              }),
+              package: Type.String({
+                pattern: OPA_PACKAGE_PATTERN,
+                description:
+                  'The Rego package of the policy (`trino`, `acme.trino`); the coordinator asks its rule `allow`.',
+              }),
+            },
+            { ...CLOSED, description: "Trino's OPA access control." },
+          ),
+        },
+        {
+          ...CLOSED,
+          description: 'Who may do what. @default - none: Trino allows every query of every user',
+        },
+      ),
     ),
   },
   roles: {
@@ -332,6 +363,23 @@ function catalogFiles(stacklet: StackletContext): {
   return { files, env, trustedTlsClasses };
 }
 
+/**
+ * The coordinator's access control when `clusterConfig.authorization.opa` is set: Trino's OPA
+ * plugin (`plugin/opa` of the server tarball) asks `<OPA>v1/data/<package path>/allow` for every
+ * check, with the user (`input.context.identity.user`) and the action
+ * (`input.action.operation`, `input.action.resource`). Undefined (the policy is missing) denies.
+ */
+export function opaAccessControl(
+  opa: { configMapName: string; package: string },
+  dependencies: StackletContext['dependencies'],
+): Record<string, string> {
+  const base = dependencies[opa.configMapName]?.[OPA_URL_KEY] ?? '';
+  return {
+    'access-control.name': 'opa',
+    'opa.policy.uri': `${base.endsWith('/') ? base : `${base}/`}v1/data/${opa.package.replace(/\./g, '/')}/allow`,
+  };
+}
+
 /** A worker's access control: see {@link DRAIN_USER}. */
 function drainAccessControl(): Record<string, string> {
   const rules = {
@@ -403,6 +451,7 @@ function role(name: 'coordinators' | 'workers') {
     clientTrustReload: 'restart',
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
+      const opa = trino.spec.clusterConfig?.authorization?.opa;
       const catalogs = catalogFiles(stacklet);
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
       // The CAs of the TLS services the catalogs connect to (a metastore's), as a client.
@@ -497,7 +546,9 @@ function role(name: 'coordinators' | 'workers') {
             'internal-communication.shared-secret': `\${ENV:${INTERNAL_SECRET_ENV}}`,
             'catalog.config-dir': CATALOG_DIR,
             ...(coordinator
-              ? {}
+              ? opa
+                ? { 'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}` }
+                : {}
               : {
                   'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s`,
                   'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}`,
@@ -520,7 +571,11 @@ function role(name: 'coordinators' | 'workers') {
           ]
             .map((a) => `${a}\n`)
             .join(''),
-          ...(coordinator ? {} : drainAccessControl()),
+          ...(coordinator
+            ? opa
+              ? { [ACCESS_CONTROL_FILE]: renderProperties(opaAccessControl(opa, stacklet.dependencies)) }
+              : {}
+            : drainAccessControl()),
         },
         volumes: [
           // A configMap volume with no items projects every key: a cluster without catalogs gets
@@ -572,12 +627,15 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       ),
     ),
   }),
-  dependencies: (_spec, references) =>
+  dependencies: (spec, references) =>
     Object.assign(
       {},
       ...catalogsOf(references).map((c) =>
         catalogDependencies(catalogPrefix(c.name), c.spec as TrinoCatalogSpec),
       ),
+      spec.clusterConfig?.authorization?.opa
+        ? { [OPA_CONFIG_MAP_PATH]: spec.clusterConfig.authorization.opa.configMapName }
+        : {},
     ),
   validate: (stacklet) => {
     const problems = catalogsOf(stacklet.references).flatMap((c) =>
@@ -588,6 +646,13 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       .reduce((n, g) => n + g.replicas, 0);
     if (coordinators !== 1) {
       problems.push(`spec.coordinators: a Trino cluster runs exactly one coordinator, not ${coordinators}`);
+    }
+    const opa = stacklet.spec.clusterConfig?.authorization?.opa;
+    if (opa && !stacklet.dependencies[opa.configMapName]?.[OPA_URL_KEY]) {
+      problems.push(
+        `${OPA_CONFIG_MAP_PATH}: the ConfigMap "${opa.configMapName}" has no ${OPA_URL_KEY}; ` +
+          "name an OpaCluster's discovery ConfigMap (the OpaCluster's name)",
+      );
     }
     return problems;
   },
@@ -609,6 +674,12 @@ export interface TrinoClusterProps extends TrinoSpec {
    * @default - no catalogs
    */
   readonly catalogs?: readonly TrinoCatalog[];
+  /**
+   * Authorize with this OpaCluster's policy in Rego package `package` (sets
+   * `clusterConfig.authorization.opa`, and admits the coordinator to the OPA servers).
+   * @default - `clusterConfig.authorization` as given
+   */
+  readonly opa?: { readonly cluster: IStacklet; readonly package: string };
 }
 
 /**
@@ -639,13 +710,30 @@ export class TrinoCluster extends Stacklet<TrinoSpec> {
   public readonly internalSecretName: string;
 
   constructor(scope: Construct, id: string, props: TrinoClusterProps = {}, options: StackletOptions = {}) {
-    const { catalogs = [], ...spec } = props;
+    const { catalogs = [], opa, ...given } = props;
+    const spec: TrinoSpec = opa
+      ? {
+          ...given,
+          clusterConfig: {
+            ...given.clusterConfig,
+            authorization: {
+              opa: { configMapName: opa.cluster.discoveryConfigMapName, package: opa.package },
+            },
+          },
+        }
+      : given;
     super(scope, id, TRINO, spec, {
       ...options,
       problems: [...(options.problems ?? []), ...unselectedCatalogs(spec, catalogs)],
       objects: [...(options.objects ?? []), ...catalogs.flatMap((c) => c.knownObjects)],
-      dependencies: Object.assign({}, ...catalogs.map((c) => c.knownDependencies), options.dependencies),
+      dependencies: Object.assign(
+        {},
+        ...catalogs.map((c) => c.knownDependencies),
+        opa ? { [opa.cluster.discoveryConfigMapName]: opa.cluster.discoveryData } : {},
+        options.dependencies,
+      ),
     });
+    opa?.cluster.addAllowedClient(this);
     this.coordinatorUrl = this.discoveryData[TRINO_DISCOVERY_KEY];
     this.internalSecretName = internalSecretName(id, spec);
     for (const catalog of catalogs) catalog.metastore?.addAllowedClient(this);
