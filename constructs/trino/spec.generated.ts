@@ -2,6 +2,7 @@
 import type { ObjectOverride } from '../../lib/spec/common';
 import type { Affinity, PodTemplatePatch } from '../../lib/spec/kubernetes';
 import type {
+  AuthenticationClassReference,
   ClusterLoggingSpec,
   ClusterOperationSpec,
   ImageSpec,
@@ -45,6 +46,15 @@ export interface TrinoClusterConfig {
    */
   tls?: TlsSpec;
   /**
+   * Who may connect: the AuthenticationClasses (lib/authentication) whose users the product accepts, in the order it tries them. Each product supports some providers and refuses the others (README's "Authentication").
+   * @default - none: the product authenticates nobody (its own default)
+   *
+   * @maxItems 8
+   *
+   * Items: An AuthenticationClass a stacklet accepts logins from.
+   */
+  authentication?: AuthenticationClassReference[];
+  /**
    * Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.
    */
   monitoring?: MonitoringSpec;
@@ -79,6 +89,25 @@ export interface TrinoClusterConfig {
    * @default "<name>-internal-secret"
    */
   internalSecretName?: string;
+  /**
+   * Who may do what.
+   * @default - none: Trino allows every query of every user
+   */
+  authorization?: {
+    /**
+     * Trino's OPA access control.
+     */
+    opa: {
+      /**
+       * The discovery ConfigMap of the OpaCluster that decides (its key OPA).
+       */
+      configMapName: string;
+      /**
+       * The Rego package of the policy (`trino`, `acme.trino`); the coordinator asks its rule `allow`.
+       */
+      package: string;
+    };
+  };
 }
 /**
  * A role: its defaults for every role group, and the role groups.

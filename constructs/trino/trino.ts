@@ -62,6 +62,7 @@ import {
   type TlsClassInfo,
   type TlsFiles,
   tlsTrustVolumes,
+  type IStacklet,
 } from '../../lib';
 import {
   catalogDependencies,
@@ -72,6 +73,7 @@ import {
   type TrinoCatalog,
   type TrinoCatalogSpec,
 } from './catalog';
+import { TRINO_AUTHENTICATION_PROVIDERS, trinoAuthentication } from './authentication';
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
@@ -137,6 +139,12 @@ const DATA_DIR = '/data/trino';
 const INTERNAL_SECRET_ENV = 'TRINO_INTERNAL_SHARED_SECRET';
 /** The pod's stable DNS name, which a node announces to its peers when it speaks HTTPS. */
 const NODE_ADDRESS_ENV = 'TRINO_NODE_ADDRESS';
+/** A Rego package path: dot-separated identifiers. */
+const OPA_PACKAGE_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$';
+/** The key of an OpaCluster's discovery ConfigMap that holds its REST API's base URL. */
+export const OPA_URL_KEY = 'OPA';
+const OPA_CONFIG_MAP_PATH = 'spec.clusterConfig.authorization.opa.configMapName';
+
 /** Where a cluster's references to catalogs start. */
 const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
 /** The heap share query memory may use on a node; the headroom is for everything else. */
@@ -193,6 +201,30 @@ export const TrinoSpecSchema = stackletSpecSchema({
           'The Secret holding the shared secret of internal communication (key internalSharedSecret). ' +
           '@default "<name>-internal-secret"',
       }),
+    ),
+    authorization: Type.Optional(
+      Type.Object(
+        {
+          opa: Type.Object(
+            {
+              configMapName: Type.String({
+                minLength: 1,
+                description: 'The discovery ConfigMap of the OpaCluster that decides (its key OPA).',
+              }),
+              package: Type.String({
+                pattern: OPA_PACKAGE_PATTERN,
+                description:
+                  'The Rego package of the policy (`trino`, `acme.trino`); the coordinator asks its rule `allow`.',
+              }),
+            },
+            { ...CLOSED, description: "Trino's OPA access control." },
+          ),
+        },
+        {
+          ...CLOSED,
+          description: 'Who may do what. @default - none: Trino allows every query of every user',
+        },
+      ),
     ),
   },
   roles: {
@@ -332,6 +364,23 @@ function catalogFiles(stacklet: StackletContext): {
   return { files, env, trustedTlsClasses };
 }
 
+/**
+ * The coordinator's access control when `clusterConfig.authorization.opa` is set: Trino's OPA
+ * plugin (`plugin/opa` of the server tarball) asks `<OPA>v1/data/<package path>/allow` for every
+ * check, with the user (`input.context.identity.user`) and the action
+ * (`input.action.operation`, `input.action.resource`). Undefined (the policy is missing) denies.
+ */
+export function opaAccessControl(
+  opa: { configMapName: string; package: string },
+  dependencies: StackletContext['dependencies'],
+): Record<string, string> {
+  const base = dependencies[opa.configMapName]?.[OPA_URL_KEY] ?? '';
+  return {
+    'access-control.name': 'opa',
+    'opa.policy.uri': `${base.endsWith('/') ? base : `${base}/`}v1/data/${opa.package.replace(/\./g, '/')}/allow`,
+  };
+}
+
 /** A worker's access control: see {@link DRAIN_USER}. */
 function drainAccessControl(): Record<string, string> {
   const rules = {
@@ -403,10 +452,14 @@ function role(name: 'coordinators' | 'workers') {
     clientTrustReload: 'restart',
     pod: (stacklet, rg) => {
       const trino = stacklet as StackletContext<TrinoSpec>;
+      const opa = trino.spec.clusterConfig?.authorization?.opa;
       const catalogs = catalogFiles(stacklet);
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
-      // The CAs of the TLS services the catalogs connect to (a metastore's), as a client.
-      const trust = tlsTrustVolumes(catalogs.trustedTlsClasses);
+      // Clients log in at the coordinator only (authentication.ts).
+      const auth = trinoAuthentication(coordinator ? stacklet.authentication : [], CONFIG_DIR);
+      // The CAs of the TLS services the catalogs (a metastore) and authenticators (an LDAP server)
+      // connect to, as a client.
+      const trust = tlsTrustVolumes([...catalogs.trustedTlsClasses, ...auth.trustedTlsClasses]);
       const logging = containerLogging(rg.config.logging, CONTAINER);
       const log = logConfigLocation(logging, CONFIG_DIR, LOG_LEVELS_FILE);
       // The launcher reads the levels from the config directory unless told otherwise.
@@ -439,6 +492,7 @@ function role(name: 'coordinators' | 'workers') {
               },
             },
             ...catalogs.env,
+            ...auth.env,
           ],
           // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
           // (the coordinator refuses queries until then).
@@ -469,6 +523,7 @@ function role(name: 'coordinators' | 'workers') {
           volumeMounts: [
             { name: 'catalog', mountPath: CATALOG_DIR, readOnly: true },
             ...trust.mounts,
+            ...auth.mounts,
             ...log.volumeMounts,
           ],
           // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
@@ -497,13 +552,16 @@ function role(name: 'coordinators' | 'workers') {
             'internal-communication.shared-secret': `\${ENV:${INTERNAL_SECRET_ENV}}`,
             'catalog.config-dir': CATALOG_DIR,
             ...(coordinator
-              ? {}
+              ? opa
+                ? { 'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}` }
+                : {}
               : {
                   'shutdown.grace-period': `${Math.min(SHUTDOWN_GRACE_SECONDS, Math.floor(grace / 4))}s`,
                   'access-control.config-files': `${CONFIG_DIR}/${ACCESS_CONTROL_FILE}`,
                 }),
             ...memoryProperties(rg),
             ...airliftLogSettings(logging),
+            ...auth.properties,
           },
           'node.properties': {
             'node.environment': environmentName(stacklet.name),
@@ -514,13 +572,18 @@ function role(name: 'coordinators' | 'workers') {
         },
         extraFiles: {
           ...catalogs.files,
+          ...auth.files,
           'jvm.config': [
             ...rg.jvmArguments,
             jmxExporterAgentArgument(TRINO_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`),
           ]
             .map((a) => `${a}\n`)
             .join(''),
-          ...(coordinator ? {} : drainAccessControl()),
+          ...(coordinator
+            ? opa
+              ? { [ACCESS_CONTROL_FILE]: renderProperties(opaAccessControl(opa, stacklet.dependencies)) }
+              : {}
+            : drainAccessControl()),
         },
         volumes: [
           // A configMap volume with no items projects every key: a cluster without catalogs gets
@@ -539,7 +602,9 @@ function role(name: 'coordinators' | 'workers') {
               },
           ...trust.volumes,
           ...log.volumes,
+          ...auth.volumes,
         ],
+        initContainers: auth.initContainers,
       };
     },
   });
@@ -554,6 +619,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
   description: 'A Trino cluster: a coordinator and workers, serving the TrinoCatalogs it selects.',
   specSchema: TrinoSpecSchema,
   monitoring: TRINO_MONITORING,
+  authenticationProviders: TRINO_AUTHENTICATION_PROVIDERS,
   images: {
     repository: 'docker.io/trinodb/trino',
     versions: { '470': '470', '476': '476' },
@@ -572,12 +638,15 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       ),
     ),
   }),
-  dependencies: (_spec, references) =>
+  dependencies: (spec, references) =>
     Object.assign(
       {},
       ...catalogsOf(references).map((c) =>
         catalogDependencies(catalogPrefix(c.name), c.spec as TrinoCatalogSpec),
       ),
+      spec.clusterConfig?.authorization?.opa
+        ? { [OPA_CONFIG_MAP_PATH]: spec.clusterConfig.authorization.opa.configMapName }
+        : {},
     ),
   validate: (stacklet) => {
     const problems = catalogsOf(stacklet.references).flatMap((c) =>
@@ -588,6 +657,20 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       .reduce((n, g) => n + g.replicas, 0);
     if (coordinators !== 1) {
       problems.push(`spec.coordinators: a Trino cluster runs exactly one coordinator, not ${coordinators}`);
+    }
+    if (stacklet.authentication.length > 0 && !listenerClass(stacklet)) {
+      problems.push(
+        'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS, and this cluster serves ' +
+          'plain HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
+          'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
+      );
+    }
+    const opa = stacklet.spec.clusterConfig?.authorization?.opa;
+    if (opa && !stacklet.dependencies[opa.configMapName]?.[OPA_URL_KEY]) {
+      problems.push(
+        `${OPA_CONFIG_MAP_PATH}: the ConfigMap "${opa.configMapName}" has no ${OPA_URL_KEY}; ` +
+          "name an OpaCluster's discovery ConfigMap (the OpaCluster's name)",
+      );
     }
     return problems;
   },
@@ -609,6 +692,12 @@ export interface TrinoClusterProps extends TrinoSpec {
    * @default - no catalogs
    */
   readonly catalogs?: readonly TrinoCatalog[];
+  /**
+   * Authorize with this OpaCluster's policy in Rego package `package` (sets
+   * `clusterConfig.authorization.opa`, and admits the coordinator to the OPA servers).
+   * @default - `clusterConfig.authorization` as given
+   */
+  readonly opa?: { readonly cluster: IStacklet; readonly package: string };
 }
 
 /**
@@ -639,13 +728,30 @@ export class TrinoCluster extends Stacklet<TrinoSpec> {
   public readonly internalSecretName: string;
 
   constructor(scope: Construct, id: string, props: TrinoClusterProps = {}, options: StackletOptions = {}) {
-    const { catalogs = [], ...spec } = props;
+    const { catalogs = [], opa, ...given } = props;
+    const spec: TrinoSpec = opa
+      ? {
+          ...given,
+          clusterConfig: {
+            ...given.clusterConfig,
+            authorization: {
+              opa: { configMapName: opa.cluster.discoveryConfigMapName, package: opa.package },
+            },
+          },
+        }
+      : given;
     super(scope, id, TRINO, spec, {
       ...options,
       problems: [...(options.problems ?? []), ...unselectedCatalogs(spec, catalogs)],
       objects: [...(options.objects ?? []), ...catalogs.flatMap((c) => c.knownObjects)],
-      dependencies: Object.assign({}, ...catalogs.map((c) => c.knownDependencies), options.dependencies),
+      dependencies: Object.assign(
+        {},
+        ...catalogs.map((c) => c.knownDependencies),
+        opa ? { [opa.cluster.discoveryConfigMapName]: opa.cluster.discoveryData } : {},
+        options.dependencies,
+      ),
     });
+    opa?.cluster.addAllowedClient(this);
     this.coordinatorUrl = this.discoveryData[TRINO_DISCOVERY_KEY];
     this.internalSecretName = internalSecretName(id, spec);
     for (const catalog of catalogs) catalog.metastore?.addAllowedClient(this);

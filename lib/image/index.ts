@@ -6,3 +6,4 @@ export * from './debian';
 export * from './maven';
 export * from './java';
 export * from './trust-store';
+export * from './go';

@@ -33,6 +33,9 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
   { apiVersion: 'apps/v1', kind: 'DaemonSet', plural: 'daemonsets' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies' },
+  // For products whose pods read ConfigMaps (ProductDefinition.readsConfigMaps).
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
 ];
 
 /**
@@ -109,6 +112,16 @@ export const LISTENER_CLASS_RESOURCE: ResourceType = {
   apiVersion: `${API_GROUP}/${API_VERSION}`,
   kind: 'ListenerClass',
   plural: 'listenerclasses',
+};
+
+/**
+ * AuthenticationClasses (cluster-scoped), which say how a stacklet's users log in: one appearing,
+ * going or changing changes the products' config, so every stacklet requeues.
+ */
+export const AUTHENTICATION_CLASS_RESOURCE: ResourceType = {
+  apiVersion: `${API_GROUP}/${API_VERSION}`,
+  kind: 'AuthenticationClass',
+  plural: 'authenticationclasses',
 };
 
 /**

@@ -494,12 +494,38 @@ export function stackletManifests(
       automountServiceAccountToken: false,
     }),
     discovery,
+    ...(product.readsConfigMaps ? configMapReaderManifests(stacklet, labels) : []),
   ];
 
   const policy = (stacklet.spec.clusterConfig as CommonClusterConfigSpec | undefined)?.networkPolicy;
   if (policy?.enabled !== false) manifests.push(...networkPolicies(input, labels, roles, policy));
   manifests.push(...monitoringManifests(product, stacklet, roles, labelInput(input)).map((m) => as(m)));
   return manifests.map(dropUndefined);
+}
+
+/**
+ * A Role that may read the ConfigMaps of the stacklet's namespace and its binding to the
+ * stacklet's ServiceAccount (ProductDefinition.readsConfigMaps). Named like the ServiceAccount.
+ */
+function configMapReaderManifests(stacklet: StackletContext, labels: Record<string, string>): Manifest[] {
+  const name = serviceAccountName(stacklet);
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, labels },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [
+        { kind: 'ServiceAccount', name, ...(stacklet.namespace ? { namespace: stacklet.namespace } : {}) },
+      ],
+    },
+  ] as unknown as Manifest[];
 }
 
 /**

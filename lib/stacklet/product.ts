@@ -12,6 +12,7 @@ import type { Affinity, PodTemplatePatch } from '../spec/kubernetes';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import type { RoleGroupTls, StackletTls, TlsUse } from '../tls/pod-tls';
 import type { ListenerClassInfo } from '../listener/class';
+import type { AuthenticationClassInfo, AuthenticationProvider } from '../authentication/class';
 import type { RoleGroupListener } from '../listener/pod-listener';
 import type { ProductMonitoring } from './monitoring';
 import type { ObjectReference, ResolvedReferences } from './references';
@@ -79,6 +80,11 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    * `cluster-internal` where unnamed; lib/listener).
    */
   readonly listenerClasses: Readonly<Record<string, ListenerClassInfo>>;
+  /**
+   * The AuthenticationClasses `clusterConfig.authentication` names, in its order, each of a provider
+   * the product supports (lib/authentication); empty when it names none.
+   */
+  readonly authentication: readonly AuthenticationClassInfo[];
   /**
    * The OTLP/HTTP base URL of the log aggregator `clusterConfig.logging.aggregatorConfigMapName`
    * names; set, every pod runs the log agent. @default - none: no agent
@@ -320,10 +326,27 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   readonly specSchema: TObject;
   /** The roles; a product without roles runs no pods and publishes only its discovery ConfigMap. */
   readonly roles: readonly RoleDefinition[];
+  /**
+   * The AuthenticationClass providers the product maps onto its own settings (lib/authentication).
+   * A stacklet naming a class of another provider is refused, at synth and by the operator
+   * (`Degraded`, `InvalidSpec`, and a Warning Event), with a message naming the class, its provider
+   * and the providers the product supports; the product gets the classes it supports in
+   * `StackletContext.authentication`.
+   * @default - none: a stacklet naming any class is refused
+   */
+  readonly authenticationProviders?: readonly AuthenticationProvider[];
   /** @default - none: only a product without roles may have no images */
   readonly images?: ProductImages;
   /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */
   readonly runAsUser?: number;
+  /**
+   * The stacklet's pods read the ConfigMaps of their namespace through the Kubernetes API (OPA's
+   * policy step lists the ConfigMaps its label selects): the build adds a Role that may get, list
+   * and watch ConfigMaps and binds it to the stacklet's ServiceAccount. The pods still get no
+   * token by default: the container that reads mounts one with `apiTokenVolume` (lib/stacklet/api-token.ts).
+   * @default false
+   */
+  readonly readsConfigMaps?: boolean;
   /**
    * The discovery ConfigMaps (in the stacklet's namespace) the spec depends on, by the spec path
    * that names each: `{ 'spec.clusterConfig.zookeeperConfigMapName': 'zk' }`. The build gets their

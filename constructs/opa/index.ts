@@ -1,0 +1,2 @@
+export * from './opa';
+export * from './spec.generated';
