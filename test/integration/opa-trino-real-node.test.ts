@@ -206,7 +206,8 @@ describe('OPA authorizes Trino on the real node', () => {
       QUERY_FUNCTION,
       // Within kubectl exec's 120 s.
       'deadline=$(($(date +%s) + 100))',
-      `until q alice "${finance}" | grep -q 'ROWS: \\[25\\]'; do`,
+      // The image has no grep: the shell matches the answer.
+      'until case "$(q alice "' + finance + '")" in *"ROWS: [25]"*) true ;; *) false ;; esac; do',
       '  [ "$(date +%s)" -gt "$deadline" ] && { echo TIMEOUT; exit 1; }',
       '  sleep 0.2',
       'done',
