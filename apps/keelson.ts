@@ -4,11 +4,22 @@
  * for every product keelson ships.
  */
 import { keelsonCli } from '../lib/cli';
-import { HDFS, HIVE, KAFKA, OPA, TRINO, TRINO_CATALOG, ZOOKEEPER, ZOOKEEPER_ZNODE } from '../constructs';
+import {
+  HBASE,
+  HDFS,
+  HIVE,
+  KAFKA,
+  OPA,
+  TRINO,
+  TRINO_CATALOG,
+  ZOOKEEPER,
+  ZOOKEEPER_ZNODE,
+} from '../constructs';
 import { S3_CONNECTION } from '../lib';
 import type { ProductImages } from '../lib/image';
 import { HIVE_IMAGES } from '../constructs/hive/image';
 import { HDFS_IMAGES } from '../constructs/hdfs/image';
+import { HBASE_IMAGES } from '../constructs/hbase/image';
 import { KAFKA_IMAGES } from '../constructs/kafka/image';
 import { ZOOKEEPER_IMAGES } from '../constructs/zookeeper/image';
 import { TRINO_IMAGES } from '../constructs/trino/image';
@@ -26,6 +37,7 @@ export const PRODUCTS = [
   TRINO_CATALOG,
   TRINO,
   HDFS,
+  HBASE,
   OPA,
 ];
 
@@ -38,6 +50,7 @@ export const IMAGES: ProductImages[] = [
   HIVE_IMAGES,
   TRINO_IMAGES,
   HDFS_IMAGES,
+  HBASE_IMAGES,
   OPA_IMAGES,
 ];
 

@@ -3,4 +3,5 @@ export * from './kafka';
 export * from './hive';
 export * from './trino';
 export * from './hdfs';
+export * from './hbase';
 export * from './opa';

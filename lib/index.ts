@@ -45,4 +45,5 @@ export * from './synth-report';
 export * from './external';
 export * from './tls';
 export * from './listener';
+export * from './authentication';
 export * from './logging';

@@ -6,6 +6,7 @@ import { keelsonCli } from '../lib/cli';
 import { productCrd } from '../lib/stacklet/crd';
 import { tlsClassCrd } from '../lib/tls';
 import { DEFAULT_LISTENER_CLASSES, listenerClassCrd } from '../lib/listener';
+import { authenticationClassCrd } from '../lib/authentication';
 import { BEACON } from './example-product/beacon';
 
 let out: string;
@@ -27,12 +28,16 @@ describe('keelson crds and deploy', () => {
     expect(crd).toEqual(productCrd(BEACON));
     expect(JSON.stringify(crd)).toContain('x-kubernetes-validations');
     expect(fs.readdirSync(out).sort()).toEqual([
+      'authenticationclasses.keelson.dev.yaml',
       `${BEACON.plural}.keelson.dev.yaml`,
       'listenerclasses.keelson.dev.yaml',
       'tlsclasses.keelson.dev.yaml',
     ]);
     expect(documents(path.join(out, 'tlsclasses.keelson.dev.yaml'))).toEqual([tlsClassCrd()]);
     expect(documents(path.join(out, 'listenerclasses.keelson.dev.yaml'))).toEqual([listenerClassCrd()]);
+    expect(documents(path.join(out, 'authenticationclasses.keelson.dev.yaml'))).toEqual([
+      authenticationClassCrd(),
+    ]);
   });
 
   it("write the operator's manifests in one multi-document file", async () => {
@@ -49,6 +54,7 @@ describe('keelson crds and deploy', () => {
     ]);
     const objects = documents(path.join(out, 'keelson-operator.yaml')) as { kind: string }[];
     expect(objects.map((o) => o.kind)).toEqual([
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
@@ -109,6 +115,7 @@ describe('keelson crds and deploy', () => {
       `CustomResourceDefinition ${BEACON.plural}.keelson.dev`,
       'CustomResourceDefinition tlsclasses.keelson.dev',
       'CustomResourceDefinition listenerclasses.keelson.dev',
+      'CustomResourceDefinition authenticationclasses.keelson.dev',
       'Namespace platform-operators',
       'ServiceAccount platform-operators keelson-operator',
       'ClusterRole keelson-operator',

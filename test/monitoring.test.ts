@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
+import { HBASE_METRIC_NAMES, HbaseCluster } from '../constructs/hbase';
 import { HDFS_METRIC_NAMES, HdfsCluster } from '../constructs/hdfs';
 import { HIVE_METRIC_NAMES, HiveCluster } from '../constructs/hive';
 import { KAFKA_METRIC_NAMES, KafkaCluster } from '../constructs/kafka';
@@ -28,7 +29,8 @@ function platform(monitoring: MonitoringSpec = ALL): Obj[] {
   const zookeeper = new ZookeeperCluster(chart, 'zk', { clusterConfig: { monitoring } });
   new KafkaCluster(chart, 'kafka', { clusterConfig: { monitoring } });
   new KafkaCluster(chart, 'kafka-zk', { zookeeper, clusterConfig: { monitoring } });
-  new HdfsCluster(chart, 'hdfs', { zookeeper, clusterConfig: { monitoring } });
+  const hdfs = new HdfsCluster(chart, 'hdfs', { zookeeper, clusterConfig: { monitoring } });
+  new HbaseCluster(chart, 'hbase', { hdfs, zookeeper, clusterConfig: { monitoring } });
   new HiveCluster(chart, 'hive', { clusterConfig: { database: { type: 'derby' }, monitoring } });
   new TrinoCluster(chart, 'trino', { clusterConfig: { monitoring } });
   return Testing.synth(chart) as Obj[];
@@ -41,6 +43,7 @@ const PRODUCTS: [stacklet: string, product: string, names: readonly string[]][] 
   ['hive', 'hive', HIVE_METRIC_NAMES],
   ['trino', 'trino', TRINO_METRIC_NAMES],
   ['hdfs', 'hdfs', HDFS_METRIC_NAMES],
+  ['hbase', 'hbase', HBASE_METRIC_NAMES],
 ];
 
 type Rule = { record?: string; alert?: string; expr: string; labels: Record<string, string> };

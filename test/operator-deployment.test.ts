@@ -68,12 +68,17 @@ describe('OperatorDeployment', () => {
     );
   });
 
-  it("includes the products' CRDs, TlsClass's and ListenerClass's unless told not to", () => {
+  it("includes the products' CRDs, TlsClass's, ListenerClass's and AuthenticationClass's unless told not to", () => {
     expect(
       synth()
         .byKind('CustomResourceDefinition')
         .map((c) => c.metadata.name),
-    ).toEqual([`${BEACON.plural}.keelson.dev`, 'tlsclasses.keelson.dev', 'listenerclasses.keelson.dev']);
+    ).toEqual([
+      `${BEACON.plural}.keelson.dev`,
+      'tlsclasses.keelson.dev',
+      'listenerclasses.keelson.dev',
+      'authenticationclasses.keelson.dev',
+    ]);
     expect(synth({ includeCrds: false }).byKind('CustomResourceDefinition')).toEqual([]);
   });
 
@@ -113,14 +118,14 @@ describe('OperatorDeployment', () => {
     expect(container.args).not.toContain('--watch-namespaces');
   });
 
-  it('watching some namespaces, grants a Role in each of them and across the cluster only StorageClasses, TlsClasses, ListenerClasses, Nodes (read) and the signer kinds', () => {
+  it('watching some namespaces, grants a Role in each of them and across the cluster only StorageClasses, TlsClasses, ListenerClasses, AuthenticationClasses, Nodes (read) and the signer kinds', () => {
     const { byKind } = synth({ watchNamespaces: ['data', 'streaming', 'data'] });
     expect(byKind('ClusterRole').map((r) => r.rules)).toEqual([
       [
         { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
         {
           apiGroups: ['keelson.dev'],
-          resources: ['listenerclasses', 'tlsclasses'],
+          resources: ['authenticationclasses', 'listenerclasses', 'tlsclasses'],
           verbs: ['get', 'list', 'watch'],
         },
         // Nodes' addresses, for per-pod listeners of NodePort classes: read only.

@@ -32,7 +32,13 @@ import { promisify } from 'node:util';
 import {
   accountsLayer,
   fetchMavenArtifact,
+  IMAGE_CONSOLE_LOG4J2,
+  isOtherPlatformJar,
+  javaLauncherScript,
   jmxExporterLayer,
+  LOG4J1_EXCLUSIONS,
+  LOG4J2_VERSION,
+  log4j2Roots,
   jre17BaseLayer,
   JAVA_17_HOME,
   parseMavenCoordinates,
@@ -70,18 +76,14 @@ export const HDFS_IMAGE_VERSIONS: Readonly<Record<string, Record<string, never>>
 /** The config directory of a `docker run` of the image and of the `hdfs` script by default. */
 export const IMAGE_CONF_DIR = `${HADOOP_HOME}/etc/hadoop`;
 
-/** The Log4j 2 of the image (the one keelson's Kafka images run). */
-export const LOG4J2_VERSION = '2.24.3';
-/** Log4j 1 (reload4j) and its SLF4J binding, which Hadoop's POMs bring and the image leaves out. */
-export const LOG4J1_EXCLUSIONS = ['ch.qos.reload4j:reload4j', 'org.slf4j:slf4j-reload4j'];
+/** The Log4j 2 of the image (the one keelson's Kafka images run), and the Log4j 1 it leaves out. */
+export { LOG4J2_VERSION, LOG4J1_EXCLUSIONS, isOtherPlatformJar };
 
 /** The Maven artifacts whose runtime classpath is the image's `lib/`. */
 export function hdfsDistributionRoots(version: string): string[] {
   return [
     ...['hadoop-hdfs', 'hadoop-hdfs-client', 'hadoop-common'].map((a) => `org.apache.hadoop:${a}:${version}`),
-    ...['log4j-core', 'log4j-slf4j-impl', 'log4j-1.2-api'].map(
-      (a) => `org.apache.logging.log4j:${a}:${LOG4J2_VERSION}`,
-    ),
+    ...log4j2Roots(),
   ];
 }
 
@@ -90,52 +92,25 @@ export function hdfsWebappsJar(version: string): string {
   return `org.apache.hadoop:hadoop-hdfs:${version}:jar:tests`;
 }
 
-/** Native-library jars for platforms other than linux x86-64, which an amd64 image never loads. */
-export function isOtherPlatformJar(fileName: string): boolean {
-  return /-(osx|windows)-[a-z0-9_]+\.jar$|-linux-(aarch_64|riscv64)\.jar$/.test(fileName);
-}
-
 /** The `hdfs` script: `hdfs <subcommand> args…` runs the subcommand's main class. */
 export function hdfsScript(): string {
-  const cases = Object.entries({ ...HDFS_MAIN_CLASSES, version: 'org.apache.hadoop.util.VersionInfo' })
-    .map(([command, main]) => `  ${command}) main=${main} ;;`)
-    .join('\n');
-  const commands = [...Object.keys(HDFS_MAIN_CLASSES), 'version'].join('|');
-  return `#!/bin/bash
-# keelson's Hadoop image: the hdfs subcommands, each its main class run with java on the image's
-# classpath and $HADOOP_CONF_DIR (default ${IMAGE_CONF_DIR}); ${IMAGE_CONF_DIR} follows it, so a
-# config directory without log4j2.properties (a discovery ConfigMap's files) logs to stderr at INFO.
-# JVM options: $HADOOP_CLIENT_OPTS.
-set -eu
-case "\${1:-}" in
-${cases}
-  *) echo "usage: hdfs {${commands}} [arguments]" >&2; exit 2 ;;
-esac
-shift
-exec java \${HADOOP_CLIENT_OPTS:-} -cp "\${HADOOP_CONF_DIR:-${IMAGE_CONF_DIR}}:${IMAGE_CONF_DIR}:${HADOOP_CLASSPATH}" "$main" "$@"
-`;
+  return javaLauncherScript({
+    imageName: 'Hadoop',
+    command: 'hdfs',
+    mainClasses: { ...HDFS_MAIN_CLASSES, version: 'org.apache.hadoop.util.VersionInfo' },
+    confDirVariable: 'HADOOP_CONF_DIR',
+    imageConfDir: IMAGE_CONF_DIR,
+    classpath: HADOOP_CLASSPATH,
+    optionsVariable: 'HADOOP_CLIENT_OPTS',
+  });
 }
-
-/**
- * Console logging at INFO on stderr, for the `hdfs` script and a `docker run` of the image: Log4j 2
- * finds `log4j2.properties` on the classpath, where the script puts the image's config directory.
- */
-const IMAGE_LOG4J2 = {
-  'appender.console.type': 'Console',
-  'appender.console.name': 'console',
-  'appender.console.target': 'SYSTEM_ERR',
-  'appender.console.layout.type': 'PatternLayout',
-  'appender.console.layout.pattern': '%d{ISO8601} %p %c: %m%n',
-  'rootLogger.level': 'INFO',
-  'rootLogger.appenderRef.console.ref': 'console',
-};
 
 function distributionLayer(version: string): LayerRecipe {
   const roots = hdfsDistributionRoots(version).map(parseMavenCoordinates);
   const webapps = parseMavenCoordinates(hdfsWebappsJar(version));
   const owner = { uid: HADOOP_IMAGE_ACCOUNT.uid, gid: HADOOP_IMAGE_ACCOUNT.gid };
   const script = hdfsScript();
-  const log4j2 = renderConfigFile('properties', IMAGE_LOG4J2);
+  const log4j2 = renderConfigFile('properties', IMAGE_CONSOLE_LOG4J2);
   return {
     description: `Hadoop ${version} (HDFS) from Maven Central`,
     inputs: async (context) => ({

@@ -2,6 +2,7 @@
 import type { ObjectOverride } from '../../lib/spec/common';
 import type { Affinity, PodTemplatePatch } from '../../lib/spec/kubernetes';
 import type {
+  AuthenticationClassReference,
   ClusterLoggingSpec,
   ClusterOperationSpec,
   ImageSpec,
@@ -43,6 +44,15 @@ export interface HiveClusterConfig {
    * TLS on the stacklet's ports: which TlsClass serves which traffic, or none.
    */
   tls?: TlsSpec;
+  /**
+   * Who may connect: the AuthenticationClasses (lib/authentication) whose users the product accepts, in the order it tries them. Each product supports some providers and refuses the others (README's "Authentication").
+   * @default - none: the product authenticates nobody (its own default)
+   *
+   * @maxItems 8
+   *
+   * Items: An AuthenticationClass a stacklet accepts logins from.
+   */
+  authentication?: AuthenticationClassReference[];
   /**
    * Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.
    */

@@ -113,3 +113,94 @@ export function hostJdkLayer(hostDir: string, imagePath: string): LayerRecipe {
     },
   };
 }
+
+/**
+ * The Log4j 2 of keelson's JVM images built from Maven (their structured log file, lib/logging,
+ * needs Log4j 2's JSON-escaping layouts).
+ */
+export const LOG4J2_VERSION = '2.24.3';
+
+/**
+ * Log4j 2's core, its SLF4J 1.7 binding and its `log4j-1.2-api` bridge (for the Log4j 1 classes
+ * Hadoop-based products call themselves), as classpath roots.
+ */
+export function log4j2Roots(version = LOG4J2_VERSION): string[] {
+  return ['log4j-core', 'log4j-slf4j-impl', 'log4j-1.2-api'].map(
+    (a) => `org.apache.logging.log4j:${a}:${version}`,
+  );
+}
+
+/**
+ * Log4j 1 (reload4j) and its SLF4J binding, which Hadoop's POMs bring and keelson's images leave out
+ * for Log4j 2 (`log4j2Roots`).
+ */
+export const LOG4J1_EXCLUSIONS: readonly string[] = ['ch.qos.reload4j:reload4j', 'org.slf4j:slf4j-reload4j'];
+
+/** Native-library jars for platforms other than linux x86-64, which an amd64 image never loads. */
+export function isOtherPlatformJar(fileName: string): boolean {
+  return /-(osx|windows)-[a-z0-9_]+\.jar$|-linux-(aarch_64|riscv64)\.jar$/.test(fileName);
+}
+
+/** What a launcher script of a JVM image runs (`javaLauncherScript`). */
+export interface JavaLauncher {
+  /** The image's product name, in the script's header (`Hadoop`). */
+  readonly imageName: string;
+  /** The command's name (`hdfs`), in its usage line. */
+  readonly command: string;
+  /** Subcommand → main class. */
+  readonly mainClasses: Readonly<Record<string, string>>;
+  /** The variable naming the config directory, put first on the classpath (`HADOOP_CONF_DIR`). */
+  readonly confDirVariable: string;
+  /** The image's config directory: the default of `confDirVariable`, and second on the classpath. */
+  readonly imageConfDir: string;
+  /** The image's classpath after the config directories. */
+  readonly classpath: string;
+  /** The variable with extra JVM options (`HADOOP_CLIENT_OPTS`). */
+  readonly optionsVariable: string;
+  /** JVM options always given, before `optionsVariable`'s. @default - none */
+  readonly fixedOptions?: readonly string[];
+}
+
+/**
+ * A bash script `<command> <subcommand> args…` that runs the subcommand's main class with `java` on
+ * the image's classpath, for people in a pod: products' own launcher scripts are not on Maven
+ * Central, and keelson's pods run `java` themselves so that the JVM arguments are exactly the role
+ * group's. The image's config directory comes after the chosen one, so a config directory without
+ * `log4j2.properties` (a discovery ConfigMap's files) logs to stderr as the image's says.
+ */
+export function javaLauncherScript(launcher: JavaLauncher): string {
+  const { imageName, command, mainClasses, confDirVariable, imageConfDir, classpath, optionsVariable } =
+    launcher;
+  const cases = Object.entries(mainClasses)
+    .map(([sub, main]) => `  ${sub}) main=${main} ;;`)
+    .join('\n');
+  const fixed = (launcher.fixedOptions ?? []).map((o) => `${o} `).join('');
+  return `#!/bin/bash
+# keelson's ${imageName} image: the ${command} subcommands, each its main class run with java on the image's
+# classpath and $${confDirVariable} (default ${imageConfDir}); ${imageConfDir} follows it, so a
+# config directory without log4j2.properties (a discovery ConfigMap's files) logs to stderr at INFO.
+# JVM options: $${optionsVariable}.
+set -eu
+case "\${1:-}" in
+${cases}
+  *) echo "usage: ${command} {${Object.keys(mainClasses).join('|')}} [arguments]" >&2; exit 2 ;;
+esac
+shift
+exec java ${fixed}\${${optionsVariable}:-} -cp "\${${confDirVariable}:-${imageConfDir}}:${imageConfDir}:${classpath}" "$main" "$@"
+`;
+}
+
+/**
+ * Console logging at INFO on stderr, for a launcher script and a `docker run` of a JVM image:
+ * Log4j 2 finds `log4j2.properties` on the classpath, where the launcher puts the image's config
+ * directory.
+ */
+export const IMAGE_CONSOLE_LOG4J2: Readonly<Record<string, string>> = {
+  'appender.console.type': 'Console',
+  'appender.console.name': 'console',
+  'appender.console.target': 'SYSTEM_ERR',
+  'appender.console.layout.type': 'PatternLayout',
+  'appender.console.layout.pattern': '%d{ISO8601} %p %c: %m%n',
+  'rootLogger.level': 'INFO',
+  'rootLogger.appenderRef.console.ref': 'console',
+};

@@ -11,6 +11,7 @@ import type { ReferencedObject } from '../stacklet/references';
 import { Stacklet } from '../stacklet/stacklet';
 import type { TlsClassInfo } from '../tls/pod-tls';
 import type { ListenerClassInfo } from '../listener/class';
+import type { AuthenticationClassInfo } from '../authentication/class';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { withAppliedHash } from './compare';
 import type { KubeObject, OwnerReference } from './informer';
@@ -51,6 +52,8 @@ export function buildChildren(
   tlsClasses: readonly TlsClassInfo[] = [],
   listeners: {
     readonly listenerClasses?: readonly ListenerClassInfo[];
+    /** The cluster's AuthenticationClasses. @default - none */
+    readonly authenticationClasses?: readonly AuthenticationClassInfo[];
     /** Fills in what the build leaves to the cluster (per-pod listener addresses), before hashing. */
     readonly fill?: (built: Manifest[]) => Manifest[];
   } = {},
@@ -68,6 +71,7 @@ export function buildChildren(
       labels: resource.metadata.labels,
       tlsClasses,
       listenerClasses: listeners.listenerClasses ?? [],
+      authenticationClasses: listeners.authenticationClasses ?? [],
       builtByOperator: true,
     },
   );

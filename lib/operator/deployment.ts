@@ -142,13 +142,17 @@ const CA_SECRET_RULE = { apiGroups: [''], resources: ['secrets'], verbs: ['get',
  * What the operator needs across the cluster, whichever namespaces it watches: StorageClasses
  * (cluster-scoped), to tell whether a claim can grow before asking; TlsClasses, which decide
  * whether a stacklet speaks TLS and how the signer signs; ListenerClasses, which decide the
- * stacklets' Services; Nodes, read for their addresses (a per-pod listener of a NodePort class
+ * stacklets' Services; AuthenticationClasses, which decide how their users log in; Nodes, read for their addresses (a per-pod listener of a NodePort class
  * advertises its node's); and the Pod Certificate signer's cluster-scoped kinds. It knows its
  * kinds from its products and reads no CRD.
  */
 const CLUSTER_SCOPED_RULES = [
   { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
-  { apiGroups: [API_GROUP], resources: ['listenerclasses', 'tlsclasses'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: [API_GROUP],
+    resources: ['authenticationclasses', 'listenerclasses', 'tlsclasses'],
+    verbs: ['get', 'list', 'watch'],
+  },
   { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
   ...POD_CERTIFICATE_SIGNER_RULES,
 ];

@@ -33,10 +33,12 @@ import {
   stackletResource,
   TLS_CLASS_RESOURCE,
   LISTENER_CLASS_RESOURCE,
+  AUTHENTICATION_CLASS_RESOURCE,
   NODE_RESOURCE,
   type ResourceType,
 } from './resources';
 import { listenerClassInfoOf, type ListenerClassInfo } from '../listener/class';
+import { authenticationClassInfoOf, type AuthenticationClassInfo } from '../authentication/class';
 import { nodeAddressView } from './listener-addresses';
 import { tlsClassInfoOf } from '../tls/class';
 import { TLS_CLASS_LABEL, type TlsClassInfo } from '../tls/pod-tls';
@@ -112,6 +114,8 @@ export class Operator {
   private readonly tlsClasses: KindCache;
   /** The cluster's ListenerClasses: one appearing, going or changing changes Services, so every stacklet requeues. */
   private readonly listenerClasses: KindCache;
+  /** The cluster's AuthenticationClasses: one appearing, going or changing changes products' config, so every stacklet requeues. */
+  private readonly authenticationClasses: KindCache;
   /** Nodes' addresses, which per-pod listeners of NodePort classes advertise. */
   private readonly nodes: KindCache;
   private readonly recorder: EventRecorder;
@@ -156,6 +160,7 @@ export class Operator {
     });
     this.tlsClasses = this.classCache(TLS_CLASS_RESOURCE);
     this.listenerClasses = this.classCache(LISTENER_CLASS_RESOURCE);
+    this.authenticationClasses = this.classCache(AUTHENTICATION_CLASS_RESOURCE);
     this.nodes = new KindCache(
       this.client,
       NODE_RESOURCE,
@@ -220,6 +225,11 @@ export class Operator {
             .filter((c) => !c.metadata.deletionTimestamp)
             .map((c) => listenerClassInfoOf(c.metadata.name, c.spec))
             .filter((c): c is ListenerClassInfo => c !== undefined),
+        authenticationClasses: () =>
+          [...this.authenticationClasses.list()]
+            .filter((c) => !c.metadata.deletionTimestamp)
+            .map((c) => authenticationClassInfoOf(c.metadata.name, c.spec))
+            .filter((c): c is AuthenticationClassInfo => c !== undefined),
         listenerCaches: {
           services: (namespace) => [
             ...(this.children.get(kindKey('v1', 'Service'))?.cache.list(namespace) ?? []),
@@ -313,6 +323,7 @@ export class Operator {
     yield this.pods;
     yield this.tlsClasses;
     yield this.listenerClasses;
+    yield this.authenticationClasses;
     yield this.nodes;
     if (this.signer) yield* this.signer.caches();
   }
@@ -461,7 +472,7 @@ export class Operator {
   }
 
   /**
-   * A cache of a cluster-scoped class kind (TlsClass, ListenerClass) that any stacklet may name: a
+   * A cache of a cluster-scoped class kind (TlsClass, ListenerClass, AuthenticationClass) that any stacklet may name: a
    * class added, removed or given a new spec requeues every stacklet.
    */
   private classCache(resource: ResourceType): KindCache {

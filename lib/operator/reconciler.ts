@@ -39,6 +39,7 @@ import { quorumVerdict, type QuorumVerdict } from './quorum';
 import { TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
 import type { Volume } from '../../imports/k8s-wire';
 import type { ListenerClassInfo } from '../listener/class';
+import type { AuthenticationClassInfo } from '../authentication/class';
 import { fillListenerAddresses, type ListenerCaches } from './listener-addresses';
 import {
   CERTIFICATE_RESOURCE,
@@ -108,6 +109,8 @@ export interface ReconcilerOptions {
   readonly tlsClasses: () => readonly TlsClassInfo[];
   /** The cluster's ListenerClasses (from the operator's cache). @default - none: the built-in ones */
   readonly listenerClasses?: () => readonly ListenerClassInfo[];
+  /** The cluster's AuthenticationClasses (from the operator's cache). @default - none */
+  readonly authenticationClasses?: () => readonly AuthenticationClassInfo[];
   /** What per-pod listener addresses are read from (listener-addresses.ts). @default - none written */
   readonly listenerCaches?: ListenerCaches;
   /**
@@ -200,6 +203,7 @@ export class Reconciler {
       const listenerCaches = this.o.listenerCaches;
       desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses(), {
         listenerClasses: this.o.listenerClasses?.() ?? [],
+        authenticationClasses: this.o.authenticationClasses?.() ?? [],
         fill: listenerCaches ? (built) => fillListenerAddresses(built, namespace, listenerCaches) : undefined,
       });
     } catch (error) {

@@ -115,6 +115,16 @@ export const LISTENER_CLASS_RESOURCE: ResourceType = {
 };
 
 /**
+ * AuthenticationClasses (cluster-scoped), which say how a stacklet's users log in: one appearing,
+ * going or changing changes the products' config, so every stacklet requeues.
+ */
+export const AUTHENTICATION_CLASS_RESOURCE: ResourceType = {
+  apiVersion: `${API_GROUP}/${API_VERSION}`,
+  kind: 'AuthenticationClass',
+  plural: 'authenticationclasses',
+};
+
+/**
  * Nodes, addresses only: a per-pod listener of a NodePort class advertises its node's address
  * (listener-addresses.ts). Read, never written.
  */

@@ -508,6 +508,56 @@ export const TlsSchema = Type.Object(
   },
 );
 
+/**
+ * The rule on an AuthenticationClass's name, written once: a DNS label, because stacklets name it
+ * and products use it in file, volume and environment variable names.
+ */
+export const AUTHENTICATION_CLASS_NAME = {
+  pattern: DNS_LABEL_PATTERN,
+  maxLength: 63,
+  'x-keelson-expected':
+    "an AuthenticationClass name (at most 63 lower case letters, digits and '-', starting and ending with a letter or digit)",
+} as const;
+
+/** How many AuthenticationClasses a stacklet may name (it bounds the CEL rule's cost too). */
+export const MAX_AUTHENTICATION_CLASSES = 8;
+
+const eachClassOnce = defineRule<readonly { authenticationClass?: string }[]>({
+  cel: 'self.all(a, self.filter(b, b.authenticationClass == a.authenticationClass).size() == 1)',
+  message: 'names an AuthenticationClass more than once: name each class once',
+  check: (self) => new Set(self.map((a) => a.authenticationClass)).size === self.length,
+});
+
+/** The authentication every product has: the AuthenticationClasses clients may log in with. */
+export const AuthenticationSchema = Type.Array(
+  Type.Object(
+    {
+      authenticationClass: Type.String({
+        ...AUTHENTICATION_CLASS_NAME,
+        description:
+          'The AuthenticationClass clients may log in with. It must exist (operator: in the cluster; synth: an ' +
+          'AuthenticationClass construct of that name defined before the stacklet), and its provider must be one ' +
+          'the product supports.',
+      }),
+    },
+    {
+      ...CLOSED,
+      description: 'An AuthenticationClass a stacklet accepts logins from.',
+      [TYPE_NAME_KEY]: 'AuthenticationClassReference',
+    },
+  ),
+  {
+    maxItems: MAX_AUTHENTICATION_CLASSES,
+    ...withRules(eachClassOnce),
+    description:
+      'Who may connect: the AuthenticationClasses (lib/authentication) whose users the product accepts, in the ' +
+      "order it tries them. Each product supports some providers and refuses the others (README's " +
+      '"Authentication"). @default - none: the product authenticates nobody (its own default)',
+  },
+);
+import type { AuthenticationClassReference } from './spec.generated';
+export type { AuthenticationClassReference };
+
 /** The aggregator keelson's log agent ships every pod's structured log records to. */
 export const ClusterLoggingSchema = Type.Object(
   {
@@ -601,6 +651,7 @@ export const MonitoringSchema = Type.Object(
 /** clusterConfig fields every product has, beside its own. */
 export const CommonClusterConfigProperties = {
   tls: Type.Optional(TlsSchema),
+  authentication: Type.Optional(AuthenticationSchema),
   monitoring: Type.Optional(MonitoringSchema),
   vectorAggregatorConfigMapName: Type.Optional(
     Type.String({

@@ -234,6 +234,16 @@ export interface TlsSpec {
 }
 
 /**
+ * An AuthenticationClass a stacklet accepts logins from.
+ */
+export interface AuthenticationClassReference {
+  /**
+   * The AuthenticationClass clients may log in with. It must exist (operator: in the cluster; synth: an AuthenticationClass construct of that name defined before the stacklet), and its provider must be one the product supports.
+   */
+  authenticationClass: string;
+}
+
+/**
  * Objects for a monitoring stack to read: PrometheusRules, ServiceMonitors, Grafana dashboards. Every role's metrics Service carries the prometheus.io/* scrape annotations whatever is set here.
  */
 export interface MonitoringSpec {

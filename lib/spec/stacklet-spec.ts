@@ -31,7 +31,13 @@ import {
   type RoleConfigSpec,
 } from './common';
 import { withRules } from './rules';
-import type { ClusterLoggingSpec, MonitoringSpec, NetworkPolicySpec, TlsSpec } from './spec.generated';
+import type {
+  AuthenticationClassReference,
+  ClusterLoggingSpec,
+  MonitoringSpec,
+  NetworkPolicySpec,
+  TlsSpec,
+} from './spec.generated';
 import { PodOverridesSchema, type Affinity, type PodTemplatePatch } from './kubernetes';
 
 /** What the spec builder needs to know of one role. */
@@ -199,5 +205,6 @@ export interface CommonClusterConfigSpec {
   readonly logging?: ClusterLoggingSpec;
   readonly networkPolicy?: NetworkPolicySpec;
   readonly tls?: TlsSpec;
+  readonly authentication?: readonly AuthenticationClassReference[];
   readonly monitoring?: MonitoringSpec;
 }

@@ -12,6 +12,7 @@ import type { Affinity, PodTemplatePatch } from '../spec/kubernetes';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import type { RoleGroupTls, StackletTls, TlsUse } from '../tls/pod-tls';
 import type { ListenerClassInfo } from '../listener/class';
+import type { AuthenticationClassInfo, AuthenticationProvider } from '../authentication/class';
 import type { RoleGroupListener } from '../listener/pod-listener';
 import type { ProductMonitoring } from './monitoring';
 import type { ObjectReference, ResolvedReferences } from './references';
@@ -79,6 +80,11 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    * `cluster-internal` where unnamed; lib/listener).
    */
   readonly listenerClasses: Readonly<Record<string, ListenerClassInfo>>;
+  /**
+   * The AuthenticationClasses `clusterConfig.authentication` names, in its order, each of a provider
+   * the product supports (lib/authentication); empty when it names none.
+   */
+  readonly authentication: readonly AuthenticationClassInfo[];
   /**
    * The OTLP/HTTP base URL of the log aggregator `clusterConfig.logging.aggregatorConfigMapName`
    * names; set, every pod runs the log agent. @default - none: no agent
@@ -320,6 +326,15 @@ export interface ProductDefinition<Spec extends AnyStackletSpec = AnyStackletSpe
   readonly specSchema: TObject;
   /** The roles; a product without roles runs no pods and publishes only its discovery ConfigMap. */
   readonly roles: readonly RoleDefinition[];
+  /**
+   * The AuthenticationClass providers the product maps onto its own settings (lib/authentication).
+   * A stacklet naming a class of another provider is refused, at synth and by the operator
+   * (`Degraded`, `InvalidSpec`, and a Warning Event), with a message naming the class, its provider
+   * and the providers the product supports; the product gets the classes it supports in
+   * `StackletContext.authentication`.
+   * @default - none: a stacklet naming any class is refused
+   */
+  readonly authenticationProviders?: readonly AuthenticationProvider[];
   /** @default - none: only a product without roles may have no images */
   readonly images?: ProductImages;
   /** The pod user; must be above 10000 to pass keelson's security rules. @default 10001 */

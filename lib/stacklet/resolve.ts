@@ -37,6 +37,8 @@ import { CLOSED, CommonConfigProperties } from '../spec/common';
 import { findListenerClass, type ListenerClassInfo, DEFAULT_LISTENER_CLASS } from '../listener/class';
 import { roleGroupListener } from '../listener/pod-listener';
 import { resolveStackletTls, roleGroupTls, type StackletTls, type TlsClassInfo } from '../tls/pod-tls';
+import type { AuthenticationClassInfo } from '../authentication/class';
+import { resolveStackletAuthentication } from '../authentication/stacklet-authentication';
 import type {
   ProductDefinition,
   ProductImages,
@@ -233,6 +235,11 @@ export interface ResolveInput {
    */
   readonly listenerClasses?: readonly ListenerClassInfo[];
   /**
+   * The AuthenticationClasses that exist (see `StackletOptions.authenticationClasses`).
+   * @default - none
+   */
+  readonly authenticationClasses?: readonly AuthenticationClassInfo[];
+  /**
    * The keelson operator builds the stacklet and writes its pods' per-pod listener addresses. In
    * synth mode nobody does, so a role with a per-pod listener may only name a ClusterIP class.
    * @default false
@@ -269,6 +276,12 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
   );
   if (roles.some((r) => (r.tls ?? []).length > 0)) problems.push(...tls.problems);
   const listenerClasses = resolveListenerClasses(roles, spec, input, problems);
+  const authentication = resolveStackletAuthentication(
+    (spec.clusterConfig as CommonClusterConfigSpec | undefined)?.authentication,
+    input.authenticationClasses ?? [],
+    product,
+  );
+  problems.push(...authentication.problems);
   let references: ResolvedReferences = {};
   if (problems.length === 0) {
     const resolution = resolveReferences(
@@ -320,6 +333,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     roleGroups: [] as ResolvedRoleGroup[],
     tls: tls.tls,
     listenerClasses,
+    authentication: authentication.authentication,
     logAggregator,
   };
   for (const role of roles) {

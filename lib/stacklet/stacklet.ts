@@ -17,6 +17,7 @@ import type { ReferencedObject } from './references';
 import { activeRoles, resolveStacklet } from './resolve';
 import { tlsClassesIn, type TlsClassInfo } from '../tls/pod-tls';
 import { listenerClassesIn, type ListenerClassInfo } from '../listener/class';
+import { authenticationClassesIn, type AuthenticationClassInfo } from '../authentication/class';
 
 const STACKLET_SYMBOL = Symbol.for('keelson.Stacklet');
 
@@ -87,6 +88,12 @@ export interface StackletOptions {
    * @default - the ListenerClass constructs defined in this app before the stacklet
    */
   readonly listenerClasses?: readonly ListenerClassInfo[];
+  /**
+   * The AuthenticationClasses that exist, which `clusterConfig.authentication` may name. The
+   * operator passes the cluster's.
+   * @default - the AuthenticationClass constructs defined in this app before the stacklet
+   */
+  readonly authenticationClasses?: readonly AuthenticationClassInfo[];
   /**
    * Set by the keelson operator, which writes the pods' per-pod listener addresses
    * (lib/listener/pod-listener.ts); synth mode has nobody who does.
@@ -183,6 +190,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
         problems: options.problems,
         tlsClasses: options.tlsClasses ?? tlsClassesIn(this),
         listenerClasses: options.listenerClasses ?? listenerClassesIn(this),
+        authenticationClasses: options.authenticationClasses ?? authenticationClassesIn(this),
         builtByOperator: options.builtByOperator,
       });
       const input = {

@@ -18,6 +18,7 @@ import { MIN_REFRESH_AFTER_SECONDS } from './certificates';
 import { isTlsClassName, registerTlsClass, tlsClassesIn, tlsSignerName, type TlsClassInfo } from './pod-tls';
 import type { CertManagerIssuerRef, TlsClassSpec } from './spec.generated';
 import { listenerClassCrd } from '../listener/class';
+import { authenticationClassCrd } from '../authentication/class';
 
 export type {
   TlsClassSpec,
@@ -326,7 +327,7 @@ export function tlsClassCrd(): Record<string, unknown> {
 
 /** The CRDs of the framework's own kinds, which every keelson operator serves beside its products'. */
 export function frameworkCrds(): Record<string, unknown>[] {
-  return [tlsClassCrd(), listenerClassCrd()];
+  return [tlsClassCrd(), listenerClassCrd(), authenticationClassCrd()];
 }
 
 /** A `TlsClass` spec with its defaults filled in, as the operator uses it. */

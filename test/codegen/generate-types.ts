@@ -17,6 +17,7 @@ import { compile, type JSONSchema } from 'json-schema-to-typescript';
 import { parseAllDocuments } from 'yaml';
 import * as prettier from 'prettier';
 import { HDFS } from '../../constructs/hdfs';
+import { HBASE } from '../../constructs/hbase';
 import { OPA } from '../../constructs/opa/opa';
 import { HIVE } from '../../constructs/hive';
 import { KAFKA } from '../../constructs/kafka';
@@ -35,6 +36,8 @@ import {
   S3_CONNECTION,
   ListenerClassSpecSchema,
   TlsClassSpecSchema,
+  AuthenticationClassSpecSchema,
+  AuthenticationSchema,
   TlsSchema,
   TYPE_NAME_KEY,
   type ProductDefinition,
@@ -69,6 +72,9 @@ const COMPILE_OPTIONS = {
   unknownAny: true,
   declareExternallyReferenced: true,
   strictIndexSignatures: false,
+  // A list's bound (the admission cost of a CEL rule over it) is the schema's to check: as a
+  // tuple type it would only make the type unreadable.
+  ignoreMinAndMaxItems: true,
 } as const;
 
 async function format(code: string): Promise<string> {
@@ -331,6 +337,20 @@ const tlsClassTitles: Titles = (at) => {
   }[at[0]];
 };
 
+/** An AuthenticationClass's providers are named interfaces; its server TLS is one, used twice. */
+const authenticationClassTitles: Titles = (at) => {
+  if (at.length === 2 && at[0] === 'ldap' && at[1] === 'tls') return { title: 'AuthenticationTls' };
+  if (at.length === 2 && at[0] === 'oidc' && at[1] === 'tls') return { reference: 'AuthenticationTls' };
+  if (at.length !== 1) return undefined;
+  return {
+    static: { title: 'StaticProvider' },
+    ldap: { title: 'LdapProvider' },
+    oidc: { title: 'OidcProvider' },
+    tls: { title: 'TlsClientCertificateProvider' },
+    kerberos: { title: 'KerberosProvider' },
+  }[at[0]];
+};
+
 /** The source of `lib/spec/spec.generated.ts`: the parts every product's spec shares. */
 async function sharedSpecTypes(): Promise<string> {
   const networkPolicy = CommonClusterConfigProperties.networkPolicy as unknown as TSchema;
@@ -344,7 +364,14 @@ async function sharedSpecTypes(): Promise<string> {
     ClusterLoggingSchema,
     RoleConfigSchema,
   ]
-    .concat([JvmArgumentOverridesSchema, networkPolicy, peer, TlsSchema, MonitoringSchema] as never[])
+    .concat([
+      JvmArgumentOverridesSchema,
+      networkPolicy,
+      peer,
+      TlsSchema,
+      AuthenticationSchema.items,
+      MonitoringSchema,
+    ] as never[])
     .map((schema) => ({ name: (schema as Node)[TYPE_NAME_KEY] as string, schema, titles: noTitles }));
   return specModule(`${SHARED_MODULE}.ts`, 'the shared schemas in lib/spec/common.ts', parts);
 }
@@ -392,6 +419,11 @@ export async function generatedFiles(): Promise<Record<string, string>> {
       from('constructs/hdfs/hdfs.ts'),
       [productSpec(HDFS, 'Hdfs')],
     ),
+    'constructs/hbase/spec.generated.ts': await specModule(
+      'constructs/hbase/spec.generated.ts',
+      from('constructs/hbase/hbase.ts'),
+      [productSpec(HBASE, 'Hbase')],
+    ),
     'constructs/opa/spec.generated.ts': await specModule(
       'constructs/opa/spec.generated.ts',
       from('constructs/opa/opa.ts'),
@@ -400,6 +432,17 @@ export async function generatedFiles(): Promise<Record<string, string>> {
     'lib/tls/spec.generated.ts': await specModule('lib/tls/spec.generated.ts', from('lib/tls/class.ts'), [
       { name: 'TlsClassSpec', schema: TlsClassSpecSchema, titles: tlsClassTitles },
     ]),
+    'lib/authentication/spec.generated.ts': await specModule(
+      'lib/authentication/spec.generated.ts',
+      from('lib/authentication/class.ts'),
+      [
+        {
+          name: 'AuthenticationClassSpec',
+          schema: AuthenticationClassSpecSchema,
+          titles: authenticationClassTitles,
+        },
+      ],
+    ),
     'lib/listener/spec.generated.ts': await specModule(
       'lib/listener/spec.generated.ts',
       from('lib/listener/class.ts'),

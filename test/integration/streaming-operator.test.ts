@@ -3,7 +3,8 @@
  * `keelson` command runs as a child process with every shipped product, authenticated as the
  * ServiceAccount of the ClusterRole keelson generates. A ZooKeeper-mode Kafka created together with
  * its ZooKeeper and ZNode waits for the ZNode's discovery ConfigMap and then converges; a KRaft
- * Kafka converges on its own; scaling brokers 3 → 5 keeps the first three node ids.
+ * Kafka converges on its own; scaling brokers 3 → 5 keeps the first three node ids. An HDFS
+ * converges on a ZNode, and an HBase on that HDFS and a ZNode of its own.
  */
 import * as k8s from '@kubernetes/client-node';
 import { PRODUCTS } from '../../apps/keelson';
@@ -29,12 +30,13 @@ beforeAll(async () => {
 
 afterAll(() => stopOperatorInNamespace({ namespace, operator }));
 
-type Kind = 'ZookeeperCluster' | 'ZookeeperZnode' | 'KafkaCluster' | 'HdfsCluster';
+type Kind = 'ZookeeperCluster' | 'ZookeeperZnode' | 'KafkaCluster' | 'HdfsCluster' | 'HbaseCluster';
 const PLURALS: Record<Kind, string> = {
   ZookeeperCluster: 'zookeeperclusters',
   ZookeeperZnode: 'zookeeperznodes',
   KafkaCluster: 'kafkaclusters',
   HdfsCluster: 'hdfsclusters',
+  HbaseCluster: 'hbaseclusters',
 };
 type Stacklet = {
   metadata: k8s.V1ObjectMeta;
@@ -280,6 +282,43 @@ describe('HDFS under the keelson operator', () => {
     const discovery = (await core.readNamespacedConfigMap({ name: 'hdfs', namespace })).data!;
     expect(discovery.HDFS).toBe('hdfs://hdfs');
     expect(discovery['hdfs-site.xml']).toContain('<name>dfs.ha.namenodes.hdfs</name>');
+  });
+
+  it('refuses an HbaseCluster without its HDFS and ZooKeeper at admission, and converges one on them', async () => {
+    const refusal = await create('HbaseCluster', 'norefs', {
+      clusterConfig: { hdfsConfigMapName: 'hdfs' },
+    }).then(
+      () => 'created',
+      (e: { code?: number; body?: unknown }) =>
+        `${e.code} ${typeof e.body === 'string' ? e.body : JSON.stringify(e.body)}`,
+    );
+    expect(refusal).toMatch(
+      /^422 .*spec\.clusterConfig: Required value: HBase needs an HDFS and a ZooKeeper/,
+    );
+    await create('HbaseCluster', 'hbase', {
+      clusterConfig: { hdfsConfigMapName: 'hdfs', zookeeperConfigMapName: 'hbase-znode' },
+      regionservers: { roleGroups: { default: { replicas: 1 } } },
+    });
+    await create('ZookeeperZnode', 'hbase-znode', { clusterConfig: { zookeeperConfigMapName: 'hdfs-zk' } });
+    await waitForCondition('HbaseCluster', 'hbase', 'Available', 'True', 150_000);
+    expect((await podsOf('hbase-masters-default')).filter(isReady)).toHaveLength(2);
+    expect((await podsOf('hbase-regionservers-default')).filter(isReady)).toHaveLength(1);
+    expect((await podsOf('hbase-restservers-default')).filter(isReady)).toHaveLength(1);
+    // The same objects as synth mode: the HDFS' client files, the ZNode as parent znode.
+    const hdfs = (await core.readNamespacedConfigMap({ name: 'hdfs', namespace })).data!;
+    const znode = (await core.readNamespacedConfigMap({ name: 'hbase-znode', namespace })).data!;
+    const data = (await core.readNamespacedConfigMap({ name: 'hbase-regionservers-default', namespace }))
+      .data!;
+    expect(data['hdfs-site.xml']).toBe(hdfs['hdfs-site.xml']);
+    expect(data['hbase-site.xml']).toContain(`<value>hdfs://hdfs/hbase/${namespace}/hbase</value>`);
+    expect(data['hbase-site.xml']).toContain(`<value>${znode.ZOOKEEPER_CHROOT}</value>`);
+    const sts = await apps.readNamespacedStatefulSet({ name: 'hbase-regionservers-default', namespace });
+    expect(sts.spec?.template.spec?.terminationGracePeriodSeconds).toBe(300);
+    expect(sts.spec?.template.spec?.containers[0].lifecycle?.preStop?.exec?.command?.[2]).toContain(
+      '-o unload',
+    );
+    const discovery = (await core.readNamespacedConfigMap({ name: 'hbase', namespace })).data!;
+    expect(discovery.HBASE_REST).toBe(`http://hbase-restservers.${namespace}.svc.cluster.local:8080`);
   });
 });
 

@@ -1,0 +1,565 @@
+/**
+ * HBase: masters (an active one and backups, elected through ZooKeeper), regionservers (which serve
+ * the tables' regions, their files on HDFS) and REST servers (HBase's HTTP gateway).
+ *
+ * The image is keelson's own `ghcr.io/keelson/hbase` (image.ts), built from HBase's jars on Maven
+ * Central. keelson's pods run `java` themselves with the main classes of distribution.ts — no HBase
+ * script — with the pod's config directory first on the classpath, so the JVMs read keelson's
+ * `hbase-site.xml`, the HDFS' `core-site.xml` and `hdfs-site.xml`, and `log4j2.properties`.
+ *
+ * By reference: the HDFS (`clusterConfig.hdfsConfigMapName`, an HdfsCluster's discovery ConfigMap)
+ * gives its client files, copied into each role group's ConfigMap (so a change of the HDFS rolls
+ * the pods), and its file system URI, under which `hbase.rootdir` is `/hbase/<namespace>/<name>`;
+ * the ZooKeeper (`clusterConfig.zookeeperConfigMapName`, best a ZookeeperZnode's discovery
+ * ConfigMap) gives the quorum, and its chroot is HBase's parent znode (HBase creates it).
+ *
+ * Addresses: each master and regionserver registers in ZooKeeper under its pod's stable DNS name
+ * (`POD_ADDRESS`, filled into `hbase.master.hostname` / `hbase.unsafe.regionserver.hostname`
+ * through Hadoop's `${env.…}` substitution), because the pod's own host name (its pod name) does
+ * not resolve for other pods.
+ *
+ * Shutdown: a regionserver's preStop hook moves its regions to the other regionservers
+ * (`RegionMover -o unload`) before Kubernetes stops it, so its regions are served elsewhere
+ * instead of waiting to be reassigned once it is gone; the grace period
+ * (`gracefulShutdownTimeout`, 5 minutes by default for regionservers) covers the move and the
+ * regionserver's own clean stop.
+ *
+ * Clients: the discovery ConfigMap (named like the stacklet) carries `hbase-site.xml` with the
+ * quorum and parent znode, `HBASE_ZOOKEEPER_QUORUM`, and `HBASE_REST` (the REST servers' URL).
+ */
+import { Type } from '@sinclair/typebox';
+import type { Construct } from 'constructs';
+import {
+  containerLogging,
+  defineRole,
+  defineRule,
+  jmxExporterAgentArgument,
+  LOG_DIR,
+  log4j2Config,
+  logConfigLocation,
+  parseDurationSeconds,
+  renderConfigFile,
+  shellQuote,
+  Stacklet,
+  stackletSpecSchema,
+  withRules,
+  type IStacklet,
+  type ProductDefinition,
+  type ResolvedCommonConfig,
+  type ResolvedRoleGroup,
+  type RoleGroupPod,
+  type StackletContext,
+  type StackletOptions,
+} from '../../lib';
+import {
+  HBASE_CLASSPATH,
+  HBASE_IMAGE_REPOSITORY,
+  HBASE_IMAGE_TAGS,
+  HBASE_JAVA17_OPTIONS,
+  HBASE_MAIN_CLASSES,
+} from './distribution';
+import { HBASE_MONITORING } from './monitoring';
+
+/** The ports of HBase's pods (HBase 2's defaults). */
+export const HBASE_PORTS = {
+  masterRpc: 16000,
+  masterHttp: 16010,
+  regionserverRpc: 16020,
+  regionserverHttp: 16030,
+  /** The REST gateway. */
+  rest: 8080,
+  /** The REST server's info page. */
+  restHttp: 8085,
+  /** The Prometheus JMX exporter agent serves each JVM's metrics at `/metrics` here. */
+  metrics: 9404,
+} as const;
+
+/** Keys of an HBase discovery ConfigMap. */
+export const HBASE_DISCOVERY_KEYS = {
+  site: 'hbase-site.xml',
+  quorum: 'HBASE_ZOOKEEPER_QUORUM',
+  parentZnode: 'HBASE_ZOOKEEPER_ZNODE_PARENT',
+  rest: 'HBASE_REST',
+} as const;
+
+/** Keys of an HDFS discovery ConfigMap that HBase reads. */
+const HDFS_URI_KEY = 'HDFS';
+const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
+/** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HBase reads. */
+const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
+const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
+
+/** The role group's config files, as rendered by the framework (and the HDFS' client files). */
+const CONFIG_DIR = '/keelson/config';
+const HBASE_SITE = 'hbase-site.xml';
+const LOG4J2_FILE = 'log4j2.properties';
+const EXPORTER_FILE = 'jmx-exporter.yaml';
+const CONSOLE_PATTERN = '%d{ISO8601} %p %c: %m%n';
+/** The main container's name (`config.logging.containers` key). */
+const CONTAINER = 'hbase';
+/** HBase's temporary and local directory (`hbase.tmp.dir`), on the writable /tmp. */
+const TMP_DIR = '/tmp/hbase';
+
+/** The heap of the preStop hook's region mover, a small HBase client beside the regionserver. */
+export const REGION_MOVER_HEAP = '-Xmx128m';
+
+export type HbaseRole = 'masters' | 'regionservers' | 'restservers';
+
+interface RuleView {
+  clusterConfig?: { hdfsConfigMapName?: string; zookeeperConfigMapName?: string };
+}
+
+/** HBase keeps its files on an HDFS and finds its masters through a ZooKeeper: both are required. */
+const dependenciesRequired = defineRule<RuleView>({
+  cel:
+    'has(self.clusterConfig) && has(self.clusterConfig.hdfsConfigMapName) && ' +
+    'has(self.clusterConfig.zookeeperConfigMapName)',
+  message:
+    'HBase needs an HDFS and a ZooKeeper: set clusterConfig.hdfsConfigMapName to an HdfsCluster’s discovery ' +
+    'ConfigMap and clusterConfig.zookeeperConfigMapName to a ZookeeperZnode’s (or ZookeeperCluster’s)',
+  fieldPath: '.clusterConfig',
+  reason: 'FieldValueRequired',
+  check: (self) =>
+    self.clusterConfig?.hdfsConfigMapName !== undefined &&
+    self.clusterConfig?.zookeeperConfigMapName !== undefined,
+});
+
+const ROLE_FILES = [HBASE_SITE, LOG4J2_FILE, EXPORTER_FILE];
+
+const baseSchema = stackletSpecSchema({
+  description: 'An HBase on an HDFS and a ZooKeeper: masters, regionservers and REST servers.',
+  clusterConfig: {
+    hdfsConfigMapName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The discovery ConfigMap of the HdfsCluster HBase keeps its files on. Required.',
+      }),
+    ),
+    zookeeperConfigMapName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'The discovery ConfigMap of the ZookeeperZnode (best: a chroot of its own) or ZookeeperCluster HBase ' +
+          'keeps its coordination data in. Required.',
+      }),
+    ),
+  },
+  roles: {
+    masters: { config: {}, configFiles: ROLE_FILES, jvm: true },
+    regionservers: { config: {}, configFiles: ROLE_FILES, jvm: true },
+    restservers: { config: {}, configFiles: ROLE_FILES, jvm: true },
+  },
+});
+export const HbaseSpecSchema: typeof baseSchema = { ...baseSchema, ...withRules(dependenciesRequired) };
+
+/** The spec of an HbaseCluster. */
+import type { HbaseSpec } from './spec.generated';
+export type { HbaseSpec };
+
+function groupsOf(stacklet: StackletContext, role: HbaseRole): ResolvedRoleGroup[] {
+  return stacklet.roleGroups.filter((rg) => rg.role === role && rg.replicas > 0);
+}
+
+function count(stacklet: StackletContext, role: HbaseRole): number {
+  return groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
+}
+
+function hdfs(stacklet: StackletContext): Readonly<Record<string, string>> | undefined {
+  const name = (stacklet.spec as HbaseSpec).clusterConfig?.hdfsConfigMapName;
+  return name ? stacklet.dependencies[name] : undefined;
+}
+
+function zookeeper(stacklet: StackletContext): Readonly<Record<string, string>> | undefined {
+  const name = (stacklet.spec as HbaseSpec).clusterConfig?.zookeeperConfigMapName;
+  return name ? stacklet.dependencies[name] : undefined;
+}
+
+/** `hbase.rootdir`: `/hbase/<namespace>/<name>` on the HDFS, so HBases sharing an HDFS never meet. */
+export function hbaseRootDir(stacklet: StackletContext): string {
+  const fs = (hdfs(stacklet)?.[HDFS_URI_KEY] ?? '').replace(/\/$/, '');
+  return `${fs}/hbase/${stacklet.namespace ?? 'default'}/${stacklet.name}`;
+}
+
+/** HBase's parent znode: the ZNode's chroot, or `/hbase` on a whole ZooKeeper. */
+export function parentZnode(stacklet: StackletContext): string {
+  const chroot = zookeeper(stacklet)?.[ZOOKEEPER_CHROOT_KEY] ?? '/';
+  return chroot === '/' ? '/hbase' : chroot.replace(/\/$/, '');
+}
+
+/** The REST servers' URL, through their role's Service. */
+export function restUrl(stacklet: StackletContext): string {
+  return `http://${stacklet.name}-restservers.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${HBASE_PORTS.rest}`;
+}
+
+/** hbase-site.xml keys every client needs: where the ZooKeeper and HBase's znode are. */
+export function clientHbaseSite(stacklet: StackletContext): Record<string, string> {
+  return {
+    'hbase.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
+    'zookeeper.znode.parent': parentZnode(stacklet),
+  };
+}
+
+/** hbase-site.xml of a role: the client keys plus what the role's own process reads. */
+export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<string, string> {
+  const common = {
+    ...clientHbaseSite(stacklet),
+    'hbase.cluster.distributed': 'true',
+    'hbase.rootdir': hbaseRootDir(stacklet),
+    'hbase.tmp.dir': TMP_DIR,
+    // The classic WAL writer: the asynchronous one speaks HDFS' data transfer protocol itself,
+    // through the client internals of the Hadoop HBase is built with (3.3), not the HDFS' (3.4).
+    'hbase.wal.provider': 'filesystem',
+    'hbase.master.port': String(HBASE_PORTS.masterRpc),
+    'hbase.master.info.port': String(HBASE_PORTS.masterHttp),
+    'hbase.regionserver.port': String(HBASE_PORTS.regionserverRpc),
+    'hbase.regionserver.info.port': String(HBASE_PORTS.regionserverHttp),
+  };
+  switch (role) {
+    case 'masters':
+      return {
+        ...common,
+        'hbase.master.hostname': '${env.POD_ADDRESS}',
+        // Listen on every interface: the pod's DNS name may not resolve before the pod is ready.
+        'hbase.master.ipc.address': '0.0.0.0',
+        // Regionservers register from pod IPs without reverse DNS: take the name they give.
+        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
+      };
+    case 'regionservers':
+      return {
+        ...common,
+        'hbase.unsafe.regionserver.hostname': '${env.POD_ADDRESS}',
+        'hbase.regionserver.ipc.address': '0.0.0.0',
+        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
+      };
+    case 'restservers':
+      return {
+        ...common,
+        'hbase.rest.port': String(HBASE_PORTS.rest),
+        'hbase.rest.info.port': String(HBASE_PORTS.restHttp),
+      };
+  }
+}
+
+/**
+ * The exporter's rules: HBase's metrics MBeans (`Hadoop:service=HBase,name=RegionServer,sub=Server`)
+ * become `hbase_<name>_<sub>_<attribute>` gauges; JVM metrics come with the agent.
+ */
+export function hbaseExporterConfig(): object {
+  return {
+    lowercaseOutputName: true,
+    lowercaseOutputLabelNames: true,
+    rules: [
+      {
+        pattern: 'Hadoop<service=HBase, name=(\\w+), sub=(\\w+)><>(\\w+)',
+        name: 'hbase_$1_$2_$3',
+        type: 'GAUGE',
+      },
+    ],
+  };
+}
+
+/** Where a role group's main container reads its Log4j 2 file: keelson's, or the user's own ConfigMap. */
+function logConfig(rg: ResolvedRoleGroup) {
+  return logConfigLocation(containerLogging(rg.config.logging, CONTAINER), CONFIG_DIR, LOG4J2_FILE);
+}
+
+/** `java` on the image's classpath with the config directory first, as one shell command line. */
+function java(args: readonly string[], mainClass: string, mainArgs: readonly string[] = []): string {
+  return ['java', ...args, '-cp', `${CONFIG_DIR}:${HBASE_CLASSPATH}`, mainClass, ...mainArgs]
+    .map(shellQuote)
+    .join(' ');
+}
+
+/** The pod's stable DNS name, from its name and its role group's headless Service. */
+function podAddressExport(stacklet: StackletContext, rg: ResolvedRoleGroup): string {
+  const domain = `${rg.names.headlessService}.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`;
+  return `export POD_ADDRESS="\${POD_NAME}.${domain}"`;
+}
+
+/** The daemon's start: `exec java` with the role group's JVM arguments, log4j file and exporter. */
+export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, mainClass: string): string {
+  const agent = jmxExporterAgentArgument(HBASE_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
+  return [
+    'set -eu',
+    podAddressExport(stacklet, rg),
+    `exec ${java([...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
+  ].join('\n');
+}
+
+/**
+ * The regionservers' preStop hook: move this regionserver's regions to the others, within the
+ * grace period less a minute for the regionserver's own stop. With no other regionserver (or none
+ * up) the mover gives up and the regionserver closes its regions itself when it stops.
+ */
+export function unloadScript(stacklet: StackletContext, rg: ResolvedRoleGroup, graceSeconds: number): string {
+  const timeout = Math.max(30, graceSeconds - 60);
+  const opts = [
+    REGION_MOVER_HEAP,
+    ...HBASE_JAVA17_OPTIONS,
+    `-Dlog4j2.configurationFile=${logConfig(rg).path}`,
+  ];
+  return [
+    'set -u',
+    podAddressExport(stacklet, rg),
+    `${java(opts, HBASE_MAIN_CLASSES.regionmover, ['-r', `\${POD_ADDRESS}:${HBASE_PORTS.regionserverRpc}`, '-o', 'unload', '-m', '4', '-t', String(timeout)]).replace(`'\${POD_ADDRESS}:${HBASE_PORTS.regionserverRpc}'`, `"\${POD_ADDRESS}:${HBASE_PORTS.regionserverRpc}"`)} || true`,
+  ].join('\n');
+}
+
+function tcpProbes(
+  port: number,
+): Pick<RoleGroupPod['container'], 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+  const tcp = { tcpSocket: { port: port as never } };
+  return {
+    // A master's start (HDFS up, meta assigned) takes minutes on a busy node: 30 minutes before liveness.
+    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: 180 },
+    readinessProbe: { ...tcp, periodSeconds: 10 },
+    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+  };
+}
+
+function defaults(memory: string, gracefulShutdownTimeout: string) {
+  return (): ResolvedCommonConfig => ({
+    resources: { cpu: { min: '250m', max: '1' }, memory: { limit: memory }, storage: {} },
+    logging: {},
+    gracefulShutdownTimeout,
+  });
+}
+
+const FILE_FORMATS = {
+  [HBASE_SITE]: 'hadoop-xml',
+  [LOG4J2_FILE]: 'properties',
+  [EXPORTER_FILE]: 'yaml',
+} as const;
+
+const common = {
+  config: {},
+  configMountPath: CONFIG_DIR,
+  // LOG_DIR: the structured log files (lib/logging).
+  writableDirs: ['/tmp', LOG_DIR],
+  jvm: {
+    arguments: [
+      '-XX:+UseG1GC',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.net.preferIPv4Stack=true',
+      ...HBASE_JAVA17_OPTIONS,
+    ],
+  },
+  maxUnavailable: 1,
+  configFiles: FILE_FORMATS,
+};
+
+/** The HDFS' client files, copied from its discovery ConfigMap. */
+function hdfsFiles(stacklet: StackletContext): Record<string, string> {
+  const data = hdfs(stacklet) ?? {};
+  return Object.fromEntries(HDFS_CLIENT_FILES.map((f) => [f, data[f] ?? '']));
+}
+
+function rolePod(
+  stacklet: StackletContext,
+  rg: ResolvedRoleGroup,
+  role: HbaseRole,
+  mainClass: string,
+  port: number,
+) {
+  const log = logConfig(rg);
+  const pod: RoleGroupPod = {
+    container: {
+      command: ['/bin/bash', '-c', daemonScript(stacklet, rg, mainClass)],
+      env: [
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        // Hadoop's login takes the user from here before asking the operating system.
+        { name: 'HADOOP_USER_NAME', value: 'keelson' },
+        { name: 'HOME', value: '/tmp' },
+        { name: 'HBASE_CONF_DIR', value: CONFIG_DIR },
+      ],
+      volumeMounts: log.volumeMounts,
+      ...tcpProbes(port),
+    },
+    configFiles: {
+      [HBASE_SITE]: hbaseSite(stacklet, role),
+      [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
+      [EXPORTER_FILE]: hbaseExporterConfig(),
+    },
+    extraFiles: hdfsFiles(stacklet),
+    // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
+    reloadedFiles: [LOG4J2_FILE],
+    volumes: log.volumes,
+  };
+  return pod;
+}
+
+/** `gracefulShutdownTimeout` in seconds (the framework validated it). */
+function graceSeconds(rg: ResolvedRoleGroup): number {
+  return Math.ceil(parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 30);
+}
+
+/** The HBase product, as the framework and the operator see it. */
+export const HBASE: ProductDefinition<HbaseSpec> = {
+  name: 'hbase',
+  kind: 'HbaseCluster',
+  plural: 'hbaseclusters',
+  shortNames: ['hbase'],
+  description: 'An HBase on an HDFS and a ZooKeeper: masters, regionservers and REST servers.',
+  specSchema: HbaseSpecSchema,
+  monitoring: HBASE_MONITORING,
+  images: {
+    repository: HBASE_IMAGE_REPOSITORY,
+    versions: HBASE_IMAGE_TAGS,
+    defaultVersion: '2.6.1',
+  },
+  roles: [
+    defineRole({
+      ...common,
+      name: 'masters',
+      defaultReplicas: 2,
+      defaults: defaults('1Gi', '2m'),
+      ports: [
+        { name: 'rpc', port: HBASE_PORTS.masterRpc, client: true },
+        { name: 'http', port: HBASE_PORTS.masterHttp, client: true },
+        { name: 'metrics', port: HBASE_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) =>
+        rolePod(stacklet, rg, 'masters', HBASE_MAIN_CLASSES.master, HBASE_PORTS.masterRpc),
+    }),
+    defineRole({
+      ...common,
+      name: 'regionservers',
+      defaultReplicas: 2,
+      defaults: defaults('2Gi', '5m'),
+      // Room beside the heap for HBase's off-heap buffers and the preStop hook's region mover.
+      jvm: { ...common.jvm, heapFraction: 0.6 },
+      ports: [
+        { name: 'rpc', port: HBASE_PORTS.regionserverRpc, client: true },
+        { name: 'http', port: HBASE_PORTS.regionserverHttp },
+        { name: 'metrics', port: HBASE_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) => {
+        const pod = rolePod(
+          stacklet,
+          rg,
+          'regionservers',
+          HBASE_MAIN_CLASSES.regionserver,
+          HBASE_PORTS.regionserverRpc,
+        );
+        return {
+          ...pod,
+          container: {
+            ...pod.container,
+            lifecycle: {
+              preStop: {
+                exec: { command: ['/bin/bash', '-c', unloadScript(stacklet, rg, graceSeconds(rg))] },
+              },
+            },
+          },
+        };
+      },
+    }),
+    defineRole({
+      ...common,
+      name: 'restservers',
+      defaultReplicas: 1,
+      defaults: defaults('768Mi', '1m'),
+      ports: [
+        { name: 'http', port: HBASE_PORTS.rest, client: true },
+        { name: 'info', port: HBASE_PORTS.restHttp },
+        { name: 'metrics', port: HBASE_PORTS.metrics },
+      ],
+      pod: (stacklet, rg) => rolePod(stacklet, rg, 'restservers', HBASE_MAIN_CLASSES.rest, HBASE_PORTS.rest),
+    }),
+  ],
+  dependencies: (spec): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const hdfsName = spec.clusterConfig?.hdfsConfigMapName;
+    const zkName = spec.clusterConfig?.zookeeperConfigMapName;
+    if (hdfsName) out['spec.clusterConfig.hdfsConfigMapName'] = hdfsName;
+    if (zkName) out['spec.clusterConfig.zookeeperConfigMapName'] = zkName;
+    return out;
+  },
+  validate: (stacklet) => {
+    const problems: string[] = [];
+    const hdfsName = stacklet.spec.clusterConfig?.hdfsConfigMapName;
+    const hdfsData = hdfsName ? stacklet.dependencies[hdfsName] : undefined;
+    const missing = [HDFS_URI_KEY, ...HDFS_CLIENT_FILES].filter((k) => !hdfsData?.[k]);
+    if (hdfsName && missing.length > 0) {
+      problems.push(
+        `spec.clusterConfig.hdfsConfigMapName: the ConfigMap "${hdfsName}" has no ${missing.join(', ')}; ` +
+          'name the discovery ConfigMap of an HdfsCluster',
+      );
+    }
+    const zkName = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
+    if (zkName && !stacklet.dependencies[zkName]?.[ZOOKEEPER_HOSTS_KEY]) {
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${zkName}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
+          'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
+      );
+    }
+    if (count(stacklet, 'masters') < 1)
+      problems.push('spec.masters: an HBase needs at least one master (two for failover)');
+    if (count(stacklet, 'regionservers') < 1)
+      problems.push('spec.regionservers: an HBase needs at least one regionserver to serve its tables');
+    for (const rg of groupsOf(stacklet, 'regionservers')) {
+      if (graceSeconds(rg) < 60) {
+        problems.push(
+          `spec.regionservers.roleGroups.${rg.roleGroup}: gracefulShutdownTimeout ${rg.config.gracefulShutdownTimeout} ` +
+            'leaves no time to move the regions away before the regionserver stops; give it at least 1m',
+        );
+      }
+    }
+    if (stacklet.spec.clusterConfig?.tls !== undefined) {
+      problems.push('spec.clusterConfig.tls: keelson’s HBase does not speak TLS yet; remove tls');
+    }
+    return problems;
+  },
+  discovery: (stacklet) => ({
+    [HBASE_DISCOVERY_KEYS.site]: renderConfigFile('hadoop-xml', clientHbaseSite(stacklet)),
+    [HBASE_DISCOVERY_KEYS.quorum]: clientHbaseSite(stacklet)['hbase.zookeeper.quorum'],
+    [HBASE_DISCOVERY_KEYS.parentZnode]: parentZnode(stacklet),
+    ...(count(stacklet, 'restservers') > 0 ? { [HBASE_DISCOVERY_KEYS.rest]: restUrl(stacklet) } : {}),
+  }),
+};
+
+/** Props of an HbaseCluster in synth mode: the custom resource's spec plus typed references. */
+export interface HbaseClusterProps extends HbaseSpec {
+  /**
+   * The HdfsCluster HBase keeps its files on.
+   * @default - `clusterConfig.hdfsConfigMapName`
+   */
+  readonly hdfs?: IStacklet;
+  /**
+   * The ZookeeperZnode (best: a chroot of its own) or ZookeeperCluster HBase coordinates through.
+   * @default - `clusterConfig.zookeeperConfigMapName`
+   */
+  readonly zookeeper?: IStacklet;
+}
+
+/**
+ * An HBase. Its discovery ConfigMap (named like it) holds the clients' `hbase-site.xml`,
+ * `HBASE_ZOOKEEPER_QUORUM`, `HBASE_ZOOKEEPER_ZNODE_PARENT` and `HBASE_REST`.
+ */
+export class HbaseCluster extends Stacklet<HbaseSpec> {
+  /** The REST servers' URL (`HBASE_REST`), when the HBase runs any. */
+  public readonly restUrl?: string;
+
+  constructor(scope: Construct, id: string, props: HbaseClusterProps = {}, options: StackletOptions = {}) {
+    const { hdfs: hdfsRef, zookeeper: zookeeperRef, ...spec } = props;
+    const withRefs: HbaseSpec = {
+      ...spec,
+      clusterConfig: {
+        ...spec.clusterConfig,
+        ...(hdfsRef ? { hdfsConfigMapName: hdfsRef.discoveryConfigMapName } : {}),
+        ...(zookeeperRef ? { zookeeperConfigMapName: zookeeperRef.discoveryConfigMapName } : {}),
+      },
+    };
+    super(scope, id, HBASE, withRefs, {
+      ...options,
+      dependencies: {
+        ...options.dependencies,
+        ...(hdfsRef ? { [hdfsRef.discoveryConfigMapName]: hdfsRef.discoveryData } : {}),
+        ...(zookeeperRef ? { [zookeeperRef.discoveryConfigMapName]: zookeeperRef.discoveryData } : {}),
+      },
+    });
+    hdfsRef?.addAllowedClient(this);
+    zookeeperRef?.addAllowedClient(this);
+    this.restUrl = this.discoveryData[HBASE_DISCOVERY_KEYS.rest];
+  }
+}

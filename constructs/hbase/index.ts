@@ -1,0 +1,3 @@
+export * from './hbase';
+export * from './distribution';
+export * from './monitoring';

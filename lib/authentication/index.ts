@@ -1,0 +1,2 @@
+export * from './class';
+export * from './stacklet-authentication';
