@@ -222,15 +222,13 @@ export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<st
         'hbase.master.hostname': '${env.POD_ADDRESS}',
         // Listen on every interface: the pod's DNS name may not resolve before the pod is ready.
         'hbase.master.ipc.address': '0.0.0.0',
-        // Regionservers register from pod IPs without reverse DNS: take the name they give.
-        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
       };
     case 'regionservers':
       return {
         ...common,
+        // The master takes this name as the regionserver's, instead of a reverse lookup of its pod IP.
         'hbase.unsafe.regionserver.hostname': '${env.POD_ADDRESS}',
         'hbase.regionserver.ipc.address': '0.0.0.0',
-        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
       };
     case 'restservers':
       return {
