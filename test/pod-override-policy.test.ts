@@ -2,6 +2,8 @@ import { Chart, Testing } from 'cdk8s';
 import { PRODUCTS } from '../apps/keelson';
 import { OperatorDeployment } from '../lib/operator/deployment';
 import { GUARDED_POD_FIELDS, podOverridePolicy } from '../lib/operator/pod-override-policy';
+import { secretNameFields } from '../lib/operator/secret-name-fields';
+import { HIVE, TRINO_CATALOG, ZOOKEEPER } from '../constructs';
 import { API_GROUP } from '../lib/stacklet/product';
 
 interface Policy {
@@ -58,10 +60,17 @@ describe('the pod-override admission policy', () => {
       'allowPrivilegeEscalation',
       'hostPort',
       'Unconfined',
+      'sysctls',
+      'seLinuxOptions',
+      'appArmorProfile',
+      'procMount',
+      'hostProcess',
+      'secretKeyRef',
     ])
       expect(fields.some((f) => f.includes(wanted))).toBe(true);
     const validations = policy.spec.validations!;
-    expect(validations).toHaveLength(2 * GUARDED_POD_FIELDS.length + 1);
+    const secretFields = PRODUCTS.reduce((n, p) => n + secretNameFields(p.specSchema).length, 0);
+    expect(validations).toHaveLength(2 * GUARDED_POD_FIELDS.length + 1 + secretFields);
     const variables = Object.fromEntries(policy.spec.variables!.map((v) => [v.name, v.expression]));
     // Both roads to a pod template: podOverrides, and objectOverrides onto a generated workload.
     for (const [source, prefix] of [
@@ -93,6 +102,42 @@ describe('the pod-override admission policy', () => {
     expect(variables.podOverrides).toContain('r.podOverrides');
     expect(variables.podOverrides).toContain('r.roleGroups[g].podOverrides');
     expect(variables.objectOverrides).toContain('o.spec.template');
+  });
+
+  it("finds the spec's Secret names by keelson's naming rule, past unions, lists and maps", () => {
+    const paths = (p: typeof HIVE) => secretNameFields(p.specSchema).map((f) => f.path);
+    expect(paths(ZOOKEEPER)).toEqual(['image.pullSecrets[].name']);
+    expect(paths(HIVE)).toEqual([
+      'clusterConfig.database.credentialsSecretName',
+      'clusterConfig.s3.inline.credentials.secretName',
+      'image.pullSecrets[].name',
+    ]);
+    expect(paths(TRINO_CATALOG as typeof HIVE)).toEqual(
+      expect.arrayContaining([
+        'connector.generic.secretProperties.*.secretName',
+        'connector.postgresql.credentialsSecretName',
+      ]),
+    );
+  });
+
+  it('lets a spec name only Secrets the requester may read, unless it named them before or the requester may create pods', () => {
+    const hive = policy.spec.validations!.find((v) =>
+      v.message.startsWith(
+        'clusterConfig.database.credentialsSecretName: a HiveCluster may name only a Secret',
+      ),
+    );
+    expect(hive).toBeDefined();
+    expect(hive!.expression).toContain(
+      "request.resource.resource != 'hiveclusters' || variables.mayCreatePods",
+    );
+    // The requester's right is asked of that very Secret, and a name the old object had passes.
+    expect(hive!.expression).toContain(
+      "authorizer.group('').resource('secrets').namespace(request.namespace).name(string(object.spec.clusterConfig.database.credentialsSecretName)).check('get').allowed()",
+    );
+    expect(hive!.expression).toContain(
+      'oldObject.spec.clusterConfig.database.credentialsSecretName == object.spec.clusterConfig.database.credentialsSecretName',
+    );
+    expect(hive!.reason).toBe('Forbidden');
   });
 
   it('is part of the operator deployment unless turned off', () => {

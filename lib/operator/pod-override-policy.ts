@@ -14,6 +14,7 @@
  */
 import { API_GROUP, type ProductDefinition } from '../stacklet/product';
 import { CHILD_RESOURCES, OPTIONAL_CHILD_RESOURCES } from './resources';
+import { anySecretName, secretNameFields } from './secret-name-fields';
 
 /** A field of a pod template that only those who may create pods may set through an override. */
 interface GuardedField {
@@ -31,6 +32,18 @@ function anyContainer(pred: string): string {
     '(has(t.spec) && ' +
     `((has(t.spec.containers) && t.spec.containers.exists(c, ${pred})) || ` +
     `(has(t.spec.initContainers) && t.spec.initContainers.exists(c, ${pred}))))`
+  );
+}
+
+/**
+ * A CEL predicate true when the pod's security context or any container's, as `s`, satisfies
+ * `pred` (the fields both levels share).
+ */
+function podOrContainerSecurity(pred: string): string {
+  return (
+    `((has(t.spec) && has(t.spec.securityContext) && [t.spec.securityContext].exists(s, ${pred})) || ` +
+    anyContainer(`has(c.securityContext) && [c.securityContext].exists(s, ${pred})`) +
+    ')'
   );
 }
 
@@ -71,13 +84,7 @@ export const GUARDED_POD_FIELDS: readonly GuardedField[] = [
   {
     field: 'spec.securityContext.runAsUser / spec.containers[].securityContext.runAsUser',
     why: 'user 0 is root',
-    set:
-      '((has(t.spec) && has(t.spec.securityContext) && has(t.spec.securityContext.runAsUser) && ' +
-      't.spec.securityContext.runAsUser == 0) || ' +
-      anyContainer(
-        'has(c.securityContext) && has(c.securityContext.runAsUser) && c.securityContext.runAsUser == 0',
-      ) +
-      ')',
+    set: podOrContainerSecurity('has(s.runAsUser) && s.runAsUser == 0'),
   },
   {
     field: 'spec.containers[].securityContext.allowPrivilegeEscalation',
@@ -95,12 +102,55 @@ export const GUARDED_POD_FIELDS: readonly GuardedField[] = [
   {
     field: 'securityContext.seccompProfile.type: Unconfined',
     why: 'an unconfined container may make any system call',
+    set: podOrContainerSecurity(
+      "has(s.seccompProfile) && has(s.seccompProfile.type) && s.seccompProfile.type == 'Unconfined'",
+    ),
+  },
+  {
+    field: 'spec.securityContext.sysctls',
+    why: "sysctls change the kernel's settings, and some reach past the pod",
+    set: '(has(t.spec) && has(t.spec.securityContext) && has(t.spec.securityContext.sysctls) && size(t.spec.securityContext.sysctls) > 0)',
+  },
+  {
+    field: 'securityContext.seLinuxOptions',
+    why: 'an SELinux label decides what the processes may touch on the node',
+    set: podOrContainerSecurity('has(s.seLinuxOptions)'),
+  },
+  {
+    field: 'securityContext.appArmorProfile.type: Unconfined',
+    why: 'an unconfined container runs without the AppArmor profile that confines it',
     set:
-      '((has(t.spec) && has(t.spec.securityContext) && has(t.spec.securityContext.seccompProfile) && ' +
-      "has(t.spec.securityContext.seccompProfile.type) && t.spec.securityContext.seccompProfile.type == 'Unconfined') || " +
+      '(' +
+      podOrContainerSecurity(
+        "has(s.appArmorProfile) && has(s.appArmorProfile.type) && s.appArmorProfile.type == 'Unconfined'",
+      ) +
+      " || (has(t.metadata) && has(t.metadata.annotations) && t.metadata.annotations.exists(k, k.startsWith('container.apparmor.security.beta.kubernetes.io/') && t.metadata.annotations[k] == 'unconfined')))",
+  },
+  {
+    field: 'spec.containers[].securityContext.procMount: Unmasked',
+    why: "an unmasked /proc shows the node's kernel interfaces",
+    set: anyContainer(
+      "has(c.securityContext) && has(c.securityContext.procMount) && c.securityContext.procMount == 'Unmasked'",
+    ),
+  },
+  {
+    field: 'securityContext.windowsOptions.hostProcess',
+    why: 'a host process container runs on the node itself',
+    set: podOrContainerSecurity(
+      'has(s.windowsOptions) && has(s.windowsOptions.hostProcess) && s.windowsOptions.hostProcess == true',
+    ),
+  },
+  {
+    // Anyone who may create pods may mount any Secret of the namespace; someone who may only
+    // create stacklets must not gain that through the operator.
+    field: 'a Secret (spec.volumes[].secret, projected secret sources, env secretKeyRef, envFrom secretRef)',
+    why: 'the pods would read a Secret the requester may not read',
+    set:
+      '((has(t.spec) && has(t.spec.volumes) && t.spec.volumes.exists(v, has(v.secret) || ' +
+      '(has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(p, has(p.secret))))) || ' +
       anyContainer(
-        'has(c.securityContext) && has(c.securityContext.seccompProfile) && ' +
-          "has(c.securityContext.seccompProfile.type) && c.securityContext.seccompProfile.type == 'Unconfined'",
+        '(has(c.env) && c.env.exists(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef))) || ' +
+          '(has(c.envFrom) && c.envFrom.exists(e, has(e.secretRef)))',
       ) +
       ')',
   },
@@ -182,6 +232,31 @@ const OBJECT_OVERRIDES_UNCHANGED =
   '(has(object.spec) && has(object.spec.objectOverrides) ? object.spec.objectOverrides : []) == ' +
   '(oldObject != null && has(oldObject.spec) && has(oldObject.spec.objectOverrides) ? oldObject.spec.objectOverrides : [])';
 
+/**
+ * One validation per field of a product's spec that names a Secret: a create or update may name
+ * there only Secrets the requester may read, or that the stacklet named before (so an
+ * administrator's stacklet stays editable), unless the requester may create pods.
+ */
+function secretNameValidations(products: readonly ProductDefinition[]): Record<string, string>[] {
+  return products.flatMap((product) =>
+    secretNameFields(product.specSchema).map((field) => {
+      const namedBefore = (n: string) =>
+        `(oldObject != null && has(oldObject.spec) && ${anySecretName(field, 'oldObject.spec', (m) => `${m} == ${n}`, 1)})`;
+      const mayRead = (n: string) =>
+        `authorizer.group('').resource('secrets').namespace(request.namespace).name(string(${n})).check('get').allowed()`;
+      const rule = `${field.path}: a ${product.kind} may name only a Secret the requester may read (get) in this namespace (its pods would read it with the operator's rights)`;
+      return {
+        expression:
+          `request.resource.resource != '${product.plural}' || variables.mayCreatePods || !has(object.spec) || ` +
+          `!${anySecretName(field, 'object.spec', (n) => `!${namedBefore(n)} && !${mayRead(n)}`)}`,
+        message: rule,
+        messageExpression: `${JSON.stringify(`${rule}: `)} + request.userInfo.username + ' may not read every Secret named there in namespace ' + request.namespace`,
+        reason: 'Forbidden',
+      };
+    }),
+  );
+}
+
 /** Names a policy's objects after the operator's own name (`keelson-operator` unless told). */
 export function podOverridePolicyName(operatorName: string): string {
   return `${operatorName}-pod-overrides`;
@@ -258,6 +333,7 @@ export function podOverridePolicy(
             };
           }),
         ),
+        ...secretNameValidations(products),
       ],
     },
   };

@@ -7,7 +7,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { App, Chart } from 'cdk8s';
-import { ZOOKEEPER } from '../../constructs';
+import { HIVE, ZOOKEEPER } from '../../constructs';
 import { KubeClient } from '../../lib/operator/client';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
@@ -20,7 +20,7 @@ const OPERATOR_NAME = uniqueName('keelson-rbac');
 function policyObjects(): k8s.KubernetesObject[] {
   const chart = new Chart(new App(), 'operator');
   new OperatorDeployment(chart, 'operator', {
-    products: [ZOOKEEPER],
+    products: [ZOOKEEPER, HIVE],
     namespace: 'keelson-system',
     name: OPERATOR_NAME,
     includeCrds: false,
@@ -85,7 +85,7 @@ describe('the pod-override admission policy', () => {
   const objects = k8s.KubernetesObjectApi.makeApiClient(adminKubeConfig());
 
   beforeAll(async () => {
-    await installCrds([ZOOKEEPER]);
+    await installCrds([ZOOKEEPER, HIVE]);
     for (const object of policyObjects())
       await objects.patch(
         object,
@@ -139,7 +139,62 @@ describe('the pod-override admission policy', () => {
       'securityContext.seccompProfile.type: Unconfined': {
         spec: { securityContext: { seccompProfile: { type: 'Unconfined' } } },
       },
+      'spec.securityContext.sysctls': {
+        spec: { securityContext: { sysctls: [{ name: 'net.core.somaxconn', value: '4096' }] } },
+      },
+      'securityContext.seLinuxOptions': {
+        spec: { containers: [{ name: 'zookeeper', securityContext: { seLinuxOptions: { type: 'spc_t' } } }] },
+      },
+      'securityContext.appArmorProfile.type: Unconfined': {
+        spec: { securityContext: { appArmorProfile: { type: 'Unconfined' } } },
+      },
+      'spec.containers[].securityContext.procMount: Unmasked': {
+        spec: { containers: [{ name: 'zookeeper', securityContext: { procMount: 'Unmasked' } }] },
+      },
+      'securityContext.windowsOptions.hostProcess': {
+        spec: { securityContext: { windowsOptions: { hostProcess: true } } },
+      },
+      'a Secret (': {
+        spec: { volumes: [{ name: 'other', secret: { secretName: 'someone-elses' } }] },
+      },
     };
+    // The same fields by other roads: the older AppArmor annotation, a Secret through env.
+    const otherRoads: [string, unknown][] = [
+      [
+        'securityContext.appArmorProfile.type: Unconfined',
+        {
+          metadata: {
+            annotations: { 'container.apparmor.security.beta.kubernetes.io/zookeeper': 'unconfined' },
+          },
+        },
+      ],
+      [
+        'a Secret (',
+        {
+          spec: {
+            containers: [
+              {
+                name: 'zookeeper',
+                env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'someone-elses', key: 'password' } } }],
+              },
+            ],
+          },
+        },
+      ],
+      [
+        'a Secret (',
+        {
+          spec: {
+            volumes: [{ name: 'p', projected: { sources: [{ secret: { name: 'someone-elses' } }] } }],
+          },
+        },
+      ],
+    ];
+    for (const [field, override] of otherRoads)
+      expect({ field, said: await verdict(restricted, servers(override)) }).toEqual({
+        field,
+        said: expect.stringContaining(`podOverrides: ${field}`),
+      });
     for (const [field, override] of Object.entries(refusals)) {
       const said = await verdict(restricted, servers({ metadata: { labels: { team: 'a' } } }, override));
       expect({ field, said }).toEqual({ field, said: expect.stringContaining(`podOverrides: ${field}`) });
@@ -185,6 +240,73 @@ describe('the pod-override admission policy', () => {
       },
     };
     expect(await verdict(restricted, servers(harmless, harmless))).toBe('accepted');
+  });
+
+  it('lets a spec name only the Secrets its requester may read', async () => {
+    const HIVE_CLUSTERS = { ...ZOOKEEPER_CLUSTERS, resources: [HIVE.plural] };
+    const hiveOnly = await userWith(ns.name, 'hive-only', [HIVE_CLUSTERS]);
+    const dbReader = await userWith(ns.name, 'db-reader', [
+      HIVE_CLUSTERS,
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['hive-db'], verbs: ['get'] },
+    ]);
+    const hive = (credentialsSecretName: string) => ({
+      clusterConfig: {
+        database: { type: 'postgresql', host: 'pg.db.svc', database: 'metastore', credentialsSecretName },
+      },
+      metastores: { roleGroups: { default: { replicas: 1 } } },
+    });
+    const verdict = (client: KubeClient, spec: unknown) =>
+      admissionVerdict(client, HIVE, ns.name, 'hive', spec);
+    const REFUSED =
+      /denied request: clusterConfig\.database\.credentialsSecretName: a HiveCluster may name only a Secret the requester may read \(get\) in this namespace \(its pods would read it with the operator's rights\): system:serviceaccount:.*:hive-only may not read every Secret named there/;
+    await waitFor(
+      'the policy to refuse naming a Secret the requester may not read',
+      async () => REFUSED.test(await verdict(hiveOnly, hive('hive-db'))),
+      60_000,
+      undefined,
+      undefined,
+      async () => `${await verdict(hiveOnly, hive('hive-db'))}; ${await policyStatus()}`,
+    );
+    // Reading that very Secret is enough; another Secret is not.
+    expect(await verdict(dbReader, hive('hive-db'))).toBe('accepted');
+    expect(await verdict(dbReader, hive('db-admin'))).toMatch(
+      /denied request: clusterConfig\.database\.credentialsSecretName/,
+    );
+    expect(await verdict(admin, hive('db-admin'))).toBe('accepted');
+    // A pull secret of any product is judged the same way.
+    const zookeeper = { ...servers(undefined), image: { pullSecrets: [{ name: 'registry' }] } };
+    const zookeeperOnly = await userWith(ns.name, 'zookeeper-pulls', [ZOOKEEPER_CLUSTERS]);
+    expect(await admissionVerdict(zookeeperOnly, ZOOKEEPER, ns.name, 'zk', zookeeper)).toMatch(
+      /denied request: image\.pullSecrets\[\]\.name: a ZookeeperCluster may name only a Secret/,
+    );
+
+    // An administrator's stacklet stays editable by those who may not read its Secret, as long as
+    // they leave the name as it was.
+    const resource = stackletResource(HIVE);
+    await admin.request('create', 'POST', collectionPath(resource, ns.name), resource.plural, {
+      body: {
+        apiVersion: resource.apiVersion,
+        kind: resource.kind,
+        metadata: { name: 'hive' },
+        spec: hive('db-admin'),
+      },
+    });
+    const patch = (body: unknown) =>
+      hiveOnly
+        .request('patch', 'PATCH', objectPath(resource, ns.name, 'hive'), resource.plural, {
+          body,
+          contentType: 'application/merge-patch+json',
+        })
+        .then(
+          () => 'accepted',
+          (e: unknown) => String(e),
+        );
+    expect(await patch({ spec: { metastores: { roleGroups: { default: { replicas: 2 } } } } })).toBe(
+      'accepted',
+    );
+    expect(await patch({ spec: hive('hive-db') })).toMatch(
+      /denied request: clusterConfig\.database\.credentialsSecretName/,
+    );
   });
 
   it('lets a user who may not create pods edit a stacklet whose privileged overrides they leave as they are', async () => {
