@@ -10,6 +10,8 @@
  * - a wrong password is refused (401), a user outside the filter is refused (401), no password is
  *   refused (401), a user of neither class is refused (401);
  * - a user of the static class logs in (the coordinator's init container hashed the Secret);
+ * - a user only a third class (`ldaps://`, its TlsClass's CAs a ClusterTrustBundle the test writes,
+ *   slapd serving the test CA's certificate) accepts logs in: the LDAPS path with keelson's trust;
  * - the bind password is in no synthesized object, and the coordinator's ConfigMap in the cluster
  *   names it only as `${ENV:...}`; the users' plain passwords are not in the Trino container.
  */
@@ -17,7 +19,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
-import { AuthenticationClass, tlsVolumeName } from '../../lib';
+import { AuthenticationClass, TLS_CLASS_LABEL, tlsSignerName, tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { debianServerImageRecipe } from './database-servers';
@@ -47,7 +49,12 @@ const BIND_PASSWORD = `bind-${uniqueName('pw')}`;
 const PEOPLE = {
   alice: { password: 'alice-in-ldap', employeeType: 'analyst' },
   bob: { password: 'bob-in-ldap', employeeType: 'sales' },
+  dave: { password: 'dave-in-ldap', employeeType: 'engineer' },
 };
+/** The TlsClass whose CAs the LDAPS class verifies slapd against (a ClusterTrustBundle the test writes). */
+const LDAP_CA_CLASS = uniqueName('ldap-ca');
+const TRUST_BUNDLES = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
+const BUNDLE = `${tlsSignerName(LDAP_CA_CLASS).replace(/\//g, ':')}:test`;
 const STATIC_USERS = { carol: 'carol-static-pw' };
 
 /** Debian 12's OpenLDAP server and tools, as uid 10001. */
@@ -64,6 +71,9 @@ function slapdImageRecipe() {
 const SLAPD_CONF = `include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
+TLSCACertificateFile /tls/ca.crt
+TLSCertificateFile /tls/tls.crt
+TLSCertificateKeyFile /tls/tls.key
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile /tmp/slapd.pid
@@ -89,7 +99,10 @@ const SEED = [
   ),
 ].join('\n\n');
 
-/** Starts slapd as a pod with a Service `openldap` (port 389 → 3890), seeded; returns once it answers. */
+/**
+ * Starts slapd as a pod with a Service `openldap` (389 → 3890, and LDAPS 636 → 6360 with the
+ * certificate in the Secret `openldap-tls`), seeded; returns once it answers.
+ */
 async function startSlapd(namespace: string): Promise<void> {
   const { core } = adminClients();
   await buildImageOnRealNode(slapdImageRecipe());
@@ -98,7 +111,7 @@ async function startSlapd(namespace: string): Promise<void> {
     `cat > /tmp/slapd.conf <<'EOF'\n${SLAPD_CONF}EOF`,
     `cat > /tmp/seed.ldif <<'EOF'\n${SEED}\nEOF`,
     'slapadd -f /tmp/slapd.conf -l /tmp/seed.ldif',
-    'slapd -f /tmp/slapd.conf -h ldap://0.0.0.0:3890/ -d 256 &',
+    "slapd -f /tmp/slapd.conf -h 'ldap://0.0.0.0:3890/ ldaps://0.0.0.0:6360/' -d 256 &",
     'server=$!',
     `until ldapsearch -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' -b ou=people,${BASE} uid=alice dn > /dev/null 2>&1; do kill -0 $server; sleep 1; done`,
     'touch /tmp/ready',
@@ -122,14 +135,23 @@ async function startSlapd(namespace: string): Promise<void> {
             image: slapdImageRecipe().reference,
             imagePullPolicy: 'Never',
             command: ['/bin/bash', '-c', script],
-            ports: [{ name: 'ldap', containerPort: 3890 }],
+            ports: [
+              { name: 'ldap', containerPort: 3890 },
+              { name: 'ldaps', containerPort: 6360 },
+            ],
             readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
             securityContext: RESTRICTED_CONTAINER,
             resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
-            volumeMounts: Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
+            volumeMounts: [
+              ...Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
+              { name: 'tls', mountPath: '/tls', readOnly: true },
+            ],
           },
         ],
-        volumes: Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
+        volumes: [
+          ...Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
+          { name: 'tls', secret: { secretName: 'openldap-tls' } },
+        ],
       },
     },
   });
@@ -137,7 +159,13 @@ async function startSlapd(namespace: string): Promise<void> {
     namespace,
     body: {
       metadata: { name: 'openldap' },
-      spec: { selector: { app: 'openldap' }, ports: [{ name: 'ldap', port: 389, targetPort: 'ldap' }] },
+      spec: {
+        selector: { app: 'openldap' },
+        ports: [
+          { name: 'ldap', port: 389, targetPort: 'ldap' },
+          { name: 'ldaps', port: 636, targetPort: 'ldaps' },
+        ],
+      },
     },
   });
   await waitPodsReady(namespace, ['openldap'], 5 * 60_000);
@@ -151,17 +179,39 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
   });
   afterAll(async () => {
     ca.remove();
+    await new KubeClient(adminKubeConfig())
+      .request('delete', 'DELETE', `${TRUST_BUNDLES}/${BUNDLE}`, 'clustertrustbundles')
+      .catch(() => undefined);
     if (ns.name)
       await adminClients()
         .core.deleteNamespace({ name: ns.name })
         .catch(() => undefined);
   });
 
-  it('logs in a directory user inside the filter and a static user, and refuses wrong passwords and users outside the filter', async () => {
+  it('logs in a directory user inside the filter, one over LDAPS and a static user, and refuses wrong passwords and users outside the filter', async () => {
     await realNode();
     const { core } = adminClients();
     const client = new KubeClient(adminKubeConfig());
     const started = Date.now();
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'openldap-tls' },
+        stringData: ca.issue('openldap', [
+          `openldap.${ns.name}.svc.cluster.local`,
+          `openldap.${ns.name}.svc`,
+        ]),
+      },
+    });
+    // The class's CAs, as keelson's signer publishes them: the LDAPS class's pods trust them.
+    await client.request('create', 'POST', TRUST_BUNDLES, 'clustertrustbundles', {
+      body: {
+        apiVersion: 'certificates.k8s.io/v1beta1',
+        kind: 'ClusterTrustBundle',
+        metadata: { name: BUNDLE, labels: { [TLS_CLASS_LABEL]: LDAP_CA_CLASS } },
+        spec: { signerName: tlsSignerName(LDAP_CA_CLASS), trustBundle: ca.caPem },
+      },
+    });
     await startSlapd(ns.name);
     const ldapUp = Date.now();
     await buildImageOnRealNode(trinoImageRecipe(VERSION));
@@ -177,6 +227,15 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       },
     });
     new AuthenticationClass(chart, 'users', { static: { userCredentialsSecretName: 'trino-users' } });
+    new AuthenticationClass(chart, 'directory-tls', {
+      ldap: {
+        host: `openldap.${ns.name}.svc.cluster.local`,
+        searchBase: `ou=people,${BASE}`,
+        searchFilter: '(employeeType=engineer)',
+        bindCredentialsSecretName: 'ldap-bind',
+        tls: { tlsClass: LDAP_CA_CLASS },
+      },
+    });
     const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
     const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
     const tlsVolumes = (role: string) => ({
@@ -197,7 +256,11 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         clusterConfig: {
           catalogLabelSelector: { matchLabels: { trino: 'trino' } },
-          authentication: [{ authenticationClass: 'directory' }, { authenticationClass: 'users' }],
+          authentication: [
+            { authenticationClass: 'directory' },
+            { authenticationClass: 'users' },
+            { authenticationClass: 'directory-tls' },
+          ],
         },
         catalogs: [tpch],
         coordinators: { config: small, ...tlsVolumes('coordinators') },
@@ -277,6 +340,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         'alice',
       ),
       cli('carol', STATIC_USERS.carol, 'SELECT current_user', 'carol'),
+      cli('dave', PEOPLE.dave.password, 'SELECT current_user', 'dave'),
       status('alice-ok', `alice:${PEOPLE.alice.password}`),
       status('alice-wrong', 'alice:not-her-password'),
       status('bob-outside-filter', `bob:${PEOPLE.bob.password}`),
@@ -312,6 +376,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       expect({
         alice: [value('alice-exit'), value('alice')],
         carol: [value('carol-exit'), value('carol')],
+        dave: [value('dave-exit'), value('dave')],
         codes: Object.fromEntries(
           [
             'alice-ok',
@@ -325,6 +390,8 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       }).toEqual({
         alice: ['0', '"alice","25"'],
         carol: ['0', '"carol"'],
+        // dave matches only the LDAPS class's filter: his login went over TLS, verified against its CA.
+        dave: ['0', '"dave"'],
         codes: {
           'alice-ok': '200',
           'alice-wrong': '401',
