@@ -9,12 +9,14 @@
  *   its preStop hook moves the region to the other regionserver while the pod is still stopping
  *   (the master runs a move for the table's region), and the row reads back the same while the pod
  *   is gone and after a new pod of the name is back, Ready, and live;
- * - the masters' and the regionservers' JVMs write keelson's structured log files (Log4j 2).
+ * - the masters' and the regionservers' JVMs write keelson's structured log files (Log4j 2);
+ * - a Prometheus scrapes every pod through keelson's scrape job: HBase's rules load and count two
+ *   live regionservers, every metric the rules and dashboard read has data.
  * It prints start times and the memory (RSS) of every JVM of this minimal HA HDFS + HBase. Each
  * failure prints the pods' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { HbaseCluster } from '../../constructs/hbase';
+import { HBASE_METRIC_NAMES, HbaseCluster } from '../../constructs/hbase';
 import { hbaseImageRecipe } from '../../constructs/hbase/image';
 import { HdfsCluster } from '../../constructs/hdfs';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
@@ -31,6 +33,7 @@ import {
   REAL_NODE_PLACEMENT,
   waitPodsReady,
 } from './real-node-support';
+import { startPrometheus } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
@@ -88,6 +91,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
     });
     new HbaseCluster(chart, 'hbase', {
       image: { productVersion: VERSION, pullPolicy: 'Never' },
+      clusterConfig: { monitoring: { prometheusRules: true, grafanaDashboards: true } },
       hdfs,
       zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
       masters: role('768Mi', 1),
@@ -137,8 +141,11 @@ describe(`HBase ${VERSION} on the real node`, () => {
     await buildImageOnRealNode(hbaseImageRecipe(VERSION));
     const imported = Date.now();
 
-    // No prometheus-operator here: the PrometheusRules stay out.
+    // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
     const all = manifests();
+    const rule = all.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === 'hbase') as unknown as {
+      spec: { groups: unknown[] };
+    };
     expect(
       await applyAll(
         client,
@@ -229,6 +236,30 @@ describe(`HBase ${VERSION} on the real node`, () => {
     );
     expectSharedRecordShape(await readStructuredLog(ns.name, REGIONSERVERS[0], 'hbase'));
 
+    // A Prometheus finds every pod through keelson's scrape job; HBase's rules load and count two
+    // live regionservers; every metric name of the product and every dashboard query has data.
+    const prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: rule.spec.groups,
+      scrapeSeconds: 30,
+    });
+    try {
+      expect(
+        await prometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: HBASE_METRIC_NAMES,
+          dashboard: all.find((o) => o.metadata.name === 'hbase-dashboard'),
+          recording: {
+            what: 'two live regionservers (recording rule)',
+            expr: `stacklet:hbase_live_regionservers:max{namespace="${ns.name}", stacklet="hbase"}`,
+            accept: (v) => v === 2,
+          },
+        }),
+      ).toBe(2);
+    } finally {
+      await prometheus.stop();
+    }
+    const monitored = Date.now();
+
     // Memory of every JVM once the platform serves, before the restart.
     const memory: Record<string, number> = {};
     for (const pod of ALL) memory[pod] = await rssMiB(pod);
@@ -311,7 +342,8 @@ describe(`HBase ${VERSION} on the real node`, () => {
       `hbase on the real node: images ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
         `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
         `two regionservers live ${((serving - imported) / 1000).toFixed(1)} s after apply, ` +
-        `table created and row put+read ${((written - serving) / 1000).toFixed(1)} s later; ` +
+        `table created and row put+read ${((written - serving) / 1000).toFixed(1)} s later, ` +
+        `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s; ` +
         `region moved by the preStop hook ${((movedAt - deleted) / 1000).toFixed(1)} s after the regionserver's deletion, ` +
         `the regionserver back and live ${((back - deleted) / 1000).toFixed(1)} s after it; ` +
         `RSS MiB (main JVM of each pod; the namenodes' failover controllers not counted): ${JSON.stringify(memory)}; ` +
