@@ -74,6 +74,7 @@ describe('an HbaseCluster with the defaults', () => {
     expect(main('regionservers')).toContain(
       'export POD_ADDRESS="${POD_NAME}.hbase-regionservers-default-headless.data.svc.cluster.local"',
     );
+    expect(main('masters')).toContain('getent hosts "${POD_ADDRESS}" > /dev/null && break');
     for (const role of ROLES) execFileSync('bash', ['-n', '-c', main(role)]);
   });
 

@@ -8,6 +8,11 @@
 export const HBASE_HOME = '/opt/hbase';
 /** Every jar HBase runs on (HBase's and its dependencies', flat, as Maven resolves them). */
 export const HBASE_LIB = `${HBASE_HOME}/lib`;
+/**
+ * The image's config directory: `log4j2.properties` (console on stderr, INFO) for the `hbase` script,
+ * a `docker run` and the regionservers' preStop hook.
+ */
+export const HBASE_IMAGE_CONF_DIR = `${HBASE_HOME}/conf`;
 /** The classpath of every HBase JVM, after the config directory (the web UIs are in the jars). */
 export const HBASE_CLASSPATH = `${HBASE_LIB}/*`;
 

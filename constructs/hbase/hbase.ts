@@ -53,6 +53,7 @@ import {
 } from '../../lib';
 import {
   HBASE_CLASSPATH,
+  HBASE_IMAGE_CONF_DIR,
   HBASE_IMAGE_REPOSITORY,
   HBASE_IMAGE_TAGS,
   HBASE_JAVA17_OPTIONS,
@@ -221,15 +222,13 @@ export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<st
         'hbase.master.hostname': '${env.POD_ADDRESS}',
         // Listen on every interface: the pod's DNS name may not resolve before the pod is ready.
         'hbase.master.ipc.address': '0.0.0.0',
-        // Regionservers register from pod IPs without reverse DNS: take the name they give.
-        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
       };
     case 'regionservers':
       return {
         ...common,
+        // The master takes this name as the regionserver's, instead of a reverse lookup of its pod IP.
         'hbase.unsafe.regionserver.hostname': '${env.POD_ADDRESS}',
         'hbase.regionserver.ipc.address': '0.0.0.0',
-        'hbase.unsafe.regionserver.hostname.disable.master.reversedns': 'true',
       };
     case 'restservers':
       return {
@@ -282,6 +281,9 @@ export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, m
   return [
     'set -eu',
     podAddressExport(stacklet, rg),
+    // HBase resolves the name it registers under before it listens, and exits when that fails: the
+    // headless Service's record of a new pod takes a few seconds to appear.
+    'for i in $(seq 1 120); do getent hosts "${POD_ADDRESS}" > /dev/null && break; sleep 1; done',
     `exec ${java([...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
   ].join('\n');
 }
@@ -296,7 +298,8 @@ export function unloadScript(stacklet: StackletContext, rg: ResolvedRoleGroup, g
   const opts = [
     REGION_MOVER_HEAP,
     ...HBASE_JAVA17_OPTIONS,
-    `-Dlog4j2.configurationFile=${logConfig(rg).path}`,
+    // The image's console config: the regionserver's structured file stays its own.
+    `-Dlog4j2.configurationFile=${HBASE_IMAGE_CONF_DIR}/log4j2.properties`,
   ];
   return [
     'set -u',

@@ -39,6 +39,7 @@ import { DEFAULT_RUN_AS_USER, renderConfigFile } from '../../lib';
 import {
   HBASE_CLASSPATH,
   HBASE_HOME,
+  HBASE_IMAGE_CONF_DIR,
   HBASE_IMAGE_REPOSITORY,
   HBASE_IMAGE_TAGS,
   HBASE_JAVA17_OPTIONS,
@@ -67,7 +68,7 @@ export const HBASE_IMAGE_VERSIONS: Readonly<Record<string, HbaseImageVersion>> =
 };
 
 /** The config directory of a `docker run` of the image and of the `hbase` script by default. */
-export const IMAGE_CONF_DIR = `${HBASE_HOME}/conf`;
+export const IMAGE_CONF_DIR = HBASE_IMAGE_CONF_DIR;
 
 /** HBase's modules the image takes at their `-hadoop3` build (what hbase-server and hbase-rest use). */
 const HADOOP3_MODULES = [

@@ -2,7 +2,7 @@
  * The OPA image keelson references (`ghcr.io/keelson/opa:<version>`): OPA's server compiled from
  * the Go module proxy (`github.com/open-policy-agent/opa`, static, without its WebAssembly engine,
  * which needs cgo) at `/usr/local/bin/opa`, on Debian 12 with bash, curl and jq for the policy step
- * (`POLICY_SYNC_SCRIPT`), running as uid 10001.
+ * (`POLICY_SYNC_SCRIPT`) and dash as `/bin/sh`, running as uid 10001.
  */
 import {
   debianLayer,
@@ -27,13 +27,14 @@ export function opaImageRecipe(version: string, repository = OPA.images!.reposit
     reference: `${repository}:${OPA.images!.versions[version] ?? version}`,
     layers: [
       debianLayer({
-        description: 'Debian 12 with bash, curl and jq',
+        description: 'Debian 12 with bash, sh, curl and jq',
         packages: [
           'base-files',
           'bash',
           'ca-certificates',
           'coreutils',
           'curl',
+          'dash',
           'diffutils',
           'jq',
           'netbase',

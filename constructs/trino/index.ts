@@ -2,3 +2,4 @@ export * from './catalog';
 export * from './trino';
 export * from './spec.generated';
 export * from './monitoring';
+export * from './authentication';

@@ -73,6 +73,7 @@ import {
   type TrinoCatalog,
   type TrinoCatalogSpec,
 } from './catalog';
+import { TRINO_AUTHENTICATION_PROVIDERS, trinoAuthentication } from './authentication';
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
@@ -454,8 +455,11 @@ function role(name: 'coordinators' | 'workers') {
       const opa = trino.spec.clusterConfig?.authorization?.opa;
       const catalogs = catalogFiles(stacklet);
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
-      // The CAs of the TLS services the catalogs connect to (a metastore's), as a client.
-      const trust = tlsTrustVolumes(catalogs.trustedTlsClasses);
+      // Clients log in at the coordinator only (authentication.ts).
+      const auth = trinoAuthentication(coordinator ? stacklet.authentication : [], CONFIG_DIR);
+      // The CAs of the TLS services the catalogs (a metastore) and authenticators (an LDAP server)
+      // connect to, as a client.
+      const trust = tlsTrustVolumes([...catalogs.trustedTlsClasses, ...auth.trustedTlsClasses]);
       const logging = containerLogging(rg.config.logging, CONTAINER);
       const log = logConfigLocation(logging, CONFIG_DIR, LOG_LEVELS_FILE);
       // The launcher reads the levels from the config directory unless told otherwise.
@@ -488,6 +492,7 @@ function role(name: 'coordinators' | 'workers') {
               },
             },
             ...catalogs.env,
+            ...auth.env,
           ],
           // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
           // (the coordinator refuses queries until then).
@@ -518,6 +523,7 @@ function role(name: 'coordinators' | 'workers') {
           volumeMounts: [
             { name: 'catalog', mountPath: CATALOG_DIR, readOnly: true },
             ...trust.mounts,
+            ...auth.mounts,
             ...log.volumeMounts,
           ],
           // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
@@ -555,6 +561,7 @@ function role(name: 'coordinators' | 'workers') {
                 }),
             ...memoryProperties(rg),
             ...airliftLogSettings(logging),
+            ...auth.properties,
           },
           'node.properties': {
             'node.environment': environmentName(stacklet.name),
@@ -565,6 +572,7 @@ function role(name: 'coordinators' | 'workers') {
         },
         extraFiles: {
           ...catalogs.files,
+          ...auth.files,
           'jvm.config': [
             ...rg.jvmArguments,
             jmxExporterAgentArgument(TRINO_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`),
@@ -594,7 +602,9 @@ function role(name: 'coordinators' | 'workers') {
               },
           ...trust.volumes,
           ...log.volumes,
+          ...auth.volumes,
         ],
+        initContainers: auth.initContainers,
       };
     },
   });
@@ -609,6 +619,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
   description: 'A Trino cluster: a coordinator and workers, serving the TrinoCatalogs it selects.',
   specSchema: TrinoSpecSchema,
   monitoring: TRINO_MONITORING,
+  authenticationProviders: TRINO_AUTHENTICATION_PROVIDERS,
   images: {
     repository: 'docker.io/trinodb/trino',
     versions: { '470': '470', '476': '476' },
@@ -646,6 +657,13 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       .reduce((n, g) => n + g.replicas, 0);
     if (coordinators !== 1) {
       problems.push(`spec.coordinators: a Trino cluster runs exactly one coordinator, not ${coordinators}`);
+    }
+    if (stacklet.authentication.length > 0 && !listenerClass(stacklet)) {
+      problems.push(
+        'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS, and this cluster serves ' +
+          'plain HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
+          'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
+      );
     }
     const opa = stacklet.spec.clusterConfig?.authorization?.opa;
     if (opa && !stacklet.dependencies[opa.configMapName]?.[OPA_URL_KEY]) {

@@ -52,6 +52,23 @@ describe('the operator image on the real node', () => {
     return logs.join('\n');
   }
 
+  /** A ZNode of the hand-made ZooKeeper below (its discovery ConfigMap `zk`). */
+  const createZnode = (name: string) =>
+    client.request(
+      'create',
+      'POST',
+      `/apis/keelson.dev/v1alpha1/namespaces/${ns.name}/zookeeperznodes`,
+      'zookeeperznodes',
+      {
+        body: {
+          apiVersion: 'keelson.dev/v1alpha1',
+          kind: 'ZookeeperZnode',
+          metadata: { name },
+          spec: { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+        },
+      },
+    );
+
   it('runs keelson operator as uid 10001 and reconciles', async () => {
     await realNode();
     // The image packs the build, as `npm run image:operator` does.
@@ -141,20 +158,7 @@ describe('the operator image on the real node', () => {
         },
       },
     });
-    await client.request(
-      'create',
-      'POST',
-      `/apis/keelson.dev/v1alpha1/namespaces/${ns.name}/zookeeperznodes`,
-      'zookeeperznodes',
-      {
-        body: {
-          apiVersion: 'keelson.dev/v1alpha1',
-          kind: 'ZookeeperZnode',
-          metadata: { name: 'kafka-znode' },
-          spec: { clusterConfig: { zookeeperConfigMapName: 'zk' } },
-        },
-      },
-    );
+    await createZnode('kafka-znode');
     await waitFor(
       "the operator to write the ZNode's discovery ConfigMap",
       async () => {
@@ -197,22 +201,59 @@ describe('the operator image on the real node', () => {
       ),
     ).toBeUndefined();
 
+    /** Waits for the operator's alert `name` after `fault`, prints how long it took, checks its labels. */
+    const alertAfter = async (name: string, fault: string, labels: Record<string, string>) => {
+      const at = Date.now();
+      const alert = await prometheus!.waitForAlert(name, ns.name);
+      process.stdout.write(
+        `operator image on the real node: ${name} fired ${((Date.now() - at) / 1000).toFixed(1)} s ` +
+          `after ${fault} (its for: shortened to 15 s)\n`,
+      );
+      expect(alert.labels).toMatchObject({
+        namespace: ns.name,
+        product: 'keelson-operator',
+        stacklet: NAME,
+        ...labels,
+      });
+    };
+
+    // A stacklet that keeps failing to reconcile: a ResourceQuota allows the namespace no more
+    // ConfigMaps, so the API server refuses a second ZNode's discovery ConfigMap at every retry.
+    // The stacklet says so in its status, and the errors' rate fires keelson's alert (for: 15 s).
+    expect(
+      await prometheus.value(`ALERTS{namespace="${ns.name}", alertname="KeelsonReconcileErrors"}`),
+    ).toBeUndefined();
+    await core.createNamespacedResourceQuota({
+      namespace: ns.name,
+      body: { metadata: { name: 'no-more-configmaps' }, spec: { hard: { 'count/configmaps': '0' } } },
+    });
+    await createZnode('refused-znode');
+    await alertAfter('KeelsonReconcileErrors', 'a ZNode whose ConfigMap a quota refuses was created', {
+      kind: 'ZookeeperZnode',
+      severity: 'warning',
+    });
+    const refused = await client.request<{
+      status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+    }>(
+      'get',
+      'GET',
+      `/apis/keelson.dev/v1alpha1/namespaces/${ns.name}/zookeeperznodes/refused-znode`,
+      'zookeeperznodes',
+    );
+    expect(refused.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Degraded',
+        status: 'True',
+        reason: 'ReconcileError',
+        message: expect.stringMatching(/^reconcile failed, retrying: .*quota/),
+      }),
+    );
+
     // The fault: the operator stopped. Its series go stale and the alert says nothing reconciles.
     await apps.patchNamespacedDeploymentScale(
       { name: NAME, namespace: ns.name, body: [{ op: 'replace', path: '/spec/replicas', value: 0 }] },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
     );
-    const stoppedAt = Date.now();
-    const alert = await prometheus.waitForAlert('KeelsonOperatorDown', ns.name);
-    process.stdout.write(
-      `operator image on the real node: KeelsonOperatorDown fired ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s ` +
-        'after the operator was scaled to zero (its for: shortened to 15 s)\n',
-    );
-    expect(alert.labels).toMatchObject({
-      namespace: ns.name,
-      product: 'keelson-operator',
-      stacklet: NAME,
-      severity: 'critical',
-    });
+    await alertAfter('KeelsonOperatorDown', 'the operator was scaled to zero', { severity: 'critical' });
   });
 });

@@ -15,6 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import { prometheusScrapeConfig } from '../../lib';
 import type { RealNodeState } from '../controlplane/real-node';
 import { runBuildScript } from '../controlplane/cluster';
+import { whileFrozen } from './process-faults';
 import { adminClients, adminKubeConfig, waitFor } from './support';
 
 export interface TestPrometheus {
@@ -54,7 +55,35 @@ export interface TestPrometheus {
    * its labels and annotations.
    */
   waitForAlert(name: string, namespace: string, timeoutMs?: number): Promise<FiringAlert>;
+  /**
+   * The fault most alert tests make: `pod`'s product process frozen (process-faults.ts) until every
+   * alert of `alerts` (name to severity) of `namespace` fires, then thawed. Before the fault none
+   * of them fires (with `quietBefore: 'all'`, no alert of the namespace at all). Each alert has
+   * its severity and the namespace's and `options.stacklet`'s labels, and one that names a pod
+   * names the frozen one. Prints how long they took; returns the alerts by name.
+   */
+  alertsWhileFrozen<N extends string>(
+    namespace: string,
+    pod: string,
+    alerts: Readonly<Record<N, 'critical' | 'warning'>>,
+    options: FrozenAlertsOptions,
+  ): Promise<Record<N, FiringAlert>>;
   stop(): Promise<void>;
+}
+
+/** How {@link TestPrometheus.alertsWhileFrozen} checks and freezes. */
+export interface FrozenAlertsOptions {
+  /** The stacklet whose alerts fire. */
+  readonly stacklet: string;
+  /** The frozen process' command. @default 'java' */
+  readonly command?: string;
+  /**
+   * Which alerts must be quiet before the fault: the ones awaited, neither pending nor firing
+   * (`named`); no alert of the namespace firing (`all`); or no check, when an earlier fault's
+   * alert may still fire or pend (`none`).
+   * @default 'named'
+   */
+  readonly quietBefore?: 'named' | 'all' | 'none';
 }
 
 /** What {@link TestPrometheus.checkStacklet} checks. */
@@ -344,6 +373,35 @@ export async function startPrometheus(
     }
     return found!;
   };
+  const alertsWhileFrozen: TestPrometheus['alertsWhileFrozen'] = async (
+    ns,
+    pod,
+    severities,
+    { stacklet, command = 'java', quietBefore = 'named' },
+  ) => {
+    const alertNames = Object.keys(severities) as (keyof typeof severities)[];
+    if (quietBefore !== 'none') {
+      // Not even pending, the named ones; of all the others, none firing.
+      const which = quietBefore === 'all' ? 'alertstate="firing"' : `alertname=~"${alertNames.join('|')}"`;
+      expect(await value(`ALERTS{namespace="${ns}", ${which}}`)).toBeUndefined();
+    }
+    const frozenAt = Date.now();
+    const fired = await whileFrozen(ns, pod, command, async () => {
+      const alerts: Partial<Record<(typeof alertNames)[number], FiringAlert>> = {};
+      for (const name of alertNames) alerts[name] = await waitForAlert(name, ns);
+      return alerts as Record<(typeof alertNames)[number], FiringAlert>;
+    });
+    for (const name of alertNames) {
+      const { labels } = fired[name];
+      expect(labels).toMatchObject({ namespace: ns, stacklet, severity: severities[name] });
+      if ('pod' in labels) expect(labels.pod).toBe(pod);
+    }
+    process.stdout.write(
+      `${ns}: ${alertNames.join(', ')} fired within ${((Date.now() - frozenAt) / 1000).toFixed(1)} s ` +
+        `of ${pod}'s ${command} process freezing\n`,
+    );
+    return fired;
+  };
   return {
     value,
     targets,
@@ -354,5 +412,6 @@ export async function startPrometheus(
     checkStacklet,
     waitForValue,
     waitForAlert,
+    alertsWhileFrozen,
   };
 }

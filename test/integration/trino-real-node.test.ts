@@ -40,7 +40,6 @@ import {
 } from './log-shipping';
 import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { startPrometheus, withAlertDelay } from './prometheus-support';
-import { whileFrozen } from './process-faults';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
@@ -270,32 +269,58 @@ describe('Trino on the real node', () => {
       // A fault: a worker's process freezes, as a hung JVM would (its sockets stay open, so its
       // TCP probes pass and nothing restarts it). The coordinator's failure detector counts it
       // failed and its scrapes time out: keelson's alerts fire (for: shortened to 30 s), quiet before.
-      const workerAlerts = 'TrinoNodesFailed|KeelsonMetricsTargetDown';
-      expect(
-        await prometheus.value(`ALERTS{namespace="${ns.name}", alertname=~"${workerAlerts}"}`),
-      ).toBeUndefined();
       const frozen = 'trino-workers-default-1';
-      const frozenAt = Date.now();
-      const fired = await whileFrozen(ns.name, frozen, 'java', async () => ({
-        failed: await prometheus.waitForAlert('TrinoNodesFailed', ns.name),
-        target: await prometheus.waitForAlert('KeelsonMetricsTargetDown', ns.name),
-      }));
-      process.stdout.write(
-        `trino on the real node: TrinoNodesFailed and KeelsonMetricsTargetDown fired within ` +
-          `${((Date.now() - frozenAt) / 1000).toFixed(1)} s of a worker's process freezing (for: shortened to 30 s)\n`,
+      const fired = await prometheus.alertsWhileFrozen(
+        ns.name,
+        frozen,
+        { TrinoNodesFailed: 'warning', KeelsonMetricsTargetDown: 'warning' },
+        { stacklet: 'trino' },
       );
-      expect(fired.failed.labels).toMatchObject({
-        namespace: ns.name,
-        stacklet: 'trino',
-        severity: 'warning',
-      });
-      expect(fired.target.labels).toMatchObject({ namespace: ns.name, stacklet: 'trino', pod: frozen });
+      expect(fired.KeelsonMetricsTargetDown.labels.pod).toBe(frozen);
       // Thawed, the worker answers the coordinator's heartbeats again.
       await prometheus.waitForValue(
         'no node failed any more',
         `max(trino_failuredetector_heartbeatfailuredetector_failedcount{namespace="${ns.name}"})`,
         (v) => v === 0,
         5 * 60_000,
+      );
+
+      // A second fault, of the users' making: queries that cannot run (their table does not
+      // exist). They fail on the coordinator and count as failed and completed: far more than a
+      // quarter of the queries of the last 10 minutes failed, and the alert fires (for: 30 s).
+      const failed = `sum(trino_execution_querymanager_failedqueries_total{namespace="${ns.name}", role="coordinators"})`;
+      const failedBefore = await prometheus.waitForValue('failed queries', failed);
+      const failing = 40;
+      expect(
+        await prometheus.value(`ALERTS{namespace="${ns.name}", alertname="TrinoQueriesFailing"}`),
+      ).toBeUndefined();
+      await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
+        body: trinoClient(
+          'failing',
+          `${cli} --ignore-errors --execute "${'SELECT * FROM tpch.tiny.no_such_table; '.repeat(failing)}"; true`,
+        ),
+      });
+      await waitForClient(ns.name, 'failing', 5 * 60_000);
+      expect(
+        await prometheus.waitForValue(
+          'the failed queries counted',
+          failed,
+          (v) => v >= failedBefore + failing,
+        ),
+      ).toBeGreaterThanOrEqual(failedBefore + failing);
+      const failingAt = Date.now();
+      const queriesFailing = await prometheus.waitForAlert('TrinoQueriesFailing', ns.name);
+      process.stdout.write(
+        `trino on the real node: TrinoQueriesFailing fired ${((Date.now() - failingAt) / 1000).toFixed(1)} s ` +
+          `after ${failing} failed queries were counted (its for: shortened to 30 s)\n`,
+      );
+      expect(queriesFailing.labels).toMatchObject({
+        namespace: ns.name,
+        stacklet: 'trino',
+        severity: 'warning',
+      });
+      expect(queriesFailing.annotations.summary).toMatch(
+        /^\d+(\.\d+)?% of the queries of the last 10 minutes failed\.$/,
       );
     } finally {
       await prometheus.stop();

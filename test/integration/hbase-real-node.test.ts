@@ -1,0 +1,353 @@
+/**
+ * HBase from keelson's manifests on the real node (real containers of keelson's HBase image, built
+ * here from HBase's jars and imported into the node's containerd), on keelson's HDFS and ZooKeeper,
+ * in a namespace enforcing the restricted Pod Security profile:
+ * - a ZooKeeper server, an HA HDFS (two namenodes with their failover controllers, a journalnode, a
+ *   datanode) and an HBase (a master, two regionservers, a REST server) become Ready;
+ * - through the REST server, from a client pod: a table is created, a row put and read back;
+ * - the regionserver serving the table's region is deleted (as a rolling restart or a drain does):
+ *   its preStop hook moves the region to the other regionserver while the pod is still stopping
+ *   (the master runs a move for the table's region), and the row reads back the same while the pod
+ *   is gone and after a new pod of the name is back, Ready, and live;
+ * - the masters' and the regionservers' JVMs write keelson's structured log files (Log4j 2);
+ * - a Prometheus scrapes every pod through keelson's scrape job: HBase's rules load and count two
+ *   live regionservers, every metric the rules and dashboard read has data.
+ * It prints start times and the memory (RSS) of every JVM of this minimal HA HDFS + HBase. Each
+ * failure prints the pods' logs.
+ */
+import { Chart, Testing } from 'cdk8s';
+import { HBASE_METRIC_NAMES, HbaseCluster } from '../../constructs/hbase';
+import { hbaseImageRecipe } from '../../constructs/hbase/image';
+import { HdfsCluster } from '../../constructs/hdfs';
+import { hdfsImageRecipe } from '../../constructs/hdfs/image';
+import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import {
+  buildImageOnRealNode,
+  clientPod,
+  execInPod,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  waitPodsReady,
+} from './real-node-support';
+import { startPrometheus } from './prometheus-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '2.6.1';
+const HADOOP_VERSION = '3.4.2';
+const ZOOKEEPER_VERSION = '3.9.4';
+const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
+const HDFS_PODS = [...NAMENODES, 'hdfs-journalnodes-default-0', 'hdfs-datanodes-default-0'];
+const MASTER = 'hbase-masters-default-0';
+const REGIONSERVERS = ['hbase-regionservers-default-0', 'hbase-regionservers-default-1'];
+const REST = 'hbase-restservers-default-0';
+const HBASE_PODS = [MASTER, ...REGIONSERVERS, REST];
+const ALL = ['zk-servers-default-0', ...HDFS_PODS, ...HBASE_PODS];
+const CLIENT = 'rest-client';
+
+/**
+ * `http METHOD PATH ACCEPT [CONTENT_TYPE BODY]`: one HTTP/1.0 request to the REST server over bash's
+ * /dev/tcp (the HBase image has bash, not curl); prints the response, status line first.
+ */
+const HTTP_SCRIPT = `#!/bin/bash
+set -u
+exec 3<>"/dev/tcp/$REST_HOST/8080"
+if [ $# -ge 5 ]; then
+  printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\nContent-Type: %s\\r\\nContent-Length: %d\\r\\n\\r\\n%s' "$1" "$2" "$REST_HOST" "$3" "$4" "\${#5}" "$5" >&3
+else
+  printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\n\\r\\n' "$1" "$2" "$REST_HOST" "$3" >&3
+fi
+cat <&3
+`;
+
+describe(`HBase ${VERSION} on the real node`, () => {
+  const ns = useTestNamespace('hbase-real', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+
+  function manifests(): Manifest[] {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const role = (memory: string, replicas: number) => ({
+      config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
+      podOverrides: { spec: REAL_NODE_PLACEMENT },
+      roleGroups: { default: { replicas } },
+    });
+    const zk = new ZookeeperCluster(chart, 'zk', {
+      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+      servers: role('384Mi', 1),
+    });
+    const hdfs = new HdfsCluster(chart, 'hdfs', {
+      image: { productVersion: HADOOP_VERSION, pullPolicy: 'Never' },
+      zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
+      namenodes: role('640Mi', 2),
+      journalnodes: role('320Mi', 1),
+      datanodes: role('512Mi', 1),
+    });
+    new HbaseCluster(chart, 'hbase', {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      clusterConfig: { monitoring: { prometheusRules: true, grafanaDashboards: true } },
+      hdfs,
+      zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
+      masters: role('768Mi', 1),
+      regionservers: role('768Mi', 2),
+      restservers: role('512Mi', 1),
+    });
+    return Testing.synth(chart) as Manifest[];
+  }
+
+  const logs = () => podsLogs(ns.name, [...HBASE_PODS, ...NAMENODES]);
+
+  /** The REST server's answer to one request: status code and body. */
+  async function rest(...args: string[]): Promise<{ status: number; body: string }> {
+    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const out = await execInPod(ns.name, CLIENT, `bash /tmp/http ${quoted}`);
+    const [head, ...body] = out.split('\r\n\r\n');
+    return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] ?? 0), body: body.join('\r\n\r\n') };
+  }
+
+  /** The row's value as the REST server reads it now, or undefined. */
+  const readRow = async () => {
+    const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
+      () => undefined,
+    );
+    return answer?.status === 200 ? answer.body : undefined;
+  };
+
+  /** The regionserver (pod name) serving the table's only region. */
+  async function regionLocation(): Promise<string | undefined> {
+    const answer = await rest('GET', '/keelson/regions', 'application/json').catch(() => undefined);
+    if (answer?.status !== 200) return undefined;
+    const regions = (JSON.parse(answer.body) as { Region?: { location?: string }[] }).Region ?? [];
+    return regions[0]?.location?.split('.')[0];
+  }
+
+  /** VmRSS of the main container's JVM (PID 1) of `pod`, in MiB. */
+  async function rssMiB(pod: string): Promise<number> {
+    const out = await execInPod(ns.name, pod, "grep VmRSS /proc/1/status | tr -s ' ' | cut -d' ' -f2");
+    return Math.round(Number(out.trim()) / 1024);
+  }
+
+  it('stores a row through REST on HDFS and keeps serving it while a regionserver restarts', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    await buildImageOnRealNode(hdfsImageRecipe(HADOOP_VERSION));
+    await buildImageOnRealNode(hbaseImageRecipe(VERSION));
+    const imported = Date.now();
+
+    // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const all = manifests();
+    const rule = all.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === 'hbase') as unknown as {
+      spec: { groups: unknown[] };
+    };
+    expect(
+      await applyAll(
+        client,
+        all.filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    // A client pod of keelson's HBase image, admitted by HBase's NetworkPolicy as one of its pods.
+    const body = clientPod({
+      name: CLIENT,
+      image: hbaseImageRecipe(VERSION).reference,
+      command: ['/bin/bash', '-c', 'printf "%s" "$HTTP_SCRIPT" > /tmp/http && exec sleep 86400'],
+      labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
+      env: [
+        { name: 'HTTP_SCRIPT', value: HTTP_SCRIPT },
+        {
+          name: 'REST_HOST',
+          value: `${REST}.hbase-restservers-default-headless.${ns.name}.svc.cluster.local`,
+        },
+      ],
+      memory: '64Mi',
+    });
+    body.spec!.terminationGracePeriodSeconds = 0;
+    await core.createNamespacedPod({ namespace: ns.name, body });
+
+    await waitPodsReady(ns.name, [...ALL, CLIENT], 20 * 60_000, () => podsLogs(ns.name, ALL));
+    const ready = Date.now();
+
+    for (const name of HBASE_PODS) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      for (const c of pod.spec?.containers ?? [])
+        expect(c.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+      expect(pod.spec?.securityContext).toMatchObject({ runAsUser: 10001 });
+    }
+
+    // The master is up once it answers with two live regionservers; then the table is created,
+    // a row put and read back.
+    let status = '';
+    await waitFor(
+      'the REST server to see two live regionservers',
+      async () => {
+        status = (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
+        return /^2 live servers/m.test(status);
+      },
+      15 * 60_000,
+      undefined,
+      undefined,
+      async () => `${status}\n${await logs()}`,
+    );
+    const serving = Date.now();
+    let created = { status: 0, body: '' };
+    await waitFor(
+      'the table to be created',
+      async () => {
+        created = await rest(
+          'PUT',
+          '/keelson/schema',
+          'application/json',
+          'application/json',
+          '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
+        ).catch(() => created);
+        return created.status === 201 || created.status === 200;
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => `${JSON.stringify(created)}\n${await logs()}`,
+    );
+    const put = await rest(
+      'PUT',
+      '/keelson/row1/cf:greeting',
+      '*/*',
+      'application/octet-stream',
+      'keelson was here',
+    );
+    expect(put.status).toBe(200);
+    expect(await readRow()).toBe('keelson was here');
+    const written = Date.now();
+
+    // keelson's structured log files, written by Log4j 2 in the master and a regionserver.
+    const masterLog = await readStructuredLog(ns.name, MASTER, 'hbase');
+    expectSharedRecordShape(masterLog);
+    expect(masterLog).toContainEqual(
+      expect.objectContaining({ message: expect.stringMatching(/Master has completed initialization/) }),
+    );
+    expectSharedRecordShape(await readStructuredLog(ns.name, REGIONSERVERS[0], 'hbase'));
+
+    // A Prometheus finds every pod through keelson's scrape job; HBase's rules load and count two
+    // live regionservers; every metric name of the product and every dashboard query has data.
+    const prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: rule.spec.groups,
+      scrapeSeconds: 30,
+    });
+    try {
+      expect(
+        await prometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: HBASE_METRIC_NAMES,
+          dashboard: all.find((o) => o.metadata.name === 'hbase-dashboard'),
+          recording: {
+            what: 'two live regionservers (recording rule)',
+            expr: `stacklet:hbase_live_regionservers:max{namespace="${ns.name}", stacklet="hbase"}`,
+            accept: (v) => v === 2,
+          },
+        }),
+      ).toBe(2);
+    } finally {
+      await prometheus.stop();
+    }
+    const monitored = Date.now();
+
+    // Memory of every JVM once the platform serves, before the restart.
+    const memory: Record<string, number> = {};
+    for (const pod of ALL) memory[pod] = await rssMiB(pod);
+
+    // The regionserver serving the table's region goes; its preStop hook moves the region away.
+    let serving0: string | undefined;
+    await waitFor(
+      'the table’s region to be served',
+      async () => (serving0 = await regionLocation()) !== undefined,
+      5 * 60_000,
+    );
+    const victim = serving0!;
+    const other = REGIONSERVERS.find((r) => r !== victim)!;
+    expect(REGIONSERVERS).toContain(victim);
+    const victimUid = (await core.readNamespacedPod({ name: victim, namespace: ns.name })).metadata?.uid;
+    const deleted = Date.now();
+    await core.deleteNamespacedPod({ name: victim, namespace: ns.name });
+    // While the pod is still stopping, the region is already served by the other regionserver.
+    let movedWhileStopping = false;
+    let movedAt = 0;
+    await waitFor(
+      `the region to move to ${other}`,
+      async () => {
+        const location = await regionLocation();
+        if (location !== other) return false;
+        const pod = await core.readNamespacedPod({ name: victim, namespace: ns.name }).catch(() => undefined);
+        movedWhileStopping =
+          pod?.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
+        movedAt = Date.now();
+        return true;
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    expect(await readRow()).toBe('keelson was here');
+    // The master ran a move of the table's region (a regionserver that just stopped would have had
+    // its regions assigned anew by a crash procedure instead).
+    const masterConsole = await core.readNamespacedPodLog({
+      name: MASTER,
+      namespace: ns.name,
+      container: 'hbase',
+    });
+    const procedures = masterConsole
+      .split('\n')
+      .filter((l) => /TransitRegionStateProcedure table=keelson/.test(l));
+    expect(procedures.join('\n')).toMatch(/MOVE/);
+    expect(movedWhileStopping).toBe(true);
+
+    // The pod comes back (a new pod of the same name), joins, and the row reads the same.
+    await waitFor(
+      `${victim} to be replaced`,
+      async () =>
+        ((await core.readNamespacedPod({ name: victim, namespace: ns.name }).catch(() => undefined))?.metadata
+          ?.uid ?? victimUid) !== victimUid,
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    await waitPodsReady(ns.name, [victim], 15 * 60_000, logs);
+    await waitFor(
+      'the REST server to see two live regionservers again',
+      async () =>
+        /^2 live servers/m.test(
+          (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body,
+        ),
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    const back = Date.now();
+    expect(await readRow()).toBe('keelson was here');
+
+    const hdfsMiB = HDFS_PODS.reduce((n, p) => n + memory[p], 0);
+    const hbaseMiB = HBASE_PODS.reduce((n, p) => n + memory[p], 0);
+    process.stdout.write(
+      `hbase on the real node: images ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
+        `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
+        `two regionservers live ${((serving - imported) / 1000).toFixed(1)} s after apply, ` +
+        `table created and row put+read ${((written - serving) / 1000).toFixed(1)} s later, ` +
+        `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s; ` +
+        `region moved by the preStop hook ${((movedAt - deleted) / 1000).toFixed(1)} s after the regionserver's deletion, ` +
+        `the regionserver back and live ${((back - deleted) / 1000).toFixed(1)} s after it; ` +
+        `RSS MiB (main JVM of each pod; the namenodes' failover controllers not counted): ${JSON.stringify(memory)}; ` +
+        `HDFS ${hdfsMiB} MiB, HBase ${hbaseMiB} MiB, ZooKeeper ${memory['zk-servers-default-0']} MiB\n`,
+    );
+  });
+});

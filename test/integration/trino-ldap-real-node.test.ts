@@ -1,0 +1,409 @@
+/**
+ * Trino's password logins on the real node, against a real directory: Debian's OpenLDAP (`slapd`
+ * 2.5, in an image built here from Debian's packages) runs as a pod under the restricted Pod
+ * Security profile, seeded with a bind user and three people; keelson's manifests (synth mode) of
+ * a TrinoCluster naming an `ldap` AuthenticationClass (bind credentials from a Secret, users below
+ * `ou=people` that match `(employeeType=analyst)`) and a `static` one (users from a Secret), with
+ * HTTPS from the test's own certificates (as in trino-tls-real-node.test.ts). Proven:
+ * - a user in the directory and inside the filter logs in over HTTPS and runs a query, as
+ *   themselves (`current_user`), on the worker;
+ * - a wrong password is refused (401), a user outside the filter is refused (401), no password is
+ *   refused (401), a user of neither class is refused (401);
+ * - a user of the static class logs in (the coordinator's init container hashed the Secret);
+ * - a user only a third class (`ldaps://`, its TlsClass's CAs a ClusterTrustBundle the test writes,
+ *   slapd serving the test CA's certificate) accepts logs in: the LDAPS path with keelson's trust;
+ * - the bind password is in no synthesized object, and the coordinator's ConfigMap in the cluster
+ *   names it only as `${ENV:...}`; the users' plain passwords are not in the Trino container.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { Chart, Testing } from 'cdk8s';
+import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
+import { trinoImageRecipe } from '../../constructs/trino/image';
+import { AuthenticationClass, TLS_CLASS_LABEL, tlsSignerName, tlsVolumeName } from '../../lib';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { debianServerImageRecipe } from './database-servers';
+import {
+  buildImageOnRealNode,
+  execInPod,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { createTestNamespace } from '../controlplane/cluster';
+import { adminClients, adminKubeConfig, uniqueName } from './support';
+import { podDnsNames, TestPki } from './test-pki';
+
+// A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '476';
+const COORDINATOR = 'trino-coordinators-default-0';
+const WORKER = 'trino-workers-default-0';
+const SLAPD_UID = 10001;
+const BASE = 'dc=example,dc=org';
+const BIND_PASSWORD = `bind-${uniqueName('pw')}`;
+const PEOPLE = {
+  alice: { password: 'alice-in-ldap', employeeType: 'analyst' },
+  bob: { password: 'bob-in-ldap', employeeType: 'sales' },
+  dave: { password: 'dave-in-ldap', employeeType: 'engineer' },
+};
+/** The TlsClass whose CAs the LDAPS class verifies slapd against (a ClusterTrustBundle the test writes). */
+const LDAP_CA_CLASS = uniqueName('ldap-ca');
+const TRUST_BUNDLES = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
+const BUNDLE = `${tlsSignerName(LDAP_CA_CLASS).replace(/\//g, ':')}:test`;
+const STATIC_USERS = { carol: 'carol-static-pw' };
+
+/** Debian 12's OpenLDAP server and tools, as uid 10001. */
+function slapdImageRecipe() {
+  return debianServerImageRecipe({
+    reference: 'keelson.test/openldap:2.5',
+    description: "Debian's OpenLDAP 2.5 (slapd, ldap-utils)",
+    packages: ['slapd', 'ldap-utils'],
+    account: 'openldap',
+  });
+}
+
+/** slapd's config (slapd.conf: the server reads it at start; nothing under /etc is written). */
+const SLAPD_CONF = `include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+TLSCACertificateFile /tls/ca.crt
+TLSCertificateFile /tls/tls.crt
+TLSCertificateKeyFile /tls/tls.key
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile /tmp/slapd.pid
+argsfile /tmp/slapd.args
+database mdb
+maxsize 16777216
+suffix "${BASE}"
+rootdn "cn=admin,${BASE}"
+rootpw admin-${BIND_PASSWORD}
+directory /var/lib/ldap
+access to attrs=userPassword by anonymous auth by self read by * none
+access to * by users read by * none
+`;
+
+const SEED = [
+  `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example`,
+  `dn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people`,
+  `dn: cn=trino,${BASE}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: trino\nuserPassword: ${BIND_PASSWORD}`,
+  ...Object.entries(PEOPLE).map(
+    ([uid, p]) =>
+      `dn: uid=${uid},ou=people,${BASE}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\n` +
+      `employeeType: ${p.employeeType}\nuserPassword: ${p.password}`,
+  ),
+].join('\n\n');
+
+/**
+ * Starts slapd as a pod with a Service `openldap` (389 → 3890, and LDAPS 636 → 6360 with the
+ * certificate in the Secret `openldap-tls`), seeded; returns once it answers.
+ */
+async function startSlapd(namespace: string): Promise<void> {
+  const { core } = adminClients();
+  await buildImageOnRealNode(slapdImageRecipe());
+  const script = [
+    'set -eu',
+    `cat > /tmp/slapd.conf <<'EOF'\n${SLAPD_CONF}EOF`,
+    `cat > /tmp/seed.ldif <<'EOF'\n${SEED}\nEOF`,
+    'slapadd -f /tmp/slapd.conf -l /tmp/seed.ldif',
+    "slapd -f /tmp/slapd.conf -h 'ldap://0.0.0.0:3890/ ldaps://0.0.0.0:6360/' -d 256 &",
+    'server=$!',
+    `until ldapsearch -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' -b ou=people,${BASE} uid=alice dn > /dev/null 2>&1; do kill -0 $server; sleep 1; done`,
+    'touch /tmp/ready',
+    'wait $server',
+  ].join('\n');
+  const writable = { data: '/var/lib/ldap', tmp: '/tmp' };
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: 'openldap', labels: { app: 'openldap' } },
+      spec: {
+        ...REAL_NODE_PLACEMENT,
+        securityContext: {
+          runAsNonRoot: true,
+          fsGroup: SLAPD_UID,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: 'slapd',
+            image: slapdImageRecipe().reference,
+            imagePullPolicy: 'Never',
+            command: ['/bin/bash', '-c', script],
+            ports: [
+              { name: 'ldap', containerPort: 3890 },
+              { name: 'ldaps', containerPort: 6360 },
+            ],
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
+            securityContext: RESTRICTED_CONTAINER,
+            resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
+            volumeMounts: [
+              ...Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
+              { name: 'tls', mountPath: '/tls', readOnly: true },
+            ],
+          },
+        ],
+        volumes: [
+          ...Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
+          { name: 'tls', secret: { secretName: 'openldap-tls' } },
+        ],
+      },
+    },
+  });
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: 'openldap' },
+      spec: {
+        selector: { app: 'openldap' },
+        ports: [
+          { name: 'ldap', port: 389, targetPort: 'ldap' },
+          { name: 'ldaps', port: 636, targetPort: 'ldaps' },
+        ],
+      },
+    },
+  });
+  await waitPodsReady(namespace, ['openldap'], 5 * 60_000);
+}
+
+describe('Trino password logins against a real OpenLDAP, on the real node', () => {
+  const ns = { name: '' };
+  const ca = new TestPki('keelson test CA');
+  beforeAll(async () => {
+    ns.name = await createTestNamespace(adminKubeConfig(), uniqueName('trino-ldap'), RESTRICTED);
+  });
+  afterAll(async () => {
+    ca.remove();
+    await new KubeClient(adminKubeConfig())
+      .request('delete', 'DELETE', `${TRUST_BUNDLES}/${BUNDLE}`, 'clustertrustbundles')
+      .catch(() => undefined);
+    if (ns.name)
+      await adminClients()
+        .core.deleteNamespace({ name: ns.name })
+        .catch(() => undefined);
+  });
+
+  it('logs in a directory user inside the filter, one over LDAPS and a static user, and refuses wrong passwords and users outside the filter', async () => {
+    await realNode();
+    const { core } = adminClients();
+    const client = new KubeClient(adminKubeConfig());
+    const started = Date.now();
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'openldap-tls' },
+        stringData: ca.issue('openldap', [
+          `openldap.${ns.name}.svc.cluster.local`,
+          `openldap.${ns.name}.svc`,
+        ]),
+      },
+    });
+    // The class's CAs, as keelson's signer publishes them: the LDAPS class's pods trust them.
+    await client.request('create', 'POST', TRUST_BUNDLES, 'clustertrustbundles', {
+      body: {
+        apiVersion: 'certificates.k8s.io/v1beta1',
+        kind: 'ClusterTrustBundle',
+        metadata: { name: BUNDLE, labels: { [TLS_CLASS_LABEL]: LDAP_CA_CLASS } },
+        spec: { signerName: tlsSignerName(LDAP_CA_CLASS), trustBundle: ca.caPem },
+      },
+    });
+    await startSlapd(ns.name);
+    const ldapUp = Date.now();
+    await buildImageOnRealNode(trinoImageRecipe(VERSION));
+    const imported = Date.now();
+
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    new AuthenticationClass(chart, 'directory', {
+      ldap: {
+        host: `openldap.${ns.name}.svc.cluster.local`,
+        searchBase: `ou=people,${BASE}`,
+        searchFilter: '(employeeType=analyst)',
+        bindCredentialsSecretName: 'ldap-bind',
+      },
+    });
+    new AuthenticationClass(chart, 'users', { static: { userCredentialsSecretName: 'trino-users' } });
+    new AuthenticationClass(chart, 'directory-tls', {
+      ldap: {
+        host: `openldap.${ns.name}.svc.cluster.local`,
+        searchBase: `ou=people,${BASE}`,
+        searchFilter: '(employeeType=engineer)',
+        bindCredentialsSecretName: 'ldap-bind',
+        tls: { tlsClass: LDAP_CA_CLASS },
+      },
+    });
+    const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
+    const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
+    const tlsVolumes = (role: string) => ({
+      podOverrides: {
+        spec: {
+          ...REAL_NODE_PLACEMENT,
+          volumes: (['server', 'internal'] as const).map((use) => ({
+            name: tlsVolumeName(use),
+            secret: { secretName: `trino-${role}-tls` },
+          })),
+        },
+      },
+    });
+    const trino = new TrinoCluster(
+      chart,
+      'trino',
+      {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        clusterConfig: {
+          catalogLabelSelector: { matchLabels: { trino: 'trino' } },
+          authentication: [
+            { authenticationClass: 'directory' },
+            { authenticationClass: 'users' },
+            { authenticationClass: 'directory-tls' },
+          ],
+        },
+        catalogs: [tpch],
+        coordinators: { config: small, ...tlsVolumes('coordinators') },
+        workers: { config: small, ...tlsVolumes('workers') },
+      },
+      // The class exists as far as the build is concerned; its certificates are the test's.
+      { tlsClasses: [{ name: 'tls' }] },
+    );
+    trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
+    const manifests = Testing.synth(chart) as Manifest[];
+    // No credential in anything synthesized.
+    const synthesized = JSON.stringify(manifests);
+    for (const secret of [BIND_PASSWORD, ...Object.values(STATIC_USERS)])
+      expect(synthesized.includes(secret)).toBe(false);
+    const stacklet = manifests.filter((m) => m.kind !== 'AuthenticationClass');
+
+    const service = `trino-coordinators.${ns.name}.svc.cluster.local`;
+    const secrets: k8s.V1Secret[] = [
+      {
+        metadata: { name: 'trino-coordinators-tls' },
+        stringData: ca.issue(
+          'coordinator',
+          podDnsNames(COORDINATOR, 'trino-coordinators-default-headless', ns.name, ['trino-coordinators']),
+        ),
+      },
+      {
+        metadata: { name: 'trino-workers-tls' },
+        stringData: ca.issue('worker', podDnsNames(WORKER, 'trino-workers-default-headless', ns.name, [])),
+      },
+      {
+        metadata: { name: 'trino-internal-secret' },
+        stringData: { internalSharedSecret: 'ldap-node-secret' },
+      },
+      { metadata: { name: 'ldap-bind' }, stringData: { user: `cn=trino,${BASE}`, password: BIND_PASSWORD } },
+      { metadata: { name: 'trino-users' }, stringData: STATIC_USERS },
+      { metadata: { name: 'trino-client-trust' }, stringData: { 'ca.crt': ca.caPem } },
+    ];
+    for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
+    expect(await applyAll(client, stacklet, ns.name)).toEqual([]);
+
+    const logs = async () => `${await podsLogs(ns.name, [COORDINATOR, WORKER, 'openldap'])}`;
+    await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+    const ready = Date.now();
+
+    // The coordinator's ConfigMap names the bind credentials, never holds them.
+    const data = (
+      await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
+    ).data!;
+    expect(data['password-authenticator-directory.properties']).toContain(
+      'ldap.bind-password=${ENV:TRINO_AUTH_DIRECTORY_BIND_PASSWORD}',
+    );
+    expect(JSON.stringify(data).includes(BIND_PASSWORD)).toBe(false);
+    // The Trino container has the hashes, not the static users' passwords.
+    const hashes = await execInPod(ns.name, COORDINATOR, 'cat /keelson/auth/users.db; ls /keelson');
+    expect(hashes).toMatch(/^carol:100000:[0-9a-f]{32}:[0-9a-f]{64}$/m);
+    expect(hashes.includes(STATIC_USERS.carol)).toBe(false);
+    expect(hashes).not.toContain('auth-users');
+
+    const server = `https://${service}:8080`;
+    const status = (name: string, user?: string) =>
+      `code=$(curl -s -o /dev/null -w '%{http_code}' --cacert /trust/ca.crt ${user ? `-u '${user}'` : ''} ` +
+      `-H 'X-Trino-User: ${user?.split(':')[0] ?? 'nobody'}' -d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
+    const cli = (user: string, password: string, sql: string, key: string) =>
+      `TRINO_PASSWORD='${password}' trino --server ${server} --truststore-path /trust/ca.crt --user ${user} --password ` +
+      `--execute "${sql}" > /tmp/out 2>&1; echo "${key}-exit=$?"; ` +
+      // The result's lines first, then whatever else the CLI said (an error's message).
+      `{ grep '^"' /tmp/out; grep -v -e '^"' -e WARNING -e JAVA_TOOL_OPTIONS -e org.jline /tmp/out; } | sed 's/^/${key}=/'`;
+    const script = [
+      // The coordinator is Ready before the worker has announced itself: wait for it (2 minutes).
+      `for i in $(seq 60); do n=$(TRINO_PASSWORD='${PEOPLE.alice.password}' trino --server ${server} --truststore-path /trust/ca.crt ` +
+        `--user alice --password --execute "SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'" 2>/dev/null); ` +
+        '[ "$n" = \'"1"\' ] && break; sleep 2; done',
+      cli(
+        'alice',
+        PEOPLE.alice.password,
+        'SELECT current_user, n FROM (SELECT count(*) AS n FROM tpch.tiny.nation)',
+        'alice',
+      ),
+      cli('carol', STATIC_USERS.carol, 'SELECT current_user', 'carol'),
+      cli('dave', PEOPLE.dave.password, 'SELECT current_user', 'dave'),
+      status('alice-ok', `alice:${PEOPLE.alice.password}`),
+      status('alice-wrong', 'alice:not-her-password'),
+      status('bob-outside-filter', `bob:${PEOPLE.bob.password}`),
+      status('carol-wrong', 'carol:not-her-password'),
+      status('nobody-no-password'),
+      status('mallory-unknown', 'mallory:whatever'),
+    ].join('\n');
+    const out = await runClientPod(
+      ns.name,
+      {
+        name: 'client',
+        image: `docker.io/trinodb/trino:${VERSION}`,
+        command: ['/bin/bash', '-c', script],
+        labels: { app: 'trino-client' },
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        volumes: [
+          { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
+        ],
+      },
+      logs,
+      8 * 60_000,
+    );
+    const done = Date.now();
+    process.stdout.write(
+      `trino LDAP on the real node: slapd built and Ready ${((ldapUp - started) / 1000).toFixed(1)} s, Trino image ` +
+        `${((imported - ldapUp) / 1000).toFixed(1)} s, coordinator and worker Ready ${((ready - imported) / 1000).toFixed(1)} s ` +
+        `after apply, logins and queries ${((done - ready) / 1000).toFixed(1)} s\n`,
+    );
+    const lines = out.split('\n').filter((l) => !l.startsWith('Picked up JAVA_TOOL_OPTIONS'));
+    const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    const said = { out, logs: '' };
+    try {
+      expect({
+        alice: [value('alice-exit'), value('alice')],
+        carol: [value('carol-exit'), value('carol')],
+        dave: [value('dave-exit'), value('dave')],
+        codes: Object.fromEntries(
+          [
+            'alice-ok',
+            'alice-wrong',
+            'bob-outside-filter',
+            'carol-wrong',
+            'nobody-no-password',
+            'mallory-unknown',
+          ].map((k) => [k, value(k)]),
+        ),
+      }).toEqual({
+        alice: ['0', '"alice","25"'],
+        carol: ['0', '"carol"'],
+        // dave matches only the LDAPS class's filter: his login went over TLS, verified against its CA.
+        dave: ['0', '"dave"'],
+        codes: {
+          'alice-ok': '200',
+          'alice-wrong': '401',
+          'bob-outside-filter': '401',
+          'carol-wrong': '401',
+          'nobody-no-password': '401',
+          'mallory-unknown': '401',
+        },
+      });
+    } catch (error) {
+      said.logs = await logs();
+      throw new Error(`${(error as Error).message}\n--- client:\n${said.out}\n${said.logs}`);
+    }
+  });
+});

@@ -1,0 +1,218 @@
+import { execFileSync } from 'node:child_process';
+import { pbkdf2Sync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Chart, Testing } from 'cdk8s';
+import {
+  bindEnv,
+  HASH_PASSWORDS_PROGRAM,
+  PBKDF2_ITERATIONS,
+  TrinoCluster,
+  type TrinoClusterProps,
+} from '../constructs/trino';
+import { AuthenticationClass, registerTlsClass, type AuthenticationClassSpec } from '../lib';
+import { find, problemsOf, type Obj } from './support/synth';
+
+const LDAP = {
+  host: 'openldap.identity.svc.cluster.local',
+  searchBase: 'ou=people,dc=example,dc=org',
+};
+const CLASSES: Record<string, AuthenticationClassSpec> = {
+  directory: {
+    ldap: {
+      ...LDAP,
+      searchFilter: '(memberOf=cn=analysts,ou=groups,dc=example,dc=org)',
+      bindCredentialsSecretName: 'ldap-bind',
+    },
+  },
+  'direct-bind': { ldap: { ...LDAP, port: 10389 } },
+  'ldaps-directory': { ldap: { ...LDAP, tls: { tlsClass: 'identity-ca' } } },
+  users: { static: { userCredentialsSecretName: 'trino-users' } },
+  sso: { oidc: { issuer: 'https://idp.example.org', clientCredentialsSecretName: 'sso' } },
+};
+
+function properties(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/\\(.)/g, '$1')]),
+  );
+}
+
+/** A TrinoCluster naming `classes`, with the TlsClass `tls` (HTTPS) unless `tls` is false. */
+function synth(classes: string[], options: { tls?: boolean; props?: TrinoClusterProps } = {}) {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  if (options.tls ?? true) registerTlsClass(chart, { name: 'tls' });
+  for (const [name, spec] of Object.entries(CLASSES)) new AuthenticationClass(chart, name, spec);
+  const trino = new TrinoCluster(chart, 'trino', {
+    ...options.props,
+    clusterConfig: { authentication: classes.map((authenticationClass) => ({ authenticationClass })) },
+  });
+  return { trino, chart, objs: trino.problems.length === 0 ? (Testing.synth(chart) as Obj[]) : [] };
+}
+
+const configMap = (objs: Obj[], role: string) =>
+  find(objs, 'ConfigMap', `trino-${role}-default`) as unknown as { data: Record<string, string> };
+const podSpec = (objs: Obj[], role: string) =>
+  (
+    find(objs, 'StatefulSet', `trino-${role}-default`) as unknown as {
+      spec: { template: { spec: Record<string, never> } };
+    }
+  ).spec.template.spec as unknown as {
+    initContainers?: {
+      name: string;
+      command: string[];
+      volumeMounts: { name: string; mountPath: string }[];
+    }[];
+    containers: {
+      name: string;
+      env: { name: string; valueFrom?: unknown }[];
+      volumeMounts: { name: string }[];
+    }[];
+    volumes: { name: string; secret?: { secretName: string }; projected?: unknown }[];
+  };
+
+describe('Trino password authentication from AuthenticationClasses', () => {
+  test('an LDAP class with bind credentials: the coordinator searches with the bind DN from its Secret, never in a ConfigMap', () => {
+    const { objs } = synth(['directory']);
+    const coordinator = configMap(objs, 'coordinators').data;
+    expect(properties(coordinator['config.properties'])).toMatchObject({
+      'http-server.authentication.type': 'PASSWORD',
+      'password-authenticator.config-files': '/keelson/config/password-authenticator-directory.properties',
+      'http-server.https.enabled': 'true',
+      'internal-communication.shared-secret': '${ENV:TRINO_INTERNAL_SHARED_SECRET}',
+    });
+    expect(properties(coordinator['password-authenticator-directory.properties'])).toEqual({
+      'password-authenticator.name': 'ldap',
+      'ldap.url': 'ldap://openldap.identity.svc.cluster.local:389',
+      'ldap.allow-insecure': 'true',
+      'ldap.user-base-dn': 'ou=people,dc=example,dc=org',
+      'ldap.bind-dn': '${ENV:TRINO_AUTH_DIRECTORY_BIND_DN}',
+      'ldap.bind-password': '${ENV:TRINO_AUTH_DIRECTORY_BIND_PASSWORD}',
+      'ldap.group-auth-pattern': '(&(uid=${USER})(memberOf=cn=analysts,ou=groups,dc=example,dc=org))',
+    });
+    const env = podSpec(objs, 'coordinators').containers[0].env;
+    expect(env.filter((e) => e.name.startsWith('TRINO_AUTH_'))).toEqual([
+      { name: bindEnv('directory', 'DN'), valueFrom: { secretKeyRef: { name: 'ldap-bind', key: 'user' } } },
+      {
+        name: bindEnv('directory', 'PASSWORD'),
+        valueFrom: { secretKeyRef: { name: 'ldap-bind', key: 'password' } },
+      },
+    ]);
+    // No Secret is written, nor any credential value.
+    expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  test('workers keep no authenticator and the same files as without authentication', () => {
+    const { objs } = synth(['directory', 'users']);
+    const plain = synth([]).objs;
+    expect(configMap(objs, 'workers').data).toEqual(configMap(plain, 'workers').data);
+    expect(podSpec(objs, 'workers').initContainers).toBeUndefined();
+  });
+
+  test('an LDAP class without bind credentials: the user binds directly; over TLS the server is verified against its class', () => {
+    const { objs } = synth(['direct-bind', 'ldaps-directory']);
+    const data = configMap(objs, 'coordinators').data;
+    expect(properties(data['password-authenticator-direct-bind.properties'])).toEqual({
+      'password-authenticator.name': 'ldap',
+      'ldap.url': 'ldap://openldap.identity.svc.cluster.local:10389',
+      'ldap.allow-insecure': 'true',
+      'ldap.user-base-dn': 'ou=people,dc=example,dc=org',
+      'ldap.user-bind-pattern': 'uid=${USER},ou=people,dc=example,dc=org',
+    });
+    expect(properties(data['password-authenticator-ldaps-directory.properties'])).toMatchObject({
+      'ldap.url': 'ldaps://openldap.identity.svc.cluster.local:636',
+      'ldap.ssl.truststore.path': '/keelson/tls/trust/identity-ca/ca.crt',
+    });
+    expect(properties(data['config.properties'])['password-authenticator.config-files']).toBe(
+      '/keelson/config/password-authenticator-direct-bind.properties,' +
+        '/keelson/config/password-authenticator-ldaps-directory.properties',
+    );
+    const pod = podSpec(objs, 'coordinators');
+    expect(pod.volumes.map((v) => v.name)).toContain('tls-trust-identity-ca');
+    expect(pod.containers[0].env.filter((e) => e.name.startsWith('TRINO_AUTH_'))).toEqual([]);
+  });
+
+  test('a static class: an init container hashes the Secret it alone mounts into a file the coordinator reads', () => {
+    const { objs } = synth(['users']);
+    const data = configMap(objs, 'coordinators').data;
+    expect(properties(data['password-authenticator-users.properties'])).toEqual({
+      'password-authenticator.name': 'file',
+      'file.password-file': '/keelson/auth/users.db',
+    });
+    expect(data['HashPasswords.java']).toBe(HASH_PASSWORDS_PROGRAM);
+    const pod = podSpec(objs, 'coordinators');
+    expect(pod.volumes.filter((v) => v.name.startsWith('auth-'))).toEqual([
+      { name: 'auth-passwords', emptyDir: {} },
+      { name: 'auth-users-0', secret: { secretName: 'trino-users', defaultMode: 0o440 } },
+    ]);
+    const [init] = pod.initContainers!;
+    expect(init.name).toBe('hash-passwords');
+    expect(init.command.slice(-3)).toEqual([
+      '/keelson/config/HashPasswords.java',
+      '/keelson/auth-users/users',
+      '/keelson/auth/users.db',
+    ]);
+    expect(init.volumeMounts.map((m) => m.name)).toEqual(['config', 'auth-passwords', 'auth-users-0']);
+    // The Trino process's container reads the hashes, never the Secret of passwords.
+    const mounts = pod.containers[0].volumeMounts.map((m) => m.name);
+    expect(mounts).toContain('auth-passwords');
+    expect(mounts).not.toContain('auth-users-0');
+  });
+
+  test('rejects password authentication over plain HTTP, at the field', () => {
+    const { trino } = synth(['directory'], { tls: false });
+    expect(trino.problems).toEqual([
+      'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS, and this cluster serves plain ' +
+        'HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
+        'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
+    ]);
+    expect(() => Testing.synth(trino.node.scope as Chart)).toThrow(/Trino takes passwords only over HTTPS/);
+  });
+
+  test('rejects an OIDC class: Trino supports static and ldap', () => {
+    const { trino } = synth(['directory', 'sso']);
+    const problem =
+      'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "sso" has the oidc ' +
+      'provider, which TrinoCluster does not support; it supports static, ldap';
+    expect(trino.problems).toEqual([problem]);
+    expect(problemsOf(trino)).toBe(`TrinoCluster "trino": ${problem}`);
+  });
+});
+
+describe('HashPasswords.java', () => {
+  test("writes the PBKDF2 lines Trino's file authenticator checks, for every user file and no kubelet file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hash-'));
+    try {
+      const users = path.join(dir, 'users');
+      // A Secret volume's layout: the kubelet's ..data folder, and each key a link into it.
+      fs.mkdirSync(path.join(users, '..data'), { recursive: true });
+      const passwords = { alice: 'correct horse', bob: 'p@ss:word=1' };
+      for (const [user, password] of Object.entries(passwords)) {
+        fs.writeFileSync(path.join(users, '..data', user), password);
+        fs.symlinkSync(path.join('..data', user), path.join(users, user));
+      }
+      fs.writeFileSync(path.join(dir, 'HashPasswords.java'), HASH_PASSWORDS_PROGRAM);
+      const out = path.join(dir, 'password.db');
+      execFileSync('java', ['-XX:-UsePerfData', path.join(dir, 'HashPasswords.java'), users, out]);
+      const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+      expect(lines.map((l) => l.split(':')[0])).toEqual(['alice', 'bob']);
+      for (const line of lines) {
+        // user:iterations:salt:hash, lower case hex (what Trino's PBKDF2 reader decodes)
+        const [user, iterations, salt, hash] = line.split(':');
+        expect(Number(iterations)).toBe(PBKDF2_ITERATIONS);
+        expect(salt).toMatch(/^[0-9a-f]{32}$/);
+        expect(hash).toMatch(/^[0-9a-f]{64}$/);
+        const check = (password: string) =>
+          pbkdf2Sync(password, Buffer.from(salt, 'hex'), Number(iterations), 32, 'sha1').toString('hex');
+        expect(check(passwords[user as keyof typeof passwords])).toBe(hash);
+        expect(check('wrong')).not.toBe(hash);
+      }
+      expect(fs.readFileSync(out, 'utf8')).not.toContain('correct horse');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
