@@ -9,7 +9,8 @@
  *   checking the server's name): two brokers register and become Ready;
  * - a client trusting the CA creates a topic replicated on both brokers (on the mutual-TLS
  *   internal listener), produces and consumes through the TLS bootstrap;
- * - a client trusting another CA fails the handshake and reads nothing.
+ * - a client trusting another CA fails the handshake and reads nothing;
+ * - a broker writes keelson's structured log file (Kafka 3.x on Log4j 2), its ZooKeeper session in it.
  * Each failure prints the pods' logs.
  */
 import type * as k8s from '@kubernetes/client-node';
@@ -31,6 +32,7 @@ import {
   waitPodsReady,
   HostPathVolumes,
 } from './real-node-support';
+import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
@@ -150,6 +152,24 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
     process.stdout.write(
       `kafka on zookeeper, TLS, on the real node: images ${((imported - started) / 1000).toFixed(1)} s, ` +
         `ZooKeeper and two brokers Ready ${((ready - imported) / 1000).toFixed(1)} s after apply\n`,
+    );
+
+    // Kafka 3.x in ZooKeeper mode writes keelson's structured file too (Log4j 2 through the Log4j 1
+    // bridge, as in KRaft mode): the same record shape, the broker's start, its ZooKeeper session.
+    const records = await readStructuredLog(ns.name, brokers[0], 'kafka');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        logger: 'kafka.server.KafkaServer',
+        message: expect.stringMatching(/\bstarted$/),
+      }),
+    );
+    expect(records).toContainEqual(
+      expect.objectContaining({
+        logger: 'kafka.zookeeper.ZooKeeperClient',
+        message: expect.stringMatching(/Connected/),
+      }),
     );
 
     const bootstrap = kafka.bootstrapServers;
