@@ -45,6 +45,7 @@ import {
   type StackletContext,
   type TlsFiles,
   type StackletOptions,
+  tcpPortProbes,
 } from '../../lib';
 
 /** The ports of Kafka's pods. */
@@ -318,7 +319,6 @@ function pod(
   file: string,
   port: number,
 ): RoleGroupPod['container'] {
-  const tcp = { tcpSocket: { port: port as never } };
   return {
     command: ['/bin/bash', '-c', startScript(stacklet, rg, file)],
     env: [
@@ -326,9 +326,7 @@ function pod(
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
     volumeMounts: logConfig(rg).volumeMounts,
-    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: STARTUP_PROBE_FAILURES },
-    readinessProbe: { ...tcp, periodSeconds: 10 },
-    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+    ...tcpPortProbes(port, (STARTUP_PROBE_FAILURES * 10) / 60),
   };
 }
 
