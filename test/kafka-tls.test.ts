@@ -201,3 +201,81 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
     expect(volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-tls');
   });
 });
+
+describe('a KafkaCluster that authenticates clients by certificate', () => {
+  const withClients = (tlsClass: string, options: StackletOptions = tlsOn): StackletOptions => ({
+    ...options,
+    tlsClasses: [{ name: 'tls' }, { name: 'clients' }],
+    authenticationClasses: [{ name: 'mtls', provider: 'tls', spec: { tls: { tlsClass } } }],
+  });
+  const props: KafkaClusterProps = { clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] } };
+
+  test("asks clients for a certificate of the class's TlsClass on 9092 and names them by its common name", () => {
+    const objs = synth(props, withClients('clients'));
+    const broker = properties(objs, 'kafka-brokers-default', 'broker.properties');
+    expect(broker).toMatchObject({
+      ...clientTls,
+      'listener.name.client.ssl.client.auth': 'required',
+      // The brokers still show their own server certificate; they check clients against the other class.
+      'listener.name.client.ssl.keystore.location': '/keelson/tls/server/tls.pem',
+      'listener.name.client.ssl.truststore.location': '/keelson/tls/trust/clients/ca.crt',
+      'listener.name.client.ssl.principal.mapping.rules': 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT',
+      ...internalTls('internal'),
+    });
+    const spec = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
+    expect(spec.volumes.map((v: { name: string }) => v.name)).toContain('tls-trust-clients');
+    expect(spec.containers[0].volumeMounts).toContainEqual({
+      name: 'tls-trust-clients',
+      mountPath: '/keelson/tls/trust/clients',
+      readOnly: true,
+    });
+    // The controllers serve no clients.
+    const controller = properties(objs, 'kafka-controllers-default', 'controller.properties');
+    expect(Object.keys(controller).filter((k) => k.includes('principal'))).toEqual([]);
+  });
+
+  test('checks client certificates against its own server bundle when the classes are the same', () => {
+    const objs = synth(props, withClients('tls'));
+    const broker = properties(objs, 'kafka-brokers-default', 'broker.properties');
+    expect(broker['listener.name.client.ssl.truststore.location']).toBe('/keelson/tls/server/ca.crt');
+    expect(broker['listener.name.client.ssl.client.auth']).toBe('required');
+    const spec = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
+    expect(spec.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-tls');
+  });
+
+  test('refuses client certificates without server TLS, and more than one tls class', () => {
+    const plaintext = { ...props, clusterConfig: { ...props.clusterConfig, tls: { enabled: false } } };
+    expect(() => synth(plaintext, withClients('clients'))).toThrow(
+      /spec\.clusterConfig\.authentication: the AuthenticationClass "mtls" asks clients for a certificate, which needs the brokers' client listener on TLS: set spec\.clusterConfig\.tls\.serverTlsClass/,
+    );
+    const two: StackletOptions = {
+      ...tlsOn,
+      authenticationClasses: [
+        { name: 'a', provider: 'tls', spec: { tls: { tlsClass: 'tls' } } },
+        { name: 'b', provider: 'tls', spec: { tls: { tlsClass: 'tls' } } },
+      ],
+    };
+    expect(() =>
+      synth(
+        { clusterConfig: { authentication: [{ authenticationClass: 'a' }, { authenticationClass: 'b' }] } },
+        two,
+      ),
+    ).toThrow(
+      /Kafka checks client certificates against one TlsClass; name one tls AuthenticationClass, not 2 \(a, b\)/,
+    );
+  });
+
+  test('refuses providers it does not map', () => {
+    const options: StackletOptions = {
+      ...tlsOn,
+      authenticationClasses: [
+        { name: 'dir', provider: 'static', spec: { static: { userCredentialsSecretName: 'u' } } },
+      ],
+    };
+    expect(() =>
+      synth({ clusterConfig: { authentication: [{ authenticationClass: 'dir' }] } }, options),
+    ).toThrow(
+      /the AuthenticationClass "dir" has the static provider, which KafkaCluster does not support; it supports tls/,
+    );
+  });
+});

@@ -50,6 +50,7 @@ import {
   type RoleGroupPod,
   type StackletContext,
   type StackletOptions,
+  tcpPortProbes,
 } from '../../lib';
 import {
   HBASE_CLASSPATH,
@@ -308,16 +309,9 @@ export function unloadScript(stacklet: StackletContext, rg: ResolvedRoleGroup, g
   ].join('\n');
 }
 
-function tcpProbes(
-  port: number,
-): Pick<RoleGroupPod['container'], 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
-  const tcp = { tcpSocket: { port: port as never } };
-  return {
-    // A master's start (HDFS up, meta assigned) takes minutes on a busy node: 30 minutes before liveness.
-    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: 180 },
-    readinessProbe: { ...tcp, periodSeconds: 10 },
-    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
-  };
+/** A master's start (HDFS up, meta assigned) takes minutes on a busy node: 30 minutes before liveness. */
+function tcpProbes(port: number): ReturnType<typeof tcpPortProbes> {
+  return tcpPortProbes(port, 30);
 }
 
 function defaults(memory: string, gracefulShutdownTimeout: string) {

@@ -52,9 +52,9 @@ import {
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
-  type RoleGroupPod,
   type StackletContext,
   type StackletOptions,
+  tcpPortProbes,
 } from '../../lib';
 import { HADOOP_CLASSPATH, HDFS_IMAGE_REPOSITORY, HDFS_IMAGE_TAGS, HDFS_MAIN_CLASSES } from './distribution';
 
@@ -412,16 +412,9 @@ export function zkfcScript(log4jPath: string): string {
   ].join('\n');
 }
 
-function tcpProbes(
-  port: number,
-): Pick<RoleGroupPod['container'], 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
-  const tcp = { tcpSocket: { port: port as never } };
-  return {
-    // Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts.
-    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: 360 },
-    readinessProbe: { ...tcp, periodSeconds: 10 },
-    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
-  };
+/** Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts. */
+function tcpProbes(port: number): ReturnType<typeof tcpPortProbes> {
+  return tcpPortProbes(port, 60);
 }
 
 /** Resources of the small JVM containers beside the main one. */

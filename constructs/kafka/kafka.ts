@@ -45,6 +45,7 @@ import {
   type StackletContext,
   type TlsFiles,
   type StackletOptions,
+  tcpPortProbes,
 } from '../../lib';
 
 /** The ports of Kafka's pods. */
@@ -318,7 +319,6 @@ function pod(
   file: string,
   port: number,
 ): RoleGroupPod['container'] {
-  const tcp = { tcpSocket: { port: port as never } };
   return {
     command: ['/bin/bash', '-c', startScript(stacklet, rg, file)],
     env: [
@@ -326,9 +326,7 @@ function pod(
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
     volumeMounts: logConfig(rg).volumeMounts,
-    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: STARTUP_PROBE_FAILURES },
-    readinessProbe: { ...tcp, periodSeconds: 10 },
-    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+    ...tcpPortProbes(port, (STARTUP_PROBE_FAILURES * 10) / 60),
   };
 }
 
@@ -498,13 +496,17 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
       configFiles: { 'broker.properties': 'properties', ...COMMON_FILE_FORMATS },
       pod: (stacklet, rg) => {
         const container = pod(stacklet, rg, 'broker.properties', KAFKA_PORTS.kafka);
-        // A ZooKeeper's CAs, when it speaks TLS with a class none of the brokers' own files carries.
-        const zkTrust = zookeeperTrustVolumes(stacklet, rg);
+        // A ZooKeeper's CAs, when it speaks TLS with a class none of the brokers' own files carries,
+        // and the CAs of the client certificates the brokers accept.
+        const trust = [zookeeperTrustVolumes(stacklet, rg), clientCertificateTrustVolumes(stacklet, rg)];
         return {
-          container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), ...zkTrust.mounts] },
+          container: {
+            ...container,
+            volumeMounts: [...(container.volumeMounts ?? []), ...trust.flatMap((t) => t.mounts)],
+          },
           configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
           reloadedFiles: RELOADED_LOG_FILES,
-          volumes: [...zkTrust.volumes, ...logConfig(rg).volumes],
+          volumes: [...trust.flatMap((t) => t.volumes), ...logConfig(rg).volumes],
         };
       },
     }),
@@ -513,8 +515,10 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     const name = zookeeperConfigMapName(spec);
     return name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {};
   },
+  // Clients prove who they are with a certificate of the class's TlsClass (mutual TLS on 9092).
+  authenticationProviders: ['tls'],
   validate: (stacklet) => {
-    const problems: string[] = [];
+    const problems: string[] = [...clientAuthenticationProblems(stacklet)];
     const zookeeper = zookeeperConfigMapName(stacklet.spec);
     if (zookeeper) {
       if (!stacklet.dependencies[zookeeper]?.[ZOOKEEPER_KEY]) {
@@ -592,6 +596,60 @@ function listenerTls(
   };
 }
 
+/**
+ * A client's principal is its certificate's common name (`CN=alice,O=data` → `alice`), as an
+ * authorizer and the broker's logs name it; a subject without one keeps Kafka's default, the whole
+ * distinguished name.
+ */
+const PRINCIPAL_FROM_COMMON_NAME = 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT';
+
+/** The TlsClass whose CAs sign the client certificates the brokers accept, from a tls AuthenticationClass. */
+function clientCertificateClass(stacklet: StackletContext): string | undefined {
+  return stacklet.authentication.find((c) => c.provider === 'tls')?.spec.tls?.tlsClass;
+}
+
+/**
+ * Where a broker finds the CAs of the client certificates it accepts: its server trust bundle when
+ * the client class is the server class (`own`), else that class's bundle mounted as a client's.
+ */
+function clientCertificateTrust(
+  stacklet: StackletContext,
+  rg: KafkaRoleGroup,
+): { trust: string; own: boolean } | undefined {
+  const tlsClass = clientCertificateClass(stacklet);
+  if (tlsClass === undefined || !rg.tls.server) return undefined;
+  if (stacklet.tls.server?.name === tlsClass) return { trust: rg.tls.server.trust, own: true };
+  return { trust: tlsTrustFile(tlsClass), own: false };
+}
+
+/** The volumes that give a broker the client certificates' CAs when its own files do not carry them. */
+function clientCertificateTrustVolumes(
+  stacklet: StackletContext,
+  rg: KafkaRoleGroup,
+): ReturnType<typeof tlsTrustVolumes> {
+  const trust = clientCertificateTrust(stacklet, rg);
+  return tlsTrustVolumes(trust && !trust.own ? [clientCertificateClass(stacklet)!] : []);
+}
+
+/** Kafka maps one tls AuthenticationClass, and only onto a client listener that speaks TLS. */
+function clientAuthenticationProblems(stacklet: StackletContext): string[] {
+  const tlsClasses = stacklet.authentication.filter((c) => c.provider === 'tls');
+  const problems: string[] = [];
+  if (tlsClasses.length > 1) {
+    problems.push(
+      'spec.clusterConfig.authentication: Kafka checks client certificates against one TlsClass; name one tls ' +
+        `AuthenticationClass, not ${tlsClasses.length} (${tlsClasses.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (tlsClasses.length > 0 && !stacklet.tls.server) {
+    problems.push(
+      `spec.clusterConfig.authentication: the AuthenticationClass "${tlsClasses[0].name}" asks clients for a ` +
+        "certificate, which needs the brokers' client listener on TLS: set spec.clusterConfig.tls.serverTlsClass",
+    );
+  }
+  return problems;
+}
+
 /** The security protocol of a listener whose TLS files are `files` (none: plaintext). */
 function protocol(files: TlsFiles | undefined): 'SSL' | 'PLAINTEXT' {
   return files ? 'SSL' : 'PLAINTEXT';
@@ -627,8 +685,17 @@ function controllerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Re
  * is on; clients show no certificate — client certificates are authentication, a separate concern)
  * and `INTERNAL` on 9094 for replication (mutual TLS with the internal class when internal TLS is on).
  */
-function brokerListeners(rg: KafkaRoleGroup): Record<string, string> {
+function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<string, string> {
   const tls = rg.tls;
+  const clients = clientCertificateTrust(stacklet, rg);
+  // With a tls AuthenticationClass, clients (inside and outside) show a certificate of its class.
+  const clientListenerTls = (listener: string, files: TlsFiles) =>
+    clients
+      ? {
+          ...listenerTls(listener, { ...files, trust: clients.trust }, 'required'),
+          [`listener.name.${listener.toLowerCase()}.ssl.principal.mapping.rules`]: PRINCIPAL_FROM_COMMON_NAME,
+        }
+      : listenerTls(listener, files, 'none');
   // Reached from outside (a brokers' class that is not ClusterIP): a third listener, EXTERNAL,
   // advertised at the address the operator found for this broker's own Service.
   const listen = rg.listener ? `,EXTERNAL://0.0.0.0:${KAFKA_PORTS.external}` : '';
@@ -646,10 +713,10 @@ function brokerListeners(rg: KafkaRoleGroup): Record<string, string> {
       `CLIENT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka},` +
       `INTERNAL://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.internal}${advertise}`,
     'inter.broker.listener.name': 'INTERNAL',
-    ...(tls.server ? listenerTls('CLIENT', tls.server, 'none') : {}),
+    ...(tls.server ? clientListenerTls('CLIENT', tls.server) : {}),
     // The same certificate: the signer names the broker's outside address in it (its node's address
     // for a NodePort class, its load balancer's for a LoadBalancer class).
-    ...(tls.server && rg.listener ? listenerTls('EXTERNAL', tls.server, 'none') : {}),
+    ...(tls.server && rg.listener ? clientListenerTls('EXTERNAL', tls.server) : {}),
     ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
   };
 }
@@ -724,7 +791,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
   const brokers = groupsOf(stacklet, 'brokers').reduce((n, g) => n + g.replicas, 0);
   const replication = String(Math.max(1, Math.min(3, brokers)));
   const common = {
-    ...brokerListeners(rg),
+    ...brokerListeners(stacklet, rg),
     'log.dirs': DATA_DIR,
     'offsets.topic.replication.factor': replication,
     'transaction.state.log.replication.factor': replication,

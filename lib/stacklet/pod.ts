@@ -223,3 +223,21 @@ export function dropUndefined<T>(value: T): T {
   }
   return result as T;
 }
+
+/**
+ * Probes that a port takes connections: readiness every 10 s, and liveness (every 15 s, four
+ * failures) only after a startup probe that gives the first listen `startupMinutes`. JVM products
+ * recover logs, replay edits or wait for their storage before they listen, and must not be killed
+ * for taking long once.
+ */
+export function tcpPortProbes(
+  port: number,
+  startupMinutes: number,
+): Pick<RoleGroupPod['container'], 'startupProbe' | 'readinessProbe' | 'livenessProbe'> {
+  const tcp = { tcpSocket: { port: port as never } };
+  return {
+    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: Math.ceil((startupMinutes * 60) / 10) },
+    readinessProbe: { ...tcp, periodSeconds: 10 },
+    livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
+  };
+}

@@ -8,9 +8,12 @@
  * group has one pod, so each pod gets certificates of its own. Proven:
  * - a controller and two brokers become Ready by keelson's probes, with the quorum and replication
  *   on mutual-TLS listeners of the internal CA (there is no plaintext listener they could use);
- * - a client trusting the server CA creates a topic replicated on both brokers, produces and
- *   consumes through the bootstrap Service, checking the names in the certificates of the
- *   bootstrap Service and of each broker it is sent to (`https` endpoint identification);
+ * - the brokers authenticate clients by certificate (a `tls` AuthenticationClass whose TlsClass,
+ *   `clients`, has a CA of its own): a client with a certificate of that CA, trusting the server CA,
+ *   creates a topic replicated on both brokers, produces and consumes through the bootstrap
+ *   Service, checking the names in the certificates of the bootstrap Service and of each broker it
+ *   is sent to (`https` endpoint identification);
+ * - a client without a certificate, and one whose certificate another CA signed, read nothing;
  * - a client trusting another CA (the internal one) fails the handshake and reads nothing;
  * - a plaintext client reaches nothing: not the bootstrap (9092), not a broker's internal
  *   listener (9094), not the controller (9093).
@@ -20,7 +23,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
-import { tlsVolumeName } from '../../lib';
+import { tlsTrustVolumeName, tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { kafkaJava, PRELUDE, produceConsume } from './kafka-client-support';
@@ -50,14 +53,16 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
   const volumes = new HostPathVolumes('kafka-tls');
   const serverCa = new TestPki('keelson test server CA');
   const internalCa = new TestPki('keelson test internal CA');
+  const clientsCa = new TestPki('keelson test clients CA');
 
   afterAll(async () => {
     await volumes.removeAll();
     serverCa.remove();
     internalCa.remove();
+    clientsCa.remove();
   });
 
-  it('serves clients over TLS with names checked, refuses a client of another CA and anything plaintext', async () => {
+  it('serves clients over mutual TLS with names checked, refuses clients without a certificate of the class, of another CA and anything plaintext', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(kafkaImageRecipe(VERSION));
@@ -72,8 +77,13 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
         storage: { 'log-dirs': { capacity: '1Gi', storageClass: STORAGE_CLASS } },
       },
     };
-    const secretVolumes = (role: string, group: string, uses: readonly ('server' | 'internal')[]) =>
-      uses.map((use) => ({ name: tlsVolumeName(use), secret: { secretName: `${role}-${group}-${use}` } }));
+    // The clients class's CA reaches the brokers from a Secret too, in place of its ClusterTrustBundle.
+    const secretVolumes = (role: string, group: string, uses: readonly ('server' | 'internal')[]) => [
+      ...uses.map((use) => ({ name: tlsVolumeName(use), secret: { secretName: `${role}-${group}-${use}` } })),
+      ...(uses.includes('server')
+        ? [{ name: tlsTrustVolumeName('clients'), secret: { secretName: 'clients-ca' } }]
+        : []),
+    ];
     const groups = (role: string, names: string[], uses: readonly ('server' | 'internal')[]) =>
       Object.fromEntries(
         names.map((g) => [
@@ -86,6 +96,7 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       'kafka',
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
+        clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] },
         controllers: {
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: groups('controllers', CONTROLLER_GROUPS, ['internal']),
@@ -95,8 +106,11 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
           roleGroups: groups('brokers', BROKER_GROUPS, ['server', 'internal']),
         },
       },
-      // The class exists as far as the build is concerned; its certificates are the test's (above).
-      { tlsClasses: [{ name: 'tls' }] },
+      // The classes exist as far as the build is concerned; their certificates are the test's (above).
+      {
+        tlsClasses: [{ name: 'tls' }, { name: 'clients' }],
+        authenticationClasses: [{ name: 'mtls', provider: 'tls', spec: { tls: { tlsClass: 'clients' } } }],
+      },
     );
     const manifests = Testing.synth(chart) as Manifest[];
     const discovery = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'kafka') as
@@ -121,11 +135,19 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       secrets.push(fileSecret(`brokers-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
     }
     const trust = '/trust';
+    secrets.push(fileSecret('clients-ca', { 'ca.crt': clientsCa.caPem }));
+    const keystore = (file: string) => `ssl.keystore.type=PEM\nssl.keystore.location=${trust}/${file}\n`;
+    const serverTrust = `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${trust}/server-ca.crt\n`;
+    const refused = 'request.timeout.ms=10000\ndefault.api.timeout.ms=30000\n';
     secrets.push(
       fileSecret('client-trust', {
         'server-ca.crt': serverCa.caPem,
         'internal-ca.crt': internalCa.caPem,
-        'tls.properties': `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${trust}/server-ca.crt\n`,
+        'alice.pem': clientsCa.issue('alice', ['alice'])['tls.pem'],
+        'mallory.pem': internalCa.issue('mallory', ['mallory'])['tls.pem'],
+        'tls.properties': serverTrust + keystore('alice.pem'),
+        'no-certificate.properties': serverTrust + refused,
+        'other-ca-certificate.properties': serverTrust + keystore('mallory.pem') + refused,
         'wrong-ca.properties':
           'security.protocol=SSL\nssl.truststore.type=PEM\n' +
           `ssl.truststore.location=${trust}/internal-ca.crt\nrequest.timeout.ms=10000\ndefault.api.timeout.ms=30000\n`,
@@ -169,6 +191,12 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       `${topics(bootstrap, 'wrong-ca.properties')} > /tmp/wrong-ca.log 2>&1; status=$?`,
       `echo "wrong CA: status=$status listed=$(grep -c '^orders$' /tmp/wrong-ca.log) ` +
         `handshake=$(grep -c -i -E 'SSL handshake failed|SSLHandshakeException|PKIX path' /tmp/wrong-ca.log)"`,
+      ...['no-certificate', 'other-ca-certificate'].map(
+        (what) =>
+          `${topics(bootstrap, `${what}.properties`)} > /tmp/${what}.log 2>&1; ` +
+          `echo "${what}: status=$? listed=$(grep -c '^orders$' /tmp/${what}.log) ` +
+          `refused=$(grep -c -i -E 'SSL handshake failed|SslAuthenticationException|bad_certificate|certificate_required|Failed authentication' /tmp/${what}.log)"`,
+      ),
       ...[
         ['bootstrap', bootstrap],
         ['broker-internal', `${broker}:9094`],
@@ -179,7 +207,7 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       ),
       `timeout 90 ${kafkaJava(VERSION, 'org.apache.kafka.tools.MetadataQuorumCommand', `--bootstrap-controller ${controller}:9093 --command-config ${trust}/plaintext.properties describe --status`)} > /tmp/quorum.log 2>&1; ` +
         `echo "plaintext controller: status=$? leader=$(grep -c '^LeaderId' /tmp/quorum.log)"`,
-      'tail -3 /tmp/wrong-ca.log /tmp/plain.log /tmp/quorum.log',
+      'tail -3 /tmp/wrong-ca.log /tmp/no-certificate.log /tmp/other-ca-certificate.log /tmp/plain.log /tmp/quorum.log',
       'true',
     ].join('\n');
     expect(script.startsWith(PRELUDE)).toBe(true);
@@ -200,7 +228,7 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     const report = async (what: string) => `${what}\n--- client\n${output}\n--- pods\n${await logs()}`;
     const lines = output.split('\n');
     process.stdout.write(
-      `kafka TLS client:\n${lines.filter((l) => /^(consumed|wrong CA|plaintext)/.test(l)).join('\n')}\n`,
+      `kafka TLS client:\n${lines.filter((l) => /^(consumed|wrong CA|no-certificate|other-ca|plaintext)/.test(l)).join('\n')}\n`,
     );
     for (const message of ['keelson-tls-1', 'keelson-tls-2']) {
       if (!lines.includes(`consumed: ${message}`))
@@ -209,6 +237,11 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     const wrong = lines.find((l) => l.startsWith('wrong CA: '));
     if (!wrong || !/status=[1-9]\d* listed=0 handshake=[1-9]/.test(wrong))
       throw new Error(await report(`a client trusting another CA: ${wrong}`));
+    for (const what of ['no-certificate', 'other-ca-certificate']) {
+      const line = lines.find((l) => l.startsWith(`${what}: `));
+      if (!line || !/status=[1-9]\d* listed=0 refused=[1-9]/.test(line))
+        throw new Error(await report(`a client with ${what}: ${line}`));
+    }
     for (const what of ['bootstrap', 'broker-internal']) {
       const line = lines.find((l) => l.startsWith(`plaintext ${what}: `));
       if (!line || !/status=[1-9]\d* listed=0$/.test(line))
