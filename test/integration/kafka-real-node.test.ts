@@ -44,12 +44,7 @@ import {
   SHIP_LOGS,
   startLogShipping,
 } from './log-shipping';
-import {
-  expectSharedRecordShape,
-  readStructuredLog,
-  waitForRecords,
-  type LogRecord,
-} from './structured-logs';
+import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { startPrometheus, withAlertDelay } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 
@@ -339,9 +334,7 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
     // without a restart the brokers log each heartbeat's response at DEBUG, and the controller each
     // event it processed (a broker's heartbeat among them).
     const lifecycle = 'kafka.server.BrokerLifecycleManager';
-    const isLifecycleDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger === lifecycle;
     const quorumController = 'org.apache.kafka.controller.QuorumController';
-    const isControllerDebug = (r: LogRecord) => r.level === 'DEBUG' && r.logger === quorumController;
     expect(records.filter((r) => r.level === 'DEBUG')).toEqual([]);
     expect(
       (await readStructuredLog(ns.name, controllers[0], 'kafka')).filter((r) => r.level === 'DEBUG'),
@@ -360,7 +353,9 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
         }),
       );
     const running = { templates: await templates(), pods: await podStates() };
-    expect(running.pods.map((p) => p.restarts)).toEqual([0, 0, 0, 0]);
+    // The brokers never restarted; the controller's count is whatever its freeze above left, and
+    // must not move with the level change.
+    expect(running.pods.filter((p) => three.includes(p.name)).map((p) => p.restarts)).toEqual([0, 0, 0]);
     expect(
       await applyAll(
         client,
@@ -370,28 +365,21 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
         ns.name,
       ),
     ).toEqual([]);
-    const changed = await waitForRecords(
-      ns.name,
-      three[0],
-      'kafka',
-      `DEBUG record of ${lifecycle}`,
-      isLifecycleDebug,
-      async () =>
-        (await execInPod(ns.name, three[0], 'cat /kafka/config/log4j2.properties').catch(
-          (e: Error) => e.message,
-        )) + (await podsLogs(ns.name, [three[0]])),
-    );
-    const controllerChanged = await waitForRecords(
-      ns.name,
-      controllers[0],
-      'kafka',
-      `DEBUG record of ${quorumController}`,
-      isControllerDebug,
-      async () =>
-        (await execInPod(ns.name, controllers[0], 'cat /kafka/config/log4j2.properties').catch(
-          (e: Error) => e.message,
-        )) + (await podsLogs(ns.name, [controllers[0]])),
-    );
+    /** Waits for `logger`'s DEBUG records in `pod`'s file; a failure shows its Log4j 2 file and log. */
+    const debugRecords = (pod: string, logger: string) =>
+      waitForRecords(
+        ns.name,
+        pod,
+        'kafka',
+        `DEBUG record of ${logger}`,
+        (r) => r.level === 'DEBUG' && r.logger === logger,
+        async () =>
+          (await execInPod(ns.name, pod, 'cat /kafka/config/log4j2.properties').catch(
+            (e: Error) => e.message,
+          )) + (await podsLogs(ns.name, [pod])),
+      );
+    const changed = await debugRecords(three[0], lifecycle);
+    const controllerChanged = await debugRecords(controllers[0], quorumController);
     process.stdout.write(
       `kafka on the real node: a logger's DEBUG level in the spec took effect in a running broker ${changed.seconds.toFixed(1)} s ` +
         `after apply, and in the running controller ${controllerChanged.seconds.toFixed(1)} s after that\n`,
