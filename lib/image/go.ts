@@ -25,6 +25,17 @@ export interface GoProgram {
   readonly ldflags?: string;
   /** `go build -tags`. @default none */
   readonly tags?: readonly string[];
+  /**
+   * `replace` directives of the release's own go.mod, repeated in the wrapper module: `go get`
+   * ignores a dependency's replacements, and a release that builds only with them fails without.
+   * @default none
+   */
+  readonly replace?: Readonly<Record<string, string>>;
+  /**
+   * Compile with cgo (a program whose storage is SQLite), linked statically against the build
+   * host's C library so the binary needs none in the image. @default false (CGO_ENABLED=0)
+   */
+  readonly cgo?: boolean;
 }
 
 function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -48,10 +59,14 @@ export async function buildGoProgram(program: GoProgram, context: LayerBuildCont
   if (fs.existsSync(binary)) return binary;
   const dir = path.join(context.workDir, `go-${program.name}`);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'go.mod'), `module keelson.image/${program.name}\n\ngo 1.22\n`);
+  const replace = Object.entries(program.replace ?? {}).map(([from, to]) => `replace ${from} => ${to}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'go.mod'),
+    `module keelson.image/${program.name}\n\ngo 1.22\n${replace.join('')}`,
+  );
   const env = {
     ...process.env,
-    CGO_ENABLED: '0',
+    CGO_ENABLED: program.cgo ? '1' : '0',
     GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
     GOFLAGS: '-mod=mod',
   };
@@ -67,7 +82,7 @@ export async function buildGoProgram(program: GoProgram, context: LayerBuildCont
       '-trimpath',
       ...(program.tags?.length ? ['-tags', program.tags.join(',')] : []),
       '-ldflags',
-      `-s -w ${program.ldflags ?? ''}`.trim(),
+      `-s -w ${program.cgo ? "-linkmode external -extldflags '-static' " : ''}${program.ldflags ?? ''}`.trim(),
       '-o',
       tmp,
       pkg,
