@@ -201,6 +201,7 @@ describe('Trino password authentication from AuthenticationClasses', () => {
       'http-server.authentication.oauth2.client-secret': '${ENV:TRINO_AUTH_SSO_CLIENT_SECRET}',
       'http-server.authentication.oauth2.scopes': 'openid,email,profile',
       'http-server.authentication.oauth2.principal-field': 'preferred_username',
+      'http-server.authentication.oauth2.oidc.use-userinfo-endpoint': 'false',
     });
     // No password authenticator, and the image's own CAs verify the provider.
     expect(config['password-authenticator.config-files']).toBeUndefined();

@@ -109,9 +109,12 @@ sqa:
     'server=$!',
     `until curl -sfk ${admin}/health/ready > /dev/null; do kill -0 $server; sleep 1; done`,
     `for c in /clients/*.json; do curl -sfk -X POST -H 'Content-Type: application/json' -d @$c ${admin}/admin/clients > /dev/null; done`,
-    // The signing keys are made on first use (RSA 4096: seconds on a busy node); make them now.
-    `curl -sfk https://127.0.0.1:${provider.port}/.well-known/openid-configuration > /dev/null`,
-    `curl -sfk https://127.0.0.1:${provider.port}/.well-known/jwks.json > /dev/null`,
+    // The signing keys are made on first use (RSA 4096: seconds on a busy node, where a first
+    // request can fail while Hydra makes them); make them now.
+    ...['openid-configuration', 'jwks.json'].map(
+      (doc) =>
+        `until curl -sfk https://127.0.0.1:${provider.port}/.well-known/${doc} > /dev/null; do kill -0 $server; sleep 1; done`,
+    ),
     `touch /tmp/${provider.name}-ready`,
     'wait $server',
   ].join('\n');
@@ -156,6 +159,9 @@ export async function startHydra(
           readinessProbe: {
             exec: { command: ['test', '-f', `/tmp/${provider.name}-ready`] },
             periodSeconds: 2,
+            // A busy node runs exec probes late: a missed one must not take the provider off its Service.
+            timeoutSeconds: 10,
+            failureThreshold: 30,
           },
           securityContext: RESTRICTED_CONTAINER,
           resources: { limits: { memory: '256Mi' }, requests: { memory: '64Mi' } },
@@ -182,6 +188,8 @@ export async function startHydra(
       metadata: { name: 'hydra' },
       spec: {
         selector: { app: 'hydra' },
+        // Ready once is enough: the test waits for it, and Trino must keep reaching it after.
+        publishNotReadyAddresses: true,
         ports: PROVIDERS.map((p) => ({ name: p.name, port: p.port, targetPort: p.port })),
       },
     },

