@@ -78,7 +78,11 @@ import {
   type TrinoCatalog,
   type TrinoCatalogSpec,
 } from './catalog';
-import { TRINO_AUTHENTICATION_PROVIDERS, trinoAuthentication } from './authentication';
+import {
+  TRINO_AUTHENTICATION_PROVIDERS,
+  trinoAuthentication,
+  trinoAuthenticationProblems,
+} from './authentication';
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
@@ -643,6 +647,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
           'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
       );
     }
+    problems.push(...trinoAuthenticationProblems(stacklet.authentication));
     problems.push(
       ...opaReferenceProblems(stacklet.spec.clusterConfig?.authorization?.opa, stacklet.dependencies),
     );
