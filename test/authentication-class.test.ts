@@ -105,7 +105,9 @@ describe('AuthenticationClass', () => {
     expect(problems({ ldap: { ...LDAP, tls: { tlsClass: 'Corp CA' } } })[0]).toMatch(
       /^spec\.ldap\.tls\.tlsClass: "Corp CA" is not a TlsClass name/,
     );
-    expect(problems({ kerberos: { realm: 'example.org', kdc: 'kdc', adminCredentialsSecretName: 'kadmin' } })).toEqual([
+    expect(
+      problems({ kerberos: { realm: 'example.org', kdc: 'kdc', adminCredentialsSecretName: 'kadmin' } }),
+    ).toEqual([
       "spec.kerberos.realm: \"example.org\" is not a realm in upper case letters, digits, '-' and '.'",
     ]);
     expect(
