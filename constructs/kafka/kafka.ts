@@ -640,11 +640,11 @@ function clientCertificateClass(stacklet: StackletContext): string | undefined {
 function clientCertificateTrust(
   stacklet: StackletContext,
   rg: KafkaRoleGroup,
-): { trust: string; own: boolean } | undefined {
+): { trust: string; tlsClass: string; own: boolean } | undefined {
   const tlsClass = clientCertificateClass(stacklet);
   if (tlsClass === undefined || !rg.tls.server) return undefined;
-  if (stacklet.tls.server?.name === tlsClass) return { trust: rg.tls.server.trust, own: true };
-  return { trust: tlsTrustFile(tlsClass), own: false };
+  if (stacklet.tls.server?.name === tlsClass) return { trust: rg.tls.server.trust, tlsClass, own: true };
+  return { trust: tlsTrustFile(tlsClass), tlsClass, own: false };
 }
 
 /** The volumes that give a broker the client certificates' CAs when its own files do not carry them. */
@@ -653,7 +653,7 @@ function clientCertificateTrustVolumes(
   rg: KafkaRoleGroup,
 ): ReturnType<typeof tlsTrustVolumes> {
   const trust = clientCertificateTrust(stacklet, rg);
-  return tlsTrustVolumes(trust && !trust.own ? [clientCertificateClass(stacklet)!] : []);
+  return tlsTrustVolumes(trust && !trust.own ? [trust.tlsClass] : []);
 }
 
 /** Kafka maps one tls AuthenticationClass, and only onto a client listener that speaks TLS. */

@@ -73,7 +73,11 @@ import {
   type TrinoCatalog,
   type TrinoCatalogSpec,
 } from './catalog';
-import { TRINO_AUTHENTICATION_PROVIDERS, trinoAuthentication } from './authentication';
+import {
+  TRINO_AUTHENTICATION_PROVIDERS,
+  trinoAuthentication,
+  trinoAuthenticationProblems,
+} from './authentication';
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
@@ -665,6 +669,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
           'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
       );
     }
+    problems.push(...trinoAuthenticationProblems(stacklet.authentication));
     const opa = stacklet.spec.clusterConfig?.authorization?.opa;
     if (opa && !stacklet.dependencies[opa.configMapName]?.[OPA_URL_KEY]) {
       problems.push(
