@@ -145,6 +145,12 @@ describe('a KafkaCluster that authenticates clients with Kerberos', () => {
     expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
+  test("the stacklet's NetworkPolicies restrict ingress only, so the pods reach the KDC (88) and kadmind (749)", () => {
+    const policies = synth(props, withKerberos(tlsOn)).filter((o) => o.kind === 'NetworkPolicy');
+    expect(policies.length).toBeGreaterThan(0);
+    for (const p of policies) expect(p.spec.policyTypes).toEqual(['Ingress']);
+  });
+
   test('refuses two kerberos classes, a kerberos class with a tls class, and an outside listener class', () => {
     const two: StackletOptions = {
       ...tlsOn,

@@ -64,7 +64,8 @@ function kdcImageRecipe() {
  */
 const KDC_SCRIPT = [
   'set -eu',
-  'export KRB5_CONFIG=/tmp/krb5.conf KRB5_KDC_PROFILE=/tmp/kdc.conf',
+  // The replay cache in /tmp: the root file system (with /var/tmp) is read-only.
+  'export KRB5_CONFIG=/tmp/krb5.conf KRB5_KDC_PROFILE=/tmp/kdc.conf KRB5RCACHEDIR=/tmp',
   `printf '%s\\n' '[libdefaults]' '  default_realm = ${REALM}' '[realms]' '  ${REALM} = {' ` +
     `'    kdc = 127.0.0.1:8888' '    admin_server = 127.0.0.1:7749' '  }' > /tmp/krb5.conf`,
   `printf '%s\\n' '[kdcdefaults]' '  kdc_ports = 8888' '  kdc_tcp_ports = 8888' '[realms]' '  ${REALM} = {' ` +
