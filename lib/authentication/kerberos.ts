@@ -11,9 +11,9 @@
  * the next pod writes a new one.
  *
  * Restrictions, by design of this first mapping:
- * - `ktadd` draws new random keys each time a pod starts (only `kadmin.local`, on the KDC itself, can
- *   export the keys a principal has). A client holding a service ticket of the pod's previous keys
- *   gets a new one when it reconnects.
+ * - `ktadd` draws new random keys each time a pod starts (keeping them, `-norandkey`, needs the
+ *   admin's key extraction right, which keelson does not ask for). A client holding a service ticket
+ *   of the pod's previous keys gets a new one when it reconnects. So no principal is shared by pods.
  * - A product's principals name pod DNS names, so a client must dial a pod by that name (not a
  *   Service's name, and not an address outside the cluster) for its ticket to match.
  * - With a password in the admin Secret, `kadmin -w` carries it on the init container's command
