@@ -19,6 +19,13 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
+  CLOSED,
+  Duration,
+  opaAuthorizationSchema,
+  opaDependencies,
+  opaReferenceProblems,
+  opaRuleUrl,
+  parseDurationSeconds,
   defaultIdOffset,
   containerLogging,
   LOG_DIR,
@@ -46,6 +53,10 @@ import {
   type TlsFiles,
   type StackletOptions,
   tcpPortProbes,
+  kerberosClassOf,
+  kerberosPodParts,
+  KERBEROS_KEYTAB,
+  type KerberosPodParts,
 } from '../../lib';
 
 /** The ports of Kafka's pods. */
@@ -157,6 +168,12 @@ const controllersHaveNoListener = defineRule<RuleView>({
   check: (self) => self.controllers?.roleConfig?.listenerClass === undefined,
 });
 
+/**
+ * Each node's cache of OPA's decisions. Kafka asks the authorizer for every request, so the cache
+ * keeps OPA off the produce path; its time to live bounds how long a policy change waits.
+ */
+export const DEFAULT_OPA_CACHE = { entryTimeToLive: '30s', maxEntries: 50_000 } as const;
+
 const baseSchema = stackletSpecSchema({
   description: 'A Kafka cluster: brokers, and controllers in KRaft mode.',
   clusterConfig: {
@@ -166,6 +183,35 @@ const baseSchema = stackletSpecSchema({
         description:
           'Run in ZooKeeper mode, with the metadata in the ZooKeeper (or ZookeeperZnode) whose discovery ConfigMap this names. ' +
           '@default - KRaft mode, with controllers',
+      }),
+    ),
+    authorization: Type.Optional(
+      opaAuthorizationSchema({
+        product: 'Kafka',
+        packageExample: 'kafka',
+        packageUse: 'brokers and controllers ask its rule `allow` for every action a principal takes.',
+        whenUnset: 'every principal may do everything',
+        extra: {
+          cache: Type.Optional(
+            Type.Object(
+              {
+                entryTimeToLive: Type.Optional(
+                  Duration(
+                    'How long a broker keeps a decision before asking OPA again: the longest a policy change waits to apply. ' +
+                      `@default ${DEFAULT_OPA_CACHE.entryTimeToLive}`,
+                  ),
+                ),
+                maxEntries: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    description: `How many decisions a broker keeps. @default ${DEFAULT_OPA_CACHE.maxEntries}`,
+                  }),
+                ),
+              },
+              { ...CLOSED, description: "Each node's cache of OPA's decisions." },
+            ),
+          ),
+        },
       }),
     ),
   },
@@ -274,6 +320,9 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
   const log4j = log4jProperty(rg);
   const agent = jmxExporterAgentArgument(KAFKA_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
+  // The JVM's Kerberos reads keelson's krb5.conf (a broker of a kerberos class).
+  const kerberos = file === 'broker.properties' ? brokerKerberos(stacklet, rg) : undefined;
+  const krb5 = kerberos ? [`-Djava.security.krb5.conf=${kerberos.krb5Conf}`] : [];
   // A broker reached from outside learns its own address from the operator first (lib/listener).
   const external = rg.listener
     ? [
@@ -287,7 +336,7 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   return [
     'set -eu',
     `node_id=$(( \${POD_NAME##*-} + ${rg.config.nodeIdOffset} ))`,
-    `address="\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}"`,
+    `address="${podAddressScript(stacklet, rg)}"`,
     ...external,
     `sed -e "s/${POD_PLACEHOLDERS.nodeId}/\${node_id}/g" -e "s/${POD_PLACEHOLDERS.podAddress}/\${address}/g" ` +
       (rg.listener ? `-e "s/${POD_PLACEHOLDERS.externalAddress}/\${external_address}/g" ` : '') +
@@ -304,8 +353,13 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
           ]),
         ]
       : []),
-    `exec ${java([...rg.jvmArguments, log4j, agent], KAFKA_MAIN_CLASSES.server, [config])}`,
+    `exec ${java([...rg.jvmArguments, ...krb5, log4j, agent], KAFKA_MAIN_CLASSES.server, [config])}`,
   ].join('\n');
+}
+
+/** A pod's stable DNS name under its role group's headless Service, as a bash expression. */
+function podAddressScript(stacklet: StackletContext, rg: KafkaRoleGroup): string {
+  return `\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}`;
 }
 
 /**
@@ -499,26 +553,45 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
         // A ZooKeeper's CAs, when it speaks TLS with a class none of the brokers' own files carries,
         // and the CAs of the client certificates the brokers accept.
         const trust = [zookeeperTrustVolumes(stacklet, rg), clientCertificateTrustVolumes(stacklet, rg)];
+        // A kerberos class: krb5.conf, and the keytab its init container writes for the broker's principal.
+        const kerberos = brokerKerberos(stacklet, rg);
         return {
           container: {
             ...container,
-            volumeMounts: [...(container.volumeMounts ?? []), ...trust.flatMap((t) => t.mounts)],
+            volumeMounts: [
+              ...(container.volumeMounts ?? []),
+              ...trust.flatMap((t) => t.mounts),
+              ...(kerberos?.mounts ?? []),
+            ],
           },
           configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
+          extraFiles: kerberos?.files,
           reloadedFiles: RELOADED_LOG_FILES,
-          volumes: [...trust.flatMap((t) => t.volumes), ...logConfig(rg).volumes],
+          initContainers: kerberos ? [kerberos.initContainer] : undefined,
+          volumes: [
+            ...trust.flatMap((t) => t.volumes),
+            ...logConfig(rg).volumes,
+            ...(kerberos?.volumes ?? []),
+          ],
         };
       },
     }),
   ],
   dependencies: (spec): Record<string, string> => {
     const name = zookeeperConfigMapName(spec);
-    return name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {};
+    return {
+      ...(name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {}),
+      ...opaDependencies(spec.clusterConfig?.authorization?.opa),
+    };
   },
   // Clients prove who they are with a certificate of the class's TlsClass (mutual TLS on 9092).
-  authenticationProviders: ['tls'],
+  // Kerberos principals authenticate on 9092 with SASL GSSAPI (SASL_SSL with server TLS).
+  authenticationProviders: ['tls', 'kerberos'],
   validate: (stacklet) => {
-    const problems: string[] = [...clientAuthenticationProblems(stacklet)];
+    const problems: string[] = [
+      ...clientAuthenticationProblems(stacklet),
+      ...authorizationProblems(stacklet),
+    ];
     const zookeeper = zookeeperConfigMapName(stacklet.spec);
     if (zookeeper) {
       if (!stacklet.dependencies[zookeeper]?.[ZOOKEEPER_KEY]) {
@@ -641,6 +714,27 @@ function clientAuthenticationProblems(stacklet: StackletContext): string[] {
         `AuthenticationClass, not ${tlsClasses.length} (${tlsClasses.map((c) => c.name).join(', ')})`,
     );
   }
+  const kerberosClasses = stacklet.authentication.filter((c) => c.provider === 'kerberos');
+  if (kerberosClasses.length > 1) {
+    problems.push(
+      'spec.clusterConfig.authentication: a Kafka broker has one Kerberos principal, of one realm; name one ' +
+        `kerberos AuthenticationClass, not ${kerberosClasses.length} (${kerberosClasses.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (kerberosClasses.length > 0 && tlsClasses.length > 0) {
+    problems.push(
+      'spec.clusterConfig.authentication: Kafka maps one way for clients to authenticate on its client listener: ' +
+        `a tls class (certificates) or a kerberos class (SASL GSSAPI), not both (${tlsClasses[0].name}, ${kerberosClasses[0].name})`,
+    );
+  }
+  const outside = stacklet.listenerClasses.brokers;
+  if (kerberosClasses.length > 0 && outside && outside.spec.serviceType !== 'ClusterIP') {
+    problems.push(
+      `spec.brokers.roleConfig.listenerClass: the ListenerClass "${outside.name}" reaches each broker at an address ` +
+        `outside the cluster, but with the kerberos AuthenticationClass "${kerberosClasses[0].name}" a broker's ` +
+        "principal names its pod DNS name, which an outside client's ticket would not match: name a ClusterIP class",
+    );
+  }
   if (tlsClasses.length > 0 && !stacklet.tls.server) {
     problems.push(
       `spec.clusterConfig.authentication: the AuthenticationClass "${tlsClasses[0].name}" asks clients for a ` +
@@ -674,6 +768,7 @@ function controllerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Re
     listeners: `CONTROLLER://0.0.0.0:${KAFKA_PORTS.controller}`,
     'listener.security.protocol.map': `CONTROLLER:${protocol(rg.tls.internal)}`,
     ...controllerListenerTls(rg.tls),
+    ...opaAuthorizer(stacklet),
     'log.dirs': DATA_DIR,
   };
 }
@@ -700,7 +795,8 @@ function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<
   // advertised at the address the operator found for this broker's own Service.
   const listen = rg.listener ? `,EXTERNAL://0.0.0.0:${KAFKA_PORTS.external}` : '';
   const advertise = rg.listener ? `,EXTERNAL://${POD_PLACEHOLDERS.externalAddress}` : '';
-  if (!tls.server && !tls.internal) {
+  const kerberos = brokerKerberos(stacklet, rg);
+  if (!tls.server && !tls.internal && !kerberos) {
     return {
       listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}${listen}`,
       'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}${advertise}`,
@@ -718,19 +814,56 @@ function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<
     // for a NodePort class, its load balancer's for a LoadBalancer class).
     ...(tls.server && rg.listener ? clientListenerTls('EXTERNAL', tls.server) : {}),
     ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
+    ...(kerberos ? clientListenerKerberos(kerberos) : {}),
+  };
+}
+
+/** The Kerberos parts of a broker, for a stacklet naming a kerberos class. */
+function brokerKerberos(stacklet: StackletContext, rg: KafkaRoleGroup): KerberosPodParts | undefined {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return undefined;
+  return kerberosPodParts(info, {
+    service: KAFKA_KERBEROS_SERVICE,
+    // The broker's advertised address, as the start script computes it.
+    podAddress: podAddressScript(stacklet, rg),
+    configDir: CONFIG_DIR,
+  });
+}
+
+/** The service part of the brokers' principals (`kafka/<pod DNS name>@REALM`), and what clients set as `sasl.kerberos.service.name`. */
+export const KAFKA_KERBEROS_SERVICE = 'kafka';
+
+/**
+ * The client listener with Kerberos: SASL GSSAPI only, the broker accepting as its own pod principal
+ * from the keytab its init container wrote. A client's principal becomes its first component
+ * (`alice@REALM` and `alice/host@REALM` → `alice`), as an authorizer and the logs name it.
+ */
+function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, string> {
+  const principal = kerberos.principal(POD_PLACEHOLDERS.podAddress);
+  const realm = principal.slice(principal.lastIndexOf('@') + 1);
+  const escaped = realm.replace(/\./g, '\\.');
+  return {
+    'listener.name.client.sasl.enabled.mechanisms': 'GSSAPI',
+    'sasl.kerberos.service.name': KAFKA_KERBEROS_SERVICE,
+    'listener.name.client.gssapi.sasl.jaas.config':
+      'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
+      `keyTab="${KERBEROS_KEYTAB}" principal="${principal}";`,
+    'sasl.kerberos.principal.to.local.rules': `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
   };
 }
 
 /** The security protocols of the brokers' listeners (and of the controllers' one, in KRaft mode). */
-function brokerProtocolMap(rg: KafkaRoleGroup, kraft: boolean): string {
+function brokerProtocolMap(stacklet: StackletContext, rg: KafkaRoleGroup, kraft: boolean): string {
   const { server, internal } = rg.tls;
   const controller = kraft ? [`CONTROLLER:${protocol(internal)}`] : [];
   // Outside clients speak what clients inside do: TLS with the server class when it is on.
   const external = rg.listener ? [`EXTERNAL:${protocol(server)}`] : [];
-  if (!server && !internal) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
-  return [`CLIENT:${protocol(server)}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(
-    ',',
-  );
+  // Kerberos: SASL on the client listener, over TLS when server TLS is on, else in plaintext
+  // (GSSAPI sends no password, but the records then cross the network unencrypted).
+  const kerberos = kerberosClassOf(stacklet.authentication) !== undefined;
+  const client = kerberos ? `SASL_${protocol(server)}` : protocol(server);
+  if (!server && !internal && !kerberos) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
+  return [`CLIENT:${client}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(',');
 }
 
 /**
@@ -786,12 +919,88 @@ function zookeeperClientTls(trust: string): Record<string, string> {
   };
 }
 
+/** The authorizer keelson's Kafka images carry (the opa-authorizer jar from Maven Central, image.ts). */
+export const OPA_AUTHORIZER_CLASS = 'org.openpolicyagent.kafka.OpaAuthorizer';
+
+/**
+ * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
+ * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
+ * and it is the only super user, so replication, the quorum and the brokers' requests to the
+ * controllers never wait for a policy. Client certificates map to their common name on the client
+ * listeners, so a client class that issued a certificate with this common name would make that
+ * client a super user: the name is reserved.
+ */
+export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
+
+/** The OPA settings of the spec, when OPA authorizes. */
+function opaOf(stacklet: StackletContext) {
+  return (stacklet.spec as KafkaSpec).clusterConfig?.authorization?.opa;
+}
+
+/** Maps every certificate on `listener` to {@link INTERNAL_PRINCIPAL} (see there). */
+function internalPrincipal(listener: string): Record<string, string> {
+  return {
+    [`listener.name.${listener.toLowerCase()}.ssl.principal.mapping.rules`]: `RULE:^.*$/${INTERNAL_PRINCIPAL}/`,
+  };
+}
+
+/**
+ * The authorizer of brokers and controllers when `clusterConfig.authorization.opa` is set: the
+ * OPA plugin asks `<OPA>v1/data/<package path>/allow` with the principal
+ * (`input.requestContext.principal.name`) and the action (`input.action.operation`,
+ * `input.action.resourcePattern`), and keeps each decision for `cache.entryTimeToLive`. OPA that
+ * does not answer denies (`allow.on.error=false`). Brokers and controllers among themselves are the
+ * super user {@link INTERNAL_PRINCIPAL}.
+ */
+export function opaAuthorizer(stacklet: StackletContext): Record<string, string> {
+  const opa = opaOf(stacklet);
+  if (!opa) return {};
+  const ttl = opa.cache?.entryTimeToLive ?? DEFAULT_OPA_CACHE.entryTimeToLive;
+  const kraft = zookeeperConfigMapName(stacklet.spec as KafkaSpec) === undefined;
+  return {
+    'authorizer.class.name': OPA_AUTHORIZER_CLASS,
+    'opa.authorizer.url': opaRuleUrl(opa, stacklet.dependencies, 'allow'),
+    'opa.authorizer.allow.on.error': 'false',
+    'opa.authorizer.cache.expire.after.seconds': String(
+      Math.max(1, Math.ceil(parseDurationSeconds(ttl) ?? 0)),
+    ),
+    'opa.authorizer.cache.maximum.size': String(opa.cache?.maxEntries ?? DEFAULT_OPA_CACHE.maxEntries),
+    'super.users': `User:${INTERNAL_PRINCIPAL}`,
+    ...internalPrincipal('INTERNAL'),
+    ...(kraft ? internalPrincipal('CONTROLLER') : {}),
+  };
+}
+
+/** OPA authorizes only who proves who they are: brokers and controllers by internal certificates. */
+function authorizationProblems(stacklet: StackletContext): string[] {
+  const opa = opaOf(stacklet);
+  if (!opa) return [];
+  const problems = opaReferenceProblems(opa, stacklet.dependencies);
+  if (!stacklet.tls.internal) {
+    problems.push(
+      'spec.clusterConfig.authorization.opa: brokers and controllers are super users by their internal ' +
+        'certificates, and this cluster has no internal TLS, so every connection between them would be an ' +
+        'ANONYMOUS one the authorizer would have to let do everything: turn internal TLS on ' +
+        '(spec.clusterConfig.tls.internalTlsClass, or create the default class "tls")',
+    );
+  }
+  const ttl = opa.cache?.entryTimeToLive;
+  if (ttl !== undefined && !((parseDurationSeconds(ttl) ?? 0) >= 1)) {
+    problems.push(
+      `spec.clusterConfig.authorization.opa.cache.entryTimeToLive: ${JSON.stringify(ttl)} is shorter than the ` +
+        "plugin's unit, one second: give at least 1s",
+    );
+  }
+  return problems;
+}
+
 /** broker.properties: the listeners each broker advertises under its own pod address, and its metadata source. */
 function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record<string, string> {
   const brokers = groupsOf(stacklet, 'brokers').reduce((n, g) => n + g.replicas, 0);
   const replication = String(Math.max(1, Math.min(3, brokers)));
   const common = {
     ...brokerListeners(stacklet, rg),
+    ...opaAuthorizer(stacklet),
     'log.dirs': DATA_DIR,
     'offsets.topic.replication.factor': replication,
     'transaction.state.log.replication.factor': replication,
@@ -808,7 +1017,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
       ...(trust ? zookeeperClientTls(trust.trust) : {}),
-      'listener.security.protocol.map': brokerProtocolMap(rg, false),
+      'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, false),
     };
   }
   return {
@@ -817,7 +1026,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
     'node.id': POD_PLACEHOLDERS.nodeId,
     'controller.quorum.voters': quorumVoters(stacklet),
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': brokerProtocolMap(rg, true),
+    'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, true),
     ...controllerListenerTls(rg.tls),
   };
 }
@@ -829,6 +1038,17 @@ export interface KafkaClusterProps extends KafkaSpec {
    * @default - KRaft mode (or `clusterConfig.zookeeperConfigMapName`)
    */
   readonly zookeeper?: IStacklet;
+  /**
+   * Authorize with this OpaCluster's policy in Rego package `package` (sets
+   * `clusterConfig.authorization.opa`, and admits brokers and controllers to the OPA servers).
+   * @default - `clusterConfig.authorization` as given
+   */
+  readonly opa?: {
+    readonly cluster: IStacklet;
+    readonly package: string;
+    /** @default - the defaults of `clusterConfig.authorization.opa.cache` */
+    readonly cache?: NonNullable<NonNullable<KafkaSpec['clusterConfig']>['authorization']>['opa']['cache'];
+  };
 }
 
 /**
@@ -840,21 +1060,39 @@ export class KafkaCluster extends Stacklet<KafkaSpec> {
   public readonly bootstrapServers: string;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps = {}, options: StackletOptions = {}) {
-    const { zookeeper, ...spec } = props;
-    const withRef: KafkaSpec = zookeeper
-      ? {
-          ...spec,
-          clusterConfig: { ...spec.clusterConfig, zookeeperConfigMapName: zookeeper.discoveryConfigMapName },
-        }
-      : spec;
+    const { zookeeper, opa, ...spec } = props;
+    const withRef: KafkaSpec = {
+      ...spec,
+      ...(zookeeper || opa
+        ? {
+            clusterConfig: {
+              ...spec.clusterConfig,
+              ...(zookeeper ? { zookeeperConfigMapName: zookeeper.discoveryConfigMapName } : {}),
+              ...(opa
+                ? {
+                    authorization: {
+                      opa: {
+                        configMapName: opa.cluster.discoveryConfigMapName,
+                        package: opa.package,
+                        ...(opa.cache ? { cache: opa.cache } : {}),
+                      },
+                    },
+                  }
+                : {}),
+            },
+          }
+        : {}),
+    };
     super(scope, id, KAFKA, withRef, {
       ...options,
       dependencies: {
         ...options.dependencies,
         ...(zookeeper ? { [zookeeper.discoveryConfigMapName]: zookeeper.discoveryData } : {}),
+        ...(opa ? { [opa.cluster.discoveryConfigMapName]: opa.cluster.discoveryData } : {}),
       },
     });
     zookeeper?.addAllowedClient(this);
+    opa?.cluster.addAllowedClient(this);
     this.bootstrapServers = this.discoveryData[KAFKA_DISCOVERY_KEY];
   }
 }
