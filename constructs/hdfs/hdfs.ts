@@ -548,6 +548,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
               volumeMounts: mounts,
             },
           ],
+          // The failover controller writes its own structured file; the log agent ships it too.
+          loggedSidecars: [ZKFC_CONTAINER],
           configFiles: {
             ...files(stacklet, rg, 'namenodes', namenodeCoreSite(stacklet)),
             [ZKFC_LOG4J2_FILE]: log4j2Config(
