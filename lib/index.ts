@@ -46,4 +46,5 @@ export * from './external';
 export * from './tls';
 export * from './listener';
 export * from './authentication';
+export * from './authorization';
 export * from './logging';

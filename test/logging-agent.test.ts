@@ -49,7 +49,7 @@ describe('the log agent', () => {
   });
 
   /**
-   * keelson's build of the collector (lib/logging/log-agent/build.sh), run as a process: it ships the
+   * keelson's build of the collector (lib/logging/log-agent, built by lib/image/go.ts), run as a process: it ships the
    * records of a file in the shared format to an OTLP/HTTP receiver of the test's, structured and
    * with their source. Runs where the agent is built (the build takes minutes; not yet part of
    * test:prepare).

@@ -5,6 +5,7 @@ import {
   withSecretsHashes,
   workloadSecretReferences,
 } from '../lib/operator/secret-references';
+import { POD_SECRET_ROADS, SECRET_ON_ROAD } from './support/pod-secret-roads';
 
 const statefulSet = (podSpec: Record<string, unknown>, name = 'a-servers-default'): Manifest => ({
   apiVersion: 'apps/v1',
@@ -56,6 +57,14 @@ describe('podSecretReferences', () => {
     } as never);
     expect(refs.map((r) => r.name)).toEqual(['app-env', 'db', 'init-env', 'projected-one', 'tls-cert']);
   });
+
+  // The admission policy's Secret guard is held to the same table (pod-override-policy.test.ts).
+  it.each(Object.entries(POD_SECRET_ROADS))(
+    'finds the Secret on every road the admission policy guards: %s',
+    (_, spec) => {
+      expect(podSecretReferences(spec as never)).toEqual([{ name: SECRET_ON_ROAD, optional: false }]);
+    },
+  );
 
   it('counts a Secret as optional only when every reference to it is optional', () => {
     const refs = podSecretReferences({

@@ -7,6 +7,7 @@ import { Chart, Testing } from 'cdk8s';
 import {
   bindEnv,
   HASH_PASSWORDS_PROGRAM,
+  oidcClientEnv,
   PBKDF2_ITERATIONS,
   TrinoCluster,
   type TrinoClusterProps,
@@ -30,6 +31,16 @@ const CLASSES: Record<string, AuthenticationClassSpec> = {
   'ldaps-directory': { ldap: { ...LDAP, tls: { tlsClass: 'identity-ca' } } },
   users: { static: { userCredentialsSecretName: 'trino-users' } },
   sso: { oidc: { issuer: 'https://idp.example.org', clientCredentialsSecretName: 'sso' } },
+  'sso-internal': {
+    oidc: {
+      issuer: 'https://hydra.identity.svc.cluster.local:4444/',
+      clientCredentialsSecretName: 'trino-oidc',
+      scopes: ['openid', 'groups'],
+      principalClaim: 'sub',
+      tls: { tlsClass: 'identity-ca' },
+    },
+  },
+  cert: { tls: { tlsClass: 'clients' } },
 };
 
 function properties(text: string): Record<string, string> {
@@ -172,13 +183,65 @@ describe('Trino password authentication from AuthenticationClasses', () => {
     expect(() => Testing.synth(trino.node.scope as Chart)).toThrow(/Trino takes passwords only over HTTPS/);
   });
 
-  test('rejects an OIDC class: Trino supports static and ldap', () => {
-    const { trino } = synth(['directory', 'sso']);
+  test('an OIDC class: OAuth2 for the API and the web UI, the client credentials from their Secret, never in a ConfigMap', () => {
+    const { objs } = synth(['sso']);
+    const data = configMap(objs, 'coordinators').data;
+    const config = properties(data['config.properties']);
+    expect(config).toMatchObject({
+      'http-server.authentication.type': 'OAUTH2',
+      'web-ui.authentication.type': 'OAUTH2',
+      'http-server.authentication.oauth2.issuer': 'https://idp.example.org',
+      'http-server.authentication.oauth2.client-id': '${ENV:TRINO_AUTH_SSO_CLIENT_ID}',
+      'http-server.authentication.oauth2.client-secret': '${ENV:TRINO_AUTH_SSO_CLIENT_SECRET}',
+      'http-server.authentication.oauth2.scopes': 'openid,email,profile',
+      'http-server.authentication.oauth2.principal-field': 'preferred_username',
+    });
+    // No password authenticator, and the image's own CAs verify the provider.
+    expect(config['password-authenticator.config-files']).toBeUndefined();
+    expect(config['oauth2-jwk.http-client.trust-store-path']).toBeUndefined();
+    expect(Object.keys(data).filter((k) => k.startsWith('password-authenticator'))).toEqual([]);
+    expect(
+      podSpec(objs, 'coordinators').containers[0].env.filter((e) => e.name.startsWith('TRINO_AUTH_')),
+    ).toEqual([
+      { name: oidcClientEnv('sso', 'ID'), valueFrom: { secretKeyRef: { name: 'sso', key: 'clientId' } } },
+      {
+        name: oidcClientEnv('sso', 'SECRET'),
+        valueFrom: { secretKeyRef: { name: 'sso', key: 'clientSecret' } },
+      },
+    ]);
+    expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
+    // Workers take no logins.
+    expect(configMap(objs, 'workers').data).toEqual(configMap(synth([]).objs, 'workers').data);
+  });
+
+  test("an OIDC class beside password classes: both authenticators, the class's scopes, claim and CA", () => {
+    const { objs } = synth(['directory', 'sso-internal', 'users']);
+    const config = properties(configMap(objs, 'coordinators').data['config.properties']);
+    expect(config).toMatchObject({
+      'http-server.authentication.type': 'PASSWORD,OAUTH2',
+      'web-ui.authentication.type': 'OAUTH2',
+      'password-authenticator.config-files':
+        '/keelson/config/password-authenticator-directory.properties,' +
+        '/keelson/config/password-authenticator-users.properties',
+      'http-server.authentication.oauth2.issuer': 'https://hydra.identity.svc.cluster.local:4444/',
+      'http-server.authentication.oauth2.scopes': 'openid,groups',
+      'http-server.authentication.oauth2.principal-field': 'sub',
+      'oauth2-jwk.http-client.trust-store-path': '/keelson/tls/trust/identity-ca/ca.crt',
+    });
+    expect(podSpec(objs, 'coordinators').volumes.map((v) => v.name)).toContain('tls-trust-identity-ca');
+  });
+
+  test('rejects a second OIDC class and a provider Trino does not map, at the field', () => {
+    const two = synth(['sso', 'sso-internal']).trino;
     const problem =
-      'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "sso" has the oidc ' +
-      'provider, which TrinoCluster does not support; it supports static, ldap';
-    expect(trino.problems).toEqual([problem]);
-    expect(problemsOf(trino)).toBe(`TrinoCluster "trino": ${problem}`);
+      'spec.clusterConfig.authentication: Trino has one OAuth2 configuration, so at most one oidc ' +
+      'AuthenticationClass, not 2 ("sso", "sso-internal"); keep one';
+    expect(two.problems).toEqual([problem]);
+    expect(problemsOf(two)).toBe(`TrinoCluster "trino": ${problem}`);
+    expect(synth(['directory', 'cert']).trino.problems).toEqual([
+      'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "cert" has the tls ' +
+        'provider, which TrinoCluster does not support; it supports static, ldap, oidc',
+    ]);
   });
 });
 

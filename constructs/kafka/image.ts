@@ -31,6 +31,21 @@ const LOG4J2_FOR_KAFKA_3 = ['log4j-core', 'log4j-slf4j-impl', 'log4j-1.2-api'].m
 /** Log4j 1 (reload4j) and its SLF4J binding, which Kafka 3's POMs bring. */
 const LOG4J1 = ['ch.qos.reload4j:reload4j', 'org.slf4j:slf4j-reload4j'];
 
+/**
+ * OPA's authorizer plugin (`org.openpolicyagent.kafka.OpaAuthorizer`, what
+ * `clusterConfig.authorization.opa` turns on), from Maven Central. Its jar is not shaded: it
+ * brings Guava (its POM's one runtime dependency, for its decision cache) and uses the Scala
+ * library, scala-logging and Jackson of Kafka's own classpath. Maven's nearest-wins keeps Kafka's
+ * versions of those where both name one.
+ */
+export const OPA_AUTHORIZER = 'org.openpolicyagent.kafka:opa-authorizer:1.5.1';
+/**
+ * Jackson's Scala module, which the OPA plugin registers to write its request: Kafka 3's POMs
+ * bring it, Kafka 4's no longer do, so Kafka 4's images add it at the version of the
+ * `jackson-databind` that Kafka depends on.
+ */
+const jacksonScala = (jackson: string) => `com.fasterxml.jackson.module:jackson-module-scala_2.13:${jackson}`;
+
 /** The image's own account (upstream's `appuser`). */
 export const KAFKA_IMAGE_ACCOUNT = { name: 'appuser', uid: 1000, gid: 1000 } as const;
 
@@ -43,15 +58,28 @@ export const KAFKA_IMAGE_ACCOUNT = { name: 'appuser', uid: 1000, gid: 1000 } as 
  * Kafka depends on. Kafka 3's POMs bring Log4j 1 (reload4j, whose layouts cannot escape JSON) with
  * its SLF4J binding: its images leave both out and take Log4j 2 with the same binding, and Log4j's
  * `log4j-1.2-api` bridge for the Log4j 1 classes Kafka 3 calls itself (`kafka.utils.Log4jController`,
- * behind the `BROKER_LOGGER` configs of the Admin API).
+ * behind the `BROKER_LOGGER` configs of the Admin API). Every image also carries OPA's authorizer
+ * plugin ({@link OPA_AUTHORIZER}).
  */
 export const KAFKA_IMAGE_VERSIONS: Readonly<
   Record<string, { readonly extras: readonly string[]; readonly exclusions?: readonly string[] }>
 > = {
-  '3.8.1': { extras: LOG4J2_FOR_KAFKA_3, exclusions: LOG4J1 },
-  '3.9.1': { extras: LOG4J2_FOR_KAFKA_3, exclusions: LOG4J1 },
-  '4.0.0': { extras: [`org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`] },
-  '4.1.0': { extras: [`org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`] },
+  '3.8.1': { extras: [...LOG4J2_FOR_KAFKA_3, OPA_AUTHORIZER], exclusions: LOG4J1 },
+  '3.9.1': { extras: [...LOG4J2_FOR_KAFKA_3, OPA_AUTHORIZER], exclusions: LOG4J1 },
+  '4.0.0': {
+    extras: [
+      `org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`,
+      OPA_AUTHORIZER,
+      jacksonScala('2.16.2'),
+    ],
+  },
+  '4.1.0': {
+    extras: [
+      `org.apache.logging.log4j:log4j-slf4j-impl:${LOG4J2_VERSION}`,
+      OPA_AUTHORIZER,
+      jacksonScala('2.19.0'),
+    ],
+  },
 };
 
 /** Native-library jars for platforms other than linux x86-64, which an amd64 image never loads. */

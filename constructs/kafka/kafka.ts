@@ -19,6 +19,13 @@ import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
 import {
+  CLOSED,
+  Duration,
+  opaAuthorizationSchema,
+  opaDependencies,
+  opaReferenceProblems,
+  opaRuleUrl,
+  parseDurationSeconds,
   defaultIdOffset,
   containerLogging,
   LOG_DIR,
@@ -157,6 +164,12 @@ const controllersHaveNoListener = defineRule<RuleView>({
   check: (self) => self.controllers?.roleConfig?.listenerClass === undefined,
 });
 
+/**
+ * Each node's cache of OPA's decisions. Kafka asks the authorizer for every request, so the cache
+ * keeps OPA off the produce path; its time to live bounds how long a policy change waits.
+ */
+export const DEFAULT_OPA_CACHE = { entryTimeToLive: '30s', maxEntries: 50_000 } as const;
+
 const baseSchema = stackletSpecSchema({
   description: 'A Kafka cluster: brokers, and controllers in KRaft mode.',
   clusterConfig: {
@@ -166,6 +179,35 @@ const baseSchema = stackletSpecSchema({
         description:
           'Run in ZooKeeper mode, with the metadata in the ZooKeeper (or ZookeeperZnode) whose discovery ConfigMap this names. ' +
           '@default - KRaft mode, with controllers',
+      }),
+    ),
+    authorization: Type.Optional(
+      opaAuthorizationSchema({
+        product: 'Kafka',
+        packageExample: 'kafka',
+        packageUse: 'brokers and controllers ask its rule `allow` for every action a principal takes.',
+        whenUnset: 'every principal may do everything',
+        extra: {
+          cache: Type.Optional(
+            Type.Object(
+              {
+                entryTimeToLive: Type.Optional(
+                  Duration(
+                    'How long a broker keeps a decision before asking OPA again: the longest a policy change waits to apply. ' +
+                      `@default ${DEFAULT_OPA_CACHE.entryTimeToLive}`,
+                  ),
+                ),
+                maxEntries: Type.Optional(
+                  Type.Integer({
+                    minimum: 1,
+                    description: `How many decisions a broker keeps. @default ${DEFAULT_OPA_CACHE.maxEntries}`,
+                  }),
+                ),
+              },
+              { ...CLOSED, description: "Each node's cache of OPA's decisions." },
+            ),
+          ),
+        },
       }),
     ),
   },
@@ -513,12 +555,18 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
   ],
   dependencies: (spec): Record<string, string> => {
     const name = zookeeperConfigMapName(spec);
-    return name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {};
+    return {
+      ...(name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {}),
+      ...opaDependencies(spec.clusterConfig?.authorization?.opa),
+    };
   },
   // Clients prove who they are with a certificate of the class's TlsClass (mutual TLS on 9092).
   authenticationProviders: ['tls'],
   validate: (stacklet) => {
-    const problems: string[] = [...clientAuthenticationProblems(stacklet)];
+    const problems: string[] = [
+      ...clientAuthenticationProblems(stacklet),
+      ...authorizationProblems(stacklet),
+    ];
     const zookeeper = zookeeperConfigMapName(stacklet.spec);
     if (zookeeper) {
       if (!stacklet.dependencies[zookeeper]?.[ZOOKEEPER_KEY]) {
@@ -615,11 +663,11 @@ function clientCertificateClass(stacklet: StackletContext): string | undefined {
 function clientCertificateTrust(
   stacklet: StackletContext,
   rg: KafkaRoleGroup,
-): { trust: string; own: boolean } | undefined {
+): { trust: string; tlsClass: string; own: boolean } | undefined {
   const tlsClass = clientCertificateClass(stacklet);
   if (tlsClass === undefined || !rg.tls.server) return undefined;
-  if (stacklet.tls.server?.name === tlsClass) return { trust: rg.tls.server.trust, own: true };
-  return { trust: tlsTrustFile(tlsClass), own: false };
+  if (stacklet.tls.server?.name === tlsClass) return { trust: rg.tls.server.trust, tlsClass, own: true };
+  return { trust: tlsTrustFile(tlsClass), tlsClass, own: false };
 }
 
 /** The volumes that give a broker the client certificates' CAs when its own files do not carry them. */
@@ -628,7 +676,7 @@ function clientCertificateTrustVolumes(
   rg: KafkaRoleGroup,
 ): ReturnType<typeof tlsTrustVolumes> {
   const trust = clientCertificateTrust(stacklet, rg);
-  return tlsTrustVolumes(trust && !trust.own ? [clientCertificateClass(stacklet)!] : []);
+  return tlsTrustVolumes(trust && !trust.own ? [trust.tlsClass] : []);
 }
 
 /** Kafka maps one tls AuthenticationClass, and only onto a client listener that speaks TLS. */
@@ -674,6 +722,7 @@ function controllerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Re
     listeners: `CONTROLLER://0.0.0.0:${KAFKA_PORTS.controller}`,
     'listener.security.protocol.map': `CONTROLLER:${protocol(rg.tls.internal)}`,
     ...controllerListenerTls(rg.tls),
+    ...opaAuthorizer(stacklet),
     'log.dirs': DATA_DIR,
   };
 }
@@ -786,12 +835,88 @@ function zookeeperClientTls(trust: string): Record<string, string> {
   };
 }
 
+/** The authorizer keelson's Kafka images carry (the opa-authorizer jar from Maven Central, image.ts). */
+export const OPA_AUTHORIZER_CLASS = 'org.openpolicyagent.kafka.OpaAuthorizer';
+
+/**
+ * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
+ * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
+ * and it is the only super user, so replication, the quorum and the brokers' requests to the
+ * controllers never wait for a policy. Client certificates map to their common name on the client
+ * listeners, so a client class that issued a certificate with this common name would make that
+ * client a super user: the name is reserved.
+ */
+export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
+
+/** The OPA settings of the spec, when OPA authorizes. */
+function opaOf(stacklet: StackletContext) {
+  return (stacklet.spec as KafkaSpec).clusterConfig?.authorization?.opa;
+}
+
+/** Maps every certificate on `listener` to {@link INTERNAL_PRINCIPAL} (see there). */
+function internalPrincipal(listener: string): Record<string, string> {
+  return {
+    [`listener.name.${listener.toLowerCase()}.ssl.principal.mapping.rules`]: `RULE:^.*$/${INTERNAL_PRINCIPAL}/`,
+  };
+}
+
+/**
+ * The authorizer of brokers and controllers when `clusterConfig.authorization.opa` is set: the
+ * OPA plugin asks `<OPA>v1/data/<package path>/allow` with the principal
+ * (`input.requestContext.principal.name`) and the action (`input.action.operation`,
+ * `input.action.resourcePattern`), and keeps each decision for `cache.entryTimeToLive`. OPA that
+ * does not answer denies (`allow.on.error=false`). Brokers and controllers among themselves are the
+ * super user {@link INTERNAL_PRINCIPAL}.
+ */
+export function opaAuthorizer(stacklet: StackletContext): Record<string, string> {
+  const opa = opaOf(stacklet);
+  if (!opa) return {};
+  const ttl = opa.cache?.entryTimeToLive ?? DEFAULT_OPA_CACHE.entryTimeToLive;
+  const kraft = zookeeperConfigMapName(stacklet.spec as KafkaSpec) === undefined;
+  return {
+    'authorizer.class.name': OPA_AUTHORIZER_CLASS,
+    'opa.authorizer.url': opaRuleUrl(opa, stacklet.dependencies, 'allow'),
+    'opa.authorizer.allow.on.error': 'false',
+    'opa.authorizer.cache.expire.after.seconds': String(
+      Math.max(1, Math.ceil(parseDurationSeconds(ttl) ?? 0)),
+    ),
+    'opa.authorizer.cache.maximum.size': String(opa.cache?.maxEntries ?? DEFAULT_OPA_CACHE.maxEntries),
+    'super.users': `User:${INTERNAL_PRINCIPAL}`,
+    ...internalPrincipal('INTERNAL'),
+    ...(kraft ? internalPrincipal('CONTROLLER') : {}),
+  };
+}
+
+/** OPA authorizes only who proves who they are: brokers and controllers by internal certificates. */
+function authorizationProblems(stacklet: StackletContext): string[] {
+  const opa = opaOf(stacklet);
+  if (!opa) return [];
+  const problems = opaReferenceProblems(opa, stacklet.dependencies);
+  if (!stacklet.tls.internal) {
+    problems.push(
+      'spec.clusterConfig.authorization.opa: brokers and controllers are super users by their internal ' +
+        'certificates, and this cluster has no internal TLS, so every connection between them would be an ' +
+        'ANONYMOUS one the authorizer would have to let do everything: turn internal TLS on ' +
+        '(spec.clusterConfig.tls.internalTlsClass, or create the default class "tls")',
+    );
+  }
+  const ttl = opa.cache?.entryTimeToLive;
+  if (ttl !== undefined && !((parseDurationSeconds(ttl) ?? 0) >= 1)) {
+    problems.push(
+      `spec.clusterConfig.authorization.opa.cache.entryTimeToLive: ${JSON.stringify(ttl)} is shorter than the ` +
+        "plugin's unit, one second: give at least 1s",
+    );
+  }
+  return problems;
+}
+
 /** broker.properties: the listeners each broker advertises under its own pod address, and its metadata source. */
 function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record<string, string> {
   const brokers = groupsOf(stacklet, 'brokers').reduce((n, g) => n + g.replicas, 0);
   const replication = String(Math.max(1, Math.min(3, brokers)));
   const common = {
     ...brokerListeners(stacklet, rg),
+    ...opaAuthorizer(stacklet),
     'log.dirs': DATA_DIR,
     'offsets.topic.replication.factor': replication,
     'transaction.state.log.replication.factor': replication,
@@ -829,6 +954,17 @@ export interface KafkaClusterProps extends KafkaSpec {
    * @default - KRaft mode (or `clusterConfig.zookeeperConfigMapName`)
    */
   readonly zookeeper?: IStacklet;
+  /**
+   * Authorize with this OpaCluster's policy in Rego package `package` (sets
+   * `clusterConfig.authorization.opa`, and admits brokers and controllers to the OPA servers).
+   * @default - `clusterConfig.authorization` as given
+   */
+  readonly opa?: {
+    readonly cluster: IStacklet;
+    readonly package: string;
+    /** @default - the defaults of `clusterConfig.authorization.opa.cache` */
+    readonly cache?: NonNullable<NonNullable<KafkaSpec['clusterConfig']>['authorization']>['opa']['cache'];
+  };
 }
 
 /**
@@ -840,21 +976,39 @@ export class KafkaCluster extends Stacklet<KafkaSpec> {
   public readonly bootstrapServers: string;
 
   constructor(scope: Construct, id: string, props: KafkaClusterProps = {}, options: StackletOptions = {}) {
-    const { zookeeper, ...spec } = props;
-    const withRef: KafkaSpec = zookeeper
-      ? {
-          ...spec,
-          clusterConfig: { ...spec.clusterConfig, zookeeperConfigMapName: zookeeper.discoveryConfigMapName },
-        }
-      : spec;
+    const { zookeeper, opa, ...spec } = props;
+    const withRef: KafkaSpec = {
+      ...spec,
+      ...(zookeeper || opa
+        ? {
+            clusterConfig: {
+              ...spec.clusterConfig,
+              ...(zookeeper ? { zookeeperConfigMapName: zookeeper.discoveryConfigMapName } : {}),
+              ...(opa
+                ? {
+                    authorization: {
+                      opa: {
+                        configMapName: opa.cluster.discoveryConfigMapName,
+                        package: opa.package,
+                        ...(opa.cache ? { cache: opa.cache } : {}),
+                      },
+                    },
+                  }
+                : {}),
+            },
+          }
+        : {}),
+    };
     super(scope, id, KAFKA, withRef, {
       ...options,
       dependencies: {
         ...options.dependencies,
         ...(zookeeper ? { [zookeeper.discoveryConfigMapName]: zookeeper.discoveryData } : {}),
+        ...(opa ? { [opa.cluster.discoveryConfigMapName]: opa.cluster.discoveryData } : {}),
       },
     });
     zookeeper?.addAllowedClient(this);
+    opa?.cluster.addAllowedClient(this);
     this.bootstrapServers = this.discoveryData[KAFKA_DISCOVERY_KEY];
   }
 }

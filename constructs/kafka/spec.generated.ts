@@ -75,6 +75,40 @@ export interface KafkaClusterConfig {
    * @default - KRaft mode, with controllers
    */
   zookeeperConfigMapName?: string;
+  /**
+   * Who may do what.
+   * @default - none: every principal may do everything
+   */
+  authorization?: {
+    /**
+     * Kafka's OPA authorization.
+     */
+    opa: {
+      /**
+       * The discovery ConfigMap of the OpaCluster that decides (its key OPA).
+       */
+      configMapName: string;
+      /**
+       * The Rego package of the policy (`kafka`, `acme.kafka`); brokers and controllers ask its rule `allow` for every action a principal takes.
+       */
+      package: string;
+      /**
+       * Each node's cache of OPA's decisions.
+       */
+      cache?: {
+        /**
+         * How long a broker keeps a decision before asking OPA again: the longest a policy change waits to apply.
+         * @default 30s
+         */
+        entryTimeToLive?: string;
+        /**
+         * How many decisions a broker keeps.
+         * @default 50000
+         */
+        maxEntries?: number;
+      };
+    };
+  };
 }
 /**
  * A role: its defaults for every role group, and the role groups.

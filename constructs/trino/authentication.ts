@@ -1,15 +1,26 @@
 /**
- * Trino's password authentication from keelson's AuthenticationClasses (lib/authentication): the
- * `ldap` and `static` providers, each a password authenticator of the coordinator
- * (`http-server.authentication.type=PASSWORD`, one file per class in
- * `password-authenticator.config-files`, tried in the spec's order). Trino accepts passwords only
- * over HTTPS, so the cluster's port must speak TLS (TRINO.validate refuses it otherwise). Workers
+ * Trino's authentication from keelson's AuthenticationClasses (lib/authentication):
+ * - `ldap` and `static`: each a password authenticator of the coordinator
+ *   (`http-server.authentication.type=PASSWORD`, one file per class in
+ *   `password-authenticator.config-files`, tried in the spec's order);
+ * - `oidc`: Trino's OAuth 2.0 authenticator (`OAUTH2`), one per cluster (Trino has one OAuth2
+ *   configuration, so TRINO.validate refuses a second class). It accepts a Bearer access token the
+ *   provider signed (a JWT checked against the issuer's keys, its issuer, and an audience that must
+ *   include the client id when the token names one), and sends a browser without one through the
+ *   provider's authorization endpoint (`web-ui.authentication.type=OAUTH2`). The user is the
+ *   token's `principalClaim`. Listed beside password classes, both are on
+ *   (`PASSWORD,OAUTH2`): a client may send a password or a token; the web UI uses the provider.
+ *
+ * Trino takes passwords and tokens only over HTTPS, so the cluster's port must speak TLS
+ * (TRINO.validate refuses it otherwise). Workers
  * are not clients' to reach: they keep no authenticator, and the nodes authenticate each other with
  * the internal shared secret, which Trino needs with authentication on and keelson always sets.
  *
  * No credential is in a ConfigMap:
  * - `ldap`: the bind DN and password come from the class's Secret as environment variables of the
  *   coordinator (`secretKeyRef`), which the file names through Trino's `${ENV:...}` substitution.
+ * - `oidc`: the client id and secret likewise (`clientId`, `clientSecret` of the class's Secret).
+ *   A changed Secret rolls the coordinator (the operator's Secret stamps), which reads it anew.
  * - `static`: Trino's file authenticator reads bcrypt or PBKDF2 hashes, not passwords. An init
  *   container of the coordinator (the Trino image's own JDK, running the one-file program
  *   `HashPasswords.java` from the role group's ConfigMap) reads the class's Secret, mounted into
@@ -20,8 +31,10 @@
  */
 import type { Container, EnvVar, Volume, VolumeMount } from '../../imports/k8s-wire';
 import {
+  AUTHENTICATION_CLASS_DEFAULTS,
   CONFIG_VOLUME,
   LDAP_BIND_CREDENTIAL_KEYS,
+  OIDC_CLIENT_CREDENTIAL_KEYS,
   ldapUrl,
   ldapUserFilter,
   ldapUserIdAttribute,
@@ -31,8 +44,11 @@ import {
   type AuthenticationProvider,
 } from '../../lib';
 
-/** The providers Trino maps; the framework refuses the others (oidc, tls, kerberos: not yet). */
-export const TRINO_AUTHENTICATION_PROVIDERS: readonly AuthenticationProvider[] = ['static', 'ldap'];
+/** The providers Trino maps; the framework refuses the others (tls, kerberos: not yet). */
+export const TRINO_AUTHENTICATION_PROVIDERS: readonly AuthenticationProvider[] = ['static', 'ldap', 'oidc'];
+
+/** The providers Trino takes as password authenticators. */
+const PASSWORD_PROVIDERS: readonly AuthenticationProvider[] = ['static', 'ldap'];
 
 /** What Trino replaces with the name a user logs in with, in LDAP patterns. */
 const USER_PLACEHOLDER = '${USER}';
@@ -61,6 +77,49 @@ export function passwordFile(className: string): string {
 /** The environment variable of an LDAP class's bind DN or password. */
 export function bindEnv(className: string, what: 'DN' | 'PASSWORD'): string {
   return `TRINO_AUTH_${className.toUpperCase().replace(/-/g, '_')}_BIND_${what}`;
+}
+
+/** The environment variable of an OIDC class's client id or secret. */
+export function oidcClientEnv(className: string, what: 'ID' | 'SECRET'): string {
+  return `TRINO_AUTH_${className.toUpperCase().replace(/-/g, '_')}_CLIENT_${what}`;
+}
+
+/**
+ * The problems of `classes` as Trino's: it has one OAuth2 configuration, so at most one `oidc`
+ * class. Each message names the field and the rule.
+ */
+export function trinoAuthenticationProblems(classes: readonly AuthenticationClassInfo[]): string[] {
+  const oidc = classes.filter((c) => c.provider === 'oidc').map((c) => `"${c.name}"`);
+  return oidc.length > 1
+    ? [
+        `spec.clusterConfig.authentication: Trino has one OAuth2 configuration, so at most one oidc ` +
+          `AuthenticationClass, not ${oidc.length} (${oidc.join(', ')}); keep one`,
+      ]
+    : [];
+}
+
+function oidcProperties(info: AuthenticationClassInfo): Record<string, string> {
+  const oidc = info.spec.oidc!;
+  const prefix = 'http-server.authentication.oauth2';
+  return {
+    [`${prefix}.issuer`]: oidc.issuer,
+    [`${prefix}.client-id`]: `\${ENV:${oidcClientEnv(info.name, 'ID')}}`,
+    [`${prefix}.client-secret`]: `\${ENV:${oidcClientEnv(info.name, 'SECRET')}}`,
+    [`${prefix}.scopes`]: (oidc.scopes ?? AUTHENTICATION_CLASS_DEFAULTS.oidcScopes).join(','),
+    [`${prefix}.principal-field`]: oidc.principalClaim ?? AUTHENTICATION_CLASS_DEFAULTS.oidcPrincipalClaim,
+    'web-ui.authentication.type': 'OAUTH2',
+    // The HTTP client that reads the discovery document and keys, and trades codes for tokens.
+    ...(oidc.tls ? { 'oauth2-jwk.http-client.trust-store-path': tlsTrustFile(oidc.tls.tlsClass) } : {}),
+  };
+}
+
+function oidcEnv(info: AuthenticationClassInfo): EnvVar[] {
+  const secret = info.spec.oidc!.clientCredentialsSecretName;
+  const from = (key: string) => ({ secretKeyRef: { name: secret, key } });
+  return [
+    { name: oidcClientEnv(info.name, 'ID'), valueFrom: from(OIDC_CLIENT_CREDENTIAL_KEYS.clientId) },
+    { name: oidcClientEnv(info.name, 'SECRET'), valueFrom: from(OIDC_CLIENT_CREDENTIAL_KEYS.clientSecret) },
+  ];
 }
 
 /**
@@ -117,7 +176,7 @@ export interface TrinoAuthentication {
   /** Mounts of the coordinator's container. */
   readonly mounts: VolumeMount[];
   readonly initContainers: Container[];
-  /** TlsClasses whose CAs the coordinator trusts as a client (an LDAP server's). */
+  /** TlsClasses whose CAs the coordinator trusts as a client (an LDAP server's, an OpenID provider's). */
   readonly trustedTlsClasses: string[];
 }
 
@@ -158,9 +217,9 @@ function ldapEnv(info: AuthenticationClassInfo): EnvVar[] {
 }
 
 /**
- * The coordinator's password authentication for `classes` (each `ldap` or `static`; the framework
- * refused the others), `configDir` being where the role group's ConfigMap is mounted. Nothing when
- * the cluster names no class.
+ * The coordinator's authentication for `classes` (each `ldap`, `static` or `oidc`; the framework
+ * refused the others, TRINO.validate a second `oidc`), `configDir` being where the role group's
+ * ConfigMap is mounted. Nothing when the cluster names no class.
  */
 export function trinoAuthentication(
   classes: readonly AuthenticationClassInfo[],
@@ -176,21 +235,33 @@ export function trinoAuthentication(
     trustedTlsClasses: [],
   };
   if (classes.length === 0) return result;
+  const passwords = classes.filter((c) => PASSWORD_PROVIDERS.includes(c.provider));
+  const oidc = classes.find((c) => c.provider === 'oidc');
   const statics = classes.filter((c) => c.provider === 'static');
-  for (const info of classes) {
+  for (const info of passwords) {
     const properties =
       info.provider === 'ldap'
         ? ldapProperties(info)
         : { 'password-authenticator.name': 'file', 'file.password-file': passwordFile(info.name) };
     result.files[passwordAuthenticatorFile(info.name)] = renderProperties(properties);
     result.env.push(...(info.provider === 'ldap' ? ldapEnv(info) : []));
-    const tlsClass = info.spec.ldap?.tls?.tlsClass;
+  }
+  for (const info of classes) {
+    const tlsClass = info.spec.ldap?.tls?.tlsClass ?? info.spec.oidc?.tls?.tlsClass;
     if (tlsClass) result.trustedTlsClasses.push(tlsClass);
   }
-  result.properties['http-server.authentication.type'] = 'PASSWORD';
-  result.properties['password-authenticator.config-files'] = classes
-    .map((c) => `${configDir}/${passwordAuthenticatorFile(c.name)}`)
-    .join(',');
+  result.properties['http-server.authentication.type'] = [
+    ...(passwords.length > 0 ? ['PASSWORD'] : []),
+    ...(oidc ? ['OAUTH2'] : []),
+  ].join(',');
+  if (passwords.length > 0)
+    result.properties['password-authenticator.config-files'] = passwords
+      .map((c) => `${configDir}/${passwordAuthenticatorFile(c.name)}`)
+      .join(',');
+  if (oidc) {
+    Object.assign(result.properties, oidcProperties(oidc));
+    result.env.push(...oidcEnv(oidc));
+  }
   if (statics.length === 0) return result;
 
   // The static classes' users: each Secret mounted into the hashing init container only.

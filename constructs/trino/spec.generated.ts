@@ -95,7 +95,7 @@ export interface TrinoClusterConfig {
    */
   authorization?: {
     /**
-     * Trino's OPA access control.
+     * Trino's OPA authorization.
      */
     opa: {
       /**

@@ -35,6 +35,11 @@ import type { EnvVar } from '../../imports/k8s-wire';
 import type { Construct } from 'constructs';
 import {
   CLOSED,
+  opaAuthorizationSchema,
+  opaDependencies,
+  opaReferenceProblems,
+  opaRuleUrl,
+  type OpaReference,
   defineRole,
   jmxExporterAgentArgument,
   METRICS_PORT_NAME,
@@ -73,7 +78,11 @@ import {
   type TrinoCatalog,
   type TrinoCatalogSpec,
 } from './catalog';
-import { TRINO_AUTHENTICATION_PROVIDERS, trinoAuthentication } from './authentication';
+import {
+  TRINO_AUTHENTICATION_PROVIDERS,
+  trinoAuthentication,
+  trinoAuthenticationProblems,
+} from './authentication';
 
 /** Trino's HTTP port (clients, the coordinator and workers). */
 export const TRINO_HTTP_PORT = 8080;
@@ -139,11 +148,6 @@ const DATA_DIR = '/data/trino';
 const INTERNAL_SECRET_ENV = 'TRINO_INTERNAL_SHARED_SECRET';
 /** The pod's stable DNS name, which a node announces to its peers when it speaks HTTPS. */
 const NODE_ADDRESS_ENV = 'TRINO_NODE_ADDRESS';
-/** A Rego package path: dot-separated identifiers. */
-const OPA_PACKAGE_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$';
-/** The key of an OpaCluster's discovery ConfigMap that holds its REST API's base URL. */
-export const OPA_URL_KEY = 'OPA';
-const OPA_CONFIG_MAP_PATH = 'spec.clusterConfig.authorization.opa.configMapName';
 
 /** Where a cluster's references to catalogs start. */
 const CATALOGS_PATH = 'spec.clusterConfig.catalogLabelSelector';
@@ -203,28 +207,12 @@ export const TrinoSpecSchema = stackletSpecSchema({
       }),
     ),
     authorization: Type.Optional(
-      Type.Object(
-        {
-          opa: Type.Object(
-            {
-              configMapName: Type.String({
-                minLength: 1,
-                description: 'The discovery ConfigMap of the OpaCluster that decides (its key OPA).',
-              }),
-              package: Type.String({
-                pattern: OPA_PACKAGE_PATTERN,
-                description:
-                  'The Rego package of the policy (`trino`, `acme.trino`); the coordinator asks its rule `allow`.',
-              }),
-            },
-            { ...CLOSED, description: "Trino's OPA access control." },
-          ),
-        },
-        {
-          ...CLOSED,
-          description: 'Who may do what. @default - none: Trino allows every query of every user',
-        },
-      ),
+      opaAuthorizationSchema({
+        product: 'Trino',
+        packageExample: 'trino',
+        packageUse: 'the coordinator asks its rule `allow`.',
+        whenUnset: 'Trino allows every query of every user',
+      }),
     ),
   },
   roles: {
@@ -371,14 +359,10 @@ function catalogFiles(stacklet: StackletContext): {
  * (`input.action.operation`, `input.action.resource`). Undefined (the policy is missing) denies.
  */
 export function opaAccessControl(
-  opa: { configMapName: string; package: string },
+  opa: OpaReference,
   dependencies: StackletContext['dependencies'],
 ): Record<string, string> {
-  const base = dependencies[opa.configMapName]?.[OPA_URL_KEY] ?? '';
-  return {
-    'access-control.name': 'opa',
-    'opa.policy.uri': `${base.endsWith('/') ? base : `${base}/`}v1/data/${opa.package.replace(/\./g, '/')}/allow`,
-  };
+  return { 'access-control.name': 'opa', 'opa.policy.uri': opaRuleUrl(opa, dependencies, 'allow') };
 }
 
 /** A worker's access control: see {@link DRAIN_USER}. */
@@ -644,9 +628,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
       ...catalogsOf(references).map((c) =>
         catalogDependencies(catalogPrefix(c.name), c.spec as TrinoCatalogSpec),
       ),
-      spec.clusterConfig?.authorization?.opa
-        ? { [OPA_CONFIG_MAP_PATH]: spec.clusterConfig.authorization.opa.configMapName }
-        : {},
+      opaDependencies(spec.clusterConfig?.authorization?.opa),
     ),
   validate: (stacklet) => {
     const problems = catalogsOf(stacklet.references).flatMap((c) =>
@@ -665,13 +647,10 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
           'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
       );
     }
-    const opa = stacklet.spec.clusterConfig?.authorization?.opa;
-    if (opa && !stacklet.dependencies[opa.configMapName]?.[OPA_URL_KEY]) {
-      problems.push(
-        `${OPA_CONFIG_MAP_PATH}: the ConfigMap "${opa.configMapName}" has no ${OPA_URL_KEY}; ` +
-          "name an OpaCluster's discovery ConfigMap (the OpaCluster's name)",
-      );
-    }
+    problems.push(...trinoAuthenticationProblems(stacklet.authentication));
+    problems.push(
+      ...opaReferenceProblems(stacklet.spec.clusterConfig?.authorization?.opa, stacklet.dependencies),
+    );
     return problems;
   },
   discovery: (stacklet) => {

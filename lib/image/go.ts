@@ -1,18 +1,34 @@
 /**
- * Programs built from the Go module proxy for an image (OPA's server). No release download is
- * reachable, so the program is compiled here: a small wrapper module of keelson's own requires the
- * release, `go get` resolves it through the proxy (GOPROXY as the environment sets it), and
- * `go build` links a static binary (CGO_ENABLED=0). The binary is kept under
- * `$KEELSON_CACHE/go/<name>-<version>/` and built only when missing; Go's own build cache makes a
- * rebuild with another link step quick.
+ * Go programs built for images. No release download is reachable, so every Go program keelson
+ * ships is compiled here, in one of two forms:
+ *
+ * - a released main package (OPA's server, `GoProgram`): a small wrapper module of keelson's own
+ *   requires the release and `go get` resolves it through the module proxy (GOPROXY as the
+ *   environment sets it);
+ * - a module of keelson's own in its repository (the log agent, `GoModuleSource`): its `go.mod`
+ *   and `go.sum` pin every dependency, and it is built where it lies.
+ *
+ * Both are linked the same way (`goBuild`): a static binary (CGO_ENABLED=0), trimmed paths, no
+ * symbol table. The binary is kept under `$KEELSON_CACHE/go/` and built only when missing; Go's own
+ * build cache makes a rebuild with another link step quick. A module of keelson's own is keyed by
+ * the hash of its files, so a changed module is never served an old binary.
  */
 import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayerBuildContext, LayerRecipe } from './build';
 
+/** How a Go binary is linked, beside the defaults every build has. */
+interface GoLinkOptions {
+  /** `-X` settings and other linker flags beside `-s -w`. @default none */
+  readonly ldflags?: string;
+  /** `go build -tags`. @default none */
+  readonly tags?: readonly string[];
+}
+
 /** A Go program to build from a module release. */
-export interface GoProgram {
+export interface GoProgram extends GoLinkOptions {
   /** The binary's name (`opa`). */
   readonly name: string;
   /** The module that holds it (`github.com/open-policy-agent/opa`). */
@@ -21,10 +37,16 @@ export interface GoProgram {
   readonly version: string;
   /** The main package. @default the module's root */
   readonly package?: string;
-  /** `-X` settings and other linker flags beside `-s -w`. @default none */
-  readonly ldflags?: string;
-  /** `go build -tags`. @default none */
-  readonly tags?: readonly string[];
+}
+
+/** A main package of keelson's own: a module folder (go.mod, go.sum, its .go files) in keelson's repository. */
+export interface GoModuleSource extends GoLinkOptions {
+  /** The binary's name (`keelson-log-agent`). */
+  readonly name: string;
+  /** The module's folder. */
+  readonly dir: string;
+  /** The version of what it builds, for the cache folder's name (`0.165.0`). */
+  readonly version: string;
 }
 
 function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -35,6 +57,41 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
         : resolve(),
     );
   });
+}
+
+/** The environment of every Go step: static binaries, the machine's own toolchain, go.mod may be completed. */
+function goEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    CGO_ENABLED: '0',
+    GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
+    GOFLAGS: '-mod=mod',
+  };
+}
+
+/**
+ * Links `pkg` (in the module at `cwd`) into `binary`. The binary appears whole or not at all: it is
+ * written beside and renamed, so a build that fails or runs twice at once leaves no half file.
+ */
+async function goBuild(cwd: string, pkg: string, binary: string, link: GoLinkOptions): Promise<void> {
+  fs.mkdirSync(path.dirname(binary), { recursive: true });
+  const tmp = `${binary}.${process.pid}.tmp`;
+  await run(
+    'go',
+    [
+      'build',
+      '-trimpath',
+      ...(link.tags?.length ? ['-tags', link.tags.join(',')] : []),
+      '-ldflags',
+      `-s -w ${link.ldflags ?? ''}`.trim(),
+      '-o',
+      tmp,
+      pkg,
+    ],
+    cwd,
+    goEnv(),
+  );
+  fs.renameSync(tmp, binary);
 }
 
 /** Where `program`'s binary is kept in the cache. */
@@ -49,43 +106,84 @@ export async function buildGoProgram(program: GoProgram, context: LayerBuildCont
   const dir = path.join(context.workDir, `go-${program.name}`);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'go.mod'), `module keelson.image/${program.name}\n\ngo 1.22\n`);
-  const env = {
-    ...process.env,
-    CGO_ENABLED: '0',
-    GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
-    GOFLAGS: '-mod=mod',
-  };
   const pkg = program.package ?? program.module;
   context.log(`  building ${pkg}@${program.version} with go (minutes on 2 cores when Go's cache is cold)`);
-  await run('go', ['get', `${pkg}@${program.version}`], dir, env);
-  fs.mkdirSync(path.dirname(binary), { recursive: true });
-  const tmp = `${binary}.${process.pid}.tmp`;
-  await run(
-    'go',
-    [
-      'build',
-      '-trimpath',
-      ...(program.tags?.length ? ['-tags', program.tags.join(',')] : []),
-      '-ldflags',
-      `-s -w ${program.ldflags ?? ''}`.trim(),
-      '-o',
-      tmp,
-      pkg,
-    ],
-    dir,
-    env,
-  );
-  fs.renameSync(tmp, binary);
+  await run('go', ['get', `${pkg}@${program.version}`], dir, goEnv());
+  await goBuild(dir, pkg, binary, program);
   return binary;
 }
 
-/** A layer holding `program`'s binary at `destination`, owned by root, executable by everyone. */
-export function goProgramLayer(program: GoProgram, destination: string): LayerRecipe {
+/** The files that make a module of keelson's own: go.mod, go.sum and its .go files, sorted. */
+function moduleFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+    .sort();
+}
+
+/** The start of the sha256 of a module's files (names and contents): what its binary is a function of. */
+export function goModuleKey(source: GoModuleSource): string {
+  const hash = crypto.createHash('sha256');
+  for (const file of moduleFiles(source.dir)) {
+    hash.update(`${file}\0`);
+    hash.update(fs.readFileSync(path.join(source.dir, file)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Where the binary of a module of keelson's own is kept in the cache. */
+export function goModulePath(source: GoModuleSource, cacheDir: string): string {
+  return path.join(cacheDir, 'go', `${source.name}-${source.version}-${goModuleKey(source)}`, source.name);
+}
+
+/** Builds `source` unless its binary is in the cache already; returns the binary's path. */
+export async function buildGoModule(source: GoModuleSource, context: LayerBuildContext): Promise<string> {
+  const binary = goModulePath(source, context.cacheDir);
+  if (fs.existsSync(binary)) return binary;
+  context.log(
+    `  building ${source.name} ${source.version} with go (minutes on 2 cores when Go's cache is cold)`,
+  );
+  await goBuild(source.dir, '.', binary, source);
+  return binary;
+}
+
+/** A layer holding the binary `build` returns at `destination`, owned by root, executable by everyone. */
+function goBinaryLayer(
+  description: string,
+  inputs: () => unknown,
+  destination: string,
+  build: (context: LayerBuildContext) => Promise<string>,
+): LayerRecipe {
   return {
-    description: `${program.name} ${program.version} built from the Go module proxy`,
-    inputs: () => ({ ...program, destination }),
+    description,
+    inputs: () => ({ inputs: inputs(), destination }),
     build: async (tree, context) => {
-      tree.addHostFile(destination, await buildGoProgram(program, context), { mode: 0o755 });
+      tree.addHostFile(destination, await build(context), { mode: 0o755 });
     },
   };
+}
+
+/** A layer holding `program`'s binary at `destination`. */
+export function goProgramLayer(program: GoProgram, destination: string): LayerRecipe {
+  return goBinaryLayer(
+    `${program.name} ${program.version} built from the Go module proxy`,
+    () => program,
+    destination,
+    (context) => buildGoProgram(program, context),
+  );
+}
+
+/** A layer holding the binary of a module of keelson's own at `destination`. */
+export function goModuleLayer(source: GoModuleSource, destination: string, description: string): LayerRecipe {
+  return goBinaryLayer(
+    description,
+    () => ({
+      name: source.name,
+      version: source.version,
+      key: goModuleKey(source),
+      link: [source.ldflags, source.tags],
+    }),
+    destination,
+    (context) => buildGoModule(source, context),
+  );
 }

@@ -31,6 +31,8 @@ const BIND_PASSWORD = `bind-${uniqueName('secret')}`;
 const classes = {
   ldap: uniqueName('directory'),
   oidc: uniqueName('sso'),
+  oidc2: uniqueName('sso2'),
+  cert: uniqueName('cert'),
   late: uniqueName('late'),
   tls: uniqueName('trino-tls'),
 };
@@ -63,10 +65,14 @@ beforeAll(async () => {
       bindCredentialsSecretName: 'ldap-bind',
     },
   });
-  await createClass('authenticationclasses', 'AuthenticationClass', classes.oidc, {
-    oidc: { issuer: 'https://idp.example.org', clientCredentialsSecretName: 'sso' },
-  });
+  for (const name of [classes.oidc, classes.oidc2])
+    await createClass('authenticationclasses', 'AuthenticationClass', name, {
+      oidc: { issuer: 'https://idp.example.org', clientCredentialsSecretName: 'sso' },
+    });
   await createClass('tlsclasses', 'TlsClass', classes.tls, { keelsonCa: {} });
+  await createClass('authenticationclasses', 'AuthenticationClass', classes.cert, {
+    tls: { tlsClass: classes.tls },
+  });
 });
 
 afterAll(async () => {
@@ -134,22 +140,31 @@ const tpchTrino = (authentication: string[], tls: boolean) => ({
 
 describe('AuthenticationClasses under the operator', () => {
   it('refuses a provider the product does not support, with the field in Degraded and a Warning Event, and applies nothing', async () => {
-    await create('TrinoCluster', 'oidc', tpchTrino([classes.ldap, classes.oidc], true));
+    await create('TrinoCluster', 'cert', tpchTrino([classes.ldap, classes.cert], true));
     const message = await degraded(
       'TrinoCluster',
-      'oidc',
+      'cert',
       'InvalidSpec',
-      `spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "${classes.oidc}" has the ` +
-        'oidc provider, which TrinoCluster does not support; it supports static, ldap',
+      `spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "${classes.cert}" has the ` +
+        'tls provider, which TrinoCluster does not support; it supports static, ldap, oidc',
     );
-    await waitFor('a Warning Event InvalidSpec on oidc', async () =>
-      (await warnings('oidc')).some((e) => e.reason === 'InvalidSpec' && e.message === message),
+    await waitFor('a Warning Event InvalidSpec on cert', async () =>
+      (await warnings('cert')).some((e) => e.reason === 'InvalidSpec' && e.message === message),
     );
     const sets = await apps.listNamespacedStatefulSet({
       namespace,
-      labelSelector: 'app.kubernetes.io/instance=oidc',
+      labelSelector: 'app.kubernetes.io/instance=cert',
     });
     expect(sets.items).toEqual([]);
+    // Trino has one OAuth2 configuration.
+    await create('TrinoCluster', 'two-oidc', tpchTrino([classes.oidc, classes.oidc2], true));
+    await degraded(
+      'TrinoCluster',
+      'two-oidc',
+      'InvalidSpec',
+      `spec.clusterConfig.authentication: Trino has one OAuth2 configuration, so at most one oidc ` +
+        `AuthenticationClass, not 2 ("${classes.oidc}", "${classes.oidc2}"); keep one`,
+    );
   });
 
   it('refuses any class for a product that supports none, and password authentication without TLS', async () => {

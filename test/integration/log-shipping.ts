@@ -13,7 +13,7 @@ import { readStructuredLog } from './structured-logs';
 import { adminClients } from './support';
 
 /**
- * Whether the tests ship logs: where the agent is built (`bash lib/logging/log-agent/build.sh`;
+ * Whether the tests ship logs: where the agent is built (`npx keelson image build log-agent 0.165.0 --out <dir>`;
  * `test:prepare` builds it), or KEELSON_TEST_LOG_AGENT=1 to build it first (minutes cold).
  */
 export const SHIP_LOGS = process.env.KEELSON_TEST_LOG_AGENT === '1' || cachedLogAgentBinary() !== undefined;
@@ -23,7 +23,7 @@ export function explainSkippedShipping(file: string): void {
   if (SHIP_LOGS) return;
   process.stderr.write(
     `${file}: log shipping skipped, keelson's log agent is not built; build it with ` +
-      '`bash lib/logging/log-agent/build.sh` (minutes cold) or set KEELSON_TEST_LOG_AGENT=1\n',
+      '`npx keelson image build log-agent 0.165.0 --out <dir>` (minutes cold) or set KEELSON_TEST_LOG_AGENT=1\n',
   );
 }
 

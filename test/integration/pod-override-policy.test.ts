@@ -11,6 +11,7 @@ import { HIVE, ZOOKEEPER } from '../../constructs';
 import { KubeClient } from '../../lib/operator/client';
 import { OperatorDeployment } from '../../lib/operator/deployment';
 import { collectionPath, objectPath, stackletResource } from '../../lib/operator/resources';
+import { POD_SECRET_ROADS } from '../support/pod-secret-roads';
 import { admissionVerdict, installCrds } from './admission';
 import { adminKubeConfig, serviceAccountKubeConfig, uniqueName, useTestNamespace, waitFor } from './support';
 
@@ -158,7 +159,7 @@ describe('the pod-override admission policy', () => {
         spec: { volumes: [{ name: 'other', secret: { secretName: 'someone-elses' } }] },
       },
     };
-    // The same fields by other roads: the older AppArmor annotation, a Secret through env.
+    // The same fields by other roads: the older AppArmor annotation, and a Secret by every road.
     const otherRoads: [string, unknown][] = [
       [
         'securityContext.appArmorProfile.type: Unconfined',
@@ -168,27 +169,8 @@ describe('the pod-override admission policy', () => {
           },
         },
       ],
-      [
-        'a Secret (',
-        {
-          spec: {
-            containers: [
-              {
-                name: 'zookeeper',
-                env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'someone-elses', key: 'password' } } }],
-              },
-            ],
-          },
-        },
-      ],
-      [
-        'a Secret (',
-        {
-          spec: {
-            volumes: [{ name: 'p', projected: { sources: [{ secret: { name: 'someone-elses' } }] } }],
-          },
-        },
-      ],
+      // Every road to a Secret the operator's podSecretReferences knows (the table both tests walk).
+      ...Object.values(POD_SECRET_ROADS).map((spec): [string, unknown] => ['a Secret (', { spec }]),
     ];
     for (const [field, override] of otherRoads)
       expect({ field, said: await verdict(restricted, servers(override)) }).toEqual({

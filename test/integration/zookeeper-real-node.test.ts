@@ -13,7 +13,7 @@
  *   records to a test OTLP/HTTP aggregator (a process of this test on the host end of the node's
  *   veth, which pods reach through the node's masquerade), each with the product, stacklet, role,
  *   role group, pod and namespace, and the same message and time the file holds. Runs where the
- *   agent is built (`bash lib/logging/log-agent/build.sh`, or KEELSON_TEST_LOG_AGENT=1 to build it
+ *   agent is built (`npx keelson image build log-agent 0.165.0 --out <dir>`, or KEELSON_TEST_LOG_AGENT=1 to build it
  *   first: minutes on a cold machine); otherwise the servers run without it and that test says why it is skipped.
  * - a logger's level changed in the spec of the running stacklet takes effect without a restart:
  *   DEBUG records of `org.apache.zookeeper` appear in the file (and at the aggregator) after the

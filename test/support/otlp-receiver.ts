@@ -5,7 +5,6 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { keelsonCacheDir } from '../../lib/image';
 import { logAgentBinaryPath } from '../../lib/logging/image';
@@ -37,7 +36,7 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-/** The log agent's binary in keelson's cache, where `lib/logging/log-agent/build.sh` puts it. */
+/** The log agent's binary in keelson's cache, where building its image puts it. */
 export function cachedLogAgentBinary(): string | undefined {
   const binary = logAgentBinaryPath(keelsonCacheDir());
   return fs.existsSync(binary) ? binary : undefined;
@@ -112,6 +111,3 @@ export async function startOtlpReceiver(host = '127.0.0.1'): Promise<OtlpReceive
       }),
   };
 }
-
-/** The binary's folder, for messages. */
-export const LOG_AGENT_CACHE_HINT = `bash ${path.join('lib', 'logging', 'log-agent', 'build.sh')}`;
