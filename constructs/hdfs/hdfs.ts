@@ -677,6 +677,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
               volumeMounts: mounts,
             },
           ],
+          // The failover controller writes its own structured file; the log agent ships it too.
+          loggedSidecars: [ZKFC_CONTAINER],
           // The exclude file is read again through the refresh sidecar: no roll.
           extraFiles: { [EXCLUDE_FILE]: excludeFile(stacklet) },
           configFiles: {

@@ -162,6 +162,13 @@ export interface RoleGroupPod {
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly Container[];
   readonly sidecars?: readonly Container[];
+  /**
+   * Names of `sidecars` that write a structured log file of their own (`<name>.json` in the log
+   * folder, lib/logging), a second JVM beside the product say: the log agent ships their records
+   * too, each naming its container.
+   * @default - none: the agent ships the main container's file only
+   */
+  readonly loggedSidecars?: readonly string[];
   readonly volumes?: readonly Volume[];
 }
 
