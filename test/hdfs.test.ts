@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import {
+  datanodeScaleDownProblems,
   FORMAT_MEMORY,
   HDFS,
   HDFS_PORTS,
@@ -188,6 +189,36 @@ describe('an HdfsCluster with its settings', () => {
     expect(find(after, 'ConfigMap', 'hdfs-datanodes-default').data).toEqual(
       find(before, 'ConfigMap', 'hdfs-datanodes-default').data,
     );
+  });
+
+  test('lets the operator shrink the datanodes only when the leaving pods are in the live exclude file', () => {
+    const listed = synth({
+      clusterConfig: { dfsReplication: 2, decommissionDatanodes: ['hdfs-datanodes-default-2'] },
+    });
+    const unlisted = synth({ clusterConfig: { dfsReplication: 2 } });
+    const liveOf = (objs: Obj[]) => (m: { kind: string; metadata: { name: string } }) =>
+      objs.find((o) => o.kind === m.kind && o.metadata.name === m.metadata.name);
+    const leaving = ['hdfs-datanodes-default-2'];
+    // What the spec now asks does not count; what the namenodes run with does.
+    expect(datanodeScaleDownProblems(leaving, listed as never, liveOf(unlisted) as never)).toEqual([
+      expect.stringMatching(
+        /^spec\.datanodes: hdfs-datanodes-default-2 would go with the blocks they hold: list it in spec\.clusterConfig\.decommissionDatanodes first/,
+      ),
+    ]);
+    expect(datanodeScaleDownProblems(leaving, unlisted as never, liveOf(listed) as never)).toEqual([]);
+    expect(
+      datanodeScaleDownProblems(
+        ['hdfs-datanodes-default-1', ...leaving],
+        unlisted as never,
+        liveOf(listed) as never,
+      ),
+    ).toEqual([expect.stringContaining('hdfs-datanodes-default-1 would go')]);
+    // No live namenode ConfigMap (none applied yet): nothing is known to be excluded.
+    expect(datanodeScaleDownProblems(leaving, listed as never, () => undefined)).toHaveLength(1);
+  });
+
+  test('has no schema keyword the API server refuses in a CRD (uniqueItems)', () => {
+    expect(JSON.stringify(productCrd(HDFS))).not.toContain('uniqueItems');
   });
 
   test('refuses a decommission of a pod that is no datanode, or one that leaves too few datanodes', () => {

@@ -49,6 +49,7 @@ import {
   withRules,
   writableVolumeName,
   type IStacklet,
+  type Manifest,
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
@@ -175,7 +176,6 @@ const baseSchema = stackletSpecSchema({
           'role group’s replicas in synth mode, list the pods that will go (the highest ordinals), wait until ' +
           '`hdfs dfsadmin -report` shows them Decommissioned, then lower replicas. ' +
           'The change reaches the namenodes without a restart. @default - none',
-        uniqueItems: true,
       }),
     ),
   },
@@ -505,6 +505,35 @@ export function refreshNodesScript(log4jPath: string): string {
   ].join('\n');
 }
 
+/**
+ * The operator lowers the datanodes' replicas only once every leaving pod is in the exclude file
+ * the namenodes run with (their live ConfigMaps): its decommission was applied before. Whether
+ * the namenodes report it Decommissioned yet, the operator cannot see (README).
+ */
+export function datanodeScaleDownProblems(
+  leaving: readonly string[],
+  desired: readonly Manifest[],
+  live: (manifest: Manifest) => Manifest | undefined,
+): string[] {
+  const excludes = desired
+    .filter(
+      (m) =>
+        m.kind === 'ConfigMap' &&
+        typeof (m.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] === 'string',
+    )
+    .map((m) => ((live(m)?.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] ?? '').split('\n'));
+  const notExcluded = leaving.filter(
+    (pod) => excludes.length === 0 || excludes.some((lines) => !lines.some((l) => l.startsWith(`${pod}.`))),
+  );
+  return notExcluded.length === 0
+    ? []
+    : [
+        `spec.datanodes: ${notExcluded.join(', ')} would go with the blocks they hold: list ` +
+          `${notExcluded.length > 1 ? 'them' : 'it'} in spec.clusterConfig.decommissionDatanodes first (keep replicas), ` +
+          'wait until `hdfs dfsadmin -report` shows Decommissioned, then lower replicas',
+      ];
+}
+
 /** Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts. */
 function tcpProbes(port: number): ReturnType<typeof tcpPortProbes> {
   return tcpPortProbes(port, 60);
@@ -648,6 +677,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
               volumeMounts: mounts,
             },
           ],
+          // The failover controller writes its own structured file; the log agent ships it too.
+          loggedSidecars: [ZKFC_CONTAINER],
           // The exclude file is read again through the refresh sidecar: no roll.
           extraFiles: { [EXCLUDE_FILE]: excludeFile(stacklet) },
           configFiles: {
@@ -690,6 +721,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       ],
       pod: (stacklet, rg) =>
         simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
+      scaleDownProblems: datanodeScaleDownProblems,
     }),
   ],
   dependencies: (spec): Record<string, string> => {
