@@ -171,7 +171,7 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     return { manifests: Testing.synth(chart) as Manifest[], kafka };
   }
 
-  it('serves clients over mutual TLS with names checked, refuses clients without a certificate of the class, of another CA and anything plaintext', async () => {
+  it('serves clients over mutual TLS with names checked, refuses clients without a certificate of the class, of another CA and anything plaintext; authorizes them by OPA', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(kafkaImageRecipe(VERSION));
@@ -316,6 +316,8 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     const quorum = lines.find((l) => l.startsWith('plaintext controller: '));
     if (!quorum || !/status=[1-9]\d* leader=0$/.test(quorum))
       throw new Error(await report(`a plaintext client on the controller: ${quorum}`));
+
+    await authorizesWithOpa();
   });
   /** uid and restart counts of the named pods (absent ones left out). */
   async function podIdentities(names: readonly string[]): Promise<Record<string, string>> {
@@ -345,7 +347,11 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     await waitPodsReady(ns.name, names, 15 * 60_000, diagnostics);
   }
 
-  it("authorizes alice's writes by OPA once turned on, follows a policy change without restarts, and stops asking once turned off", async () => {
+  /**
+   * OPA turned on, a policy change, OPA turned off, on the Kafka the test above deployed (in its
+   * namespace, which lives for one test).
+   */
+  async function authorizesWithOpa(): Promise<void> {
     const controllers = CONTROLLER_GROUPS.map((g) => `kafka-controllers-${g}-0`);
     const brokers = BROKER_GROUPS.map((g) => `kafka-brokers-${g}-0`);
     const kafkaPods = [...controllers, ...brokers];
@@ -467,5 +473,5 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     await waitRolled(before, everything);
     log(`authorization.opa turned off: rolled and Ready ${seconds(started)} after apply`);
     expect(await settled('forbidden')).toBe('forbidden: written');
-  });
+  }
 });
