@@ -25,6 +25,7 @@ import { ZOOKEEPER_IMAGES } from '../constructs/zookeeper/image';
 import { TRINO_IMAGES } from '../constructs/trino/image';
 import { OPA_IMAGES } from '../constructs/opa/image';
 import { LOG_AGENT_IMAGES } from '../lib/logging/image';
+import { KRB5_TOOLS_IMAGES } from '../lib/authentication/krb5-tools-image';
 import { OPERATOR_IMAGES } from '../lib/operator/image';
 
 /** Every product the package ships, in the order their CRDs are written. */
@@ -45,6 +46,7 @@ export const PRODUCTS = [
 export const IMAGES: ProductImages[] = [
   OPERATOR_IMAGES,
   LOG_AGENT_IMAGES,
+  KRB5_TOOLS_IMAGES,
   ZOOKEEPER_IMAGES,
   KAFKA_IMAGES,
   HIVE_IMAGES,

@@ -77,6 +77,7 @@ describe('AuthenticationClass', () => {
           kdc: 'kdc.example.org',
           kdcPort: 88,
           adminServer: 'kdc.example.org',
+          adminCredentialsSecretName: 'kerberos-admin',
         },
       },
     };
@@ -104,7 +105,9 @@ describe('AuthenticationClass', () => {
     expect(problems({ ldap: { ...LDAP, tls: { tlsClass: 'Corp CA' } } })[0]).toMatch(
       /^spec\.ldap\.tls\.tlsClass: "Corp CA" is not a TlsClass name/,
     );
-    expect(problems({ kerberos: { realm: 'example.org', kdc: 'kdc' } })).toEqual([
+    expect(
+      problems({ kerberos: { realm: 'example.org', kdc: 'kdc', adminCredentialsSecretName: 'kadmin' } }),
+    ).toEqual([
       "spec.kerberos.realm: \"example.org\" is not a realm in upper case letters, digits, '-' and '.'",
     ]);
     expect(

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import {
+  datanodeScaleDownProblems,
   FORMAT_MEMORY,
   HDFS,
   HDFS_PORTS,
@@ -62,7 +63,7 @@ describe('an HdfsCluster with the defaults', () => {
 
   test('gives every namenode pod a failover controller and an init container that formats only an empty volume', () => {
     const spec = podSpec(objs, 'hdfs-namenodes-default');
-    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['hdfs', 'zkfc']);
+    expect(spec.containers.map((c: { name: string }) => c.name)).toEqual(['hdfs', 'zkfc', 'refresh-nodes']);
     expect(spec.containers[1].resources.limits.memory).toBe('384Mi');
     const init = spec.initContainers[0];
     expect(init.name).toBe('format-namenode');
@@ -164,6 +165,76 @@ describe('an HdfsCluster with its settings', () => {
     expect(xml(find(one, 'ConfigMap', 'hdfs').data['hdfs-site.xml'])['dfs.replication']).toBe('1');
     const two = synth({ clusterConfig: { dfsReplication: 2 } });
     expect(file(two, 'hdfs-datanodes-default', 'hdfs-site.xml')['dfs.replication']).toBe('2');
+  });
+
+  test('decommissions the listed datanodes through the namenodes’ exclude file, without rolling them', () => {
+    const before = synth({ clusterConfig: { dfsReplication: 2 } });
+    const after = synth({
+      clusterConfig: { dfsReplication: 2, decommissionDatanodes: ['hdfs-datanodes-default-2'] },
+    });
+    const nn = 'hdfs-namenodes-default';
+    expect(file(after, nn, 'hdfs-site.xml')['dfs.hosts.exclude']).toBe('/keelson/config/datanodes.exclude');
+    expect(find(before, 'ConfigMap', nn).data['datanodes.exclude']).toBe('');
+    expect(find(after, 'ConfigMap', nn).data['datanodes.exclude']).toBe(
+      `${address('hdfs-datanodes-default-2', 'datanodes')}\n`,
+    );
+    // The pods' templates are the same (no roll); the refresh sidecar has the namenode read the file.
+    expect(podSpec(after, nn)).toEqual(podSpec(before, nn));
+    const refresh = podSpec(after, nn).containers.find((c: { name: string }) => c.name === 'refresh-nodes');
+    expect(refresh.command[2]).toContain(
+      'org.apache.hadoop.hdfs.tools.DFSAdmin -fs hdfs://127.0.0.1:8020 -refreshNodes',
+    );
+    expect(refresh.resources.limits.memory).toBe('384Mi');
+    // The exclude file holds only what the spec lists: the datanodes' own config is unchanged.
+    expect(find(after, 'ConfigMap', 'hdfs-datanodes-default').data).toEqual(
+      find(before, 'ConfigMap', 'hdfs-datanodes-default').data,
+    );
+  });
+
+  test('lets the operator shrink the datanodes only when the leaving pods are in the live exclude file', () => {
+    const listed = synth({
+      clusterConfig: { dfsReplication: 2, decommissionDatanodes: ['hdfs-datanodes-default-2'] },
+    });
+    const unlisted = synth({ clusterConfig: { dfsReplication: 2 } });
+    const liveOf = (objs: Obj[]) => (m: { kind: string; metadata: { name: string } }) =>
+      objs.find((o) => o.kind === m.kind && o.metadata.name === m.metadata.name);
+    const leaving = ['hdfs-datanodes-default-2'];
+    // What the spec now asks does not count; what the namenodes run with does.
+    expect(datanodeScaleDownProblems(leaving, listed as never, liveOf(unlisted) as never)).toEqual([
+      expect.stringMatching(
+        /^spec\.datanodes: hdfs-datanodes-default-2 would go with the blocks they hold: list it in spec\.clusterConfig\.decommissionDatanodes first/,
+      ),
+    ]);
+    expect(datanodeScaleDownProblems(leaving, unlisted as never, liveOf(listed) as never)).toEqual([]);
+    expect(
+      datanodeScaleDownProblems(
+        ['hdfs-datanodes-default-1', ...leaving],
+        unlisted as never,
+        liveOf(listed) as never,
+      ),
+    ).toEqual([expect.stringContaining('hdfs-datanodes-default-1 would go')]);
+    // No live namenode ConfigMap (none applied yet): nothing is known to be excluded.
+    expect(datanodeScaleDownProblems(leaving, listed as never, () => undefined)).toHaveLength(1);
+  });
+
+  test('has no schema keyword the API server refuses in a CRD (uniqueItems)', () => {
+    expect(JSON.stringify(productCrd(HDFS))).not.toContain('uniqueItems');
+  });
+
+  test('refuses a decommission of a pod that is no datanode, or one that leaves too few datanodes', () => {
+    expect(() => synth({ clusterConfig: { decommissionDatanodes: ['hdfs-namenodes-default-1'] } })).toThrow(
+      /spec\.clusterConfig\.decommissionDatanodes: "hdfs-namenodes-default-1" is not a datanode pod; name one as hdfs-datanodes-default-<ordinal>/,
+    );
+    expect(() => synth({ clusterConfig: { decommissionDatanodes: ['hdfs-datanodes-default-2'] } })).toThrow(
+      /decommissioning 1 datanode\(s\) leaves 2 in service, fewer than dfs\.replication \(3\)/,
+    );
+    // A pod already gone (replicas lowered after its decommission) leaves no datanode out of service.
+    expect(() =>
+      synth({
+        clusterConfig: { dfsReplication: 2, decommissionDatanodes: ['hdfs-datanodes-default-2'] },
+        datanodes: { roleGroups: { default: { replicas: 2 } } },
+      }),
+    ).not.toThrow();
   });
 
   test('keeps the failover lock under the namespace on a ZooKeeper without a chroot', () => {

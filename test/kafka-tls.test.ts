@@ -275,7 +275,7 @@ describe('a KafkaCluster that authenticates clients by certificate', () => {
     expect(() =>
       synth({ clusterConfig: { authentication: [{ authenticationClass: 'dir' }] } }, options),
     ).toThrow(
-      /the AuthenticationClass "dir" has the static provider, which KafkaCluster does not support; it supports tls/,
+      /the AuthenticationClass "dir" has the static provider, which KafkaCluster does not support; it supports tls, kerberos/,
     );
   });
 });

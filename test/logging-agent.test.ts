@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Chart, Testing } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import { ZookeeperCluster } from '../constructs/zookeeper';
+import { HdfsCluster } from '../constructs/hdfs';
+import { ZookeeperCluster, ZookeeperZnode } from '../constructs/zookeeper';
 import { LOG_AGENT_ENV, LOG_AGENT_IMAGE, logAgentConfig, renderYaml } from '../lib';
 import { keelsonCacheDir } from '../lib/image';
 import { LOG_AGENT_IMAGES, logAgentBinaryPath } from '../lib/logging/image';
@@ -34,6 +35,17 @@ describe('the log agent', () => {
       'k8s.container.name': 'zookeeper',
     });
     expect(config.exporters.otlp_http.endpoint).toBe('${env:KEELSON_LOG_AGGREGATOR}');
+    expect(config.service.pipelines.logs.receivers).toEqual(['file_log']);
+  });
+
+  test("reads a sidecar's own file with a receiver whose resource names that container", () => {
+    const config = logAgentConfig({ ...source, sidecars: ['zkfc'] }) as Record<string, any>;
+    expect(config.receivers['file_log/zkfc'].include).toEqual(['/keelson/log/zkfc.json']);
+    expect(config.receivers['file_log/zkfc'].resource).toEqual({
+      ...config.receivers.file_log.resource,
+      'k8s.container.name': 'zkfc',
+    });
+    expect(config.service.pipelines.logs.receivers).toEqual(['file_log', 'file_log/zkfc']);
   });
 
   /**
@@ -66,7 +78,15 @@ describe('the log agent', () => {
         '{"timestamp":"2026-12-01T21:26:35.756Z","level":"WARN","thread":"main","logger":"org.x","message":"hello \\"q\\""}\n' +
           '{"timestamp":"2026-12-01T21:26:35.757123456Z","level":"ERROR","thread":"t","logger":"org.y","message":"bad","stackTrace":"java.lang.X\\n\\tat a"}\n',
       );
-      fs.writeFileSync(path.join(dir, 'config.yaml'), renderYaml(logAgentConfig(source, dir)));
+      // A sidecar's own file, shipped by its own receiver.
+      fs.writeFileSync(
+        path.join(dir, 'zkfc.json'),
+        '{"timestamp":"2026-12-01T21:26:36Z","level":"INFO","thread":"main","logger":"org.z","message":"from the sidecar"}\n',
+      );
+      fs.writeFileSync(
+        path.join(dir, 'config.yaml'),
+        renderYaml(logAgentConfig({ ...source, sidecars: ['zkfc'] }, dir)),
+      );
       const agent = spawn(binary, ['--config', path.join(dir, 'config.yaml')], {
         env: {
           ...process.env,
@@ -85,10 +105,18 @@ describe('the log agent', () => {
               ),
             ),
           );
-        for (let i = 0; i < 120 && records().length < 2; i++) await new Promise((r) => setTimeout(r, 250));
-        const [warn, error] = records();
-        expect(received[0].url).toBe('/v1/logs');
+        for (let i = 0; i < 120 && records().length < 3; i++) await new Promise((r) => setTimeout(r, 250));
         const attrs = (list: any[]) => Object.fromEntries(list.map((a) => [a.key, a.value.stringValue]));
+        const container = (r: any) => attrs(r.resource.attributes)['k8s.container.name'];
+        const [warn, error] = records().filter((r) => container(r) === 'zookeeper');
+        const sidecar = records().filter((r) => container(r) === 'zkfc');
+        expect(sidecar).toHaveLength(1);
+        expect(sidecar[0]).toMatchObject({ severityText: 'INFO', body: { stringValue: 'from the sidecar' } });
+        expect(attrs(sidecar[0].resource.attributes)).toMatchObject({
+          'keelson.product': 'zookeeper',
+          'k8s.pod.name': 'zk-servers-default-0',
+        });
+        expect(received[0].url).toBe('/v1/logs');
         expect(attrs(warn.resource.attributes)).toMatchObject({
           'keelson.product': 'zookeeper',
           'keelson.role': 'servers',
@@ -173,6 +201,32 @@ describe('the log agent beside every pod of a stacklet that names an aggregator'
       'keelson.role': 'servers',
       'keelson.role_group': 'default',
     });
+  });
+
+  test("ships an HDFS namenode's failover controller (a second JVM in the pod) from its own file", () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const zk = new ZookeeperCluster(chart, 'zk', {});
+    new HdfsCluster(
+      chart,
+      'hdfs',
+      {
+        clusterConfig: { logging: { aggregatorConfigMapName: 'otel' } },
+        zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
+      },
+      { dependencies: { otel: aggregator } },
+    );
+    const objects = Testing.synth(chart) as any[];
+    const agentConfig = (configMap: string) =>
+      yaml.load(
+        objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configMap).data['log-agent.yaml'],
+      ) as any;
+    const namenodes = agentConfig('hdfs-namenodes-default');
+    expect(namenodes.service.pipelines.logs.receivers).toEqual(['file_log', 'file_log/zkfc']);
+    expect(namenodes.receivers['file_log/zkfc']).toMatchObject({
+      include: ['/keelson/log/zkfc.json'],
+      resource: { 'keelson.role': 'namenodes', 'k8s.container.name': 'zkfc' },
+    });
+    expect(agentConfig('hdfs-datanodes-default').service.pipelines.logs.receivers).toEqual(['file_log']);
   });
 
   test('runs no agent without an aggregator', () => {

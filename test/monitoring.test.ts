@@ -7,6 +7,7 @@ import { HBASE_METRIC_NAMES, HbaseCluster } from '../constructs/hbase';
 import { HDFS_METRIC_NAMES, HdfsCluster } from '../constructs/hdfs';
 import { HIVE_METRIC_NAMES, HiveCluster } from '../constructs/hive';
 import { KAFKA_METRIC_NAMES, KafkaCluster } from '../constructs/kafka';
+import { OPA_METRIC_NAMES, OpaCluster } from '../constructs/opa';
 import { TRINO_METRIC_NAMES, TrinoCluster } from '../constructs/trino';
 import { ZOOKEEPER_METRIC_NAMES, ZookeeperCluster } from '../constructs/zookeeper';
 import { GRAFANA_DASHBOARD_LABEL, prometheusScrapeConfig, type MonitoringSpec } from '../lib';
@@ -33,6 +34,7 @@ function platform(monitoring: MonitoringSpec = ALL): Obj[] {
   new HbaseCluster(chart, 'hbase', { hdfs, zookeeper, clusterConfig: { monitoring } });
   new HiveCluster(chart, 'hive', { clusterConfig: { database: { type: 'derby' }, monitoring } });
   new TrinoCluster(chart, 'trino', { clusterConfig: { monitoring } });
+  new OpaCluster(chart, 'opa', { clusterConfig: { monitoring } });
   return Testing.synth(chart) as Obj[];
 }
 
@@ -44,6 +46,7 @@ const PRODUCTS: [stacklet: string, product: string, names: readonly string[]][] 
   ['trino', 'trino', TRINO_METRIC_NAMES],
   ['hdfs', 'hdfs', HDFS_METRIC_NAMES],
   ['hbase', 'hbase', HBASE_METRIC_NAMES],
+  ['opa', 'opa', OPA_METRIC_NAMES],
 ];
 
 type Rule = { record?: string; alert?: string; expr: string; labels: Record<string, string> };

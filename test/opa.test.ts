@@ -9,6 +9,7 @@ import {
   TrinoCluster,
   labelSelectorQuery,
   opaAccessControl,
+  opaRecordFilter,
   type OpaClusterProps,
 } from '../constructs';
 import { Stacklet, specProblems, type StackletOptions } from '../lib';
@@ -37,10 +38,13 @@ describe('OpaCluster', () => {
     const deployment = find(objs, 'Deployment', 'opa-servers-default');
     const [opa, sync] = deployment.spec.template.spec.containers;
     expect(opa.name).toBe('opa');
-    expect(opa.command).toEqual(
-      expect.arrayContaining(['run', '--server', '--watch', '/keelson/policies', '--ignore=.*']),
+    // bash starts OPA in its place, its console copied into keelson's structured file.
+    expect(opa.command.slice(0, 2)).toEqual(['/bin/bash', '-c']);
+    expect(opa.command[2]).toContain(
+      "exec '/usr/local/bin/opa' 'run' '--server' '--addr=0.0.0.0:8181' '--diagnostic-addr=0.0.0.0:8282'",
     );
-    expect(opa.command).toContain('--diagnostic-addr=0.0.0.0:8282');
+    expect(opa.command[2]).toContain("'--ignore=.*' '--watch' '/keelson/policies'");
+    expect(opa.command[2]).toContain("'--log-level=info'");
     expect(opa.ports.map((p: { name: string }) => p.name)).toEqual(['http', 'metrics']);
     expect(find(objs, 'ConfigMap', 'opa-servers-default').data['config.yaml']).toMatch(
       /decision_logs:\s+console: true/,
@@ -99,6 +103,58 @@ describe('OpaCluster', () => {
 
   test('the policy step is valid bash', () => {
     expect(() => execFileSync('bash', ['-n', '-c', POLICY_SYNC_SCRIPT])).not.toThrow();
+  });
+
+  test("writes OPA's console into keelson's structured file, in the shared fields, rolled like the others", () => {
+    const objs = synth({
+      servers: { config: { logging: { containers: { opa: { file: { level: 'DEBUG' } } } } } },
+    });
+    const [opa] = find(objs, 'Deployment', 'opa-servers-default').spec.template.spec.containers;
+    const script = opa.command[2] as string;
+    expect(() => execFileSync('bash', ['-n', '-c', script])).not.toThrow();
+    expect(script).toContain("file='/keelson/log/opa.json'");
+    expect(script).toContain('mv -f "$file" "$file.1"');
+    // The file's DEBUG makes OPA log at debug (one level for console and file).
+    expect(script).toContain("'--log-level=debug'");
+    expect(opa.volumeMounts).toContainEqual({ name: 'rw-keelson-log', mountPath: '/keelson/log' });
+  });
+
+  test("turns OPA's JSON log lines into records of the shared fields (jq, as the pod runs it)", () => {
+    const lines = [
+      '{"level":"info","msg":"Initializing server.","time":"2026-12-02T15:00:00.123456789Z"}',
+      '{"level":"debug","msg":"Received request.","time":"2026-12-02T15:00:01Z"}',
+      '{"decision_id":"d1","input":{"a":1},"level":"info","msg":"Decision Log","path":"trino/allow","result":true,"time":"2026-12-02T15:00:02+00:00"}',
+      'not JSON',
+      '{"level":"warning","msg":"careful","time":"2026-12-02T15:00:03Z"}',
+    ].join('\n');
+    const run = (level: string) =>
+      execFileSync('jq', ['-R', '-c', opaRecordFilter(level)], { input: lines })
+        .toString()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, string>);
+    const info = run('INFO');
+    expect(info.map((r) => [r.level, r.logger, r.message])).toEqual([
+      ['INFO', 'opa', 'Initializing server.'],
+      ['INFO', 'decision_logs', 'Decision Log'],
+      ['INFO', 'opa', 'not JSON'],
+      ['WARN', 'opa', 'careful'],
+    ]);
+    expect(info[0]).toEqual({
+      timestamp: '2026-12-02T15:00:00.123456789Z',
+      level: 'INFO',
+      thread: 'main',
+      logger: 'opa',
+      message: 'Initializing server.',
+    });
+    expect(info[1]).toMatchObject({
+      timestamp: '2026-12-02T15:00:02Z',
+      decision_id: 'd1',
+      path: 'trino/allow',
+    });
+    for (const r of info) expect(r.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect(run('DEBUG').map((r) => r.level)).toEqual(['INFO', 'DEBUG', 'INFO', 'INFO', 'WARN']);
+    expect(run('WARN').map((r) => r.message)).toEqual(['careful']);
   });
 });
 

@@ -49,6 +49,7 @@ import {
   withRules,
   writableVolumeName,
   type IStacklet,
+  type Manifest,
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
@@ -111,6 +112,15 @@ const EXPORTER_FILE = 'jmx-exporter.yaml';
 /** The main container's name (`config.logging.containers` key); the failover controller's is `zkfc`. */
 const CONTAINER = 'hdfs';
 const ZKFC_CONTAINER = 'zkfc';
+/** The namenodes' sidecar that has them read the exclude file again when it changes. */
+const REFRESH_CONTAINER = 'refresh-nodes';
+/**
+ * The namenodes' exclude file (`dfs.hosts.exclude`): the addresses of the datanodes to decommission,
+ * one a line. It is a key of the namenodes' ConfigMap that the kubelet updates in place.
+ */
+export const EXCLUDE_FILE = 'datanodes.exclude';
+/** How often the refresh sidecar compares the exclude file with what it last gave the namenode. */
+const REFRESH_CHECK_SECONDS = 10;
 const FORMAT_CONTAINER = 'format-namenode';
 
 /** The placeholder a namenode pod replaces with its namenode id (its pod name) at start. */
@@ -122,6 +132,8 @@ export const NAMENODE_ID_PLACEHOLDER = '__NAMENODE_ID__';
  */
 export const ZKFC_MEMORY = '384Mi';
 export const FORMAT_MEMORY = '512Mi';
+/** Memory of the refresh sidecar: a shell loop, and a short `dfsadmin` JVM when the file changes. */
+export const REFRESH_MEMORY = '384Mi';
 
 interface RuleView {
   clusterConfig?: { zookeeperConfigMapName?: string };
@@ -156,6 +168,16 @@ const baseSchema = stackletSpecSchema({
           'How many datanodes keep each block (`dfs.replication`). @default - 3, or fewer when there are fewer datanodes',
       }),
     ),
+    decommissionDatanodes: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description:
+          'Datanode pods (by name, `<stacklet>-datanodes-<group>-<ordinal>`) the namenodes decommission: their ' +
+          'blocks are copied to the other datanodes, then they take no new blocks. Before lowering a datanode ' +
+          'role group’s replicas in synth mode, list the pods that will go (the highest ordinals), wait until ' +
+          '`hdfs dfsadmin -report` shows them Decommissioned, then lower replicas. ' +
+          'The change reaches the namenodes without a restart. @default - none',
+      }),
+    ),
   },
   roles: {
     namenodes: {
@@ -186,6 +208,11 @@ function podsOf(stacklet: StackletContext, role: HdfsRole): { name: string; addr
   return groupsOf(stacklet, role).flatMap((rg) =>
     rg.podAddresses.map((address, ordinal) => ({ name: `${rg.names.workload}-${ordinal}`, address })),
   );
+}
+
+/** Whether pod `name` is one of the pods the spec's replicas run. */
+function isRunning(stacklet: StackletContext, name: string): boolean {
+  return podsOf(stacklet, 'datanodes').some((p) => p.name === name);
 }
 
 /** The nameservice: the stacklet's name. */
@@ -261,6 +288,44 @@ export function replication(stacklet: StackletContext): number {
   return wanted ?? Math.max(1, Math.min(3, datanodes));
 }
 
+/**
+ * The datanode pods of `spec.clusterConfig.decommissionDatanodes`, each with its stable address
+ * (`<pod>.<headless Service>.<namespace>.svc.<domain>`), or the problem with a name that is not a
+ * datanode pod's.
+ */
+export function decommissionedDatanodes(stacklet: StackletContext): {
+  pods: { name: string; address: string }[];
+  problems: string[];
+} {
+  const names = (stacklet.spec as HdfsSpec).clusterConfig?.decommissionDatanodes ?? [];
+  const groups = stacklet.roleGroups.filter((rg) => rg.role === 'datanodes');
+  const pods: { name: string; address: string }[] = [];
+  const problems: string[] = [];
+  for (const name of names) {
+    const rg = groups.find((g) => new RegExp(`^${g.names.workload}-(0|[1-9][0-9]*)$`).test(name));
+    if (!rg) {
+      problems.push(
+        `spec.clusterConfig.decommissionDatanodes: "${name}" is not a datanode pod; name one as ` +
+          `${groups.map((g) => `${g.names.workload}-<ordinal>`).join(' or ')}`,
+      );
+      continue;
+    }
+    const namespace = stacklet.namespace ?? 'default';
+    pods.push({
+      name,
+      address: `${name}.${rg.names.headlessService}.${namespace}.svc.${stacklet.clusterDomain}`,
+    });
+  }
+  return { pods, problems };
+}
+
+/** The exclude file's text: one datanode address a line (Hadoop resolves each at every refresh). */
+export function excludeFile(stacklet: StackletContext): string {
+  return decommissionedDatanodes(stacklet)
+    .pods.map((p) => `${p.address}\n`)
+    .join('');
+}
+
 /** core-site.xml of clients and of every role. */
 export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> {
   return { 'fs.defaultFS': fileSystemUri(stacklet) };
@@ -285,6 +350,8 @@ export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<stri
         'dfs.namenode.http-bind-host': '0.0.0.0',
         // Datanodes register from pod IPs that have no reverse DNS entry.
         'dfs.namenode.datanode.registration.ip-hostname-check': 'false',
+        // Read at start and at every `dfsadmin -refreshNodes` (the refresh sidecar).
+        'dfs.hosts.exclude': `${CONFIG_DIR}/${EXCLUDE_FILE}`,
       };
     case 'journalnodes':
       return {
@@ -410,6 +477,61 @@ export function zkfcScript(log4jPath: string): string {
     `${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.zkfc, ['-formatZK', '-nonInteractive'])} || true`,
     `exec ${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.zkfc)}`,
   ].join('\n');
+}
+
+/**
+ * The refresh sidecar: every few seconds it compares the exclude file (which the kubelet updates
+ * when the ConfigMap changes) with the one its namenode last read, and on a change runs
+ * `dfsadmin -refreshNodes` against its own namenode only (each namenode pod refreshes its own, the
+ * active and the standby alike), until that succeeds. The namenode reads the file at its start, so
+ * the file as it is when the sidecar starts counts as read.
+ */
+export function refreshNodesScript(log4jPath: string): string {
+  const opts = [...jvmHeapFromMemory(REFRESH_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+  const file = `${CONFIG_DIR}/${EXCLUDE_FILE}`;
+  return [
+    'set -u',
+    `read_sum() { cksum < ${file} 2>/dev/null || echo none; }`,
+    'last=$(read_sum)',
+    'while true; do',
+    `  sleep ${REFRESH_CHECK_SECONDS}`,
+    '  now=$(read_sum)',
+    '  [ "$now" = "$last" ] && continue',
+    `  echo "keelson: ${file} changed; the namenode reads it again: $(tr '\\n' ' ' < ${file})"`,
+    `  if ${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.dfsadmin, ['-fs', `hdfs://127.0.0.1:${HDFS_PORTS.namenodeRpc}`, '-refreshNodes'])}; then`,
+    '    last=$now',
+    '  fi',
+    'done',
+  ].join('\n');
+}
+
+/**
+ * The operator lowers the datanodes' replicas only once every leaving pod is in the exclude file
+ * the namenodes run with (their live ConfigMaps): its decommission was applied before. Whether
+ * the namenodes report it Decommissioned yet, the operator cannot see (README).
+ */
+export function datanodeScaleDownProblems(
+  leaving: readonly string[],
+  desired: readonly Manifest[],
+  live: (manifest: Manifest) => Manifest | undefined,
+): string[] {
+  const excludes = desired
+    .filter(
+      (m) =>
+        m.kind === 'ConfigMap' &&
+        typeof (m.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] === 'string',
+    )
+    .map((m) => ((live(m)?.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] ?? '').split('\n'));
+  const notExcluded = leaving.filter(
+    (pod) => excludes.length === 0 || excludes.some((lines) => !lines.some((l) => l.startsWith(`${pod}.`))),
+  );
+  return notExcluded.length === 0
+    ? []
+    : [
+        `spec.datanodes: ${notExcluded.join(', ')} would go with the blocks they hold: list ` +
+          `${notExcluded.length > 1 ? 'them' : 'it'} in spec.clusterConfig.decommissionDatanodes first (keep replicas), ` +
+          'wait until `hdfs dfsadmin -report` shows Decommissioned, then lower replicas',
+      ];
 }
 
 /** Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts. */
@@ -547,7 +669,18 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
               resources: smallContainerResources(ZKFC_MEMORY),
               volumeMounts: mounts,
             },
+            {
+              name: REFRESH_CONTAINER,
+              command: ['/bin/bash', '-c', refreshNodesScript(ZKFC_LOG4J2_PATH)],
+              env,
+              resources: smallContainerResources(REFRESH_MEMORY),
+              volumeMounts: mounts,
+            },
           ],
+          // The failover controller writes its own structured file; the log agent ships it too.
+          loggedSidecars: [ZKFC_CONTAINER],
+          // The exclude file is read again through the refresh sidecar: no roll.
+          extraFiles: { [EXCLUDE_FILE]: excludeFile(stacklet) },
           configFiles: {
             ...files(stacklet, rg, 'namenodes', namenodeCoreSite(stacklet)),
             [ZKFC_LOG4J2_FILE]: log4j2Config(
@@ -556,7 +689,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
             ),
           },
           // Log4j 2 checks its files (monitorInterval) and applies a level change by itself: no roll.
-          reloadedFiles: [LOG4J2_FILE, ZKFC_LOG4J2_FILE],
+          reloadedFiles: [LOG4J2_FILE, ZKFC_LOG4J2_FILE, EXCLUDE_FILE],
           volumes: log.volumes,
         };
       },
@@ -588,6 +721,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       ],
       pod: (stacklet, rg) =>
         simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
+      scaleDownProblems: datanodeScaleDownProblems,
     }),
   ],
   dependencies: (spec): Record<string, string> => {
@@ -617,6 +751,16 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
     if (wanted !== undefined && wanted > count('datanodes')) {
       problems.push(
         `spec.clusterConfig.dfsReplication: ${wanted} copies of each block need as many datanodes; there are ${count('datanodes')}`,
+      );
+    }
+    const leaving = decommissionedDatanodes(stacklet);
+    problems.push(...leaving.problems);
+    const serving = count('datanodes') - leaving.pods.filter((p) => isRunning(stacklet, p.name)).length;
+    if (leaving.problems.length === 0 && leaving.pods.length > 0 && serving < replication(stacklet)) {
+      problems.push(
+        `spec.clusterConfig.decommissionDatanodes: decommissioning ${leaving.pods.length} datanode(s) leaves ` +
+          `${serving} in service, fewer than dfs.replication (${replication(stacklet)}): the namenodes would ` +
+          'never finish; lower spec.clusterConfig.dfsReplication first',
       );
     }
     if (stacklet.spec.clusterConfig?.tls !== undefined) {

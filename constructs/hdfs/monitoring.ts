@@ -15,6 +15,7 @@ export const HDFS_METRIC_NAMES = [
   'hadoop_namenode_fsnamesystem_underreplicatedblocks',
   'hadoop_namenode_fsnamesystem_numlivedatanodes',
   'hadoop_namenode_fsnamesystem_numdeaddatanodes',
+  'hadoop_namenode_fsnamesystem_numdecomdeaddatanodes',
   'hadoop_namenode_fsnamesystem_filestotal',
   'jvm_memory_used_bytes',
 ] as const;
@@ -56,10 +57,13 @@ export const HDFS_MONITORING: ProductMonitoring = {
         },
         {
           alert: 'HdfsDeadDatanodes',
-          expr: `max(hadoop_namenode_fsnamesystem_numdeaddatanodes{${sel}}) > 0`,
+          // A datanode decommissioned before a scale-down is dead too, on purpose: it does not count.
+          expr:
+            `max(hadoop_namenode_fsnamesystem_numdeaddatanodes{${sel}} - ` +
+            `hadoop_namenode_fsnamesystem_numdecomdeaddatanodes{${sel}}) > 0`,
           for: '5m',
           severity: 'warning',
-          summary: '{{ $value }} datanodes of the HDFS are dead.',
+          summary: '{{ $value }} datanodes of the HDFS are dead (not counting decommissioned ones).',
           description:
             'The namenode has not heard from them for over 10 minutes and copies their blocks elsewhere. Look at ' +
             'the datanode pods and their logs.',

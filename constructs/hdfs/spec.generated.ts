@@ -80,6 +80,11 @@ export interface HdfsClusterConfig {
    * @default - 3, or fewer when there are fewer datanodes
    */
   dfsReplication?: number;
+  /**
+   * Datanode pods (by name, `<stacklet>-datanodes-<group>-<ordinal>`) the namenodes decommission: their blocks are copied to the other datanodes, then they take no new blocks. Before lowering a datanode role group’s replicas in synth mode, list the pods that will go (the highest ordinals), wait until `hdfs dfsadmin -report` shows them Decommissioned, then lower replicas. The change reaches the namenodes without a restart.
+   * @default - none
+   */
+  decommissionDatanodes?: string[];
 }
 /**
  * A role: its defaults for every role group, and the role groups.

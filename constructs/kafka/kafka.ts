@@ -53,6 +53,10 @@ import {
   type TlsFiles,
   type StackletOptions,
   tcpPortProbes,
+  kerberosClassOf,
+  kerberosPodParts,
+  KERBEROS_KEYTAB,
+  type KerberosPodParts,
 } from '../../lib';
 
 /** The ports of Kafka's pods. */
@@ -316,6 +320,9 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const heap = rg.jvmArguments.filter((a) => /^-Xm[sx]/.test(a));
   const log4j = log4jProperty(rg);
   const agent = jmxExporterAgentArgument(KAFKA_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
+  // The JVM's Kerberos reads keelson's krb5.conf (a broker of a kerberos class).
+  const kerberos = file === 'broker.properties' ? brokerKerberos(stacklet, rg) : undefined;
+  const krb5 = kerberos ? [`-Djava.security.krb5.conf=${kerberos.krb5Conf}`] : [];
   // A broker reached from outside learns its own address from the operator first (lib/listener).
   const external = rg.listener
     ? [
@@ -329,7 +336,7 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   return [
     'set -eu',
     `node_id=$(( \${POD_NAME##*-} + ${rg.config.nodeIdOffset} ))`,
-    `address="\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}"`,
+    `address="${podAddressScript(stacklet, rg)}"`,
     ...external,
     `sed -e "s/${POD_PLACEHOLDERS.nodeId}/\${node_id}/g" -e "s/${POD_PLACEHOLDERS.podAddress}/\${address}/g" ` +
       (rg.listener ? `-e "s/${POD_PLACEHOLDERS.externalAddress}/\${external_address}/g" ` : '') +
@@ -346,8 +353,13 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
           ]),
         ]
       : []),
-    `exec ${java([...rg.jvmArguments, log4j, agent], KAFKA_MAIN_CLASSES.server, [config])}`,
+    `exec ${java([...rg.jvmArguments, ...krb5, log4j, agent], KAFKA_MAIN_CLASSES.server, [config])}`,
   ].join('\n');
+}
+
+/** A pod's stable DNS name under its role group's headless Service, as a bash expression. */
+function podAddressScript(stacklet: StackletContext, rg: KafkaRoleGroup): string {
+  return `\${POD_NAME}.${rg.names.headlessService}.\${POD_NAMESPACE}.svc.${stacklet.clusterDomain}`;
 }
 
 /**
@@ -541,14 +553,26 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
         // A ZooKeeper's CAs, when it speaks TLS with a class none of the brokers' own files carries,
         // and the CAs of the client certificates the brokers accept.
         const trust = [zookeeperTrustVolumes(stacklet, rg), clientCertificateTrustVolumes(stacklet, rg)];
+        // A kerberos class: krb5.conf, and the keytab its init container writes for the broker's principal.
+        const kerberos = brokerKerberos(stacklet, rg);
         return {
           container: {
             ...container,
-            volumeMounts: [...(container.volumeMounts ?? []), ...trust.flatMap((t) => t.mounts)],
+            volumeMounts: [
+              ...(container.volumeMounts ?? []),
+              ...trust.flatMap((t) => t.mounts),
+              ...(kerberos?.mounts ?? []),
+            ],
           },
           configFiles: { ...commonFiles(rg), 'broker.properties': brokerProperties(stacklet, rg) },
+          extraFiles: kerberos?.files,
           reloadedFiles: RELOADED_LOG_FILES,
-          volumes: [...trust.flatMap((t) => t.volumes), ...logConfig(rg).volumes],
+          initContainers: kerberos ? [kerberos.initContainer] : undefined,
+          volumes: [
+            ...trust.flatMap((t) => t.volumes),
+            ...logConfig(rg).volumes,
+            ...(kerberos?.volumes ?? []),
+          ],
         };
       },
     }),
@@ -561,7 +585,8 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
     };
   },
   // Clients prove who they are with a certificate of the class's TlsClass (mutual TLS on 9092).
-  authenticationProviders: ['tls'],
+  // Kerberos principals authenticate on 9092 with SASL GSSAPI (SASL_SSL with server TLS).
+  authenticationProviders: ['tls', 'kerberos'],
   validate: (stacklet) => {
     const problems: string[] = [
       ...clientAuthenticationProblems(stacklet),
@@ -689,6 +714,27 @@ function clientAuthenticationProblems(stacklet: StackletContext): string[] {
         `AuthenticationClass, not ${tlsClasses.length} (${tlsClasses.map((c) => c.name).join(', ')})`,
     );
   }
+  const kerberosClasses = stacklet.authentication.filter((c) => c.provider === 'kerberos');
+  if (kerberosClasses.length > 1) {
+    problems.push(
+      'spec.clusterConfig.authentication: a Kafka broker has one Kerberos principal, of one realm; name one ' +
+        `kerberos AuthenticationClass, not ${kerberosClasses.length} (${kerberosClasses.map((c) => c.name).join(', ')})`,
+    );
+  }
+  if (kerberosClasses.length > 0 && tlsClasses.length > 0) {
+    problems.push(
+      'spec.clusterConfig.authentication: Kafka maps one way for clients to authenticate on its client listener: ' +
+        `a tls class (certificates) or a kerberos class (SASL GSSAPI), not both (${tlsClasses[0].name}, ${kerberosClasses[0].name})`,
+    );
+  }
+  const outside = stacklet.listenerClasses.brokers;
+  if (kerberosClasses.length > 0 && outside && outside.spec.serviceType !== 'ClusterIP') {
+    problems.push(
+      `spec.brokers.roleConfig.listenerClass: the ListenerClass "${outside.name}" reaches each broker at an address ` +
+        `outside the cluster, but with the kerberos AuthenticationClass "${kerberosClasses[0].name}" a broker's ` +
+        "principal names its pod DNS name, which an outside client's ticket would not match: name a ClusterIP class",
+    );
+  }
   if (tlsClasses.length > 0 && !stacklet.tls.server) {
     problems.push(
       `spec.clusterConfig.authentication: the AuthenticationClass "${tlsClasses[0].name}" asks clients for a ` +
@@ -749,7 +795,8 @@ function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<
   // advertised at the address the operator found for this broker's own Service.
   const listen = rg.listener ? `,EXTERNAL://0.0.0.0:${KAFKA_PORTS.external}` : '';
   const advertise = rg.listener ? `,EXTERNAL://${POD_PLACEHOLDERS.externalAddress}` : '';
-  if (!tls.server && !tls.internal) {
+  const kerberos = brokerKerberos(stacklet, rg);
+  if (!tls.server && !tls.internal && !kerberos) {
     return {
       listeners: `PLAINTEXT://0.0.0.0:${KAFKA_PORTS.kafka}${listen}`,
       'advertised.listeners': `PLAINTEXT://${POD_PLACEHOLDERS.podAddress}:${KAFKA_PORTS.kafka}${advertise}`,
@@ -767,19 +814,56 @@ function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<
     // for a NodePort class, its load balancer's for a LoadBalancer class).
     ...(tls.server && rg.listener ? clientListenerTls('EXTERNAL', tls.server) : {}),
     ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
+    ...(kerberos ? clientListenerKerberos(kerberos) : {}),
+  };
+}
+
+/** The Kerberos parts of a broker, for a stacklet naming a kerberos class. */
+function brokerKerberos(stacklet: StackletContext, rg: KafkaRoleGroup): KerberosPodParts | undefined {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return undefined;
+  return kerberosPodParts(info, {
+    service: KAFKA_KERBEROS_SERVICE,
+    // The broker's advertised address, as the start script computes it.
+    podAddress: podAddressScript(stacklet, rg),
+    configDir: CONFIG_DIR,
+  });
+}
+
+/** The service part of the brokers' principals (`kafka/<pod DNS name>@REALM`), and what clients set as `sasl.kerberos.service.name`. */
+export const KAFKA_KERBEROS_SERVICE = 'kafka';
+
+/**
+ * The client listener with Kerberos: SASL GSSAPI only, the broker accepting as its own pod principal
+ * from the keytab its init container wrote. A client's principal becomes its first component
+ * (`alice@REALM` and `alice/host@REALM` → `alice`), as an authorizer and the logs name it.
+ */
+function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, string> {
+  const principal = kerberos.principal(POD_PLACEHOLDERS.podAddress);
+  const realm = principal.slice(principal.lastIndexOf('@') + 1);
+  const escaped = realm.replace(/\./g, '\\.');
+  return {
+    'listener.name.client.sasl.enabled.mechanisms': 'GSSAPI',
+    'sasl.kerberos.service.name': KAFKA_KERBEROS_SERVICE,
+    'listener.name.client.gssapi.sasl.jaas.config':
+      'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
+      `keyTab="${KERBEROS_KEYTAB}" principal="${principal}";`,
+    'sasl.kerberos.principal.to.local.rules': `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
   };
 }
 
 /** The security protocols of the brokers' listeners (and of the controllers' one, in KRaft mode). */
-function brokerProtocolMap(rg: KafkaRoleGroup, kraft: boolean): string {
+function brokerProtocolMap(stacklet: StackletContext, rg: KafkaRoleGroup, kraft: boolean): string {
   const { server, internal } = rg.tls;
   const controller = kraft ? [`CONTROLLER:${protocol(internal)}`] : [];
   // Outside clients speak what clients inside do: TLS with the server class when it is on.
   const external = rg.listener ? [`EXTERNAL:${protocol(server)}`] : [];
-  if (!server && !internal) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
-  return [`CLIENT:${protocol(server)}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(
-    ',',
-  );
+  // Kerberos: SASL on the client listener, over TLS when server TLS is on, else in plaintext
+  // (GSSAPI sends no password, but the records then cross the network unencrypted).
+  const kerberos = kerberosClassOf(stacklet.authentication) !== undefined;
+  const client = kerberos ? `SASL_${protocol(server)}` : protocol(server);
+  if (!server && !internal && !kerberos) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
+  return [`CLIENT:${client}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(',');
 }
 
 /**
@@ -933,7 +1017,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
       ...(trust ? zookeeperClientTls(trust.trust) : {}),
-      'listener.security.protocol.map': brokerProtocolMap(rg, false),
+      'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, false),
     };
   }
   return {
@@ -942,7 +1026,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
     'node.id': POD_PLACEHOLDERS.nodeId,
     'controller.quorum.voters': quorumVoters(stacklet),
     'controller.listener.names': 'CONTROLLER',
-    'listener.security.protocol.map': brokerProtocolMap(rg, true),
+    'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, true),
     ...controllerListenerTls(rg.tls),
   };
 }

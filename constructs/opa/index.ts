@@ -1,2 +1,3 @@
 export * from './opa';
 export * from './spec.generated';
+export * from './monitoring';

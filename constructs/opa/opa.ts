@@ -38,7 +38,9 @@ import {
   type StackletContext,
   type StackletOptions,
 } from '../../lib';
+import { LOG_DIR, LOG_FILE_MAX_MIB, logFilePath, type ContainerLogging } from '../../lib/logging/model';
 import { LabelSelectorSchema } from '../../lib/spec/kubernetes';
+import { OPA_MONITORING } from './monitoring';
 
 /** The ports of an OPA server. */
 export const OPA_PORTS = {
@@ -111,6 +113,59 @@ function opaLogLevel(root: string): 'debug' | 'info' | 'warn' | 'error' {
   return 'error';
 }
 
+/** The levels keelson's structured file knows, from the least to the most severe. */
+const FILE_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+/**
+ * The jq program that turns one line of OPA's JSON log (logrus: `time`, `level`, `msg`, and a
+ * decision's own fields) into keelson's structured record ({@link LOG_FIELDS}): logger `opa`, or
+ * `decision_logs` with the decision's id and path for a decision; thread `main` (Go has none to
+ * name). A line that is not JSON becomes an INFO record of it. Records below `file` are dropped.
+ */
+export function opaRecordFilter(file: string): string {
+  const least = FILE_LEVELS.indexOf(file === 'NONE' ? 'FATAL' : file);
+  return [
+    `(fromjson? // {msg: ., level: "info"}) | select(type == "object")`,
+    `| ((.level // "info") | ascii_upcase | if . == "WARNING" then "WARN" elif . == "PANIC" then "FATAL" else . end) as $level`,
+    `| select(([${FILE_LEVELS.map((l) => `"${l}"`).join(', ')}] | index($level) // 2) >= ${least})`,
+    `| {timestamp: ((.time // (now | todate)) | sub("[+]00:00$"; "Z")), level: $level, thread: "main",`,
+    `   logger: (if .decision_id then "decision_logs" else "opa" end), message: (.msg // "")}`,
+    `  + (if .decision_id then {decision_id, path: (.path // "")} else {} end)`,
+    file === 'NONE' ? '| empty' : '',
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
+}
+
+/**
+ * OPA's command, wrapped so that it also writes keelson's structured file: bash starts OPA in its
+ * own place (`exec`, so OPA is the container's first process and gets its signals) with stdout and
+ * stderr going to a pipe; `tee` copies every line to the console unchanged (what `kubectl logs`
+ * shows), and jq rewrites it into the file, which is rolled at {@link LOG_FILE_MAX_MIB} MiB with
+ * one older file kept, as the JVM products' files are.
+ */
+export function opaCommand(opaArgs: readonly string[], logging: ContainerLogging): string[] {
+  const file = logFilePath(CONTAINER);
+  const quoted = opaArgs.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const script = [
+    'set -u',
+    `file='${file}'`,
+    `filter='${opaRecordFilter(logging.file).replace(/'/g, `'\\''`)}'`,
+    '# Appends each record to the file, rolling it once it holds the limit.',
+    'roll() {',
+    '  local size=0 record',
+    '  [ -f "$file" ] && size="$(stat -c %s "$file")"',
+    '  while IFS= read -r record; do',
+    '    printf \'%s\\n\' "$record" >>"$file"',
+    '    size=$((size + ${#record} + 1))',
+    `    if [ "$size" -ge ${LOG_FILE_MAX_MIB * 1024 * 1024} ]; then mv -f "$file" "$file.1"; size=0; fi`,
+    '  done',
+    '}',
+    `exec ${quoted} > >(tee >(jq -R --unbuffered -c "$filter" | roll)) 2>&1`,
+  ].join('\n');
+  return ['/bin/bash', '-c', script];
+}
+
 /**
  * The policy step (see the file comment). The file of key `<key>` of ConfigMap `<cm>` is
  * `<cm>_<key>` (a ConfigMap name has no `_`, so names cannot clash). A file is replaced by a
@@ -176,6 +231,7 @@ export const OPA: ProductDefinition<OpaSpec> = {
     defaultVersion: '1.22.3',
   },
   readsConfigMaps: true,
+  monitoring: OPA_MONITORING,
   roles: [
     defineRole<ResolvedCommonConfig>({
       name: 'servers',
@@ -193,7 +249,8 @@ export const OPA: ProductDefinition<OpaSpec> = {
       ],
       configFiles: { 'config.yaml': 'yaml' },
       configMountPath: CONFIG_DIR,
-      writableDirs: ['/tmp'],
+      // LOG_DIR: the structured log file (lib/logging), written from OPA's console by opaCommand.
+      writableDirs: ['/tmp', LOG_DIR],
       pod: (stacklet, rg) => {
         const opa = stacklet as StackletContext<OpaSpec>;
         const logging = containerLogging(rg.config.logging, CONTAINER);
@@ -206,20 +263,25 @@ export const OPA: ProductDefinition<OpaSpec> = {
         });
         return {
           container: {
-            command: [
-              '/usr/local/bin/opa',
-              'run',
-              '--server',
-              `--addr=0.0.0.0:${OPA_PORTS.http}`,
-              `--diagnostic-addr=0.0.0.0:${OPA_PORTS.metrics}`,
-              `--config-file=${CONFIG_DIR}/config.yaml`,
-              '--log-format=json',
-              `--log-level=${opaLogLevel(logging.root)}`,
-              // policy-sync's temporary files start with a dot: OPA reads only finished ones.
-              '--ignore=.*',
-              '--watch',
-              POLICY_DIR,
-            ],
+            command: opaCommand(
+              [
+                '/usr/local/bin/opa',
+                'run',
+                '--server',
+                `--addr=0.0.0.0:${OPA_PORTS.http}`,
+                `--diagnostic-addr=0.0.0.0:${OPA_PORTS.metrics}`,
+                `--config-file=${CONFIG_DIR}/config.yaml`,
+                '--log-format=json',
+                // RFC 3339 with nanoseconds; in UTC (the image sets no zone), as keelson's files are.
+                '--log-timestamp-format=2006-01-02T15:04:05.999999999Z07:00',
+                `--log-level=${opaLogLevel(logging.root)}`,
+                // policy-sync's temporary files start with a dot: OPA reads only finished ones.
+                '--ignore=.*',
+                '--watch',
+                POLICY_DIR,
+              ],
+              logging,
+            ),
             volumeMounts: [{ ...policies, readOnly: true }],
             readinessProbe: { ...health('/health'), initialDelaySeconds: 2 },
             livenessProbe: { ...health('/health'), initialDelaySeconds: 10 },

@@ -45,6 +45,13 @@ export type AuthenticationProvider = (typeof AUTHENTICATION_PROVIDERS)[number];
 /** The keys of an `ldap` class's bind credentials Secret. */
 export const LDAP_BIND_CREDENTIAL_KEYS = { user: 'user', password: 'password' } as const;
 /** The keys of an `oidc` class's client credentials Secret. */
+/** The keys of a `kerberos` class's admin credentials Secret. */
+export const KERBEROS_ADMIN_CREDENTIAL_KEYS = {
+  principal: 'principal',
+  password: 'password',
+  keytab: 'keytab',
+} as const;
+/** The keys of an `oidc` class's client credentials Secret. */
 export const OIDC_CLIENT_CREDENTIAL_KEYS = { clientId: 'clientId', clientSecret: 'clientSecret' } as const;
 
 /** Defaults of the optional fields, as written in a spec. */
@@ -55,6 +62,7 @@ export const AUTHENTICATION_CLASS_DEFAULTS = {
   oidcScopes: ['openid', 'email', 'profile'],
   oidcPrincipalClaim: 'preferred_username',
   kdcPort: 88,
+  kadminPort: 749,
 } as const;
 
 const secretName = (description: string) =>
@@ -249,12 +257,22 @@ export const AuthenticationClassSpecSchema = Type.Object(
           adminServer: Type.Optional(
             hostName("The realm's admin server (kadmind). @default - the KDC's host"),
           ),
+          adminServerPort: Type.Optional(
+            port(`The admin server's port. @default ${AUTHENTICATION_CLASS_DEFAULTS.kadminPort}`),
+          ),
+          adminCredentialsSecretName: secretName(
+            'The Secret (in the namespace of each stacklet that uses the class) holding the principal (key ' +
+              '`principal`) keelson creates pod principals with, and its password (key `password`) or keytab (key ' +
+              "`keytab`, used when both are given). Only the init container that writes a pod's keytab mounts it; " +
+              'the principal needs the add, inquire and change-password (`ktadd`) rights on the pod principals.',
+          ),
         },
         {
           ...CLOSED,
           description:
-            'Kerberos principals of a realm: keelson renders krb5.conf from it; keytabs come from Secrets, never ' +
-            'ConfigMaps.',
+            'Kerberos principals of a realm: keelson renders krb5.conf from it, and each pod gets its own principal ' +
+            '`<service>/<pod DNS name>@<realm>` in a keytab its init container writes into memory (never a ConfigMap ' +
+            'or Secret keelson writes).',
         },
       ),
     ),

@@ -1,2 +1,3 @@
 export * from './class';
 export * from './stacklet-authentication';
+export * from './kerberos';

@@ -103,7 +103,7 @@ export interface TlsClientCertificateProvider {
   tlsClass: string;
 }
 /**
- * Kerberos principals of a realm: keelson renders krb5.conf from it; keytabs come from Secrets, never ConfigMaps.
+ * Kerberos principals of a realm: keelson renders krb5.conf from it, and each pod gets its own principal `<service>/<pod DNS name>@<realm>` in a keytab its init container writes into memory (never a ConfigMap or Secret keelson writes).
  */
 export interface KerberosProvider {
   /**
@@ -124,4 +124,13 @@ export interface KerberosProvider {
    * @default - the KDC's host
    */
   adminServer?: string;
+  /**
+   * The admin server's port.
+   * @default 749
+   */
+  adminServerPort?: number;
+  /**
+   * The Secret (in the namespace of each stacklet that uses the class) holding the principal (key `principal`) keelson creates pod principals with, and its password (key `password`) or keytab (key `keytab`, used when both are given). Only the init container that writes a pod's keytab mounts it; the principal needs the add, inquire and change-password (`ktadd`) rights on the pod principals.
+   */
+  adminCredentialsSecretName: string;
 }

@@ -33,46 +33,64 @@ export interface LogAgentSource {
   readonly roleGroup: string;
   /** The product's container, whose file `<container>.json` the agent reads. */
   readonly container: string;
+  /**
+   * Other containers of the pod that write a structured file of their own (`<name>.json` in the
+   * same folder), such as a second JVM beside the product; the agent ships them too, each record
+   * naming its container.
+   * @default - none
+   */
+  readonly sidecars?: readonly string[];
 }
 
 /** The Go layout of the shared time field: RFC 3339 in UTC with up to nanoseconds. */
 const TIME_LAYOUT = '2006-01-02T15:04:05.999999999Z07:00';
 
-/** The agent's (the collector's) configuration as a document, for a YAML file. */
-export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR): object {
+/** The filelog receiver of one container's structured file. */
+function fileReceiver(source: LogAgentSource, container: string, logDir: string): object {
   const env = (name: string) => `\${env:${name}}`;
   return {
-    receivers: {
-      file_log: {
-        include: [`${logDir}/${source.container}.json`],
-        // A new agent reads the file from its start; files rolled over are not read again.
-        start_at: 'beginning',
-        include_file_name: false,
-        operators: [
-          {
-            type: 'json_parser',
-            timestamp: {
-              parse_from: `attributes.${LOG_FIELDS.time}`,
-              layout_type: 'gotime',
-              layout: TIME_LAYOUT,
-            },
-            severity: { parse_from: `attributes.${LOG_FIELDS.level}` },
-          },
-          { type: 'move', from: `attributes.${LOG_FIELDS.message}`, to: 'body' },
-          { type: 'remove', field: `attributes.${LOG_FIELDS.time}` },
-        ],
-        resource: {
-          'service.name': source.product,
-          'keelson.product': source.product,
-          'keelson.stacklet': source.stacklet,
-          'keelson.role': source.role,
-          'keelson.role_group': source.roleGroup,
-          'k8s.namespace.name': env(LOG_AGENT_ENV.namespace),
-          'k8s.pod.name': env(LOG_AGENT_ENV.pod),
-          'k8s.container.name': source.container,
+    include: [`${logDir}/${container}.json`],
+    // A new agent reads the file from its start; files rolled over are not read again.
+    start_at: 'beginning',
+    include_file_name: false,
+    operators: [
+      {
+        type: 'json_parser',
+        timestamp: {
+          parse_from: `attributes.${LOG_FIELDS.time}`,
+          layout_type: 'gotime',
+          layout: TIME_LAYOUT,
         },
+        severity: { parse_from: `attributes.${LOG_FIELDS.level}` },
       },
+      { type: 'move', from: `attributes.${LOG_FIELDS.message}`, to: 'body' },
+      { type: 'remove', field: `attributes.${LOG_FIELDS.time}` },
+    ],
+    resource: {
+      'service.name': source.product,
+      'keelson.product': source.product,
+      'keelson.stacklet': source.stacklet,
+      'keelson.role': source.role,
+      'keelson.role_group': source.roleGroup,
+      'k8s.namespace.name': env(LOG_AGENT_ENV.namespace),
+      'k8s.pod.name': env(LOG_AGENT_ENV.pod),
+      'k8s.container.name': container,
     },
+  };
+}
+
+/**
+ * The agent's (the collector's) configuration as a document, for a YAML file: one receiver per
+ * container's file (`file_log` for the product's, `file_log/<sidecar>` for each sidecar's), since a
+ * receiver's resource names one container.
+ */
+export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR): object {
+  const env = (name: string) => `\${env:${name}}`;
+  const receivers: Record<string, object> = { file_log: fileReceiver(source, source.container, logDir) };
+  for (const sidecar of source.sidecars ?? [])
+    receivers[`file_log/${sidecar}`] = fileReceiver(source, sidecar, logDir);
+  return {
+    receivers,
     exporters: {
       otlp_http: {
         endpoint: env(LOG_AGENT_ENV.endpoint),
@@ -82,7 +100,7 @@ export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR)
     service: {
       // The agent's own log (stderr, JSON); it has no metrics or traces of its own.
       telemetry: { logs: { level: 'warn' } },
-      pipelines: { logs: { receivers: ['file_log'], exporters: ['otlp_http'] } },
+      pipelines: { logs: { receivers: Object.keys(receivers), exporters: ['otlp_http'] } },
     },
   };
 }

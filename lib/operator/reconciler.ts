@@ -61,6 +61,9 @@ export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 /** Reason of `Degraded` when a `certManager` TlsClass serves the stacklet and cert-manager is not installed. */
 export const CERT_MANAGER_MISSING = 'CertManagerMissing';
 
+/** Reason of `Degraded` when a role's pods would go before handing their data over (`scaleDownProblems`). */
+export const SCALE_DOWN_NOT_PREPARED = 'ScaleDownNotPrepared';
+
 /**
  * Reason of `Degraded` when `clusterConfig.monitoring` asks for ServiceMonitors or PrometheusRules and
  * the API server does not serve prometheus-operator's CRDs.
@@ -278,6 +281,14 @@ export class Reconciler {
       );
       return { result: 'invalid' };
     }
+    // A role whose pods hand their data over before they go shrinks only once they are ready to.
+    const notReadyToShrink = this.scaleDownProblems(resource, desired);
+    if (notReadyToShrink.length > 0) {
+      const message = `${notReadyToShrink.join('; ')}; nothing applied`;
+      await this.refuse(resource, active, SCALE_DOWN_NOT_PREPARED, message);
+      log.warn({ problems: notReadyToShrink }, 'scale-down not prepared; nothing applied');
+      return { result: 'invalid' };
+    }
     // Claim templates are immutable: keep the live ones, and grow the claims themselves.
     const storage = await this.reconcileStorage(resource, desired, log);
     desired = storage.manifests;
@@ -485,6 +496,32 @@ export class Reconciler {
           .map((m) => ({ name: m.metadata.name, replicas: replicas(m), tls: internalTls(m, role) }));
         return quorumVerdict(`spec.${role.name}`, live, wanted);
       });
+  }
+
+  /**
+   * The problems of each role with `RoleDefinition.scaleDownProblems` whose live StatefulSets
+   * `desired` shrinks (a stop is not a scale-down: every pod comes back on its volume).
+   */
+  private scaleDownProblems(resource: KubeObject, desired: readonly Manifest[]): string[] {
+    if ((resource.spec as AnyStackletSpec | undefined)?.clusterOperation?.stopped) return [];
+    const replicas = (m: KubeObject) => (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+    return this.o.product.roles.flatMap((role) => {
+      if (!role.scaleDownProblems) return [];
+      const leaving = desired
+        .filter((m) => m.kind === 'StatefulSet' && m.metadata.labels?.[LABEL_COMPONENT] === role.name)
+        .flatMap((m) => {
+          const live = this.live(m);
+          if (!live) return [];
+          const from = replicas(m);
+          return Array.from(
+            { length: Math.max(0, replicas(live) - from) },
+            (_, i) => `${m.metadata.name}-${from + i}`,
+          );
+        });
+      return leaving.length > 0
+        ? role.scaleDownProblems(leaving, desired, (m) => this.live(m as Manifest) as Manifest | undefined)
+        : [];
+    });
   }
 
   /**

@@ -136,6 +136,7 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
         role: role.name,
         roleGroup: roleGroup.roleGroup,
         container: product.name,
+        sidecars: pod.loggedSidecars,
       }),
     );
   }

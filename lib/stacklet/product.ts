@@ -14,6 +14,7 @@ import type { RoleGroupTls, StackletTls, TlsUse } from '../tls/pod-tls';
 import type { ListenerClassInfo } from '../listener/class';
 import type { AuthenticationClassInfo, AuthenticationProvider } from '../authentication/class';
 import type { RoleGroupListener } from '../listener/pod-listener';
+import type { Manifest } from './manifests';
 import type { ProductMonitoring } from './monitoring';
 import type { ObjectReference, ResolvedReferences } from './references';
 
@@ -161,6 +162,13 @@ export interface RoleGroupPod {
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly Container[];
   readonly sidecars?: readonly Container[];
+  /**
+   * Names of `sidecars` that write a structured log file of their own (`<name>.json` in the log
+   * folder, lib/logging), a second JVM beside the product say: the log agent ships their records
+   * too, each naming its container.
+   * @default - none: the agent ships the main container's file only
+   */
+  readonly loggedSidecars?: readonly string[];
   readonly volumes?: readonly Volume[];
 }
 
@@ -286,6 +294,19 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * @default false
    */
   readonly quorum?: boolean;
+  /**
+   * Why a running role group may not shrink yet: the operator asks before it lowers a live
+   * StatefulSet's replicas (`leaving` are the pods that would go, the highest ordinals), and
+   * applies nothing while this returns problems (HDFS: datanodes not yet in the namenodes' exclude
+   * file). `desired` is what the spec builds; `live` is what runs of one of them. Synth output
+   * cannot know what runs: there the product documents the steps.
+   * @default - a scale-down applies at once
+   */
+  readonly scaleDownProblems?: (
+    leaving: readonly string[],
+    desired: readonly Manifest[],
+    live: (manifest: Manifest) => Manifest | undefined,
+  ) => string[];
   /**
    * StatefulSet for pods with identity or storage, Deployment for interchangeable ones, DaemonSet
    * for one pod per node (replicas do not apply; storage must be empty).

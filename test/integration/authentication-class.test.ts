@@ -71,7 +71,10 @@ describe('the AuthenticationClass CRD on the API server', () => {
       },
     ],
     ['a TLS class', { tls: { tlsClass: 'clients' } }],
-    ['a Kerberos class', { kerberos: { realm: 'EXAMPLE.ORG', kdc: 'kdc.example.org' } }],
+    [
+      'a Kerberos class',
+      { kerberos: { realm: 'EXAMPLE.ORG', kdc: 'kdc.example.org', adminCredentialsSecretName: 'kadmin' } },
+    ],
   ])('accepts %s, as synth does', async (_what, spec) => {
     expect(await verdict('corp', spec)).toBe('accepted');
     expect(authenticationClassProblems('corp', spec)).toEqual([]);
@@ -100,7 +103,11 @@ describe('the AuthenticationClass CRD on the API server', () => {
       { ldap: { ...LDAP, searchFilter: 'uid=x' } },
       'spec.ldap.searchFilter',
     ],
-    ['a lower case realm', { kerberos: { realm: 'example.org', kdc: 'kdc' } }, 'spec.kerberos.realm'],
+    [
+      'a lower case realm',
+      { kerberos: { realm: 'example.org', kdc: 'kdc', adminCredentialsSecretName: 'kadmin' } },
+      'spec.kerberos.realm',
+    ],
     ['an unknown field', { static: { userCredentialsSecretName: 'u', password: 'x' } }, 'spec.static'],
   ])('refuses %s at the field synth names', async (_what, spec, path) => {
     const said = await verdict('corp', spec);

@@ -11,19 +11,30 @@
  *   is gone and after a new pod of the name is back, Ready, and live;
  * - the masters' and the regionservers' JVMs write keelson's structured log files (Log4j 2);
  * - a Prometheus scrapes every pod through keelson's scrape job: HBase's rules load and count two
- *   live regionservers, every metric the rules and dashboard read has data.
+ *   live regionservers, every metric the rules and dashboard read has data, and the regionservers'
+ *   write requests count the put;
+ * - where keelson's log agent is built, every HBase and HDFS pod's agent ships its records, the
+ *   namenodes' failover controllers (a second JVM in the pod, writing a file of its own) included;
+ * - a logger's level changed in the spec of the running regionservers and failover controllers
+ *   (ZooKeeper's client at DEBUG) takes effect without a restart: their DEBUG records appear in the
+ *   files and at the aggregator, same pods, same pod templates;
+ * - HDFS' alerts fire under faults the test makes, with HDFS' rules and dashboard checked too: with
+ *   the only datanode frozen `HdfsDeadDatanodes` and `HdfsMissingBlocks` (the namenodes declare a
+ *   datanode dead after 50 s here), with both namenodes' JVMs frozen `HdfsNoActiveNamenode`.
  * It prints start times and the memory (RSS) of every JVM of this minimal HA HDFS + HBase. Each
  * failure prints the pods' logs.
  */
 import { Chart, Testing } from 'cdk8s';
 import { HBASE_METRIC_NAMES, HbaseCluster } from '../../constructs/hbase';
 import { hbaseImageRecipe } from '../../constructs/hbase/image';
-import { HdfsCluster } from '../../constructs/hdfs';
+import { HDFS_METRIC_NAMES, HdfsCluster } from '../../constructs/hdfs';
+import { HDFS_MAIN_CLASSES } from '../../constructs/hdfs/distribution';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { whileFrozen } from './process-faults';
 import {
   buildImageOnRealNode,
   clientPod,
@@ -33,8 +44,17 @@ import {
   REAL_NODE_PLACEMENT,
   waitPodsReady,
 } from './real-node-support';
-import { startPrometheus } from './prometheus-support';
-import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
+import type { OtlpReceiver } from '../support/otlp-receiver';
+import {
+  expectRecordsShipped,
+  explainSkippedShipping,
+  logAgentUsage,
+  observedClusterConfig,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import { startPrometheus, withAlertDelay } from './prometheus-support';
+import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
@@ -50,6 +70,17 @@ const REST = 'hbase-restservers-default-0';
 const HBASE_PODS = [MASTER, ...REGIONSERVERS, REST];
 const ALL = ['zk-servers-default-0', ...HDFS_PODS, ...HBASE_PODS];
 const CLIENT = 'rest-client';
+const DATANODE = 'hdfs-datanodes-default-0';
+/** The logger whose level the test changes: ZooKeeper's client logs each ping's answer at DEBUG. */
+const ZK_CLIENT_LOGGER = 'org.apache.zookeeper.ClientCnxn';
+
+explainSkippedShipping('hbase-real-node');
+/** The test aggregator every HBase and HDFS pod's log agent ships to, and its discovery ConfigMap's data. */
+let aggregator: OtlpReceiver | undefined;
+let dependencies: Record<string, Record<string, string>> = {};
+afterAll(async () => {
+  await aggregator?.close();
+});
 
 /**
  * `http METHOD PATH ACCEPT [CONTENT_TYPE BODY]`: one HTTP/1.0 request to the REST server over bash's
@@ -68,36 +99,68 @@ cat <&3
 
 describe(`HBase ${VERSION} on the real node`, () => {
   const ns = useTestNamespace('hbase-real', RESTRICTED);
-  const { core } = adminClients();
+  const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
 
-  function manifests(): Manifest[] {
+  /**
+   * The platform; `debug` sets ZooKeeper's client logger to DEBUG in the regionservers and the
+   * namenodes' failover controllers. Their files take DEBUG and the root logger INFO throughout,
+   * so the logger's level decides which DEBUG records the file gets.
+   */
+  function manifests(debug = false): Manifest[] {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const role = (memory: string, replicas: number) => ({
       config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
       podOverrides: { spec: REAL_NODE_PLACEMENT },
       roleGroups: { default: { replicas } },
     });
+    const logging = {
+      file: { level: 'DEBUG' as const },
+      loggers: {
+        ROOT: { level: 'INFO' as const },
+        [ZK_CLIENT_LOGGER]: { level: debug ? ('DEBUG' as const) : ('INFO' as const) },
+      },
+    };
     const zk = new ZookeeperCluster(chart, 'zk', {
       image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
       servers: role('384Mi', 1),
     });
-    const hdfs = new HdfsCluster(chart, 'hdfs', {
-      image: { productVersion: HADOOP_VERSION, pullPolicy: 'Never' },
-      zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
-      namenodes: role('640Mi', 2),
-      journalnodes: role('320Mi', 1),
-      datanodes: role('512Mi', 1),
-    });
-    new HbaseCluster(chart, 'hbase', {
-      image: { productVersion: VERSION, pullPolicy: 'Never' },
-      clusterConfig: { monitoring: { prometheusRules: true, grafanaDashboards: true } },
-      hdfs,
-      zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
-      masters: role('768Mi', 1),
-      regionservers: role('768Mi', 2),
-      restservers: role('512Mi', 1),
-    });
+    const hdfs = new HdfsCluster(
+      chart,
+      'hdfs',
+      {
+        image: { productVersion: HADOOP_VERSION, pullPolicy: 'Never' },
+        clusterConfig: observedClusterConfig(),
+        zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
+        namenodes: {
+          ...role('640Mi', 2),
+          config: { ...role('640Mi', 2).config, logging: { containers: { zkfc: logging } } },
+          // A datanode is dead after twice this plus ten heartbeats (3 s): 50 s instead of 10.5 min,
+          // so the dead-datanode alert fires within the test.
+          configOverrides: { 'hdfs-site.xml': { 'dfs.namenode.heartbeat.recheck-interval': '10000' } },
+        },
+        journalnodes: role('320Mi', 1),
+        datanodes: role('512Mi', 1),
+      },
+      { dependencies },
+    );
+    new HbaseCluster(
+      chart,
+      'hbase',
+      {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        clusterConfig: observedClusterConfig(),
+        hdfs,
+        zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
+        masters: role('768Mi', 1),
+        regionservers: {
+          ...role('768Mi', 2),
+          config: { ...role('768Mi', 2).config, logging: { containers: { hbase: logging } } },
+        },
+        restservers: role('512Mi', 1),
+      },
+      { dependencies },
+    );
     return Testing.synth(chart) as Manifest[];
   }
 
@@ -139,13 +202,16 @@ describe(`HBase ${VERSION} on the real node`, () => {
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
     await buildImageOnRealNode(hdfsImageRecipe(HADOOP_VERSION));
     await buildImageOnRealNode(hbaseImageRecipe(VERSION));
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
     const imported = Date.now();
 
     // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
     const all = manifests();
-    const rule = all.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === 'hbase') as unknown as {
-      spec: { groups: unknown[] };
-    };
+    const ruleOf = (name: string) =>
+      all.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === name) as unknown as {
+        spec: { groups: unknown[] };
+      };
+    const rule = ruleOf('hbase');
     expect(
       await applyAll(
         client,
@@ -255,10 +321,107 @@ describe(`HBase ${VERSION} on the real node`, () => {
           },
         }),
       ).toBe(2);
+      // The put is counted: the regionservers' write requests are no longer zero.
+      expect(
+        await prometheus.waitForValue(
+          'the put among the write requests',
+          `sum(hbase_regionserver_server_writerequestcount{namespace="${ns.name}"})`,
+          (v) => v >= 1,
+        ),
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       await prometheus.stop();
     }
     const monitored = Date.now();
+
+    // Each pod's log agent ships its records with their source: every HBase role's, and HDFS'
+    // namenode, failover controller (its own file, a second JVM in the pod), journalnode, datanode.
+    if (SHIP_LOGS) {
+      for (const [pod, product, role, container] of [
+        [MASTER, 'hbase', 'masters', 'hbase'],
+        [REGIONSERVERS[0], 'hbase', 'regionservers', 'hbase'],
+        [REST, 'hbase', 'restservers', 'hbase'],
+        [NAMENODES[0], 'hdfs', 'namenodes', 'hdfs'],
+        [NAMENODES[0], 'hdfs', 'namenodes', 'zkfc'],
+        [NAMENODES[1], 'hdfs', 'namenodes', 'zkfc'],
+        ['hdfs-journalnodes-default-0', 'hdfs', 'journalnodes', 'hdfs'],
+        [DATANODE, 'hdfs', 'datanodes', 'hdfs'],
+      ]) {
+        await expectRecordsShipped(aggregator!, {
+          namespace: ns.name,
+          pod,
+          container,
+          product,
+          stacklet: product,
+          role,
+          roleGroup: 'default',
+        });
+      }
+      process.stdout.write(`hbase on the real node: ${logAgentUsage(ns.name)}\n`);
+    }
+
+    // A logger's level changed in the spec of the running regionservers and failover controllers:
+    // Log4j 2 re-reads its file, which the kubelet updates in place (the file is not part of the
+    // config hash), so without a restart ZooKeeper's client logs each ping's answer at DEBUG.
+    const changedPods = [...REGIONSERVERS, ...NAMENODES];
+    const isZkDebug = (r: Record<string, string>) => r.level === 'DEBUG' && r.logger === ZK_CLIENT_LOGGER;
+    expect((await readStructuredLog(ns.name, REGIONSERVERS[0], 'hbase')).filter(isZkDebug)).toEqual([]);
+    expect((await readStructuredLog(ns.name, NAMENODES[0], 'zkfc')).filter(isZkDebug)).toEqual([]);
+    const templates = () =>
+      Promise.all(
+        ['hbase-regionservers-default', 'hdfs-namenodes-default'].map(
+          async (name) => (await apps.readNamespacedStatefulSet({ name, namespace: ns.name })).spec?.template,
+        ),
+      );
+    const podStates = () =>
+      Promise.all(
+        changedPods.map(async (name) => {
+          const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+          return {
+            name,
+            uid: pod.metadata?.uid,
+            restarts: (pod.status?.containerStatuses ?? []).map((c) => `${c.name}:${c.restartCount}`).sort(),
+          };
+        }),
+      );
+    const running = { templates: await templates(), pods: await podStates() };
+    const levelApplied = Date.now();
+    expect(
+      await applyAll(
+        client,
+        manifests(true).filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    const debugRecords = (pod: string, container: string) =>
+      waitForRecords(ns.name, pod, container, `DEBUG record of ${ZK_CLIENT_LOGGER}`, isZkDebug, () =>
+        podsLogs(ns.name, [pod]),
+      );
+    const regionserverDebug = await debugRecords(REGIONSERVERS[0], 'hbase');
+    const zkfcDebug = await debugRecords(NAMENODES[0], 'zkfc');
+    const levelSeen = Date.now();
+    expect(await templates()).toEqual(running.templates);
+    expect(await podStates()).toEqual(running.pods);
+    if (SHIP_LOGS) {
+      for (const [pod, container] of [
+        [REGIONSERVERS[0], 'hbase'],
+        [NAMENODES[0], 'zkfc'],
+      ]) {
+        await aggregator!.waitFor(
+          `a DEBUG record of ${ZK_CLIENT_LOGGER} from ${pod}'s ${container}`,
+          (r) =>
+            r.severityText === 'DEBUG' &&
+            r.attributes.logger === ZK_CLIENT_LOGGER &&
+            r.resource['k8s.pod.name'] === pod &&
+            r.resource['k8s.container.name'] === container,
+        );
+      }
+    }
+    process.stdout.write(
+      `hbase on the real node: ${ZK_CLIENT_LOGGER} at DEBUG took effect in a running regionserver ` +
+        `${regionserverDebug.seconds.toFixed(1)} s after the apply and in a running failover controller ` +
+        `${((levelSeen - levelApplied) / 1000).toFixed(1)} s after it (its file read ${zkfcDebug.seconds.toFixed(1)} s)\n`,
+    );
 
     // Memory of every JVM once the platform serves, before the restart.
     const memory: Record<string, number> = {};
@@ -336,6 +499,64 @@ describe(`HBase ${VERSION} on the real node`, () => {
     const back = Date.now();
     expect(await readRow()).toBe('keelson was here');
 
+    // HDFS' monitoring in a Prometheus of its own, whose alerts wait 30 s instead of their minutes:
+    // its rules load, every metric and dashboard query has data; then the faults.
+    const hdfsPrometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: withAlertDelay(ruleOf('hdfs').spec.groups, '30s'),
+      scrapeSeconds: 15,
+    });
+    try {
+      expect(
+        await hdfsPrometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: HDFS_METRIC_NAMES,
+          dashboard: all.find((o) => o.metadata.name === 'hdfs-dashboard'),
+          recording: {
+            what: 'one active namenode (recording rule)',
+            expr: `stacklet:hdfs_active_namenodes:sum{namespace="${ns.name}", stacklet="hdfs"}`,
+            accept: (v) => v === 1,
+          },
+        }),
+      ).toBe(1);
+      // The only datanode frozen: the namenodes declare it dead after 50 s, and the blocks it held
+      // have no copy left.
+      expect(
+        await hdfsPrometheus.waitForValue(
+          'no dead datanode yet',
+          `max(hadoop_namenode_fsnamesystem_numdeaddatanodes{namespace="${ns.name}"})`,
+          (v) => v === 0,
+        ),
+      ).toBe(0);
+      await hdfsPrometheus.alertsWhileFrozen(
+        ns.name,
+        DATANODE,
+        { HdfsDeadDatanodes: 'warning', HdfsMissingBlocks: 'critical' },
+        { stacklet: 'hdfs', timeoutMs: 5 * 60_000 },
+      );
+      // Both namenodes' JVMs frozen (their failover controllers run on): none is active.
+      const frozenAt = Date.now();
+      const noActive = await whileFrozen(
+        ns.name,
+        NAMENODES[0],
+        'java',
+        () =>
+          whileFrozen(
+            ns.name,
+            NAMENODES[1],
+            'java',
+            () => hdfsPrometheus.waitForAlert('HdfsNoActiveNamenode', ns.name, 5 * 60_000),
+            HDFS_MAIN_CLASSES.namenode,
+          ),
+        HDFS_MAIN_CLASSES.namenode,
+      );
+      expect(noActive.labels).toMatchObject({ namespace: ns.name, stacklet: 'hdfs', severity: 'critical' });
+      process.stdout.write(
+        `${ns.name}: HdfsNoActiveNamenode fired within ${((Date.now() - frozenAt) / 1000).toFixed(1)} s ` +
+          `of both namenodes' JVMs freezing\n`,
+      );
+    } finally {
+      await hdfsPrometheus.stop();
+    }
     const hdfsMiB = HDFS_PODS.reduce((n, p) => n + memory[p], 0);
     const hbaseMiB = HBASE_PODS.reduce((n, p) => n + memory[p], 0);
     process.stdout.write(

@@ -13,7 +13,12 @@
  * - while a second client writes and reads files in a loop, the active namenode's pod is deleted:
  *   the standby becomes active, and every one of the client's operations succeeds — also those
  *   after the deletion — without any change to its config;
- * - the deleted namenode's pod comes back on its volume without formatting again, as the standby.
+ * - the deleted namenode's pod comes back on its volume without formatting again, as the standby;
+ * - the datanodes scale from two to one in synth mode's two steps: a file whose one copy is on the
+ *   leaving datanode (written from its pod), then that datanode in `decommissionDatanodes` — the
+ *   namenodes read the exclude file without a restart and report it Decommissioned, its block now
+ *   on the other datanode — then one replica fewer: `fsck /` is HEALTHY with no under-replicated or
+ *   missing block, and the file reads back byte for byte.
  * One journalnode (the default is three) keeps the 2-core machine's load down; failover does not
  * depend on their number. Each failure prints the pods' logs.
  */
@@ -51,7 +56,10 @@ jest.setTimeout(40 * 60_000);
 const VERSION = '3.4.2';
 const ZOOKEEPER_VERSION = '3.9.4';
 const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
-const OTHERS = ['zk-servers-default-0', 'hdfs-journalnodes-default-0', 'hdfs-datanodes-default-0'];
+const DATANODES = ['hdfs-datanodes-default-0', 'hdfs-datanodes-default-1'];
+/** The datanode the scale-down removes: the highest ordinal. */
+const LEAVING = DATANODES[1];
+const OTHERS = ['zk-servers-default-0', 'hdfs-journalnodes-default-0', ...DATANODES];
 const ALL = [...NAMENODES, ...OTHERS];
 
 explainSkippedShipping('hdfs-real-node');
@@ -67,7 +75,8 @@ describe(`HDFS ${VERSION} on the real node`, () => {
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
 
-  function manifests(): Manifest[] {
+  /** The manifests; `decommission` and `datanodes` are the scale-down's two steps. */
+  function manifests(step: { decommission?: string[]; datanodes?: number } = {}): Manifest[] {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const small = (memory: string) => ({
       resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
@@ -91,11 +100,18 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       'hdfs',
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
-        clusterConfig: observedClusterConfig(),
+        // One copy of each block: the scale-down from two datanodes to one must move the leaving
+        // datanode's blocks, and the one left can hold all of them.
+        clusterConfig: {
+          ...observedClusterConfig(),
+          dfsReplication: 1,
+          ...(step.decommission ? { decommissionDatanodes: step.decommission } : {}),
+        },
         zookeeper: znode,
         namenodes: role('640Mi', 2),
         journalnodes: role('320Mi', 1),
-        datanodes: role('512Mi', 1),
+        // Room for a client JVM beside the datanode (the test writes from the leaving datanode's pod).
+        datanodes: role('640Mi', step.datanodes ?? DATANODES.length),
       },
       { dependencies },
     );
@@ -184,7 +200,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       (await core.readNamespacedPod({ name: NAMENODES[0], namespace: ns.name })).spec?.containers.map(
         (c) => c.name,
       ),
-    ).toEqual(['hdfs', 'zkfc', ...(SHIP_LOGS ? ['log-agent'] : [])]);
+    ).toEqual(['hdfs', 'zkfc', 'refresh-nodes', ...(SHIP_LOGS ? ['log-agent'] : [])]);
 
     // One namenode becomes active (its failover controller won the election), the other standby.
     let states: Record<string, string> = {};
@@ -351,6 +367,88 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     expect(times.some((t) => t > deleted)).toBe(true);
     expect(out).toContain('read: keelson was here');
 
+    // Scaling the datanodes down decommissions first (synth mode's two steps). A file written from
+    // the leaving datanode's pod has its one copy there (HDFS puts the first copy on the writer's
+    // own datanode), so the decommission must move it.
+    const admin = (script: string) =>
+      execInPod(ns.name, standby, `export HADOOP_CLIENT_OPTS=-Xmx96m; ${script} 2>/dev/null`);
+    const podIp = async (name: string) =>
+      (await core.readNamespacedPod({ name, namespace: ns.name })).status!.podIP!;
+    const [stayingIp, leavingIp] = [await podIp(DATANODES[0]), await podIp(LEAVING)];
+    const sum = (
+      await execInPod(
+        ns.name,
+        LEAVING,
+        'set -e; head -c 3000000 /dev/urandom > /tmp/leaving.bin; ' +
+          'HADOOP_CLIENT_OPTS=-Xmx96m hdfs dfs -D dfs.replication=1 -put /tmp/leaving.bin /keelson/leaving.bin 2>/dev/null; ' +
+          'md5sum < /tmp/leaving.bin',
+      )
+    ).match(/^[0-9a-f]{32}\b/m)?.[0];
+    expect(sum).toBeDefined();
+    const locations = () => admin('hdfs fsck /keelson/leaving.bin -files -blocks -locations');
+    expect(await locations()).toContain(`[${leavingIp}:`);
+    const namenodePods = async () =>
+      Promise.all(
+        NAMENODES.map(async (name) => {
+          const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+          return `${pod.metadata!.uid} ${pod.status!.containerStatuses!.map((c) => c.restartCount).join(',')}`;
+        }),
+      );
+    const namenodesBefore = await namenodePods();
+
+    // Step one: the leaving datanode in the namenodes' exclude file; they read it without a restart.
+    const decommissionStarted = Date.now();
+    expect(
+      await applyAll(
+        client,
+        manifests({ decommission: [LEAVING] }).filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    let report = '';
+    await waitFor(
+      `${LEAVING} to be decommissioned`,
+      async () => {
+        report = await admin('hdfs dfsadmin -report -live');
+        return new RegExp(
+          `Name: ${leavingIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Decommissioned`,
+        ).test(report);
+      },
+      15 * 60_000,
+      undefined,
+      undefined,
+      async () => report,
+    );
+    const decommissioned = Date.now();
+    expect(await namenodePods()).toEqual(namenodesBefore);
+    expect(await locations()).toContain(`[${stayingIp}:`);
+
+    // Step two: one datanode fewer; nothing is missing or under-replicated, and the file reads back.
+    expect(
+      await applyAll(
+        client,
+        manifests({ decommission: [LEAVING], datanodes: 1 }).filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    await waitFor(
+      `${LEAVING} to be gone`,
+      async () =>
+        !(await core.readNamespacedPod({ name: LEAVING, namespace: ns.name }).then(
+          () => true,
+          () => false,
+        )),
+      5 * 60_000,
+    );
+    const fsck = await admin('hdfs fsck /');
+    expect(fsck).toContain("The filesystem under path '/' is HEALTHY");
+    expect(fsck).toMatch(/Under-replicated blocks:\s+0 /);
+    expect(fsck).toMatch(/Missing blocks:\s+0\s/);
+    expect((await admin('hdfs dfs -cat /keelson/leaving.bin | md5sum')).match(/^[0-9a-f]{32}\b/m)?.[0]).toBe(
+      sum,
+    );
+    expect(await admin('hdfs dfs -cat /keelson/hello.txt')).toContain('keelson was here');
+
     process.stdout.write(
       `hdfs on the real node: images ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
         `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
@@ -358,7 +456,9 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         `first put+cat client ${((written - elected) / 1000).toFixed(1)} s, ` +
         `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s, ` +
         `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
-        `(polled with haadmin, a JVM start per poll), ${times.length} loop rounds, all ok\n`,
+        `(polled with haadmin, a JVM start per poll), ${times.length} loop rounds, all ok; ` +
+        `${LEAVING} Decommissioned ${((decommissioned - decommissionStarted) / 1000).toFixed(1)} s after the ` +
+        `exclude list was applied (polled with dfsadmin)\n`,
     );
   });
 });

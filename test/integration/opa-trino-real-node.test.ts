@@ -11,13 +11,20 @@
  *   the time from the API server accepting the change to alice's first successful query of
  *   `finance` is printed;
  * - OPA's stdout holds its decisions (the console decision logger), the policy step logs what it
- *   wrote, and OPA's metrics port serves Prometheus text.
+ *   wrote, and OPA's metrics port serves Prometheus text;
+ * - OPA's structured file holds its records (decisions among them) in keelson's shared fields, and
+ *   where keelson's log agent is built, the agent ships them with their source;
+ * - a Prometheus scrapes OPA through keelson's scrape job: OPA's rules load and count the
+ *   decisions Trino asked for, every metric and dashboard query has data, and with a policy whose
+ *   rules conflict asked 30 times `OpaDecisionErrors` fires;
+ * - OPA's log level set to DEBUG in the spec rolls its pod (the level is a flag of OPA's), and the
+ *   new pod's DEBUG records reach the file and the aggregator.
  *
  * Trino takes the user from `X-Trino-User` (no authenticator configured); queries go over Trino's
  * REST protocol with curl and jq from a client pod of the OPA image.
  */
 import { ApiObject, App, Chart } from 'cdk8s';
-import { OPA_POLICY_LABEL, OpaCluster } from '../../constructs/opa';
+import { OPA_METRIC_NAMES, OPA_POLICY_LABEL, OpaCluster } from '../../constructs/opa';
 import { opaImageRecipe } from '../../constructs/opa/image';
 import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
 import { trinoImageRecipe } from '../../constructs/trino/image';
@@ -32,6 +39,17 @@ import {
   REAL_NODE_PLACEMENT,
   waitPodsReady,
 } from './real-node-support';
+import type { OtlpReceiver } from '../support/otlp-receiver';
+import {
+  expectRecordsShipped,
+  explainSkippedShipping,
+  logAgentUsage,
+  observedClusterConfig,
+  SHIP_LOGS,
+  startLogShipping,
+} from './log-shipping';
+import { startPrometheus, withAlertDelay } from './prometheus-support';
+import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(60 * 60_000);
@@ -67,6 +85,17 @@ function policy(user: string, readable: readonly string[]): string {
 
 const POLICY_CONFIG_MAP = 'trino-policy';
 
+/** A policy whose rule `p` has two values when the input has both `x` and `y`: OPA answers 500. */
+const CONFLICT_POLICY = ['package conflict', '', 'p := 1 if input.x', '', 'p := 2 if input.y', ''].join('\n');
+
+explainSkippedShipping('opa-trino-real-node');
+/** The test aggregator OPA's log agent ships to, and its discovery ConfigMap's data. */
+let aggregator: OtlpReceiver | undefined;
+let dependencies: Record<string, Record<string, string>> = {};
+afterAll(async () => {
+  await aggregator?.close();
+});
+
 /** `q USER SQL` in the client pod: `ROWS: <rows as JSON arrays>` or `ERROR: <Trino's message>`. */
 const QUERY_FUNCTION = `
 q() {
@@ -87,12 +116,31 @@ q() {
 describe('OPA authorizes Trino on the real node', () => {
   const ns = useTestNamespace('opa-trino', RESTRICTED);
 
-  function program(readable: readonly string[]): Manifest[] {
+  /** The program; `opaDebug` sets OPA's level (one for console and file) to DEBUG. */
+  function program(readable: readonly string[], opaDebug = false): Manifest[] {
     const chart = new Chart(new App(), 'opa-trino', { namespace: ns.name });
     const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
-    const opa = new OpaCluster(chart, 'opa', {
-      image: { pullPolicy: 'Never' },
-      servers: { roleGroups: { default: { replicas: 1 } }, ...placement },
+    const opa = new OpaCluster(
+      chart,
+      'opa',
+      {
+        image: { pullPolicy: 'Never' },
+        clusterConfig: observedClusterConfig(),
+        servers: {
+          roleGroups: { default: { replicas: 1 } },
+          ...placement,
+          ...(opaDebug
+            ? { config: { logging: { containers: { opa: { file: { level: 'DEBUG' as const } } } } } }
+            : {}),
+        },
+      },
+      { dependencies },
+    );
+    new ApiObject(chart, 'conflict-policy', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'conflict-policy', labels: { [OPA_POLICY_LABEL]: 'opa' } },
+      data: { 'conflict.rego': CONFLICT_POLICY },
     });
     new ApiObject(chart, 'policy', {
       apiVersion: 'v1',
@@ -147,6 +195,7 @@ describe('OPA authorizes Trino on the real node', () => {
     let started = Date.now();
     const opaImage = await buildImageOnRealNode(opaImageRecipe('1.22.3'));
     await buildImageOnRealNode(trinoImageRecipe('476'));
+    if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
     log(`images built (or cached) and imported in ${seconds(started)}`);
     await core.createNamespacedSecret({
       namespace: ns.name,
@@ -154,7 +203,10 @@ describe('OPA authorizes Trino on the real node', () => {
     });
 
     started = Date.now();
-    expect(await applyAll(client, program(['sales']), ns.name)).toEqual([]);
+    // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
+    const withoutRules = (objects: Manifest[]) => objects.filter((o) => o.kind !== 'PrometheusRule');
+    const first = program(['sales']);
+    expect(await applyAll(client, withoutRules(first), ns.name)).toEqual([]);
     const clientName = 'trino-client';
     const body = clientPod({
       name: clientName,
@@ -201,7 +253,7 @@ describe('OPA authorizes Trino on the real node', () => {
     // The policy changes: alice may read finance and no longer sales.
     const before = await podIdentities();
     const changedAt = Date.now();
-    expect(await applyAll(client, program(['finance']), ns.name)).toEqual([]);
+    expect(await applyAll(client, withoutRules(program(['finance'])), ns.name)).toEqual([]);
     const loop = [
       QUERY_FUNCTION,
       // Within kubectl exec's 120 s.
@@ -244,5 +296,110 @@ describe('OPA authorizes Trino on the real node', () => {
       `curl -sS http://opa-servers-metrics.${ns.name}.svc.cluster.local:8282/metrics`,
     );
     expect(metrics).toMatch(/^http_request_duration_seconds_count\{code="200",handler="v1\/data"/m);
+
+    // OPA's structured file: its records in the shared fields, the decisions among them.
+    const records = await readStructuredLog(ns.name, opa, 'opa');
+    expectSharedRecordShape(records);
+    expect(records).toContainEqual(
+      expect.objectContaining({ level: 'INFO', logger: 'decision_logs', path: 'trino/allow' }),
+    );
+    expect(records.filter((r) => r.level === 'DEBUG')).toEqual([]);
+    if (SHIP_LOGS) {
+      await expectRecordsShipped(aggregator!, {
+        namespace: ns.name,
+        pod: opa,
+        container: 'opa',
+        product: 'opa',
+        stacklet: 'opa',
+        role: 'servers',
+        roleGroup: 'default',
+      });
+      log(logAgentUsage(ns.name));
+    }
+
+    // OPA's monitoring: its rules load and count Trino's decisions, every metric name and dashboard
+    // query has data; then decisions that fail fire its alert (which waits 30 s here).
+    const rule = first.find((o) => o.kind === 'PrometheusRule') as unknown as { spec: { groups: unknown[] } };
+    const prometheus = await startPrometheus(await realNode(), ns.name, {
+      ruleGroups: withAlertDelay(rule.spec.groups, '30s'),
+    });
+    try {
+      expect(
+        await prometheus.checkStacklet({
+          namespace: ns.name,
+          metricNames: OPA_METRIC_NAMES,
+          dashboard: first.find((o) => o.metadata.name === 'opa-dashboard'),
+          recording: {
+            what: 'the decisions per second (recording rule)',
+            expr: `stacklet:opa_decisions:rate5m{namespace="${ns.name}", stacklet="opa"}`,
+          },
+        }),
+      ).toBeGreaterThanOrEqual(0);
+      // Trino's questions are counted: the decisions grow by a query's.
+      const decisions = `sum(http_request_duration_seconds_count{namespace="${ns.name}", handler="v1/data"})`;
+      const decisionsBefore = await prometheus.waitForValue('the decisions so far', decisions);
+      expect(await query('alice', finance)).toContain('ROWS: [25]');
+      expect(
+        await prometheus.waitForValue('the decisions of a query', decisions, (v) => v > decisionsBefore),
+      ).toBeGreaterThan(decisionsBefore);
+      expect(
+        await prometheus.value(`ALERTS{namespace="${ns.name}", alertname="OpaDecisionErrors"}`),
+      ).toBeUndefined();
+      const conflicts = await execInPod(
+        ns.name,
+        opa,
+        'for i in $(seq 30); do curl -s -o /dev/null -w "%{http_code} " -X POST ' +
+          `-d '{"input":{"x":true,"y":true}}' http://localhost:8181/v1/data/conflict/p; done`,
+      );
+      expect(conflicts.trim().split(' ')).toEqual(Array(30).fill('500'));
+      const conflictedAt = Date.now();
+      const alert = await prometheus.waitForAlert('OpaDecisionErrors', ns.name);
+      expect(alert.labels).toMatchObject({
+        namespace: ns.name,
+        stacklet: 'opa',
+        product: 'opa',
+        severity: 'warning',
+      });
+      log(`OpaDecisionErrors fired ${seconds(conflictedAt)} after 30 decisions failed (its for: 30 s here)`);
+    } finally {
+      await prometheus.stop();
+    }
+
+    // OPA's level to DEBUG: a flag of OPA's, so its pod rolls; the new pod's DEBUG records (each
+    // request it serves, its probes' among them) reach its file and the aggregator.
+    const leveledAt = Date.now();
+    expect(await applyAll(client, withoutRules(program(['finance'], true)), ns.name)).toEqual([]);
+    let debugPod = '';
+    await waitFor(
+      "OPA's pod to be replaced",
+      async () => {
+        const pods = (
+          await core.listNamespacedPod({
+            namespace: ns.name,
+            labelSelector: 'app.kubernetes.io/instance=opa',
+          })
+        ).items.filter(
+          (p) =>
+            p.metadata!.name !== opa &&
+            !p.metadata!.deletionTimestamp &&
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        debugPod = pods[0]?.metadata?.name ?? '';
+        return debugPod !== '';
+      },
+      5 * 60_000,
+      undefined,
+      undefined,
+      everything,
+    );
+    await waitForRecords(ns.name, debugPod, 'opa', 'DEBUG record', (r) => r.level === 'DEBUG', everything);
+    if (SHIP_LOGS)
+      await aggregator!.waitFor(
+        `a DEBUG record from ${debugPod}`,
+        (r) => r.severityText === 'DEBUG' && r.resource['k8s.pod.name'] === debugPod,
+      );
+    log(
+      `OPA's DEBUG level: a new pod, its DEBUG records in its file and shipped ${seconds(leveledAt)} after the apply`,
+    );
   });
 });

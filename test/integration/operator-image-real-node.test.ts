@@ -6,12 +6,16 @@
  * whose ZooKeeper is a discovery ConfigMap made by hand gets its own discovery ConfigMap.
  * Its own monitoring, the way every product's is proven: a Prometheus finds the operator through
  * keelson's scrape job (its metrics Service), loads its rules, every metric name of
- * `OPERATOR_METRIC_NAMES` and every query of its dashboard has data, and with the operator
- * stopped (scaled to zero) `KeelsonOperatorDown` fires.
+ * `OPERATOR_METRIC_NAMES` and every query of its dashboard has data, and each of its alerts fires
+ * under a fault the test makes: `KeelsonReconcileErrors` (a ConfigMap a quota refuses),
+ * `KeelsonWatchRestarting` and `KeelsonOperatorNoLeader` (its right to list Nodes taken away, its
+ * pod replaced), `KeelsonWorkQueueNotDraining` (a webhook that holds ConfigMap writes) and, with
+ * the operator stopped (scaled to zero), `KeelsonOperatorDown`.
  * A failure prints the operator's log.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -248,6 +252,99 @@ describe('the operator image on the real node', () => {
         message: expect.stringMatching(/^reconcile failed, retrying: .*quota/),
       }),
     );
+
+    // The operator denied a kind it watches: its ClusterRole loses the rule on Nodes, and its pod
+    // is replaced (a watch already open outlives an RBAC change). The new replica serves its
+    // metrics, but its Node list keeps failing, so its caches never sync and it never campaigns
+    // for the lease: the watch restarts and the missing leader both fire.
+    const rbac = adminClients().kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const clusterRole = await rbac.readClusterRole({ name: NAME });
+    const grantsNodes = (r: k8s.V1PolicyRule) => r.resources?.includes('nodes') ?? false;
+    expect(clusterRole.rules?.some(grantsNodes)).toBe(true);
+    await rbac.replaceClusterRole({
+      name: NAME,
+      body: { ...clusterRole, rules: clusterRole.rules!.filter((r) => !grantsNodes(r)) },
+    });
+    const [denied] = (await core.listNamespacedPod({ namespace: ns.name })).items;
+    await core.deleteNamespacedPod({ name: denied.metadata!.name!, namespace: ns.name });
+    await alertAfter('KeelsonWatchRestarting', 'the operator lost its right to list Nodes and restarted', {
+      resource: 'nodes',
+      severity: 'warning',
+    });
+    await alertAfter('KeelsonOperatorNoLeader', 'the operator lost its right to list Nodes and restarted', {
+      severity: 'critical',
+    });
+    expect(await prometheus.value(`sum(up{${sel}}) > 0 and max(keelson_leader{${sel}}) == 0`)).toBeDefined();
+    // The right back: the replica's next list succeeds, its caches sync and it leads.
+    const restored = await rbac.readClusterRole({ name: NAME });
+    await rbac.replaceClusterRole({
+      name: NAME,
+      body: { ...restored, rules: [...(restored.rules ?? []), ...clusterRole.rules!.filter(grantsNodes)] },
+    });
+    expect(
+      await prometheus.waitForValue(
+        'the operator leading again',
+        `max(keelson_leader{${sel}})`,
+        (v) => v === 1,
+      ),
+    ).toBe(1);
+
+    // A queue that does not drain: a webhook of the test's that never answers holds every
+    // ConfigMap write of the namespace for the API server's 30 s, so with 16 ZNodes each of the
+    // operator's 4 workers waits on one while the others queue. The rule looks at the last 15
+    // minutes, in which the queue was empty before this fault, so a Prometheus started afresh
+    // after it judges them (its alert waits 15 s, as the others').
+    const stall = net.createServer(() => undefined);
+    const held: net.Socket[] = [];
+    stall.on('connection', (socket) => held.push(socket));
+    await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+    const admission = adminClients().kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+    const webhookName = `${ns.name}-stall`;
+    await admission.createValidatingWebhookConfiguration({
+      body: {
+        metadata: { name: webhookName },
+        webhooks: [
+          {
+            name: 'stall.keelson.dev',
+            clientConfig: { url: `https://127.0.0.1:${(stall.address() as net.AddressInfo).port}/` },
+            rules: [
+              {
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                operations: ['CREATE', 'UPDATE'],
+                resources: ['configmaps'],
+              },
+            ],
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.name } },
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+            timeoutSeconds: 30,
+            failurePolicy: 'Fail',
+          },
+        ],
+      },
+    });
+    try {
+      for (let i = 0; i < 16; i++) await createZnode(`queued-znode-${i}`);
+      await prometheus.waitForValue(
+        'ZNodes waiting in the work queue',
+        `max(keelson_workqueue_depth{${sel}})`,
+        (v) => v > 0,
+      );
+      await prometheus.stop();
+      prometheus = await startPrometheus(await realNode(), ns.name, {
+        ruleGroups: withAlertDelay(rule.spec.groups, '15s'),
+      });
+      await alertAfter(
+        'KeelsonWorkQueueNotDraining',
+        '16 ZNodes whose ConfigMaps a webhook holds were created (in a fresh Prometheus)',
+        { severity: 'warning' },
+      );
+    } finally {
+      await admission.deleteValidatingWebhookConfiguration({ name: webhookName });
+      for (const socket of held) socket.destroy();
+      stall.close();
+    }
 
     // The fault: the operator stopped. Its series go stale and the alert says nothing reconciles.
     await apps.patchNamespacedDeploymentScale(

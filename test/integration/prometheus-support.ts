@@ -16,7 +16,7 @@ import { prometheusScrapeConfig } from '../../lib';
 import type { RealNodeState } from '../controlplane/real-node';
 import { runBuildScript } from '../controlplane/cluster';
 import { whileFrozen } from './process-faults';
-import { adminClients, adminKubeConfig, waitFor } from './support';
+import { adminClients, adminKubeConfig, apiStatus, waitFor } from './support';
 
 export interface TestPrometheus {
   /** The sum of `expr`'s samples now, or undefined while it has none. */
@@ -77,6 +77,10 @@ export interface FrozenAlertsOptions {
   readonly stacklet: string;
   /** The frozen process' command. @default 'java' */
   readonly command?: string;
+  /** What the frozen process' command line holds, where the pod runs several `command`s (a main class). @default - any */
+  readonly argument?: string;
+  /** How long each alert may take to fire. @default 3 minutes */
+  readonly timeoutMs?: number;
   /**
    * Which alerts must be quiet before the fault: the ones awaited, neither pending nor firing
    * (`named`); no alert of the namespace firing (`all`); or no check, when an earlier fault's
@@ -161,7 +165,12 @@ export async function startPrometheus(
   const { core, kc } = adminClients();
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const name = `keelson-test-prometheus-${namespace}`;
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'prometheus' } } });
+  // A second Prometheus of the namespace (a fresh one, after the first stopped) keeps the account.
+  await core
+    .createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'prometheus' } } })
+    .catch((error: unknown) => {
+      if (apiStatus(error) !== 409) throw error;
+    });
   await rbac.createClusterRole({
     body: {
       metadata: { name },
@@ -377,7 +386,7 @@ export async function startPrometheus(
     ns,
     pod,
     severities,
-    { stacklet, command = 'java', quietBefore = 'named' },
+    { stacklet, command = 'java', argument = '', quietBefore = 'named', timeoutMs },
   ) => {
     const alertNames = Object.keys(severities) as (keyof typeof severities)[];
     if (quietBefore !== 'none') {
@@ -386,11 +395,17 @@ export async function startPrometheus(
       expect(await value(`ALERTS{namespace="${ns}", ${which}}`)).toBeUndefined();
     }
     const frozenAt = Date.now();
-    const fired = await whileFrozen(ns, pod, command, async () => {
-      const alerts: Partial<Record<(typeof alertNames)[number], FiringAlert>> = {};
-      for (const name of alertNames) alerts[name] = await waitForAlert(name, ns);
-      return alerts as Record<(typeof alertNames)[number], FiringAlert>;
-    });
+    const fired = await whileFrozen(
+      ns,
+      pod,
+      command,
+      async () => {
+        const alerts: Partial<Record<(typeof alertNames)[number], FiringAlert>> = {};
+        for (const name of alertNames) alerts[name] = await waitForAlert(name, ns, timeoutMs);
+        return alerts as Record<(typeof alertNames)[number], FiringAlert>;
+      },
+      argument,
+    );
     for (const name of alertNames) {
       const { labels } = fired[name];
       expect(labels).toMatchObject({ namespace: ns, stacklet, severity: severities[name] });

@@ -282,6 +282,41 @@ describe('HDFS under the keelson operator', () => {
     const discovery = (await core.readNamespacedConfigMap({ name: 'hdfs', namespace })).data!;
     expect(discovery.HDFS).toBe('hdfs://hdfs');
     expect(discovery['hdfs-site.xml']).toContain('<name>dfs.ha.namenodes.hdfs</name>');
+
+    // A datanode scale-down: the operator lowers replicas only once the leaving pod is in the
+    // exclude file the namenodes run with (its decommission was applied before).
+    const datanodes = (replicas: number) => ({ roleGroups: { default: { replicas } } });
+    const stsReplicas = async () =>
+      (await apps.readNamespacedStatefulSet({ name: 'hdfs-datanodes-default', namespace })).spec?.replicas;
+    const config = { zookeeperConfigMapName: 'hdfs-znode', dfsReplication: 1 };
+    await patchSpec('HdfsCluster', 'hdfs', { clusterConfig: config, datanodes: datanodes(2) });
+    await waitFor('two datanodes', async () => (await stsReplicas()) === 2);
+    await patchSpec('HdfsCluster', 'hdfs', { datanodes: datanodes(1) });
+    await waitForCondition('HdfsCluster', 'hdfs', 'Degraded', 'True');
+    const degraded = (await get('HdfsCluster', 'hdfs')).status?.conditions?.find(
+      (c) => c.type === 'Degraded',
+    );
+    expect(degraded).toMatchObject({
+      reason: 'ScaleDownNotPrepared',
+      message: expect.stringMatching(
+        /^spec\.datanodes: hdfs-datanodes-default-1 would go with the blocks they hold: list it in spec\.clusterConfig\.decommissionDatanodes first/,
+      ),
+    });
+    expect(await stsReplicas()).toBe(2);
+    await patchSpec('HdfsCluster', 'hdfs', {
+      clusterConfig: { ...config, decommissionDatanodes: ['hdfs-datanodes-default-1'] },
+      datanodes: datanodes(2),
+    });
+    await waitFor('the datanode in the namenodes’ exclude file', async () =>
+      (
+        (await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace })).data?.[
+          'datanodes.exclude'
+        ] ?? ''
+      ).startsWith(`hdfs-datanodes-default-1.hdfs-datanodes-default-headless.${namespace}.svc.`),
+    );
+    await patchSpec('HdfsCluster', 'hdfs', { datanodes: datanodes(1) });
+    await waitFor('one datanode', async () => (await stsReplicas()) === 1);
+    await waitForCondition('HdfsCluster', 'hdfs', 'Degraded', 'False');
   });
 
   it('refuses an HbaseCluster without its HDFS and ZooKeeper at admission, and converges one on them', async () => {

@@ -1,0 +1,334 @@
+/**
+ * Kafka with Kerberos on the real node, against a real KDC: Debian's MIT Kerberos (`krb5kdc` and
+ * `kadmind` 1.20, in an image built here from Debian's packages) runs as a pod under the restricted
+ * Pod Security profile, its realm created at start, with an admin principal allowed to add,
+ * inquire and re-key `kafka/*` principals only. keelson's manifests (synth mode) of a KRaft Kafka
+ * (one controller, one broker, no TLS) run in keelson's images. Proven, on one running stacklet:
+ * - without an AuthenticationClass, a plaintext client produces and consumes;
+ * - adding the `kerberos` class to the running stacklet rolls the broker, whose init container
+ *   (keelson's krb5-tools image) creates its principal `kafka/<pod DNS name>@REALM` at the KDC and
+ *   writes its keytab into memory; the client listener then speaks SASL_PLAINTEXT with GSSAPI;
+ * - a client with alice's keytab produces and consumes (and reads what was written before);
+ * - a client without a keytab, one with a stale keytab (mallory's keys changed since), and a
+ *   plaintext client read nothing;
+ * - the admin password is in no ConfigMap, StatefulSet, pod log, Event or synthesized manifest,
+ *   and keelson wrote no Secret (the keytab is only in the broker's memory).
+ */
+import { Chart, Testing } from 'cdk8s';
+import { KafkaCluster, type KafkaClusterProps } from '../../constructs/kafka';
+import { kafkaImageRecipe } from '../../constructs/kafka/image';
+import { KRB5_TOOLS_IMAGE, type StackletOptions } from '../../lib';
+import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { debianServerImageRecipe } from './database-servers';
+import { kafkaJava, produceConsume } from './kafka-client-support';
+import {
+  buildImageOnRealNode,
+  execInPod,
+  HostPathVolumes,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  RESTRICTED_CONTAINER,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { adminClients, adminKubeConfig, uniqueName, useTestNamespace } from './support';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '4.1.0';
+const STORAGE_CLASS = 'keelson-test-hostpath';
+const REALM = 'KEELSON.TEST';
+const KDC_UID = 10001;
+const ADMIN = `keelson/admin@${REALM}`;
+const ADMIN_PASSWORD = `kadmin-${uniqueName('pw')}`;
+const BROKER = 'kafka-brokers-default-0';
+const CONTROLLER = 'kafka-controllers-default-0';
+
+/** Debian 12's MIT KDC and admin server, as uid 10001. */
+function kdcImageRecipe() {
+  return debianServerImageRecipe({
+    reference: 'keelson.test/mit-kdc:1.20',
+    description: "Debian's MIT Kerberos KDC and admin server 1.20 (krb5-kdc, krb5-admin-server, krb5-user)",
+    packages: ['krb5-kdc', 'krb5-admin-server', 'krb5-user'],
+    account: 'krb5',
+  });
+}
+
+/**
+ * The KDC's start: its realm created (kdb5_util), the admin principal (rights on kafka/* only),
+ * alice with a keytab, mallory with a keytab made stale by a second ktadd; then krb5kdc on TCP
+ * 8888 and kadmind on 7749 (unprivileged ports; the Service maps 88 and 749 onto them).
+ */
+const KDC_SCRIPT = [
+  'set -eu',
+  // The replay cache in /tmp: the root file system (with /var/tmp) is read-only.
+  'export KRB5_CONFIG=/tmp/krb5.conf KRB5_KDC_PROFILE=/tmp/kdc.conf KRB5RCACHEDIR=/tmp',
+  `printf '%s\\n' '[libdefaults]' '  default_realm = ${REALM}' '[realms]' '  ${REALM} = {' ` +
+    `'    kdc = 127.0.0.1:8888' '    admin_server = 127.0.0.1:7749' '  }' > /tmp/krb5.conf`,
+  `printf '%s\\n' '[kdcdefaults]' '  kdc_ports = 8888' '  kdc_tcp_ports = 8888' '[realms]' '  ${REALM} = {' ` +
+    `'    database_name = /var/lib/krb5kdc/principal' '    key_stash_file = /var/lib/krb5kdc/stash' ` +
+    `'    acl_file = /tmp/kadm5.acl' '    kadmind_port = 7749' '  }' '[logging]' '  kdc = STDERR' '  admin_server = STDERR' > /tmp/kdc.conf`,
+  `echo '${ADMIN} aci kafka/*@${REALM}' > /tmp/kadm5.acl`,
+  `kdb5_util create -s -r ${REALM} -P "master-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n')" > /dev/null`,
+  `kadmin.local -q "addprinc -pw $ADMIN_PASSWORD ${ADMIN}" > /dev/null`,
+  'kadmin.local -q "addprinc -randkey alice" > /dev/null',
+  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/alice.keytab alice" > /dev/null',
+  'kadmin.local -q "addprinc -randkey mallory" > /dev/null',
+  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/mallory-stale.keytab mallory" > /dev/null',
+  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/mallory-now.keytab mallory" > /dev/null',
+  'krb5kdc -n & kdc=$!',
+  'kadmind -nofork & kadmind=$!',
+  'touch /tmp/ready',
+  'wait -n $kdc $kadmind',
+].join('\n');
+
+async function startKdc(namespace: string): Promise<void> {
+  const { core } = adminClients();
+  await buildImageOnRealNode(kdcImageRecipe());
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'kdc-admin' }, stringData: { password: ADMIN_PASSWORD } },
+  });
+  const writable = { data: '/var/lib/krb5kdc', tmp: '/tmp' };
+  await core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name: 'kdc', labels: { app: 'kdc' } },
+      spec: {
+        ...REAL_NODE_PLACEMENT,
+        securityContext: { runAsNonRoot: true, fsGroup: KDC_UID, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'kdc',
+            image: kdcImageRecipe().reference,
+            imagePullPolicy: 'Never',
+            command: ['/bin/bash', '-c', KDC_SCRIPT],
+            env: [
+              { name: 'ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'kdc-admin', key: 'password' } } },
+            ],
+            ports: [
+              { name: 'kdc', containerPort: 8888 },
+              { name: 'kadmin', containerPort: 7749 },
+            ],
+            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
+            securityContext: RESTRICTED_CONTAINER,
+            resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
+            volumeMounts: Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
+          },
+        ],
+        volumes: Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
+      },
+    },
+  });
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: 'kdc' },
+      spec: {
+        selector: { app: 'kdc' },
+        ports: [
+          { name: 'kdc', port: 88, targetPort: 'kdc' },
+          { name: 'kadmin', port: 749, targetPort: 'kadmin' },
+        ],
+      },
+    },
+  });
+  await waitPodsReady(namespace, ['kdc'], 5 * 60_000);
+}
+
+describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real node`, () => {
+  const ns = useTestNamespace('kafka-krb', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+  const volumes = new HostPathVolumes('kafka-krb');
+
+  afterAll(async () => {
+    await volumes.removeAll();
+  });
+
+  it('adds a kerberos class to a running Kafka: a client with a keytab produces and consumes, one without or with a stale one is refused', async () => {
+    await realNode();
+    const started = Date.now();
+    await Promise.all([
+      buildImageOnRealNode(kafkaImageRecipe(VERSION)),
+      buildImageOnRealNode(krb5ToolsImageRecipe()),
+    ]);
+    await startKdc(ns.name);
+    const kdcReady = Date.now();
+    for (const i of [0, 1]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
+    const kdcHost = `kdc.${ns.name}.svc.cluster.local`;
+
+    const config = {
+      resources: {
+        memory: { limit: '512Mi' },
+        cpu: { min: '100m', max: '1' },
+        storage: { 'log-dirs': { capacity: '1Gi', storageClass: STORAGE_CLASS } },
+      },
+    };
+    const synth = (kerberos: boolean): Manifest[] => {
+      const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+      const props: KafkaClusterProps = {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        ...(kerberos ? { clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } } : {}),
+        controllers: {
+          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          roleGroups: { default: { replicas: 1, config } },
+        },
+        brokers: {
+          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          roleGroups: { default: { replicas: 1, config } },
+        },
+      };
+      const options: StackletOptions = {
+        authenticationClasses: [
+          {
+            name: 'realm',
+            provider: 'kerberos',
+            spec: { kerberos: { realm: REALM, kdc: kdcHost, adminCredentialsSecretName: 'kerberos-admin' } },
+          },
+        ],
+      };
+      new KafkaCluster(chart, 'kafka', props, options);
+      return Testing.synth(chart) as Manifest[];
+    };
+
+    // The stacklet's copy of the admin credentials, and the clients' keytabs read from the KDC.
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'kerberos-admin' },
+        stringData: { principal: ADMIN, password: ADMIN_PASSWORD },
+      },
+    });
+    const keytab = async (file: string) =>
+      (await execInPod(ns.name, 'kdc', `base64 -w0 /var/lib/krb5kdc/${file}`)).trim();
+    const broker = `${BROKER}.kafka-brokers-default-headless.${ns.name}.svc.cluster.local:9092`;
+    const sasl = (jaas: string) =>
+      'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=GSSAPI\nsasl.kerberos.service.name=kafka\n' +
+      `sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required ${jaas};\n` +
+      'request.timeout.ms=10000\ndefault.api.timeout.ms=30000\n';
+    const keyTabLogin = (principal: string, file: string) =>
+      `useKeyTab=true storeKey=true doNotPrompt=true keyTab="/k/${file}" principal="${principal}@${REALM}"`;
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'client-kerberos' },
+        data: {
+          'alice.keytab': await keytab('alice.keytab'),
+          'mallory-stale.keytab': await keytab('mallory-stale.keytab'),
+        },
+        stringData: {
+          'krb5.conf': `[libdefaults]\n  default_realm = ${REALM}\n  udp_preference_limit = 1\n  dns_canonicalize_hostname = false\n  rdns = false\n[realms]\n  ${REALM} = {\n    kdc = ${kdcHost}:88\n  }\n`,
+          'alice.properties': sasl(keyTabLogin('alice', 'alice.keytab')),
+          'no-keytab.properties': sasl('useTicketCache=false doNotPrompt=true'),
+          'stale-keytab.properties': sasl(keyTabLogin('mallory', 'mallory-stale.keytab')),
+          'plaintext.properties':
+            'security.protocol=PLAINTEXT\nrequest.timeout.ms=10000\ndefault.api.timeout.ms=30000\n',
+        },
+      },
+    });
+    const clientPod = (name: string, script: string) =>
+      runClientPod(
+        ns.name,
+        {
+          name,
+          image: kafkaImageRecipe(VERSION).reference,
+          command: ['/bin/bash', '-c', script],
+          env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Djava.security.krb5.conf=/k/krb5.conf' }],
+          volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+        },
+        logs,
+        10 * 60_000,
+      );
+    const pods = [CONTROLLER, BROKER];
+    const logs = () => podsLogs(ns.name, [...pods, 'kdc']);
+
+    // 1. A running Kafka without authentication.
+    const plain = synth(false);
+    expect(await applyAll(client, plain, ns.name)).toEqual([]);
+    await waitPodsReady(ns.name, pods, 15 * 60_000);
+    const before = await clientPod(
+      'before',
+      produceConsume(VERSION, broker, 'orders', { rf: 1, messages: ['before-kerberos'], expect: 1 }),
+    );
+    expect(before.split('\n')).toContain('consumed: before-kerberos');
+    const brokerUid = (await core.readNamespacedPod({ name: BROKER, namespace: ns.name })).metadata?.uid;
+    const plainReady = Date.now();
+
+    // 2. The kerberos class added to the running stacklet: the broker rolls with its keytab.
+    const manifests = synth(true);
+    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
+    const applied = Date.now();
+    let rolled = false;
+    for (const deadline = Date.now() + 10 * 60_000; !rolled && Date.now() < deadline;) {
+      const pod = await core.readNamespacedPod({ name: BROKER, namespace: ns.name }).catch(() => undefined);
+      rolled = pod?.metadata?.uid !== undefined && pod.metadata.uid !== brokerUid;
+      if (!rolled) await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(rolled).toBe(true);
+    await waitPodsReady(ns.name, [BROKER], 15 * 60_000);
+    const kerberosReady = Date.now();
+    const brokerPod = await core.readNamespacedPod({ name: BROKER, namespace: ns.name });
+    expect(brokerPod.spec?.initContainers?.map((c) => c.image)).toContain(KRB5_TOOLS_IMAGE);
+    expect(brokerPod.spec?.volumes?.find((v) => v.name === 'kerberos-keytab')?.emptyDir?.medium).toBe(
+      'Memory',
+    );
+
+    const topics = (properties: string) =>
+      `timeout 90 ${kafkaJava(VERSION, 'org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${broker} --command-config /k/${properties} --list`)}`;
+    const script = [
+      produceConsume(VERSION, broker, 'orders', {
+        messages: ['with-kerberos'],
+        expect: 2,
+        config: '/k/alice.properties',
+      }),
+      'set +e',
+      ...['no-keytab', 'stale-keytab', 'plaintext'].map(
+        (what) =>
+          `${topics(`${what}.properties`)} > /tmp/${what}.log 2>&1; ` +
+          `echo "${what}: status=$? listed=$(grep -c '^orders$' /tmp/${what}.log) ` +
+          `refused=$(grep -c -i -E 'LoginException|Pre-authentication|Unable to obtain password|GSSException|Authentication failed|disconnected|timed out|TimeoutException' /tmp/${what}.log)"`,
+      ),
+      'tail -3 /tmp/no-keytab.log /tmp/stale-keytab.log /tmp/plaintext.log',
+      'true',
+    ].join('\n');
+    const output = await clientPod('kerberos', script);
+    const done = Date.now();
+    const lines = output.split('\n');
+    const report = async (what: string) => `${what}\n--- client\n${output}\n--- pods\n${await logs()}`;
+    process.stdout.write(
+      `kafka kerberos on the real node: images and KDC ${((kdcReady - started) / 1000).toFixed(1)} s, ` +
+        `plain Kafka Ready and used ${((plainReady - kdcReady) / 1000).toFixed(1)} s, broker rolled and Ready with ` +
+        `its keytab ${((kerberosReady - applied) / 1000).toFixed(1)} s after the class was added, clients ` +
+        `${((done - kerberosReady) / 1000).toFixed(1)} s\n` +
+        `${lines.filter((l) => /^(consumed|no-keytab|stale-keytab|plaintext)/.test(l)).join('\n')}\n`,
+    );
+    for (const message of ['before-kerberos', 'with-kerberos']) {
+      if (!lines.includes(`consumed: ${message}`))
+        throw new Error(await report(`${message} not consumed by alice over GSSAPI`));
+    }
+    for (const what of ['no-keytab', 'stale-keytab', 'plaintext']) {
+      const line = lines.find((l) => l.startsWith(`${what}: `));
+      if (!line || !/status=[1-9]\d* listed=0 /.test(line)) throw new Error(await report(`${what}: ${line}`));
+    }
+
+    // The broker's own log names its principal; the admin password is nowhere keelson or the pods wrote.
+    const podLogs = await podsLogs(ns.name, pods);
+    expect(podLogs).toContain(
+      `wrote the keytab of kafka/${BROKER}.kafka-brokers-default-headless.${ns.name}.svc.cluster.local@${REALM}`,
+    );
+    expect(JSON.stringify(manifests)).not.toContain(ADMIN_PASSWORD);
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+    expect(podLogs).not.toContain(ADMIN_PASSWORD);
+    const inCluster = [
+      await core.listNamespacedConfigMap({ namespace: ns.name }),
+      await core.listNamespacedEvent({ namespace: ns.name }),
+      await adminClients().apps.listNamespacedStatefulSet({ namespace: ns.name }),
+      await core.listNamespacedPod({ namespace: ns.name }),
+    ];
+    expect(JSON.stringify(inCluster)).not.toContain(ADMIN_PASSWORD);
+  });
+});
