@@ -12,7 +12,13 @@ import {
   TrinoCluster,
   type TrinoClusterProps,
 } from '../constructs/trino';
-import { AuthenticationClass, registerTlsClass, type AuthenticationClassSpec } from '../lib';
+import { OpaCluster } from '../constructs/opa';
+import {
+  AuthenticationClass,
+  CONFIG_HASH_ANNOTATION,
+  registerTlsClass,
+  type AuthenticationClassSpec,
+} from '../lib';
 import { find, problemsOf, type Obj } from './support/synth';
 
 const LDAP = {
@@ -195,6 +201,7 @@ describe('Trino password authentication from AuthenticationClasses', () => {
       'http-server.authentication.oauth2.client-secret': '${ENV:TRINO_AUTH_SSO_CLIENT_SECRET}',
       'http-server.authentication.oauth2.scopes': 'openid,email,profile',
       'http-server.authentication.oauth2.principal-field': 'preferred_username',
+      'http-server.authentication.oauth2.oidc.use-userinfo-endpoint': 'false',
     });
     // No password authenticator, and the image's own CAs verify the provider.
     expect(config['password-authenticator.config-files']).toBeUndefined();
@@ -242,6 +249,46 @@ describe('Trino password authentication from AuthenticationClasses', () => {
       'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "cert" has the tls ' +
         'provider, which TrinoCluster does not support; it supports static, ldap, oidc',
     ]);
+  });
+});
+
+describe('changes to a running Trino: which pods roll', () => {
+  /** Each role's pod template config hash, for `classes` and with or without OPA. */
+  function hashes(classes: string[], opa: boolean): Record<string, string> {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    registerTlsClass(chart, { name: 'tls' });
+    for (const [name, spec] of Object.entries(CLASSES)) new AuthenticationClass(chart, name, spec);
+    const policies = opa ? new OpaCluster(chart, 'opa', {}) : undefined;
+    new TrinoCluster(chart, 'trino', {
+      clusterConfig: { authentication: classes.map((authenticationClass) => ({ authenticationClass })) },
+      ...(policies ? { opa: { cluster: policies, package: 'trino' } } : {}),
+    });
+    const objs = Testing.synth(chart) as Obj[];
+    return Object.fromEntries(
+      ['coordinators', 'workers'].map((role) => [
+        role,
+        (
+          find(objs, 'StatefulSet', `trino-${role}-default`) as unknown as {
+            spec: { template: { metadata: { annotations: Record<string, string> } } };
+          }
+        ).spec.template.metadata.annotations[CONFIG_HASH_ANNOTATION],
+      ]),
+    );
+  }
+  const rolls = (from: Record<string, string>, to: Record<string, string>) =>
+    Object.keys(from).filter((role) => from[role] !== to[role]);
+
+  test('adding or removing a class, an oidc class, or OPA rolls the coordinator only', () => {
+    const none = hashes([], false);
+    const ldap = hashes(['directory'], false);
+    const both = hashes(['directory', 'sso'], false);
+    const withOpa = hashes(['directory'], true);
+    expect(rolls(none, ldap)).toEqual(['coordinators']);
+    expect(rolls(ldap, none)).toEqual(['coordinators']);
+    expect(rolls(ldap, both)).toEqual(['coordinators']);
+    expect(rolls(both, ldap)).toEqual(['coordinators']);
+    expect(rolls(ldap, withOpa)).toEqual(['coordinators']);
+    expect(rolls(withOpa, ldap)).toEqual(['coordinators']);
   });
 });
 

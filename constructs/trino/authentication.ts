@@ -107,6 +107,9 @@ function oidcProperties(info: AuthenticationClassInfo): Record<string, string> {
     [`${prefix}.client-secret`]: `\${ENV:${oidcClientEnv(info.name, 'SECRET')}}`,
     [`${prefix}.scopes`]: (oidc.scopes ?? AUTHENTICATION_CLASS_DEFAULTS.oidcScopes).join(','),
     [`${prefix}.principal-field`]: oidc.principalClaim ?? AUTHENTICATION_CLASS_DEFAULTS.oidcPrincipalClaim,
+    // Check a Bearer JWT here (keys, issuer, audience), not by asking the provider's userinfo
+    // endpoint: that endpoint checks no audience, so a token minted for another service would pass.
+    [`${prefix}.oidc.use-userinfo-endpoint`]: 'false',
     'web-ui.authentication.type': 'OAUTH2',
     // The HTTP client that reads the discovery document and keys, and trades codes for tokens.
     ...(oidc.tls ? { 'oauth2-jwk.http-client.trust-store-path': tlsTrustFile(oidc.tls.tlsClass) } : {}),

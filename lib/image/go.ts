@@ -8,8 +8,8 @@
  * - a module of keelson's own in its repository (the log agent, `GoModuleSource`): its `go.mod`
  *   and `go.sum` pin every dependency, and it is built where it lies.
  *
- * Both are linked the same way (`goBuild`): a static binary (CGO_ENABLED=0), trimmed paths, no
- * symbol table. The binary is kept under `$KEELSON_CACHE/go/` and built only when missing; Go's own
+ * Both are linked the same way (`goBuild`): a static binary (CGO_ENABLED=0, or cgo linked
+ * statically for a program that needs C, such as SQLite), trimmed paths, no symbol table. The binary is kept under `$KEELSON_CACHE/go/` and built only when missing; Go's own
  * build cache makes a rebuild with another link step quick. A module of keelson's own is keyed by
  * the hash of its files, so a changed module is never served an old binary.
  */
@@ -25,6 +25,11 @@ interface GoLinkOptions {
   readonly ldflags?: string;
   /** `go build -tags`. @default none */
   readonly tags?: readonly string[];
+  /**
+   * Compile with cgo (a program whose storage is SQLite), linked statically against the build
+   * host's C library so the binary needs none in the image. @default false (CGO_ENABLED=0)
+   */
+  readonly cgo?: boolean;
 }
 
 /** A Go program to build from a module release. */
@@ -37,6 +42,12 @@ export interface GoProgram extends GoLinkOptions {
   readonly version: string;
   /** The main package. @default the module's root */
   readonly package?: string;
+  /**
+   * `replace` directives of the release's own go.mod, repeated in the wrapper module: `go get`
+   * ignores a dependency's replacements, and a release that builds only with them fails without.
+   * @default none
+   */
+  readonly replace?: Readonly<Record<string, string>>;
 }
 
 /** A main package of keelson's own: a module folder (go.mod, go.sum, its .go files) in keelson's repository. */
@@ -60,10 +71,10 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
 }
 
 /** The environment of every Go step: static binaries, the machine's own toolchain, go.mod may be completed. */
-function goEnv(): NodeJS.ProcessEnv {
+function goEnv(cgo = false): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    CGO_ENABLED: '0',
+    CGO_ENABLED: cgo ? '1' : '0',
     GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
     GOFLAGS: '-mod=mod',
   };
@@ -83,13 +94,13 @@ async function goBuild(cwd: string, pkg: string, binary: string, link: GoLinkOpt
       '-trimpath',
       ...(link.tags?.length ? ['-tags', link.tags.join(',')] : []),
       '-ldflags',
-      `-s -w ${link.ldflags ?? ''}`.trim(),
+      `-s -w ${link.cgo ? "-linkmode external -extldflags '-static' " : ''}${link.ldflags ?? ''}`.trim(),
       '-o',
       tmp,
       pkg,
     ],
     cwd,
-    goEnv(),
+    goEnv(link.cgo),
   );
   fs.renameSync(tmp, binary);
 }
@@ -105,10 +116,14 @@ export async function buildGoProgram(program: GoProgram, context: LayerBuildCont
   if (fs.existsSync(binary)) return binary;
   const dir = path.join(context.workDir, `go-${program.name}`);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'go.mod'), `module keelson.image/${program.name}\n\ngo 1.22\n`);
+  const replace = Object.entries(program.replace ?? {}).map(([from, to]) => `replace ${from} => ${to}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'go.mod'),
+    `module keelson.image/${program.name}\n\ngo 1.22\n${replace.join('')}`,
+  );
   const pkg = program.package ?? program.module;
   context.log(`  building ${pkg}@${program.version} with go (minutes on 2 cores when Go's cache is cold)`);
-  await run('go', ['get', `${pkg}@${program.version}`], dir, goEnv());
+  await run('go', ['get', `${pkg}@${program.version}`], dir, goEnv(program.cgo));
   await goBuild(dir, pkg, binary, program);
   return binary;
 }

@@ -3,21 +3,21 @@
  * `kadmind` 1.20, in an image built here from Debian's packages) runs as a pod under the restricted
  * Pod Security profile, its realm created at start, with an admin principal allowed to add,
  * inquire and re-key `kafka/*` principals only. keelson's manifests (synth mode) of a KRaft Kafka
- * (one controller, one broker, no TLS) run in keelson's images. Proven, on one running stacklet:
- * - without an AuthenticationClass, a plaintext client produces and consumes;
+ * (one controller, one broker, server and internal TLS from the test's own CAs) run in keelson's images. Proven, on one running stacklet:
+ * - without an AuthenticationClass, a TLS client produces and consumes;
  * - adding the `kerberos` class to the running stacklet rolls the broker, whose init container
  *   (keelson's krb5-tools image) creates its principal `kafka/<pod DNS name>@REALM` at the KDC and
- *   writes its keytab into memory; the client listener then speaks SASL_PLAINTEXT with GSSAPI;
+ *   writes its keytab into memory; the client listener then speaks SASL_SSL with GSSAPI;
  * - a client with alice's keytab produces and consumes (and reads what was written before);
  * - a client without a keytab, one with a stale keytab (mallory's keys changed since), and a
- *   plaintext client read nothing;
+ *   client with TLS but no SASL read nothing;
  * - the admin password is in no ConfigMap, StatefulSet, pod log, Event or synthesized manifest,
  *   and keelson wrote no Secret (the keytab is only in the broker's memory).
  */
 import { Chart, Testing } from 'cdk8s';
 import { KafkaCluster, type KafkaClusterProps } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
-import { KRB5_TOOLS_IMAGE, type StackletOptions } from '../../lib';
+import { KRB5_TOOLS_IMAGE, tlsVolumeName, type StackletOptions } from '../../lib';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
@@ -35,6 +35,7 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, uniqueName, useTestNamespace } from './support';
+import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(40 * 60_000);
 
@@ -144,9 +145,13 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
   const volumes = new HostPathVolumes('kafka-krb');
+  const serverCa = new TestPki('keelson test server CA');
+  const internalCa = new TestPki('keelson test internal CA');
 
   afterAll(async () => {
     await volumes.removeAll();
+    serverCa.remove();
+    internalCa.remove();
   });
 
   it('adds a kerberos class to a running Kafka: a client with a keytab produces and consumes, one without or with a stale one is refused', async () => {
@@ -168,21 +173,39 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
         storage: { 'log-dirs': { capacity: '1Gi', storageClass: STORAGE_CLASS } },
       },
     };
+    // Server and internal TLS with the test's own certificates, at keelson's mount paths (as in
+    // kafka-tls-real-node): with server TLS on, the kerberos class makes the client listener SASL_SSL.
+    const tlsVolumes = (role: string, uses: readonly ('server' | 'internal')[]) =>
+      uses.map((use) => ({ name: tlsVolumeName(use), secret: { secretName: `${role}-${use}` } }));
+    for (const role of ['controllers', 'brokers']) {
+      const pod = `kafka-${role}-default-0`;
+      const headless = `kafka-${role}-default-headless`;
+      const names = podDnsNames(pod, headless, ns.name, role === 'brokers' ? ['kafka-brokers'] : []);
+      const secrets = [fileSecret(`${role}-internal`, internalCa.issue(`${pod}-internal`, names))];
+      if (role === 'brokers')
+        secrets.push(fileSecret(`${role}-server`, serverCa.issue(`${pod}-server`, names)));
+      for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
+    }
     const synth = (kerberos: boolean): Manifest[] => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
       const props: KafkaClusterProps = {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         ...(kerberos ? { clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } } : {}),
         controllers: {
-          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          podOverrides: {
+            spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('controllers', ['internal']) },
+          },
           roleGroups: { default: { replicas: 1, config } },
         },
         brokers: {
-          podOverrides: { spec: REAL_NODE_PLACEMENT },
+          podOverrides: {
+            spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('brokers', ['server', 'internal']) },
+          },
           roleGroups: { default: { replicas: 1, config } },
         },
       };
       const options: StackletOptions = {
+        tlsClasses: [{ name: 'tls' }],
         authenticationClasses: [
           {
             name: 'realm',
@@ -206,8 +229,9 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
     const keytab = async (file: string) =>
       (await execInPod(ns.name, 'kdc', `base64 -w0 /var/lib/krb5kdc/${file}`)).trim();
     const broker = `${BROKER}.kafka-brokers-default-headless.${ns.name}.svc.cluster.local:9092`;
+    const trust = 'ssl.truststore.type=PEM\nssl.truststore.location=/k/server-ca.crt\n';
     const sasl = (jaas: string) =>
-      'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=GSSAPI\nsasl.kerberos.service.name=kafka\n' +
+      `security.protocol=SASL_SSL\n${trust}sasl.mechanism=GSSAPI\nsasl.kerberos.service.name=kafka\n` +
       `sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required ${jaas};\n` +
       'request.timeout.ms=10000\ndefault.api.timeout.ms=30000\n';
     const keyTabLogin = (principal: string, file: string) =>
@@ -225,8 +249,8 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
           'alice.properties': sasl(keyTabLogin('alice', 'alice.keytab')),
           'no-keytab.properties': sasl('useTicketCache=false doNotPrompt=true'),
           'stale-keytab.properties': sasl(keyTabLogin('mallory', 'mallory-stale.keytab')),
-          'plaintext.properties':
-            'security.protocol=PLAINTEXT\nrequest.timeout.ms=10000\ndefault.api.timeout.ms=30000\n',
+          'server-ca.crt': serverCa.caPem,
+          'tls-only.properties': `security.protocol=SSL\n${trust}request.timeout.ms=10000\ndefault.api.timeout.ms=30000\n`,
         },
       },
     });
@@ -252,7 +276,12 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
     await waitPodsReady(ns.name, pods, 15 * 60_000);
     const before = await clientPod(
       'before',
-      produceConsume(VERSION, broker, 'orders', { rf: 1, messages: ['before-kerberos'], expect: 1 }),
+      produceConsume(VERSION, broker, 'orders', {
+        rf: 1,
+        messages: ['before-kerberos'],
+        expect: 1,
+        config: '/k/tls-only.properties',
+      }),
     );
     expect(before.split('\n')).toContain('consumed: before-kerberos');
     const brokerUid = (await core.readNamespacedPod({ name: BROKER, namespace: ns.name })).metadata?.uid;
@@ -286,13 +315,13 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
         config: '/k/alice.properties',
       }),
       'set +e',
-      ...['no-keytab', 'stale-keytab', 'plaintext'].map(
+      ...['no-keytab', 'stale-keytab', 'tls-only'].map(
         (what) =>
           `${topics(`${what}.properties`)} > /tmp/${what}.log 2>&1; ` +
           `echo "${what}: status=$? listed=$(grep -c '^orders$' /tmp/${what}.log) ` +
           `refused=$(grep -c -i -E 'LoginException|Pre-authentication|Unable to obtain password|GSSException|Authentication failed|disconnected|timed out|TimeoutException' /tmp/${what}.log)"`,
       ),
-      'tail -3 /tmp/no-keytab.log /tmp/stale-keytab.log /tmp/plaintext.log',
+      'tail -3 /tmp/no-keytab.log /tmp/stale-keytab.log /tmp/tls-only.log',
       'true',
     ].join('\n');
     const output = await clientPod('kerberos', script);
@@ -304,13 +333,13 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
         `plain Kafka Ready and used ${((plainReady - kdcReady) / 1000).toFixed(1)} s, broker rolled and Ready with ` +
         `its keytab ${((kerberosReady - applied) / 1000).toFixed(1)} s after the class was added, clients ` +
         `${((done - kerberosReady) / 1000).toFixed(1)} s\n` +
-        `${lines.filter((l) => /^(consumed|no-keytab|stale-keytab|plaintext)/.test(l)).join('\n')}\n`,
+        `${lines.filter((l) => /^(consumed|no-keytab|stale-keytab|tls-only)/.test(l)).join('\n')}\n`,
     );
     for (const message of ['before-kerberos', 'with-kerberos']) {
       if (!lines.includes(`consumed: ${message}`))
         throw new Error(await report(`${message} not consumed by alice over GSSAPI`));
     }
-    for (const what of ['no-keytab', 'stale-keytab', 'plaintext']) {
+    for (const what of ['no-keytab', 'stale-keytab', 'tls-only']) {
       const line = lines.find((l) => l.startsWith(`${what}: `));
       if (!line || !/status=[1-9]\d* listed=0 /.test(line)) throw new Error(await report(`${what}: ${line}`));
     }

@@ -14,6 +14,18 @@
  *   slapd serving the test CA's certificate) accepts logs in: the LDAPS path with keelson's trust;
  * - the bind password is in no synthesized object, and the coordinator's ConfigMap in the cluster
  *   names it only as `${ENV:...}`; the users' plain passwords are not in the Trino container.
+ *
+ * Then, on the running cluster, an `oidc` class is added (Trino's OAuth2 beside the passwords),
+ * against a real OpenID provider: Ory Hydra built here (test/integration/oidc-provider.ts), over
+ * HTTPS with a certificate of the same test CA, trusted through the class's TlsClass. Proven:
+ * - the coordinator rolls (a new pod), the worker does not;
+ * - an access token Hydra issued to `alice` (client credentials grant, audience `trino`) runs a
+ *   query as alice (`current_user`, principal claim `sub`); a directory user's password still works;
+ * - a malformed token, a token of another issuer (a second Hydra, its own keys) and a token for
+ *   another audience each get 401;
+ * - a browser without a session is sent to Hydra's authorization endpoint for client `trino`, and
+ *   Hydra takes the request (it sends the browser on to its login page);
+ * - Trino's client secret is in no synthesized object, nor the coordinator's ConfigMap or logs.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
@@ -34,8 +46,9 @@ import {
   waitPodsReady,
 } from './real-node-support';
 import { createTestNamespace } from '../controlplane/cluster';
-import { adminClients, adminKubeConfig, uniqueName } from './support';
+import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 import { podDnsNames, TestPki } from './test-pki';
+import { hydraIssuer, startHydra } from './oidc-provider';
 
 // A cold machine builds the node and a ~1 GiB image first; Trino starts in minutes on 2 busy cores.
 jest.setTimeout(40 * 60_000);
@@ -56,6 +69,9 @@ const LDAP_CA_CLASS = uniqueName('ldap-ca');
 const TRUST_BUNDLES = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
 const BUNDLE = `${tlsSignerName(LDAP_CA_CLASS).replace(/\//g, ':')}:test`;
 const STATIC_USERS = { carol: 'carol-static-pw' };
+/** Trino's client at Hydra; its secret must appear nowhere keelson writes. */
+const TRINO_CLIENT_SECRET = `trino-${uniqueName('client-secret')}`;
+const ALICE_CLIENT_SECRET = 'alice-client-secret';
 
 /** Debian 12's OpenLDAP server and tools, as uid 10001. */
 function slapdImageRecipe() {
@@ -214,68 +230,113 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     });
     await startSlapd(ns.name);
     const ldapUp = Date.now();
+    // The OpenID provider, used once the cluster runs (its image builds while nothing waits on it).
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'hydra-tls' },
+        stringData: ca.issue('hydra', [`hydra.${ns.name}.svc.cluster.local`, `hydra.${ns.name}.svc`]),
+      },
+    });
+    const trinoUrl = `https://trino-coordinators.${ns.name}.svc.cluster.local:8080`;
+    const machine = (client_id: string, audience: string[]) => ({
+      client_id,
+      client_secret: ALICE_CLIENT_SECRET,
+      grant_types: ['client_credentials'],
+      audience,
+      token_endpoint_auth_method: 'client_secret_post',
+    });
+    await startHydra(ns.name, {
+      hydra: [
+        {
+          client_id: 'trino',
+          client_secret: TRINO_CLIENT_SECRET,
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          redirect_uris: [`${trinoUrl}/oauth2/callback`],
+          scope: 'openid email profile offline_access',
+        },
+        machine('alice', ['trino']),
+        machine('mallory', ['another-service']),
+      ],
+      'hydra-other': [machine('alice', ['trino'])],
+    });
+    const hydraUp = Date.now();
     await buildImageOnRealNode(trinoImageRecipe(VERSION));
     const imported = Date.now();
 
-    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    new AuthenticationClass(chart, 'directory', {
-      ldap: {
-        host: `openldap.${ns.name}.svc.cluster.local`,
-        searchBase: `ou=people,${BASE}`,
-        searchFilter: '(employeeType=analyst)',
-        bindCredentialsSecretName: 'ldap-bind',
-      },
-    });
-    new AuthenticationClass(chart, 'users', { static: { userCredentialsSecretName: 'trino-users' } });
-    new AuthenticationClass(chart, 'directory-tls', {
-      ldap: {
-        host: `openldap.${ns.name}.svc.cluster.local`,
-        searchBase: `ou=people,${BASE}`,
-        searchFilter: '(employeeType=engineer)',
-        bindCredentialsSecretName: 'ldap-bind',
-        tls: { tlsClass: LDAP_CA_CLASS },
-      },
-    });
-    const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
-    const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
-    const tlsVolumes = (role: string) => ({
-      podOverrides: {
-        spec: {
-          ...REAL_NODE_PLACEMENT,
-          volumes: (['server', 'internal'] as const).map((use) => ({
-            name: tlsVolumeName(use),
-            secret: { secretName: `trino-${role}-tls` },
-          })),
+    /** The manifests, with the `oidc` class `sso` added when `oidc`. */
+    const platform = (oidc: boolean) => {
+      const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+      new AuthenticationClass(chart, 'sso', {
+        oidc: {
+          issuer: hydraIssuer(ns.name),
+          clientCredentialsSecretName: 'trino-oidc',
+          principalClaim: 'sub',
+          tls: { tlsClass: LDAP_CA_CLASS },
         },
-      },
-    });
-    const trino = new TrinoCluster(
-      chart,
-      'trino',
-      {
-        image: { productVersion: VERSION, pullPolicy: 'Never' },
-        clusterConfig: {
-          catalogLabelSelector: { matchLabels: { trino: 'trino' } },
-          authentication: [
-            { authenticationClass: 'directory' },
-            { authenticationClass: 'users' },
-            { authenticationClass: 'directory-tls' },
-          ],
+      });
+      new AuthenticationClass(chart, 'directory', {
+        ldap: {
+          host: `openldap.${ns.name}.svc.cluster.local`,
+          searchBase: `ou=people,${BASE}`,
+          searchFilter: '(employeeType=analyst)',
+          bindCredentialsSecretName: 'ldap-bind',
         },
-        catalogs: [tpch],
-        coordinators: { config: small, ...tlsVolumes('coordinators') },
-        workers: { config: small, ...tlsVolumes('workers') },
-      },
-      // The class exists as far as the build is concerned; its certificates are the test's.
-      { tlsClasses: [{ name: 'tls' }] },
-    );
-    trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
-    const manifests = Testing.synth(chart) as Manifest[];
-    // No credential in anything synthesized.
-    const synthesized = JSON.stringify(manifests);
-    for (const secret of [BIND_PASSWORD, ...Object.values(STATIC_USERS)])
-      expect(synthesized.includes(secret)).toBe(false);
-    const stacklet = manifests.filter((m) => m.kind !== 'AuthenticationClass');
+      });
+      new AuthenticationClass(chart, 'users', { static: { userCredentialsSecretName: 'trino-users' } });
+      new AuthenticationClass(chart, 'directory-tls', {
+        ldap: {
+          host: `openldap.${ns.name}.svc.cluster.local`,
+          searchBase: `ou=people,${BASE}`,
+          searchFilter: '(employeeType=engineer)',
+          bindCredentialsSecretName: 'ldap-bind',
+          tls: { tlsClass: LDAP_CA_CLASS },
+        },
+      });
+      const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
+      const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
+      const tlsVolumes = (role: string) => ({
+        podOverrides: {
+          spec: {
+            ...REAL_NODE_PLACEMENT,
+            volumes: (['server', 'internal'] as const).map((use) => ({
+              name: tlsVolumeName(use),
+              secret: { secretName: `trino-${role}-tls` },
+            })),
+          },
+        },
+      });
+      const trino = new TrinoCluster(
+        chart,
+        'trino',
+        {
+          image: { productVersion: VERSION, pullPolicy: 'Never' },
+          clusterConfig: {
+            catalogLabelSelector: { matchLabels: { trino: 'trino' } },
+            authentication: [
+              { authenticationClass: 'directory' },
+              { authenticationClass: 'users' },
+              { authenticationClass: 'directory-tls' },
+              ...(oidc ? [{ authenticationClass: 'sso' }] : []),
+            ],
+          },
+          catalogs: [tpch],
+          coordinators: { config: small, ...tlsVolumes('coordinators') },
+          workers: { config: small, ...tlsVolumes('workers') },
+        },
+        // The class exists as far as the build is concerned; its certificates are the test's.
+        { tlsClasses: [{ name: 'tls' }] },
+      );
+      trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
+      const manifests = Testing.synth(chart) as Manifest[];
+      // No credential in anything synthesized.
+      const synthesized = JSON.stringify(manifests);
+      for (const secret of [BIND_PASSWORD, TRINO_CLIENT_SECRET, ...Object.values(STATIC_USERS)])
+        expect(synthesized.includes(secret)).toBe(false);
+      return manifests.filter((m) => m.kind !== 'AuthenticationClass');
+    };
+    const stacklet = platform(false);
 
     const service = `trino-coordinators.${ns.name}.svc.cluster.local`;
     const secrets: k8s.V1Secret[] = [
@@ -296,6 +357,10 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       },
       { metadata: { name: 'ldap-bind' }, stringData: { user: `cn=trino,${BASE}`, password: BIND_PASSWORD } },
       { metadata: { name: 'trino-users' }, stringData: STATIC_USERS },
+      {
+        metadata: { name: 'trino-oidc' },
+        stringData: { clientId: 'trino', clientSecret: TRINO_CLIENT_SECRET },
+      },
       { metadata: { name: 'trino-client-trust' }, stringData: { 'ca.crt': ca.caPem } },
     ];
     for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
@@ -365,8 +430,9 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     );
     const done = Date.now();
     process.stdout.write(
-      `trino LDAP on the real node: slapd built and Ready ${((ldapUp - started) / 1000).toFixed(1)} s, Trino image ` +
-        `${((imported - ldapUp) / 1000).toFixed(1)} s, coordinator and worker Ready ${((ready - imported) / 1000).toFixed(1)} s ` +
+      `trino LDAP on the real node: slapd built and Ready ${((ldapUp - started) / 1000).toFixed(1)} s, Hydra built and Ready ` +
+        `${((hydraUp - ldapUp) / 1000).toFixed(1)} s, Trino image ` +
+        `${((imported - hydraUp) / 1000).toFixed(1)} s, coordinator and worker Ready ${((ready - imported) / 1000).toFixed(1)} s ` +
         `after apply, logins and queries ${((done - ready) / 1000).toFixed(1)} s\n`,
     );
     const lines = out.split('\n').filter((l) => !l.startsWith('Picked up JAVA_TOOL_OPTIONS'));
@@ -404,6 +470,113 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     } catch (error) {
       said.logs = await logs();
       throw new Error(`${(error as Error).message}\n--- client:\n${said.out}\n${said.logs}`);
+    }
+
+    // A change to the running cluster: the oidc class added beside the password classes.
+    const podUid = async (name: string) =>
+      (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
+    const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
+    const changed = Date.now();
+    expect(await applyAll(client, platform(true), ns.name)).toEqual([]);
+    await waitFor(
+      'the coordinator replaced after the oidc class was added',
+      async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
+      10 * 60_000,
+    );
+    await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+    const rolled = Date.now();
+    expect(await podUid(WORKER)).toBe(before.worker);
+    const coordinatorConfig = JSON.stringify(
+      (await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })).data,
+    );
+    expect(coordinatorConfig).toContain('http-server.authentication.type=PASSWORD,OAUTH2');
+    expect(coordinatorConfig).toContain('${ENV:TRINO_AUTH_SSO_CLIENT_SECRET}');
+    expect(coordinatorConfig.includes(TRINO_CLIENT_SECRET)).toBe(false);
+
+    const token = (issuer: string, clientId: string, audience: string) =>
+      `$(curl -sf --cacert /trust/ca.crt ${issuer}oauth2/token -d grant_type=client_credentials -d client_id=${clientId} ` +
+      `-d client_secret=${ALICE_CLIENT_SECRET} -d audience=${audience} | sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p')`;
+    const bearer = (name: string, variable: string) =>
+      `code=$(curl -s -o /dev/null -w '%{http_code}' --cacert /trust/ca.crt -H "Authorization: Bearer ${variable}" ` +
+      `-d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
+    const oidcScript = [
+      `alice=${token(hydraIssuer(ns.name), 'alice', 'trino')}`,
+      `other=${token(hydraIssuer(ns.name, 'hydra-other'), 'alice', 'trino')}`,
+      `mallory=${token(hydraIssuer(ns.name), 'mallory', 'another-service')}`,
+      'echo "tokens=$([ -n "$alice" ] && [ -n "$other" ] && [ -n "$mallory" ] && echo all)"',
+      `trino --server ${server} --truststore-path /trust/ca.crt --access-token "$alice" --user alice --execute ` +
+        `"SELECT current_user, n FROM (SELECT count(*) AS n FROM tpch.tiny.nation)" > /tmp/out 2>&1; echo "alice-token-exit=$?"; ` +
+        `{ grep '^"' /tmp/out; grep -v -e '^"' -e WARNING -e JAVA_TOOL_OPTIONS -e org.jline /tmp/out; } | sed 's/^/alice-token=/'`,
+      bearer('alice-token-ok', '$alice'),
+      bearer('malformed', 'not.a.token'),
+      bearer('other-issuer', '$other'),
+      bearer('other-audience', '$mallory'),
+      status('alice-password-ok', `alice:${PEOPLE.alice.password}`),
+      // A browser: the web UI sends it to the provider, which takes the request on to its login page.
+      `curl -s -L --max-redirs 3 -D - -o /dev/null --cacert /trust/ca.crt ${server}/ui/ | tr -d '\\r' | ` +
+        "grep -i '^location:' | sed 's/^[Ll]ocation: */ui-location=/'",
+    ].join('\n');
+    const oidcOut = await runClientPod(
+      ns.name,
+      {
+        name: 'oidc-client',
+        image: `docker.io/trinodb/trino:${VERSION}`,
+        command: ['/bin/bash', '-c', oidcScript],
+        labels: { app: 'trino-client' },
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        volumes: [
+          { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
+        ],
+      },
+      logs,
+      8 * 60_000,
+    );
+    process.stdout.write(
+      `trino OIDC on the real node: coordinator replaced and Ready ${((rolled - changed) / 1000).toFixed(1)} s after ` +
+        `the oidc class was applied, tokens and queries ${((Date.now() - rolled) / 1000).toFixed(1)} s\n`,
+    );
+    const oidcLines = oidcOut.split('\n').filter((l) => !l.startsWith('Picked up JAVA_TOOL_OPTIONS'));
+    const oidcValue = (key: string) => oidcLines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    const locations = oidcLines
+      .filter((l) => l.startsWith('ui-location='))
+      .map((l) => l.slice('ui-location='.length));
+    const coordinatorLog = await podsLogs(ns.name, [COORDINATOR]);
+    try {
+      expect({
+        tokens: oidcValue('tokens'),
+        alice: [oidcValue('alice-token-exit'), oidcValue('alice-token')],
+        codes: Object.fromEntries(
+          ['alice-token-ok', 'malformed', 'other-issuer', 'other-audience', 'alice-password-ok'].map((k) => [
+            k,
+            oidcValue(k),
+          ]),
+        ),
+        toProvider: locations.some(
+          (l) =>
+            l.startsWith(`${hydraIssuer(ns.name)}oauth2/auth?`) &&
+            l.includes('client_id=trino') &&
+            l.includes(`redirect_uri=${encodeURIComponent(`${trinoUrl}/oauth2/callback`)}`),
+        ),
+        providerTookIt: locations.some((l) => l.startsWith('https://login.invalid/login?login_challenge=')),
+        secretInCoordinatorLog: coordinatorLog.includes(TRINO_CLIENT_SECRET),
+      }).toEqual({
+        tokens: 'all',
+        alice: ['0', '"alice","25"'],
+        codes: {
+          'alice-token-ok': '200',
+          malformed: '401',
+          'other-issuer': '401',
+          'other-audience': '401',
+          'alice-password-ok': '200',
+        },
+        toProvider: true,
+        providerTookIt: true,
+        secretInCoordinatorLog: false,
+      });
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n--- client:\n${oidcOut}\n${await logs()}\n${await podsLogs(ns.name, ['hydra'])}`,
+      );
     }
   });
 });
