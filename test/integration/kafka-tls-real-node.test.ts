@@ -17,18 +17,31 @@
  * - a client trusting another CA (the internal one) fails the handshake and reads nothing;
  * - a plaintext client reaches nothing: not the bootstrap (9092), not a broker's internal
  *   listener (9094), not the controller (9093).
+ * Then OPA authorizes (an OpaCluster built here, a Rego policy in a labelled ConfigMap, keelson's
+ * Kafka image carrying OPA's authorizer plugin from Maven Central):
+ * - `clusterConfig.authorization.opa` added to the running Kafka rolls brokers and controller; alice
+ *   (her certificate's CN) then writes topic `allowed` and is refused `denied`, while replication and
+ *   the quorum keep working (brokers and controller are the super user on the internal listeners);
+ * - the policy's ConfigMap changes (alice may write `denied`): it applies with no pod of Kafka or OPA
+ *   replaced or restarted; the time from the apply to alice's first write is printed; OPA's stdout
+ *   holds the Kafka decisions;
+ * - `authorization.opa` removed rolls them again, and alice writes a topic the policy never allowed.
  * Each failure prints the pods' logs.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Testing } from 'cdk8s';
 import { KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
+import { OPA_POLICY_LABEL, OpaCluster } from '../../constructs/opa';
+import { opaImageRecipe } from '../../constructs/opa/image';
 import { tlsTrustVolumeName, tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { kafkaJava, PRELUDE, produceConsume } from './kafka-client-support';
+import { kafkaJava, PRELUDE, produceConsume, producerClass } from './kafka-client-support';
 import {
   buildImageOnRealNode,
+  clientPod,
+  execInPod,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -36,7 +49,7 @@ import {
   waitPodsReady,
   HostPathVolumes,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(40 * 60_000);
@@ -45,6 +58,37 @@ const VERSION = '4.1.0';
 const STORAGE_CLASS = 'keelson-test-hostpath';
 const CONTROLLER_GROUPS = ['a'];
 const BROKER_GROUPS = ['a', 'b'];
+/** Where client pods mount the test's certificates and client configs. */
+const trust = '/trust';
+const log = (message: string) => process.stdout.write(`kafka TLS and OPA on the real node: ${message}\n`);
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+/**
+ * The Kafka policy: `user` may do anything to the cluster and to groups, and to the topics
+ * `writable`; nobody else may do anything (brokers and controllers are super users, which the
+ * authorizer lets through without asking).
+ */
+function kafkaPolicy(user: string, writable: readonly string[]): string {
+  return [
+    'package kafka.authz',
+    '',
+    'default allow := false',
+    '',
+    `writable := {${writable.map((t) => `"${t}"`).join(', ')}}`,
+    '',
+    'allow if {',
+    `\tinput.requestContext.principal.name == "${user}"`,
+    '\tinput.action.resourcePattern.resourceType in {"CLUSTER", "GROUP"}',
+    '}',
+    '',
+    'allow if {',
+    `\tinput.requestContext.principal.name == "${user}"`,
+    '\tinput.action.resourcePattern.resourceType == "TOPIC"',
+    '\tinput.action.resourcePattern.name in writable',
+    '}',
+    '',
+  ].join('\n');
+}
 
 describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
   const ns = useTestNamespace('kafka-tls', RESTRICTED);
@@ -62,14 +106,22 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     clientsCa.remove();
   });
 
-  it('serves clients over mutual TLS with names checked, refuses clients without a certificate of the class, of another CA and anything plaintext', async () => {
-    await realNode();
-    const started = Date.now();
-    await buildImageOnRealNode(kafkaImageRecipe(VERSION));
-    const imported = Date.now();
-    for (const i of [0, 1, 2]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
-
+  /**
+   * The program: an OpaCluster with the policy (alice may write the topics `writable`) and the
+   * Kafka, authorized by it when `withOpa`.
+   */
+  function program(withOpa: boolean, writable: readonly string[]) {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const opa = new OpaCluster(chart, 'opa', {
+      image: { pullPolicy: 'Never' },
+      servers: { roleGroups: { default: { replicas: 1 } }, podOverrides: { spec: REAL_NODE_PLACEMENT } },
+    });
+    new ApiObject(chart, 'policy', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kafka-policy', labels: { [OPA_POLICY_LABEL]: 'opa' } },
+      data: { 'kafka.rego': kafkaPolicy('alice', writable) },
+    });
     const config = {
       resources: {
         memory: { limit: '512Mi' },
@@ -97,6 +149,10 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] },
+        // Decisions kept 2 s, so that a policy change shows within seconds.
+        ...(withOpa
+          ? { opa: { cluster: opa, package: 'kafka.authz', cache: { entryTimeToLive: '2s' } } }
+          : {}),
         controllers: {
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: groups('controllers', CONTROLLER_GROUPS, ['internal']),
@@ -112,7 +168,18 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
         authenticationClasses: [{ name: 'mtls', provider: 'tls', spec: { tls: { tlsClass: 'clients' } } }],
       },
     );
-    const manifests = Testing.synth(chart) as Manifest[];
+    return { manifests: Testing.synth(chart) as Manifest[], kafka };
+  }
+
+  it('serves clients over mutual TLS with names checked, refuses clients without a certificate of the class, of another CA and anything plaintext; authorizes them by OPA', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(kafkaImageRecipe(VERSION));
+    await buildImageOnRealNode(opaImageRecipe('1.22.3'));
+    const imported = Date.now();
+    for (const i of [0, 1, 2]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
+
+    const { manifests, kafka } = program(false, ['orders', 'allowed']);
     const discovery = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'kafka') as
       { data?: Record<string, string> } | undefined;
     expect(discovery?.data).toMatchObject({ KAFKA_TLS_CLASS: 'tls', KAFKA: kafka.bootstrapServers });
@@ -134,7 +201,6 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
       secrets.push(fileSecret(`brokers-${group}-server`, serverCa.issue(`${pod}-server`, names)));
       secrets.push(fileSecret(`brokers-${group}-internal`, internalCa.issue(`${pod}-internal`, names)));
     }
-    const trust = '/trust';
     secrets.push(fileSecret('clients-ca', { 'ca.crt': clientsCa.caPem }));
     const keystore = (file: string) => `ssl.keystore.type=PEM\nssl.keystore.location=${trust}/${file}\n`;
     const serverTrust = `security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=${trust}/server-ca.crt\n`;
@@ -250,5 +316,162 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     const quorum = lines.find((l) => l.startsWith('plaintext controller: '));
     if (!quorum || !/status=[1-9]\d* leader=0$/.test(quorum))
       throw new Error(await report(`a plaintext client on the controller: ${quorum}`));
+
+    await authorizesWithOpa();
   });
+  /** uid and restart counts of the named pods (absent ones left out). */
+  async function podIdentities(names: readonly string[]): Promise<Record<string, string>> {
+    const pods = (await core.listNamespacedPod({ namespace: ns.name })).items.filter((p) =>
+      names.includes(p.metadata!.name!),
+    );
+    return Object.fromEntries(
+      pods.map((p) => [
+        p.metadata!.name!,
+        `${p.metadata!.uid} restarts=${(p.status?.containerStatuses ?? []).map((c) => c.restartCount).join(',')}`,
+      ]),
+    );
+  }
+
+  /** Waits until every pod of `before` was replaced (a new uid) and is Ready: the StatefulSets rolled. */
+  async function waitRolled(before: Record<string, string>, diagnostics: () => Promise<string>) {
+    const names = Object.keys(before);
+    const uid = (identity: string | undefined) => identity?.split(' ')[0];
+    await waitFor(
+      `${names.join(', ')} to be replaced`,
+      async () => {
+        const now = await podIdentities(names);
+        return names.every((n) => now[n] !== undefined && uid(now[n]) !== uid(before[n]));
+      },
+      15 * 60_000,
+    );
+    await waitPodsReady(ns.name, names, 15 * 60_000, diagnostics);
+  }
+
+  /**
+   * OPA turned on, a policy change, OPA turned off, on the Kafka the test above deployed (in its
+   * namespace, which lives for one test).
+   */
+  async function authorizesWithOpa(): Promise<void> {
+    const controllers = CONTROLLER_GROUPS.map((g) => `kafka-controllers-${g}-0`);
+    const brokers = BROKER_GROUPS.map((g) => `kafka-brokers-${g}-0`);
+    const kafkaPods = [...controllers, ...brokers];
+    const opaPods = async () =>
+      (
+        await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app.kubernetes.io/instance=opa' })
+      ).items
+        .filter((p) => !p.metadata!.deletionTimestamp)
+        .map((p) => p.metadata!.name!);
+    const everything = async () => podsLogs(ns.name, [...kafkaPods, ...(await opaPods())]);
+    await waitPodsReady(ns.name, await opaPods(), 5 * 60_000, everything);
+
+    // A client that stays, as alice (tls.properties), where a broker would stand (see above).
+    const body = clientPod({
+      name: 'opa-client',
+      image: kafkaImageRecipe(VERSION).reference,
+      command: ['/bin/bash', '-c', 'sleep 86400'],
+      labels: { 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/instance': 'kafka' },
+      volumes: [{ volume: { name: 'trust', secret: { secretName: 'client-trust' } }, mountPath: trust }],
+    });
+    body.spec!.terminationGracePeriodSeconds = 0;
+    await core.createNamespacedPod({ namespace: ns.name, body });
+    await waitPodsReady(ns.name, ['opa-client'], 5 * 60_000, everything);
+    const bootstrap = `kafka-brokers.${ns.name}.svc.cluster.local:9092`;
+    const config = `${trust}/tls.properties`;
+    const tool = (mainClass: string, args: string) => kafkaJava(VERSION, mainClass, args);
+    const producer = tool(
+      producerClass(VERSION),
+      `--bootstrap-server ${bootstrap} --producer.config ${config} --producer-property acks=all --producer-property max.block.ms=20000`,
+    );
+    // `produce TOPIC`: one message as alice, then `TOPIC: written`, `refused` (not authorized) or `error`.
+    const produce = [
+      PRELUDE,
+      'produce() {',
+      `  echo "$1-$(date +%s%N)" | timeout 80 ${producer} --topic "$1" > /tmp/produce.log 2>&1 || true`,
+      '  if grep -q -i -E \'not authorized|AuthorizationException\' /tmp/produce.log; then echo "$1: refused"',
+      '  elif grep -q -E \'ERROR|Exception\' /tmp/produce.log; then echo "$1: error"; tail -5 /tmp/produce.log',
+      '  else echo "$1: written"; fi',
+      '}',
+    ].join('\n');
+    const exec = (script: string) => execInPod(ns.name, 'opa-client', script);
+    const attempt = async (topic: string) => (await exec(`${produce}\nproduce ${topic}`)).trim();
+    /** Produces until the answer is no transient error (a broker just rolled, a leader moves). */
+    const settled = async (topic: string) => {
+      let answer = '';
+      await waitFor(
+        `a settled answer for ${topic}`,
+        async () => !/: error/.test((answer = await attempt(topic))),
+        5 * 60_000,
+        undefined,
+        undefined,
+        async () => answer,
+      );
+      return answer.split('\n').find((l) => l.startsWith(`${topic}: `));
+    };
+
+    // Without an authorizer alice creates the topics and may write all of them.
+    await exec(
+      [
+        PRELUDE,
+        ...['allowed', 'denied', 'forbidden'].map(
+          (t) =>
+            `retry ${tool('org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${bootstrap} --command-config ${config} --create --if-not-exists --topic ${t} --partitions 1 --replication-factor 2`)}`,
+        ),
+      ].join('\n'),
+    );
+    expect(await settled('denied')).toBe('denied: written');
+
+    // Turning OPA on rolls brokers and controllers onto the authorizer.
+    let started = Date.now();
+    let before = await podIdentities(kafkaPods);
+    expect(await applyAll(client, program(true, ['orders', 'allowed']).manifests, ns.name)).toEqual([]);
+    await waitRolled(before, everything);
+    log(
+      `authorization.opa turned on: brokers and controller rolled and Ready ${seconds(started)} after apply`,
+    );
+    expect(await settled('allowed')).toBe('allowed: written');
+    expect(await settled('denied')).toBe('denied: refused');
+    log('alice writes allowed, is refused denied');
+
+    // The policy changes (alice may write denied too): no pod restarts, and it applies within the cache's 2 s.
+    before = await podIdentities([...kafkaPods, ...(await opaPods())]);
+    const changedAt = Date.now();
+    expect(await applyAll(client, program(true, ['orders', 'allowed', 'denied']).manifests, ns.name)).toEqual(
+      [],
+    );
+    const loop = [
+      produce,
+      'deadline=$(( $(date +%s) + 100 ))',
+      'until [ "$(produce denied | head -1)" = "denied: written" ]; do',
+      '  [ "$(date +%s)" -gt "$deadline" ] && { echo TIMEOUT; exit 1; }',
+      'done',
+      'echo "written at $(date +%s%3N)"',
+    ].join('\n');
+    const flipped = await exec(loop).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await everything()}`);
+    });
+    const writtenAt = Number(/written at (\d+)/.exec(flipped)?.[1]);
+    expect(writtenAt).toBeGreaterThan(0);
+    log(
+      `policy change took effect ${((writtenAt - changedAt) / 1000).toFixed(1)} s after the ConfigMap was applied ` +
+        "(the end of alice's first successful write to denied, a producer JVM each try)",
+    );
+    expect(await podIdentities([...kafkaPods, ...(await opaPods())])).toEqual(before);
+    log(`no pod replaced or restarted: ${JSON.stringify(before)}`);
+    expect(await settled('forbidden')).toBe('forbidden: refused');
+    const [opa] = await opaPods();
+    const decisions = (await core.readNamespacedPodLog({ name: opa, namespace: ns.name, container: 'opa' }))
+      .split('\n')
+      .filter((l) => l.includes('"msg":"Decision Log"') && l.includes('"path":"kafka/authz/allow"'));
+    expect(decisions.some((l) => l.includes('"name":"alice"') && l.includes('"result":false'))).toBe(true);
+    expect(decisions.some((l) => l.includes('"name":"alice"') && l.includes('"result":true'))).toBe(true);
+    log(`${decisions.length} Kafka decision log lines in OPA's stdout`);
+
+    // Turning OPA off rolls again, and nothing asks OPA: alice writes forbidden.
+    started = Date.now();
+    before = await podIdentities(kafkaPods);
+    expect(await applyAll(client, program(false, ['orders', 'allowed']).manifests, ns.name)).toEqual([]);
+    await waitRolled(before, everything);
+    log(`authorization.opa turned off: rolled and Ready ${seconds(started)} after apply`);
+    expect(await settled('forbidden')).toBe('forbidden: written');
+  }
 });
