@@ -345,13 +345,22 @@ describe('OPA authorizes Trino on the real node', () => {
       expect(
         await prometheus.value(`ALERTS{namespace="${ns.name}", alertname="OpaDecisionErrors"}`),
       ).toBeUndefined();
-      const conflicts = await execInPod(
-        ns.name,
-        opa,
-        'for i in $(seq 30); do curl -s -o /dev/null -w "%{http_code} " -X POST ' +
-          `-d '{"input":{"x":true,"y":true}}' http://localhost:8181/v1/data/conflict/p; done`,
-      );
-      expect(conflicts.trim().split(' ')).toEqual(Array(30).fill('500'));
+      const conflict = (times: number) =>
+        execInPod(
+          ns.name,
+          opa,
+          `for i in $(seq ${times}); do curl -s -o /dev/null -w "%{http_code} " -X POST ` +
+            `-d '{"input":{"x":true,"y":true}}' http://localhost:8181/v1/data/conflict/p; done`,
+        );
+      // The failed decisions' series (code 500) must be scraped once before the burst: rate() counts
+      // no increase into a series' first sample, so a burst that falls between two scrapes of a new
+      // series would leave the alert's rate at 0.
+      expect((await conflict(1)).trim()).toBe('500');
+      const failed = `sum(http_request_duration_seconds_count{namespace="${ns.name}", handler="v1/data", code=~"5.."})`;
+      expect(
+        await prometheus.waitForValue('the first failed decision scraped', failed, (v) => v >= 1),
+      ).toBeGreaterThanOrEqual(1);
+      expect((await conflict(30)).trim().split(' ')).toEqual(Array(30).fill('500'));
       const conflictedAt = Date.now();
       const alert = await prometheus.waitForAlert('OpaDecisionErrors', ns.name);
       expect(alert.labels).toMatchObject({
