@@ -6,7 +6,8 @@
  * returns 25; a test Prometheus scrapes every node through keelson's scrape job and loads keelson's
  * rules, and a worker's process frozen (SIGSTOP, a hung JVM) makes TrinoNodesFailed and
  * KeelsonMetricsTargetDown fire, quiet before; a worker removed by scale-down drains through its
- * preStop hook while a query runs, and the query succeeds. A failure prints the pods' logs.
+ * preStop hook while a query runs, and the query succeeds; the coordinator's levels set to DEBUG
+ * roll it (not the worker), and its DEBUG records reach the log aggregator. A failure prints the pods' logs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,7 +30,7 @@ import {
   realNodePodLogs,
   REAL_NODE_PLACEMENT,
 } from './real-node-support';
-import type { OtlpReceiver } from '../support/otlp-receiver';
+import type { OtlpReceiver, ReceivedLogRecord } from '../support/otlp-receiver';
 import {
   observedClusterConfig,
   explainSkippedShipping,
@@ -57,13 +58,20 @@ afterAll(async () => {
 });
 
 type Pod = {
-  metadata: { name: string };
+  metadata: { name: string; uid?: string };
   spec?: { nodeName?: string; containers: { securityContext?: Record<string, unknown> }[] };
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 };
 
+/** The coordinator's levels in the level-change check: Trino's own loggers (io.trino) and the file at DEBUG. */
+const COORDINATOR_DEBUG = {
+  containers: {
+    trino: { file: { level: 'DEBUG' as const }, loggers: { ROOT: { level: 'DEBUG' as const } } },
+  },
+};
+
 /** keelson's Trino, small enough for the shared machine, placed on the real node. */
-function trinoManifests(namespace: string, workers: number): Manifest[] {
+function trinoManifests(namespace: string, workers: number, coordinatorDebug = false): Manifest[] {
   const chart = new Chart(new App(), 'trino-real', { namespace });
   const tpch = new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels: { trino: 'trino' } });
   const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
@@ -74,7 +82,10 @@ function trinoManifests(namespace: string, workers: number): Manifest[] {
       ...observedClusterConfig(),
     },
     catalogs: [tpch],
-    coordinators: { config: small, ...placement },
+    coordinators: {
+      config: { ...small, ...(coordinatorDebug ? { logging: COORDINATOR_DEBUG } : {}) },
+      ...placement,
+    },
     workers: {
       config: { ...small, gracefulShutdownTimeout: '3m' },
       roleGroups: { default: { replicas: workers } },
@@ -401,5 +412,53 @@ describe('Trino on the real node', () => {
     expect(
       (await pods(ns.name)).items.map((p) => p.metadata.name).filter((n) => n.startsWith('trino-')),
     ).toEqual(['trino-coordinators-default-0', 'trino-workers-default-0']);
+
+    // A level change in the spec reaches what the aggregator receives. Airlift reads its levels
+    // once, at start, so the coordinator's new config rolls it (the worker keeps its pod); the new
+    // coordinator's DEBUG records then arrive with their source. None came before.
+    if (!SHIP_LOGS) return;
+    const COORDINATOR = 'trino-coordinators-default-0';
+    const isCoordinatorDebug = (r: ReceivedLogRecord) =>
+      r.severityText === 'DEBUG' && r.resource['k8s.pod.name'] === COORDINATOR;
+    expect(aggregator!.records().filter(isCoordinatorDebug)).toEqual([]);
+    const uidOf = async (name: string) =>
+      (await pods(ns.name)).items.find((p) => p.metadata.name === name)?.metadata.uid;
+    const [coordinatorBefore, workerBefore] = [
+      await uidOf(COORDINATOR),
+      await uidOf('trino-workers-default-0'),
+    ];
+    const levelApplied = Date.now();
+    expect(await applyAll(client, withoutRules(trinoManifests(ns.name, 1, true)), ns.name)).toEqual([]);
+    await withLogs(
+      ns.name,
+      waitFor(
+        'a new coordinator, Ready',
+        async () => (await uidOf(COORDINATOR)) !== coordinatorBefore && (await ready()).includes(COORDINATOR),
+        10 * 60_000,
+      ),
+    );
+    // A query gives Trino's query machinery something to say at DEBUG.
+    await client.request('create', 'POST', `/api/v1/namespaces/${ns.name}/pods`, 'pods', {
+      body: trinoClient(
+        'after-level',
+        `until ${cli} --execute "SELECT count(*) FROM tpch.tiny.region"; do sleep 2; done`,
+      ),
+    });
+    const debug = await aggregator!.waitFor(
+      'a DEBUG record of the new coordinator',
+      isCoordinatorDebug,
+      5 * 60_000,
+    );
+    expect(debug[0].resource).toMatchObject({
+      'keelson.product': 'trino',
+      'keelson.role': 'coordinators',
+      'keelson.role_group': 'default',
+      'k8s.container.name': 'trino',
+    });
+    expect(await uidOf('trino-workers-default-0')).toBe(workerBefore);
+    process.stdout.write(
+      `trino on the real node: the coordinator's DEBUG records (${debug[0].attributes.logger}) at the aggregator ` +
+        `${((Date.now() - levelApplied) / 1000).toFixed(1)} s after the level change was applied\n`,
+    );
   });
 });
