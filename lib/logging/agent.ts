@@ -45,9 +45,11 @@ export interface LogAgentSource {
 /** The Go layout of the shared time field: RFC 3339 in UTC with up to nanoseconds. */
 const TIME_LAYOUT = '2006-01-02T15:04:05.999999999Z07:00';
 
+/** The collector's reference to an environment variable of the agent's container. */
+const envRef = (name: string) => `\${env:${name}}`;
+
 /** The filelog receiver of one container's structured file. */
 function fileReceiver(source: LogAgentSource, container: string, logDir: string): object {
-  const env = (name: string) => `\${env:${name}}`;
   return {
     include: [`${logDir}/${container}.json`],
     // A new agent reads the file from its start; files rolled over are not read again.
@@ -72,8 +74,8 @@ function fileReceiver(source: LogAgentSource, container: string, logDir: string)
       'keelson.stacklet': source.stacklet,
       'keelson.role': source.role,
       'keelson.role_group': source.roleGroup,
-      'k8s.namespace.name': env(LOG_AGENT_ENV.namespace),
-      'k8s.pod.name': env(LOG_AGENT_ENV.pod),
+      'k8s.namespace.name': envRef(LOG_AGENT_ENV.namespace),
+      'k8s.pod.name': envRef(LOG_AGENT_ENV.pod),
       'k8s.container.name': container,
     },
   };
@@ -85,7 +87,6 @@ function fileReceiver(source: LogAgentSource, container: string, logDir: string)
  * receiver's resource names one container.
  */
 export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR): object {
-  const env = (name: string) => `\${env:${name}}`;
   const receivers: Record<string, object> = { file_log: fileReceiver(source, source.container, logDir) };
   for (const sidecar of source.sidecars ?? [])
     receivers[`file_log/${sidecar}`] = fileReceiver(source, sidecar, logDir);
@@ -93,7 +94,7 @@ export function logAgentConfig(source: LogAgentSource, logDir: string = LOG_DIR)
     receivers,
     exporters: {
       otlp_http: {
-        endpoint: env(LOG_AGENT_ENV.endpoint),
+        endpoint: envRef(LOG_AGENT_ENV.endpoint),
         encoding: 'json',
       },
     },

@@ -61,6 +61,11 @@ export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 /** Reason of `Degraded` when a `certManager` TlsClass serves the stacklet and cert-manager is not installed. */
 export const CERT_MANAGER_MISSING = 'CertManagerMissing';
 
+/** A StatefulSet's replicas, as the API server defaults them (1 when unset). */
+function statefulSetReplicas(m: KubeObject): number {
+  return (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+}
+
 /** Reason of `Degraded` when a role's pods would go before handing their data over (`scaleDownProblems`). */
 export const SCALE_DOWN_NOT_PREPARED = 'ScaleDownNotPrepared';
 
@@ -468,7 +473,6 @@ export class Reconciler {
   private quorumVerdicts(resource: KubeObject, desired: readonly Manifest[]) {
     const { namespace, name, uid } = resource.metadata;
     const statefulSets = this.o.children.get(kindKey('apps/v1', 'StatefulSet'))?.cache;
-    const replicas = (m: KubeObject) => (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
     // The TLS the members speak to each other, read from the pod template's volumes.
     const internalTls = (m: KubeObject, role: RoleDefinition) =>
       role.tls?.includes('internal')
@@ -490,10 +494,18 @@ export class Reconciler {
               o.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
               o.metadata.ownerReferences?.some((ref) => ref.uid === uid),
           )
-          .map((o) => ({ name: o.metadata.name, replicas: replicas(o), tls: internalTls(o, role) }));
+          .map((o) => ({
+            name: o.metadata.name,
+            replicas: statefulSetReplicas(o),
+            tls: internalTls(o, role),
+          }));
         const wanted = desired
           .filter((m) => m.kind === 'StatefulSet' && ofRole(m))
-          .map((m) => ({ name: m.metadata.name, replicas: replicas(m), tls: internalTls(m, role) }));
+          .map((m) => ({
+            name: m.metadata.name,
+            replicas: statefulSetReplicas(m),
+            tls: internalTls(m, role),
+          }));
         return quorumVerdict(`spec.${role.name}`, live, wanted);
       });
   }
@@ -504,7 +516,6 @@ export class Reconciler {
    */
   private scaleDownProblems(resource: KubeObject, desired: readonly Manifest[]): string[] {
     if ((resource.spec as AnyStackletSpec | undefined)?.clusterOperation?.stopped) return [];
-    const replicas = (m: KubeObject) => (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
     return this.o.product.roles.flatMap((role) => {
       if (!role.scaleDownProblems) return [];
       const leaving = desired
@@ -512,9 +523,9 @@ export class Reconciler {
         .flatMap((m) => {
           const live = this.live(m);
           if (!live) return [];
-          const from = replicas(m);
+          const from = statefulSetReplicas(m);
           return Array.from(
-            { length: Math.max(0, replicas(live) - from) },
+            { length: Math.max(0, statefulSetReplicas(live) - from) },
             (_, i) => `${m.metadata.name}-${from + i}`,
           );
         });
