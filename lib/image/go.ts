@@ -9,9 +9,11 @@
  *   and `go.sum` pin every dependency, and it is built where it lies.
  *
  * Both are linked the same way (`goBuild`): a static binary (CGO_ENABLED=0, or cgo linked
- * statically for a program that needs C, such as SQLite), trimmed paths, no symbol table. The binary is kept under `$KEELSON_CACHE/go/` and built only when missing; Go's own
- * build cache makes a rebuild with another link step quick. A module of keelson's own is keyed by
- * the hash of its files, so a changed module is never served an old binary.
+ * statically for a program that needs C, such as SQLite), trimmed paths, no symbol table. The
+ * binary is kept under `$KEELSON_CACHE/go/` and built only when missing; Go's own build cache makes
+ * a rebuild with another link step quick. Its folder is keyed by what the binary is a function of
+ * (a module's files; a release's module, package and build options), so a change is never served an
+ * old binary.
  */
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -105,9 +107,27 @@ async function goBuild(cwd: string, pkg: string, binary: string, link: GoLinkOpt
   fs.renameSync(tmp, binary);
 }
 
-/** Where `program`'s binary is kept in the cache. */
+/** The start of the sha256 of what `program`'s binary is a function of: module, package and how it is built. */
+function goProgramKey(program: GoProgram): string {
+  const { module, package: pkg, ldflags, tags, cgo, replace } = program;
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify({ module, pkg, ldflags, tags, cgo, replace }))
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/**
+ * Where `program`'s binary is kept in the cache: keyed like a module of keelson's own, so a changed
+ * build option (`ldflags`, `replace`, `cgo`) builds a new binary instead of serving the old one.
+ */
 export function goProgramPath(program: GoProgram, cacheDir: string): string {
-  return path.join(cacheDir, 'go', `${program.name}-${program.version}`, program.name);
+  return path.join(
+    cacheDir,
+    'go',
+    `${program.name}-${program.version}-${goProgramKey(program)}`,
+    program.name,
+  );
 }
 
 /** Builds `program` unless its binary is in the cache already; returns the binary's path. */
