@@ -27,7 +27,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { HBASE_METRIC_NAMES, HbaseCluster } from '../../constructs/hbase';
 import { hbaseImageRecipe } from '../../constructs/hbase/image';
-import { HDFS_METRIC_NAMES, HdfsCluster } from '../../constructs/hdfs';
+import { HdfsCluster } from '../../constructs/hdfs';
 import { HDFS_MAIN_CLASSES } from '../../constructs/hdfs/distribution';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
@@ -53,6 +53,7 @@ import {
   SHIP_LOGS,
   startLogShipping,
 } from './log-shipping';
+import { hdfsMonitoringCheck } from './hdfs-support';
 import { startPrometheus, withAlertDelay } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -506,18 +507,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
       scrapeSeconds: 15,
     });
     try {
-      expect(
-        await hdfsPrometheus.checkStacklet({
-          namespace: ns.name,
-          metricNames: HDFS_METRIC_NAMES,
-          dashboard: all.find((o) => o.metadata.name === 'hdfs-dashboard'),
-          recording: {
-            what: 'one active namenode (recording rule)',
-            expr: `stacklet:hdfs_active_namenodes:sum{namespace="${ns.name}", stacklet="hdfs"}`,
-            accept: (v) => v === 1,
-          },
-        }),
-      ).toBe(1);
+      expect(await hdfsPrometheus.checkStacklet(hdfsMonitoringCheck(ns.name, all))).toBe(1);
       // The only datanode frozen: the namenodes declare it dead after 50 s, and the blocks it held
       // have no copy left.
       expect(

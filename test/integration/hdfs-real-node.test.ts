@@ -23,7 +23,7 @@
  * depend on their number. Each failure prints the pods' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { HDFS_METRIC_NAMES, HdfsCluster } from '../../constructs/hdfs';
+import { HdfsCluster } from '../../constructs/hdfs';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
@@ -47,6 +47,7 @@ import {
   SHIP_LOGS,
   startLogShipping,
 } from './log-shipping';
+import { hdfsMonitoringCheck } from './hdfs-support';
 import { startPrometheus } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -258,18 +259,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       scrapeSeconds: 30,
     });
     try {
-      expect(
-        await prometheus.checkStacklet({
-          namespace: ns.name,
-          metricNames: HDFS_METRIC_NAMES,
-          dashboard: objects.find((o) => o.metadata.name === 'hdfs-dashboard'),
-          recording: {
-            what: 'one active namenode (recording rule)',
-            expr: `stacklet:hdfs_active_namenodes:sum{namespace="${ns.name}", stacklet="hdfs"}`,
-            accept: (v) => v === 1,
-          },
-        }),
-      ).toBe(1);
+      expect(await prometheus.checkStacklet(hdfsMonitoringCheck(ns.name, objects))).toBe(1);
       expect(
         await prometheus.waitForValue(
           'the files the client wrote',
