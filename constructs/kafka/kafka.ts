@@ -840,8 +840,7 @@ export const KAFKA_KERBEROS_SERVICE = 'kafka';
  */
 function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, string> {
   const principal = kerberos.principal(POD_PLACEHOLDERS.podAddress);
-  const realm = principal.slice(principal.lastIndexOf('@') + 1);
-  const escaped = realm.replace(/\./g, '\\.');
+  const escaped = kerberos.realm.replace(/\./g, '\\.');
   return {
     'listener.name.client.sasl.enabled.mechanisms': 'GSSAPI',
     'sasl.kerberos.service.name': KAFKA_KERBEROS_SERVICE,

@@ -123,8 +123,15 @@ export interface KerberosPodParts {
   readonly mounts: VolumeMount[];
   /** The path of krb5.conf in the pod. */
   readonly krb5Conf: string;
+  /** The class's realm. */
+  readonly realm: string;
   /** `<service>/${ADDRESS}@REALM`, with `address` put in for the pod's DNS name. */
   readonly principal: (address: string) => string;
+}
+
+/** A pod's principal: `<service>/<address>@<realm>`. */
+function podPrincipal(service: string, address: string, realm: string): string {
+  return `${service}/${address}@${realm}`;
 }
 
 /** The init container's memory: kadmin and bash. */
@@ -137,7 +144,7 @@ const INIT_MEMORY = '64Mi';
  */
 export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOptions): string {
   const keys = KERBEROS_ADMIN_CREDENTIAL_KEYS;
-  const principal = `${options.service}/${options.podAddress}@${kerberos.realm}`;
+  const principal = podPrincipal(options.service, options.podAddress, kerberos.realm);
   return [
     'set -eu',
     `principal="${principal}"`,
@@ -199,6 +206,7 @@ export function kerberosPodParts(
     ],
     mounts: [{ name: KERBEROS_KEYTAB_VOLUME, mountPath: KERBEROS_KEYTAB_DIR, readOnly: true }],
     krb5Conf: krb5,
-    principal: (address) => `${options.service}/${address}@${kerberos.realm}`,
+    realm: kerberos.realm,
+    principal: (address) => podPrincipal(options.service, address, kerberos.realm),
   };
 }
