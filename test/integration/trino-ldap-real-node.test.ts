@@ -26,6 +26,16 @@
  * - a browser without a session is sent to Hydra's authorization endpoint for client `trino`, and
  *   Hydra takes the request (it sends the browser on to its login page);
  * - Trino's client secret is in no synthesized object, nor the coordinator's ConfigMap or logs.
+ *
+ * Then, on the running cluster again, a `tls` class is added (client certificates the test CA
+ * signed), the `static` class removed, and the bind password rotated (in slapd and its Secret).
+ * Proven:
+ * - the coordinator rolls, the worker does not; its config says `CERTIFICATE,PASSWORD,OAUTH2`;
+ * - a client with a certificate of the class (CN alice), no password and no user header, runs a
+ *   query as alice (`current_user`); one with another CA's certificate (CN alice too) and one
+ *   without a certificate or password are refused;
+ * - the removed class's user is refused (401); a directory user's password still works, through
+ *   the new bind password (the old one is refused by slapd).
  */
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
@@ -59,6 +69,8 @@ const WORKER = 'trino-workers-default-0';
 const SLAPD_UID = 10001;
 const BASE = 'dc=example,dc=org';
 const BIND_PASSWORD = `bind-${uniqueName('pw')}`;
+/** The bind password after the rotation of the last step. */
+const NEW_BIND_PASSWORD = `bind-${uniqueName('rotated')}`;
 const PEOPLE = {
   alice: { password: 'alice-in-ldap', employeeType: 'analyst' },
   bob: { password: 'bob-in-ldap', employeeType: 'sales' },
@@ -607,6 +619,26 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         },
       },
     });
+    // The bind password rotated too, in the directory and in the class's Secret: the coordinator
+    // reads it from its environment at start, so the roll below must pick the new one up.
+    const rotated = await execInPod(
+      ns.name,
+      'openldap',
+      `ldappasswd -x -H ldap://127.0.0.1:3890 -D cn=admin,${BASE} -w 'admin-${BIND_PASSWORD}' -s '${NEW_BIND_PASSWORD}' ` +
+        `cn=trino,${BASE} && { ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' ` +
+        `> /dev/null 2>&1; echo "old=$?"; ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} ` +
+        `-w '${NEW_BIND_PASSWORD}' > /dev/null 2>&1; echo "new=$?"; }`,
+    );
+    // 49: invalid credentials.
+    expect(rotated.trim().split('\n')).toEqual(['old=49', 'new=0']);
+    await core.replaceNamespacedSecret({
+      name: 'ldap-bind',
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'ldap-bind' },
+        stringData: { user: `cn=trino,${BASE}`, password: NEW_BIND_PASSWORD },
+      },
+    });
     const beforeCerts = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
     const certsChanged = Date.now();
     expect(await applyAll(client, platform('certificates'), ns.name)).toEqual([]);
@@ -627,6 +659,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     expect(certsConfig['config.properties']).toContain(
       `http-server.https.truststore.path=/keelson/tls/trust/${LDAP_CA_CLASS}/ca.crt`,
     );
+    expect(JSON.stringify(certsConfig).includes(NEW_BIND_PASSWORD)).toBe(false);
     expect(Object.keys(certsConfig).filter((k) => k.startsWith('password-authenticator-'))).toEqual([
       'password-authenticator-directory-tls.properties',
       'password-authenticator-directory.properties',
