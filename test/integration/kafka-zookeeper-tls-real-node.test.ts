@@ -6,8 +6,7 @@
  * contract (replacing the projected volumes through podOverrides). Proven:
  * - ZooKeeper's discovery names its class, and the brokers connect to its TLS-only client port
  *   (Kafka's ZooKeeper client over Netty, trusting the class's CA from Kafka's internal files,
- *   checking the server's name), which asks every client for a certificate of the class (a `tls`
- *   AuthenticationClass): the brokers show their internal one, register and become Ready;
+ *   checking the server's name): two brokers register and become Ready;
  * - a client trusting the CA creates a topic replicated on both brokers (on the mutual-TLS
  *   internal listener), produces and consumes through the TLS bootstrap;
  * - a client trusting another CA fails the handshake and reads nothing;
@@ -67,13 +66,7 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
     for (const i of [0, 1]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
 
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    const options = {
-      tlsClasses: [{ name: 'tls' }],
-      // ZooKeeper asks every client for a certificate of the class tls (a tls AuthenticationClass).
-      authenticationClasses: [
-        { name: 'zk-clients', provider: 'tls' as const, spec: { tls: { tlsClass: 'tls' } } },
-      ],
-    };
+    const options = { tlsClasses: [{ name: 'tls' }] };
     const secretVolumes = (prefix: string) =>
       (['server', 'internal'] as const).map((use) => ({
         name: tlsVolumeName(use),
@@ -84,7 +77,6 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
       'zk',
       {
         image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
-        clusterConfig: { authentication: [{ authenticationClass: 'zk-clients' }] },
         servers: {
           config: { resources: { memory: { limit: '384Mi' }, cpu: { min: '100m', max: '1' } } },
           podOverrides: { spec: REAL_NODE_PLACEMENT },
@@ -124,11 +116,6 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
       (m) => m.kind === 'ConfigMap' && m.metadata.name === `kafka-brokers-${BROKER_GROUPS[0]}`,
     ) as unknown as { data: Record<string, string> };
     expect(brokerConfig.data['broker.properties']).toContain('zookeeper.ssl.client.enable=true');
-    // The brokers show their internal certificate (class tls) to the ZooKeeper, which asks for one.
-    expect(zk.discoveryData.ZOOKEEPER_CLIENT_CERTIFICATE_CLASS).toBe('tls');
-    expect(brokerConfig.data['broker.properties']).toContain(
-      'zookeeper.ssl.keystore.location=/keelson/tls/internal/tls.pem',
-    );
 
     const secrets: k8s.V1Secret[] = [];
     const zkNames = podDnsNames('zk-servers-a-0', 'zk-servers-a-headless', ns.name, ['zk-servers']);
