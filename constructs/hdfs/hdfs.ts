@@ -39,6 +39,7 @@ import {
   defineRule,
   jmxExporterAgentArgument,
   jvmHeapFromMemory,
+  listenerAddressScript,
   LOG_DIR,
   log4j2Config,
   logConfigLocation,
@@ -86,6 +87,8 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
+/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
+const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework. */
 const CONFIG_DIR = '/keelson/config';
@@ -125,6 +128,22 @@ const FORMAT_CONTAINER = 'format-namenode';
 
 /** The placeholder a namenode pod replaces with its namenode id (its pod name) at start. */
 export const NAMENODE_ID_PLACEHOLDER = '__NAMENODE_ID__';
+
+/**
+ * The placeholders a datanode pod of an external listener class replaces at start with the address
+ * the operator wrote for it (lib/listener): the host it registers with the namenodes
+ * (`dfs.datanode.hostname`, which outside clients use with `dfs.client.use.datanode.hostname`) and
+ * the ports it listens on, which are the ones it registers (a datanode advertises its bound ports).
+ */
+export const DATANODE_LISTENER_PLACEHOLDERS = {
+  host: '__LISTENER_HOST__',
+  data: '__LISTENER_PORT_DATA__',
+  http: '__LISTENER_PORT_HTTP__',
+} as const;
+/** The datanodes' ports an outside client reaches: block transfer, and WebHDFS' redirects. */
+const DATANODE_LISTENER_PORTS = ['data', 'http'];
+/** Where a datanode pod of an external class writes its config with its address filled in. */
+const DATANODE_RUN_DIR = '/tmp/keelson-config';
 
 /**
  * Memory of the failover controller and of the namenode init container (fixed: both are small
@@ -332,7 +351,11 @@ export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> 
 }
 
 /** hdfs-site.xml of a role: the client keys plus what the role's own process reads. */
-export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<string, string> {
+export function hdfsSite(
+  stacklet: StackletContext,
+  role: HdfsRole,
+  rg?: HdfsRoleGroup,
+): Record<string, string> {
   const client = clientHdfsSite(stacklet);
   switch (role) {
     case 'namenodes':
@@ -360,14 +383,20 @@ export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<stri
         'dfs.journalnode.rpc-address': `0.0.0.0:${HDFS_PORTS.journalnodeRpc}`,
         'dfs.journalnode.http-address': `0.0.0.0:${HDFS_PORTS.journalnodeHttp}`,
       };
-    case 'datanodes':
+    case 'datanodes': {
+      // An external class: the datanode listens on, and registers, its node's address and nodePorts
+      // (filled in at start); clients inside still reach it at its pod IP, on those ports.
+      const external = rg?.listener !== undefined;
+      const ph = DATANODE_LISTENER_PLACEHOLDERS;
       return {
         ...client,
         'dfs.datanode.data.dir': HDFS_DATA_DIRS.datanodes,
-        'dfs.datanode.address': `0.0.0.0:${HDFS_PORTS.datanodeData}`,
-        'dfs.datanode.http.address': `0.0.0.0:${HDFS_PORTS.datanodeHttp}`,
+        'dfs.datanode.address': `0.0.0.0:${external ? ph.data : HDFS_PORTS.datanodeData}`,
+        'dfs.datanode.http.address': `0.0.0.0:${external ? ph.http : HDFS_PORTS.datanodeHttp}`,
         'dfs.datanode.ipc.address': `0.0.0.0:${HDFS_PORTS.datanodeIpc}`,
+        ...(external ? { 'dfs.datanode.hostname': ph.host } : {}),
       };
+    }
   }
 }
 
@@ -435,6 +464,25 @@ function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): st
   return [
     'set -eu',
     `exec ${java(confDir, [...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
+  ].join('\n');
+}
+
+/**
+ * A datanode of an external class: it waits for the address the operator writes (its node's address
+ * and its Service's nodePorts), writes its config with them, and starts on it.
+ */
+export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string): string {
+  const ph = DATANODE_LISTENER_PLACEHOLDERS;
+  const daemon = daemonScript(rg, DATANODE_RUN_DIR, mainClass).split('\n').slice(1);
+  return [
+    'set -eu',
+    ...listenerAddressScript(rg.listener!),
+    'echo "registering ${listener_host} with data port ${listener_port_data} and HTTP port ${listener_port_http}"',
+    `mkdir -p ${DATANODE_RUN_DIR}`,
+    `sed -e "s/${ph.host}/\${listener_host}/g" -e "s/${ph.data}/\${listener_port_data}/g" ` +
+      `-e "s/${ph.http}/\${listener_port_http}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${DATANODE_RUN_DIR}/${HDFS_SITE}`,
+    `cp ${CONFIG_DIR}/${CORE_SITE} ${DATANODE_RUN_DIR}/${CORE_SITE}`,
+    ...daemon,
   ].join('\n');
 }
 
@@ -577,7 +625,7 @@ const common = {
 function files(stacklet: StackletContext, rg: HdfsRoleGroup, role: HdfsRole, core = hdfsCoreSite(stacklet)) {
   return {
     [CORE_SITE]: core,
-    [HDFS_SITE]: hdfsSite(stacklet, role),
+    [HDFS_SITE]: hdfsSite(stacklet, role, rg),
     [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
     [EXPORTER_FILE]: hdfsExporterConfig(),
   };
@@ -592,12 +640,18 @@ function simplePod(
   port: number,
 ) {
   const log = logConfig(rg);
+  const listener = role === 'datanodes' ? rg.listener : undefined;
   return {
     container: {
-      command: ['/bin/bash', '-c', daemonScript(rg, CONFIG_DIR, mainClass)],
+      command: [
+        '/bin/bash',
+        '-c',
+        listener ? datanodeListenerScript(rg, mainClass) : daemonScript(rg, CONFIG_DIR, mainClass),
+      ],
       env: [...podEnv, { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR }],
       volumeMounts: log.volumeMounts,
-      ...tcpProbes(port),
+      // A datanode of an external class listens for data on its nodePort: the IPC port stays put.
+      ...tcpProbes(listener ? HDFS_PORTS.datanodeIpc : port),
     },
     configFiles: files(stacklet, rg, role),
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
@@ -719,6 +773,9 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
         { name: 'ipc', port: HDFS_PORTS.datanodeIpc },
         { name: 'metrics', port: HDFS_PORTS.metrics },
       ],
+      // Clients read and write blocks at each datanode's own address: outside the cluster, that of an
+      // external class. A datanode registers the ports it listens on, so it listens on its nodePorts.
+      podListener: { ports: DATANODE_LISTENER_PORTS, bindsAdvertisedPort: true },
       pod: (stacklet, rg) =>
         simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
       scaleDownProblems: datanodeScaleDownProblems,
@@ -735,6 +792,17 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       problems.push(
         `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
           'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
+      );
+    }
+    const zkCertificateClass = name
+      ? stacklet.dependencies[name]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
+      : undefined;
+    if (zkCertificateClass) {
+      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${name}" asks every client for a ` +
+          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HDFS's ` +
+          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
       );
     }
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);

@@ -8,6 +8,7 @@
  */
 import type { Service } from '../../imports/k8s-wire';
 import {
+  bindAdvertisedPorts,
   LISTENER_ADDRESSES_LABEL,
   LISTENER_ANNOTATION,
   listenerAddressData,
@@ -35,20 +36,42 @@ export function isListenerAddressMap(manifest: Manifest): boolean {
   );
 }
 
-/** `desired` with each address ConfigMap's data filled from the cluster. */
+/**
+ * `desired` with each address ConfigMap's data filled from the cluster, and the pods' own Services
+ * of a listener that binds its advertised port forwarding each nodePort to the same port number.
+ */
 export function fillListenerAddresses(
   desired: readonly Manifest[],
   namespace: string,
   caches: ListenerCaches,
 ): Manifest[] {
+  const binding = new Set(
+    desired
+      .filter(isListenerAddressMap)
+      .filter(
+        (m) =>
+          (JSON.parse(m.metadata.annotations![LISTENER_ANNOTATION]) as ListenerAddressing)
+            .bindsAdvertisedPort,
+      )
+      .map((m) => m.metadata.labels![LISTENER_ADDRESSES_LABEL]),
+  );
   return desired.map((manifest) => {
+    const workload = manifest.metadata.labels?.[LISTENER_ADDRESSES_LABEL];
+    if (manifest.kind === 'Service' && workload !== undefined && binding.has(workload)) {
+      const live = caches
+        .services(namespace)
+        .find((s) => s.kind === 'Service' && s.metadata.name === manifest.metadata.name);
+      return bindAdvertisedPorts(
+        manifest as unknown as Service,
+        live as unknown as Service | undefined,
+      ) as never;
+    }
     if (!isListenerAddressMap(manifest)) return manifest;
-    const workload = manifest.metadata.labels![LISTENER_ADDRESSES_LABEL];
     const addressing = JSON.parse(manifest.metadata.annotations![LISTENER_ANNOTATION]) as ListenerAddressing;
     const services = caches
       .services(namespace)
       .filter(
-        (s) => s.kind === 'Service' && s.metadata.labels?.[LISTENER_ADDRESSES_LABEL] === workload,
+        (s) => s.kind === 'Service' && s.metadata.labels?.[LISTENER_ADDRESSES_LABEL] === workload!,
       ) as unknown as Service[];
     const podNodes = new Map<string, string>();
     const nodeAddresses = new Map<string, readonly { type: string; address: string }[]>();

@@ -33,6 +33,7 @@ import {
   classServiceFields,
   LISTENER_ADDRESSES_LABEL,
   LISTENER_ANNOTATION,
+  NODE_PORT_RANGE,
   podServiceName,
   POD_NAME_LABEL,
   type ListenerAddressing,
@@ -271,6 +272,7 @@ function podListenerManifests(
     ...(listener.preferredNodeAddressType
       ? { preferredNodeAddressType: listener.preferredNodeAddressType }
       : {}),
+    ...(listener.bindsAdvertisedPort ? { bindsAdvertisedPort: true } : {}),
   };
   const addresses = as<ConfigMap>({
     apiVersion: 'v1',
@@ -602,11 +604,16 @@ function networkPolicies(
       !role.podListener && listenerClassOf(stacklet, role).spec.serviceType !== 'ClusterIP';
     const open = role.ports.filter((p) => names.has(p.name) || (externalService && p.client === true));
     if (open.length === 0) return [];
+    // A pod that listens on its nodePort's number (bindsAdvertisedPort) is reached at a port of the
+    // nodePort range, not at the role's.
+    const bound = listenersOf(stacklet, role).some((l) => l.bindsAdvertisedPort)
+      ? [{ port: NODE_PORT_RANGE.from, endPort: NODE_PORT_RANGE.to, protocol: 'TCP' }]
+      : [];
     return [
       make(
         `${stacklet.name}-${role.name}-listener`,
         { matchLabels: selectorLabels({ product: product.name, instance: stacklet.name, role: role.name }) },
-        [{ ports: open.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })) }],
+        [{ ports: [...open.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })), ...bound] }],
       ),
     ];
   });

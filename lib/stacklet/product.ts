@@ -277,9 +277,14 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * operator writes each pod's reachable address into a ConfigMap the pod mounts
    * (`ResolvedRoleGroup.listener`), and the role's client Service stays ClusterIP (a client outside
    * must be sent to a pod it can reach, so it starts from the pods' addresses). lib/listener.
+   * `bindsAdvertisedPort`: the process cannot advertise a port other than the one it listens on
+   * (an HDFS datanode registers its bound ports with the namenodes): for a NodePort class, each pod's
+   * Service forwards its nodePort to the same port number in the pod (`targetPort` = `nodePort`,
+   * which the operator sets once the API server allocated it), and the pod listens on the port its
+   * address entry names.
    * @default - none: the role's client Service is of the role's class
    */
-  readonly podListener?: { readonly ports: readonly string[] };
+  readonly podListener?: { readonly ports: readonly string[]; readonly bindsAdvertisedPort?: boolean };
   /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */

@@ -187,7 +187,12 @@ function resolveRoleGroup(
     names: { workload, headlessService: headless, configMap: workload },
     podAddresses,
     tls: roleGroupTls(role.tls ?? [], tls),
-    listener: roleGroupListener(role.podListener?.ports, listenerClass, workload),
+    listener: roleGroupListener(
+      role.podListener?.ports,
+      listenerClass,
+      workload,
+      role.podListener?.bindsAdvertisedPort,
+    ),
   };
 }
 
