@@ -200,6 +200,31 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
     const volumes = find(same, 'StatefulSet', 'kafka-brokers-default').spec.template.spec.volumes;
     expect(volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-tls');
   });
+
+  test('shows its internal certificate to a ZooKeeper that asks for one of that class, and none otherwise', () => {
+    const asked = { ZOOKEEPER_TLS_CLASS: 'tls', ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls' };
+    expect(properties(zookeeper(asked, tlsOn), 'kafka-brokers-default', 'broker.properties')).toMatchObject({
+      'zookeeper.ssl.keystore.type': 'PEM',
+      'zookeeper.ssl.keystore.location': '/keelson/tls/internal/tls.pem',
+      'zookeeper.ssl.truststore.location': '/keelson/tls/internal/ca.crt',
+    });
+    const notAsked = properties(
+      zookeeper({ ZOOKEEPER_TLS_CLASS: 'tls' }, tlsOn),
+      'kafka-brokers-default',
+      'broker.properties',
+    );
+    expect(notAsked['zookeeper.ssl.keystore.location']).toBeUndefined();
+  });
+
+  test('refuses a ZooKeeper that asks for a certificate of a class the brokers hold none of', () => {
+    const asked = { ZOOKEEPER_TLS_CLASS: 'zk-tls', ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'zk-tls' };
+    for (const options of [tlsOn, {}]) {
+      expect(() => zookeeper(asked, options)).toThrow(
+        'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" asks every client for a certificate ' +
+          'of the TlsClass "zk-tls" (ZOOKEEPER_CLIENT_CERTIFICATE_CLASS), and the brokers hold none of it',
+      );
+    }
+  });
 });
 
 describe('a KafkaCluster that authenticates clients by certificate', () => {

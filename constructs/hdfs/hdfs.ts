@@ -87,6 +87,8 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
+/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
+const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework. */
 const CONFIG_DIR = '/keelson/config';
@@ -861,6 +863,17 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       problems.push(
         `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
           'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
+      );
+    }
+    const zkCertificateClass = name
+      ? stacklet.dependencies[name]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
+      : undefined;
+    if (zkCertificateClass) {
+      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${name}" asks every client for a ` +
+          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HDFS's ` +
+          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
       );
     }
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);

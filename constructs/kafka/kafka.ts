@@ -93,6 +93,8 @@ export const KAFKA_TLS_DISCOVERY_KEY = 'KAFKA_TLS_CLASS';
 const ZOOKEEPER_KEY = 'ZOOKEEPER';
 /** The key of the TlsClass of a ZooKeeper's client port in its discovery ConfigMap (absent: plaintext). */
 const ZOOKEEPER_TLS_KEY = 'ZOOKEEPER_TLS_CLASS';
+/** The key of the TlsClass whose certificates a ZooKeeper asks every client for (absent: none). */
+const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 const CONFIG_DIR = '/kafka/config';
 /** Each pod's own config, rendered at start from the role group's file. */
@@ -600,6 +602,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
             'name the discovery ConfigMap of a ZookeeperCluster or ZookeeperZnode',
         );
       }
+      problems.push(...zookeeperClientCertificateProblems(stacklet, zookeeper));
       if (Number(stacklet.image.productVersion.split('.')[0]) >= 4) {
         const zkVersions = Object.keys(KAFKA.images!.versions).filter((v) => v.startsWith('3.'));
         problems.push(
@@ -900,14 +903,51 @@ function zookeeperTlsClass(stacklet: StackletContext): string | undefined {
   return zookeeper ? stacklet.dependencies[zookeeper]?.[ZOOKEEPER_TLS_KEY] || undefined : undefined;
 }
 
+/** The TlsClass whose certificates the ZooKeeper asks its clients for, per its discovery. */
+function zookeeperClientCertificateClass(stacklet: StackletContext): string | undefined {
+  const zookeeper = zookeeperConfigMapName(stacklet.spec as KafkaSpec);
+  return zookeeper
+    ? stacklet.dependencies[zookeeper]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY] || undefined
+    : undefined;
+}
+
+/**
+ * The certificate a broker shows the ZooKeeper when it asks for one: the broker's own of that
+ * class, internal first (the metadata path is Kafka's internal traffic), else its server one.
+ */
+function zookeeperClientCertificate(stacklet: StackletContext, rg: KafkaRoleGroup): TlsFiles | undefined {
+  const zkClass = zookeeperClientCertificateClass(stacklet);
+  if (zkClass === undefined) return undefined;
+  if (stacklet.tls.internal?.name === zkClass && rg.tls.internal) return rg.tls.internal;
+  if (stacklet.tls.server?.name === zkClass && rg.tls.server) return rg.tls.server;
+  return undefined;
+}
+
+/** A ZooKeeper that asks for client certificates needs a broker certificate of that class. */
+function zookeeperClientCertificateProblems(stacklet: StackletContext, zookeeper: string): string[] {
+  const zkClass = zookeeperClientCertificateClass(stacklet);
+  if (zkClass === undefined) return [];
+  if (stacklet.tls.internal?.name === zkClass || stacklet.tls.server?.name === zkClass) return [];
+  return [
+    `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${zookeeper}" asks every client for a ` +
+      `certificate of the TlsClass "${zkClass}" (${ZOOKEEPER_CLIENT_CERTIFICATE_KEY}), and the brokers hold ` +
+      'none of it: give Kafka that TlsClass as its internal class (spec.clusterConfig.tls.internalTlsClass) or ' +
+      'its server class (spec.clusterConfig.tls.serverTlsClass)',
+  ];
+}
+
 /**
  * Kafka as a ZooKeeper client over TLS (Kafka's `zookeeper.ssl.*` settings): the Netty socket
  * (ZooKeeper's NIO one has no TLS), the trust bundle of the ZooKeeper's class, and the name in its
- * certificate checked against the connection string's hosts. ZooKeeper asks clients for no
- * certificate on its client port, so Kafka shows none.
+ * certificate checked against the connection string's hosts. When the ZooKeeper asks for a client
+ * certificate (a `tls` AuthenticationClass), the broker shows its own of that class (`certificate`:
+ * key and chain in one PEM file); otherwise none.
  */
-function zookeeperClientTls(trust: string): Record<string, string> {
+function zookeeperClientTls(trust: string, certificate?: TlsFiles): Record<string, string> {
   return {
+    ...(certificate
+      ? { 'zookeeper.ssl.keystore.type': 'PEM', 'zookeeper.ssl.keystore.location': certificate.bundle }
+      : {}),
     'zookeeper.ssl.client.enable': 'true',
     'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
     // Kafka's client asks for TLSv1.2 by default; ZooKeeper 3.9 servers speak only TLSv1.3 by default.
@@ -1015,7 +1055,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
       // keelson numbers the brokers; ids above reserved.broker.max.id are only allowed without generation.
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
-      ...(trust ? zookeeperClientTls(trust.trust) : {}),
+      ...(trust ? zookeeperClientTls(trust.trust, zookeeperClientCertificate(stacklet, rg)) : {}),
       'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, false),
     };
   }
