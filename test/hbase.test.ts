@@ -191,6 +191,28 @@ describe('an HbaseCluster with its settings', () => {
 });
 
 describe('bad input', () => {
+  test('refuses a ZooKeeper that asks for client certificates, which its ZooKeeper clients do not show', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const hbase = new HbaseCluster(
+      chart,
+      'hbase',
+      { clusterConfig: { zookeeperConfigMapName: 'zk', hdfsConfigMapName: 'hdfs' } },
+      {
+        dependencies: {
+          zk: {
+            ZOOKEEPER_HOSTS: 'zk:2181',
+            ZOOKEEPER_TLS_CLASS: 'tls',
+            ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls',
+          },
+          hdfs: { HDFS: 'hdfs://hdfs', 'core-site.xml': '', 'hdfs-site.xml': '' },
+        },
+      },
+    );
+    expect(problemsOf(hbase)).toContain(
+      'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" asks every client for a certificate of the TlsClass "tls"',
+    );
+  });
+
   test('rejects an HBase without an HDFS or a ZooKeeper, at synth and in the CRD’s rule', () => {
     expect(() => synth({}, 'none')).toThrow(/HBase needs an HDFS and a ZooKeeper/);
     expect(specProblems(HBASE.specSchema, { clusterConfig: { hdfsConfigMapName: 'hdfs' } })).toEqual([

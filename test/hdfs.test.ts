@@ -324,6 +324,27 @@ describe('an HdfsCluster with its settings', () => {
 });
 
 describe('bad input', () => {
+  test('refuses a ZooKeeper that asks for client certificates, which its ZooKeeper clients do not show', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const hdfs = new HdfsCluster(
+      chart,
+      'hdfs',
+      { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+      {
+        dependencies: {
+          zk: {
+            ZOOKEEPER_HOSTS: 'zk:2181',
+            ZOOKEEPER_TLS_CLASS: 'tls',
+            ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls',
+          },
+        },
+      },
+    );
+    expect(problemsOf(hdfs)).toContain(
+      'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" asks every client for a certificate of the TlsClass "tls"',
+    );
+  });
+
   test('rejects an HDFS without a ZooKeeper, at synth and in the CRD’s rule', () => {
     expect(() => synth({}, 'none')).toThrow(/HDFS needs a ZooKeeper for its namenodes’ failover/);
     expect(specProblems(HDFS.specSchema, {})).toEqual([

@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
+import { IMPERSONATING_PRINCIPAL, KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
 import { TlsClass } from '../lib';
 import type { StackletOptions } from '../lib';
 import { find, type Obj } from './support/synth';
@@ -200,7 +200,47 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
     const volumes = find(same, 'StatefulSet', 'kafka-brokers-default').spec.template.spec.volumes;
     expect(volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-tls');
   });
+
+  test('shows its internal certificate to a ZooKeeper that asks for one of that class, and none otherwise', () => {
+    const asked = { ZOOKEEPER_TLS_CLASS: 'tls', ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls' };
+    expect(properties(zookeeper(asked, tlsOn), 'kafka-brokers-default', 'broker.properties')).toMatchObject({
+      'zookeeper.ssl.keystore.type': 'PEM',
+      'zookeeper.ssl.keystore.location': '/keelson/tls/internal/tls.pem',
+      'zookeeper.ssl.truststore.location': '/keelson/tls/internal/ca.crt',
+    });
+    const notAsked = properties(
+      zookeeper({ ZOOKEEPER_TLS_CLASS: 'tls' }, tlsOn),
+      'kafka-brokers-default',
+      'broker.properties',
+    );
+    expect(notAsked['zookeeper.ssl.keystore.location']).toBeUndefined();
+  });
+
+  test('refuses a ZooKeeper that asks for a certificate of a class the brokers hold none of', () => {
+    const asked = { ZOOKEEPER_TLS_CLASS: 'zk-tls', ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'zk-tls' };
+    for (const options of [tlsOn, {}]) {
+      expect(() => zookeeper(asked, options)).toThrow(
+        'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" asks every client for a certificate ' +
+          'of the TlsClass "zk-tls" (ZOOKEEPER_CLIENT_CERTIFICATE_CLASS), and the brokers hold none of it',
+      );
+    }
+  });
 });
+
+/**
+ * The principal Kafka derives from a certificate subject under `rules` (`ssl.principal.mapping.rules`):
+ * the first `RULE:pattern/replacement/` whose pattern matches the whole subject, else `DEFAULT`
+ * (the subject itself). Java's and JavaScript's regular expressions agree on these patterns.
+ */
+function principalOf(rules: string, subject: string): string {
+  const rule = /\s*(DEFAULT|RULE:((?:\\.|[^\\/])*)\/((?:\\.|[^\\/])*)\/[LU]?)\s*(?:,|$)/gy;
+  for (const [, whole, pattern, replacement] of rules.matchAll(rule)) {
+    if (whole === 'DEFAULT') return subject;
+    const regex = new RegExp(pattern);
+    if (new RegExp(`^(?:${pattern})$`).test(subject)) return subject.replace(regex, replacement);
+  }
+  throw new Error(`no rule of ${rules} maps ${subject}`);
+}
 
 describe('a KafkaCluster that authenticates clients by certificate', () => {
   const withClients = (tlsClass: string, options: StackletOptions = tlsOn): StackletOptions => ({
@@ -219,9 +259,21 @@ describe('a KafkaCluster that authenticates clients by certificate', () => {
       // The brokers still show their own server certificate; they check clients against the other class.
       'listener.name.client.ssl.keystore.location': '/keelson/tls/server/tls.pem',
       'listener.name.client.ssl.truststore.location': '/keelson/tls/trust/clients/ca.crt',
-      'listener.name.client.ssl.principal.mapping.rules': 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT',
       ...internalTls('internal'),
     });
+    const rules = broker['listener.name.client.ssl.principal.mapping.rules'];
+    expect(principalOf(rules, 'CN=alice,O=data')).toBe('alice');
+    expect(principalOf(rules, 'O=data,CN=bob')).toBe('bob');
+    expect(principalOf(rules, 'O=data')).toBe('O=data');
+    // The brokers' own principal is reserved: a client certificate naming it is no super user.
+    for (const subject of [
+      'CN=keelson-kafka-internal',
+      'CN=keelson-kafka-internal,O=data',
+      'O=x,cn=keelson-kafka-internal',
+    ]) {
+      expect(principalOf(rules, subject)).toBe(IMPERSONATING_PRINCIPAL);
+    }
+    expect(principalOf(rules, 'CN=keelson-kafka-internal-not')).toBe('keelson-kafka-internal-not');
     const spec = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
     expect(spec.volumes.map((v: { name: string }) => v.name)).toContain('tls-trust-clients');
     expect(spec.containers[0].volumeMounts).toContainEqual({

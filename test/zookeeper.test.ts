@@ -293,6 +293,112 @@ describe('TLS', () => {
   });
 });
 
+describe('client certificates (a tls AuthenticationClass)', () => {
+  const mtls = (tlsClass: string) => ({
+    name: 'mtls',
+    provider: 'tls' as const,
+    spec: { tls: { tlsClass } },
+  });
+  const props: ZookeeperClusterProps = {
+    clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] },
+  };
+  const container = (objs: Obj[]) =>
+    find(objs, 'StatefulSet', 'zk-servers-default').spec.template.spec.containers[0];
+
+  test("of the server class: the client port needs a certificate its CAs signed, and the probes show the pod's own", () => {
+    const objs = synth(props, true, { tlsClasses: [{ name: 'tls' }], authenticationClasses: [mtls('tls')] });
+    expect(zooCfg(objs)).toMatchObject({
+      secureClientPort: '2181',
+      'ssl.trustStore.location': '/keelson/tls/server/ca.crt',
+      'ssl.clientAuth': 'need',
+      'ssl.clientHostnameVerification': 'false',
+      'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+      // The quorum keeps its own certificates.
+      'ssl.quorum.keyStore.location': '/keelson/tls/internal/tls.pem',
+      'ssl.quorum.trustStore.location': '/keelson/tls/internal/ca.crt',
+    });
+    const c = container(objs);
+    const cert = '-cert /keelson/tls/server/tls.pem -key /keelson/tls/server/tls.pem';
+    expect(c.readinessProbe.exec.command[2]).toBe(
+      `echo srvr | openssl s_client -connect 127.0.0.1:2181 ${cert} -quiet 2>/dev/null | grep -q '^Mode:'`,
+    );
+    expect(c.livenessProbe.exec.command[2]).toContain(`-connect 127.0.0.1:2181 ${cert} -quiet`);
+    for (const name of ['zk', 'kafka-znode'])
+      expect(find(objs, 'ConfigMap', name).data).toMatchObject({
+        ZOOKEEPER_TLS_CLASS: 'tls',
+        ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls',
+      });
+  });
+
+  test('of the internal class: its CAs and the internal certificate for the probe', () => {
+    const objs = synth(
+      {
+        clusterConfig: { ...props.clusterConfig, tls: { serverTlsClass: 'web', internalTlsClass: 'peers' } },
+      },
+      false,
+      { tlsClasses: [{ name: 'web' }, { name: 'peers' }], authenticationClasses: [mtls('peers')] },
+    );
+    expect(zooCfg(objs)).toMatchObject({
+      'ssl.keyStore.location': '/keelson/tls/server/tls.pem',
+      'ssl.trustStore.location': '/keelson/tls/internal/ca.crt',
+      'ssl.clientAuth': 'need',
+    });
+    expect(container(objs).readinessProbe.exec.command[2]).toContain(
+      '-cert /keelson/tls/internal/tls.pem -key /keelson/tls/internal/tls.pem',
+    );
+  });
+
+  test('without the class: no client certificate, no x509 provider, no discovery key', () => {
+    const objs = synth({}, true, { tlsClasses: [{ name: 'tls' }], authenticationClasses: [mtls('tls')] });
+    const cfg = zooCfg(objs);
+    expect(cfg['ssl.clientAuth']).toBe('none');
+    expect(cfg['authProvider.x509']).toBeUndefined();
+    expect(find(objs, 'ConfigMap', 'zk').data).not.toHaveProperty('ZOOKEEPER_CLIENT_CERTIFICATE_CLASS');
+  });
+
+  test('refuses the class without server TLS, with a class the probe holds no certificate of, two tls classes and other providers', () => {
+    expect(() =>
+      synth(props, false, { tlsClasses: [{ name: 'peers' }], authenticationClasses: [mtls('peers')] }),
+    ).toThrow(
+      'spec.clusterConfig.authentication: the AuthenticationClass "mtls" asks clients for a certificate, which needs the servers\' client port on TLS: set spec.clusterConfig.tls.serverTlsClass',
+    );
+    expect(() =>
+      synth(props, false, {
+        tlsClasses: [{ name: 'tls' }, { name: 'clients' }],
+        authenticationClasses: [mtls('clients')],
+      }),
+    ).toThrow(
+      /the AuthenticationClass "mtls" accepts certificates of the TlsClass "clients", but the servers' own probe .* shows the pod's certificate, which is of the server class "tls" or the internal class "tls": give the AuthenticationClass one of those TlsClasses/,
+    );
+    expect(() =>
+      synth(
+        {
+          clusterConfig: {
+            authentication: [{ authenticationClass: 'mtls' }, { authenticationClass: 'mtls2' }],
+          },
+        },
+        false,
+        {
+          tlsClasses: [{ name: 'tls' }],
+          authenticationClasses: [mtls('tls'), { ...mtls('tls'), name: 'mtls2' }],
+        },
+      ),
+    ).toThrow(
+      /ZooKeeper checks client certificates against one TlsClass; name one tls AuthenticationClass, not 2 \(mtls, mtls2\)/,
+    );
+    expect(() =>
+      synth({ clusterConfig: { authentication: [{ authenticationClass: 'users' }] } }, false, {
+        tlsClasses: [{ name: 'tls' }],
+        authenticationClasses: [
+          { name: 'users', provider: 'static', spec: { static: { userCredentialsSecretName: 'u' } } },
+        ],
+      }),
+    ).toThrow(
+      'spec.clusterConfig.authentication[0].authenticationClass: the AuthenticationClass "users" has the static provider, which ZookeeperCluster does not support; it supports tls',
+    );
+  });
+});
+
 describe('configOverrides and logging', () => {
   test('configOverrides of zoo.cfg win over generated values', () => {
     const objs = synth({ servers: { configOverrides: { 'zoo.cfg': { tickTime: '3000' } } } });

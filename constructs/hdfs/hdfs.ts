@@ -39,6 +39,7 @@ import {
   defineRule,
   jmxExporterAgentArgument,
   jvmHeapFromMemory,
+  listenerAddressScript,
   LOG_DIR,
   log4j2Config,
   logConfigLocation,
@@ -86,6 +87,8 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
+/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
+const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework. */
 const CONFIG_DIR = '/keelson/config';
@@ -119,12 +122,60 @@ const REFRESH_CONTAINER = 'refresh-nodes';
  * one a line. It is a key of the namenodes' ConfigMap that the kubelet updates in place.
  */
 export const EXCLUDE_FILE = 'datanodes.exclude';
+/** The namenodes' topology script (rack awareness), and the table of datanode racks it reads. */
+const TOPOLOGY_SCRIPT = 'topology.sh';
+export const TOPOLOGY_TABLE = 'datanodes.topology';
+
+/**
+ * The namenodes' topology script (`net.topology.script.file.name`): the rack of each address it is
+ * given, one a line, from the table the keelson operator writes (`<pod IP> <rack>` a line). For an
+ * address not in the table it prints nothing at all: the namenode then refuses a datanode's
+ * registration for now (`dfs.namenode.reject-unresolved-dn-topology-mapping`) instead of keeping it
+ * on a default rack for good (it caches every answer), and the datanode registers again a few
+ * seconds later, once the kubelet updated the table.
+ */
+export function topologyScript(): string {
+  return [
+    '#!/bin/bash',
+    'declare -A rack',
+    `while read -r ip location; do [ -n "$ip" ] && rack[$ip]=$location; done < ${CONFIG_DIR}/${TOPOLOGY_TABLE}`,
+    'out=""',
+    'for address in "$@"; do',
+    '  [ -n "${rack[$address]:-}" ] || exit 0',
+    '  out+="${rack[$address]}"$\'\\n\'',
+    'done',
+    'printf "%s" "$out"',
+    '',
+  ].join('\n');
+}
+
+/** The spec's rack awareness, if any. */
+function rackAwareness(stacklet: StackletContext): { nodeLabels: string[] } | undefined {
+  return (stacklet.spec as HdfsSpec).clusterConfig?.rackAwareness;
+}
+
 /** How often the refresh sidecar compares the exclude file with what it last gave the namenode. */
 const REFRESH_CHECK_SECONDS = 10;
 const FORMAT_CONTAINER = 'format-namenode';
 
 /** The placeholder a namenode pod replaces with its namenode id (its pod name) at start. */
 export const NAMENODE_ID_PLACEHOLDER = '__NAMENODE_ID__';
+
+/**
+ * The placeholders a datanode pod of an external listener class replaces at start with the address
+ * the operator wrote for it (lib/listener): the host it registers with the namenodes
+ * (`dfs.datanode.hostname`, which outside clients use with `dfs.client.use.datanode.hostname`) and
+ * the ports it listens on, which are the ones it registers (a datanode advertises its bound ports).
+ */
+export const DATANODE_LISTENER_PLACEHOLDERS = {
+  host: '__LISTENER_HOST__',
+  data: '__LISTENER_PORT_DATA__',
+  http: '__LISTENER_PORT_HTTP__',
+} as const;
+/** The datanodes' ports an outside client reaches: block transfer, and WebHDFS' redirects. */
+const DATANODE_LISTENER_PORTS = ['data', 'http'];
+/** Where a datanode pod of an external class writes its config with its address filled in. */
+const DATANODE_RUN_DIR = '/tmp/keelson-config';
 
 /**
  * Memory of the failover controller and of the namenode init container (fixed: both are small
@@ -167,6 +218,25 @@ const baseSchema = stackletSpecSchema({
         description:
           'How many datanodes keep each block (`dfs.replication`). @default - 3, or fewer when there are fewer datanodes',
       }),
+    ),
+    rackAwareness: Type.Optional(
+      Type.Object(
+        {
+          nodeLabels: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description:
+              'The node labels whose values, in this order, make a datanode’s rack ' +
+              '(`["topology.kubernetes.io/zone"]` gives `/<zone>`; a label a node lacks counts as `default`).',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Rack awareness from node labels: the namenodes place block copies on other racks. The keelson ' +
+            'operator writes each datanode’s rack (by pod IP) for the namenodes; operator mode only. ' +
+            '@default - none: every datanode on `/default-rack`',
+        },
+      ),
     ),
     decommissionDatanodes: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
@@ -332,7 +402,11 @@ export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> 
 }
 
 /** hdfs-site.xml of a role: the client keys plus what the role's own process reads. */
-export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<string, string> {
+export function hdfsSite(
+  stacklet: StackletContext,
+  role: HdfsRole,
+  rg?: HdfsRoleGroup,
+): Record<string, string> {
   const client = clientHdfsSite(stacklet);
   switch (role) {
     case 'namenodes':
@@ -352,6 +426,8 @@ export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<stri
         'dfs.namenode.datanode.registration.ip-hostname-check': 'false',
         // Read at start and at every `dfsadmin -refreshNodes` (the refresh sidecar).
         'dfs.hosts.exclude': `${CONFIG_DIR}/${EXCLUDE_FILE}`,
+        // A datanode whose rack is not known yet registers again later (see topologyScript).
+        ...(rackAwareness(stacklet) ? { 'dfs.namenode.reject-unresolved-dn-topology-mapping': 'true' } : {}),
       };
     case 'journalnodes':
       return {
@@ -360,14 +436,20 @@ export function hdfsSite(stacklet: StackletContext, role: HdfsRole): Record<stri
         'dfs.journalnode.rpc-address': `0.0.0.0:${HDFS_PORTS.journalnodeRpc}`,
         'dfs.journalnode.http-address': `0.0.0.0:${HDFS_PORTS.journalnodeHttp}`,
       };
-    case 'datanodes':
+    case 'datanodes': {
+      // An external class: the datanode listens on, and registers, its node's address and nodePorts
+      // (filled in at start); clients inside still reach it at its pod IP, on those ports.
+      const external = rg?.listener !== undefined;
+      const ph = DATANODE_LISTENER_PLACEHOLDERS;
       return {
         ...client,
         'dfs.datanode.data.dir': HDFS_DATA_DIRS.datanodes,
-        'dfs.datanode.address': `0.0.0.0:${HDFS_PORTS.datanodeData}`,
-        'dfs.datanode.http.address': `0.0.0.0:${HDFS_PORTS.datanodeHttp}`,
+        'dfs.datanode.address': `0.0.0.0:${external ? ph.data : HDFS_PORTS.datanodeData}`,
+        'dfs.datanode.http.address': `0.0.0.0:${external ? ph.http : HDFS_PORTS.datanodeHttp}`,
         'dfs.datanode.ipc.address': `0.0.0.0:${HDFS_PORTS.datanodeIpc}`,
+        ...(external ? { 'dfs.datanode.hostname': ph.host } : {}),
       };
+    }
   }
 }
 
@@ -377,6 +459,8 @@ function namenodeCoreSite(stacklet: StackletContext): Record<string, string> {
     ...hdfsCoreSite(stacklet),
     'ha.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
     'ha.zookeeper.parent-znode': failoverZnode(stacklet),
+    // The init container copies the script there, executable (ConfigMap files are not).
+    ...(rackAwareness(stacklet) ? { 'net.topology.script.file.name': `${RUN_DIR}/${TOPOLOGY_SCRIPT}` } : {}),
   };
 }
 
@@ -439,6 +523,25 @@ function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): st
 }
 
 /**
+ * A datanode of an external class: it waits for the address the operator writes (its node's address
+ * and its Service's nodePorts), writes its config with them, and starts on it.
+ */
+export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string): string {
+  const ph = DATANODE_LISTENER_PLACEHOLDERS;
+  const daemon = daemonScript(rg, DATANODE_RUN_DIR, mainClass).split('\n').slice(1);
+  return [
+    'set -eu',
+    ...listenerAddressScript(rg.listener!),
+    'echo "registering ${listener_host} with data port ${listener_port_data} and HTTP port ${listener_port_http}"',
+    `mkdir -p ${DATANODE_RUN_DIR}`,
+    `sed -e "s/${ph.host}/\${listener_host}/g" -e "s/${ph.data}/\${listener_port_data}/g" ` +
+      `-e "s/${ph.http}/\${listener_port_http}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${DATANODE_RUN_DIR}/${HDFS_SITE}`,
+    `cp ${CONFIG_DIR}/${CORE_SITE} ${DATANODE_RUN_DIR}/${CORE_SITE}`,
+    ...daemon,
+  ].join('\n');
+}
+
+/**
  * The namenode init container's script: the pod's config with its namenode id, then — only when
  * the volume holds no namespace yet — format (first namenode) or bootstrap from the running one.
  */
@@ -450,6 +553,9 @@ export function formatScript(stacklet: StackletContext, log4jPath: string): stri
     'set -u',
     `sed "s/${NAMENODE_ID_PLACEHOLDER}/\${POD_NAME}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${RUN_DIR}/${HDFS_SITE}`,
     `cp ${CONFIG_DIR}/${CORE_SITE} ${RUN_DIR}/${CORE_SITE}`,
+    ...(rackAwareness(stacklet)
+      ? [`install -m 0755 ${CONFIG_DIR}/${TOPOLOGY_SCRIPT} ${RUN_DIR}/${TOPOLOGY_SCRIPT}`]
+      : []),
     `if [ -f ${HDFS_DATA_DIRS.namenodes}/current/VERSION ]; then`,
     `  echo "keelson: ${HDFS_DATA_DIRS.namenodes} holds a formatted namespace; starting the namenode as it is"`,
     '  exit 0',
@@ -577,7 +683,7 @@ const common = {
 function files(stacklet: StackletContext, rg: HdfsRoleGroup, role: HdfsRole, core = hdfsCoreSite(stacklet)) {
   return {
     [CORE_SITE]: core,
-    [HDFS_SITE]: hdfsSite(stacklet, role),
+    [HDFS_SITE]: hdfsSite(stacklet, role, rg),
     [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
     [EXPORTER_FILE]: hdfsExporterConfig(),
   };
@@ -592,12 +698,18 @@ function simplePod(
   port: number,
 ) {
   const log = logConfig(rg);
+  const listener = role === 'datanodes' ? rg.listener : undefined;
   return {
     container: {
-      command: ['/bin/bash', '-c', daemonScript(rg, CONFIG_DIR, mainClass)],
+      command: [
+        '/bin/bash',
+        '-c',
+        listener ? datanodeListenerScript(rg, mainClass) : daemonScript(rg, CONFIG_DIR, mainClass),
+      ],
       env: [...podEnv, { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR }],
       volumeMounts: log.volumeMounts,
-      ...tcpProbes(port),
+      // A datanode of an external class listens for data on its nodePort: the IPC port stays put.
+      ...tcpProbes(listener ? HDFS_PORTS.datanodeIpc : port),
     },
     configFiles: files(stacklet, rg, role),
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
@@ -680,7 +792,20 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           // The failover controller writes its own structured file; the log agent ships it too.
           loggedSidecars: [ZKFC_CONTAINER],
           // The exclude file is read again through the refresh sidecar: no roll.
-          extraFiles: { [EXCLUDE_FILE]: excludeFile(stacklet) },
+          extraFiles: {
+            [EXCLUDE_FILE]: excludeFile(stacklet),
+            ...(rackAwareness(stacklet) ? { [TOPOLOGY_SCRIPT]: topologyScript() } : {}),
+          },
+          // The operator writes each datanode's rack (lib/topology); the script reads it at each call.
+          ...(rackAwareness(stacklet)
+            ? {
+                nodeTopology: {
+                  key: TOPOLOGY_TABLE,
+                  nodeLabels: rackAwareness(stacklet)!.nodeLabels,
+                  role: 'datanodes',
+                },
+              }
+            : {}),
           configFiles: {
             ...files(stacklet, rg, 'namenodes', namenodeCoreSite(stacklet)),
             [ZKFC_LOG4J2_FILE]: log4j2Config(
@@ -719,6 +844,9 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
         { name: 'ipc', port: HDFS_PORTS.datanodeIpc },
         { name: 'metrics', port: HDFS_PORTS.metrics },
       ],
+      // Clients read and write blocks at each datanode's own address: outside the cluster, that of an
+      // external class. A datanode registers the ports it listens on, so it listens on its nodePorts.
+      podListener: { ports: DATANODE_LISTENER_PORTS, bindsAdvertisedPort: true },
       pod: (stacklet, rg) =>
         simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
       scaleDownProblems: datanodeScaleDownProblems,
@@ -735,6 +863,17 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       problems.push(
         `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
           'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
+      );
+    }
+    const zkCertificateClass = name
+      ? stacklet.dependencies[name]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
+      : undefined;
+    if (zkCertificateClass) {
+      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
+      problems.push(
+        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${name}" asks every client for a ` +
+          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HDFS's ` +
+          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
       );
     }
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
@@ -761,6 +900,13 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
         `spec.clusterConfig.decommissionDatanodes: decommissioning ${leaving.pods.length} datanode(s) leaves ` +
           `${serving} in service, fewer than dfs.replication (${replication(stacklet)}): the namenodes would ` +
           'never finish; lower spec.clusterConfig.dfsReplication first',
+      );
+    }
+    if (rackAwareness(stacklet) && !stacklet.builtByOperator) {
+      problems.push(
+        'spec.clusterConfig.rackAwareness: the datanodes’ racks come from their nodes’ labels, which the keelson ' +
+          'operator writes for the namenodes; synth mode has no operator: remove rackAwareness, or let the ' +
+          'operator reconcile the stacklet (write its custom resource)',
       );
     }
     if (stacklet.spec.clusterConfig?.tls !== undefined) {

@@ -93,6 +93,8 @@ export const KAFKA_TLS_DISCOVERY_KEY = 'KAFKA_TLS_CLASS';
 const ZOOKEEPER_KEY = 'ZOOKEEPER';
 /** The key of the TlsClass of a ZooKeeper's client port in its discovery ConfigMap (absent: plaintext). */
 const ZOOKEEPER_TLS_KEY = 'ZOOKEEPER_TLS_CLASS';
+/** The key of the TlsClass whose certificates a ZooKeeper asks every client for (absent: none). */
+const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 const CONFIG_DIR = '/kafka/config';
 /** Each pod's own config, rendered at start from the role group's file. */
@@ -600,6 +602,7 @@ export const KAFKA: ProductDefinition<KafkaSpec> = {
             'name the discovery ConfigMap of a ZookeeperCluster or ZookeeperZnode',
         );
       }
+      problems.push(...zookeeperClientCertificateProblems(stacklet, zookeeper));
       if (Number(stacklet.image.productVersion.split('.')[0]) >= 4) {
         const zkVersions = Object.keys(KAFKA.images!.versions).filter((v) => v.startsWith('3.'));
         problems.push(
@@ -670,11 +673,31 @@ function listenerTls(
 }
 
 /**
+ * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
+ * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
+ * and it is the only super user, so replication, the quorum and the brokers' requests to the
+ * controllers never wait for a policy. Client certificates map to their common name on the client
+ * listeners, so a client class that issued a certificate with this common name would make that
+ * client a super user: the name is reserved (see {@link IMPERSONATING_PRINCIPAL}).
+ */
+export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
+
+/**
+ * What a client certificate naming {@link INTERNAL_PRINCIPAL} is on the client listeners: an
+ * ordinary principal no policy knows, so the certificate gets nothing a policy does not grant it.
+ */
+export const IMPERSONATING_PRINCIPAL = 'keelson-kafka-impersonator';
+
+/**
  * A client's principal is its certificate's common name (`CN=alice,O=data` → `alice`), as an
  * authorizer and the broker's logs name it; a subject without one keeps Kafka's default, the whole
- * distinguished name.
+ * distinguished name. A subject naming the reserved {@link INTERNAL_PRINCIPAL} anywhere becomes
+ * {@link IMPERSONATING_PRINCIPAL} instead (the first matching rule wins), so a client class that
+ * issued such a certificate makes no super user.
  */
-const PRINCIPAL_FROM_COMMON_NAME = 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT';
+const PRINCIPAL_FROM_COMMON_NAME =
+  `RULE:^(.*,)?[Cc][Nn]=${INTERNAL_PRINCIPAL}(,.*)?$/${IMPERSONATING_PRINCIPAL}/,` +
+  'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT';
 
 /** The TlsClass whose CAs sign the client certificates the brokers accept, from a tls AuthenticationClass. */
 function clientCertificateClass(stacklet: StackletContext): string | undefined {
@@ -847,7 +870,12 @@ function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, stri
     'listener.name.client.gssapi.sasl.jaas.config':
       'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
       `keyTab="${KERBEROS_KEYTAB}" principal="${principal}";`,
-    'sasl.kerberos.principal.to.local.rules': `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
+    // The reserved name first (the first matching rule wins): a principal of any realm whose first
+    // component is INTERNAL_PRINCIPAL is no super user.
+    'sasl.kerberos.principal.to.local.rules':
+      `RULE:[1:$1](${INTERNAL_PRINCIPAL})s/.*/${IMPERSONATING_PRINCIPAL}/,` +
+      `RULE:[2:$1](${INTERNAL_PRINCIPAL})s/.*/${IMPERSONATING_PRINCIPAL}/,` +
+      `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
   };
 }
 
@@ -900,14 +928,51 @@ function zookeeperTlsClass(stacklet: StackletContext): string | undefined {
   return zookeeper ? stacklet.dependencies[zookeeper]?.[ZOOKEEPER_TLS_KEY] || undefined : undefined;
 }
 
+/** The TlsClass whose certificates the ZooKeeper asks its clients for, per its discovery. */
+function zookeeperClientCertificateClass(stacklet: StackletContext): string | undefined {
+  const zookeeper = zookeeperConfigMapName(stacklet.spec as KafkaSpec);
+  return zookeeper
+    ? stacklet.dependencies[zookeeper]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY] || undefined
+    : undefined;
+}
+
+/**
+ * The certificate a broker shows the ZooKeeper when it asks for one: the broker's own of that
+ * class, internal first (the metadata path is Kafka's internal traffic), else its server one.
+ */
+function zookeeperClientCertificate(stacklet: StackletContext, rg: KafkaRoleGroup): TlsFiles | undefined {
+  const zkClass = zookeeperClientCertificateClass(stacklet);
+  if (zkClass === undefined) return undefined;
+  if (stacklet.tls.internal?.name === zkClass && rg.tls.internal) return rg.tls.internal;
+  if (stacklet.tls.server?.name === zkClass && rg.tls.server) return rg.tls.server;
+  return undefined;
+}
+
+/** A ZooKeeper that asks for client certificates needs a broker certificate of that class. */
+function zookeeperClientCertificateProblems(stacklet: StackletContext, zookeeper: string): string[] {
+  const zkClass = zookeeperClientCertificateClass(stacklet);
+  if (zkClass === undefined) return [];
+  if (stacklet.tls.internal?.name === zkClass || stacklet.tls.server?.name === zkClass) return [];
+  return [
+    `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${zookeeper}" asks every client for a ` +
+      `certificate of the TlsClass "${zkClass}" (${ZOOKEEPER_CLIENT_CERTIFICATE_KEY}), and the brokers hold ` +
+      'none of it: give Kafka that TlsClass as its internal class (spec.clusterConfig.tls.internalTlsClass) or ' +
+      'its server class (spec.clusterConfig.tls.serverTlsClass)',
+  ];
+}
+
 /**
  * Kafka as a ZooKeeper client over TLS (Kafka's `zookeeper.ssl.*` settings): the Netty socket
  * (ZooKeeper's NIO one has no TLS), the trust bundle of the ZooKeeper's class, and the name in its
- * certificate checked against the connection string's hosts. ZooKeeper asks clients for no
- * certificate on its client port, so Kafka shows none.
+ * certificate checked against the connection string's hosts. When the ZooKeeper asks for a client
+ * certificate (a `tls` AuthenticationClass), the broker shows its own of that class (`certificate`:
+ * key and chain in one PEM file); otherwise none.
  */
-function zookeeperClientTls(trust: string): Record<string, string> {
+function zookeeperClientTls(trust: string, certificate?: TlsFiles): Record<string, string> {
   return {
+    ...(certificate
+      ? { 'zookeeper.ssl.keystore.type': 'PEM', 'zookeeper.ssl.keystore.location': certificate.bundle }
+      : {}),
     'zookeeper.ssl.client.enable': 'true',
     'zookeeper.clientCnxnSocket': 'org.apache.zookeeper.ClientCnxnSocketNetty',
     // Kafka's client asks for TLSv1.2 by default; ZooKeeper 3.9 servers speak only TLSv1.3 by default.
@@ -920,16 +985,6 @@ function zookeeperClientTls(trust: string): Record<string, string> {
 
 /** The authorizer keelson's Kafka images carry (the opa-authorizer jar from Maven Central, image.ts). */
 export const OPA_AUTHORIZER_CLASS = 'org.openpolicyagent.kafka.OpaAuthorizer';
-
-/**
- * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
- * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
- * and it is the only super user, so replication, the quorum and the brokers' requests to the
- * controllers never wait for a policy. Client certificates map to their common name on the client
- * listeners, so a client class that issued a certificate with this common name would make that
- * client a super user: the name is reserved.
- */
-export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
 
 /** The OPA settings of the spec, when OPA authorizes. */
 function opaOf(stacklet: StackletContext) {
@@ -1015,7 +1070,7 @@ function brokerProperties(stacklet: StackletContext, rg: KafkaRoleGroup): Record
       // keelson numbers the brokers; ids above reserved.broker.max.id are only allowed without generation.
       'broker.id.generation.enable': 'false',
       'zookeeper.connect': stacklet.dependencies[zookeeper][ZOOKEEPER_KEY],
-      ...(trust ? zookeeperClientTls(trust.trust) : {}),
+      ...(trust ? zookeeperClientTls(trust.trust, zookeeperClientCertificate(stacklet, rg)) : {}),
       'listener.security.protocol.map': brokerProtocolMap(stacklet, rg, false),
     };
   }

@@ -72,6 +72,7 @@ export const ZOOKEEPER_ZNODE: ProductDefinition<ZookeeperZnodeSpec> = {
       cluster[ZOOKEEPER_DISCOVERY_KEYS.hosts],
       znodePath(stacklet.namespace ?? 'default', stacklet.name),
       cluster[ZOOKEEPER_DISCOVERY_KEYS.tlsClass],
+      cluster[ZOOKEEPER_DISCOVERY_KEYS.clientCertificateClass],
     );
   },
 };

@@ -30,6 +30,9 @@ import {
   type ResolvedRoleGroup,
   type RoleGroupTls,
   type StackletContext,
+  type TlsFiles,
+  tlsTrustFile,
+  tlsTrustVolumes,
 } from '../../lib';
 
 /** The ports of a ZooKeeper server. */
@@ -58,6 +61,11 @@ export const ZOOKEEPER_DISCOVERY_KEYS = {
    * signer `keelson.dev/<class>`) a client trusts. Absent means plaintext.
    */
   tlsClass: 'ZOOKEEPER_TLS_CLASS',
+  /**
+   * Present only when the client port asks every client for a certificate (a `tls`
+   * AuthenticationClass): the TlsClass whose CAs must have signed it. Absent: no client certificate.
+   */
+  clientCertificateClass: 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS',
 } as const;
 
 /** Where each piece lives inside the pod. */
@@ -133,8 +141,9 @@ export function serverList(stacklet: StackletContext): Record<string, string> {
  *
  * - Server TLS: the client port 2181 is `secureClientPort` and there is no `clientPort`, so nothing
  *   listens in plaintext. It needs the Netty connection factory (the NIO one has no TLS). Clients
- *   are not asked for a certificate (`ssl.clientAuth=none`): server TLS encrypts and proves the
- *   server; client certificates are authentication, a separate concern. Netty builds the TLS
+ *   are not asked for a certificate (`ssl.clientAuth=none`) unless a `tls` AuthenticationClass
+ *   asks for one (`clientTrust`, the file of its CAs; {@link clientCertificateCfg}): server TLS
+ *   encrypts and proves the server; client certificates are authentication, a separate concern. Netty builds the TLS
  *   context from the files for every new connection, so a renewed certificate is served without a
  *   restart.
  * - Internal TLS: the quorum (2888, 3888) is TLS only (`sslQuorum=true`, `portUnification=false`)
@@ -146,7 +155,7 @@ export function serverList(stacklet: StackletContext): Record<string, string> {
  *   connecting peer's name (`ssl.quorum.clientHostnameVerification`) is off, because it needs a
  *   reverse DNS lookup of the peer's IP whose answer depends on the cluster's DNS.
  */
-export function zooCfgTls(tls: RoleGroupTls): Record<string, string> {
+export function zooCfgTls(tls: RoleGroupTls, clientTrust?: string): Record<string, string> {
   const cfg: Record<string, string> = {};
   if (tls.server) {
     Object.assign(cfg, {
@@ -154,9 +163,9 @@ export function zooCfgTls(tls: RoleGroupTls): Record<string, string> {
       serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
       'ssl.keyStore.location': tls.server.bundle,
       'ssl.keyStore.type': 'PEM',
-      'ssl.trustStore.location': tls.server.trust,
+      'ssl.trustStore.location': clientTrust ?? tls.server.trust,
       'ssl.trustStore.type': 'PEM',
-      'ssl.clientAuth': 'none',
+      ...(clientTrust ? clientCertificateCfg() : { 'ssl.clientAuth': 'none' }),
     });
   } else {
     cfg.clientPort = String(ZOOKEEPER_PORTS.client);
@@ -178,15 +187,91 @@ export function zooCfgTls(tls: RoleGroupTls): Record<string, string> {
 }
 
 /**
+ * With a `tls` AuthenticationClass the client port asks every client for a certificate signed by
+ * one of the class's CAs (`ssl.trustStore`, which then holds the class's CAs instead of the
+ * server's) and refuses the handshake without one (`ssl.clientAuth=need`). ZooKeeper then hands
+ * the verified chain to its x509 authentication provider, which must be registered for that
+ * (`authProvider.x509`); it makes the certificate's subject the session's `x509` identity, which
+ * znode ACLs can name. A client certificate names a user, not a host: the check of the client's
+ * address against it (`ssl.clientHostnameVerification`, on by default with `fips-mode=false`,
+ * which internal TLS sets) would need a reverse DNS lookup of the client's IP, so it is off.
+ */
+function clientCertificateCfg(): Record<string, string> {
+  return {
+    'ssl.clientAuth': 'need',
+    'ssl.clientHostnameVerification': 'false',
+    'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+  };
+}
+
+/** The TlsClass whose CAs sign the client certificates the servers accept, from a tls AuthenticationClass. */
+export function clientCertificateClass(stacklet: StackletContext): string | undefined {
+  return stacklet.authentication.find((c) => c.provider === 'tls')?.spec.tls?.tlsClass;
+}
+
+/**
+ * What a server needs for client certificates: the file of the CAs it accepts (its server trust
+ * bundle when the class is the server class, its internal one when it is the internal class, else
+ * that class's bundle mounted as a client's: `mounted`), and the pod's own certificate its probe
+ * shows (`probe`): one of the server's or the internal class when either is the client class.
+ */
+function clientCertificates(
+  stacklet: StackletContext,
+  tls: RoleGroupTls,
+): { trust: string; mounted?: string; probe?: TlsFiles } | undefined {
+  const tlsClass = clientCertificateClass(stacklet);
+  if (tlsClass === undefined || !tls.server) return undefined;
+  if (stacklet.tls.server?.name === tlsClass) return { trust: tls.server.trust, probe: tls.server };
+  if (stacklet.tls.internal?.name === tlsClass && tls.internal)
+    return { trust: tls.internal.trust, probe: tls.internal };
+  return { trust: tlsTrustFile(tlsClass), mounted: tlsClass };
+}
+
+/** ZooKeeper maps one tls AuthenticationClass, onto a client port that speaks TLS. */
+function clientAuthenticationProblems(stacklet: StackletContext): string[] {
+  const tlsClasses = stacklet.authentication.filter((c) => c.provider === 'tls');
+  if (tlsClasses.length === 0) return [];
+  const problems: string[] = [];
+  if (tlsClasses.length > 1) {
+    problems.push(
+      'spec.clusterConfig.authentication: ZooKeeper checks client certificates against one TlsClass; name one ' +
+        `tls AuthenticationClass, not ${tlsClasses.length} (${tlsClasses.map((c) => c.name).join(', ')})`,
+    );
+  }
+  const first = tlsClasses[0];
+  if (!stacklet.tls.server) {
+    problems.push(
+      `spec.clusterConfig.authentication: the AuthenticationClass "${first.name}" asks clients for a ` +
+        "certificate, which needs the servers' client port on TLS: set spec.clusterConfig.tls.serverTlsClass " +
+        '(or create the default TlsClass "tls")',
+    );
+    return problems;
+  }
+  const tlsClass = first.spec.tls?.tlsClass;
+  if (tlsClass !== stacklet.tls.server.name && tlsClass !== stacklet.tls.internal?.name) {
+    problems.push(
+      `spec.clusterConfig.authentication: the AuthenticationClass "${first.name}" accepts certificates of the ` +
+        `TlsClass "${tlsClass}", but the servers' own probe (srvr and ruok on the client port) shows the pod's ` +
+        `certificate, which is of the server class "${stacklet.tls.server.name}"` +
+        (stacklet.tls.internal ? ` or the internal class "${stacklet.tls.internal.name}"` : '') +
+        ': give the AuthenticationClass one of those TlsClasses',
+    );
+  }
+  return problems;
+}
+
+/**
  * A four-letter word sent to the server's own client port, its answer on stdout: `nc` in
  * plaintext, `openssl s_client` over TLS (`-quiet` waits for the server to close the connection,
  * as ZooKeeper does after answering). The probe trusts no CA: it asks the server for its state,
- * the certificate's validity is the clients' check.
+ * the certificate's validity is the clients' check. When the port asks for a client certificate
+ * the probe shows the pod's own (`clientCertificate`: key and chain in one file).
  */
-function fourLetterWord(word: string, tls: RoleGroupTls): string {
+function fourLetterWord(word: string, tls: RoleGroupTls, clientCertificate?: TlsFiles): string {
   const port = ZOOKEEPER_PORTS.client;
+  const cert = clientCertificate ? ` -cert ${clientCertificate.bundle} -key ${clientCertificate.bundle}` : '';
   return tls.server
-    ? `echo ${word} | openssl s_client -connect 127.0.0.1:${port} -quiet 2>/dev/null`
+    ? `echo ${word} | openssl s_client -connect 127.0.0.1:${port}${cert} -quiet 2>/dev/null`
     : `echo ${word} | nc 127.0.0.1 ${port}`;
 }
 
@@ -273,6 +358,8 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
       pod: (stacklet, rg) => {
         const logging = containerLogging(rg.config.logging, CONTAINER);
         const logConfig = logConfigLocation(logging, CONFIG_DIR, LOGBACK_FILE);
+        const clients = clientCertificates(stacklet, rg.tls);
+        const clientTrust = tlsTrustVolumes(clients?.mounted ? [clients.mounted] : []);
         return {
           container: {
             command: [
@@ -280,7 +367,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
               '-c',
               startScript(rg.config.myidOffset, stacklet.image.productVersion, logConfig.path),
             ],
-            volumeMounts: logConfig.volumeMounts,
+            volumeMounts: [...(logConfig.volumeMounts ?? []), ...clientTrust.mounts],
             env: [
               { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
               // ZooKeeper's name for the server's JVM flags (zkServer.sh's too); the start script expands it.
@@ -290,7 +377,13 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
             ],
             // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
             readinessProbe: {
-              exec: { command: ['/bin/bash', '-c', `${fourLetterWord('srvr', rg.tls)} | grep -q '^Mode:'`] },
+              exec: {
+                command: [
+                  '/bin/bash',
+                  '-c',
+                  `${fourLetterWord('srvr', rg.tls, clients?.probe)} | grep -q '^Mode:'`,
+                ],
+              },
               initialDelaySeconds: 5,
               periodSeconds: 10,
               timeoutSeconds: 5,
@@ -300,7 +393,11 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
             livenessProbe: rg.tls.server
               ? {
                   exec: {
-                    command: ['/bin/bash', '-c', `${fourLetterWord('ruok', rg.tls)} | grep -q '^imok'`],
+                    command: [
+                      '/bin/bash',
+                      '-c',
+                      `${fourLetterWord('ruok', rg.tls, clients?.probe)} | grep -q '^imok'`,
+                    ],
                   },
                   initialDelaySeconds: 30,
                   periodSeconds: 10,
@@ -318,7 +415,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
               initLimit: '10',
               syncLimit: '5',
               dataDir: DATA_DIR,
-              ...zooCfgTls(rg.tls),
+              ...zooCfgTls(rg.tls, clients?.trust),
               // Bind the quorum ports on every interface: a pod's own DNS name may not resolve to it yet.
               quorumListenOnAllIPs: 'true',
               'autopurge.snapRetainCount': '3',
@@ -336,13 +433,16 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
           extraFiles: logging.customConfigMap ? undefined : { [LOGBACK_FILE]: logbackConfig(logging) },
           // logback scans it and applies a level change by itself: no roll.
           reloadedFiles: [LOGBACK_FILE],
-          volumes: logConfig.volumes,
+          volumes: [...(logConfig.volumes ?? []), ...clientTrust.volumes],
         };
       },
     }),
   ],
-  validate: (stacklet) =>
-    ordinalIdProblems(
+  // Clients prove who they are with a certificate of the class's TlsClass (mutual TLS on 2181).
+  authenticationProviders: ['tls'],
+  validate: (stacklet) => [
+    ...clientAuthenticationProblems(stacklet),
+    ...ordinalIdProblems(
       MYID_SCHEME,
       servers(stacklet).map((rg) => ({
         path: `spec.servers.roleGroups.${rg.roleGroup}.config.myidOffset`,
@@ -350,25 +450,36 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
         replicas: rg.replicas,
       })),
     ),
+  ],
   discovery: (stacklet) => {
     const hosts = servers(stacklet)
       .flatMap((rg) => rg.podAddresses.map((a) => `${a}:${ZOOKEEPER_PORTS.client}`))
       .join(',');
-    return zookeeperDiscovery(hosts, '/', stacklet.tls.server?.name);
+    const server = stacklet.tls.server?.name;
+    return zookeeperDiscovery(hosts, '/', server, server ? clientCertificateClass(stacklet) : undefined);
   },
 };
 
 /**
  * The discovery data of a ZooKeeper connection: a cluster's (chroot `/`) or a ZNode's, with
- * `ZOOKEEPER_TLS_CLASS` when the client port speaks TLS.
+ * `ZOOKEEPER_TLS_CLASS` when the client port speaks TLS and `ZOOKEEPER_CLIENT_CERTIFICATE_CLASS`
+ * when it asks every client for a certificate of that TlsClass.
  */
-export function zookeeperDiscovery(hosts: string, chroot: string, tlsClass?: string): Record<string, string> {
+export function zookeeperDiscovery(
+  hosts: string,
+  chroot: string,
+  tlsClass?: string,
+  clientCertificateClass?: string,
+): Record<string, string> {
   return {
     [ZOOKEEPER_DISCOVERY_KEYS.connectString]: chroot === '/' ? hosts : `${hosts}${chroot}`,
     [ZOOKEEPER_DISCOVERY_KEYS.hosts]: hosts,
     [ZOOKEEPER_DISCOVERY_KEYS.clientPort]: String(ZOOKEEPER_PORTS.client),
     [ZOOKEEPER_DISCOVERY_KEYS.chroot]: chroot,
     ...(tlsClass ? { [ZOOKEEPER_DISCOVERY_KEYS.tlsClass]: tlsClass } : {}),
+    ...(clientCertificateClass
+      ? { [ZOOKEEPER_DISCOVERY_KEYS.clientCertificateClass]: clientCertificateClass }
+      : {}),
   };
 }
 

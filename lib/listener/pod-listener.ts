@@ -42,6 +42,11 @@ export interface ListenerAddressing {
   readonly ports: readonly string[];
   /** NodePort: the node address type to advertise first. */
   readonly preferredNodeAddressType?: NodeAddressType;
+  /**
+   * NodePort: the pod listens on its nodePort's number (the process advertises the port it binds),
+   * so the operator sets each pod Service's `targetPort` to its allocated `nodePort`.
+   */
+  readonly bindsAdvertisedPort?: boolean;
 }
 
 /** A role group's per-pod listener, when its class is not ClusterIP. */
@@ -66,6 +71,7 @@ export function roleGroupListener(
   podPorts: readonly string[] | undefined,
   listenerClass: ListenerClassInfo | undefined,
   workload: string,
+  bindsAdvertisedPort = false,
 ): RoleGroupListener | undefined {
   if (!podPorts || !listenerClass || listenerClass.spec.serviceType === 'ClusterIP') return undefined;
   return {
@@ -76,7 +82,30 @@ export function roleGroupListener(
     ...(listenerClass.spec.preferredNodeAddressType
       ? { preferredNodeAddressType: listenerClass.spec.preferredNodeAddressType }
       : {}),
+    // A LoadBalancer's port is the Service's own, which is the pod's: nothing to bind differently.
+    ...(bindsAdvertisedPort && listenerClass.spec.serviceType === 'NodePort'
+      ? { bindsAdvertisedPort: true }
+      : {}),
   };
+}
+
+/**
+ * The pod ports a per-pod listener that binds its advertised port may listen on: the API server's
+ * default nodePort range (`--service-node-port-range`). The NetworkPolicy admits these.
+ */
+export const NODE_PORT_RANGE = { from: 30000, to: 32767 } as const;
+
+/**
+ * A pod's own Service of a listener that binds its advertised port, as the operator applies it: each
+ * port forwards to the same number in the pod as its allocated nodePort (`live`); a port not
+ * allocated yet keeps the role's port until the next reconcile.
+ */
+export function bindAdvertisedPorts(desired: Service, live: Service | undefined): Service {
+  const ports = desired.spec?.ports?.map((port) => {
+    const nodePort = live?.spec?.ports?.find((p) => p.name === port.name)?.nodePort;
+    return nodePort === undefined ? port : { ...port, nodePort, targetPort: nodePort as never };
+  });
+  return ports ? { ...desired, spec: { ...desired.spec, ports } } : desired;
 }
 
 /** The Service fields a class sets, beside type, selector and ports. */

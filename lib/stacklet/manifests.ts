@@ -3,6 +3,7 @@
  * objects) so that overrides merge onto the wire shape the user knows, and so that the operator
  * and synth mode serialize exactly the same thing.
  */
+import { NODE_TOPOLOGY_ANNOTATION } from '../topology/node-topology';
 import type {
   ConfigMap,
   DaemonSet,
@@ -33,6 +34,7 @@ import {
   classServiceFields,
   LISTENER_ADDRESSES_LABEL,
   LISTENER_ANNOTATION,
+  NODE_PORT_RANGE,
   podServiceName,
   POD_NAME_LABEL,
   type ListenerAddressing,
@@ -140,10 +142,17 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
       }),
     );
   }
+  // The operator fills the topology table (lib/topology); synth mode leaves it empty.
+  const topology = pod.nodeTopology;
+  if (topology && !(topology.key in files)) files[topology.key] = '';
   const configMap: ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: roleGroup.names.configMap, labels },
+    metadata: {
+      name: roleGroup.names.configMap,
+      labels,
+      ...(topology ? { annotations: { [NODE_TOPOLOGY_ANNOTATION]: JSON.stringify(topology) } } : {}),
+    },
     data: files,
   };
 
@@ -176,7 +185,7 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     // the rest of its config is in the template itself, which rolls the pods when it changes anyway.
     // A per-pod listener's class is read at start too (the address the pod advertises).
     configHash: configHash({
-      ...hashedFiles(files, pod.reloadedFiles ?? []),
+      ...hashedFiles(files, [...(pod.reloadedFiles ?? []), ...(topology ? [topology.key] : [])]),
       ...(roleGroup.listener ? { '(listener)': JSON.stringify(roleGroup.listener) } : {}),
     }),
     serviceAccountName: serviceAccountName(stacklet),
@@ -271,6 +280,7 @@ function podListenerManifests(
     ...(listener.preferredNodeAddressType
       ? { preferredNodeAddressType: listener.preferredNodeAddressType }
       : {}),
+    ...(listener.bindsAdvertisedPort ? { bindsAdvertisedPort: true } : {}),
   };
   const addresses = as<ConfigMap>({
     apiVersion: 'v1',
@@ -602,11 +612,16 @@ function networkPolicies(
       !role.podListener && listenerClassOf(stacklet, role).spec.serviceType !== 'ClusterIP';
     const open = role.ports.filter((p) => names.has(p.name) || (externalService && p.client === true));
     if (open.length === 0) return [];
+    // A pod that listens on its nodePort's number (bindsAdvertisedPort) is reached at a port of the
+    // nodePort range, not at the role's.
+    const bound = listenersOf(stacklet, role).some((l) => l.bindsAdvertisedPort)
+      ? [{ port: NODE_PORT_RANGE.from, endPort: NODE_PORT_RANGE.to, protocol: 'TCP' }]
+      : [];
     return [
       make(
         `${stacklet.name}-${role.name}-listener`,
         { matchLabels: selectorLabels({ product: product.name, instance: stacklet.name, role: role.name }) },
-        [{ ports: open.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })) }],
+        [{ ports: [...open.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })), ...bound] }],
       ),
     ];
   });

@@ -4,6 +4,7 @@
  * Everything else — services, disruption budgets, security, storage, overrides, naming,
  * discovery, network policy, stop — the framework does the same way for every product.
  */
+import type { NodeTopology } from '../topology/node-topology';
 import type { TObject, TProperties } from '@sinclair/typebox';
 import type { Container, EnvVar, Lifecycle, Probe, Volume, VolumeMount } from '../../imports/k8s-wire';
 import type { ConfigFileFormat } from '../config-files';
@@ -91,6 +92,11 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    * names; set, every pod runs the log agent. @default - none: no agent
    */
   readonly logAggregator?: string;
+  /**
+   * True when the keelson operator builds the stacklet, so it fills in what it finds in the cluster
+   * (per-pod listener addresses, node topology tables); false in synth mode.
+   */
+  readonly builtByOperator: boolean;
 }
 
 /** A role group after the merge of product defaults ← role ← role group. */
@@ -159,6 +165,13 @@ export interface RoleGroupPod {
    * @default - none: every file's change rolls the pods
    */
   readonly reloadedFiles?: readonly string[];
+  /**
+   * A key of the role group's ConfigMap the keelson operator fills with the node topology of a
+   * role's pods (`<pod IP> /<node label value>…` a line; lib/topology). Empty in synth mode; left
+   * out of the config hash (the process reads it again by itself).
+   * @default - none
+   */
+  readonly nodeTopology?: NodeTopology;
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly Container[];
   readonly sidecars?: readonly Container[];
@@ -277,9 +290,14 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    * operator writes each pod's reachable address into a ConfigMap the pod mounts
    * (`ResolvedRoleGroup.listener`), and the role's client Service stays ClusterIP (a client outside
    * must be sent to a pod it can reach, so it starts from the pods' addresses). lib/listener.
+   * `bindsAdvertisedPort`: the process cannot advertise a port other than the one it listens on
+   * (an HDFS datanode registers its bound ports with the namenodes): for a NodePort class, each pod's
+   * Service forwards its nodePort to the same port number in the pod (`targetPort` = `nodePort`,
+   * which the operator sets once the API server allocated it), and the pod listens on the port its
+   * address entry names.
    * @default - none: the role's client Service is of the role's class
    */
-  readonly podListener?: { readonly ports: readonly string[] };
+  readonly podListener?: { readonly ports: readonly string[]; readonly bindsAdvertisedPort?: boolean };
   /** JVM roles: default JVM arguments beside the heap, which the framework derives from memory. */
   readonly jvm?: { readonly arguments: readonly string[]; readonly heapFraction?: number };
   /** @default 1 */

@@ -187,7 +187,12 @@ function resolveRoleGroup(
     names: { workload, headlessService: headless, configMap: workload },
     podAddresses,
     tls: roleGroupTls(role.tls ?? [], tls),
-    listener: roleGroupListener(role.podListener?.ports, listenerClass, workload),
+    listener: roleGroupListener(
+      role.podListener?.ports,
+      listenerClass,
+      workload,
+      role.podListener?.bindsAdvertisedPort,
+    ),
   };
 }
 
@@ -335,6 +340,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     listenerClasses,
     authentication: authentication.authentication,
     logAggregator,
+    builtByOperator: input.builtByOperator === true,
   };
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;

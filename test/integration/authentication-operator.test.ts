@@ -167,7 +167,7 @@ describe('AuthenticationClasses under the operator', () => {
     );
   });
 
-  it('refuses any class for a product that supports none, and password authentication without TLS', async () => {
+  it('refuses a provider ZooKeeper does not map, client certificates without server TLS, and password authentication without TLS', async () => {
     await create('ZookeeperCluster', 'zk', {
       clusterConfig: { authentication: [{ authenticationClass: classes.ldap }] },
     });
@@ -175,7 +175,18 @@ describe('AuthenticationClasses under the operator', () => {
       'ZookeeperCluster',
       'zk',
       'InvalidSpec',
-      'spec.clusterConfig.authentication: ZookeeperCluster supports no AuthenticationClass yet',
+      `spec.clusterConfig.authentication[0].authenticationClass: the AuthenticationClass "${classes.ldap}" has the ` +
+        'ldap provider, which ZookeeperCluster does not support; it supports tls',
+    );
+    await create('ZookeeperCluster', 'zk-plain', {
+      clusterConfig: { authentication: [{ authenticationClass: classes.cert }], tls: { enabled: false } },
+    });
+    await degraded(
+      'ZookeeperCluster',
+      'zk-plain',
+      'InvalidSpec',
+      `spec.clusterConfig.authentication: the AuthenticationClass "${classes.cert}" asks clients for a ` +
+        "certificate, which needs the servers' client port on TLS",
     );
     await create('TrinoCluster', 'plain', tpchTrino([classes.ldap], false));
     await degraded('TrinoCluster', 'plain', 'InvalidSpec', 'Trino takes passwords only over HTTPS');
