@@ -407,6 +407,20 @@ export async function importImage(
   });
 }
 
+/**
+ * Whether the node's containerd holds `reference` as exactly the image of manifest `digest`. Suites
+ * import the same archives again and again (Trino's is about 1 GB); importing one the node already
+ * holds still reads and hashes all of it, about 25 s on the busy 2-core machine.
+ */
+export async function hasImage(
+  state: Pick<RealNodeState, 'ctr' | 'containerdSocket'>,
+  reference: string,
+  digest: string,
+): Promise<boolean> {
+  const listed = await ctr(state, '-n', CONTAINERD_NAMESPACE, 'images', 'ls', `name==${reference}`);
+  return listed.split('\n').some((line) => line.split(/\s+/)[0] === reference && line.includes(digest));
+}
+
 /** The real node of the run, when one was started (KEELSON_TEST_REAL_NODE holds its state file). */
 export function realNodeStateFromEnv(): RealNodeState | undefined {
   const file = process.env.KEELSON_TEST_REAL_NODE;

@@ -19,6 +19,7 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { buildImage, type ImageRecipe } from '../../lib/image';
 import { RESTRICTED } from './admission';
+import { hasImage } from '../controlplane/real-node';
 import { importImageToRealNode, realNode, runClientPod } from './real-node-support';
 import { useTestNamespace } from './support';
 
@@ -61,6 +62,11 @@ describe("the product images' trust stores on the real node", () => {
     );
     await importImageToRealNode(built);
     fs.rmSync(out, { recursive: true, force: true });
+    // Later imports of this build are skipped by this check: it must know the image by its digest.
+    const node = await realNode();
+    expect(await hasImage(node, built.reference, built.manifest.digest)).toBe(true);
+    expect(await hasImage(node, built.reference, `sha256:${'0'.repeat(64)}`)).toBe(false);
+    expect(await hasImage(node, `${built.reference}-absent`, built.manifest.digest)).toBe(false);
 
     const log = await runClientPod(ns.name, {
       name: 'trust-check',

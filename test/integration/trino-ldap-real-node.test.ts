@@ -669,15 +669,23 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     const certStatus = (name: string, options: string) =>
       `code=$(curl -s -o /dev/null -w '%{http_code}' ${certCurl} ${options} -d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
     const certScript = [
-      // A query as whoever the certificate names (no user header, no password): follow nextUri to the data.
-      `out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key -d 'SELECT current_user' ${server}/v1/statement)`,
-      'for i in $(seq 120); do',
-      String.raw`  echo "$out" | grep -o '"data":\[\[[^]]*\]\]' | sed 's/^/alice-cert-data=/'`,
-      String.raw`  next=$(echo "$out" | sed -n 's/.*"nextUri":"\([^"]*\)".*/\1/p')`,
-      '  [ -z "$next" ] && break',
-      `  out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key "$next")`,
+      // A query as whoever the certificate names (no user header, no password): follow nextUri to the
+      // data. The coordinator has just turned Ready and its worker may not be announced yet, so a
+      // query that does not finish is tried again (each failed try printed), up to 10 times.
+      'for attempt in $(seq 10); do',
+      `  out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key -d 'SELECT current_user' ${server}/v1/statement)`,
+      '  for i in $(seq 120); do',
+      String.raw`    echo "$out" | grep -o '"data":\[\[[^]]*\]\]' | sed 's/^/alice-cert-data=/'`,
+      String.raw`    next=$(echo "$out" | sed -n 's/.*"nextUri":"\([^"]*\)".*/\1/p')`,
+      '    [ -z "$next" ] && break',
+      `    out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key "$next")`,
+      '  done',
+      '  state=$(echo "$out" | grep -o \'"state":"[A-Z]*"\' | tail -1)',
+      '  [ "$state" = \'"state":"FINISHED"\' ] && break',
+      '  echo "try $attempt did not finish: $(echo "$out" | head -c 300)"',
+      '  sleep 3',
       'done',
-      'echo "alice-cert-state=$(echo "$out" | grep -o \'"state":"[A-Z]*"\' | tail -1)"',
+      'echo "alice-cert-state=$state"',
       certStatus('alice-cert', '--cert /certs/alice.crt --key /certs/alice.key'),
       certStatus('other-ca-cert', '--cert /certs/other.crt --key /certs/other.key'),
       certStatus('no-cert', "-H 'X-Trino-User: alice'"),
