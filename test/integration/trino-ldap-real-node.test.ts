@@ -498,17 +498,24 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     // A change to the running cluster: the oidc class added beside the password classes.
     const podUid = async (name: string) =>
       (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
-    const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
+    /**
+     * Applies the platform of `variant` to the running cluster: the coordinator, whose
+     * authentication changed, is replaced and Ready again; the worker, whose did not, is the same pod.
+     */
+    const applyChange = async (variant: Parameters<typeof platform>[0], what: string) => {
+      const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
+      expect(await applyAll(client, platform(variant), ns.name)).toEqual([]);
+      await waitFor(
+        `the coordinator replaced after ${what}`,
+        async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
+        10 * 60_000,
+      );
+      await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+      expect(await podUid(WORKER)).toBe(before.worker);
+    };
     const changed = Date.now();
-    expect(await applyAll(client, platform('oidc'), ns.name)).toEqual([]);
-    await waitFor(
-      'the coordinator replaced after the oidc class was added',
-      async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
-      10 * 60_000,
-    );
-    await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+    await applyChange('oidc', 'the oidc class was added');
     const rolled = Date.now();
-    expect(await podUid(WORKER)).toBe(before.worker);
     const coordinatorConfig = JSON.stringify(
       (await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })).data,
     );
@@ -639,17 +646,9 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         stringData: { user: `cn=trino,${BASE}`, password: NEW_BIND_PASSWORD },
       },
     });
-    const beforeCerts = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
     const certsChanged = Date.now();
-    expect(await applyAll(client, platform('certificates'), ns.name)).toEqual([]);
-    await waitFor(
-      'the coordinator replaced after the tls class was added and the static class removed',
-      async () => ![undefined, beforeCerts.coordinator].includes(await podUid(COORDINATOR)),
-      10 * 60_000,
-    );
-    await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+    await applyChange('certificates', 'the tls class was added and the static class removed');
     const certsRolled = Date.now();
-    expect(await podUid(WORKER)).toBe(beforeCerts.worker);
     const certsConfig = (
       await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
     ).data!;
