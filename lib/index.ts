@@ -45,6 +45,7 @@ export * from './synth-report';
 export * from './external';
 export * from './tls';
 export * from './listener';
+export * from './topology';
 export * from './authentication';
 export * from './authorization';
 export * from './logging';

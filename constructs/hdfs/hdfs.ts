@@ -87,8 +87,6 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
-/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
-const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework. */
 const CONFIG_DIR = '/keelson/config';
@@ -122,6 +120,38 @@ const REFRESH_CONTAINER = 'refresh-nodes';
  * one a line. It is a key of the namenodes' ConfigMap that the kubelet updates in place.
  */
 export const EXCLUDE_FILE = 'datanodes.exclude';
+/** The namenodes' topology script (rack awareness), and the table of datanode racks it reads. */
+const TOPOLOGY_SCRIPT = 'topology.sh';
+export const TOPOLOGY_TABLE = 'datanodes.topology';
+
+/**
+ * The namenodes' topology script (`net.topology.script.file.name`): the rack of each address it is
+ * given, one a line, from the table the keelson operator writes (`<pod IP> <rack>` a line). For an
+ * address not in the table it prints nothing at all: the namenode then refuses a datanode's
+ * registration for now (`dfs.namenode.reject-unresolved-dn-topology-mapping`) instead of keeping it
+ * on a default rack for good (it caches every answer), and the datanode registers again a few
+ * seconds later, once the kubelet updated the table.
+ */
+export function topologyScript(): string {
+  return [
+    '#!/bin/bash',
+    'declare -A rack',
+    `while read -r ip location; do [ -n "$ip" ] && rack[$ip]=$location; done < ${CONFIG_DIR}/${TOPOLOGY_TABLE}`,
+    'out=""',
+    'for address in "$@"; do',
+    '  [ -n "${rack[$address]:-}" ] || exit 0',
+    '  out+="${rack[$address]}"$\'\\n\'',
+    'done',
+    'printf "%s" "$out"',
+    '',
+  ].join('\n');
+}
+
+/** The spec's rack awareness, if any. */
+function rackAwareness(stacklet: StackletContext): { nodeLabels: string[] } | undefined {
+  return (stacklet.spec as HdfsSpec).clusterConfig?.rackAwareness;
+}
+
 /** How often the refresh sidecar compares the exclude file with what it last gave the namenode. */
 const REFRESH_CHECK_SECONDS = 10;
 const FORMAT_CONTAINER = 'format-namenode';
@@ -187,6 +217,25 @@ const baseSchema = stackletSpecSchema({
           'How many datanodes keep each block (`dfs.replication`). @default - 3, or fewer when there are fewer datanodes',
       }),
     ),
+    rackAwareness: Type.Optional(
+      Type.Object(
+        {
+          nodeLabels: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description:
+              'The node labels whose values, in this order, make a datanode’s rack ' +
+              '(`["topology.kubernetes.io/zone"]` gives `/<zone>`; a label a node lacks counts as `default`).',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Rack awareness from node labels: the namenodes place block copies on other racks. The keelson ' +
+            'operator writes each datanode’s rack (by pod IP) for the namenodes; operator mode only. ' +
+            '@default - none: every datanode on `/default-rack`',
+        },
+      ),
+    ),
     decommissionDatanodes: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description:
@@ -212,6 +261,7 @@ export const HdfsSpecSchema: typeof baseSchema = { ...baseSchema, ...withRules(z
 
 /** The spec of an HdfsCluster. */
 import type { HdfsSpec } from './spec.generated';
+import { zookeeperReferenceProblems } from '../zookeeper/reference';
 import { HDFS_MONITORING } from './monitoring';
 export type { HdfsSpec };
 
@@ -375,6 +425,8 @@ export function hdfsSite(
         'dfs.namenode.datanode.registration.ip-hostname-check': 'false',
         // Read at start and at every `dfsadmin -refreshNodes` (the refresh sidecar).
         'dfs.hosts.exclude': `${CONFIG_DIR}/${EXCLUDE_FILE}`,
+        // A datanode whose rack is not known yet registers again later (see topologyScript).
+        ...(rackAwareness(stacklet) ? { 'dfs.namenode.reject-unresolved-dn-topology-mapping': 'true' } : {}),
       };
     case 'journalnodes':
       return {
@@ -406,6 +458,8 @@ function namenodeCoreSite(stacklet: StackletContext): Record<string, string> {
     ...hdfsCoreSite(stacklet),
     'ha.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
     'ha.zookeeper.parent-znode': failoverZnode(stacklet),
+    // The init container copies the script there, executable (ConfigMap files are not).
+    ...(rackAwareness(stacklet) ? { 'net.topology.script.file.name': `${RUN_DIR}/${TOPOLOGY_SCRIPT}` } : {}),
   };
 }
 
@@ -498,6 +552,9 @@ export function formatScript(stacklet: StackletContext, log4jPath: string): stri
     'set -u',
     `sed "s/${NAMENODE_ID_PLACEHOLDER}/\${POD_NAME}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${RUN_DIR}/${HDFS_SITE}`,
     `cp ${CONFIG_DIR}/${CORE_SITE} ${RUN_DIR}/${CORE_SITE}`,
+    ...(rackAwareness(stacklet)
+      ? [`install -m 0755 ${CONFIG_DIR}/${TOPOLOGY_SCRIPT} ${RUN_DIR}/${TOPOLOGY_SCRIPT}`]
+      : []),
     `if [ -f ${HDFS_DATA_DIRS.namenodes}/current/VERSION ]; then`,
     `  echo "keelson: ${HDFS_DATA_DIRS.namenodes} holds a formatted namespace; starting the namenode as it is"`,
     '  exit 0',
@@ -734,7 +791,20 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           // The failover controller writes its own structured file; the log agent ships it too.
           loggedSidecars: [ZKFC_CONTAINER],
           // The exclude file is read again through the refresh sidecar: no roll.
-          extraFiles: { [EXCLUDE_FILE]: excludeFile(stacklet) },
+          extraFiles: {
+            [EXCLUDE_FILE]: excludeFile(stacklet),
+            ...(rackAwareness(stacklet) ? { [TOPOLOGY_SCRIPT]: topologyScript() } : {}),
+          },
+          // The operator writes each datanode's rack (lib/topology); the script reads it at each call.
+          ...(rackAwareness(stacklet)
+            ? {
+                nodeTopology: {
+                  key: TOPOLOGY_TABLE,
+                  nodeLabels: rackAwareness(stacklet)!.nodeLabels,
+                  role: 'datanodes',
+                },
+              }
+            : {}),
           configFiles: {
             ...files(stacklet, rg, 'namenodes', namenodeCoreSite(stacklet)),
             [ZKFC_LOG4J2_FILE]: log4j2Config(
@@ -788,23 +858,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
   validate: (stacklet) => {
     const problems: string[] = [];
     const name = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
-    if (name && !stacklet.dependencies[name]?.[ZOOKEEPER_HOSTS_KEY]) {
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
-          'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
-      );
-    }
-    const zkCertificateClass = name
-      ? stacklet.dependencies[name]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
-      : undefined;
-    if (zkCertificateClass) {
-      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${name}" asks every client for a ` +
-          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HDFS's ` +
-          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
-      );
-    }
+    problems.push(...zookeeperReferenceProblems(stacklet.dependencies, name, 'HDFS'));
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
     if (count('namenodes') < 1)
       problems.push('spec.namenodes: an HDFS needs at least one namenode (two for failover)');
@@ -829,6 +883,13 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
         `spec.clusterConfig.decommissionDatanodes: decommissioning ${leaving.pods.length} datanode(s) leaves ` +
           `${serving} in service, fewer than dfs.replication (${replication(stacklet)}): the namenodes would ` +
           'never finish; lower spec.clusterConfig.dfsReplication first',
+      );
+    }
+    if (rackAwareness(stacklet) && !stacklet.builtByOperator) {
+      problems.push(
+        'spec.clusterConfig.rackAwareness: the datanodes’ racks come from their nodes’ labels, which the keelson ' +
+          'operator writes for the namenodes; synth mode has no operator: remove rackAwareness, or let the ' +
+          'operator reconcile the stacklet (write its custom resource)',
       );
     }
     if (stacklet.spec.clusterConfig?.tls !== undefined) {

@@ -81,6 +81,18 @@ export interface HdfsClusterConfig {
    */
   dfsReplication?: number;
   /**
+   * Rack awareness from node labels: the namenodes place block copies on other racks. The keelson operator writes each datanode’s rack (by pod IP) for the namenodes; operator mode only.
+   * @default - none: every datanode on `/default-rack`
+   */
+  rackAwareness?: {
+    /**
+     * The node labels whose values, in this order, make a datanode’s rack (`["topology.kubernetes.io/zone"]` gives `/<zone>`; a label a node lacks counts as `default`).
+     *
+     * @minItems 1
+     */
+    nodeLabels: string[];
+  };
+  /**
    * Datanode pods (by name, `<stacklet>-datanodes-<group>-<ordinal>`) the namenodes decommission: their blocks are copied to the other datanodes, then they take no new blocks. Before lowering a datanode role group’s replicas in synth mode, list the pods that will go (the highest ordinals), wait until `hdfs dfsadmin -report` shows them Decommissioned, then lower replicas. The change reaches the namenodes without a restart.
    * @default - none
    */

@@ -14,6 +14,8 @@ import {
   listenerAddressData,
   type ListenerAddressing,
 } from '../listener/pod-listener';
+import { LABEL_COMPONENT, LABEL_INSTANCE } from '../stacklet/labels';
+import { NODE_TOPOLOGY_ANNOTATION, topologyTable, type NodeTopology } from '../topology/node-topology';
 import type { Manifest } from './build';
 import type { KubeObject } from './informer';
 
@@ -87,7 +89,10 @@ export function fillListenerAddresses(
   });
 }
 
-/** What the operator keeps of a Node: its name and addresses (not its status heartbeats). */
+/**
+ * What the operator keeps of a Node: its name, labels (node topology) and addresses (not its status
+ * heartbeats).
+ */
 export function nodeAddressView(node: KubeObject): KubeObject {
   const status = (node.status ?? {}) as { addresses?: { type: string; address: string }[] };
   return {
@@ -97,7 +102,51 @@ export function nodeAddressView(node: KubeObject): KubeObject {
       name: node.metadata.name,
       uid: node.metadata.uid,
       resourceVersion: node.metadata.resourceVersion,
+      labels: node.metadata.labels,
     },
     status: { addresses: (status.addresses ?? []).map((a) => ({ type: a.type, address: a.address })) },
   };
+}
+
+/** What the operator's caches give the topology step (lib/topology). */
+export interface TopologyCaches {
+  /** keelson's pods of a namespace (the pod cache: labels, node, IP). */
+  readonly pods: (namespace: string) => readonly KubeObject[];
+  /** A node's labels, by node name; undefined for a node not (yet) known. */
+  readonly nodeLabels: (node: string) => Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * `desired` with each role group ConfigMap that asks for a node topology table
+ * (`NODE_TOPOLOGY_ANNOTATION`) filled from the cluster: the pods of the named role of the same
+ * stacklet (by the ConfigMap's instance label), their IPs and their nodes' labels.
+ */
+export function fillNodeTopology(
+  desired: readonly Manifest[],
+  namespace: string,
+  caches: TopologyCaches,
+): Manifest[] {
+  return desired.map((manifest) => {
+    const asked = manifest.metadata.annotations?.[NODE_TOPOLOGY_ANNOTATION];
+    if (manifest.kind !== 'ConfigMap' || asked === undefined) return manifest;
+    const topology = JSON.parse(asked) as NodeTopology;
+    const instance = manifest.metadata.labels?.[LABEL_INSTANCE];
+    const pods = caches
+      .pods(namespace)
+      .filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.metadata.labels?.[LABEL_INSTANCE] === instance &&
+          p.metadata.labels?.[LABEL_COMPONENT] === topology.role,
+      )
+      .map((p) => ({
+        ip: (p.status as { podIP?: string } | undefined)?.podIP,
+        node: (p.spec as { nodeName?: string } | undefined)?.nodeName,
+      }));
+    const data = (manifest.data ?? {}) as Record<string, string>;
+    return {
+      ...manifest,
+      data: { ...data, [topology.key]: topologyTable(topology, pods, caches.nodeLabels) },
+    };
+  });
 }

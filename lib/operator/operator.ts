@@ -171,7 +171,13 @@ export class Operator {
     // Nodes' addresses rarely change (the view drops heartbeats); when one does, the per-pod
     // addresses of every stacklet with pods there may.
     this.nodes.on((type, object, old) => {
-      if (type === 'MODIFIED' && old && JSON.stringify(old.status) === JSON.stringify(object.status)) return;
+      if (
+        type === 'MODIFIED' &&
+        old &&
+        JSON.stringify(old.status) === JSON.stringify(object.status) &&
+        JSON.stringify(old.metadata.labels) === JSON.stringify(object.metadata.labels)
+      )
+        return;
       if (type !== 'DELETED' && this.leading) this.enqueueAll();
     });
     const recorder = new EventRecorder(this.client, options.leaderElection?.identity ?? 'keelson');
@@ -237,6 +243,10 @@ export class Operator {
           podNode: (namespace, pod) =>
             (this.pods.get(namespace, pod)?.spec as { nodeName?: string } | undefined)?.nodeName,
           nodeAddresses: (node) => this.nodeAddresses(node),
+        },
+        topologyCaches: {
+          pods: (namespace) => [...this.pods.list(namespace)],
+          nodeLabels: (node) => this.nodes.get('', node)?.metadata.labels,
         },
       });
       this.stacklets.set(product.kind, { cache, reconciler, product });

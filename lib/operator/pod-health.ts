@@ -72,6 +72,7 @@ interface ContainerStatus {
 }
 interface PodStatus {
   phase?: string;
+  podIP?: string;
   startTime?: string;
   reason?: string;
   message?: string;
@@ -114,6 +115,8 @@ export function podHealthView(pod: KubeObject): KubeObject {
     spec: { nodeName: (pod.spec as { nodeName?: string } | undefined)?.nodeName },
     status: {
       phase: status.phase,
+      // A pod's address: node topology tables list pods by IP (lib/topology).
+      podIP: status.podIP,
       // When the kubelet took the pod on: certificate restarts date a pod's certificate from it.
       startTime: status.startTime,
       reason: status.reason,

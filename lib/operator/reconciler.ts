@@ -40,7 +40,12 @@ import { TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-
 import type { Volume } from '../../imports/k8s-wire';
 import type { ListenerClassInfo } from '../listener/class';
 import type { AuthenticationClassInfo } from '../authentication/class';
-import { fillListenerAddresses, type ListenerCaches } from './listener-addresses';
+import {
+  fillListenerAddresses,
+  fillNodeTopology,
+  type ListenerCaches,
+  type TopologyCaches,
+} from './listener-addresses';
 import {
   CERTIFICATE_RESOURCE,
   kindKey,
@@ -121,6 +126,8 @@ export interface ReconcilerOptions {
   readonly authenticationClasses?: () => readonly AuthenticationClassInfo[];
   /** What per-pod listener addresses are read from (listener-addresses.ts). @default - none written */
   readonly listenerCaches?: ListenerCaches;
+  /** Pods and node labels, for node topology tables (lib/topology). @default - tables stay empty */
+  readonly topologyCaches?: TopologyCaches;
   /**
    * Restarts of pods whose product does not reload its certificates (certificate-restarts.ts), run
    * after every successful reconcile.
@@ -212,7 +219,11 @@ export class Reconciler {
       desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses(), {
         listenerClasses: this.o.listenerClasses?.() ?? [],
         authenticationClasses: this.o.authenticationClasses?.() ?? [],
-        fill: listenerCaches ? (built) => fillListenerAddresses(built, namespace, listenerCaches) : undefined,
+        fill: (built) => {
+          const addressed = listenerCaches ? fillListenerAddresses(built, namespace, listenerCaches) : built;
+          const topologyCaches = this.o.topologyCaches;
+          return topologyCaches ? fillNodeTopology(addressed, namespace, topologyCaches) : addressed;
+        },
       });
     } catch (error) {
       if (!SpecValidationError.isSpecValidationError(error)) throw error;

@@ -3,6 +3,7 @@
  * objects) so that overrides merge onto the wire shape the user knows, and so that the operator
  * and synth mode serialize exactly the same thing.
  */
+import { NODE_TOPOLOGY_ANNOTATION } from '../topology/node-topology';
 import type {
   ConfigMap,
   DaemonSet,
@@ -141,10 +142,17 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
       }),
     );
   }
+  // The operator fills the topology table (lib/topology); synth mode leaves it empty.
+  const topology = pod.nodeTopology;
+  if (topology && !(topology.key in files)) files[topology.key] = '';
   const configMap: ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: roleGroup.names.configMap, labels },
+    metadata: {
+      name: roleGroup.names.configMap,
+      labels,
+      ...(topology ? { annotations: { [NODE_TOPOLOGY_ANNOTATION]: JSON.stringify(topology) } } : {}),
+    },
     data: files,
   };
 
@@ -177,7 +185,7 @@ export function roleGroupManifests(input: BuildInput, roleGroup: ResolvedRoleGro
     // the rest of its config is in the template itself, which rolls the pods when it changes anyway.
     // A per-pod listener's class is read at start too (the address the pod advertises).
     configHash: configHash({
-      ...hashedFiles(files, pod.reloadedFiles ?? []),
+      ...hashedFiles(files, [...(pod.reloadedFiles ?? []), ...(topology ? [topology.key] : [])]),
       ...(roleGroup.listener ? { '(listener)': JSON.stringify(roleGroup.listener) } : {}),
     }),
     serviceAccountName: serviceAccountName(stacklet),

@@ -4,6 +4,7 @@
  * Everything else — services, disruption budgets, security, storage, overrides, naming,
  * discovery, network policy, stop — the framework does the same way for every product.
  */
+import type { NodeTopology } from '../topology/node-topology';
 import type { TObject, TProperties } from '@sinclair/typebox';
 import type { Container, EnvVar, Lifecycle, Probe, Volume, VolumeMount } from '../../imports/k8s-wire';
 import type { ConfigFileFormat } from '../config-files';
@@ -91,6 +92,11 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    * names; set, every pod runs the log agent. @default - none: no agent
    */
   readonly logAggregator?: string;
+  /**
+   * True when the keelson operator builds the stacklet, so it fills in what it finds in the cluster
+   * (per-pod listener addresses, node topology tables); false in synth mode.
+   */
+  readonly builtByOperator: boolean;
 }
 
 /** A role group after the merge of product defaults ← role ← role group. */
@@ -159,6 +165,13 @@ export interface RoleGroupPod {
    * @default - none: every file's change rolls the pods
    */
   readonly reloadedFiles?: readonly string[];
+  /**
+   * A key of the role group's ConfigMap the keelson operator fills with the node topology of a
+   * role's pods (`<pod IP> /<node label value>…` a line; lib/topology). Empty in synth mode; left
+   * out of the config hash (the process reads it again by itself).
+   * @default - none
+   */
+  readonly nodeTopology?: NodeTopology;
   /** Extra containers, init containers and volumes (security contexts are added by the framework). */
   readonly initContainers?: readonly Container[];
   readonly sidecars?: readonly Container[];

@@ -340,6 +340,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     listenerClasses,
     authentication: authentication.authentication,
     logAggregator,
+    builtByOperator: input.builtByOperator === true,
   };
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;
