@@ -17,6 +17,10 @@
  * - a server whose certificate files are replaced (a leaf of another CA, as the kubelet rewrites a
  *   renewed pod certificate) serves the new certificate to new client connections without a
  *   restart (same container, no restart), and no longer the old one.
+ * - a tls AuthenticationClass (its TlsClass the server class) added to the running servers: they
+ *   roll one at a time (quorum and data kept), the probes show the pod's own certificate; a client
+ *   with a certificate of the class reads and writes, one without and one of another CA are
+ *   refused; removed again, a client without a certificate reads.
  * Each failure prints the servers' logs.
  */
 import type * as k8s from '@kubernetes/client-node';
@@ -28,13 +32,14 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   buildImageOnRealNode,
+  isReady,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(30 * 60_000);
@@ -51,7 +56,10 @@ describe('ZooKeeper with TLS on the real node', () => {
   const internalCa = new TestPki('keelson test internal CA');
   // The CA of the renewed server certificate (second test).
   const nextServerCa = new TestPki('keelson test next server CA');
+  // The CA of a client certificate the tls AuthenticationClass does not accept (third step).
+  const otherCa = new TestPki('keelson test other CA');
   afterAll(() => {
+    otherCa.remove();
     serverCa.remove();
     internalCa.remove();
     nextServerCa.remove();
@@ -80,12 +88,12 @@ describe('ZooKeeper with TLS on the real node', () => {
     `echo ${word} | timeout 10 openssl s_client -quiet -connect ${host}:${port} -CAfile ${trust}/${ca} ` +
     `-verify_return_error -verify_hostname ${host} 2>/tmp/s_client.err`;
 
-  it('forms its quorum over TLS, serves a client that trusts its CA, refuses one that does not, nothing plaintext, and renewed certificates without a restart', async () => {
-    await realNode();
-    const started = Date.now();
-    await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
-    const imported = Date.now();
-
+  /**
+   * keelson's manifests for the servers, with the tls AuthenticationClass `mtls` (whose TlsClass is
+   * the server class, `tls`) named when `mtls`. Each role group's TLS volumes are replaced by the
+   * test's Secrets.
+   */
+  function build(mtls: boolean): { zk: ZookeeperCluster; manifests: Manifest[] } {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const tlsVolumes = (group: string) =>
       (['server', 'internal'] as const).map((use) => ({
@@ -97,6 +105,7 @@ describe('ZooKeeper with TLS on the real node', () => {
       'zk',
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
+        ...(mtls ? { clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] } } : {}),
         servers: {
           // Small heaps: three servers and a client share the 2-core test machine.
           config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
@@ -106,9 +115,22 @@ describe('ZooKeeper with TLS on the real node', () => {
           ),
         },
       },
-      // The class exists as far as the build is concerned; its certificates are the test's (above).
-      { tlsClasses: [{ name: 'tls' }] },
+      // The classes exist as far as the build is concerned; their certificates are the test's (above).
+      {
+        tlsClasses: [{ name: 'tls' }],
+        authenticationClasses: [{ name: 'mtls', provider: 'tls', spec: { tls: { tlsClass: 'tls' } } }],
+      },
     );
+    return { zk, manifests: Testing.synth(chart) as Manifest[] };
+  }
+
+  it('forms its quorum over TLS, serves a client that trusts its CA, refuses one that does not, nothing plaintext, and renewed certificates without a restart', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(zookeeperImageRecipe(VERSION));
+    const imported = Date.now();
+
+    const { zk, manifests } = build(false);
     const hosts = zk.hosts.split(',').map((h) => h.split(':')[0]);
     const secrets: k8s.V1Secret[] = [];
     for (const group of GROUPS) {
@@ -124,10 +146,20 @@ describe('ZooKeeper with TLS on the real node', () => {
         'server-ca.crt': serverCa.caPem,
         'internal-ca.crt': internalCa.caPem,
         'next-server-ca.crt': nextServerCa.caPem,
+        // Server a serves a certificate of the next CA after the renewal (second step), the others the first's.
+        'server-cas.crt': serverCa.caPem + nextServerCa.caPem,
       }),
     );
-    const manifests = Testing.synth(chart) as Manifest[];
+    // Client certificates: one of the server class's CA (the tls AuthenticationClass's TlsClass
+    // in the third step), one of another CA.
+    secrets.push(
+      fileSecret('zk-client-certs', {
+        'alice.pem': serverCa.issue('alice', ['alice'])['tls.pem'],
+        'mallory.pem': otherCa.issue('mallory', ['mallory'])['tls.pem'],
+      }),
+    );
     expect(find(manifests, 'ConfigMap', 'zk').data).toMatchObject({ ZOOKEEPER_TLS_CLASS: 'tls' });
+    expect(find(manifests, 'ConfigMap', 'zk').data.ZOOKEEPER_CLIENT_CERTIFICATE_CLASS).toBeUndefined();
     for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
     expect(await applyAll(client, manifests, ns.name)).toEqual([]);
 
@@ -209,7 +241,174 @@ describe('ZooKeeper with TLS on the real node', () => {
       throw new Error(await report(`a client trusting another CA: ${wrong}`));
 
     await renewal();
+    await mutualTls(hosts);
   });
+
+  /**
+   * Applies `manifests` to the running servers as the operator rolls them: everything but the
+   * StatefulSets, then one StatefulSet at a time, each pod replaced and Ready before the next, so
+   * two of three servers keep the quorum throughout. Returns the seconds each roll took.
+   */
+  async function rollTo(manifests: Manifest[]): Promise<number[]> {
+    const sets = manifests.filter((m) => m.kind === 'StatefulSet');
+    expect(sets.map((m) => m.metadata.name).sort()).toEqual(GROUPS.map((g) => `zk-servers-${g}`));
+    expect(
+      await applyAll(
+        client,
+        manifests.filter((m) => m.kind !== 'StatefulSet'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    const seconds: number[] = [];
+    for (const set of sets) {
+      const name = `${set.metadata.name}-0`;
+      const read = () => core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined);
+      const before = (await read())?.metadata?.uid;
+      const start = Date.now();
+      expect(await applyAll(client, [set], ns.name)).toEqual([]);
+      await waitFor(
+        `${name} replaced and Ready`,
+        async () => {
+          const pod = await read();
+          return pod?.metadata?.uid !== before && isReady(pod);
+        },
+        5 * 60_000,
+        undefined,
+        undefined,
+        logs,
+      );
+      seconds.push((Date.now() - start) / 1000);
+    }
+    return seconds;
+  }
+
+  /**
+   * A tls AuthenticationClass added to the running servers: they roll one at a time, keep their
+   * quorum and data, and ask every client for a certificate of the class; removing it lets a
+   * client without one in again.
+   */
+  async function mutualTls(hosts: string[]): Promise<void> {
+    const withClass = build(true).manifests;
+    expect(find(withClass, 'ConfigMap', 'zk').data).toMatchObject({
+      ZOOKEEPER_TLS_CLASS: 'tls',
+      ZOOKEEPER_CLIENT_CERTIFICATE_CLASS: 'tls',
+    });
+    const added = await rollTo(withClass);
+    const certs = '/certs';
+    const volumes = [
+      trustVolume,
+      { volume: { name: 'certs', secret: { secretName: 'zk-client-certs' } }, mountPath: certs },
+    ];
+    /** zkCli trusting both server CAs, showing the certificate `pem` (key and chain) when given. */
+    const cliAs = (pem?: string) =>
+      cli('server-cas.crt').replace(
+        ' -cp ',
+        pem
+          ? ` -Dzookeeper.ssl.keyStore.location=${certs}/${pem} -Dzookeeper.ssl.keyStore.type=PEM -cp `
+          : ' -cp ',
+      );
+    /** srvr over TLS, showing `pem` when given: prints the Mode line, or nothing when refused. */
+    const srvrAs = (host: string, pem?: string) =>
+      `echo srvr | timeout 10 openssl s_client -quiet -connect ${host}:2181 -CAfile ${trust}/server-cas.crt ` +
+      `-verify_return_error${pem ? ` -cert ${certs}/${pem} -key ${certs}/${pem}` : ''} 2>/dev/null | grep '^Mode:'`;
+    const script = [
+      'set -u',
+      // A client without a certificate, in the background: zkCli retries until its timeout.
+      `(${cliAs()} -server ${hosts[1]}:2181 get /keelson-tls > /tmp/none.log 2>&1 || true) &`,
+      // A server serves once it is in the quorum again after the last roll: each gets 40 s.
+      ...hosts.map(
+        (h) =>
+          `for i in $(seq 20); do mode=$(${srvrAs(h, 'alice.pem')} || true); [ -n "$mode" ] && break; sleep 2; done; ` +
+          `echo "alice srvr ${h}: $mode"`,
+      ),
+      ...hosts.map((h) => `echo "none srvr ${h}: $(${srvrAs(h)} | grep -c Mode)"`),
+      ...hosts.map((h) => `echo "mallory srvr ${h}: $(${srvrAs(h, 'mallory.pem')} | grep -c Mode)"`),
+      `${cliAs('alice.pem')} -server ${hosts[0]}:2181 create /keelson-mtls written-with-a-certificate 2>&1 | grep -v -E ' (INFO|DEBUG) ' || true`,
+      `echo "alice read: $(${cliAs('alice.pem')} -server ${hosts[2]}:2181 get /keelson-mtls 2>/dev/null | grep written-with-a-certificate || true)"`,
+      `echo "alice old: $(${cliAs('alice.pem')} -server ${hosts[1]}:2181 get /keelson-tls 2>/dev/null | grep written-over-tls || true)"`,
+      `${cliAs('mallory.pem')} -server ${hosts[2]}:2181 get /keelson-tls > /tmp/mallory.log 2>&1 || true`,
+      'wait',
+      `echo "mallory zkCli: read=$(grep -c written-over-tls /tmp/mallory.log) connected=$(grep -c 'SyncConnected' /tmp/mallory.log)"`,
+      `echo "none zkCli: read=$(grep -c written-over-tls /tmp/none.log) connected=$(grep -c 'SyncConnected' /tmp/none.log)"`,
+    ].join('\n');
+    const output = await runClientPod(
+      ns.name,
+      {
+        name: 'mtls-client',
+        image: zookeeperImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        memory: '384Mi',
+        volumes,
+      },
+      logs,
+    );
+    const report = async (what: string, out: string) =>
+      `${what}\n--- client\n${out}\n--- servers\n${await logs()}`;
+    process.stdout.write(
+      `zookeeper mTLS: class added, rolled one server at a time in ${added.map((s) => s.toFixed(1)).join(' + ')} s\n` +
+        `${output}\n`,
+    );
+    const lines = output.split('\n');
+    const modes = lines
+      .filter((l) => l.startsWith('alice srvr '))
+      .map((l) => l.replace(/^alice srvr [^:]+: (Mode: )?/, ''))
+      .sort();
+    if (modes.join() !== 'follower,follower,leader')
+      throw new Error(await report(`modes asked with a certificate of the class: ${modes}`, output));
+    for (const host of hosts) {
+      const expected = [`none srvr ${host}: 0`, `mallory srvr ${host}: 0`];
+      const missing = expected.filter((l) => !lines.includes(l));
+      if (missing.length > 0) throw new Error(await report(`missing: ${missing.join('; ')}`, output));
+    }
+    for (const expected of [
+      'alice read: written-with-a-certificate',
+      'alice old: written-over-tls',
+      'mallory zkCli: read=0 connected=0',
+      'none zkCli: read=0 connected=0',
+    ]) {
+      if (!lines.includes(expected)) throw new Error(await report(`missing: ${expected}`, output));
+    }
+
+    // Removed again: the servers roll back to server TLS only, and a client without a certificate reads.
+    const without = build(false).manifests;
+    expect(find(without, 'ConfigMap', 'zk').data.ZOOKEEPER_CLIENT_CERTIFICATE_CLASS).toBeUndefined();
+    const removed = await rollTo(without);
+    const after = await runClientPod(
+      ns.name,
+      {
+        name: 'server-tls-client',
+        image: zookeeperImageRecipe(VERSION).reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            ...hosts.map(
+              (h) =>
+                `for i in $(seq 20); do mode=$(${srvrAs(h)} || true); [ -n "$mode" ] && break; sleep 2; done; ` +
+                `echo "srvr ${h}: $mode"`,
+            ),
+            `echo "read: $(${cliAs()} -server ${hosts[1]}:2181 get /keelson-mtls 2>/dev/null | grep written-with-a-certificate || true)"`,
+          ].join('\n'),
+        ],
+        memory: '384Mi',
+        volumes,
+      },
+      logs,
+    );
+    process.stdout.write(
+      `zookeeper mTLS: class removed, rolled in ${removed.map((s) => s.toFixed(1)).join(' + ')} s\n${after}\n`,
+    );
+    const afterModes = after
+      .split('\n')
+      .filter((l) => l.startsWith('srvr '))
+      .map((l) => l.replace(/^srvr [^:]+: (Mode: )?/, ''))
+      .sort();
+    if (
+      afterModes.join() !== 'follower,follower,leader' ||
+      !after.includes('read: written-with-a-certificate')
+    )
+      throw new Error(await report('a client without a certificate after the class was removed', after));
+  }
 
   /** A renewed server certificate reaches new client connections without a restart. */
   async function renewal(): Promise<void> {
