@@ -17,12 +17,19 @@
  * - the root logger set to DEBUG on the running stacklet takes effect without a restart (Log4j 2
  *   re-reads the file the kubelet updates): DEBUG records appear in the file, and at the aggregator,
  *   while the pod and the StatefulSet's pod template stay the same.
+ * - a `kerberos` AuthenticationClass added to the running metastore (against a real MIT KDC,
+ *   kerberos-kdc.ts) rolls it: its init container creates the shared principal
+ *   `hive/<client Service DNS name>@REALM` once and exports its keys unchanged (key version 1 after
+ *   the start); a client with alice's keytab creates and lists databases over SASL (and still sees
+ *   the database made before), a client without a ticket and a client without SASL are refused;
+ *   the admin password is in no manifest, ConfigMap, StatefulSet, pod, pod log or Event.
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
 import { Chart, Testing } from 'cdk8s';
 import { HIVE_METRIC_NAMES, HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
+import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
@@ -31,7 +38,24 @@ import {
   startPostgres,
   postgresMetastoreDatabase,
 } from './hive-real-node-support';
-import { buildImageOnRealNode, realNode, REAL_NODE_PLACEMENT, waitPodsReady } from './real-node-support';
+import {
+  clientKrb5Conf,
+  createKerberosAdminSecret,
+  KDC_ADMIN_PASSWORD,
+  kdcKeytab,
+  kdcQuery,
+  kerberosClass,
+  REALM,
+  startKdc,
+} from './kerberos-kdc';
+import {
+  buildImageOnRealNode,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
 import type { OtlpReceiver } from '../support/otlp-receiver';
 import {
   observedClusterConfig,
@@ -70,16 +94,31 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       metastorePods: [METASTORE, 'postgres'],
     });
 
-  it('creates the schema once, serves Thrift, and keeps both across a restart', async () => {
+  // What the kerberos step takes over from the first part: the running metastore's manifests and the KDC.
+  let hiveManifests: (root: 'INFO' | 'DEBUG', kerberos?: boolean) => Manifest[] = () => {
+    throw new Error('the first test did not get to synthesize the metastore');
+  };
+  let kdcHost: Promise<string> | undefined;
+  let kdcHostName = '';
+
+  it('creates the schema once, serves Thrift, keeps both across a restart, and takes a kerberos class: a client with a keytab creates and lists databases, one without a ticket or without SASL is refused', async () => {
     await realNode();
     await buildImageOnRealNode(hiveImageRecipe(VERSION));
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startPostgres(ns.name);
+    // The KDC of the kerberos step starts meanwhile. Its admin may add, inquire and extract the keys
+    // of hive/* principals (`e`: the shared principal's keys are exported unchanged).
+    kdcHost = Promise.all([
+      startKdc(ns.name, ['aie hive/*']),
+      buildImageOnRealNode(krb5ToolsImageRecipe()),
+      createKerberosAdminSecret(ns.name, 'kerberos-admin'),
+    ]).then(([kdc]) => kdc);
+    kdcHost.catch(() => undefined); // awaited, with its error, by the kerberos step
     let dependencies: Record<string, Record<string, string>> = {};
     if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
 
     // keelson's manifests, placed on the real node. The file takes DEBUG; the root logger decides.
-    const hiveManifests = (root: 'INFO' | 'DEBUG') => {
+    hiveManifests = (root: 'INFO' | 'DEBUG', kerberos = false) => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
       new HiveCluster(
         chart,
@@ -89,6 +128,7 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
           clusterConfig: {
             database: postgresMetastoreDatabase(host),
             ...observedClusterConfig(),
+            ...(kerberos ? { authentication: [{ authenticationClass: 'realm' }] } : {}),
           },
           metastores: {
             config: {
@@ -99,7 +139,10 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
             podOverrides: { spec: REAL_NODE_PLACEMENT },
           },
         },
-        { dependencies },
+        {
+          dependencies,
+          authenticationClasses: kerberos ? [kerberosClass('realm', kdcHostName, 'kerberos-admin')] : [],
+        },
       );
       return Testing.synth(chart) as Manifest[];
     };
@@ -292,5 +335,130 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
         (r) => r.severityText === 'DEBUG' && r.resource['k8s.pod.name'] === METASTORE,
       );
     }
+    await addKerberosClass();
   });
+
+  /**
+   * A kerberos class added to the running metastore: a client with a keytab creates and lists
+   * databases, one without a ticket or without SASL is refused. It continues the first test: the
+   * test's namespace, and the metastore in it, last one test.
+   */
+  const addKerberosClass = async () => {
+    const waited = Date.now();
+    kdcHostName = await kdcHost!;
+    const kdcWait = Date.now() - waited;
+    const principal = `hive/hive-metastores.${ns.name}.svc.cluster.local@${REALM}`;
+    const before = await core.readNamespacedPod({ name: METASTORE, namespace: ns.name });
+    const manifests = hiveManifests('DEBUG', true).filter((o) => o.kind !== 'PrometheusRule');
+    expect(await applyAll(client, manifests, ns.name)).toEqual([]);
+    const applied = Date.now();
+    await waitFor(
+      'the metastore to roll',
+      async () => {
+        const now = await core
+          .readNamespacedPod({ name: METASTORE, namespace: ns.name })
+          .catch(() => undefined);
+        return now?.metadata?.uid !== undefined && now.metadata.uid !== before.metadata?.uid;
+      },
+      10 * 60_000,
+    );
+    await waitPodsReady(ns.name, [METASTORE], 15 * 60_000);
+    const rolled = Date.now();
+    const logs = () => podsLogs(ns.name, [METASTORE, 'kdc']);
+    const keytabLog = await core.readNamespacedPodLog({
+      name: METASTORE,
+      namespace: ns.name,
+      container: 'kerberos-keytab',
+    });
+    expect(keytabLog).toContain(`wrote the keytab of ${principal}`);
+    // Created with random keys once, then exported unchanged: still the first key version.
+    expect(await kdcQuery(ns.name, `getprinc ${principal}`)).toMatch(/Key: vno 1,/);
+
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'hive-client-kerberos' },
+        data: { 'alice.keytab': await kdcKeytab(ns.name, 'alice.keytab') },
+        stringData: { 'krb5.conf': clientKrb5Conf(kdcHostName) },
+      },
+    });
+    const uri = `thrift://hive-metastores.${ns.name}.svc.cluster.local:9083`;
+    // Each client in its own JVM, one pod: no ticket, no SASL, then alice with her keytab (who
+    // must see neither of the others' databases).
+    const run = (what: string, properties: string[]) =>
+      `timeout 120 java -Xmx160m -Djava.security.krb5.conf=/k/krb5.conf ${properties.join(' ')} ` +
+      `-cp '/probe:/opt/hive/lib/*' MetastoreProbe ${uri} ${what} > /tmp/${what}.log 2>&1; ` +
+      `echo "${what}: status=$? listed=$(grep -c '^database: ' /tmp/${what}.log)"`;
+    const sasl = `-Dprobe.serverPrincipal=${principal}`;
+    const script = [
+      'set +e',
+      run('noticket', [sasl]),
+      run('nosasl', []),
+      run('kerberized', [sasl, `-Dprobe.user=alice@${REALM}`, '-Dprobe.keytab=/k/alice.keytab']),
+      "grep -E '^(database: |logged in)' /tmp/kerberized.log",
+      "grep -h -i -E -m 3 'GSS|SASL|TTransportException|Could not connect' /tmp/noticket.log /tmp/nosasl.log",
+      'tail -n 5 /tmp/kerberized.log',
+      'true',
+    ].join('\n');
+    const output = await runClientPod(
+      ns.name,
+      {
+        name: 'probe-kerberos',
+        image: hiveImageRecipe(VERSION).reference,
+        command: ['/bin/bash', '-c', script],
+        memory: '512Mi',
+        volumes: [
+          { volume: { name: 'probe', configMap: { name: 'metastore-probe' } }, mountPath: '/probe' },
+          { volume: { name: 'k', secret: { secretName: 'hive-client-kerberos' } }, mountPath: '/k' },
+        ],
+      },
+      logs,
+      10 * 60_000,
+    );
+    const done = Date.now();
+    process.stdout.write(
+      `hive kerberos on the real node: the KDC, started beside the first part, kept the step waiting ` +
+        `${(kdcWait / 1000).toFixed(1)} s; metastore rolled and Ready ${((rolled - applied) / 1000).toFixed(1)} s ` +
+        `after; clients ${((done - rolled) / 1000).toFixed(1)} s\n` +
+        `${output
+          .split('\n')
+          .filter((l) => /^(noticket|nosasl|kerberized|logged in):? /.test(l))
+          .join('\n')}\n`,
+    );
+    const lines = output.split('\n');
+    const report = async (what: string) => `${what}\n--- client\n${output}\n--- pods\n${await logs()}`;
+    if (!lines.includes('kerberized: status=0 listed=3'))
+      throw new Error(await report('alice did not create and list databases over SASL'));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `logged in as alice@${REALM}`,
+        'database: default',
+        // Made before the class was added: the metadata survived the roll.
+        'database: sales',
+        'database: kerberized',
+      ]),
+    );
+    for (const what of ['noticket', 'nosasl']) {
+      const line = lines.find((l) => l.startsWith(`${what}: `));
+      if (!line || !/status=[1-9]\d* listed=0$/.test(line)) throw new Error(await report(`${what}: ${line}`));
+      expect(lines).not.toContain(`database: ${what}`);
+    }
+
+    // The admin password is nowhere keelson or the pods wrote; keelson wrote no Secret.
+    expect(JSON.stringify(manifests)).not.toContain(KDC_ADMIN_PASSWORD);
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+    expect(await podsLogs(ns.name, [METASTORE])).not.toContain(KDC_ADMIN_PASSWORD);
+    const inCluster = [
+      await core.listNamespacedConfigMap({ namespace: ns.name }),
+      await core.listNamespacedEvent({ namespace: ns.name }),
+      await apps.listNamespacedStatefulSet({ namespace: ns.name }),
+      await core.listNamespacedPod({ namespace: ns.name }),
+    ];
+    expect(JSON.stringify(inCluster)).not.toContain(KDC_ADMIN_PASSWORD);
+    // Clients learn the principal from the discovery ConfigMap.
+    expect((await core.readNamespacedConfigMap({ name: 'hive', namespace: ns.name })).data).toMatchObject({
+      HIVE_KERBEROS_PRINCIPAL: principal,
+      HIVE_KERBEROS_REALM: REALM,
+    });
+  };
 });

@@ -1,8 +1,7 @@
 /**
- * Kafka with Kerberos on the real node, against a real KDC: Debian's MIT Kerberos (`krb5kdc` and
- * `kadmind` 1.20, in an image built here from Debian's packages) runs as a pod under the restricted
- * Pod Security profile, its realm created at start, with an admin principal allowed to add,
- * inquire and re-key `kafka/*` principals only. keelson's manifests (synth mode) of a KRaft Kafka
+ * Kafka with Kerberos on the real node, against a real KDC (kerberos-kdc.ts: Debian's MIT Kerberos
+ * as a pod under the restricted Pod Security profile), its admin principal allowed to add, inquire
+ * and re-key `kafka/*` principals only. keelson's manifests (synth mode) of a KRaft Kafka
  * (one controller, one broker, server and internal TLS from the test's own CAs) run in keelson's images. Proven, on one running stacklet:
  * - without an AuthenticationClass, a TLS client produces and consumes;
  * - adding the `kerberos` class to the running stacklet rolls the broker, whose init container
@@ -21,124 +20,34 @@ import { KRB5_TOOLS_IMAGE, tlsVolumeName, type StackletOptions } from '../../lib
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { debianServerImageRecipe } from './database-servers';
 import { kafkaJava, produceConsume } from './kafka-client-support';
 import {
+  clientKrb5Conf,
+  createKerberosAdminSecret,
+  KDC_ADMIN_PASSWORD as ADMIN_PASSWORD,
+  kdcKeytab,
+  kerberosClass,
+  REALM,
+  startKdc,
+} from './kerberos-kdc';
+import {
   buildImageOnRealNode,
-  execInPod,
   HostPathVolumes,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, uniqueName, useTestNamespace } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(40 * 60_000);
 
 const VERSION = '4.1.0';
 const STORAGE_CLASS = 'keelson-test-hostpath';
-const REALM = 'KEELSON.TEST';
-const KDC_UID = 10001;
-const ADMIN = `keelson/admin@${REALM}`;
-const ADMIN_PASSWORD = `kadmin-${uniqueName('pw')}`;
 const BROKER = 'kafka-brokers-default-0';
 const CONTROLLER = 'kafka-controllers-default-0';
-
-/** Debian 12's MIT KDC and admin server, as uid 10001. */
-function kdcImageRecipe() {
-  return debianServerImageRecipe({
-    reference: 'keelson.test/mit-kdc:1.20',
-    description: "Debian's MIT Kerberos KDC and admin server 1.20 (krb5-kdc, krb5-admin-server, krb5-user)",
-    packages: ['krb5-kdc', 'krb5-admin-server', 'krb5-user'],
-    account: 'krb5',
-  });
-}
-
-/**
- * The KDC's start: its realm created (kdb5_util), the admin principal (rights on kafka/* only),
- * alice with a keytab, mallory with a keytab made stale by a second ktadd; then krb5kdc on TCP
- * 8888 and kadmind on 7749 (unprivileged ports; the Service maps 88 and 749 onto them).
- */
-const KDC_SCRIPT = [
-  'set -eu',
-  // The replay cache in /tmp: the root file system (with /var/tmp) is read-only.
-  'export KRB5_CONFIG=/tmp/krb5.conf KRB5_KDC_PROFILE=/tmp/kdc.conf KRB5RCACHEDIR=/tmp',
-  `printf '%s\\n' '[libdefaults]' '  default_realm = ${REALM}' '[realms]' '  ${REALM} = {' ` +
-    `'    kdc = 127.0.0.1:8888' '    admin_server = 127.0.0.1:7749' '  }' > /tmp/krb5.conf`,
-  `printf '%s\\n' '[kdcdefaults]' '  kdc_ports = 8888' '  kdc_tcp_ports = 8888' '[realms]' '  ${REALM} = {' ` +
-    `'    database_name = /var/lib/krb5kdc/principal' '    key_stash_file = /var/lib/krb5kdc/stash' ` +
-    `'    acl_file = /tmp/kadm5.acl' '    kadmind_port = 7749' '  }' '[logging]' '  kdc = STDERR' '  admin_server = STDERR' > /tmp/kdc.conf`,
-  `echo '${ADMIN} aci kafka/*@${REALM}' > /tmp/kadm5.acl`,
-  `kdb5_util create -s -r ${REALM} -P "master-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \\n')" > /dev/null`,
-  `kadmin.local -q "addprinc -pw $ADMIN_PASSWORD ${ADMIN}" > /dev/null`,
-  'kadmin.local -q "addprinc -randkey alice" > /dev/null',
-  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/alice.keytab alice" > /dev/null',
-  'kadmin.local -q "addprinc -randkey mallory" > /dev/null',
-  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/mallory-stale.keytab mallory" > /dev/null',
-  'kadmin.local -q "ktadd -k /var/lib/krb5kdc/mallory-now.keytab mallory" > /dev/null',
-  'krb5kdc -n & kdc=$!',
-  'kadmind -nofork & kadmind=$!',
-  'touch /tmp/ready',
-  'wait -n $kdc $kadmind',
-].join('\n');
-
-async function startKdc(namespace: string): Promise<void> {
-  const { core } = adminClients();
-  await buildImageOnRealNode(kdcImageRecipe());
-  await core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'kdc-admin' }, stringData: { password: ADMIN_PASSWORD } },
-  });
-  const writable = { data: '/var/lib/krb5kdc', tmp: '/tmp' };
-  await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name: 'kdc', labels: { app: 'kdc' } },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        securityContext: { runAsNonRoot: true, fsGroup: KDC_UID, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'kdc',
-            image: kdcImageRecipe().reference,
-            imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', KDC_SCRIPT],
-            env: [
-              { name: 'ADMIN_PASSWORD', valueFrom: { secretKeyRef: { name: 'kdc-admin', key: 'password' } } },
-            ],
-            ports: [
-              { name: 'kdc', containerPort: 8888 },
-              { name: 'kadmin', containerPort: 7749 },
-            ],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
-            securityContext: RESTRICTED_CONTAINER,
-            resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
-            volumeMounts: Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
-          },
-        ],
-        volumes: Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
-      },
-    },
-  });
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'kdc' },
-      spec: {
-        selector: { app: 'kdc' },
-        ports: [
-          { name: 'kdc', port: 88, targetPort: 'kdc' },
-          { name: 'kadmin', port: 749, targetPort: 'kadmin' },
-        ],
-      },
-    },
-  });
-  await waitPodsReady(namespace, ['kdc'], 5 * 60_000);
-}
 
 describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real node`, () => {
   const ns = useTestNamespace('kafka-krb', RESTRICTED);
@@ -161,10 +70,10 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
       buildImageOnRealNode(kafkaImageRecipe(VERSION)),
       buildImageOnRealNode(krb5ToolsImageRecipe()),
     ]);
-    await startKdc(ns.name);
+    // The admin may add, inquire and re-key kafka/* principals only.
+    const kdcHost = await startKdc(ns.name, ['aci kafka/*']);
     const kdcReady = Date.now();
     for (const i of [0, 1]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
-    const kdcHost = `kdc.${ns.name}.svc.cluster.local`;
 
     const config = {
       resources: {
@@ -206,28 +115,15 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
       };
       const options: StackletOptions = {
         tlsClasses: [{ name: 'tls' }],
-        authenticationClasses: [
-          {
-            name: 'realm',
-            provider: 'kerberos',
-            spec: { kerberos: { realm: REALM, kdc: kdcHost, adminCredentialsSecretName: 'kerberos-admin' } },
-          },
-        ],
+        authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')],
       };
       new KafkaCluster(chart, 'kafka', props, options);
       return Testing.synth(chart) as Manifest[];
     };
 
     // The stacklet's copy of the admin credentials, and the clients' keytabs read from the KDC.
-    await core.createNamespacedSecret({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'kerberos-admin' },
-        stringData: { principal: ADMIN, password: ADMIN_PASSWORD },
-      },
-    });
-    const keytab = async (file: string) =>
-      (await execInPod(ns.name, 'kdc', `base64 -w0 /var/lib/krb5kdc/${file}`)).trim();
+    await createKerberosAdminSecret(ns.name, 'kerberos-admin');
+    const keytab = (file: string) => kdcKeytab(ns.name, file);
     const broker = `${BROKER}.kafka-brokers-default-headless.${ns.name}.svc.cluster.local:9092`;
     const trust = 'ssl.truststore.type=PEM\nssl.truststore.location=/k/server-ca.crt\n';
     const sasl = (jaas: string) =>
@@ -245,7 +141,7 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
           'mallory-stale.keytab': await keytab('mallory-stale.keytab'),
         },
         stringData: {
-          'krb5.conf': `[libdefaults]\n  default_realm = ${REALM}\n  udp_preference_limit = 1\n  dns_canonicalize_hostname = false\n  rdns = false\n[realms]\n  ${REALM} = {\n    kdc = ${kdcHost}:88\n  }\n`,
+          'krb5.conf': clientKrb5Conf(kdcHost),
           'alice.properties': sasl(keyTabLogin('alice', 'alice.keytab')),
           'no-keytab.properties': sasl('useTicketCache=false doNotPrompt=true'),
           'stale-keytab.properties': sasl(keyTabLogin('mallory', 'mallory-stale.keytab')),

@@ -9,6 +9,7 @@ import org.apache.hadoop.hive.metastore.api.SerDeInfo;
 import org.apache.hadoop.hive.metastore.api.StorageDescriptor;
 import org.apache.hadoop.hive.metastore.api.Table;
 import org.apache.hadoop.hive.metastore.conf.MetastoreConf;
+import org.apache.hadoop.security.UserGroupInformation;
 
 /**
  * A Thrift client of a Hive metastore, for keelson's tests: `MetastoreProbe <thrift URI> [database
@@ -19,11 +20,28 @@ import org.apache.hadoop.hive.metastore.conf.MetastoreConf;
  * partitioned by a string column `day`, adds the partition `day=2026-12-01`, and prints
  * `partition: <value>` for each partition a filter on `day` finds: the metastore answers such a
  * filter with its database-specific SQL, so the database's dialect is exercised, not only its ORM.
+ *
+ * With `-Dprobe.serverPrincipal=<principal>` it speaks SASL (GSSAPI) to a metastore of that
+ * Kerberos principal, with Hadoop's Kerberos security on; with `-Dprobe.user=<principal>` and
+ * `-Dprobe.keytab=<file>` as well it logs in from that keytab first (without, it has no ticket).
+ * The JVM reads krb5.conf from `-Djava.security.krb5.conf`.
  */
 public class MetastoreProbe {
   public static void main(String[] args) throws Exception {
     Configuration conf = MetastoreConf.newMetastoreConf();
     MetastoreConf.setVar(conf, MetastoreConf.ConfVars.THRIFT_URIS, args[0]);
+    String serverPrincipal = System.getProperty("probe.serverPrincipal");
+    if (serverPrincipal != null) {
+      conf.set("hadoop.security.authentication", "kerberos");
+      MetastoreConf.setBoolVar(conf, MetastoreConf.ConfVars.USE_THRIFT_SASL, true);
+      MetastoreConf.setVar(conf, MetastoreConf.ConfVars.KERBEROS_PRINCIPAL, serverPrincipal);
+      UserGroupInformation.setConfiguration(conf);
+      String user = System.getProperty("probe.user");
+      if (user != null) {
+        UserGroupInformation.loginUserFromKeytab(user, System.getProperty("probe.keytab"));
+        System.out.println("logged in as " + UserGroupInformation.getLoginUser().getUserName());
+      }
+    }
     HiveMetaStoreClient client = new HiveMetaStoreClient(conf);
     try {
       if (args.length > 1) {
