@@ -14,7 +14,14 @@ import {
   SCHEMA_INIT_MEMORY,
   type HiveClusterProps,
 } from '../constructs/hive';
-import { parseQuantity, productCrd, S3Connection, specProblems, tlsFiles } from '../lib';
+import {
+  parseQuantity,
+  productCrd,
+  S3Connection,
+  specProblems,
+  tlsFiles,
+  type StackletOptions,
+} from '../lib';
 import { find, type Obj } from './support/synth';
 
 const POSTGRES = {
@@ -505,5 +512,102 @@ describe('a HiveCluster with TLS', () => {
       expect(off.pod.containers[0].readinessProbe.tcpSocket.port).toBe(9083);
       expect(off.pod.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-server');
     }
+  });
+});
+
+describe('a HiveCluster that authenticates clients with Kerberos', () => {
+  const REALM_CLASS = {
+    name: 'realm',
+    provider: 'kerberos' as const,
+    spec: {
+      kerberos: {
+        realm: 'DATA.EXAMPLE.ORG',
+        kdc: 'kdc.security.svc.cluster.local',
+        adminCredentialsSecretName: 'kerberos-admin',
+      },
+    },
+  };
+  const PRINCIPAL = 'hive/hive-metastores.data.svc.cluster.local@DATA.EXAMPLE.ORG';
+  const build = (
+    props: HiveClusterProps = {
+      clusterConfig: { database: POSTGRES, authentication: [{ authenticationClass: 'realm' }] },
+    },
+    classes: StackletOptions['authenticationClasses'] = [REALM_CLASS],
+  ) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    new HiveCluster(chart, 'hive', props, { authenticationClasses: classes });
+    return Testing.synth(chart) as Obj[];
+  };
+
+  test('Thrift speaks SASL as one principal named after the client Service, from the keytab in memory', () => {
+    const objs = build();
+    const cm = find(objs, 'ConfigMap', 'hive-metastores-default').data;
+    expect(xml(cm['metastore-site.xml'])).toMatchObject({
+      'hive.metastore.sasl.enabled': 'true',
+      'hive.metastore.kerberos.principal': PRINCIPAL,
+      'hive.metastore.kerberos.keytab.file': '/keelson/kerberos/keytab',
+    });
+    expect(xml(cm['core-site.xml'])).toEqual({ 'hadoop.security.authentication': 'kerberos' });
+    expect(cm['krb5.conf']).toContain('default_realm = DATA.EXAMPLE.ORG');
+    const pod = find(objs, 'StatefulSet', 'hive-metastores-default').spec.template.spec;
+    const hive = pod.containers.find((c: { name: string }) => c.name === 'hive');
+    expect(hive.command[2]).toContain('-Djava.security.krb5.conf=/keelson/config/krb5.conf');
+    expect(hive.volumeMounts).toContainEqual({
+      name: 'kerberos-keytab',
+      mountPath: '/keelson/kerberos',
+      readOnly: true,
+    });
+    // The keytab is written first; the schema tool follows.
+    expect(pod.initContainers.map((c: { name: string }) => c.name)).toEqual([
+      'kerberos-keytab',
+      'schema-init',
+    ]);
+    const script: string = pod.initContainers[0].command[2];
+    // Every pod exports the same keys, so no pod's start invalidates another's.
+    expect(script).toContain(`principal="${PRINCIPAL}"`);
+    expect(script).toContain('kadm "ktadd -k /keelson/kerberos/keytab -norandkey $principal"');
+    expect(script).toContain("needs the admin principal's e right");
+    // Only the init container mounts the admin Secret.
+    for (const c of [...pod.containers, pod.initContainers[1]]) {
+      expect(JSON.stringify(c.volumeMounts ?? [])).not.toContain('kerberos-admin');
+    }
+  });
+
+  test('the discovery ConfigMap tells clients the principal and its realm; without a class, nothing changes', () => {
+    expect(find(build(), 'ConfigMap', 'hive').data).toMatchObject({
+      HIVE: 'thrift://hive-metastores.data.svc.cluster.local:9083',
+      HIVE_KERBEROS_PRINCIPAL: PRINCIPAL,
+      HIVE_KERBEROS_REALM: 'DATA.EXAMPLE.ORG',
+    });
+    const plain = build({ clusterConfig: { database: POSTGRES } });
+    expect(Object.keys(find(plain, 'ConfigMap', 'hive').data)).toEqual(['HIVE']);
+    const site = xml(find(plain, 'ConfigMap', 'hive-metastores-default').data['metastore-site.xml']);
+    expect(JSON.stringify(plain)).not.toMatch(/kerberos|krb5|sasl/i);
+    expect(site['hive.metastore.sasl.enabled']).toBeUndefined();
+  });
+
+  test('refuses two kerberos classes and other providers, naming the field', () => {
+    const two = {
+      clusterConfig: {
+        database: POSTGRES,
+        authentication: [{ authenticationClass: 'realm' }, { authenticationClass: 'other' }],
+      },
+    };
+    expect(() => build(two, [REALM_CLASS, { ...REALM_CLASS, name: 'other' }])).toThrow(
+      /spec.clusterConfig.authentication: the metastores accept one Kerberos principal, of one realm; name one kerberos AuthenticationClass, not 2 \(realm, other\)/,
+    );
+    const ldap = {
+      name: 'directory',
+      provider: 'ldap' as const,
+      spec: { ldap: { host: 'ldap', searchBase: 'dc=example' } },
+    };
+    expect(() =>
+      build(
+        { clusterConfig: { database: POSTGRES, authentication: [{ authenticationClass: 'directory' }] } },
+        [ldap as never],
+      ),
+    ).toThrow(
+      /authentication\[0\].authenticationClass: the AuthenticationClass "directory" has the ldap provider, which HiveCluster does not support; it supports kerberos/,
+    );
   });
 });

@@ -100,7 +100,10 @@ describe('a KafkaCluster that authenticates clients with Kerberos', () => {
       'listener.name.client.gssapi.sasl.jaas.config':
         'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
         'keyTab="/keelson/kerberos/keytab" principal="kafka/__POD_ADDRESS__@DATA.EXAMPLE.ORG";',
+      // The brokers' reserved principal first, so no Kerberos user becomes it.
       'sasl.kerberos.principal.to.local.rules':
+        'RULE:[1:$1](keelson-kafka-internal)s/.*/keelson-kafka-impersonator/,' +
+        'RULE:[2:$1](keelson-kafka-internal)s/.*/keelson-kafka-impersonator/,' +
         'RULE:[1:$1@$0](.*@DATA\\.EXAMPLE\\.ORG)s/@.*//,RULE:[2:$1@$0](.*@DATA\\.EXAMPLE\\.ORG)s/@.*//,DEFAULT',
     });
     // The controllers are not clients' to reach: no Kerberos there.

@@ -1,5 +1,5 @@
 import { Chart, Testing } from 'cdk8s';
-import { KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
+import { IMPERSONATING_PRINCIPAL, KafkaCluster, type KafkaClusterProps } from '../constructs/kafka';
 import { TlsClass } from '../lib';
 import type { StackletOptions } from '../lib';
 import { find, type Obj } from './support/synth';
@@ -227,6 +227,21 @@ describe('a KafkaCluster in ZooKeeper mode with TLS', () => {
   });
 });
 
+/**
+ * The principal Kafka derives from a certificate subject under `rules` (`ssl.principal.mapping.rules`):
+ * the first `RULE:pattern/replacement/` whose pattern matches the whole subject, else `DEFAULT`
+ * (the subject itself). Java's and JavaScript's regular expressions agree on these patterns.
+ */
+function principalOf(rules: string, subject: string): string {
+  const rule = /\s*(DEFAULT|RULE:((?:\\.|[^\\/])*)\/((?:\\.|[^\\/])*)\/[LU]?)\s*(?:,|$)/gy;
+  for (const [, whole, pattern, replacement] of rules.matchAll(rule)) {
+    if (whole === 'DEFAULT') return subject;
+    const regex = new RegExp(pattern);
+    if (new RegExp(`^(?:${pattern})$`).test(subject)) return subject.replace(regex, replacement);
+  }
+  throw new Error(`no rule of ${rules} maps ${subject}`);
+}
+
 describe('a KafkaCluster that authenticates clients by certificate', () => {
   const withClients = (tlsClass: string, options: StackletOptions = tlsOn): StackletOptions => ({
     ...options,
@@ -244,9 +259,21 @@ describe('a KafkaCluster that authenticates clients by certificate', () => {
       // The brokers still show their own server certificate; they check clients against the other class.
       'listener.name.client.ssl.keystore.location': '/keelson/tls/server/tls.pem',
       'listener.name.client.ssl.truststore.location': '/keelson/tls/trust/clients/ca.crt',
-      'listener.name.client.ssl.principal.mapping.rules': 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT',
       ...internalTls('internal'),
     });
+    const rules = broker['listener.name.client.ssl.principal.mapping.rules'];
+    expect(principalOf(rules, 'CN=alice,O=data')).toBe('alice');
+    expect(principalOf(rules, 'O=data,CN=bob')).toBe('bob');
+    expect(principalOf(rules, 'O=data')).toBe('O=data');
+    // The brokers' own principal is reserved: a client certificate naming it is no super user.
+    for (const subject of [
+      'CN=keelson-kafka-internal',
+      'CN=keelson-kafka-internal,O=data',
+      'O=x,cn=keelson-kafka-internal',
+    ]) {
+      expect(principalOf(rules, subject)).toBe(IMPERSONATING_PRINCIPAL);
+    }
+    expect(principalOf(rules, 'CN=keelson-kafka-internal-not')).toBe('keelson-kafka-internal-not');
     const spec = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
     expect(spec.volumes.map((v: { name: string }) => v.name)).toContain('tls-trust-clients');
     expect(spec.containers[0].volumeMounts).toContainEqual({

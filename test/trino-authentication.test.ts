@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import {
   bindEnv,
+  CERTIFICATE_USER_PATTERN,
   HASH_PASSWORDS_PROGRAM,
   oidcClientEnv,
   PBKDF2_ITERATIONS,
@@ -47,6 +48,14 @@ const CLASSES: Record<string, AuthenticationClassSpec> = {
     },
   },
   cert: { tls: { tlsClass: 'clients' } },
+  'cert-other': { tls: { tlsClass: 'partners' } },
+  krb: {
+    kerberos: {
+      realm: 'EXAMPLE.ORG',
+      kdc: 'kdc.identity.svc.cluster.local',
+      adminCredentialsSecretName: 'kdc-admin',
+    },
+  },
 };
 
 function properties(text: string): Record<string, string> {
@@ -182,8 +191,8 @@ describe('Trino password authentication from AuthenticationClasses', () => {
   test('rejects password authentication over plain HTTP, at the field', () => {
     const { trino } = synth(['directory'], { tls: false });
     expect(trino.problems).toEqual([
-      'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS, and this cluster serves plain ' +
-        'HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
+      'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS (tokens and client certificates ' +
+        'too), and this cluster serves plain HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
         'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
     ]);
     expect(() => Testing.synth(trino.node.scope as Chart)).toThrow(/Trino takes passwords only over HTTPS/);
@@ -245,10 +254,51 @@ describe('Trino password authentication from AuthenticationClasses', () => {
       'AuthenticationClass, not 2 ("sso", "sso-internal"); keep one';
     expect(two.problems).toEqual([problem]);
     expect(problemsOf(two)).toBe(`TrinoCluster "trino": ${problem}`);
-    expect(synth(['directory', 'cert']).trino.problems).toEqual([
-      'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "cert" has the tls ' +
-        'provider, which TrinoCluster does not support; it supports static, ldap, oidc',
+    expect(synth(['cert', 'cert-other']).trino.problems).toEqual([
+      "spec.clusterConfig.authentication: Trino's HTTPS server has one trust store for client certificates, so at " +
+        'most one tls AuthenticationClass, not 2 ("cert", "cert-other"); keep one',
     ]);
+    expect(synth(['directory', 'krb']).trino.problems).toEqual([
+      'spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "krb" has the kerberos ' +
+        'provider, which TrinoCluster does not support; it supports static, ldap, oidc, tls',
+    ]);
+    // A certificate class over plain HTTP is refused like the others.
+    expect(synth(['cert'], { tls: false }).trino.problems[0]).toMatch(
+      /^spec\.clusterConfig\.authentication: Trino takes passwords only over HTTPS \(tokens and client certificates too\)/,
+    );
+  });
+
+  test("a tls class: certificate authentication first, the class's CAs as the HTTPS trust store, the user the CN", () => {
+    const { objs } = synth(['cert', 'directory', 'sso']);
+    const config = properties(configMap(objs, 'coordinators').data['config.properties']);
+    expect(config).toMatchObject({
+      'http-server.authentication.type': 'CERTIFICATE,PASSWORD,OAUTH2',
+      'http-server.https.truststore.path': '/keelson/tls/trust/clients/ca.crt',
+      'http-server.authentication.certificate.user-mapping.pattern': CERTIFICATE_USER_PATTERN,
+    });
+    const pod = podSpec(objs, 'coordinators');
+    expect(pod.volumes.map((v) => v.name)).toContain('tls-trust-clients');
+    expect(pod.containers[0].volumeMounts.map((m) => m.name)).toContain('tls-trust-clients');
+    // Alone, it is the one authenticator; workers neither ask for nor trust client certificates.
+    const alone = synth(['cert']).objs;
+    expect(properties(configMap(alone, 'coordinators').data['config.properties'])).toMatchObject({
+      'http-server.authentication.type': 'CERTIFICATE',
+    });
+    expect(configMap(alone, 'workers').data['config.properties']).not.toContain(
+      'http-server.https.truststore.path',
+    );
+    expect(podSpec(alone, 'workers').volumes.map((v) => v.name)).not.toContain('tls-trust-clients');
+  });
+
+  test("the user mapping takes the subject's CN, as Java's regex matches Trino's whole principal", () => {
+    // Trino matches the X.500 name it reads (X500Principal#toString) against the whole pattern.
+    const pattern = new RegExp(`^${CERTIFICATE_USER_PATTERN}$`);
+    const user = (subject: string) => pattern.exec(subject)?.[1];
+    expect(user('CN=alice')).toBe('alice');
+    expect(user('CN=alice, OU=analytics, O=example')).toBe('alice');
+    expect(user('O=example, OU=analytics, CN=bob')).toBe('bob');
+    expect(user('CN=carol smith, O=example')).toBe('carol smith');
+    expect(user('O=example, OU=no-common-name')).toBeUndefined();
   });
 });
 
@@ -278,15 +328,19 @@ describe('changes to a running Trino: which pods roll', () => {
   const rolls = (from: Record<string, string>, to: Record<string, string>) =>
     Object.keys(from).filter((role) => from[role] !== to[role]);
 
-  test('adding or removing a class, an oidc class, or OPA rolls the coordinator only', () => {
+  test('adding or removing a class, an oidc or tls class, or OPA rolls the coordinator only', () => {
     const none = hashes([], false);
     const ldap = hashes(['directory'], false);
     const both = hashes(['directory', 'sso'], false);
+    const cert = hashes(['directory', 'cert'], false);
     const withOpa = hashes(['directory'], true);
     expect(rolls(none, ldap)).toEqual(['coordinators']);
     expect(rolls(ldap, none)).toEqual(['coordinators']);
     expect(rolls(ldap, both)).toEqual(['coordinators']);
     expect(rolls(both, ldap)).toEqual(['coordinators']);
+    expect(rolls(ldap, cert)).toEqual(['coordinators']);
+    expect(rolls(cert, ldap)).toEqual(['coordinators']);
+    expect(rolls(none, hashes(['cert'], false))).toEqual(['coordinators']);
     expect(rolls(ldap, withOpa)).toEqual(['coordinators']);
     expect(rolls(withOpa, ldap)).toEqual(['coordinators']);
   });

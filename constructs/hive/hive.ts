@@ -31,6 +31,15 @@
  * the keelson operator brings about before expiry (`certificateReload: restart`). The
  * discovery ConfigMap says `HIVE_TLS_CLASS=<class>` so clients (Trino's catalogs) trust that class.
  *
+ * Kerberos (a `kerberos` AuthenticationClass, lib/authentication/kerberos.ts): clients dial the
+ * metastores' client Service, and a Java client asks for a ticket of the principal it is told, so
+ * every metastore pod holds one shared principal named after that Service,
+ * `hive/<name>-metastores.<namespace>.svc.<domain>@REALM`: the `kerberos-keytab` init container
+ * creates it once (random keys) and exports its keys unchanged (`ktadd -norandkey`, the admin's `e`
+ * right) into the pod's memory. Thrift on 9083 then speaks SASL with GSSAPI only
+ * (`hive.metastore.sasl.enabled`); the discovery ConfigMap names the principal under
+ * `HIVE_KERBEROS_PRINCIPAL` (and the realm under `HIVE_KERBEROS_REALM`) for clients.
+ *
  * Credentials never reach the ConfigMap: the database user and password and the S3 keys come from
  * their Secrets as environment variables, and the XML files refer to them as `${env.NAME}`, which
  * Hadoop's configuration expands when the value is read. Hadoop leaves a reference to an unset
@@ -48,6 +57,10 @@ import {
   jmxExporterAgentArgument,
   METRICS_PORT_NAME,
   jdbcDriverClass,
+  kerberosClassOf,
+  kerberosPodParts,
+  KERBEROS_KEYTAB,
+  type KerberosPodParts,
   jdbcUrl,
   jvmHeapFromMemory,
   resolveS3,
@@ -89,6 +102,15 @@ export const HIVE_DISCOVERY_KEY = 'HIVE';
  * ClusterTrustBundles, label `keelson.dev/tls-class`) a client trusts to reach it.
  */
 export const HIVE_TLS_DISCOVERY_KEY = 'HIVE_TLS_CLASS';
+
+/**
+ * The key, present only with a kerberos class, of the principal the metastores accept (clients set it
+ * as `hive.metastore.kerberos.principal`), and of its realm.
+ */
+export const HIVE_KERBEROS_PRINCIPAL_DISCOVERY_KEY = 'HIVE_KERBEROS_PRINCIPAL';
+export const HIVE_KERBEROS_REALM_DISCOVERY_KEY = 'HIVE_KERBEROS_REALM';
+/** The service part of the metastores' principal. */
+export const HIVE_KERBEROS_SERVICE = 'hive';
 
 /** Where the start script writes the key store it builds from the mounted PEM files (an emptyDir). */
 export const METASTORE_KEYSTORE_DIR = '/tmp/keelson-tls';
@@ -164,10 +186,48 @@ function database(spec: HiveSpec): DatabaseConnection {
   return spec.clusterConfig!.database!;
 }
 
+/** The DNS name of the metastores' client Service. */
+function metastoreHost(stacklet: StackletContext): string {
+  return `${stacklet.name}-metastores.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`;
+}
+
 /** The Thrift URI clients use: the metastores' client Service. */
 export function metastoreUri(stacklet: StackletContext): string {
-  const service = `${stacklet.name}-metastores.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`;
-  return `thrift://${service}:${HIVE_METASTORE_PORT}`;
+  return `thrift://${metastoreHost(stacklet)}:${HIVE_METASTORE_PORT}`;
+}
+
+/**
+ * The Kerberos parts of a metastore pod, for a stacklet naming a kerberos class: one principal
+ * named after the client Service, shared by every pod (its keys exported unchanged).
+ */
+export function metastoreKerberos(stacklet: StackletContext): KerberosPodParts | undefined {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return undefined;
+  return kerberosPodParts(info, {
+    service: HIVE_KERBEROS_SERVICE,
+    podAddress: metastoreHost(stacklet),
+    shared: true,
+    configDir: CONFIG_DIR,
+  });
+}
+
+/** The principal the metastores accept, with a kerberos class. */
+export function metastorePrincipal(stacklet: StackletContext): string | undefined {
+  return metastoreKerberos(stacklet)?.principal(metastoreHost(stacklet));
+}
+
+/**
+ * metastore-site.xml's Kerberos keys: Thrift with SASL (GSSAPI) as the shared principal from the
+ * keytab the init container wrote; none without a kerberos class.
+ */
+export function metastoreSiteKerberos(stacklet: StackletContext): Record<string, string> {
+  const principal = metastorePrincipal(stacklet);
+  if (!principal) return {};
+  return {
+    'hive.metastore.sasl.enabled': 'true',
+    'hive.metastore.kerberos.principal': principal,
+    'hive.metastore.kerberos.keytab.file': KERBEROS_KEYTAB,
+  };
 }
 
 /**
@@ -214,13 +274,20 @@ export function metastoreSite(
     'metastore.metrics.enabled': 'true',
     'metastore.metrics.reporters': 'jmx',
     ...metastoreSiteTls(tls),
+    ...metastoreSiteKerberos(stacklet),
   };
 }
 
-/** core-site.xml: the S3A file system, when an S3 connection is configured. */
+/**
+ * core-site.xml: Hadoop's Kerberos security with a kerberos class (the metastore's SASL server logs
+ * in through it), and the S3A file system, when an S3 connection is configured.
+ */
 export function coreSite(stacklet: StackletContext<HiveSpec>): Record<string, string> {
+  const security: Record<string, string> = metastorePrincipal(stacklet)
+    ? { 'hadoop.security.authentication': 'kerberos' }
+    : {};
   const ref = stacklet.spec.clusterConfig?.s3;
-  if (!ref) return {};
+  if (!ref) return security;
   const s3 = resolveS3('spec.clusterConfig.s3', ref, stacklet.references);
   const creds = s3CredentialVariables(S3_ENV);
   return {
@@ -231,6 +298,7 @@ export function coreSite(stacklet: StackletContext<HiveSpec>): Record<string, st
     'fs.s3a.access.key': `\${env.${creds.accessKey}}`,
     'fs.s3a.secret.key': `\${env.${creds.secretKey}}`,
     'fs.s3a.aws.credentials.provider': 'org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider',
+    ...security,
   };
 }
 
@@ -497,18 +565,23 @@ export const HIVE: ProductDefinition<HiveSpec> = {
         const schemaRequired = required.filter((name) => name !== METASTORE_KEYSTORE_PASSWORD_ENV);
         const podName = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
         const log = logConfig(rg.config);
+        // A kerberos class: krb5.conf, and the keytab of the shared principal its init container writes.
+        const kerberos = metastoreKerberos(hive);
+        const jvmArguments = kerberos
+          ? [...rg.jvmArguments, `-Djava.security.krb5.conf=${kerberos.krb5Conf}`]
+          : rg.jvmArguments;
         return {
           container: {
             // The last word is bash's $0; cliOverrides follow as $@.
             command: [
               '/bin/bash',
               '-c',
-              metastoreStartScript(rg.jvmArguments, required, rg.tls, log.path),
+              metastoreStartScript(jvmArguments, required, rg.tls, log.path),
               'hive-metastore',
             ],
             env,
             workingDir: '/tmp',
-            volumeMounts: log.volumeMounts,
+            volumeMounts: [...log.volumeMounts, ...(kerberos?.mounts ?? [])],
             readinessProbe: {
               ...portCheck(rg.tls),
               initialDelaySeconds: 10,
@@ -529,6 +602,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             },
           },
           initContainers: [
+            ...(kerberos ? [kerberos.initContainer] : []),
             {
               name: 'schema-init',
               command: [
@@ -560,15 +634,25 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             },
           ],
           configFiles: { ...configFiles, [EXPORTER_FILE]: hiveExporterConfig() },
+          extraFiles: kerberos?.files,
           // Log4j 2 checks it (monitorInterval) and applies a level change by itself: no roll.
           reloadedFiles: [LOG4J2_FILE],
-          volumes: log.volumes,
+          volumes: [...log.volumes, ...(kerberos?.volumes ?? [])],
         };
       },
     }),
   ],
   references: (spec) => s3References('spec.clusterConfig.s3', spec.clusterConfig?.s3),
+  // Clients authenticate with Kerberos (SASL GSSAPI on the Thrift port), as one shared principal's clients.
+  authenticationProviders: ['kerberos'],
   validate: (stacklet) => {
+    const kerberosClasses = stacklet.authentication.filter((c) => c.provider === 'kerberos');
+    if (kerberosClasses.length > 1) {
+      return [
+        'spec.clusterConfig.authentication: the metastores accept one Kerberos principal, of one realm; name one ' +
+          `kerberos AuthenticationClass, not ${kerberosClasses.length} (${kerberosClasses.map((c) => c.name).join(', ')})`,
+      ];
+    }
     const db = stacklet.spec.clusterConfig?.database;
     if (!db) {
       return [
@@ -588,8 +672,19 @@ export const HIVE: ProductDefinition<HiveSpec> = {
   discovery: (stacklet) => ({
     [HIVE_DISCOVERY_KEY]: metastoreUri(stacklet),
     ...(stacklet.tls.server ? { [HIVE_TLS_DISCOVERY_KEY]: stacklet.tls.server.name } : {}),
+    ...hiveKerberosDiscovery(stacklet),
   }),
 };
+
+/** The discovery keys a Kerberos client needs: the principal it asks a ticket for, and its realm. */
+function hiveKerberosDiscovery(stacklet: StackletContext): Record<string, string> {
+  const kerberos = metastoreKerberos(stacklet);
+  if (!kerberos) return {};
+  return {
+    [HIVE_KERBEROS_PRINCIPAL_DISCOVERY_KEY]: kerberos.principal(metastoreHost(stacklet)),
+    [HIVE_KERBEROS_REALM_DISCOVERY_KEY]: kerberos.realm,
+  };
+}
 
 /** Props of a HiveCluster in synth mode: the custom resource's spec plus typed references. */
 export interface HiveClusterProps extends HiveSpec {

@@ -673,11 +673,31 @@ function listenerTls(
 }
 
 /**
+ * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
+ * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
+ * and it is the only super user, so replication, the quorum and the brokers' requests to the
+ * controllers never wait for a policy. Client certificates map to their common name on the client
+ * listeners, so a client class that issued a certificate with this common name would make that
+ * client a super user: the name is reserved (see {@link IMPERSONATING_PRINCIPAL}).
+ */
+export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
+
+/**
+ * What a client certificate naming {@link INTERNAL_PRINCIPAL} is on the client listeners: an
+ * ordinary principal no policy knows, so the certificate gets nothing a policy does not grant it.
+ */
+export const IMPERSONATING_PRINCIPAL = 'keelson-kafka-impersonator';
+
+/**
  * A client's principal is its certificate's common name (`CN=alice,O=data` → `alice`), as an
  * authorizer and the broker's logs name it; a subject without one keeps Kafka's default, the whole
- * distinguished name.
+ * distinguished name. A subject naming the reserved {@link INTERNAL_PRINCIPAL} anywhere becomes
+ * {@link IMPERSONATING_PRINCIPAL} instead (the first matching rule wins), so a client class that
+ * issued such a certificate makes no super user.
  */
-const PRINCIPAL_FROM_COMMON_NAME = 'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT';
+const PRINCIPAL_FROM_COMMON_NAME =
+  `RULE:^(.*,)?[Cc][Nn]=${INTERNAL_PRINCIPAL}(,.*)?$/${IMPERSONATING_PRINCIPAL}/,` +
+  'RULE:^.*[Cc][Nn]=([^,]+).*$/$1/,DEFAULT';
 
 /** The TlsClass whose CAs sign the client certificates the brokers accept, from a tls AuthenticationClass. */
 function clientCertificateClass(stacklet: StackletContext): string | undefined {
@@ -850,7 +870,12 @@ function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, stri
     'listener.name.client.gssapi.sasl.jaas.config':
       'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
       `keyTab="${KERBEROS_KEYTAB}" principal="${principal}";`,
-    'sasl.kerberos.principal.to.local.rules': `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
+    // The reserved name first (the first matching rule wins): a principal of any realm whose first
+    // component is INTERNAL_PRINCIPAL is no super user.
+    'sasl.kerberos.principal.to.local.rules':
+      `RULE:[1:$1](${INTERNAL_PRINCIPAL})s/.*/${IMPERSONATING_PRINCIPAL}/,` +
+      `RULE:[2:$1](${INTERNAL_PRINCIPAL})s/.*/${IMPERSONATING_PRINCIPAL}/,` +
+      `RULE:[1:$1@$0](.*@${escaped})s/@.*//,RULE:[2:$1@$0](.*@${escaped})s/@.*//,DEFAULT`,
   };
 }
 
@@ -960,16 +985,6 @@ function zookeeperClientTls(trust: string, certificate?: TlsFiles): Record<strin
 
 /** The authorizer keelson's Kafka images carry (the opa-authorizer jar from Maven Central, image.ts). */
 export const OPA_AUTHORIZER_CLASS = 'org.openpolicyagent.kafka.OpaAuthorizer';
-
-/**
- * The principal of brokers and controllers on the listeners between them (`INTERNAL`,
- * `CONTROLLER`) when OPA authorizes: every certificate of the internal TlsClass maps to it there,
- * and it is the only super user, so replication, the quorum and the brokers' requests to the
- * controllers never wait for a policy. Client certificates map to their common name on the client
- * listeners, so a client class that issued a certificate with this common name would make that
- * client a super user: the name is reserved.
- */
-export const INTERNAL_PRINCIPAL = 'keelson-kafka-internal';
 
 /** The OPA settings of the spec, when OPA authorizes. */
 function opaOf(stacklet: StackletContext) {

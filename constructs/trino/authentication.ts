@@ -10,9 +10,18 @@
  *   provider's authorization endpoint (`web-ui.authentication.type=OAUTH2`). The user is the
  *   token's `principalClaim`. Listed beside password classes, both are on
  *   (`PASSWORD,OAUTH2`): a client may send a password or a token; the web UI uses the provider.
+ * - `tls`: Trino's certificate authenticator (`CERTIFICATE`), one per cluster (the HTTPS server has
+ *   one trust store, so TRINO.validate refuses a second class). The coordinator's HTTPS server asks
+ *   every client for a certificate (airlift's server always wants one) and verifies it against the
+ *   class's TlsClass CAs (`http-server.https.truststore.path`, the class's ClusterTrustBundles
+ *   mounted as a client's trust, which the kubelet keeps current and airlift reloads); the user is
+ *   the certificate's subject common name (`CN=alice,O=data` → `alice`, Trino's user mapping); a
+ *   certificate without one is refused. It comes first (`CERTIFICATE,PASSWORD,OAUTH2`): a client
+ *   with a certificate needs no password, one without falls through to the other classes. A client
+ *   whose certificate another CA signed fails the TLS handshake itself.
  *
- * Trino takes passwords and tokens only over HTTPS, so the cluster's port must speak TLS
- * (TRINO.validate refuses it otherwise). Workers
+ * Trino takes passwords, tokens and certificates only over HTTPS, so the cluster's port must speak
+ * TLS (TRINO.validate refuses it otherwise). Workers
  * are not clients' to reach: they keep no authenticator, and the nodes authenticate each other with
  * the internal shared secret, which Trino needs with authentication on and keelson always sets.
  *
@@ -44,8 +53,19 @@ import {
   type AuthenticationProvider,
 } from '../../lib';
 
-/** The providers Trino maps; the framework refuses the others (tls, kerberos: not yet). */
-export const TRINO_AUTHENTICATION_PROVIDERS: readonly AuthenticationProvider[] = ['static', 'ldap', 'oidc'];
+/** The providers Trino maps; the framework refuses the others (kerberos: not yet). */
+export const TRINO_AUTHENTICATION_PROVIDERS: readonly AuthenticationProvider[] = [
+  'static',
+  'ldap',
+  'oidc',
+  'tls',
+];
+
+/**
+ * The user of a client certificate: its subject's common name, wherever it stands in the name
+ * Trino reads (`CN=alice, OU=x, O=y`); Trino matches the whole name and takes the first group.
+ */
+export const CERTIFICATE_USER_PATTERN = '(?:.*,\\s*)?CN=([^,]+)(?:,.*)?';
 
 /** The providers Trino takes as password authenticators. */
 const PASSWORD_PROVIDERS: readonly AuthenticationProvider[] = ['static', 'ldap'];
@@ -89,13 +109,31 @@ export function oidcClientEnv(className: string, what: 'ID' | 'SECRET'): string 
  * class. Each message names the field and the rule.
  */
 export function trinoAuthenticationProblems(classes: readonly AuthenticationClassInfo[]): string[] {
-  const oidc = classes.filter((c) => c.provider === 'oidc').map((c) => `"${c.name}"`);
-  return oidc.length > 1
-    ? [
-        `spec.clusterConfig.authentication: Trino has one OAuth2 configuration, so at most one oidc ` +
-          `AuthenticationClass, not ${oidc.length} (${oidc.join(', ')}); keep one`,
-      ]
-    : [];
+  const named = (provider: AuthenticationProvider) =>
+    classes.filter((c) => c.provider === provider).map((c) => `"${c.name}"`);
+  const oidc = named('oidc');
+  const tls = named('tls');
+  return [
+    ...(oidc.length > 1
+      ? [
+          `spec.clusterConfig.authentication: Trino has one OAuth2 configuration, so at most one oidc ` +
+            `AuthenticationClass, not ${oidc.length} (${oidc.join(', ')}); keep one`,
+        ]
+      : []),
+    ...(tls.length > 1
+      ? [
+          `spec.clusterConfig.authentication: Trino's HTTPS server has one trust store for client ` +
+            `certificates, so at most one tls AuthenticationClass, not ${tls.length} (${tls.join(', ')}); keep one`,
+        ]
+      : []),
+  ];
+}
+
+function certificateProperties(info: AuthenticationClassInfo): Record<string, string> {
+  return {
+    'http-server.https.truststore.path': tlsTrustFile(info.spec.tls!.tlsClass),
+    'http-server.authentication.certificate.user-mapping.pattern': CERTIFICATE_USER_PATTERN,
+  };
 }
 
 function oidcProperties(info: AuthenticationClassInfo): Record<string, string> {
@@ -179,7 +217,10 @@ export interface TrinoAuthentication {
   /** Mounts of the coordinator's container. */
   readonly mounts: VolumeMount[];
   readonly initContainers: Container[];
-  /** TlsClasses whose CAs the coordinator trusts as a client (an LDAP server's, an OpenID provider's). */
+  /**
+   * TlsClasses whose CAs the coordinator mounts as a client's trust (an LDAP server's, an OpenID
+   * provider's, and the CAs of a tls class's client certificates).
+   */
   readonly trustedTlsClasses: string[];
 }
 
@@ -220,8 +261,8 @@ function ldapEnv(info: AuthenticationClassInfo): EnvVar[] {
 }
 
 /**
- * The coordinator's authentication for `classes` (each `ldap`, `static` or `oidc`; the framework
- * refused the others, TRINO.validate a second `oidc`), `configDir` being where the role group's
+ * The coordinator's authentication for `classes` (each `ldap`, `static`, `oidc` or `tls`; the
+ * framework refused the others, TRINO.validate a second `oidc` or `tls`), `configDir` being where the role group's
  * ConfigMap is mounted. Nothing when the cluster names no class.
  */
 export function trinoAuthentication(
@@ -240,6 +281,7 @@ export function trinoAuthentication(
   if (classes.length === 0) return result;
   const passwords = classes.filter((c) => PASSWORD_PROVIDERS.includes(c.provider));
   const oidc = classes.find((c) => c.provider === 'oidc');
+  const certificates = classes.find((c) => c.provider === 'tls');
   const statics = classes.filter((c) => c.provider === 'static');
   for (const info of passwords) {
     const properties =
@@ -250,10 +292,12 @@ export function trinoAuthentication(
     result.env.push(...(info.provider === 'ldap' ? ldapEnv(info) : []));
   }
   for (const info of classes) {
-    const tlsClass = info.spec.ldap?.tls?.tlsClass ?? info.spec.oidc?.tls?.tlsClass;
+    const tlsClass =
+      info.spec.ldap?.tls?.tlsClass ?? info.spec.oidc?.tls?.tlsClass ?? info.spec.tls?.tlsClass;
     if (tlsClass) result.trustedTlsClasses.push(tlsClass);
   }
   result.properties['http-server.authentication.type'] = [
+    ...(certificates ? ['CERTIFICATE'] : []),
     ...(passwords.length > 0 ? ['PASSWORD'] : []),
     ...(oidc ? ['OAUTH2'] : []),
   ].join(',');
@@ -261,6 +305,7 @@ export function trinoAuthentication(
     result.properties['password-authenticator.config-files'] = passwords
       .map((c) => `${configDir}/${passwordAuthenticatorFile(c.name)}`)
       .join(',');
+  if (certificates) Object.assign(result.properties, certificateProperties(certificates));
   if (oidc) {
     Object.assign(result.properties, oidcProperties(oidc));
     result.env.push(...oidcEnv(oidc));

@@ -642,7 +642,8 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
     }
     if (stacklet.authentication.length > 0 && !listenerClass(stacklet)) {
       problems.push(
-        'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS, and this cluster serves ' +
+        'spec.clusterConfig.authentication: Trino takes passwords only over HTTPS (tokens and client certificates too), and this ' +
+          'cluster serves ' +
           'plain HTTP (no TlsClass serves it); turn TLS on: name an existing TlsClass in ' +
           'spec.clusterConfig.tls.serverTlsClass (or create the default class "tls"), or remove the authentication',
       );

@@ -11,11 +11,14 @@
  * the next pod writes a new one.
  *
  * Restrictions, by design of this first mapping:
- * - `ktadd` draws new random keys each time a pod starts (keeping them, `-norandkey`, needs the
- *   admin's key extraction right, which keelson does not ask for). A client holding a service ticket
- *   of the pod's previous keys gets a new one when it reconnects. So no principal is shared by pods.
- * - A product's principals name pod DNS names, so a client must dial a pod by that name (not a
+ * - `ktadd` draws new random keys each time a pod starts. A client holding a service ticket of the
+ *   pod's previous keys gets a new one when it reconnects. So a pod principal is the pod's alone.
+ * - A product's pod principals name pod DNS names, so a client must dial a pod by that name (not a
  *   Service's name, and not an address outside the cluster) for its ticket to match.
+ * - A product whose clients dial a Service (the Hive metastore) asks for a shared principal instead
+ *   (`shared`): `<service>/<Service DNS name>@<REALM>`, created once with random keys and exported
+ *   unchanged (`ktadd -norandkey`) into every pod, so no pod's start invalidates another's keys.
+ *   Exporting keys needs the admin's key extraction right (`e` in kadm5.acl) on that principal.
  * - With a password in the admin Secret, `kadmin -w` carries it on the init container's command
  *   line, visible to that container's own processes only; an admin keytab (key `keytab`) avoids it.
  *
@@ -104,9 +107,17 @@ export interface KerberosPodOptions {
   readonly service: string;
   /**
    * The pod's DNS name as a bash expression evaluated in the init container, which has `POD_NAME`
-   * and `POD_NAMESPACE` in its environment (`${POD_NAME}.<headless Service>.${POD_NAMESPACE}.svc.<domain>`).
+   * and `POD_NAMESPACE` in its environment (`${POD_NAME}.<headless Service>.${POD_NAMESPACE}.svc.<domain>`);
+   * with `shared`, the DNS name of the Service clients dial.
    */
   readonly podAddress: string;
+  /**
+   * Whether every pod of the product holds the same principal (`podAddress` is then a Service's
+   * name): its keys are exported unchanged (`ktadd -norandkey`, the admin's `e` right), not drawn
+   * anew, so one pod's start leaves the keys the others hold valid.
+   * @default false
+   */
+  readonly shared?: boolean;
   /** Where the role group's ConfigMap (with `krb5.conf`) is mounted. */
   readonly configDir: string;
 }
@@ -140,7 +151,8 @@ const INIT_MEMORY = '64Mi';
 /**
  * The bash script of the init container: the admin authenticates with its keytab, or else its
  * password; the pod's principal is created if `getprinc` does not find it; `ktadd` writes its new
- * keys; `klist -k` proves the keytab holds it (kadmin's `-q` exits 0 even when its query failed).
+ * keys (a shared principal's current keys, `-norandkey`); `klist -k` proves the keytab holds it
+ * (kadmin's `-q` exits 0 even when its query failed).
  */
 export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOptions): string {
   const keys = KERBEROS_ADMIN_CREDENTIAL_KEYS;
@@ -157,8 +169,10 @@ export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOpt
     '  kadm "addprinc -randkey $principal"',
     'fi',
     `rm -f ${KERBEROS_KEYTAB}`,
-    `kadm "ktadd -k ${KERBEROS_KEYTAB} $principal"`,
-    `klist -k ${KERBEROS_KEYTAB} | grep -q " $principal$" || { echo "the keytab holds no key of $principal" >&2; exit 1; }`,
+    `kadm "ktadd -k ${KERBEROS_KEYTAB}${options.shared ? ' -norandkey' : ''} $principal"`,
+    `klist -k ${KERBEROS_KEYTAB} | grep -q " $principal$" || { echo "the keytab holds no key of $principal${
+      options.shared ? " (exporting its keys unchanged needs the admin principal's e right in kadm5.acl)" : ''
+    }" >&2; exit 1; }`,
     `echo "wrote the keytab of $principal"`,
   ].join('\n');
 }

@@ -33,6 +33,7 @@ const classes = {
   oidc: uniqueName('sso'),
   oidc2: uniqueName('sso2'),
   cert: uniqueName('cert'),
+  krb: uniqueName('krb'),
   late: uniqueName('late'),
   tls: uniqueName('trino-tls'),
 };
@@ -72,6 +73,9 @@ beforeAll(async () => {
   await createClass('tlsclasses', 'TlsClass', classes.tls, { keelsonCa: {} });
   await createClass('authenticationclasses', 'AuthenticationClass', classes.cert, {
     tls: { tlsClass: classes.tls },
+  });
+  await createClass('authenticationclasses', 'AuthenticationClass', classes.krb, {
+    kerberos: { realm: 'EXAMPLE.ORG', kdc: 'kdc.example.org', adminCredentialsSecretName: 'kdc-admin' },
   });
 });
 
@@ -140,20 +144,20 @@ const tpchTrino = (authentication: string[], tls: boolean) => ({
 
 describe('AuthenticationClasses under the operator', () => {
   it('refuses a provider the product does not support, with the field in Degraded and a Warning Event, and applies nothing', async () => {
-    await create('TrinoCluster', 'cert', tpchTrino([classes.ldap, classes.cert], true));
+    await create('TrinoCluster', 'krb', tpchTrino([classes.ldap, classes.krb], true));
     const message = await degraded(
       'TrinoCluster',
-      'cert',
+      'krb',
       'InvalidSpec',
-      `spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "${classes.cert}" has the ` +
-        'tls provider, which TrinoCluster does not support; it supports static, ldap, oidc',
+      `spec.clusterConfig.authentication[1].authenticationClass: the AuthenticationClass "${classes.krb}" has the ` +
+        'kerberos provider, which TrinoCluster does not support; it supports static, ldap, oidc, tls',
     );
-    await waitFor('a Warning Event InvalidSpec on cert', async () =>
-      (await warnings('cert')).some((e) => e.reason === 'InvalidSpec' && e.message === message),
+    await waitFor('a Warning Event InvalidSpec on krb', async () =>
+      (await warnings('krb')).some((e) => e.reason === 'InvalidSpec' && e.message === message),
     );
     const sets = await apps.listNamespacedStatefulSet({
       namespace,
-      labelSelector: 'app.kubernetes.io/instance=cert',
+      labelSelector: 'app.kubernetes.io/instance=krb',
     });
     expect(sets.items).toEqual([]);
     // Trino has one OAuth2 configuration.
@@ -188,7 +192,8 @@ describe('AuthenticationClasses under the operator', () => {
       `spec.clusterConfig.authentication: the AuthenticationClass "${classes.cert}" asks clients for a ` +
         "certificate, which needs the servers' client port on TLS",
     );
-    await create('TrinoCluster', 'plain', tpchTrino([classes.ldap], false));
+    // A certificate class as well: Trino takes client certificates only over HTTPS too.
+    await create('TrinoCluster', 'plain', tpchTrino([classes.ldap, classes.cert], false));
     await degraded('TrinoCluster', 'plain', 'InvalidSpec', 'Trino takes passwords only over HTTPS');
   });
 

@@ -30,7 +30,7 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { ApiObject, Chart, Testing } from 'cdk8s';
-import { KafkaCluster } from '../../constructs/kafka';
+import { INTERNAL_PRINCIPAL, KafkaCluster } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { OPA_POLICY_LABEL, OpaCluster } from '../../constructs/opa';
 import { opaImageRecipe } from '../../constructs/opa/image';
@@ -211,6 +211,9 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
         'internal-ca.crt': internalCa.caPem,
         'alice.pem': clientsCa.issue('alice', ['alice'])['tls.pem'],
         'mallory.pem': internalCa.issue('mallory', ['mallory'])['tls.pem'],
+        // The clients' own CA signed a certificate with the brokers' reserved name.
+        'impostor.pem': clientsCa.issue(INTERNAL_PRINCIPAL, [INTERNAL_PRINCIPAL])['tls.pem'],
+        'impostor.properties': serverTrust + keystore('impostor.pem'),
         'tls.properties': serverTrust + keystore('alice.pem'),
         'no-certificate.properties': serverTrust + refused,
         'other-ca-certificate.properties': serverTrust + keystore('mallory.pem') + refused,
@@ -380,13 +383,13 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     const tool = (mainClass: string, args: string) => kafkaJava(VERSION, mainClass, args);
     const producer = tool(
       producerClass(VERSION),
-      `--bootstrap-server ${bootstrap} --producer.config ${config} --producer-property acks=all --producer-property max.block.ms=20000`,
+      `--bootstrap-server ${bootstrap} --producer-property acks=all --producer-property max.block.ms=20000`,
     );
     // `produce TOPIC`: one message as alice, then `TOPIC: written`, `refused` (not authorized) or `error`.
     const produce = [
       PRELUDE,
       'produce() {',
-      `  echo "$1-$(date +%s%N)" | timeout 80 ${producer} --topic "$1" > /tmp/produce.log 2>&1 || true`,
+      `  echo "$1-$(date +%s%N)" | timeout 80 ${producer} --topic "$1" --producer.config "\${CONFIG:-${config}}" > /tmp/produce.log 2>&1 || true`,
       '  if grep -q -i -E \'not authorized|AuthorizationException\' /tmp/produce.log; then echo "$1: refused"',
       '  elif grep -q -E \'ERROR|Exception\' /tmp/produce.log; then echo "$1: error"; tail -5 /tmp/produce.log',
       '  else echo "$1: written"; fi',
@@ -458,6 +461,11 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
     expect(await podIdentities([...kafkaPods, ...(await opaPods())])).toEqual(before);
     log(`no pod replaced or restarted: ${JSON.stringify(before)}`);
     expect(await settled('forbidden')).toBe('forbidden: refused');
+    // A certificate of the clients' class naming the brokers' reserved principal is no super user.
+    expect(
+      (await exec(`${produce}\nCONFIG=${trust}/impostor.properties produce forbidden`)).trim().split('\n')[0],
+    ).toBe('forbidden: refused');
+    log(`a client certificate with CN=${INTERNAL_PRINCIPAL} is refused what alice is refused`);
     const [opa] = await opaPods();
     const decisions = (await core.readNamespacedPodLog({ name: opa, namespace: ns.name, container: 'opa' }))
       .split('\n')
