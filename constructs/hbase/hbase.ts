@@ -60,6 +60,7 @@ import {
   HBASE_JAVA17_OPTIONS,
   HBASE_MAIN_CLASSES,
 } from './distribution';
+import { zookeeperReferenceProblems } from '../zookeeper/reference';
 import { HBASE_MONITORING } from './monitoring';
 
 /** The ports of HBase's pods (HBase 2's defaults). */
@@ -90,8 +91,6 @@ const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HBase reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
-/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
-const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework (and the HDFS' client files). */
 const CONFIG_DIR = '/keelson/config';
@@ -486,23 +485,7 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
       );
     }
     const zkName = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
-    if (zkName && !stacklet.dependencies[zkName]?.[ZOOKEEPER_HOSTS_KEY]) {
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${zkName}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
-          'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
-      );
-    }
-    const zkCertificateClass = zkName
-      ? stacklet.dependencies[zkName]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
-      : undefined;
-    if (zkCertificateClass) {
-      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${zkName}" asks every client for a ` +
-          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HBase's ` +
-          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
-      );
-    }
+    problems.push(...zookeeperReferenceProblems(stacklet.dependencies, zkName, 'HBase'));
     if (count(stacklet, 'masters') < 1)
       problems.push('spec.masters: an HBase needs at least one master (two for failover)');
     if (count(stacklet, 'regionservers') < 1)

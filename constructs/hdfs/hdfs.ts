@@ -87,8 +87,6 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
-/** Present when the ZooKeeper asks every client for a certificate of that TlsClass. */
-const ZOOKEEPER_CLIENT_CERTIFICATE_KEY = 'ZOOKEEPER_CLIENT_CERTIFICATE_CLASS';
 
 /** The role group's config files, as rendered by the framework. */
 const CONFIG_DIR = '/keelson/config';
@@ -263,6 +261,7 @@ export const HdfsSpecSchema: typeof baseSchema = { ...baseSchema, ...withRules(z
 
 /** The spec of an HdfsCluster. */
 import type { HdfsSpec } from './spec.generated';
+import { zookeeperReferenceProblems } from '../zookeeper/reference';
 import { HDFS_MONITORING } from './monitoring';
 export type { HdfsSpec };
 
@@ -859,23 +858,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
   validate: (stacklet) => {
     const problems: string[] = [];
     const name = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
-    if (name && !stacklet.dependencies[name]?.[ZOOKEEPER_HOSTS_KEY]) {
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ConfigMap "${name}" has no ${ZOOKEEPER_HOSTS_KEY}; ` +
-          'name the discovery ConfigMap of a ZookeeperZnode or ZookeeperCluster',
-      );
-    }
-    const zkCertificateClass = name
-      ? stacklet.dependencies[name]?.[ZOOKEEPER_CLIENT_CERTIFICATE_KEY]
-      : undefined;
-    if (zkCertificateClass) {
-      // Its ZooKeeper clients show no certificate yet: refused here rather than failing at connect.
-      problems.push(
-        `spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "${name}" asks every client for a ` +
-          `certificate of the TlsClass "${zkCertificateClass}" (a tls AuthenticationClass), which HDFS's ` +
-          'ZooKeeper clients do not show yet: name a ZooKeeper without client certificates',
-      );
-    }
+    problems.push(...zookeeperReferenceProblems(stacklet.dependencies, name, 'HDFS'));
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
     if (count('namenodes') < 1)
       problems.push('spec.namenodes: an HDFS needs at least one namenode (two for failover)');

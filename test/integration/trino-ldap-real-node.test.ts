@@ -26,6 +26,16 @@
  * - a browser without a session is sent to Hydra's authorization endpoint for client `trino`, and
  *   Hydra takes the request (it sends the browser on to its login page);
  * - Trino's client secret is in no synthesized object, nor the coordinator's ConfigMap or logs.
+ *
+ * Then, on the running cluster again, a `tls` class is added (client certificates the test CA
+ * signed), the `static` class removed, and the bind password rotated (in slapd and its Secret).
+ * Proven:
+ * - the coordinator rolls, the worker does not; its config says `CERTIFICATE,PASSWORD,OAUTH2`;
+ * - a client with a certificate of the class (CN alice), no password and no user header, runs a
+ *   query as alice (`current_user`); one with another CA's certificate (CN alice too) and one
+ *   without a certificate or password are refused;
+ * - the removed class's user is refused (401); a directory user's password still works, through
+ *   the new bind password (the old one is refused by slapd).
  */
 import type * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
@@ -59,6 +69,8 @@ const WORKER = 'trino-workers-default-0';
 const SLAPD_UID = 10001;
 const BASE = 'dc=example,dc=org';
 const BIND_PASSWORD = `bind-${uniqueName('pw')}`;
+/** The bind password after the rotation of the last step. */
+const NEW_BIND_PASSWORD = `bind-${uniqueName('rotated')}`;
 const PEOPLE = {
   alice: { password: 'alice-in-ldap', employeeType: 'analyst' },
   bob: { password: 'bob-in-ldap', employeeType: 'sales' },
@@ -190,11 +202,14 @@ async function startSlapd(namespace: string): Promise<void> {
 describe('Trino password logins against a real OpenLDAP, on the real node', () => {
   const ns = { name: '' };
   const ca = new TestPki('keelson test CA');
+  /** A CA the cluster does not trust: its client certificates must be refused. */
+  const otherCa = new TestPki('keelson test other CA');
   beforeAll(async () => {
     ns.name = await createTestNamespace(adminKubeConfig(), uniqueName('trino-ldap'), RESTRICTED);
   });
   afterAll(async () => {
     ca.remove();
+    otherCa.remove();
     await new KubeClient(adminKubeConfig())
       .request('delete', 'DELETE', `${TRUST_BUNDLES}/${BUNDLE}`, 'clustertrustbundles')
       .catch(() => undefined);
@@ -265,8 +280,13 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     await buildImageOnRealNode(trinoImageRecipe(VERSION));
     const imported = Date.now();
 
-    /** The manifests, with the `oidc` class `sso` added when `oidc`. */
-    const platform = (oidc: boolean) => {
+    /**
+     * The manifests of each step: `passwords` (three password classes), `oidc` (the `oidc` class
+     * `sso` added), `certificates` (the `tls` class `certs` added, the static class `users` removed).
+     */
+    const platform = (step: 'passwords' | 'oidc' | 'certificates') => {
+      const oidc = step !== 'passwords';
+      const certificates = step === 'certificates';
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
       new AuthenticationClass(chart, 'sso', {
         oidc: {
@@ -285,6 +305,8 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         },
       });
       new AuthenticationClass(chart, 'users', { static: { userCredentialsSecretName: 'trino-users' } });
+      // Client certificates the test CA signed (the LDAPS class's TlsClass, its CAs a ClusterTrustBundle).
+      new AuthenticationClass(chart, 'certs', { tls: { tlsClass: LDAP_CA_CLASS } });
       new AuthenticationClass(chart, 'directory-tls', {
         ldap: {
           host: `openldap.${ns.name}.svc.cluster.local`,
@@ -315,8 +337,9 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
           clusterConfig: {
             catalogLabelSelector: { matchLabels: { trino: 'trino' } },
             authentication: [
+              ...(certificates ? [{ authenticationClass: 'certs' }] : []),
               { authenticationClass: 'directory' },
-              { authenticationClass: 'users' },
+              ...(certificates ? [] : [{ authenticationClass: 'users' }]),
               { authenticationClass: 'directory-tls' },
               ...(oidc ? [{ authenticationClass: 'sso' }] : []),
             ],
@@ -336,7 +359,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         expect(synthesized.includes(secret)).toBe(false);
       return manifests.filter((m) => m.kind !== 'AuthenticationClass');
     };
-    const stacklet = platform(false);
+    const stacklet = platform('passwords');
 
     const service = `trino-coordinators.${ns.name}.svc.cluster.local`;
     const secrets: k8s.V1Secret[] = [
@@ -477,7 +500,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
     const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
     const changed = Date.now();
-    expect(await applyAll(client, platform(true), ns.name)).toEqual([]);
+    expect(await applyAll(client, platform('oidc'), ns.name)).toEqual([]);
     await waitFor(
       'the coordinator replaced after the oidc class was added',
       async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
@@ -577,6 +600,127 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       throw new Error(
         `${(error as Error).message}\n--- client:\n${oidcOut}\n${await logs()}\n${await podsLogs(ns.name, ['hydra'])}`,
       );
+    }
+
+    // Changes to the running cluster again: the `tls` class `certs` added, the static class `users` removed.
+    const alice = ca.issue('alice', ['alice']);
+    const mallory = otherCa.issue('alice', ['alice']);
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'trino-client-certs' },
+        stringData: {
+          'ca.crt': ca.caPem,
+          'alice.crt': alice['tls.crt'],
+          'alice.key': alice['tls.key'],
+          // Another CA's certificate with the same CN: the CN alone must not let it in.
+          'other.crt': mallory['tls.crt'],
+          'other.key': mallory['tls.key'],
+        },
+      },
+    });
+    // The bind password rotated too, in the directory and in the class's Secret: the coordinator
+    // reads it from its environment at start, so the roll below must pick the new one up.
+    const rotated = await execInPod(
+      ns.name,
+      'openldap',
+      `ldappasswd -x -H ldap://127.0.0.1:3890 -D cn=admin,${BASE} -w 'admin-${BIND_PASSWORD}' -s '${NEW_BIND_PASSWORD}' ` +
+        `cn=trino,${BASE} && { ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' ` +
+        `> /dev/null 2>&1; echo "old=$?"; ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} ` +
+        `-w '${NEW_BIND_PASSWORD}' > /dev/null 2>&1; echo "new=$?"; }`,
+    );
+    // 49: invalid credentials.
+    expect(rotated.trim().split('\n')).toEqual(['old=49', 'new=0']);
+    await core.replaceNamespacedSecret({
+      name: 'ldap-bind',
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'ldap-bind' },
+        stringData: { user: `cn=trino,${BASE}`, password: NEW_BIND_PASSWORD },
+      },
+    });
+    const beforeCerts = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
+    const certsChanged = Date.now();
+    expect(await applyAll(client, platform('certificates'), ns.name)).toEqual([]);
+    await waitFor(
+      'the coordinator replaced after the tls class was added and the static class removed',
+      async () => ![undefined, beforeCerts.coordinator].includes(await podUid(COORDINATOR)),
+      10 * 60_000,
+    );
+    await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+    const certsRolled = Date.now();
+    expect(await podUid(WORKER)).toBe(beforeCerts.worker);
+    const certsConfig = (
+      await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
+    ).data!;
+    expect(certsConfig['config.properties']).toContain(
+      'http-server.authentication.type=CERTIFICATE,PASSWORD,OAUTH2',
+    );
+    expect(certsConfig['config.properties']).toContain(
+      `http-server.https.truststore.path=/keelson/tls/trust/${LDAP_CA_CLASS}/ca.crt`,
+    );
+    expect(JSON.stringify(certsConfig).includes(NEW_BIND_PASSWORD)).toBe(false);
+    expect(Object.keys(certsConfig).filter((k) => k.startsWith('password-authenticator-'))).toEqual([
+      'password-authenticator-directory-tls.properties',
+      'password-authenticator-directory.properties',
+    ]);
+
+    const certCurl = '--cacert /certs/ca.crt';
+    const certStatus = (name: string, options: string) =>
+      `code=$(curl -s -o /dev/null -w '%{http_code}' ${certCurl} ${options} -d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
+    const certScript = [
+      // A query as whoever the certificate names (no user header, no password): follow nextUri to the data.
+      `out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key -d 'SELECT current_user' ${server}/v1/statement)`,
+      'for i in $(seq 120); do',
+      String.raw`  echo "$out" | grep -o '"data":\[\[[^]]*\]\]' | sed 's/^/alice-cert-data=/'`,
+      String.raw`  next=$(echo "$out" | sed -n 's/.*"nextUri":"\([^"]*\)".*/\1/p')`,
+      '  [ -z "$next" ] && break',
+      `  out=$(curl -s ${certCurl} --cert /certs/alice.crt --key /certs/alice.key "$next")`,
+      'done',
+      'echo "alice-cert-state=$(echo "$out" | grep -o \'"state":"[A-Z]*"\' | tail -1)"',
+      certStatus('alice-cert', '--cert /certs/alice.crt --key /certs/alice.key'),
+      certStatus('other-ca-cert', '--cert /certs/other.crt --key /certs/other.key'),
+      certStatus('no-cert', "-H 'X-Trino-User: alice'"),
+      certStatus('carol-removed', `-u 'carol:${STATIC_USERS.carol}' -H 'X-Trino-User: carol'`),
+      certStatus('alice-password', `-u 'alice:${PEOPLE.alice.password}' -H 'X-Trino-User: alice'`),
+    ].join('\n');
+    const certOut = await runClientPod(
+      ns.name,
+      {
+        name: 'cert-client',
+        image: `docker.io/trinodb/trino:${VERSION}`,
+        command: ['/bin/bash', '-c', certScript],
+        labels: { app: 'trino-client' },
+        volumes: [
+          { volume: { name: 'certs', secret: { secretName: 'trino-client-certs' } }, mountPath: '/certs' },
+        ],
+      },
+      logs,
+      5 * 60_000,
+    );
+    process.stdout.write(
+      `trino certificates on the real node: coordinator replaced and Ready ${((certsRolled - certsChanged) / 1000).toFixed(1)} s ` +
+        `after the tls class was added, logins ${((Date.now() - certsRolled) / 1000).toFixed(1)} s\n`,
+    );
+    const certLines = certOut.split('\n');
+    const certValue = (key: string) => certLines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    try {
+      expect({
+        data: certValue('alice-cert-data'),
+        state: certValue('alice-cert-state'),
+        codes: Object.fromEntries(
+          ['alice-cert', 'no-cert', 'carol-removed', 'alice-password'].map((k) => [k, certValue(k)]),
+        ),
+        // Another CA's certificate fails the handshake (curl's 000), or at the latest gets 401.
+        otherCaRefused: /^(000|401)$/.test(certValue('other-ca-cert') ?? ''),
+      }).toEqual({
+        data: '"data":[["alice"]]',
+        state: '"state":"FINISHED"',
+        codes: { 'alice-cert': '200', 'no-cert': '401', 'carol-removed': '401', 'alice-password': '200' },
+        otherCaRefused: true,
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- client:\n${certOut}\n${await logs()}`);
     }
   });
 });
