@@ -555,9 +555,11 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         // The client Service spreads over both namenodes: the standby refuses (403), the active
         // one sends the client to a datanode (307, Location).
         `create() { loc=$(curl -sS -o /dev/null -w '%{redirect_url}' -X PUT '${webhdfs}?op=CREATE&overwrite=true&user.name=keelson') && [ -n "$loc" ]; }`,
-        'retry create',
-        'echo "create sent to: $loc"',
-        'curl -sS -f -X PUT -T "$tmp/in" "$loc"',
+        // A datanode scaled away stays in the namenode's topology until its heartbeats expire, and
+        // WebHDFS picks a random one for a client that is not on a datanode's host: a write sent
+        // to the gone one is tried again, as a WebHDFS client does.
+        'put() { create && echo "create sent to: $loc" && curl -sS -f -X PUT -T "$tmp/in" "$loc"; }',
+        'retry put',
         `open() { from=$(curl -sS -f -L -o "$tmp/out" -w '%{url_effective}' '${webhdfs}?op=OPEN&user.name=keelson'); }`,
         'retry open',
         'echo "read from: $from"',
