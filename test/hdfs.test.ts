@@ -83,13 +83,16 @@ describe('an HdfsCluster with the defaults', () => {
   test('runs each daemon as java with its main class, the pod’s config first on the classpath', () => {
     const main = (role: string) => podSpec(objs, `hdfs-${role}-default`).containers[0].command[2] as string;
     expect(main('namenodes')).toMatch(
-      /exec java -Xmx\d+m .* -cp '\/keelson\/run:\/opt\/hadoop\/share\/hadoop\/hdfs:\/opt\/hadoop\/lib\/\*' org\.apache\.hadoop\.hdfs\.server\.namenode\.NameNode$/,
+      /exec java --add-opens=java\.base\/java\.lang=ALL-UNNAMED -Xmx\d+m .* -cp '\/keelson\/run:\/opt\/hadoop\/share\/hadoop\/hdfs:\/opt\/hadoop\/lib\/\*' org\.apache\.hadoop\.hdfs\.server\.namenode\.NameNode$/,
     );
     expect(main('journalnodes')).toMatch(
       /-cp '\/keelson\/config:.*' org\.apache\.hadoop\.hdfs\.qjournal\.server\.JournalNode$/,
     );
     expect(main('datanodes')).toMatch(/org\.apache\.hadoop\.hdfs\.server\.datanode\.DataNode$/);
     expect(main('datanodes')).toContain('-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9404:');
+    // WebHDFS's JAXB on Java 17 (every WebHDFS call answered 500 without it).
+    for (const role of ['namenodes', 'journalnodes', 'datanodes'])
+      expect(main(role)).toContain(' --add-opens=java.base/java.lang=ALL-UNNAMED ');
   });
 
   test('declares Hadoop’s ports, with the namenodes’ RPC and the datanodes’ data port for clients', () => {

@@ -30,6 +30,13 @@ export const HDFS_MAIN_CLASSES = {
   getconf: 'org.apache.hadoop.hdfs.tools.GetConf',
 } as const;
 
+/**
+ * JVM options the HDFS daemons need on the image's Java 17: WebHDFS answers through Jersey, whose
+ * JAXB defines accessor classes through `java.lang.ClassLoader`'s internals. Without this every
+ * WebHDFS call answers 500 (`NoClassDefFoundError` of JAXB's `Injector`).
+ */
+export const HADOOP_JAVA17_OPTIONS = ['--add-opens=java.base/java.lang=ALL-UNNAMED'] as const;
+
 /** keelson's Hadoop image repository and the versions it has an image of (version → tag). */
 export const HDFS_IMAGE_REPOSITORY = 'ghcr.io/keelson/hadoop';
 export const HDFS_IMAGE_TAGS: Readonly<Record<string, string>> = { '3.4.2': '3.4.2' };

@@ -58,7 +58,13 @@ import {
   type StackletOptions,
   tcpPortProbes,
 } from '../../lib';
-import { HADOOP_CLASSPATH, HDFS_IMAGE_REPOSITORY, HDFS_IMAGE_TAGS, HDFS_MAIN_CLASSES } from './distribution';
+import {
+  HADOOP_CLASSPATH,
+  HADOOP_JAVA17_OPTIONS,
+  HDFS_IMAGE_REPOSITORY,
+  HDFS_IMAGE_TAGS,
+  HDFS_MAIN_CLASSES,
+} from './distribution';
 
 /** The ports of HDFS' pods (Hadoop 3's defaults). */
 export const HDFS_PORTS = {
@@ -517,7 +523,7 @@ function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): st
   const agent = jmxExporterAgentArgument(HDFS_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
   return [
     'set -eu',
-    `exec ${java(confDir, [...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
+    `exec ${java(confDir, [...HADOOP_JAVA17_OPTIONS, ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
   ].join('\n');
 }
 

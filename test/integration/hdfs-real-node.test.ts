@@ -23,7 +23,11 @@
  * depend on their number. Each failure prints the pods' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { HdfsCluster } from '../../constructs/hdfs';
+import { HDFS, HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
+import { buildChildren } from '../../lib/operator/build';
+import type { KubeObject } from '../../lib/operator/informer';
+import { fillListenerAddresses, type ListenerCaches } from '../../lib/operator/listener-addresses';
+import { runOnHost } from './kafka-client-support';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
@@ -76,12 +80,80 @@ describe(`HDFS ${VERSION} on the real node`, () => {
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
 
-  /** The manifests; `decommission` and `datanodes` are the scale-down's two steps. */
-  function manifests(step: { decommission?: string[]; datanodes?: number } = {}): Manifest[] {
-    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    const small = (memory: string) => ({
-      resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
+  interface Step {
+    decommission?: string[];
+    datanodes?: number;
+    /** The namenodes' and datanodes' ListenerClass. */
+    listenerClass?: string;
+  }
+  const small = (memory: string) => ({
+    resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
+  });
+
+  /** The HdfsCluster's spec at `step` (its ZooKeeper named by the ZNode's discovery ConfigMap). */
+  function hdfsSpec(step: Step): HdfsSpec {
+    const role = (memory: string, replicas: number, listenerClass?: string) => ({
+      config: small(memory),
+      podOverrides: { spec: REAL_NODE_PLACEMENT },
+      roleGroups: { default: { replicas } },
+      ...(listenerClass ? { roleConfig: { listenerClass } } : {}),
     });
+    return {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      // One copy of each block: the scale-down from two datanodes to one must move the leaving
+      // datanode's blocks, and the one left can hold all of them.
+      clusterConfig: {
+        ...observedClusterConfig(),
+        zookeeperConfigMapName: 'hdfs-znode',
+        dfsReplication: 1,
+        ...(step.decommission ? { decommissionDatanodes: step.decommission } : {}),
+      },
+      namenodes: role('640Mi', 2, step.listenerClass),
+      journalnodes: role('320Mi', 1),
+      // Room for a client JVM beside the datanode (the test writes from the leaving datanode's pod).
+      datanodes: role('640Mi', step.datanodes ?? DATANODES.length, step.listenerClass),
+    };
+  }
+
+  /**
+   * The HDFS' objects as the keelson operator builds them, with the per-pod listeners filled in from
+   * the cluster as the operator's caches would have them (the pods' own Services with their
+   * nodePorts, the pods' nodes, the nodes' addresses): one reconcile, done by the test, because a
+   * per-pod NodePort class needs the operator and the rest of this file runs in synth mode.
+   */
+  async function operatorBuild(step: Step): Promise<Manifest[]> {
+    const namespace = ns.name;
+    const znode = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace })).data!;
+    const services = (await core.listNamespacedService({ namespace })).items.map((s) => ({
+      ...s,
+      apiVersion: 'v1',
+      kind: 'Service',
+    }));
+    const pods = (await core.listNamespacedPod({ namespace })).items;
+    const nodes = (await core.listNode()).items;
+    const caches: ListenerCaches = {
+      services: () => services as unknown as KubeObject[],
+      podNode: (_ns, pod) => pods.find((p) => p.metadata?.name === pod)?.spec?.nodeName,
+      nodeAddresses: (node) => nodes.find((n) => n.metadata?.name === node)?.status?.addresses,
+    };
+    const resource: KubeObject = {
+      apiVersion: 'keelson.dev/v1alpha1',
+      kind: 'HdfsCluster',
+      metadata: { name: 'hdfs', namespace, uid: 'none', labels: { 'app.kubernetes.io/part-of': 'platform' } },
+      spec: hdfsSpec(step) as never,
+    };
+    return buildChildren(HDFS, resource, { ...dependencies, 'hdfs-znode': znode }, [], [], {
+      fill: (built) => fillListenerAddresses(built, namespace, caches),
+    })
+      .filter((o) => o.kind !== 'PrometheusRule')
+      .map(
+        ({ metadata: { ownerReferences: _, ...metadata }, ...rest }) => ({ ...rest, metadata }) as Manifest,
+      );
+  }
+
+  /** The manifests; `decommission` and `datanodes` are the scale-down's two steps. */
+  function manifests(step: Step = {}): Manifest[] {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const zk = new ZookeeperCluster(chart, 'zk', {
       image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
       servers: {
@@ -91,31 +163,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       },
     });
     const znode = new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk });
-    const role = (memory: string, replicas: number) => ({
-      config: small(memory),
-      podOverrides: { spec: REAL_NODE_PLACEMENT },
-      roleGroups: { default: { replicas } },
-    });
-    new HdfsCluster(
-      chart,
-      'hdfs',
-      {
-        image: { productVersion: VERSION, pullPolicy: 'Never' },
-        // One copy of each block: the scale-down from two datanodes to one must move the leaving
-        // datanode's blocks, and the one left can hold all of them.
-        clusterConfig: {
-          ...observedClusterConfig(),
-          dfsReplication: 1,
-          ...(step.decommission ? { decommissionDatanodes: step.decommission } : {}),
-        },
-        zookeeper: znode,
-        namenodes: role('640Mi', 2),
-        journalnodes: role('320Mi', 1),
-        // Room for a client JVM beside the datanode (the test writes from the leaving datanode's pod).
-        datanodes: role('640Mi', step.datanodes ?? DATANODES.length),
-      },
-      { dependencies },
-    );
+    new HdfsCluster(chart, 'hdfs', { ...hdfsSpec(step), zookeeper: znode }, { dependencies });
     return Testing.synth(chart) as Manifest[];
   }
 
@@ -439,6 +487,98 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     );
     expect(await admin('hdfs dfs -cat /keelson/hello.txt')).toContain('keelson was here');
 
+    // Reached from outside: the namenodes' and datanodes' class becomes external-unstable (NodePort),
+    // as the operator builds it. The datanode gets a NodePort Service of its own whose targetPorts
+    // are its nodePorts, the operator writes its node's address and those nodePorts, and the datanode
+    // (rolled: it reads its address at start) listens on them and registers its node's address as
+    // its hostname. A client on the host — outside every pod's network namespace — writes and reads
+    // a file with WebHDFS: the namenode sends it to the datanode at that address.
+    const external = Date.now();
+    const datanode = DATANODES[0];
+    const outside: Step = { decommission: [LEAVING], datanodes: 1, listenerClass: 'external-unstable' };
+    let entry: Record<string, string> = {};
+    await waitFor(
+      `the operator's build to write ${datanode}'s address and bind its nodePorts`,
+      async () => {
+        expect(await applyAll(client, await operatorBuild(outside), ns.name)).toEqual([]);
+        entry =
+          (
+            await core.readNamespacedConfigMap({
+              name: 'hdfs-datanodes-default-listeners',
+              namespace: ns.name,
+            })
+          ).data ?? {};
+        const svc = await core.readNamespacedService({ name: datanode, namespace: ns.name });
+        return (
+          entry[`${datanode}.port.data`] !== undefined &&
+          (svc.spec?.ports ?? []).every((p) => p.targetPort === p.nodePort)
+        );
+      },
+      5 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify(entry),
+    );
+    const svc = await core.readNamespacedService({ name: datanode, namespace: ns.name });
+    const nodePort = (name: string) => svc.spec!.ports!.find((p) => p.name === name)!.nodePort!;
+    expect(entry[`${datanode}.port.data`]).toBe(String(nodePort('data')));
+    expect(entry[`${datanode}.port.http`]).toBe(String(nodePort('http')));
+    const nodeIp = entry[`${datanode}.host`];
+    const node = await core.readNode({ name: entry[`${datanode}.node`] });
+    expect(node.status!.addresses!.map((a) => a.address)).toContain(nodeIp);
+    // The rolled datanode registers its node's address and its nodePort with the namenodes.
+    await waitFor(
+      `${datanode} to register ${nodeIp} and its nodePort`,
+      async () => {
+        report = await admin('hdfs dfsadmin -report -live');
+        return new RegExp(
+          `Name: [^\\n]*:${nodePort('data')}\\b[^\\n]*\\nHostname: ${nodeIp.replace(/\./g, '\\.')}\\n`,
+        ).test(report);
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => report,
+    );
+    const registered = Date.now();
+    const namenodeHttp = (
+      await core.readNamespacedService({ name: 'hdfs-namenodes', namespace: ns.name })
+    ).spec!.ports!.find((p) => p.name === 'http')!.nodePort!;
+    const webhdfs = `http://${nodeIp}:${namenodeHttp}/webhdfs/v1/keelson/outside.txt`;
+    const host = await runOnHost(
+      [
+        'set -eu',
+        'deadline=$(( $(date +%s) + 300 ))',
+        'retry() { until "$@"; do if [ "$(date +%s)" -ge "$deadline" ]; then echo "gave up: $*"; return 1; fi; sleep 2; done; }',
+        'tmp=$(mktemp -d)',
+        'echo "written from outside" > "$tmp/in"',
+        // The client Service spreads over both namenodes: the standby refuses (403), the active
+        // one sends the client to a datanode (307, Location).
+        `create() { loc=$(curl -sS -o /dev/null -w '%{redirect_url}' -X PUT '${webhdfs}?op=CREATE&overwrite=true&user.name=keelson') && [ -n "$loc" ]; }`,
+        // A datanode scaled away stays in the namenode's topology until its heartbeats expire, and
+        // WebHDFS picks a random one for a client that is not on a datanode's host: a write sent
+        // to the gone one is tried again, as a WebHDFS client does.
+        'put() { create && echo "create sent to: $loc" && curl -sS -f -X PUT -T "$tmp/in" "$loc"; }',
+        'retry put',
+        `open() { from=$(curl -sS -f -L -o "$tmp/out" -w '%{url_effective}' '${webhdfs}?op=OPEN&user.name=keelson'); }`,
+        'retry open',
+        'echo "read from: $from"',
+        'echo "read: $(cat "$tmp/out")"',
+        // The block transfer port of the datanode's address answers on the host too.
+        `timeout 5 bash -c '</dev/tcp/${nodeIp}/${nodePort('data')}' && echo "data port open"`,
+      ].join('\n'),
+      6 * 60_000,
+    );
+    const dataNodeAt = `http://${nodeIp}:${nodePort('http')}/webhdfs/v1/keelson/outside.txt`;
+    expect(host).toContain(`create sent to: ${dataNodeAt}?op=CREATE`);
+    expect(host).toContain(`read from: ${dataNodeAt}?op=OPEN`);
+    expect(host).toContain('read: written from outside');
+    expect(host).toContain('data port open');
+    // A client inside still reads the datanode's blocks, at its pod IP and the port it now listens on.
+    expect(await admin('hdfs dfs -cat /keelson/outside.txt')).toContain('written from outside');
+    expect(await admin('hdfs dfs -cat /keelson/leaving.bin | md5sum')).toContain(sum!);
+    const outsideDone = Date.now();
+
     process.stdout.write(
       `hdfs on the real node: images ${((imported - started) / 1000).toFixed(1)} s (build or cache, import), ` +
         `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
@@ -448,7 +588,9 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
         `(polled with haadmin, a JVM start per poll), ${times.length} loop rounds, all ok; ` +
         `${LEAVING} Decommissioned ${((decommissioned - decommissionStarted) / 1000).toFixed(1)} s after the ` +
-        `exclude list was applied (polled with dfsadmin)\n`,
+        `exclude list was applied (polled with dfsadmin); the datanode on external-unstable registered its ` +
+        `node's address ${((registered - external) / 1000).toFixed(1)} s after the change, the host client ` +
+        `wrote and read through it ${((outsideDone - registered) / 1000).toFixed(1)} s later\n`,
     );
   });
 });
