@@ -213,6 +213,31 @@ describe('bad input', () => {
     );
   });
 
+  test('refuses a ZooKeeper whose client port speaks TLS, which its ZooKeeper clients do not', () => {
+    const hbase = (zk: Record<string, string>) =>
+      new HbaseCluster(
+        new Chart(Testing.app(), 'platform', { namespace: 'data' }),
+        'hbase',
+        { clusterConfig: { zookeeperConfigMapName: 'zk', hdfsConfigMapName: 'hdfs' } },
+        {
+          dependencies: {
+            zk,
+            hdfs: {
+              HDFS: 'hdfs://hdfs',
+              'core-site.xml': '<configuration/>',
+              'hdfs-site.xml': '<configuration/>',
+            },
+          },
+        },
+      );
+    expect(problemsOf(hbase({ ZOOKEEPER_HOSTS: 'zk:2181', ZOOKEEPER_TLS_CLASS: 'tls' }))).toContain(
+      'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" serves its client port over TLS ' +
+        '(TlsClass "tls"), which HBase\'s ZooKeeper clients do not speak yet: name a ZooKeeper whose client ' +
+        'port is plaintext (its spec.clusterConfig.tls.enabled false)',
+    );
+    expect(problemsOf(hbase({ ZOOKEEPER_HOSTS: 'zk:2181' }))).toBe('');
+  });
+
   test('rejects an HBase without an HDFS or a ZooKeeper, at synth and in the CRD’s rule', () => {
     expect(() => synth({}, 'none')).toThrow(/HBase needs an HDFS and a ZooKeeper/);
     expect(specProblems(HBASE.specSchema, { clusterConfig: { hdfsConfigMapName: 'hdfs' } })).toEqual([

@@ -348,6 +348,22 @@ describe('bad input', () => {
     );
   });
 
+  test('refuses a ZooKeeper whose client port speaks TLS, which its ZooKeeper clients do not', () => {
+    const hdfs = (zk: Record<string, string>) =>
+      new HdfsCluster(
+        new Chart(Testing.app(), 'platform', { namespace: 'data' }),
+        'hdfs',
+        { clusterConfig: { zookeeperConfigMapName: 'zk' } },
+        { dependencies: { zk } },
+      );
+    expect(problemsOf(hdfs({ ZOOKEEPER_HOSTS: 'zk:2181', ZOOKEEPER_TLS_CLASS: 'tls' }))).toContain(
+      'spec.clusterConfig.zookeeperConfigMapName: the ZooKeeper of "zk" serves its client port over TLS ' +
+        '(TlsClass "tls"), which HDFS\'s ZooKeeper clients do not speak yet: name a ZooKeeper whose client ' +
+        'port is plaintext (its spec.clusterConfig.tls.enabled false)',
+    );
+    expect(problemsOf(hdfs({ ZOOKEEPER_HOSTS: 'zk:2181' }))).toBe('');
+  });
+
   test('rejects an HDFS without a ZooKeeper, at synth and in the CRD’s rule', () => {
     expect(() => synth({}, 'none')).toThrow(/HDFS needs a ZooKeeper for its namenodes’ failover/);
     expect(specProblems(HDFS.specSchema, {})).toEqual([

@@ -1,14 +1,15 @@
 /**
  * A product's reference to a ZooKeeper (`spec.clusterConfig.zookeeperConfigMapName`), checked the
- * same way wherever a product's ZooKeeper clients cannot show a client certificate yet.
+ * same way wherever a product's ZooKeeper clients speak neither TLS nor client certificates yet.
  */
 import type { StackletContext } from '../../lib';
 import { ZOOKEEPER_DISCOVERY_KEYS } from './zookeeper';
 
 /**
  * What is wrong with the ZooKeeper discovery ConfigMap `name` for `product`: not a ZooKeeper's
- * discovery (no hosts), or a ZooKeeper that asks every client for a certificate, which `product`'s
- * clients do not show (refused here rather than failing at connect). Empty when `name` is unset.
+ * discovery (no hosts), a ZooKeeper whose client port speaks TLS, or one that asks every client for
+ * a certificate, which `product`'s clients do not show (refused here with a message rather than
+ * failing at connect, where a plaintext client only times out). Empty when `name` is unset.
  */
 export function zookeeperReferenceProblems(
   dependencies: StackletContext['dependencies'],
@@ -26,6 +27,14 @@ export function zookeeperReferenceProblems(
     );
   }
   const certificateClass = discovery?.[ZOOKEEPER_DISCOVERY_KEYS.clientCertificateClass];
+  const serverTlsClass = discovery?.[ZOOKEEPER_DISCOVERY_KEYS.tlsClass];
+  if (serverTlsClass && !certificateClass) {
+    problems.push(
+      `${field}: the ZooKeeper of "${name}" serves its client port over TLS (TlsClass ` +
+        `"${serverTlsClass}"), which ${product}'s ZooKeeper clients do not speak yet: name a ZooKeeper ` +
+        'whose client port is plaintext (its spec.clusterConfig.tls.enabled false)',
+    );
+  }
   if (certificateClass) {
     problems.push(
       `${field}: the ZooKeeper of "${name}" asks every client for a ` +
