@@ -45,9 +45,19 @@ export const FIELD_MANAGER = 'keelson';
 
 const AUTH_REFRESH_MS = 60_000;
 
+/** Connections the operator's requests (not its watches) use at once. */
+export const REQUEST_SOCKETS = 32;
+
 export class KubeClient {
   private readonly server: URL;
+  /** Requests: kept-alive connections, at most {@link REQUEST_SOCKETS} at once. */
   private readonly agent: https.Agent | http.Agent;
+  /**
+   * Watches: each holds its connection for minutes, one per watched kind (about 30 with every
+   * product, cert-manager and prometheus-operator). On the requests' pool they would take every
+   * socket, and each write would wait in the pool until a watch ended (up to 5 minutes).
+   */
+  private readonly watchAgent: https.Agent | http.Agent;
   private readonly access: ApiAccess;
   private headers: Readonly<Record<string, string>> = {};
   private headersAt = 0;
@@ -59,10 +69,9 @@ export class KubeClient {
   ) {
     this.access = 'credentials' in access ? access : accessFromKubeConfig(access);
     this.server = new URL(this.access.server);
-    this.agent =
-      this.server.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 32 })
-        : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const Agent = this.server.protocol === 'https:' ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: REQUEST_SOCKETS });
+    this.watchAgent = new Agent({ keepAlive: false });
   }
 
   /** A request that returns a JSON body. `resource` labels the metric (e.g. `statefulsets`). */
@@ -96,7 +105,13 @@ export class KubeClient {
     onData: () => void = () => undefined,
     accept?: string,
   ): Promise<void> {
-    const response = await this.send('GET', path, { query: { ...query, watch: true }, accept }, signal);
+    const response = await this.send(
+      'GET',
+      path,
+      { query: { ...query, watch: true }, accept },
+      signal,
+      this.watchAgent,
+    );
     this.metrics?.apiRequests.inc({ verb: 'watch', resource, code: String(response.statusCode) });
     if ((response.statusCode ?? 0) >= 400) {
       throw apiError(response.statusCode ?? 0, await readBody(response), `watch ${path}`);
@@ -133,6 +148,7 @@ export class KubeClient {
     path: string,
     options: RequestOptions,
     signal: AbortSignal | undefined,
+    agent: https.Agent | http.Agent = this.agent,
   ): Promise<http.IncomingMessage> {
     const tls = await this.credentials();
     const url = new URL(path, this.server);
@@ -151,7 +167,7 @@ export class KubeClient {
     const request = url.protocol === 'https:' ? https.request : http.request;
     const attempt = (): Promise<http.IncomingMessage> =>
       new Promise((resolve, reject) => {
-        const req = request(url, { method, headers, agent: this.agent, signal, ...tls }, resolve);
+        const req = request(url, { method, headers, agent, signal, ...tls }, resolve);
         req.on('error', (error: NodeJS.ErrnoException) =>
           reject(Object.assign(error, { staleSocket: req.reusedSocket && error.code === 'ECONNRESET' })),
         );

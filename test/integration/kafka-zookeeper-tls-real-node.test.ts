@@ -7,6 +7,8 @@
  * - ZooKeeper's discovery names its class, and the brokers connect to its TLS-only client port
  *   (Kafka's ZooKeeper client over Netty, trusting the class's CA from Kafka's internal files,
  *   checking the server's name): two brokers register and become Ready;
+ * - that client port asks every client for a certificate (a `tls` AuthenticationClass of the class
+ *   `tls`), and the brokers show theirs of that class: without it they could not register;
  * - a client trusting the CA creates a topic replicated on both brokers (on the mutual-TLS
  *   internal listener), produces and consumes through the TLS bootstrap;
  * - a client trusting another CA fails the handshake and reads nothing;
@@ -66,7 +68,12 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
     for (const i of [0, 1]) await volumes.add(`${ns.name}-${i}`, STORAGE_CLASS);
 
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-    const options = { tlsClasses: [{ name: 'tls' }] };
+    const options = {
+      tlsClasses: [{ name: 'tls' }],
+      authenticationClasses: [
+        { name: 'zk-clients', provider: 'tls' as const, spec: { tls: { tlsClass: 'tls' } } },
+      ],
+    };
     const secretVolumes = (prefix: string) =>
       (['server', 'internal'] as const).map((use) => ({
         name: tlsVolumeName(use),
@@ -77,6 +84,7 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
       'zk',
       {
         image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+        clusterConfig: { authentication: [{ authenticationClass: 'zk-clients' }] },
         servers: {
           config: { resources: { memory: { limit: '384Mi' }, cpu: { min: '100m', max: '1' } } },
           podOverrides: { spec: REAL_NODE_PLACEMENT },
@@ -111,11 +119,19 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
       options,
     );
     expect(zk.discoveryData.ZOOKEEPER_TLS_CLASS).toBe('tls');
+    expect(zk.discoveryData.ZOOKEEPER_CLIENT_CERTIFICATE_CLASS).toBe('tls');
     const manifests = Testing.synth(chart) as Manifest[];
     const brokerConfig = manifests.find(
       (m) => m.kind === 'ConfigMap' && m.metadata.name === `kafka-brokers-${BROKER_GROUPS[0]}`,
     ) as unknown as { data: Record<string, string> };
     expect(brokerConfig.data['broker.properties']).toContain('zookeeper.ssl.client.enable=true');
+    expect(brokerConfig.data['broker.properties']).toMatch(/^zookeeper\.ssl\.keystore\.location=\S+$/m);
+    const zkConfig = manifests.find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name === 'zk-servers-a',
+    ) as unknown as {
+      data: Record<string, string>;
+    };
+    expect(zkConfig.data['zoo.cfg']).toContain('ssl.clientAuth=need');
 
     const secrets: k8s.V1Secret[] = [];
     const zkNames = podDnsNames('zk-servers-a-0', 'zk-servers-a-headless', ns.name, ['zk-servers']);
