@@ -311,16 +311,29 @@ describe('ZooKeeper with TLS on the real node', () => {
     const srvrAs = (host: string, pem?: string) =>
       `echo srvr | timeout 10 openssl s_client -quiet -connect ${host}:2181 -CAfile ${trust}/server-cas.crt ` +
       `-verify_return_error${pem ? ` -cert ${certs}/${pem} -key ${certs}/${pem}` : ''} 2>/dev/null | grep '^Mode:'`;
+    /**
+     * srvr on each host until it answers (a server serves once it is in the quorum again after the
+     * last roll: each gets 40 s), printed as `<label> srvr <host>: <Mode line>`.
+     */
+    const modesScript = (label: string, pem?: string) =>
+      hosts.map(
+        (h) =>
+          `for i in $(seq 20); do mode=$(${srvrAs(h, pem)} || true); [ -n "$mode" ] && break; sleep 2; done; ` +
+          `echo "${label} srvr ${h}: $mode"`,
+      );
+    /** The modes `modesScript(label)` printed, sorted: `follower,follower,leader` for a whole quorum. */
+    const modesOf = (output: string, label: string) =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith(`${label} srvr `))
+        .map((l) => l.replace(new RegExp(`^${label} srvr [^:]+: (Mode: )?`), ''))
+        .sort()
+        .join();
     const script = [
       'set -u',
       // A client without a certificate, in the background: zkCli retries until its timeout.
       `(${cliAs()} -server ${hosts[1]}:2181 get /keelson-tls > /tmp/none.log 2>&1 || true) &`,
-      // A server serves once it is in the quorum again after the last roll: each gets 40 s.
-      ...hosts.map(
-        (h) =>
-          `for i in $(seq 20); do mode=$(${srvrAs(h, 'alice.pem')} || true); [ -n "$mode" ] && break; sleep 2; done; ` +
-          `echo "alice srvr ${h}: $mode"`,
-      ),
+      ...modesScript('alice', 'alice.pem'),
       ...hosts.map((h) => `echo "none srvr ${h}: $(${srvrAs(h)} | grep -c Mode)"`),
       ...hosts.map((h) => `echo "mallory srvr ${h}: $(${srvrAs(h, 'mallory.pem')} | grep -c Mode)"`),
       `${cliAs('alice.pem')} -server ${hosts[0]}:2181 create /keelson-mtls written-with-a-certificate 2>&1 | grep -v -E ' (INFO|DEBUG) ' || true`,
@@ -349,11 +362,8 @@ describe('ZooKeeper with TLS on the real node', () => {
         `${output}\n`,
     );
     const lines = output.split('\n');
-    const modes = lines
-      .filter((l) => l.startsWith('alice srvr '))
-      .map((l) => l.replace(/^alice srvr [^:]+: (Mode: )?/, ''))
-      .sort();
-    if (modes.join() !== 'follower,follower,leader')
+    const modes = modesOf(output, 'alice');
+    if (modes !== 'follower,follower,leader')
       throw new Error(await report(`modes asked with a certificate of the class: ${modes}`, output));
     for (const host of hosts) {
       const expected = [`none srvr ${host}: 0`, `mallory srvr ${host}: 0`];
@@ -382,11 +392,7 @@ describe('ZooKeeper with TLS on the real node', () => {
           '/bin/bash',
           '-c',
           [
-            ...hosts.map(
-              (h) =>
-                `for i in $(seq 20); do mode=$(${srvrAs(h)} || true); [ -n "$mode" ] && break; sleep 2; done; ` +
-                `echo "srvr ${h}: $mode"`,
-            ),
+            ...modesScript('none'),
             `echo "read: $(${cliAs()} -server ${hosts[1]}:2181 get /keelson-mtls 2>/dev/null | grep written-with-a-certificate || true)"`,
           ].join('\n'),
         ],
@@ -398,13 +404,8 @@ describe('ZooKeeper with TLS on the real node', () => {
     process.stdout.write(
       `zookeeper mTLS: class removed, rolled in ${removed.map((s) => s.toFixed(1)).join(' + ')} s\n${after}\n`,
     );
-    const afterModes = after
-      .split('\n')
-      .filter((l) => l.startsWith('srvr '))
-      .map((l) => l.replace(/^srvr [^:]+: (Mode: )?/, ''))
-      .sort();
     if (
-      afterModes.join() !== 'follower,follower,leader' ||
+      modesOf(after, 'none') !== 'follower,follower,leader' ||
       !after.includes('read: written-with-a-certificate')
     )
       throw new Error(await report('a client without a certificate after the class was removed', after));
