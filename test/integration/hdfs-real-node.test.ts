@@ -26,12 +26,7 @@ import { Chart, Testing } from 'cdk8s';
 import { HDFS, HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
 import { buildChildren } from '../../lib/operator/build';
 import type { KubeObject } from '../../lib/operator/informer';
-import {
-  fillListenerAddresses,
-  fillNodeTopology,
-  type ListenerCaches,
-  type TopologyCaches,
-} from '../../lib/operator/listener-addresses';
+import { fillListenerAddresses, type ListenerCaches } from '../../lib/operator/listener-addresses';
 import { runOnHost } from './kafka-client-support';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
@@ -90,8 +85,6 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     datanodes?: number;
     /** The namenodes' and datanodes' ListenerClass. */
     listenerClass?: string;
-    /** The node labels that make a datanode's rack (operator mode: the operator writes the table). */
-    rackLabels?: string[];
   }
   const small = (memory: string) => ({
     resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
@@ -114,7 +107,6 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         zookeeperConfigMapName: 'hdfs-znode',
         dfsReplication: 1,
         ...(step.decommission ? { decommissionDatanodes: step.decommission } : {}),
-        ...(step.rackLabels ? { rackAwareness: { nodeLabels: step.rackLabels } } : {}),
       },
       namenodes: role('640Mi', 2, step.listenerClass),
       journalnodes: role('320Mi', 1),
@@ -124,11 +116,10 @@ describe(`HDFS ${VERSION} on the real node`, () => {
   }
 
   /**
-   * The HDFS' objects as the keelson operator builds them, with the per-pod listeners and the
-   * datanodes' racks filled in from the cluster as the operator's caches would have them (the pods'
-   * own Services with their nodePorts, the pods' nodes and IPs, the nodes' addresses and labels):
-   * one reconcile, done by the test, because a per-pod NodePort class and rack awareness need the
-   * operator and the rest of this file runs in synth mode.
+   * The HDFS' objects as the keelson operator builds them, with the per-pod listeners filled in from
+   * the cluster as the operator's caches would have them (the pods' own Services with their
+   * nodePorts, the pods' nodes, the nodes' addresses): one reconcile, done by the test, because a
+   * per-pod NodePort class needs the operator and the rest of this file runs in synth mode.
    */
   async function operatorBuild(step: Step): Promise<Manifest[]> {
     const namespace = ns.name;
@@ -145,10 +136,6 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       podNode: (_ns, pod) => pods.find((p) => p.metadata?.name === pod)?.spec?.nodeName,
       nodeAddresses: (node) => nodes.find((n) => n.metadata?.name === node)?.status?.addresses,
     };
-    const topology: TopologyCaches = {
-      pods: () => pods as unknown as KubeObject[],
-      nodeLabels: (node) => nodes.find((n) => n.metadata?.name === node)?.metadata?.labels,
-    };
     const resource: KubeObject = {
       apiVersion: 'keelson.dev/v1alpha1',
       kind: 'HdfsCluster',
@@ -156,7 +143,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       spec: hdfsSpec(step) as never,
     };
     return buildChildren(HDFS, resource, { ...dependencies, 'hdfs-znode': znode }, [], [], {
-      fill: (built) => fillNodeTopology(fillListenerAddresses(built, namespace, caches), namespace, topology),
+      fill: (built) => fillListenerAddresses(built, namespace, caches),
     })
       .filter((o) => o.kind !== 'PrometheusRule')
       .map(
@@ -506,18 +493,9 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     // (rolled: it reads its address at start) listens on them and registers its node's address as
     // its hostname. A client on the host — outside every pod's network namespace — writes and reads
     // a file with WebHDFS: the namenode sends it to the datanode at that address.
-    // Rack awareness comes on in the same change: the datanode's rack is its node's hostname label,
-    // from the table the operator writes by pod IP; the namenodes refuse the rolled datanode until
-    // its new IP is in the table, so each poll below builds and applies again, as the operator's
-    // pod watch would.
     const external = Date.now();
     const datanode = DATANODES[0];
-    const outside: Step = {
-      decommission: [LEAVING],
-      datanodes: 1,
-      listenerClass: 'external-unstable',
-      rackLabels: ['kubernetes.io/hostname'],
-    };
+    const outside: Step = { decommission: [LEAVING], datanodes: 1, listenerClass: 'external-unstable' };
     let entry: Record<string, string> = {};
     await waitFor(
       `the operator's build to write ${datanode}'s address and bind its nodePorts`,
@@ -548,12 +526,10 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     const nodeIp = entry[`${datanode}.host`];
     const node = await core.readNode({ name: entry[`${datanode}.node`] });
     expect(node.status!.addresses!.map((a) => a.address)).toContain(nodeIp);
-    const rack = `/${node.metadata!.labels!['kubernetes.io/hostname']}`;
     // The rolled datanode registers its node's address and its nodePort with the namenodes.
     await waitFor(
       `${datanode} to register ${nodeIp} and its nodePort`,
       async () => {
-        expect(await applyAll(client, await operatorBuild(outside), ns.name)).toEqual([]);
         report = await admin('hdfs dfsadmin -report -live');
         return new RegExp(
           `Name: [^\\n]*:${nodePort('data')}\\b[^\\n]*\\nHostname: ${nodeIp.replace(/\./g, '\\.')}\\n`,
@@ -565,19 +541,6 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       async () => report,
     );
     const registered = Date.now();
-    // Its rack: the operator's table holds the rolled pod's IP with its node's label, and the
-    // namenodes placed the datanode there through the topology script.
-    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    const datanodeIp = await podIp(datanode);
-    const table = (await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: ns.name }))
-      .data!['datanodes.topology'];
-    expect(table.split('\n')).toContain(`${datanodeIp} ${rack}`);
-    const printed = await admin('hdfs dfsadmin -printTopology');
-    // dfsadmin lists each rack with the transfer address (IP and port) of each datanode on it.
-    expect(printed).toMatch(
-      new RegExp(`Rack: ${escape(rack)}\\n\\s+${escape(datanodeIp)}:${nodePort('data')}\\b`),
-    );
-    expect(printed).not.toContain('/default-rack');
     const namenodeHttp = (
       await core.readNamespacedService({ name: 'hdfs-namenodes', namespace: ns.name })
     ).spec!.ports!.find((p) => p.name === 'http')!.nodePort!;
