@@ -82,7 +82,8 @@ describe('a HiveCluster on PostgreSQL with S3', () => {
 
   test('a slow start is not killed: liveness begins once the port is open, after up to 10 minutes', () => {
     const c = pod.containers[0];
-    expect(c.startupProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 10, failureThreshold: 60 });
+    // Looked at every 5 s (a roll waits for the first success), 120 times: 10 minutes.
+    expect(c.startupProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 5, failureThreshold: 120 });
     expect(c.livenessProbe).toEqual({ tcpSocket: { port: 9083 }, periodSeconds: 15 });
     expect(c.readinessProbe.tcpSocket).toEqual({ port: 9083 });
   });

@@ -256,8 +256,8 @@ describe('a KRaft KafkaCluster with defaults', () => {
       const container = find(objs, 'StatefulSet', sts).spec.template.spec.containers[0];
       expect(container.startupProbe).toEqual({
         tcpSocket: { port },
-        periodSeconds: 10,
-        failureThreshold: 360,
+        periodSeconds: 5,
+        failureThreshold: 720,
       });
       expect(container.livenessProbe.initialDelaySeconds).toBeUndefined();
       expect(container.livenessProbe.tcpSocket.port).toBe(port);

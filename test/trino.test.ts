@@ -167,6 +167,8 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
       expect(probe.exec.command[2]).toBe(
         `curl -sf http://127.0.0.1:8080/v1/info | grep -q '"starting":false'`,
       );
+      // A roll waits for each pod's first success after its port opens: looked at every 5 s.
+      expect(probe.periodSeconds).toBe(5);
     }
   });
 
@@ -175,8 +177,8 @@ describe('a TrinoCluster with hive, iceberg, tpch, postgresql and generic catalo
       const container = find(objs, 'StatefulSet', name).spec.template.spec.containers[0];
       expect(container.startupProbe).toEqual({
         tcpSocket: { port: 8080 },
-        periodSeconds: 10,
-        failureThreshold: 60,
+        periodSeconds: 5,
+        failureThreshold: 120,
       });
       expect(container.livenessProbe).toEqual({ tcpSocket: { port: 8080 }, periodSeconds: 15 });
     }

@@ -103,6 +103,8 @@ describe('a ZookeeperCluster with defaults', () => {
       ]),
     );
     expect(container.readinessProbe.exec.command[2]).toContain('echo srvr | nc 127.0.0.1 2181');
+    // A roll waits for each server to be in the quorum again: looked at every 5 s.
+    expect(container.readinessProbe.periodSeconds).toBe(5);
   });
 
   test('the classpath names the distribution folder of the chosen version', () => {

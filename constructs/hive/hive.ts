@@ -83,6 +83,7 @@ import {
   type S3Connection,
   type StackletContext,
   type StackletOptions,
+  startupProbe,
 } from '../../lib';
 
 /** The port of the metastore's Thrift API. */
@@ -591,11 +592,7 @@ export const HIVE: ProductDefinition<HiveSpec> = {
             // which took over 90 s on a busy 2-core node: a liveness probe with a fixed initial
             // delay killed it there, again and again. Liveness starts once the port is open (for
             // up to 10 minutes).
-            startupProbe: {
-              ...portCheck(rg.tls),
-              periodSeconds: 10,
-              failureThreshold: 60,
-            },
+            startupProbe: startupProbe(portCheck(rg.tls), 10),
             livenessProbe: {
               ...portCheck(rg.tls),
               periodSeconds: 15,

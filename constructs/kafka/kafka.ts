@@ -382,12 +382,12 @@ function pod(
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
     volumeMounts: logConfig(rg).volumeMounts,
-    ...tcpPortProbes(port, (STARTUP_PROBE_FAILURES * 10) / 60),
+    ...tcpPortProbes(port, STARTUP_MINUTES),
   };
 }
 
-/** How many failed startup probes, 10 s apart, before a pod that never listened is restarted: an hour. */
-export const STARTUP_PROBE_FAILURES = 360;
+/** How long a broker or controller may take to first listen before it is restarted: an hour. */
+const STARTUP_MINUTES = 60;
 
 /** The console's layout (Kafka's own scripts' pattern). */
 const CONSOLE_PATTERN = '[%d] %p %m (%c)%n';

@@ -68,6 +68,7 @@ import {
   type TlsFiles,
   tlsTrustVolumes,
   type IStacklet,
+  startupProbe,
 } from '../../lib';
 import {
   catalogDependencies,
@@ -488,18 +489,16 @@ function role(name: 'coordinators' | 'workers') {
                 `${curlSelf(rg.tls, '-sf', '/v1/info')} | grep -q '"starting":false'`,
               ],
             },
+            // Every 5 s: a node says it has started a few seconds after its port opens, and a
+            // rolling restart waits for that pod after pod.
             initialDelaySeconds: 10,
-            periodSeconds: 10,
+            periodSeconds: 5,
             timeoutSeconds: 5,
           },
           // Trino opens its port only after loading every plugin, which took over 100 s on a busy
           // 2-core node; liveness starts once the port is open (for up to 10 minutes), so a slow start
           // is not killed and restarted over and over.
-          startupProbe: {
-            tcpSocket: { port: TRINO_HTTP_PORT as never },
-            periodSeconds: 10,
-            failureThreshold: 60,
-          },
+          startupProbe: startupProbe({ tcpSocket: { port: TRINO_HTTP_PORT as never } }, 10),
           livenessProbe: {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
             periodSeconds: 15,

@@ -375,7 +375,9 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
               { name: 'ZOOCFGDIR', value: CONFIG_DIR },
               { name: 'ZOO_LOG_DIR', value: LOG_DIR },
             ],
-            // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a Mode).
+            // A server is ready once it serves clients, i.e. it is in a quorum (`srvr` then reports a
+            // Mode). It looks every 5 s: a server joins a few seconds after it starts, and a rolling
+            // restart waits for that server after server.
             readinessProbe: {
               exec: {
                 command: [
@@ -385,7 +387,7 @@ export const ZOOKEEPER: ProductDefinition<ZookeeperSpec> = {
                 ],
               },
               initialDelaySeconds: 5,
-              periodSeconds: 10,
+              periodSeconds: 5,
               timeoutSeconds: 5,
             },
             // Alive while it answers on the client port. Over TLS a bare TCP connect would make the

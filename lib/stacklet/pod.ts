@@ -225,6 +225,28 @@ export function dropUndefined<T>(value: T): T {
 }
 
 /**
+ * How often a startup probe looks. The first look after the process is up is what a rolling
+ * restart waits for, pod after pod, so the period is short: at 10 s a roll of three pods waited
+ * 15 s on average for nothing. A TCP connect or a local curl every 5 s costs nothing.
+ */
+export const STARTUP_PROBE_PERIOD_SECONDS = 5;
+
+/**
+ * A startup probe that gives the first start `startupMinutes`: liveness counts only after it, so a
+ * slow first start (log recovery, edit replay, plugin loading on a busy node) is not killed.
+ */
+export function startupProbe<T extends object>(
+  check: T,
+  startupMinutes: number,
+): T & { periodSeconds: number; failureThreshold: number } {
+  return {
+    ...check,
+    periodSeconds: STARTUP_PROBE_PERIOD_SECONDS,
+    failureThreshold: Math.ceil((startupMinutes * 60) / STARTUP_PROBE_PERIOD_SECONDS),
+  };
+}
+
+/**
  * Probes that a port takes connections: readiness every 10 s, and liveness (every 15 s, four
  * failures) only after a startup probe that gives the first listen `startupMinutes`. JVM products
  * recover logs, replay edits or wait for their storage before they listen, and must not be killed
@@ -236,7 +258,7 @@ export function tcpPortProbes(
 ): Pick<RoleGroupPod['container'], 'startupProbe' | 'readinessProbe' | 'livenessProbe'> {
   const tcp = { tcpSocket: { port: port as never } };
   return {
-    startupProbe: { ...tcp, periodSeconds: 10, failureThreshold: Math.ceil((startupMinutes * 60) / 10) },
+    startupProbe: startupProbe(tcp, startupMinutes),
     readinessProbe: { ...tcp, periodSeconds: 10 },
     livenessProbe: { ...tcp, periodSeconds: 15, failureThreshold: 4 },
   };
