@@ -574,11 +574,12 @@ describe('a HiveCluster that authenticates clients with Kerberos', () => {
     }
   });
 
-  test('the discovery ConfigMap tells clients the principal and its realm; without a class, nothing changes', () => {
+  test('the discovery ConfigMap tells clients the principal, its realm and the class; without a class, nothing changes', () => {
     expect(find(build(), 'ConfigMap', 'hive').data).toMatchObject({
       HIVE: 'thrift://hive-metastores.data.svc.cluster.local:9083',
       HIVE_KERBEROS_PRINCIPAL: PRINCIPAL,
       HIVE_KERBEROS_REALM: 'DATA.EXAMPLE.ORG',
+      HIVE_KERBEROS_CLASS: 'realm',
     });
     const plain = build({ clusterConfig: { database: POSTGRES } });
     expect(Object.keys(find(plain, 'ConfigMap', 'hive').data)).toEqual(['HIVE']);

@@ -611,3 +611,133 @@ describe('catalogs on a Hive metastore with TLS', () => {
     expect(spec.volumes.map((v: { name: string }) => v.name)).not.toContain('tls-trust-lake');
   });
 });
+
+describe('catalogs on a Hive metastore that takes Kerberos clients', () => {
+  const REALM = {
+    name: 'realm',
+    provider: 'kerberos' as const,
+    spec: {
+      kerberos: {
+        realm: 'DATA.EXAMPLE.ORG',
+        kdc: 'kdc.security.svc.cluster.local',
+        adminCredentialsSecretName: 'kerberos-admin',
+      },
+    },
+  };
+  const OTHER = {
+    ...REALM,
+    name: 'other',
+    spec: { kerberos: { ...REALM.spec.kerberos, realm: 'OTHER.ORG' } },
+  };
+  const hiveOf = (chart: Chart, name: string, realm: typeof REALM) =>
+    new HiveCluster(
+      chart,
+      name,
+      {
+        clusterConfig: { database: { type: 'derby' }, authentication: [{ authenticationClass: realm.name }] },
+      },
+      { authenticationClasses: [realm] },
+    );
+  const build = (trinoClasses: (typeof REALM)[] = [REALM], secondRealm?: typeof REALM) => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const hive = hiveOf(chart, 'hive', REALM);
+    const labels = { trino: 'trino' };
+    const catalogs = [
+      new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: hive, labels }),
+      new TrinoCatalog(chart, 'ice', { connector: { iceberg: {} }, metastore: hive, labels }),
+      new TrinoCatalog(chart, 'tpch', { connector: { tpch: {} }, labels }),
+      ...(secondRealm
+        ? [
+            new TrinoCatalog(chart, 'far', {
+              connector: { hive: {} },
+              metastore: hiveOf(chart, 'far-hive', secondRealm),
+              labels,
+            }),
+          ]
+        : []),
+    ];
+    new TrinoCluster(
+      chart,
+      'trino',
+      { clusterConfig: { catalogLabelSelector: { matchLabels: labels } }, catalogs },
+      { authenticationClasses: trinoClasses },
+    );
+    return chart;
+  };
+  const synthOf = (chart: Chart) => {
+    const objs = Testing.synth(chart) as Obj[];
+    const catalog = (name: string) =>
+      properties(find(objs, 'ConfigMap', 'trino-workers-default').data[`catalog.${name}.properties`]);
+    const pod = (name: string) => find(objs, 'StatefulSet', name).spec.template.spec;
+    return { objs, catalog, pod };
+  };
+
+  test('hive and iceberg catalogs log in to the metastore as the pod’s own principal, from its keytab', () => {
+    const { catalog } = synthOf(build());
+    for (const name of ['lake', 'ice']) {
+      expect(catalog(name)).toMatchObject({
+        'hive.metastore.authentication.type': 'KERBEROS',
+        'hive.metastore.service.principal': 'hive/hive-metastores.data.svc.cluster.local@DATA.EXAMPLE.ORG',
+        'hive.metastore.client.principal': '${ENV:KEELSON_KERBEROS_PRINCIPAL}',
+        'hive.metastore.client.keytab': '/keelson/kerberos/keytab',
+      });
+    }
+    expect(catalog('tpch')['hive.metastore.authentication.type']).toBeUndefined();
+  });
+
+  test('every pod writes the keytab of trino/<its DNS name> with the metastore’s class, and names that principal', () => {
+    const { objs, pod } = synthOf(build());
+    for (const role of ['coordinators', 'workers']) {
+      const name = `trino-${role}-default`;
+      const spec = pod(name);
+      const init = spec.initContainers.find((c: { name: string }) => c.name === 'kerberos-keytab');
+      expect(init.command[2]).toContain(
+        `principal="trino/\${POD_NAME}.${name}-headless.\${POD_NAMESPACE}.svc.cluster.local@DATA.EXAMPLE.ORG"`,
+      );
+      // Each pod its own principal and keys: no shared principal, so no export of unchanged keys.
+      expect(init.command[2]).not.toContain('-norandkey');
+      const trino = spec.containers[0];
+      expect(trino.env).toEqual(
+        expect.arrayContaining([
+          { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          {
+            name: 'KEELSON_KERBEROS_PRINCIPAL',
+            value: `trino/$(POD_NAME).${name}-headless.$(POD_NAMESPACE).svc.cluster.local@DATA.EXAMPLE.ORG`,
+          },
+        ]),
+      );
+      // Kubernetes expands $(VAR) only of variables listed before.
+      const names = trino.env.map((e: { name: string }) => e.name);
+      expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('KEELSON_KERBEROS_PRINCIPAL'));
+      expect(names.indexOf('POD_NAMESPACE')).toBeLessThan(names.indexOf('KEELSON_KERBEROS_PRINCIPAL'));
+      expect(trino.volumeMounts).toContainEqual({
+        name: 'kerberos-keytab',
+        mountPath: '/keelson/kerberos',
+        readOnly: true,
+      });
+      // Only the init container mounts the admin Secret.
+      expect(JSON.stringify(trino.volumeMounts)).not.toContain('kerberos-admin');
+      const cm = find(objs, 'ConfigMap', name).data;
+      expect(cm['jvm.config']).toContain('-Djava.security.krb5.conf=/keelson/config/krb5.conf');
+      expect(cm['krb5.conf']).toContain('kdc = kdc.security.svc.cluster.local:88');
+      expect(spec.volumes).toContainEqual({
+        name: 'kerberos-keytab',
+        emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+      });
+    }
+  });
+
+  test('a catalog of a metastore without Kerberos changes nothing', () => {
+    const { objs } = synth({}, { lake: { connector: { hive: {} } } });
+    expect(JSON.stringify(objs)).not.toMatch(/kerberos|krb5/i);
+  });
+
+  test('refuses a metastore class that does not exist, and catalogs of two classes, naming the field', () => {
+    expect(() => Testing.synth(build([]))).toThrow(
+      /TrinoCatalog ice spec.connector.iceberg.metastore.configMapName: the metastore takes Kerberos clients of the AuthenticationClass "realm", which does not exist; create it/,
+    );
+    expect(() => Testing.synth(build([REALM, OTHER], OTHER))).toThrow(
+      /the catalogs' metastores take Kerberos clients of 2 AuthenticationClasses, other \(catalogs far\) and realm \(catalogs ice, lake\); Trino's pods hold one keytab, of one class/,
+    );
+  });
+});

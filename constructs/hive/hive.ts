@@ -110,6 +110,11 @@ export const HIVE_TLS_DISCOVERY_KEY = 'HIVE_TLS_CLASS';
  */
 export const HIVE_KERBEROS_PRINCIPAL_DISCOVERY_KEY = 'HIVE_KERBEROS_PRINCIPAL';
 export const HIVE_KERBEROS_REALM_DISCOVERY_KEY = 'HIVE_KERBEROS_REALM';
+/**
+ * The key, present only with a kerberos class, of that AuthenticationClass: a keelson client (a
+ * Trino catalog) gets its own keytab from the class's realm with the class's admin credentials.
+ */
+export const HIVE_KERBEROS_CLASS_DISCOVERY_KEY = 'HIVE_KERBEROS_CLASS';
 /** The service part of the metastores' principal. */
 export const HIVE_KERBEROS_SERVICE = 'hive';
 
@@ -673,13 +678,17 @@ export const HIVE: ProductDefinition<HiveSpec> = {
   }),
 };
 
-/** The discovery keys a Kerberos client needs: the principal it asks a ticket for, and its realm. */
+/**
+ * The discovery keys a Kerberos client needs: the principal it asks a ticket for, its realm, and
+ * the class (for a keelson client to get its own keytab).
+ */
 function hiveKerberosDiscovery(stacklet: StackletContext): Record<string, string> {
   const kerberos = metastoreKerberos(stacklet);
   if (!kerberos) return {};
   return {
     [HIVE_KERBEROS_PRINCIPAL_DISCOVERY_KEY]: kerberos.principal(metastoreHost(stacklet)),
     [HIVE_KERBEROS_REALM_DISCOVERY_KEY]: kerberos.realm,
+    [HIVE_KERBEROS_CLASS_DISCOVERY_KEY]: kerberosClassOf(stacklet.authentication)!.name,
   };
 }
 

@@ -16,6 +16,13 @@
  * reads every certificate of), which the cluster's pods mount as clients (lib/tls
  * `tlsTrustVolumes`) whether or not Trino speaks TLS itself. Trino checks the metastore's
  * certificate chain, not its name (its Thrift client sets no endpoint identification).
+ *
+ * A hive or iceberg catalog whose metastore takes Kerberos clients (its discovery ConfigMap names
+ * the principal as `HIVE_KERBEROS_PRINCIPAL` and the class as `HIVE_KERBEROS_CLASS`) logs in as
+ * the Trino pod's own principal (`hive.metastore.authentication.type=KERBEROS`), from the keytab
+ * the pod's init container writes with that class (lib/authentication/kerberos.ts; trino.ts adds
+ * it to every pod of a cluster with such a catalog). The principal differs per pod, so the
+ * properties name it through a variable the pod sets.
  */
 import { Type } from '@sinclair/typebox';
 import type { EnvVar } from '../../imports/k8s-wire';
@@ -25,6 +32,7 @@ import {
   databaseCredentialEnv,
   databaseCredentialVariables,
   defineRule,
+  KERBEROS_KEYTAB,
   resolveS3,
   s3CredentialEnv,
   s3CredentialVariables,
@@ -51,6 +59,11 @@ export const TRINO_CATALOG_KIND = 'TrinoCatalog';
 const HIVE_KEY = 'HIVE';
 /** The key of the metastore's TlsClass in a Hive discovery ConfigMap (absent: plaintext Thrift). */
 const HIVE_TLS_KEY = 'HIVE_TLS_CLASS';
+/** The keys of the principal a Kerberos metastore accepts, and of its AuthenticationClass. */
+const HIVE_KERBEROS_PRINCIPAL_KEY = 'HIVE_KERBEROS_PRINCIPAL';
+const HIVE_KERBEROS_CLASS_KEY = 'HIVE_KERBEROS_CLASS';
+/** The variable holding the pod's own principal, which a Kerberos catalog logs in as. */
+export const KERBEROS_PRINCIPAL_ENV = 'KEELSON_KERBEROS_PRINCIPAL';
 
 const MetastoreSchema = Type.Object(
   {
@@ -166,10 +179,18 @@ export function catalogProblems(
   dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
 ): string[] {
   const l = lake(spec);
-  if (l && !dependencies[l.metastore]?.[HIVE_KEY]) {
+  const discovery = l ? dependencies[l.metastore] : undefined;
+  if (l && !discovery?.[HIVE_KEY]) {
     return [
       `${prefix}.connector.${l.name}.metastore.configMapName: the ConfigMap "${l.metastore}" has no ${HIVE_KEY}; ` +
         'name the discovery ConfigMap of a HiveCluster',
+    ];
+  }
+  if (l && discovery?.[HIVE_KERBEROS_PRINCIPAL_KEY] && !discovery[HIVE_KERBEROS_CLASS_KEY]) {
+    return [
+      `${prefix}.connector.${l.name}.metastore.configMapName: the ConfigMap "${l.metastore}" names a Kerberos ` +
+        `principal (${HIVE_KERBEROS_PRINCIPAL_KEY}) but no ${HIVE_KERBEROS_CLASS_KEY}, so Trino cannot get a keytab ` +
+        'of its realm; name the discovery ConfigMap of a keelson HiveCluster',
     ];
   }
   return [];
@@ -181,13 +202,30 @@ function envPart(name: string): string {
 }
 
 /**
- * A rendered catalog: its properties, the variables its Secret references need, and the TlsClasses
- * whose CAs the pods must mount to reach what it connects to (lib/tls `tlsTrustVolumes`).
+ * A rendered catalog: its properties, the variables its Secret references need, the TlsClasses
+ * whose CAs the pods must mount to reach what it connects to (lib/tls `tlsTrustVolumes`), and the
+ * kerberos AuthenticationClass whose keytab the pods need to log in to its metastore.
  */
 export interface RenderedCatalog {
   readonly properties: Record<string, string>;
   readonly env: EnvVar[];
   readonly trustedTlsClasses: string[];
+  readonly kerberosClass?: string;
+}
+
+/** The kerberos AuthenticationClass of a catalog's metastore, if it takes Kerberos clients. */
+export function catalogKerberosClass(
+  spec: TrinoCatalogSpec,
+  dependencies: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): string | undefined {
+  const l = lake(spec);
+  return l ? dependencies[l.metastore]?.[HIVE_KERBEROS_CLASS_KEY] : undefined;
+}
+
+/** The catalog path of a lake catalog's metastore reference, for messages. */
+export function catalogMetastorePath(prefix: string, spec: TrinoCatalogSpec): string | undefined {
+  const l = lake(spec);
+  return l ? `${prefix}.connector.${l.name}.metastore.configMapName` : undefined;
 }
 
 /** Renders the catalog `name` (found at `prefix`) into its properties file and variables. */
@@ -216,6 +254,15 @@ export function renderCatalog(
       Object.assign(properties, {
         'hive.metastore.thrift.client.ssl.enabled': 'true',
         'hive.metastore.thrift.client.ssl.trust-certificate': tlsTrustFile(metastoreTls),
+      });
+    }
+    const metastorePrincipal = dependencies[l.metastore]?.[HIVE_KERBEROS_PRINCIPAL_KEY];
+    if (metastorePrincipal) {
+      Object.assign(properties, {
+        'hive.metastore.authentication.type': 'KERBEROS',
+        'hive.metastore.service.principal': metastorePrincipal,
+        'hive.metastore.client.principal': `\${ENV:${KERBEROS_PRINCIPAL_ENV}}`,
+        'hive.metastore.client.keytab': KERBEROS_KEYTAB,
       });
     }
     if (l.s3) {
@@ -255,7 +302,12 @@ export function renderCatalog(
       properties[property] = `\${ENV:${variable}}`;
     }
   }
-  return { properties: { ...properties, ...(spec.configOverrides ?? {}) }, env, trustedTlsClasses };
+  return {
+    properties: { ...properties, ...(spec.configOverrides ?? {}) },
+    env,
+    trustedTlsClasses,
+    kerberosClass: catalogKerberosClass(spec, dependencies),
+  };
 }
 
 /** The TrinoCatalog kind: no pods and no objects; TrinoClusters select it by label. */

@@ -69,11 +69,17 @@ import {
   tlsTrustVolumes,
   type IStacklet,
   startupProbe,
+  kerberosClassOf,
+  kerberosPodParts,
+  type KerberosPodParts,
 } from '../../lib';
 import {
   catalogDependencies,
+  catalogKerberosClass,
+  catalogMetastorePath,
   catalogProblems,
   catalogReferences,
+  KERBEROS_PRINCIPAL_ENV,
   renderCatalog,
   TRINO_CATALOG_KIND,
   type TrinoCatalog,
@@ -334,10 +340,12 @@ function catalogFiles(stacklet: StackletContext): {
   files: Record<string, string>;
   env: EnvVar[];
   trustedTlsClasses: string[];
+  kerberosClasses: string[];
 } {
   const files: Record<string, string> = {};
   const env: EnvVar[] = [];
   const trustedTlsClasses: string[] = [];
+  const kerberosClasses: string[] = [];
   for (const catalog of catalogsOf(stacklet.references)) {
     const rendered = renderCatalog(
       catalog.name,
@@ -349,8 +357,73 @@ function catalogFiles(stacklet: StackletContext): {
     files[`catalog.${catalog.name}.properties`] = renderProperties(rendered.properties);
     env.push(...rendered.env);
     trustedTlsClasses.push(...rendered.trustedTlsClasses);
+    if (rendered.kerberosClass && !kerberosClasses.includes(rendered.kerberosClass))
+      kerberosClasses.push(rendered.kerberosClass);
   }
-  return { files, env, trustedTlsClasses };
+  return { files, env, trustedTlsClasses, kerberosClasses };
+}
+
+/** The service part of Trino's own principals (`trino/<pod DNS name>@REALM`). */
+export const TRINO_KERBEROS_SERVICE = 'trino';
+
+/**
+ * The Kerberos parts of a Trino pod whose catalogs reach a Kerberos metastore: the keytab of the
+ * pod's own principal, from the metastore's class (validated: one class, and it exists), and the
+ * variable naming that principal for the catalogs' properties.
+ */
+function catalogKerberos(
+  stacklet: StackletContext,
+  rg: ResolvedRoleGroup,
+  kerberosClasses: readonly string[],
+): (KerberosPodParts & { env: EnvVar[] }) | undefined {
+  const info = kerberosClassOf(stacklet.authenticationClasses.filter((c) => c.name === kerberosClasses[0]));
+  if (!info) return undefined;
+  const address = (pod: string, namespace: string) =>
+    `${pod}.${rg.names.headlessService}.${namespace}.svc.${stacklet.clusterDomain}`;
+  const parts = kerberosPodParts(info, {
+    service: TRINO_KERBEROS_SERVICE,
+    podAddress: address('${POD_NAME}', '${POD_NAMESPACE}'),
+    configDir: CONFIG_DIR,
+  });
+  return {
+    ...parts,
+    env: [
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // Kubernetes expands $(VAR) of the variables above in the container's environment.
+      { name: KERBEROS_PRINCIPAL_ENV, value: parts.principal(address('$(POD_NAME)', '$(POD_NAMESPACE)')) },
+    ],
+  };
+}
+
+/** Problems with the Kerberos classes the catalogs' metastores name: at most one, and it exists. */
+function catalogKerberosProblems(stacklet: StackletContext): string[] {
+  const byClass = new Map<string, string[]>();
+  for (const catalog of catalogsOf(stacklet.references)) {
+    const spec = catalog.spec as TrinoCatalogSpec;
+    const name = catalogKerberosClass(spec, stacklet.dependencies);
+    if (name) byClass.set(name, [...(byClass.get(name) ?? []), catalog.name]);
+  }
+  if (byClass.size > 1) {
+    const listed = [...byClass].map(([name, catalogs]) => `${name} (catalogs ${catalogs.join(', ')})`);
+    return [
+      `${CATALOGS_PATH}: the catalogs' metastores take Kerberos clients of ${byClass.size} AuthenticationClasses, ` +
+        `${listed.join(' and ')}; Trino's pods hold one keytab, of one class: select catalogs of one realm`,
+    ];
+  }
+  const problems: string[] = [];
+  for (const [name, catalogs] of byClass) {
+    const found = stacklet.authenticationClasses.find((c) => c.name === name);
+    if (found?.provider === 'kerberos') continue;
+    const catalog = catalogsOf(stacklet.references).find((c) => c.name === catalogs[0])!;
+    const path = catalogMetastorePath(catalogPrefix(catalog.name), catalog.spec as TrinoCatalogSpec);
+    problems.push(
+      `${path}: the metastore takes Kerberos clients of the AuthenticationClass "${name}", which ` +
+        (found
+          ? `has the ${found.provider} provider, not kerberos`
+          : 'does not exist; create it (operator mode) or define it before this stacklet (synth mode)'),
+    );
+  }
+  return problems;
 }
 
 /**
@@ -439,6 +512,7 @@ function role(name: 'coordinators' | 'workers') {
       const trino = stacklet as StackletContext<TrinoSpec>;
       const opa = trino.spec.clusterConfig?.authorization?.opa;
       const catalogs = catalogFiles(stacklet);
+      const kerberos = catalogKerberos(stacklet, rg, catalogs.kerberosClasses);
       const grace = parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 300;
       // Clients log in at the coordinator only (authentication.ts).
       const auth = trinoAuthentication(coordinator ? stacklet.authentication : [], CONFIG_DIR);
@@ -478,6 +552,7 @@ function role(name: 'coordinators' | 'workers') {
             },
             ...catalogs.env,
             ...auth.env,
+            ...(kerberos?.env ?? []),
           ],
           // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
           // (the coordinator refuses queries until then).
@@ -508,6 +583,7 @@ function role(name: 'coordinators' | 'workers') {
             ...trust.mounts,
             ...auth.mounts,
             ...log.volumeMounts,
+            ...(kerberos?.mounts ?? []),
           ],
           // A worker told to shut down stops taking tasks, finishes its running ones and exits; the
           // hook waits for that, and the grace period ends it if it takes too long.
@@ -556,8 +632,10 @@ function role(name: 'coordinators' | 'workers') {
         extraFiles: {
           ...catalogs.files,
           ...auth.files,
+          ...kerberos?.files,
           'jvm.config': [
             ...rg.jvmArguments,
+            ...(kerberos ? [`-Djava.security.krb5.conf=${kerberos.krb5Conf}`] : []),
             jmxExporterAgentArgument(TRINO_METRICS_PORT, `${CONFIG_DIR}/${EXPORTER_FILE}`),
           ]
             .map((a) => `${a}\n`)
@@ -586,8 +664,9 @@ function role(name: 'coordinators' | 'workers') {
           ...trust.volumes,
           ...log.volumes,
           ...auth.volumes,
+          ...(kerberos?.volumes ?? []),
         ],
-        initContainers: auth.initContainers,
+        initContainers: [...auth.initContainers, ...(kerberos ? [kerberos.initContainer] : [])],
       };
     },
   });
@@ -633,6 +712,7 @@ export const TRINO: ProductDefinition<TrinoSpec> = {
     const problems = catalogsOf(stacklet.references).flatMap((c) =>
       catalogProblems(catalogPrefix(c.name), c.spec as TrinoCatalogSpec, stacklet.dependencies),
     );
+    if (problems.length === 0) problems.push(...catalogKerberosProblems(stacklet));
     const coordinators = stacklet.roleGroups
       .filter((g) => g.role === 'coordinators')
       .reduce((n, g) => n + g.replicas, 0);

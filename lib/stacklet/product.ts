@@ -88,6 +88,12 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    */
   readonly authentication: readonly AuthenticationClassInfo[];
   /**
+   * Every AuthenticationClass that exists (operator mode: in the cluster; synth mode: those passed
+   * or defined in the app), for a class that a dependency's discovery names rather than the spec:
+   * a client of a Kerberos service takes its realm and keytab from the service's class.
+   */
+  readonly authenticationClasses: readonly AuthenticationClassInfo[];
+  /**
    * The OTLP/HTTP base URL of the log aggregator `clusterConfig.logging.aggregatorConfigMapName`
    * names; set, every pod runs the log agent. @default - none: no agent
    */

@@ -339,6 +339,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     tls: tls.tls,
     listenerClasses,
     authentication: authentication.authentication,
+    authenticationClasses: input.authenticationClasses ?? [],
     logAggregator,
     builtByOperator: input.builtByOperator === true,
   };

@@ -22,13 +22,19 @@
  *   `hive/<client Service DNS name>@REALM` once and exports its keys unchanged (key version 1 after
  *   the start); a client with alice's keytab creates and lists databases over SASL (and still sees
  *   the database made before), a client without a ticket and a client without SASL are refused;
- *   the admin password is in no manifest, ConfigMap, StatefulSet, pod, pod log or Event.
+ *   the admin password is in no manifest, ConfigMap, StatefulSet, pod, pod log or Event;
+ * - a Trino (a coordinator and a worker) with a hive catalog on that metastore, started with the
+ *   class: each pod's init container writes the keytab of its own `trino/<pod DNS name>@REALM`
+ *   (created by the admin, who may add and inquire trino/* principals), and the catalog logs in to
+ *   the metastore with it: `SHOW SCHEMAS` lists the databases alice and the first part made.
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
 import { Chart, Testing } from 'cdk8s';
 import { HIVE_METRIC_NAMES, HiveCluster } from '../../constructs/hive';
 import { hiveImageRecipe } from '../../constructs/hive/image';
+import { TrinoCatalog, TrinoCluster } from '../../constructs/trino';
+import { trinoImageRecipe } from '../../constructs/trino/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
@@ -72,6 +78,8 @@ import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './supp
 jest.setTimeout(30 * 60_000);
 
 const VERSION = '4.0.1';
+const TRINO_VERSION = '476';
+const TRINO_PODS = ['trino-coordinators-default-0', 'trino-workers-default-0'];
 const METASTORE = 'hive-metastores-default-0';
 
 explainSkippedShipping('hive-real-node');
@@ -107,20 +115,31 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startPostgres(ns.name);
     // The KDC of the kerberos step starts meanwhile. Its admin may add, inquire and extract the keys
-    // of hive/* principals (`e`: the shared principal's keys are exported unchanged).
+    // of hive/* principals (`e`: the shared principal's keys are exported unchanged), and add and
+    // inquire trino/* principals (each Trino pod's own, with keys of its own).
     kdcHost = Promise.all([
-      startKdc(ns.name, ['aie hive/*']),
+      startKdc(ns.name, ['aie hive/*', 'ai trino/*']),
       buildImageOnRealNode(krb5ToolsImageRecipe()),
+      buildImageOnRealNode(trinoImageRecipe(TRINO_VERSION)),
       createKerberosAdminSecret(ns.name, 'kerberos-admin'),
+      core.createNamespacedSecret({
+        namespace: ns.name,
+        body: {
+          metadata: { name: 'trino-internal-secret' },
+          stringData: { internalSharedSecret: 'hive-krb' },
+        },
+      }),
     ]).then(([kdc]) => kdc);
     kdcHost.catch(() => undefined); // awaited, with its error, by the kerberos step
     let dependencies: Record<string, Record<string, string>> = {};
     if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
 
     // keelson's manifests, placed on the real node. The file takes DEBUG; the root logger decides.
+    // With the kerberos class, a Trino with a hive catalog on the metastore comes too.
     hiveManifests = (root: 'INFO' | 'DEBUG', kerberos = false) => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-      new HiveCluster(
+      const classes = kerberos ? [kerberosClass('realm', kdcHostName, 'kerberos-admin')] : [];
+      const hive = new HiveCluster(
         chart,
         'hive',
         {
@@ -139,11 +158,27 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
             podOverrides: { spec: REAL_NODE_PLACEMENT },
           },
         },
-        {
-          dependencies,
-          authenticationClasses: kerberos ? [kerberosClass('realm', kdcHostName, 'kerberos-admin')] : [],
-        },
+        { dependencies, authenticationClasses: classes },
       );
+      if (kerberos) {
+        const labels = { trino: 'hive-kerberos' };
+        const lake = new TrinoCatalog(chart, 'lake', { connector: { hive: {} }, metastore: hive, labels });
+        const small = { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } };
+        const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
+        const trino = new TrinoCluster(
+          chart,
+          'trino',
+          {
+            image: { productVersion: TRINO_VERSION, pullPolicy: 'Never' },
+            clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
+            catalogs: [lake],
+            coordinators: { config: small, ...placement },
+            workers: { config: small, ...placement },
+          },
+          { authenticationClasses: classes },
+        );
+        trino.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
+      }
       return Testing.synth(chart) as Manifest[];
     };
     // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
@@ -444,10 +479,56 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
       expect(lines).not.toContain(`database: ${what}`);
     }
 
+    // Trino, applied with the class, logs in to the metastore as each pod's own principal.
+    await waitPodsReady(ns.name, TRINO_PODS, 15 * 60_000, () =>
+      podsLogs(ns.name, [...TRINO_PODS, METASTORE]),
+    );
+    const trinoReady = Date.now();
+    for (const pod of TRINO_PODS) {
+      const role = pod.replace(/-0$/, '');
+      const keytab = await core.readNamespacedPodLog({
+        name: pod,
+        namespace: ns.name,
+        container: 'kerberos-keytab',
+      });
+      expect(keytab).toContain(
+        `wrote the keytab of trino/${pod}.${role}-headless.${ns.name}.svc.cluster.local@${REALM}`,
+      );
+    }
+    const cli = `trino --server http://trino-coordinators.${ns.name}.svc.cluster.local:8080 --user keelson`;
+    const trinoOutput = await runClientPod(
+      ns.name,
+      {
+        name: 'trino-kerberos',
+        image: `docker.io/trinodb/trino:${TRINO_VERSION}`,
+        command: [
+          '/bin/bash',
+          '-c',
+          // The coordinator is Ready before the worker has announced itself: wait for it.
+          `until [ "$(${cli} --execute "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" 2>/dev/null)" = '"2"' ]; do sleep 2; done; ` +
+            `${cli} --execute "SHOW SCHEMAS FROM lake" 2>&1 | sed 's/^/schema=/'`,
+        ],
+        labels: { app: 'trino-client' },
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+      },
+      () => podsLogs(ns.name, [...TRINO_PODS, METASTORE]),
+      10 * 60_000,
+    );
+    const schemas = trinoOutput.split('\n').filter((l) => l.startsWith('schema='));
+    if (!['"default"', '"sales"', '"kerberized"'].every((db) => schemas.includes(`schema=${db}`)))
+      throw new Error(
+        `Trino did not list the metastore's databases over Kerberos\n--- client\n${trinoOutput}\n` +
+          (await podsLogs(ns.name, [...TRINO_PODS, METASTORE])),
+      );
+    process.stdout.write(
+      `hive kerberos on the real node: Trino (applied with the class) Ready ${((trinoReady - applied) / 1000).toFixed(1)} s ` +
+        `after the apply; listed ${schemas.length} schemas through its Kerberos catalog ${((Date.now() - trinoReady) / 1000).toFixed(1)} s later\n`,
+    );
+
     // The admin password is nowhere keelson or the pods wrote; keelson wrote no Secret.
     expect(JSON.stringify(manifests)).not.toContain(KDC_ADMIN_PASSWORD);
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
-    expect(await podsLogs(ns.name, [METASTORE])).not.toContain(KDC_ADMIN_PASSWORD);
+    expect(await podsLogs(ns.name, [METASTORE, ...TRINO_PODS])).not.toContain(KDC_ADMIN_PASSWORD);
     const inCluster = [
       await core.listNamespacedConfigMap({ namespace: ns.name }),
       await core.listNamespacedEvent({ namespace: ns.name }),
