@@ -88,16 +88,21 @@ afterAll(async () => {
 });
 
 type Stacklet = { status?: { conditions?: k8s.V1Condition[] } };
-const PLURALS = { TrinoCluster: 'trinoclusters', ZookeeperCluster: 'zookeeperclusters' } as const;
+const PLURALS = {
+  TrinoCluster: 'trinoclusters',
+  ZookeeperCluster: 'zookeeperclusters',
+  HiveCluster: 'hiveclusters',
+  TrinoCatalog: 'trinocatalogs',
+} as const;
 type Kind = keyof typeof PLURALS;
 
-const create = (kind: Kind, name: string, spec: object) =>
+const create = (kind: Kind, name: string, spec: object, labels?: Record<string, string>) =>
   custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     plural: PLURALS[kind],
     namespace,
-    body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name }, spec },
+    body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, labels }, spec },
   });
 const get = (kind: Kind, name: string) =>
   custom.getNamespacedCustomObject({
@@ -246,6 +251,49 @@ describe('AuthenticationClasses under the operator', () => {
       const c = await condition('TrinoCluster', 'ldap', 'Degraded');
       return c !== undefined && c.reason !== 'InvalidSpec';
     });
+  });
+
+  it("gives a Trino whose catalog is on a Kerberos metastore each pod's own keytab from the metastore's class", async () => {
+    await create('HiveCluster', 'krb-hive', {
+      clusterConfig: { database: { type: 'derby' }, authentication: [{ authenticationClass: classes.krb }] },
+    });
+    const labels = { lake: 'kerberos' };
+    await create(
+      'TrinoCatalog',
+      'krb-lake',
+      { connector: { hive: { metastore: { configMapName: 'krb-hive' } } } },
+      labels,
+    );
+    await create('TrinoCluster', 'krb-trino', {
+      clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
+      coordinators: { roleGroups: { default: { replicas: 1 } } },
+      workers: { roleGroups: { default: { replicas: 1 } } },
+    });
+    let sts: k8s.V1StatefulSet | undefined;
+    await waitFor(
+      "the Trino workers' StatefulSet with the keytab init container",
+      async () => {
+        sts = await apps
+          .readNamespacedStatefulSet({ name: 'krb-trino-workers-default', namespace })
+          .catch(() => undefined);
+        return (sts?.spec?.template.spec?.initContainers ?? []).some((c) => c.name === 'kerberos-keytab');
+      },
+      120_000,
+      undefined,
+      undefined,
+      async () =>
+        `${JSON.stringify((await get('TrinoCluster', 'krb-trino')).status)}; ${tail(operator.logFile, 5)}`,
+    );
+    const init = sts!.spec!.template.spec!.initContainers!.find((c) => c.name === 'kerberos-keytab')!;
+    expect(init.command![2]).toContain(
+      'principal="trino/${POD_NAME}.krb-trino-workers-default-headless.${POD_NAMESPACE}.svc.cluster.local@EXAMPLE.ORG"',
+    );
+    const catalog = (await core.readNamespacedConfigMap({ name: 'krb-trino-workers-default', namespace }))
+      .data!['catalog.krb-lake.properties'];
+    expect(catalog).toContain('hive.metastore.authentication.type=KERBEROS');
+    expect(catalog).toContain(
+      `hive.metastore.service.principal=hive/krb-hive-metastores.${namespace}.svc.cluster.local@EXAMPLE.ORG`,
+    );
   });
 
   it('never writes the bind password into an object, a status, an Event or its log', async () => {

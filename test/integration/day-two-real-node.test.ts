@@ -408,7 +408,13 @@ describe('Trino day two on the real node', () => {
       clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
       catalogs,
       coordinators: { config: small, ...placement },
-      workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement },
+      // A worker's drain waits twice its shutdown grace period, a quarter of this (at most 30 s):
+      // 5 s here, where no query runs during a roll (trino-real-node proves the drain).
+      workers: {
+        config: { ...small, gracefulShutdownTimeout: '20s' },
+        roleGroups: { default: { replicas: 1 } },
+        ...placement,
+      },
     });
     cluster.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });
     return chart.toJson() as Manifest[];

@@ -292,7 +292,9 @@ describe("Trino with Pod Certificates keelson's operator signs, on the real node
         networkPolicy: { allowedClients: [{ podSelector: { matchLabels: { app: 'trino-client' } } }] },
       },
       coordinators: role,
-      workers: role,
+      // A worker's drain waits twice its shutdown grace period, a quarter of this (at most 30 s):
+      // 5 s here, where no query runs during the CA rotation's roll (trino-real-node proves the drain).
+      workers: { ...role, config: { ...role.config, gracefulShutdownTimeout: '20s' } },
     });
     await waitPodsReady(signed.namespace, SIGNED_PODS, 15 * 60_000, signedLogs);
     signedLog(`coordinator and worker Ready ${secondsSince(created, Date.now())} after the TrinoCluster`);
