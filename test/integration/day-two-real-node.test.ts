@@ -31,6 +31,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
   realNode,
@@ -95,7 +96,7 @@ function runClient(
       image,
       command: ['/bin/bash', '-c', script],
       labels,
-      env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+      env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
     },
     () => everything(namespace),
     8 * 60_000,

@@ -55,6 +55,7 @@ import {
   startKdc,
 } from './kerberos-kdc';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
   realNode,
@@ -509,7 +510,7 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
             `${cli} --execute "SHOW SCHEMAS FROM lake" 2>&1 | sed 's/^/schema=/'`,
         ],
         labels: { app: 'trino-client' },
-        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
       },
       () => podsLogs(ns.name, [...TRINO_PODS, METASTORE]),
       10 * 60_000,

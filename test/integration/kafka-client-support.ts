@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { kafkaDistributionJars } from '../../constructs/kafka/image';
 import { keelsonCacheDir } from '../../lib/image/build';
+import { CLIENT_JVM_OPTIONS } from './real-node-support';
 
 /**
  * Where a client script finds Kafka's jars and writes its scratch files: a client pod of keelson's
@@ -45,7 +46,7 @@ export function prelude(place: ClientPlace = IN_IMAGE): string {
 export const PRELUDE = prelude();
 
 /**
- * `java` running one of Kafka's classes with a small heap and the prelude's logging. Every version
+ * `java` running one of Kafka's classes as a short-lived client (CLIENT_JVM_OPTIONS) with the prelude's logging. Every version
  * of keelson's images logs through Log4j 2, so the version (the callers say which tools they run)
  * changes nothing.
  */
@@ -55,7 +56,7 @@ export function kafkaJava(
   args: string,
   place: ClientPlace = IN_IMAGE,
 ): string {
-  return `java -Xmx128m -Dlog4j2.configurationFile=${place.tmp}/log4j2.properties -cp '${place.libs}/*' ${mainClass} ${args}`;
+  return `java ${CLIENT_JVM_OPTIONS} -Dlog4j2.configurationFile=${place.tmp}/log4j2.properties -cp '${place.libs}/*' ${mainClass} ${args}`;
 }
 
 /** The console producer's class: Scala's in Kafka 3, the tools module's in Kafka 4. */

@@ -32,6 +32,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { startPostgres, postgresMetastoreDatabase } from './hive-real-node-support';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
   realNode,
@@ -311,7 +312,7 @@ describe('the lakehouse on the real node, with its data in S3', () => {
       'ctas',
       trinoImage,
       ['/bin/bash', '-c', script],
-      [...s3Env, { name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+      [...s3Env, { name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
     );
     const [before, queries, after] = log
       .split(/^---$/m)

@@ -74,6 +74,7 @@ import {
   type OperatorProcess,
 } from './operator-support';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
   isReady,
@@ -358,7 +359,7 @@ describe('the operator on the real node', () => {
           name: `zk-client-${++clients}`,
           image: image(version),
           command: ['/bin/bash', '-c', script],
-          env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+          env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
         },
         zkDiagnostics,
       );
@@ -874,7 +875,7 @@ describe('the operator on the real node', () => {
             `${cli} --execute "SELECT count(*) FROM tpch.tiny.nation" 2>&1 | grep -v WARNING`,
           ].join('\n'),
         ],
-        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
       },
       trinoDiagnostics,
     );

@@ -247,6 +247,14 @@ export function clientPod(options: ClientPodOptions): k8s.V1Pod {
   };
 }
 
+/**
+ * The JVM options of a short-lived client (a CLI, a console producer): a small heap, and only the
+ * first JIT tier and the serial collector, which spend a fraction of the CPU the server defaults
+ * spend on a program that runs for seconds. The suites run on two shared cores, where every
+ * client's compile threads slow the products under test.
+ */
+export const CLIENT_JVM_OPTIONS = '-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+
 /** The logs of `pods` on the real node, one section each, for a failure's message. */
 export async function podsLogs(namespace: string, pods: string[]): Promise<string> {
   const sections = await Promise.all(

@@ -46,6 +46,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { debianServerImageRecipe } from './database-servers';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
   podsLogs,
@@ -443,7 +444,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         image: `docker.io/trinodb/trino:${VERSION}`,
         command: ['/bin/bash', '-c', script],
         labels: { app: 'trino-client' },
-        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
         volumes: [
           { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
         ],
@@ -553,7 +554,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         image: `docker.io/trinodb/trino:${VERSION}`,
         command: ['/bin/bash', '-c', oidcScript],
         labels: { app: 'trino-client' },
-        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
         volumes: [
           { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
         ],

@@ -24,6 +24,7 @@ import { buildImage } from '../../lib/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  CLIENT_JVM_OPTIONS,
   clientPod,
   importImageToRealNode,
   realNode,
@@ -110,7 +111,7 @@ const trinoClient = (name: string, script: string) =>
     image: `docker.io/trinodb/trino:${VERSION}`,
     command: ['/bin/bash', '-c', script],
     labels: { app: 'trino-client' },
-    env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+    env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
   });
 
 describe('Trino on the real node', () => {

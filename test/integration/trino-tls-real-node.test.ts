@@ -57,6 +57,7 @@ import {
   type OperatorProcess,
 } from './operator-support';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   classCas,
   execInPod,
@@ -188,7 +189,7 @@ async function signedQuery(name: string): Promise<void> {
           `${cli()} --execute "SELECT count(*) FROM tpch.tiny.nation" 2>&1 | sed 's/^/nation=/'`,
       ],
       labels: { app: 'trino-client' },
-      env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+      env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
       volumes: [
         {
           volume: {
@@ -374,7 +375,7 @@ describe('Trino with TLS on the real node', () => {
         image: `docker.io/trinodb/trino:${VERSION}`,
         command: ['/bin/bash', '-c', script],
         labels: { app: 'trino-client' },
-        env: [{ name: 'JAVA_TOOL_OPTIONS', value: '-Xmx128m' }],
+        env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
         volumes: [
           { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
         ],
