@@ -243,7 +243,7 @@ describe('ZooKeeper day two on the real node', () => {
     await buildImageOnRealNode(zookeeperImageRecipe('3.9.4'));
     log(`ZooKeeper images 3.9.3 and 3.9.4 built (or cached) and imported in ${seconds(started)}`);
     const cli = (version: string) =>
-      `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
+      `java ${CLIENT_JVM_OPTIONS} -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
     const image = (version: string) => zookeeperImageRecipe(version).reference;
     const ensemble = 'zk-servers-default';
 

@@ -26,6 +26,7 @@ import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
   podsLogs,
@@ -134,7 +135,7 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
   const waitReady = (pods: string[]) => waitPodsReady(ns.name, pods, 15 * 60_000);
 
   const java = (mainClass: string, args: string) =>
-    `java -Xmx128m -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' ${mainClass} ${args}`;
+    `java ${CLIENT_JVM_OPTIONS} -Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties -cp '/opt/kafka/libs/*' ${mainClass} ${args}`;
 
   it('runs a controller and three brokers, replicates, serves metrics, and scales brokers 3 → 4', async () => {
     await realNode();

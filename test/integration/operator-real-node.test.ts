@@ -343,7 +343,7 @@ describe('the operator on the real node', () => {
     let clients = 0;
     const zkCli = async (version: string, command: string, expect: string) => {
       const cli =
-        `java -Xmx128m -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain ` +
+        `java ${CLIENT_JVM_OPTIONS} -cp '${zookeeperDistDir(version)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain ` +
         `-server zk-servers.${namespace}.svc.cluster.local:2181 ${command}`;
       const script = [
         'end=$((SECONDS + 180))',

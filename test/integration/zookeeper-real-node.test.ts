@@ -38,6 +38,7 @@ import type { OtlpReceiver } from '../support/otlp-receiver';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
   podsLogs,
@@ -151,7 +152,7 @@ describe('ZooKeeper on the real node', () => {
 
     const hosts = zk.hosts.split(',');
     const chroot = znode.path;
-    const cli = `java -Xmx128m -cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
+    const cli = `java ${CLIENT_JVM_OPTIONS} -cp '${zookeeperDistDir(VERSION)}/lib/*:/conf' org.apache.zookeeper.ZooKeeperMain`;
     const [metricsHost] = hosts[0].split(':');
     // Ready servers are in a quorum, but a client may resolve a just-Ready server's name before
     // the DNS record is published: each server gets two minutes to answer with its mode.
