@@ -22,7 +22,7 @@ import {
   tlsFiles,
   type StackletOptions,
 } from '../lib';
-import { find, type Obj } from './support/synth';
+import { find, kerberosClassInfo, type Obj } from './support/synth';
 
 const POSTGRES = {
   type: 'postgresql' as const,
@@ -517,17 +517,7 @@ describe('a HiveCluster with TLS', () => {
 });
 
 describe('a HiveCluster that authenticates clients with Kerberos', () => {
-  const REALM_CLASS = {
-    name: 'realm',
-    provider: 'kerberos' as const,
-    spec: {
-      kerberos: {
-        realm: 'DATA.EXAMPLE.ORG',
-        kdc: 'kdc.security.svc.cluster.local',
-        adminCredentialsSecretName: 'kerberos-admin',
-      },
-    },
-  };
+  const REALM_CLASS = kerberosClassInfo();
   const PRINCIPAL = 'hive/hive-metastores.data.svc.cluster.local@DATA.EXAMPLE.ORG';
   const build = (
     props: HiveClusterProps = {

@@ -9,7 +9,7 @@ import {
   type TrinoClusterProps,
 } from '../constructs/trino';
 import { productCrd, S3Connection, specProblems, Stacklet } from '../lib';
-import { find, problemsOf, type Obj } from './support/synth';
+import { find, kerberosClassInfo, problemsOf, type Obj } from './support/synth';
 
 function properties(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -613,22 +613,8 @@ describe('catalogs on a Hive metastore with TLS', () => {
 });
 
 describe('catalogs on a Hive metastore that takes Kerberos clients', () => {
-  const REALM = {
-    name: 'realm',
-    provider: 'kerberos' as const,
-    spec: {
-      kerberos: {
-        realm: 'DATA.EXAMPLE.ORG',
-        kdc: 'kdc.security.svc.cluster.local',
-        adminCredentialsSecretName: 'kerberos-admin',
-      },
-    },
-  };
-  const OTHER = {
-    ...REALM,
-    name: 'other',
-    spec: { kerberos: { ...REALM.spec.kerberos, realm: 'OTHER.ORG' } },
-  };
+  const REALM = kerberosClassInfo();
+  const OTHER = kerberosClassInfo('other', 'OTHER.ORG');
   const hiveOf = (chart: Chart, name: string, realm: typeof REALM) =>
     new HiveCluster(
       chart,

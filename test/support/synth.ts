@@ -36,3 +36,21 @@ export function problemsOf(construct: IConstruct): string {
     .flatMap((c) => c.node.validate())
     .join('\n');
 }
+
+/**
+ * A kerberos AuthenticationClass as StackletOptions take it: `name`, of `realm`, its KDC in the
+ * `security` namespace and its admin credentials in the Secret `kerberos-admin`.
+ */
+export function kerberosClassInfo(name = 'realm', realm = 'DATA.EXAMPLE.ORG') {
+  return {
+    name,
+    provider: 'kerberos' as const,
+    spec: {
+      kerberos: {
+        realm,
+        kdc: 'kdc.security.svc.cluster.local',
+        adminCredentialsSecretName: 'kerberos-admin',
+      },
+    },
+  };
+}
