@@ -31,6 +31,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
@@ -408,13 +409,14 @@ describe('Trino day two on the real node', () => {
       image: { productVersion: version, pullPolicy: 'Never' },
       clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
       catalogs,
-      coordinators: { config: small, ...placement },
+      coordinators: { config: small, ...placement, ...FIRST_TIER_JIT },
       // A worker's drain waits twice its shutdown grace period, a quarter of this (at most 30 s):
       // 5 s here, where no query runs during a roll (trino-real-node proves the drain).
       workers: {
         config: { ...small, gracefulShutdownTimeout: '20s' },
         roleGroups: { default: { replicas: 1 } },
         ...placement,
+        ...FIRST_TIER_JIT,
       },
     });
     cluster.addAllowedClient({ podSelector: { matchLabels: { app: 'trino-client' } } });

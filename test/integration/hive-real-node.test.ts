@@ -55,6 +55,7 @@ import {
   startKdc,
 } from './kerberos-kdc';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
@@ -173,8 +174,8 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
             image: { productVersion: TRINO_VERSION, pullPolicy: 'Never' },
             clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
             catalogs: [lake],
-            coordinators: { config: small, ...placement },
-            workers: { config: small, ...placement },
+            coordinators: { config: small, ...placement, ...FIRST_TIER_JIT },
+            workers: { config: small, ...placement, ...FIRST_TIER_JIT },
           },
           { authenticationClasses: classes },
         );

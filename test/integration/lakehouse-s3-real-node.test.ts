@@ -32,6 +32,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { startPostgres, postgresMetastoreDatabase } from './hive-real-node-support';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   podsLogs,
@@ -118,8 +119,8 @@ function lakehouseManifests(namespace: string): Manifest[] {
     image: { productVersion: TRINO_VERSION, pullPolicy: 'IfNotPresent' },
     clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
     catalogs: [lake, tpch],
-    coordinators: { config: small, ...placement },
-    workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement },
+    coordinators: { config: small, ...placement, ...FIRST_TIER_JIT },
+    workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement, ...FIRST_TIER_JIT },
   });
   trino.addAllowedClient({ podSelector: { matchLabels: { app: 'lake-client' } } });
   return chart.toJson() as Manifest[];

@@ -31,6 +31,7 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   clientPod,
   execInPod,
@@ -158,8 +159,8 @@ describe('OPA authorizes Trino on the real node', () => {
       clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
       catalogs,
       opa: { cluster: opa, package: 'trino' },
-      coordinators: { config: small, ...placement },
-      workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement },
+      coordinators: { config: small, ...placement, ...FIRST_TIER_JIT },
+      workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement, ...FIRST_TIER_JIT },
     });
     return chart.toJson() as Manifest[];
   }

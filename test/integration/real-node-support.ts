@@ -255,6 +255,13 @@ export function clientPod(options: ClientPodOptions): k8s.V1Pod {
  */
 export const CLIENT_JVM_OPTIONS = '-Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
 
+/**
+ * `jvmArgumentOverrides` for a Trino role in a suite that does not test Trino's JVM: the first JIT
+ * tier only. A Trino node's start spends most of its CPU compiling with the second tier, and the
+ * suites share two cores. trino-real-node and operator-real-node keep keelson's own arguments.
+ */
+export const FIRST_TIER_JIT = { jvmArgumentOverrides: { add: ['-XX:TieredStopAtLevel=1'] } };
+
 /** The logs of `pods` on the real node, one section each, for a failure's message. */
 export async function podsLogs(namespace: string, pods: string[]): Promise<string> {
   const sections = await Promise.all(

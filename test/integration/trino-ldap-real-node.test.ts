@@ -46,6 +46,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { debianServerImageRecipe } from './database-servers';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
@@ -346,8 +347,8 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
             ],
           },
           catalogs: [tpch],
-          coordinators: { config: small, ...tlsVolumes('coordinators') },
-          workers: { config: small, ...tlsVolumes('workers') },
+          coordinators: { config: small, ...tlsVolumes('coordinators'), ...FIRST_TIER_JIT },
+          workers: { config: small, ...tlsVolumes('workers'), ...FIRST_TIER_JIT },
         },
         // The class exists as far as the build is concerned; its certificates are the test's.
         { tlsClasses: [{ name: 'tls' }] },

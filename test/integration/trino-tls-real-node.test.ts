@@ -57,6 +57,7 @@ import {
   type OperatorProcess,
 } from './operator-support';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   classCas,
@@ -283,6 +284,7 @@ describe("Trino with Pod Certificates keelson's operator signs, on the real node
       config: { resources: { cpu: { min: '200m', max: '2' }, memory: { limit: '1536Mi' } } },
       podOverrides: { spec: REAL_NODE_PLACEMENT },
       roleGroups: { default: { replicas: 1 } },
+      ...FIRST_TIER_JIT,
     };
     const created = Date.now();
     await create('TrinoCluster', 'trinoclusters', 'trino', {
@@ -413,8 +415,8 @@ describe('Trino with TLS on the real node', () => {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         clusterConfig: { catalogLabelSelector: { matchLabels: { trino: 'trino' } } },
         catalogs: [tpch],
-        coordinators: { config: small, ...tlsVolumes('coordinators') },
-        workers: { config: small, ...tlsVolumes('workers') },
+        coordinators: { config: small, ...tlsVolumes('coordinators'), ...FIRST_TIER_JIT },
+        workers: { config: small, ...tlsVolumes('workers'), ...FIRST_TIER_JIT },
       },
       // The class exists as far as the build is concerned; its certificates are the test's (above).
       { tlsClasses: [{ name: 'tls' }] },
