@@ -692,8 +692,9 @@ describe('catalogs on a Hive metastore that takes Kerberos clients', () => {
           },
         ]),
       );
-      // Kubernetes expands $(VAR) only of variables listed before.
+      // Kubernetes expands $(VAR) only of variables listed before; no name twice.
       const names = trino.env.map((e: { name: string }) => e.name);
+      expect(new Set(names).size).toBe(names.length);
       expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('KEELSON_KERBEROS_PRINCIPAL'));
       expect(names.indexOf('POD_NAMESPACE')).toBeLessThan(names.indexOf('KEELSON_KERBEROS_PRINCIPAL'));
       expect(trino.volumeMounts).toContainEqual({
