@@ -25,8 +25,9 @@
  *   the admin password is in no manifest, ConfigMap, StatefulSet, pod, pod log or Event;
  * - a Trino (a coordinator and a worker) with a hive catalog on that metastore, started with the
  *   class: each pod's init container writes the keytab of its own `trino/<pod DNS name>@REALM`
- *   (created by the admin, who may add and inquire trino/* principals), and the catalog logs in to
- *   the metastore with it: `SHOW SCHEMAS` lists the databases alice and the first part made.
+ *   (created by the admin, who may add, inquire and change the keys of trino/* principals), and
+ *   the catalog logs in to the metastore with it: `SHOW SCHEMAS` lists the databases alice and the
+ *   first part made.
  * Not covered here: S3 (the warehouse is the pod's own emptyDir).
  * Each failure prints the containers' logs.
  */
@@ -117,10 +118,10 @@ describe('the Hive metastore on the real node, on PostgreSQL', () => {
     await installMetastoreProbe(ns.name, VERSION);
     const host = await startPostgres(ns.name);
     // The KDC of the kerberos step starts meanwhile. Its admin may add, inquire and extract the keys
-    // of hive/* principals (`e`: the shared principal's keys are exported unchanged), and add and
-    // inquire trino/* principals (each Trino pod's own, with keys of its own).
+    // of hive/* principals (`e`: the shared principal's keys are exported unchanged), and add, inquire
+    // and change the keys of trino/* principals (`c`: each Trino pod's own, new keys at each start).
     kdcHost = Promise.all([
-      startKdc(ns.name, ['aie hive/*', 'ai trino/*']),
+      startKdc(ns.name, ['aie hive/*', 'aci trino/*']),
       buildImageOnRealNode(krb5ToolsImageRecipe()),
       buildImageOnRealNode(trinoImageRecipe(TRINO_VERSION)),
       createKerberosAdminSecret(ns.name, 'kerberos-admin'),
