@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { Chart, Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import {
-  datanodeScaleDownProblems,
+  DATANODE_DECOMMISSION,
+  decommissionWait,
+  reportedDatanodes,
   FORMAT_MEMORY,
   HDFS,
   HDFS_PORTS,
@@ -13,6 +15,7 @@ import {
   type HdfsClusterProps,
 } from '../constructs';
 import { productCrd, specProblems } from '../lib';
+import { buildChildren } from '../lib/operator/build';
 import { find, problemsOf, type Obj } from './support/synth';
 
 /** An HDFS on a ZooKeeper ZNode (or the ZooKeeper itself) in namespace `data`. */
@@ -194,30 +197,77 @@ describe('an HdfsCluster with its settings', () => {
     );
   });
 
-  test('lets the operator shrink the datanodes only when the leaving pods are in the live exclude file', () => {
-    const listed = synth({
-      clusterConfig: { dfsReplication: 2, decommissionDatanodes: ['hdfs-datanodes-default-2'] },
+  test('has the operator list leaving datanodes in the exclude file, and keep those whose pods are gone', () => {
+    const two = synth({
+      clusterConfig: { dfsReplication: 1 },
+      datanodes: { roleGroups: { default: { replicas: 2 } } },
     });
-    const unlisted = synth({ clusterConfig: { dfsReplication: 2 } });
+    const one = synth({
+      clusterConfig: { dfsReplication: 1 },
+      datanodes: { roleGroups: { default: { replicas: 1 } } },
+    });
+    const nn = 'hdfs-namenodes-default';
+    const exclude = (objs: Obj[]) => find(objs, 'ConfigMap', nn).data['datanodes.exclude'];
     const liveOf = (objs: Obj[]) => (m: { kind: string; metadata: { name: string } }) =>
-      objs.find((o) => o.kind === m.kind && o.metadata.name === m.metadata.name);
-    const leaving = ['hdfs-datanodes-default-2'];
-    // What the spec now asks does not count; what the namenodes run with does.
-    expect(datanodeScaleDownProblems(leaving, listed as never, liveOf(unlisted) as never)).toEqual([
-      expect.stringMatching(
-        /^spec\.datanodes: hdfs-datanodes-default-2 would go with the blocks they hold: list it in spec\.clusterConfig\.decommissionDatanodes first/,
-      ),
-    ]);
-    expect(datanodeScaleDownProblems(leaving, unlisted as never, liveOf(listed) as never)).toEqual([]);
+      objs.find((o) => o.kind === m.kind && o.metadata.name === m.metadata.name) as never;
+    const leaving = address('hdfs-datanodes-default-1', 'datanodes');
+    // Two to one: the leaving pod is listed; the datanodes' own objects are not touched.
+    const prepared = DATANODE_DECOMMISSION.prepare(
+      ['hdfs-datanodes-default-1'],
+      one as never,
+      liveOf(two),
+    ) as Obj[];
+    expect(exclude(prepared)).toBe(`${leaving}\n`);
+    expect(find(prepared, 'StatefulSet', 'hdfs-datanodes-default')).toEqual(
+      find(one, 'StatefulSet', 'hdfs-datanodes-default'),
+    );
+    // Once it is gone, the file the namenodes run with keeps it listed (decommissioned and dead)…
+    expect(exclude(DATANODE_DECOMMISSION.prepare([], one as never, liveOf(prepared)) as Obj[])).toBe(
+      `${leaving}\n`,
+    );
+    // …until the role group grows over its ordinal again: its pod comes back in service.
+    expect(exclude(DATANODE_DECOMMISSION.prepare([], two as never, liveOf(prepared)) as Obj[])).toBe('');
+    // The spec's own list comes first, each pod once.
+    const listed = synth({
+      clusterConfig: { dfsReplication: 1, decommissionDatanodes: ['hdfs-datanodes-default-1'] },
+      datanodes: { roleGroups: { default: { replicas: 2 } } },
+    });
     expect(
-      datanodeScaleDownProblems(
-        ['hdfs-datanodes-default-1', ...leaving],
-        unlisted as never,
-        liveOf(listed) as never,
+      exclude(
+        DATANODE_DECOMMISSION.prepare(
+          ['hdfs-datanodes-default-1'],
+          listed as never,
+          liveOf(prepared),
+        ) as Obj[],
       ),
-    ).toEqual([expect.stringContaining('hdfs-datanodes-default-1 would go')]);
-    // No live namenode ConfigMap (none applied yet): nothing is known to be excluded.
-    expect(datanodeScaleDownProblems(leaving, listed as never, () => undefined)).toHaveLength(1);
+    ).toBe(`${leaving}\n`);
+  });
+
+  test('follows a decommission in the active namenode’s report, by the leaving pod’s IP', () => {
+    // The shape of Hadoop's NameNodeInfo bean: each node list is a JSON text keyed by host:port.
+    const info = {
+      LiveNodes: JSON.stringify({
+        'dn-0:9866': { xferaddr: '10.0.0.5:9866', adminState: 'In Service' },
+        'dn-1:9866': { xferaddr: '10.0.0.6:9866', adminState: 'Decommission In Progress' },
+        'dn-2:9866': { xferaddr: '10.0.0.7:9866', adminState: 'Decommissioned' },
+      }),
+      DeadNodes: JSON.stringify({ 'dn-3:9866': { xferaddr: '10.0.0.8:9866', decommissioned: true } }),
+    };
+    const reported = reportedDatanodes(info);
+    expect(reported).toHaveLength(4);
+    expect(decommissionWait('p2', '10.0.0.7', reported)).toEqual([]);
+    expect(decommissionWait('p3', '10.0.0.8', reported)).toEqual([]);
+    expect(decommissionWait('p1', '10.0.0.6', reported)).toEqual([
+      'p1 is Decommission In Progress at the active namenode, not yet Decommissioned',
+    ]);
+    expect(decommissionWait('p0', '10.0.0.5', reported)).toEqual([
+      'p0 is In Service at the active namenode, not yet Decommissioned',
+    ]);
+    // An address that only starts the same is another datanode.
+    expect(decommissionWait('p9', '10.0.0.50', reported)).toEqual([
+      'p9 (10.0.0.50) is not registered with the active namenode yet',
+    ]);
+    expect(decommissionWait('p4', undefined, reported)[0]).toMatch(/^p4 has no IP/);
   });
 
   test('has no schema keyword the API server refuses in a CRD (uniqueItems)', () => {
@@ -412,5 +462,41 @@ describe('bad input', () => {
       /unknown field "yarn-site\.xml"; expected one of this role's config files: core-site\.xml, hdfs-site\.xml, log4j2\.properties, jmx-exporter\.yaml/,
     );
     expect(() => synth({ image: { productVersion: '3.3.6' } })).toThrow(/version "3\.3\.6" is not supported/);
+  });
+});
+
+describe('an HdfsCluster the keelson operator builds', () => {
+  const resource = {
+    apiVersion: 'keelson.dev/v1alpha1',
+    kind: 'HdfsCluster',
+    metadata: { name: 'hdfs', namespace: 'data' },
+    spec: { clusterConfig: { zookeeperConfigMapName: 'hdfs-znode' } },
+  };
+  const dependencies = { 'hdfs-znode': { ZOOKEEPER_HOSTS: 'zk-0.zk:2181', ZOOKEEPER_CHROOT: '/znode-1' } };
+  const operatorPods = {
+    namespace: 'keelson-system',
+    labels: { 'app.kubernetes.io/name': 'keelson-operator' },
+  };
+
+  test('admits only the operator’s own pods to the namenodes’ HTTP port, where it follows a decommission', () => {
+    const objs = buildChildren(HDFS, resource, dependencies, [], [], { operatorPods }) as unknown as Obj[];
+    const policy = find(objs, 'NetworkPolicy', 'hdfs');
+    const fromOperator = policy.spec.ingress.filter((rule: { from?: { podSelector?: object }[] }) =>
+      rule.from?.some((peer) => JSON.stringify(peer.podSelector ?? {}).includes('keelson-operator')),
+    );
+    expect(fromOperator).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'keelson-system' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'keelson-operator' } },
+          },
+        ],
+        ports: [{ port: HDFS_PORTS.namenodeHttp, protocol: 'TCP' }],
+      },
+    ]);
+    // Synth mode has no operator: no such rule.
+    const synthPolicy = find(synth(), 'NetworkPolicy', 'hdfs');
+    expect(JSON.stringify(synthPolicy)).not.toContain('keelson-operator');
   });
 });

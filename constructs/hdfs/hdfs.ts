@@ -50,7 +50,6 @@ import {
   withRules,
   writableVolumeName,
   type IStacklet,
-  type Manifest,
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
@@ -269,6 +268,7 @@ export const HdfsSpecSchema: typeof baseSchema = { ...baseSchema, ...withRules(z
 import type { HdfsSpec } from './spec.generated';
 import { zookeeperReferenceProblems } from '../zookeeper/reference';
 import { HDFS_MONITORING } from './monitoring';
+import { DATANODE_DECOMMISSION } from './decommission';
 export type { HdfsSpec };
 
 type HdfsRoleGroup = ResolvedRoleGroup;
@@ -616,35 +616,6 @@ export function refreshNodesScript(log4jPath: string): string {
   ].join('\n');
 }
 
-/**
- * The operator lowers the datanodes' replicas only once every leaving pod is in the exclude file
- * the namenodes run with (their live ConfigMaps): its decommission was applied before. Whether
- * the namenodes report it Decommissioned yet, the operator cannot see (README).
- */
-export function datanodeScaleDownProblems(
-  leaving: readonly string[],
-  desired: readonly Manifest[],
-  live: (manifest: Manifest) => Manifest | undefined,
-): string[] {
-  const excludes = desired
-    .filter(
-      (m) =>
-        m.kind === 'ConfigMap' &&
-        typeof (m.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] === 'string',
-    )
-    .map((m) => ((live(m)?.data as Record<string, string> | undefined)?.[EXCLUDE_FILE] ?? '').split('\n'));
-  const notExcluded = leaving.filter(
-    (pod) => excludes.length === 0 || excludes.some((lines) => !lines.some((l) => l.startsWith(`${pod}.`))),
-  );
-  return notExcluded.length === 0
-    ? []
-    : [
-        `spec.datanodes: ${notExcluded.join(', ')} would go with the blocks they hold: list ` +
-          `${notExcluded.length > 1 ? 'them' : 'it'} in spec.clusterConfig.decommissionDatanodes first (keep replicas), ` +
-          'wait until `hdfs dfsadmin -report` shows Decommissioned, then lower replicas',
-      ];
-}
-
 /** Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts. */
 function tcpProbes(port: number): ReturnType<typeof tcpPortProbes> {
   return tcpPortProbes(port, 60);
@@ -748,7 +719,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       configFiles: { ...FILE_FORMATS, [ZKFC_LOG4J2_FILE]: 'properties' },
       ports: [
         { name: 'rpc', port: HDFS_PORTS.namenodeRpc, client: true },
-        { name: 'http', port: HDFS_PORTS.namenodeHttp, client: true },
+        // The operator follows a datanode decommission in the active namenode's JMX here.
+        { name: 'http', port: HDFS_PORTS.namenodeHttp, client: true, readByOperator: true },
         { name: 'zkfc', port: HDFS_PORTS.zkfc },
         { name: 'metrics', port: HDFS_PORTS.metrics },
       ],
@@ -854,7 +826,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       podListener: { ports: DATANODE_LISTENER_PORTS, bindsAdvertisedPort: true },
       pod: (stacklet, rg) =>
         simplePod(stacklet, rg, 'datanodes', HDFS_MAIN_CLASSES.datanode, HDFS_PORTS.datanodeData),
-      scaleDownProblems: datanodeScaleDownProblems,
+      // Under the operator, the leaving datanodes decommission before their pods go.
+      scaleDown: DATANODE_DECOMMISSION,
     }),
   ],
   dependencies: (spec): Record<string, string> => {

@@ -1,3 +1,4 @@
 export * from './hdfs';
 export * from './distribution';
 export * from './monitoring';
+export * from './decommission';

@@ -6,7 +6,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import { LABEL_PART_OF } from '../stacklet/labels';
-import type { ProductDefinition } from '../stacklet/product';
+import type { OperatorPods, ProductDefinition } from '../stacklet/product';
 import type { ReferencedObject } from '../stacklet/references';
 import { Stacklet } from '../stacklet/stacklet';
 import type { TlsClassInfo } from '../tls/pod-tls';
@@ -56,6 +56,8 @@ export function buildChildren(
     readonly authenticationClasses?: readonly AuthenticationClassInfo[];
     /** Fills in what the build leaves to the cluster (per-pod listener addresses), before hashing. */
     readonly fill?: (built: Manifest[]) => Manifest[];
+    /** The operator's own pods, admitted to the ports it reads. @default - none */
+    readonly operatorPods?: OperatorPods;
   } = {},
 ): Manifest[] {
   const app = new App();
@@ -73,6 +75,7 @@ export function buildChildren(
       listenerClasses: listeners.listenerClasses ?? [],
       authenticationClasses: listeners.authenticationClasses ?? [],
       builtByOperator: true,
+      operatorPods: listeners.operatorPods,
     },
   );
   if (stacklet.validationError) throw stacklet.validationError;

@@ -42,6 +42,7 @@ import { authenticationClassInfoOf, type AuthenticationClassInfo } from '../auth
 import { nodeAddressView } from './listener-addresses';
 import { tlsClassInfoOf } from '../tls/class';
 import { TLS_CLASS_LABEL, type TlsClassInfo } from '../tls/pod-tls';
+import { OPERATOR_PRODUCT_NAME } from './monitoring';
 
 /** How long the operator trusts its last look at whether cert-manager's Certificates are served. */
 const CERTIFICATES_LOOK_MS = 10_000;
@@ -210,6 +211,11 @@ export class Operator {
           this.references.set(`${product.kind}/${namespace}/${name}`, namespace, kinds),
         onSecrets: (namespace, name, secrets) =>
           this.secretReaders.set(`${product.kind}/${namespace}/${name}`, namespace, secrets),
+        // The operator's pods, as `keelson deploy` labels them, in the namespace it runs in.
+        operatorPods: {
+          namespace: options.operatorNamespace ?? 'default',
+          labels: { [LABEL_NAME]: OPERATOR_PRODUCT_NAME },
+        },
         certificateRestarts: new CertificateRestarts({
           product,
           client: this.client,

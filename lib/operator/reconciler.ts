@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME } from '../stacklet/labels';
-import type { ProductDefinition, RoleDefinition } from '../stacklet/product';
+import type { OperatorPods, ProductDefinition, RoleDefinition, RunningPods } from '../stacklet/product';
 import { resolveReferences, type ReferencedObject, type ReferencesHook } from '../stacklet/references';
 import { stackletDependencies } from '../stacklet/resolve';
 import { SpecValidationError } from '../spec/validate';
@@ -56,6 +56,7 @@ import {
 } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
+import { getPodJson, handOverScaleDowns, HAND_OVER_RETRY_MS, statefulSetReplicas } from './scale-down';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
@@ -66,13 +67,11 @@ export const STORAGE_CHANGE_NOT_APPLIED = 'StorageChangeNotApplied';
 /** Reason of `Degraded` when a `certManager` TlsClass serves the stacklet and cert-manager is not installed. */
 export const CERT_MANAGER_MISSING = 'CertManagerMissing';
 
-/** A StatefulSet's replicas, as the API server defaults them (1 when unset). */
-function statefulSetReplicas(m: KubeObject): number {
-  return (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-}
-
-/** Reason of `Degraded` when a role's pods would go before handing their data over (`scaleDownProblems`). */
-export const SCALE_DOWN_NOT_PREPARED = 'ScaleDownNotPrepared';
+/**
+ * Reason of `Progressing` while a role's leaving pods hand their data over and its StatefulSet
+ * keeps its replicas (`RoleDefinition.scaleDown`, scale-down.ts).
+ */
+export const SCALE_DOWN_HANDING_OVER = 'ScaleDownHandingOver';
 
 /**
  * Reason of `Degraded` when `clusterConfig.monitoring` asks for ServiceMonitors or PrometheusRules and
@@ -133,6 +132,8 @@ export interface ReconcilerOptions {
    * after every successful reconcile.
    */
   readonly certificateRestarts?: CertificateRestarts;
+  /** The operator's own pods, admitted to the ports it reads (a scale-down hand-over). @default - none */
+  readonly operatorPods?: OperatorPods;
 }
 
 export class Reconciler {
@@ -219,6 +220,7 @@ export class Reconciler {
       desired = buildChildren(this.o.product, resource, dependencies, objects, this.o.tlsClasses(), {
         listenerClasses: this.o.listenerClasses?.() ?? [],
         authenticationClasses: this.o.authenticationClasses?.() ?? [],
+        operatorPods: this.o.operatorPods,
         fill: (built) => {
           const addressed = listenerCaches ? fillListenerAddresses(built, namespace, listenerCaches) : built;
           const topologyCaches = this.o.topologyCaches;
@@ -297,14 +299,15 @@ export class Reconciler {
       );
       return { result: 'invalid' };
     }
-    // A role whose pods hand their data over before they go shrinks only once they are ready to.
-    const notReadyToShrink = this.scaleDownProblems(resource, desired);
-    if (notReadyToShrink.length > 0) {
-      const message = `${notReadyToShrink.join('; ')}; nothing applied`;
-      await this.refuse(resource, active, SCALE_DOWN_NOT_PREPARED, message);
-      log.warn({ problems: notReadyToShrink }, 'scale-down not prepared; nothing applied');
-      return { result: 'invalid' };
-    }
+    // A role whose pods hand their data over before they go: prepared, and shrunk once they are done.
+    const handOver = await handOverScaleDowns(
+      this.o.product.roles,
+      desired,
+      (m) => this.live(m) as Manifest | undefined,
+      this.runningPods(namespace, name),
+      spec.clusterOperation?.stopped === true,
+    );
+    desired = handOver.manifests;
     // Claim templates are immutable: keep the live ones, and grow the claims themselves.
     const storage = await this.reconcileStorage(resource, desired, log);
     desired = storage.manifests;
@@ -325,6 +328,14 @@ export class Reconciler {
       missingSecrets: secrets.missing,
       podProblems: problems,
     });
+    if (handOver.pending.length > 0) {
+      const message = `a scale-down waits until the leaving pods handed their data over: ${handOver.pending.join('; ')}`;
+      conditions.Progressing = { status: 'True', reason: SCALE_DOWN_HANDING_OVER, message };
+      log.info(
+        { pending: handOver.pending },
+        'scale-down held until the leaving pods handed their data over',
+      );
+    }
     if (storage.problems.length > 0) {
       const message = `storage changes not applied: ${storage.problems.join('; ')}`;
       await this.writeStatusWithWarning(
@@ -349,7 +360,9 @@ export class Reconciler {
     if (conditions.Degraded?.reason !== CONTAINERS_FAILING)
       this.warnedFailures.delete(`${namespace}/${name}`);
     const restarts = await this.o.certificateRestarts?.reconcile(resource, log);
-    return { result: 'success', requeueAfterMs: restarts?.requeueAfterMs };
+    const requeues = [restarts?.requeueAfterMs, handOver.pending.length > 0 ? HAND_OVER_RETRY_MS : undefined];
+    const soonest = requeues.filter((ms): ms is number => ms !== undefined);
+    return { result: 'success', requeueAfterMs: soonest.length > 0 ? Math.min(...soonest) : undefined };
   }
 
   /**
@@ -521,29 +534,24 @@ export class Reconciler {
       });
   }
 
-  /**
-   * The problems of each role with `RoleDefinition.scaleDownProblems` whose live StatefulSets
-   * `desired` shrinks (a stop is not a scale-down: every pod comes back on its volume).
-   */
-  private scaleDownProblems(resource: KubeObject, desired: readonly Manifest[]): string[] {
-    if ((resource.spec as AnyStackletSpec | undefined)?.clusterOperation?.stopped) return [];
-    return this.o.product.roles.flatMap((role) => {
-      if (!role.scaleDownProblems) return [];
-      const leaving = desired
-        .filter((m) => m.kind === 'StatefulSet' && m.metadata.labels?.[LABEL_COMPONENT] === role.name)
-        .flatMap((m) => {
-          const live = this.live(m);
-          if (!live) return [];
-          const from = statefulSetReplicas(m);
-          return Array.from(
-            { length: Math.max(0, statefulSetReplicas(live) - from) },
-            (_, i) => `${m.metadata.name}-${from + i}`,
-          );
-        });
-      return leaving.length > 0
-        ? role.scaleDownProblems(leaving, desired, (m) => this.live(m as Manifest) as Manifest | undefined)
-        : [];
-    });
+  /** The stacklet's pods in the operator's cache, for a role's scale-down hand-over. */
+  private runningPods(namespace: string, name: string): RunningPods {
+    return {
+      of: (role) =>
+        [...this.o.pods.list(namespace)]
+          .filter(
+            (p) =>
+              p.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
+              p.metadata.labels?.[LABEL_INSTANCE] === name &&
+              p.metadata.labels?.[LABEL_COMPONENT] === role &&
+              !p.metadata.deletionTimestamp,
+          )
+          .flatMap((p) => {
+            const ip = (p.status as { podIP?: string } | undefined)?.podIP;
+            return ip ? [{ name: p.metadata.name, ip }] : [];
+          }),
+      getJson: getPodJson,
+    };
   }
 
   /**

@@ -46,6 +46,7 @@ import { monitoringManifests } from './monitoring';
 import { activeRoles } from './resolve';
 import {
   METRICS_PORT_NAME,
+  type PortDefinition,
   type ProductDefinition,
   type ResolvedRoleGroup,
   type RoleDefinition,
@@ -555,7 +556,7 @@ function networkPolicies(
 ): Manifest[] {
   const { product, stacklet } = input;
   const own = selectorLabels({ product: product.name, instance: stacklet.name });
-  const ports = (of: readonly RoleDefinition[], filter: (p: { name: string; client?: boolean }) => boolean) =>
+  const ports = (of: readonly RoleDefinition[], filter: (p: PortDefinition) => boolean) =>
     of.flatMap((r) => r.ports.filter(filter).map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' })));
   const isClient = (p: { client?: boolean }) => p.client === true;
   const isMetrics = (p: { name: string }) => p.name === METRICS_PORT_NAME;
@@ -583,6 +584,14 @@ function networkPolicies(
     const metricsPorts = ports(of, isMetrics);
     return metricsPorts.length > 0 ? [{ from: [{ namespaceSelector: {} }], ports: metricsPorts }] : [];
   };
+  // The keelson operator reads some ports itself (a scale-down hand-over); only its own pods get in.
+  const operator = (of: readonly RoleDefinition[]) => {
+    const read = ports(of, (p) => p.readByOperator === true);
+    const pods = stacklet.operatorPods;
+    if (read.length === 0 || !pods) return [];
+    const namespaceSelector = { matchLabels: { 'kubernetes.io/metadata.name': pods.namespace } };
+    return [{ from: [{ namespaceSelector, podSelector: { matchLabels: { ...pods.labels } } }], ports: read }];
+  };
   const main = make(
     stacklet.name,
     internalRoles.length > 0
@@ -600,6 +609,7 @@ function networkPolicies(
         : []),
       ...(clients.length > 0 && clientPorts.length > 0 ? [{ from: clients, ports: clientPorts }] : []),
       ...scrapers(served),
+      ...operator(served),
     ],
   );
   // Per-pod listeners of an external class: clients outside the cluster connect to these ports, from
@@ -632,7 +642,7 @@ function networkPolicies(
       make(
         `${stacklet.name}-${role.name}`,
         { matchLabels: selectorLabels({ product: product.name, instance: stacklet.name, role: role.name }) },
-        [ownPods, ...scrapers([role])],
+        [ownPods, ...scrapers([role]), ...operator([role])],
       ),
     ),
   ];

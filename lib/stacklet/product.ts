@@ -33,6 +33,17 @@ export interface PortDefinition {
   readonly protocol?: 'TCP' | 'UDP';
   /** Served on the role's client Service (and admitted from declared clients). @default false */
   readonly client?: boolean;
+  /**
+   * The keelson operator itself reads this port (a role's `scaleDown` hand-over), so its pods are
+   * admitted to it when it builds the stacklet. @default false
+   */
+  readonly readByOperator?: boolean;
+}
+
+/** Where the keelson operator's pods run, for the NetworkPolicies of the ports it reads. */
+export interface OperatorPods {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** The name of the port Prometheus scrapes. */
@@ -103,6 +114,8 @@ export interface StackletContext<Spec extends AnyStackletSpec = AnyStackletSpec>
    * (per-pod listener addresses, node topology tables); false in synth mode.
    */
   readonly builtByOperator: boolean;
+  /** The keelson operator's pods, when it builds the stacklet. @default - none (synth mode) */
+  readonly operatorPods?: OperatorPods;
 }
 
 /** A role group after the merge of product defaults ← role ← role group. */
@@ -226,6 +239,43 @@ export function clientTrustReloadOf(role: Pick<RoleDefinition, 'clientTrustReloa
   return role.clientTrustReload ?? 'restart';
 }
 
+/** The live object of a desired one, from the operator's caches, if it exists. */
+export type LiveObject = (manifest: Manifest) => Manifest | undefined;
+
+/** A pod of the stacklet, as the operator's cache has it. */
+export interface RunningPod {
+  readonly name: string;
+  /** Its IP; pods without one are left out. */
+  readonly ip: string;
+}
+
+/** What the operator lets a product ask of the stacklet's running pods. */
+export interface RunningPods {
+  /** The stacklet's pods of `role` that have an IP. */
+  readonly of: (role: string) => readonly RunningPod[];
+  /**
+   * The JSON a pod serves over HTTP at `url` (a pod IP, a port of the role), within a few seconds;
+   * rejects with a message that names the URL.
+   */
+  readonly getJson: (url: string) => Promise<unknown>;
+}
+
+/** A role's hand-over before a scale-down (`RoleDefinition.scaleDown`). */
+export interface ScaleDownHandOver {
+  /**
+   * The desired objects with the `leaving` pods (the highest ordinals of a shrinking StatefulSet)
+   * told to hand their data over. Asked at every reconcile, also with no pod leaving, so that what
+   * an earlier scale-down put in place can be kept from the `live` objects.
+   */
+  readonly prepare: (
+    leaving: readonly string[],
+    desired: readonly Manifest[],
+    live: LiveObject,
+  ) => Manifest[];
+  /** What the `leaving` pods still wait for, one message each; empty once they may go. */
+  readonly pending: (leaving: readonly string[], pods: RunningPods) => Promise<string[]>;
+}
+
 /** One role of a product. */
 export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCommonConfig> {
   /** The role's name as it appears in the spec (`servers`, `brokers`). */
@@ -319,18 +369,14 @@ export interface RoleDefinition<Config extends ResolvedCommonConfig = ResolvedCo
    */
   readonly quorum?: boolean;
   /**
-   * Why a running role group may not shrink yet: the operator asks before it lowers a live
-   * StatefulSet's replicas (`leaving` are the pods that would go, the highest ordinals), and
-   * applies nothing while this returns problems (HDFS: datanodes not yet in the namenodes' exclude
-   * file). `desired` is what the spec builds; `live` is what runs of one of them. Synth output
-   * cannot know what runs: there the product documents the steps.
+   * How the role's running pods hand their data over before a scale-down takes them away (HDFS:
+   * datanodes decommission). The keelson operator applies what `prepare` makes of the desired
+   * objects, keeps a shrinking StatefulSet's live replicas while `pending` names something to wait
+   * for, and lowers them once it names nothing. Synth output cannot know what runs: there the
+   * product documents the steps.
    * @default - a scale-down applies at once
    */
-  readonly scaleDownProblems?: (
-    leaving: readonly string[],
-    desired: readonly Manifest[],
-    live: (manifest: Manifest) => Manifest | undefined,
-  ) => string[];
+  readonly scaleDown?: ScaleDownHandOver;
   /**
    * StatefulSet for pods with identity or storage, Deployment for interchangeable ones, DaemonSet
    * for one pod per node (replicas do not apply; storage must be empty).

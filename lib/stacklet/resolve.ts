@@ -40,6 +40,7 @@ import { resolveStackletTls, roleGroupTls, type StackletTls, type TlsClassInfo }
 import type { AuthenticationClassInfo } from '../authentication/class';
 import { resolveStackletAuthentication } from '../authentication/stacklet-authentication';
 import type {
+  OperatorPods,
   ProductDefinition,
   ProductImages,
   ResolvedCommonConfig,
@@ -250,6 +251,8 @@ export interface ResolveInput {
    * @default false
    */
   readonly builtByOperator?: boolean;
+  /** The keelson operator's pods (see `StackletOptions.operatorPods`). @default - none */
+  readonly operatorPods?: OperatorPods;
 }
 
 /**
@@ -342,6 +345,7 @@ export function resolveStacklet<Spec extends AnyStackletSpec>(
     authenticationClasses: input.authenticationClasses ?? [],
     logAggregator,
     builtByOperator: input.builtByOperator === true,
+    operatorPods: input.operatorPods,
   };
   for (const role of roles) {
     const roleSpec = ((spec as Record<string, unknown>)[role.name] ?? {}) as AnyRoleSpec;

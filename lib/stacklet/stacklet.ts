@@ -12,7 +12,7 @@ import type { AnyStackletSpec } from '../spec/stacklet-spec';
 import { SpecValidationError } from '../spec/validate';
 import { LABEL_PART_OF, selectorLabels } from './labels';
 import { roleGroupManifests, roleManifests, stackletManifests, type Manifest } from './manifests';
-import type { ProductDefinition, StackletContext } from './product';
+import type { OperatorPods, ProductDefinition, StackletContext } from './product';
 import type { ReferencedObject } from './references';
 import { activeRoles, resolveStacklet } from './resolve';
 import { tlsClassesIn, type TlsClassInfo } from '../tls/pod-tls';
@@ -100,6 +100,11 @@ export interface StackletOptions {
    * @default false
    */
   readonly builtByOperator?: boolean;
+  /**
+   * Set by the keelson operator: its pods, admitted to the ports it reads (`PortDefinition.readByOperator`).
+   * @default - none
+   */
+  readonly operatorPods?: OperatorPods;
 }
 
 /** The key of an object in the stacklet: `apiVersion/kind/name`. */
@@ -192,6 +197,7 @@ export class Stacklet<Spec extends AnyStackletSpec = AnyStackletSpec> extends Co
         listenerClasses: options.listenerClasses ?? listenerClassesIn(this),
         authenticationClasses: options.authenticationClasses ?? authenticationClassesIn(this),
         builtByOperator: options.builtByOperator,
+        operatorPods: options.operatorPods,
       });
       const input = {
         product: product as unknown as ProductDefinition,

@@ -54,6 +54,7 @@ import {
 } from './operator-support';
 import { installCrd, installCrds, RESTRICTED } from './admission';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   HostPathVolumes,
   podsLogs,
@@ -370,6 +371,7 @@ type Condition = { type: string; status: string; reason: string; message: string
           // Kafka itself in plaintext: its trust in the ZooKeeper comes from the class's bundle alone.
           clusterConfig: { zookeeperConfigMapName: 'zk', tls: { enabled: false } },
           brokers: {
+            ...FIRST_TIER_JIT,
             config: {
               resources: {
                 memory: { limit: '512Mi' },

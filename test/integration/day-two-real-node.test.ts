@@ -38,6 +38,7 @@ import {
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
+  statefulSetRolledOut,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
@@ -104,45 +105,14 @@ function runClient(
   );
 }
 
-/**
- * Waits until the StatefulSet `name` has rolled out its current template to `replicas` pods, all
- * Ready: the controller saw the latest spec, every pod carries the update revision, and the
- * current revision is the update revision.
- */
-async function rolledOut(namespace: string, name: string, replicas: number, timeoutMs = 15 * 60_000) {
-  await withLogs(namespace, () =>
-    waitFor(
-      `StatefulSet ${name} to roll out to ${replicas} Ready pods`,
-      async () => {
-        const sts = await apps.readNamespacedStatefulSet({ name, namespace });
-        const status = sts.status;
-        if (!status || (status.observedGeneration ?? 0) < (sts.metadata!.generation ?? 0)) return false;
-        if (status.updateRevision !== status.currentRevision) return false;
-        if ((status.updatedReplicas ?? 0) !== replicas && replicas > 0) return false;
-        const pods = (
-          await core.listNamespacedPod({
-            namespace,
-            labelSelector: Object.entries(sts.spec!.selector.matchLabels ?? {})
-              .map(([k, v]) => `${k}=${v}`)
-              .join(','),
-          })
-        ).items.filter((p) => p.metadata!.name!.startsWith(`${name}-`));
-        return (
-          pods.length === replicas &&
-          pods.every(
-            (p) =>
-              p.metadata!.labels?.['controller-revision-hash'] === status.updateRevision &&
-              !p.metadata!.deletionTimestamp &&
-              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-          )
-        );
-      },
-      timeoutMs,
-      undefined,
-      undefined,
-      async () => JSON.stringify((await apps.readNamespacedStatefulSet({ name, namespace })).status),
-    ),
-  );
+/** Waits until the StatefulSet `name` has rolled out to `replicas` Ready pods; a timeout prints the pods' logs. */
+function rolledOut(
+  namespace: string,
+  name: string,
+  replicas: number,
+  timeoutMs = 15 * 60_000,
+): Promise<void> {
+  return withLogs(namespace, () => statefulSetRolledOut(namespace, name, replicas, timeoutMs));
 }
 
 describe('ZooKeeper day two on the real node', () => {

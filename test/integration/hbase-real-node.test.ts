@@ -36,6 +36,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { whileFrozen } from './process-faults';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   clientPod,
   execInPod,
@@ -115,6 +116,8 @@ describe(`HBase ${VERSION} on the real node`, () => {
       podOverrides: { spec: REAL_NODE_PLACEMENT },
       roleGroups: { default: { replicas } },
     });
+    // ZooKeeper and HDFS serve HBase here; their JVMs run with the first JIT tier only (less CPU).
+    const serving = (memory: string, replicas: number) => ({ ...role(memory, replicas), ...FIRST_TIER_JIT });
     const logging = {
       file: { level: 'DEBUG' as const },
       loggers: {
@@ -124,7 +127,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
     };
     const zk = new ZookeeperCluster(chart, 'zk', {
       image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
-      servers: role('384Mi', 1),
+      servers: serving('384Mi', 1),
     });
     const hdfs = new HdfsCluster(
       chart,
@@ -134,14 +137,14 @@ describe(`HBase ${VERSION} on the real node`, () => {
         clusterConfig: observedClusterConfig(),
         zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
         namenodes: {
-          ...role('640Mi', 2),
+          ...serving('640Mi', 2),
           config: { ...role('640Mi', 2).config, logging: { containers: { zkfc: logging } } },
           // A datanode is dead after twice this plus ten heartbeats (3 s): 50 s instead of 10.5 min,
           // so the dead-datanode alert fires within the test.
           configOverrides: { 'hdfs-site.xml': { 'dfs.namenode.heartbeat.recheck-interval': '10000' } },
         },
-        journalnodes: role('320Mi', 1),
-        datanodes: role('512Mi', 1),
+        journalnodes: serving('320Mi', 1),
+        datanodes: serving('512Mi', 1),
       },
       { dependencies },
     );

@@ -31,6 +31,7 @@ import {
   startKdc,
 } from './kerberos-kdc';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   HostPathVolumes,
   podsLogs,
@@ -101,12 +102,14 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         ...(kerberos ? { clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } } : {}),
         controllers: {
+          ...FIRST_TIER_JIT,
           podOverrides: {
             spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('controllers', ['internal']) },
           },
           roleGroups: { default: { replicas: 1, config } },
         },
         brokers: {
+          ...FIRST_TIER_JIT,
           podOverrides: {
             spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('brokers', ['server', 'internal']) },
           },

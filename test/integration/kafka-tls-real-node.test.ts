@@ -39,6 +39,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { kafkaJava, PRELUDE, produceConsume, producerClass } from './kafka-client-support';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   clientPod,
   execInPod,
@@ -154,10 +155,12 @@ describe(`Kafka ${VERSION} KRaft with TLS on the real node`, () => {
           ? { opa: { cluster: opa, package: 'kafka.authz', cache: { entryTimeToLive: '2s' } } }
           : {}),
         controllers: {
+          ...FIRST_TIER_JIT,
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: groups('controllers', CONTROLLER_GROUPS, ['internal']),
         },
         brokers: {
+          ...FIRST_TIER_JIT,
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: groups('brokers', BROKER_GROUPS, ['server', 'internal']),
         },

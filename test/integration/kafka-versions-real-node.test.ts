@@ -41,6 +41,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   execInPod,
   podsLogs,
@@ -339,11 +340,13 @@ describe('Kafka versions on the real node', () => {
             : {
                 controllers: {
                   ...placed,
+                  ...FIRST_TIER_JIT,
                   roleGroups: { default: { replicas: 1, config: node } },
                 },
               }),
           brokers: {
             ...placed,
+            ...FIRST_TIER_JIT,
             roleGroups: { default: { replicas: scenario.brokers, config: node } },
             ...(step.interBrokerProtocol
               ? {

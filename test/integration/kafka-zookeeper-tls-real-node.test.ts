@@ -26,6 +26,7 @@ import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { kafkaJava, produceConsume } from './kafka-client-support';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   podsLogs,
   realNode,
@@ -107,6 +108,7 @@ describe(`Kafka ${KAFKA_VERSION} on ZooKeeper ${ZOOKEEPER_VERSION}, both with TL
         image: { productVersion: KAFKA_VERSION, pullPolicy: 'Never' },
         zookeeper: zk,
         brokers: {
+          ...FIRST_TIER_JIT,
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: Object.fromEntries(
             BROKER_GROUPS.map((g) => [

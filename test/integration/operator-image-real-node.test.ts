@@ -14,9 +14,7 @@
  * A failure prints the operator's log.
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { Chart, Testing } from 'cdk8s';
@@ -26,8 +24,13 @@ import { OperatorDeployment } from '../../lib/operator/deployment';
 import { operatorImageRecipe } from '../../lib/operator/image';
 import { OPERATOR_METRIC_NAMES } from '../../lib/operator/monitoring';
 import { RESTRICTED, type Manifest } from './admission';
-import { manifestsToYaml } from '../../lib/synth';
-import { buildImageOnRealNode, realNode, realNodePodLogs, REAL_NODE_PLACEMENT } from './real-node-support';
+import {
+  buildImageOnRealNode,
+  deploymentsOnRealNode,
+  kubectlApply,
+  realNode,
+  realNodePodLogs,
+} from './real-node-support';
 import { startPrometheus, withAlertDelay, type TestPrometheus } from './prometheus-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 
@@ -93,7 +96,7 @@ describe('the operator image on the real node', () => {
       watchNamespaces: [ns.name],
       monitoring: { prometheusRules: true, grafanaDashboards: true },
     });
-    const synthesized = Testing.synth(chart) as (Manifest & { spec?: { template?: { spec?: object } } })[];
+    const synthesized = Testing.synth(chart) as Manifest[];
     // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
     const rule = synthesized.find((m) => m.kind === 'PrometheusRule') as unknown as {
       spec: { groups: unknown[] };
@@ -102,36 +105,12 @@ describe('the operator image on the real node', () => {
       (m) => m.kind === 'ConfigMap' && m.metadata.name === `${NAME}-dashboard`,
     );
     expect(dashboard).toBeDefined();
-    const manifests = synthesized
-      .filter((m) => m.kind !== 'PrometheusRule')
-      .map((m) =>
-        m.kind === 'Deployment'
-          ? {
-              ...m,
-              spec: {
-                ...m.spec,
-                template: {
-                  ...m.spec!.template,
-                  spec: { ...m.spec!.template!.spec, ...REAL_NODE_PLACEMENT },
-                },
-              },
-            }
-          : m,
-      );
+    const manifests = deploymentsOnRealNode(synthesized.filter((m) => m.kind !== 'PrometheusRule'));
     const deployment = manifests.find((m) => m.kind === 'Deployment') as unknown as {
       spec: { template: { spec: { containers: { image: string }[] } } };
     };
     expect(deployment.spec.template.spec.containers[0].image).toBe(recipe.reference);
-    // CRDs and cluster RBAC are not children the test client knows: kubectl applies them all.
-    const file = path.join(
-      fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-operator-image-')),
-      'operator.yaml',
-    );
-    fs.writeFileSync(file, manifestsToYaml(manifests));
-    execFileSync('kubectl', ['apply', '--server-side', '--force-conflicts', '-f', file], {
-      env: { ...process.env, KUBECONFIG: process.env.KEELSON_TEST_KUBECONFIG },
-      stdio: 'pipe',
-    });
+    kubectlApply(manifests);
 
     await waitFor(
       'the operator pod to be Ready',

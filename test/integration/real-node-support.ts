@@ -6,7 +6,7 @@
  * Against a cluster of your own (`npm run cluster:up -- --real-node`), set
  * KEELSON_TEST_REAL_NODE to the state file it prints.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,6 +24,7 @@ import {
   type RealNodeState,
 } from '../controlplane/real-node';
 import { KubeClient } from '../../lib/operator/client';
+import { manifestsToYaml } from '../../lib/synth';
 import { TLS_CLASS_LABEL } from '../../lib/tls/pod-tls';
 import { adminClients, adminKubeConfig, waitFor } from './support';
 
@@ -372,6 +373,85 @@ export async function waitPodsReady(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
+}
+
+/** `manifests` with the pods of every Deployment among them placed on the real node. */
+export function deploymentsOnRealNode<M extends { kind: string; spec?: unknown }>(
+  manifests: readonly M[],
+): M[] {
+  return manifests.map((m) => {
+    if (m.kind !== 'Deployment') return m;
+    const spec = m.spec as { template: { spec: object } };
+    return {
+      ...m,
+      spec: {
+        ...spec,
+        template: { ...spec.template, spec: { ...spec.template.spec, ...REAL_NODE_PLACEMENT } },
+      },
+    };
+  });
+}
+
+/**
+ * Applies `manifests` with `kubectl apply --server-side`: CRDs and cluster RBAC (`keelson deploy`'s)
+ * are not children the test client knows.
+ */
+export function kubectlApply(manifests: readonly object[]): void {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-apply-')), 'manifests.yaml');
+  fs.writeFileSync(file, manifestsToYaml(manifests));
+  execFileSync(
+    process.env.KUBECTL ?? 'kubectl',
+    ['apply', '--server-side', '--force-conflicts', '-f', file],
+    {
+      env: { ...process.env, KUBECONFIG: process.env.KEELSON_TEST_KUBECONFIG },
+      stdio: 'pipe',
+    },
+  );
+}
+
+/**
+ * Waits until the StatefulSet `name` has rolled out its current template to `replicas` pods, all
+ * Ready: the controller saw the latest spec, every pod carries the update revision, and the
+ * current revision is the update revision. A timeout throws with the StatefulSet's status.
+ */
+export async function statefulSetRolledOut(
+  namespace: string,
+  name: string,
+  replicas: number,
+  timeoutMs = 15 * 60_000,
+): Promise<void> {
+  const { core, apps } = adminClients();
+  await waitFor(
+    `StatefulSet ${name} to roll out to ${replicas} Ready pods`,
+    async () => {
+      const sts = await apps.readNamespacedStatefulSet({ name, namespace });
+      const status = sts.status;
+      if (!status || (status.observedGeneration ?? 0) < (sts.metadata!.generation ?? 0)) return false;
+      if (status.updateRevision !== status.currentRevision) return false;
+      if ((status.updatedReplicas ?? 0) !== replicas && replicas > 0) return false;
+      const pods = (
+        await core.listNamespacedPod({
+          namespace,
+          labelSelector: Object.entries(sts.spec!.selector.matchLabels ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+        })
+      ).items.filter((p) => p.metadata!.name!.startsWith(`${name}-`));
+      return (
+        pods.length === replicas &&
+        pods.every(
+          (p) =>
+            p.metadata!.labels?.['controller-revision-hash'] === status.updateRevision &&
+            !p.metadata!.deletionTimestamp &&
+            isReady(p),
+        )
+      );
+    },
+    timeoutMs,
+    undefined,
+    undefined,
+    async () => JSON.stringify((await apps.readNamespacedStatefulSet({ name, namespace })).status),
+  );
 }
 
 /**

@@ -55,6 +55,7 @@ import {
   writesByResource,
 } from './operator-support';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   classCas,
   clientPod,
@@ -203,6 +204,7 @@ describe('certificate restarts through the operator on the real node', () => {
   const createKafka = async () => {
     kafkaCreated = Date.now();
     const role = (replicas: number) => ({
+      ...FIRST_TIER_JIT,
       config: {
         resources: {
           memory: { limit: '512Mi' },

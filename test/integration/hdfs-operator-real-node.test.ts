@@ -1,0 +1,312 @@
+/**
+ * HDFS under keelson's operator on the real node. The operator image (`keelson image build
+ * operator`) runs as a pod from `keelson deploy`'s manifests in a namespace of its own and reconciles
+ * a ZookeeperCluster, a ZookeeperZnode and an HdfsCluster (custom resources) in a second namespace.
+ * Both namespaces enforce the restricted Pod Security profile, and the node enforces keelson's
+ * NetworkPolicies. Proven, each step a user's patch of the running stacklet:
+ * - the HDFS becomes Available with rack awareness by the node's hostname label: the operator
+ *   writes the datanodes' racks by pod IP, and the namenodes place both datanodes on that rack;
+ * - one patch lowers the datanodes from two to one. A file has its only copy on the leaving datanode
+ *   (written from its pod). The operator lists the pod in the namenodes' exclude file and reports
+ *   `Progressing` (`ScaleDownHandingOver`) with the StatefulSet still at two pods. It follows the
+ *   decommission in the active namenode's JMX, which its NetworkPolicy rule lets it reach from its
+ *   own namespace, and lowers the replicas only once the namenode reports the pod Decommissioned:
+ *   `fsck /` is HEALTHY with no under-replicated or missing block, and the file reads back byte for
+ *   byte. The exclude file keeps the gone pod;
+ * - one patch brings the datanodes back to two: the exclude file is empty again, and the returning
+ *   datanode is live and in service.
+ * It prints how long the operator held the scale-down. A failure prints the operator's and the pods'
+ * logs.
+ */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { Chart, Testing } from 'cdk8s';
+import { PRODUCTS } from '../../apps/keelson';
+import { hdfsImageRecipe } from '../../constructs/hdfs/image';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { OperatorDeployment } from '../../lib/operator/deployment';
+import { operatorImageRecipe } from '../../lib/operator/image';
+import { RESTRICTED, type Manifest } from './admission';
+import {
+  buildImageOnRealNode,
+  deploymentsOnRealNode,
+  execInPod,
+  FIRST_TIER_JIT,
+  kubectlApply,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  statefulSetRolledOut,
+} from './real-node-support';
+import { adminClients, useTestNamespace, waitFor } from './support';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '3.4.2';
+const ZOOKEEPER_VERSION = '3.9.4';
+const OPERATOR = 'keelson-hdfs-operator';
+const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
+const DATANODES = ['hdfs-datanodes-default-0', 'hdfs-datanodes-default-1'];
+/** The datanode the scale-down removes: the highest ordinal. */
+const LEAVING = DATANODES[1];
+const GROUP = 'keelson.dev';
+const API_VERSION = 'v1alpha1';
+
+describe(`HDFS ${VERSION} under the operator on the real node`, () => {
+  const home = useTestNamespace('hdfs-op-home', RESTRICTED);
+  const data = useTestNamespace('hdfs-op', RESTRICTED);
+  const { core, custom } = adminClients();
+
+  const everything = async () => {
+    const pods = (await core.listNamespacedPod({ namespace: home.name })).items.map((p) => p.metadata!.name!);
+    const stacklets = (await core.listNamespacedPod({ namespace: data.name })).items.map(
+      (p) => p.metadata!.name!,
+    );
+    return `${await podsLogs(home.name, pods)}\n${await podsLogs(data.name, stacklets)}`;
+  };
+  const withLogs = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await everything()}`);
+    }
+  };
+
+  const plural = (kind: string) => `${kind.toLowerCase()}s`;
+  const create = (kind: string, name: string, spec: object) =>
+    custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: API_VERSION,
+      namespace: data.name,
+      plural: plural(kind),
+      body: { apiVersion: `${GROUP}/${API_VERSION}`, kind, metadata: { name }, spec },
+    });
+  const patchHdfs = (spec: object) =>
+    custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: API_VERSION,
+        namespace: data.name,
+        plural: 'hdfsclusters',
+        name: 'hdfs',
+        body: { spec },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+  const condition = async (type: string) =>
+    (
+      (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: API_VERSION,
+        namespace: data.name,
+        plural: 'hdfsclusters',
+        name: 'hdfs',
+      })) as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }
+    ).status?.conditions?.find((c) => c.type === type);
+  const exclude = async () =>
+    (await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })).data?.[
+      'datanodes.exclude'
+    ] ?? '';
+  const datanodeReplicas = async () =>
+    (
+      await adminClients().apps.readNamespacedStatefulSet({
+        name: 'hdfs-datanodes-default',
+        namespace: data.name,
+      })
+    ).spec?.replicas;
+  const podIp = async (name: string) =>
+    (await core.readNamespacedPod({ name, namespace: data.name })).status!.podIP!;
+  /** An HDFS admin command in a namenode pod (its own config), stderr dropped. */
+  const admin = (script: string) =>
+    execInPod(data.name, NAMENODES[0], `export HADOOP_CLIENT_OPTS=-Xmx96m; ${script} 2>/dev/null`);
+
+  /** keelson deploy's manifests for an operator in `home` that watches `data`, its pod on the node. */
+  function operatorManifests(): Manifest[] {
+    const chart = new Chart(Testing.app(), 'operator');
+    new OperatorDeployment(chart, 'operator', {
+      products: PRODUCTS,
+      namespace: home.name,
+      name: OPERATOR,
+      replicas: 1,
+      imagePullPolicy: 'Never',
+      watchNamespaces: [data.name],
+    });
+    return deploymentsOnRealNode(Testing.synth(chart) as Manifest[]);
+  }
+
+  const role = (memory: string, replicas: number) => ({
+    ...FIRST_TIER_JIT,
+    config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
+    podOverrides: { spec: REAL_NODE_PLACEMENT },
+    roleGroups: { default: { replicas } },
+  });
+
+  it('places datanodes on their node’s rack, decommissions before a scale-down, and takes a datanode back', async () => {
+    const node = await realNode();
+    // The image packs the build, as `npm run image:operator` does.
+    const root = path.resolve(__dirname, '..', '..');
+    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], {
+      stdio: 'inherit',
+    });
+    await buildImageOnRealNode(operatorImageRecipe());
+    await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    await buildImageOnRealNode(hdfsImageRecipe(VERSION));
+
+    kubectlApply(operatorManifests());
+
+    const applied = Date.now();
+    await create('ZookeeperCluster', 'zk', {
+      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+      servers: role('384Mi', 1),
+    });
+    await create('ZookeeperZnode', 'hdfs-znode', { clusterConfig: { zookeeperConfigMapName: 'zk' } });
+    const hostname = node.nodeName;
+    await create('HdfsCluster', 'hdfs', {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      // One copy of each block: the scale-down must move the leaving datanode's blocks.
+      clusterConfig: {
+        zookeeperConfigMapName: 'hdfs-znode',
+        dfsReplication: 1,
+        rackAwareness: { nodeLabels: ['kubernetes.io/hostname'] },
+      },
+      namenodes: role('640Mi', 2),
+      journalnodes: role('320Mi', 1),
+      // Room for a client JVM beside the datanode (the test writes from the leaving datanode's pod).
+      datanodes: role('640Mi', 2),
+    });
+    await withLogs(() =>
+      waitFor(
+        'the HdfsCluster to be Available',
+        async () => (await condition('Available'))?.status === 'True',
+        15 * 60_000,
+      ),
+    );
+    const available = Date.now();
+
+    // Rack awareness: the operator's table holds each datanode's IP with its node's hostname label,
+    // and the namenodes place both datanodes there.
+    const rack = `/${(await core.readNode({ name: hostname })).metadata!.labels!['kubernetes.io/hostname']}`;
+    const ips = await Promise.all(DATANODES.map(podIp));
+    let printed = '';
+    await withLogs(() =>
+      waitFor(
+        `the namenodes to place both datanodes on ${rack}`,
+        async () => {
+          printed = await admin('hdfs dfsadmin -printTopology').catch(() => '');
+          return ips.every((ip) =>
+            new RegExp(`Rack: ${rack}\\n(?:\\s+\\S+.*\\n)*?\\s+${ip.replace(/\./g, '\\.')}:`).test(printed),
+          );
+        },
+        5 * 60_000,
+        undefined,
+        undefined,
+        async () => printed,
+      ),
+    );
+    expect(printed).not.toContain('/default-rack');
+    const table = (
+      await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })
+    ).data!['datanodes.topology'];
+    for (const ip of ips) expect(table.split('\n')).toContain(`${ip} ${rack}`);
+
+    // A file whose one copy is on the leaving datanode: HDFS puts the first copy on the writer's own.
+    const sum = (
+      await execInPod(
+        data.name,
+        LEAVING,
+        'set -e; head -c 3000000 /dev/urandom > /tmp/leaving.bin; ' +
+          'HADOOP_CLIENT_OPTS=-Xmx96m hdfs dfs -D dfs.replication=1 -put /tmp/leaving.bin /leaving.bin 2>/dev/null; ' +
+          'md5sum < /tmp/leaving.bin',
+      )
+    ).match(/^[0-9a-f]{32}\b/m)?.[0];
+    expect(sum).toBeDefined();
+    const [stayingIp, leavingIp] = ips;
+    expect(await admin('hdfs fsck /leaving.bin -files -blocks -locations')).toContain(`[${leavingIp}:`);
+
+    // One patch: two datanodes to one. The operator holds the StatefulSet at two while it waits.
+    const patched = Date.now();
+    await patchHdfs({ datanodes: role('640Mi', 1) });
+    let held: { message: string; replicas?: number; exclude: string } | undefined;
+    await withLogs(() =>
+      waitFor(
+        'the datanodes to be one, after the operator held them for the decommission',
+        async () => {
+          const progressing = await condition('Progressing');
+          const replicas = await datanodeReplicas();
+          if (progressing?.reason === 'ScaleDownHandingOver' && !held) {
+            held = { message: progressing.message, replicas, exclude: await exclude() };
+          }
+          return replicas === 1;
+        },
+        10 * 60_000,
+        undefined,
+        undefined,
+        async () => JSON.stringify({ held, progressing: await condition('Progressing') }),
+      ),
+    );
+    const lowered = Date.now();
+    expect(held).toBeDefined();
+    expect(held!.replicas).toBe(2);
+    expect(held!.message).toMatch(/^a scale-down waits until the leaving pods handed their data over: /);
+    expect(held!.message).toContain(LEAVING);
+    expect(held!.exclude).toMatch(
+      new RegExp(`^${LEAVING}\\.hdfs-datanodes-default-headless\\.${data.name}\\.svc\\.`),
+    );
+    await withLogs(() => statefulSetRolledOut(data.name, 'hdfs-datanodes-default', 1));
+    // The namenodes report the gone datanode decommissioned, and its block lives on the other one.
+    const report = await admin('hdfs dfsadmin -report');
+    expect(report).toMatch(
+      new RegExp(
+        `Name: ${leavingIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Decommissioned`,
+      ),
+    );
+    expect(await admin('hdfs fsck /leaving.bin -files -blocks -locations')).toContain(`[${stayingIp}:`);
+    const fsck = await admin('hdfs fsck /');
+    expect(fsck).toContain("The filesystem under path '/' is HEALTHY");
+    expect(fsck).toMatch(/Under-replicated blocks:\s+0 /);
+    expect(fsck).toMatch(/Missing blocks:\s+0\s/);
+    expect((await admin('hdfs dfs -cat /leaving.bin | md5sum')).match(/^[0-9a-f]{32}\b/m)?.[0]).toBe(sum);
+    // The gone pod stays excluded: the namenodes count it decommissioned, not as a lost datanode.
+    expect(await exclude()).toBe(held!.exclude);
+    await withLogs(() =>
+      waitFor(
+        'Progressing to end',
+        async () => (await condition('Progressing'))?.status === 'False',
+        5 * 60_000,
+      ),
+    );
+
+    // One patch back to two: the pod returns on its volume, and in service.
+    const grown = Date.now();
+    await patchHdfs({ datanodes: role('640Mi', 2) });
+    await withLogs(() => waitFor('an empty exclude file', async () => (await exclude()) === '', 5 * 60_000));
+    await withLogs(() => statefulSetRolledOut(data.name, 'hdfs-datanodes-default', 2));
+    const returnedIp = await podIp(LEAVING);
+    let live = '';
+    await withLogs(() =>
+      waitFor(
+        `${LEAVING} live and in service`,
+        async () => {
+          live = await admin('hdfs dfsadmin -report -live').catch(() => '');
+          return new RegExp(
+            `Name: ${returnedIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Normal`,
+          ).test(live);
+        },
+        5 * 60_000,
+        undefined,
+        undefined,
+        async () => live,
+      ),
+    );
+    expect(live).toMatch(/Live datanodes \(2\)/);
+    const back = Date.now();
+
+    process.stdout.write(
+      `hdfs under the operator: Available ${((available - applied) / 1000).toFixed(1)} s after the resources, ` +
+        `replicas lowered ${((lowered - patched) / 1000).toFixed(1)} s after the scale-down patch ` +
+        `(held while the namenodes decommissioned ${LEAVING}), the datanode back in service ` +
+        `${((back - grown) / 1000).toFixed(1)} s after the patch back to two\n`,
+    );
+  });
+});
