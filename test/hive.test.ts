@@ -556,7 +556,9 @@ describe('a HiveCluster that authenticates clients with Kerberos', () => {
     const script: string = pod.initContainers[0].command[2];
     // Every pod exports the same keys, so no pod's start invalidates another's.
     expect(script).toContain(`principal="${PRINCIPAL}"`);
-    expect(script).toContain('kadm "ktadd -k /keelson/kerberos/keytab -norandkey $principal"');
+    expect(script).toContain('principals=("$principal")');
+    expect(script).toContain('kadm "ktadd -k /keelson/kerberos/keytab -norandkey ${principals[*]}"');
+    expect(script).not.toContain('listener');
     expect(script).toContain("needs the admin principal's e right");
     // Only the init container mounts the admin Secret.
     for (const c of [...pod.containers, pod.initContainers[1]]) {

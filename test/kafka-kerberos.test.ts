@@ -66,8 +66,9 @@ describe('krb5.conf and the keytab init container (lib/authentication/kerberos)'
     expect(script).toContain(
       'principal="kafka/${POD_NAME}.x.${POD_NAMESPACE}.svc.cluster.local@DATA.EXAMPLE.ORG"',
     );
-    expect(script).toContain('kadm "addprinc -randkey $principal"');
-    expect(script).toContain('kadm "ktadd -k /keelson/kerberos/keytab $principal"');
+    expect(script).toContain('principals=("$principal")');
+    expect(script).toContain('kadm "addprinc -randkey $p"');
+    expect(script).toContain('kadm "ktadd -k /keelson/kerberos/keytab ${principals[*]}"');
     expect(script).toContain('klist -k /keelson/kerberos/keytab');
     // An admin keytab is preferred over the password.
     expect(script).toMatch(/if \[ -s \/keelson\/kerberos-admin\/keytab \]; then auth=\(-k -t/);
@@ -173,17 +174,53 @@ describe('a KafkaCluster that authenticates clients with Kerberos', () => {
     expect(() => synth(named('m', 'a'), two)).toThrow(
       /a tls class \(certificates\) or a kerberos class \(SASL GSSAPI\), not both \(m, a\)/,
     );
-    // An outside listener class (operator mode: synth has no per-pod listeners).
-    const resource = {
-      apiVersion: 'keelson.dev/v1alpha1',
-      kind: 'KafkaCluster',
-      metadata: { name: 'kafka', namespace: 'data', uid: 'u-1', generation: 1 },
-      spec: { ...props, brokers: { roleConfig: { listenerClass: 'external-unstable' } } },
-    };
-    expect(() =>
-      buildChildren(KAFKA, resource, {}, [], [], {
-        authenticationClasses: withKerberos().authenticationClasses,
-      }),
-    ).toThrow(/spec\.brokers\.roleConfig\.listenerClass: .* principal names its pod DNS name/);
+  });
+});
+
+describe('a Kafka with Kerberos reached from outside (a per-pod listener of an external class)', () => {
+  // Operator mode: synth output has no per-pod listeners.
+  const resource = {
+    apiVersion: 'keelson.dev/v1alpha1',
+    kind: 'KafkaCluster',
+    metadata: { name: 'kafka', namespace: 'data', uid: 'u-1', generation: 1 },
+    spec: { ...props, brokers: { roleConfig: { listenerClass: 'external-unstable' } } },
+  };
+  const objs = buildChildren(KAFKA, resource, {}, [], [{ name: 'tls' }], {
+    authenticationClasses: withKerberos().authenticationClasses,
+  }) as unknown as Obj[];
+
+  test('speaks SASL GSSAPI on the EXTERNAL listener too, as the principal of the outside address', () => {
+    const broker = properties(objs, 'kafka-brokers-default', 'broker.properties');
+    expect(broker['listener.security.protocol.map']).toBe(
+      'CLIENT:SASL_SSL,INTERNAL:SSL,EXTERNAL:SASL_SSL,CONTROLLER:SSL',
+    );
+    expect(broker['listener.name.external.sasl.enabled.mechanisms']).toBe('GSSAPI');
+    expect(broker['listener.name.external.gssapi.sasl.jaas.config']).toContain(
+      'principal="kafka/__EXTERNAL_HOST__@DATA.EXAMPLE.ORG";',
+    );
+    expect(broker['listener.name.client.gssapi.sasl.jaas.config']).toContain(
+      'principal="kafka/__POD_ADDRESS__@DATA.EXAMPLE.ORG";',
+    );
+  });
+
+  test('the keytab holds both principals; the init container waits for the address the operator writes', () => {
+    const pod = find(objs, 'StatefulSet', 'kafka-brokers-default').spec.template.spec;
+    const init = pod.initContainers.find((c: { name: string }) => c.name === 'kerberos-keytab');
+    const script: string = init.command[2];
+    expect(script).toContain('until [ "$(cat "/keelson/listener/${KEELSON_POD_NAME}.node" 2>/dev/null)"');
+    expect(script).toContain('principals=("$principal" "kafka/${listener_host}@DATA.EXAMPLE.ORG")');
+    expect(script.indexOf('listener_host=')).toBeLessThan(script.indexOf('principals=('));
+    expect(init.volumeMounts).toContainEqual({
+      name: 'listener-addresses',
+      mountPath: '/keelson/listener',
+      readOnly: true,
+    });
+    expect(init.env.map((e: { name: string }) => e.name)).toEqual(
+      expect.arrayContaining(['KEELSON_POD_NAME', 'KEELSON_NODE_NAME']),
+    );
+    // The start script puts the host alone into the principal.
+    const start: string = pod.containers.find((c: { name: string }) => c.name === 'kafka').command.join(' ');
+    expect(start).toContain('external_host="${listener_host}"');
+    expect(start).toContain('-e "s/__EXTERNAL_HOST__/${external_host}/g"');
   });
 });

@@ -124,6 +124,8 @@ export const POD_PLACEHOLDERS = {
   podAddress: '__POD_ADDRESS__',
   /** `host:port` of the broker's per-pod listener (lib/listener), for the EXTERNAL listener. */
   externalAddress: '__EXTERNAL_ADDRESS__',
+  /** The host alone (an IPv6 address unbracketed), for the EXTERNAL listener's Kerberos principal. */
+  externalHost: '__EXTERNAL_HOST__',
 } as const;
 
 /**
@@ -329,6 +331,7 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
   const external = rg.listener
     ? [
         ...listenerAddressScript(rg.listener),
+        'external_host="${listener_host}"',
         // An IPv6 address is bracketed in a listener's address.
         'case "${listener_host}" in *:*) listener_host="[${listener_host}]" ;; esac',
         'external_address="${listener_host}:${listener_port_external}"',
@@ -341,7 +344,10 @@ function startScript(stacklet: StackletContext, rg: KafkaRoleGroup, file: string
     `address="${podAddressScript(stacklet, rg)}"`,
     ...external,
     `sed -e "s/${POD_PLACEHOLDERS.nodeId}/\${node_id}/g" -e "s/${POD_PLACEHOLDERS.podAddress}/\${address}/g" ` +
-      (rg.listener ? `-e "s/${POD_PLACEHOLDERS.externalAddress}/\${external_address}/g" ` : '') +
+      (rg.listener
+        ? `-e "s/${POD_PLACEHOLDERS.externalAddress}/\${external_address}/g" ` +
+          `-e "s/${POD_PLACEHOLDERS.externalHost}/\${external_host}/g" `
+        : '') +
       `${CONFIG_DIR}/${file} > ${config}`,
     ...(kraft
       ? [
@@ -750,14 +756,6 @@ function clientAuthenticationProblems(stacklet: StackletContext): string[] {
         `a tls class (certificates) or a kerberos class (SASL GSSAPI), not both (${tlsClasses[0].name}, ${kerberosClasses[0].name})`,
     );
   }
-  const outside = stacklet.listenerClasses.brokers;
-  if (kerberosClasses.length > 0 && outside && outside.spec.serviceType !== 'ClusterIP') {
-    problems.push(
-      `spec.brokers.roleConfig.listenerClass: the ListenerClass "${outside.name}" reaches each broker at an address ` +
-        `outside the cluster, but with the kerberos AuthenticationClass "${kerberosClasses[0].name}" a broker's ` +
-        "principal names its pod DNS name, which an outside client's ticket would not match: name a ClusterIP class",
-    );
-  }
   if (tlsClasses.length > 0 && !stacklet.tls.server) {
     problems.push(
       `spec.clusterConfig.authentication: the AuthenticationClass "${tlsClasses[0].name}" asks clients for a ` +
@@ -837,7 +835,11 @@ function brokerListeners(stacklet: StackletContext, rg: KafkaRoleGroup): Record<
     // for a NodePort class, its load balancer's for a LoadBalancer class).
     ...(tls.server && rg.listener ? clientListenerTls('EXTERNAL', tls.server) : {}),
     ...(tls.internal ? listenerTls('INTERNAL', tls.internal, 'required') : {}),
-    ...(kerberos ? clientListenerKerberos(kerberos) : {}),
+    ...(kerberos ? clientListenerKerberos(kerberos, 'CLIENT', POD_PLACEHOLDERS.podAddress) : {}),
+    // Outside clients dial the broker's outside address: the keytab holds that address's principal too.
+    ...(kerberos && rg.listener
+      ? clientListenerKerberos(kerberos, 'EXTERNAL', POD_PLACEHOLDERS.externalHost)
+      : {}),
   };
 }
 
@@ -850,6 +852,7 @@ function brokerKerberos(stacklet: StackletContext, rg: KafkaRoleGroup): Kerberos
     // The broker's advertised address, as the start script computes it.
     podAddress: podAddressScript(stacklet, rg),
     configDir: CONFIG_DIR,
+    listener: rg.listener,
   });
 }
 
@@ -857,17 +860,23 @@ function brokerKerberos(stacklet: StackletContext, rg: KafkaRoleGroup): Kerberos
 export const KAFKA_KERBEROS_SERVICE = 'kafka';
 
 /**
- * The client listener with Kerberos: SASL GSSAPI only, the broker accepting as its own pod principal
- * from the keytab its init container wrote. A client's principal becomes its first component
+ * A client listener with Kerberos: SASL GSSAPI only, the broker accepting as the principal of the
+ * address clients dial on that listener (`host`: its pod DNS name, or its outside address), from
+ * the keytab its init container wrote. A client's principal becomes its first component
  * (`alice@REALM` and `alice/host@REALM` → `alice`), as an authorizer and the logs name it.
  */
-function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, string> {
-  const principal = kerberos.principal(POD_PLACEHOLDERS.podAddress);
+function clientListenerKerberos(
+  kerberos: KerberosPodParts,
+  listener: string,
+  host: string,
+): Record<string, string> {
+  const principal = kerberos.principal(host);
   const escaped = kerberos.realm.replace(/\./g, '\\.');
+  const name = listener.toLowerCase();
   return {
-    'listener.name.client.sasl.enabled.mechanisms': 'GSSAPI',
+    [`listener.name.${name}.sasl.enabled.mechanisms`]: 'GSSAPI',
     'sasl.kerberos.service.name': KAFKA_KERBEROS_SERVICE,
-    'listener.name.client.gssapi.sasl.jaas.config':
+    [`listener.name.${name}.gssapi.sasl.jaas.config`]:
       'com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ' +
       `keyTab="${KERBEROS_KEYTAB}" principal="${principal}";`,
     // The reserved name first (the first matching rule wins): a principal of any realm whose first
@@ -883,12 +892,12 @@ function clientListenerKerberos(kerberos: KerberosPodParts): Record<string, stri
 function brokerProtocolMap(stacklet: StackletContext, rg: KafkaRoleGroup, kraft: boolean): string {
   const { server, internal } = rg.tls;
   const controller = kraft ? [`CONTROLLER:${protocol(internal)}`] : [];
-  // Outside clients speak what clients inside do: TLS with the server class when it is on.
-  const external = rg.listener ? [`EXTERNAL:${protocol(server)}`] : [];
-  // Kerberos: SASL on the client listener, over TLS when server TLS is on, else in plaintext
+  // Kerberos: SASL on the client listeners, over TLS when server TLS is on, else in plaintext
   // (GSSAPI sends no password, but the records then cross the network unencrypted).
   const kerberos = kerberosClassOf(stacklet.authentication) !== undefined;
   const client = kerberos ? `SASL_${protocol(server)}` : protocol(server);
+  // Outside clients speak what clients inside do.
+  const external = rg.listener ? [`EXTERNAL:${client}`] : [];
   if (!server && !internal && !kerberos) return ['PLAINTEXT:PLAINTEXT', ...external, ...controller].join(',');
   return [`CLIENT:${client}`, `INTERNAL:${protocol(internal)}`, ...external, ...controller].join(',');
 }

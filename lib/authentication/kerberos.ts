@@ -14,7 +14,8 @@
  * - `ktadd` draws new random keys each time a pod starts. A client holding a service ticket of the
  *   pod's previous keys gets a new one when it reconnects. So a pod principal is the pod's alone.
  * - A product's pod principals name pod DNS names, so a client must dial a pod by that name (not a
- *   Service's name, and not an address outside the cluster) for its ticket to match.
+ *   Service's name) for its ticket to match. A pod reached from outside the cluster (`listener`)
+ *   also holds the principal of its outside address, for the clients that dial it there.
  * - A product whose clients dial a Service (the Hive metastore) asks for a shared principal instead
  *   (`shared`): `<service>/<Service DNS name>@<REALM>`, created once with random keys and exported
  *   unchanged (`ktadd -norandkey`) into every pod, so no pod's start invalidates another's keys.
@@ -28,6 +29,13 @@
 import type { Container, EnvVar, Volume, VolumeMount } from '../../imports/k8s-wire';
 import { shellQuote } from '../config-files/env-file';
 import { CONFIG_VOLUME } from '../stacklet/pod';
+import {
+  LISTENER_ENV,
+  LISTENER_MOUNT_DIR,
+  LISTENER_VOLUME,
+  listenerAddressScript,
+  type RoleGroupListener,
+} from '../listener/pod-listener';
 import {
   AUTHENTICATION_CLASS_DEFAULTS,
   KERBEROS_ADMIN_CREDENTIAL_KEYS,
@@ -120,6 +128,14 @@ export interface KerberosPodOptions {
   readonly shared?: boolean;
   /** Where the role group's ConfigMap (with `krb5.conf`) is mounted. */
   readonly configDir: string;
+  /**
+   * The role group's per-pod listener of a class that reaches each pod from outside the cluster
+   * (lib/listener). The init container then waits for the address the keelson operator writes for
+   * the pod, and the keytab also holds `<service>/<that host>@<REALM>`, the principal a client
+   * outside asks a ticket for. Not with `shared`.
+   * @default - the keytab holds the `podAddress` principal only
+   */
+  readonly listener?: RoleGroupListener;
 }
 
 /** What a product adds to a pod for Kerberos. */
@@ -157,23 +173,34 @@ const INIT_MEMORY = '64Mi';
 export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOptions): string {
   const keys = KERBEROS_ADMIN_CREDENTIAL_KEYS;
   const principal = podPrincipal(options.service, options.podAddress, kerberos.realm);
+  // A pod reached from outside also holds the principal of the address outside clients dial.
+  const listener = options.listener && !options.shared ? options.listener : undefined;
+  const principals = listener
+    ? ['"$principal"', `"${podPrincipal(options.service, '${listener_host}', kerberos.realm)}"`]
+    : ['"$principal"'];
   return [
     'set -eu',
     `principal="${principal}"`,
+    ...(listener ? listenerAddressScript(listener) : []),
+    `principals=(${principals.join(' ')})`,
     `admin="$(cat ${ADMIN_DIR}/${keys.principal})"`,
     `if [ -s ${ADMIN_DIR}/${keys.keytab} ]; then auth=(-k -t ${ADMIN_DIR}/${keys.keytab})`,
     `else auth=(-w "$(cat ${ADMIN_DIR}/${keys.password})"); fi`,
     `kadm() { kadmin -r ${shellQuote(kerberos.realm)} -s ${shellQuote(kadminAddress(kerberos))} -p "$admin" "\${auth[@]}" -q "$1"; }`,
-    'if ! kadm "getprinc $principal" 2>&1 | grep -q "^Principal: $principal$"; then',
-    '  echo "creating $principal"',
-    '  kadm "addprinc -randkey $principal"',
-    'fi',
+    'for p in "${principals[@]}"; do',
+    '  if ! kadm "getprinc $p" 2>&1 | grep -q "^Principal: $p$"; then',
+    '    echo "creating $p"',
+    '    kadm "addprinc -randkey $p"',
+    '  fi',
+    'done',
     `rm -f ${KERBEROS_KEYTAB}`,
-    `kadm "ktadd -k ${KERBEROS_KEYTAB}${options.shared ? ' -norandkey' : ''} $principal"`,
-    `klist -k ${KERBEROS_KEYTAB} | grep -q " $principal$" || { echo "the keytab holds no key of $principal${
+    `kadm "ktadd -k ${KERBEROS_KEYTAB}${options.shared ? ' -norandkey' : ''} \${principals[*]}"`,
+    'for p in "${principals[@]}"; do',
+    `  klist -k ${KERBEROS_KEYTAB} | grep -q " $p$" || { echo "the keytab holds no key of $p${
       options.shared ? " (exporting its keys unchanged needs the admin principal's e right in kadm5.acl)" : ''
     }" >&2; exit 1; }`,
-    `echo "wrote the keytab of $principal"`,
+    '  echo "wrote the keytab of $p"',
+    'done',
   ].join('\n');
 }
 
@@ -187,10 +214,18 @@ export function kerberosPodParts(
 ): KerberosPodParts {
   const kerberos = info.spec.kerberos;
   const krb5 = `${options.configDir}/${KRB5_CONF_FILE}`;
+  const listener = options.listener && !options.shared ? options.listener : undefined;
   const env: EnvVar[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'KRB5_CONFIG', value: krb5 },
+    // What `listenerAddressScript` reads: the pod's name and the node it runs on.
+    ...(listener
+      ? [
+          { name: LISTENER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: LISTENER_ENV.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        ]
+      : []),
   ];
   return {
     files: { [KRB5_CONF_FILE]: krb5Conf(kerberos) },
@@ -207,6 +242,7 @@ export function kerberosPodParts(
         { name: CONFIG_VOLUME, mountPath: options.configDir, readOnly: true },
         { name: KERBEROS_KEYTAB_VOLUME, mountPath: KERBEROS_KEYTAB_DIR },
         { name: KERBEROS_ADMIN_VOLUME, mountPath: ADMIN_DIR, readOnly: true },
+        ...(listener ? [{ name: LISTENER_VOLUME, mountPath: LISTENER_MOUNT_DIR, readOnly: true }] : []),
       ],
     },
     volumes: [

@@ -24,9 +24,6 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { HDFS, HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
-import { buildChildren } from '../../lib/operator/build';
-import type { KubeObject } from '../../lib/operator/informer';
-import { fillListenerAddresses, type ListenerCaches } from '../../lib/operator/listener-addresses';
 import { runOnHost } from './kafka-client-support';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
@@ -36,6 +33,7 @@ import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   buildImageOnRealNode,
   execInPod,
+  operatorBuildOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -115,40 +113,14 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     };
   }
 
-  /**
-   * The HDFS' objects as the keelson operator builds them, with the per-pod listeners filled in from
-   * the cluster as the operator's caches would have them (the pods' own Services with their
-   * nodePorts, the pods' nodes, the nodes' addresses): one reconcile, done by the test, because a
-   * per-pod NodePort class needs the operator and the rest of this file runs in synth mode.
-   */
+  /** The HDFS' objects as the keelson operator builds them (operatorBuildOnRealNode). */
   async function operatorBuild(step: Step): Promise<Manifest[]> {
-    const namespace = ns.name;
-    const znode = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace })).data!;
-    const services = (await core.listNamespacedService({ namespace })).items.map((s) => ({
-      ...s,
-      apiVersion: 'v1',
-      kind: 'Service',
-    }));
-    const pods = (await core.listNamespacedPod({ namespace })).items;
-    const nodes = (await core.listNode()).items;
-    const caches: ListenerCaches = {
-      services: () => services as unknown as KubeObject[],
-      podNode: (_ns, pod) => pods.find((p) => p.metadata?.name === pod)?.spec?.nodeName,
-      nodeAddresses: (node) => nodes.find((n) => n.metadata?.name === node)?.status?.addresses,
-    };
-    const resource: KubeObject = {
-      apiVersion: 'keelson.dev/v1alpha1',
-      kind: 'HdfsCluster',
-      metadata: { name: 'hdfs', namespace, uid: 'none', labels: { 'app.kubernetes.io/part-of': 'platform' } },
-      spec: hdfsSpec(step) as never,
-    };
-    return buildChildren(HDFS, resource, { ...dependencies, 'hdfs-znode': znode }, [], [], {
-      fill: (built) => fillListenerAddresses(built, namespace, caches),
-    })
-      .filter((o) => o.kind !== 'PrometheusRule')
-      .map(
-        ({ metadata: { ownerReferences: _, ...metadata }, ...rest }) => ({ ...rest, metadata }) as Manifest,
-      );
+    const znode = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace: ns.name })).data!;
+    return operatorBuildOnRealNode(
+      HDFS,
+      { kind: 'HdfsCluster', name: 'hdfs', namespace: ns.name, spec: hdfsSpec(step) },
+      { ...dependencies, 'hdfs-znode': znode },
+    );
   }
 
   /** The manifests; `decommission` and `datanodes` are the scale-down's two steps. */

@@ -11,16 +11,23 @@
  * - a client without a keytab, one with a stale keytab (mallory's keys changed since), and a
  *   client with TLS but no SASL read nothing;
  * - the admin password is in no ConfigMap, StatefulSet, pod log, Event or synthesized manifest,
- *   and keelson wrote no Secret (the keytab is only in the broker's memory).
+ *   and keelson wrote no Secret (the keytab is only in the broker's memory);
+ * - the brokers' class set to `external-unstable` (applied as the operator builds it) rolls the
+ *   broker, whose keytab then also holds `kafka/<node IP>@REALM`; a client on the host, outside every
+ *   pod's network, with alice's keytab and the KDC through a NodePort, produces and consumes over
+ *   SASL_SSL at the broker's node address (its certificate names that IP), and one without a keytab
+ *   is refused there.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
-import { KafkaCluster, type KafkaClusterProps } from '../../constructs/kafka';
+import { KAFKA, KafkaCluster, type KafkaClusterProps } from '../../constructs/kafka';
 import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { KRB5_TOOLS_IMAGE, tlsVolumeName, type StackletOptions } from '../../lib';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { kafkaJava, produceConsume } from './kafka-client-support';
+import { hostClientPlace, kafkaJava, produceConsume, runOnHost } from './kafka-client-support';
 import {
   clientKrb5Conf,
   createKerberosAdminSecret,
@@ -34,13 +41,14 @@ import {
   FIRST_TIER_JIT,
   buildImageOnRealNode,
   HostPathVolumes,
+  operatorBuildOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
   waitPodsReady,
 } from './real-node-support';
-import { adminClients, adminKubeConfig, useTestNamespace } from './support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
 import { fileSecret, podDnsNames, TestPki } from './test-pki';
 
 jest.setTimeout(40 * 60_000);
@@ -65,7 +73,7 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
   });
 
   it('adds a kerberos class to a running Kafka: a client with a keytab produces and consumes, one without or with a stale one is refused', async () => {
-    await realNode();
+    const node = await realNode();
     const started = Date.now();
     await Promise.all([
       buildImageOnRealNode(kafkaImageRecipe(VERSION)),
@@ -91,36 +99,39 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
       const pod = `kafka-${role}-default-0`;
       const headless = `kafka-${role}-default-headless`;
       const names = podDnsNames(pod, headless, ns.name, role === 'brokers' ? ['kafka-brokers'] : []);
+      // The broker is reached at its node's address too (step 3): its server certificate names it.
+      if (role === 'brokers') names.push(node.nodeIp);
       const secrets = [fileSecret(`${role}-internal`, internalCa.issue(`${pod}-internal`, names))];
       if (role === 'brokers')
         secrets.push(fileSecret(`${role}-server`, serverCa.issue(`${pod}-server`, names)));
       for (const body of secrets) await core.createNamespacedSecret({ namespace: ns.name, body });
     }
+    const kafkaProps = (kerberos: boolean, listenerClass?: string): KafkaClusterProps => ({
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      ...(kerberos ? { clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } } : {}),
+      controllers: {
+        ...FIRST_TIER_JIT,
+        podOverrides: {
+          spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('controllers', ['internal']) },
+        },
+        roleGroups: { default: { replicas: 1, config } },
+      },
+      brokers: {
+        ...FIRST_TIER_JIT,
+        ...(listenerClass ? { roleConfig: { listenerClass } } : {}),
+        podOverrides: {
+          spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('brokers', ['server', 'internal']) },
+        },
+        roleGroups: { default: { replicas: 1, config } },
+      },
+    });
+    const options: StackletOptions = {
+      tlsClasses: [{ name: 'tls' }],
+      authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')],
+    };
     const synth = (kerberos: boolean): Manifest[] => {
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
-      const props: KafkaClusterProps = {
-        image: { productVersion: VERSION, pullPolicy: 'Never' },
-        ...(kerberos ? { clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } } : {}),
-        controllers: {
-          ...FIRST_TIER_JIT,
-          podOverrides: {
-            spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('controllers', ['internal']) },
-          },
-          roleGroups: { default: { replicas: 1, config } },
-        },
-        brokers: {
-          ...FIRST_TIER_JIT,
-          podOverrides: {
-            spec: { ...REAL_NODE_PLACEMENT, volumes: tlsVolumes('brokers', ['server', 'internal']) },
-          },
-          roleGroups: { default: { replicas: 1, config } },
-        },
-      };
-      const options: StackletOptions = {
-        tlsClasses: [{ name: 'tls' }],
-        authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')],
-      };
-      new KafkaCluster(chart, 'kafka', props, options);
+      new KafkaCluster(chart, 'kafka', kafkaProps(kerberos), options);
       return Testing.synth(chart) as Manifest[];
     };
 
@@ -258,5 +269,125 @@ describe(`Kafka ${VERSION} with Kerberos against a real MIT KDC, on the real nod
       await core.listNamespacedPod({ namespace: ns.name }),
     ];
     expect(JSON.stringify(inCluster)).not.toContain(ADMIN_PASSWORD);
+
+    // 3. Reached from outside: the brokers' class becomes external-unstable (a NodePort per broker),
+    // applied as the operator builds it. The broker rolls; its init container waits for the node
+    // address the operator writes and adds kafka/<node IP>@REALM to the keytab, and the EXTERNAL
+    // listener speaks SASL_SSL as that principal. A client on the host, outside every pod's network,
+    // with alice's keytab and the KDC through a NodePort of its own, produces and consumes at the
+    // broker's node address; one without a keytab is refused there.
+    const outsideStarted = Date.now();
+    const outsideUid = (await core.readNamespacedPod({ name: BROKER, namespace: ns.name })).metadata?.uid;
+    const build = () =>
+      operatorBuildOnRealNode(
+        KAFKA,
+        {
+          kind: 'KafkaCluster',
+          name: 'kafka',
+          namespace: ns.name,
+          spec: kafkaProps(true, 'external-unstable'),
+        },
+        {},
+        options,
+      );
+    let entry: Record<string, string> = {};
+    await waitFor(
+      `the operator's build to write ${BROKER}'s outside address`,
+      async () => {
+        expect(await applyAll(client, await build(), ns.name)).toEqual([]);
+        entry =
+          (
+            await core.readNamespacedConfigMap({
+              name: 'kafka-brokers-default-listeners',
+              namespace: ns.name,
+            })
+          ).data ?? {};
+        return entry[`${BROKER}.port.external`] !== undefined;
+      },
+      5 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify(entry),
+    );
+    const nodeIp = entry[`${BROKER}.host`];
+    expect(nodeIp).toBe(node.nodeIp);
+    const bootstrap = `${nodeIp}:${entry[`${BROKER}.port.external`]}`;
+    await waitFor(
+      `${BROKER} to roll onto the outside listener`,
+      async () =>
+        (await core.readNamespacedPod({ name: BROKER, namespace: ns.name }).catch(() => undefined))?.metadata
+          ?.uid !== outsideUid,
+      10 * 60_000,
+    );
+    await waitPodsReady(ns.name, [BROKER], 15 * 60_000);
+    const outsideReady = Date.now();
+    const externalPrincipal = `kafka/${nodeIp}@${REALM}`;
+    expect(await podsLogs(ns.name, [BROKER])).toContain(`wrote the keytab of ${externalPrincipal}`);
+
+    // The KDC through a NodePort, for the host; the host client's files in a scratch directory.
+    const kdcOutside = await core.createNamespacedService({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'kdc-outside' },
+        spec: {
+          type: 'NodePort',
+          selector: { app: 'kdc' },
+          ports: [{ name: 'kdc', port: 88, targetPort: 'kdc' }],
+        },
+      },
+    });
+    const place = await hostClientPlace(VERSION);
+    const file = (name: string, text: string | Buffer) => {
+      fs.writeFileSync(path.join(place.tmp, name), text);
+      return path.join(place.tmp, name);
+    };
+    const krb5 = file('krb5.conf', clientKrb5Conf(nodeIp, kdcOutside.spec!.ports![0].nodePort));
+    const ca = file('server-ca.crt', serverCa.caPem);
+    const aliceKeytab = file('alice.keytab', Buffer.from(await keytab('alice.keytab'), 'base64'));
+    const hostSasl = (jaas: string) =>
+      `security.protocol=SASL_SSL\nssl.truststore.type=PEM\nssl.truststore.location=${ca}\nsasl.mechanism=GSSAPI\n` +
+      `sasl.kerberos.service.name=kafka\nsasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required ${jaas};\n` +
+      'request.timeout.ms=10000\ndefault.api.timeout.ms=30000\n';
+    const aliceOutside = file(
+      'alice.properties',
+      hostSasl(
+        `useKeyTab=true storeKey=true doNotPrompt=true keyTab="${aliceKeytab}" principal="alice@${REALM}"`,
+      ),
+    );
+    const noKeytab = file('no-keytab.properties', hostSasl('useTicketCache=false doNotPrompt=true'));
+    const env = `export JAVA_TOOL_OPTIONS='-Djava.security.krb5.conf=${krb5}'`;
+    const hostScript = [
+      env,
+      produceConsume(VERSION, bootstrap, 'orders', {
+        messages: ['from-outside'],
+        expect: 3,
+        config: aliceOutside,
+        place,
+      }),
+      'set +e',
+      `timeout 90 ${kafkaJava(VERSION, 'org.apache.kafka.tools.TopicCommand', `--bootstrap-server ${bootstrap} --command-config ${noKeytab} --list`, place)} > ${place.tmp}/no-keytab.log 2>&1`,
+      `echo "no-keytab outside: status=$? listed=$(grep -c '^orders$' ${place.tmp}/no-keytab.log)"`,
+      `tail -3 ${place.tmp}/no-keytab.log`,
+      'true',
+    ].join('\n');
+    const outside = await runOnHost(hostScript, 10 * 60_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n--- pods\n${await logs()}`);
+    });
+    const outsideDone = Date.now();
+    process.stdout.write(
+      `kafka kerberos from outside: broker rolled and Ready on external-unstable ` +
+        `${((outsideReady - outsideStarted) / 1000).toFixed(1)} s after the change, the host client with ` +
+        `alice's keytab at ${bootstrap} ${((outsideDone - outsideReady) / 1000).toFixed(1)} s\n` +
+        `${outside
+          .split('\n')
+          .filter((l) => /^(consumed|no-keytab)/.test(l))
+          .join('\n')}\n`,
+    );
+    const outsideLines = outside.split('\n');
+    for (const message of ['before-kerberos', 'with-kerberos', 'from-outside'])
+      expect(outsideLines).toContain(`consumed: ${message}`);
+    expect(outsideLines.find((l) => l.startsWith('no-keytab outside: '))).toMatch(
+      /status=[1-9]\d* listed=0$/,
+    );
   });
 });

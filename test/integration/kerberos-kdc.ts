@@ -135,11 +135,11 @@ export function kdcQuery(namespace: string, query: string): Promise<string> {
   );
 }
 
-/** A client's krb5.conf for the realm at `kdcHost`: TCP, names as written. */
-export function clientKrb5Conf(kdcHost: string): string {
+/** A client's krb5.conf for the realm at `kdcHost` (and `kdcPort`): TCP, names as written. */
+export function clientKrb5Conf(kdcHost: string, kdcPort = 88): string {
   return (
     `[libdefaults]\n  default_realm = ${REALM}\n  udp_preference_limit = 1\n  dns_canonicalize_hostname = false\n` +
-    `  rdns = false\n[realms]\n  ${REALM} = {\n    kdc = ${kdcHost}:88\n  }\n`
+    `  rdns = false\n[realms]\n  ${REALM} = {\n    kdc = ${kdcHost}:${kdcPort}\n  }\n`
   );
 }
 

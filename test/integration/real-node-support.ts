@@ -23,9 +23,15 @@ import {
   startRealNode,
   type RealNodeState,
 } from '../controlplane/real-node';
+import type { AuthenticationClassInfo } from '../../lib/authentication/class';
+import { buildChildren } from '../../lib/operator/build';
 import { KubeClient } from '../../lib/operator/client';
+import type { KubeObject } from '../../lib/operator/informer';
+import { fillListenerAddresses, type ListenerCaches } from '../../lib/operator/listener-addresses';
+import type { ProductDefinition } from '../../lib/stacklet/product';
+import type { Manifest } from './admission';
 import { manifestsToYaml } from '../../lib/synth';
-import { TLS_CLASS_LABEL } from '../../lib/tls/pod-tls';
+import { TLS_CLASS_LABEL, type TlsClassInfo } from '../../lib/tls/pod-tls';
 import { adminClients, adminKubeConfig, waitFor } from './support';
 
 export {
@@ -373,6 +379,55 @@ export async function waitPodsReady(
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await diagnostics()}`);
   }
+}
+
+/**
+ * The objects of the stacklet `resource` as the keelson operator builds them, with the per-pod
+ * listeners filled in from the cluster as the operator's caches would have them (the pods' own
+ * Services with their nodePorts, the pods' nodes, the nodes' addresses): one reconcile, done by a
+ * test whose stacklet otherwise runs in synth mode, because a per-pod NodePort class needs the
+ * operator. PrometheusRules are left out (no prometheus-operator on the test cluster).
+ */
+export async function operatorBuildOnRealNode(
+  product: ProductDefinition,
+  resource: { kind: string; name: string; namespace: string; spec: object },
+  dependencies: Record<string, Record<string, string>> = {},
+  classes: {
+    tlsClasses?: readonly TlsClassInfo[];
+    authenticationClasses?: readonly AuthenticationClassInfo[];
+  } = {},
+): Promise<Manifest[]> {
+  const { core } = adminClients();
+  const namespace = resource.namespace;
+  const services = (await core.listNamespacedService({ namespace })).items.map((s) => ({
+    ...s,
+    apiVersion: 'v1',
+    kind: 'Service',
+  }));
+  const pods = (await core.listNamespacedPod({ namespace })).items;
+  const nodes = (await core.listNode()).items;
+  const caches: ListenerCaches = {
+    services: () => services as unknown as KubeObject[],
+    podNode: (_ns, pod) => pods.find((p) => p.metadata?.name === pod)?.spec?.nodeName,
+    nodeAddresses: (node) => nodes.find((n) => n.metadata?.name === node)?.status?.addresses,
+  };
+  const object: KubeObject = {
+    apiVersion: 'keelson.dev/v1alpha1',
+    kind: resource.kind,
+    metadata: {
+      name: resource.name,
+      namespace,
+      uid: 'none',
+      labels: { 'app.kubernetes.io/part-of': 'platform' },
+    },
+    spec: resource.spec as never,
+  };
+  return buildChildren(product, object, dependencies, [], classes.tlsClasses ?? [], {
+    authenticationClasses: classes.authenticationClasses ?? [],
+    fill: (built) => fillListenerAddresses(built, namespace, caches),
+  })
+    .filter((o) => o.kind !== 'PrometheusRule')
+    .map(({ metadata: { ownerReferences: _, ...metadata }, ...rest }) => ({ ...rest, metadata }) as Manifest);
 }
 
 /** `manifests` with the pods of every Deployment among them placed on the real node. */

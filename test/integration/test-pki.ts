@@ -49,7 +49,7 @@ export class TestPki {
     fs.writeFileSync(
       path.join(this.dir, `${leaf}.ext`),
       'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n' +
-        `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}\n`,
+        `subjectAltName=${dnsNames.map((n) => (/^[0-9.]+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\n`,
     );
     this.openssl(
       'x509', '-req', '-in', `${leaf}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
