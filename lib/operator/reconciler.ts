@@ -72,6 +72,8 @@ export const CERT_MANAGER_MISSING = 'CertManagerMissing';
  * keeps its replicas (`RoleDefinition.scaleDown`, scale-down.ts).
  */
 export const SCALE_DOWN_HANDING_OVER = 'ScaleDownHandingOver';
+/** Reason of the Normal Event when no scale-down waits for a hand-over any more. */
+export const SCALE_DOWN_HANDED_OVER = 'ScaleDownHandedOver';
 
 /**
  * Reason of `Degraded` when `clusterConfig.monitoring` asks for ServiceMonitors or PrometheusRules and
@@ -328,12 +330,23 @@ export class Reconciler {
       missingSecrets: secrets.missing,
       podProblems: problems,
     });
+    // A hand-over's start and end are Events too: `kubectl describe` shows why replicas waited.
+    const handingOver = findCondition(resource.status as StackletStatus | undefined, 'Progressing')?.reason;
     if (handOver.pending.length > 0) {
       const message = `a scale-down waits until the leaving pods handed their data over: ${handOver.pending.join('; ')}`;
       conditions.Progressing = { status: 'True', reason: SCALE_DOWN_HANDING_OVER, message };
       log.info(
         { pending: handOver.pending },
         'scale-down held until the leaving pods handed their data over',
+      );
+      if (handingOver !== SCALE_DOWN_HANDING_OVER)
+        await this.recordEvent(resource, 'Normal', SCALE_DOWN_HANDING_OVER, message);
+    } else if (handingOver === SCALE_DOWN_HANDING_OVER) {
+      await this.recordEvent(
+        resource,
+        'Normal',
+        SCALE_DOWN_HANDED_OVER,
+        'no scale-down waits any more: the StatefulSets have the replicas the spec asks for',
       );
     }
     if (storage.problems.length > 0) {
@@ -714,7 +727,17 @@ export class Reconciler {
     await this.writeStatus(resource, wanted);
     const now = wanted[problem]!;
     if (before?.reason === now.reason && before.message === now.message) return;
-    await this.o.recorder.record(resource, 'Warning', now.reason, now.message).catch((e: unknown) => {
+    await this.recordEvent(resource, 'Warning', now.reason, now.message);
+  }
+
+  /** Records an Event on the stacklet; best effort (a failure is logged). */
+  private async recordEvent(
+    resource: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    await this.o.recorder.record(resource, type, reason, message).catch((e: unknown) => {
       this.o.log.warn(
         { namespace: resource.metadata.namespace, name: resource.metadata.name, err: String(e) },
         'could not record an event',

@@ -320,6 +320,20 @@ describe('HDFS under the keelson operator', () => {
     await waitFor('an empty exclude file', async () => (await exclude()) === '');
     await waitForCondition('HdfsCluster', 'hdfs', 'Progressing', 'False');
     expect(await stsReplicas()).toBe(2);
+    // Both ends of the wait are Normal Events on the HdfsCluster, once each.
+    const events = async () =>
+      (await core.listNamespacedEvent({ namespace })).items
+        .filter((e) => e.involvedObject.kind === 'HdfsCluster' && e.involvedObject.name === 'hdfs')
+        .filter((e) => e.reason?.startsWith('ScaleDownHanded') || e.reason === 'ScaleDownHandingOver');
+    await waitFor('the hand-over Events', async () => (await events()).length >= 2);
+    const seen = await events();
+    expect(seen.map((e) => `${e.type} ${e.reason}`).sort()).toEqual([
+      'Normal ScaleDownHandedOver',
+      'Normal ScaleDownHandingOver',
+    ]);
+    expect(seen.find((e) => e.reason === 'ScaleDownHandingOver')?.message).toContain(
+      'hdfs-datanodes-default-1',
+    );
   });
 
   it('refuses an HbaseCluster without its HDFS and ZooKeeper at admission, and converges one on them', async () => {
