@@ -10,6 +10,7 @@
  * role group grows over its ordinal again, when its pod comes back in service.
  */
 import { DEFAULT_CLUSTER_DOMAIN } from '../../lib/operator/pod-certificates';
+import { statefulSetReplicas } from '../../lib/operator/scale-down';
 import { LABEL_COMPONENT } from '../../lib/stacklet/labels';
 import type { Manifest } from '../../lib/stacklet/manifests';
 import type { LiveObject, RunningPods, ScaleDownHandOver } from '../../lib/stacklet/product';
@@ -77,8 +78,7 @@ export function excludedDatanodes(
   }
   for (const line of lines(liveFile)) {
     const owner = ownerOf(line.split('.')[0], statefulSets);
-    const replicas = (owner?.set.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-    if (owner && owner.ordinal >= replicas) add(line);
+    if (owner && owner.ordinal >= statefulSetReplicas(owner.set)) add(line);
   }
   return [...listed.values()].map((l) => `${l}\n`).join('');
 }

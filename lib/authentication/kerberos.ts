@@ -30,9 +30,8 @@ import type { Container, EnvVar, Volume, VolumeMount } from '../../imports/k8s-w
 import { shellQuote } from '../config-files/env-file';
 import { CONFIG_VOLUME } from '../stacklet/pod';
 import {
-  LISTENER_ENV,
-  LISTENER_MOUNT_DIR,
-  LISTENER_VOLUME,
+  LISTENER_ENV_VARS,
+  LISTENER_MOUNT,
   listenerAddressScript,
   type RoleGroupListener,
 } from '../listener/pod-listener';
@@ -161,6 +160,11 @@ function podPrincipal(service: string, address: string, realm: string): string {
   return `${service}/${address}@${realm}`;
 }
 
+/** The per-pod listener whose address the keytab also covers (none for a shared principal). */
+function outsideListener(options: KerberosPodOptions): RoleGroupListener | undefined {
+  return options.shared ? undefined : options.listener;
+}
+
 /** The init container's memory: kadmin and bash. */
 const INIT_MEMORY = '64Mi';
 
@@ -174,7 +178,7 @@ export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOpt
   const keys = KERBEROS_ADMIN_CREDENTIAL_KEYS;
   const principal = podPrincipal(options.service, options.podAddress, kerberos.realm);
   // A pod reached from outside also holds the principal of the address outside clients dial.
-  const listener = options.listener && !options.shared ? options.listener : undefined;
+  const listener = outsideListener(options);
   const principals = listener
     ? ['"$principal"', `"${podPrincipal(options.service, '${listener_host}', kerberos.realm)}"`]
     : ['"$principal"'];
@@ -214,18 +218,12 @@ export function kerberosPodParts(
 ): KerberosPodParts {
   const kerberos = info.spec.kerberos;
   const krb5 = `${options.configDir}/${KRB5_CONF_FILE}`;
-  const listener = options.listener && !options.shared ? options.listener : undefined;
+  const listener = outsideListener(options);
   const env: EnvVar[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'KRB5_CONFIG', value: krb5 },
-    // What `listenerAddressScript` reads: the pod's name and the node it runs on.
-    ...(listener
-      ? [
-          { name: LISTENER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: LISTENER_ENV.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-        ]
-      : []),
+    ...(listener ? LISTENER_ENV_VARS : []),
   ];
   return {
     files: { [KRB5_CONF_FILE]: krb5Conf(kerberos) },
@@ -242,7 +240,7 @@ export function kerberosPodParts(
         { name: CONFIG_VOLUME, mountPath: options.configDir, readOnly: true },
         { name: KERBEROS_KEYTAB_VOLUME, mountPath: KERBEROS_KEYTAB_DIR },
         { name: KERBEROS_ADMIN_VOLUME, mountPath: ADMIN_DIR, readOnly: true },
-        ...(listener ? [{ name: LISTENER_VOLUME, mountPath: LISTENER_MOUNT_DIR, readOnly: true }] : []),
+        ...(listener ? [LISTENER_MOUNT] : []),
       ],
     },
     volumes: [

@@ -16,15 +16,26 @@
  * A pod waits until `<pod>.node` names its own node (`KEELSON_NODE_NAME`), so an entry written for
  * the node a pod ran on before it moved is never used.
  */
-import type { Service } from '../../imports/k8s-wire';
+import type { EnvVar, Service, VolumeMount } from '../../imports/k8s-wire';
 import type { ListenerClassInfo, NodeAddressType } from './class';
 
 /** Where a pod finds the addresses of its role group's pods. */
 export const LISTENER_MOUNT_DIR = '/keelson/listener';
 /** The volume of the address ConfigMap. */
 export const LISTENER_VOLUME = 'listener-addresses';
+/** A container's read-only mount of the listener addresses (a container that runs `listenerAddressScript`). */
+export const LISTENER_MOUNT: VolumeMount = {
+  name: LISTENER_VOLUME,
+  mountPath: LISTENER_MOUNT_DIR,
+  readOnly: true,
+};
 /** The environment variables the framework gives a pod with a per-pod listener. */
 export const LISTENER_ENV = { podName: 'KEELSON_POD_NAME', nodeName: 'KEELSON_NODE_NAME' } as const;
+/** The environment `listenerAddressScript` reads: the pod's name and the node it runs on. */
+export const LISTENER_ENV_VARS: readonly EnvVar[] = [
+  { name: LISTENER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: LISTENER_ENV.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+];
 /** The label of a pod's own Service, naming the pod it selects. */
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 /**

@@ -409,14 +409,18 @@ export class Reconciler {
     return [...kinds];
   }
 
-  /** Why the stacklet's pods are not Ready, from the pod cache. */
-  private podProblems(namespace: string, name: string): PodProblem[] {
-    const pods = [...this.o.pods.list(namespace)].filter(
+  /** The stacklet's pods, from the pod cache. */
+  private stackletPods(namespace: string, name: string): KubeObject[] {
+    return [...this.o.pods.list(namespace)].filter(
       (p) =>
         p.metadata.labels?.[LABEL_INSTANCE] === name &&
         p.metadata.labels?.[LABEL_NAME] === this.o.product.name,
     );
-    return podProblems(pods);
+  }
+
+  /** Why the stacklet's pods are not Ready, from the pod cache. */
+  private podProblems(namespace: string, name: string): PodProblem[] {
+    return podProblems(this.stackletPods(namespace, name));
   }
 
   /**
@@ -551,14 +555,8 @@ export class Reconciler {
   private runningPods(namespace: string, name: string): RunningPods {
     return {
       of: (role) =>
-        [...this.o.pods.list(namespace)]
-          .filter(
-            (p) =>
-              p.metadata.labels?.[LABEL_NAME] === this.o.product.name &&
-              p.metadata.labels?.[LABEL_INSTANCE] === name &&
-              p.metadata.labels?.[LABEL_COMPONENT] === role &&
-              !p.metadata.deletionTimestamp,
-          )
+        this.stackletPods(namespace, name)
+          .filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === role && !p.metadata.deletionTimestamp)
           .flatMap((p) => {
             const ip = (p.status as { podIP?: string } | undefined)?.podIP;
             return ip ? [{ name: p.metadata.name, ip }] : [];

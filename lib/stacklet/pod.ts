@@ -25,7 +25,7 @@ import type {
   StackletContext,
 } from './product';
 import { tlsVolumes } from '../tls/pod-tls';
-import { LISTENER_ENV, LISTENER_MOUNT_DIR, LISTENER_VOLUME } from '../listener/pod-listener';
+import { LISTENER_ENV_VARS, LISTENER_MOUNT, LISTENER_VOLUME } from '../listener/pod-listener';
 import { LOG_AGENT_CONFIG_KEY, LOG_AGENT_CONFIG_VOLUME, logAgentContainer } from '../logging/agent';
 import { LOG_DIR } from '../logging/model';
 import { containerSecurityContext, podSecurityContext } from './security';
@@ -134,16 +134,10 @@ export function buildPodTemplate(input: PodTemplateInput): PodTemplateSpec {
       return { name: volume, mountPath };
     }),
     ...tls.mounts,
-    ...(roleGroup.listener ? [{ name: LISTENER_VOLUME, mountPath: LISTENER_MOUNT_DIR, readOnly: true }] : []),
+    ...(roleGroup.listener ? [LISTENER_MOUNT] : []),
     ...(pod.container.volumeMounts ?? []),
   ];
-  // What `listenerAddressScript` reads: the pod's name and the node it runs on.
-  const listenerEnv: EnvVar[] = roleGroup.listener
-    ? [
-        { name: LISTENER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        { name: LISTENER_ENV.nodeName, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-      ]
-    : [];
+  const listenerEnv: EnvVar[] = roleGroup.listener ? [...LISTENER_ENV_VARS] : [];
 
   const { image, pullPolicy, pullSecrets } = stacklet.image;
   const main: Container = secured(

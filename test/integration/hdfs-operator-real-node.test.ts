@@ -39,6 +39,7 @@ import {
   REAL_NODE_PLACEMENT,
   statefulSetRolledOut,
 } from './real-node-support';
+import { decommissionStatus, expectHealthyFsck, writeFromDatanode } from './hdfs-support';
 import { adminClients, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
@@ -211,15 +212,7 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
     for (const ip of ips) expect(table.split('\n')).toContain(`${ip} ${rack}`);
 
     // A file whose one copy is on the leaving datanode: HDFS puts the first copy on the writer's own.
-    const sum = (
-      await execInPod(
-        data.name,
-        LEAVING,
-        'set -e; head -c 3000000 /dev/urandom > /tmp/leaving.bin; ' +
-          'HADOOP_CLIENT_OPTS=-Xmx96m hdfs dfs -D dfs.replication=1 -put /tmp/leaving.bin /leaving.bin 2>/dev/null; ' +
-          'md5sum < /tmp/leaving.bin',
-      )
-    ).match(/^[0-9a-f]{32}\b/m)?.[0];
+    const sum = await writeFromDatanode(data.name, LEAVING, '/leaving.bin');
     expect(sum).toBeDefined();
     const [stayingIp, leavingIp] = ips;
     expect(await admin('hdfs fsck /leaving.bin -files -blocks -locations')).toContain(`[${leavingIp}:`);
@@ -256,16 +249,9 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
     await withLogs(() => statefulSetRolledOut(data.name, 'hdfs-datanodes-default', 1));
     // The namenodes report the gone datanode decommissioned, and its block lives on the other one.
     const report = await admin('hdfs dfsadmin -report');
-    expect(report).toMatch(
-      new RegExp(
-        `Name: ${leavingIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Decommissioned`,
-      ),
-    );
+    expect(report).toMatch(decommissionStatus(leavingIp, 'Decommissioned'));
     expect(await admin('hdfs fsck /leaving.bin -files -blocks -locations')).toContain(`[${stayingIp}:`);
-    const fsck = await admin('hdfs fsck /');
-    expect(fsck).toContain("The filesystem under path '/' is HEALTHY");
-    expect(fsck).toMatch(/Under-replicated blocks:\s+0 /);
-    expect(fsck).toMatch(/Missing blocks:\s+0\s/);
+    expectHealthyFsck(await admin('hdfs fsck /'));
     expect((await admin('hdfs dfs -cat /leaving.bin | md5sum')).match(/^[0-9a-f]{32}\b/m)?.[0]).toBe(sum);
     // The gone pod stays excluded: the namenodes count it decommissioned, not as a lost datanode.
     expect(await exclude()).toBe(held!.exclude);
@@ -289,9 +275,7 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
         `${LEAVING} live and in service`,
         async () => {
           live = await admin('hdfs dfsadmin -report -live').catch(() => '');
-          return new RegExp(
-            `Name: ${returnedIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Normal`,
-          ).test(live);
+          return decommissionStatus(returnedIp, 'Normal').test(live);
         },
         5 * 60_000,
         undefined,

@@ -49,7 +49,12 @@ import {
   SHIP_LOGS,
   startLogShipping,
 } from './log-shipping';
-import { hdfsMonitoringCheck } from './hdfs-support';
+import {
+  decommissionStatus,
+  expectHealthyFsck,
+  hdfsMonitoringCheck,
+  writeFromDatanode,
+} from './hdfs-support';
 import { startPrometheus } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -385,15 +390,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     const podIp = async (name: string) =>
       (await core.readNamespacedPod({ name, namespace: ns.name })).status!.podIP!;
     const [stayingIp, leavingIp] = [await podIp(DATANODES[0]), await podIp(LEAVING)];
-    const sum = (
-      await execInPod(
-        ns.name,
-        LEAVING,
-        'set -e; head -c 3000000 /dev/urandom > /tmp/leaving.bin; ' +
-          'HADOOP_CLIENT_OPTS=-Xmx96m hdfs dfs -D dfs.replication=1 -put /tmp/leaving.bin /keelson/leaving.bin 2>/dev/null; ' +
-          'md5sum < /tmp/leaving.bin',
-      )
-    ).match(/^[0-9a-f]{32}\b/m)?.[0];
+    const sum = await writeFromDatanode(ns.name, LEAVING, '/keelson/leaving.bin');
     expect(sum).toBeDefined();
     const locations = () => admin('hdfs fsck /keelson/leaving.bin -files -blocks -locations');
     expect(await locations()).toContain(`[${leavingIp}:`);
@@ -420,9 +417,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       `${LEAVING} to be decommissioned`,
       async () => {
         report = await admin('hdfs dfsadmin -report -live');
-        return new RegExp(
-          `Name: ${leavingIp.replace(/\./g, '\\.')}:\\d+.*\\n(?:.+\\n)*?Decommission Status : Decommissioned`,
-        ).test(report);
+        return decommissionStatus(leavingIp, 'Decommissioned').test(report);
       },
       15 * 60_000,
       undefined,
@@ -450,10 +445,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         )),
       5 * 60_000,
     );
-    const fsck = await admin('hdfs fsck /');
-    expect(fsck).toContain("The filesystem under path '/' is HEALTHY");
-    expect(fsck).toMatch(/Under-replicated blocks:\s+0 /);
-    expect(fsck).toMatch(/Missing blocks:\s+0\s/);
+    expectHealthyFsck(await admin('hdfs fsck /'));
     expect((await admin('hdfs dfs -cat /keelson/leaving.bin | md5sum')).match(/^[0-9a-f]{32}\b/m)?.[0]).toBe(
       sum,
     );
