@@ -11,12 +11,14 @@
  * README.md lists every difference from upstream.
  */
 import { createReadStream } from 'node:fs';
+import * as path from 'node:path';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import {
   accountsLayer,
   debianLayer,
   fetchMavenArtifact,
+  hostJdkFingerprint,
   hostJdkLayer,
   jmxExporterLayer,
   mavenFileName,
@@ -27,8 +29,21 @@ import {
   type LayerRecipe,
   type ProductImages,
 } from '../../lib/image';
-import { DEFAULT_RUN_AS_USER, renderProperties } from '../../lib';
-import { TRINO, TRINO_HTTP_PORT } from './trino';
+import {
+  DEFAULT_RUN_AS_USER,
+  JMX_EXPORTER_AGENT,
+  JMX_EXPORTER_COORDINATES,
+  renderProperties,
+} from '../../lib';
+import {
+  AOT_CACHE_FILE,
+  CLASS_PATH_JAR,
+  serverJarPath,
+  serverJars,
+  trainAotCache,
+  writeClassPathJar,
+} from './aot-cache';
+import { TRINO, TRINO_HTTP_PORT, TRINO_JVM_ARGUMENTS } from './trino';
 
 /** The image's own account (upstream's `trino` user and group). */
 export const TRINO_IMAGE_ACCOUNT = {
@@ -186,6 +201,14 @@ function serverLayer(version: string): LayerRecipe {
       etc: DEFAULT_ETC,
       exclude: 1,
       links: 'symlinks',
+      // The AOT cache fits one JVM build, the agent pods start with and their JVM arguments.
+      aot: {
+        classPathJar: CLASS_PATH_JAR,
+        cache: AOT_CACHE_FILE,
+        jdk: hostJdkFingerprint(TRINO_HOST_JDK),
+        agent: JMX_EXPORTER_COORDINATES,
+        jvmArguments: TRINO_JVM_ARGUMENTS,
+      },
     }),
     build: async (tree, context) => {
       const tarball = await fetchMavenArtifact(server, context.cacheDir);
@@ -195,7 +218,26 @@ function serverLayer(version: string): LayerRecipe {
         prefix: TRINO_HOME,
         ownership: owner,
         exclude: isOtherPlatformLauncher,
+        rename: (p) => serverJarPath(TRINO_HOME, p),
       });
+      const classPathJar = path.join(context.workDir, 'keelson-class-path.jar');
+      await writeClassPathJar(TRINO_HOST_JDK, serverJars(tree, TRINO_HOME), classPathJar);
+      tree.addHostFile(`${TRINO_HOME}/${CLASS_PATH_JAR}`, classPathJar, { ...owner, mode: 0o644 });
+      const cache = await trainAotCache(tree, {
+        jdk: TRINO_HOST_JDK,
+        home: TRINO_HOME,
+        agent: {
+          hostPath: await fetchMavenArtifact(
+            parseMavenCoordinates(JMX_EXPORTER_COORDINATES),
+            context.cacheDir,
+          ),
+          imagePath: JMX_EXPORTER_AGENT,
+        },
+        jvmArguments: TRINO_JVM_ARGUMENTS,
+        workDir: path.join(context.workDir, 'aot'),
+        log: context.log,
+      });
+      tree.addHostFile(`${TRINO_HOME}/${AOT_CACHE_FILE}`, cache, { ...owner, mode: 0o644 });
       linkDuplicates(tree, owner);
       if (!tree.has(`${TRINO_HOME}/bin/launcher`) || !tree.has(`${TRINO_HOME}/bin/linux-amd64/launcher`)) {
         throw new Error(

@@ -80,7 +80,7 @@ export function jmxExporterLayer(): LayerRecipe {
 }
 
 /** What identifies a host JDK: its `release` file and the size of every file in it. */
-function hostJdkFingerprint(hostDir: string): unknown {
+export function hostJdkFingerprint(hostDir: string): unknown {
   const files: string[] = [];
   const walk = (relative: string): void => {
     const full = path.join(hostDir, relative);

@@ -26,6 +26,7 @@ import { kafkaImageRecipe } from '../../constructs/kafka/image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
@@ -102,10 +103,12 @@ describe(`Kafka ${VERSION} KRaft on the real node`, () => {
           ...observedClusterConfig(),
         },
         controllers: {
+          ...FIRST_TIER_JIT,
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: { default: { replicas: 1, config: config('1Gi') } },
         },
         brokers: {
+          ...FIRST_TIER_JIT,
           podOverrides: { spec: REAL_NODE_PLACEMENT },
           roleGroups: { default: { replicas: brokers, config: config('1Gi') } },
         },

@@ -74,6 +74,7 @@ import {
   type OperatorProcess,
 } from './operator-support';
 import {
+  FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
   buildImageOnRealNode,
   execInPod,
@@ -307,7 +308,7 @@ describe('the operator on the real node', () => {
     const image = (version: string) => zookeeperImageRecipe(version).reference;
     const spec = {
       image: { productVersion: '3.9.3', pullPolicy: 'Never' },
-      servers: { config: small('512Mi'), ...placement, ...one },
+      servers: { config: small('512Mi'), ...placement, ...one, ...FIRST_TIER_JIT },
     };
     const pods = expectedPods((s, id, p) => new ZookeeperCluster(s, id, p), 'zk', spec);
     expect(pods).toEqual(['zk-servers-default-0']);
@@ -512,7 +513,7 @@ describe('the operator on the real node', () => {
   it('Kafka (KRaft): Available only once the controller and the broker are Ready; 4.0.0 → 4.1.0 through the operator keeps the messages', async () => {
     await importImages([kafkaImageRecipe('4.0.0'), kafkaImageRecipe('4.1.0')]);
     const storage = { 'log-dirs': { capacity: '1Gi' } };
-    const role = { config: small('512Mi', storage), ...placement, ...one };
+    const role = { config: small('512Mi', storage), ...placement, ...one, ...FIRST_TIER_JIT };
     const spec = {
       image: { productVersion: '4.0.0', pullPolicy: 'Never' },
       controllers: role,
@@ -733,7 +734,7 @@ describe('the operator on the real node', () => {
       clusterConfig: {
         database: postgresMetastoreDatabase(host),
       },
-      metastores: { ...placement, ...one },
+      metastores: { ...placement, ...one, ...FIRST_TIER_JIT },
     };
     const pods = expectedPods((s, id, p) => new HiveCluster(s, id, p), 'hive', spec);
     expect(pods).toEqual(['hive-metastores-default-0']);
@@ -757,7 +758,7 @@ describe('the operator on the real node', () => {
     // A catalog for the queries that run on the worker, there before the cluster (no extra roll).
     const selected = { trino: 'operator-real' };
     await create('TrinoCatalog', 'tpch', { connector: { tpch: {} } }, selected);
-    const role = { config: small('1536Mi'), ...placement, ...one };
+    const role = { config: small('1536Mi'), ...placement, ...one, ...FIRST_TIER_JIT };
     const spec = {
       image: { productVersion: '476', pullPolicy: 'Never' },
       clusterConfig: { catalogLabelSelector: { matchLabels: selected } },

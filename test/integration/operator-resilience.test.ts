@@ -139,12 +139,12 @@ describe('the keelson operator under failure', () => {
     });
     expect(metricValue(await c.metrics(), 'keelson_leader')).toBe(0);
     await standby.stop();
+    // A candidate retries every third of its own lease duration (20 s here): the wait allows one
+    // retry and the delay of a busy machine (CI saw more than 30 s).
     await waitFor(
       'the third operator to lead after a clean shutdown of the leader',
-      async () => {
-        return metricValue(await c.metrics(), 'keelson_leader') === 1;
-      },
-      30_000,
+      async () => metricValue(await c.metrics(), 'keelson_leader') === 1,
+      50_000,
     );
     await c.stop();
   });

@@ -64,6 +64,7 @@ export function tlsZookeeperCluster(options: {
       image: { productVersion: version, pullPolicy: 'Never' },
       clusterConfig: { tls: { serverTlsClass, internalTlsClass } },
       servers: {
+        ...FIRST_TIER_JIT,
         config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
         podOverrides: { spec: REAL_NODE_PLACEMENT },
         roleGroups: { default: { replicas } },

@@ -26,6 +26,7 @@ import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   CLIENT_JVM_OPTIONS,
   clientPod,
+  execInPod,
   importImageToRealNode,
   realNode,
   realNodePodLogs,
@@ -217,6 +218,18 @@ describe('Trino on the real node', () => {
         readOnlyRootFilesystem: true,
         runAsNonRoot: true,
       });
+    }
+
+    // Each server mapped the AOT cache of keelson's image: the JVM accepted it at the image's paths
+    // (a class path that does not fit leaves it unmapped, with an error in the log).
+    for (const pod of expected) {
+      const mapped = await execInPod(
+        ns.name,
+        pod,
+        "grep -l '/usr/lib/trino/keelson.aot' /proc/[0-9]*/maps | wc -l",
+      );
+      expect(`${pod}: ${mapped.trim()}`).toBe(`${pod}: 1`);
+      expect(await realNodePodLogs(ns.name, pod)).not.toMatch(/\[error\s*\]\[aot/);
     }
 
     // A Prometheus finds every node through keelson's scrape job; the coordinator counts the queries.

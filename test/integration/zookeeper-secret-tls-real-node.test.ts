@@ -38,6 +38,7 @@ import { KubeClient } from '../../lib/operator/client';
 import type { CertManagerCertificate } from '../../lib/tls/cert-manager';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   clientPod,
   execInPod,
@@ -103,6 +104,7 @@ describe('ZooKeeper with TLS from role-group Secrets on the real node', () => {
     new ZookeeperCluster(chart, 'zk', {
       image: { productVersion: VERSION, pullPolicy: 'Never' },
       servers: {
+        ...FIRST_TIER_JIT,
         config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
         podOverrides: { spec: REAL_NODE_PLACEMENT },
         roleGroups: { default: { replicas: 3 } },

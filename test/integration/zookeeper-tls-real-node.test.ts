@@ -31,6 +31,7 @@ import { tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
+  FIRST_TIER_JIT,
   buildImageOnRealNode,
   isReady,
   podsLogs,
@@ -107,6 +108,7 @@ describe('ZooKeeper with TLS on the real node', () => {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
         ...(mtls ? { clusterConfig: { authentication: [{ authenticationClass: 'mtls' }] } } : {}),
         servers: {
+          ...FIRST_TIER_JIT,
           // Small heaps: three servers and a client share the 2-core test machine.
           config: { resources: { memory: { limit: '512Mi' }, cpu: { min: '100m', max: '1' } } },
           podOverrides: { spec: REAL_NODE_PLACEMENT },
