@@ -103,8 +103,11 @@ describe('a ZookeeperCluster with defaults', () => {
       ]),
     );
     expect(container.readinessProbe.exec.command[2]).toContain('echo srvr | nc 127.0.0.1 2181');
-    // A roll waits for each server to be in the quorum again: looked at every 5 s.
-    expect(container.readinessProbe.periodSeconds).toBe(5);
+    // A roll waits for each server to be in the quorum again: the startup probe looks every 5 s,
+    // for up to 30 minutes; once in, readiness asks the same every 10 s.
+    expect(container.startupProbe.exec).toEqual(container.readinessProbe.exec);
+    expect(container.startupProbe).toMatchObject({ periodSeconds: 5, failureThreshold: 360 });
+    expect(container.readinessProbe.periodSeconds).toBe(10);
   });
 
   test('the classpath names the distribution folder of the chosen version', () => {

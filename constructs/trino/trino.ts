@@ -568,26 +568,29 @@ function role(name: 'coordinators' | 'workers') {
             ...auth.env,
             ...(kerberos?.env ?? []),
           ],
-          // /v1/info answers 200 from the start; a node is ready once it says it is no longer starting
-          // (the coordinator refuses queries until then).
-          readinessProbe: {
-            exec: {
-              command: [
-                '/bin/bash',
-                '-c',
-                `${curlSelf(rg.tls, '-sf', '/v1/info')} | grep -q '"starting":false'`,
-              ],
+          // /v1/info answers 200 from the start; a node has started once it says it is no longer
+          // starting (the coordinator refuses queries until then). Trino opens its port only after
+          // loading every plugin, which took over 100 s on a busy 2-core node: the startup probe
+          // waits up to 10 minutes, every 5 s, so a rolling restart moves on soon after each pod.
+          // Asking needs a process in the container (an exec through the runtime, the costly kind of
+          // probe), so it is asked only until the node has started; after that readiness and
+          // liveness are TCP connects the kubelet makes itself. A started node does not go back to
+          // starting, and a worker that drains is terminating, out of its Services already.
+          startupProbe: startupProbe(
+            {
+              exec: {
+                command: [
+                  '/bin/bash',
+                  '-c',
+                  `${curlSelf(rg.tls, '-sf', '/v1/info')} | grep -q '"starting":false'`,
+                ],
+              },
+              initialDelaySeconds: 10,
+              timeoutSeconds: 5,
             },
-            // Every 5 s: a node says it has started a few seconds after its port opens, and a
-            // rolling restart waits for that pod after pod.
-            initialDelaySeconds: 10,
-            periodSeconds: 5,
-            timeoutSeconds: 5,
-          },
-          // Trino opens its port only after loading every plugin, which took over 100 s on a busy
-          // 2-core node; liveness starts once the port is open (for up to 10 minutes), so a slow start
-          // is not killed and restarted over and over.
-          startupProbe: startupProbe({ tcpSocket: { port: TRINO_HTTP_PORT as never } }, 10),
+            10,
+          ),
+          readinessProbe: { tcpSocket: { port: TRINO_HTTP_PORT as never }, periodSeconds: 10 },
           livenessProbe: {
             tcpSocket: { port: TRINO_HTTP_PORT as never },
             periodSeconds: 15,

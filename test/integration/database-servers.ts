@@ -18,6 +18,7 @@ import {
   REAL_NODE_PLACEMENT,
   RESTRICTED_CONTAINER,
   waitPodsReady,
+  readyFileProbe,
 } from './real-node-support';
 import { adminClients } from './support';
 
@@ -276,7 +277,7 @@ export async function startDatabaseServer(
               server.script(setup, (placement.serverOptions ?? []).map(shellQuoted).join(' ')),
             ],
             ports: [{ name: 'sql', containerPort: server.port }],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
+            ...readyFileProbe('/tmp/ready'),
             securityContext: RESTRICTED_CONTAINER,
             resources: {
               limits: { memory: server.memory },

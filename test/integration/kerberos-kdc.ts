@@ -12,6 +12,7 @@ import {
   REAL_NODE_PLACEMENT,
   RESTRICTED_CONTAINER,
   waitPodsReady,
+  readyFileProbe,
 } from './real-node-support';
 import { adminClients, uniqueName } from './support';
 
@@ -94,7 +95,7 @@ export async function startKdc(namespace: string, acl: readonly string[]): Promi
               { name: 'kdc', containerPort: 8888 },
               { name: 'kadmin', containerPort: 7749 },
             ],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
+            ...readyFileProbe('/tmp/ready'),
             securityContext: RESTRICTED_CONTAINER,
             resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
             volumeMounts: Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),

@@ -20,6 +20,7 @@ import {
   REAL_NODE_PLACEMENT,
   RESTRICTED_CONTAINER,
   waitPodsReady,
+  readyFileProbe,
 } from './real-node-support';
 import { adminClients } from './support';
 
@@ -156,13 +157,7 @@ export async function startHydra(
           ports: [
             { name: provider.name === 'hydra' ? 'public' : 'public-other', containerPort: provider.port },
           ],
-          readinessProbe: {
-            exec: { command: ['test', '-f', `/tmp/${provider.name}-ready`] },
-            periodSeconds: 2,
-            // A busy node runs exec probes late: a missed one must not take the provider off its Service.
-            timeoutSeconds: 10,
-            failureThreshold: 30,
-          },
+          ...readyFileProbe(`/tmp/${provider.name}-ready`),
           securityContext: RESTRICTED_CONTAINER,
           resources: { limits: { memory: '256Mi' }, requests: { memory: '64Mi' } },
           volumeMounts: [

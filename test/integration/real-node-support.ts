@@ -74,6 +74,24 @@ export function tlsZookeeperCluster(options: {
 }
 
 /**
+ * The probe of a test server that touches `file` once its setup is done: a startup probe, asked
+ * every 2 s until the file is there, after which the container is Ready for good. Each ask is an
+ * exec through the container runtime (far costlier in CPU than the check itself), so none runs
+ * after the start.
+ */
+export function readyFileProbe(file: string) {
+  return {
+    startupProbe: {
+      exec: { command: ['test', '-f', file] },
+      periodSeconds: 2,
+      // A busy node runs exec probes late; the setup gets 20 minutes.
+      timeoutSeconds: 10,
+      failureThreshold: 600,
+    },
+  };
+}
+
+/**
  * keelson's container security context with the user its pod context sets, for the test's own
  * client pods: they run under the same restrictions as the products' pods.
  */

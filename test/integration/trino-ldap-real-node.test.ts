@@ -56,6 +56,7 @@ import {
   RESTRICTED_CONTAINER,
   runClientPod,
   waitPodsReady,
+  readyFileProbe,
 } from './real-node-support';
 import { createTestNamespace } from '../controlplane/cluster';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
@@ -169,7 +170,7 @@ async function startSlapd(namespace: string): Promise<void> {
               { name: 'ldap', containerPort: 3890 },
               { name: 'ldaps', containerPort: 6360 },
             ],
-            readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 2 },
+            ...readyFileProbe('/tmp/ready'),
             securityContext: RESTRICTED_CONTAINER,
             resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
             volumeMounts: [
