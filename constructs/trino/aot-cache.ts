@@ -144,6 +144,10 @@ export async function trainAotCache(tree: FileTree, options: AotTrainingOptions)
   fs.writeFileSync(path.join(etc, 'catalog/tpch.properties'), 'connector.name=tpch\n');
   fs.writeFileSync(path.join(etc, 'exporter.yaml'), 'rules:\n  - pattern: ".*"\n');
   const cache = path.join(workDir, AOT_CACHE_FILE);
+  // The data directory is also the working directory, as the launcher makes it: Trino writes its
+  // HTTP request log under the working directory.
+  const data = path.join(workDir, 'data');
+  fs.mkdirSync(data, { recursive: true });
   const args = [
     ...options.jvmArguments,
     '-Xmx1G',
@@ -153,12 +157,15 @@ export async function trainAotCache(tree: FileTree, options: AotTrainingOptions)
     path.join(root, homeRel, CLASS_PATH_JAR),
     `-Dconfig=${path.join(etc, 'config.properties')}`,
     '-Dnode.environment=keelson_aot_training',
-    `-Dnode.data-dir=${path.join(workDir, 'data')}`,
+    `-Dnode.data-dir=${data}`,
     '-Dnode.id=aot-training',
     'io.trino.server.TrinoServer',
   ];
   const started = Date.now();
-  const child = spawn(path.join(options.jdk, 'bin/java'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.join(options.jdk, 'bin/java'), args, {
+    cwd: data,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const serverStarted = new Promise<void>((resolve) => {
@@ -190,16 +197,16 @@ export async function trainAotCache(tree: FileTree, options: AotTrainingOptions)
   return cache;
 }
 
-/** Runs `sql` through Trino's client protocol and fails on a query error. */
+/** Runs `sql` through Trino's client protocol, following `nextUri` to the end; fails on a query error. */
 async function runQuery(server: string, sql: string): Promise<void> {
   type Page = { nextUri?: string; error?: { message: string } };
   const headers = { 'X-Trino-User': 'keelson' };
-  let page = (await (
-    await fetch(`${server}/v1/statement`, { method: 'POST', headers, body: sql })
-  ).json()) as Page;
-  while (page.nextUri) {
-    page = (await (await fetch(page.nextUri, { headers })).json()) as Page;
+  let response = await fetch(`${server}/v1/statement`, { method: 'POST', headers, body: sql });
+  for (;;) {
+    const page = (await response.json()) as Page;
     if (page.error) throw new Error(`image: Trino's AOT training query failed: ${page.error.message}`);
+    if (!page.nextUri) return;
+    response = await fetch(page.nextUri, { headers });
   }
 }
 
