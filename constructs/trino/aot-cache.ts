@@ -80,8 +80,8 @@ export async function writeClassPathJar(jdk: string, jars: readonly string[], ou
   ]);
 }
 
-/** What the training start needs besides the image's tree. */
-export interface AotTrainingOptions {
+/** Where a server laid out as in the image is, and what it starts with. */
+export interface ServerLayout {
   /** The JDK the image carries (the cache fits only that JVM build). */
   readonly jdk: string;
   /** Trino's home in the image (`/usr/lib/trino`). */
@@ -90,45 +90,68 @@ export interface AotTrainingOptions {
   readonly agent: { readonly hostPath: string; readonly imagePath: string };
   /** The JVM arguments pods start with that change what the cache holds (modules, agents). */
   readonly jvmArguments: readonly string[];
-  /** A scratch folder. */
-  readonly workDir: string;
-  readonly log: (message: string) => void;
+  /** The scratch root the image's paths are laid out under. */
+  readonly root: string;
 }
 
 /**
- * Starts the server of `tree` once as a single node with the tpch catalog, runs one query, stops
- * it and returns the AOT cache the JVM wrote at exit. The server's files are laid out under a
- * scratch root as in the image, with the image's file times (the epoch), so that the JVM accepts
- * the cache at the image's paths.
+ * Lays out the server's jars, the tpch plugin and the JMX agent of `tree` under `layout.root` at
+ * their image paths, with the image's file times (the epoch): the JVM checks each class-path jar's
+ * size and time against the cache, and takes a cache made under another root when the paths below
+ * it are the image's.
  */
-export async function trainAotCache(tree: FileTree, options: AotTrainingOptions): Promise<string> {
-  const { home, workDir } = options;
-  const root = path.join(workDir, 'root');
-  const homeRel = home.replace(/^\//, '');
-  const place = (imagePath: string, hostPath: string) => {
-    const dest = path.join(root, imagePath);
+export function layOutServer(tree: FileTree, layout: ServerLayout): void {
+  const homeRel = layout.home.replace(/^\//, '');
+  const place = (imagePath: string, write: (dest: string) => void) => {
+    const dest = path.join(layout.root, imagePath);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.copyFileSync(hostPath, dest);
+    write(dest);
     fs.utimesSync(dest, 0, 0);
   };
   for (const entry of tree.sortedEntries()) {
     const inLib = entry.path.startsWith(`${homeRel}/lib/`);
     const inTpch = entry.path.startsWith(`${homeRel}/plugin/tpch/`);
     if ((!inLib && !inTpch) || entry.type !== 'file' || !entry.content) continue;
-    if ('hostPath' in entry.content) place(entry.path, entry.content.hostPath);
-    else {
-      const dest = path.join(root, entry.path);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.writeFileSync(dest, entry.content.data);
-      fs.utimesSync(dest, 0, 0);
-    }
+    const content = entry.content;
+    place(entry.path, (dest) =>
+      'hostPath' in content ? fs.copyFileSync(content.hostPath, dest) : fs.writeFileSync(dest, content.data),
+    );
   }
-  place(options.agent.imagePath.replace(/^\//, ''), options.agent.hostPath);
+  place(layout.agent.imagePath.replace(/^\//, ''), (dest) => fs.copyFileSync(layout.agent.hostPath, dest));
+}
 
+/** A server started by {@link startServer}. */
+export interface StartedServer {
+  readonly pid: number;
+  /** Its HTTP address on loopback. */
+  readonly url: string;
+  /** Resolves once it logged `SERVER STARTED`; rejects if it exits first. */
+  readonly started: Promise<void>;
+  /** Stops it (SIGTERM, as the kubelet does) and resolves with its exit code. */
+  stop(): Promise<number | null>;
+  /** Kills it at once if it still runs (SIGKILL). */
+  kill(): void;
+  /** The end of its output. */
+  output(): string;
+}
+
+/**
+ * Starts the server laid out by {@link layOutServer} as a single node with the tpch catalog, in
+ * `workDir` (its data directory and working directory, as the launcher makes it), with the JMX
+ * agent and `extraArguments` after the layout's JVM arguments.
+ */
+export async function startServer(
+  layout: ServerLayout,
+  workDir: string,
+  extraArguments: readonly string[] = [],
+): Promise<StartedServer> {
+  const homeRel = layout.home.replace(/^\//, '');
   const port = await freePort();
   const agentPort = await freePort();
   const etc = path.join(workDir, 'etc');
+  const data = path.join(workDir, 'data');
   fs.mkdirSync(path.join(etc, 'catalog'), { recursive: true });
+  fs.mkdirSync(data, { recursive: true });
   fs.writeFileSync(
     path.join(etc, 'config.properties'),
     [
@@ -136,63 +159,88 @@ export async function trainAotCache(tree: FileTree, options: AotTrainingOptions)
       'node-scheduler.include-coordinator=true',
       `http-server.http.port=${port}`,
       `discovery.uri=http://127.0.0.1:${port}`,
-      `plugin.dir=${path.join(root, homeRel, 'plugin')}`,
+      `plugin.dir=${path.join(layout.root, homeRel, 'plugin')}`,
       `catalog.config-dir=${path.join(etc, 'catalog')}`,
       '',
     ].join('\n'),
   );
   fs.writeFileSync(path.join(etc, 'catalog/tpch.properties'), 'connector.name=tpch\n');
   fs.writeFileSync(path.join(etc, 'exporter.yaml'), 'rules:\n  - pattern: ".*"\n');
-  const cache = path.join(workDir, AOT_CACHE_FILE);
-  // The data directory is also the working directory, as the launcher makes it: Trino writes its
-  // HTTP request log under the working directory.
-  const data = path.join(workDir, 'data');
-  fs.mkdirSync(data, { recursive: true });
   const args = [
-    ...options.jvmArguments,
+    ...layout.jvmArguments,
     '-Xmx1G',
-    `-XX:AOTCacheOutput=${cache}`,
-    `-javaagent:${path.join(root, options.agent.imagePath)}=${agentPort}:${path.join(etc, 'exporter.yaml')}`,
+    ...extraArguments,
+    `-javaagent:${path.join(layout.root, layout.agent.imagePath)}=${agentPort}:${path.join(etc, 'exporter.yaml')}`,
     '-cp',
-    path.join(root, homeRel, CLASS_PATH_JAR),
+    path.join(layout.root, homeRel, CLASS_PATH_JAR),
     `-Dconfig=${path.join(etc, 'config.properties')}`,
-    '-Dnode.environment=keelson_aot_training',
+    '-Dnode.environment=keelson_aot',
     `-Dnode.data-dir=${data}`,
-    '-Dnode.id=aot-training',
+    '-Dnode.id=keelson-aot',
     'io.trino.server.TrinoServer',
   ];
-  const started = Date.now();
-  const child = spawn(path.join(options.jdk, 'bin/java'), args, {
+  // Trino writes its HTTP request log under the working directory.
+  const child = spawn(path.join(layout.jdk, 'bin/java'), args, {
     cwd: data,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const serverStarted = new Promise<void>((resolve) => {
+  const started = new Promise<void>((resolve, reject) => {
     const watch = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
       if (output.includes('SERVER STARTED')) resolve();
     };
     child.stdout.on('data', watch);
     child.stderr.on('data', watch);
+    void exited.then((code) => reject(new Error(`Trino exited (${code}) before it started`)));
   });
+  started.catch(() => undefined); // a caller that only stops it need not await the start
+  return {
+    pid: child.pid!,
+    url: `http://127.0.0.1:${port}`,
+    started,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    output: () => output,
+  };
+}
+
+/**
+ * Starts the server laid out by {@link layOutServer} once, runs one query, stops it and returns
+ * the AOT cache the JVM wrote at exit (in `workDir`).
+ */
+export async function trainAotCache(
+  layout: ServerLayout,
+  options: { readonly workDir: string; readonly log: (message: string) => void },
+): Promise<string> {
+  const cache = path.join(options.workDir, AOT_CACHE_FILE);
+  const begun = Date.now();
+  const server = await startServer(layout, path.join(options.workDir, 'training'), [
+    `-XX:AOTCacheOutput=${cache}`,
+  ]);
   const fail = (why: string) =>
-    new Error(`image: Trino's AOT training start ${why}; its last output:\n${output.slice(-4000)}`);
-  const deadline = setTimeout(() => child.kill('SIGKILL'), TRAINING_TIMEOUT_MS);
+    new Error(`image: Trino's AOT training start ${why}; its last output:\n${server.output().slice(-4000)}`);
+  const deadline = setTimeout(() => server.kill(), TRAINING_TIMEOUT_MS);
   try {
-    const first = await Promise.race([serverStarted.then(() => 'started'), exited.then(() => 'exited')]);
-    if (first !== 'started') throw fail('exited before the server started');
+    await server.started.catch((error: Error) => {
+      throw fail(error.message);
+    });
     // The query path's classes (planner, operators, the tpch connector's pages) go into the cache too.
-    await runQuery(`http://127.0.0.1:${port}`, 'SELECT count(*) FROM tpch.tiny.nation');
-    child.kill('SIGTERM');
-    const code = await exited;
+    await runQuery(server.url, 'SELECT count(*) FROM tpch.tiny.nation');
+    const code = await server.stop();
     if (!fs.existsSync(cache)) throw fail(`ended (${code}) without writing ${AOT_CACHE_FILE}`);
   } finally {
     clearTimeout(deadline);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    server.kill();
   }
   options.log(
-    `  Trino AOT cache: ${(fs.statSync(cache).size / 2 ** 20).toFixed(0)} MiB, trained in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    `  Trino AOT cache: ${(fs.statSync(cache).size / 2 ** 20).toFixed(0)} MiB, trained in ${((Date.now() - begun) / 1000).toFixed(1)} s`,
   );
   return cache;
 }

@@ -26,6 +26,7 @@ import {
   recipeForVersion,
   type FileTree,
   type ImageRecipe,
+  type LayerBuildContext,
   type LayerRecipe,
   type ProductImages,
 } from '../../lib/image';
@@ -38,10 +39,12 @@ import {
 import {
   AOT_CACHE_FILE,
   CLASS_PATH_JAR,
+  layOutServer,
   serverJarPath,
   serverJars,
   trainAotCache,
   writeClassPathJar,
+  type ServerLayout,
 } from './aot-cache';
 import { TRINO, TRINO_HTTP_PORT, TRINO_JVM_ARGUMENTS } from './trino';
 
@@ -190,6 +193,45 @@ function baseLayer(): LayerRecipe {
   });
 }
 
+/**
+ * Trino `version`'s server tarball into `tree` at `/usr/lib/trino`, with the jars of `lib/` in
+ * `lib/server/` behind one class-path jar (aot-cache.ts says why).
+ */
+export async function unpackTrinoServer(
+  version: string,
+  tree: FileTree,
+  context: Pick<LayerBuildContext, 'cacheDir' | 'workDir' | 'log'>,
+): Promise<void> {
+  const server = parseMavenCoordinates(`io.trino:trino-server:${version}:tar.gz`);
+  const owner = { uid: TRINO_IMAGE_ACCOUNT.uid, gid: TRINO_IMAGE_ACCOUNT.gid };
+  const tarball = await fetchMavenArtifact(server, context.cacheDir);
+  context.log(`  unpacking ${mavenFileName(server)}`);
+  await tree.addTar(createReadStream(tarball).pipe(createGunzip()), {
+    stripComponents: 1,
+    prefix: TRINO_HOME,
+    ownership: owner,
+    exclude: isOtherPlatformLauncher,
+    rename: (p) => serverJarPath(TRINO_HOME, p),
+  });
+  const classPathJar = path.join(context.workDir, 'keelson-class-path.jar');
+  await writeClassPathJar(TRINO_HOST_JDK, serverJars(tree, TRINO_HOME), classPathJar);
+  tree.addHostFile(`${TRINO_HOME}/${CLASS_PATH_JAR}`, classPathJar, { ...owner, mode: 0o644 });
+}
+
+/** How keelson's image runs the server (its JDK, home, JMX agent, JVM arguments), laid out under `root`. */
+export async function trinoServerLayout(root: string, cacheDir: string): Promise<ServerLayout> {
+  return {
+    jdk: TRINO_HOST_JDK,
+    home: TRINO_HOME,
+    agent: {
+      hostPath: await fetchMavenArtifact(parseMavenCoordinates(JMX_EXPORTER_COORDINATES), cacheDir),
+      imagePath: JMX_EXPORTER_AGENT,
+    },
+    jvmArguments: TRINO_JVM_ARGUMENTS,
+    root,
+  };
+}
+
 function serverLayer(version: string): LayerRecipe {
   const server = parseMavenCoordinates(`io.trino:trino-server:${version}:tar.gz`);
   const owner = { uid: TRINO_IMAGE_ACCOUNT.uid, gid: TRINO_IMAGE_ACCOUNT.gid };
@@ -211,29 +253,10 @@ function serverLayer(version: string): LayerRecipe {
       },
     }),
     build: async (tree, context) => {
-      const tarball = await fetchMavenArtifact(server, context.cacheDir);
-      context.log(`  unpacking ${mavenFileName(server)}`);
-      await tree.addTar(createReadStream(tarball).pipe(createGunzip()), {
-        stripComponents: 1,
-        prefix: TRINO_HOME,
-        ownership: owner,
-        exclude: isOtherPlatformLauncher,
-        rename: (p) => serverJarPath(TRINO_HOME, p),
-      });
-      const classPathJar = path.join(context.workDir, 'keelson-class-path.jar');
-      await writeClassPathJar(TRINO_HOST_JDK, serverJars(tree, TRINO_HOME), classPathJar);
-      tree.addHostFile(`${TRINO_HOME}/${CLASS_PATH_JAR}`, classPathJar, { ...owner, mode: 0o644 });
-      const cache = await trainAotCache(tree, {
-        jdk: TRINO_HOST_JDK,
-        home: TRINO_HOME,
-        agent: {
-          hostPath: await fetchMavenArtifact(
-            parseMavenCoordinates(JMX_EXPORTER_COORDINATES),
-            context.cacheDir,
-          ),
-          imagePath: JMX_EXPORTER_AGENT,
-        },
-        jvmArguments: TRINO_JVM_ARGUMENTS,
+      await unpackTrinoServer(version, tree, context);
+      const layout = await trinoServerLayout(path.join(context.workDir, 'aot', 'root'), context.cacheDir);
+      layOutServer(tree, layout);
+      const cache = await trainAotCache(layout, {
         workDir: path.join(context.workDir, 'aot'),
         log: context.log,
       });
