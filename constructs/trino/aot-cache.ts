@@ -21,6 +21,10 @@ import type { FileTree } from '../../lib/image';
 
 /** Where the image keeps the server's jars (upstream has them in `lib/`). */
 export const SERVER_JARS_DIR = 'lib/server';
+/** The server jars' folder as the class-path jar in `lib/` names it. */
+const SERVER_JARS_FROM_LIB = SERVER_JARS_DIR.slice('lib/'.length);
+/** Trino's home as a path of the image's tree (no leading slash). */
+const treePath = (home: string) => home.replace(/^\//, '');
 /** The one jar in `lib/`: its manifest names the server's jars. */
 export const CLASS_PATH_JAR = 'lib/keelson-class-path.jar';
 /** The AOT cache, relative to Trino's home. */
@@ -31,10 +35,10 @@ const TRAINING_TIMEOUT_MS = 10 * 60_000;
 
 /** A jar name of upstream's `lib/` moved to `lib/server/`; other paths as they are. */
 export function serverJarPath(home: string, imagePath: string): string {
-  const lib = `${home.replace(/^\//, '')}/lib/`;
+  const lib = `${treePath(home)}/lib/`;
   if (!imagePath.startsWith(lib)) return imagePath;
   const name = imagePath.slice(lib.length);
-  return !name.includes('/') && name.endsWith('.jar') ? `${lib}server/${name}` : imagePath;
+  return !name.includes('/') && name.endsWith('.jar') ? `${lib}${SERVER_JARS_FROM_LIB}/${name}` : imagePath;
 }
 
 /**
@@ -57,7 +61,7 @@ export function classPathManifest(jars: readonly string[]): string {
 
 /** The server's jars under `home/lib/server/`, by name in byte order (the class path's order). */
 export function serverJars(tree: FileTree, home: string): string[] {
-  const dir = `${home.replace(/^\//, '')}/${SERVER_JARS_DIR}/`;
+  const dir = `${treePath(home)}/${SERVER_JARS_DIR}/`;
   return tree
     .sortedEntries()
     .filter(
@@ -69,7 +73,7 @@ export function serverJars(tree: FileTree, home: string): string[] {
 /** Writes the class-path jar with the JDK's `jar` tool, with fixed entry times (the same bytes each build). */
 export async function writeClassPathJar(jdk: string, jars: readonly string[], out: string): Promise<void> {
   const manifest = `${out}.MF`;
-  fs.writeFileSync(manifest, classPathManifest(jars.map((j) => `server/${j}`)));
+  fs.writeFileSync(manifest, classPathManifest(jars.map((j) => `${SERVER_JARS_FROM_LIB}/${j}`)));
   await run(path.join(jdk, 'bin/jar'), [
     '--create',
     '--date=1980-01-01T00:00:02Z',
@@ -101,7 +105,7 @@ export interface ServerLayout {
  * it are the image's.
  */
 export function layOutServer(tree: FileTree, layout: ServerLayout): void {
-  const homeRel = layout.home.replace(/^\//, '');
+  const homeRel = treePath(layout.home);
   const place = (imagePath: string, write: (dest: string) => void) => {
     const dest = path.join(layout.root, imagePath);
     fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -117,7 +121,7 @@ export function layOutServer(tree: FileTree, layout: ServerLayout): void {
       'hostPath' in content ? fs.copyFileSync(content.hostPath, dest) : fs.writeFileSync(dest, content.data),
     );
   }
-  place(layout.agent.imagePath.replace(/^\//, ''), (dest) => fs.copyFileSync(layout.agent.hostPath, dest));
+  place(treePath(layout.agent.imagePath), (dest) => fs.copyFileSync(layout.agent.hostPath, dest));
 }
 
 /** A server started by {@link startServer}. */
@@ -145,7 +149,7 @@ export async function startServer(
   workDir: string,
   extraArguments: readonly string[] = [],
 ): Promise<StartedServer> {
-  const homeRel = layout.home.replace(/^\//, '');
+  const homeRel = treePath(layout.home);
   const port = await freePort();
   const agentPort = await freePort();
   const etc = path.join(workDir, 'etc');
