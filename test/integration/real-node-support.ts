@@ -583,10 +583,12 @@ export function execInPod(namespace: string, pod: string, script: string): Promi
         '-c',
         script,
       ],
-      { timeout: 120_000 },
+      // A product's log file grows to 10 MiB before it rolls (LOG_FILE_MAX_MIB): far above
+      // execFile's 1 MiB default, which cut a DEBUG-level broker's `cat` short and failed it.
+      { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         error
-          ? reject(new Error(`kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout}${stderr}`))
+          ? reject(new Error(`kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout.slice(-4000)}${stderr}`))
           : resolve(stdout),
     ),
   );
