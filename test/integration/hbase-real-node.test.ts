@@ -3,12 +3,16 @@
  * here from HBase's jars and imported into the node's containerd), on keelson's HDFS and ZooKeeper,
  * in a namespace enforcing the restricted Pod Security profile:
  * - a ZooKeeper server, an HA HDFS (two namenodes with their failover controllers, a journalnode, a
- *   datanode) and an HBase (a master, two regionservers, a REST server) become Ready;
+ *   datanode) and an HBase (two masters, two regionservers, a REST server) become Ready; exactly one
+ *   master is active;
  * - through the REST server, from a client pod: a table is created, a row put and read back;
  * - the regionserver serving the table's region is deleted (as a rolling restart or a drain does):
  *   its preStop hook moves the region to the other regionserver while the pod is still stopping
  *   (the master runs a move for the table's region), and the row reads back the same while the pod
  *   is gone and after a new pod of the name is back, Ready, and live;
+ * - the active master's pod is deleted: the other master becomes active through ZooKeeper, the row
+ *   reads back, a new row is put and read, the cluster's status comes from the new master, and the
+ *   deleted pod comes back as a backup master waiting on the new active one;
  * - the masters' and the regionservers' JVMs write keelson's structured log files (Log4j 2);
  * - a Prometheus scrapes every pod through keelson's scrape job: HBase's rules load and count two
  *   live regionservers, every metric the rules and dashboard read has data, and the regionservers'
@@ -25,7 +29,7 @@
  * failure prints the pods' logs.
  */
 import { Chart, Testing } from 'cdk8s';
-import { HBASE_METRIC_NAMES, HbaseCluster } from '../../constructs/hbase';
+import { HBASE_METRIC_NAMES, HBASE_PORTS, HbaseCluster } from '../../constructs/hbase';
 import { hbaseImageRecipe } from '../../constructs/hbase/image';
 import { HdfsCluster } from '../../constructs/hdfs';
 import { HDFS_MAIN_CLASSES } from '../../constructs/hdfs/distribution';
@@ -66,10 +70,10 @@ const HADOOP_VERSION = '3.4.2';
 const ZOOKEEPER_VERSION = '3.9.4';
 const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
 const HDFS_PODS = [...NAMENODES, 'hdfs-journalnodes-default-0', 'hdfs-datanodes-default-0'];
-const MASTER = 'hbase-masters-default-0';
+const MASTERS = ['hbase-masters-default-0', 'hbase-masters-default-1'];
 const REGIONSERVERS = ['hbase-regionservers-default-0', 'hbase-regionservers-default-1'];
 const REST = 'hbase-restservers-default-0';
-const HBASE_PODS = [MASTER, ...REGIONSERVERS, REST];
+const HBASE_PODS = [...MASTERS, ...REGIONSERVERS, REST];
 const ALL = ['zk-servers-default-0', ...HDFS_PODS, ...HBASE_PODS];
 const CLIENT = 'rest-client';
 const DATANODE = 'hdfs-datanodes-default-0';
@@ -156,7 +160,8 @@ describe(`HBase ${VERSION} on the real node`, () => {
         clusterConfig: observedClusterConfig(),
         hdfs,
         zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
-        masters: role('768Mi', 1),
+        // An active master and a backup; the backup only waits, so the first JIT tier is enough.
+        masters: serving('768Mi', 2),
         regionservers: {
           ...role('768Mi', 2),
           config: { ...role('768Mi', 2).config, logging: { containers: { hbase: logging } } },
@@ -178,13 +183,44 @@ describe(`HBase ${VERSION} on the real node`, () => {
     return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] ?? 0), body: body.join('\r\n\r\n') };
   }
 
-  /** The row's value as the REST server reads it now, or undefined. */
-  const readRow = async () => {
-    const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
+  /** A row's value as the REST server reads it now, or undefined. */
+  const readRow = async (row = 'row1') => {
+    const answer = await rest('GET', `/keelson/${row}/cf:greeting`, 'application/octet-stream').catch(
       () => undefined,
     );
     return answer?.status === 200 ? answer.body : undefined;
   };
+
+  /**
+   * The master's own view, from its info server's /jmx (asked inside its pod, with bash's /dev/tcp):
+   * whether it is the active master and has finished initializing. A backup master, or one that is
+   * stopping, reports neither.
+   */
+  async function masterState(pod: string): Promise<{ active: boolean; initialized: boolean } | undefined> {
+    const query = '/jmx?qry=Hadoop:service=HBase,name=Master,sub=Server';
+    const out = await execInPod(
+      ns.name,
+      pod,
+      `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${HBASE_PORTS.masterHttp}; printf "GET ${query} HTTP/1.0\r\n\r\n" >&3; cat <&3'`,
+    ).catch(() => undefined);
+    let bean: Record<string, unknown> | undefined;
+    try {
+      bean = (JSON.parse(out!.slice(out!.indexOf('{'))) as { beans: Record<string, unknown>[] }).beans[0];
+    } catch {
+      return undefined;
+    }
+    if (!bean) return undefined;
+    return {
+      active: bean['tag.isActiveMaster'] === 'true',
+      initialized: Number(bean.masterFinishedInitializationTime ?? 0) > 0,
+    };
+  }
+
+  /** The masters that say they are active and initialized. */
+  async function activeMasters(): Promise<string[]> {
+    const states = await Promise.all(MASTERS.map(masterState));
+    return MASTERS.filter((_, i) => states[i]?.active && states[i]?.initialized);
+  }
 
   /** The regionserver (pod name) serving the table's only region. */
   async function regionLocation(): Promise<string | undefined> {
@@ -298,8 +334,15 @@ describe(`HBase ${VERSION} on the real node`, () => {
     expect(await readRow()).toBe('keelson was here');
     const written = Date.now();
 
-    // keelson's structured log files, written by Log4j 2 in the master and a regionserver.
-    const masterLog = await readStructuredLog(ns.name, MASTER, 'hbase');
+    // Exactly one master is active (it won the master znode in ZooKeeper); the other is its backup.
+    const actives = await activeMasters();
+    expect(actives).toHaveLength(1);
+    const active = actives[0];
+    const backup = MASTERS.find((m) => m !== active)!;
+    expect(await masterState(backup)).toEqual({ active: false, initialized: false });
+
+    // keelson's structured log files, written by Log4j 2 in the active master and a regionserver.
+    const masterLog = await readStructuredLog(ns.name, active, 'hbase');
     expectSharedRecordShape(masterLog);
     expect(masterLog).toContainEqual(
       expect.objectContaining({ message: expect.stringMatching(/Master has completed initialization/) }),
@@ -342,7 +385,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
     // namenode, failover controller (its own file, a second JVM in the pod), journalnode, datanode.
     if (SHIP_LOGS) {
       for (const [pod, product, role, container] of [
-        [MASTER, 'hbase', 'masters', 'hbase'],
+        [active, 'hbase', 'masters', 'hbase'],
         [REGIONSERVERS[0], 'hbase', 'regionservers', 'hbase'],
         [REST, 'hbase', 'restservers', 'hbase'],
         [NAMENODES[0], 'hdfs', 'namenodes', 'hdfs'],
@@ -467,7 +510,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
     // The master ran a move of the table's region (a regionserver that just stopped would have had
     // its regions assigned anew by a crash procedure instead).
     const masterConsole = await core.readNamespacedPodLog({
-      name: MASTER,
+      name: active,
       namespace: ns.name,
       container: 'hbase',
     });
@@ -502,6 +545,77 @@ describe(`HBase ${VERSION} on the real node`, () => {
     );
     const back = Date.now();
     expect(await readRow()).toBe('keelson was here');
+
+    // The active master's pod goes: its znode goes with it, and the backup, waiting on that znode,
+    // becomes the active master. Failed over = the backup is active and initialized and the row
+    // reads back.
+    expect(await activeMasters()).toEqual([active]);
+    const activeUid = (await core.readNamespacedPod({ name: active, namespace: ns.name })).metadata?.uid;
+    const masterDeleted = Date.now();
+    await core.deleteNamespacedPod({ name: active, namespace: ns.name });
+    await waitFor(
+      `${backup} to become the active master, and the row to read back`,
+      async () => {
+        const state = await masterState(backup);
+        return state?.active === true && state.initialized && (await readRow()) === 'keelson was here';
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    const failedOver = Date.now();
+    // A new row is written and read; the cluster's status (an RPC to the active master) counts both
+    // regionservers again, as the new master sees them.
+    expect(
+      (await rest('PUT', '/keelson/row2/cf:greeting', '*/*', 'application/octet-stream', 'after failover')).status,
+    ).toBe(200);
+    expect(await readRow('row2')).toBe('after failover');
+    await waitFor(
+      'the new active master to count two live regionservers',
+      async () =>
+        /^2 live servers/m.test(
+          (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body,
+        ),
+      5 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    // The deleted pod comes back (a new pod of the name) as a backup: it finds the new active master's
+    // znode and waits on it.
+    await waitFor(
+      `${active} to be replaced`,
+      async () =>
+        ((await core.readNamespacedPod({ name: active, namespace: ns.name }).catch(() => undefined))?.metadata
+          ?.uid ?? activeUid) !== activeUid,
+      5 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    await waitPodsReady(ns.name, [active], 10 * 60_000, logs);
+    const backupAddress = `${backup}.hbase-masters-default-headless.${ns.name}.svc.cluster.local`;
+    await waitFor(
+      `${active} to wait as a backup on ${backup}`,
+      async () =>
+        (await core.readNamespacedPodLog({ name: active, namespace: ns.name, container: 'hbase' })).includes(
+          `Another master is the active master, ${backupAddress},${HBASE_PORTS.masterRpc},`,
+        ),
+      5 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    expect(await activeMasters()).toEqual([backup]);
+    expect(await masterState(active)).toEqual({ active: false, initialized: false });
+    expect(await readRow()).toBe('keelson was here');
+    const backupBack = Date.now();
+    process.stdout.write(
+      `hbase on the real node: master failover ${((failedOver - masterDeleted) / 1000).toFixed(1)} s ` +
+        `(${active} deleted until ${backup} was active and initialized and the row read back); ` +
+        `${active} back as a backup ${((backupBack - masterDeleted) / 1000).toFixed(1)} s after the deletion\n`,
+    );
 
     // HDFS' monitoring in a Prometheus of its own, whose alerts wait 30 s instead of their minutes:
     // its rules load, every metric and dashboard query has data; then the faults.
@@ -560,6 +674,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
         `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s; ` +
         `region moved by the preStop hook ${((movedAt - deleted) / 1000).toFixed(1)} s after the regionserver's deletion, ` +
         `the regionserver back and live ${((back - deleted) / 1000).toFixed(1)} s after it; ` +
+        `master failover ${((failedOver - masterDeleted) / 1000).toFixed(1)} s; ` +
         `RSS MiB (main JVM of each pod; the namenodes' failover controllers not counted): ${JSON.stringify(memory)}; ` +
         `HDFS ${hdfsMiB} MiB, HBase ${hbaseMiB} MiB, ZooKeeper ${memory['zk-servers-default-0']} MiB\n`,
     );
