@@ -236,7 +236,7 @@ export async function trainAotCache(
       throw fail(error.message);
     });
     // The query path's classes (planner, operators, the tpch connector's pages) go into the cache too.
-    await runQuery(server.url, 'SELECT count(*) FROM tpch.tiny.nation');
+    await runQueryOnceNodeActive(server.url, 'SELECT count(*) FROM tpch.tiny.nation');
     const code = await server.stop();
     if (!fs.existsSync(cache)) throw fail(`ended (${code}) without writing ${AOT_CACHE_FILE}`);
   } finally {
@@ -247,6 +247,22 @@ export async function trainAotCache(
     `  Trino AOT cache: ${(fs.statSync(cache).size / 2 ** 20).toFixed(0)} MiB, trained in ${((Date.now() - begun) / 1000).toFixed(1)} s`,
   );
   return cache;
+}
+
+/**
+ * Runs `sql` (runQuery), tried again every second for up to a minute while Trino answers "No nodes
+ * available": the server says SERVER STARTED before it has announced itself to its own discovery,
+ * and a cold build on a loaded machine asked in that gap and failed.
+ */
+async function runQueryOnceNodeActive(server: string, sql: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runQuery(server, sql);
+    } catch (error) {
+      if (attempt >= 60 || !/No nodes available/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** Runs `sql` through Trino's client protocol, following `nextUri` to the end; fails on a query error. */

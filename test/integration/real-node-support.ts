@@ -588,7 +588,11 @@ export function execInPod(namespace: string, pod: string, script: string): Promi
       { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         error
-          ? reject(new Error(`kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout.slice(-4000)}${stderr}`))
+          ? reject(
+              new Error(
+                `kubectl exec ${namespace}/${pod}: ${error.message}\n${stdout.slice(-4000)}${stderr}`,
+              ),
+            )
           : resolve(stdout),
     ),
   );
