@@ -222,6 +222,39 @@ describe(`HBase ${VERSION} on the real node`, () => {
     return MASTERS.filter((_, i) => states[i]?.active && states[i]?.initialized);
   }
 
+  /** The cluster's status (the REST server asks the active master) as text, '' when it does not answer. */
+  const clusterStatus = async () =>
+    (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
+
+  /** Waits until the active master counts two live regionservers; a failure prints `explain()`. */
+  const waitTwoLiveRegionservers = (what: string, timeoutMs: number, explain: () => Promise<string>) =>
+    waitFor(
+      what,
+      async () => /^2 live servers/m.test(await clusterStatus()),
+      timeoutMs,
+      undefined,
+      undefined,
+      explain,
+    );
+
+  /** Waits until `name` is a new pod (its uid no longer `uid`); a failure prints `explain()`. */
+  const waitReplaced = (
+    name: string,
+    uid: string | undefined,
+    timeoutMs: number,
+    explain: () => Promise<string>,
+  ) =>
+    waitFor(
+      `${name} to be replaced`,
+      async () =>
+        ((await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid ??
+          uid) !== uid,
+      timeoutMs,
+      undefined,
+      undefined,
+      explain,
+    );
+
   /** The regionserver (pod name) serving the table's only region. */
   async function regionLocation(): Promise<string | undefined> {
     const answer = await rest('GET', '/keelson/regions', 'application/json').catch(() => undefined);
@@ -292,17 +325,10 @@ describe(`HBase ${VERSION} on the real node`, () => {
 
     // The master is up once it answers with two live regionservers; then the table is created,
     // a row put and read back.
-    let status = '';
-    await waitFor(
+    await waitTwoLiveRegionservers(
       'the REST server to see two live regionservers',
-      async () => {
-        status = (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
-        return /^2 live servers/m.test(status);
-      },
       15 * 60_000,
-      undefined,
-      undefined,
-      async () => `${status}\n${await logs()}`,
+      async () => `${await clusterStatus()}\n${await logs()}`,
     );
     const serving = Date.now();
     let created = { status: 0, body: '' };
@@ -521,28 +547,9 @@ describe(`HBase ${VERSION} on the real node`, () => {
     expect(movedWhileStopping).toBe(true);
 
     // The pod comes back (a new pod of the same name), joins, and the row reads the same.
-    await waitFor(
-      `${victim} to be replaced`,
-      async () =>
-        ((await core.readNamespacedPod({ name: victim, namespace: ns.name }).catch(() => undefined))?.metadata
-          ?.uid ?? victimUid) !== victimUid,
-      10 * 60_000,
-      undefined,
-      undefined,
-      logs,
-    );
+    await waitReplaced(victim, victimUid, 10 * 60_000, logs);
     await waitPodsReady(ns.name, [victim], 15 * 60_000, logs);
-    await waitFor(
-      'the REST server to see two live regionservers again',
-      async () =>
-        /^2 live servers/m.test(
-          (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body,
-        ),
-      10 * 60_000,
-      undefined,
-      undefined,
-      logs,
-    );
+    await waitTwoLiveRegionservers('the REST server to see two live regionservers again', 10 * 60_000, logs);
     const back = Date.now();
     expect(await readRow()).toBe('keelson was here');
 
@@ -568,32 +575,14 @@ describe(`HBase ${VERSION} on the real node`, () => {
     // A new row is written and read; the cluster's status (an RPC to the active master) counts both
     // regionservers again, as the new master sees them.
     expect(
-      (await rest('PUT', '/keelson/row2/cf:greeting', '*/*', 'application/octet-stream', 'after failover')).status,
+      (await rest('PUT', '/keelson/row2/cf:greeting', '*/*', 'application/octet-stream', 'after failover'))
+        .status,
     ).toBe(200);
     expect(await readRow('row2')).toBe('after failover');
-    await waitFor(
-      'the new active master to count two live regionservers',
-      async () =>
-        /^2 live servers/m.test(
-          (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body,
-        ),
-      5 * 60_000,
-      undefined,
-      undefined,
-      logs,
-    );
+    await waitTwoLiveRegionservers('the new active master to count two live regionservers', 5 * 60_000, logs);
     // The deleted pod comes back (a new pod of the name) as a backup: it finds the new active master's
     // znode and waits on it.
-    await waitFor(
-      `${active} to be replaced`,
-      async () =>
-        ((await core.readNamespacedPod({ name: active, namespace: ns.name }).catch(() => undefined))?.metadata
-          ?.uid ?? activeUid) !== activeUid,
-      5 * 60_000,
-      undefined,
-      undefined,
-      logs,
-    );
+    await waitReplaced(active, activeUid, 5 * 60_000, logs);
     await waitPodsReady(ns.name, [active], 10 * 60_000, logs);
     const backupAddress = `${backup}.hbase-masters-default-headless.${ns.name}.svc.cluster.local`;
     await waitFor(
