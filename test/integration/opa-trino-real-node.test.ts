@@ -18,7 +18,10 @@
  *   decisions Trino asked for, every metric and dashboard query has data, and with a policy whose
  *   rules conflict asked 30 times `OpaDecisionErrors` fires;
  * - OPA's log level set to DEBUG in the spec rolls its pod (the level is a flag of OPA's), and the
- *   new pod's DEBUG records reach the file and the aggregator.
+ *   new pod's DEBUG records reach the file and the aggregator;
+ * - OPA's access control removed from the running Trino, then added back: each apply replaces the
+ *   coordinator alone (the worker pod stays), its ConfigMap holds `access-control.properties` only
+ *   with OPA, and bob, denied everything under the policy, reads `sales` in between.
  *
  * Trino takes the user from `X-Trino-User` (no authenticator configured); queries go over Trino's
  * REST protocol with curl and jq from a client pod of the OPA image.
@@ -117,8 +120,11 @@ q() {
 describe('OPA authorizes Trino on the real node', () => {
   const ns = useTestNamespace('opa-trino', RESTRICTED);
 
-  /** The program; `opaDebug` sets OPA's level (one for console and file) to DEBUG. */
-  function program(readable: readonly string[], opaDebug = false): Manifest[] {
+  /**
+   * The program; `opaDebug` sets OPA's level (one for console and file) to DEBUG; `authorize` false
+   * leaves OPA out of Trino's spec (Trino then allows everything).
+   */
+  function program(readable: readonly string[], opaDebug = false, authorize = true): Manifest[] {
     const chart = new Chart(new App(), 'opa-trino', { namespace: ns.name });
     const placement = { podOverrides: { spec: REAL_NODE_PLACEMENT } };
     const opa = new OpaCluster(
@@ -158,7 +164,7 @@ describe('OPA authorizes Trino on the real node', () => {
       image: { pullPolicy: 'Never' },
       clusterConfig: { catalogLabelSelector: { matchLabels: labels } },
       catalogs,
-      opa: { cluster: opa, package: 'trino' },
+      ...(authorize ? { opa: { cluster: opa, package: 'trino' } } : {}),
       coordinators: { config: small, ...placement, ...FIRST_TIER_JIT },
       workers: { config: small, roleGroups: { default: { replicas: 1 } }, ...placement, ...FIRST_TIER_JIT },
     });
@@ -191,7 +197,7 @@ describe('OPA authorizes Trino on the real node', () => {
     return podsLogs(ns.name, pods);
   }
 
-  it("lets alice read one catalog and not the other, and follows a change of the policy's ConfigMap without restarts", async () => {
+  it("lets alice read one catalog and not the other, follows a change of the policy's ConfigMap without restarts, and applies OPA removed and added back", async () => {
     await realNode();
     let started = Date.now();
     const opaImage = await buildImageOnRealNode(opaImageRecipe('1.22.3'));
@@ -411,5 +417,59 @@ describe('OPA authorizes Trino on the real node', () => {
     log(
       `OPA's DEBUG level: a new pod, its DEBUG records in its file and shipped ${seconds(leveledAt)} after the apply`,
     );
+
+    // OPA's access control off, then on again, on the running Trino: only the coordinator holds it
+    // (its access-control file), so only the coordinator is replaced; the worker keeps its pod.
+    const coordinator = 'trino-coordinators-default-0';
+    const worker = 'trino-workers-default-0';
+    const podUid = async (name: string) =>
+      (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
+    const setAuthorization = async (authorize: boolean) => {
+      const before = { coordinator: await podUid(coordinator), worker: await podUid(worker) };
+      const appliedAt = Date.now();
+      expect(await applyAll(client, withoutRules(program(['finance'], true, authorize)), ns.name)).toEqual(
+        [],
+      );
+      await waitFor(
+        'the coordinator to be replaced',
+        async () => ![undefined, before.coordinator].includes(await podUid(coordinator)),
+        5 * 60_000,
+        undefined,
+        undefined,
+        everything,
+      );
+      await waitPodsReady(ns.name, [coordinator], 10 * 60_000, everything);
+      expect(await podUid(worker)).toBe(before.worker);
+      const files = (
+        await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
+      ).data;
+      expect(Object.keys(files ?? {}).includes('access-control.properties')).toBe(authorize);
+      log(
+        `OPA ${authorize ? 'added to' : 'removed from'} Trino: a new coordinator Ready ${seconds(appliedAt)} after the apply, the same worker`,
+      );
+    };
+    /** Waits until `user`'s `sql` answers with `expected` (a new coordinator waits for its worker). */
+    const waitForAnswer = async (user: string, sql: string, expected: RegExp) => {
+      let answer = '';
+      await waitFor(
+        `${user}'s ${sql} to answer ${expected}`,
+        async () => expected.test((answer = await query(user, sql))),
+        5 * 60_000,
+        undefined,
+        undefined,
+        async () => `last answer: ${answer}\n${await everything()}`,
+      );
+    };
+
+    await setAuthorization(false);
+    await waitForAnswer('bob', sales, /^ROWS: \[25\]/m);
+    expect(await query('alice', sales)).toContain('ROWS: [25]');
+    log('without OPA, bob and alice read sales');
+
+    await setAuthorization(true);
+    await waitForAnswer('alice', finance, /^ROWS: \[25\]/m);
+    expect(await query('bob', sales)).toMatch(/^ERROR: Access Denied/m);
+    expect(await query('alice', sales)).toMatch(/^ERROR: Access Denied: .*sales/m);
+    log('with OPA back, alice reads finance only and bob is denied again');
   });
 });
