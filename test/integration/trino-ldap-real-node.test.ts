@@ -4,7 +4,12 @@
  * Security profile, seeded with a bind user and three people; keelson's manifests (synth mode) of
  * a TrinoCluster naming an `ldap` AuthenticationClass (bind credentials from a Secret, users below
  * `ou=people` that match `(employeeType=analyst)`) and a `static` one (users from a Secret), with
- * HTTPS from the test's own certificates (as in trino-tls-real-node.test.ts). Proven:
+ * HTTPS from the test's own certificates (as in trino-tls-real-node.test.ts).
+ *
+ * The cluster starts with no class referenced at all. Proven: its coordinator's config.properties
+ * has no `http-server.authentication.type`, and a request with no password (`X-Trino-User: nobody`)
+ * gets 200. Then, on the running cluster, the three password classes are added. Proven: the
+ * coordinator rolls (a new pod), the worker does not; and then:
  * - a user in the directory and inside the filter logs in over HTTPS and runs a query, as
  *   themselves (`current_user`), on the worker;
  * - a wrong password is refused (401), a user outside the filter is refused (401), no password is
@@ -284,11 +289,12 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     const imported = Date.now();
 
     /**
-     * The manifests of each step: `passwords` (three password classes), `oidc` (the `oidc` class
-     * `sso` added), `certificates` (the `tls` class `certs` added, the static class `users` removed).
+     * The manifests of each step: `none` (no class referenced: no authentication), `passwords`
+     * (three password classes), `oidc` (the `oidc` class `sso` added), `certificates` (the `tls`
+     * class `certs` added, the static class `users` removed). Everything else is the same in each.
      */
-    const platform = (step: 'passwords' | 'oidc' | 'certificates') => {
-      const oidc = step !== 'passwords';
+    const platform = (step: 'none' | 'passwords' | 'oidc' | 'certificates') => {
+      const oidc = step === 'oidc' || step === 'certificates';
       const certificates = step === 'certificates';
       const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
       new AuthenticationClass(chart, 'sso', {
@@ -339,13 +345,17 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
           image: { productVersion: VERSION, pullPolicy: 'Never' },
           clusterConfig: {
             catalogLabelSelector: { matchLabels: { trino: 'trino' } },
-            authentication: [
-              ...(certificates ? [{ authenticationClass: 'certs' }] : []),
-              { authenticationClass: 'directory' },
-              ...(certificates ? [] : [{ authenticationClass: 'users' }]),
-              { authenticationClass: 'directory-tls' },
-              ...(oidc ? [{ authenticationClass: 'sso' }] : []),
-            ],
+            ...(step === 'none'
+              ? {}
+              : {
+                  authentication: [
+                    ...(certificates ? [{ authenticationClass: 'certs' }] : []),
+                    { authenticationClass: 'directory' },
+                    ...(certificates ? [] : [{ authenticationClass: 'users' }]),
+                    { authenticationClass: 'directory-tls' },
+                    ...(oidc ? [{ authenticationClass: 'sso' }] : []),
+                  ],
+                }),
           },
           catalogs: [tpch],
           coordinators: { config: small, ...tlsVolumes('coordinators'), ...FIRST_TIER_JIT },
@@ -362,7 +372,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         expect(synthesized.includes(secret)).toBe(false);
       return manifests.filter((m) => m.kind !== 'AuthenticationClass');
     };
-    const stacklet = platform('passwords');
+    const stacklet = platform('none');
 
     const service = `trino-coordinators.${ns.name}.svc.cluster.local`;
     const secrets: k8s.V1Secret[] = [
@@ -396,6 +406,72 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
     const ready = Date.now();
 
+    const server = `https://${service}:8080`;
+    const status = (name: string, user?: string) =>
+      `code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert /trust/ca.crt ${user ? `-u '${user}'` : ''} ` +
+      `-H 'X-Trino-User: ${user?.split(':')[0] ?? 'nobody'}' -d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
+    const trustVolume = {
+      volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } },
+      mountPath: '/trust',
+    };
+
+    // No class referenced: the coordinator authenticates no one, and takes the user from the header.
+    const openConfig = (
+      await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
+    ).data?.['config.properties'];
+    expect(openConfig).toContain('http-server.https.enabled=true');
+    expect(openConfig).not.toContain('http-server.authentication.type');
+    const openOut = await runClientPod(
+      ns.name,
+      {
+        name: 'open-client',
+        image: `docker.io/trinodb/trino:${VERSION}`,
+        // Ready is not yet reachable through the Service everywhere: a request that does not connect
+        // (curl's 000, its error printed) is tried again, up to 30 times; any answer ends the loop.
+        command: [
+          '/bin/bash',
+          '-c',
+          `for i in $(seq 30); do ${status('nobody-open')}; [ "$code" != 000 ] && break; sleep 2; done`,
+        ],
+        labels: { app: 'trino-client' },
+        volumes: [trustVolume],
+      },
+      logs,
+      5 * 60_000,
+    );
+    const openCodes = openOut.split('\n').filter((l) => l.startsWith('nobody-open='));
+    if (openCodes.at(-1) !== 'nobody-open=200')
+      throw new Error(
+        `an unauthenticated request was not answered 200:\n--- client:\n${openOut}\n${await logs()}`,
+      );
+    const openErrors = openOut.split('\n').filter((l) => l.startsWith('curl:'));
+    process.stdout.write(
+      `trino with no authentication on the real node: 200 for nobody after ${openCodes.length} tries ` +
+        `(${openErrors.slice(0, 2).join('; ') || 'no curl error'})\n`,
+    );
+
+    // Changes to the running cluster: password classes added to a Trino with none.
+    const podUid = async (name: string) =>
+      (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
+    /**
+     * Applies the platform of `variant` to the running cluster: the coordinator, whose
+     * authentication changed, is replaced and Ready again; the worker, whose did not, is the same pod.
+     */
+    const applyChange = async (variant: Parameters<typeof platform>[0], what: string) => {
+      const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
+      expect(await applyAll(client, platform(variant), ns.name)).toEqual([]);
+      await waitFor(
+        `the coordinator replaced after ${what}`,
+        async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
+        10 * 60_000,
+      );
+      await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
+      expect(await podUid(WORKER)).toBe(before.worker);
+    };
+    const passwordsChanged = Date.now();
+    await applyChange('passwords', 'password classes were added to a Trino with none');
+    const passwordsRolled = Date.now();
+
     // The coordinator's ConfigMap names the bind credentials, never holds them.
     const data = (
       await core.readNamespacedConfigMap({ name: 'trino-coordinators-default', namespace: ns.name })
@@ -410,10 +486,6 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     expect(hashes.includes(STATIC_USERS.carol)).toBe(false);
     expect(hashes).not.toContain('auth-users');
 
-    const server = `https://${service}:8080`;
-    const status = (name: string, user?: string) =>
-      `code=$(curl -s -o /dev/null -w '%{http_code}' --cacert /trust/ca.crt ${user ? `-u '${user}'` : ''} ` +
-      `-H 'X-Trino-User: ${user?.split(':')[0] ?? 'nobody'}' -d 'SELECT 1' ${server}/v1/statement); echo "${name}=$code"`;
     const cli = (user: string, password: string, sql: string, key: string) =>
       `TRINO_PASSWORD='${password}' trino --server ${server} --truststore-path /trust/ca.crt --user ${user} --password ` +
       `--execute "${sql}" > /tmp/out 2>&1; echo "${key}-exit=$?"; ` +
@@ -447,9 +519,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         command: ['/bin/bash', '-c', script],
         labels: { app: 'trino-client' },
         env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
-        volumes: [
-          { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
-        ],
+        volumes: [trustVolume],
       },
       logs,
       8 * 60_000,
@@ -458,8 +528,10 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     process.stdout.write(
       `trino LDAP on the real node: slapd built and Ready ${((ldapUp - started) / 1000).toFixed(1)} s, Hydra built and Ready ` +
         `${((hydraUp - ldapUp) / 1000).toFixed(1)} s, Trino image ` +
-        `${((imported - hydraUp) / 1000).toFixed(1)} s, coordinator and worker Ready ${((ready - imported) / 1000).toFixed(1)} s ` +
-        `after apply, logins and queries ${((done - ready) / 1000).toFixed(1)} s\n`,
+        `${((imported - hydraUp) / 1000).toFixed(1)} s, coordinator and worker (no authentication) Ready ` +
+        `${((ready - imported) / 1000).toFixed(1)} s after apply, coordinator replaced and Ready ` +
+        `${((passwordsRolled - passwordsChanged) / 1000).toFixed(1)} s after the password classes were applied, ` +
+        `logins and queries ${((done - passwordsRolled) / 1000).toFixed(1)} s\n`,
     );
     const lines = out.split('\n').filter((l) => !l.startsWith('Picked up JAVA_TOOL_OPTIONS'));
     const value = (key: string) => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
@@ -499,23 +571,6 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     }
 
     // A change to the running cluster: the oidc class added beside the password classes.
-    const podUid = async (name: string) =>
-      (await core.readNamespacedPod({ name, namespace: ns.name }).catch(() => undefined))?.metadata?.uid;
-    /**
-     * Applies the platform of `variant` to the running cluster: the coordinator, whose
-     * authentication changed, is replaced and Ready again; the worker, whose did not, is the same pod.
-     */
-    const applyChange = async (variant: Parameters<typeof platform>[0], what: string) => {
-      const before = { coordinator: await podUid(COORDINATOR), worker: await podUid(WORKER) };
-      expect(await applyAll(client, platform(variant), ns.name)).toEqual([]);
-      await waitFor(
-        `the coordinator replaced after ${what}`,
-        async () => ![undefined, before.coordinator].includes(await podUid(COORDINATOR)),
-        10 * 60_000,
-      );
-      await waitPodsReady(ns.name, [COORDINATOR, WORKER], 15 * 60_000, logs);
-      expect(await podUid(WORKER)).toBe(before.worker);
-    };
     const changed = Date.now();
     await applyChange('oidc', 'the oidc class was added');
     const rolled = Date.now();
@@ -557,9 +612,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         command: ['/bin/bash', '-c', oidcScript],
         labels: { app: 'trino-client' },
         env: [{ name: 'JAVA_TOOL_OPTIONS', value: CLIENT_JVM_OPTIONS }],
-        volumes: [
-          { volume: { name: 'trust', secret: { secretName: 'trino-client-trust' } }, mountPath: '/trust' },
-        ],
+        volumes: [trustVolume],
       },
       logs,
       8 * 60_000,
