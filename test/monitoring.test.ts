@@ -169,6 +169,18 @@ describe('monitoring objects of every product', () => {
     expect(alerts).toContain('KeelsonMetricsTargetDown');
   });
 
+  test("HBase holds the master's live regionservers to the number the spec runs, and a stopped HBase to none", () => {
+    const missing = (objs: Obj[]) =>
+      groupsOf(objs, 'hbase')
+        .flatMap((g) => g.rules)
+        .find((r) => r.alert === 'HbaseRegionserversMissing');
+    expect(missing(hbase(3))?.expr).toBe(
+      'max(hbase_master_server_numregionservers{namespace="data", stacklet="hbase"}) < 3',
+    );
+    expect(missing(hbase(2))?.expr).toMatch(/< 2$/);
+    expect(missing(hbase(3, true))).toBeUndefined();
+  });
+
   test('rejects labels when no monitoring object is enabled, at the labels field', () => {
     const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
     const zk = new ZookeeperCluster(chart, 'zk', {
@@ -181,6 +193,21 @@ describe('monitoring objects of every product', () => {
     ]);
   });
 });
+
+/** An HBase (on its HDFS and ZooKeeper) with `regionservers` regionservers and its rules, in namespace `data`. */
+function hbase(regionservers: number, stopped = false): Obj[] {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  const zookeeper = new ZookeeperCluster(chart, 'zk', {});
+  const hdfs = new HdfsCluster(chart, 'hdfs', { zookeeper });
+  new HbaseCluster(chart, 'hbase', {
+    hdfs,
+    zookeeper,
+    clusterConfig: { monitoring: { prometheusRules: true } },
+    regionservers: { roleGroups: { default: { replicas: regionservers } } },
+    ...(stopped ? { clusterOperation: { stopped: true } } : {}),
+  });
+  return Testing.synth(chart) as Obj[];
+}
 
 /** The operator's deployment in namespace `keelson-system`, named `keelson`. */
 function operator(monitoring: MonitoringSpec = ALL): Obj[] {
@@ -428,6 +455,22 @@ withPromtool('promtool (the Prometheus build the real-node tests use)', () => {
       rendered: { $value: '1' },
     },
     {
+      alert: 'HbaseRegionserversMissing',
+      objs: () => hbase(3),
+      stacklet: 'hbase',
+      // Three live regionservers for 2 minutes, then two.
+      series: [
+        {
+          series:
+            'hbase_master_server_numregionservers{namespace="data", stacklet="hbase", pod="hbase-masters-default-0"}',
+          values: '3x4 2x20',
+        },
+      ],
+      quietAt: '1m',
+      firingAt: '8m',
+      rendered: { $value: '2' },
+    },
+    {
       alert: 'HiveMetastoreUnavailable',
       objs: () => platform(),
       stacklet: 'hive',
@@ -491,6 +534,38 @@ withPromtool('promtool (the Prometheus build the real-node tests use)', () => {
       expect({ status: result.status, out: result.stdout + result.stderr }).toMatchObject({ status: 0 });
     },
   );
+
+  test('HBase scaled down from three regionservers to two: the master lists the gone one as dead, and no alert fires (promtool test rules)', () => {
+    const rules = path.join(dir, 'hbase-scaled.rules.json');
+    fs.writeFileSync(rules, JSON.stringify({ groups: groupsOf(hbase(2), 'hbase') }));
+    const master = '{namespace="data", stacklet="hbase", pod="hbase-masters-default-0"}';
+    const file = path.join(dir, 'hbase-scaled.test.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        rule_files: [rules],
+        evaluation_interval: '30s',
+        tests: [
+          {
+            interval: '30s',
+            input_series: [
+              { series: `hbase_master_server_numregionservers${master}`, values: '2x40' },
+              { series: `hbase_master_server_numdeadregionservers${master}`, values: '1x40' },
+            ],
+            alert_rule_test: ['1m', '10m', '20m'].flatMap((t) =>
+              ['HbaseRegionserversMissing', 'HbaseNoRegionservers'].map((alertname) => ({
+                eval_time: t,
+                alertname,
+                exp_alerts: [],
+              })),
+            ),
+          },
+        ],
+      }),
+    );
+    const result = run(['test', 'rules', file]);
+    expect({ status: result.status, out: result.stdout + result.stderr }).toMatchObject({ status: 0 });
+  });
 
   test('promtool rejects a broken rule file (the check can fail)', () => {
     const file = path.join(dir, 'broken.rules.json');

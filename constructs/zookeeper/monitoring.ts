@@ -2,7 +2,7 @@
  * What an operator of a ZooKeeper ensemble watches, from the names ZooKeeper's own Prometheus
  * metrics provider serves on the metrics port (each seen in the real-node test's scrape).
  */
-import type { ProductMonitoring, StackletContext } from '../../lib';
+import { runningReplicas, type ProductMonitoring } from '../../lib';
 
 /** The metric names ZooKeeper's rules and dashboard read. */
 export const ZOOKEEPER_METRIC_NAMES = [
@@ -15,16 +15,10 @@ export const ZOOKEEPER_METRIC_NAMES = [
   'synced_followers',
 ] as const;
 
-/** Servers the spec runs (0 while stopped). */
-function servers(stacklet: StackletContext): number {
-  if (stacklet.spec.clusterOperation?.stopped) return 0;
-  return stacklet.roleGroups.filter((g) => g.role === 'servers').reduce((n, g) => n + g.replicas, 0);
-}
-
 export const ZOOKEEPER_MONITORING: ProductMonitoring = {
   metricNames: ZOOKEEPER_METRIC_NAMES,
   rules: (stacklet, sel) => {
-    const n = servers(stacklet);
+    const n = runningReplicas(stacklet, 'servers');
     const majority = Math.floor(n / 2) + 1;
     return [
       {

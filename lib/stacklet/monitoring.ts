@@ -96,6 +96,19 @@ export function stackletSelector(stacklet: Pick<StackletContext, 'name' | 'names
   return `namespace="${stacklet.namespace ?? ''}", stacklet="${stacklet.name}"`;
 }
 
+/**
+ * The pods the spec runs in `role` (0 while the stacklet is stopped): what a rule compares a
+ * product's own count of live members with, so that a scale-down, which the product may count as
+ * dead members, raises no alert.
+ */
+export function runningReplicas(
+  stacklet: Pick<StackletContext, 'spec' | 'roleGroups'>,
+  role: string,
+): number {
+  if (stacklet.spec.clusterOperation?.stopped) return 0;
+  return stacklet.roleGroups.filter((g) => g.role === role).reduce((n, g) => n + g.replicas, 0);
+}
+
 /** The rules every product gets: its scrape targets. */
 function sharedRules(product: string, sel: string): RuleGroup {
   return {

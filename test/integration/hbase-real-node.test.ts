@@ -113,7 +113,7 @@ describe(`HBase ${VERSION} on the real node`, () => {
    * namenodes' failover controllers. Their files take DEBUG and the root logger INFO throughout,
    * so the logger's level decides which DEBUG records the file gets.
    */
-  function manifests(debug = false): Manifest[] {
+  function manifests(debug = false, regionservers = 2): Manifest[] {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
     const role = (memory: string, replicas: number) => ({
       config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
@@ -163,8 +163,8 @@ describe(`HBase ${VERSION} on the real node`, () => {
         // An active master and a backup; the backup only waits, so the first JIT tier is enough.
         masters: serving('768Mi', 2),
         regionservers: {
-          ...role('768Mi', 2),
-          config: { ...role('768Mi', 2).config, logging: { containers: { hbase: logging } } },
+          ...role('768Mi', regionservers),
+          config: { ...role('768Mi', regionservers).config, logging: { containers: { hbase: logging } } },
         },
         restservers: role('512Mi', 1),
       },
@@ -604,6 +604,53 @@ describe(`HBase ${VERSION} on the real node`, () => {
       `hbase on the real node: master failover ${((failedOver - masterDeleted) / 1000).toFixed(1)} s ` +
         `(${active} deleted until ${backup} was active and initialized and the row read back); ` +
         `${active} back as a backup ${((backupBack - masterDeleted) / 1000).toFixed(1)} s after the deletion\n`,
+    );
+
+    // The regionservers scaled down to one: the leaving pod (the highest ordinal) unloads its regions
+    // in its preStop hook, the row reads the same, and the master counts one live regionserver.
+    const [staying, leaving] = REGIONSERVERS;
+    const applyRegionservers = async (replicas: number) =>
+      expect(
+        await applyAll(
+          client,
+          manifests(true, replicas).filter((o) => o.kind !== 'PrometheusRule'),
+          ns.name,
+        ),
+      ).toEqual([]);
+    const stayingUid = (await core.readNamespacedPod({ name: staying, namespace: ns.name })).metadata?.uid;
+    const scaledDown = Date.now();
+    await applyRegionservers(1);
+    await waitFor(
+      `${leaving} to be gone and one live regionserver`,
+      async () =>
+        (await core.readNamespacedPod({ name: leaving, namespace: ns.name }).catch(() => undefined)) ===
+          undefined && /^1 live servers/m.test(await clusterStatus()),
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    const scaledDownAt = Date.now();
+    expect(await readRow()).toBe('keelson was here');
+    expect(await readRow('row2')).toBe('after failover');
+    expect(await regionLocation()).toBe(staying);
+    // The master lists the gone regionserver among its dead servers (until a master restarts or a
+    // regionserver of the same address returns): why HBase's rules count live regionservers instead.
+    const afterScaleDown = (await clusterStatus()).split('\n')[0];
+    // Scaled back to two: a new pod of the name joins; the staying pod was never replaced.
+    await applyRegionservers(2);
+    await waitPodsReady(ns.name, [leaving], 10 * 60_000, logs);
+    await waitTwoLiveRegionservers('two live regionservers after the scale-up', 10 * 60_000, logs);
+    const scaledUpAt = Date.now();
+    expect(await readRow()).toBe('keelson was here');
+    expect((await core.readNamespacedPod({ name: staying, namespace: ns.name })).metadata?.uid).toBe(
+      stayingUid,
+    );
+    process.stdout.write(
+      `hbase on the real node: regionservers 2 → 1 in ${((scaledDownAt - scaledDown) / 1000).toFixed(1)} s ` +
+        `(the leaving pod gone, one live regionserver; the master's status: ${afterScaleDown}), ` +
+        `1 → 2 in ${((scaledUpAt - scaledDownAt) / 1000).toFixed(1)} s ` +
+        `(${(await clusterStatus()).split('\n')[0]})\n`,
     );
 
     // HDFS' monitoring in a Prometheus of its own, whose alerts wait 30 s instead of their minutes:
