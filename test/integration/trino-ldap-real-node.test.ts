@@ -49,7 +49,14 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { AuthenticationClass, TLS_CLASS_LABEL, tlsSignerName, tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { debianServerImageRecipe } from './database-servers';
+import {
+  changeBindPassword,
+  LDAP_BASE,
+  LDAP_BIND_DN,
+  LDAP_PEOPLE,
+  SLAPD_TLS_SECRET,
+  startSlapd,
+} from './ldap-server';
 import {
   FIRST_TIER_JIT,
   CLIENT_JVM_OPTIONS,
@@ -58,10 +65,8 @@ import {
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
-  RESTRICTED_CONTAINER,
   runClientPod,
   waitPodsReady,
-  readyFileProbe,
 } from './real-node-support';
 import { createTestNamespace } from '../controlplane/cluster';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
@@ -74,16 +79,9 @@ jest.setTimeout(40 * 60_000);
 const VERSION = '476';
 const COORDINATOR = 'trino-coordinators-default-0';
 const WORKER = 'trino-workers-default-0';
-const SLAPD_UID = 10001;
-const BASE = 'dc=example,dc=org';
 const BIND_PASSWORD = `bind-${uniqueName('pw')}`;
 /** The bind password after the rotation of the last step. */
 const NEW_BIND_PASSWORD = `bind-${uniqueName('rotated')}`;
-const PEOPLE = {
-  alice: { password: 'alice-in-ldap', employeeType: 'analyst' },
-  bob: { password: 'bob-in-ldap', employeeType: 'sales' },
-  dave: { password: 'dave-in-ldap', employeeType: 'engineer' },
-};
 /** The TlsClass whose CAs the LDAPS class verifies slapd against (a ClusterTrustBundle the test writes). */
 const LDAP_CA_CLASS = uniqueName('ldap-ca');
 const TRUST_BUNDLES = '/apis/certificates.k8s.io/v1beta1/clustertrustbundles';
@@ -92,120 +90,6 @@ const STATIC_USERS = { carol: 'carol-static-pw' };
 /** Trino's client at Hydra; its secret must appear nowhere keelson writes. */
 const TRINO_CLIENT_SECRET = `trino-${uniqueName('client-secret')}`;
 const ALICE_CLIENT_SECRET = 'alice-client-secret';
-
-/** Debian 12's OpenLDAP server and tools, as uid 10001. */
-function slapdImageRecipe() {
-  return debianServerImageRecipe({
-    reference: 'keelson.test/openldap:2.5',
-    description: "Debian's OpenLDAP 2.5 (slapd, ldap-utils)",
-    packages: ['slapd', 'ldap-utils'],
-    account: 'openldap',
-  });
-}
-
-/** slapd's config (slapd.conf: the server reads it at start; nothing under /etc is written). */
-const SLAPD_CONF = `include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-TLSCACertificateFile /tls/ca.crt
-TLSCertificateFile /tls/tls.crt
-TLSCertificateKeyFile /tls/tls.key
-modulepath /usr/lib/ldap
-moduleload back_mdb
-pidfile /tmp/slapd.pid
-argsfile /tmp/slapd.args
-database mdb
-maxsize 16777216
-suffix "${BASE}"
-rootdn "cn=admin,${BASE}"
-rootpw admin-${BIND_PASSWORD}
-directory /var/lib/ldap
-access to attrs=userPassword by anonymous auth by self read by * none
-access to * by users read by * none
-`;
-
-const SEED = [
-  `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: example`,
-  `dn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people`,
-  `dn: cn=trino,${BASE}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: trino\nuserPassword: ${BIND_PASSWORD}`,
-  ...Object.entries(PEOPLE).map(
-    ([uid, p]) =>
-      `dn: uid=${uid},ou=people,${BASE}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${uid}\nsn: ${uid}\n` +
-      `employeeType: ${p.employeeType}\nuserPassword: ${p.password}`,
-  ),
-].join('\n\n');
-
-/**
- * Starts slapd as a pod with a Service `openldap` (389 → 3890, and LDAPS 636 → 6360 with the
- * certificate in the Secret `openldap-tls`), seeded; returns once it answers.
- */
-async function startSlapd(namespace: string): Promise<void> {
-  const { core } = adminClients();
-  await buildImageOnRealNode(slapdImageRecipe());
-  const script = [
-    'set -eu',
-    `cat > /tmp/slapd.conf <<'EOF'\n${SLAPD_CONF}EOF`,
-    `cat > /tmp/seed.ldif <<'EOF'\n${SEED}\nEOF`,
-    'slapadd -f /tmp/slapd.conf -l /tmp/seed.ldif',
-    "slapd -f /tmp/slapd.conf -h 'ldap://0.0.0.0:3890/ ldaps://0.0.0.0:6360/' -d 256 &",
-    'server=$!',
-    `until ldapsearch -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' -b ou=people,${BASE} uid=alice dn > /dev/null 2>&1; do kill -0 $server; sleep 1; done`,
-    'touch /tmp/ready',
-    'wait $server',
-  ].join('\n');
-  const writable = { data: '/var/lib/ldap', tmp: '/tmp' };
-  await core.createNamespacedPod({
-    namespace,
-    body: {
-      metadata: { name: 'openldap', labels: { app: 'openldap' } },
-      spec: {
-        ...REAL_NODE_PLACEMENT,
-        securityContext: {
-          runAsNonRoot: true,
-          fsGroup: SLAPD_UID,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        containers: [
-          {
-            name: 'slapd',
-            image: slapdImageRecipe().reference,
-            imagePullPolicy: 'Never',
-            command: ['/bin/bash', '-c', script],
-            ports: [
-              { name: 'ldap', containerPort: 3890 },
-              { name: 'ldaps', containerPort: 6360 },
-            ],
-            ...readyFileProbe('/tmp/ready'),
-            securityContext: RESTRICTED_CONTAINER,
-            resources: { limits: { memory: '128Mi' }, requests: { memory: '64Mi' } },
-            volumeMounts: [
-              ...Object.entries(writable).map(([name, mountPath]) => ({ name, mountPath })),
-              { name: 'tls', mountPath: '/tls', readOnly: true },
-            ],
-          },
-        ],
-        volumes: [
-          ...Object.keys(writable).map((name) => ({ name, emptyDir: {} })),
-          { name: 'tls', secret: { secretName: 'openldap-tls' } },
-        ],
-      },
-    },
-  });
-  await core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'openldap' },
-      spec: {
-        selector: { app: 'openldap' },
-        ports: [
-          { name: 'ldap', port: 389, targetPort: 'ldap' },
-          { name: 'ldaps', port: 636, targetPort: 'ldaps' },
-        ],
-      },
-    },
-  });
-  await waitPodsReady(namespace, ['openldap'], 5 * 60_000);
-}
 
 describe('Trino password logins against a real OpenLDAP, on the real node', () => {
   const ns = { name: '' };
@@ -235,7 +119,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     await core.createNamespacedSecret({
       namespace: ns.name,
       body: {
-        metadata: { name: 'openldap-tls' },
+        metadata: { name: SLAPD_TLS_SECRET },
         stringData: ca.issue('openldap', [
           `openldap.${ns.name}.svc.cluster.local`,
           `openldap.${ns.name}.svc`,
@@ -251,7 +135,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         spec: { signerName: tlsSignerName(LDAP_CA_CLASS), trustBundle: ca.caPem },
       },
     });
-    await startSlapd(ns.name);
+    await startSlapd(ns.name, BIND_PASSWORD);
     const ldapUp = Date.now();
     // The OpenID provider, used once the cluster runs (its image builds while nothing waits on it).
     await core.createNamespacedSecret({
@@ -308,7 +192,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       new AuthenticationClass(chart, 'directory', {
         ldap: {
           host: `openldap.${ns.name}.svc.cluster.local`,
-          searchBase: `ou=people,${BASE}`,
+          searchBase: `ou=people,${LDAP_BASE}`,
           searchFilter: '(employeeType=analyst)',
           bindCredentialsSecretName: 'ldap-bind',
         },
@@ -319,7 +203,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       new AuthenticationClass(chart, 'directory-tls', {
         ldap: {
           host: `openldap.${ns.name}.svc.cluster.local`,
-          searchBase: `ou=people,${BASE}`,
+          searchBase: `ou=people,${LDAP_BASE}`,
           searchFilter: '(employeeType=engineer)',
           bindCredentialsSecretName: 'ldap-bind',
           tls: { tlsClass: LDAP_CA_CLASS },
@@ -391,7 +275,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
         metadata: { name: 'trino-internal-secret' },
         stringData: { internalSharedSecret: 'ldap-node-secret' },
       },
-      { metadata: { name: 'ldap-bind' }, stringData: { user: `cn=trino,${BASE}`, password: BIND_PASSWORD } },
+      { metadata: { name: 'ldap-bind' }, stringData: { user: LDAP_BIND_DN, password: BIND_PASSWORD } },
       { metadata: { name: 'trino-users' }, stringData: STATIC_USERS },
       {
         metadata: { name: 'trino-oidc' },
@@ -493,20 +377,20 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       `{ grep '^"' /tmp/out; grep -v -e '^"' -e WARNING -e JAVA_TOOL_OPTIONS -e org.jline /tmp/out; } | sed 's/^/${key}=/'`;
     const script = [
       // The coordinator is Ready before the worker has announced itself: wait for it (2 minutes).
-      `for i in $(seq 60); do n=$(TRINO_PASSWORD='${PEOPLE.alice.password}' trino --server ${server} --truststore-path /trust/ca.crt ` +
+      `for i in $(seq 60); do n=$(TRINO_PASSWORD='${LDAP_PEOPLE.alice.password}' trino --server ${server} --truststore-path /trust/ca.crt ` +
         `--user alice --password --execute "SELECT count(*) FROM system.runtime.nodes WHERE coordinator = false AND state = 'active'" 2>/dev/null); ` +
         '[ "$n" = \'"1"\' ] && break; sleep 2; done',
       cli(
         'alice',
-        PEOPLE.alice.password,
+        LDAP_PEOPLE.alice.password,
         'SELECT current_user, n FROM (SELECT count(*) AS n FROM tpch.tiny.nation)',
         'alice',
       ),
       cli('carol', STATIC_USERS.carol, 'SELECT current_user', 'carol'),
-      cli('dave', PEOPLE.dave.password, 'SELECT current_user', 'dave'),
-      status('alice-ok', `alice:${PEOPLE.alice.password}`),
+      cli('dave', LDAP_PEOPLE.dave.password, 'SELECT current_user', 'dave'),
+      status('alice-ok', `alice:${LDAP_PEOPLE.alice.password}`),
       status('alice-wrong', 'alice:not-her-password'),
-      status('bob-outside-filter', `bob:${PEOPLE.bob.password}`),
+      status('bob-outside-filter', `bob:${LDAP_PEOPLE.bob.password}`),
       status('carol-wrong', 'carol:not-her-password'),
       status('nobody-no-password'),
       status('mallory-unknown', 'mallory:whatever'),
@@ -599,7 +483,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       bearer('malformed', 'not.a.token'),
       bearer('other-issuer', '$other'),
       bearer('other-audience', '$mallory'),
-      status('alice-password-ok', `alice:${PEOPLE.alice.password}`),
+      status('alice-password-ok', `alice:${LDAP_PEOPLE.alice.password}`),
       // A browser: the web UI sends it to the provider, which takes the request on to its login page.
       `curl -s -L --max-redirs 3 -D - -o /dev/null --cacert /trust/ca.crt ${server}/ui/ | tr -d '\\r' | ` +
         "grep -i '^location:' | sed 's/^[Ll]ocation: */ui-location=/'",
@@ -684,22 +568,17 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
     });
     // The bind password rotated too, in the directory and in the class's Secret: the coordinator
     // reads it from its environment at start, so the roll below must pick the new one up.
-    const rotated = await execInPod(
-      ns.name,
-      'openldap',
-      `ldappasswd -x -H ldap://127.0.0.1:3890 -D cn=admin,${BASE} -w 'admin-${BIND_PASSWORD}' -s '${NEW_BIND_PASSWORD}' ` +
-        `cn=trino,${BASE} && { ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} -w '${BIND_PASSWORD}' ` +
-        `> /dev/null 2>&1; echo "old=$?"; ldapwhoami -x -H ldap://127.0.0.1:3890 -D cn=trino,${BASE} ` +
-        `-w '${NEW_BIND_PASSWORD}' > /dev/null 2>&1; echo "new=$?"; }`,
-    );
     // 49: invalid credentials.
-    expect(rotated.trim().split('\n')).toEqual(['old=49', 'new=0']);
+    expect(await changeBindPassword(ns.name, BIND_PASSWORD, BIND_PASSWORD, NEW_BIND_PASSWORD)).toEqual({
+      old: 49,
+      new: 0,
+    });
     await core.replaceNamespacedSecret({
       name: 'ldap-bind',
       namespace: ns.name,
       body: {
         metadata: { name: 'ldap-bind' },
-        stringData: { user: `cn=trino,${BASE}`, password: NEW_BIND_PASSWORD },
+        stringData: { user: LDAP_BIND_DN, password: NEW_BIND_PASSWORD },
       },
     });
     const certsChanged = Date.now();
@@ -745,7 +624,7 @@ describe('Trino password logins against a real OpenLDAP, on the real node', () =
       certStatus('other-ca-cert', '--cert /certs/other.crt --key /certs/other.key'),
       certStatus('no-cert', "-H 'X-Trino-User: alice'"),
       certStatus('carol-removed', `-u 'carol:${STATIC_USERS.carol}' -H 'X-Trino-User: carol'`),
-      certStatus('alice-password', `-u 'alice:${PEOPLE.alice.password}' -H 'X-Trino-User: alice'`),
+      certStatus('alice-password', `-u 'alice:${LDAP_PEOPLE.alice.password}' -H 'X-Trino-User: alice'`),
     ].join('\n');
     const certOut = await runClientPod(
       ns.name,
