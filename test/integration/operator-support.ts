@@ -18,6 +18,7 @@ import { operatorNodeOptions, type CaSecret } from '../../lib/operator/deploymen
 import { createTestNamespace, repoRoot } from '../controlplane/cluster';
 import { writeOperatorIdentity } from '../controlplane/operator-identity';
 import { REAL_NODE_PLACEMENT } from '../controlplane/real-node';
+import { KubeClient } from '../../lib/operator/client';
 import { BEACON } from '../example-product/beacon';
 import { installCrds } from './admission';
 import { adminKubeConfig, uniqueName, waitFor } from './support';
@@ -493,4 +494,69 @@ export function createCertificateBeacon(
     },
     gateways: { config: small, podOverrides, roleGroups: { default: { replicas: options.gateways ?? 0 } } },
   });
+}
+
+/** What useKeelsonOperator gives a test file. */
+export interface KeelsonOperatorFixture {
+  /** The namespace the operator watches (set before the file's tests run). */
+  readonly namespace: string;
+  readonly operator: OperatorProcess | undefined;
+  /** Deletes the cluster-scoped keelson object `plural/name` after the file. */
+  removeAfter(plural: string, name: string): void;
+  /** The end of the operator's log, for a failure's message. */
+  operatorLog(lines?: number): string;
+}
+
+/**
+ * For one test file: the compiled `keelson` command's operator, with the identity `keelson
+ * deploy`'s RBAC gives it for `products`, watching a fresh namespace labelled `namespaceLabels`
+ * (a Pod Security profile); the products' CRDs installed. After the file, the operator stops and
+ * its namespaces, RBAC and the cluster-scoped objects named through `removeAfter` go.
+ */
+export function useKeelsonOperator(
+  prefix: string,
+  products: readonly ProductDefinition[],
+  namespaceLabels?: Record<string, string>,
+): KeelsonOperatorFixture {
+  const kc = adminKubeConfig();
+  const state = {
+    namespace: '',
+    operatorNamespace: '',
+    operator: undefined as OperatorProcess | undefined,
+    clusterScoped: [] as { plural: string; name: string }[],
+  };
+  beforeAll(async () => {
+    await installCrds(products, kc);
+    state.operatorNamespace = await createTestNamespace(kc, uniqueName(`${prefix}-op`));
+    state.namespace = await createTestNamespace(kc, uniqueName(prefix), namespaceLabels);
+    const kubeconfig = await operatorIdentity(state.operatorNamespace, kc, products, [state.namespace]);
+    state.operator = await startOperator({
+      namespaces: [state.namespace],
+      kubeconfig,
+      entry: KEELSON_BIN,
+      env: { POD_NAMESPACE: state.operatorNamespace },
+    });
+  });
+  afterAll(async () => {
+    await state.operator?.stop();
+    const client = new KubeClient(kc);
+    for (const { plural, name } of state.clusterScoped)
+      await client
+        .request('delete', 'DELETE', `/apis/${GROUP}/${VERSION}/${plural}/${name}`, plural)
+        .catch(() => undefined);
+    if (state.operatorNamespace) await removeOperatorIdentity(state.operatorNamespace, kc);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    for (const name of [state.namespace, state.operatorNamespace].filter(Boolean))
+      await core.deleteNamespace({ name }).catch(() => undefined);
+  });
+  return {
+    get namespace() {
+      return state.namespace;
+    },
+    get operator() {
+      return state.operator;
+    },
+    removeAfter: (plural, name) => state.clusterScoped.push({ plural, name }),
+    operatorLog: (lines = 60) => (state.operator ? tail(state.operator.logFile, lines) : ''),
+  };
 }

@@ -20,7 +20,7 @@ import { trinoImageRecipe } from '../../constructs/trino/image';
 import { TLS_CLASS_LABEL, tlsSignerName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { SECRETS_HASH_ANNOTATION } from '../../lib/operator/secret-references';
-import { installCrds, RESTRICTED } from './admission';
+import { RESTRICTED } from './admission';
 import {
   changeBindPassword,
   LDAP_BASE,
@@ -30,14 +30,7 @@ import {
   SLAPD_TLS_SECRET,
   startSlapd,
 } from './ldap-server';
-import {
-  KEELSON_BIN,
-  operatorIdentity,
-  removeOperatorIdentity,
-  startOperator,
-  tail,
-  type OperatorProcess,
-} from './operator-support';
+import { useKeelsonOperator } from './operator-support';
 import {
   FIRST_TIER_JIT,
   buildImageOnRealNode,
@@ -48,7 +41,6 @@ import {
   REAL_NODE_PLACEMENT,
   waitPodsReady,
 } from './real-node-support';
-import { createTestNamespace } from '../controlplane/cluster';
 import { adminClients, adminKubeConfig, uniqueName, waitFor } from './support';
 import { TestPki } from './test-pki';
 
@@ -65,53 +57,22 @@ const GROUP = '/apis/keelson.dev/v1alpha1';
 const kc = adminKubeConfig();
 const client = new KubeClient(kc);
 const { core, apps } = adminClients();
-const state = {
-  tlsClass: uniqueName('trino-ldap-op'),
-  authClass: uniqueName('directory'),
-  operatorNamespace: '',
-  namespace: '',
-  operator: undefined as OperatorProcess | undefined,
-};
+const fixture = useKeelsonOperator('trino-ldap', PRODUCTS, RESTRICTED);
+const classes = { tls: uniqueName('trino-ldap-op'), auth: uniqueName('directory') };
 const ca = new TestPki('keelson test CA for slapd');
+afterAll(() => ca.remove());
 const log = (message: string) => process.stdout.write(`trino ldap under the operator: ${message}\n`);
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
-beforeAll(async () => {
-  await realNode();
-  await installCrds(PRODUCTS, kc);
-  state.operatorNamespace = await createTestNamespace(kc, uniqueName('trino-ldap-op'));
-  state.namespace = await createTestNamespace(kc, uniqueName('trino-ldap-ns'), RESTRICTED);
-  const kubeconfig = await operatorIdentity(state.operatorNamespace, kc, PRODUCTS, [state.namespace]);
-  state.operator = await startOperator({
-    namespaces: [state.namespace],
-    kubeconfig,
-    entry: KEELSON_BIN,
-    env: { POD_NAMESPACE: state.operatorNamespace },
-  });
-});
-
-afterAll(async () => {
-  await state.operator?.stop();
-  ca.remove();
-  for (const [plural, name] of [
-    ['tlsclasses', state.tlsClass],
-    ['authenticationclasses', state.authClass],
-  ])
-    await client.request('delete', 'DELETE', `${GROUP}/${plural}/${name}`, plural).catch(() => undefined);
-  if (state.operatorNamespace) await removeOperatorIdentity(state.operatorNamespace, kc);
-  for (const name of [state.namespace, state.operatorNamespace].filter(Boolean))
-    await core.deleteNamespace({ name }).catch(() => undefined);
-});
-
 /** Trino's and slapd's logs, and the operator's. */
 const logs = async () =>
-  `${await podsLogs(state.namespace, [COORDINATOR, SLAPD])}\n--- operator\n${state.operator ? tail(state.operator.logFile, 60) : ''}`;
+  `${await podsLogs(fixture.namespace, [COORDINATOR, SLAPD])}\n--- operator\n${fixture.operatorLog()}`;
 
 const create = (plural: string, kind: string, name: string, spec: object, namespaced = true) =>
   client.request(
     'create',
     'POST',
-    `${GROUP}${namespaced ? `/namespaces/${state.namespace}` : ''}/${plural}`,
+    `${GROUP}${namespaced ? `/namespaces/${fixture.namespace}` : ''}/${plural}`,
     plural,
     {
       body: { apiVersion: 'keelson.dev/v1alpha1', kind, metadata: { name, labels: { trino: 'ldap' } }, spec },
@@ -124,15 +85,20 @@ const stamps = async () =>
     await Promise.all(
       ['coordinators', 'workers'].map(async (role) => [
         role,
-        (await apps.readNamespacedStatefulSet({ name: `trino-${role}-default`, namespace: state.namespace }))
-          .spec?.template.metadata?.annotations?.[SECRETS_HASH_ANNOTATION],
+        (
+          await apps.readNamespacedStatefulSet({
+            name: `trino-${role}-default`,
+            namespace: fixture.namespace,
+          })
+        ).spec?.template.metadata?.annotations?.[SECRETS_HASH_ANNOTATION],
       ]),
     ),
   );
 
 describe("an ldap class's bind Secret rotated under keelson's operator, on the real node", () => {
   it('rolls the coordinator on a changed bind Secret alone, and directory users log in through the new bind password', async () => {
-    const ns = state.namespace;
+    const ns = fixture.namespace;
+    await realNode();
     await buildImageOnRealNode(trinoImageRecipe(VERSION));
     // slapd serves LDAPS too; this test binds over plain LDAP.
     await core.createNamespacedSecret({
@@ -149,11 +115,13 @@ describe("an ldap class's bind Secret rotated under keelson's operator, on the r
     ] as const)
       await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData } });
 
-    await create('tlsclasses', 'TlsClass', state.tlsClass, { keelsonCa: {} }, false);
+    fixture.removeAfter('tlsclasses', classes.tls);
+    await create('tlsclasses', 'TlsClass', classes.tls, { keelsonCa: {} }, false);
+    fixture.removeAfter('authenticationclasses', classes.auth);
     await create(
       'authenticationclasses',
       'AuthenticationClass',
-      state.authClass,
+      classes.auth,
       {
         ldap: {
           host: `${SLAPD}.${ns}.svc.cluster.local`,
@@ -176,8 +144,8 @@ describe("an ldap class's bind Secret rotated under keelson's operator, on the r
       image: { productVersion: VERSION, pullPolicy: 'Never' },
       clusterConfig: {
         catalogLabelSelector: { matchLabels: { trino: 'ldap' } },
-        tls: { serverTlsClass: state.tlsClass, internalTlsClass: state.tlsClass },
-        authentication: [{ authenticationClass: state.authClass }],
+        tls: { serverTlsClass: classes.tls, internalTlsClass: classes.tls },
+        authentication: [{ authenticationClass: classes.auth }],
         networkPolicy: { allowedClients: [{ podSelector: { matchLabels: { app: CLIENT } } }] },
       },
       coordinators: role(1),
@@ -197,8 +165,8 @@ describe("an ldap class's bind Secret rotated under keelson's operator, on the r
               sources: [
                 {
                   clusterTrustBundle: {
-                    signerName: tlsSignerName(state.tlsClass),
-                    labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: state.tlsClass } },
+                    signerName: tlsSignerName(classes.tls),
+                    labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: classes.tls } },
                     path: 'ca.crt',
                   },
                 },
@@ -310,7 +278,7 @@ describe("an ldap class's bind Secret rotated under keelson's operator, on the r
       (await apps.listNamespacedStatefulSet({ namespace: ns })).items,
       (await core.listNamespacedEvent({ namespace: ns })).items,
       await podsLogs(ns, [COORDINATOR]),
-      tail(state.operator!.logFile, 10_000),
+      fixture.operatorLog(10_000),
     ]);
     for (const password of [BIND_PASSWORD, NEW_BIND_PASSWORD]) expect(written.includes(password)).toBe(false);
   });
