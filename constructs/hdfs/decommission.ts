@@ -99,6 +99,17 @@ function prepare(leaving: readonly string[], desired: readonly Manifest[], live:
   });
 }
 
+/**
+ * The operator reads the namenodes' JMX in plain HTTP. A namenode with server TLS serves its web port
+ * over HTTPS only, which the operator does not read yet (it would need the class's CAs and the pod's
+ * name for an address it dials by IP): such a scale-down is held, and this says why.
+ */
+const TLS_HINT =
+  'if the HDFS serves HTTPS (spec.clusterConfig.tls), the keelson operator cannot follow a decommission yet: ' +
+  'list the pods in spec.clusterConfig.decommissionDatanodes, wait until `hdfs dfsadmin -report` shows them ' +
+  'Decommissioned, then lower the replicas with spec.clusterOperation.reconciliationPaused set while you ' +
+  'scale the StatefulSet';
+
 /** A `/jmx?qry=` bean's attributes, or an error naming the answer. */
 async function bean(pods: RunningPods, ip: string, name: string): Promise<Record<string, unknown>> {
   const url = `http://${ip}:${HDFS_PORTS.namenodeHttp}/jmx?qry=Hadoop:service=NameNode,name=${name}`;
@@ -147,7 +158,8 @@ async function pending(leaving: readonly string[], pods: RunningPods): Promise<s
   }
   if (!active) {
     return [
-      `no namenode answers as active, so the decommission of ${leaving.join(', ')} cannot be followed${errors.length > 0 ? ` (${errors.join('; ')})` : ''}`,
+      `no namenode answers as active, so the decommission of ${leaving.join(', ')} cannot be followed${errors.length > 0 ? ` (${errors.join('; ')})` : ''}` +
+        (errors.length > 0 ? `; ${TLS_HINT}` : ''),
     ];
   }
   let reported: ReportedDatanode[];

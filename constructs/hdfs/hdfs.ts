@@ -53,6 +53,7 @@ import {
   type ProductDefinition,
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
+  type RoleGroupTls,
   type StackletContext,
   type StackletOptions,
   tcpPortProbes,
@@ -69,15 +70,20 @@ import {
 export const HDFS_PORTS = {
   /** Namenode RPC: clients, datanodes and the other namenode. */
   namenodeRpc: 8020,
-  /** Namenode web UI and WebHDFS; the standby downloads the image from the active one here. */
+  /**
+   * Namenode web UI and WebHDFS; the standby downloads the image from the active one here. With
+   * server TLS the same port serves HTTPS only (see `hdfsSite`).
+   */
   namenodeHttp: 9870,
   /** The failover controller's RPC (graceful failover between the two controllers). */
   zkfc: 8019,
   /** Journalnode RPC: the namenodes write and read the edit log here. */
   journalnodeRpc: 8485,
+  /** Journalnode HTTP (HTTPS with server TLS): the namenodes and the other journalnodes fetch edit segments here. */
   journalnodeHttp: 8480,
   /** Datanode data transfer: clients read and write blocks here, directly. */
   datanodeData: 9866,
+  /** Datanode web UI and WebHDFS' block reads and writes (HTTPS with server TLS). */
   datanodeHttp: 9864,
   datanodeIpc: 9867,
   /** The Prometheus JMX exporter agent serves each JVM's metrics at `/metrics` here. */
@@ -88,6 +94,13 @@ export const HDFS_PORTS = {
 export const HDFS_DISCOVERY_KEY = 'HDFS';
 /** The client config files in the discovery ConfigMap. */
 export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
+
+/**
+ * The key, present only when the HDFS serves its HTTP ports over TLS, of the TlsClass whose CAs (its
+ * ClusterTrustBundles, label `keelson.dev/tls-class`) a client of those ports (WebHDFS, the web UI)
+ * trusts.
+ */
+export const HDFS_TLS_DISCOVERY_KEY = 'HDFS_TLS_CLASS';
 
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
@@ -108,6 +121,22 @@ export const HDFS_DATA_DIRS = {
 
 const CORE_SITE = 'core-site.xml';
 const HDFS_SITE = 'hdfs-site.xml';
+/** Hadoop's TLS files (`hadoop.ssl.server.conf`, `hadoop.ssl.client.conf`), read from the class path. */
+const SSL_SERVER = 'ssl-server.xml';
+const SSL_CLIENT = 'ssl-client.xml';
+/** Where a pod's start builds its key store and trust store from the mounted PEM files (the /tmp emptyDir). */
+export const HDFS_STORES_DIR = '/tmp/keelson-tls';
+export const HDFS_KEYSTORE = `${HDFS_STORES_DIR}/keystore.p12`;
+export const HDFS_TRUSTSTORE = `${HDFS_STORES_DIR}/truststore.p12`;
+/** The variable holding the key store's password, made at random by each start of the daemon. */
+export const HDFS_KEYSTORE_PASSWORD_ENV = 'KEELSON_HDFS_KEYSTORE_PASSWORD';
+/**
+ * The trust store's password. It guards nothing secret (the class's CA certificates, which every
+ * client may read) and is fixed, so that every process of the pod reads the one trust store the
+ * daemon's start built: the failover controller, `hdfs fsck` or `haadmin` run in the pod.
+ */
+export const HDFS_TRUSTSTORE_PASSWORD = 'keelson-trust';
+
 /** Log4j 2 config of the main container (and the namenodes' init container). */
 const LOG4J2_FILE = 'log4j2.properties';
 /** Log4j 2 config of the namenodes' failover controller: its own structured file, its own levels. */
@@ -337,22 +366,102 @@ export function failoverZnode(stacklet: StackletContext): string {
   return `${chroot === '/' ? '' : chroot.replace(/\/$/, '')}/hadoop-ha/${stacklet.namespace ?? 'default'}`;
 }
 
-/** hdfs-site.xml keys every client needs: the nameservice and how to find its active namenode. */
+/**
+ * hdfs-site.xml keys every client needs: the nameservice and how to find its active namenode. With
+ * server TLS the namenodes' web addresses are `https-address`es and `dfs.http.policy` is
+ * `HTTPS_ONLY`, which every role reads too (see `hdfsSite`).
+ */
 export function clientHdfsSite(stacklet: StackletContext): Record<string, string> {
   const ns = nameservice(stacklet);
   const namenodes = podsOf(stacklet, 'namenodes');
+  const tls = stacklet.tls.server !== undefined;
+  const web = tls ? 'https-address' : 'http-address';
   return {
     'dfs.nameservices': ns,
     [`dfs.ha.namenodes.${ns}`]: namenodes.map((n) => n.name).join(','),
     ...Object.fromEntries(
       namenodes.flatMap((n) => [
         [`dfs.namenode.rpc-address.${ns}.${n.name}`, `${n.address}:${HDFS_PORTS.namenodeRpc}`],
-        [`dfs.namenode.http-address.${ns}.${n.name}`, `${n.address}:${HDFS_PORTS.namenodeHttp}`],
+        [`dfs.namenode.${web}.${ns}.${n.name}`, `${n.address}:${HDFS_PORTS.namenodeHttp}`],
       ]),
     ),
     [`dfs.client.failover.proxy.provider.${ns}`]:
       'org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider',
     'dfs.replication': String(replication(stacklet)),
+    ...(tls ? { 'dfs.http.policy': 'HTTPS_ONLY' } : {}),
+  };
+}
+
+/**
+ * ssl-server.xml: the key store each daemon's start builds from the mounted `tls.pem` (PKCS#12,
+ * under the random password of that start, which Hadoop's Configuration reads as `${env.…}`).
+ * Clients are not asked for a certificate (`hadoop.ssl.require.client.cert` stays false).
+ */
+export function sslServer(): Record<string, string> {
+  const password = `\${env.${HDFS_KEYSTORE_PASSWORD_ENV}}`;
+  return {
+    'ssl.server.keystore.location': HDFS_KEYSTORE,
+    'ssl.server.keystore.type': 'PKCS12',
+    'ssl.server.keystore.password': password,
+    'ssl.server.keystore.keypassword': password,
+  };
+}
+
+/**
+ * ssl-client.xml: the trust store of the class's CAs, for what a daemon fetches over HTTPS from
+ * another pod (a namenode the image from the other, the edit segments from the journalnodes; a
+ * journalnode the segments it lacks from the others; `hdfs fsck`). Hadoop 3.4's key store factory
+ * opens only Java key store types (`KeyStore.getInstance(type)`), so not the PEM file itself: the
+ * start builds a PKCS#12 trust store from `ca.crt`. Hadoop checks the server's name
+ * (`hadoop.ssl.hostname.verifier`, DEFAULT) against the address it dialled: the pod DNS names
+ * the hdfs-site lists, which the pods' certificates carry.
+ */
+export function sslClient(): Record<string, string> {
+  return {
+    'ssl.client.truststore.location': HDFS_TRUSTSTORE,
+    'ssl.client.truststore.type': 'PKCS12',
+    'ssl.client.truststore.password': HDFS_TRUSTSTORE_PASSWORD,
+  };
+}
+
+/**
+ * Script lines that build the pod's key store (PKCS#12 from `tls.pem`, the key and its chain in one
+ * file, under a random password of this start exported to the daemon) and trust store (every CA of
+ * `ca.crt`, two during a CA rotation, each imported by `keytool`: Java trusts only certificates
+ * stored as trusted entries, which `openssl pkcs12` of Debian 12 cannot write) in a folder only the
+ * pod's user reads. `keyStore` false: the trust store only (a process that serves nothing).
+ */
+export function storesScript(tls: RoleGroupTls, keyStore = true): string[] {
+  if (!tls.server) return [];
+  const keytool = [
+    'keytool -J-Xmx64m -importcert -noprompt -storetype PKCS12',
+    `-keystore ${HDFS_TRUSTSTORE}.new -storepass ${HDFS_TRUSTSTORE_PASSWORD}`,
+  ].join(' ');
+  return [
+    `mkdir -p -m 0700 ${HDFS_STORES_DIR}`,
+    ...(keyStore
+      ? [
+          `${HDFS_KEYSTORE_PASSWORD_ENV}=$(openssl rand -hex 32)`,
+          `export ${HDFS_KEYSTORE_PASSWORD_ENV}`,
+          `(umask 077 && openssl pkcs12 -export -in ${tls.server.bundle} -name hdfs -out ${HDFS_KEYSTORE} -passout env:${HDFS_KEYSTORE_PASSWORD_ENV})`,
+        ]
+      : []),
+    `rm -rf ${HDFS_STORES_DIR}/ca ${HDFS_TRUSTSTORE}.new && mkdir ${HDFS_STORES_DIR}/ca`,
+    `awk -v dir=${HDFS_STORES_DIR}/ca '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (dir "/" n ".crt") }' ${tls.server.trust}`,
+    `for ca in ${HDFS_STORES_DIR}/ca/*.crt; do`,
+    `  ${keytool} -alias "ca-$(basename "$ca" .crt)" -file "$ca" > /dev/null`,
+    'done',
+    // Renamed into place: another container of the pod may be reading the one an earlier start built.
+    `mv ${HDFS_TRUSTSTORE}.new ${HDFS_TRUSTSTORE}`,
+  ];
+}
+
+/** The Hadoop TLS files of a role group with server TLS (none without). */
+function sslFiles(tls: RoleGroupTls): Record<string, string> {
+  if (!tls.server) return {};
+  return {
+    [SSL_SERVER]: renderConfigFile('hadoop-xml', sslServer()),
+    [SSL_CLIENT]: renderConfigFile('hadoop-xml', sslClient()),
   };
 }
 
@@ -406,7 +515,12 @@ export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> 
   return { 'fs.defaultFS': fileSystemUri(stacklet) };
 }
 
-/** hdfs-site.xml of a role: the client keys plus what the role's own process reads. */
+/**
+ * hdfs-site.xml of a role: the client keys plus what the role's own process reads. With server TLS
+ * (`dfs.http.policy` HTTPS_ONLY, from the client keys) each web port is bound as the HTTPS address
+ * instead of the HTTP one, on the same port number: the Services, NetworkPolicies and listener
+ * ports stay as they are when TLS is switched.
+ */
 export function hdfsSite(
   stacklet: StackletContext,
   role: HdfsRole,
@@ -426,7 +540,7 @@ export function hdfsSite(
         // Listen on every interface: the pod's DNS name may not resolve before the pod is ready.
         'dfs.namenode.rpc-bind-host': '0.0.0.0',
         'dfs.namenode.servicerpc-bind-host': '0.0.0.0',
-        'dfs.namenode.http-bind-host': '0.0.0.0',
+        [`dfs.namenode.${stacklet.tls.server ? 'https' : 'http'}-bind-host`]: '0.0.0.0',
         // Datanodes register from pod IPs that have no reverse DNS entry.
         'dfs.namenode.datanode.registration.ip-hostname-check': 'false',
         // Read at start and at every `dfsadmin -refreshNodes` (the refresh sidecar).
@@ -439,7 +553,7 @@ export function hdfsSite(
         ...client,
         'dfs.journalnode.edits.dir': HDFS_DATA_DIRS.journalnodes,
         'dfs.journalnode.rpc-address': `0.0.0.0:${HDFS_PORTS.journalnodeRpc}`,
-        'dfs.journalnode.http-address': `0.0.0.0:${HDFS_PORTS.journalnodeHttp}`,
+        [`dfs.journalnode.${stacklet.tls.server ? 'https' : 'http'}-address`]: `0.0.0.0:${HDFS_PORTS.journalnodeHttp}`,
       };
     case 'datanodes': {
       // An external class: the datanode listens on, and registers, its node's address and nodePorts
@@ -450,7 +564,7 @@ export function hdfsSite(
         ...client,
         'dfs.datanode.data.dir': HDFS_DATA_DIRS.datanodes,
         'dfs.datanode.address': `0.0.0.0:${external ? ph.data : HDFS_PORTS.datanodeData}`,
-        'dfs.datanode.http.address': `0.0.0.0:${external ? ph.http : HDFS_PORTS.datanodeHttp}`,
+        [`dfs.datanode.${stacklet.tls.server ? 'https' : 'http'}.address`]: `0.0.0.0:${external ? ph.http : HDFS_PORTS.datanodeHttp}`,
         'dfs.datanode.ipc.address': `0.0.0.0:${HDFS_PORTS.datanodeIpc}`,
         ...(external ? { 'dfs.datanode.hostname': ph.host } : {}),
       };
@@ -518,11 +632,15 @@ const podEnv = [
   { name: 'HOME', value: '/tmp' },
 ];
 
-/** The daemon's start: `exec java` with the role group's JVM arguments, log4j file and exporter. */
+/**
+ * The daemon's start: with server TLS its key and trust stores (storesScript), then `exec java` with
+ * the role group's JVM arguments, log4j file and exporter.
+ */
 function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): string {
   const agent = jmxExporterAgentArgument(HDFS_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
   return [
     'set -eu',
+    ...storesScript(rg.tls),
     `exec ${java(confDir, [...HADOOP_JAVA17_OPTIONS, ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
   ].join('\n');
 }
@@ -541,23 +659,28 @@ export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string): st
     `mkdir -p ${DATANODE_RUN_DIR}`,
     `sed -e "s/${ph.host}/\${listener_host}/g" -e "s/${ph.data}/\${listener_port_data}/g" ` +
       `-e "s/${ph.http}/\${listener_port_http}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${DATANODE_RUN_DIR}/${HDFS_SITE}`,
-    `cp ${CONFIG_DIR}/${CORE_SITE} ${DATANODE_RUN_DIR}/${CORE_SITE}`,
+    ...[CORE_SITE, ...Object.keys(sslFiles(rg.tls))].map(
+      (f) => `cp ${CONFIG_DIR}/${f} ${DATANODE_RUN_DIR}/${f}`,
+    ),
     ...daemon,
   ].join('\n');
 }
 
 /**
- * The namenode init container's script: the pod's config with its namenode id, then — only when
- * the volume holds no namespace yet — format (first namenode) or bootstrap from the running one.
+ * The namenode init container's script: the pod's config with its namenode id (and, with server
+ * TLS, the trust store: `-bootstrapStandby` fetches the image from the other namenode over HTTPS),
+ * then — only when the volume holds no namespace yet — format (first namenode) or bootstrap from
+ * the running one.
  */
-export function formatScript(stacklet: StackletContext, log4jPath: string): string {
+export function formatScript(stacklet: StackletContext, log4jPath: string, tls: RoleGroupTls = {}): string {
   const first = namenodeIds(stacklet)[0];
   const opts = [...jvmHeapFromMemory(FORMAT_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
   const namenode = (args: string[]) => java(RUN_DIR, opts, HDFS_MAIN_CLASSES.namenode, args);
   return [
     'set -u',
     `sed "s/${NAMENODE_ID_PLACEHOLDER}/\${POD_NAME}/g" ${CONFIG_DIR}/${HDFS_SITE} > ${RUN_DIR}/${HDFS_SITE}`,
-    `cp ${CONFIG_DIR}/${CORE_SITE} ${RUN_DIR}/${CORE_SITE}`,
+    ...[CORE_SITE, ...Object.keys(sslFiles(tls))].map((f) => `cp ${CONFIG_DIR}/${f} ${RUN_DIR}/${f}`),
+    ...(tls.server ? ['set -e', ...storesScript(tls, false), 'set +e'] : []),
     ...(rackAwareness(stacklet)
       ? [`install -m 0755 ${CONFIG_DIR}/${TOPOLOGY_SCRIPT} ${RUN_DIR}/${TOPOLOGY_SCRIPT}`]
       : []),
@@ -654,6 +777,11 @@ const common = {
   jvm: { arguments: ['-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError', '-Djava.net.preferIPv4Stack=true'] },
   maxUnavailable: 1,
   configFiles: FILE_FORMATS,
+  // The web ports (namenode 9870, journalnode 8480, datanode 9864) speak HTTPS only with server TLS
+  // (hdfsSite). The key store is built once, at start (storesScript): the operator restarts a pod
+  // before the certificate it started with expires, and after a new CA of the class is published.
+  tls: ['server'] as const,
+  certificateReload: { server: 'restart' } as const,
 };
 
 function files(stacklet: StackletContext, rg: HdfsRoleGroup, role: HdfsRole, core = hdfsCoreSite(stacklet)) {
@@ -688,6 +816,7 @@ function simplePod(
       ...tcpProbes(listener ? HDFS_PORTS.datanodeIpc : port),
     },
     configFiles: files(stacklet, rg, role),
+    extraFiles: sslFiles(rg.tls),
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
     reloadedFiles: [LOG4J2_FILE],
     volumes: log.volumes,
@@ -744,7 +873,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           initContainers: [
             {
               name: FORMAT_CONTAINER,
-              command: ['/bin/bash', '-c', formatScript(stacklet, log.path)],
+              command: ['/bin/bash', '-c', formatScript(stacklet, log.path, rg.tls)],
               env,
               resources: smallContainerResources(FORMAT_MEMORY),
               volumeMounts: [...mounts, { name: 'data', mountPath: DATA_DIR }],
@@ -770,6 +899,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           loggedSidecars: [ZKFC_CONTAINER],
           // The exclude file is read again through the refresh sidecar: no roll.
           extraFiles: {
+            ...sslFiles(rg.tls),
             [EXCLUDE_FILE]: excludeFile(stacklet),
             ...(rackAwareness(stacklet) ? { [TOPOLOGY_SCRIPT]: topologyScript() } : {}),
           },
@@ -871,17 +1001,45 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           'operator reconcile the stacklet (write its custom resource)',
       );
     }
-    if (stacklet.spec.clusterConfig?.tls !== undefined) {
-      problems.push('spec.clusterConfig.tls: keelson’s HDFS does not speak TLS yet; remove tls');
-    }
+    problems.push(...tlsProblems(stacklet));
     return problems;
   },
   discovery: (stacklet) => ({
     [HDFS_DISCOVERY_KEY]: fileSystemUri(stacklet),
     [CORE_SITE]: renderConfigFile('hadoop-xml', hdfsCoreSite(stacklet)),
     [HDFS_SITE]: renderConfigFile('hadoop-xml', clientHdfsSite(stacklet)),
+    ...(stacklet.tls.server ? { [HDFS_TLS_DISCOVERY_KEY]: stacklet.tls.server.name } : {}),
   }),
 };
+
+/**
+ * What of `clusterConfig.tls` HDFS cannot do: internal TLS, and a cert-manager class's certificate
+ * (one per role group) for datanodes each reached at an address outside the cluster.
+ */
+function tlsProblems(stacklet: StackletContext<HdfsSpec>): string[] {
+  const problems: string[] = [];
+  if (stacklet.spec.clusterConfig?.tls?.internalTlsClass !== undefined) {
+    problems.push(
+      'spec.clusterConfig.tls.internalTlsClass: keelson’s HDFS has no internal TLS. Its traffic between pods ' +
+        'is Hadoop RPC (namenode 8020, journalnode 8485, failover controller 8019, datanode IPC 9867) and block ' +
+        'transfer (9866), which Hadoop protects with SASL (hadoop.rpc.protection privacy, ' +
+        'dfs.encrypt.data.transfer) under Kerberos, not with certificates; its web ports between pods follow ' +
+        'the server class. Remove internalTlsClass',
+    );
+  }
+  const server = stacklet.tls.server;
+  const datanodesClass = stacklet.listenerClasses.datanodes;
+  if (server?.certManagerIssuer && datanodesClass && datanodesClass.spec.serviceType !== 'ClusterIP') {
+    problems.push(
+      `spec.datanodes.roleConfig.listenerClass: the ListenerClass "${datanodesClass.name}" reaches each datanode ` +
+        `at an address outside the cluster, which a certificate of the cert-manager TlsClass "${server.name}" ` +
+        '(one per role group) cannot name, so a WebHDFS client over HTTPS would refuse it: name a ClusterIP ' +
+        'class, or a keelsonCa or secretCa class as the server class (spec.clusterConfig.tls.serverTlsClass), ' +
+        'whose pod certificates do',
+    );
+  }
+  return problems;
+}
 
 /** Props of an HdfsCluster in synth mode: the custom resource's spec plus a typed ZooKeeper. */
 export interface HdfsClusterProps extends HdfsSpec {
