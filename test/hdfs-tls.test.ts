@@ -112,6 +112,11 @@ describe('an HdfsCluster with server TLS', () => {
     expect(script).toContain('keytool');
     expect(script).not.toContain(HDFS_KEYSTORE_PASSWORD_ENV);
     expect(script.indexOf('keytool')).toBeLessThan(script.indexOf('-bootstrapStandby'));
+    expect(init.volumeMounts).toContainEqual({
+      name: 'tls-server',
+      mountPath: '/keelson/tls/server',
+      readOnly: true,
+    });
     execFileSync('bash', ['-n', '-c', script]);
   });
 
@@ -206,8 +211,8 @@ describe('the HDFS stores script', () => {
           ],
           { encoding: 'utf8' },
         );
-        expect(trust).toMatch(/^ca-1, .*trustedCertEntry/m);
-        expect(trust).toMatch(/^ca-2, .*trustedCertEntry/m);
+        expect(trust).toMatch(/^ca-00, .*trustedCertEntry/m);
+        expect(trust).toMatch(/^ca-01, .*trustedCertEntry/m);
         expect(fs.statSync(stores).mode & 0o777).toBe(0o700);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -57,6 +57,7 @@ import {
   type StackletContext,
   type StackletOptions,
   tcpPortProbes,
+  tlsVolumeName,
 } from '../../lib';
 import {
   HADOOP_CLASSPATH,
@@ -447,7 +448,8 @@ export function storesScript(tls: RoleGroupTls, keyStore = true): string[] {
         ]
       : []),
     `rm -rf ${HDFS_STORES_DIR}/ca ${HDFS_TRUSTSTORE}.new && mkdir ${HDFS_STORES_DIR}/ca`,
-    `awk -v dir=${HDFS_STORES_DIR}/ca '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (dir "/" n ".crt") }' ${tls.server.trust}`,
+    // One file per certificate (coreutils' csplit: the image has no `awk`), each imported by keytool.
+    `csplit -s -z -f ${HDFS_STORES_DIR}/ca/ -b '%02d.crt' ${tls.server.trust} '/-----BEGIN CERTIFICATE-----/' '{*}'`,
     `for ca in ${HDFS_STORES_DIR}/ca/*.crt; do`,
     `  ${keytool} -alias "ca-$(basename "$ca" .crt)" -file "$ca" > /dev/null`,
     'done',
@@ -876,7 +878,14 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
               command: ['/bin/bash', '-c', formatScript(stacklet, log.path, rg.tls)],
               env,
               resources: smallContainerResources(FORMAT_MEMORY),
-              volumeMounts: [...mounts, { name: 'data', mountPath: DATA_DIR }],
+              volumeMounts: [
+                ...mounts,
+                { name: 'data', mountPath: DATA_DIR },
+                // The framework mounts the certificate in the main container; the trust store needs it here.
+                ...(rg.tls.server
+                  ? [{ name: tlsVolumeName('server'), mountPath: rg.tls.server.dir, readOnly: true }]
+                  : []),
+              ],
             },
           ],
           sidecars: [
