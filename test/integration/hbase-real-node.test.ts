@@ -25,6 +25,9 @@
  * - HDFS' alerts fire under faults the test makes, with HDFS' rules and dashboard checked too: with
  *   the only datanode frozen `HdfsDeadDatanodes` and `HdfsMissingBlocks` (the namenodes declare a
  *   datanode dead after 50 s here), with both namenodes' JVMs frozen `HdfsNoActiveNamenode`.
+ * The HDFS serves its web ports over HTTPS only (server TLS from a class of the tests' own, each role's
+ * certificate a Secret the test signs): HBase reads the same discovery files and talks RPC and block
+ * transfer only, which stay as they are; the second namenode bootstrapped over HTTPS.
  * It prints start times and the memory (RSS) of every JVM of this minimal HA HDFS + HBase. Each
  * failure prints the pods' logs.
  */
@@ -58,7 +61,13 @@ import {
   SHIP_LOGS,
   startLogShipping,
 } from './log-shipping';
-import { hdfsMonitoringCheck } from './hdfs-support';
+import {
+  createHdfsTestCertificates,
+  HDFS_TEST_TLS_CLASS,
+  hdfsMonitoringCheck,
+  hdfsTestTlsVolumes,
+} from './hdfs-support';
+import { TestPki } from './test-pki';
 import { startPrometheus, withAlertDelay } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -107,6 +116,8 @@ describe(`HBase ${VERSION} on the real node`, () => {
   const ns = useTestNamespace('hbase-real', RESTRICTED);
   const { core, apps } = adminClients();
   const client = new KubeClient(adminKubeConfig());
+  const pki = new TestPki('keelson hbase-hdfs test CA');
+  afterAll(() => pki.remove());
 
   /**
    * The platform; `debug` sets ZooKeeper's client logger to DEBUG in the regionservers and the
@@ -122,6 +133,15 @@ describe(`HBase ${VERSION} on the real node`, () => {
     });
     // ZooKeeper and HDFS serve HBase here; their JVMs run with the first JIT tier only (less CPU).
     const serving = (memory: string, replicas: number) => ({ ...role(memory, replicas), ...FIRST_TIER_JIT });
+    // An HDFS role with the test's certificate in place of the pod certificate the operator would sign.
+    const hdfsRole = (
+      name: 'namenodes' | 'journalnodes' | 'datanodes',
+      memory: string,
+      replicas: number,
+    ) => ({
+      ...serving(memory, replicas),
+      podOverrides: { spec: { ...REAL_NODE_PLACEMENT, volumes: hdfsTestTlsVolumes(name) } },
+    });
     const logging = {
       file: { level: 'DEBUG' as const },
       loggers: {
@@ -138,19 +158,19 @@ describe(`HBase ${VERSION} on the real node`, () => {
       'hdfs',
       {
         image: { productVersion: HADOOP_VERSION, pullPolicy: 'Never' },
-        clusterConfig: observedClusterConfig(),
+        clusterConfig: { ...observedClusterConfig(), tls: { serverTlsClass: HDFS_TEST_TLS_CLASS } },
         zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
         namenodes: {
-          ...serving('640Mi', 2),
+          ...hdfsRole('namenodes', '640Mi', 2),
           config: { ...role('640Mi', 2).config, logging: { containers: { zkfc: logging } } },
           // A datanode is dead after twice this plus ten heartbeats (3 s): 50 s instead of 10.5 min,
           // so the dead-datanode alert fires within the test.
           configOverrides: { 'hdfs-site.xml': { 'dfs.namenode.heartbeat.recheck-interval': '10000' } },
         },
-        journalnodes: serving('320Mi', 1),
-        datanodes: serving('512Mi', 1),
+        journalnodes: hdfsRole('journalnodes', '320Mi', 1),
+        datanodes: hdfsRole('datanodes', '512Mi', 1),
       },
-      { dependencies },
+      { dependencies, tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
     );
     new HbaseCluster(
       chart,
@@ -277,6 +297,11 @@ describe(`HBase ${VERSION} on the real node`, () => {
     await buildImageOnRealNode(hbaseImageRecipe(VERSION));
     if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
     const imported = Date.now();
+    await createHdfsTestCertificates(ns.name, pki, {
+      namenodes: NAMENODES,
+      journalnodes: ['hdfs-journalnodes-default-0'],
+      datanodes: ['hdfs-datanodes-default-0'],
+    });
 
     // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
     const all = manifests();
@@ -285,6 +310,13 @@ describe(`HBase ${VERSION} on the real node`, () => {
         spec: { groups: unknown[] };
       };
     const rule = ruleOf('hbase');
+    // HBase's copy of the HDFS' client files says HTTPS only: the HBase below runs on that.
+    const regionserverFiles = all.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'hbase-regionservers-default',
+    ) as unknown as { data: Record<string, string> };
+    expect(regionserverFiles.data['hdfs-site.xml']).toMatch(
+      /<name>dfs\.http\.policy<\/name>\s*<value>HTTPS_ONLY<\/value>/,
+    );
     expect(
       await applyAll(
         client,

@@ -19,9 +19,18 @@
  *   namenodes read the exclude file without a restart and report it Decommissioned, its block now
  *   on the other datanode — then one replica fewer: `fsck /` is HEALTHY with no under-replicated or
  *   missing block, and the file reads back byte for byte.
+ * Server TLS is on from the start (a TlsClass of the test's own; each role group's certificate is a
+ * Secret the test signs, in place of the pod certificates keelson's operator would sign, naming the
+ * pods and the node's addresses): the web ports speak HTTPS only, so the standby's bootstrap, its
+ * edit tailing from the journalnode, `fsck` and WebHDFS above all go over HTTPS; a client trusting
+ * the class's CA gets a verified handshake for each role's pod name and the active namenode's JMX,
+ * and plain HTTP on the namenode's port gets no HTTP answer.
  * One journalnode (the default is three) keeps the 2-core machine's load down; failover does not
  * depend on their number. Each failure prints the pods' logs.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import { HDFS, HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
 import { runOnHost } from './kafka-client-support';
@@ -29,6 +38,7 @@ import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { KubeClient } from '../../lib/operator/client';
+import { TestPki } from './test-pki';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import {
   buildImageOnRealNode,
@@ -50,7 +60,10 @@ import {
   startLogShipping,
 } from './log-shipping';
 import {
+  createHdfsTestCertificates,
   decommissionStatus,
+  HDFS_TEST_TLS_CLASS,
+  hdfsTestTlsVolumes,
   expectHealthyFsck,
   hdfsMonitoringCheck,
   writeFromDatanode,
@@ -69,6 +82,12 @@ const DATANODES = ['hdfs-datanodes-default-0', 'hdfs-datanodes-default-1'];
 const LEAVING = DATANODES[1];
 const OTHERS = ['zk-servers-default-0', 'hdfs-journalnodes-default-0', ...DATANODES];
 const ALL = [...NAMENODES, ...OTHERS];
+/** Each role's pods, named in its certificate. */
+const TLS_ROLES = {
+  namenodes: NAMENODES,
+  journalnodes: ['hdfs-journalnodes-default-0'],
+  datanodes: DATANODES,
+} as const;
 
 explainSkippedShipping('hdfs-real-node');
 /** The test aggregator every HDFS pod's log agent ships to, and its discovery ConfigMap's data. */
@@ -82,6 +101,8 @@ describe(`HDFS ${VERSION} on the real node`, () => {
   const ns = useTestNamespace('hdfs-real', RESTRICTED);
   const { core } = adminClients();
   const client = new KubeClient(adminKubeConfig());
+  const pki = new TestPki('keelson hdfs test CA');
+  afterAll(() => pki.remove());
 
   interface Step {
     decommission?: string[];
@@ -95,9 +116,20 @@ describe(`HDFS ${VERSION} on the real node`, () => {
 
   /** The HdfsCluster's spec at `step` (its ZooKeeper named by the ZNode's discovery ConfigMap). */
   function hdfsSpec(step: Step): HdfsSpec {
-    const role = (memory: string, replicas: number, listenerClass?: string) => ({
+    const role = (
+      memory: string,
+      replicas: number,
+      name: keyof typeof TLS_ROLES,
+      listenerClass?: string,
+    ) => ({
       config: small(memory),
-      podOverrides: { spec: REAL_NODE_PLACEMENT },
+      // The test's certificate in place of the pod certificate keelson's operator would sign.
+      podOverrides: {
+        spec: {
+          ...REAL_NODE_PLACEMENT,
+          volumes: hdfsTestTlsVolumes(name),
+        },
+      },
       roleGroups: { default: { replicas } },
       ...(listenerClass ? { roleConfig: { listenerClass } } : {}),
     });
@@ -109,12 +141,13 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         ...observedClusterConfig(),
         zookeeperConfigMapName: 'hdfs-znode',
         dfsReplication: 1,
+        tls: { serverTlsClass: HDFS_TEST_TLS_CLASS },
         ...(step.decommission ? { decommissionDatanodes: step.decommission } : {}),
       },
-      namenodes: role('640Mi', 2, step.listenerClass),
-      journalnodes: role('320Mi', 1),
+      namenodes: role('640Mi', 2, 'namenodes', step.listenerClass),
+      journalnodes: role('320Mi', 1, 'journalnodes'),
       // Room for a client JVM beside the datanode (the test writes from the leaving datanode's pod).
-      datanodes: role('640Mi', step.datanodes ?? DATANODES.length, step.listenerClass),
+      datanodes: role('640Mi', step.datanodes ?? DATANODES.length, 'datanodes', step.listenerClass),
     };
   }
 
@@ -125,6 +158,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       HDFS,
       { kind: 'HdfsCluster', name: 'hdfs', namespace: ns.name, spec: hdfsSpec(step) },
       { ...dependencies, 'hdfs-znode': znode },
+      { tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
     );
   }
 
@@ -140,12 +174,18 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       },
     });
     const znode = new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk });
-    new HdfsCluster(chart, 'hdfs', { ...hdfsSpec(step), zookeeper: znode }, { dependencies });
+    new HdfsCluster(
+      chart,
+      'hdfs',
+      { ...hdfsSpec(step), zookeeper: znode },
+      // The class exists as far as the build is concerned; the certificates are the test's.
+      { dependencies, tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
+    );
     return Testing.synth(chart) as Manifest[];
   }
 
   /** A client pod of keelson's Hadoop image whose only config is the HDFS discovery ConfigMap. */
-  const hdfsClient = (name: string, script: string) =>
+  const hdfsClient = (name: string, script: string, trust = false) =>
     runClientPod(
       ns.name,
       {
@@ -172,6 +212,9 @@ describe(`HDFS ${VERSION} on the real node`, () => {
             },
             mountPath: '/etc/hdfs-client',
           },
+          ...(trust
+            ? [{ volume: { name: 'trust', secret: { secretName: 'hdfs-trust' } }, mountPath: '/trust' }]
+            : []),
         ],
       },
       () => podsLogs(ns.name, ALL),
@@ -198,6 +241,16 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     await buildImageOnRealNode(hdfsImageRecipe(VERSION));
     if (SHIP_LOGS) ({ aggregator, dependencies } = await startLogShipping(ns.name));
     const imported = Date.now();
+    // Each role group's certificate (its pods' DNS names, and the node's addresses, at which the
+    // external step reaches the namenodes and the datanode), and the CA for the test's clients.
+    const nodeAddresses = (await core.readNode({ name: (await realNode()).nodeName }))
+      .status!.addresses!.filter((a) => /^[0-9.]+$/.test(a.address))
+      .map((a) => a.address);
+    await createHdfsTestCertificates(ns.name, pki, TLS_ROLES, nodeAddresses);
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: { metadata: { name: 'hdfs-trust' }, stringData: { 'ca.crt': pki.caPem } },
+    });
     // The PrometheusRule's groups go to the test Prometheus' rule file (no prometheus-operator here).
     const objects = manifests();
     const rule = objects.find((o) => o.kind === 'PrometheusRule') as unknown as {
@@ -277,6 +330,44 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     expect(put).toContain('read: keelson was here');
     const written = Date.now();
 
+    // The web ports speak HTTPS with the class's certificates: a client trusting the CA completes a
+    // handshake verifying each role's pod name, reads each namenode's HA state from its JMX over
+    // HTTPS, and gets no HTTP answer from the namenode's port in plaintext.
+    const fqdn = (pod: string, role: string) =>
+      `${pod}.hdfs-${role}-default-headless.${ns.name}.svc.cluster.local`;
+    const ports = { namenodes: 9870, journalnodes: 8480, datanodes: 9864 } as const;
+    const s_client = (host: string, port: number) =>
+      `timeout 20 openssl s_client -connect ${host}:${port} -servername ${host} -CAfile /trust/ca.crt -verify_return_error -verify_hostname ${host}`;
+    const tlsOut = await hdfsClient(
+      'hdfs-tls',
+      [
+        'set -u',
+        ...Object.entries(TLS_ROLES).map(([role, pods]) => {
+          const host = fqdn(pods[0], role);
+          const port = ports[role as keyof typeof ports];
+          return `echo "${role}: $(${s_client(host, port)} -brief </dev/null 2>&1 | grep -E '^(Verification|CONNECTION ESTABLISHED)' | tr '\n' ' ')"`;
+        }),
+        ...NAMENODES.map((pod) => {
+          const host = fqdn(pod, 'namenodes');
+          return `echo "jmx ${pod}: $(printf 'GET /jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus HTTP/1.0\r\nHost: ${host}\r\n\r\n' | ${s_client(host, 9870)} -quiet 2>/dev/null | grep -o '"State" : "[a-z]*"')"`;
+        }),
+        `plain=$(exec 3<>/dev/tcp/${fqdn(NAMENODES[0], 'namenodes')}/9870 && printf 'GET /jmx HTTP/1.0\r\n\r\n' >&3 && timeout 10 cat <&3 | head -c 200 | tr -cd '[:print:]')`,
+        'echo "plain: [${plain}]"',
+      ].join('\n'),
+      true,
+    );
+    const tlsLines = tlsOut.split('\n');
+    for (const role of Object.keys(TLS_ROLES)) {
+      expect(tlsLines).toContain(`${role}: CONNECTION ESTABLISHED Verification: OK `);
+    }
+    expect(tlsLines.filter((l) => l.startsWith('jmx ')).sort()).toEqual(
+      NAMENODES.map((pod) => `jmx ${pod}: "State" : "${pod === active ? 'active' : 'standby'}"`),
+    );
+    const plain = tlsLines.find((l) => l.startsWith('plain: ['));
+    expect(plain).toBeDefined();
+    expect(plain).not.toMatch(/HTTP\/1\.[01]/);
+    const tlsChecked = Date.now();
+
     // A Prometheus finds every pod through keelson's scrape job; keelson's rules load and see one
     // active namenode; every metric name of the product and every dashboard query has data.
     const prometheus = await startPrometheus(await realNode(), ns.name, {
@@ -353,6 +444,10 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       10 * 60_000,
     );
     const failedOver = Date.now();
+    // The new active namenode read the shared edit log from the journalnode over HTTPS.
+    expect(await core.readNamespacedPodLog({ name: standby, namespace: ns.name, container: 'hdfs' })).toMatch(
+      /Loaded \d+ edits file\(s\) \(the last named https:\/\/hdfs-journalnodes-default-0\.[^ ]*:8480\/getJournal/,
+    );
 
     // The deleted namenode comes back on its volume, without formatting, as the standby.
     await waitPodsReady(ns.name, [active], 15 * 60_000);
@@ -456,7 +551,8 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     // are its nodePorts, the operator writes its node's address and those nodePorts, and the datanode
     // (rolled: it reads its address at start) listens on them and registers its node's address as
     // its hostname. A client on the host — outside every pod's network namespace — writes and reads
-    // a file with WebHDFS: the namenode sends it to the datanode at that address.
+    // a file with WebHDFS over HTTPS, trusting the class's CA and checking the node's address in the
+    // certificates: the namenode sends it to the datanode's HTTPS port at that address.
     const external = Date.now();
     const datanode = DATANODES[0];
     const outside: Step = { decommission: [LEAVING], datanodes: 1, listenerClass: 'external-unstable' };
@@ -508,10 +604,13 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     const namenodeHttp = (
       await core.readNamespacedService({ name: 'hdfs-namenodes', namespace: ns.name })
     ).spec!.ports!.find((p) => p.name === 'http')!.nodePort!;
-    const webhdfs = `http://${nodeIp}:${namenodeHttp}/webhdfs/v1/keelson/outside.txt`;
+    const webhdfs = `https://${nodeIp}:${namenodeHttp}/webhdfs/v1/keelson/outside.txt`;
+    const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hdfs-ca-')), 'ca.crt');
+    fs.writeFileSync(caFile, pki.caPem);
     const host = await runOnHost(
       [
         'set -eu',
+        `curl() { command curl --cacert ${caFile} "$@"; }`,
         'deadline=$(( $(date +%s) + 300 ))',
         'retry() { until "$@"; do if [ "$(date +%s)" -ge "$deadline" ]; then echo "gave up: $*"; return 1; fi; sleep 2; done; }',
         'tmp=$(mktemp -d)',
@@ -533,7 +632,8 @@ describe(`HDFS ${VERSION} on the real node`, () => {
       ].join('\n'),
       6 * 60_000,
     );
-    const dataNodeAt = `http://${nodeIp}:${nodePort('http')}/webhdfs/v1/keelson/outside.txt`;
+    fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
+    const dataNodeAt = `https://${nodeIp}:${nodePort('http')}/webhdfs/v1/keelson/outside.txt`;
     expect(host).toContain(`create sent to: ${dataNodeAt}?op=CREATE`);
     expect(host).toContain(`read from: ${dataNodeAt}?op=OPEN`);
     expect(host).toContain('read: written from outside');
@@ -548,7 +648,8 @@ describe(`HDFS ${VERSION} on the real node`, () => {
         `all pods Ready ${((ready - imported) / 1000).toFixed(1)} s after apply, ` +
         `one namenode active ${((elected - imported) / 1000).toFixed(1)} s after apply, ` +
         `first put+cat client ${((written - elected) / 1000).toFixed(1)} s, ` +
-        `Prometheus checks ${((monitored - written) / 1000).toFixed(1)} s, ` +
+        `TLS checks ${((tlsChecked - written) / 1000).toFixed(1)} s, ` +
+        `Prometheus checks ${((monitored - tlsChecked) / 1000).toFixed(1)} s, ` +
         `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
         `(polled with haadmin, a JVM start per poll), ${times.length} loop rounds, all ok; ` +
         `${LEAVING} Decommissioned ${((decommissioned - decommissionStarted) / 1000).toFixed(1)} s after the ` +

@@ -1,7 +1,52 @@
 /** What the real-node tests that run an HdfsCluster (hdfs-real-node, hbase-real-node, hdfs-operator-real-node) share. */
 import { HDFS_METRIC_NAMES } from '../../constructs/hdfs';
+import { tlsVolumeName } from '../../lib';
 import type { StackletMonitoringCheck } from './prometheus-support';
+import { adminClients } from './support';
 import { execInPod } from './real-node-support';
+import { podDnsNames, type TestPki } from './test-pki';
+
+/** The TlsClass of the tests' HDFS: a name of their own (the build is told it exists). */
+export const HDFS_TEST_TLS_CLASS = 'hdfs-real-test-tls';
+
+/** The Secret of a role's test certificate (one per role group, as a stand-in for pod certificates). */
+const testTlsSecret = (role: string) => `hdfs-${role}-tls`;
+
+/**
+ * A role's `podOverrides.spec.volumes`: the test's certificate Secret in place of the pod
+ * certificate keelson's operator would sign.
+ */
+export function hdfsTestTlsVolumes(role: string): { name: string; secret: { secretName: string } }[] {
+  return [{ name: tlsVolumeName('server'), secret: { secretName: testTlsSecret(role) } }];
+}
+
+/**
+ * Signs with `pki` one certificate per role of an HdfsCluster named `hdfs` (its `pods`' DNS names,
+ * its client Service's, and `addresses` for the roles reached at the node's address) and writes
+ * each into the Secret `hdfsTestTlsVolumes` mounts.
+ */
+export async function createHdfsTestCertificates(
+  namespace: string,
+  pki: TestPki,
+  pods: Readonly<Record<'namenodes' | 'journalnodes' | 'datanodes', readonly string[]>>,
+  addresses: readonly string[] = [],
+): Promise<void> {
+  const { core } = adminClients();
+  for (const [role, names] of Object.entries(pods)) {
+    // Journalnodes have no client port, so no client Service, and are never reached from outside.
+    const inside = role === 'journalnodes';
+    const dnsNames = names.flatMap((pod) =>
+      podDnsNames(pod, `hdfs-${role}-default-headless`, namespace, inside ? [] : [`hdfs-${role}`]),
+    );
+    await core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: testTlsSecret(role) },
+        stringData: pki.issue(`hdfs-${role}`, [...dnsNames, ...(inside ? [] : addresses)]),
+      },
+    });
+  }
+}
 
 /**
  * Writes 3 MB of random bytes to `file` in HDFS from the datanode pod `pod`, with one copy: HDFS
