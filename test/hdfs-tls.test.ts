@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import {
+  DATANODE_DECOMMISSION,
   HDFS,
   HDFS_KEYSTORE_PASSWORD_ENV,
   HDFS_TRUSTSTORE_PASSWORD,
@@ -249,5 +250,20 @@ describe('bad input', () => {
       /spec\.datanodes\.roleConfig\.listenerClass: the ListenerClass "external-unstable" reaches each datanode at an address outside the cluster, which a certificate of the cert-manager TlsClass "tls"/,
     );
     expect(build({})).not.toThrow();
+  });
+
+  test('says why a datanode scale-down is held when the namenodes serve HTTPS only, and what to do', async () => {
+    const pods = {
+      of: (role: string) => (role === 'namenodes' ? [{ name: NN0, ip: '10.0.0.1' }] : []),
+      getJson: async (url: string) => {
+        throw new Error(`GET ${url}: UND_ERR_SOCKET`);
+      },
+    };
+    const [message] = await DATANODE_DECOMMISSION.pending(['hdfs-datanodes-default-2'], pods);
+    expect(message).toMatch(
+      /^no namenode answers as active, so the decommission of hdfs-datanodes-default-2/,
+    );
+    expect(message).toContain('if the HDFS serves HTTPS (spec.clusterConfig.tls)');
+    expect(message).toContain('spec.clusterConfig.decommissionDatanodes');
   });
 });
