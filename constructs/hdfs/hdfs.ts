@@ -28,6 +28,15 @@
  * Clients: the discovery ConfigMap (named like the stacklet) carries `core-site.xml` and
  * `hdfs-site.xml` with the nameservice, each namenode's address and the failover proxy provider,
  * and `HDFS` = `hdfs://<name>`, so HBase, Hive, Spark or Trino mount it as Hadoop config.
+ *
+ * TLS (`clusterConfig.tls`, lib/tls): with server TLS the web ports (namenode 9870, journalnode
+ * 8480, datanode 9864) serve HTTPS only (`dfs.http.policy=HTTPS_ONLY`), on the same numbers, so
+ * Services, policies and listener ports do not change. Hadoop reads Java key stores, not PEM: each
+ * start builds a PKCS#12 key store from the mounted `tls.pem` under a random password handed to the
+ * JVM in an environment variable (`ssl-server.xml` refers to it as `${env.…}`), and a trust store of
+ * the class's CAs for what the pods fetch from each other over HTTPS (`ssl-client.xml`). RPC and
+ * block transfer are not TLS in Hadoop (SASL under Kerberos protects them): internal TLS is refused.
+ * The discovery ConfigMap says `HDFS_TLS_CLASS=<class>`.
  */
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
