@@ -252,18 +252,48 @@ describe('bad input', () => {
     expect(build({})).not.toThrow();
   });
 
-  test('says why a datanode scale-down is held when the namenodes serve HTTPS only, and what to do', async () => {
+  test("follows a decommission in the namenodes' JMX over HTTPS when the HDFS serves TLS", async () => {
+    const leaving = 'hdfs-datanodes-default-1';
+    const asked: string[] = [];
+    const pods = (serverTls: boolean) => ({
+      of: (role: string) =>
+        role === 'namenodes'
+          ? [{ name: NN0, ip: '10.0.0.1' }]
+          : role === 'datanodes'
+            ? [{ name: leaving, ip: '10.0.0.9' }]
+            : [],
+      serverTls,
+      getJson: async (url: string) => {
+        asked.push(url);
+        if (url.endsWith('name=NameNodeStatus')) return { beans: [{ State: 'active' }] };
+        const live = { dn: { xferaddr: '10.0.0.9:9866', adminState: 'Decommission In Progress' } };
+        return { beans: [{ LiveNodes: JSON.stringify(live), DeadNodes: '{}' }] };
+      },
+    });
+    expect(await DATANODE_DECOMMISSION.pending([leaving], pods(true))).toEqual([
+      `${leaving} is Decommission In Progress at the active namenode, not yet Decommissioned`,
+    ]);
+    expect(asked).toEqual([
+      'https://10.0.0.1:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus',
+      'https://10.0.0.1:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo',
+    ]);
+    asked.length = 0;
+    await DATANODE_DECOMMISSION.pending([leaving], pods(false));
+    expect(asked.every((url) => url.startsWith('http://10.0.0.1:9870/jmx?'))).toBe(true);
+  });
+
+  test('says which namenode reads failed when none answers as active', async () => {
     const pods = {
       of: (role: string) => (role === 'namenodes' ? [{ name: NN0, ip: '10.0.0.1' }] : []),
+      serverTls: true,
       getJson: async (url: string) => {
-        throw new Error(`GET ${url}: UND_ERR_SOCKET`);
+        throw new Error(`GET ${url}: ERR_TLS_CERT_ALTNAME_INVALID`);
       },
     };
     const [message] = await DATANODE_DECOMMISSION.pending(['hdfs-datanodes-default-2'], pods);
-    expect(message).toMatch(
-      /^no namenode answers as active, so the decommission of hdfs-datanodes-default-2/,
+    expect(message).toBe(
+      'no namenode answers as active, so the decommission of hdfs-datanodes-default-2 cannot be followed ' +
+        '(GET https://10.0.0.1:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus: ERR_TLS_CERT_ALTNAME_INVALID)',
     );
-    expect(message).toContain('if the HDFS serves HTTPS (spec.clusterConfig.tls)');
-    expect(message).toContain('spec.clusterConfig.decommissionDatanodes');
   });
 });

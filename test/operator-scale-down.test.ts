@@ -1,7 +1,5 @@
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Manifest } from '../lib/operator/build';
-import { getPodJson, handOverScaleDowns, leavingPods } from '../lib/operator/scale-down';
+import { handOverScaleDowns, leavingPods } from '../lib/operator/scale-down';
 import type { RoleDefinition, RunningPods } from '../lib/stacklet/product';
 
 const statefulSet = (name: string, component: string, replicas: number): Manifest => ({
@@ -36,7 +34,7 @@ function handingOver(name: string, waiting: string[]) {
   return { role, asked };
 }
 
-const pods: RunningPods = { of: () => [], getJson: async () => ({}) };
+const pods: RunningPods = { of: () => [], serverTls: false, getJson: async () => ({}) };
 const replicasOf = (manifests: readonly Manifest[], name: string) =>
   (manifests.find((m) => m.metadata.name === name)!.spec as { replicas: number }).replicas;
 
@@ -81,37 +79,5 @@ describe('a scale-down with a hand-over', () => {
     const plain = { name: 'data' } as unknown as RoleDefinition;
     const shrunk = await handOverScaleDowns([plain], [statefulSet('d', 'data', 1)], live, pods, false);
     expect(replicasOf(shrunk.manifests, 'd')).toBe(1);
-  });
-});
-
-describe("the operator's GET of a pod's JSON", () => {
-  let server: http.Server;
-  let base: string;
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      if (req.url === '/json') res.end(JSON.stringify({ beans: [{ State: 'active' }] }));
-      else if (req.url === '/text') res.end('not json');
-      else {
-        res.statusCode = 404;
-        res.end();
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
-
-  test('returns the answer, and names the URL and the cause of each failure', async () => {
-    await expect(getPodJson(`${base}/json`)).resolves.toEqual({ beans: [{ State: 'active' }] });
-    await expect(getPodJson(`${base}/missing`)).rejects.toThrow(`GET ${base}/missing: HTTP 404`);
-    await expect(getPodJson(`${base}/text`)).rejects.toThrow(`GET ${base}/text: the answer is not JSON`);
-    // A port nobody listens on (the server's, once closed, is not reused this soon).
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
-    await expect(getPodJson(`http://127.0.0.1:${port}/jmx`)).rejects.toThrow(
-      `GET http://127.0.0.1:${port}/jmx: ECONNREFUSED`,
-    );
   });
 });

@@ -3,7 +3,8 @@
  * (`RoleDefinition.scaleDown`). The operator lists them in the namenodes' exclude file, which the
  * namenodes read again without a restart (the refresh sidecar), and keeps the StatefulSet's replicas
  * until the active namenode reports each of them `Decommissioned`: every block they held has its
- * copies on the datanodes that stay. Then the pods go.
+ * copies on the datanodes that stay. Then the pods go. The operator reads that report from the
+ * namenodes' `/jmx`, over HTTPS when the HDFS has server TLS, trusting the server TlsClass's CAs.
  *
  * The exclude file the namenodes run with is the memory of earlier scale-downs: a datanode whose pod
  * is gone stays listed (decommissioned and dead, which `HdfsDeadDatanodes` leaves out) until its
@@ -99,20 +100,12 @@ function prepare(leaving: readonly string[], desired: readonly Manifest[], live:
   });
 }
 
-/**
- * The operator reads the namenodes' JMX in plain HTTP. A namenode with server TLS serves its web port
- * over HTTPS only, which the operator does not read yet (it would need the class's CAs and the pod's
- * name for an address it dials by IP): such a scale-down is held, and this says why.
- */
-const TLS_HINT =
-  'if the HDFS serves HTTPS (spec.clusterConfig.tls), the keelson operator cannot follow a decommission yet: ' +
-  'list the pods in spec.clusterConfig.decommissionDatanodes, wait until `hdfs dfsadmin -report` shows them ' +
-  'Decommissioned, then lower the replicas with spec.clusterOperation.reconciliationPaused set while you ' +
-  'scale the StatefulSet';
-
 /** A `/jmx?qry=` bean's attributes, or an error naming the answer. */
 async function bean(pods: RunningPods, ip: string, name: string): Promise<Record<string, unknown>> {
-  const url = `http://${ip}:${HDFS_PORTS.namenodeHttp}/jmx?qry=Hadoop:service=NameNode,name=${name}`;
+  // With server TLS the namenodes' web port serves HTTPS only; the operator checks the namenode's
+  // certificate against the stacklet's server TlsClass.
+  const scheme = pods.serverTls ? 'https' : 'http';
+  const url = `${scheme}://${ip}:${HDFS_PORTS.namenodeHttp}/jmx?qry=Hadoop:service=NameNode,name=${name}`;
   const answer = (await pods.getJson(url)) as { beans?: Record<string, unknown>[] };
   const found = answer.beans?.[0];
   if (!found) throw new Error(`GET ${url}: no bean ${name}`);
@@ -158,8 +151,7 @@ async function pending(leaving: readonly string[], pods: RunningPods): Promise<s
   }
   if (!active) {
     return [
-      `no namenode answers as active, so the decommission of ${leaving.join(', ')} cannot be followed${errors.length > 0 ? ` (${errors.join('; ')})` : ''}` +
-        (errors.length > 0 ? `; ${TLS_HINT}` : ''),
+      `no namenode answers as active, so the decommission of ${leaving.join(', ')} cannot be followed${errors.length > 0 ? ` (${errors.join('; ')})` : ''}`,
     ];
   }
   let reported: ReportedDatanode[];

@@ -226,6 +226,8 @@ export class Operator {
           recorder,
           now: options.clock ?? (() => new Date()),
         }),
+        trustBundles: () => this.signer?.bundles.list() ?? [],
+        clusterDomain: options.clusterDomain,
         childKind: (apiVersion, kind) => this.childKind(apiVersion, kind),
         tlsClasses: () =>
           [...this.tlsClasses.list()]

@@ -98,6 +98,7 @@ export function podHealthView(pod: KubeObject): KubeObject {
     creationTimestamp,
   } = pod.metadata;
   const status = (pod.status ?? {}) as PodStatus;
+  const podSpec = pod.spec as { nodeName?: string; hostname?: string; subdomain?: string } | undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -111,8 +112,13 @@ export function podHealthView(pod: KubeObject): KubeObject {
       deletionTimestamp,
       creationTimestamp,
     },
-    // The node a pod runs on: a per-pod listener's address is its node's (listener-addresses.ts).
-    spec: { nodeName: (pod.spec as { nodeName?: string } | undefined)?.nodeName },
+    spec: {
+      // The node a pod runs on: a per-pod listener's address is its node's (listener-addresses.ts).
+      nodeName: podSpec?.nodeName,
+      // A pod's DNS name: the operator checks a pod's HTTPS certificate against it (pod-http.ts).
+      hostname: podSpec?.hostname,
+      subdomain: podSpec?.subdomain,
+    },
     status: {
       phase: status.phase,
       // A pod's address: node topology tables list pods by IP (lib/topology).

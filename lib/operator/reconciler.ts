@@ -16,6 +16,7 @@ import { resolveReferences, type ReferencedObject, type ReferencesHook } from '.
 import { stackletDependencies } from '../stacklet/resolve';
 import { SpecValidationError } from '../spec/validate';
 import type { AnyStackletSpec } from '../spec/stacklet-spec';
+import type { TlsSpec } from '../spec/common';
 import { buildChildren, type Manifest } from './build';
 import type { CertificateRestarts } from './certificate-restarts';
 import type { KindCache } from './cache';
@@ -36,7 +37,8 @@ import type { OperatorMetrics } from './metrics';
 import { CONTAINERS_FAILING, podProblems, problemsSignature, type PodProblem } from './pod-health';
 import { workloadReadiness, WORKLOAD_KINDS, type WorkloadReadiness } from './readiness';
 import { quorumVerdict, type QuorumVerdict } from './quorum';
-import { TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
+import { resolveStackletTls, TLS_CLASS_LABEL, tlsOfPodVolumes, type TlsClassInfo } from '../tls/pod-tls';
+import { DEFAULT_CLUSTER_DOMAIN } from './pod-certificates';
 import type { Volume } from '../../imports/k8s-wire';
 import type { ListenerClassInfo } from '../listener/class';
 import type { AuthenticationClassInfo } from '../authentication/class';
@@ -56,7 +58,8 @@ import {
 } from './resources';
 import { secretsHashOf, withSecretsHashes } from './secret-references';
 import { expandClaim, StoragePlanner, volumeChangeProblems, type Claim } from './storage';
-import { getPodJson, handOverScaleDowns, HAND_OVER_RETRY_MS, statefulSetReplicas } from './scale-down';
+import { handOverScaleDowns, HAND_OVER_RETRY_MS, statefulSetReplicas } from './scale-down';
+import { classTrust, getPodJson, podDnsName } from './pod-http';
 
 /** How often a stacklet waiting for a dependency looks again (events usually come sooner). */
 export const DEPENDENCY_RETRY_MS = 5_000;
@@ -136,6 +139,13 @@ export interface ReconcilerOptions {
   readonly certificateRestarts?: CertificateRestarts;
   /** The operator's own pods, admitted to the ports it reads (a scale-down hand-over). @default - none */
   readonly operatorPods?: OperatorPods;
+  /**
+   * The TlsClasses' ClusterTrustBundles the operator published (the signer's cache): the CAs a
+   * pod's HTTPS answer is checked against. @default - none: HTTPS reads of pods fail, saying why
+   */
+  readonly trustBundles?: () => Iterable<KubeObject>;
+  /** The cluster's DNS domain, in pods' DNS names. @default 'cluster.local' */
+  readonly clusterDomain?: string;
 }
 
 export class Reconciler {
@@ -306,7 +316,12 @@ export class Reconciler {
       this.o.product.roles,
       desired,
       (m) => this.live(m) as Manifest | undefined,
-      this.runningPods(namespace, name),
+      this.runningPods(
+        namespace,
+        name,
+        resolveStackletTls((spec.clusterConfig as { tls?: TlsSpec } | undefined)?.tls, this.o.tlsClasses())
+          .tls.server,
+      ),
       spec.clusterOperation?.stopped === true,
     );
     desired = handOver.manifests;
@@ -551,17 +566,43 @@ export class Reconciler {
       });
   }
 
-  /** The stacklet's pods in the operator's cache, for a role's scale-down hand-over. */
-  private runningPods(namespace: string, name: string): RunningPods {
+  /**
+   * The stacklet's pods in the operator's cache, for a role's scale-down hand-over; `serverTls` the
+   * stacklet's server TlsClass, whose CAs its pods' HTTPS answers are checked against.
+   */
+  private runningPods(namespace: string, name: string, serverTls: TlsClassInfo | undefined): RunningPods {
+    const running = () => this.stackletPods(namespace, name).filter((p) => !p.metadata.deletionTimestamp);
+    const ipOf = (p: KubeObject) => (p.status as { podIP?: string } | undefined)?.podIP;
     return {
       of: (role) =>
-        this.stackletPods(namespace, name)
-          .filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === role && !p.metadata.deletionTimestamp)
+        running()
+          .filter((p) => p.metadata.labels?.[LABEL_COMPONENT] === role)
           .flatMap((p) => {
-            const ip = (p.status as { podIP?: string } | undefined)?.podIP;
+            const ip = ipOf(p);
             return ip ? [{ name: p.metadata.name, ip }] : [];
           }),
-      getJson: getPodJson,
+      serverTls: serverTls !== undefined,
+      getJson: async (url) => {
+        if (!url.startsWith('https:')) return getPodJson(url);
+        if (!serverTls)
+          throw new Error(
+            `GET ${url}: the stacklet has no server TlsClass to check the pod's certificate against`,
+          );
+        const ca = classTrust(this.o.trustBundles?.() ?? [], serverTls.name);
+        if (!ca) {
+          throw new Error(
+            `GET ${url}: the keelson operator knows no CA of the TlsClass "${serverTls.name}" yet ` +
+              "(it publishes each class's CAs as ClusterTrustBundles, which needs Kubernetes 1.35 or later with " +
+              'certificates.k8s.io/v1beta1 served)',
+          );
+        }
+        const host = new URL(url).hostname;
+        const pod = running().find((p) => ipOf(p) === host);
+        const serverName = pod && podDnsName(pod, this.o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+        if (!serverName)
+          throw new Error(`GET ${url}: no pod of the stacklet with a DNS name has the IP ${host}`);
+        return getPodJson(url, { ca, serverName });
+      },
     };
   }
 

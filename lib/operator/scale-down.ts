@@ -14,9 +14,6 @@ import type { KubeObject } from './informer';
 /** How often a stacklet waiting for a hand-over asks again. */
 export const HAND_OVER_RETRY_MS = 10_000;
 
-/** How long the operator waits for a pod's HTTP answer. */
-const POD_REQUEST_TIMEOUT_MS = 5_000;
-
 /** A StatefulSet's replicas, as the API server defaults them (1 when unset). */
 export function statefulSetReplicas(m: KubeObject): number {
   return (m.spec as { replicas?: number } | undefined)?.replicas ?? 1;
@@ -75,21 +72,4 @@ export async function handOverScaleDowns(
       : m,
   );
   return { manifests, pending };
-}
-
-/** `RunningPods.getJson`: a GET with a timeout, the failure named by its URL. */
-export async function getPodJson(url: string): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(POD_REQUEST_TIMEOUT_MS) });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new Error(`GET ${url}: ${cause ?? (error as Error).message}`);
-  }
-  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
-  try {
-    return await response.json();
-  } catch {
-    throw new Error(`GET ${url}: the answer is not JSON`);
-  }
 }

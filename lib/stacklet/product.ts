@@ -254,8 +254,14 @@ export interface RunningPods {
   /** The stacklet's pods of `role` that have an IP. */
   readonly of: (role: string) => readonly RunningPod[];
   /**
-   * The JSON a pod serves over HTTP at `url` (a pod IP, a port of the role), within a few seconds;
-   * rejects with a message that names the URL.
+   * Whether the stacklet serves its clients with TLS (a server TlsClass is on): a role whose HTTP
+   * port then speaks HTTPS is read with `https:` URLs.
+   */
+  readonly serverTls: boolean;
+  /**
+   * The JSON a pod serves at `url` (a pod IP, a port of the role), within a few seconds; rejects with
+   * a message that names the URL. An `https:` URL is answered only by a certificate of the stacklet's
+   * server TlsClass that names the pod dialled (lib/operator/pod-http.ts).
    */
   readonly getJson: (url: string) => Promise<unknown>;
 }

@@ -3,14 +3,20 @@
  * operator`) runs as a pod from `keelson deploy`'s manifests in a namespace of its own and reconciles
  * a ZookeeperCluster, a ZookeeperZnode and an HdfsCluster (custom resources) in a second namespace.
  * Both namespaces enforce the restricted Pod Security profile, and the node enforces keelson's
- * NetworkPolicies. Proven, each step a user's patch of the running stacklet:
+ * NetworkPolicies. The HDFS serves its web ports over HTTPS only, with Pod Certificates the operator
+ * signs for a `keelsonCa` TlsClass of the test's own. Proven, each step a user's patch of the
+ * running stacklet:
  * - the HDFS becomes Available with rack awareness by the node's hostname label: the operator
  *   writes the datanodes' racks by pod IP, and the namenodes place both datanodes on that rack;
+ *   every pod has its Pod Certificate of the class, the namenodes' `hdfs-site.xml` says HTTPS_ONLY,
+ *   and `fsck` (the namenode's HTTPS port, checked against the class's CA) answers;
  * - one patch lowers the datanodes from two to one. A file has its only copy on the leaving datanode
  *   (written from its pod). The operator lists the pod in the namenodes' exclude file and reports
  *   `Progressing` (`ScaleDownHandingOver`) with the StatefulSet still at two pods. It follows the
- *   decommission in the active namenode's JMX, which its NetworkPolicy rule lets it reach from its
- *   own namespace, and lowers the replicas only once the namenode reports the pod Decommissioned:
+ *   decommission in the active namenode's JMX — over HTTPS, the certificate checked against the
+ *   class's CAs and the namenode pod's DNS name — which its NetworkPolicy rule lets it reach from its
+ *   own namespace (its message quotes the namenode's report), and lowers the replicas only once the
+ *   namenode reports the pod Decommissioned:
  *   `fsck /` is HEALTHY with no under-replicated or missing block, and the file reads back byte for
  *   byte. The exclude file keeps the gone pod;
  * - one patch brings the datanodes back to two: the exclude file is empty again, and the returning
@@ -40,7 +46,7 @@ import {
   statefulSetRolledOut,
 } from './real-node-support';
 import { decommissionStatus, expectHealthyFsck, writeFromDatanode } from './hdfs-support';
-import { adminClients, useTestNamespace, waitFor } from './support';
+import { adminClients, uniqueName, useTestNamespace, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
 
@@ -58,6 +64,13 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
   const home = useTestNamespace('hdfs-op-home', RESTRICTED);
   const data = useTestNamespace('hdfs-op', RESTRICTED);
   const { core, custom } = adminClients();
+  /** The TlsClass whose Pod Certificates the HDFS serves HTTPS with (the operator signs them). */
+  const tlsClass = uniqueName('hdfs-op-tls');
+  afterAll(async () => {
+    await custom
+      .deleteClusterCustomObject({ group: GROUP, version: API_VERSION, plural: 'tlsclasses', name: tlsClass })
+      .catch(() => undefined);
+  });
 
   const everything = async () => {
     const pods = (await core.listNamespacedPod({ namespace: home.name })).items.map((p) => p.metadata!.name!);
@@ -155,6 +168,17 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
     await buildImageOnRealNode(hdfsImageRecipe(VERSION));
 
     kubectlApply(operatorManifests());
+    await custom.createClusterCustomObject({
+      group: GROUP,
+      version: API_VERSION,
+      plural: 'tlsclasses',
+      body: {
+        apiVersion: `${GROUP}/${API_VERSION}`,
+        kind: 'TlsClass',
+        metadata: { name: tlsClass },
+        spec: { keelsonCa: { certificateLifetime: '24h' } },
+      },
+    });
 
     const applied = Date.now();
     await create('ZookeeperCluster', 'zk', {
@@ -170,6 +194,7 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
         zookeeperConfigMapName: 'hdfs-znode',
         dfsReplication: 1,
         rackAwareness: { nodeLabels: ['kubernetes.io/hostname'] },
+        tls: { serverTlsClass: tlsClass },
       },
       namenodes: role('640Mi', 2),
       journalnodes: role('320Mi', 1),
@@ -184,6 +209,19 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
       ),
     );
     const available = Date.now();
+
+    // HTTPS only, with the Pod Certificates of the class the operator signs.
+    const namenodeSite = (
+      await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })
+    ).data!['hdfs-site.xml'];
+    expect(namenodeSite).toMatch(/<name>dfs\.http\.policy<\/name>\s*<value>HTTPS_ONLY<\/value>/);
+    for (const pod of [...NAMENODES, ...DATANODES]) {
+      const volumes = (await core.readNamespacedPod({ name: pod, namespace: data.name })).spec!.volumes ?? [];
+      const signers = volumes
+        .flatMap((v) => v.projected?.sources ?? [])
+        .map((s) => s.podCertificate?.signerName);
+      expect(signers).toContain(`keelson.dev/${tlsClass}`);
+    }
 
     // Rack awareness: the operator's table holds each datanode's IP with its node's hostname label,
     // and the namenodes place both datanodes there.
@@ -221,14 +259,16 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
     const patched = Date.now();
     await patchHdfs({ datanodes: role('640Mi', 1) });
     let held: { message: string; replicas?: number; exclude: string } | undefined;
+    const heldMessages = new Set<string>();
     await withLogs(() =>
       waitFor(
         'the datanodes to be one, after the operator held them for the decommission',
         async () => {
           const progressing = await condition('Progressing');
           const replicas = await datanodeReplicas();
-          if (progressing?.reason === 'ScaleDownHandingOver' && !held) {
-            held = { message: progressing.message, replicas, exclude: await exclude() };
+          if (progressing?.reason === 'ScaleDownHandingOver') {
+            heldMessages.add(progressing.message);
+            held ??= { message: progressing.message, replicas, exclude: await exclude() };
           }
           return replicas === 1;
         },
@@ -239,6 +279,11 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
       ),
     );
     const lowered = Date.now();
+    // The operator read the active namenode's report over HTTPS: its message quotes the leaving
+    // datanode's state there (a failed read says that no namenode answers as active).
+    expect(
+      [...heldMessages].some((m) => new RegExp(`${LEAVING} is [A-Za-z ]+ at the active namenode`).test(m)),
+    ).toBe(true);
     expect(held).toBeDefined();
     expect(held!.replicas).toBe(2);
     expect(held!.message).toMatch(/^a scale-down waits until the leaving pods handed their data over: /);
