@@ -74,6 +74,31 @@ describe('krb5.conf and the keytab init container (lib/authentication/kerberos)'
     expect(script).toMatch(/if \[ -s \/keelson\/kerberos-admin\/keytab \]; then auth=\(-k -t/);
   });
 
+  test('with otherServices the keytab holds each service’s principal at each address, the first service’s first', () => {
+    const podAddress = '${POD_NAME}.x.${POD_NAMESPACE}.svc.cluster.local';
+    const listener = {
+      serviceType: 'NodePort',
+      addressConfigMap: 'x-listeners',
+      ports: ['data'],
+    } as unknown as Parameters<typeof keytabScript>[1]['listener'];
+    const script = keytabScript(KERBEROS, {
+      service: 'hdfs',
+      otherServices: ['HTTP'],
+      podAddress,
+      configDir: '/c',
+      listener,
+    });
+    expect(script).toContain(`principal="hdfs/${podAddress}@DATA.EXAMPLE.ORG"`);
+    expect(script).toContain(
+      'principals=("$principal" "hdfs/${listener_host}@DATA.EXAMPLE.ORG" ' +
+        `"HTTP/${podAddress}@DATA.EXAMPLE.ORG" "HTTP/\${listener_host}@DATA.EXAMPLE.ORG")`,
+    );
+    // Without them, the one service's principal only (Kafka's and Hive's keytabs are unchanged).
+    expect(keytabScript(KERBEROS, { service: 'kafka', podAddress, configDir: '/c' })).toContain(
+      'principals=("$principal")',
+    );
+  });
+
   test('the image is Debian 12 krb5-user, built only at its one version', () => {
     expect(KRB5_TOOLS_IMAGES.recipe('1.20.1').reference).toBe(KRB5_TOOLS_IMAGE);
     expect(() => KRB5_TOOLS_IMAGES.recipe('1.21.0')).toThrow(/builds krb5-tools 1.20.1 only/);

@@ -48,6 +48,11 @@ import {
   defineRule,
   jmxExporterAgentArgument,
   jvmHeapFromMemory,
+  kerberosClassOf,
+  kerberosPodParts,
+  KERBEROS_KEYTAB,
+  KRB5_CONF_FILE,
+  type KerberosPodParts,
   listenerAddressScript,
   LOG_DIR,
   log4j2Config,
@@ -111,6 +116,30 @@ export const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
  * trusts.
  */
 export const HDFS_TLS_DISCOVERY_KEY = 'HDFS_TLS_CLASS';
+
+/**
+ * The keys, present only with a kerberos class, of its realm and of the AuthenticationClass (for a
+ * keelson client to get its own keytab), as the Hive metastore's discovery names them. The
+ * principals a client accepts are in `hdfs-site.xml` (`dfs.namenode.kerberos.principal.pattern`, …).
+ */
+export const HDFS_KERBEROS_REALM_DISCOVERY_KEY = 'HDFS_KERBEROS_REALM';
+export const HDFS_KERBEROS_CLASS_DISCOVERY_KEY = 'HDFS_KERBEROS_CLASS';
+/** The service part of every HDFS daemon's principal (`hdfs/<pod DNS name>@REALM`), and its short name. */
+export const HDFS_KERBEROS_SERVICE = 'hdfs';
+/** The service part of the principals of SPNEGO on the web ports (`HTTP/<pod DNS name>@REALM`). */
+export const HDFS_SPNEGO_SERVICE = 'HTTP';
+/**
+ * RPC's SASL protection: `privacy` (encrypted), as the web ports are HTTPS: RPC carries file names,
+ * permissions, block and delegation tokens. Clients must ask for the same (the discovery's core-site).
+ */
+export const HDFS_RPC_PROTECTION = 'privacy';
+/**
+ * Block transfer's SASL protection: `integrity` — each block transfer is authenticated with its
+ * block token and its messages cannot be altered unnoticed, without the cost of SASL's (DIGEST-MD5,
+ * old ciphers) encryption of every byte. Encrypted blocks: `dfs.encrypt.data.transfer` with AES
+ * through `configOverrides`.
+ */
+export const HDFS_DATA_TRANSFER_PROTECTION = 'integrity';
 
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HDFS reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
@@ -399,6 +428,122 @@ export function clientHdfsSite(stacklet: StackletContext): Record<string, string
       'org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider',
     'dfs.replication': String(replication(stacklet)),
     ...(tls ? { 'dfs.http.policy': 'HTTPS_ONLY' } : {}),
+    ...clientHdfsSiteKerberos(stacklet),
+  };
+}
+
+/** The realm of the stacklet's kerberos class, if it names one. */
+export function kerberosRealm(stacklet: StackletContext): string | undefined {
+  return kerberosClassOf(stacklet.authentication)?.spec.kerberos.realm;
+}
+
+/**
+ * The Kerberos parts of a role group's pods: a keytab holding `hdfs/<pod DNS name>@REALM` (the
+ * daemon's RPC) and `HTTP/<pod DNS name>@REALM` (SPNEGO on its web port), and for datanodes of an
+ * external class both principals of the outside address too; krb5.conf in the role group's ConfigMap.
+ */
+export function hdfsKerberos(stacklet: StackletContext, rg: HdfsRoleGroup): KerberosPodParts | undefined {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return undefined;
+  return kerberosPodParts(info, {
+    service: HDFS_KERBEROS_SERVICE,
+    otherServices: [HDFS_SPNEGO_SERVICE],
+    podAddress: podAddressScript(stacklet, rg, '${', '}'),
+    configDir: CONFIG_DIR,
+    listener: rg.role === 'datanodes' ? rg.listener : undefined,
+  });
+}
+
+/**
+ * A pod's DNS name (`<pod>.<headless Service>.<namespace>.svc.<domain>`), the host of its
+ * principals, with `POD_NAME` and `POD_NAMESPACE` as `open`NAME`close` (a shell's `${…}`, or
+ * Kubernetes' `$(…)` in an env value).
+ */
+function podAddressScript(stacklet: StackletContext, rg: HdfsRoleGroup, open: string, close: string): string {
+  return `${open}POD_NAME${close}.${rg.names.headlessService}.${open}POD_NAMESPACE${close}.svc.${stacklet.clusterDomain}`;
+}
+
+/** `-Djava.security.krb5.conf` for every JVM of a pod, with a kerberos class. */
+function krb5JvmArguments(stacklet: StackletContext): string[] {
+  return kerberosRealm(stacklet) ? [`-Djava.security.krb5.conf=${CONFIG_DIR}/${KRB5_CONF_FILE}`] : [];
+}
+
+/**
+ * auth_to_local: the daemons' principals of the realm (`hdfs/<host>`, and `HTTP/<host>` of SPNEGO)
+ * become `hdfs` — the namenodes' login user, so HDFS' superuser — and a user of the realm its first
+ * component (`alice@REALM`, `alice/admin@REALM` → `alice`).
+ */
+export function hdfsAuthToLocal(realm: string): string {
+  const escaped = realm.replace(/\./g, '\\.');
+  return [
+    `RULE:[2:$1@$0](${HDFS_KERBEROS_SERVICE}@${escaped})s/.*/${HDFS_KERBEROS_SERVICE}/`,
+    `RULE:[2:$1@$0](${HDFS_SPNEGO_SERVICE}@${escaped})s/.*/${HDFS_KERBEROS_SERVICE}/`,
+    `RULE:[1:$1@$0](.*@${escaped})s/@.*//`,
+    `RULE:[2:$1@$0](.*@${escaped})s/@.*//`,
+    'DEFAULT',
+  ].join('\n');
+}
+
+/**
+ * core-site.xml's Kerberos keys for clients and daemons alike: Kerberos logins, RPC protection, and
+ * how principals become user names.
+ */
+export function coreSiteKerberos(stacklet: StackletContext): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  return {
+    'hadoop.security.authentication': 'kerberos',
+    'hadoop.rpc.protection': HDFS_RPC_PROTECTION,
+    'hadoop.security.auth_to_local': hdfsAuthToLocal(realm),
+  };
+}
+
+/**
+ * hdfs-site.xml's Kerberos keys a client needs: the principals of the daemons, and the block
+ * transfer's SASL protection (the datanodes listen on unprivileged ports, so a client must do the
+ * SASL handshake). Each `_HOST` pattern comes with a `.pattern` that accepts any `hdfs/…` principal
+ * of the realm a daemon presents: without it Hadoop's RPC client derives the expected principal
+ * from a reverse DNS lookup of the daemon's pod IP, which has no entry (and an outside datanode is
+ * named by its node's address). Only the realm's admin can create `hdfs/…` principals.
+ */
+export function clientHdfsSiteKerberos(stacklet: StackletContext): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  const principal = `${HDFS_KERBEROS_SERVICE}/_HOST@${realm}`;
+  const pattern = `${HDFS_KERBEROS_SERVICE}/*@${realm}`;
+  return {
+    'dfs.data.transfer.protection': HDFS_DATA_TRANSFER_PROTECTION,
+    ...Object.fromEntries(
+      ['namenode', 'datanode', 'journalnode'].flatMap((role) => [
+        [`dfs.${role}.kerberos.principal`, principal],
+        [`dfs.${role}.kerberos.principal.pattern`, pattern],
+      ]),
+    ),
+  };
+}
+
+/**
+ * hdfs-site.xml's Kerberos keys of the daemons: block tokens (the namenode refuses to start
+ * without them under Kerberos; the datanodes' SASL handshake rests on them), each daemon's keytab,
+ * SPNEGO's principal on the web ports. `_HOST` is the namenode's rpc-address host (its pod DNS
+ * name) for a namenode and its failover controller, and the pod's canonical host name (its pod DNS
+ * name, from the kubelet's /etc/hosts: the StatefulSet gives each pod its headless Service as
+ * subdomain) for a journalnode, a datanode (its `dfs.datanode.hostname`, the outside address, with
+ * an external class) and every web port (bound to 0.0.0.0).
+ */
+function hdfsSiteKerberos(stacklet: StackletContext): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  const spnego = `${HDFS_SPNEGO_SERVICE}/_HOST@${realm}`;
+  return {
+    'dfs.block.access.token.enable': 'true',
+    'dfs.namenode.keytab.file': KERBEROS_KEYTAB,
+    'dfs.datanode.keytab.file': KERBEROS_KEYTAB,
+    'dfs.journalnode.keytab.file': KERBEROS_KEYTAB,
+    'dfs.web.authentication.kerberos.principal': spnego,
+    'dfs.web.authentication.kerberos.keytab': KERBEROS_KEYTAB,
+    'dfs.namenode.kerberos.internal.spnego.principal': spnego,
+    'dfs.journalnode.kerberos.internal.spnego.principal': spnego,
   };
 }
 
@@ -523,7 +668,22 @@ export function excludeFile(stacklet: StackletContext): string {
 
 /** core-site.xml of clients and of every role. */
 export function hdfsCoreSite(stacklet: StackletContext): Record<string, string> {
-  return { 'fs.defaultFS': fileSystemUri(stacklet) };
+  return { 'fs.defaultFS': fileSystemUri(stacklet), ...coreSiteKerberos(stacklet) };
+}
+
+/**
+ * core-site.xml of the daemons. With a kerberos class, Hadoop's service-level authorization
+ * (`hadoop.security.authorization`) stays off, on purpose: it pins the client principal of each
+ * daemon-to-daemon protocol (datanode → namenode, namenode → journalnode) to `_HOST` filled in
+ * with a reverse DNS lookup of the caller's pod IP, which has no entry, so it would refuse every
+ * datanode and namenode; its default ACLs admit every authenticated user anyway. Who may do what
+ * is HDFS' own: Kerberos logins, the `hdfs` superuser, file permissions.
+ */
+function daemonCoreSite(stacklet: StackletContext): Record<string, string> {
+  return {
+    ...hdfsCoreSite(stacklet),
+    ...(kerberosRealm(stacklet) ? { 'hadoop.security.authorization': 'false' } : {}),
+  };
 }
 
 /**
@@ -537,7 +697,7 @@ export function hdfsSite(
   role: HdfsRole,
   rg?: HdfsRoleGroup,
 ): Record<string, string> {
-  const client = clientHdfsSite(stacklet);
+  const client = { ...clientHdfsSite(stacklet), ...hdfsSiteKerberos(stacklet) };
   switch (role) {
     case 'namenodes':
       return {
@@ -586,7 +746,7 @@ export function hdfsSite(
 /** core-site.xml of the namenodes: the failover controllers' ZooKeeper too. */
 function namenodeCoreSite(stacklet: StackletContext): Record<string, string> {
   return {
-    ...hdfsCoreSite(stacklet),
+    ...daemonCoreSite(stacklet),
     'ha.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
     'ha.zookeeper.parent-znode': failoverZnode(stacklet),
     // The init container copies the script there, executable (ConfigMap files are not).
@@ -636,23 +796,44 @@ function java(
     .join(' ');
 }
 
-const podEnv = [
-  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-  // Hadoop's login takes the user from here before asking the operating system.
-  { name: 'HADOOP_USER_NAME', value: 'keelson' },
-  { name: 'HOME', value: '/tmp' },
-];
+/**
+ * The environment of every container of a role group's pods. With a kerberos class, a Hadoop client
+ * run in the pod (the refresh sidecar's `dfsadmin`, an `hdfs fsck` or `haadmin` someone runs there)
+ * logs in as the pod's `hdfs/…` principal from its keytab (Hadoop's `KRB5PRINCIPAL` and
+ * `KRB5KEYTAB`) and reads keelson's krb5.conf (`HADOOP_CLIENT_OPTS` of the `hdfs` script; keep it
+ * when adding options: `HADOOP_CLIENT_OPTS="$HADOOP_CLIENT_OPTS -Xmx96m"`).
+ */
+function podEnv(stacklet: StackletContext, rg: HdfsRoleGroup) {
+  const realm = kerberosRealm(stacklet);
+  return [
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // Hadoop's login takes the user from here before asking the operating system (not with Kerberos).
+    { name: 'HADOOP_USER_NAME', value: 'keelson' },
+    { name: 'HOME', value: '/tmp' },
+    ...(realm
+      ? [
+          { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          {
+            name: 'KRB5PRINCIPAL',
+            value: `${HDFS_KERBEROS_SERVICE}/${podAddressScript(stacklet, rg, '$(', ')')}@${realm}`,
+          },
+          { name: 'KRB5KEYTAB', value: KERBEROS_KEYTAB },
+          { name: 'HADOOP_CLIENT_OPTS', value: krb5JvmArguments(stacklet).join(' ') },
+        ]
+      : []),
+  ];
+}
 
 /**
  * The daemon's start: with server TLS its key and trust stores (storesScript), then `exec java` with
  * the role group's JVM arguments, log4j file and exporter.
  */
-function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): string {
+function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string, krb5: string[] = []): string {
   const agent = jmxExporterAgentArgument(HDFS_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
   return [
     'set -eu',
     ...storesScript(rg.tls),
-    `exec ${java(confDir, [...HADOOP_JAVA17_OPTIONS, ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
+    `exec ${java(confDir, [...HADOOP_JAVA17_OPTIONS, ...krb5, ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass)}`,
   ].join('\n');
 }
 
@@ -660,9 +841,9 @@ function daemonScript(rg: HdfsRoleGroup, confDir: string, mainClass: string): st
  * A datanode of an external class: it waits for the address the operator writes (its node's address
  * and its Service's nodePorts), writes its config with them, and starts on it.
  */
-export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string): string {
+export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string, krb5: string[] = []): string {
   const ph = DATANODE_LISTENER_PLACEHOLDERS;
-  const daemon = daemonScript(rg, DATANODE_RUN_DIR, mainClass).split('\n').slice(1);
+  const daemon = daemonScript(rg, DATANODE_RUN_DIR, mainClass, krb5).split('\n').slice(1);
   return [
     'set -eu',
     ...listenerAddressScript(rg.listener!),
@@ -685,7 +866,13 @@ export function datanodeListenerScript(rg: HdfsRoleGroup, mainClass: string): st
  */
 export function formatScript(stacklet: StackletContext, log4jPath: string, tls: RoleGroupTls = {}): string {
   const first = namenodeIds(stacklet)[0];
-  const opts = [...jvmHeapFromMemory(FORMAT_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+  // With Kerberos both log in from the pod's keytab as the namenode (`dfs.namenode.keytab.file`,
+  // `dfs.namenode.kerberos.principal` with `_HOST` its rpc-address host) by themselves.
+  const opts = [
+    ...jvmHeapFromMemory(FORMAT_MEMORY),
+    ...krb5JvmArguments(stacklet),
+    `-Dlog4j2.configurationFile=${log4jPath}`,
+  ];
   const namenode = (args: string[]) => java(RUN_DIR, opts, HDFS_MAIN_CLASSES.namenode, args);
   return [
     'set -u',
@@ -715,8 +902,9 @@ export function formatScript(stacklet: StackletContext, log4jPath: string, tls: 
  * The failover controller: `-formatZK` creates its znode (a no-op answered with exit code 2 when
  * it exists), then the controller runs until the pod ends.
  */
-export function zkfcScript(log4jPath: string): string {
-  const opts = [...jvmHeapFromMemory(ZKFC_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+export function zkfcScript(log4jPath: string, krb5: string[] = []): string {
+  // With Kerberos the controller logs in as its namenode (its keytab and principal keys) by itself.
+  const opts = [...jvmHeapFromMemory(ZKFC_MEMORY), ...krb5, `-Dlog4j2.configurationFile=${log4jPath}`];
   return [
     'set -u',
     `${java(RUN_DIR, opts, HDFS_MAIN_CLASSES.zkfc, ['-formatZK', '-nonInteractive'])} || true`,
@@ -731,8 +919,10 @@ export function zkfcScript(log4jPath: string): string {
  * active and the standby alike), until that succeeds. The namenode reads the file at its start, so
  * the file as it is when the sidecar starts counts as read.
  */
-export function refreshNodesScript(log4jPath: string): string {
-  const opts = [...jvmHeapFromMemory(REFRESH_MEMORY), `-Dlog4j2.configurationFile=${log4jPath}`];
+export function refreshNodesScript(log4jPath: string, krb5: string[] = []): string {
+  // With Kerberos, dfsadmin logs in as the pod's principal (KRB5PRINCIPAL, KRB5KEYTAB: podEnv), the
+  // superuser; it accepts the namenode's principal at 127.0.0.1 by the principal pattern.
+  const opts = [...jvmHeapFromMemory(REFRESH_MEMORY), ...krb5, `-Dlog4j2.configurationFile=${log4jPath}`];
   const file = `${CONFIG_DIR}/${EXCLUDE_FILE}`;
   return [
     'set -u',
@@ -795,7 +985,12 @@ const common = {
   certificateReload: { server: 'restart' } as const,
 };
 
-function files(stacklet: StackletContext, rg: HdfsRoleGroup, role: HdfsRole, core = hdfsCoreSite(stacklet)) {
+function files(
+  stacklet: StackletContext,
+  rg: HdfsRoleGroup,
+  role: HdfsRole,
+  core = daemonCoreSite(stacklet),
+) {
   return {
     [CORE_SITE]: core,
     [HDFS_SITE]: hdfsSite(stacklet, role, rg),
@@ -814,23 +1009,29 @@ function simplePod(
 ) {
   const log = logConfig(rg);
   const listener = role === 'datanodes' ? rg.listener : undefined;
+  const kerberos = hdfsKerberos(stacklet, rg);
+  const krb5 = krb5JvmArguments(stacklet);
   return {
     container: {
       command: [
         '/bin/bash',
         '-c',
-        listener ? datanodeListenerScript(rg, mainClass) : daemonScript(rg, CONFIG_DIR, mainClass),
+        listener
+          ? datanodeListenerScript(rg, mainClass, krb5)
+          : daemonScript(rg, CONFIG_DIR, mainClass, krb5),
       ],
-      env: [...podEnv, { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR }],
-      volumeMounts: log.volumeMounts,
+      env: [...podEnv(stacklet, rg), { name: 'HADOOP_CONF_DIR', value: CONFIG_DIR }],
+      volumeMounts: [...log.volumeMounts, ...(kerberos?.mounts ?? [])],
       // A datanode of an external class listens for data on its nodePort: the IPC port stays put.
       ...tcpProbes(listener ? HDFS_PORTS.datanodeIpc : port),
     },
+    // A kerberos class: the keytab of the pod's principals, written before the daemon starts.
+    initContainers: kerberos ? [kerberos.initContainer] : undefined,
     configFiles: files(stacklet, rg, role),
-    extraFiles: sslFiles(rg.tls),
+    extraFiles: { ...sslFiles(rg.tls), ...(kerberos?.files ?? {}) },
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
     reloadedFiles: [LOG4J2_FILE],
-    volumes: log.volumes,
+    volumes: [...log.volumes, ...(kerberos?.volumes ?? [])],
   };
 }
 
@@ -866,22 +1067,28 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       ],
       pod: (stacklet, rg) => {
         const log = logConfig(rg);
+        // A kerberos class: the keytab init container runs first; every container of the pod
+        // (the format init container's `-format` and `-bootstrapStandby` too) reads the keytab.
+        const kerberos = hdfsKerberos(stacklet, rg);
+        const krb5 = krb5JvmArguments(stacklet);
         const mounts = [
           { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
           { name: writableVolumeName(RUN_DIR), mountPath: RUN_DIR },
           { name: writableVolumeName('/tmp'), mountPath: '/tmp' },
           { name: writableVolumeName(LOG_DIR), mountPath: LOG_DIR },
           ...log.volumeMounts,
+          ...(kerberos?.mounts ?? []),
         ];
-        const env = [...podEnv, { name: 'HADOOP_CONF_DIR', value: RUN_DIR }];
+        const env = [...podEnv(stacklet, rg), { name: 'HADOOP_CONF_DIR', value: RUN_DIR }];
         return {
           container: {
-            command: ['/bin/bash', '-c', daemonScript(rg, RUN_DIR, HDFS_MAIN_CLASSES.namenode)],
+            command: ['/bin/bash', '-c', daemonScript(rg, RUN_DIR, HDFS_MAIN_CLASSES.namenode, krb5)],
             env,
-            volumeMounts: log.volumeMounts,
+            volumeMounts: [...log.volumeMounts, ...(kerberos?.mounts ?? [])],
             ...tcpProbes(HDFS_PORTS.namenodeRpc),
           },
           initContainers: [
+            ...(kerberos ? [kerberos.initContainer] : []),
             {
               name: FORMAT_CONTAINER,
               command: ['/bin/bash', '-c', formatScript(stacklet, log.path, rg.tls)],
@@ -900,14 +1107,14 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           sidecars: [
             {
               name: ZKFC_CONTAINER,
-              command: ['/bin/bash', '-c', zkfcScript(ZKFC_LOG4J2_PATH)],
+              command: ['/bin/bash', '-c', zkfcScript(ZKFC_LOG4J2_PATH, krb5)],
               env,
               resources: smallContainerResources(ZKFC_MEMORY),
               volumeMounts: mounts,
             },
             {
               name: REFRESH_CONTAINER,
-              command: ['/bin/bash', '-c', refreshNodesScript(ZKFC_LOG4J2_PATH)],
+              command: ['/bin/bash', '-c', refreshNodesScript(ZKFC_LOG4J2_PATH, krb5)],
               env,
               resources: smallContainerResources(REFRESH_MEMORY),
               volumeMounts: mounts,
@@ -918,6 +1125,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           // The exclude file is read again through the refresh sidecar: no roll.
           extraFiles: {
             ...sslFiles(rg.tls),
+            ...(kerberos?.files ?? {}),
             [EXCLUDE_FILE]: excludeFile(stacklet),
             ...(rackAwareness(stacklet) ? { [TOPOLOGY_SCRIPT]: topologyScript() } : {}),
           },
@@ -940,7 +1148,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
           },
           // Log4j 2 checks its files (monitorInterval) and applies a level change by itself: no roll.
           reloadedFiles: [LOG4J2_FILE, ZKFC_LOG4J2_FILE, EXCLUDE_FILE],
-          volumes: log.volumes,
+          volumes: [...log.volumes, ...(kerberos?.volumes ?? [])],
         };
       },
     }),
@@ -978,6 +1186,8 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       scaleDown: DATANODE_DECOMMISSION,
     }),
   ],
+  // Kerberos: every daemon and client logs in to the realm (RPC SASL, SPNEGO on the web ports).
+  authenticationProviders: ['kerberos'],
   dependencies: (spec): Record<string, string> => {
     const name = spec.clusterConfig?.zookeeperConfigMapName;
     return name ? { 'spec.clusterConfig.zookeeperConfigMapName': name } : {};
@@ -1020,6 +1230,7 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
       );
     }
     problems.push(...tlsProblems(stacklet));
+    problems.push(...kerberosProblems(stacklet));
     return problems;
   },
   discovery: (stacklet) => ({
@@ -1027,8 +1238,44 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
     [CORE_SITE]: renderConfigFile('hadoop-xml', hdfsCoreSite(stacklet)),
     [HDFS_SITE]: renderConfigFile('hadoop-xml', clientHdfsSite(stacklet)),
     ...(stacklet.tls.server ? { [HDFS_TLS_DISCOVERY_KEY]: stacklet.tls.server.name } : {}),
+    ...hdfsKerberosDiscovery(stacklet),
   }),
 };
+
+/** The discovery keys of a kerberos class: its realm and its name. */
+function hdfsKerberosDiscovery(stacklet: StackletContext): Record<string, string> {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return {};
+  return {
+    [HDFS_KERBEROS_REALM_DISCOVERY_KEY]: info.spec.kerberos.realm,
+    [HDFS_KERBEROS_CLASS_DISCOVERY_KEY]: info.name,
+  };
+}
+
+/**
+ * What of `clusterConfig.authentication` HDFS cannot do: more than one kerberos class (each daemon
+ * has one principal, of one realm), and Kerberos without server TLS — a secure datanode on
+ * unprivileged ports must protect block transfer with SASL (`dfs.data.transfer.protection`) and
+ * serve its web port over HTTPS only, or Hadoop refuses to start it.
+ */
+function kerberosProblems(stacklet: StackletContext<HdfsSpec>): string[] {
+  const classes = stacklet.authentication.filter((c) => c.provider === 'kerberos');
+  if (classes.length > 1) {
+    return [
+      'spec.clusterConfig.authentication: each HDFS daemon has one Kerberos principal, of one realm; name one ' +
+        `kerberos AuthenticationClass, not ${classes.length} (${classes.map((c) => c.name).join(', ')})`,
+    ];
+  }
+  if (classes.length === 1 && !stacklet.tls.server) {
+    return [
+      `spec.clusterConfig.authentication: Kerberos (the AuthenticationClass "${classes[0].name}") needs server ` +
+        'TLS: secure datanodes on unprivileged ports protect block transfer with SASL and serve their web port ' +
+        'over HTTPS only, or Hadoop refuses to start them; set spec.clusterConfig.tls.serverTlsClass (or create ' +
+        'the TlsClass "tls")',
+    ];
+  }
+  return [];
+}
 
 /**
  * What of `clusterConfig.tls` HDFS cannot do: internal TLS, and a cert-manager class's certificate

@@ -113,6 +113,12 @@ export interface KerberosPodOptions {
   /** The service part of the principals (`kafka`). */
   readonly service: string;
   /**
+   * More service parts whose principals, at the same addresses, the keytab holds too (HDFS: `HTTP`,
+   * for SPNEGO on its web ports, beside `hdfs`). `principal()` keeps naming `service`'s.
+   * @default - `service`'s principals only
+   */
+  readonly otherServices?: readonly string[];
+  /**
    * The pod's DNS name as a bash expression evaluated in the init container, which has `POD_NAME`
    * and `POD_NAMESPACE` in its environment (`${POD_NAME}.<headless Service>.${POD_NAMESPACE}.svc.<domain>`);
    * with `shared`, the DNS name of the Service clients dial.
@@ -176,12 +182,19 @@ const INIT_MEMORY = '64Mi';
  */
 export function keytabScript(kerberos: KerberosProvider, options: KerberosPodOptions): string {
   const keys = KERBEROS_ADMIN_CREDENTIAL_KEYS;
-  const principal = podPrincipal(options.service, options.podAddress, kerberos.realm);
-  // A pod reached from outside also holds the principal of the address outside clients dial.
+  // A pod reached from outside also holds the principals of the address outside clients dial.
   const listener = outsideListener(options);
-  const principals = listener
-    ? ['"$principal"', `"${podPrincipal(options.service, '${listener_host}', kerberos.realm)}"`]
-    : ['"$principal"'];
+  // Each service's principal at each address: the first is `service`'s at the pod's address.
+  const principal = podPrincipal(options.service, options.podAddress, kerberos.realm);
+  const addresses = [options.podAddress, ...(listener ? ['${listener_host}'] : [])];
+  const services = [options.service, ...(options.otherServices ?? [])];
+  const principals = services.flatMap((service) =>
+    addresses.map((address) =>
+      address === options.podAddress && service === options.service
+        ? '"$principal"'
+        : `"${podPrincipal(service, address, kerberos.realm)}"`,
+    ),
+  );
   return [
     'set -eu',
     `principal="${principal}"`,
