@@ -1,0 +1,350 @@
+/**
+ * HDFS with Kerberos on the real node: keelson's Hadoop image, a real MIT KDC (Debian's krb5-kdc,
+ * test/integration/kerberos-kdc.ts) whose admin may create `hdfs/*` and `HTTP/*` principals, server
+ * TLS from certificates the test signs (Kerberos requires it), in a namespace enforcing the
+ * restricted Pod Security profile. Lean for a 2-core machine: one ZooKeeper server, two namenodes,
+ * one journalnode, one datanode.
+ * - Every pod's `kerberos-keytab` init container writes the pod's `hdfs/<pod DNS name>` and
+ *   `HTTP/<pod DNS name>` keys; all pods become Ready: the first namenode formatted, the second
+ *   bootstrapped from it (both logged in from their keytabs), one is active (the failover
+ *   controllers logged in as their namenodes), the datanode registered (SASL block transfer).
+ * - The `hdfs` superuser (a namenode pod's own principal) owns `/` and gives alice a directory.
+ * - A client pod with alice's keytab, configured only by the HDFS discovery ConfigMap (and a
+ *   krb5.conf of the realm), writes a file and reads it back (RPC privacy, block transfer with SASL
+ *   integrity); the same client without a ticket is refused (`Client cannot authenticate via:[TOKEN,
+ *   KERBEROS]`), and with SIMPLE authentication too (`SIMPLE authentication is not enabled`).
+ * - The active namenode's /jmx answers over HTTPS without SPNEGO (what the operator and monitoring
+ *   read), while WebHDFS on the same port asks for it (401).
+ * - The active namenode's pod is deleted: the standby becomes active (its failover controller and
+ *   its edit log reads from the journalnode over HTTPS with SPNEGO under Kerberos), alice's file
+ *   still reads, `hdfs fsck /` as the superuser is HEALTHY, and the deleted namenode comes back
+ *   with a new keytab as the standby.
+ * - The KDC admin's password is in no synthesized manifest.
+ * Prints the start times (each pod's first Ready after apply) and the failover time.
+ */
+import { Chart, Testing } from 'cdk8s';
+import { HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
+import { hdfsImageRecipe } from '../../constructs/hdfs/image';
+import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import {
+  createHdfsTestCertificates,
+  expectHealthyFsck,
+  HDFS_TEST_TLS_CLASS,
+  hdfsTestTlsVolumes,
+} from './hdfs-support';
+import {
+  clientKrb5Conf,
+  createKerberosAdminSecret,
+  KDC_ADMIN_PASSWORD,
+  kdcKeytab,
+  kerberosClass,
+  REALM,
+  startKdc,
+} from './kerberos-kdc';
+import {
+  buildImageOnRealNode,
+  execInPod,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+import { TestPki } from './test-pki';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '3.4.2';
+const ZOOKEEPER_VERSION = '3.9.4';
+const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
+const JOURNALNODE = 'hdfs-journalnodes-default-0';
+const DATANODE = 'hdfs-datanodes-default-0';
+const ALL = ['zk-servers-default-0', ...NAMENODES, JOURNALNODE, DATANODE];
+const TLS_ROLES = { namenodes: NAMENODES, journalnodes: [JOURNALNODE], datanodes: [DATANODE] } as const;
+/** A Hadoop client run in an HDFS pod: its own principal and krb5.conf (podEnv), a small heap. */
+const IN_POD = 'export HADOOP_CLIENT_OPTS="$HADOOP_CLIENT_OPTS -Xmx96m -XX:TieredStopAtLevel=1";';
+
+describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
+  const ns = useTestNamespace('hdfs-krb', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+  const pki = new TestPki('keelson hdfs kerberos test CA');
+  afterAll(() => pki.remove());
+  const logs = () => podsLogs(ns.name, [...ALL, 'kdc']);
+
+  const small = (memory: string) => ({
+    resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
+  });
+  const role = (memory: string, name: keyof typeof TLS_ROLES) => ({
+    config: small(memory),
+    // The test's certificate in place of the pod certificate keelson's operator would sign.
+    podOverrides: { spec: { ...REAL_NODE_PLACEMENT, volumes: hdfsTestTlsVolumes(name) } },
+    roleGroups: { default: { replicas: TLS_ROLES[name].length } },
+  });
+
+  function manifests(kdcHost: string): Manifest[] {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const zk = new ZookeeperCluster(chart, 'zk', {
+      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+      servers: {
+        config: small('384Mi'),
+        podOverrides: { spec: REAL_NODE_PLACEMENT },
+        roleGroups: { default: { replicas: 1 } },
+      },
+    });
+    const znode = new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk });
+    const spec: HdfsSpec = {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      clusterConfig: {
+        zookeeperConfigMapName: 'hdfs-znode',
+        dfsReplication: 1,
+        tls: { serverTlsClass: HDFS_TEST_TLS_CLASS },
+        authentication: [{ authenticationClass: 'realm' }],
+      },
+      namenodes: role('640Mi', 'namenodes'),
+      journalnodes: role('320Mi', 'journalnodes'),
+      datanodes: role('512Mi', 'datanodes'),
+    };
+    new HdfsCluster(
+      chart,
+      'hdfs',
+      { ...spec, zookeeper: znode },
+      {
+        tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }],
+        authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')],
+      },
+    );
+    return Testing.synth(chart) as Manifest[];
+  }
+
+  /** `hdfs haadmin -getAllServiceState` in a namenode pod, as its hdfs principal. */
+  async function serviceStates(pod: string): Promise<Record<string, string>> {
+    const out = await execInPod(ns.name, pod, `${IN_POD} hdfs haadmin -getAllServiceState 2>/dev/null`);
+    const states: Record<string, string> = {};
+    for (const m of out.matchAll(/^(hdfs-namenodes-default-\d)\.\S+\s+(active|standby|observer)/gm))
+      states[m[1]] = m[2];
+    return states;
+  }
+
+  /** Seconds from `since` to each pod's Ready condition turning True. */
+  async function readySeconds(pods: string[], since: number): Promise<string> {
+    const out: string[] = [];
+    for (const name of pods) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+      const at = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() : NaN;
+      out.push(`${name} ${((at - since) / 1000).toFixed(0)} s`);
+    }
+    return out.join(', ');
+  }
+
+  it('runs HA HDFS under Kerberos: a keytab client works, one without a ticket is refused, failover and fsck pass', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    await buildImageOnRealNode(hdfsImageRecipe(VERSION));
+    await buildImageOnRealNode(krb5ToolsImageRecipe());
+    // The admin may add, inquire and re-key HDFS' principals only.
+    const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*']);
+    await createKerberosAdminSecret(ns.name, 'kerberos-admin');
+    await createHdfsTestCertificates(ns.name, pki, TLS_ROLES);
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'client-kerberos' },
+        data: { 'alice.keytab': await kdcKeytab(ns.name, 'alice.keytab') },
+        stringData: { 'krb5.conf': clientKrb5Conf(kdcHost), 'ca.crt': pki.caPem },
+      },
+    });
+    const objects = manifests(kdcHost);
+    // No credential in anything synthesized: the admin's password is only in the Secret the test wrote.
+    expect(JSON.stringify(objects)).not.toContain(KDC_ADMIN_PASSWORD);
+    const prepared = Date.now();
+    expect(
+      await applyAll(
+        client,
+        objects.filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    const applied = Date.now();
+    await waitPodsReady(ns.name, ALL, 20 * 60_000, logs);
+    const ready = Date.now();
+    const startTimes = await readySeconds(ALL, applied);
+
+    for (const name of ALL) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])])
+        expect(c.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+    }
+    // Each HDFS pod's keytab init container wrote both principals of its pod DNS name.
+    const fqdn = (pod: string) => `${pod}.${pod.replace(/-\d+$/, '')}-headless.${ns.name}.svc.cluster.local`;
+    for (const pod of [...NAMENODES, JOURNALNODE, DATANODE]) {
+      const keytabLog = await core.readNamespacedPodLog({
+        name: pod,
+        namespace: ns.name,
+        container: 'kerberos-keytab',
+      });
+      expect(keytabLog).toContain(`wrote the keytab of hdfs/${fqdn(pod)}@${REALM}`);
+      expect(keytabLog).toContain(`wrote the keytab of HTTP/${fqdn(pod)}@${REALM}`);
+    }
+
+    // One namenode becomes active, the other standby: the controllers logged in as their namenodes.
+    let states: Record<string, string> = {};
+    await waitFor(
+      'one active and one standby namenode',
+      async () => {
+        states = await serviceStates(NAMENODES[0]).catch(() => ({}));
+        return Object.values(states).sort().join(',') === 'active,standby';
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => `${JSON.stringify(states)}\n${await logs()}`,
+    );
+    const active = Object.keys(states).find((n) => states[n] === 'active')!;
+    const standby = NAMENODES.find((n) => n !== active)!;
+    const elected = Date.now();
+    const format = (pod: string) =>
+      core.readNamespacedPodLog({ name: pod, namespace: ns.name, container: 'format-namenode' });
+    expect(await format(NAMENODES[0])).toMatch(/has been successfully formatted/);
+    expect(await format(NAMENODES[1])).toMatch(/Login successful for user hdfs\/hdfs-namenodes-default-1\./);
+
+    // The superuser is the namenodes' login user, hdfs: it owns / and gives alice a directory.
+    const asHdfs = (pod: string, script: string) => execInPod(ns.name, pod, `${IN_POD} ${script}`);
+    const superuser = await asHdfs(
+      active,
+      'hdfs dfs -mkdir -p /alice && hdfs dfs -chown alice /alice && echo "root: $(hdfs dfs -stat %u /)" 2>&1',
+    );
+    expect(superuser).toContain('root: hdfs');
+
+    // A client with alice's keytab and nothing but the discovery ConfigMap (and the realm's krb5.conf).
+    const host = fqdn(active);
+    const https = (request: string) =>
+      `printf '${request} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' | timeout 30 openssl s_client -connect ${host}:9870 ` +
+      `-servername ${host} -CAfile /k/ca.crt -verify_return_error -verify_hostname ${host} -quiet 2>/dev/null`;
+    const once =
+      'timeout 180 hdfs dfs -D dfs.client.failover.max.attempts=1 -D ipc.client.connect.max.retries=1';
+    const out = await runClientPod(
+      ns.name,
+      {
+        name: 'alice',
+        image: hdfsImageRecipe(VERSION).reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            'set -u',
+            `export KRB5PRINCIPAL=alice@${REALM} KRB5KEYTAB=/k/alice.keytab`,
+            'echo "keelson was here" > /tmp/hello.txt',
+            'hdfs dfs -put /tmp/hello.txt /alice/hello.txt',
+            'echo "read: $(hdfs dfs -cat /alice/hello.txt)"',
+            'echo "owner: $(hdfs dfs -stat %u /alice/hello.txt)"',
+            // The same client without a ticket (no keytab, no ticket cache), then with SIMPLE.
+            'unset KRB5PRINCIPAL KRB5KEYTAB',
+            `none=$(${once} -cat /alice/hello.txt 2>&1); echo "no ticket exit: $?"`,
+            'echo "no ticket: $(grep -o -m1 "Client cannot authenticate via:\\[TOKEN, KERBEROS\\]" <<< "$none")"',
+            'mkdir /tmp/simple && cp /etc/hdfs-client/hdfs-site.xml /tmp/simple/',
+            "sed 's#<value>kerberos</value>#<value>simple</value>#' /etc/hdfs-client/core-site.xml > /tmp/simple/core-site.xml",
+            `simple=$(HADOOP_CONF_DIR=/tmp/simple ${once} -cat /alice/hello.txt 2>&1); echo "simple exit: $?"`,
+            'echo "simple: $(grep -o -m1 "SIMPLE authentication is not enabled" <<< "$simple")"',
+            'grep -c "keelson was here" <<< "$none$simple" | sed "s/^/leaked: /"',
+            // /jmx over HTTPS without SPNEGO; WebHDFS on the same port asks for it.
+            `jmx=$(${https('GET /jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus')})`,
+            'echo "jmx: $(head -1 <<< "$jmx" | tr -d "\\r") $(grep -o "\\"State\\" : \\"[a-z]*\\"" <<< "$jmx")"',
+            `echo "webhdfs: $(${https('GET /webhdfs/v1/alice?op=LISTSTATUS')} | head -1 | tr -d "\\r")"`,
+          ].join('\n'),
+        ],
+        labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
+        env: [
+          { name: 'HADOOP_CONF_DIR', value: '/etc/hdfs-client' },
+          {
+            name: 'HADOOP_CLIENT_OPTS',
+            value: '-Xmx128m -XX:TieredStopAtLevel=1 -Djava.security.krb5.conf=/k/krb5.conf',
+          },
+        ],
+        volumes: [
+          {
+            volume: {
+              name: 'hdfs-client',
+              configMap: {
+                name: 'hdfs',
+                items: [
+                  { key: 'core-site.xml', path: 'core-site.xml' },
+                  { key: 'hdfs-site.xml', path: 'hdfs-site.xml' },
+                ],
+              },
+            },
+            mountPath: '/etc/hdfs-client',
+          },
+          { volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' },
+        ],
+      },
+      logs,
+      20 * 60_000,
+    );
+    const lines = out.split('\n');
+    expect(lines).toContain('read: keelson was here');
+    expect(lines).toContain('owner: alice');
+    expect(lines.find((l) => l.startsWith('no ticket exit: '))).not.toBe('no ticket exit: 0');
+    expect(lines).toContain('no ticket: Client cannot authenticate via:[TOKEN, KERBEROS]');
+    expect(lines.find((l) => l.startsWith('simple exit: '))).not.toBe('simple exit: 0');
+    expect(lines).toContain('simple: SIMPLE authentication is not enabled');
+    expect(lines).toContain('leaked: 0');
+    expect(lines).toContain('jmx: HTTP/1.1 200 OK "State" : "active"');
+    expect(lines.find((l) => l.startsWith('webhdfs: '))).toMatch(/^webhdfs: HTTP\/1\.1 401\b/);
+    const clientDone = Date.now();
+
+    // Failover: the active namenode's pod goes; the standby's controller makes it active.
+    const deleted = Date.now();
+    await core.deleteNamespacedPod({ name: active, namespace: ns.name, gracePeriodSeconds: 0 });
+    await waitFor(
+      `${standby} to become active`,
+      async () =>
+        (await serviceStates(standby).catch(() => ({}) as Record<string, string>))[standby] === 'active',
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+    const failedOver = Date.now();
+    // The new active namenode read the shared edit log from the journalnode over HTTPS (SPNEGO).
+    expect(await core.readNamespacedPodLog({ name: standby, namespace: ns.name, container: 'hdfs' })).toMatch(
+      /Loaded \d+ edits file\(s\) \(the last named https:\/\/hdfs-journalnodes-default-0\.[^ ]*:8480\/getJournal/,
+    );
+    expect(await asHdfs(standby, 'hdfs dfs -cat /alice/hello.txt 2>/dev/null')).toContain('keelson was here');
+    expectHealthyFsck(await asHdfs(standby, 'hdfs fsck / 2>/dev/null'));
+
+    // The deleted namenode comes back with a new keytab, on its volume, as the standby.
+    await waitPodsReady(ns.name, [active], 15 * 60_000, logs);
+    const back = Date.now();
+    expect(await format(active)).toMatch(/holds a formatted namespace; starting the namenode as it is/);
+    await waitFor(
+      `${active} to come back as standby`,
+      async () =>
+        (await serviceStates(standby).catch(() => ({}) as Record<string, string>))[active] === 'standby',
+      10 * 60_000,
+      undefined,
+      undefined,
+      logs,
+    );
+
+    process.stdout.write(
+      `hdfs with kerberos on the real node: images and KDC ${((prepared - started) / 1000).toFixed(1)} s, ` +
+        `all pods Ready ${((ready - applied) / 1000).toFixed(1)} s after apply (first Ready: ${startTimes}), ` +
+        `one namenode active ${((elected - applied) / 1000).toFixed(1)} s after apply, ` +
+        `alice's client pod ${((clientDone - elected) / 1000).toFixed(1)} s, ` +
+        `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
+        `(polled with haadmin, a JVM start per poll), the deleted namenode Ready again ` +
+        `${((back - deleted) / 1000).toFixed(1)} s after its deletion\n`,
+    );
+  });
+});
