@@ -37,6 +37,25 @@
  * the class's CAs for what the pods fetch from each other over HTTPS (`ssl-client.xml`). RPC and
  * block transfer are not TLS in Hadoop (SASL under Kerberos protects them): internal TLS is refused.
  * The discovery ConfigMap says `HDFS_TLS_CLASS=<class>`.
+ *
+ * Kerberos (one `kerberos` AuthenticationClass in `clusterConfig.authentication`, server TLS
+ * required): each pod's `kerberos-keytab` init container (lib/authentication/kerberos.ts) writes the
+ * keys of `hdfs/<pod DNS name>@REALM` (RPC) and `HTTP/<pod DNS name>@REALM` (SPNEGO) — plus those of
+ * the outside address for a datanode of an external class — into an in-memory emptyDir that every
+ * container of the pod mounts. Every daemon logs in from it with `_HOST` principals (a namenode's
+ * `_HOST` is its rpc-address host; a journalnode's, a datanode's and every web server's the pod's
+ * canonical host name, its pod DNS name from /etc/hosts); so do the failover controller and the
+ * namenode init container's `-format` and `-bootstrapStandby` by themselves; other Hadoop clients in
+ * a pod through `KRB5PRINCIPAL`/`KRB5KEYTAB`. Every JVM reads keelson's krb5.conf
+ * (`-Djava.security.krb5.conf`). RPC is SASL `privacy`, block transfer SASL `integrity` with block
+ * tokens (the datanodes' ports are unprivileged, which Hadoop allows only with SASL and HTTPS only:
+ * hence server TLS), `hdfs/…` and `HTTP/…` principals map to `hdfs`, the superuser. Principal
+ * patterns (`….principal.pattern = hdfs/*@REALM`) spare clients a reverse DNS lookup of pod IPs, for
+ * which service-level authorization would need it too, so that stays off. No authentication filter
+ * is put on the web servers: /jmx stays readable without SPNEGO (the operator's decommission check,
+ * monitoring), while Hadoop's internal servlets and WebHDFS ask for it. The discovery ConfigMap
+ * carries the client keys in its core-site.xml and hdfs-site.xml, and `HDFS_KERBEROS_REALM` and
+ * `HDFS_KERBEROS_CLASS`.
  */
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
