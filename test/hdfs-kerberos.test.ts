@@ -86,6 +86,7 @@ describe('an HdfsCluster with a kerberos class', () => {
         'dfs.namenode.kerberos.principal.pattern': `hdfs/*@${REALM}`,
         'dfs.datanode.kerberos.principal.pattern': `hdfs/*@${REALM}`,
         'dfs.journalnode.kerberos.principal.pattern': `hdfs/*@${REALM}`,
+        'hadoop.security.service.user.name.key.pattern': `hdfs/*@${REALM}`,
         'dfs.namenode.keytab.file': '/keelson/kerberos/keytab',
         'dfs.datanode.keytab.file': '/keelson/kerberos/keytab',
         'dfs.journalnode.keytab.file': '/keelson/kerberos/keytab',

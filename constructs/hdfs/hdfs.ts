@@ -538,6 +538,9 @@ export function clientHdfsSiteKerberos(stacklet: StackletContext): Record<string
         [`dfs.${role}.kerberos.principal.pattern`, pattern],
       ]),
     ),
+    // The HA admin protocols (haadmin, a failover controller's calls) name the namenode's principal
+    // through this key; its pattern likewise.
+    'hadoop.security.service.user.name.key.pattern': pattern,
   };
 }
 

@@ -260,7 +260,10 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
             // /jmx over HTTPS without SPNEGO; WebHDFS on the same port asks for it.
             `jmx=$(${https('GET /jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus')})`,
             'echo "jmx: $(head -1 <<< "$jmx" | tr -d "\\r") $(grep -o "\\"State\\" : \\"[a-z]*\\"" <<< "$jmx")"',
-            `echo "webhdfs: $(${https('GET /webhdfs/v1/alice?op=LISTSTATUS')} | head -1 | tr -d "\\r")"`,
+            `web=$(${https('GET /webhdfs/v1/alice?op=LISTSTATUS')})`,
+            'echo "webhdfs: $(head -1 <<< "$web" | tr -d "\\r")"',
+            'echo "webhdfs negotiate: $(grep -i -c "^WWW-Authenticate: Negotiate" <<< "$web")"',
+            'echo "webhdfs says: $(tail -c 400 <<< "$web" | tr -d "\\r\\n")"',
           ].join('\n'),
         ],
         labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
@@ -300,7 +303,11 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     expect(lines).toContain('simple: SIMPLE authentication is not enabled');
     expect(lines).toContain('leaked: 0');
     expect(lines).toContain('jmx: HTTP/1.1 200 OK "State" : "active"');
-    expect(lines.find((l) => l.startsWith('webhdfs: '))).toMatch(/^webhdfs: HTTP\/1\.1 401\b/);
+    // WebHDFS asks for SPNEGO: refused without a ticket.
+    const webhdfs = lines.find((l) => l.startsWith('webhdfs: '));
+    process.stdout.write(`${webhdfs}\n${lines.find((l) => l.startsWith('webhdfs says: '))}\n`);
+    expect(webhdfs).toMatch(/^webhdfs: HTTP\/1\.1 40[13]\b/);
+    expect(lines.find((l) => l.startsWith('webhdfs says: '))).not.toContain('FileStatuses');
     const clientDone = Date.now();
 
     // Failover: the active namenode's pod goes; the standby's controller makes it active.
