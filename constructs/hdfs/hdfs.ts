@@ -452,7 +452,7 @@ export function clientHdfsSite(stacklet: StackletContext): Record<string, string
 }
 
 /** The realm of the stacklet's kerberos class, if it names one. */
-export function kerberosRealm(stacklet: StackletContext): string | undefined {
+function kerberosRealm(stacklet: StackletContext): string | undefined {
   return kerberosClassOf(stacklet.authentication)?.spec.kerberos.realm;
 }
 
