@@ -97,7 +97,7 @@ describe('an HdfsCluster with a kerberos class', () => {
       });
       // No authentication filter on the web servers: /jmx stays readable without SPNEGO (the
       // operator's decommission check, monitoring), while Hadoop's internal servlets (image, edits,
-      // fsck) and WebHDFS ask for it.
+      // fsck) ask for it; hdfs-kerberos-real-node proves both.
       expect(Object.keys({ ...site, ...file(objs, role, 'core-site.xml') })).not.toContain(
         'hadoop.http.filter.initializers',
       );

@@ -53,9 +53,9 @@
  * patterns (`….principal.pattern = hdfs/*@REALM`) spare clients a reverse DNS lookup of pod IPs, for
  * which service-level authorization would need it too, so that stays off. No authentication filter
  * is put on the web servers: /jmx stays readable without SPNEGO (the operator's decommission check,
- * monitoring), while Hadoop's internal servlets and WebHDFS ask for it. The discovery ConfigMap
- * carries the client keys in its core-site.xml and hdfs-site.xml, and `HDFS_KERBEROS_REALM` and
- * `HDFS_KERBEROS_CLASS`.
+ * monitoring), while Hadoop's internal servlets ask for it (WebHDFS, with no filter, refuses
+ * everyone). The discovery ConfigMap carries the client keys in its core-site.xml and
+ * hdfs-site.xml, and `HDFS_KERBEROS_REALM` and `HDFS_KERBEROS_CLASS`.
  */
 import { createHash } from 'node:crypto';
 import { Type } from '@sinclair/typebox';

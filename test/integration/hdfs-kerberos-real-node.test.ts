@@ -14,7 +14,7 @@
  *   integrity); the same client without a ticket is refused (`Client cannot authenticate via:[TOKEN,
  *   KERBEROS]`), and with SIMPLE authentication too (`SIMPLE authentication is not enabled`).
  * - The active namenode's /jmx answers over HTTPS without SPNEGO (what the operator and monitoring
- *   read), while WebHDFS on the same port asks for it (401).
+ *   read), while WebHDFS on the same port refuses the unauthenticated request (403, nothing listed).
  * - The active namenode's pod is deleted: the standby becomes active (its failover controller and
  *   its edit log reads from the journalnode over HTTPS with SPNEGO under Kerberos), alice's file
  *   still reads, `hdfs fsck /` as the superuser is HEALTHY, and the deleted namenode comes back
@@ -262,7 +262,6 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
             'echo "jmx: $(head -1 <<< "$jmx" | tr -d "\\r") $(grep -o "\\"State\\" : \\"[a-z]*\\"" <<< "$jmx")"',
             `web=$(${https('GET /webhdfs/v1/alice?op=LISTSTATUS')})`,
             'echo "webhdfs: $(head -1 <<< "$web" | tr -d "\\r")"',
-            'echo "webhdfs negotiate: $(grep -i -c "^WWW-Authenticate: Negotiate" <<< "$web")"',
             'echo "webhdfs says: $(tail -c 400 <<< "$web" | tr -d "\\r\\n")"',
           ].join('\n'),
         ],
@@ -303,11 +302,13 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     expect(lines).toContain('simple: SIMPLE authentication is not enabled');
     expect(lines).toContain('leaked: 0');
     expect(lines).toContain('jmx: HTTP/1.1 200 OK "State" : "active"');
-    // WebHDFS asks for SPNEGO: refused without a ticket.
-    const webhdfs = lines.find((l) => l.startsWith('webhdfs: '));
-    process.stdout.write(`${webhdfs}\n${lines.find((l) => l.startsWith('webhdfs says: '))}\n`);
-    expect(webhdfs).toMatch(/^webhdfs: HTTP\/1\.1 40[13]\b/);
-    expect(lines.find((l) => l.startsWith('webhdfs says: '))).not.toContain('FileStatuses');
+    // WebHDFS on the same port refuses a request no filter authenticated (Hadoop 3.4.2's namenode
+    // puts no SPNEGO filter on it unless hadoop.http.filter.initializers names one, which would
+    // cover /jmx too), and lists nothing.
+    expect(lines).toContain('webhdfs: HTTP/1.1 403 Forbidden');
+    const says = lines.find((l) => l.startsWith('webhdfs says: '));
+    expect(says).toContain('Security enabled but user not authenticated by filter');
+    expect(says).not.toContain('FileStatuses');
     const clientDone = Date.now();
 
     // Failover: the active namenode's pod goes; the standby's controller makes it active.
