@@ -12,7 +12,7 @@ import {
   type HbaseClusterProps,
 } from '../constructs';
 import { productCrd, specProblems } from '../lib';
-import { find, problemsOf, type Obj } from './support/synth';
+import { find, kerberosClassInfo, problemsOf, type Obj } from './support/synth';
 
 /** An HBase on an HDFS and a ZNode of its own (or the whole ZooKeeper) in namespace `data`. */
 function synth(props: HbaseClusterProps = {}, refs: 'znode' | 'cluster' | 'none' = 'znode'): Obj[] {
@@ -260,6 +260,24 @@ describe('bad input', () => {
     const hdfs = new HdfsCluster(chart, 'hdfs', { zookeeper: zk });
     expect(problemsOf(new HbaseCluster(chart, 'hbase2', { hdfs, zookeeper: hdfs }))).toMatch(
       /spec\.clusterConfig\.zookeeperConfigMapName: the ConfigMap "hdfs" has no ZOOKEEPER_HOSTS/,
+    );
+  });
+
+  test('rejects an HDFS that takes Kerberos logins only, which its clients do not do yet', () => {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+    const zk = new ZookeeperCluster(chart, 'zk', { clusterConfig: { tls: { enabled: false } } });
+    const hdfs = new HdfsCluster(
+      chart,
+      'hdfs',
+      { zookeeper: zk, clusterConfig: { authentication: [{ authenticationClass: 'realm' }] } },
+      { tlsClasses: [{ name: 'tls' }], authenticationClasses: [kerberosClassInfo()] },
+    );
+    expect(problemsOf(new HbaseCluster(chart, 'hbase', { hdfs, zookeeper: zk }))).toMatch(
+      /spec\.clusterConfig\.hdfsConfigMapName: the HDFS "hdfs" takes Kerberos logins only \(realm DATA\.EXAMPLE\.ORG\), which keelson's HBase does not do yet/,
+    );
+    const plain = new HdfsCluster(chart, 'hdfs2', { zookeeper: zk });
+    expect(problemsOf(new HbaseCluster(chart, 'hbase2', { hdfs: plain, zookeeper: zk }))).not.toMatch(
+      /Kerberos/,
     );
   });
 

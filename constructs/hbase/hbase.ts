@@ -88,6 +88,8 @@ export const HBASE_DISCOVERY_KEYS = {
 /** Keys of an HDFS discovery ConfigMap that HBase reads. */
 const HDFS_URI_KEY = 'HDFS';
 const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
+/** Present when the HDFS takes Kerberos logins only (a kerberos class). */
+const HDFS_KERBEROS_REALM_KEY = 'HDFS_KERBEROS_REALM';
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HBase reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
@@ -482,6 +484,14 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
       problems.push(
         `spec.clusterConfig.hdfsConfigMapName: the ConfigMap "${hdfsName}" has no ${missing.join(', ')}; ` +
           'name the discovery ConfigMap of an HdfsCluster',
+      );
+    }
+    // keelson's HBase does not log in to a realm yet: the namenodes would refuse its every call.
+    if (hdfsName && hdfsData?.[HDFS_KERBEROS_REALM_KEY]) {
+      problems.push(
+        `spec.clusterConfig.hdfsConfigMapName: the HDFS "${hdfsName}" takes Kerberos logins only (realm ` +
+          `${hdfsData[HDFS_KERBEROS_REALM_KEY]}), which keelson's HBase does not do yet; name an HDFS without ` +
+          'a kerberos AuthenticationClass',
       );
     }
     const zkName = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
