@@ -17,8 +17,9 @@
  *   read), while WebHDFS on the same port refuses the unauthenticated request (403, nothing listed).
  * - The active namenode's pod is deleted: the standby becomes active (its failover controller and
  *   its edit log reads from the journalnode over HTTPS with SPNEGO under Kerberos), alice's file
- *   still reads, `hdfs fsck /` as the superuser is HEALTHY, and the deleted namenode comes back
- *   with a new keytab as the standby.
+ *   still reads, `hdfs fsck /` as the superuser is HEALTHY, the refresh sidecar's `dfsadmin
+ *   -refreshNodes` at 127.0.0.1 succeeds, and the deleted namenode comes back with a new keytab as
+ *   the standby.
  * - The KDC admin's password is in no synthesized manifest.
  * Prints the start times (each pod's first Ready after apply) and the failover time.
  */
@@ -330,6 +331,11 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     );
     expect(await asHdfs(standby, 'hdfs dfs -cat /alice/hello.txt 2>/dev/null')).toContain('keelson was here');
     expectHealthyFsck(await asHdfs(standby, 'hdfs fsck / 2>/dev/null'));
+    // The refresh sidecar's command (dfsadmin at 127.0.0.1, logged in by KRB5PRINCIPAL/KRB5KEYTAB):
+    // the namenode's principal is accepted by its pattern, and the pod's principal is the superuser.
+    expect(await asHdfs(standby, `hdfs dfsadmin -fs hdfs://127.0.0.1:8020 -refreshNodes 2>&1`)).toContain(
+      'Refresh nodes successful',
+    );
 
     // The deleted namenode comes back with a new keytab, on its volume, as the standby.
     await waitPodsReady(ns.name, [active], 15 * 60_000, logs);
