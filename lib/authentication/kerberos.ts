@@ -1,7 +1,8 @@
 /**
  * Kerberos for any product, from a `kerberos` AuthenticationClass: `krb5.conf` rendered by keelson
  * (no secret in it, so it goes into the role group's ConfigMap) and a keytab per pod holding the
- * pod's own principal `<service>/<pod DNS name>@<REALM>`.
+ * pod's own principal `<service>/<pod DNS name>@<REALM>` (and, for a product whose pods serve
+ * several protocols, as HDFS' RPC and SPNEGO, those of `otherServices` at the same names).
  *
  * The keytab is never in a ConfigMap, a Secret keelson writes or anything synthesized: an init
  * container (keelson's krb5-tools image, MIT's `kadmin` from Debian) authenticates to the realm's
