@@ -19,7 +19,7 @@
  *   its edit log reads from the journalnode over HTTPS with SPNEGO under Kerberos), alice's file
  *   still reads, `hdfs fsck /` as the superuser is HEALTHY, the refresh sidecar's `dfsadmin
  *   -refreshNodes` at 127.0.0.1 succeeds, and the deleted namenode comes back with a new keytab as
- *   the standby.
+ *   the standby, with the datanode registered again (it held a ticket of the old keys).
  * - The KDC admin's password is in no synthesized manifest.
  * Prints the start times (each pod's first Ready after apply) and the failover time.
  */
@@ -341,6 +341,27 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     await waitPodsReady(ns.name, [active], 15 * 60_000, logs);
     const back = Date.now();
     expect(await format(active)).toMatch(/holds a formatted namespace; starting the namenode as it is/);
+    // The datanode held a service ticket of the deleted namenode's old keys (each start draws new
+    // ones): it logs in again and registers with the namenode that came back.
+    let live = '';
+    const jmx = `GET /jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState HTTP/1.0\\r\\nHost: ${fqdn(active)}\\r\\n\\r\\n`;
+    await waitFor(
+      `${DATANODE} to register with ${active} again`,
+      async () => {
+        live = await execInPod(
+          ns.name,
+          active,
+          `printf '${jmx}' | timeout 20 openssl s_client -connect ${fqdn(active)}:9870 -CAfile /keelson/tls/server/ca.crt ` +
+            `-verify_return_error -quiet 2>/dev/null | grep -o '"NumLiveDataNodes" : [0-9]*'`,
+        ).catch(() => '');
+        return live.includes('"NumLiveDataNodes" : 1');
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => `${live}\n${await logs()}`,
+    );
+    const reregistered = Date.now();
     await waitFor(
       `${active} to come back as standby`,
       async () =>
@@ -358,7 +379,8 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
         `alice's client pod ${((clientDone - elected) / 1000).toFixed(1)} s, ` +
         `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
         `(polled with haadmin, a JVM start per poll), the deleted namenode Ready again ` +
-        `${((back - deleted) / 1000).toFixed(1)} s after its deletion\n`,
+        `${((back - deleted) / 1000).toFixed(1)} s after its deletion, the datanode registered with it ` +
+        `${((reregistered - back) / 1000).toFixed(1)} s after that\n`,
     );
   });
 });
