@@ -263,7 +263,7 @@ describe('bad input', () => {
     );
   });
 
-  test('rejects an HDFS that takes Kerberos logins only, which its clients do not do yet', () => {
+  test('rejects an HDFS that takes Kerberos logins only when the HBase names no kerberos class', () => {
     const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
     const zk = new ZookeeperCluster(chart, 'zk', { clusterConfig: { tls: { enabled: false } } });
     const hdfs = new HdfsCluster(
@@ -273,7 +273,7 @@ describe('bad input', () => {
       { tlsClasses: [{ name: 'tls' }], authenticationClasses: [kerberosClassInfo()] },
     );
     expect(problemsOf(new HbaseCluster(chart, 'hbase', { hdfs, zookeeper: zk }))).toMatch(
-      /spec\.clusterConfig\.hdfsConfigMapName: the HDFS "hdfs" takes Kerberos logins only \(realm DATA\.EXAMPLE\.ORG\), which keelson's HBase does not do yet/,
+      /spec\.clusterConfig\.authentication: the HDFS "hdfs" takes Kerberos logins only \(realm DATA\.EXAMPLE\.ORG\); name a kerberos AuthenticationClass/,
     );
     const plain = new HdfsCluster(chart, 'hdfs2', { zookeeper: zk });
     expect(problemsOf(new HbaseCluster(chart, 'hbase2', { hdfs: plain, zookeeper: zk }))).not.toMatch(

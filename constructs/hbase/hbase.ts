@@ -53,6 +53,13 @@ import {
   tcpPortProbes,
 } from '../../lib';
 import {
+  kerberosClassOf,
+  kerberosPodParts,
+  KERBEROS_KEYTAB,
+  KRB5_CONF_FILE,
+  type KerberosPodParts,
+} from '../../lib/authentication/kerberos';
+import {
   HBASE_CLASSPATH,
   HBASE_IMAGE_CONF_DIR,
   HBASE_IMAGE_REPOSITORY,
@@ -90,6 +97,9 @@ const HDFS_URI_KEY = 'HDFS';
 const HDFS_CLIENT_FILES = ['core-site.xml', 'hdfs-site.xml'] as const;
 /** Present when the HDFS takes Kerberos logins only (a kerberos class). */
 const HDFS_KERBEROS_REALM_KEY = 'HDFS_KERBEROS_REALM';
+const HDFS_KERBEROS_CLASS_KEY = 'HDFS_KERBEROS_CLASS';
+/** The service part of HBase's principals, and the user they map to on the HDFS (its auth_to_local). */
+export const HBASE_KERBEROS_SERVICE = 'hbase';
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HBase reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
@@ -196,11 +206,90 @@ export function restUrl(stacklet: StackletContext): string {
   return `http://${stacklet.name}-restservers.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${HBASE_PORTS.rest}`;
 }
 
-/** hbase-site.xml keys every client needs: where the ZooKeeper and HBase's znode are. */
+/** The realm of the stacklet's kerberos class, if it names one. */
+function kerberosRealm(stacklet: StackletContext): string | undefined {
+  return kerberosClassOf(stacklet.authentication)?.spec.kerberos.realm;
+}
+
+/**
+ * hbase-site.xml's Kerberos keys every client needs: Kerberos on HBase's RPC, the principals the
+ * masters and regionservers hold (`_HOST` is the name the client dialed: the name each one
+ * registered under in ZooKeeper, its pod DNS name — not a reverse lookup of its pod IP, which has no
+ * record a client can rely on), and SASL `privacy` (HBase's RPC is encrypted, as the HDFS' is).
+ */
+export function clientHbaseSiteKerberos(stacklet: StackletContext): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  const principal = `${HBASE_KERBEROS_SERVICE}/_HOST@${realm}`;
+  return {
+    'hbase.security.authentication': 'kerberos',
+    'hbase.master.kerberos.principal': principal,
+    'hbase.regionserver.kerberos.principal': principal,
+    'hbase.unsafe.client.kerberos.hostname.disable.reversedns': 'true',
+    'hbase.rpc.protection': 'privacy',
+  };
+}
+
+/**
+ * hbase-site.xml's Kerberos keys of HBase's own processes: each logs in from the pod's keytab (the
+ * masters and regionservers with `_HOST` the name they register under, `hbase.master.hostname` /
+ * `hbase.unsafe.regionserver.hostname`; the REST server, which registers nowhere, with its pod DNS
+ * name written out). Authorization stays off (no AccessController): every authenticated principal
+ * may do anything, as on an HBase without Kerberos. No `hbase.zookeeper.client.*` keytab keys and no
+ * JAAS `Client` section: the ZooKeeper is not Kerberized, so HBase takes it as not secure and keeps
+ * its znodes open (world ACLs) instead of locking them to a principal ZooKeeper cannot authenticate.
+ */
+function hbaseSiteKerberos(stacklet: StackletContext, role: HbaseRole): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  const keys: Record<string, string> = {
+    ...clientHbaseSiteKerberos(stacklet),
+    'hbase.security.authorization': 'false',
+    'hbase.master.keytab.file': KERBEROS_KEYTAB,
+    'hbase.regionserver.keytab.file': KERBEROS_KEYTAB,
+  };
+  if (role === 'restservers') {
+    // The REST server logs in to talk to the masters and regionservers; its HTTP clients are not
+    // authenticated (no hbase.rest.authentication.type): they act as the REST server's principal.
+    keys['hbase.rest.keytab.file'] = KERBEROS_KEYTAB;
+    keys['hbase.rest.kerberos.principal'] = `${HBASE_KERBEROS_SERVICE}/\${env.POD_ADDRESS}@${realm}`;
+  }
+  return keys;
+}
+
+/**
+ * The Kerberos parts of a role group's pods: a keytab holding `hbase/<pod DNS name>@REALM` (the name
+ * the process registers under, `POD_ADDRESS`), and krb5.conf in the role group's ConfigMap.
+ */
+export function hbaseKerberos(
+  stacklet: StackletContext,
+  rg: ResolvedRoleGroup,
+): KerberosPodParts | undefined {
+  const info = kerberosClassOf(stacklet.authentication);
+  if (!info) return undefined;
+  return kerberosPodParts(info, {
+    service: HBASE_KERBEROS_SERVICE,
+    podAddress: `\${POD_NAME}.${podDomain(stacklet, rg)}`,
+    configDir: CONFIG_DIR,
+  });
+}
+
+/**
+ * With a kerberos class, for every JVM of a pod (the preStop hook's too): keelson's krb5.conf, and
+ * no SASL towards the ZooKeeper, which is not Kerberized.
+ */
+export function krb5JvmArguments(stacklet: StackletContext): string[] {
+  return kerberosRealm(stacklet)
+    ? [`-Djava.security.krb5.conf=${CONFIG_DIR}/${KRB5_CONF_FILE}`, '-Dzookeeper.sasl.client=false']
+    : [];
+}
+
+/** hbase-site.xml keys every client needs: where the ZooKeeper and HBase's znode are, and Kerberos. */
 export function clientHbaseSite(stacklet: StackletContext): Record<string, string> {
   return {
     'hbase.zookeeper.quorum': zookeeper(stacklet)?.[ZOOKEEPER_HOSTS_KEY] ?? '',
     'zookeeper.znode.parent': parentZnode(stacklet),
+    ...clientHbaseSiteKerberos(stacklet),
   };
 }
 
@@ -208,6 +297,7 @@ export function clientHbaseSite(stacklet: StackletContext): Record<string, strin
 export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<string, string> {
   const common = {
     ...clientHbaseSite(stacklet),
+    ...hbaseSiteKerberos(stacklet, role),
     'hbase.cluster.distributed': 'true',
     'hbase.rootdir': hbaseRootDir(stacklet),
     'hbase.tmp.dir': TMP_DIR,
@@ -273,10 +363,14 @@ function java(args: readonly string[], mainClass: string, mainArgs: readonly str
     .join(' ');
 }
 
+/** The domain of a role group's pod DNS names: its headless Service's. */
+function podDomain(stacklet: StackletContext, rg: ResolvedRoleGroup): string {
+  return `${rg.names.headlessService}.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`;
+}
+
 /** The pod's stable DNS name, from its name and its role group's headless Service. */
 function podAddressExport(stacklet: StackletContext, rg: ResolvedRoleGroup): string {
-  const domain = `${rg.names.headlessService}.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}`;
-  return `export POD_ADDRESS="\${POD_NAME}.${domain}"`;
+  return `export POD_ADDRESS="\${POD_NAME}.${podDomain(stacklet, rg)}"`;
 }
 
 /** The daemon's start: `exec java` with the role group's JVM arguments, log4j file and exporter. */
@@ -288,7 +382,7 @@ export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, m
     // HBase resolves the name it registers under before it listens, and exits when that fails: the
     // headless Service's record of a new pod takes a few seconds to appear.
     'for i in $(seq 1 120); do getent hosts "${POD_ADDRESS}" > /dev/null && break; sleep 1; done',
-    `exec ${java([...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
+    `exec ${java([...krb5JvmArguments(stacklet), ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
   ].join('\n');
 }
 
@@ -302,6 +396,8 @@ export function unloadScript(stacklet: StackletContext, rg: ResolvedRoleGroup, g
   const opts = [
     REGION_MOVER_HEAP,
     ...HBASE_JAVA17_OPTIONS,
+    // With a kerberos class the mover logs in as the pod's principal (KRB5PRINCIPAL, KRB5KEYTAB).
+    ...krb5JvmArguments(stacklet),
     // The image's console config: the regionserver's structured file stays its own.
     `-Dlog4j2.configurationFile=${HBASE_IMAGE_CONF_DIR}/log4j2.properties`,
   ];
@@ -362,6 +458,9 @@ function rolePod(
   port: number,
 ) {
   const log = logConfig(rg);
+  // A kerberos class: the keytab init container runs first; the daemon and any HBase or Hadoop
+  // client run in the pod (the preStop hook's region mover, an `hbase shell`) log in from the keytab.
+  const kerberos = hbaseKerberos(stacklet, rg);
   const pod: RoleGroupPod = {
     container: {
       command: ['/bin/bash', '-c', daemonScript(stacklet, rg, mainClass)],
@@ -371,19 +470,29 @@ function rolePod(
         { name: 'HADOOP_USER_NAME', value: 'keelson' },
         { name: 'HOME', value: '/tmp' },
         { name: 'HBASE_CONF_DIR', value: CONFIG_DIR },
+        ...(kerberos
+          ? [
+              {
+                name: 'KRB5PRINCIPAL',
+                value: `${HBASE_KERBEROS_SERVICE}/$(POD_NAME).${podDomain(stacklet, rg)}@${kerberos.realm}`,
+              },
+              { name: 'KRB5KEYTAB', value: KERBEROS_KEYTAB },
+            ]
+          : []),
       ],
-      volumeMounts: log.volumeMounts,
+      volumeMounts: [...log.volumeMounts, ...(kerberos?.mounts ?? [])],
       ...tcpProbes(port),
     },
+    ...(kerberos ? { initContainers: [kerberos.initContainer] } : {}),
     configFiles: {
       [HBASE_SITE]: hbaseSite(stacklet, role),
       [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
       [EXPORTER_FILE]: hbaseExporterConfig(),
     },
-    extraFiles: hdfsFiles(stacklet),
+    extraFiles: { ...hdfsFiles(stacklet), ...(kerberos?.files ?? {}) },
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
     reloadedFiles: [LOG4J2_FILE],
-    volumes: log.volumes,
+    volumes: [...log.volumes, ...(kerberos?.volumes ?? [])],
   };
   return pod;
 }
@@ -391,6 +500,50 @@ function rolePod(
 /** `gracefulShutdownTimeout` in seconds (the framework validated it). */
 function graceSeconds(rg: ResolvedRoleGroup): number {
   return Math.ceil(parseDurationSeconds(rg.config.gracefulShutdownTimeout) ?? 30);
+}
+
+/**
+ * What of `clusterConfig.authentication` HBase cannot do with its HDFS: HBase's Kerberos login is
+ * Hadoop's (one login per JVM, `hadoop.security.authentication` from the HDFS' core-site.xml), so
+ * HBase names a kerberos class exactly when its HDFS does, of the HDFS' realm; and one class only
+ * (each daemon has one principal, of one realm).
+ */
+function kerberosProblems(
+  stacklet: StackletContext<HbaseSpec>,
+  hdfsName: string | undefined,
+  hdfsData: Readonly<Record<string, string>> | undefined,
+): string[] {
+  const classes = stacklet.authentication.filter((c) => c.provider === 'kerberos');
+  const path = 'spec.clusterConfig.authentication';
+  if (classes.length > 1) {
+    return [
+      `${path}: each HBase daemon has one Kerberos principal, of one realm; name one kerberos ` +
+        `AuthenticationClass, not ${classes.length} (${classes.map((c) => c.name).join(', ')})`,
+    ];
+  }
+  if (!hdfsName || !hdfsData) return [];
+  const hdfsRealm = hdfsData[HDFS_KERBEROS_REALM_KEY];
+  const info = kerberosClassOf(classes);
+  if (hdfsRealm && !info) {
+    return [
+      `${path}: the HDFS "${hdfsName}" takes Kerberos logins only (realm ${hdfsRealm}); name a kerberos ` +
+        `AuthenticationClass of the realm ${hdfsRealm} (the HDFS' is "${hdfsData[HDFS_KERBEROS_CLASS_KEY] ?? '?'}")`,
+    ];
+  }
+  if (hdfsRealm && info && info.spec.kerberos.realm !== hdfsRealm) {
+    return [
+      `${path}: the AuthenticationClass "${info.name}" is of the realm ${info.spec.kerberos.realm}, but the HDFS ` +
+        `"${hdfsName}" takes logins of the realm ${hdfsRealm}; name a kerberos class of ${hdfsRealm}`,
+    ];
+  }
+  if (!hdfsRealm && info) {
+    return [
+      `${path}: the AuthenticationClass "${info.name}" needs an HDFS with Kerberos (HBase's login is Hadoop's, ` +
+        `for its HDFS calls and its own RPC alike), but the HDFS "${hdfsName}" has none; give the HDFS the same ` +
+        'kerberos class, or remove it here',
+    ];
+  }
+  return [];
 }
 
 /** The HBase product, as the framework and the operator see it. */
@@ -467,6 +620,8 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
       pod: (stacklet, rg) => rolePod(stacklet, rg, 'restservers', HBASE_MAIN_CLASSES.rest, HBASE_PORTS.rest),
     }),
   ],
+  // Kerberos: HBase's RPC (masters, regionservers) takes Kerberos logins only, on a Kerberos HDFS.
+  authenticationProviders: ['kerberos'],
   dependencies: (spec): Record<string, string> => {
     const out: Record<string, string> = {};
     const hdfsName = spec.clusterConfig?.hdfsConfigMapName;
@@ -486,14 +641,7 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
           'name the discovery ConfigMap of an HdfsCluster',
       );
     }
-    // keelson's HBase does not log in to a realm yet: the namenodes would refuse its every call.
-    if (hdfsName && hdfsData?.[HDFS_KERBEROS_REALM_KEY]) {
-      problems.push(
-        `spec.clusterConfig.hdfsConfigMapName: the HDFS "${hdfsName}" takes Kerberos logins only (realm ` +
-          `${hdfsData[HDFS_KERBEROS_REALM_KEY]}), which keelson's HBase does not do yet; name an HDFS without ` +
-          'a kerberos AuthenticationClass',
-      );
-    }
+    problems.push(...kerberosProblems(stacklet, hdfsName, hdfsData));
     const zkName = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
     problems.push(...zookeeperReferenceProblems(stacklet.dependencies, zkName, 'HBase'));
     if (count(stacklet, 'masters') < 1)

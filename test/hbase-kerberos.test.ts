@@ -1,0 +1,244 @@
+/**
+ * HBase with a kerberos AuthenticationClass on an HDFS with the same class: every pod's keytab
+ * init container writes `hbase/<pod DNS name>@REALM`, every JVM logs in from it, HBase's RPC takes
+ * Kerberos only, and the HDFS' and HBase's realms must agree.
+ */
+import { execFileSync } from 'node:child_process';
+import { Chart, Testing } from 'cdk8s';
+import {
+  HbaseCluster,
+  HdfsCluster,
+  ZookeeperCluster,
+  ZookeeperZnode,
+  type HbaseClusterProps,
+} from '../constructs';
+import type { AuthenticationClassInfo } from '../lib';
+import { find, kerberosClassInfo, problemsOf, type Obj } from './support/synth';
+
+const REALM = 'DATA.EXAMPLE.ORG';
+const KEYTAB = '/keelson/kerberos/keytab';
+const withKerberos: HbaseClusterProps = {
+  clusterConfig: { authentication: [{ authenticationClass: 'realm' }] },
+};
+
+/** An HBase on an HDFS, both naming the AuthenticationClasses given (the HDFS `hdfsClass`, if any). */
+function chartWith(
+  hbase: HbaseClusterProps,
+  classes: AuthenticationClassInfo[] = [kerberosClassInfo()],
+  hdfsClass: string | null = 'realm',
+): { chart: Chart; cluster: () => HbaseCluster } {
+  const chart = new Chart(Testing.app(), 'platform', { namespace: 'data' });
+  const zk = new ZookeeperCluster(chart, 'zk', { clusterConfig: { tls: { enabled: false } } });
+  const hdfs = new HdfsCluster(
+    chart,
+    'hdfs',
+    {
+      zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
+      clusterConfig: hdfsClass ? { authentication: [{ authenticationClass: hdfsClass }] } : {},
+    },
+    { tlsClasses: [{ name: 'tls' }], authenticationClasses: classes },
+  );
+  const znode = new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk });
+  return {
+    chart,
+    cluster: () =>
+      new HbaseCluster(
+        chart,
+        'hbase',
+        { ...hbase, hdfs, zookeeper: znode },
+        { authenticationClasses: classes },
+      ),
+  };
+}
+
+function synth(hbase: HbaseClusterProps = withKerberos): Obj[] {
+  const { chart, cluster } = chartWith(hbase);
+  cluster();
+  return Testing.synth(chart) as Obj[];
+}
+
+/** name → value of a Hadoop XML file. */
+function xml(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/<name>(.*?)<\/name>\s*<value>([\s\S]*?)<\/value>/g)) out[m[1]] = m[2];
+  return out;
+}
+
+const ROLES = ['masters', 'regionservers', 'restservers'] as const;
+const podSpec = (objs: Obj[], role: string) =>
+  find(objs, 'StatefulSet', `hbase-${role}-default`).spec.template.spec;
+const site = (objs: Obj[], role: string) =>
+  xml(find(objs, 'ConfigMap', `hbase-${role}-default`).data['hbase-site.xml']);
+
+describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
+  const objs = synth();
+
+  test('hbase-site: Kerberos RPC with privacy, hbase/_HOST principals, the keytab, no authorization', () => {
+    for (const role of ROLES) {
+      expect(site(objs, role)).toMatchObject({
+        'hbase.security.authentication': 'kerberos',
+        'hbase.security.authorization': 'false',
+        'hbase.master.kerberos.principal': `hbase/_HOST@${REALM}`,
+        'hbase.regionserver.kerberos.principal': `hbase/_HOST@${REALM}`,
+        'hbase.master.keytab.file': KEYTAB,
+        'hbase.regionserver.keytab.file': KEYTAB,
+        'hbase.unsafe.client.kerberos.hostname.disable.reversedns': 'true',
+        'hbase.rpc.protection': 'privacy',
+      });
+      // The ZooKeeper is not Kerberized: no ZooKeeper keytab or principal keys, so no SASL and no ACLs.
+      expect(Object.keys(site(objs, role)).filter((k) => k.startsWith('hbase.zookeeper.client.'))).toEqual(
+        [],
+      );
+    }
+    // `_HOST` of the masters and regionservers is the name they register under: their pod DNS name.
+    expect(site(objs, 'masters')['hbase.master.hostname']).toBe('${env.POD_ADDRESS}');
+    expect(site(objs, 'regionservers')['hbase.unsafe.regionserver.hostname']).toBe('${env.POD_ADDRESS}');
+    // The REST server logs in as its pod's principal; its HTTP clients are not authenticated.
+    expect(site(objs, 'restservers')).toMatchObject({
+      'hbase.rest.keytab.file': KEYTAB,
+      'hbase.rest.kerberos.principal': `hbase/\${env.POD_ADDRESS}@${REALM}`,
+    });
+    expect(site(objs, 'restservers')['hbase.rest.authentication.type']).toBeUndefined();
+    expect(site(objs, 'masters')['hbase.rest.keytab.file']).toBeUndefined();
+  });
+
+  test('the HDFS’ client files carry Hadoop’s Kerberos keys, and the discovery hbase-site HBase’s client keys', () => {
+    const files = find(objs, 'ConfigMap', 'hbase-masters-default').data;
+    expect(xml(files['core-site.xml'])['hadoop.security.authentication']).toBe('kerberos');
+    expect(xml(files['hdfs-site.xml'])['dfs.namenode.kerberos.principal.pattern']).toBe(`hdfs/*@${REALM}`);
+    expect(files['krb5.conf']).toContain(`default_realm = ${REALM}`);
+    expect(xml(find(objs, 'ConfigMap', 'hbase').data['hbase-site.xml'])).toMatchObject({
+      'hbase.security.authentication': 'kerberos',
+      'hbase.master.kerberos.principal': `hbase/_HOST@${REALM}`,
+      'hbase.regionserver.kerberos.principal': `hbase/_HOST@${REALM}`,
+      'hbase.unsafe.client.kerberos.hostname.disable.reversedns': 'true',
+      'hbase.rpc.protection': 'privacy',
+    });
+    expect(find(objs, 'ConfigMap', 'hbase').data['hbase-site.xml']).not.toContain('keytab');
+  });
+
+  test('every pod writes hbase/<pod DNS name> into its keytab first; every JVM reads keelson’s krb5.conf', () => {
+    for (const role of ROLES) {
+      const spec = podSpec(objs, role);
+      const init = spec.initContainers.find((c: Obj) => c.name === 'kerberos-keytab');
+      expect(init.image).toBe('ghcr.io/keelson/krb5-tools:1.20.1');
+      expect(init.command[2]).toContain(
+        `principal="hbase/\${POD_NAME}.hbase-${role}-default-headless.data.svc.cluster.local@${REALM}"`,
+      );
+      expect(init.command[2]).not.toContain('HTTP/');
+      execFileSync('bash', ['-n', '-c', init.command[2]]);
+      const main = spec.containers[0];
+      expect(main.command[2]).toContain(
+        'exec java -Djava.security.krb5.conf=/keelson/config/krb5.conf -Dzookeeper.sasl.client=false ',
+      );
+      expect(main.volumeMounts).toContainEqual({
+        name: 'kerberos-keytab',
+        mountPath: '/keelson/kerberos',
+        readOnly: true,
+      });
+      // An HBase or Hadoop client run in the pod logs in as the pod's principal.
+      expect(main.env).toContainEqual({
+        name: 'KRB5PRINCIPAL',
+        value: `hbase/$(POD_NAME).hbase-${role}-default-headless.data.svc.cluster.local@${REALM}`,
+      });
+      expect(main.env).toContainEqual({ name: 'KRB5KEYTAB', value: KEYTAB });
+      expect(spec.volumes).toContainEqual({
+        name: 'kerberos-keytab',
+        emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+      });
+    }
+    // The preStop hook's region mover is a JVM of its own: krb5.conf too.
+    const preStop = podSpec(objs, 'regionservers').containers[0].lifecycle.preStop.exec.command[2];
+    expect(preStop).toContain('-Djava.security.krb5.conf=/keelson/config/krb5.conf');
+    expect(preStop).toContain('org.apache.hadoop.hbase.util.RegionMover');
+  });
+
+  test('no admin credential in anything synthesized; the admin Secret is mounted into the init container only', () => {
+    for (const role of ROLES) {
+      const spec = podSpec(objs, role);
+      expect(spec.volumes).toContainEqual(
+        expect.objectContaining({
+          name: 'kerberos-admin',
+          secret: expect.objectContaining({ secretName: 'kerberos-admin' }),
+        }),
+      );
+      expect(spec.containers.flatMap((c: Obj) => c.volumeMounts ?? []).map((m: Obj) => m.name)).not.toContain(
+        'kerberos-admin',
+      );
+    }
+    expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+});
+
+describe('an HbaseCluster without a kerberos class', () => {
+  test('writes no Kerberos key, keytab or krb5.conf argument', () => {
+    const { chart, cluster } = chartWith({}, [kerberosClassInfo()], null);
+    cluster();
+    const objs = Testing.synth(chart) as Obj[];
+    for (const role of ROLES) {
+      expect(
+        Object.keys(site(objs, role)).filter((k) => /kerberos|keytab|security|rpc\.protection/.test(k)),
+      ).toEqual([]);
+      expect(podSpec(objs, role).initContainers ?? []).toEqual([]);
+      expect(podSpec(objs, role).containers[0].command[2]).not.toContain('-Djava.security.krb5.conf');
+    }
+  });
+});
+
+describe('HBase’s Kerberos and its HDFS’', () => {
+  test('rejects a Kerberos HDFS when the HBase names no kerberos class', () => {
+    const { cluster } = chartWith({});
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.authentication: the HDFS "hdfs" takes Kerberos logins only \(realm DATA\.EXAMPLE\.ORG\); name a kerberos AuthenticationClass of the realm DATA\.EXAMPLE\.ORG \(the HDFS' is "realm"\)/,
+    );
+  });
+
+  test('rejects a kerberos class of another realm than the HDFS’', () => {
+    const other = kerberosClassInfo('other', 'OTHER.EXAMPLE.ORG');
+    const { cluster } = chartWith({ clusterConfig: { authentication: [{ authenticationClass: 'other' }] } }, [
+      kerberosClassInfo(),
+      other,
+    ]);
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.authentication: the AuthenticationClass "other" is of the realm OTHER\.EXAMPLE\.ORG, but the HDFS "hdfs" takes logins of the realm DATA\.EXAMPLE\.ORG/,
+    );
+  });
+
+  test('rejects a kerberos class on an HDFS without Kerberos', () => {
+    const { cluster } = chartWith(withKerberos, [kerberosClassInfo()], null);
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.authentication: the AuthenticationClass "realm" needs an HDFS with Kerberos .* but the HDFS "hdfs" has none/,
+    );
+  });
+
+  test('rejects two kerberos classes', () => {
+    const second = kerberosClassInfo('second');
+    const { cluster } = chartWith(
+      {
+        clusterConfig: {
+          authentication: [{ authenticationClass: 'realm' }, { authenticationClass: 'second' }],
+        },
+      },
+      [kerberosClassInfo(), second],
+    );
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.authentication: each HBase daemon has one Kerberos principal, of one realm; name one kerberos AuthenticationClass, not 2 \(realm, second\)/,
+    );
+  });
+
+  test('rejects a provider other than kerberos', () => {
+    const ldap = {
+      name: 'ldap',
+      provider: 'ldap' as const,
+      spec: { ldap: { hostname: 'ldap.example.org' } },
+    } as unknown as AuthenticationClassInfo;
+    const { cluster } = chartWith(
+      { clusterConfig: { authentication: [{ authenticationClass: 'ldap' }] } },
+      [kerberosClassInfo(), ldap],
+      undefined,
+    );
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.authentication\[0\]\.authenticationClass: the AuthenticationClass "ldap" has the ldap provider, which HbaseCluster does not support; it supports kerberos/,
+    );
+  });
+});
