@@ -948,6 +948,7 @@ export function refreshNodesScript(log4jPath: string, krb5: string[] = []): stri
   const file = `${CONFIG_DIR}/${EXCLUDE_FILE}`;
   return [
     'set -u',
+    ...(krb5.length > 0 ? serviceDirectoriesScript(opts) : []),
     `read_sum() { cksum < ${file} 2>/dev/null || echo none; }`,
     'last=$(read_sum)',
     'while true; do',
@@ -960,6 +961,36 @@ export function refreshNodesScript(log4jPath: string, krb5: string[] = []): stri
     '  fi',
     'done',
   ].join('\n');
+}
+
+/**
+ * The directories an HDFS with Kerberos makes for keelson's products, each owned by the user the
+ * product's service principals map to (`hbase/<host>@REALM` → `hbase`, hdfsAuthToLocal): under
+ * Kerberos a product is no longer the superuser, and `/` is the superuser's. The product gets its
+ * directory and nothing more: no superuser group, no write access to `/`.
+ */
+export const HDFS_SERVICE_DIRECTORIES: Readonly<Record<string, string>> = {
+  /** keelson's HBase keeps `hbase.rootdir` at `/hbase/<namespace>/<name>`. */
+  '/hbase': 'hbase',
+};
+
+/**
+ * Lines of the refresh sidecar with Kerberos: in the background, as the superuser (the pod's
+ * `hdfs/…` principal), make each service directory and give it to its user, retrying until the
+ * active namenode takes it (the client follows the nameservice to the active one); both namenodes'
+ * sidecars do it, idempotently, at every start.
+ */
+function serviceDirectoriesScript(opts: readonly string[]): string[] {
+  const steps = Object.entries(HDFS_SERVICE_DIRECTORIES).flatMap(([dir, owner]) => [
+    java(RUN_DIR, opts, HDFS_MAIN_CLASSES.dfs, ['-mkdir', '-p', dir]),
+    java(RUN_DIR, opts, HDFS_MAIN_CLASSES.dfs, ['-chown', `${owner}:${owner}`, dir]),
+  ]);
+  return [
+    `( until ${steps.join(' && ')}; do sleep 30; done`,
+    `  echo "keelson: service directories ready: ${Object.entries(HDFS_SERVICE_DIRECTORIES)
+      .map(([dir, owner]) => `${dir} (${owner})`)
+      .join(', ')}" ) &`,
+  ];
 }
 
 /** Replaying a long edit log or scanning many blocks takes long: an hour before liveness counts. */
