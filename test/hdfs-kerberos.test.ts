@@ -5,6 +5,7 @@
  * the web ports stay HTTPS only (server TLS is required); the discovery ConfigMap carries the
  * client keys. What HDFS cannot do is refused at the field.
  */
+import { execFileSync } from 'node:child_process';
 import { Chart, Testing } from 'cdk8s';
 import {
   HDFS,
@@ -171,6 +172,23 @@ describe('an HdfsCluster with a kerberos class', () => {
         });
       }
     }
+  });
+
+  test('the namenodes’ refresh sidecar makes /hbase for the hbase user, as the superuser, in the background', () => {
+    const refresh = podSpec(objs, 'namenodes').containers.find(
+      (c: { name: string }) => c.name === 'refresh-nodes',
+    );
+    const script = refresh.command[2] as string;
+    expect(script).toMatch(
+      /^\( until java .* org\.apache\.hadoop\.fs\.FsShell -mkdir -p \/hbase && java .* org\.apache\.hadoop\.fs\.FsShell -chown hbase:hbase \/hbase; do sleep 30; done$/m,
+    );
+    expect(script).toContain('echo "keelson: service directories ready: /hbase (hbase)" ) &');
+    execFileSync('bash', ['-n', '-c', script]);
+    // Without Kerberos every product is the superuser: no service directory.
+    const plain = podSpec(synth({}), 'namenodes').containers.find(
+      (c: { name: string }) => c.name === 'refresh-nodes',
+    );
+    expect(plain.command[2]).not.toContain('FsShell');
   });
 
   test('nothing synthesized holds a credential: the admin Secret is referenced by name, no Secret is written', () => {
