@@ -120,7 +120,7 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
   test('every pod writes hbase/<pod DNS name> into its keytab first; every JVM reads keelson’s krb5.conf', () => {
     for (const role of ROLES) {
       const spec = podSpec(objs, role);
-      const init = spec.initContainers.find((c: Obj) => c.name === 'kerberos-keytab');
+      const init = spec.initContainers.find((c: { name: string }) => c.name === 'kerberos-keytab');
       expect(init.image).toBe('ghcr.io/keelson/krb5-tools:1.20.1');
       expect(init.command[2]).toContain(
         `principal="hbase/\${POD_NAME}.hbase-${role}-default-headless.data.svc.cluster.local@${REALM}"`,
@@ -162,9 +162,11 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
           secret: expect.objectContaining({ secretName: 'kerberos-admin' }),
         }),
       );
-      expect(spec.containers.flatMap((c: Obj) => c.volumeMounts ?? []).map((m: Obj) => m.name)).not.toContain(
-        'kerberos-admin',
-      );
+      expect(
+        spec.containers
+          .flatMap((c: { volumeMounts?: { name: string }[] }) => c.volumeMounts ?? [])
+          .map((m: { name: string }) => m.name),
+      ).not.toContain('kerberos-admin');
     }
     expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
   });

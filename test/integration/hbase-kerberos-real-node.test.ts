@@ -1,0 +1,394 @@
+/**
+ * HBase on a Kerberos HDFS on the real node: keelson's HBase, Hadoop and ZooKeeper images, a real MIT
+ * KDC (test/integration/kerberos-kdc.ts) whose admin may create `hdfs/*`, `HTTP/*` and `hbase/*`
+ * principals, the HDFS' server TLS from certificates the test signs, in a namespace enforcing the
+ * restricted Pod Security profile. Lean for a 2-core machine: one ZooKeeper server (not Kerberized),
+ * two namenodes (one alone does not start: its format step waits to bootstrap from a peer), one journalnode, one datanode; one master, one regionserver, one REST server.
+ * - Every pod becomes Ready; each HBase pod's `kerberos-keytab` init container wrote its
+ *   `hbase/<pod DNS name>` keys, the master and the regionserver logged in from them, and the
+ *   regionserver registered with the master (one live server).
+ * - The namenode's refresh sidecar made `/hbase` for the `hbase` user (HDFS' service directories):
+ *   listed as the `hdfs` superuser, `/` stays hdfs', `/hbase` and HBase's root dir below it are
+ *   hbase's.
+ * - Through the REST server (which logs in to talk to the regionserver): a table is created, a row
+ *   put and read back.
+ * - A client pod with HBase's discovery files reads the table over HBase's RPC (CanaryTool) with
+ *   alice's keytab; the same client without a ticket, and with SIMPLE authentication, is refused.
+ * - The regionserver's pod is deleted; the new one logs in with a new keytab, registers, and the row
+ *   reads back.
+ * - The KDC admin's password is in no synthesized manifest.
+ * Prints the start times (each pod's first Ready after apply).
+ */
+import { Chart, Testing } from 'cdk8s';
+import { HbaseCluster } from '../../constructs/hbase';
+import { HBASE_CLASSPATH } from '../../constructs/hbase/distribution';
+import { hbaseImageRecipe } from '../../constructs/hbase/image';
+import { HdfsCluster } from '../../constructs/hdfs';
+import { hdfsImageRecipe } from '../../constructs/hdfs/image';
+import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
+import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
+import { KubeClient } from '../../lib/operator/client';
+import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { createHdfsTestCertificates, HDFS_TEST_TLS_CLASS, hdfsTestTlsVolumes } from './hdfs-support';
+import {
+  clientKrb5Conf,
+  createKerberosAdminSecret,
+  KDC_ADMIN_PASSWORD,
+  kdcKeytab,
+  kerberosClass,
+  REALM,
+  startKdc,
+} from './kerberos-kdc';
+import {
+  buildImageOnRealNode,
+  CLIENT_JVM_OPTIONS,
+  execInPod,
+  FIRST_TIER_JIT,
+  podsLogs,
+  realNode,
+  REAL_NODE_PLACEMENT,
+  runClientPod,
+  waitPodsReady,
+} from './real-node-support';
+import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
+import { TestPki } from './test-pki';
+
+jest.setTimeout(40 * 60_000);
+
+const VERSION = '2.6.1';
+const HADOOP_VERSION = '3.4.2';
+const ZOOKEEPER_VERSION = '3.9.4';
+const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
+const JOURNALNODE = 'hdfs-journalnodes-default-0';
+const DATANODE = 'hdfs-datanodes-default-0';
+const MASTER = 'hbase-masters-default-0';
+const REGIONSERVER = 'hbase-regionservers-default-0';
+const REST = 'hbase-restservers-default-0';
+const HBASE_PODS = [MASTER, REGIONSERVER, REST];
+const ALL = ['zk-servers-default-0', ...NAMENODES, JOURNALNODE, DATANODE, ...HBASE_PODS];
+const TLS_ROLES = { namenodes: NAMENODES, journalnodes: [JOURNALNODE], datanodes: [DATANODE] } as const;
+/** A Hadoop client run in a namenode pod: its own `hdfs/…` principal and krb5.conf, a small heap. */
+const IN_POD = 'export HADOOP_CLIENT_OPTS="$HADOOP_CLIENT_OPTS -Xmx96m -XX:TieredStopAtLevel=1";';
+
+describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
+  const ns = useTestNamespace('hbase-krb', RESTRICTED);
+  const { core } = adminClients();
+  const client = new KubeClient(adminKubeConfig());
+  const pki = new TestPki('keelson hbase kerberos test CA');
+  afterAll(() => pki.remove());
+  const logs = () => podsLogs(ns.name, [...ALL, 'kdc']);
+  const fqdn = (pod: string) => `${pod}.${pod.replace(/-\d+$/, '')}-headless.${ns.name}.svc.cluster.local`;
+
+  const small = (memory: string) => ({
+    resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
+  });
+  const hdfsRole = (memory: string, name: keyof typeof TLS_ROLES) => ({
+    config: small(memory),
+    ...FIRST_TIER_JIT,
+    // The test's certificate in place of the pod certificate keelson's operator would sign.
+    podOverrides: { spec: { ...REAL_NODE_PLACEMENT, volumes: hdfsTestTlsVolumes(name) } },
+    roleGroups: { default: { replicas: TLS_ROLES[name].length } },
+  });
+  const hbaseRole = (memory: string, extra: object = {}) => ({
+    config: { ...small(memory), ...extra },
+    podOverrides: { spec: REAL_NODE_PLACEMENT },
+    roleGroups: { default: { replicas: 1 } },
+  });
+
+  function manifests(kdcHost: string): Manifest[] {
+    const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
+    const zk = new ZookeeperCluster(chart, 'zk', {
+      image: { productVersion: ZOOKEEPER_VERSION, pullPolicy: 'Never' },
+      servers: {
+        config: small('384Mi'),
+        ...FIRST_TIER_JIT,
+        podOverrides: { spec: REAL_NODE_PLACEMENT },
+        roleGroups: { default: { replicas: 1 } },
+      },
+    });
+    const options = { authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')] };
+    const hdfs = new HdfsCluster(
+      chart,
+      'hdfs',
+      {
+        image: { productVersion: HADOOP_VERSION, pullPolicy: 'Never' },
+        clusterConfig: {
+          dfsReplication: 1,
+          tls: { serverTlsClass: HDFS_TEST_TLS_CLASS },
+          authentication: [{ authenticationClass: 'realm' }],
+        },
+        zookeeper: new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk }),
+        namenodes: hdfsRole('640Mi', 'namenodes'),
+        journalnodes: hdfsRole('320Mi', 'journalnodes'),
+        datanodes: hdfsRole('512Mi', 'datanodes'),
+      },
+      { ...options, tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
+    );
+    new HbaseCluster(
+      chart,
+      'hbase',
+      {
+        image: { productVersion: VERSION, pullPolicy: 'Never' },
+        clusterConfig: { authentication: [{ authenticationClass: 'realm' }] },
+        hdfs,
+        zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
+        masters: { ...hbaseRole('768Mi'), ...FIRST_TIER_JIT },
+        // With one regionserver the preStop mover has nowhere to move the regions: a short grace.
+        regionservers: hbaseRole('768Mi', { gracefulShutdownTimeout: '1m' }),
+        restservers: hbaseRole('512Mi'),
+      },
+      options,
+    );
+    return Testing.synth(chart) as Manifest[];
+  }
+
+  /** Seconds from `since` to each pod's Ready condition turning True. */
+  async function readySeconds(pods: string[], since: number): Promise<string> {
+    const out: string[] = [];
+    for (const name of pods) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+      const at = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() : NaN;
+      out.push(`${name} ${((at - since) / 1000).toFixed(0)} s`);
+    }
+    return out.join(', ');
+  }
+
+  /** One HTTP/1.0 request to the REST server, from inside the REST pod (bash's /dev/tcp): status and body. */
+  async function rest(method: string, path: string, accept: string, contentType = '', body = '') {
+    const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    const head =
+      `${method} ${path} HTTP/1.0\\r\\nAccept: ${accept}\\r\\n` +
+      (body ? `Content-Type: ${contentType}\\r\\nContent-Length: ${body.length}\\r\\n` : '') +
+      '\\r\\n';
+    const script = `exec 3<>/dev/tcp/127.0.0.1/8080; printf ${q(head)} >&3; printf '%s' ${q(body)} >&3; cat <&3`;
+    const out = await execInPod(ns.name, REST, `bash -c ${q(script)}`);
+    const [status, ...rest] = out.split('\r\n\r\n');
+    return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(status)?.[1] ?? 0), body: rest.join('\r\n\r\n') };
+  }
+  const readRow = async () => {
+    const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
+      () => undefined,
+    );
+    return answer?.status === 200 ? answer.body : undefined;
+  };
+  const clusterStatus = async () =>
+    (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
+
+  it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST, RPC refused without a ticket', async () => {
+    await realNode();
+    const started = Date.now();
+    await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
+    await buildImageOnRealNode(hdfsImageRecipe(HADOOP_VERSION));
+    await buildImageOnRealNode(hbaseImageRecipe(VERSION));
+    await buildImageOnRealNode(krb5ToolsImageRecipe());
+    // The admin may add, inquire and re-key HDFS' and HBase's principals only.
+    const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*', 'aci hbase/*']);
+    await createKerberosAdminSecret(ns.name, 'kerberos-admin');
+    await createHdfsTestCertificates(ns.name, pki, TLS_ROLES);
+    await core.createNamespacedSecret({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'client-kerberos' },
+        data: { 'alice.keytab': await kdcKeytab(ns.name, 'alice.keytab') },
+        stringData: { 'krb5.conf': clientKrb5Conf(kdcHost) },
+      },
+    });
+    const objects = manifests(kdcHost);
+    // No credential in anything synthesized: the admin's password is only in the Secret the test wrote.
+    expect(JSON.stringify(objects)).not.toContain(KDC_ADMIN_PASSWORD);
+    const prepared = Date.now();
+    expect(
+      await applyAll(
+        client,
+        objects.filter((o) => o.kind !== 'PrometheusRule'),
+        ns.name,
+      ),
+    ).toEqual([]);
+    const applied = Date.now();
+    await waitPodsReady(ns.name, ALL, 25 * 60_000, logs);
+    const ready = Date.now();
+    const startTimes = await readySeconds(ALL, applied);
+
+    for (const name of ALL) {
+      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
+      for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])])
+        expect(c.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
+    }
+    const podLog = (name: string, container: string) =>
+      core.readNamespacedPodLog({ name, namespace: ns.name, container });
+    for (const pod of HBASE_PODS)
+      expect(await podLog(pod, 'kerberos-keytab')).toContain(
+        `wrote the keytab of hbase/${fqdn(pod)}@${REALM}`,
+      );
+
+    // The regionserver registered: the master counts one live server (the REST server asks it).
+    let status = '';
+    await waitFor(
+      'the master to count one live regionserver',
+      async () => /^1 live servers/m.test((status = await clusterStatus())),
+      15 * 60_000,
+      undefined,
+      undefined,
+      async () => `${status}\n${await logs()}`,
+    );
+    const serving = Date.now();
+    // The master and the regionserver logged in from their keytabs (Hadoop's UGI says so).
+    for (const pod of [MASTER, REGIONSERVER])
+      expect(await podLog(pod, 'hbase')).toContain(`Login successful for user hbase/${fqdn(pod)}@${REALM}`);
+    expect(status).toContain(fqdn(REGIONSERVER));
+
+    // A table, a row put and read back through the REST server.
+    let created = { status: 0, body: '' };
+    await waitFor(
+      'the table to be created',
+      async () => {
+        created = await rest(
+          'PUT',
+          '/keelson/schema',
+          'application/json',
+          'application/json',
+          '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
+        ).catch(() => created);
+        return created.status === 201 || created.status === 200;
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => `${JSON.stringify(created)}\n${await logs()}`,
+    );
+    const put = await rest(
+      'PUT',
+      '/keelson/row1/cf:greeting',
+      '*/*',
+      'application/octet-stream',
+      'keelson was here',
+    );
+    expect(put).toMatchObject({ status: 200 });
+    expect(await readRow()).toBe('keelson was here');
+    const written = Date.now();
+
+    // As the hdfs superuser: / is hdfs', /hbase (the service directory) and HBase's root dir hbase's.
+    const rootDir = `/hbase/${ns.name}/hbase`;
+    const owners = await execInPod(
+      ns.name,
+      NAMENODES[0],
+      `${IN_POD} hdfs dfs -stat '%n %u:%g %a' / /hbase ${rootDir} 2>&1; hdfs dfs -ls ${rootDir} 2>&1 | tail -n +2`,
+    );
+    process.stdout.write(`hbase on kerberos hdfs, owners as the superuser hdfs:\n${owners}\n`);
+    const lines = owners.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^\S* hdfs:\S+ 755$/));
+    // `/hbase` (made by the HDFS) and HBase's root dir (made by HBase): both named hbase, both hbase's.
+    expect(lines.filter((l) => /^hbase hbase:hbase \d{3}$/.test(l))).toHaveLength(2);
+    expect(owners).toMatch(new RegExp(`hbase \\S+ +\\d+ \\S+ \\S+ ${rootDir}/data`));
+
+    // HBase's RPC from a client pod with HBase's discovery files: alice with her keytab reads the
+    // table (CanaryTool); the same client without a ticket, and with SIMPLE authentication, is refused.
+    const canary =
+      `timeout 240 java ${CLIENT_JVM_OPTIONS} -Djava.security.krb5.conf=/k/krb5.conf -Dzookeeper.sasl.client=false ` +
+      `-cp "$CONF:${HBASE_CLASSPATH}" org.apache.hadoop.hbase.tool.CanaryTool -t 120000 keelson`;
+    const retries =
+      '<property><name>hbase.client.retries.number</name><value>2</value></property>' +
+      '<property><name>hbase.client.pause</name><value>200</value></property></configuration>';
+    const out = await runClientPod(
+      ns.name,
+      {
+        name: 'rpc-client',
+        image: hbaseImageRecipe(VERSION).reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            'set -u',
+            'mkdir -p /tmp/krb /tmp/simple',
+            `for d in krb simple; do cp /etc/hbase-client/*.xml /tmp/$d/; sed -i 's#</configuration>#${retries}#' /tmp/$d/hbase-site.xml; done`,
+            "sed -i 's#<value>kerberos</value>#<value>simple</value>#' /tmp/simple/*.xml",
+            `KRB5PRINCIPAL=alice@${REALM} KRB5KEYTAB=/k/alice.keytab CONF=/tmp/krb ${canary} > /tmp/alice.log 2>&1; echo "alice exit: $?"`,
+            'grep -m3 -i "error\\|exception" /tmp/alice.log',
+            `CONF=/tmp/krb ${canary} > /tmp/none.log 2>&1; echo "no ticket exit: $?"`,
+            'echo "no ticket: $(grep -o -m1 "Failed to find any Kerberos tgt\\|GSS initiate failed" /tmp/none.log)"',
+            `CONF=/tmp/simple ${canary} > /tmp/simple.log 2>&1; echo "simple exit: $?"`,
+            'echo "simple: $(grep -m1 -o "[A-Za-z.]*Exception: [^$]*\\(uthenticat\\|SASL\\|Kerberos\\|KERBEROS\\)[^$]*" /tmp/simple.log | head -c 300)"',
+          ].join('\n'),
+        ],
+        labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
+        memory: '384Mi',
+        volumes: [
+          {
+            volume: {
+              name: 'hbase-client',
+              projected: {
+                sources: [
+                  {
+                    configMap: { name: 'hbase', items: [{ key: 'hbase-site.xml', path: 'hbase-site.xml' }] },
+                  },
+                  {
+                    configMap: {
+                      name: 'hdfs',
+                      items: [
+                        { key: 'core-site.xml', path: 'core-site.xml' },
+                        { key: 'hdfs-site.xml', path: 'hdfs-site.xml' },
+                      ],
+                    },
+                  },
+                ],
+              },
+            },
+            mountPath: '/etc/hbase-client',
+          },
+          { volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' },
+        ],
+      },
+      logs,
+      20 * 60_000,
+    );
+    process.stdout.write(`hbase on kerberos hdfs, the RPC client:\n${out}\n`);
+    const clientLines = out.split('\n');
+    expect(clientLines).toContain('alice exit: 0');
+    expect(clientLines.find((l) => l.startsWith('no ticket exit: '))).not.toBe('no ticket exit: 0');
+    expect(clientLines.find((l) => l.startsWith('no ticket: '))).toMatch(
+      /Failed to find any Kerberos tgt|GSS initiate failed/,
+    );
+    expect(clientLines.find((l) => l.startsWith('simple exit: '))).not.toBe('simple exit: 0');
+    expect(clientLines.find((l) => l.startsWith('simple: '))).not.toBe('simple: ');
+    const clientDone = Date.now();
+
+    // The regionserver's pod goes; the new one logs in with new keys, registers, and serves the row.
+    const oldUid = (await core.readNamespacedPod({ name: REGIONSERVER, namespace: ns.name })).metadata?.uid;
+    const deleted = Date.now();
+    await core.deleteNamespacedPod({ name: REGIONSERVER, namespace: ns.name });
+    await waitFor(
+      `${REGIONSERVER} to be replaced`,
+      async () =>
+        (await core.readNamespacedPod({ name: REGIONSERVER, namespace: ns.name }).catch(() => undefined))
+          ?.metadata?.uid !== oldUid,
+      10 * 60_000,
+    );
+    await waitPodsReady(ns.name, [REGIONSERVER], 15 * 60_000, logs);
+    let row: string | undefined;
+    await waitFor(
+      'the row to read back after the regionserver restart',
+      async () => (row = await readRow()) === 'keelson was here',
+      15 * 60_000,
+      undefined,
+      undefined,
+      async () => `${row}\n${await clusterStatus()}\n${await logs()}`,
+    );
+    const back = Date.now();
+    expect(await podLog(REGIONSERVER, 'hbase')).toContain(
+      `Login successful for user hbase/${fqdn(REGIONSERVER)}@${REALM}`,
+    );
+
+    process.stdout.write(
+      `hbase with kerberos on the real node: images and KDC ${((prepared - started) / 1000).toFixed(1)} s, ` +
+        `all pods Ready ${((ready - applied) / 1000).toFixed(1)} s after apply (first Ready: ${startTimes}), ` +
+        `one live regionserver ${((serving - applied) / 1000).toFixed(1)} s after apply, table and row ` +
+        `${((written - serving) / 1000).toFixed(1)} s, RPC client pod ${((clientDone - written) / 1000).toFixed(1)} s, ` +
+        `the row served again ${((back - deleted) / 1000).toFixed(1)} s after the regionserver pod's deletion\n`,
+    );
+  });
+});
