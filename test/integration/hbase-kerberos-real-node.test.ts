@@ -288,9 +288,10 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
 
     // HBase's RPC from a client pod with HBase's discovery files: alice with her keytab reads the
     // table (CanaryTool); the same client without a ticket, and with SIMPLE authentication, is refused.
+    // `canary <config dir>`: CanaryTool reads one row of each region of the table over HBase's RPC.
     const canary =
-      `timeout 240 java ${CLIENT_JVM_OPTIONS} -Djava.security.krb5.conf=/k/krb5.conf -Dzookeeper.sasl.client=false ` +
-      `-cp "$CONF:${HBASE_CLASSPATH}" org.apache.hadoop.hbase.tool.CanaryTool -t 120000 keelson`;
+      `canary() { timeout 240 java ${CLIENT_JVM_OPTIONS} -Djava.security.krb5.conf=/k/krb5.conf -Dzookeeper.sasl.client=false ` +
+      `-cp "$1:${HBASE_CLASSPATH}" org.apache.hadoop.hbase.tool.CanaryTool -t 120000 keelson; }`;
     const retries =
       '<property><name>hbase.client.retries.number</name><value>2</value></property>' +
       '<property><name>hbase.client.pause</name><value>200</value></property></configuration>';
@@ -304,14 +305,15 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
           '-c',
           [
             'set -u',
+            canary,
             'mkdir -p /tmp/krb /tmp/simple',
             `for d in krb simple; do cp /etc/hbase-client/*.xml /tmp/$d/; sed -i 's#</configuration>#${retries}#' /tmp/$d/hbase-site.xml; done`,
             "sed -i 's#<value>kerberos</value>#<value>simple</value>#' /tmp/simple/*.xml",
-            `KRB5PRINCIPAL=alice@${REALM} KRB5KEYTAB=/k/alice.keytab CONF=/tmp/krb ${canary} > /tmp/alice.log 2>&1; echo "alice exit: $?"`,
+            `(export KRB5PRINCIPAL=alice@${REALM} KRB5KEYTAB=/k/alice.keytab; canary /tmp/krb) > /tmp/alice.log 2>&1; echo "alice exit: $?"`,
             'grep -m3 -i "error\\|exception" /tmp/alice.log',
-            `CONF=/tmp/krb ${canary} > /tmp/none.log 2>&1; echo "no ticket exit: $?"`,
+            'canary /tmp/krb > /tmp/none.log 2>&1; echo "no ticket exit: $?"',
             'echo "no ticket: $(grep -o -m1 "Failed to find any Kerberos tgt\\|GSS initiate failed" /tmp/none.log)"',
-            `CONF=/tmp/simple ${canary} > /tmp/simple.log 2>&1; echo "simple exit: $?"`,
+            'canary /tmp/simple > /tmp/simple.log 2>&1; echo "simple exit: $?"',
             'echo "simple: $(grep -m1 -o "[A-Za-z.]*Exception: [^$]*\\(uthenticat\\|SASL\\|Kerberos\\|KERBEROS\\)[^$]*" /tmp/simple.log | head -c 300)"',
           ].join('\n'),
         ],
