@@ -321,7 +321,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
             'echo "no ticket: $(grep -m1 -o "No matching SASL authentication provider[^$]*" /tmp/none.log | head -c 300)"',
             'grep -i -m3 "kerberos\\|sasl\\|gss\\|authenticat\\|tgt" /tmp/none.log | cut -c1-400 | sed "s/^/  none> /"',
             'canary /tmp/simple > /tmp/simple.log 2>&1; echo "simple exit: $?"',
-            'echo "simple: $(grep -i -m1 "Authentication is required\\|AccessDenied\\|authenticat" /tmp/simple.log | head -c 400)"',
+            'echo "simple: $(grep -m1 -o "ConnectionClosedException: Call to address=[^ ]* failed on local exception" /tmp/simple.log)"',
             'grep -i -m3 "exception\\|sasl\\|authenticat" /tmp/simple.log | cut -c1-400 | sed "s/^/  simple> /"',
           ].join('\n'),
         ],
@@ -364,8 +364,9 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       /No matching SASL authentication provider and supporting token found from providers for user: keelson \(auth:SIMPLE\)/,
     );
     expect(clientLines.find((l) => l.startsWith('simple exit: '))).not.toBe('simple exit: 0');
+    // The regionserver hangs up on a SIMPLE client (HBase's server takes no SIMPLE connection under Kerberos).
     expect(clientLines.find((l) => l.startsWith('simple: '))).toMatch(
-      /SIMPLE|authenticat|SASL|Kerberos|token/i,
+      /ConnectionClosedException: Call to address=hbase-regionservers-default-0\.\S+:16020 failed on local exception/,
     );
     const clientDone = Date.now();
 
