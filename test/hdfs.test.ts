@@ -437,12 +437,15 @@ describe('bad input', () => {
     );
   });
 
-  test('rejects an even number of journalnodes, no namenode, and more copies than datanodes', () => {
+  test('rejects an even number of journalnodes, fewer than two namenodes, and more copies than datanodes', () => {
     expect(() => synth({ journalnodes: { roleGroups: { default: { replicas: 2 } } } })).toThrow(
       /spec\.journalnodes: 2 journalnodes; the edit log needs a majority of them, so run an odd number/,
     );
     expect(() => synth({ namenodes: { roleGroups: { default: { replicas: 0 } } } })).toThrow(
-      /spec\.namenodes: an HDFS needs at least one namenode/,
+      /spec\.namenodes: 0 namenodes; keelson runs HDFS' namenodes highly available, which Hadoop starts only with two or more: run 2/,
+    );
+    expect(() => synth({ namenodes: { roleGroups: { default: { replicas: 1 } } } })).toThrow(
+      /spec\.namenodes: 1 namenode; keelson runs HDFS' namenodes highly available/,
     );
     expect(() =>
       synth({

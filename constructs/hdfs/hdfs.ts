@@ -1250,8 +1250,15 @@ export const HDFS: ProductDefinition<HdfsSpec> = {
     const name = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
     problems.push(...zookeeperReferenceProblems(stacklet.dependencies, name, 'HDFS'));
     const count = (role: HdfsRole) => groupsOf(stacklet, role).reduce((n, rg) => n + rg.replicas, 0);
-    if (count('namenodes') < 1)
-      problems.push('spec.namenodes: an HDFS needs at least one namenode (two for failover)');
+    const namenodes = count('namenodes');
+    if (namenodes < 2) {
+      // Every namenode is one of an HA nameservice (shared edit log, a failover controller each);
+      // Hadoop runs no such nameservice with a single namenode, which would never start.
+      problems.push(
+        `spec.namenodes: ${namenodes} namenode${namenodes === 1 ? '' : 's'}; keelson runs HDFS' namenodes highly ` +
+          'available, which Hadoop starts only with two or more: run 2',
+      );
+    }
     const journals = count('journalnodes');
     if (journals < 1 || journals % 2 === 0) {
       problems.push(
