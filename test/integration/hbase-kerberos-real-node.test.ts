@@ -53,6 +53,7 @@ import {
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
+  podsReadySeconds,
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -148,17 +149,6 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
   }
 
   /** Seconds from `since` to each pod's Ready condition turning True. */
-  async function readySeconds(pods: string[], since: number): Promise<string> {
-    const out: string[] = [];
-    for (const name of pods) {
-      const pod = await core.readNamespacedPod({ name, namespace: ns.name });
-      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
-      const at = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() : NaN;
-      out.push(`${name} ${((at - since) / 1000).toFixed(0)} s`);
-    }
-    return out.join(', ');
-  }
-
   /** One HTTP/1.0 request to the REST server, from inside the REST pod (bash's /dev/tcp): status and body. */
   async function rest(method: string, path: string, accept: string, contentType = '', body = '') {
     const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -213,7 +203,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     const applied = Date.now();
     await waitPodsReady(ns.name, ALL, 25 * 60_000, logs);
     const ready = Date.now();
-    const startTimes = await readySeconds(ALL, applied);
+    const startTimes = await podsReadySeconds(ns.name, ALL, applied);
 
     for (const name of ALL) {
       const pod = await core.readNamespacedPod({ name, namespace: ns.name });

@@ -343,6 +343,26 @@ export function isReady(pod: k8s.V1Pod | undefined): boolean {
 }
 
 /**
+ * When each of `pods` turned Ready, in seconds after `since` (its Ready condition's last transition),
+ * as `<pod> <n> s, …` for a test's printed start times.
+ */
+export async function podsReadySeconds(
+  namespace: string,
+  pods: readonly string[],
+  since: number,
+): Promise<string> {
+  const { core } = adminClients();
+  const out: string[] = [];
+  for (const name of pods) {
+    const pod = await core.readNamespacedPod({ name, namespace });
+    const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+    const at = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() : NaN;
+    out.push(`${name} ${((at - since) / 1000).toFixed(0)} s`);
+  }
+  return out.join(', ');
+}
+
+/**
  * Watches a roll of the pods `names` (their uids before it in `uids`): each call with the pods seen
  * now says how many the roll has taken away and not yet given back — missing, being deleted, or
  * replaced (a new uid) and not yet seen Ready. A pod not yet replaced counts as up even when it is
