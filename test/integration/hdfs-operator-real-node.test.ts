@@ -3,13 +3,14 @@
  * operator`) runs as a pod from `keelson deploy`'s manifests in a namespace of its own and reconciles
  * a ZookeeperCluster, a ZookeeperZnode and an HdfsCluster (custom resources) in a second namespace.
  * Both namespaces enforce the restricted Pod Security profile, and the node enforces keelson's
- * NetworkPolicies. The HDFS serves its web ports over HTTPS only, with Pod Certificates the operator
- * signs for a `keelsonCa` TlsClass of the test's own. Proven, each step a user's patch of the
- * running stacklet:
- * - the HDFS becomes Available with rack awareness by the node's hostname label: the operator
- *   writes the datanodes' racks by pod IP, and the namenodes place both datanodes on that rack;
- *   every pod has its Pod Certificate of the class, the namenodes' `hdfs-site.xml` says HTTPS_ONLY,
- *   and `fsck` (the namenode's HTTPS port, checked against the class's CA) answers;
+ * NetworkPolicies. Proven, each step a user's patch of the running stacklet:
+ * - the HDFS becomes Available in plain HTTP; a file is put;
+ * - one patch switches server TLS on, with Pod Certificates the operator signs for a `keelsonCa`
+ *   TlsClass of the test's own: every StatefulSet rolls, every pod has its Pod Certificate of the
+ *   class, the namenodes' `hdfs-site.xml` says HTTPS_ONLY, the HDFS is Available again with both
+ *   datanodes live, and the file reads back (it prints how long the switch took);
+ * - rack awareness by the node's hostname label: the operator writes the datanodes' racks by pod
+ *   IP, and the namenodes place both datanodes on that rack;
  * - one patch lowers the datanodes from two to one. A file has its only copy on the leaving datanode
  *   (written from its pod). The operator lists the pod in the namenodes' exclude file and reports
  *   `Progressing` (`ScaleDownHandingOver`) with the StatefulSet still at two pods. It follows the
@@ -194,7 +195,8 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
         zookeeperConfigMapName: 'hdfs-znode',
         dfsReplication: 1,
         rackAwareness: { nodeLabels: ['kubernetes.io/hostname'] },
-        tls: { serverTlsClass: tlsClass },
+        // Plain HTTP first: the test switches TLS on below.
+        tls: { enabled: false },
       },
       namenodes: role('640Mi', 2),
       journalnodes: role('320Mi', 1),
@@ -209,19 +211,49 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
       ),
     );
     const available = Date.now();
+    const before = 'written before TLS';
+    await admin(`echo '${before}' | hdfs dfs -put - /before-tls.txt`);
 
-    // HTTPS only, with the Pod Certificates of the class the operator signs.
-    const namenodeSite = (
-      await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })
-    ).data!['hdfs-site.xml'];
-    expect(namenodeSite).toMatch(/<name>dfs\.http\.policy<\/name>\s*<value>HTTPS_ONLY<\/value>/);
-    for (const pod of [...NAMENODES, ...DATANODES]) {
+    // One patch: server TLS on, with the Pod Certificates of the class the operator signs.
+    const switched = Date.now();
+    await patchHdfs({ clusterConfig: { tls: { enabled: true, serverTlsClass: tlsClass } } });
+    const https = async () => {
+      const site = (
+        await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })
+      ).data!['hdfs-site.xml'];
+      return /<name>dfs\.http\.policy<\/name>\s*<value>HTTPS_ONLY<\/value>/.test(site);
+    };
+    await withLogs(() => waitFor("the namenodes' config to say HTTPS_ONLY", https, 5 * 60_000));
+    for (const [set, replicas] of [
+      ['hdfs-journalnodes-default', 1],
+      ['hdfs-namenodes-default', 2],
+      ['hdfs-datanodes-default', 2],
+    ] as const)
+      await withLogs(() => statefulSetRolledOut(data.name, set, replicas));
+    for (const pod of [...NAMENODES, ...DATANODES, 'hdfs-journalnodes-default-0']) {
       const volumes = (await core.readNamespacedPod({ name: pod, namespace: data.name })).spec!.volumes ?? [];
       const signers = volumes
         .flatMap((v) => v.projected?.sources ?? [])
         .map((s) => s.podCertificate?.signerName);
       expect(signers).toContain(`keelson.dev/${tlsClass}`);
     }
+    let reported = '';
+    await withLogs(() =>
+      waitFor(
+        'the HDFS Available over HTTPS with both datanodes live',
+        async () => {
+          if ((await condition('Available'))?.status !== 'True') return false;
+          reported = await admin('hdfs dfsadmin -report -live').catch(() => '');
+          return /Live datanodes \(2\)/.test(reported);
+        },
+        10 * 60_000,
+        undefined,
+        undefined,
+        async () => reported,
+      ),
+    );
+    const tlsOn = Date.now();
+    expect((await admin('hdfs dfs -cat /before-tls.txt')).trim()).toBe(before);
 
     // Rack awareness: the operator's table holds each datanode's IP with its node's hostname label,
     // and the namenodes place both datanodes there.
@@ -333,6 +365,7 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
 
     process.stdout.write(
       `hdfs under the operator: Available ${((available - applied) / 1000).toFixed(1)} s after the resources, ` +
+        `Available over HTTPS with both datanodes live ${((tlsOn - switched) / 1000).toFixed(1)} s after the TLS patch, ` +
         `replicas lowered ${((lowered - patched) / 1000).toFixed(1)} s after the scale-down patch ` +
         `(held while the namenodes decommissioned ${LEAVING}), the datanode back in service ` +
         `${((back - grown) / 1000).toFixed(1)} s after the patch back to two\n`,
