@@ -93,6 +93,15 @@ import {
   tlsVolumeName,
 } from '../../lib';
 import {
+  hadoopSslClient,
+  hadoopSslServer,
+  JAVA_KEYSTORE,
+  JAVA_STORES_DIR,
+  JAVA_TRUSTSTORE,
+  JAVA_TRUSTSTORE_PASSWORD,
+  javaStoresScript,
+} from '../../lib/tls/java-stores';
+import {
   HADOOP_CLASSPATH,
   HADOOP_JAVA17_OPTIONS,
   HDFS_IMAGE_REPOSITORY,
@@ -182,18 +191,14 @@ const HDFS_SITE = 'hdfs-site.xml';
 /** Hadoop's TLS files (`hadoop.ssl.server.conf`, `hadoop.ssl.client.conf`), read from the class path. */
 const SSL_SERVER = 'ssl-server.xml';
 const SSL_CLIENT = 'ssl-client.xml';
-/** Where a pod's start builds its key store and trust store from the mounted PEM files (the /tmp emptyDir). */
-export const HDFS_STORES_DIR = '/tmp/keelson-tls';
-export const HDFS_KEYSTORE = `${HDFS_STORES_DIR}/keystore.p12`;
-export const HDFS_TRUSTSTORE = `${HDFS_STORES_DIR}/truststore.p12`;
+/** Where a pod's start builds its key store and trust store from the mounted PEM files (lib/tls/java-stores). */
+export const HDFS_STORES_DIR = JAVA_STORES_DIR;
+export const HDFS_KEYSTORE = JAVA_KEYSTORE;
+export const HDFS_TRUSTSTORE = JAVA_TRUSTSTORE;
 /** The variable holding the key store's password, made at random by each start of the daemon. */
 export const HDFS_KEYSTORE_PASSWORD_ENV = 'KEELSON_HDFS_KEYSTORE_PASSWORD';
-/**
- * The trust store's password. It guards nothing secret (the class's CA certificates, which every
- * client may read) and is fixed, so that every process of the pod reads the one trust store the
- * daemon's start built: the failover controller, `hdfs fsck` or `haadmin` run in the pod.
- */
-export const HDFS_TRUSTSTORE_PASSWORD = 'keelson-trust';
+/** The trust store's fixed password (lib/tls/java-stores: it guards only the class's CA certificates). */
+export const HDFS_TRUSTSTORE_PASSWORD = JAVA_TRUSTSTORE_PASSWORD;
 
 /** Log4j 2 config of the main container (and the namenodes' init container). */
 const LOG4J2_FILE = 'log4j2.properties';
@@ -575,13 +580,7 @@ function hdfsSiteKerberos(stacklet: StackletContext): Record<string, string> {
  * Clients are not asked for a certificate (`hadoop.ssl.require.client.cert` stays false).
  */
 export function sslServer(): Record<string, string> {
-  const password = `\${env.${HDFS_KEYSTORE_PASSWORD_ENV}}`;
-  return {
-    'ssl.server.keystore.location': HDFS_KEYSTORE,
-    'ssl.server.keystore.type': 'PKCS12',
-    'ssl.server.keystore.password': password,
-    'ssl.server.keystore.keypassword': password,
-  };
+  return hadoopSslServer(HDFS_KEYSTORE_PASSWORD_ENV);
 }
 
 /**
@@ -594,11 +593,7 @@ export function sslServer(): Record<string, string> {
  * the hdfs-site lists, which the pods' certificates carry.
  */
 export function sslClient(): Record<string, string> {
-  return {
-    'ssl.client.truststore.location': HDFS_TRUSTSTORE,
-    'ssl.client.truststore.type': 'PKCS12',
-    'ssl.client.truststore.password': HDFS_TRUSTSTORE_PASSWORD,
-  };
+  return hadoopSslClient();
 }
 
 /**
@@ -610,28 +605,11 @@ export function sslClient(): Record<string, string> {
  */
 export function storesScript(tls: RoleGroupTls, keyStore = true): string[] {
   if (!tls.server) return [];
-  const keytool = [
-    'keytool -J-Xmx64m -importcert -noprompt -storetype PKCS12',
-    `-keystore ${HDFS_TRUSTSTORE}.new -storepass ${HDFS_TRUSTSTORE_PASSWORD}`,
-  ].join(' ');
-  return [
-    `mkdir -p -m 0700 ${HDFS_STORES_DIR}`,
-    ...(keyStore
-      ? [
-          `${HDFS_KEYSTORE_PASSWORD_ENV}=$(openssl rand -hex 32)`,
-          `export ${HDFS_KEYSTORE_PASSWORD_ENV}`,
-          `(umask 077 && openssl pkcs12 -export -in ${tls.server.bundle} -name hdfs -out ${HDFS_KEYSTORE} -passout env:${HDFS_KEYSTORE_PASSWORD_ENV})`,
-        ]
-      : []),
-    `rm -rf ${HDFS_STORES_DIR}/ca ${HDFS_TRUSTSTORE}.new && mkdir ${HDFS_STORES_DIR}/ca`,
-    // One file per certificate (coreutils' csplit: the image has no `awk`), each imported by keytool.
-    `csplit -s -z -f ${HDFS_STORES_DIR}/ca/ -b '%02d.crt' ${tls.server.trust} '/-----BEGIN CERTIFICATE-----/' '{*}'`,
-    `for ca in ${HDFS_STORES_DIR}/ca/*.crt; do`,
-    `  ${keytool} -alias "ca-$(basename "$ca" .crt)" -file "$ca" > /dev/null`,
-    'done',
-    // Renamed into place: another container of the pod may be reading the one an earlier start built.
-    `mv ${HDFS_TRUSTSTORE}.new ${HDFS_TRUSTSTORE}`,
-  ];
+  return javaStoresScript(
+    tls.server,
+    { keystorePasswordEnv: HDFS_KEYSTORE_PASSWORD_ENV, alias: 'hdfs' },
+    keyStore,
+  );
 }
 
 /** The Hadoop TLS files of a role group with server TLS (none without). */

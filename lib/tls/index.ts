@@ -1,2 +1,3 @@
 export * from './certificates';
 export * from './class';
+export * from './java-stores';
