@@ -293,7 +293,7 @@ describe('bad input', () => {
     );
   });
 
-  test('rejects an unknown config file, TLS and an unsupported version', () => {
+  test('rejects an unknown config file and an unsupported version', () => {
     expect(() => synth({ masters: { configOverrides: { 'hdfs-site.xml': {} } } as never })).toThrow(
       /unknown field "hdfs-site\.xml"; expected one of this role's config files: hbase-site\.xml, log4j2\.properties, jmx-exporter\.yaml/,
     );

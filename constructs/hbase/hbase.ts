@@ -48,6 +48,7 @@ import {
   type ResolvedCommonConfig,
   type ResolvedRoleGroup,
   type RoleGroupPod,
+  type RoleGroupTls,
   type StackletContext,
   type StackletOptions,
   tcpPortProbes,
@@ -67,6 +68,7 @@ import {
   HBASE_JAVA17_OPTIONS,
   HBASE_MAIN_CLASSES,
 } from './distribution';
+import { hadoopSslClient, hadoopSslServer, JAVA_KEYSTORE, javaStoresScript } from '../../lib/tls/java-stores';
 import { zookeeperReferenceProblems } from '../zookeeper/reference';
 import { HBASE_MONITORING } from './monitoring';
 
@@ -90,6 +92,8 @@ export const HBASE_DISCOVERY_KEYS = {
   quorum: 'HBASE_ZOOKEEPER_QUORUM',
   parentZnode: 'HBASE_ZOOKEEPER_ZNODE_PARENT',
   rest: 'HBASE_REST',
+  /** Present when the web UIs and the REST server serve HTTPS only: the TlsClass whose CAs a client trusts. */
+  tls: 'HBASE_TLS_CLASS',
 } as const;
 
 /** Keys of an HDFS discovery ConfigMap that HBase reads. */
@@ -114,6 +118,12 @@ const CONSOLE_PATTERN = '%d{ISO8601} %p %c: %m%n';
 const CONTAINER = 'hbase';
 /** HBase's temporary and local directory (`hbase.tmp.dir`), on the writable /tmp. */
 const TMP_DIR = '/tmp/hbase';
+
+/** Hadoop's TLS files, which HBase's info servers add to their configuration with `hbase.ssl.enabled`. */
+const SSL_SERVER = 'ssl-server.xml';
+const SSL_CLIENT = 'ssl-client.xml';
+/** The variable holding the key store's password, made at random by each start of the daemon. */
+export const HBASE_KEYSTORE_PASSWORD_ENV = 'KEELSON_HBASE_KEYSTORE_PASSWORD';
 
 /** The heap of the preStop hook's region mover, a small HBase client beside the regionserver. */
 export const REGION_MOVER_HEAP = '-Xmx128m';
@@ -201,9 +211,9 @@ export function parentZnode(stacklet: StackletContext): string {
   return chroot === '/' ? '/hbase' : chroot.replace(/\/$/, '');
 }
 
-/** The REST servers' URL, through their role's Service. */
+/** The REST servers' URL, through their role's Service (`https` with server TLS). */
 export function restUrl(stacklet: StackletContext): string {
-  return `http://${stacklet.name}-restservers.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${HBASE_PORTS.rest}`;
+  return `${stacklet.tls.server ? 'https' : 'http'}://${stacklet.name}-restservers.${stacklet.namespace ?? 'default'}.svc.${stacklet.clusterDomain}:${HBASE_PORTS.rest}`;
 }
 
 /** The realm of the stacklet's kerberos class, if it names one. */
@@ -308,6 +318,7 @@ export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<st
     'hbase.master.info.port': String(HBASE_PORTS.masterHttp),
     'hbase.regionserver.port': String(HBASE_PORTS.regionserverRpc),
     'hbase.regionserver.info.port': String(HBASE_PORTS.regionserverHttp),
+    ...(stacklet.tls.server ? { 'hbase.ssl.enabled': 'true' } : {}),
   };
   switch (role) {
     case 'masters':
@@ -329,8 +340,47 @@ export function hbaseSite(stacklet: StackletContext, role: HbaseRole): Record<st
         ...common,
         'hbase.rest.port': String(HBASE_PORTS.rest),
         'hbase.rest.info.port': String(HBASE_PORTS.restHttp),
+        ...(stacklet.tls.server ? restSsl() : {}),
       };
   }
+}
+
+/**
+ * With server TLS: the info servers (16010, 16030, 8085) serve HTTPS only (`hbase.ssl.enabled`,
+ * above), from the key store of `ssl-server.xml`; the REST server's gateway port (8080) from the
+ * same key store, through its own keys (`hbase.rest.ssl.*`). Clients are not asked for a certificate.
+ */
+function restSsl(): Record<string, string> {
+  const password = `\${env.${HBASE_KEYSTORE_PASSWORD_ENV}}`;
+  return {
+    'hbase.rest.ssl.enabled': 'true',
+    'hbase.rest.ssl.keystore.store': JAVA_KEYSTORE,
+    'hbase.rest.ssl.keystore.type': 'PKCS12',
+    'hbase.rest.ssl.keystore.password': password,
+    'hbase.rest.ssl.keystore.keypassword': password,
+  };
+}
+
+/**
+ * With server TLS, the start's key store (from `tls.pem`) and trust store (the class's CAs), built
+ * by lib/tls/java-stores as HDFS' are; none without.
+ */
+export function hbaseStoresScript(tls: RoleGroupTls): string[] {
+  return tls.server
+    ? javaStoresScript(tls.server, { keystorePasswordEnv: HBASE_KEYSTORE_PASSWORD_ENV, alias: 'hbase' })
+    : [];
+}
+
+/**
+ * With server TLS, Hadoop's TLS files: `ssl-server.xml` (the key store, read by the info servers)
+ * and `ssl-client.xml` (the trust store, for an HTTPS client run in the pod); none without.
+ */
+function sslFiles(tls: RoleGroupTls): Record<string, string> {
+  if (!tls.server) return {};
+  return {
+    [SSL_SERVER]: renderConfigFile('hadoop-xml', hadoopSslServer(HBASE_KEYSTORE_PASSWORD_ENV)),
+    [SSL_CLIENT]: renderConfigFile('hadoop-xml', hadoopSslClient()),
+  };
 }
 
 /**
@@ -382,6 +432,7 @@ export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, m
     // HBase resolves the name it registers under before it listens, and exits when that fails: the
     // headless Service's record of a new pod takes a few seconds to appear.
     'for i in $(seq 1 120); do getent hosts "${POD_ADDRESS}" > /dev/null && break; sleep 1; done',
+    ...hbaseStoresScript(rg.tls),
     `exec ${java([...krb5JvmArguments(stacklet), ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
   ].join('\n');
 }
@@ -442,6 +493,11 @@ const common = {
   },
   maxUnavailable: 1,
   configFiles: FILE_FORMATS,
+  // With server TLS the info ports and the REST port speak HTTPS only (hbaseSite). The key store is
+  // built once, at start: the operator restarts a pod before the certificate it started with
+  // expires, and after a new CA of the class is published.
+  tls: ['server'] as const,
+  certificateReload: { server: 'restart' } as const,
 };
 
 /** The HDFS' client files, copied from its discovery ConfigMap. */
@@ -489,7 +545,7 @@ function rolePod(
       [LOG4J2_FILE]: log4j2Config(containerLogging(rg.config.logging, CONTAINER), CONSOLE_PATTERN),
       [EXPORTER_FILE]: hbaseExporterConfig(),
     },
-    extraFiles: { ...hdfsFiles(stacklet), ...(kerberos?.files ?? {}) },
+    extraFiles: { ...hdfsFiles(stacklet), ...sslFiles(rg.tls), ...(kerberos?.files ?? {}) },
     // Log4j 2 checks its file (monitorInterval) and applies a level change by itself: no roll.
     reloadedFiles: [LOG4J2_FILE],
     volumes: [...log.volumes, ...(kerberos?.volumes ?? [])],
@@ -656,8 +712,13 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
         );
       }
     }
-    if (stacklet.spec.clusterConfig?.tls !== undefined) {
-      problems.push('spec.clusterConfig.tls: keelson’s HBase does not speak TLS yet; remove tls');
+    if (stacklet.spec.clusterConfig?.tls?.internalTlsClass !== undefined) {
+      problems.push(
+        'spec.clusterConfig.tls.internalTlsClass: keelson’s HBase has no internal TLS. Its traffic between pods ' +
+          'is HBase RPC (master 16000, regionserver 16020), which keelson protects with SASL under Kerberos ' +
+          '(hbase.rpc.protection privacy), not with certificates; its web UIs and REST server follow the server ' +
+          'class. Remove internalTlsClass',
+      );
     }
     return problems;
   },
@@ -666,6 +727,7 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
     [HBASE_DISCOVERY_KEYS.quorum]: clientHbaseSite(stacklet)['hbase.zookeeper.quorum'],
     [HBASE_DISCOVERY_KEYS.parentZnode]: parentZnode(stacklet),
     ...(count(stacklet, 'restservers') > 0 ? { [HBASE_DISCOVERY_KEYS.rest]: restUrl(stacklet) } : {}),
+    ...(stacklet.tls.server ? { [HBASE_DISCOVERY_KEYS.tls]: stacklet.tls.server.name } : {}),
   }),
 };
 
