@@ -39,6 +39,7 @@ import { HDFS_MAIN_CLASSES } from '../../constructs/hdfs/distribution';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
+import { tlsVolumeName } from '../../lib';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { whileFrozen } from './process-faults';
@@ -67,7 +68,7 @@ import {
   hdfsMonitoringCheck,
   hdfsTestTlsVolumes,
 } from './hdfs-support';
-import { TestPki } from './test-pki';
+import { podDnsNames, TestPki } from './test-pki';
 import { startPrometheus, withAlertDelay } from './prometheus-support';
 import { expectSharedRecordShape, readStructuredLog, waitForRecords } from './structured-logs';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -98,19 +99,37 @@ afterAll(async () => {
 });
 
 /**
- * `http METHOD PATH ACCEPT [CONTENT_TYPE BODY]`: one HTTP/1.0 request to the REST server over bash's
- * /dev/tcp (the HBase image has bash, not curl); prints the response, status line first.
+ * `http METHOD PATH ACCEPT [CONTENT_TYPE BODY]`: one HTTP/1.0 request to the REST server over HTTPS
+ * with `openssl s_client` (the HBase image has no curl), which checks the server's certificate
+ * against the test's CA (`CA_FILE`, /tmp/ca.crt) and its name against `REST_HOST` (the discovery
+ * URL's host) and sends nothing when either fails; prints the response, status line first.
+ * `PLAIN=1`: the same request in plain HTTP over bash's /dev/tcp.
  */
 const HTTP_SCRIPT = `#!/bin/bash
 set -u
-exec 3<>"/dev/tcp/$REST_HOST/8080"
-if [ $# -ge 5 ]; then
-  printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\nContent-Type: %s\\r\\nContent-Length: %d\\r\\n\\r\\n%s' "$1" "$2" "$REST_HOST" "$3" "$4" "\${#5}" "$5" >&3
+request() {
+  if [ $# -ge 5 ]; then
+    printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\nContent-Type: %s\\r\\nContent-Length: %d\\r\\n\\r\\n%s' "$1" "$2" "$REST_HOST" "$3" "$4" "\${#5}" "$5"
+  else
+    printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\n\\r\\n' "$1" "$2" "$REST_HOST" "$3"
+  fi
+}
+if [ "\${PLAIN:-}" = 1 ]; then
+  exec 3<>"/dev/tcp/$REST_HOST/8080"
+  request "$@" >&3
+  timeout 30 cat <&3
 else
-  printf '%s %s HTTP/1.0\\r\\nHost: %s\\r\\nAccept: %s\\r\\n\\r\\n' "$1" "$2" "$REST_HOST" "$3" >&3
+  request "$@" | timeout 120 openssl s_client -quiet -connect "$REST_HOST:8080" -servername "$REST_HOST" \\
+    -verify_hostname "$REST_HOST" -verify_return_error -CAfile "\${CA_FILE:-/tmp/ca.crt}" 2> /tmp/s_client.err
 fi
-cat <&3
 `;
+
+/** The HBase roles' pods named in the test's certificates (a third regionserver for a scale-up's room). */
+const HBASE_TLS_PODS = {
+  masters: MASTERS,
+  regionservers: [...REGIONSERVERS, 'hbase-regionservers-default-2'],
+  restservers: [REST],
+} as const;
 
 describe(`HBase ${VERSION} on the real node`, () => {
   const ns = useTestNamespace('hbase-real', RESTRICTED);
@@ -172,23 +191,34 @@ describe(`HBase ${VERSION} on the real node`, () => {
       },
       { dependencies, tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
     );
+    // HBase serves its web UIs and REST over HTTPS from the same test class: each role's certificate
+    // a Secret the test signs, in place of the pod certificate the operator would sign.
+    const tlsVolumes = (name: keyof typeof HBASE_TLS_PODS) => ({
+      podOverrides: {
+        spec: {
+          ...REAL_NODE_PLACEMENT,
+          volumes: [{ name: tlsVolumeName('server'), secret: { secretName: `hbase-${name}-tls` } }],
+        },
+      },
+    });
     new HbaseCluster(
       chart,
       'hbase',
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
-        clusterConfig: observedClusterConfig(),
+        clusterConfig: { ...observedClusterConfig(), tls: { serverTlsClass: HDFS_TEST_TLS_CLASS } },
         hdfs,
         zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
         // An active master and a backup; the backup only waits, so the first JIT tier is enough.
-        masters: serving('768Mi', 2),
+        masters: { ...serving('768Mi', 2), ...tlsVolumes('masters') },
         regionservers: {
           ...role('768Mi', regionservers),
           config: { ...role('768Mi', regionservers).config, logging: { containers: { hbase: logging } } },
+          ...tlsVolumes('regionservers'),
         },
-        restservers: role('512Mi', 1),
+        restservers: { ...role('512Mi', 1), ...tlsVolumes('restservers') },
       },
-      { dependencies },
+      { dependencies, tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }] },
     );
     return Testing.synth(chart) as Manifest[];
   }
@@ -212,17 +242,14 @@ describe(`HBase ${VERSION} on the real node`, () => {
   };
 
   /**
-   * The master's own view, from its info server's /jmx (asked inside its pod, with bash's /dev/tcp):
+   * The master's own view, from its info server's /jmx over HTTPS (asked inside its pod, with
+   * `openssl s_client` checking the certificate against the class's CA and the pod's DNS name):
    * whether it is the active master and has finished initializing. A backup master, or one that is
    * stopping, reports neither.
    */
   async function masterState(pod: string): Promise<{ active: boolean; initialized: boolean } | undefined> {
     const query = '/jmx?qry=Hadoop:service=HBase,name=Master,sub=Server';
-    const out = await execInPod(
-      ns.name,
-      pod,
-      `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${HBASE_PORTS.masterHttp}; printf "GET ${query} HTTP/1.0\r\n\r\n" >&3; cat <&3'`,
-    ).catch(() => undefined);
+    const out = await execInPod(ns.name, pod, masterUiRequest(query)).catch(() => undefined);
     let bean: Record<string, unknown> | undefined;
     try {
       bean = (JSON.parse(out!.slice(out!.indexOf('{'))) as { beans: Record<string, unknown>[] }).beans[0];
@@ -234,6 +261,19 @@ describe(`HBase ${VERSION} on the real node`, () => {
       active: bean['tag.isActiveMaster'] === 'true',
       initialized: Number(bean.masterFinishedInitializationTime ?? 0) > 0,
     };
+  }
+
+  /** A shell command asking the pod's own master UI for `path` over HTTPS (`plain`: over HTTP). */
+  function masterUiRequest(path: string, plain = false): string {
+    const request = `printf "GET ${path} HTTP/1.0\r\n\r\n"`;
+    if (plain) {
+      return `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${HBASE_PORTS.masterHttp}; ${request} >&3; timeout 30 cat <&3'`;
+    }
+    const name = `"$(hostname).hbase-masters-default-headless.${ns.name}.svc.cluster.local"`;
+    return (
+      `bash -c '${request} | timeout 60 openssl s_client -quiet -connect 127.0.0.1:${HBASE_PORTS.masterHttp} ` +
+      `-verify_hostname ${name} -verify_return_error -CAfile /keelson/tls/server/ca.crt 2> /dev/null'`
+    );
   }
 
   /** The masters that say they are active and initialized. */
@@ -302,6 +342,15 @@ describe(`HBase ${VERSION} on the real node`, () => {
       journalnodes: ['hdfs-journalnodes-default-0'],
       datanodes: ['hdfs-datanodes-default-0'],
     });
+    for (const [role, pods] of Object.entries(HBASE_TLS_PODS)) {
+      const names = pods.flatMap((pod) =>
+        podDnsNames(pod, `hbase-${role}-default-headless`, ns.name, [`hbase-${role}`]),
+      );
+      await core.createNamespacedSecret({
+        namespace: ns.name,
+        body: { metadata: { name: `hbase-${role}-tls` }, stringData: pki.issue(`hbase-${role}`, names) },
+      });
+    }
 
     // The PrometheusRules' groups go to the test Prometheus' rule file (no prometheus-operator here).
     const all = manifests();
@@ -317,6 +366,14 @@ describe(`HBase ${VERSION} on the real node`, () => {
     expect(regionserverFiles.data['hdfs-site.xml']).toMatch(
       /<name>dfs\.http\.policy<\/name>\s*<value>HTTPS_ONLY<\/value>/,
     );
+    // HBase's own discovery: the REST URL is HTTPS, its host the REST Service, whose name the
+    // certificate carries; the client below dials it.
+    const discovery = all.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'hbase') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(discovery.data.HBASE_TLS_CLASS).toBe(HDFS_TEST_TLS_CLASS);
+    const restUrl = new URL(discovery.data.HBASE_REST);
+    expect([restUrl.protocol, restUrl.port]).toEqual(['https:', '8080']);
     expect(
       await applyAll(
         client,
@@ -328,14 +385,16 @@ describe(`HBase ${VERSION} on the real node`, () => {
     const body = clientPod({
       name: CLIENT,
       image: hbaseImageRecipe(VERSION).reference,
-      command: ['/bin/bash', '-c', 'printf "%s" "$HTTP_SCRIPT" > /tmp/http && exec sleep 86400'],
+      command: [
+        '/bin/bash',
+        '-c',
+        'printf "%s" "$HTTP_SCRIPT" > /tmp/http && printf "%s" "$CA_PEM" > /tmp/ca.crt && exec sleep 86400',
+      ],
       labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
       env: [
         { name: 'HTTP_SCRIPT', value: HTTP_SCRIPT },
-        {
-          name: 'REST_HOST',
-          value: `${REST}.hbase-restservers-default-headless.${ns.name}.svc.cluster.local`,
-        },
+        { name: 'CA_PEM', value: pki.caPem },
+        { name: 'REST_HOST', value: restUrl.hostname },
       ],
       memory: '64Mi',
     });
@@ -398,6 +457,26 @@ describe(`HBase ${VERSION} on the real node`, () => {
     const active = actives[0];
     const backup = MASTERS.find((m) => m !== active)!;
     expect(await masterState(backup)).toEqual({ active: false, initialized: false });
+
+    // HTTPS only: the REST port and the master's UI give a plain HTTP request no HTTP answer, and a
+    // client trusting only the public CAs (the image's bundle) refuses the REST server's certificate.
+    const noHttpAnswer = /^HTTP\/1\.\d \d{3}/m;
+    const get = `GET /keelson/row1/cf:greeting '*/*'`;
+    expect(await execInPod(ns.name, CLIENT, `PLAIN=1 bash /tmp/http ${get}`).catch(String)).not.toMatch(
+      noHttpAnswer,
+    );
+    expect(
+      await execInPod(ns.name, active, masterUiRequest('/jmx?qry=java.lang:type=Runtime', true)).catch(
+        String,
+      ),
+    ).not.toMatch(noHttpAnswer);
+    const untrusted = await execInPod(
+      ns.name,
+      CLIENT,
+      `CA_FILE=/etc/ssl/certs/ca-certificates.crt bash /tmp/http ${get}; cat /tmp/s_client.err`,
+    ).catch(String);
+    expect(untrusted).not.toMatch(noHttpAnswer);
+    expect(untrusted).toMatch(/verify error|certificate verify failed/);
 
     // keelson's structured log files, written by Log4j 2 in the active master and a regionserver.
     const masterLog = await readStructuredLog(ns.name, active, 'hbase');
