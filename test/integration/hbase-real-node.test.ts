@@ -28,6 +28,9 @@
  * The HDFS serves its web ports over HTTPS only (server TLS from a class of the tests' own, each role's
  * certificate a Secret the test signs): HBase reads the same discovery files and talks RPC and block
  * transfer only, which stay as they are; the second namenode bootstrapped over HTTPS.
+ * HBase serves its web UIs and REST server over HTTPS only from the same class (its certificates
+ * Secrets the test signs too): the REST client checks the CA and the discovery URL's host, plain HTTP
+ * and a client without the CA are refused, the masters' /jmx is read over HTTPS.
  * It prints start times and the memory (RSS) of every JVM of this minimal HA HDFS + HBase. Each
  * failure prints the pods' logs.
  */
