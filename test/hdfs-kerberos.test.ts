@@ -96,12 +96,16 @@ describe('an HdfsCluster with a kerberos class', () => {
         'dfs.namenode.kerberos.internal.spnego.principal': `HTTP/_HOST@${REALM}`,
         'dfs.journalnode.kerberos.internal.spnego.principal': `HTTP/_HOST@${REALM}`,
       });
-      // No authentication filter on the web servers: /jmx stays readable without SPNEGO (the
-      // operator's decommission check, monitoring), while Hadoop's internal servlets (image, edits,
-      // fsck) ask for it; hdfs-kerberos-real-node proves both.
-      expect(Object.keys({ ...site, ...file(objs, role, 'core-site.xml') })).not.toContain(
-        'hadoop.http.filter.initializers',
-      );
+      // SPNEGO on every web server (WebHDFS, the UI), for any HTTP/ principal of the pod's keytab,
+      // but not on /jmx (the operator's decommission check); hdfs-kerberos-real-node proves both.
+      expect(file(objs, role, 'core-site.xml')).toMatchObject({
+        'hadoop.http.filter.initializers': 'org.apache.hadoop.hdfs.web.AuthFilterInitializer',
+        'hadoop.http.authentication.type': 'kerberos',
+        'hadoop.http.authentication.kerberos.principal': '*',
+        'hadoop.http.authentication.kerberos.keytab': '/keelson/kerberos/keytab',
+        'hadoop.http.authentication.kerberos.endpoint.whitelist': '/jmx',
+      });
+      expect(Object.keys(site).filter((k) => k.startsWith('hadoop.http.'))).toEqual([]);
     }
     expect(configMap(objs, 'hdfs-namenodes-default')['krb5.conf']).toContain(`default_realm = ${REALM}`);
   });
@@ -122,6 +126,10 @@ describe('an HdfsCluster with a kerberos class', () => {
       'dfs.http.policy': 'HTTPS_ONLY',
     });
     expect(Object.keys(site).filter((k) => k.includes('keytab'))).toEqual([]);
+    // The web servers' filter is the daemons' own: a client's core-site.xml has none of it.
+    expect(Object.keys(xml(discovery['core-site.xml'])).filter((k) => k.startsWith('hadoop.http.'))).toEqual(
+      [],
+    );
   });
 
   test('each pod’s keytab holds hdfs/ and HTTP/ of its DNS name, written in memory by the first init container', () => {

@@ -51,10 +51,9 @@
  * tokens (the datanodes' ports are unprivileged, which Hadoop allows only with SASL and HTTPS only:
  * hence server TLS), `hdfs/…` and `HTTP/…` principals map to `hdfs`, the superuser. Principal
  * patterns (`….principal.pattern = hdfs/*@REALM`) spare clients a reverse DNS lookup of pod IPs, for
- * which service-level authorization would need it too, so that stays off. No authentication filter
- * is put on the web servers: /jmx stays readable without SPNEGO (the operator's decommission check,
- * monitoring), while Hadoop's internal servlets ask for it (WebHDFS, with no filter, refuses
- * everyone). The discovery ConfigMap carries the client keys in its core-site.xml and
+ * which service-level authorization would need it too, so that stays off. Every web server asks
+ * for SPNEGO (HDFS' `AuthFilter` on all paths; WebHDFS takes a delegation token too) except on
+ * /jmx, which stays readable without it (the operator's decommission check). The discovery ConfigMap carries the client keys in its core-site.xml and
  * hdfs-site.xml, and `HDFS_KERBEROS_REALM` and `HDFS_KERBEROS_CLASS`.
  */
 import { createHash } from 'node:crypto';
@@ -683,6 +682,33 @@ function daemonCoreSite(stacklet: StackletContext): Record<string, string> {
   return {
     ...hdfsCoreSite(stacklet),
     ...(kerberosRealm(stacklet) ? { 'hadoop.security.authorization': 'false' } : {}),
+    ...webAuthentication(stacklet),
+  };
+}
+
+/** The web servers' paths that answer without SPNEGO under Kerberos (the operator, monitoring). */
+export const HDFS_UNAUTHENTICATED_WEB_PATHS = ['/jmx'] as const;
+
+/**
+ * SPNEGO on every web server of a daemon, with a kerberos class: Hadoop 3.4's namenode puts no
+ * authentication filter on WebHDFS by itself (it refuses every request then), so HDFS' own
+ * `AuthFilterInitializer` puts its `AuthFilter` on all paths of each web server (WebHDFS, the UI,
+ * /conf, /logs …). That filter lets a WebHDFS request carrying a delegation token through to the
+ * servlet, which checks the token (the namenode's redirects to a datanode carry one). `*` accepts
+ * a client's ticket for any `HTTP/…` principal of the pod's keytab — its pod DNS name, and a
+ * datanode's outside address with an external class. /jmx is on Hadoop's endpoint whitelist
+ * (`kerberos.endpoint.whitelist`, an exact servlet path): the operator's decommission check and the
+ * web UI's pages read it without SPNEGO. keelson's metrics come from the JMX exporter agent on a
+ * port of its own, the probes are TCP: neither goes through these web servers.
+ */
+function webAuthentication(stacklet: StackletContext): Record<string, string> {
+  if (!kerberosRealm(stacklet)) return {};
+  return {
+    'hadoop.http.filter.initializers': 'org.apache.hadoop.hdfs.web.AuthFilterInitializer',
+    'hadoop.http.authentication.type': 'kerberos',
+    'hadoop.http.authentication.kerberos.principal': '*',
+    'hadoop.http.authentication.kerberos.keytab': KERBEROS_KEYTAB,
+    'hadoop.http.authentication.kerberos.endpoint.whitelist': HDFS_UNAUTHENTICATED_WEB_PATHS.join(','),
   };
 }
 

@@ -31,6 +31,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { debianServerImageRecipe } from './database-servers';
 import {
   createHdfsTestCertificates,
   expectHealthyFsck,
@@ -68,6 +69,13 @@ const JOURNALNODE = 'hdfs-journalnodes-default-0';
 const DATANODE = 'hdfs-datanodes-default-0';
 const ALL = ['zk-servers-default-0', ...NAMENODES, JOURNALNODE, DATANODE];
 const TLS_ROLES = { namenodes: NAMENODES, journalnodes: [JOURNALNODE], datanodes: [DATANODE] } as const;
+/** Debian's curl (built with GSS-API: `--negotiate`) and MIT Kerberos' kinit, for WebHDFS with SPNEGO. */
+const CURL_CLIENT = debianServerImageRecipe({
+  reference: 'keelson.test/krb5-curl:12',
+  description: "Debian 12's curl and MIT Kerberos client tools",
+  packages: ['curl', 'krb5-user', 'ca-certificates', 'grep'],
+  account: 'keelson',
+});
 /** A Hadoop client run in an HDFS pod: its own principal and krb5.conf (podEnv), a small heap. */
 const IN_POD = 'export HADOOP_CLIENT_OPTS="$HADOOP_CLIENT_OPTS -Xmx96m -XX:TieredStopAtLevel=1";';
 
@@ -140,6 +148,7 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
     await buildImageOnRealNode(hdfsImageRecipe(VERSION));
     await buildImageOnRealNode(krb5ToolsImageRecipe());
+    await buildImageOnRealNode(CURL_CLIENT);
     // The admin may add, inquire and re-key HDFS' principals only.
     const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*']);
     await createKerberosAdminSecret(ns.name, 'kerberos-admin');
@@ -293,13 +302,63 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     expect(lines).toContain('simple: SIMPLE authentication is not enabled');
     expect(lines).toContain('leaked: 0');
     expect(lines).toContain('jmx: HTTP/1.1 200 OK "State" : "active"');
-    // WebHDFS on the same port refuses a request no filter authenticated (Hadoop 3.4.2's namenode
-    // puts no SPNEGO filter on it unless hadoop.http.filter.initializers names one, which would
-    // cover /jmx too), and lists nothing.
-    expect(lines).toContain('webhdfs: HTTP/1.1 403 Forbidden');
-    const says = lines.find((l) => l.startsWith('webhdfs says: '));
-    expect(says).toContain('Security enabled but user not authenticated by filter');
-    expect(says).not.toContain('FileStatuses');
+    // WebHDFS on the same port asks for SPNEGO (HDFS' AuthFilter), and lists nothing.
+    expect(lines.find((l) => l.startsWith('webhdfs: '))).toMatch(/^webhdfs: HTTP\/1\.1 401\b/);
+    expect(lines.find((l) => l.startsWith('webhdfs says: '))).not.toContain('FileStatuses');
+
+    // WebHDFS with SPNEGO: curl --negotiate with alice's ticket (kinit from her keytab) lists and
+    // reads her file, the namenode sending the read to the datanode's HTTPS port with a delegation
+    // token; a delegation token alone reads it too; without a ticket 401; /jmx needs none.
+    const nn = `https://${host}:9870`;
+    const web = await runClientPod(
+      ns.name,
+      {
+        name: 'alice-curl',
+        image: CURL_CLIENT.reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            'set -u',
+            'export KRB5_CONFIG=/k/krb5.conf KRB5CCNAME=FILE:/tmp/alice.cc',
+            'c() { curl -sS --cacert /k/ca.crt --max-time 60 "$@"; }',
+            'status() { c -o /dev/null -w \'%{http_code}\' "$@"; }',
+            `echo "no ticket webhdfs: $(status --negotiate -u : '${nn}/webhdfs/v1/alice?op=LISTSTATUS')"`,
+            `echo "no ticket ui: $(status --negotiate -u : '${nn}/dfshealth.html')"`,
+            `echo "no ticket jmx: $(status '${nn}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus')"`,
+            `kinit -k -t /k/alice.keytab alice@${REALM} && echo "kinit: ok"`,
+            `echo "home: $(c --negotiate -u : '${nn}/webhdfs/v1/?op=GETHOMEDIRECTORY')"`,
+            `echo "list: $(c --negotiate -u : '${nn}/webhdfs/v1/alice?op=LISTSTATUS' | grep -o '"pathSuffix":"hello.txt"')"`,
+            `echo "ui: $(status --negotiate -u : '${nn}/dfshealth.html')"`,
+            `echo "sent to: $(c --negotiate -u : -o /dev/null -w '%{redirect_url}' '${nn}/webhdfs/v1/alice/hello.txt?op=OPEN' | sed 's/[?].*//')"`,
+            `echo "read: $(c --negotiate -u : -L '${nn}/webhdfs/v1/alice/hello.txt?op=OPEN')"`,
+            `token=$(c --negotiate -u : '${nn}/webhdfs/v1/?op=GETDELEGATIONTOKEN' | grep -o '"urlString":"[^"]*"' | cut -d'"' -f4)`,
+            'echo "token: ${#token} characters"',
+            'kdestroy',
+            `echo "token read: $(c -L "${nn}/webhdfs/v1/alice/hello.txt?op=OPEN&delegation=$token")"`,
+            `echo "no ticket again: $(status --negotiate -u : '${nn}/webhdfs/v1/alice?op=LISTSTATUS')"`,
+          ].join('\n'),
+        ],
+        labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
+        memory: '96Mi',
+        volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+      },
+      logs,
+      10 * 60_000,
+    );
+    const webLines = web.split('\n');
+    expect(webLines).toContain('no ticket webhdfs: 401');
+    expect(webLines).toContain('no ticket ui: 401');
+    expect(webLines).toContain('no ticket jmx: 200');
+    expect(webLines).toContain('kinit: ok');
+    expect(webLines).toContain('home: {"Path":"/user/alice"}');
+    expect(webLines).toContain('list: "pathSuffix":"hello.txt"');
+    expect(webLines).toContain('ui: 200');
+    expect(webLines).toContain(`sent to: https://${fqdn(DATANODE)}:9864/webhdfs/v1/alice/hello.txt`);
+    expect(webLines).toContain('read: keelson was here');
+    expect(webLines.find((l) => l.startsWith('token: '))).toMatch(/^token: [1-9]\d* characters$/);
+    expect(webLines).toContain('token read: keelson was here');
+    expect(webLines).toContain('no ticket again: 401');
     const clientDone = Date.now();
 
     // Failover: the active namenode's pod goes; the standby's controller makes it active.
