@@ -13,24 +13,35 @@
  *   krb5.conf of the realm), writes a file and reads it back (RPC privacy, block transfer with SASL
  *   integrity); the same client without a ticket is refused (`Client cannot authenticate via:[TOKEN,
  *   KERBEROS]`), and with SIMPLE authentication too (`SIMPLE authentication is not enabled`).
- * - The active namenode's /jmx answers over HTTPS without SPNEGO (what the operator and monitoring
- *   read), while WebHDFS on the same port refuses the unauthenticated request (403, nothing listed).
+ * - The active namenode's /jmx answers over HTTPS without SPNEGO (what the operator reads), while
+ *   WebHDFS and the UI on the same port ask for it (401). A pod with Debian's curl (GSS-API) and
+ *   alice's ticket (kinit) uses WebHDFS with SPNEGO: her home directory, her directory listed, her
+ *   file read through the datanode's HTTPS port (the namenode's redirect carries a delegation
+ *   token), then with a delegation token alone after kdestroy; without either, 401.
  * - The active namenode's pod is deleted: the standby becomes active (its failover controller and
  *   its edit log reads from the journalnode over HTTPS with SPNEGO under Kerberos), alice's file
  *   still reads, `hdfs fsck /` as the superuser is HEALTHY, the refresh sidecar's `dfsadmin
  *   -refreshNodes` at 127.0.0.1 succeeds, and the deleted namenode comes back with a new keytab as
  *   the standby, with the datanode registered again (it held a ticket of the old keys).
+ * - The datanodes' class becomes external-unstable, as the operator builds it: the datanode's keytab
+ *   gets hdfs/ and HTTP/ of the node's address, it registers that address; alice's pod reaches its
+ *   UI there with SPNEGO (401 without a ticket, /jmx open), and her WebHDFS read is sent there with a
+ *   delegation token; a process on the host reads the file at that URL, and without the token not.
  * - The KDC admin's password is in no synthesized manifest.
  * Prints the start times (each pod's first Ready after apply) and the failover time.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
-import { HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
+import { HDFS, HdfsCluster, type HdfsSpec } from '../../constructs/hdfs';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { ZookeeperCluster, ZookeeperZnode } from '../../constructs/zookeeper';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { runOnHost } from './kafka-client-support';
 import { debianServerImageRecipe } from './database-servers';
 import {
   createHdfsTestCertificates,
@@ -50,6 +61,7 @@ import {
 import {
   buildImageOnRealNode,
   execInPod,
+  operatorBuildOnRealNode,
   podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
@@ -90,12 +102,30 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
   const small = (memory: string) => ({
     resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } },
   });
-  const role = (memory: string, name: keyof typeof TLS_ROLES) => ({
+  const role = (memory: string, name: keyof typeof TLS_ROLES, listenerClass?: string) => ({
     config: small(memory),
     // The test's certificate in place of the pod certificate keelson's operator would sign.
     podOverrides: { spec: { ...REAL_NODE_PLACEMENT, volumes: hdfsTestTlsVolumes(name) } },
     roleGroups: { default: { replicas: TLS_ROLES[name].length } },
+    ...(listenerClass ? { roleConfig: { listenerClass } } : {}),
   });
+  const tlsClasses = [{ name: HDFS_TEST_TLS_CLASS }];
+
+  /** The HdfsCluster's spec; `datanodeClass` the datanodes' ListenerClass. */
+  function hdfsSpec(datanodeClass?: string): HdfsSpec {
+    return {
+      image: { productVersion: VERSION, pullPolicy: 'Never' },
+      clusterConfig: {
+        zookeeperConfigMapName: 'hdfs-znode',
+        dfsReplication: 1,
+        tls: { serverTlsClass: HDFS_TEST_TLS_CLASS },
+        authentication: [{ authenticationClass: 'realm' }],
+      },
+      namenodes: role('640Mi', 'namenodes'),
+      journalnodes: role('320Mi', 'journalnodes'),
+      datanodes: role('512Mi', 'datanodes', datanodeClass),
+    };
+  }
 
   function manifests(kdcHost: string): Manifest[] {
     const chart = new Chart(Testing.app(), 'platform', { namespace: ns.name });
@@ -108,26 +138,11 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
       },
     });
     const znode = new ZookeeperZnode(chart, 'hdfs-znode', { zookeeper: zk });
-    const spec: HdfsSpec = {
-      image: { productVersion: VERSION, pullPolicy: 'Never' },
-      clusterConfig: {
-        zookeeperConfigMapName: 'hdfs-znode',
-        dfsReplication: 1,
-        tls: { serverTlsClass: HDFS_TEST_TLS_CLASS },
-        authentication: [{ authenticationClass: 'realm' }],
-      },
-      namenodes: role('640Mi', 'namenodes'),
-      journalnodes: role('320Mi', 'journalnodes'),
-      datanodes: role('512Mi', 'datanodes'),
-    };
     new HdfsCluster(
       chart,
       'hdfs',
-      { ...spec, zookeeper: znode },
-      {
-        tlsClasses: [{ name: HDFS_TEST_TLS_CLASS }],
-        authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')],
-      },
+      { ...hdfsSpec(), zookeeper: znode },
+      { tlsClasses, authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')] },
     );
     return Testing.synth(chart) as Manifest[];
   }
@@ -152,7 +167,11 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     // The admin may add, inquire and re-key HDFS' principals only.
     const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*']);
     await createKerberosAdminSecret(ns.name, 'kerberos-admin');
-    await createHdfsTestCertificates(ns.name, pki, TLS_ROLES);
+    // The node's addresses in the certificates too: the datanode is reached there at the end.
+    const nodeAddresses = (await core.readNode({ name: (await realNode()).nodeName }))
+      .status!.addresses!.filter((a) => /^[0-9.]+$/.test(a.address))
+      .map((a) => a.address);
+    await createHdfsTestCertificates(ns.name, pki, TLS_ROLES, nodeAddresses);
     await core.createNamespacedSecret({
       namespace: ns.name,
       body: {
@@ -323,6 +342,8 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
             'export KRB5_CONFIG=/k/krb5.conf KRB5CCNAME=FILE:/tmp/alice.cc',
             'c() { curl -sS --cacert /k/ca.crt --max-time 60 "$@"; }',
             'status() { c -o /dev/null -w \'%{http_code}\' "$@"; }',
+            // A new pod's address reaches the network policies a moment after it starts.
+            `until [ "$(status '${nn}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus')" = 200 ]; do sleep 1; done`,
             `echo "no ticket webhdfs: $(status --negotiate -u : '${nn}/webhdfs/v1/alice?op=LISTSTATUS')"`,
             `echo "no ticket ui: $(status --negotiate -u : '${nn}/dfshealth.html')"`,
             `echo "no ticket jmx: $(status '${nn}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus')"`,
@@ -330,7 +351,8 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
             `echo "home: $(c --negotiate -u : '${nn}/webhdfs/v1/?op=GETHOMEDIRECTORY')"`,
             `echo "list: $(c --negotiate -u : '${nn}/webhdfs/v1/alice?op=LISTSTATUS' | grep -o '"pathSuffix":"hello.txt"')"`,
             `echo "ui: $(status --negotiate -u : '${nn}/dfshealth.html')"`,
-            `echo "sent to: $(c --negotiate -u : -o /dev/null -w '%{redirect_url}' '${nn}/webhdfs/v1/alice/hello.txt?op=OPEN' | sed 's/[?].*//')"`,
+            `loc=$(c --negotiate -u : -o /dev/null -w '%{redirect_url}' '${nn}/webhdfs/v1/alice/hello.txt?op=OPEN')`,
+            'echo "sent to: ${loc%%\\?*}"',
             `echo "read: $(c --negotiate -u : -L '${nn}/webhdfs/v1/alice/hello.txt?op=OPEN')"`,
             `token=$(c --negotiate -u : '${nn}/webhdfs/v1/?op=GETDELEGATIONTOKEN' | grep -o '"urlString":"[^"]*"' | cut -d'"' -f4)`,
             'echo "token: ${#token} characters"',
@@ -421,6 +443,134 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
       logs,
     );
 
+    const standbyAgain = Date.now();
+
+    // Kerberos through the datanode's outside address: its class becomes external-unstable (a
+    // NodePort Service of its own), as the operator builds it (the namenodes stay inside). The
+    // operator writes the node's address and the nodePorts; the rolled datanode's keytab holds
+    // hdfs/ and HTTP/ of that address too, it registers the address as its hostname (principal
+    // hdfs/<node address>, accepted by the namenodes' pattern) and serves HTTPS on its nodePort.
+    const znodeData = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace: ns.name })).data!;
+    let entry: Record<string, string> = {};
+    await waitFor(
+      `the operator's build to write ${DATANODE}'s address and bind its nodePorts`,
+      async () => {
+        const built = await operatorBuildOnRealNode(
+          HDFS,
+          { kind: 'HdfsCluster', name: 'hdfs', namespace: ns.name, spec: hdfsSpec('external-unstable') },
+          { 'hdfs-znode': znodeData },
+          { tlsClasses, authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')] },
+        );
+        expect(await applyAll(client, built, ns.name)).toEqual([]);
+        entry =
+          (
+            await core.readNamespacedConfigMap({
+              name: 'hdfs-datanodes-default-listeners',
+              namespace: ns.name,
+            })
+          ).data ?? {};
+        const svc = await core.readNamespacedService({ name: DATANODE, namespace: ns.name });
+        return (
+          entry[`${DATANODE}.port.data`] !== undefined &&
+          (svc.spec?.ports ?? []).every((p) => p.targetPort === p.nodePort)
+        );
+      },
+      5 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify(entry),
+    );
+    const nodeIp = entry[`${DATANODE}.host`];
+    expect(nodeAddresses).toContain(nodeIp);
+    const svc = await core.readNamespacedService({ name: DATANODE, namespace: ns.name });
+    const nodePort = (name: string) => svc.spec!.ports!.find((p) => p.name === name)!.nodePort!;
+    let report = '';
+    await waitFor(
+      `${DATANODE} to register ${nodeIp} and its nodePort`,
+      async () => {
+        report = await asHdfs(standby, 'hdfs dfsadmin -report -live 2>/dev/null').catch(() => '');
+        return new RegExp(
+          `Name: [^\\n]*:${nodePort('data')}\\b[^\\n]*\\nHostname: ${nodeIp.replace(/\./g, '\\.')}\\n`,
+        ).test(report);
+      },
+      10 * 60_000,
+      undefined,
+      undefined,
+      async () => `${report}\n${await logs()}`,
+    );
+    const registeredOutside = Date.now();
+    const keytabLog = await core.readNamespacedPodLog({
+      name: DATANODE,
+      namespace: ns.name,
+      container: 'kerberos-keytab',
+    });
+    expect(keytabLog).toContain(`wrote the keytab of hdfs/${nodeIp}@${REALM}`);
+    expect(keytabLog).toContain(`wrote the keytab of HTTP/${nodeIp}@${REALM}`);
+
+    // alice (a ticket from her keytab) asks the active namenode with SPNEGO: it sends her read to
+    // the datanode's outside address with a delegation token. SPNEGO to that address is accepted
+    // too (her ticket for HTTP/<node address>), and refused without a ticket.
+    const dn = `https://${nodeIp}:${nodePort('http')}`;
+    const outsideOut = await runClientPod(
+      ns.name,
+      {
+        name: 'alice-outside',
+        image: CURL_CLIENT.reference,
+        command: [
+          '/bin/bash',
+          '-c',
+          [
+            'set -u',
+            'export KRB5_CONFIG=/k/krb5.conf KRB5CCNAME=FILE:/tmp/alice.cc',
+            'c() { curl -sS --cacert /k/ca.crt --max-time 60 "$@"; }',
+            `status() { c -o /dev/null -w '%{http_code}' "$@"; }`,
+            // A new pod's address reaches the network policies a moment after it starts.
+            `until [ "$(status '${dn}/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo')" = 200 ]; do sleep 1; done`,
+            `echo "datanode ui no ticket: $(status --negotiate -u : '${dn}/datanode.html')"`,
+            `echo "datanode jmx no ticket: $(status '${dn}/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo')"`,
+            `kinit -k -t /k/alice.keytab alice@${REALM} && echo "kinit: ok"`,
+            `echo "datanode ui: $(status --negotiate -u : '${dn}/datanode.html')"`,
+            `loc=$(c --negotiate -u : -o /dev/null -w '%{redirect_url}' 'https://${fqdn(standby)}:9870/webhdfs/v1/alice/hello.txt?op=OPEN')`,
+            'echo "sent to: ${loc%%\\?*}"',
+            'echo "location: $loc"',
+            'echo "read: $(c "$loc")"',
+          ].join('\n'),
+        ],
+        labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
+        memory: '96Mi',
+        volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+      },
+      logs,
+      10 * 60_000,
+    );
+    const outsideLines = outsideOut.split('\n');
+    expect(outsideLines).toContain('datanode ui no ticket: 401');
+    expect(outsideLines).toContain('datanode jmx no ticket: 200');
+    expect(outsideLines).toContain('kinit: ok');
+    expect(outsideLines).toContain('datanode ui: 200');
+    expect(outsideLines).toContain(`sent to: ${dn}/webhdfs/v1/alice/hello.txt`);
+    expect(outsideLines).toContain('read: keelson was here');
+    // A process on the host (outside every pod's network) reads the file at the datanode's
+    // outside address with the delegation token the namenode gave alice's SPNEGO session, checking
+    // the node's address in the datanode's certificate; without the token it is refused.
+    const location = outsideLines.find((l) => l.startsWith('location: '))!.slice('location: '.length);
+    expect(location).toMatch(/[?&]delegation=[^&]+/);
+    const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keelson-hdfs-krb-ca-')), 'ca.crt');
+    fs.writeFileSync(caFile, pki.caPem);
+    const onHost = await runOnHost(
+      [
+        'set -u',
+        `echo "host read: $(curl -sS --cacert ${caFile} --max-time 60 '${location}')"`,
+        `without=$(curl -sS --cacert ${caFile} --max-time 60 -o /dev/null -w '%{http_code}' '${location.replace(/[?&]delegation=[^&]+/, '')}')`,
+        'echo "host without token: $without"',
+      ].join('\n'),
+      3 * 60_000,
+    );
+    fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
+    expect(onHost).toContain('host read: keelson was here');
+    expect(onHost).toMatch(/host without token: [45]\d\d/);
+    const outsideDone = Date.now();
+
     process.stdout.write(
       `hdfs with kerberos on the real node: images and KDC ${((prepared - started) / 1000).toFixed(1)} s, ` +
         `all pods Ready ${((ready - applied) / 1000).toFixed(1)} s after apply (first Ready: ${startTimes}), ` +
@@ -429,7 +579,10 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
         `standby active ${((failedOver - deleted) / 1000).toFixed(1)} s after the active pod's deletion ` +
         `(polled with haadmin, a JVM start per poll), the deleted namenode Ready again ` +
         `${((back - deleted) / 1000).toFixed(1)} s after its deletion, the datanode registered with it ` +
-        `${((reregistered - back) / 1000).toFixed(1)} s after that\n`,
+        `${((reregistered - back) / 1000).toFixed(1)} s after that; ` +
+        `the datanode on external-unstable registered its node's address ` +
+        `${((registeredOutside - standbyAgain) / 1000).toFixed(1)} s after the change, the reads through it ` +
+        `${((outsideDone - registeredOutside) / 1000).toFixed(1)} s\n`,
     );
   });
 });
