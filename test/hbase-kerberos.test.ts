@@ -93,13 +93,46 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
     // `_HOST` of the masters and regionservers is the name they register under: their pod DNS name.
     expect(site(objs, 'masters')['hbase.master.hostname']).toBe('${env.POD_ADDRESS}');
     expect(site(objs, 'regionservers')['hbase.unsafe.regionserver.hostname']).toBe('${env.POD_ADDRESS}');
-    // The REST server logs in as its pod's principal; its HTTP clients are not authenticated.
+    // The REST server logs in as its pod's principal, and takes SPNEGO only from its HTTP clients.
     expect(site(objs, 'restservers')).toMatchObject({
       'hbase.rest.keytab.file': KEYTAB,
       'hbase.rest.kerberos.principal': `hbase/\${env.POD_ADDRESS}@${REALM}`,
+      'hbase.rest.authentication.type': 'kerberos',
+      'hbase.rest.authentication.kerberos.principal': `HTTP/_HOST@${REALM}`,
+      'hbase.rest.authentication.kerberos.keytab': KEYTAB,
     });
-    expect(site(objs, 'restservers')['hbase.rest.authentication.type']).toBeUndefined();
-    expect(site(objs, 'masters')['hbase.rest.keytab.file']).toBeUndefined();
+    // No doAs: a REST client acts as itself only.
+    expect(site(objs, 'restservers')['hbase.rest.support.proxyuser']).toBeUndefined();
+    for (const role of ['masters', 'regionservers'])
+      expect(Object.keys(site(objs, role)).filter((k) => k.startsWith('hbase.rest.'))).toEqual([]);
+  });
+
+  test('the REST servers’ keytab also holds HTTP/<pod DNS name> for SPNEGO; the other roles’ do not', () => {
+    const script = (role: string) =>
+      podSpec(objs, role).initContainers.find((c: { name: string }) => c.name === 'kerberos-keytab')
+        .command[2] as string;
+    const pod = (role: string) => `\${POD_NAME}.hbase-${role}-default-headless.data.svc.cluster.local`;
+    expect(script('restservers')).toContain(
+      `principals=("$principal" "HTTP/${pod('restservers')}@${REALM}")`,
+    );
+    execFileSync('bash', ['-n', '-c', script('restservers')]);
+    for (const role of ['masters', 'regionservers'])
+      expect(script(role)).toContain('principals=("$principal")');
+  });
+
+  test('the readiness probe stays TCP on the REST port and metrics on the exporter’s own port, outside SPNEGO', () => {
+    const main = podSpec(objs, 'restservers').containers[0];
+    expect(main.readinessProbe.tcpSocket).toEqual({ port: 8080 });
+    expect(main.readinessProbe.httpGet).toBeUndefined();
+    expect(main.ports).toContainEqual(expect.objectContaining({ name: 'metrics', containerPort: 9404 }));
+  });
+
+  test('the discovery tells clients the realm and that REST takes SPNEGO only', () => {
+    expect(find(objs, 'ConfigMap', 'hbase').data).toMatchObject({
+      HBASE_KERBEROS_REALM: REALM,
+      HBASE_REST_AUTHENTICATION: 'kerberos',
+      HBASE_REST: 'http://hbase-restservers.data.svc.cluster.local:8080',
+    });
   });
 
   test('the HDFS’ client files carry Hadoop’s Kerberos keys, and the discovery hbase-site HBase’s client keys', () => {
@@ -125,7 +158,7 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
       expect(init.command[2]).toContain(
         `principal="hbase/\${POD_NAME}.hbase-${role}-default-headless.data.svc.cluster.local@${REALM}"`,
       );
-      expect(init.command[2]).not.toContain('HTTP/');
+      if (role !== 'restservers') expect(init.command[2]).not.toContain('HTTP/');
       execFileSync('bash', ['-n', '-c', init.command[2]]);
       const main = spec.containers[0];
       expect(main.command[2]).toContain(
@@ -182,8 +215,12 @@ describe('an HbaseCluster without a kerberos class', () => {
         Object.keys(site(objs, role)).filter((k) => /kerberos|keytab|security|rpc\.protection/.test(k)),
       ).toEqual([]);
       expect(podSpec(objs, role).initContainers ?? []).toEqual([]);
+      expect(Object.keys(site(objs, role)).filter((k) => k.startsWith('hbase.rest.auth'))).toEqual([]);
       expect(podSpec(objs, role).containers[0].command[2]).not.toContain('-Djava.security.krb5.conf');
     }
+    const discovery = find(objs, 'ConfigMap', 'hbase').data;
+    expect(discovery.HBASE_REST_AUTHENTICATION).toBeUndefined();
+    expect(discovery.HBASE_KERBEROS_REALM).toBeUndefined();
   });
 });
 

@@ -94,6 +94,10 @@ export const HBASE_DISCOVERY_KEYS = {
   rest: 'HBASE_REST',
   /** Present when the web UIs and the REST server serve HTTPS only: the TlsClass whose CAs a client trusts. */
   tls: 'HBASE_TLS_CLASS',
+  /** With a kerberos class: the realm of HBase's principals. */
+  kerberosRealm: 'HBASE_KERBEROS_REALM',
+  /** With a kerberos class and REST servers: `kerberos`, the REST servers take SPNEGO only. */
+  restAuthentication: 'HBASE_REST_AUTHENTICATION',
 } as const;
 
 /** Keys of an HDFS discovery ConfigMap that HBase reads. */
@@ -104,6 +108,8 @@ const HDFS_KERBEROS_REALM_KEY = 'HDFS_KERBEROS_REALM';
 const HDFS_KERBEROS_CLASS_KEY = 'HDFS_KERBEROS_CLASS';
 /** The service part of HBase's principals, and the user they map to on the HDFS (its auth_to_local). */
 export const HBASE_KERBEROS_SERVICE = 'hbase';
+/** The service part of the REST servers' SPNEGO principals (`HTTP/<pod DNS name>`), in their keytab. */
+export const HBASE_SPNEGO_SERVICE = 'HTTP';
 /** Keys of a ZooKeeper discovery ConfigMap (a cluster's or a ZNode's) that HBase reads. */
 const ZOOKEEPER_HOSTS_KEY = 'ZOOKEEPER_HOSTS';
 const ZOOKEEPER_CHROOT_KEY = 'ZOOKEEPER_CHROOT';
@@ -241,10 +247,29 @@ export function clientHbaseSiteKerberos(stacklet: StackletContext): Record<strin
 }
 
 /**
+ * The REST server's Kerberos keys. It logs in as `hbase/<its pod DNS name>` (it registers nowhere,
+ * so the name is written out) to call the masters and regionservers, and takes SPNEGO only from its
+ * HTTP clients (HBase's `AuthFilter`, Hadoop's Kerberos authentication handler, on every path of
+ * the REST port): `HTTP/_HOST@REALM`, `_HOST` the pod's canonical host name, its pod DNS name (the
+ * StatefulSet gives each pod its headless Service as subdomain, as for the HDFS' web ports) — the
+ * name a client dials. The authenticated user (its short name, by the HDFS' auth_to_local) is the
+ * one HBase's RPC sees: the REST server calls as that user, impersonated by its own principal.
+ * No `doAs` on top (`hbase.rest.support.proxyuser` stays false): a client acts as itself only.
+ */
+function restKerberos(realm: string): Record<string, string> {
+  return {
+    'hbase.rest.keytab.file': KERBEROS_KEYTAB,
+    'hbase.rest.kerberos.principal': `${HBASE_KERBEROS_SERVICE}/\${env.POD_ADDRESS}@${realm}`,
+    'hbase.rest.authentication.type': 'kerberos',
+    'hbase.rest.authentication.kerberos.principal': `${HBASE_SPNEGO_SERVICE}/_HOST@${realm}`,
+    'hbase.rest.authentication.kerberos.keytab': KERBEROS_KEYTAB,
+  };
+}
+
+/**
  * hbase-site.xml's Kerberos keys of HBase's own processes: each logs in from the pod's keytab (the
  * masters and regionservers with `_HOST` the name they register under, `hbase.master.hostname` /
- * `hbase.unsafe.regionserver.hostname`; the REST server, which registers nowhere, with its pod DNS
- * name written out). Authorization stays off (no AccessController): every authenticated principal
+ * `hbase.unsafe.regionserver.hostname`; the REST server see restKerberos). Authorization stays off (no AccessController): every authenticated principal
  * may do anything, as on an HBase without Kerberos. No `hbase.zookeeper.client.*` keytab keys and no
  * JAAS `Client` section: the ZooKeeper is not Kerberized, so HBase takes it as not secure and keeps
  * its znodes open (world ACLs) instead of locking them to a principal ZooKeeper cannot authenticate.
@@ -258,18 +283,14 @@ function hbaseSiteKerberos(stacklet: StackletContext, role: HbaseRole): Record<s
     'hbase.master.keytab.file': KERBEROS_KEYTAB,
     'hbase.regionserver.keytab.file': KERBEROS_KEYTAB,
   };
-  if (role === 'restservers') {
-    // The REST server logs in to talk to the masters and regionservers; its HTTP clients are not
-    // authenticated (no hbase.rest.authentication.type): they act as the REST server's principal.
-    keys['hbase.rest.keytab.file'] = KERBEROS_KEYTAB;
-    keys['hbase.rest.kerberos.principal'] = `${HBASE_KERBEROS_SERVICE}/\${env.POD_ADDRESS}@${realm}`;
-  }
+  if (role === 'restservers') Object.assign(keys, restKerberos(realm));
   return keys;
 }
 
 /**
  * The Kerberos parts of a role group's pods: a keytab holding `hbase/<pod DNS name>@REALM` (the name
- * the process registers under, `POD_ADDRESS`), and krb5.conf in the role group's ConfigMap.
+ * the process registers under, `POD_ADDRESS`) — a REST server's also `HTTP/<pod DNS name>@REALM`,
+ * for SPNEGO — and krb5.conf in the role group's ConfigMap.
  */
 export function hbaseKerberos(
   stacklet: StackletContext,
@@ -279,9 +300,23 @@ export function hbaseKerberos(
   if (!info) return undefined;
   return kerberosPodParts(info, {
     service: HBASE_KERBEROS_SERVICE,
+    ...(rg.role === 'restservers' ? { otherServices: [HBASE_SPNEGO_SERVICE] } : {}),
     podAddress: `\${POD_NAME}.${podDomain(stacklet, rg)}`,
     configDir: CONFIG_DIR,
   });
+}
+
+/**
+ * The discovery's Kerberos keys: the realm, and that the REST servers take SPNEGO only (a client
+ * dials a REST pod by its DNS name, whose `HTTP/` principal the pod holds; see restKerberos).
+ */
+function discoveryKerberos(stacklet: StackletContext): Record<string, string> {
+  const realm = kerberosRealm(stacklet);
+  if (!realm) return {};
+  return {
+    [HBASE_DISCOVERY_KEYS.kerberosRealm]: realm,
+    ...(count(stacklet, 'restservers') > 0 ? { [HBASE_DISCOVERY_KEYS.restAuthentication]: 'kerberos' } : {}),
+  };
 }
 
 /**
@@ -728,6 +763,7 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
     [HBASE_DISCOVERY_KEYS.parentZnode]: parentZnode(stacklet),
     ...(count(stacklet, 'restservers') > 0 ? { [HBASE_DISCOVERY_KEYS.rest]: restUrl(stacklet) } : {}),
     ...(stacklet.tls.server ? { [HBASE_DISCOVERY_KEYS.tls]: stacklet.tls.server.name } : {}),
+    ...discoveryKerberos(stacklet),
   }),
 };
 
