@@ -10,8 +10,11 @@
  * - The namenode's refresh sidecar made `/hbase` for the `hbase` user (HDFS' service directories):
  *   listed as the `hdfs` superuser, `/` stays hdfs', `/hbase` and HBase's root dir below it are
  *   hbase's.
- * - Through the REST server (which logs in to talk to the regionserver): a table is created, a row
- *   put and read back.
+ * - Through the REST server, which takes SPNEGO only: from a client pod, alice (kinit from her
+ *   keytab, `curl --negotiate -u :` to the REST pod's DNS name) creates a table, puts a row and reads
+ *   it back, and the REST server's cookie names her; the same curl without a ticket gets 401 with a
+ *   Negotiate challenge, as does a request without credentials from the REST pod itself; the JMX
+ *   exporter's `/metrics` (Prometheus' scrape, its own port) answers without credentials.
  * - A client pod with HBase's discovery files reads the table over HBase's RPC (CanaryTool) with
  *   alice's keytab; the same client without a ticket, and with SIMPLE authentication, is refused.
  * - The regionserver's pod is deleted; the new one logs in with a new keytab, registers, and the row
@@ -42,6 +45,7 @@ import {
   kdcKeytab,
   kerberosClass,
   REALM,
+  spnegoClientImageRecipe,
   startKdc,
 } from './kerberos-kdc';
 import {
@@ -53,6 +57,7 @@ import {
   realNode,
   REAL_NODE_PLACEMENT,
   runClientPod,
+  clientPod,
   podsReadySeconds,
   waitPodsReady,
 } from './real-node-support';
@@ -71,6 +76,8 @@ const MASTER = 'hbase-masters-default-0';
 const REGIONSERVER = 'hbase-regionservers-default-0';
 const REST = 'hbase-restservers-default-0';
 const HBASE_PODS = [MASTER, REGIONSERVER, REST];
+/** A pod with curl and MIT's kinit, alice's keytab and krb5.conf: the REST client. */
+const REST_CLIENT = 'rest-client';
 const ALL = ['zk-servers-default-0', ...NAMENODES, JOURNALNODE, DATANODE, ...HBASE_PODS];
 const TLS_ROLES = { namenodes: NAMENODES, journalnodes: [JOURNALNODE], datanodes: [DATANODE] } as const;
 /** A Hadoop client run in a namenode pod: its own `hdfs/…` principal and krb5.conf, a small heap. */
@@ -148,18 +155,47 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     return Testing.synth(chart) as Manifest[];
   }
 
-  /** Seconds from `since` to each pod's Ready condition turning True. */
-  /** One HTTP/1.0 request to the REST server, from inside the REST pod (bash's /dev/tcp): status and body. */
-  async function rest(method: string, path: string, accept: string, contentType = '', body = '') {
-    const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-    const head =
-      `${method} ${path} HTTP/1.0\\r\\nAccept: ${accept}\\r\\n` +
-      (body ? `Content-Type: ${contentType}\\r\\nContent-Length: ${body.length}\\r\\n` : '') +
-      '\\r\\n';
-    const script = `exec 3<>/dev/tcp/127.0.0.1/8080; printf ${q(head)} >&3; printf '%s' ${q(body)} >&3; cat <&3`;
+  const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  /**
+   * One request to the REST server from the REST client pod: curl with SPNEGO (`--negotiate -u :`)
+   * on alice's ticket (from her keytab), to the REST pod's DNS name, whose `HTTP/` principal the pod
+   * holds; `ticket: false`, the same with an empty credential cache. Status, the headers of every
+   * response (curl's `-D`: the 401 challenge too), body.
+   */
+  async function rest(
+    method: string,
+    path: string,
+    accept: string,
+    contentType = '',
+    body = '',
+    ticket = true,
+  ) {
+    const url = `http://${fqdn(REST)}:8080${path}`;
+    const script = [
+      'rm -f /tmp/headers /tmp/body',
+      ticket
+        ? `klist -s || kinit -k -t /k/alice.keytab alice@${REALM}`
+        : 'export KRB5CCNAME=FILE:/tmp/none.cc',
+      `code=$(curl -sS --max-time 60 --negotiate -u : -X ${method} -H ${q(`Accept: ${accept}`)} ` +
+        (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
+        `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
+      'echo "$code"; cat /tmp/headers; echo "--body--"; cat /tmp/body',
+    ].join('\n');
+    const out = await execInPod(ns.name, REST_CLIENT, script);
+    const [head, ...bodyParts] = out.split('--body--\n');
+    const [status, ...headers] = head.split('\n');
+    return { status: Number(status), headers: headers.join('\n'), body: bodyParts.join('--body--\n') };
+  }
+  /** One HTTP/1.0 GET from inside the REST pod to its own `port` (bash's /dev/tcp), no credentials: status and body. */
+  async function rawGet(port: number, path: string) {
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf ${q(`GET ${path} HTTP/1.0\\r\\n\\r\\n`)} >&3; cat <&3`;
     const out = await execInPod(ns.name, REST, `bash -c ${q(script)}`);
     const [status, ...rest] = out.split('\r\n\r\n');
-    return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(status)?.[1] ?? 0), body: rest.join('\r\n\r\n') };
+    return {
+      status: Number(/^HTTP\/1\.\d (\d{3})/.exec(status)?.[1] ?? 0),
+      head: status,
+      body: rest.join('\r\n\r\n'),
+    };
   }
   const readRow = async () => {
     const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
@@ -170,13 +206,14 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
   const clusterStatus = async () =>
     (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
 
-  it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST, RPC refused without a ticket', async () => {
+  it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST as alice (SPNEGO), REST and RPC refused without a ticket', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
     await buildImageOnRealNode(hdfsImageRecipe(HADOOP_VERSION));
     await buildImageOnRealNode(hbaseImageRecipe(VERSION));
     await buildImageOnRealNode(krb5ToolsImageRecipe());
+    await buildImageOnRealNode(spnegoClientImageRecipe());
     // The admin may add, inquire and re-key HDFS' and HBase's principals only.
     const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*', 'aci hbase/*']);
     await createKerberosAdminSecret(ns.name, 'kerberos-admin');
@@ -201,7 +238,25 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       ),
     ).toEqual([]);
     const applied = Date.now();
+    // The REST client: alice's keytab and krb5.conf, kinit and curl; labelled as HBase's own pods for
+    // the NetworkPolicy.
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: clientPod({
+        name: REST_CLIENT,
+        image: spnegoClientImageRecipe().reference,
+        command: ['sleep', 'infinity'],
+        env: [
+          { name: 'KRB5_CONFIG', value: '/k/krb5.conf' },
+          { name: 'KRB5CCNAME', value: 'FILE:/tmp/alice.cc' },
+        ],
+        labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
+        memory: '64Mi',
+        volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+      }),
+    });
     await waitPodsReady(ns.name, ALL, 25 * 60_000, logs);
+    await waitPodsReady(ns.name, [REST_CLIENT], 5 * 60_000, logs);
     const ready = Date.now();
     const startTimes = await podsReadySeconds(ns.name, ALL, applied);
 
@@ -219,6 +274,11 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       expect(await podLog(pod, 'kerberos-keytab')).toContain(
         `wrote the keytab of hbase/${fqdn(pod)}@${REALM}`,
       );
+    // The REST server's keytab holds its SPNEGO principal too; the others' do not.
+    expect(await podLog(REST, 'kerberos-keytab')).toContain(
+      `wrote the keytab of HTTP/${fqdn(REST)}@${REALM}`,
+    );
+    expect(await podLog(REGIONSERVER, 'kerberos-keytab')).not.toContain('HTTP/');
 
     // The regionserver registered: the master counts one live server (the REST server asks it).
     let status = '';
@@ -264,6 +324,28 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     );
     expect(put).toMatchObject({ status: 200 });
     expect(await readRow()).toBe('keelson was here');
+    // The REST server took alice's SPNEGO login: its authentication cookie names her.
+    expect(put.headers).toMatch(/Set-Cookie: hadoop\.auth="?u=alice&p=alice@KEELSON\.TEST&t=kerberos&/i);
+    // Without a ticket, the same curl: 401 with a Negotiate challenge, no row.
+    const noTicket = await rest(
+      'GET',
+      '/keelson/row1/cf:greeting',
+      'application/octet-stream',
+      '',
+      '',
+      false,
+    );
+    process.stdout.write(`hbase rest without a ticket: ${noTicket.status}\n${noTicket.headers}\n`);
+    expect(noTicket.status).toBe(401);
+    expect(noTicket.headers).toMatch(/WWW-Authenticate: Negotiate/i);
+    expect(noTicket.body).not.toContain('keelson was here');
+    // No credentials at all, from the REST pod itself: 401 too (SPNEGO on every path of the REST port,
+    // for any caller); the exporter's /metrics on its own port (Prometheus' scrape) answers unauthenticated.
+    expect((await rawGet(8080, '/keelson/row1/cf:greeting')).status).toBe(401);
+    expect((await rawGet(8080, '/version/cluster')).status).toBe(401);
+    const metrics = await rawGet(9404, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^jvm_/m);
     const written = Date.now();
 
     // As the hdfs superuser: / is hdfs', /hbase (the service directory) and HBase's root dir hbase's.

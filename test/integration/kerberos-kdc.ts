@@ -32,6 +32,16 @@ export function kdcImageRecipe() {
   });
 }
 
+/** Debian 12's MIT Kerberos client tools and curl (with GSS-API: `--negotiate`), as uid 10001. */
+export function spnegoClientImageRecipe() {
+  return debianServerImageRecipe({
+    reference: 'keelson.test/krb5-curl:1.20',
+    description: "Debian's MIT Kerberos client tools 1.20 and curl (krb5-user, curl)",
+    packages: ['krb5-user', 'curl'],
+    account: 'keelson',
+  });
+}
+
 /**
  * The KDC's start: its realm created (kdb5_util), the admin principal with the rights `acl` gives
  * it (`aci kafka/*`: the kadm5.acl line without the admin's name and the realm), alice with a keytab,
