@@ -1,7 +1,8 @@
 /**
  * HBase with a kerberos AuthenticationClass on an HDFS with the same class: every pod's keytab
- * init container writes `hbase/<pod DNS name>@REALM`, every JVM logs in from it, HBase's RPC takes
- * Kerberos only, and the HDFS' and HBase's realms must agree.
+ * init container writes `hbase/<pod DNS name>@REALM` (the REST servers' also `HTTP/…`), every JVM
+ * logs in from it, HBase's RPC takes Kerberos only and the REST port SPNEGO only, the
+ * AccessController authorizes, and the HDFS' and HBase's realms must agree.
  */
 import { execFileSync } from 'node:child_process';
 import { Chart, Testing } from 'cdk8s';
@@ -73,11 +74,10 @@ const site = (objs: Obj[], role: string) =>
 describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
   const objs = synth();
 
-  test('hbase-site: Kerberos RPC with privacy, hbase/_HOST principals, the keytab, no authorization', () => {
+  test('hbase-site: Kerberos RPC with privacy, hbase/_HOST principals, the keytab', () => {
     for (const role of ROLES) {
       expect(site(objs, role)).toMatchObject({
         'hbase.security.authentication': 'kerberos',
-        'hbase.security.authorization': 'false',
         'hbase.master.kerberos.principal': `hbase/_HOST@${REALM}`,
         'hbase.regionserver.kerberos.principal': `hbase/_HOST@${REALM}`,
         'hbase.master.keytab.file': KEYTAB,
@@ -125,6 +125,40 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
     expect(main.readinessProbe.tcpSocket).toEqual({ port: 8080 });
     expect(main.readinessProbe.httpGet).toBeUndefined();
     expect(main.ports).toContainEqual(expect.objectContaining({ name: 'metrics', containerPort: 9404 }));
+  });
+
+  test('authorization: the AccessController on every coprocessor host, hbase the superuser; impersonation checked on the servers', () => {
+    const ac = 'org.apache.hadoop.hbase.security.access.AccessController';
+    for (const role of ROLES) {
+      expect(site(objs, role)).toMatchObject({
+        'hbase.security.authorization': 'true',
+        'hbase.coprocessor.master.classes': ac,
+        'hbase.coprocessor.regionserver.classes': ac,
+        'hbase.coprocessor.region.classes': ac,
+        'hbase.superuser': 'hbase',
+      });
+    }
+    // Only with Hadoop's service-level authorization does HBase's RPC server check who may call as
+    // whom: hbase (the REST server) may impersonate anyone, from any pod.
+    for (const role of ['masters', 'regionservers'])
+      expect(site(objs, role)).toMatchObject({
+        'hadoop.security.authorization': 'true',
+        'hadoop.proxyuser.hbase.hosts': '*',
+        'hadoop.proxyuser.hbase.groups': '*',
+      });
+    // The REST server takes no RPC: its own web pages stay as they are.
+    expect(site(objs, 'restservers')['hadoop.security.authorization']).toBeUndefined();
+    // Clients need none of it.
+    expect(find(objs, 'ConfigMap', 'hbase').data['hbase-site.xml']).not.toMatch(
+      /authorization|superuser|coprocessor/,
+    );
+  });
+
+  test('superusers: hbase and the spec’s users and groups', () => {
+    const objs2 = synth({
+      clusterConfig: { ...withKerberos.clusterConfig, superusers: ['admin', '@hbase-admins'] },
+    });
+    for (const role of ROLES) expect(site(objs2, role)['hbase.superuser']).toBe('hbase,admin,@hbase-admins');
   });
 
   test('the discovery tells clients the realm and that REST takes SPNEGO only', () => {
@@ -225,6 +259,19 @@ describe('an HbaseCluster without a kerberos class', () => {
 });
 
 describe('HBase’s Kerberos and its HDFS’', () => {
+  test('rejects superusers without a kerberos class, and a name with a comma or a space', () => {
+    const { cluster } = chartWith({ clusterConfig: { superusers: ['admin'] } }, [kerberosClassInfo()], null);
+    expect(problemsOf(cluster())).toMatch(
+      /spec\.clusterConfig\.superusers: \[admin\] need HBase's authorization, which is on with Kerberos only .* name a kerberos AuthenticationClass in spec\.clusterConfig\.authentication, or remove superusers/,
+    );
+    for (const bad of ['a,b', 'a b', 'a@b', '']) {
+      const { cluster: c } = chartWith({
+        clusterConfig: { ...withKerberos.clusterConfig, superusers: [bad] },
+      });
+      expect(problemsOf(c())).toMatch(/clusterConfig\.superusers/);
+    }
+  });
+
   test('rejects a Kerberos HDFS when the HBase names no kerberos class', () => {
     const { cluster } = chartWith({});
     expect(problemsOf(cluster())).toMatch(

@@ -25,7 +25,8 @@
  * regionserver's own clean stop.
  *
  * Clients: the discovery ConfigMap (named like the stacklet) carries `hbase-site.xml` with the
- * quorum and parent znode, `HBASE_ZOOKEEPER_QUORUM`, and `HBASE_REST` (the REST servers' URL).
+ * quorum and parent znode, `HBASE_ZOOKEEPER_QUORUM`, and `HBASE_REST` (the REST servers' URL);
+ * with a kerberos class also `HBASE_KERBEROS_REALM` and `HBASE_REST_AUTHENTICATION` (SPNEGO).
  */
 import { Type } from '@sinclair/typebox';
 import type { Construct } from 'constructs';
@@ -174,6 +175,24 @@ const baseSchema = stackletSpecSchema({
           'keeps its coordination data in. Required.',
       }),
     ),
+    superusers: Type.Optional(
+      Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: 256,
+          pattern: '^@?[^\\s,@]+$',
+          description: 'A user (`alice`) or, with `@`, a group (`@admins`).',
+        }),
+        {
+          maxItems: 32,
+          description:
+            "With a kerberos class (HBase's authorization, the AccessController, is on then): more of HBase's " +
+            'superusers (`hbase.superuser`), who may do anything and grant rights to others, beside `hbase` (the ' +
+            "user of HBase's own principals, always one). Users by their short names, as the HDFS' auth_to_local " +
+            'makes them (`alice@REALM` is `alice`); groups with `@`. @default - `hbase` only',
+        },
+      ),
+    ),
   },
   roles: {
     masters: { config: {}, configFiles: ROLE_FILES, jvm: true },
@@ -266,11 +285,46 @@ function restKerberos(realm: string): Record<string, string> {
   };
 }
 
+/** HBase's access control: a master, regionserver and region coprocessor. */
+export const HBASE_ACCESS_CONTROLLER = 'org.apache.hadoop.hbase.security.access.AccessController';
+
+/**
+ * HBase's authorization, on with a kerberos class: the AccessController checks every call against
+ * the grants in `hbase:acl`; `hbase` (the user of every HBase principal, so of HBase's own daemons
+ * and of the REST server's calls on nobody's behalf) and `clusterConfig.superusers` may do anything.
+ * On the masters and regionservers also Hadoop's service-level authorization: only with it does
+ * HBase's RPC server check a connection's impersonation (a client may name another effective user
+ * in its connection header, as the REST server names its HTTP client): `hbase` may impersonate
+ * anyone (the REST server, from any pod IP); anyone else calls as themselves. Its per-service ACLs
+ * (`hbase-policy.xml`) are not written: they admit everyone, and HBase's services pin no client
+ * principal.
+ */
+function hbaseSiteAuthorization(stacklet: StackletContext, role: HbaseRole): Record<string, string> {
+  const superusers = new Set([
+    HBASE_KERBEROS_SERVICE,
+    ...((stacklet.spec as HbaseSpec).clusterConfig?.superusers ?? []),
+  ]);
+  return {
+    'hbase.security.authorization': 'true',
+    'hbase.coprocessor.master.classes': HBASE_ACCESS_CONTROLLER,
+    'hbase.coprocessor.regionserver.classes': HBASE_ACCESS_CONTROLLER,
+    'hbase.coprocessor.region.classes': HBASE_ACCESS_CONTROLLER,
+    'hbase.superuser': [...superusers].join(','),
+    ...(role === 'restservers'
+      ? {}
+      : {
+          'hadoop.security.authorization': 'true',
+          [`hadoop.proxyuser.${HBASE_KERBEROS_SERVICE}.hosts`]: '*',
+          [`hadoop.proxyuser.${HBASE_KERBEROS_SERVICE}.groups`]: '*',
+        }),
+  };
+}
+
 /**
  * hbase-site.xml's Kerberos keys of HBase's own processes: each logs in from the pod's keytab (the
  * masters and regionservers with `_HOST` the name they register under, `hbase.master.hostname` /
- * `hbase.unsafe.regionserver.hostname`; the REST server see restKerberos). Authorization stays off (no AccessController): every authenticated principal
- * may do anything, as on an HBase without Kerberos. No `hbase.zookeeper.client.*` keytab keys and no
+ * `hbase.unsafe.regionserver.hostname`; the REST server see restKerberos), and authorization (see
+ * hbaseSiteAuthorization). No `hbase.zookeeper.client.*` keytab keys and no
  * JAAS `Client` section: the ZooKeeper is not Kerberized, so HBase takes it as not secure and keeps
  * its znodes open (world ACLs) instead of locking them to a principal ZooKeeper cannot authenticate.
  */
@@ -279,7 +333,7 @@ function hbaseSiteKerberos(stacklet: StackletContext, role: HbaseRole): Record<s
   if (!realm) return {};
   const keys: Record<string, string> = {
     ...clientHbaseSiteKerberos(stacklet),
-    'hbase.security.authorization': 'false',
+    ...hbaseSiteAuthorization(stacklet, role),
     'hbase.master.keytab.file': KERBEROS_KEYTAB,
     'hbase.regionserver.keytab.file': KERBEROS_KEYTAB,
   };
@@ -733,6 +787,14 @@ export const HBASE: ProductDefinition<HbaseSpec> = {
       );
     }
     problems.push(...kerberosProblems(stacklet, hdfsName, hdfsData));
+    const superusers = stacklet.spec.clusterConfig?.superusers ?? [];
+    if (superusers.length > 0 && !kerberosClassOf(stacklet.authentication)) {
+      problems.push(
+        `spec.clusterConfig.superusers: [${superusers.join(', ')}] need HBase's authorization, which is on with ` +
+          'Kerberos only (without it every client may do anything, and names itself); name a kerberos ' +
+          'AuthenticationClass in spec.clusterConfig.authentication, or remove superusers',
+      );
+    }
     const zkName = stacklet.spec.clusterConfig?.zookeeperConfigMapName;
     problems.push(...zookeeperReferenceProblems(stacklet.dependencies, zkName, 'HBase'));
     if (count(stacklet, 'masters') < 1)

@@ -79,6 +79,15 @@ export interface HbaseClusterConfig {
    * The discovery ConfigMap of the ZookeeperZnode (best: a chroot of its own) or ZookeeperCluster HBase keeps its coordination data in. Required.
    */
   zookeeperConfigMapName?: string;
+  /**
+   * With a kerberos class (HBase's authorization, the AccessController, is on then): more of HBase's superusers (`hbase.superuser`), who may do anything and grant rights to others, beside `hbase` (the user of HBase's own principals, always one). Users by their short names, as the HDFS' auth_to_local makes them (`alice@REALM` is `alice`); groups with `@`.
+   * @default - `hbase` only
+   *
+   * @maxItems 32
+   *
+   * Items: A user (`alice`) or, with `@`, a group (`@admins`).
+   */
+  superusers?: string[];
 }
 /**
  * A role: its defaults for every role group, and the role groups.

@@ -10,9 +10,11 @@
  * - The namenode's refresh sidecar made `/hbase` for the `hbase` user (HDFS' service directories):
  *   listed as the `hdfs` superuser, `/` stays hdfs', `/hbase` and HBase's root dir below it are
  *   hbase's.
- * - Through the REST server, which takes SPNEGO only: from a client pod, alice (kinit from her
- *   keytab, `curl --negotiate -u :` to the REST pod's DNS name) creates a table, puts a row and reads
- *   it back, and the REST server's cookie names her; the same curl without a ticket gets 401 with a
+ * - Through the REST server, which takes SPNEGO only, from a client pod (kinit from a keytab,
+ *   `curl --negotiate -u :` to the REST pod's DNS name): the superuser hbase-admin
+ *   (`clusterConfig.superusers`) creates a table; alice, with no grant, may create no table and put
+ *   no row (403 from HBase's AccessController); hbase-admin grants her RWA (a row of `hbase:acl`), and
+ *   then she puts a row and reads it back, and the REST server's cookie names her; the same curl without a ticket gets 401 with a
  *   Negotiate challenge, as does a request without credentials from the REST pod itself; the JMX
  *   exporter's `/metrics` (Prometheus' scrape, its own port) answers without credentials.
  * - A client pod with HBase's discovery files reads the table over HBase's RPC (CanaryTool) with
@@ -43,6 +45,7 @@ import {
   createKerberosAdminSecret,
   KDC_ADMIN_PASSWORD,
   kdcKeytab,
+  kdcQuery,
   kerberosClass,
   REALM,
   spnegoClientImageRecipe,
@@ -78,6 +81,8 @@ const REST = 'hbase-restservers-default-0';
 const HBASE_PODS = [MASTER, REGIONSERVER, REST];
 /** A pod with curl and MIT's kinit, alice's keytab and krb5.conf: the REST client. */
 const REST_CLIENT = 'rest-client';
+/** A user of the realm the HBase names among its superusers (`clusterConfig.superusers`). */
+const SUPERUSER = 'hbase-admin';
 const ALL = ['zk-servers-default-0', ...NAMENODES, JOURNALNODE, DATANODE, ...HBASE_PODS];
 const TLS_ROLES = { namenodes: NAMENODES, journalnodes: [JOURNALNODE], datanodes: [DATANODE] } as const;
 /** A Hadoop client run in a namenode pod: its own `hdfs/…` principal and krb5.conf, a small heap. */
@@ -142,7 +147,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       'hbase',
       {
         image: { productVersion: VERSION, pullPolicy: 'Never' },
-        clusterConfig: { authentication: [{ authenticationClass: 'realm' }] },
+        clusterConfig: { authentication: [{ authenticationClass: 'realm' }], superusers: [SUPERUSER] },
         hdfs,
         zookeeper: new ZookeeperZnode(chart, 'hbase-znode', { zookeeper: zk }),
         masters: { ...hbaseRole('768Mi'), ...FIRST_TIER_JIT },
@@ -158,9 +163,9 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
   const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
   /**
    * One request to the REST server from the REST client pod: curl with SPNEGO (`--negotiate -u :`)
-   * on alice's ticket (from her keytab), to the REST pod's DNS name, whose `HTTP/` principal the pod
-   * holds; `ticket: false`, the same with an empty credential cache. Status, the headers of every
-   * response (curl's `-D`: the 401 challenge too), body.
+   * on the ticket of `user` (alice by default; from its keytab), to the REST pod's DNS name, whose
+   * `HTTP/` principal the pod holds; `user: null`, the same with an empty credential cache. Status,
+   * the headers of every response (curl's `-D`: the 401 challenge too), body.
    */
   async function rest(
     method: string,
@@ -168,14 +173,13 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     accept: string,
     contentType = '',
     body = '',
-    ticket = true,
+    user: 'alice' | typeof SUPERUSER | null = 'alice',
   ) {
     const url = `http://${fqdn(REST)}:8080${path}`;
     const script = [
       'rm -f /tmp/headers /tmp/body',
-      ticket
-        ? `klist -s || kinit -k -t /k/alice.keytab alice@${REALM}`
-        : 'export KRB5CCNAME=FILE:/tmp/none.cc',
+      `export KRB5CCNAME=FILE:/tmp/${user ?? 'none'}.cc`,
+      user ? `klist -s || kinit -k -t /k/${user}.keytab ${user}@${REALM}` : '',
       `code=$(curl -sS --max-time 60 --negotiate -u : -X ${method} -H ${q(`Accept: ${accept}`)} ` +
         (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
         `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
@@ -206,7 +210,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
   const clusterStatus = async () =>
     (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
 
-  it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST as alice (SPNEGO), REST and RPC refused without a ticket', async () => {
+  it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST as alice (SPNEGO) after a grant, REST and RPC refused without a ticket', async () => {
     await realNode();
     const started = Date.now();
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
@@ -217,12 +221,17 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     // The admin may add, inquire and re-key HDFS' and HBase's principals only.
     const kdcHost = await startKdc(ns.name, ['aci hdfs/*', 'aci HTTP/*', 'aci hbase/*']);
     await createKerberosAdminSecret(ns.name, 'kerberos-admin');
+    await kdcQuery(ns.name, `addprinc -randkey ${SUPERUSER}`);
+    await kdcQuery(ns.name, `ktadd -k /var/lib/krb5kdc/${SUPERUSER}.keytab ${SUPERUSER}`);
     await createHdfsTestCertificates(ns.name, pki, TLS_ROLES);
     await core.createNamespacedSecret({
       namespace: ns.name,
       body: {
         metadata: { name: 'client-kerberos' },
-        data: { 'alice.keytab': await kdcKeytab(ns.name, 'alice.keytab') },
+        data: {
+          'alice.keytab': await kdcKeytab(ns.name, 'alice.keytab'),
+          [`${SUPERUSER}.keytab`]: await kdcKeytab(ns.name, `${SUPERUSER}.keytab`),
+        },
         stringData: { 'krb5.conf': clientKrb5Conf(kdcHost) },
       },
     });
@@ -296,7 +305,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       expect(await podLog(pod, 'hbase')).toContain(`Login successful for user hbase/${fqdn(pod)}@${REALM}`);
     expect(status).toContain(fqdn(REGIONSERVER));
 
-    // A table, a row put and read back through the REST server.
+    // The table, created through the REST server by the superuser hbase-admin.
     let created = { status: 0, body: '' };
     await waitFor(
       'the table to be created',
@@ -307,6 +316,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
           'application/json',
           'application/json',
           '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
+          SUPERUSER,
         ).catch(() => created);
         return created.status === 201 || created.status === 200;
       },
@@ -315,26 +325,50 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       undefined,
       async () => `${JSON.stringify(created)}\n${await logs()}`,
     );
-    const put = await rest(
+    // Authorization: alice, with no grant, may create no table and not write to this one — HBase's
+    // AccessController refuses her calls, made by the REST server on her behalf: 403.
+    const aliceCreates = await rest(
       'PUT',
-      '/keelson/row1/cf:greeting',
+      '/alice/schema',
+      'application/json',
+      'application/json',
+      '{"name":"alice","ColumnSchema":[{"name":"cf"}]}',
+    );
+    const putRow = () =>
+      rest('PUT', '/keelson/row1/cf:greeting', '*/*', 'application/octet-stream', 'keelson was here');
+    const refused = await putRow();
+    process.stdout.write(
+      `hbase rest, alice without a grant: create ${aliceCreates.status}, put ${refused.status}: ${refused.body.split('\n')[1] ?? ''}\n`,
+    );
+    expect(aliceCreates.status).toBe(403);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/AccessDeniedException: Insufficient permissions/);
+    // The superuser grants alice read, write and admin (CanaryTool below describes the table) on the
+    // table: a row of hbase:acl, which the AccessController hands to every server (through
+    // ZooKeeper) as it is written. Then alice's put goes through.
+    const grant = await rest(
+      'PUT',
+      '/hbase:acl/keelson/l:alice',
       '*/*',
       'application/octet-stream',
-      'keelson was here',
+      'RWA',
+      SUPERUSER,
     );
-    expect(put).toMatchObject({ status: 200 });
+    expect(grant.status).toBe(200);
+    let put = refused;
+    await waitFor(
+      'alice’s put to be allowed after the grant',
+      async () => (put = await putRow()).status === 200,
+      3 * 60_000,
+      undefined,
+      undefined,
+      async () => JSON.stringify(put),
+    );
     expect(await readRow()).toBe('keelson was here');
     // The REST server took alice's SPNEGO login: its authentication cookie names her.
     expect(put.headers).toMatch(/Set-Cookie: hadoop\.auth="?u=alice&p=alice@KEELSON\.TEST&t=kerberos&/i);
     // Without a ticket, the same curl: 401 with a Negotiate challenge, no row.
-    const noTicket = await rest(
-      'GET',
-      '/keelson/row1/cf:greeting',
-      'application/octet-stream',
-      '',
-      '',
-      false,
-    );
+    const noTicket = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream', '', '', null);
     process.stdout.write(`hbase rest without a ticket: ${noTicket.status}\n${noTicket.headers}\n`);
     expect(noTicket.status).toBe(401);
     expect(noTicket.headers).toMatch(/WWW-Authenticate: Negotiate/i);
