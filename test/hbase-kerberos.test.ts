@@ -5,9 +5,14 @@
  * AccessController authorizes, and the HDFS' and HBase's realms must agree.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Chart, Testing } from 'cdk8s';
 import {
+  HBASE_HDFS_DIRECTORY,
   HbaseCluster,
+  HDFS_SERVICE_DIRECTORIES,
   HdfsCluster,
   ZookeeperCluster,
   ZookeeperZnode,
@@ -236,6 +241,80 @@ describe('an HbaseCluster with a kerberos class on a Kerberos HDFS', () => {
       ).not.toContain('kerberos-admin');
     }
     expect(objs.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+});
+
+describe('a master on a Kerberos HDFS', () => {
+  const objs = synth();
+  const master = podSpec(objs, 'masters').containers[0].command[2] as string;
+
+  test('waits for /hbase owned by hbase before it starts; the regionservers and REST servers do not', () => {
+    // The directory the HDFS makes for HBase is the one HBase waits for.
+    expect(HDFS_SERVICE_DIRECTORIES[HBASE_HDFS_DIRECTORY.path]).toBe(HBASE_HDFS_DIRECTORY.owner);
+    const lines = master.split('\n');
+    const wait = lines.findIndex((l) => l.startsWith('until [ "$(hdfs_owner)" = hbase ]'));
+    expect(wait).toBeGreaterThan(lines.findIndex((l) => l.includes('getent hosts')));
+    expect(wait).toBeLessThan(lines.findIndex((l) => l.startsWith('exec java')));
+    expect(master).toContain(
+      'org.apache.hadoop.fs.FsShell -stat %u /hbase 2> /tmp/hbase-directory-check.log; }',
+    );
+    expect(master).toMatch(
+      /hdfs_owner\(\) \{ java -Xmx96m .*-Djava\.security\.krb5\.conf=\/keelson\/config\/krb5\.conf/,
+    );
+    for (const role of ['regionservers', 'restservers'])
+      expect(podSpec(objs, role).containers[0].command[2]).not.toContain('hdfs_owner');
+    const plain = chartWith({}, [kerberosClassInfo()], null);
+    plain.cluster();
+    expect(podSpec(Testing.synth(plain.chart) as Obj[], 'masters').containers[0].command[2]).not.toContain(
+      'hdfs_owner',
+    );
+  });
+
+  test('the wait logs each miss with the check’s last line, and goes on once the owner is hbase', () => {
+    // The script's wait, run by bash with a stand-in `java` that answers as an HDFS would: not up,
+    // then /hbase made but not yet given to hbase, then hbase's.
+    const dir = mkdtempSync(path.join(tmpdir(), 'hbase-wait-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'java'),
+        [
+          '#!/bin/bash',
+          `n=$(cat ${dir}/calls 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${dir}/calls`,
+          'echo "$*" > ' + `${dir}/args`,
+          'case $n in',
+          '  1) echo "ls: Call From x to hdfs:8020 failed on connection exception" >&2',
+          "     printf '\\tat org.apache.hadoop.ipc.Client.call(Client.java:1)\\n' >&2; exit 1 ;;",
+          '  2) echo hdfs ;;',
+          '  *) echo hbase ;;',
+          'esac',
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const lines = master.split('\n');
+      const from = lines.findIndex((l) => l.startsWith('hdfs_owner()'));
+      const to = lines.findIndex((l) => l.includes('starting the master'));
+      const script = ['set -eu', 'sleep() { :; }', ...lines.slice(from, to + 1)]
+        .join('\n')
+        .replaceAll('/tmp/hbase-directory-check.log', `${dir}/check.log`);
+      const out = execFileSync('bash', ['-c', script], {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      expect(out.split('\n')).toEqual([
+        'keelson: waiting for /hbase on the HDFS, owned by hbase (the namenodes make it for HBase under Kerberos); ' +
+          'checking again in 10 s. Last check: ls: Call From x to hdfs:8020 failed on connection exception',
+        'keelson: waiting for /hbase on the HDFS, owned by hbase (the namenodes make it for HBase under Kerberos); ' +
+          'checking again in 10 s. Last check: ',
+        'keelson: /hbase is on the HDFS, owned by hbase; starting the master',
+        '',
+      ]);
+      expect(readFileSync(path.join(dir, 'calls'), 'utf8').trim()).toBe('3');
+      expect(readFileSync(path.join(dir, 'args'), 'utf8')).toMatch(
+        /-cp \/keelson\/config:\/opt\/hbase\/lib\/\* org\.apache\.hadoop\.fs\.FsShell -stat %u \/hbase$/m,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -512,6 +512,42 @@ function podAddressExport(stacklet: StackletContext, rg: ResolvedRoleGroup): str
   return `export POD_ADDRESS="\${POD_NAME}.${podDomain(stacklet, rg)}"`;
 }
 
+/**
+ * The directory of the HDFS under which HBase keeps its root dirs (`hbaseRootDir`), and the user
+ * that owns it on a Kerberos HDFS: the HDFS' namenodes make it for HBase (HDFS_SERVICE_DIRECTORIES).
+ */
+export const HBASE_HDFS_DIRECTORY = { path: '/hbase', owner: HBASE_KERBEROS_SERVICE } as const;
+/** Seconds between a master's checks for {@link HBASE_HDFS_DIRECTORY}. */
+export const HBASE_HDFS_DIRECTORY_CHECK_SECONDS = 10;
+
+/**
+ * Lines of a master's start on a Kerberos HDFS: wait until `/hbase` is there and owned by `hbase`.
+ * Under Kerberos HBase is no user with write access to `/`; the namenodes' refresh sidecar makes
+ * `/hbase` for it once the namenodes are up. A master started before that would die on an
+ * AccessControlException and restart. The check is Hadoop's `FsShell -stat %u` from HBase's jars,
+ * logged in from the pod's keytab (KRB5PRINCIPAL, KRB5KEYTAB), a small heap; each miss logs why.
+ */
+export function hdfsDirectoryWaitScript(stacklet: StackletContext): string[] {
+  const { path, owner } = HBASE_HDFS_DIRECTORY;
+  const opts = [
+    '-Xmx96m',
+    '-XX:TieredStopAtLevel=1',
+    ...HBASE_JAVA17_OPTIONS,
+    ...krb5JvmArguments(stacklet),
+    `-Dlog4j2.configurationFile=${HBASE_IMAGE_CONF_DIR}/log4j2.properties`,
+  ];
+  const log = `${TMP_DIR}-directory-check.log`;
+  return [
+    `hdfs_owner() { ${java(opts, 'org.apache.hadoop.fs.FsShell', ['-stat', '%u', path])} 2> ${log}; }`,
+    `until [ "$(hdfs_owner)" = ${owner} ]; do`,
+    `  echo "keelson: waiting for ${path} on the HDFS, owned by ${owner} (the namenodes make it for HBase under Kerberos); ` +
+      `checking again in ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS} s. Last check: $(grep -v '^[[:space:]]*at ' ${log} 2>/dev/null | tail -n 1 | cut -c1-300)"`,
+    `  sleep ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS}`,
+    'done',
+    `echo "keelson: ${path} is on the HDFS, owned by ${owner}; starting the master"`,
+  ];
+}
+
 /** The daemon's start: `exec java` with the role group's JVM arguments, log4j file and exporter. */
 export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, mainClass: string): string {
   const agent = jmxExporterAgentArgument(HBASE_PORTS.metrics, `${CONFIG_DIR}/${EXPORTER_FILE}`);
@@ -522,6 +558,9 @@ export function daemonScript(stacklet: StackletContext, rg: ResolvedRoleGroup, m
     // headless Service's record of a new pod takes a few seconds to appear.
     'for i in $(seq 1 120); do getent hosts "${POD_ADDRESS}" > /dev/null && break; sleep 1; done',
     ...hbaseStoresScript(rg.tls),
+    ...(mainClass === HBASE_MAIN_CLASSES.master && kerberosRealm(stacklet)
+      ? hdfsDirectoryWaitScript(stacklet)
+      : []),
     `exec ${java([...krb5JvmArguments(stacklet), ...rg.jvmArguments, `-Dlog4j2.configurationFile=${logConfig(rg).path}`, agent], mainClass, ['start'])}`,
   ].join('\n');
 }
