@@ -62,6 +62,7 @@ import {
   runClientPod,
   clientPod,
   podsReadySeconds,
+  restartCounts,
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, adminKubeConfig, useTestNamespace, waitFor } from './support';
@@ -300,6 +301,13 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       async () => `${status}\n${await logs()}`,
     );
     const serving = Date.now();
+    // The master waited for its directory on the HDFS instead of dying on it: no restart.
+    expect(await podLog(MASTER, 'hbase')).toContain(
+      'keelson: /hbase is on the HDFS, owned by hbase; starting the master',
+    );
+    const restarts = await restartCounts(ns.name, ALL);
+    process.stdout.write(`hbase on kerberos hdfs, restarts: ${JSON.stringify(restarts)}\n`);
+    expect(restarts[MASTER]).toBe(0);
     // The master and the regionserver logged in from their keytabs (Hadoop's UGI says so).
     for (const pod of [MASTER, REGIONSERVER])
       expect(await podLog(pod, 'hbase')).toContain(`Login successful for user hbase/${fqdn(pod)}@${REALM}`);

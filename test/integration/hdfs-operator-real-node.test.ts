@@ -25,100 +25,39 @@
  * It prints how long the operator held the scale-down. A failure prints the operator's and the pods'
  * logs.
  */
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { Chart, Testing } from 'cdk8s';
-import { PRODUCTS } from '../../apps/keelson';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
-import { OperatorDeployment } from '../../lib/operator/deployment';
-import { operatorImageRecipe } from '../../lib/operator/image';
-import { RESTRICTED, type Manifest } from './admission';
+import { useOperatorPod } from './operator-pod-support';
 import {
   buildImageOnRealNode,
-  deploymentsOnRealNode,
   execInPod,
   FIRST_TIER_JIT,
-  kubectlApply,
-  podsLogs,
   realNode,
   REAL_NODE_PLACEMENT,
   statefulSetRolledOut,
 } from './real-node-support';
 import { decommissionStatus, expectHealthyFsck, writeFromDatanode } from './hdfs-support';
-import { adminClients, uniqueName, useTestNamespace, waitFor } from './support';
+import { adminClients, uniqueName, waitFor } from './support';
 
 jest.setTimeout(40 * 60_000);
 
 const VERSION = '3.4.2';
 const ZOOKEEPER_VERSION = '3.9.4';
-const OPERATOR = 'keelson-hdfs-operator';
 const NAMENODES = ['hdfs-namenodes-default-0', 'hdfs-namenodes-default-1'];
 const DATANODES = ['hdfs-datanodes-default-0', 'hdfs-datanodes-default-1'];
 /** The datanode the scale-down removes: the highest ordinal. */
 const LEAVING = DATANODES[1];
-const GROUP = 'keelson.dev';
-const API_VERSION = 'v1alpha1';
 
 describe(`HDFS ${VERSION} under the operator on the real node`, () => {
-  const home = useTestNamespace('hdfs-op-home', RESTRICTED);
-  const data = useTestNamespace('hdfs-op', RESTRICTED);
-  const { core, custom } = adminClients();
+  const op = useOperatorPod('hdfs-op', 'keelson-hdfs-operator');
+  const data = op.data;
+  const { core } = adminClients();
   /** The TlsClass whose Pod Certificates the HDFS serves HTTPS with (the operator signs them). */
   const tlsClass = uniqueName('hdfs-op-tls');
-  afterAll(async () => {
-    await custom
-      .deleteClusterCustomObject({ group: GROUP, version: API_VERSION, plural: 'tlsclasses', name: tlsClass })
-      .catch(() => undefined);
-  });
-
-  const everything = async () => {
-    const pods = (await core.listNamespacedPod({ namespace: home.name })).items.map((p) => p.metadata!.name!);
-    const stacklets = (await core.listNamespacedPod({ namespace: data.name })).items.map(
-      (p) => p.metadata!.name!,
-    );
-    return `${await podsLogs(home.name, pods)}\n${await podsLogs(data.name, stacklets)}`;
-  };
-  const withLogs = async <T>(run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await everything()}`);
-    }
-  };
-
-  const plural = (kind: string) => `${kind.toLowerCase()}s`;
-  const create = (kind: string, name: string, spec: object) =>
-    custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: API_VERSION,
-      namespace: data.name,
-      plural: plural(kind),
-      body: { apiVersion: `${GROUP}/${API_VERSION}`, kind, metadata: { name }, spec },
-    });
-  const patchHdfs = (spec: object) =>
-    custom.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: API_VERSION,
-        namespace: data.name,
-        plural: 'hdfsclusters',
-        name: 'hdfs',
-        body: { spec },
-      },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
-  const condition = async (type: string) =>
-    (
-      (await custom.getNamespacedCustomObject({
-        group: GROUP,
-        version: API_VERSION,
-        namespace: data.name,
-        plural: 'hdfsclusters',
-        name: 'hdfs',
-      })) as { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }
-    ).status?.conditions?.find((c) => c.type === type);
+  const withLogs = op.withLogs;
+  const create = op.create;
+  const patchHdfs = (spec: object) => op.patchSpec('HdfsCluster', 'hdfs', spec);
+  const condition = (type: string) => op.condition('HdfsCluster', 'hdfs', type);
   const exclude = async () =>
     (await core.readNamespacedConfigMap({ name: 'hdfs-namenodes-default', namespace: data.name })).data?.[
       'datanodes.exclude'
@@ -136,20 +75,6 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
   const admin = (script: string) =>
     execInPod(data.name, NAMENODES[0], `export HADOOP_CLIENT_OPTS=-Xmx96m; ${script} 2>/dev/null`);
 
-  /** keelson deploy's manifests for an operator in `home` that watches `data`, its pod on the node. */
-  function operatorManifests(): Manifest[] {
-    const chart = new Chart(Testing.app(), 'operator');
-    new OperatorDeployment(chart, 'operator', {
-      products: PRODUCTS,
-      namespace: home.name,
-      name: OPERATOR,
-      replicas: 1,
-      imagePullPolicy: 'Never',
-      watchNamespaces: [data.name],
-    });
-    return deploymentsOnRealNode(Testing.synth(chart) as Manifest[]);
-  }
-
   const role = (memory: string, replicas: number) => ({
     ...FIRST_TIER_JIT,
     config: { resources: { memory: { limit: memory }, cpu: { min: '100m', max: '1' } } },
@@ -159,27 +84,10 @@ describe(`HDFS ${VERSION} under the operator on the real node`, () => {
 
   it('places datanodes on their node’s rack, decommissions before a scale-down, and takes a datanode back', async () => {
     const node = await realNode();
-    // The image packs the build, as `npm run image:operator` does.
-    const root = path.resolve(__dirname, '..', '..');
-    execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', root], {
-      stdio: 'inherit',
-    });
-    await buildImageOnRealNode(operatorImageRecipe());
+    await op.start();
     await buildImageOnRealNode(zookeeperImageRecipe(ZOOKEEPER_VERSION));
     await buildImageOnRealNode(hdfsImageRecipe(VERSION));
-
-    kubectlApply(operatorManifests());
-    await custom.createClusterCustomObject({
-      group: GROUP,
-      version: API_VERSION,
-      plural: 'tlsclasses',
-      body: {
-        apiVersion: `${GROUP}/${API_VERSION}`,
-        kind: 'TlsClass',
-        metadata: { name: tlsClass },
-        spec: { keelsonCa: { certificateLifetime: '24h' } },
-      },
-    });
+    await op.createClusterScoped('TlsClass', tlsClass, { keelsonCa: { certificateLifetime: '24h' } });
 
     const applied = Date.now();
     await create('ZookeeperCluster', 'zk', {

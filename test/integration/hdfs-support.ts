@@ -1,9 +1,12 @@
-/** What the real-node tests that run an HdfsCluster (hdfs-real-node, hbase-real-node, hdfs-operator-real-node) share. */
+/**
+ * What the real-node tests that run an HdfsCluster (hdfs-real-node, hbase-real-node, hdfs-operator-real-node,
+ * the Kerberos suites) share.
+ */
 import { HDFS_METRIC_NAMES } from '../../constructs/hdfs';
 import { tlsVolumeName } from '../../lib';
 import type { StackletMonitoringCheck } from './prometheus-support';
 import { adminClients } from './support';
-import { execInPod } from './real-node-support';
+import { execInPod, type ClientPodOptions } from './real-node-support';
 import { podDnsNames, type TestPki } from './test-pki';
 
 /** The TlsClass of the tests' HDFS: a name of their own (the build is told it exists). */
@@ -98,4 +101,92 @@ export function hdfsMonitoringCheck(
       accept: (v) => v === 1,
     },
   };
+}
+
+/**
+ * The client pod of the Kerberos HDFS suites (hdfs-kerberos-real-node and
+ * kerberos-hdfs-hbase-operator-real-node): configured by nothing but the discovery ConfigMap of the
+ * HdfsCluster `hdfs` (at /etc/hdfs-client) and the Secret `client-kerberos` (at /k: `krb5.conf` of
+ * the realm, `alice.keytab`, and `ca.crt` where a script checks HTTPS), in the hdfs labels its
+ * NetworkPolicy lets in. It runs {@link KERBEROS_CLIENT_CHECKS} as alice of `realm`, then `more`.
+ */
+export function kerberosHdfsClientPod(
+  image: string,
+  realm: string,
+  more: readonly string[] = [],
+): ClientPodOptions {
+  return {
+    name: 'alice',
+    image,
+    command: [
+      '/bin/bash',
+      '-c',
+      [
+        'set -u',
+        `export KRB5PRINCIPAL=alice@${realm} KRB5KEYTAB=/k/alice.keytab`,
+        ...KERBEROS_CLIENT_CHECKS,
+        ...more,
+      ].join('\n'),
+    ],
+    labels: { 'app.kubernetes.io/name': 'hdfs', 'app.kubernetes.io/instance': 'hdfs' },
+    env: [
+      { name: 'HADOOP_CONF_DIR', value: '/etc/hdfs-client' },
+      {
+        name: 'HADOOP_CLIENT_OPTS',
+        value: '-Xmx128m -XX:TieredStopAtLevel=1 -Djava.security.krb5.conf=/k/krb5.conf',
+      },
+    ],
+    volumes: [
+      {
+        volume: {
+          name: 'hdfs-client',
+          configMap: {
+            name: 'hdfs',
+            items: [
+              { key: 'core-site.xml', path: 'core-site.xml' },
+              { key: 'hdfs-site.xml', path: 'hdfs-site.xml' },
+            ],
+          },
+        },
+        mountPath: '/etc/hdfs-client',
+      },
+      { volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' },
+    ],
+  };
+}
+
+/**
+ * The Kerberos HDFS client's checks (alice may write `/alice`, which the superuser gave her): with
+ * her keytab she writes a file and reads it back; the same client without a ticket (no keytab, no
+ * ticket cache), and with SIMPLE authentication, is refused. The lines it prints are what
+ * {@link expectKerberosClientChecks} asserts. It leaves alice's keytab unset.
+ */
+export const KERBEROS_CLIENT_CHECKS: readonly string[] = (() => {
+  const once =
+    'timeout 180 hdfs dfs -D dfs.client.failover.max.attempts=1 -D ipc.client.connect.max.retries=1';
+  return [
+    'echo "keelson was here" > /tmp/hello.txt',
+    'hdfs dfs -put /tmp/hello.txt /alice/hello.txt',
+    'echo "read: $(hdfs dfs -cat /alice/hello.txt)"',
+    'echo "owner: $(hdfs dfs -stat %u /alice/hello.txt)"',
+    'unset KRB5PRINCIPAL KRB5KEYTAB',
+    `none=$(${once} -cat /alice/hello.txt 2>&1); echo "no ticket exit: $?"`,
+    'echo "no ticket: $(grep -o -m1 "Client cannot authenticate via:\\[TOKEN, KERBEROS\\]" <<< "$none")"',
+    'mkdir /tmp/simple && cp /etc/hdfs-client/hdfs-site.xml /tmp/simple/',
+    "sed 's#<value>kerberos</value>#<value>simple</value>#' /etc/hdfs-client/core-site.xml > /tmp/simple/core-site.xml",
+    `simple=$(HADOOP_CONF_DIR=/tmp/simple ${once} -cat /alice/hello.txt 2>&1); echo "simple exit: $?"`,
+    'echo "simple: $(grep -o -m1 "SIMPLE authentication is not enabled" <<< "$simple")"',
+    'grep -c "keelson was here" <<< "$none$simple" | sed "s/^/leaked: /"',
+  ];
+})();
+
+/** Asserts the lines {@link KERBEROS_CLIENT_CHECKS} printed: alice's file read back, both others refused. */
+export function expectKerberosClientChecks(lines: readonly string[]): void {
+  expect(lines).toContain('read: keelson was here');
+  expect(lines).toContain('owner: alice');
+  expect(lines.find((l) => l.startsWith('no ticket exit: '))).not.toBe('no ticket exit: 0');
+  expect(lines).toContain('no ticket: Client cannot authenticate via:[TOKEN, KERBEROS]');
+  expect(lines.find((l) => l.startsWith('simple exit: '))).not.toBe('simple exit: 0');
+  expect(lines).toContain('simple: SIMPLE authentication is not enabled');
+  expect(lines).toContain('leaked: 0');
 }

@@ -362,6 +362,23 @@ export async function podsReadySeconds(
   return out.join(', ');
 }
 
+/** Each pod's restarts: the sum of its containers' restart counts (init containers included). */
+export async function restartCounts(
+  namespace: string,
+  pods: readonly string[],
+): Promise<Record<string, number>> {
+  const { core } = adminClients();
+  const out: Record<string, number> = {};
+  for (const name of pods) {
+    const status = (await core.readNamespacedPod({ name, namespace })).status;
+    out[name] = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])].reduce(
+      (sum, c) => sum + c.restartCount,
+      0,
+    );
+  }
+  return out;
+}
+
 /**
  * Watches a roll of the pods `names` (their uids before it in `uids`): each call with the pods seen
  * now says how many the roll has taken away and not yet given back — missing, being deleted, or
