@@ -256,10 +256,10 @@ describe('a master on a Kerberos HDFS', () => {
     expect(wait).toBeGreaterThan(lines.findIndex((l) => l.includes('getent hosts')));
     expect(wait).toBeLessThan(lines.findIndex((l) => l.startsWith('exec java')));
     expect(master).toContain(
-      'org.apache.hadoop.fs.FsShell -stat %u /hbase 2> /tmp/hbase-directory-check.log; }',
+      'org.apache.hadoop.fs.FsShell -D dfs.client.failover.max.attempts=1 -D ipc.client.connect.max.retries=1 -stat %u /hbase 2> /tmp/hbase-directory-check.log; }',
     );
     expect(master).toMatch(
-      /hdfs_owner\(\) \{ java -Xmx96m .*-Djava\.security\.krb5\.conf=\/keelson\/config\/krb5\.conf/,
+      /hdfs_owner\(\) \{ timeout 120 java -Xmx96m .*-Djava\.security\.krb5\.conf=\/keelson\/config\/krb5\.conf/,
     );
     for (const role of ['regionservers', 'restservers'])
       expect(podSpec(objs, role).containers[0].command[2]).not.toContain('hdfs_owner');
@@ -310,7 +310,7 @@ describe('a master on a Kerberos HDFS', () => {
       ]);
       expect(readFileSync(path.join(dir, 'calls'), 'utf8').trim()).toBe('3');
       expect(readFileSync(path.join(dir, 'args'), 'utf8')).toMatch(
-        /-cp \/keelson\/config:\/opt\/hbase\/lib\/\* org\.apache\.hadoop\.fs\.FsShell -stat %u \/hbase$/m,
+        /-cp \/keelson\/config:\/opt\/hbase\/lib\/\* org\.apache\.hadoop\.fs\.FsShell -D dfs\.client\.failover\.max\.attempts=1 -D ipc\.client\.connect\.max\.retries=1 -stat %u \/hbase$/m,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -538,7 +538,8 @@ export function hdfsDirectoryWaitScript(stacklet: StackletContext): string[] {
   ];
   const log = `${TMP_DIR}-directory-check.log`;
   return [
-    `hdfs_owner() { ${java(opts, 'org.apache.hadoop.fs.FsShell', ['-stat', '%u', path])} 2> ${log}; }`,
+    // One try per namenode, within two minutes: the default retries take minutes while the HDFS starts.
+    `hdfs_owner() { timeout 120 ${java(opts, 'org.apache.hadoop.fs.FsShell', ['-D', 'dfs.client.failover.max.attempts=1', '-D', 'ipc.client.connect.max.retries=1', '-stat', '%u', path])} 2> ${log}; }`,
     `until [ "$(hdfs_owner)" = ${owner} ]; do`,
     `  echo "keelson: waiting for ${path} on the HDFS, owned by ${owner} (the namenodes make it for HBase under Kerberos); ` +
       `checking again in ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS} s. Last check: $(grep -v '^[[:space:]]*at ' ${log} 2>/dev/null | tail -n 1 | cut -c1-300)"`,
