@@ -519,6 +519,8 @@ function podAddressExport(stacklet: StackletContext, rg: ResolvedRoleGroup): str
 export const HBASE_HDFS_DIRECTORY = { path: '/hbase', owner: HBASE_KERBEROS_SERVICE } as const;
 /** Seconds between a master's checks for {@link HBASE_HDFS_DIRECTORY}. */
 export const HBASE_HDFS_DIRECTORY_CHECK_SECONDS = 10;
+/** Seconds a check may take (a JVM's start on a busy node is most of it). */
+const HBASE_HDFS_DIRECTORY_CHECK_TIMEOUT = 120;
 
 /**
  * Lines of a master's start on a Kerberos HDFS: wait until `/hbase` is there and owned by `hbase`.
@@ -537,12 +539,19 @@ export function hdfsDirectoryWaitScript(stacklet: StackletContext): string[] {
     `-Dlog4j2.configurationFile=${HBASE_IMAGE_CONF_DIR}/log4j2.properties`,
   ];
   const log = `${TMP_DIR}-directory-check.log`;
+  const oneTry = [
+    'dfs.client.failover.max.attempts=1',
+    'ipc.client.connect.max.retries=1',
+    'ipc.client.connect.max.retries.on.timeouts=1',
+    'ipc.client.connect.timeout=10000',
+  ].flatMap((option) => ['-D', option]);
   return [
     // One try per namenode, within two minutes: the default retries take minutes while the HDFS starts.
-    `hdfs_owner() { timeout 120 ${java(opts, 'org.apache.hadoop.fs.FsShell', ['-D', 'dfs.client.failover.max.attempts=1', '-D', 'ipc.client.connect.max.retries=1', '-stat', '%u', path])} 2> ${log}; }`,
+    `hdfs_owner() { timeout ${HBASE_HDFS_DIRECTORY_CHECK_TIMEOUT} ${java(opts, 'org.apache.hadoop.fs.FsShell', [...oneTry, '-stat', '%u', path])} 2> ${log} ` +
+      `|| { [ $? -ne 124 ] || echo "no answer within ${HBASE_HDFS_DIRECTORY_CHECK_TIMEOUT} s" >> ${log}; }; }`,
     `until [ "$(hdfs_owner)" = ${owner} ]; do`,
     `  echo "keelson: waiting for ${path} on the HDFS, owned by ${owner} (the namenodes make it for HBase under Kerberos); ` +
-      `checking again in ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS} s. Last check: $(grep -v '^[[:space:]]*at ' ${log} 2>/dev/null | tail -n 1 | cut -c1-300)"`,
+      `checking again in ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS} s. Last check: $(grep -v -e '^[[:space:]]*at ' -e NativeCodeLoader ${log} 2>/dev/null | tail -n 1 | cut -c1-300)"`,
     `  sleep ${HBASE_HDFS_DIRECTORY_CHECK_SECONDS}`,
     'done',
     `echo "keelson: ${path} is on the HDFS, owned by ${owner}; starting the master"`,
