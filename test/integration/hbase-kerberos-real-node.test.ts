@@ -39,6 +39,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
+import { spnegoRest, type SpnegoRest } from './hbase-support';
 import { createHdfsTestCertificates, HDFS_TEST_TLS_CLASS, hdfsTestTlsVolumes } from './hdfs-support';
 import {
   clientKrb5Conf,
@@ -163,34 +164,10 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
 
   const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
   /**
-   * One request to the REST server from the REST client pod: curl with SPNEGO (`--negotiate -u :`)
-   * on the ticket of `user` (alice by default; from its keytab), to the REST pod's DNS name, whose
-   * `HTTP/` principal the pod holds; `user: null`, the same with an empty credential cache. Status,
-   * the headers of every response (curl's `-D`: the 401 challenge too), body.
+   * Requests to the REST pod's DNS name from the REST client pod, as alice unless another user is
+   * named (the namespace is known once the suite runs).
    */
-  async function rest(
-    method: string,
-    path: string,
-    accept: string,
-    contentType = '',
-    body = '',
-    user: 'alice' | typeof SUPERUSER | null = 'alice',
-  ) {
-    const url = `http://${fqdn(REST)}:8080${path}`;
-    const script = [
-      'rm -f /tmp/headers /tmp/body',
-      `export KRB5CCNAME=FILE:/tmp/${user ?? 'none'}.cc`,
-      user ? `klist -s || kinit -k -t /k/${user}.keytab ${user}@${REALM}` : '',
-      `code=$(curl -sS --max-time 60 --negotiate -u : -X ${method} -H ${q(`Accept: ${accept}`)} ` +
-        (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
-        `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
-      'echo "$code"; cat /tmp/headers; echo "--body--"; cat /tmp/body',
-    ].join('\n');
-    const out = await execInPod(ns.name, REST_CLIENT, script);
-    const [head, ...bodyParts] = out.split('--body--\n');
-    const [status, ...headers] = head.split('\n');
-    return { status: Number(status), headers: headers.join('\n'), body: bodyParts.join('--body--\n') };
-  }
+  const rest: SpnegoRest = (...args) => spnegoRest(ns.name, REST_CLIENT, fqdn(REST), REALM, 'alice')(...args);
   /** One HTTP/1.0 GET from inside the REST pod to its own `port` (bash's /dev/tcp), no credentials: status and body. */
   async function rawGet(port: number, path: string) {
     const script = `exec 3<>/dev/tcp/127.0.0.1/${port}; printf ${q(`GET ${path} HTTP/1.0\\r\\n\\r\\n`)} >&3; cat <&3`;

@@ -2,35 +2,58 @@
 import { execInPod } from './real-node-support';
 import { waitFor } from './support';
 
-/**
- * One HTTP/1.0 request to the REST server of the pod `pod`, from inside it (bash's /dev/tcp: the
- * HBase image has no curl): status and body. Under Kerberos the REST server logs in from its keytab
- * to talk to the master and the regionservers; its HTTP clients are not authenticated.
- */
-export async function restInPod(
-  namespace: string,
-  pod: string,
+const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/** What one REST request answered: status, the headers of every response (the 401 challenge too), body. */
+export interface RestAnswer {
+  readonly status: number;
+  readonly headers: string;
+  readonly body: string;
+}
+
+/** One request to a Kerberos HBase's REST server; `user` null sends it with an empty credential cache. */
+export type SpnegoRest = (
   method: string,
   path: string,
   accept: string,
-  contentType = '',
-  body = '',
-): Promise<{ status: number; body: string }> {
-  const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-  const head =
-    `${method} ${path} HTTP/1.0\\r\\nAccept: ${accept}\\r\\n` +
-    (body ? `Content-Type: ${contentType}\\r\\nContent-Length: ${body.length}\\r\\n` : '') +
-    '\\r\\n';
-  const script = `exec 3<>/dev/tcp/127.0.0.1/8080; printf ${q(head)} >&3; printf '%s' ${q(body)} >&3; cat <&3`;
-  const out = await execInPod(namespace, pod, `bash -c ${q(script)}`);
-  const [status, ...rest] = out.split('\r\n\r\n');
-  return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(status)?.[1] ?? 0), body: rest.join('\r\n\r\n') };
+  contentType?: string,
+  body?: string,
+  user?: string | null,
+) => Promise<RestAnswer>;
+
+/**
+ * The REST client of a Kerberos HBase: curl with SPNEGO (`--negotiate -u :`) in the pod `clientPod`
+ * (kinit and curl; the keytab of each user at `/k/<user>.keytab`), on the ticket of the user
+ * (`defaultUser` unless named), to `restHost` — a REST pod's DNS name, whose `HTTP/` principal that
+ * pod holds (the Service name has none).
+ */
+export function spnegoRest(
+  namespace: string,
+  clientPod: string,
+  restHost: string,
+  realm: string,
+  defaultUser: string,
+): SpnegoRest {
+  return async (method, path, accept, contentType = '', body = '', user = defaultUser) => {
+    const url = `http://${restHost}:8080${path}`;
+    const script = [
+      'rm -f /tmp/headers /tmp/body',
+      `export KRB5CCNAME=FILE:/tmp/${user ?? 'none'}.cc`,
+      user ? `klist -s || kinit -k -t /k/${user}.keytab ${user}@${realm}` : '',
+      `code=$(curl -sS --max-time 60 --negotiate -u : -X ${method} -H ${q(`Accept: ${accept}`)} ` +
+        (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
+        `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
+      'echo "$code"; cat /tmp/headers; echo "--body--"; cat /tmp/body',
+    ].join('\n');
+    const out = await execInPod(namespace, clientPod, script);
+    const [head, ...bodyParts] = out.split('--body--\n');
+    const [status, ...headers] = head.split('\n');
+    return { status: Number(status), headers: headers.join('\n'), body: bodyParts.join('--body--\n') };
+  };
 }
 
-/** The REST client of one HBase's REST pod: the table `keelson` with family `cf`, and its row `row1`. */
-export function hbaseRest(namespace: string, pod: string, logs: () => Promise<string>) {
-  const rest = (...args: Parameters<typeof restInPod> extends [string, string, ...infer R] ? R : never) =>
-    restInPod(namespace, pod, ...args);
+/** The table `keelson` with family `cf`, and its row `row1`, through a REST client. */
+export function hbaseRest(rest: SpnegoRest, logs: () => Promise<string>) {
   const readRow = async () => {
     const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
       () => undefined,
@@ -40,7 +63,6 @@ export function hbaseRest(namespace: string, pod: string, logs: () => Promise<st
   const clusterStatus = async () =>
     (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
   return {
-    rest,
     readRow,
     clusterStatus,
     /** Waits until the master counts `n` live regionservers (the REST server asks it); their status. */
@@ -56,9 +78,12 @@ export function hbaseRest(namespace: string, pod: string, logs: () => Promise<st
       );
       return status;
     },
-    /** Creates the table (waiting until the master takes it), puts the row, and expects it read back. */
-    tableAndRow: async (timeoutMs: number) => {
-      let created = { status: 0, body: '' };
+    /**
+     * Creates the table as `owner` (a superuser: with HBase's authorization on, alice may create
+     * none), waiting until the master takes it; then `owner` puts the row and reads it back.
+     */
+    tableAndRow: async (timeoutMs: number, owner: string) => {
+      let created: RestAnswer = { status: 0, headers: '', body: '' };
       await waitFor(
         'the table to be created',
         async () => {
@@ -68,6 +93,7 @@ export function hbaseRest(namespace: string, pod: string, logs: () => Promise<st
             'application/json',
             'application/json',
             '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
+            owner,
           ).catch(() => created);
           return created.status === 201 || created.status === 200;
         },
@@ -82,9 +108,11 @@ export function hbaseRest(namespace: string, pod: string, logs: () => Promise<st
         '*/*',
         'application/octet-stream',
         'keelson was here',
+        owner,
       );
       expect(put).toMatchObject({ status: 200 });
-      expect(await readRow()).toBe('keelson was here');
+      const read = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream', '', '', owner);
+      expect(read).toMatchObject({ status: 200, body: 'keelson was here' });
     },
   };
 }

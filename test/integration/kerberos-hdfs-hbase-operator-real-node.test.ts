@@ -19,7 +19,8 @@
  *   krb5.conf), writes a file and reads it back; the same client without a ticket, and with SIMPLE
  *   authentication, is refused; the namenodes' /jmx answers over HTTPS without SPNEGO (what the
  *   operator's decommission check reads), checked against the TlsClass's CA;
- * - through the REST server (logged in from its keytab), a table is created, a row put and read back;
+ * - through the REST server (logged in from its keytab; SPNEGO for its clients), the spec's
+ *   superuser creates a table, puts a row and reads it back; without a ticket REST answers 401;
  * - the KDC admin's password is in no ConfigMap, Secret keelson wrote, StatefulSet, pod, Event,
  *   status, pod log or the operator's log.
  * Prints the start times (each pod's first Ready after the resources) and every pod's restarts.
@@ -28,20 +29,23 @@ import { hbaseImageRecipe } from '../../constructs/hbase/image';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
-import { hbaseRest } from './hbase-support';
+import { hbaseRest, spnegoRest } from './hbase-support';
 import { expectKerberosClientChecks, kerberosHdfsClientPod } from './hdfs-support';
 import {
   clientKrb5Conf,
   createKerberosAdminSecret,
   KDC_ADMIN_PASSWORD,
   kdcKeytab,
+  kdcQuery,
   kerberosClass,
   REALM,
+  spnegoClientImageRecipe,
   startKdc,
 } from './kerberos-kdc';
 import { useOperatorPod } from './operator-pod-support';
 import {
   buildImageOnRealNode,
+  clientPod,
   execInPod,
   FIRST_TIER_JIT,
   podsLogs,
@@ -68,6 +72,10 @@ const REGIONSERVER = 'hbase-regionservers-default-0';
 const REST = 'hbase-restservers-default-0';
 const HBASE_PODS = [MASTER, REGIONSERVER, REST];
 const ALL = ['zk-servers-default-0', ...HDFS_PODS, ...HBASE_PODS];
+/** The REST client pod: kinit and curl with SPNEGO. */
+const REST_CLIENT = 'rest-client';
+/** HBase's superuser of the test (`clusterConfig.superusers`): with authorization on, it creates the table. */
+const SUPERUSER = 'hbase-admin';
 /** A Hadoop client run in a namenode pod: its own `hdfs/…` principal (the superuser), a small heap. */
 const IN_POD = 'export HADOOP_CLIENT_OPTS="$HADOOP_CLIENT_OPTS -Xmx96m -XX:TieredStopAtLevel=1";';
 
@@ -98,14 +106,20 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
       buildImageOnRealNode(hdfsImageRecipe(HADOOP_VERSION)),
       buildImageOnRealNode(hbaseImageRecipe(HBASE_VERSION)),
       buildImageOnRealNode(krb5ToolsImageRecipe()),
+      buildImageOnRealNode(spnegoClientImageRecipe()),
     ]);
     const kdcHost = await startKdc(ns, ['aci hdfs/*', 'aci HTTP/*', 'aci hbase/*']);
     await createKerberosAdminSecret(ns, 'kerberos-admin');
+    await kdcQuery(ns, `addprinc -randkey ${SUPERUSER}`);
+    await kdcQuery(ns, `ktadd -k /var/lib/krb5kdc/${SUPERUSER}.keytab ${SUPERUSER}`);
     await core.createNamespacedSecret({
       namespace: ns,
       body: {
         metadata: { name: 'client-kerberos' },
-        data: { 'alice.keytab': await kdcKeytab(ns, 'alice.keytab') },
+        data: {
+          'alice.keytab': await kdcKeytab(ns, 'alice.keytab'),
+          [`${SUPERUSER}.keytab`]: await kdcKeytab(ns, `${SUPERUSER}.keytab`),
+        },
         stringData: { 'krb5.conf': clientKrb5Conf(kdcHost) },
       },
     });
@@ -139,7 +153,12 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
     });
     await op.create('HbaseCluster', 'hbase', {
       image: { productVersion: HBASE_VERSION, pullPolicy: 'Never' },
-      clusterConfig: { hdfsConfigMapName: 'hdfs', zookeeperConfigMapName: 'hbase-znode', authentication },
+      clusterConfig: {
+        hdfsConfigMapName: 'hdfs',
+        zookeeperConfigMapName: 'hbase-znode',
+        authentication,
+        superusers: [SUPERUSER],
+      },
       masters: role('768Mi'),
       // With one regionserver the preStop mover has nowhere to move the regions: a short grace.
       regionservers: role('768Mi', { gracefulShutdownTimeout: '1m' }),
@@ -220,9 +239,29 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
 
     // HBase: the regionserver registered, a table and a row through the REST server.
     const hbaseStarted = Date.now();
-    const { liveServers, tableAndRow } = hbaseRest(ns, REST, logs);
+    // The REST client: the users' keytabs and krb5.conf, kinit and curl; labelled as HBase's own
+    // pods for the NetworkPolicy.
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: clientPod({
+        name: REST_CLIENT,
+        image: spnegoClientImageRecipe().reference,
+        command: ['sleep', 'infinity'],
+        env: [{ name: 'KRB5_CONFIG', value: '/k/krb5.conf' }],
+        labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
+        memory: '64Mi',
+        volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+      }),
+    });
+    await waitPodsReady(ns, [REST_CLIENT], 5 * 60_000, logs);
+    const rest = spnegoRest(ns, REST_CLIENT, fqdn(REST), REALM, SUPERUSER);
+    const { liveServers, tableAndRow } = hbaseRest(rest, logs);
     expect(await liveServers(1, 15 * 60_000)).toContain(fqdn(REGIONSERVER));
-    await tableAndRow(10 * 60_000);
+    await tableAndRow(10 * 60_000, SUPERUSER);
+    // REST takes SPNEGO only: without a ticket, 401.
+    expect(
+      await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream', '', '', null),
+    ).toMatchObject({ status: 401 });
     log(`a table and a row through the REST server ${seconds(hbaseStarted)} after alice's checks`);
 
     // No HBase pod restarted (the master waited instead of dying once on /hbase).
