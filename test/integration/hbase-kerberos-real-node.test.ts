@@ -39,7 +39,7 @@ import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
 import { KubeClient } from '../../lib/operator/client';
 import { applyAll, RESTRICTED, type Manifest } from './admission';
-import { spnegoRest, type SpnegoRest } from './hbase-support';
+import { hbaseRest, spnegoRest, type SpnegoRest } from './hbase-support';
 import { createHdfsTestCertificates, HDFS_TEST_TLS_CLASS, hdfsTestTlsVolumes } from './hdfs-support';
 import {
   clientKrb5Conf,
@@ -179,14 +179,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
       body: rest.join('\r\n\r\n'),
     };
   }
-  const readRow = async () => {
-    const answer = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
-      () => undefined,
-    );
-    return answer?.status === 200 ? answer.body : undefined;
-  };
-  const clusterStatus = async () =>
-    (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
+  const { readRow, clusterStatus, liveServers, createTable } = hbaseRest(rest, logs);
 
   it('runs HBase with Kerberos on a Kerberos HDFS: keytab logins, a row through REST as alice (SPNEGO) after a grant, REST and RPC refused without a ticket', async () => {
     await realNode();
@@ -268,15 +261,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     expect(await podLog(REGIONSERVER, 'kerberos-keytab')).not.toContain('HTTP/');
 
     // The regionserver registered: the master counts one live server (the REST server asks it).
-    let status = '';
-    await waitFor(
-      'the master to count one live regionserver',
-      async () => /^1 live servers/m.test((status = await clusterStatus())),
-      15 * 60_000,
-      undefined,
-      undefined,
-      async () => `${status}\n${await logs()}`,
-    );
+    const status = await liveServers(1, 15 * 60_000);
     const serving = Date.now();
     // The master waited for its directory on the HDFS instead of dying on it: no restart.
     expect(await podLog(MASTER, 'hbase')).toContain(
@@ -291,25 +276,7 @@ describe(`HBase ${VERSION} on a Kerberos HDFS on the real node`, () => {
     expect(status).toContain(fqdn(REGIONSERVER));
 
     // The table, created through the REST server by the superuser hbase-admin.
-    let created = { status: 0, body: '' };
-    await waitFor(
-      'the table to be created',
-      async () => {
-        created = await rest(
-          'PUT',
-          '/keelson/schema',
-          'application/json',
-          'application/json',
-          '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
-          SUPERUSER,
-        ).catch(() => created);
-        return created.status === 201 || created.status === 200;
-      },
-      10 * 60_000,
-      undefined,
-      undefined,
-      async () => `${JSON.stringify(created)}\n${await logs()}`,
-    );
+    await createTable(10 * 60_000, SUPERUSER);
     // Authorization: alice, with no grant, may create no table and not write to this one — HBase's
     // AccessController refuses her calls, made by the REST server on her behalf: 403.
     const aliceCreates = await rest(

@@ -62,6 +62,27 @@ export function hbaseRest(rest: SpnegoRest, logs: () => Promise<string>) {
   };
   const clusterStatus = async () =>
     (await rest('GET', '/status/cluster', 'text/plain').catch(() => ({ body: '' }))).body;
+  const createTable = async (timeoutMs: number, owner: string) => {
+    let created: RestAnswer = { status: 0, headers: '', body: '' };
+    await waitFor(
+      'the table to be created',
+      async () => {
+        created = await rest(
+          'PUT',
+          '/keelson/schema',
+          'application/json',
+          'application/json',
+          '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
+          owner,
+        ).catch(() => created);
+        return created.status === 201 || created.status === 200;
+      },
+      timeoutMs,
+      undefined,
+      undefined,
+      async () => `${JSON.stringify(created)}\n${await logs()}`,
+    );
+  };
   return {
     readRow,
     clusterStatus,
@@ -80,28 +101,12 @@ export function hbaseRest(rest: SpnegoRest, logs: () => Promise<string>) {
     },
     /**
      * Creates the table as `owner` (a superuser: with HBase's authorization on, alice may create
-     * none), waiting until the master takes it; then `owner` puts the row and reads it back.
+     * none), waiting until the master takes it.
      */
+    createTable,
+    /** Creates the table as `owner`, then `owner` puts the row and reads it back. */
     tableAndRow: async (timeoutMs: number, owner: string) => {
-      let created: RestAnswer = { status: 0, headers: '', body: '' };
-      await waitFor(
-        'the table to be created',
-        async () => {
-          created = await rest(
-            'PUT',
-            '/keelson/schema',
-            'application/json',
-            'application/json',
-            '{"name":"keelson","ColumnSchema":[{"name":"cf"}]}',
-            owner,
-          ).catch(() => created);
-          return created.status === 201 || created.status === 200;
-        },
-        timeoutMs,
-        undefined,
-        undefined,
-        async () => `${JSON.stringify(created)}\n${await logs()}`,
-      );
+      await createTable(timeoutMs, owner);
       const put = await rest(
         'PUT',
         '/keelson/row1/cf:greeting',

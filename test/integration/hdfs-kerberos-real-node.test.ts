@@ -44,6 +44,7 @@ import { applyAll, RESTRICTED, type Manifest } from './admission';
 import { runOnHost } from './kafka-client-support';
 import { debianServerImageRecipe } from './database-servers';
 import {
+  applyUntilDatanodeListens,
   createHdfsTestCertificates,
   expectHealthyFsck,
   expectKerberosClientChecks,
@@ -398,34 +399,13 @@ describe(`HDFS ${VERSION} with Kerberos on the real node`, () => {
     // hdfs/ and HTTP/ of that address too, it registers the address as its hostname (principal
     // hdfs/<node address>, accepted by the namenodes' pattern) and serves HTTPS on its nodePort.
     const znodeData = (await core.readNamespacedConfigMap({ name: 'hdfs-znode', namespace: ns.name })).data!;
-    let entry: Record<string, string> = {};
-    await waitFor(
-      `the operator's build to write ${DATANODE}'s address and bind its nodePorts`,
-      async () => {
-        const built = await operatorBuildOnRealNode(
-          HDFS,
-          { kind: 'HdfsCluster', name: 'hdfs', namespace: ns.name, spec: hdfsSpec('external-unstable') },
-          { 'hdfs-znode': znodeData },
-          { tlsClasses, authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')] },
-        );
-        expect(await applyAll(client, built, ns.name)).toEqual([]);
-        entry =
-          (
-            await core.readNamespacedConfigMap({
-              name: 'hdfs-datanodes-default-listeners',
-              namespace: ns.name,
-            })
-          ).data ?? {};
-        const svc = await core.readNamespacedService({ name: DATANODE, namespace: ns.name });
-        return (
-          entry[`${DATANODE}.port.data`] !== undefined &&
-          (svc.spec?.ports ?? []).every((p) => p.targetPort === p.nodePort)
-        );
-      },
-      5 * 60_000,
-      undefined,
-      undefined,
-      async () => JSON.stringify(entry),
+    const entry = await applyUntilDatanodeListens(ns.name, DATANODE, () =>
+      operatorBuildOnRealNode(
+        HDFS,
+        { kind: 'HdfsCluster', name: 'hdfs', namespace: ns.name, spec: hdfsSpec('external-unstable') },
+        { 'hdfs-znode': znodeData },
+        { tlsClasses, authenticationClasses: [kerberosClass('realm', kdcHost, 'kerberos-admin')] },
+      ),
     );
     const nodeIp = entry[`${DATANODE}.host`];
     expect(nodeAddresses).toContain(nodeIp);

@@ -60,6 +60,7 @@ import {
   startLogShipping,
 } from './log-shipping';
 import {
+  applyUntilDatanodeListens,
   createHdfsTestCertificates,
   decommissionStatus,
   HDFS_TEST_TLS_CLASS,
@@ -556,29 +557,7 @@ describe(`HDFS ${VERSION} on the real node`, () => {
     const external = Date.now();
     const datanode = DATANODES[0];
     const outside: Step = { decommission: [LEAVING], datanodes: 1, listenerClass: 'external-unstable' };
-    let entry: Record<string, string> = {};
-    await waitFor(
-      `the operator's build to write ${datanode}'s address and bind its nodePorts`,
-      async () => {
-        expect(await applyAll(client, await operatorBuild(outside), ns.name)).toEqual([]);
-        entry =
-          (
-            await core.readNamespacedConfigMap({
-              name: 'hdfs-datanodes-default-listeners',
-              namespace: ns.name,
-            })
-          ).data ?? {};
-        const svc = await core.readNamespacedService({ name: datanode, namespace: ns.name });
-        return (
-          entry[`${datanode}.port.data`] !== undefined &&
-          (svc.spec?.ports ?? []).every((p) => p.targetPort === p.nodePort)
-        );
-      },
-      5 * 60_000,
-      undefined,
-      undefined,
-      async () => JSON.stringify(entry),
-    );
+    const entry = await applyUntilDatanodeListens(ns.name, datanode, () => operatorBuild(outside));
     const svc = await core.readNamespacedService({ name: datanode, namespace: ns.name });
     const nodePort = (name: string) => svc.spec!.ports!.find((p) => p.name === name)!.nodePort!;
     expect(entry[`${datanode}.port.data`]).toBe(String(nodePort('data')));

@@ -3,9 +3,11 @@
  * the Kerberos suites) share.
  */
 import { HDFS_METRIC_NAMES } from '../../constructs/hdfs';
+import { KubeClient } from '../../lib/operator/client';
 import { tlsVolumeName } from '../../lib';
 import type { StackletMonitoringCheck } from './prometheus-support';
-import { adminClients } from './support';
+import { applyAll, type Manifest } from './admission';
+import { adminClients, waitFor } from './support';
 import { execInPod, type ClientPodOptions } from './real-node-support';
 import { podDnsNames, type TestPki } from './test-pki';
 
@@ -189,4 +191,38 @@ export function expectKerberosClientChecks(lines: readonly string[]): void {
   expect(lines.find((l) => l.startsWith('simple exit: '))).not.toBe('simple exit: 0');
   expect(lines).toContain('simple: SIMPLE authentication is not enabled');
   expect(lines).toContain('leaked: 0');
+}
+
+/**
+ * Applies what `build` returns (the operator's build of an HDFS whose datanodes' class is external)
+ * until the operator has written `datanode`'s outside address to the datanodes' listener ConfigMap
+ * and its Service's targetPorts are its nodePorts; that ConfigMap's entries.
+ */
+export async function applyUntilDatanodeListens(
+  namespace: string,
+  datanode: string,
+  build: () => Promise<Manifest[]>,
+): Promise<Record<string, string>> {
+  const { core, kc } = adminClients();
+  const client = new KubeClient(kc);
+  let entry: Record<string, string> = {};
+  await waitFor(
+    `the operator's build to write ${datanode}'s address and bind its nodePorts`,
+    async () => {
+      expect(await applyAll(client, await build(), namespace)).toEqual([]);
+      entry =
+        (await core.readNamespacedConfigMap({ name: 'hdfs-datanodes-default-listeners', namespace })).data ??
+        {};
+      const svc = await core.readNamespacedService({ name: datanode, namespace });
+      return (
+        entry[`${datanode}.port.data`] !== undefined &&
+        (svc.spec?.ports ?? []).every((p) => p.targetPort === p.nodePort)
+      );
+    },
+    5 * 60_000,
+    undefined,
+    undefined,
+    async () => JSON.stringify(entry),
+  );
+  return entry;
 }
