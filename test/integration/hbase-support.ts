@@ -23,9 +23,10 @@ export type SpnegoRest = (
 
 /**
  * The REST client of a Kerberos HBase: curl with SPNEGO (`--negotiate -u :`) in the pod `clientPod`
- * (kinit and curl; the keytab of each user at `/k/<user>.keytab`), on the ticket of the user
+ * (kinit and curl; the keytab of each user at `/k/<user>.keytab`), on a new ticket of the user
  * (`defaultUser` unless named), to `restHost` — a REST pod's DNS name, whose `HTTP/` principal that
- * pod holds (the Service name has none).
+ * pod holds (the Service name has none). With `caFile` (a path in the client pod) it speaks HTTPS,
+ * trusting that CA only.
  */
 export function spnegoRest(
   namespace: string,
@@ -33,14 +34,19 @@ export function spnegoRest(
   restHost: string,
   realm: string,
   defaultUser: string,
+  caFile?: string,
 ): SpnegoRest {
   return async (method, path, accept, contentType = '', body = '', user = defaultUser) => {
-    const url = `http://${restHost}:8080${path}`;
+    const url = `${caFile ? 'https' : 'http'}://${restHost}:8080${path}`;
     const script = [
       'rm -f /tmp/headers /tmp/body',
       `export KRB5CCNAME=FILE:/tmp/${user ?? 'none'}.cc`,
-      user ? `klist -s || kinit -k -t /k/${user}.keytab ${user}@${realm}` : '',
-      `code=$(curl -sS --max-time 60 --negotiate -u : -X ${method} -H ${q(`Accept: ${accept}`)} ` +
+      // A new ticket each time: every start of a REST pod draws new keys, so a service ticket
+      // cached from before its restart is refused (403, "Checksum failed").
+      'kdestroy -q 2>/dev/null',
+      user ? `kinit -k -t /k/${user}.keytab ${user}@${realm}` : '',
+      `code=$(curl -sS --max-time 60 ${caFile ? `--cacert ${q(caFile)} ` : ''}--negotiate -u : ` +
+        `-X ${method} -H ${q(`Accept: ${accept}`)} ` +
         (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
         `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
       'echo "$code"; cat /tmp/headers; echo "--body--"; cat /tmp/body',

@@ -21,6 +21,9 @@
  *   operator's decommission check reads), checked against the TlsClass's CA;
  * - through the REST server (logged in from its keytab; SPNEGO for its clients), the spec's
  *   superuser creates a table, puts a row and reads it back; without a ticket REST answers 401;
+ * - one patch switches HBase's server TLS on (the class the HDFS serves): every HBase pod rolls, the
+ *   row reads back over HTTPS (SPNEGO over it, the class's CA trusted from its ClusterTrustBundle),
+ *   and plain HTTP no longer answers;
  * - the KDC admin's password is in no ConfigMap, Secret keelson wrote, StatefulSet, pod, Event,
  *   status, pod log or the operator's log.
  * Prints the start times (each pod's first Ready after the resources) and every pod's restarts.
@@ -29,6 +32,7 @@ import { hbaseImageRecipe } from '../../constructs/hbase/image';
 import { hdfsImageRecipe } from '../../constructs/hdfs/image';
 import { zookeeperImageRecipe } from '../../constructs/zookeeper/image';
 import { krb5ToolsImageRecipe } from '../../lib/authentication/krb5-tools-image';
+import { TLS_CLASS_LABEL, tlsSignerName } from '../../lib/tls/pod-tls';
 import { hbaseRest, spnegoRest } from './hbase-support';
 import { expectKerberosClientChecks, kerberosHdfsClientPod } from './hdfs-support';
 import {
@@ -54,6 +58,7 @@ import {
   REAL_NODE_PLACEMENT,
   restartCounts,
   runClientPod,
+  statefulSetRolledOut,
   waitPodsReady,
 } from './real-node-support';
 import { adminClients, uniqueName, waitFor } from './support';
@@ -250,7 +255,28 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
         env: [{ name: 'KRB5_CONFIG', value: '/k/krb5.conf' }],
         labels: { 'app.kubernetes.io/name': 'hbase', 'app.kubernetes.io/instance': 'hbase' },
         memory: '64Mi',
-        volumes: [{ volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' }],
+        volumes: [
+          { volume: { name: 'k', secret: { secretName: 'client-kerberos' } }, mountPath: '/k' },
+          // The CAs of the class, which the operator publishes as ClusterTrustBundles: HBase's
+          // HTTPS after the switch below.
+          {
+            volume: {
+              name: 'ca',
+              projected: {
+                sources: [
+                  {
+                    clusterTrustBundle: {
+                      signerName: tlsSignerName(tlsClass),
+                      labelSelector: { matchLabels: { [TLS_CLASS_LABEL]: tlsClass } },
+                      path: 'ca.crt',
+                    },
+                  },
+                ],
+              },
+            },
+            mountPath: '/ca',
+          },
+        ],
       }),
     });
     await waitPodsReady(ns, [REST_CLIENT], 5 * 60_000, logs);
@@ -268,6 +294,45 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
     const restarts = await restartCounts(ns, ALL);
     log(`restarts: ${JSON.stringify(restarts)}`);
     for (const pod of HBASE_PODS) expect({ pod, restarts: restarts[pod] }).toEqual({ pod, restarts: 0 });
+
+    // A user's change to the running HBase: server TLS on, with the class the HDFS already serves.
+    // Every HBase pod rolls; then REST speaks HTTPS only (SPNEGO over it), plain HTTP no more.
+    const switched = Date.now();
+    await op.patchSpec('HbaseCluster', 'hbase', { clusterConfig: { tls: { serverTlsClass: tlsClass } } });
+    await op.withLogs(() =>
+      waitFor(
+        'the HBase discovery to say https',
+        async () =>
+          (await core.readNamespacedConfigMap({ name: 'hbase', namespace: ns })).data?.HBASE_REST?.startsWith(
+            'https://',
+          ) ?? false,
+        5 * 60_000,
+      ),
+    );
+    for (const role of ['masters', 'regionservers', 'restservers'])
+      await op.withLogs(() => statefulSetRolledOut(ns, `hbase-${role}-default`, 1));
+    const overHttps = spnegoRest(ns, REST_CLIENT, fqdn(REST), REALM, SUPERUSER, '/ca/ca.crt');
+    let read: { status: number; body: string } | undefined;
+    await op.withLogs(() =>
+      waitFor(
+        'the row read over HTTPS',
+        async () =>
+          (read = await overHttps('GET', '/keelson/row1/cf:greeting', 'application/octet-stream').catch(
+            () => undefined,
+          ))?.body === 'keelson was here',
+        10 * 60_000,
+        undefined,
+        undefined,
+        async () => JSON.stringify(read),
+      ),
+    );
+    log(`HBase switched to HTTPS: the row read over HTTPS ${seconds(switched)} after the patch`);
+    expect(
+      await overHttps('GET', '/keelson/row1/cf:greeting', 'application/octet-stream', '', '', null),
+    ).toMatchObject({ status: 401 });
+    const plain = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream');
+    expect(plain.status).not.toBe(200);
+    expect(plain.body).not.toContain('keelson was here');
 
     // The admin password is nowhere keelson, the pods or the operator wrote.
     const ours = new Set(['kdc-admin', 'kerberos-admin', 'client-kerberos']);
