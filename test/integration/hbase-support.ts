@@ -49,7 +49,8 @@ export function spnegoRest(
         `-X ${method} -H ${q(`Accept: ${accept}`)} ` +
         (body ? `-H ${q(`Content-Type: ${contentType}`)} --data-binary ${q(body)} ` : '') +
         `-D /tmp/headers -o /tmp/body -w '%{http_code}' ${q(url)})`,
-      'echo "$code"; cat /tmp/headers; echo "--body--"; cat /tmp/body',
+      // No answer at all (curl's 000: nothing listening, or plain HTTP to an HTTPS port) is status 0.
+      'echo "$code"; cat /tmp/headers 2>/dev/null; echo "--body--"; cat /tmp/body 2>/dev/null; true',
     ].join('\n');
     const out = await execInPod(namespace, clientPod, script);
     const [head, ...bodyParts] = out.split('--body--\n');

@@ -330,9 +330,11 @@ describe(`HDFS ${HADOOP_VERSION} and HBase ${HBASE_VERSION} with Kerberos under 
     expect(
       await overHttps('GET', '/keelson/row1/cf:greeting', 'application/octet-stream', '', '', null),
     ).toMatchObject({ status: 401 });
-    const plain = await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream');
-    expect(plain.status).not.toBe(200);
-    expect(plain.body).not.toContain('keelson was here');
+    // Plain HTTP to the port gets no HTTP answer (curl: "Received HTTP/0.9 when not allowed").
+    expect(await rest('GET', '/keelson/row1/cf:greeting', 'application/octet-stream')).toMatchObject({
+      status: 0,
+      body: '',
+    });
 
     // The admin password is nowhere keelson, the pods or the operator wrote.
     const ours = new Set(['kdc-admin', 'kerberos-admin', 'client-kerberos']);
